@@ -1,0 +1,73 @@
+namespace Referrals.Codes;
+
+/// <summary>
+/// Crockford Base32 upper case: the ten digits and the letters without I, L, O and U, so that nothing a
+/// cashier reads off a receipt can be mistaken for another symbol.
+/// </summary>
+internal static class CodeAlphabet
+{
+    public const string Symbols = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+    /// <summary>Folded form of every ASCII character: 0 where the character cannot appear in a code.</summary>
+    /// <remarks>
+    /// Lower case folds to upper case, O to 0, I and L to 1. U is kept: generated codes never contain it,
+    /// but a vanity code may ("LOUISE" folds to "10U1SE").
+    /// </remarks>
+    private static readonly char[] Fold = BuildFold();
+
+    /// <summary>The symbol value 0..31 of every ASCII character, -1 where it is no symbol of the alphabet.</summary>
+    private static readonly sbyte[] Values = BuildValues();
+
+    /// <summary>Folds one character; returns '\0' for a character that cannot be part of a code.</summary>
+    public static char FoldChar(char c) => c < 128 ? Fold[c] : '\0';
+
+    /// <summary>The value 0..31 of a folded symbol, or -1 if the character is not in the alphabet (U included).</summary>
+    public static int ValueOf(char folded) => folded < 128 ? Values[folded] : -1;
+
+    /// <summary>The symbol of a value 0..31.</summary>
+    public static char SymbolOf(int value) => Symbols[value];
+
+    /// <summary>True for characters a cashier or a form may put between groups: white space and dashes.</summary>
+    public static bool IsSeparator(char c) =>
+        c is ' ' or '-' or '\t' or '\u00A0' or '\u2010' or '\u2011' or '\u2012' or '\u2013' or '\u2014' or '\u2212' or '\u3000'
+        || (c > 127 && char.IsWhiteSpace(c));
+
+    /// <summary>True if every character of the folded span is an alphabet symbol (so it could be a generated code).</summary>
+    public static bool AllSymbols(ReadOnlySpan<char> folded)
+    {
+        foreach (char c in folded)
+        {
+            if (ValueOf(c) < 0)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static char[] BuildFold()
+    {
+        var fold = new char[128];
+        foreach (char c in Symbols)
+        {
+            fold[c] = c;
+            fold[char.ToLowerInvariant(c)] = c;
+        }
+        fold['O'] = fold['o'] = '0';
+        fold['I'] = fold['i'] = '1';
+        fold['L'] = fold['l'] = '1';
+        fold['U'] = fold['u'] = 'U';
+        return fold;
+    }
+
+    private static sbyte[] BuildValues()
+    {
+        var values = new sbyte[128];
+        Array.Fill(values, (sbyte)-1);
+        for (int i = 0; i < Symbols.Length; i++)
+        {
+            values[Symbols[i]] = (sbyte)i;
+        }
+        return values;
+    }
+}

@@ -1,0 +1,121 @@
+namespace Referrals.Codes;
+
+/// <summary>Why raw input could not be read as a code at all.</summary>
+public enum CodeMalformedReason
+{
+    /// <summary>The input is well formed.</summary>
+    None = 0,
+
+    /// <summary>Nothing but white space and dashes (or nothing at all).</summary>
+    Empty = 1,
+
+    /// <summary>More symbols than any code can have.</summary>
+    TooLong = 2,
+
+    /// <summary>Fewer symbols than any code can have.</summary>
+    TooShort = 3,
+
+    /// <summary>A character that cannot appear in a code (punctuation, a letter of another script, ...).</summary>
+    InvalidCharacter = 4,
+
+    /// <summary>The input is a URL whose code could not be read (see the link parser's result for the detail).</summary>
+    InvalidLink = 5,
+}
+
+/// <summary>Folding of raw code input into the normalised key used for lookup and uniqueness.</summary>
+internal static class CodeText
+{
+    /// <summary>The longest folded input: an 8-symbol prefix, 24 data symbols and a check symbol, with room to spare.</summary>
+    public const int MaxKeyLength = 40;
+
+    /// <summary>Raw inputs longer than this are rejected before reading them (a till does not send pages of text).</summary>
+    public const int MaxRawLength = 256;
+
+    /// <summary>
+    /// Trims, drops white space and dashes, upper-cases and maps O to 0 and I/L to 1, writing into
+    /// <paramref name="destination"/> (at least <see cref="MaxKeyLength"/> long). Allocates nothing.
+    /// </summary>
+    /// <param name="raw">The input as typed or scanned.</param>
+    /// <param name="destination">Receives the folded symbols.</param>
+    /// <param name="written">How many symbols were written.</param>
+    /// <param name="invalidIndex">For <see cref="CodeMalformedReason.InvalidCharacter"/>, the index in <paramref name="raw"/> of the first bad character; otherwise -1.</param>
+    public static CodeMalformedReason Fold(ReadOnlySpan<char> raw, Span<char> destination, out int written, out int invalidIndex)
+    {
+        written = 0;
+        invalidIndex = -1;
+        if (raw.Length > MaxRawLength)
+        {
+            return CodeMalformedReason.TooLong;
+        }
+        int max = Math.Min(destination.Length, MaxKeyLength);
+        for (int i = 0; i < raw.Length; i++)
+        {
+            char c = raw[i];
+            char f = CodeAlphabet.FoldChar(c);
+            if (f == '\0')
+            {
+                if (CodeAlphabet.IsSeparator(c) || char.IsWhiteSpace(c))
+                {
+                    continue;
+                }
+                invalidIndex = i;
+                written = 0;
+                return CodeMalformedReason.InvalidCharacter;
+            }
+            if (written == max)
+            {
+                written = 0;
+                return CodeMalformedReason.TooLong;
+            }
+            destination[written++] = f;
+        }
+        return written == 0 ? CodeMalformedReason.Empty : CodeMalformedReason.None;
+    }
+
+    /// <summary>Folds a whole string; null when it is not well formed.</summary>
+    public static string? FoldToString(ReadOnlySpan<char> raw)
+    {
+        Span<char> buffer = stackalloc char[MaxKeyLength];
+        return Fold(raw, buffer, out int n, out _) == CodeMalformedReason.None ? new string(buffer[..n]) : null;
+    }
+
+    /// <summary>True if <paramref name="folded"/> is already in normalised form (idempotence of <see cref="Fold"/>).</summary>
+    public static bool IsFolded(ReadOnlySpan<char> folded)
+    {
+        if (folded.IsEmpty || folded.Length > MaxKeyLength)
+        {
+            return false;
+        }
+        foreach (char c in folded)
+        {
+            if (CodeAlphabet.FoldChar(c) != c)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>Formats symbols for print in groups: <c>ABCD-EFGH</c>; the check symbol joins the last group.</summary>
+    public static string Format(string? prefix, ReadOnlySpan<char> data, char? check, int groupSize, char separator = '-')
+    {
+        var sb = new System.Text.StringBuilder(64);
+        if (!string.IsNullOrEmpty(prefix))
+        {
+            sb.Append(prefix).Append(separator);
+        }
+        for (int i = 0; i < data.Length; i++)
+        {
+            if (groupSize > 0 && i > 0 && i % groupSize == 0)
+            {
+                sb.Append(separator);
+            }
+            sb.Append(data[i]);
+        }
+        if (check is char c)
+        {
+            sb.Append(c);
+        }
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,486 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using NodaTime;
+using Referrals.Internal;
+using Referrals.Links;
+using Referrals.Storage;
+
+namespace Referrals.Codes;
+
+/// <summary>
+/// Issues referral codes (generated, vanity, bulk), manages their lifecycle and resolves raw input from a till, a form,
+/// a QR scan or a URL to the code record. Thread-safe; register once per process (a singleton).
+/// </summary>
+/// <remarks>
+/// Resolving reads an in-memory index that this service keeps current on its own writes. With a durable store, call
+/// <see cref="InitializeAsync"/> once at start so the index holds the codes written before.
+/// </remarks>
+public sealed partial class ReferralCodeService
+{
+    private const int MaxLifecycleRetries = 8;
+    private const int BulkChunkSize = 1024;
+
+    private readonly IReferralCodeStore _store;
+    private readonly IClock _clock;
+    private readonly ShareLinkService _links;
+    private readonly ILogger _logger;
+    private readonly CodeOptions _codeOptions;
+    private readonly VanityCodeOptions _vanityOptions;
+    private readonly CodeBlocklist _blocklist;
+    private readonly CodeGenerator _generator;
+    private readonly CodeIndex _index = new();
+    private readonly string[] _foldedPrefixes;
+    private readonly HashSet<string> _allowedPrefixes;
+    private readonly HashSet<string> _reservedWords;
+    private readonly int _minLength;
+
+    /// <summary>Creates the service from options (validated here as in dependency injection).</summary>
+    /// <exception cref="OptionsValidationException">A setting is bad; the message names every one.</exception>
+    public ReferralCodeService(
+        IReferralCodeStore store,
+        IOptions<ReferralsOptions> options,
+        IClock clock,
+        IRandomSource random,
+        ShareLinkService links,
+        ILogger<ReferralCodeService>? logger = null)
+    {
+        _store = Preconditions.CheckNotNull(store);
+        _clock = Preconditions.CheckNotNull(clock);
+        _links = Preconditions.CheckNotNull(links);
+        Preconditions.CheckNotNull(random);
+        var o = Preconditions.CheckNotNull(options).Value;
+        ReferralsOptionsValidator.ThrowIfInvalid(o);
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+        _codeOptions = o.Codes;
+        _vanityOptions = o.Vanity;
+        _blocklist = o.Codes.BlockedWords.Count == 0 ? CodeBlocklist.Default : CodeBlocklist.Default.With(o.Codes.BlockedWords);
+        _generator = new CodeGenerator(o.Codes, _blocklist, random);
+        _allowedPrefixes = new HashSet<string>(o.Codes.AllPrefixes(), StringComparer.OrdinalIgnoreCase);
+        _foldedPrefixes = _allowedPrefixes.Select(p => CodeText.FoldToString(p)!).Distinct(StringComparer.Ordinal)
+            .OrderByDescending(p => p.Length).ToArray();
+        _reservedWords = new HashSet<string>(
+            VanityCodeOptions.DefaultReservedWords.Concat(o.Vanity.ReservedWords).Select(CodeBlocklist.Skeleton),
+            StringComparer.Ordinal);
+        _minLength = Math.Min(o.Vanity.MinLength, o.Codes.Length);
+    }
+
+    /// <summary>Creates the service without dependency injection, with the cryptographic random source.</summary>
+    /// <exception cref="OptionsValidationException">A setting is bad; the message names every one.</exception>
+    public ReferralCodeService(IReferralCodeStore store, ReferralsOptions options, IClock clock)
+        : this(store, Options.Create(Preconditions.CheckNotNull(options)), clock, CryptoRandomSource.Instance, new ShareLinkService(options))
+    {
+    }
+
+    /// <summary>How many codes the in-memory index holds.</summary>
+    public int IndexedCount => _index.Count;
+
+    /// <summary>Loads every code of the store into the in-memory index. Call once at start with a durable store.</summary>
+    public async Task InitializeAsync(CancellationToken cancellationToken = default)
+    {
+        await foreach (var record in _store.ListAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            _index.Set(record);
+        }
+    }
+
+    /// <summary>Issues a new random code for a referrer (or an unassigned one), unique in the store.</summary>
+    /// <exception cref="ArgumentException">The request names a prefix that is not configured, or a use limit below 1.</exception>
+    /// <exception cref="ReferralException"><see cref="ReferralErrorCode.CodeSpaceExhausted"/> or <see cref="ReferralErrorCode.BlocklistExhausted"/>.</exception>
+    public async Task<ReferralCodeRecord> IssueAsync(CodeRequest request, CancellationToken cancellationToken = default)
+    {
+        string? prefix = CheckRequest(request);
+        for (int attempt = 0; attempt < _codeOptions.MaxUniquenessAttempts; attempt++)
+        {
+            var record = NewRecord(request, prefix, CodeKind.Generated);
+            if (await _store.TryAddAsync(record, cancellationToken).ConfigureAwait(false))
+            {
+                _index.Set(record);
+                ReferralsTelemetry.CodesIssued.Add(1, new KeyValuePair<string, object?>(ReferralsTelemetry.Tags.Kind, "generated"));
+                LogCodeIssued(_logger, request.Program.Value, CodeKind.Generated, request.Medium);
+                return record;
+            }
+            ReferralsTelemetry.CodeCollisions.Add(1);
+        }
+        throw SpaceExhausted();
+    }
+
+    /// <summary>
+    /// Issues a vanity code chosen by a person (<c>JANE20</c>) if it is valid and free. Expected refusals (too short, reserved,
+    /// blocked, taken) come back in the result, not as exceptions.
+    /// </summary>
+    /// <param name="vanity">The code as the person wants it shown; letters, digits, spaces and dashes.</param>
+    /// <param name="request">Program, owner, medium and limits; <see cref="CodeRequest.Prefix"/> is ignored.</param>
+    /// <param name="cancellationToken">Cancels the store call.</param>
+    public async Task<VanityCodeResult> IssueVanityAsync(string vanity, CodeRequest request, CancellationToken cancellationToken = default)
+    {
+        Preconditions.CheckNotNull(vanity);
+        CheckRequest(request with { Prefix = null });
+        var (key, rejection, message) = ValidateVanity(vanity);
+        if (rejection != VanityCodeRejection.None)
+        {
+            return new VanityCodeResult(null, rejection, message);
+        }
+        var record = new ReferralCodeRecord
+        {
+            Code = ReferralCode.FromNormalized(key!),
+            Display = vanity.Trim(),
+            Program = request.Program,
+            Owner = request.Owner,
+            Medium = request.Medium,
+            Kind = CodeKind.Vanity,
+            CreatedAt = _clock.GetCurrentInstant(),
+            ExpiresAt = request.ExpiresAt,
+            MaxUses = request.MaxUses,
+        };
+        if (!await _store.TryAddAsync(record, cancellationToken).ConfigureAwait(false))
+        {
+            return new VanityCodeResult(null, VanityCodeRejection.Taken, $"The code '{vanity.Trim()}' is taken (codes are compared ignoring case, and O/0 and I/L/1 count as the same).");
+        }
+        _index.Set(record);
+        ReferralsTelemetry.CodesIssued.Add(1, new KeyValuePair<string, object?>(ReferralsTelemetry.Tags.Kind, "vanity"));
+        LogCodeIssued(_logger, request.Program.Value, CodeKind.Vanity, request.Medium);
+        return new VanityCodeResult(record, VanityCodeRejection.None, null);
+    }
+
+    /// <summary>
+    /// Generates <paramref name="count"/> codes for printing (receipt rolls, cards, signs), each unique in the batch and the
+    /// store, streamed in chunks as they are committed: a million codes never sit in memory at once. Stopping the
+    /// enumeration early keeps the codes already yielded, and at most one chunk more, in the store.
+    /// </summary>
+    /// <exception cref="ArgumentException">The request is invalid or <paramref name="count"/> is below 1.</exception>
+    /// <exception cref="ReferralException"><see cref="ReferralErrorCode.CodeSpaceExhausted"/> or <see cref="ReferralErrorCode.BlocklistExhausted"/>.</exception>
+    public async IAsyncEnumerable<ReferralCodeRecord> GenerateBulkAsync(
+        CodeRequest request,
+        int count,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        string? prefix = CheckRequest(request);
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        int remaining = count;
+        var chunk = new List<ReferralCodeRecord>(Math.Min(count, BulkChunkSize));
+        var byKey = new Dictionary<string, ReferralCodeRecord>(StringComparer.Ordinal);
+        var pending = new HashSet<string>(StringComparer.Ordinal);
+        while (remaining > 0)
+        {
+            int size = Math.Min(remaining, BulkChunkSize);
+            byKey.Clear();
+            for (int attempt = 0; byKey.Count < size; attempt++)
+            {
+                if (attempt >= _codeOptions.MaxUniquenessAttempts)
+                {
+                    throw SpaceExhausted();
+                }
+                chunk.Clear();
+                pending.Clear();
+                while (byKey.Count + chunk.Count < size)
+                {
+                    var record = NewRecord(request, prefix, CodeKind.Bulk);
+                    if (!byKey.ContainsKey(record.Code.Value) && pending.Add(record.Code.Value))
+                    {
+                        chunk.Add(record);
+                    }
+                }
+                var rejected = await _store.AddManyAsync(chunk, cancellationToken).ConfigureAwait(false);
+                var rejectedSet = rejected.Count == 0 ? null : rejected.Select(c => c.Value).ToHashSet(StringComparer.Ordinal);
+                foreach (var record in chunk)
+                {
+                    if (rejectedSet is null || !rejectedSet.Contains(record.Code.Value))
+                    {
+                        byKey[record.Code.Value] = record;
+                        _index.Set(record);
+                    }
+                }
+                if (rejectedSet is not null)
+                {
+                    ReferralsTelemetry.CodeCollisions.Add(rejectedSet.Count);
+                }
+            }
+            ReferralsTelemetry.CodesIssued.Add(byKey.Count, new KeyValuePair<string, object?>(ReferralsTelemetry.Tags.Kind, "bulk"));
+            foreach (var record in byKey.Values)
+            {
+                yield return record;
+            }
+            remaining -= size;
+        }
+        LogBulkIssued(_logger, request.Program.Value, count, request.Medium);
+    }
+
+    /// <summary>
+    /// Resolves raw input (typed at a till, entered in a form, scanned from a QR code, or a share link) to a code.
+    /// Trims, drops spaces and dashes, ignores case, reads O as 0 and I/L as 1, strips a configured prefix and checks the
+    /// check symbol. Never throws for any input; allocates nothing for typed or scanned codes, found or not.
+    /// </summary>
+    /// <param name="raw">The input, or <see langword="null"/> (which resolves as <see cref="CodeMalformedReason.Empty"/>).</param>
+    public CodeResolution Resolve(string? raw)
+    {
+        if (raw is null)
+        {
+            return Malformed(CodeMalformedReason.Empty, -1);
+        }
+        Span<char> buffer = stackalloc char[CodeText.MaxKeyLength];
+        var reason = CodeText.Fold(raw, buffer, out int n, out int bad);
+        if (reason == CodeMalformedReason.InvalidCharacter && LooksLikeLink(raw))
+        {
+            return ResolveLink(raw);
+        }
+        if (reason != CodeMalformedReason.None)
+        {
+            return Malformed(reason, bad);
+        }
+        if (n < _minLength)
+        {
+            return Malformed(CodeMalformedReason.TooShort, -1);
+        }
+        return ResolveKey(buffer[..n], raw, link: null);
+    }
+
+    /// <summary>Reads a code record from the store (not the index), or <see langword="null"/>.</summary>
+    public ValueTask<ReferralCodeRecord?> FindAsync(ReferralCode code, CancellationToken cancellationToken = default) =>
+        _store.FindAsync(code, cancellationToken);
+
+    /// <summary>Pauses an active code; resolving it then reports <see cref="CodeState.Paused"/>.</summary>
+    /// <exception cref="ReferralException"><see cref="ReferralErrorCode.CodeNotFound"/>, <see cref="ReferralErrorCode.InvalidCodeTransition"/> (revoked) or <see cref="ReferralErrorCode.ConcurrencyConflict"/>.</exception>
+    public Task<ReferralCodeRecord> PauseAsync(ReferralCode code, CancellationToken cancellationToken = default) =>
+        ChangeAsync(code, r => r.Status == CodeStatus.Revoked ? null : r with { Status = CodeStatus.Paused }, "pause", cancellationToken);
+
+    /// <summary>Resumes a paused code.</summary>
+    /// <exception cref="ReferralException"><see cref="ReferralErrorCode.CodeNotFound"/>, <see cref="ReferralErrorCode.InvalidCodeTransition"/> (revoked) or <see cref="ReferralErrorCode.ConcurrencyConflict"/>.</exception>
+    public Task<ReferralCodeRecord> ResumeAsync(ReferralCode code, CancellationToken cancellationToken = default) =>
+        ChangeAsync(code, r => r.Status == CodeStatus.Revoked ? null : r with { Status = CodeStatus.Active }, "resume", cancellationToken);
+
+    /// <summary>Revokes a code for good. Revoking a revoked code changes nothing.</summary>
+    /// <exception cref="ReferralException"><see cref="ReferralErrorCode.CodeNotFound"/> or <see cref="ReferralErrorCode.ConcurrencyConflict"/>.</exception>
+    public Task<ReferralCodeRecord> RevokeAsync(ReferralCode code, CancellationToken cancellationToken = default) =>
+        ChangeAsync(code, r => r with { Status = CodeStatus.Revoked }, "revoke", cancellationToken);
+
+    /// <summary>
+    /// Hands an unassigned code (a printed receipt or card code) to a referrer. Assigning it again to the same referrer
+    /// changes nothing.
+    /// </summary>
+    /// <exception cref="ReferralException"><see cref="ReferralErrorCode.InvalidCodeTransition"/> when another referrer owns it; <see cref="ReferralErrorCode.CodeNotFound"/>.</exception>
+    public Task<ReferralCodeRecord> AssignAsync(ReferralCode code, ParticipantId owner, CancellationToken cancellationToken = default) =>
+        ChangeAsync(code, r => r.Owner is null || r.Owner == owner ? r with { Owner = owner } : null, "assign", cancellationToken);
+
+    internal IReadOnlyList<ReferralCodeRecord> SuggestFor(string raw, ReferralCode? linkCode, int max)
+    {
+        Span<char> buffer = stackalloc char[CodeText.MaxKeyLength];
+        int n;
+        if (linkCode is { } lc)
+        {
+            lc.Value.AsSpan().CopyTo(buffer);
+            n = lc.Value.Length;
+        }
+        else if (CodeText.Fold(raw, buffer, out n, out _) != CodeMalformedReason.None)
+        {
+            return [];
+        }
+        var found = new SortedDictionary<string, ReferralCodeRecord>(StringComparer.Ordinal);
+        CollectNeighbours(buffer[..n], found);
+        foreach (var p in _foldedPrefixes)
+        {
+            if (n > p.Length && buffer[..n].StartsWith(p))
+            {
+                CollectNeighbours(buffer[p.Length..n], found);
+            }
+        }
+        return found.Values.Take(max).ToList();
+    }
+
+    private void CollectNeighbours(ReadOnlySpan<char> key, SortedDictionary<string, ReferralCodeRecord> found)
+    {
+        Span<char> probe = stackalloc char[key.Length];
+        key.CopyTo(probe);
+        for (int i = 0; i < probe.Length; i++)
+        {
+            char original = probe[i];
+            foreach (char s in CodeAlphabet.Symbols)
+            {
+                if (s == original)
+                {
+                    continue;
+                }
+                probe[i] = s;
+                if (_index.TryGet(probe, out var r))
+                {
+                    found.TryAdd(r.Code.Value, r);
+                }
+            }
+            probe[i] = original;
+        }
+        for (int i = 0; i + 1 < probe.Length; i++)
+        {
+            if (probe[i] == probe[i + 1])
+            {
+                continue;
+            }
+            (probe[i], probe[i + 1]) = (probe[i + 1], probe[i]);
+            if (_index.TryGet(probe, out var r))
+            {
+                found.TryAdd(r.Code.Value, r);
+            }
+            (probe[i], probe[i + 1]) = (probe[i + 1], probe[i]);
+        }
+    }
+
+    private CodeResolution ResolveKey(ReadOnlySpan<char> key, string raw, ShareLinkParseResult? link)
+    {
+        if (_index.TryGet(key, out var record))
+        {
+            return Found(record, link);
+        }
+        ReadOnlySpan<char> stripped = key;
+        foreach (var p in _foldedPrefixes)
+        {
+            if (key.Length > p.Length && key.StartsWith(p))
+            {
+                stripped = key[p.Length..];
+                if (_index.TryGet(stripped, out record))
+                {
+                    return Found(record, link);
+                }
+                break;
+            }
+        }
+        if (_generator.UsesCheckCharacter && LooksGenerated(stripped) && !CheckCharacter.IsValid(stripped))
+        {
+            ReferralsTelemetry.CodesResolved.Add(1, ReferralsTelemetry.CheckFailed);
+            return new CodeResolution(CodeResolutionOutcome.CheckFailed, link: link, service: this, raw: raw);
+        }
+        ReferralsTelemetry.CodesResolved.Add(1, ReferralsTelemetry.NotFound);
+        return new CodeResolution(CodeResolutionOutcome.NotFound, link: link, service: this, raw: raw);
+    }
+
+    private bool LooksGenerated(ReadOnlySpan<char> key) => key.Length == _generator.KeyLength && CodeAlphabet.AllSymbols(key);
+
+    private CodeResolution Found(ReferralCodeRecord record, ShareLinkParseResult? link)
+    {
+        ReferralsTelemetry.CodesResolved.Add(1, ReferralsTelemetry.Found);
+        return new CodeResolution(CodeResolutionOutcome.Found, record, record.GetState(_clock.GetCurrentInstant()), link: link);
+    }
+
+    private static CodeResolution Malformed(CodeMalformedReason reason, int index)
+    {
+        ReferralsTelemetry.CodesResolved.Add(1, ReferralsTelemetry.Malformed);
+        return new CodeResolution(CodeResolutionOutcome.Malformed, malformedReason: reason, invalidCharacterIndex: index);
+    }
+
+    private static bool LooksLikeLink(string raw) =>
+        raw.Contains("://", StringComparison.Ordinal) || raw.Contains('/', StringComparison.Ordinal);
+
+    private CodeResolution ResolveLink(string raw)
+    {
+        var link = _links.Parse(raw);
+        if (!link.IsSuccess || link.Code is not { } code)
+        {
+            ReferralsTelemetry.CodesResolved.Add(1, ReferralsTelemetry.Malformed);
+            return new CodeResolution(CodeResolutionOutcome.Malformed, malformedReason: CodeMalformedReason.InvalidLink, link: link);
+        }
+        return ResolveKey(code.Value, raw, link);
+    }
+
+    private (string? Key, VanityCodeRejection Rejection, string? Message) ValidateVanity(string vanity)
+    {
+        Span<char> buffer = stackalloc char[CodeText.MaxKeyLength];
+        var reason = CodeText.Fold(vanity, buffer, out int n, out int bad);
+        switch (reason)
+        {
+            case CodeMalformedReason.InvalidCharacter:
+                return (null, VanityCodeRejection.InvalidCharacter, $"'{vanity}' has the character '{vanity[bad]}' at position {bad + 1}; use letters, digits, spaces and dashes.");
+            case CodeMalformedReason.TooLong:
+                return (null, VanityCodeRejection.TooLong, $"'{vanity}' is longer than {_vanityOptions.MaxLength} characters.");
+            case CodeMalformedReason.Empty:
+                return (null, VanityCodeRejection.TooShort, $"A vanity code needs at least {_vanityOptions.MinLength} characters.");
+        }
+        if (n < _vanityOptions.MinLength)
+        {
+            return (null, VanityCodeRejection.TooShort, $"'{vanity}' is shorter than {_vanityOptions.MinLength} characters.");
+        }
+        if (n > _vanityOptions.MaxLength)
+        {
+            return (null, VanityCodeRejection.TooLong, $"'{vanity}' is longer than {_vanityOptions.MaxLength} characters.");
+        }
+        string key = new(buffer[..n]);
+        if (_reservedWords.Contains(CodeBlocklist.Skeleton(vanity)))
+        {
+            return (null, VanityCodeRejection.Reserved, $"'{vanity}' is a reserved word.");
+        }
+        if (_blocklist.ContainsBlockedWord(vanity))
+        {
+            return (null, VanityCodeRejection.Blocked, $"'{vanity}' contains a blocked word.");
+        }
+        return (key, VanityCodeRejection.None, null);
+    }
+
+    private ReferralCodeRecord NewRecord(CodeRequest request, string? prefix, CodeKind kind)
+    {
+        var (code, display) = _generator.Draw(prefix);
+        return new ReferralCodeRecord
+        {
+            Code = code,
+            Display = display,
+            Program = request.Program,
+            Owner = request.Owner,
+            Medium = request.Medium,
+            Kind = kind,
+            CreatedAt = _clock.GetCurrentInstant(),
+            ExpiresAt = request.ExpiresAt,
+            MaxUses = request.MaxUses,
+        };
+    }
+
+    private string? CheckRequest(CodeRequest request)
+    {
+        Preconditions.CheckNotNull(request);
+        Preconditions.CheckArgument(request.Program.Value is not null, nameof(request), "The request names no program.");
+        Preconditions.CheckArgument(request.MaxUses is null or >= 1, nameof(request), $"MaxUses must be at least 1; got {request.MaxUses}.");
+        Preconditions.CheckArgument(Enum.IsDefined(request.Medium), nameof(request), $"Unknown share medium {(int)request.Medium}.");
+        if (request.Prefix is null)
+        {
+            return _codeOptions.Prefix;
+        }
+        Preconditions.CheckArgument(
+            _allowedPrefixes.Contains(request.Prefix),
+            nameof(request),
+            $"The prefix '{request.Prefix}' is not configured; add it to Referrals:Codes:AdditionalPrefixes so the parser strips it.");
+        return request.Prefix;
+    }
+
+    private ReferralException SpaceExhausted() => new(
+        ReferralErrorCode.CodeSpaceExhausted,
+        $"{_codeOptions.MaxUniquenessAttempts} drawn codes of {_codeOptions.Length} symbols all exist already; raise Referrals:Codes:Length.");
+
+    private async Task<ReferralCodeRecord> ChangeAsync(
+        ReferralCode code,
+        Func<ReferralCodeRecord, ReferralCodeRecord?> change,
+        string action,
+        CancellationToken cancellationToken)
+    {
+        for (int attempt = 0; attempt < MaxLifecycleRetries; attempt++)
+        {
+            var current = await _store.FindAsync(code, cancellationToken).ConfigureAwait(false)
+                ?? throw new ReferralException(ReferralErrorCode.CodeNotFound, $"Cannot {action} the code '{code}': no such code.");
+            var next = change(current)
+                ?? throw new ReferralException(ReferralErrorCode.InvalidCodeTransition, $"Cannot {action} the code '{code}': it is {current.Status}{(current.Owner is { } o ? $" and owned by {o}" : string.Empty)}.");
+            if (next == current)
+            {
+                _index.Set(current);
+                return current;
+            }
+            next = next with { Version = current.Version + 1 };
+            if (await _store.TryUpdateAsync(next, current.Version, cancellationToken).ConfigureAwait(false))
+            {
+                _index.Set(next);
+                return next;
+            }
+        }
+        throw new ReferralException(ReferralErrorCode.ConcurrencyConflict, $"Cannot {action} the code '{code}': it kept changing under {MaxLifecycleRetries} attempts.");
+    }
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Debug, Message = "Issued a {Kind} code in program {Program} for medium {Medium}")]
+    private static partial void LogCodeIssued(ILogger logger, string program, CodeKind kind, ShareMedium medium);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Issued {Count} bulk codes in program {Program} for medium {Medium}")]
+    private static partial void LogBulkIssued(ILogger logger, string program, int count, ShareMedium medium);
+}

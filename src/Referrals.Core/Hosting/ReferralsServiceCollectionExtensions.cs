@@ -1,0 +1,77 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using NodaTime;
+using Referrals;
+using Referrals.Codes;
+using Referrals.Links;
+using Referrals.Storage;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers Referrals.Core with dependency injection.</summary>
+public static class ReferralsServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds Referrals.Core with options set in code. Registers, unless the host registered its own: the system
+    /// <see cref="IClock"/>, <see cref="CryptoRandomSource"/>, the <see cref="InMemoryReferralStore"/>, and the services.
+    /// Options are validated when the host starts (<c>ValidateOnStart</c>) and again when a service is first created.
+    /// </summary>
+    public static ReferralsBuilder AddReferrals(this IServiceCollection services) => AddReferrals(services, static _ => { });
+
+    /// <summary>Adds Referrals.Core with options set in code by <paramref name="configure"/>; see <see cref="AddReferrals(IServiceCollection)"/>.</summary>
+    public static ReferralsBuilder AddReferrals(this IServiceCollection services, Action<ReferralsOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+        var optionsBuilder = services.AddOptions<ReferralsOptions>().Configure(configure);
+        return AddCore(services, optionsBuilder);
+    }
+
+    /// <summary>
+    /// Adds Referrals.Core with options bound from configuration: the <c>Referrals</c> section of
+    /// <paramref name="configuration"/>, or <paramref name="configuration"/> itself when it is that section.
+    /// </summary>
+    public static ReferralsBuilder AddReferrals(this IServiceCollection services, IConfiguration configuration) =>
+        AddReferrals(services, configuration, static _ => { });
+
+    /// <summary>
+    /// Adds Referrals.Core with options bound from the <c>Referrals</c> section of <paramref name="configuration"/>, then
+    /// changed by <paramref name="configure"/>; see <see cref="AddReferrals(IServiceCollection, IConfiguration)"/>.
+    /// </summary>
+    public static ReferralsBuilder AddReferrals(this IServiceCollection services, IConfiguration configuration, Action<ReferralsOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        var section = configuration is IConfigurationSection { Key: ReferralsOptions.SectionName } s
+            ? s
+            : configuration.GetSection(ReferralsOptions.SectionName);
+        ArgumentNullException.ThrowIfNull(configure);
+        var optionsBuilder = services.AddOptions<ReferralsOptions>().Bind(section).Configure(configure);
+        return AddCore(services, optionsBuilder);
+    }
+
+    private static ReferralsBuilder AddCore(IServiceCollection services, OptionsBuilder<ReferralsOptions> optionsBuilder)
+    {
+        optionsBuilder.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ReferralsOptions>, ReferralsOptionsValidator>());
+#pragma warning disable RS0030 // composition is the one place that picks the system clock
+        services.TryAddSingleton<IClock>(SystemClock.Instance);
+#pragma warning restore RS0030
+        services.TryAddSingleton<IRandomSource>(CryptoRandomSource.Instance);
+        services.TryAddSingleton<InMemoryReferralStore>();
+        services.TryAddSingleton<IReferralCodeStore>(sp => sp.GetRequiredService<InMemoryReferralStore>());
+        services.TryAddSingleton<ShareLinkService>();
+        services.TryAddSingleton<ReferralCodeService>();
+        return new ReferralsBuilder(services);
+    }
+}
+
+/// <summary>Returned by <c>AddReferrals</c>, for chaining further registrations (stores, notifiers, checks).</summary>
+public sealed class ReferralsBuilder
+{
+    internal ReferralsBuilder(IServiceCollection services) => Services = services;
+
+    /// <summary>The service collection Referrals.Core was added to.</summary>
+    public IServiceCollection Services { get; }
+}

@@ -1,0 +1,66 @@
+using Referrals.Internal;
+
+namespace Referrals;
+
+/// <summary>
+/// Identifies one referral program (for example <c>customers</c>, <c>employees</c>, <c>influencers</c>).
+/// Compared ordinally; 1 to 64 characters, no leading or trailing white space.
+/// </summary>
+public readonly record struct ProgramId
+{
+    /// <summary>The longest identifier accepted.</summary>
+    public const int MaxLength = 64;
+
+    /// <summary>Creates a program id.</summary>
+    /// <exception cref="ArgumentException"><paramref name="value"/> is empty, too long or padded with white space.</exception>
+    public ProgramId(string value)
+    {
+        IdentifierRules.Check(value, MaxLength, nameof(value));
+        Value = value;
+    }
+
+    /// <summary>The identifier as the host gave it.</summary>
+    public string Value { get; }
+
+    /// <inheritdoc />
+    public override string ToString() => Value ?? string.Empty;
+}
+
+/// <summary>
+/// Identifies a participant (referrer or referee) by the host's own id for them, such as a customer number,
+/// employee number or partner id. Compared ordinally; 1 to 128 characters, no leading or trailing white space.
+/// Never put an e-mail address or phone number here: contact details are kept only as keyed hashes.
+/// </summary>
+public readonly record struct ParticipantId
+{
+    /// <summary>The longest identifier accepted.</summary>
+    public const int MaxLength = 128;
+
+    /// <summary>Creates a participant id.</summary>
+    /// <exception cref="ArgumentException"><paramref name="value"/> is empty, too long or padded with white space.</exception>
+    public ParticipantId(string value)
+    {
+        IdentifierRules.Check(value, MaxLength, nameof(value));
+        Value = value;
+    }
+
+    /// <summary>The identifier as the host gave it.</summary>
+    public string Value { get; }
+
+    /// <inheritdoc />
+    public override string ToString() => Value ?? string.Empty;
+}
+
+internal static class IdentifierRules
+{
+    public static void Check(string value, int maxLength, string paramName)
+    {
+        Preconditions.CheckNotNull(value, paramName);
+        Preconditions.CheckArgument(value.Length > 0, paramName, "An identifier cannot be empty.");
+        Preconditions.CheckArgument(value.Length <= maxLength, paramName, $"An identifier is at most {maxLength} characters; got {value.Length}.");
+        Preconditions.CheckArgument(
+            !char.IsWhiteSpace(value[0]) && !char.IsWhiteSpace(value[^1]),
+            paramName,
+            $"An identifier cannot start or end with white space: '{value}'.");
+    }
+}

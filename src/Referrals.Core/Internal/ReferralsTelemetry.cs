@@ -1,0 +1,28 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Referrals.Internal;
+
+/// <summary>The one <see cref="Meter"/> and <see cref="ActivitySource"/> of the library, both named <c>Referrals</c>. No personal data in tags.</summary>
+internal static class ReferralsTelemetry
+{
+    public const string Name = "Referrals";
+
+    public static class Tags
+    {
+        public const string Outcome = "referrals.outcome";
+        public const string Kind = "referrals.code.kind";
+    }
+
+    public static readonly Meter Meter = new(Name);
+    public static readonly ActivitySource ActivitySource = new(Name);
+
+    public static readonly Counter<long> CodesResolved = Meter.CreateCounter<long>("referrals.codes.resolved", "{code}", "Raw inputs resolved, by outcome.");
+    public static readonly Counter<long> CodesIssued = Meter.CreateCounter<long>("referrals.codes.issued", "{code}", "Codes issued, by kind.");
+    public static readonly Counter<long> CodeCollisions = Meter.CreateCounter<long>("referrals.codes.collisions", "{draw}", "Drawn codes refused by the store because they exist.");
+
+    public static readonly KeyValuePair<string, object?> Found = new(Tags.Outcome, "found");
+    public static readonly KeyValuePair<string, object?> NotFound = new(Tags.Outcome, "not_found");
+    public static readonly KeyValuePair<string, object?> Malformed = new(Tags.Outcome, "malformed");
+    public static readonly KeyValuePair<string, object?> CheckFailed = new(Tags.Outcome, "check_failed");
+}

@@ -1,0 +1,23 @@
+using Referrals.Codes;
+using Referrals.Links;
+
+namespace Referrals;
+
+/// <summary>
+/// Settings of Referrals.Core, bound from the <c>Referrals</c> configuration section or set in code.
+/// Validated once at start by <see cref="ReferralsOptionsValidator"/>; every bad setting is named in one message.
+/// </summary>
+public sealed class ReferralsOptions
+{
+    /// <summary>The configuration section the options are bound from: <c>Referrals</c>.</summary>
+    public const string SectionName = "Referrals";
+
+    /// <summary>How generated codes look.</summary>
+    public CodeOptions Codes { get; set; } = new();
+
+    /// <summary>What vanity codes may be.</summary>
+    public VanityCodeOptions Vanity { get; set; } = new();
+
+    /// <summary>How share links are built, signed and read.</summary>
+    public LinkOptions Links { get; set; } = new();
+}

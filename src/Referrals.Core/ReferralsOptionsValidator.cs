@@ -1,0 +1,205 @@
+using Microsoft.Extensions.Options;
+using Referrals.Codes;
+using Referrals.Links;
+
+namespace Referrals;
+
+/// <summary>
+/// Checks <see cref="ReferralsOptions"/> and lists every bad setting by its configuration path
+/// (<c>Referrals:Codes:Length</c>). Used by dependency injection at start and by every non-DI constructor.
+/// </summary>
+public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOptions>
+{
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, ReferralsOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = Collect(options);
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>Validates options built in code, outside dependency injection.</summary>
+    /// <exception cref="OptionsValidationException">One or more settings are bad; <see cref="OptionsValidationException.Failures"/> lists each, and the message all of them.</exception>
+    public static void ThrowIfInvalid(ReferralsOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = Collect(options);
+        if (failures.Count > 0)
+        {
+            throw new OptionsValidationException(Options.DefaultName, typeof(ReferralsOptions), failures);
+        }
+    }
+
+    private static List<string> Collect(ReferralsOptions options)
+    {
+        var f = new List<string>();
+        const string root = ReferralsOptions.SectionName;
+        if (options.Codes is null)
+        {
+            f.Add($"{root}:Codes is required.");
+        }
+        else
+        {
+            ValidateCodes(options.Codes, $"{root}:Codes", f);
+        }
+        if (options.Vanity is null)
+        {
+            f.Add($"{root}:Vanity is required.");
+        }
+        else
+        {
+            ValidateVanity(options.Vanity, $"{root}:Vanity", f);
+        }
+        if (options.Links is null)
+        {
+            f.Add($"{root}:Links is required.");
+        }
+        else
+        {
+            ValidateLinks(options.Links, $"{root}:Links", f);
+        }
+        return f;
+    }
+
+    private static void ValidateCodes(CodeOptions o, string path, List<string> f)
+    {
+        if (o.Length is < 4 or > 24)
+        {
+            f.Add($"{path}:Length must be 4 to 24 symbols; got {o.Length}.");
+        }
+        if (o.GroupSize is < 0 or > 12)
+        {
+            f.Add($"{path}:GroupSize must be 0 (no groups) to 12; got {o.GroupSize}.");
+        }
+        if (o.MaxUniquenessAttempts is < 1 or > 1000)
+        {
+            f.Add($"{path}:MaxUniquenessAttempts must be 1 to 1000; got {o.MaxUniquenessAttempts}.");
+        }
+        if (o.MaxBlocklistAttempts is < 1 or > 10000)
+        {
+            f.Add($"{path}:MaxBlocklistAttempts must be 1 to 10000; got {o.MaxBlocklistAttempts}.");
+        }
+        if (o.Prefix is not null)
+        {
+            ValidatePrefix(o.Prefix, $"{path}:Prefix", f);
+        }
+        var prefixes = o.AdditionalPrefixes ?? [];
+        for (int i = 0; i < prefixes.Count; i++)
+        {
+            ValidatePrefix(prefixes[i], $"{path}:AdditionalPrefixes:{i}", f);
+        }
+        var words = o.BlockedWords ?? [];
+        for (int i = 0; i < words.Count; i++)
+        {
+            string w = words[i] ?? string.Empty;
+            if (w.Length < 3 || !w.All(char.IsAsciiLetterOrDigit))
+            {
+                f.Add($"{path}:BlockedWords:{i} must be at least 3 ASCII letters or digits; got '{w}'.");
+            }
+        }
+    }
+
+    private static void ValidatePrefix(string? prefix, string path, List<string> f)
+    {
+        if (string.IsNullOrEmpty(prefix) || prefix.Length > 8 || !prefix.All(char.IsAsciiLetterOrDigit))
+        {
+            f.Add($"{path} must be 1 to 8 ASCII letters or digits; got '{prefix}'.");
+        }
+    }
+
+    private static void ValidateVanity(VanityCodeOptions o, string path, List<string> f)
+    {
+        if (o.MinLength is < 3 or > 24)
+        {
+            f.Add($"{path}:MinLength must be 3 to 24; got {o.MinLength}.");
+        }
+        if (o.MaxLength < o.MinLength || o.MaxLength > 24)
+        {
+            f.Add($"{path}:MaxLength must be MinLength ({o.MinLength}) to 24; got {o.MaxLength}.");
+        }
+        var words = o.ReservedWords ?? [];
+        for (int i = 0; i < words.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(words[i]) || CodeText.FoldToString(words[i]) is null)
+            {
+                f.Add($"{path}:ReservedWords:{i} must be letters and digits; got '{words[i]}'.");
+            }
+        }
+    }
+
+    private static void ValidateLinks(LinkOptions o, string path, List<string> f)
+    {
+        if (!Uri.TryCreate(o.Template?.Replace("{code}", "CODE", StringComparison.Ordinal), UriKind.Absolute, out var uri)
+            || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
+        {
+            f.Add($"{path}:Template must be an absolute http or https URL; got '{o.Template}'.");
+        }
+        else
+        {
+            string t = o.Template!;
+            int first = t.IndexOf("{code}", StringComparison.Ordinal);
+            if (first >= 0 && t.IndexOf("{code}", first + 1, StringComparison.Ordinal) >= 0)
+            {
+                f.Add($"{path}:Template may contain {{code}} once; got '{t}'.");
+            }
+            if (first >= 0 && (uri.Query.Contains("CODE", StringComparison.Ordinal) || uri.Fragment.Contains("CODE", StringComparison.Ordinal)))
+            {
+                f.Add($"{path}:Template must carry {{code}} in its path (put it nowhere to use the {o.CodeParameter} query parameter); got '{t}'.");
+            }
+        }
+        var hosts = o.AdditionalHosts ?? [];
+        for (int i = 0; i < hosts.Count; i++)
+        {
+            if (Uri.CheckHostName(hosts[i]) == UriHostNameType.Unknown)
+            {
+                f.Add($"{path}:AdditionalHosts:{i} must be a host name; got '{hosts[i]}'.");
+            }
+        }
+        string?[] names = [o.CodeParameter, o.MediumParameter, o.KeyIdParameter, o.SignatureParameter];
+        string[] labels = ["CodeParameter", "MediumParameter", "KeyIdParameter", "SignatureParameter"];
+        for (int i = 0; i < names.Length; i++)
+        {
+            string? n = names[i];
+            if (string.IsNullOrEmpty(n) || n.Length > 32 || !n.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.'))
+            {
+                f.Add($"{path}:{labels[i]} must be 1 to 32 letters, digits, '_', '-' or '.'; got '{n}'.");
+            }
+        }
+        if (names.Where(n => !string.IsNullOrEmpty(n)).Distinct(StringComparer.OrdinalIgnoreCase).Count() != names.Count(n => !string.IsNullOrEmpty(n)))
+        {
+            f.Add($"{path}: CodeParameter, MediumParameter, KeyIdParameter and SignatureParameter must differ; got '{string.Join("', '", names)}'.");
+        }
+        if (o.MaxLength is < 64 or > 8192)
+        {
+            f.Add($"{path}:MaxLength must be 64 to 8192; got {o.MaxLength}.");
+        }
+        var keys = o.SigningKeys ?? [];
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < keys.Count; i++)
+        {
+            var k = keys[i];
+            string kp = $"{path}:SigningKeys:{i}";
+            if (k is null)
+            {
+                f.Add($"{kp} is empty.");
+                continue;
+            }
+            if (string.IsNullOrEmpty(k.Id) || k.Id.Length > 16 || !k.Id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+            {
+                f.Add($"{kp}:Id must be 1 to 16 letters, digits, '-' or '_'; got '{k.Id}'.");
+            }
+            else if (!seen.Add(k.Id))
+            {
+                f.Add($"{kp}:Id '{k.Id}' is used by another key.");
+            }
+            if (!LinkKeys.TryDecodeSecret(k.Secret, out _))
+            {
+                f.Add($"{kp}:Secret must be base64 of at least {LinkKeys.MinSecretBytes} bytes (the secret itself is not shown).");
+            }
+        }
+        if (o.ActiveSigningKeyId is not null && !seen.Contains(o.ActiveSigningKeyId))
+        {
+            f.Add($"{path}:ActiveSigningKeyId '{o.ActiveSigningKeyId}' names no key in {path}:SigningKeys.");
+        }
+    }
+}

@@ -1,0 +1,145 @@
+using Referrals.Codes;
+using Referrals.Tests.Support;
+
+namespace Referrals.Tests.Codes;
+
+public sealed class VanityAndBulkCodeTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task An_influencer_gets_a_vanity_code_that_resolves_from_confusable_spellings()
+    {
+        var t = new TestServices();
+        var result = await t.Codes.IssueVanityAsync("Jane20", TestServices.Request("jane", ShareMedium.Social), Ct);
+        Assert.True(result.IsIssued);
+        Assert.Equal("Jane20", result.Record!.Display);
+        Assert.Equal("JANE20", result.Record.Code.Value);
+        Assert.Equal(CodeKind.Vanity, result.Record.Kind);
+
+        foreach (var typed in new[] { "JANE20", "jane2o", "JANE-20", " j a n e 2 0 " })
+        {
+            Assert.Same(result.Record, t.Codes.Resolve(typed).Record);
+        }
+    }
+
+    [Theory]
+    [InlineData("JANE20")]
+    [InlineData("jane20")]
+    [InlineData("JANE2O")]
+    [InlineData("Jane-2o")]
+    public async Task Vanity_codes_are_unique_ignoring_case_and_look_alikes(string second)
+    {
+        var t = new TestServices();
+        Assert.True((await t.Codes.IssueVanityAsync("JANE20", TestServices.Request("jane"), Ct)).IsIssued);
+        var again = await t.Codes.IssueVanityAsync(second, TestServices.Request("other"), Ct);
+        Assert.False(again.IsIssued);
+        Assert.Equal(VanityCodeRejection.Taken, again.Rejection);
+        Assert.Contains(second.Trim(), again.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("ABC", VanityCodeRejection.TooShort)]
+    [InlineData("   ", VanityCodeRejection.TooShort)]
+    [InlineData("ABCDEFGHJKMNPQRSTVWXY", VanityCodeRejection.TooLong)]
+    [InlineData("JANE#20", VanityCodeRejection.InvalidCharacter)]
+    [InlineData("JANE.20", VanityCodeRejection.InvalidCharacter)]
+    [InlineData("admin", VanityCodeRejection.Reserved)]
+    [InlineData("ADM1N", VanityCodeRejection.Reserved)]
+    [InlineData("T3ST", VanityCodeRejection.Reserved)]
+    [InlineData("MYBRAND", VanityCodeRejection.Reserved)]
+    [InlineData("FUCK20", VanityCodeRejection.Blocked)]
+    [InlineData("PHUK-SH1T", VanityCodeRejection.Blocked)]
+    [InlineData("MERDE10", VanityCodeRejection.Blocked)]
+    [InlineData("KURWA", VanityCodeRejection.Blocked)]
+    public async Task Invalid_vanity_codes_are_refused_with_a_reason(string vanity, VanityCodeRejection reason)
+    {
+        var t = new TestServices(o => o.Vanity.ReservedWords.Add("MyBrand"));
+        var result = await t.Codes.IssueVanityAsync(vanity, TestServices.Request(), Ct);
+        Assert.False(result.IsIssued);
+        Assert.Equal(reason, result.Rejection);
+        Assert.False(string.IsNullOrWhiteSpace(result.Message));
+        Assert.Equal(0, t.Store.CodeCount);
+    }
+
+    [Fact]
+    public async Task Bulk_codes_for_a_receipt_roll_are_unique_within_the_batch_and_the_store()
+    {
+        var t = new TestServices(o => o.Codes.Length = 5); // 25 bits: collisions with the store do happen at this size
+        var existing = new HashSet<string>();
+        for (int i = 0; i < 2000; i++)
+        {
+            existing.Add((await t.Codes.IssueAsync(TestServices.Request($"c-{i}"), Ct)).Code.Value);
+        }
+        var request = new CodeRequest { Program = TestServices.Program, Medium = ShareMedium.Receipt };
+        var batch = new List<ReferralCodeRecord>();
+        await foreach (var record in t.Codes.GenerateBulkAsync(request, 50_000, Ct))
+        {
+            batch.Add(record);
+        }
+        Assert.Equal(50_000, batch.Count);
+        Assert.Equal(50_000, batch.Select(r => r.Code.Value).Distinct().Count());
+        Assert.DoesNotContain(batch, r => existing.Contains(r.Code.Value));
+        Assert.All(batch, r => Assert.Equal(CodeKind.Bulk, r.Kind));
+        Assert.Equal(52_000, t.Store.CodeCount);
+        Assert.Equal(CodeResolutionOutcome.Found, t.Codes.Resolve(batch[^1].Display).Outcome);
+    }
+
+    [Fact]
+    public async Task Bulk_generation_streams_and_stops_when_the_reader_stops()
+    {
+        var t = new TestServices();
+        var request = new CodeRequest { Program = TestServices.Program, Medium = ShareMedium.Card };
+        int read = 0;
+        await foreach (var record in t.Codes.GenerateBulkAsync(request, 1_000_000, Ct))
+        {
+            if (++read == 10)
+            {
+                break;
+            }
+        }
+        Assert.Equal(10, read);
+        Assert.InRange(t.Store.CodeCount, 10, 1024);
+    }
+
+    [Fact]
+    public async Task No_generated_code_contains_a_blocked_word()
+    {
+        var t = new TestServices(o => o.Codes.UseCheckCharacter = false);
+        var request = new CodeRequest { Program = TestServices.Program, Medium = ShareMedium.Receipt };
+        int count = 0;
+        await foreach (var record in t.Codes.GenerateBulkAsync(request, 100_000, Ct))
+        {
+            Assert.False(CodeBlocklist.Default.ContainsBlockedWord(record.Code.Value), record.Display);
+            count++;
+        }
+        Assert.Equal(100_000, count);
+    }
+
+    [Fact]
+    public async Task A_draw_with_a_blocked_word_is_drawn_again()
+    {
+        // F, V, C, K are all symbols: "FVCK" is the blocked "fuck" with a look-alike.
+        var random = new ScriptedRandom(ScriptedRandom.BytesFor("FVCK2345"), ScriptedRandom.BytesFor("23456789"));
+        var t = new TestServices(o => o.Codes.UseCheckCharacter = false, random);
+        var record = await t.Codes.IssueAsync(TestServices.Request(), Ct);
+        Assert.Equal("23456789", record.Code.Value);
+        Assert.Equal(2, random.Calls);
+    }
+
+    [Fact]
+    public async Task Host_blocked_words_apply_and_endless_hits_fail_with_a_typed_error()
+    {
+        var random = new ScriptedRandom(ScriptedRandom.BytesFor("ACME2345"));
+        var t = new TestServices(o =>
+        {
+            o.Codes.UseCheckCharacter = false;
+            o.Codes.BlockedWords.Add("ACME");
+            o.Codes.MaxBlocklistAttempts = 7;
+        }, random);
+        var ex = await Assert.ThrowsAsync<ReferralException>(() => t.Codes.IssueAsync(TestServices.Request(), Ct));
+        Assert.Equal(ReferralErrorCode.BlocklistExhausted, ex.ErrorCode);
+        Assert.Equal(7, random.Calls);
+        Assert.Equal(0, t.Store.CodeCount);
+    }
+}

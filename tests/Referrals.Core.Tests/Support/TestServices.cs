@@ -1,0 +1,72 @@
+using NodaTime;
+using NodaTime.Testing;
+using Referrals.Codes;
+using Referrals.Links;
+using Referrals.Storage;
+
+namespace Referrals.Tests.Support;
+
+/// <summary>Builds the services under test on a fake clock and the in-memory store.</summary>
+internal sealed class TestServices
+{
+    public static readonly Instant Start = Instant.FromUtc(2026, 11, 23, 9, 0);
+
+    public TestServices(Action<ReferralsOptions>? configure = null, IRandomSource? random = null)
+    {
+        Options = new ReferralsOptions();
+        Options.Links.Template = "https://shop.example/r/{code}";
+        configure?.Invoke(Options);
+        Clock = new FakeClock(Start);
+        Store = new InMemoryReferralStore();
+        Links = new ShareLinkService(Options);
+        Codes = new ReferralCodeService(Store, Microsoft.Extensions.Options.Options.Create(Options), Clock, random ?? CryptoRandomSource.Instance, Links);
+    }
+
+    public ReferralsOptions Options { get; }
+
+    public FakeClock Clock { get; }
+
+    public InMemoryReferralStore Store { get; }
+
+    public ShareLinkService Links { get; }
+
+    public ReferralCodeService Codes { get; }
+
+    public static readonly ProgramId Program = new("customers");
+
+    public static CodeRequest Request(string owner = "c-1", ShareMedium medium = ShareMedium.Receipt) =>
+        new() { Program = Program, Owner = new ParticipantId(owner), Medium = medium };
+}
+
+/// <summary>A random source that replays given bytes, then repeats the last block forever.</summary>
+internal sealed class ScriptedRandom(params byte[][] blocks) : IRandomSource
+{
+    private int _next;
+
+    public int Calls => _next;
+
+    public void Fill(Span<byte> destination)
+    {
+        var block = blocks[Math.Min(_next, blocks.Length - 1)];
+        _next++;
+        destination.Clear();
+        block.AsSpan(0, Math.Min(block.Length, destination.Length)).CopyTo(destination);
+    }
+
+    /// <summary>The 5 bytes that the generator turns into the given 8 symbols.</summary>
+    public static byte[] BytesFor(string eightSymbols)
+    {
+        ulong acc = 0;
+        foreach (char c in eightSymbols)
+        {
+            acc = (acc << 5) | (uint)CodeAlphabet.Symbols.IndexOf(c, StringComparison.Ordinal);
+        }
+        var bytes = new byte[5];
+        for (int i = 4; i >= 0; i--)
+        {
+            bytes[i] = (byte)(acc & 0xFF);
+            acc >>= 8;
+        }
+        return bytes;
+    }
+}
