@@ -1,5 +1,6 @@
 using Referrals.Codes;
 using Referrals.Links;
+using Referrals.Privacy;
 
 namespace Referrals;
 
@@ -20,4 +21,10 @@ public sealed class ReferralsOptions
 
     /// <summary>How share links are built, signed and read.</summary>
     public LinkOptions Links { get; set; } = new();
+
+    /// <summary>
+    /// How contact details are hashed. The key is optional here: only <see cref="ContactHasher"/> needs it, and fails to
+    /// start without it.
+    /// </summary>
+    public PrivacyOptions Privacy { get; set; } = new();
 }

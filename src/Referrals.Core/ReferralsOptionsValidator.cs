@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Referrals.Codes;
 using Referrals.Links;
+using Referrals.Privacy;
 
 namespace Referrals;
 
@@ -57,6 +58,14 @@ public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOption
         else
         {
             ValidateLinks(options.Links, $"{root}:Links", f);
+        }
+        if (options.Privacy is null)
+        {
+            f.Add($"{root}:Privacy is required.");
+        }
+        else
+        {
+            ValidatePrivacy(options.Privacy, $"{root}:Privacy", f);
         }
         return f;
     }
@@ -200,6 +209,19 @@ public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOption
         if (o.ActiveSigningKeyId is not null && !seen.Contains(o.ActiveSigningKeyId))
         {
             f.Add($"{path}:ActiveSigningKeyId '{o.ActiveSigningKeyId}' names no key in {path}:SigningKeys.");
+        }
+    }
+
+    private static void ValidatePrivacy(PrivacyOptions o, string path, List<string> f)
+    {
+        // The key is optional here (hosts that never look contacts up need none); ContactHasher requires it.
+        if (!string.IsNullOrEmpty(o.ContactHashKey) && !LinkKeys.TryDecodeSecret(o.ContactHashKey, out _))
+        {
+            f.Add($"{path}:ContactHashKey must be base64 of at least {LinkKeys.MinSecretBytes} bytes (the key itself is not shown).");
+        }
+        if (o.DefaultCountryCallingCode is not null && !ContactNormalizer.IsCountryCallingCode(o.DefaultCountryCallingCode))
+        {
+            f.Add($"{path}:DefaultCountryCallingCode must be 1 to 3 digits without a leading 0 or '+' (such as 1 or 49), or unset; got '{o.DefaultCountryCallingCode}'.");
         }
     }
 }

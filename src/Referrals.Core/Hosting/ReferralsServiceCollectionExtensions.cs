@@ -5,6 +5,7 @@ using NodaTime;
 using Referrals;
 using Referrals.Codes;
 using Referrals.Links;
+using Referrals.Privacy;
 using Referrals.Storage;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -63,6 +64,7 @@ public static class ReferralsServiceCollectionExtensions
         services.TryAddSingleton<IReferralCodeStore>(sp => sp.GetRequiredService<InMemoryReferralStore>());
         services.TryAddSingleton<ShareLinkService>();
         services.TryAddSingleton<ReferralCodeService>();
+        services.TryAddSingleton<ContactHasher>();
         return new ReferralsBuilder(services);
     }
 }

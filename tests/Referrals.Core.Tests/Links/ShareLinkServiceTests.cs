@@ -636,13 +636,21 @@ public sealed class ShareLinkServiceTests
     [InlineData("https://shop.example/r/AB!CD", "'!'")]
     [InlineData("https://shop.example/r/AB%C3%A9CD", "'é'")]
     [InlineData("https://shop.example/?ref=", "no symbols")]
-    [InlineData("https://shop.example/r/ABCDEFGHJKMNPQRSTVWXYZ0123456789ABCD", "too long")]
     public void Parse_BadCodeText_IsInvalidCodeWithReason(string input, string reason)
     {
         var result = Signed.Parse(input);
 
         Assert.Equal(ShareLinkParseStatus.InvalidCode, result.Status);
         Assert.Contains(reason, result.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_CodeLongerThanAnyCode_IsInvalidCode()
+    {
+        var result = Signed.Parse("https://shop.example/r/" + new string('A', CodeText.MaxKeyLength + 1));
+
+        Assert.Equal(ShareLinkParseStatus.InvalidCode, result.Status);
+        Assert.Contains("too long", result.Detail, StringComparison.Ordinal);
     }
 
     // ---------------------------------------------------------------- properties

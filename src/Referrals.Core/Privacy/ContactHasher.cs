@@ -1,0 +1,134 @@
+using System.Buffers.Text;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Options;
+using Referrals.Internal;
+using Referrals.Links;
+
+namespace Referrals.Privacy;
+
+/// <summary>
+/// Turns e-mail addresses and phone numbers into <see cref="ContactHash"/> values keyed by
+/// <see cref="PrivacyOptions.ContactHashKey"/>, so a till can look a referrer up by contact details that are never stored.
+/// Also masks contact details for display (<c>j***@example.com</c>).
+/// </summary>
+/// <remarks>
+/// Values are normalised first (<see cref="ContactNormalizer"/>), so <c>Jane.Doe+shop@googlemail.com</c> and
+/// <c>janedoe@gmail.com</c> hash equal. The key is copied when the hasher is created; the hasher is immutable and safe to
+/// share between threads. Neither the key nor the raw values appear in any message or exception.
+/// </remarks>
+public sealed class ContactHasher
+{
+    private const string EmailTag = "email";
+    private const string PhoneTag = "phone";
+    private const string Masked = "***";
+
+    private readonly byte[] key;
+    private readonly string? defaultCountryCallingCode;
+
+    /// <summary>Creates the hasher from options bound by dependency injection.</summary>
+    /// <exception cref="OptionsValidationException">
+    /// The options are invalid (every bad setting is listed), or <see cref="PrivacyOptions.ContactHashKey"/> is not set.
+    /// </exception>
+    public ContactHasher(IOptions<ReferralsOptions> options)
+        : this(Preconditions.CheckNotNull(options).Value)
+    {
+    }
+
+    /// <summary>Creates the hasher from options built in code.</summary>
+    /// <exception cref="OptionsValidationException">
+    /// The options are invalid (every bad setting is listed), or <see cref="PrivacyOptions.ContactHashKey"/> is not set.
+    /// </exception>
+    public ContactHasher(ReferralsOptions options)
+    {
+        ReferralsOptionsValidator.ThrowIfInvalid(options);
+        var privacy = options.Privacy;
+        // The validator accepts a missing key, since hosts that never look contacts up need none; this service cannot work without it.
+        if (string.IsNullOrEmpty(privacy.ContactHashKey) || !LinkKeys.TryDecodeSecret(privacy.ContactHashKey, out key))
+        {
+            throw new OptionsValidationException(
+                Options.DefaultName,
+                typeof(ReferralsOptions),
+                [$"{ReferralsOptions.SectionName}:Privacy:ContactHashKey is required to hash contact details: base64 of at least {LinkKeys.MinSecretBytes} random bytes."]);
+        }
+        defaultCountryCallingCode = privacy.DefaultCountryCallingCode;
+    }
+
+    /// <summary>Normalises an e-mail address (<see cref="ContactNormalizer.TryNormalizeEmail"/>) and hashes it. Never throws.</summary>
+    /// <param name="email">The address as typed; <see langword="null"/> is invalid.</param>
+    /// <param name="hash">The hash when the address is valid; otherwise <see langword="default"/>.</param>
+    /// <returns><see langword="true"/> when the address is valid and was hashed.</returns>
+    public bool TryHashEmail(string? email, out ContactHash hash)
+    {
+        if (!ContactNormalizer.TryNormalizeEmail(email, out string normalized))
+        {
+            hash = default;
+            return false;
+        }
+        hash = Hash(ContactKind.Email, EmailTag, normalized);
+        return true;
+    }
+
+    /// <summary>
+    /// Normalises a phone number to E.164 (<see cref="ContactNormalizer.TryNormalizePhone"/>, with
+    /// <see cref="PrivacyOptions.DefaultCountryCallingCode"/> for national numbers) and hashes it. Never throws.
+    /// </summary>
+    /// <param name="phone">The number as typed; <see langword="null"/> is invalid.</param>
+    /// <param name="hash">The hash when the number is valid; otherwise <see langword="default"/>.</param>
+    /// <returns><see langword="true"/> when the number is valid and was hashed.</returns>
+    public bool TryHashPhone(string? phone, out ContactHash hash)
+    {
+        if (!ContactNormalizer.TryNormalizePhone(phone, defaultCountryCallingCode, out string e164))
+        {
+            hash = default;
+            return false;
+        }
+        hash = Hash(ContactKind.Phone, PhoneTag, e164);
+        return true;
+    }
+
+    /// <summary>
+    /// Masks an e-mail address for display to a cashier: the first character of the normalised local part, <c>***</c>, and
+    /// the domain (<c>jane.doe@example.com</c> becomes <c>j***@example.com</c>). The input is normalised first, so the mask
+    /// shows the address that is hashed. Invalid input (<see langword="null"/> included) gives <c>***</c>. Never throws.
+    /// </summary>
+    public static string MaskEmail(string? normalizedOrRawEmail)
+    {
+        if (!ContactNormalizer.TryNormalizeEmail(normalizedOrRawEmail, out string normalized))
+        {
+            return Masked;
+        }
+        int at = normalized.IndexOf('@', StringComparison.Ordinal);
+        // The first character may lie outside the Basic Multilingual Plane; never cut a surrogate pair.
+        int first = char.IsHighSurrogate(normalized[0]) ? 2 : 1;
+        return string.Concat(normalized.AsSpan(0, first), Masked, normalized.AsSpan(at));
+    }
+
+    /// <summary>
+    /// Masks a phone number for display: <c>+</c>, the first two digits and the last two of its E.164 form, the rest masked
+    /// in a fixed shape that does not reveal the length (<c>+4915112345678</c> becomes <c>+49 *** *** 78</c>). The input must
+    /// be international (<c>+</c> or <c>00</c>); anything else, <see langword="null"/> included, gives <c>***</c>. Never throws.
+    /// </summary>
+    public static string MaskPhone(string? e164OrRaw)
+    {
+        if (!ContactNormalizer.TryNormalizePhone(e164OrRaw, null, out string e164))
+        {
+            return Masked;
+        }
+        return string.Concat(e164.AsSpan(0, 3), " *** *** ", e164.AsSpan(e164.Length - 2));
+    }
+
+    private ContactHash Hash(ContactKind kind, string tag, string normalized)
+    {
+        // Small inputs (at most 254 characters of up to 3 UTF-8 bytes each) fit on the stack.
+        int max = Encoding.UTF8.GetMaxByteCount(tag.Length + 1 + normalized.Length);
+        Span<byte> message = max <= 1024 ? stackalloc byte[max] : new byte[max];
+        int n = Encoding.UTF8.GetBytes(tag, message);
+        message[n++] = (byte)'\n';
+        n += Encoding.UTF8.GetBytes(normalized, message[n..]);
+
+        Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        HMACSHA256.HashData(key, message[..n], mac);
+        return new ContactHash(kind, Base64Url.EncodeToString(mac[..ContactHash.HashBytes]));
+    }
+}

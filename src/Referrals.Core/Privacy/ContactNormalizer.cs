@@ -1,0 +1,326 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+using System.Text;
+
+namespace Referrals.Privacy;
+
+/// <summary>
+/// Brings e-mail addresses and phone numbers into one canonical form, so that the ways one person writes the same
+/// contact detail hash equal. Both methods never throw, and are idempotent: normalising a normalised value returns it unchanged.
+/// </summary>
+/// <remarks>
+/// <para>
+/// E-mail: trimmed; exactly one <c>@</c> with a non-empty local part and a domain of at least two dot-separated labels;
+/// no white space or control characters inside; at most 254 characters; lower-cased (invariant culture) and in Unicode
+/// normalisation form C. Internationalised domains stay in Unicode; punycode labels (<c>xn--</c>) are decoded, so both
+/// spellings of one domain match. Provider rules: for <c>gmail.com</c> and <c>googlemail.com</c> dots are removed from
+/// the local part, everything from the first <c>+</c> is dropped, and the domain becomes <c>gmail.com</c>; for
+/// <c>outlook.com</c>, <c>hotmail.com</c>, <c>live.com</c>, <c>icloud.com</c>, <c>me.com</c>, <c>fastmail.com</c>,
+/// <c>protonmail.com</c> and <c>proton.me</c> the <c>+tag</c> is dropped; other local parts are kept as written (lower-cased),
+/// since for other domains a dot or a plus may name a different mailbox.
+/// </para>
+/// <para>
+/// Phone: E.164, <c>+</c> and 8 to 15 digits, the first not 0. Digits, spaces, <c>- . ( ) /</c> and one leading <c>+</c> are
+/// accepted; <c>00</c> in front is read as <c>+</c>, and <c>(0)</c> after an international prefix (<c>+49 (0)151 ...</c>) is the
+/// national trunk prefix and is dropped. A number without either is national: it needs a default country calling code,
+/// and loses one leading trunk <c>0</c> (except for Italy, 39, whose numbers keep it). With country code 1, an 11-digit
+/// national number starting with 1 already carries the country code. Nothing checks that the number is assigned.
+/// </para>
+/// </remarks>
+public static class ContactNormalizer
+{
+    /// <summary>Longest e-mail address accepted, in UTF-16 characters (RFC 5321's path limit less the angle brackets).</summary>
+    private const int MaxEmailLength = 254;
+
+    // Longer phone input is rejected unread; 15 digits with generous punctuation fit well within it.
+    private const int MaxPhoneInputLength = 64;
+
+    private const int MinPhoneDigits = 8;
+    private const int MaxPhoneDigits = 15;
+
+    // RFC 5322 specials, which a local part may hold only inside quotes; quoted local parts are not supported.
+    private const string LocalPartSpecials = "()<>[]:;,\\\"";
+
+    private static readonly HashSet<string> GoogleDomains = new(StringComparer.Ordinal) { "gmail.com", "googlemail.com" };
+
+    private static readonly HashSet<string> PlusTagDomains = new(StringComparer.Ordinal)
+    {
+        "outlook.com", "hotmail.com", "live.com", "icloud.com", "me.com", "fastmail.com", "protonmail.com", "proton.me",
+    };
+
+    // Countries whose national numbers keep their leading 0 in international form.
+    private static readonly HashSet<string> TrunkZeroKept = new(StringComparer.Ordinal) { "39" };
+
+    private static readonly IdnMapping Idn = new();
+
+    /// <summary>Normalises an e-mail address by the rules in the remarks of <see cref="ContactNormalizer"/>. Never throws.</summary>
+    /// <param name="raw">The address as typed or imported; <see langword="null"/> is invalid.</param>
+    /// <param name="normalized">The normal form when valid; otherwise the empty string.</param>
+    /// <returns><see langword="true"/> when <paramref name="raw"/> is a usable address.</returns>
+    public static bool TryNormalizeEmail([NotNullWhen(true)] string? raw, out string normalized)
+    {
+        normalized = string.Empty;
+        try
+        {
+            if (raw is null || !TryNormalizeEmailOnce(raw, out string once))
+            {
+                return false;
+            }
+            // Unicode case mapping, composition and punycode decoding are not guaranteed to commute for every input; an
+            // address whose normal form is not stable is refused rather than hashed two ways.
+            if (!TryNormalizeEmailOnce(once, out string twice) || !string.Equals(once, twice, StringComparison.Ordinal))
+            {
+                return false;
+            }
+            normalized = once;
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            // string.Normalize refuses code points it cannot normalise; such an address is not one a person can type.
+            return false;
+        }
+    }
+
+    /// <summary>Normalises a phone number to E.164 (<c>+491511234567</c>) by the rules in the remarks of <see cref="ContactNormalizer"/>. Never throws.</summary>
+    /// <param name="raw">The number as typed or imported; <see langword="null"/> is invalid.</param>
+    /// <param name="defaultCountryCallingCode">
+    /// The country calling code for national numbers (<c>1</c>, <c>44</c>, <c>49</c>): 1 to 3 digits without a leading 0 or <c>+</c>.
+    /// <see langword="null"/> (or a malformed code) makes every national number invalid.
+    /// </param>
+    /// <param name="e164">The number in E.164 form when valid; otherwise the empty string.</param>
+    /// <returns><see langword="true"/> when <paramref name="raw"/> is a plausible phone number.</returns>
+    public static bool TryNormalizePhone([NotNullWhen(true)] string? raw, string? defaultCountryCallingCode, out string e164)
+    {
+        e164 = string.Empty;
+        if (raw is null || raw.Length > MaxPhoneInputLength)
+        {
+            return false;
+        }
+        ReadOnlySpan<char> s = raw.AsSpan().Trim();
+        if (s.IsEmpty)
+        {
+            return false;
+        }
+        bool plus = s[0] == '+';
+        if (plus)
+        {
+            s = s[1..];
+        }
+        bool international = plus || StartsWithDoubleZero(s);
+
+        Span<char> digits = stackalloc char[MaxPhoneInputLength];
+        int n = 0;
+        for (int i = 0; i < s.Length; i++)
+        {
+            char c = s[i];
+            if (char.IsAsciiDigit(c))
+            {
+                digits[n++] = c;
+            }
+            else if (international && c == '(' && s[i..].StartsWith("(0)", StringComparison.Ordinal))
+            {
+                i += 2; // "+49 (0)151 ...": the bracketed trunk prefix is not dialled from abroad.
+            }
+            else if (c is not (' ' or '-' or '.' or '(' or ')' or '/'))
+            {
+                return false; // letters, a second '+', other punctuation
+            }
+        }
+        ReadOnlySpan<char> number = digits[..n];
+
+        string prefix;
+        if (plus)
+        {
+            prefix = string.Empty;
+        }
+        else if (number.StartsWith("00"))
+        {
+            prefix = string.Empty;
+            number = number[2..];
+        }
+        else
+        {
+            if (!IsCountryCallingCode(defaultCountryCallingCode))
+            {
+                return false;
+            }
+            prefix = defaultCountryCallingCode;
+            if (prefix == "1" && number.Length == 11 && number[0] == '1')
+            {
+                number = number[1..]; // North American numbers written with the leading 1
+            }
+            else if (number.Length > 0 && number[0] == '0' && !TrunkZeroKept.Contains(prefix))
+            {
+                number = number[1..]; // the national trunk prefix
+            }
+            if (number.IsEmpty)
+            {
+                return false;
+            }
+        }
+
+        int total = prefix.Length + number.Length;
+        if (total is < MinPhoneDigits or > MaxPhoneDigits)
+        {
+            return false;
+        }
+        // Country calling codes never start with 0.
+        if ((prefix.Length > 0 ? prefix[0] : number[0]) == '0')
+        {
+            return false;
+        }
+        e164 = string.Concat("+", prefix, number);
+        return true;
+    }
+
+    /// <summary>Whether the first two digits, separators skipped, are the international prefix <c>00</c>.</summary>
+    private static bool StartsWithDoubleZero(ReadOnlySpan<char> s)
+    {
+        int zeros = 0;
+        foreach (char c in s)
+        {
+            if (char.IsAsciiDigit(c))
+            {
+                if (c != '0')
+                {
+                    return false;
+                }
+                if (++zeros == 2)
+                {
+                    return true;
+                }
+            }
+            else if (c is not (' ' or '-' or '.' or '(' or ')' or '/'))
+            {
+                return false;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Whether <paramref name="code"/> is 1 to 3 ASCII digits without a leading 0.</summary>
+    internal static bool IsCountryCallingCode([NotNullWhen(true)] string? code) =>
+        code is { Length: >= 1 and <= 3 } && code[0] != '0' && code.All(char.IsAsciiDigit);
+
+    private static bool TryNormalizeEmailOnce(string raw, out string normalized)
+    {
+        normalized = string.Empty;
+        string s = raw.Trim();
+        if (s.Length is 0 or > MaxEmailLength || !IsWellFormedText(s))
+        {
+            return false;
+        }
+        int at = s.IndexOf('@', StringComparison.Ordinal);
+        if (at <= 0 || at == s.Length - 1 || s.IndexOf('@', at + 1) >= 0)
+        {
+            return false;
+        }
+        string local = Canonical(s[..at]);
+        string domain = Canonical(s[(at + 1)..]);
+        if (!TryNormalizeDomain(ref domain) || local.AsSpan().IndexOfAny(LocalPartSpecials) >= 0)
+        {
+            return false;
+        }
+
+        if (GoogleDomains.Contains(domain))
+        {
+            local = DropTag(local).Replace(".", string.Empty, StringComparison.Ordinal);
+            domain = "gmail.com";
+        }
+        else if (PlusTagDomains.Contains(domain))
+        {
+            local = DropTag(local);
+        }
+        if (local.Length == 0)
+        {
+            return false;
+        }
+
+        string result = string.Concat(local, "@", domain);
+        if (result.Length > MaxEmailLength)
+        {
+            return false;
+        }
+        normalized = result;
+        return true;
+    }
+
+    private static string DropTag(string local)
+    {
+        int plus = local.IndexOf('+', StringComparison.Ordinal);
+        return plus < 0 ? local : local[..plus];
+    }
+
+    private static bool TryNormalizeDomain(ref string domain)
+    {
+        string[] labels = domain.Split('.');
+        if (labels.Length < 2)
+        {
+            return false;
+        }
+        bool decoded = false;
+        for (int i = 0; i < labels.Length; i++)
+        {
+            if (labels[i].StartsWith("xn--", StringComparison.Ordinal))
+            {
+                try
+                {
+                    labels[i] = Canonical(Idn.GetUnicode(labels[i]));
+                    decoded = true;
+                }
+                catch (ArgumentException)
+                {
+                    // Not valid punycode: keep the label as written; it still names one domain consistently.
+                }
+            }
+            // Checked after decoding, so that the normal form passes the same checks as the input did.
+            string label = labels[i];
+            if (label.Length == 0)
+            {
+                return false; // leading, trailing or doubled dot
+            }
+            foreach (char c in label)
+            {
+                if (char.IsAscii(c) && !char.IsAsciiLetterLower(c) && !char.IsAsciiDigit(c) && c != '-')
+                {
+                    return false;
+                }
+            }
+        }
+        if (decoded)
+        {
+            domain = string.Join('.', labels);
+        }
+        return true;
+    }
+
+    /// <summary>Lower case (invariant), then Unicode normalisation form C when there is anything beyond ASCII.</summary>
+    private static string Canonical(string s)
+    {
+        string lower = s.ToLowerInvariant();
+        return Ascii.IsValid(lower) ? lower : lower.Normalize(NormalizationForm.FormC);
+    }
+
+    /// <summary>No white space, no control characters, no unpaired surrogates (which UTF-8 could not carry into the hash).</summary>
+    private static bool IsWellFormedText(string s)
+    {
+        for (int i = 0; i < s.Length; i++)
+        {
+            char c = s[i];
+            if (char.IsWhiteSpace(c) || char.IsControl(c))
+            {
+                return false;
+            }
+            if (char.IsHighSurrogate(c) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(c))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+}
