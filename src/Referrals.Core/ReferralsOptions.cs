@@ -1,5 +1,6 @@
 using Referrals.Codes;
 using Referrals.Links;
+using Referrals.Programs;
 using Referrals.Privacy;
 
 namespace Referrals;
@@ -27,4 +28,10 @@ public sealed class ReferralsOptions
     /// start without it.
     /// </summary>
     public PrivacyOptions Privacy { get; set; } = new();
+
+    /// <summary>
+    /// The referral programs by id (<c>Referrals:Programs:customers</c>): time zone, active window and attribution rules.
+    /// A conversion of a program not listed here is not attributed.
+    /// </summary>
+    public IDictionary<string, ProgramOptions> Programs { get; set; } = new Dictionary<string, ProgramOptions>(StringComparer.Ordinal);
 }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Referrals.Codes;
 using Referrals.Links;
+using Referrals.Programs;
 using Referrals.Privacy;
 
 namespace Referrals;
@@ -67,7 +68,73 @@ public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOption
         {
             ValidatePrivacy(options.Privacy, $"{root}:Privacy", f);
         }
+        if (options.Programs is null)
+        {
+            f.Add($"{root}:Programs is required (it may be empty).");
+        }
+        else
+        {
+            foreach (var (id, program) in options.Programs)
+            {
+                ValidateProgram(id, program, $"{root}:Programs:{id}", f);
+            }
+        }
         return f;
+    }
+
+    private static void ValidateProgram(string id, ProgramOptions? o, string path, List<string> f)
+    {
+        if (string.IsNullOrEmpty(id) || id.Length > ProgramId.MaxLength || char.IsWhiteSpace(id[0]) || char.IsWhiteSpace(id[^1]))
+        {
+            f.Add($"{path}: a program id is 1 to {ProgramId.MaxLength} characters without surrounding white space; got '{id}'.");
+        }
+        if (o is null)
+        {
+            f.Add($"{path} is empty.");
+            return;
+        }
+        if (string.IsNullOrEmpty(o.TimeZone) || NodaTime.DateTimeZoneProviders.Tzdb.GetZoneOrNull(o.TimeZone) is null)
+        {
+            f.Add($"{path}:TimeZone must be an IANA time zone id such as Europe/Berlin; got '{o.TimeZone}'.");
+        }
+        NodaTime.LocalDateTime from = default, until = default;
+        bool hasFrom = o.ActiveFrom is not null && ProgramRules.TryParseLocal(o.ActiveFrom, out from);
+        bool hasUntil = o.ActiveUntil is not null && ProgramRules.TryParseLocal(o.ActiveUntil, out until);
+        if (o.ActiveFrom is not null && !hasFrom)
+        {
+            f.Add($"{path}:ActiveFrom must be a local date (2026-11-27) or date-time (2026-11-27T09:00); got '{o.ActiveFrom}'.");
+        }
+        if (o.ActiveUntil is not null && !hasUntil)
+        {
+            f.Add($"{path}:ActiveUntil must be a local date (2026-11-27) or date-time (2026-11-27T09:00); got '{o.ActiveUntil}'.");
+        }
+        if (hasFrom && hasUntil && until <= from)
+        {
+            f.Add($"{path}:ActiveUntil ({o.ActiveUntil}) must be after ActiveFrom ({o.ActiveFrom}).");
+        }
+        if (o.AttributionWindow < TimeSpan.FromHours(1) || o.AttributionWindow > TimeSpan.FromDays(366))
+        {
+            f.Add($"{path}:AttributionWindow must be 1 hour to 366 days; got {o.AttributionWindow}.");
+        }
+        if (!Enum.IsDefined(o.Precedence))
+        {
+            f.Add($"{path}:Precedence must be LastTouch or FirstTouch; got {o.Precedence}.");
+        }
+        if (!Enum.IsDefined(o.Sticky))
+        {
+            f.Add($"{path}:Sticky must be SameReferrer, NotCreditedAgain or Off; got {o.Sticky}.");
+        }
+        if (o.MaxChainDepth is < 1 or > 10)
+        {
+            f.Add($"{path}:MaxChainDepth must be 1 to 10; got {o.MaxChainDepth}.");
+        }
+        foreach (var (currency, min) in o.MinimumOrder ?? new Dictionary<string, decimal>())
+        {
+            if (currency.Length != 3 || !currency.All(char.IsAsciiLetter) || min < 0)
+            {
+                f.Add($"{path}:MinimumOrder:{currency} must be a three-letter currency with an amount of 0 or more; got {min}.");
+            }
+        }
     }
 
     private static void ValidateCodes(CodeOptions o, string path, List<string> f)

@@ -263,6 +263,9 @@ public sealed partial class ReferralCodeService
     public Task<ReferralCodeRecord> AssignAsync(ReferralCode code, ParticipantId owner, CancellationToken cancellationToken = default) =>
         ChangeAsync(code, r => r.Owner is null || r.Owner == owner ? r with { Owner = owner } : null, "assign", cancellationToken);
 
+    /// <summary>The indexed record of a normalised code, or <see langword="null"/>; no allocation.</summary>
+    internal ReferralCodeRecord? FindIndexed(ReferralCode code) => _index.TryGet(code.Value, out var r) ? r : null;
+
     internal IReadOnlyList<ReferralCodeRecord> SuggestFor(string raw, ReferralCode? linkCode, int max)
     {
         Span<char> buffer = stackalloc char[CodeText.MaxKeyLength];

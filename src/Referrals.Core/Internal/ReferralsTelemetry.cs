@@ -21,6 +21,13 @@ internal static class ReferralsTelemetry
     public static readonly Counter<long> CodesIssued = Meter.CreateCounter<long>("referrals.codes.issued", "{code}", "Codes issued, by kind.");
     public static readonly Counter<long> CodeCollisions = Meter.CreateCounter<long>("referrals.codes.collisions", "{draw}", "Drawn codes refused by the store because they exist.");
 
+    public static readonly Counter<long> TouchesCaptured = Meter.CreateCounter<long>("referrals.touches.captured", "{touch}", "Touches of referrals recorded.");
+    public static readonly Counter<long> ConversionsDecided = Meter.CreateCounter<long>("referrals.conversions.attributed", "{conversion}", "Conversions decided, by outcome.");
+    public static readonly Counter<long> NotifierFailures = Meter.CreateCounter<long>("referrals.notifier.failures", "{failure}", "Exceptions thrown by notifiers, caught and logged.");
+
+    public static readonly KeyValuePair<string, object?> Attributed = new(Tags.Outcome, "attributed");
+    public static readonly KeyValuePair<string, object?> NotAttributed = new(Tags.Outcome, "not_attributed");
+
     public static readonly KeyValuePair<string, object?> Found = new(Tags.Outcome, "found");
     public static readonly KeyValuePair<string, object?> NotFound = new(Tags.Outcome, "not_found");
     public static readonly KeyValuePair<string, object?> Malformed = new(Tags.Outcome, "malformed");

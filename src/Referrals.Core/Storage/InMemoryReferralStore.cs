@@ -9,7 +9,7 @@ namespace Referrals.Storage;
 /// A thread-safe store held in process memory, with the same semantics as the database stores
 /// (unique codes, optimistic concurrency). For tests, demos and single-process hosts that can lose their data on restart.
 /// </summary>
-public sealed class InMemoryReferralStore : IReferralCodeStore
+public sealed partial class InMemoryReferralStore : IReferralCodeStore
 {
     private readonly ConcurrentDictionary<string, ReferralCodeRecord> _codes = new(StringComparer.Ordinal);
 

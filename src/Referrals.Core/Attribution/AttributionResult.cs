@@ -1,0 +1,191 @@
+using System.Globalization;
+using System.Text;
+using NodaTime;
+using Referrals.Codes;
+
+namespace Referrals.Attribution;
+
+/// <summary>Where a referral was shared and where the friend converted.</summary>
+/// <remarks>The numeric values are stored; never renumber them.</remarks>
+public enum ChannelCombination
+{
+    /// <summary>Shared online, converted online.</summary>
+    OnlineToOnline = 1,
+
+    /// <summary>Shared online, converted in a store.</summary>
+    OnlineToOffline = 2,
+
+    /// <summary>Shared offline (receipt, card, sign, kiosk, employee), converted online.</summary>
+    OfflineToOnline = 3,
+
+    /// <summary>Shared offline, converted in a store.</summary>
+    OfflineToOffline = 4,
+}
+
+/// <summary>Why a conversion earned no referral credit.</summary>
+/// <remarks>The numeric values are stored; never renumber them.</remarks>
+public enum NotAttributedReason
+{
+    /// <summary>It was attributed.</summary>
+    None = 0,
+
+    /// <summary>The program is not configured.</summary>
+    ProgramNotConfigured = 1,
+
+    /// <summary>The program was not running at the conversion's event time (in the program's time zone).</summary>
+    ProgramInactive = 2,
+
+    /// <summary>No touch of a referral is linked to this customer.</summary>
+    NoTouch = 3,
+
+    /// <summary>Touches exist, but none within the attribution window before the conversion.</summary>
+    OutsideWindow = 4,
+
+    /// <summary>The only touches are the customer's own (same participant or same contact).</summary>
+    SelfReferral = 5,
+
+    /// <summary>The customer is not new and the program rewards new customers only.</summary>
+    NotNewCustomer = 6,
+
+    /// <summary>The order is below the program's minimum for its currency.</summary>
+    BelowMinimumOrder = 7,
+
+    /// <summary>The touches' codes were paused, revoked or expired at the conversion's event time.</summary>
+    CodeInactive = 8,
+
+    /// <summary>The touches' codes had reached their use limit.</summary>
+    CodeUsedUp = 9,
+
+    /// <summary>The customer was attributed before and the program does not credit later conversions.</summary>
+    AlreadyAttributed = 10,
+}
+
+/// <summary>What became of one touch when a conversion was decided.</summary>
+public enum TouchVerdict
+{
+    /// <summary>This touch earned the credit.</summary>
+    Chosen = 1,
+
+    /// <summary>Eligible, but another touch took precedence.</summary>
+    Outranked = 2,
+
+    /// <summary>Earlier than the attribution window.</summary>
+    OutsideWindow = 3,
+
+    /// <summary>Later than the conversion.</summary>
+    AfterConversion = 4,
+
+    /// <summary>Points to the customer themself.</summary>
+    SelfReferral = 5,
+
+    /// <summary>Its code was paused, revoked or expired at the conversion.</summary>
+    CodeInactive = 6,
+
+    /// <summary>Its code had reached its use limit.</summary>
+    CodeUsedUp = 7,
+
+    /// <summary>Not looked at: the decision did not rest on touches (a repeat purchase, an inactive program, ...).</summary>
+    NotEvaluated = 8,
+}
+
+/// <summary>One touch as the decision saw it.</summary>
+/// <param name="TouchId">The touch's id.</param>
+/// <param name="Kind">How it was captured.</param>
+/// <param name="Referrer">The referrer it points to.</param>
+/// <param name="EventTime">When it happened.</param>
+/// <param name="Verdict">What became of it.</param>
+public readonly record struct ConsideredTouch(string TouchId, TouchKind Kind, ParticipantId Referrer, Instant EventTime, TouchVerdict Verdict);
+
+/// <summary>
+/// The decision which referral, if any, earns credit for a conversion, and why: an explanation a support agent can read
+/// (<see cref="Explain"/>). Unique by program and order id; a re-evaluation replaces it.
+/// </summary>
+public sealed record AttributionResult
+{
+    /// <summary>The program.</summary>
+    public required ProgramId Program { get; init; }
+
+    /// <summary>The order.</summary>
+    public required string OrderId { get; init; }
+
+    /// <summary>The referee.</summary>
+    public required ParticipantId Customer { get; init; }
+
+    /// <summary>The order value.</summary>
+    public required Money Amount { get; init; }
+
+    /// <summary>When the order was placed.</summary>
+    public required Instant ConversionTime { get; init; }
+
+    /// <summary>Where the order was placed.</summary>
+    public Channel ConversionChannel { get; init; }
+
+    /// <summary>The store, for offline conversions.</summary>
+    public string? StoreId { get; init; }
+
+    /// <summary>Why no credit was given, or <see cref="NotAttributedReason.None"/>.</summary>
+    public NotAttributedReason Reason { get; init; }
+
+    /// <summary>True when a referrer earned the credit.</summary>
+    public bool IsAttributed => Reason == NotAttributedReason.None;
+
+    /// <summary>The referrer credited (level 1), or <see langword="null"/>.</summary>
+    public ParticipantId? Referrer { get; init; }
+
+    /// <summary>The code of the winning touch, or <see langword="null"/> (a contact look-up carries none).</summary>
+    public ReferralCode? Code { get; init; }
+
+    /// <summary>How the winning referral was shared.</summary>
+    public ShareMedium Medium { get; init; }
+
+    /// <summary>How the winning touch was captured.</summary>
+    public TouchKind? CaptureMethod { get; init; }
+
+    /// <summary>The winning touch.</summary>
+    public string? TouchId { get; init; }
+
+    /// <summary>Where it was shared and where the friend converted.</summary>
+    public ChannelCombination? Combination { get; init; }
+
+    /// <summary>The referral chain: index 0 is the referrer, 1 the referrer's own referrer, and so on; never loops.</summary>
+    public IReadOnlyList<ParticipantId> Chain { get; init; } = [];
+
+    /// <summary>True when this is a later conversion of an already-attributed friend, credited to the same referrer.</summary>
+    public bool IsRepeat { get; init; }
+
+    /// <summary>Every touch the decision considered, with what became of it, in event order.</summary>
+    public IReadOnlyList<ConsideredTouch> Touches { get; init; } = [];
+
+    /// <summary>When the decision was made (by the library's clock).</summary>
+    public Instant DecidedAt { get; init; }
+
+    /// <summary>A few lines in plain English for a support agent.</summary>
+    public string Explain()
+    {
+        var sb = new StringBuilder();
+        var inv = CultureInfo.InvariantCulture;
+        sb.Append(inv, $"Order {OrderId} of {Customer} ({Amount}, {ConversionChannel}{(StoreId is null ? "" : " store " + StoreId)}) at {ConversionTime}: ");
+        if (IsAttributed)
+        {
+            sb.Append(inv, $"credited to {Referrer} via {CaptureMethod} of a {Medium} referral{(Code is { } c ? " (code " + c + ")" : "")}, {Combination}");
+            if (IsRepeat)
+            {
+                sb.Append(" — a repeat purchase of an already-referred friend");
+            }
+            if (Chain.Count > 1)
+            {
+                sb.Append(inv, $"; chain {string.Join(" <- ", Chain)}");
+            }
+            sb.Append('.');
+        }
+        else
+        {
+            sb.Append(inv, $"not credited: {Reason}.");
+        }
+        foreach (var t in Touches)
+        {
+            sb.AppendLine().Append(inv, $"  {t.EventTime} {t.Kind} -> {t.Referrer}: {t.Verdict}");
+        }
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,668 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using NodaTime;
+using Referrals.Codes;
+using Referrals.Internal;
+using Referrals.Notifications;
+using Referrals.Participants;
+using Referrals.Privacy;
+using Referrals.Programs;
+using Referrals.Storage;
+
+namespace Referrals.Attribution;
+
+/// <summary>
+/// Records touches of referrals and conversions, and decides for every conversion which referral, if any, earns the
+/// credit and why — across the four channel combinations. Thread-safe; register once per process.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The decision is deterministic: the same touches and conversions, recorded in any order and any number of times, give
+/// the same attribution once every conversion has been decided after the last touch arrived. A touch that arrives after
+/// its conversion (a POS batch uploaded the next day) is taken into account by <see cref="ReevaluateAsync"/>,
+/// <see cref="ReevaluateCustomerAsync"/> or <see cref="ReevaluateProgramAsync"/>; <see cref="ImportPosBatchAsync"/>
+/// re-evaluates the customers it touched by itself.
+/// </para>
+/// <para>
+/// Code status (paused, revoked) is the code's current status; expiry and use limits are judged at the conversion's
+/// event time. Use limits count the earlier attributed conversions of the code (by event time, then order id).
+/// </para>
+/// </remarks>
+public sealed partial class AttributionService
+{
+    private readonly ReferralCodeService _codes;
+    private readonly ITouchStore _touches;
+    private readonly IConversionStore _conversions;
+    private readonly IParticipantStore _participants;
+    private readonly IClock _clock;
+    private readonly IReferralNotifier[] _notifiers;
+    private readonly ILogger _logger;
+    private readonly Dictionary<ProgramId, ProgramRules> _programs;
+    private readonly Lazy<ContactHasher?> _hasher;
+
+    /// <summary>Creates the service; options are validated here as in dependency injection.</summary>
+    /// <exception cref="OptionsValidationException">A setting is bad; the message names every one.</exception>
+    public AttributionService(
+        IOptions<ReferralsOptions> options,
+        IClock clock,
+        ReferralCodeService codes,
+        ITouchStore touches,
+        IConversionStore conversions,
+        IParticipantStore participants,
+        IEnumerable<IReferralNotifier> notifiers,
+        ILogger<AttributionService>? logger = null)
+    {
+        var o = Preconditions.CheckNotNull(options).Value;
+        ReferralsOptionsValidator.ThrowIfInvalid(o);
+        _clock = Preconditions.CheckNotNull(clock);
+        _codes = Preconditions.CheckNotNull(codes);
+        _touches = Preconditions.CheckNotNull(touches);
+        _conversions = Preconditions.CheckNotNull(conversions);
+        _participants = Preconditions.CheckNotNull(participants);
+        _notifiers = Preconditions.CheckNotNull(notifiers).ToArray();
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+        _programs = ProgramRules.Compile(o);
+        _hasher = new Lazy<ContactHasher?>(() => string.IsNullOrEmpty(o.Privacy.ContactHashKey) ? null : new ContactHasher(o));
+    }
+
+    /// <summary>Records or replaces a participant (kind, contact hashes, masked contacts).</summary>
+    public ValueTask RegisterParticipantAsync(Participant participant, CancellationToken cancellationToken = default) =>
+        _participants.UpsertParticipantAsync(Preconditions.CheckNotNull(participant), cancellationToken);
+
+    /// <summary>Tells the library that a visitor or device id belongs to a customer (after sign-up or log-in).</summary>
+    public ValueTask LinkVisitorAsync(string visitorId, ParticipantId customer, CancellationToken cancellationToken = default)
+    {
+        Preconditions.CheckArgument(!string.IsNullOrWhiteSpace(visitorId), nameof(visitorId), "A visitor id cannot be empty.");
+        return _participants.LinkVisitorAsync(visitorId, customer, cancellationToken);
+    }
+
+    /// <summary>
+    /// Finds the referrers holding a contact hash (the e-mail or phone a friend gave at the till, hashed with
+    /// <see cref="ContactHasher"/>), masked for the cashier to confirm.
+    /// </summary>
+    public async ValueTask<IReadOnlyList<ReferrerMatch>> LookupReferrersAsync(ContactHash contact, CancellationToken cancellationToken = default)
+    {
+        var found = await _participants.FindParticipantsByContactAsync(contact, cancellationToken).ConfigureAwait(false);
+        return found.Select(p => new ReferrerMatch(
+            p.Id,
+            p.Kind,
+            (contact.Kind == ContactKind.Email ? p.MaskedEmail : p.MaskedPhone) ?? "***")).ToList();
+    }
+
+    /// <summary>
+    /// Records a touch: the input is resolved as a code or link (or, for a contact look-up, the confirmed referrer is
+    /// used), and the touch is stored once by its natural id. Expected refusals come back in the result.
+    /// </summary>
+    public async ValueTask<CaptureResult> CaptureAsync(CaptureRequest request, CancellationToken cancellationToken = default)
+    {
+        Preconditions.CheckNotNull(request);
+        Preconditions.CheckArgument(Enum.IsDefined(request.Kind), nameof(request), $"Unknown touch kind {(int)request.Kind}.");
+        if (request.VisitorId is null && request.Customer is null && request.Contact is null)
+        {
+            return new CaptureResult(CaptureOutcome.Rejected, CaptureRejection.NoProspect, null, null);
+        }
+        var built = await BuildTouchAsync(request, orderId: null, cancellationToken).ConfigureAwait(false);
+        if (built.Touch is null)
+        {
+            return new CaptureResult(CaptureOutcome.Rejected, built.Rejection, null, built.CodeOutcome);
+        }
+        return await StoreTouchAsync(built.Touch, built.CodeOutcome, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Records a conversion and decides its attribution. Idempotent by program and order id: recording an order again
+    /// returns the decision already made and changes nothing. A <see cref="Conversion.PresentedCode"/> is recorded as a
+    /// touch at the conversion itself.
+    /// </summary>
+    public async ValueTask<AttributionResult> RecordConversionAsync(Conversion conversion, CancellationToken cancellationToken = default)
+    {
+        CheckConversion(conversion);
+        if (!await _conversions.TryAddConversionAsync(conversion, cancellationToken).ConfigureAwait(false))
+        {
+            var existing = await _conversions.FindAttributionAsync(conversion.Program, conversion.OrderId, cancellationToken).ConfigureAwait(false);
+            if (existing is not null)
+            {
+                return existing;
+            }
+            // Recorded by a writer that has not decided yet (or crashed in between): decide now, from the stored conversion.
+            conversion = (await _conversions.FindConversionAsync(conversion.Program, conversion.OrderId, cancellationToken).ConfigureAwait(false))!;
+        }
+        if (conversion.PresentedCode is { } presented)
+        {
+            var request = new CaptureRequest
+            {
+                Program = conversion.Program,
+                Kind = conversion.Channel == Channel.Online ? TouchKind.CodeEnteredOnline : TouchKind.PosCodeScan,
+                EventTime = conversion.EventTime,
+                Input = presented,
+                Customer = conversion.Customer,
+                VisitorId = conversion.VisitorId,
+                StoreId = conversion.StoreId,
+                RegisterId = conversion.RegisterId,
+                CaptureId = "order:" + conversion.OrderId,
+            };
+            var built = await BuildTouchAsync(request, conversion.OrderId, cancellationToken).ConfigureAwait(false);
+            if (built.Touch is not null)
+            {
+                await StoreTouchAsync(built.Touch, built.CodeOutcome, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                LogPresentedCodeRejected(_logger, conversion.Program.Value, built.Rejection);
+            }
+        }
+        return await DecideAndSaveAsync(conversion, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Decides one recorded conversion again (after late touches or identity links) and stores the new decision.</summary>
+    /// <returns>The decision, or <see langword="null"/> when no such order was recorded.</returns>
+    public async ValueTask<AttributionResult?> ReevaluateAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default)
+    {
+        Preconditions.CheckNotNull(orderId);
+        var conversion = await _conversions.FindConversionAsync(program, orderId, cancellationToken).ConfigureAwait(false);
+        return conversion is null ? null : await DecideAndSaveAsync(conversion, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Decides all of a customer's conversions again, in event order.</summary>
+    /// <returns>How many decisions changed.</returns>
+    public async ValueTask<int> ReevaluateCustomerAsync(ProgramId program, ParticipantId customer, CancellationToken cancellationToken = default)
+    {
+        int changed = 0;
+        foreach (var c in await _conversions.ListConversionsAsync(program, customer, cancellationToken).ConfigureAwait(false))
+        {
+            var before = await _conversions.FindAttributionAsync(program, c.OrderId, cancellationToken).ConfigureAwait(false);
+            var after = await DecideAndSaveAsync(c, cancellationToken).ConfigureAwait(false);
+            if (before is null || !SameDecision(before, after))
+            {
+                changed++;
+            }
+        }
+        return changed;
+    }
+
+    /// <summary>
+    /// Decides every conversion of a program again, in event order, repeating until nothing changes (chains depend on
+    /// other customers' decisions). For repair jobs and after restoring data; costs a pass over the program's conversions.
+    /// </summary>
+    /// <returns>How many decisions changed in all.</returns>
+    public async ValueTask<int> ReevaluateProgramAsync(ProgramId program, CancellationToken cancellationToken = default)
+    {
+        int total = 0;
+        int depth = _programs.TryGetValue(program, out var rules) ? rules.MaxChainDepth : 1;
+        for (int pass = 0; pass <= depth + 1; pass++)
+        {
+            int changed = 0;
+            foreach (var c in await _conversions.ListAllConversionsAsync(program, cancellationToken).ConfigureAwait(false))
+            {
+                var before = await _conversions.FindAttributionAsync(program, c.OrderId, cancellationToken).ConfigureAwait(false);
+                var after = await DecideAndSaveAsync(c, cancellationToken, notify: false).ConfigureAwait(false);
+                if (before is null || !SameDecision(before, after))
+                {
+                    changed++;
+                }
+            }
+            total += changed;
+            if (changed == 0)
+            {
+                break;
+            }
+        }
+        return total;
+    }
+
+    /// <summary>Reads the decision of an order, or <see langword="null"/>.</summary>
+    public ValueTask<AttributionResult?> FindAttributionAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default) =>
+        _conversions.FindAttributionAsync(program, Preconditions.CheckNotNull(orderId), cancellationToken);
+
+    internal static bool SameDecision(AttributionResult a, AttributionResult b) =>
+        a.Reason == b.Reason && a.Referrer == b.Referrer && a.Code == b.Code && a.TouchId == b.TouchId
+        && a.IsRepeat == b.IsRepeat && a.Combination == b.Combination && a.Chain.SequenceEqual(b.Chain);
+
+    private async ValueTask<AttributionResult> DecideAndSaveAsync(Conversion conversion, CancellationToken cancellationToken, bool notify = true)
+    {
+        var result = await DecideAsync(conversion, cancellationToken).ConfigureAwait(false);
+        await _conversions.SaveAttributionAsync(result, cancellationToken).ConfigureAwait(false);
+        ReferralsTelemetry.ConversionsDecided.Add(1, result.IsAttributed ? ReferralsTelemetry.Attributed : ReferralsTelemetry.NotAttributed);
+        if (notify)
+        {
+            foreach (var n in _notifiers)
+            {
+                try
+                {
+                    await n.OnConversionDecidedAsync(result, cancellationToken).ConfigureAwait(false);
+                }
+#pragma warning disable CA1031 // a notifier's failure must never undo or fail the decision
+                catch (Exception ex) when (ex is not OperationCanceledException)
+#pragma warning restore CA1031
+                {
+                    ReferralsTelemetry.NotifierFailures.Add(1);
+                    LogNotifierFailed(_logger, ex, n.GetType().Name);
+                }
+            }
+        }
+        return result;
+    }
+
+    private async ValueTask<AttributionResult> DecideAsync(Conversion conversion, CancellationToken ct)
+    {
+        var result = new AttributionResult
+        {
+            Program = conversion.Program,
+            OrderId = conversion.OrderId,
+            Customer = conversion.Customer,
+            Amount = conversion.Amount,
+            ConversionTime = conversion.EventTime,
+            ConversionChannel = conversion.Channel,
+            StoreId = conversion.StoreId,
+            DecidedAt = _clock.GetCurrentInstant(),
+        };
+        if (!_programs.TryGetValue(conversion.Program, out var rules))
+        {
+            return result with { Reason = NotAttributedReason.ProgramNotConfigured };
+        }
+        if (!rules.IsActiveAt(conversion.EventTime))
+        {
+            return result with { Reason = NotAttributedReason.ProgramInactive };
+        }
+
+        // Sticky referee: the customer's first attributed conversion before this one decides later ones.
+        if (rules.Sticky != StickyReferee.Off)
+        {
+            var first = await _conversions.FindFirstAttributionAsync(conversion.Program, conversion.Customer, ct).ConfigureAwait(false);
+            if (first is not null && IsBefore(first.ConversionTime, first.OrderId, conversion.EventTime, conversion.OrderId))
+            {
+                if (rules.Sticky == StickyReferee.NotCreditedAgain)
+                {
+                    return result with { Reason = NotAttributedReason.AlreadyAttributed, Referrer = first.Referrer };
+                }
+                return result with
+                {
+                    Referrer = first.Referrer,
+                    Code = first.Code,
+                    Medium = first.Medium,
+                    CaptureMethod = first.CaptureMethod,
+                    TouchId = first.TouchId,
+                    Chain = first.Chain,
+                    IsRepeat = true,
+                    Combination = Combine(first.Medium, first.CaptureMethod, conversion.Channel),
+                };
+            }
+        }
+
+        var participant = await _participants.FindParticipantAsync(conversion.Customer, ct).ConfigureAwait(false);
+        var visitors = await _participants.FindVisitorsAsync(conversion.Customer, ct).ConfigureAwait(false);
+        if (conversion.VisitorId is { } v && !visitors.Contains(v))
+        {
+            visitors = [.. visitors, v];
+        }
+        var contacts = participant is null || participant.Contacts.Count == 0
+            ? conversion.Contacts
+            : conversion.Contacts.Count == 0 ? participant.Contacts : [.. participant.Contacts.Union(conversion.Contacts)];
+        var touches = await _touches.FindTouchesAsync(conversion.Program, conversion.Customer, visitors, contacts, ct).ConfigureAwait(false);
+
+        if (rules.NewCustomersOnly)
+        {
+            bool isNew = conversion.IsNewCustomer ?? !await HasEarlierConversionAsync(conversion, ct).ConfigureAwait(false);
+            if (!isNew)
+            {
+                return result with { Reason = NotAttributedReason.NotNewCustomer, Touches = NotEvaluated(touches) };
+            }
+        }
+        if (!rules.MeetsMinimum(conversion.Amount))
+        {
+            return result with { Reason = NotAttributedReason.BelowMinimumOrder, Touches = NotEvaluated(touches) };
+        }
+        if (touches.Count == 0)
+        {
+            return result with { Reason = NotAttributedReason.NoTouch };
+        }
+
+        var verdicts = new ConsideredTouch[touches.Count];
+        int winner = -1;
+        bool winnerAtConversion = false;
+        Instant windowStart = conversion.EventTime - rules.Window;
+        for (int i = 0; i < touches.Count; i++)
+        {
+            var t = touches[i];
+            bool atConversion = t.OrderId == conversion.OrderId;
+            var verdict = await JudgeAsync(t, atConversion, conversion, contacts, windowStart, ct).ConfigureAwait(false);
+            verdicts[i] = new ConsideredTouch(t.Id, t.Kind, t.Referrer, t.EventTime, verdict);
+            if (verdict != TouchVerdict.Outranked)
+            {
+                continue; // not eligible
+            }
+            bool prefer = atConversion && rules.CodeAtConversionWins;
+            if (winner < 0 || Better(t, prefer, touches[winner], winnerAtConversion, rules.Precedence))
+            {
+                winner = i;
+                winnerAtConversion = prefer;
+            }
+        }
+        if (winner < 0)
+        {
+            return result with { Reason = ReasonFrom(verdicts), Touches = verdicts };
+        }
+        var chosen = touches[winner];
+        verdicts[winner] = verdicts[winner] with { Verdict = TouchVerdict.Chosen };
+        var chain = await ChainAsync(conversion, chosen.Referrer, rules.MaxChainDepth, ct).ConfigureAwait(false);
+        return result with
+        {
+            Referrer = chosen.Referrer,
+            Code = chosen.Code,
+            Medium = chosen.Medium,
+            CaptureMethod = chosen.Kind,
+            TouchId = chosen.Id,
+            Chain = chain,
+            Touches = verdicts,
+            Combination = Combine(chosen.Medium, chosen.Kind, conversion.Channel),
+        };
+    }
+
+    private async ValueTask<TouchVerdict> JudgeAsync(
+        Touch t,
+        bool atConversion,
+        Conversion conversion,
+        IReadOnlyList<ContactHash> customerContacts,
+        Instant windowStart,
+        CancellationToken ct)
+    {
+        if (!atConversion && t.EventTime > conversion.EventTime)
+        {
+            return TouchVerdict.AfterConversion;
+        }
+        if (!atConversion && t.EventTime < windowStart)
+        {
+            return TouchVerdict.OutsideWindow;
+        }
+        if (t.Referrer == conversion.Customer || await SharesContactAsync(t.Referrer, customerContacts, ct).ConfigureAwait(false))
+        {
+            return TouchVerdict.SelfReferral;
+        }
+        if (t.Code is { } code && _codes.FindIndexed(code) is { } record)
+        {
+            if (record.Status != CodeStatus.Active || (record.ExpiresAt is { } exp && conversion.EventTime >= exp))
+            {
+                return TouchVerdict.CodeInactive;
+            }
+            if (record.MaxUses is { } max
+                && await _conversions.CountCodeUsesBeforeAsync(code, conversion.EventTime, conversion.OrderId, ct).ConfigureAwait(false) >= max)
+            {
+                return TouchVerdict.CodeUsedUp;
+            }
+        }
+        return TouchVerdict.Outranked; // eligible; the winner is marked Chosen afterwards
+    }
+
+    private async ValueTask<bool> SharesContactAsync(ParticipantId referrer, IReadOnlyList<ContactHash> customerContacts, CancellationToken ct)
+    {
+        if (customerContacts.Count == 0)
+        {
+            return false;
+        }
+        var p = await _participants.FindParticipantAsync(referrer, ct).ConfigureAwait(false);
+        if (p is null)
+        {
+            return false;
+        }
+        foreach (var c in p.Contacts)
+        {
+            foreach (var mine in customerContacts)
+            {
+                if (c == mine)
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private async ValueTask<bool> HasEarlierConversionAsync(Conversion conversion, CancellationToken ct)
+    {
+        foreach (var c in await _conversions.ListConversionsAsync(conversion.Program, conversion.Customer, ct).ConfigureAwait(false))
+        {
+            if (IsBefore(c.EventTime, c.OrderId, conversion.EventTime, conversion.OrderId))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private async ValueTask<IReadOnlyList<ParticipantId>> ChainAsync(Conversion conversion, ParticipantId referrer, int depth, CancellationToken ct)
+    {
+        if (depth == 1)
+        {
+            return [referrer];
+        }
+        var chain = new List<ParticipantId>(depth) { referrer };
+        var current = referrer;
+        while (chain.Count < depth)
+        {
+            var up = await _conversions.FindFirstAttributionAsync(conversion.Program, current, ct).ConfigureAwait(false);
+            if (up?.Referrer is not { } next || next == conversion.Customer || chain.Contains(next))
+            {
+                break; // the top of the chain, or a loop
+            }
+            chain.Add(next);
+            current = next;
+        }
+        return chain;
+    }
+
+    private static bool Better(Touch candidate, bool candidateAtConversion, Touch best, bool bestAtConversion, TouchPrecedence precedence)
+    {
+        if (candidateAtConversion != bestAtConversion)
+        {
+            return candidateAtConversion;
+        }
+        int byTime = candidate.EventTime.CompareTo(best.EventTime);
+        if (byTime != 0)
+        {
+            return precedence == TouchPrecedence.LastTouch ? byTime > 0 : byTime < 0;
+        }
+        int byKind = Rank(candidate.Kind).CompareTo(Rank(best.Kind));
+        if (byKind != 0)
+        {
+            return byKind > 0;
+        }
+        return string.CompareOrdinal(candidate.Id, best.Id) < 0;
+    }
+
+    // At the same instant, a deliberate act (a code typed or scanned) says more than a click.
+    private static int Rank(TouchKind kind) => kind switch
+    {
+        TouchKind.CodeEnteredOnline or TouchKind.PosCodeScan => 5,
+        TouchKind.PosBatchCapture => 4,
+        TouchKind.PosContactLookup => 3,
+        TouchKind.KioskSignup => 2,
+        _ => 1,
+    };
+
+    private static NotAttributedReason ReasonFrom(ConsideredTouch[] verdicts)
+    {
+        bool self = false, inactive = false, usedUp = false;
+        foreach (var v in verdicts)
+        {
+            self |= v.Verdict == TouchVerdict.SelfReferral;
+            inactive |= v.Verdict == TouchVerdict.CodeInactive;
+            usedUp |= v.Verdict == TouchVerdict.CodeUsedUp;
+        }
+        return self ? NotAttributedReason.SelfReferral
+            : inactive ? NotAttributedReason.CodeInactive
+            : usedUp ? NotAttributedReason.CodeUsedUp
+            : NotAttributedReason.OutsideWindow;
+    }
+
+    private static ConsideredTouch[] NotEvaluated(IReadOnlyList<Touch> touches)
+    {
+        var result = new ConsideredTouch[touches.Count];
+        for (int i = 0; i < result.Length; i++)
+        {
+            var t = touches[i];
+            result[i] = new ConsideredTouch(t.Id, t.Kind, t.Referrer, t.EventTime, TouchVerdict.NotEvaluated);
+        }
+        return result;
+    }
+
+    private static ChannelCombination? Combine(ShareMedium medium, TouchKind? captureMethod, Channel converted)
+    {
+        if (captureMethod is null)
+        {
+            return null;
+        }
+        // A contact look-up carries no medium: the referral was passed on by word of mouth, offline.
+        var shared = medium == ShareMedium.Unknown && captureMethod == TouchKind.PosContactLookup ? Channel.Offline : medium.GetChannel();
+        return (shared, converted) switch
+        {
+            (Channel.Online, Channel.Online) => ChannelCombination.OnlineToOnline,
+            (Channel.Online, _) => ChannelCombination.OnlineToOffline,
+            (_, Channel.Online) => ChannelCombination.OfflineToOnline,
+            _ => ChannelCombination.OfflineToOffline,
+        };
+    }
+
+    private static bool IsBefore(Instant t1, string o1, Instant t2, string o2) =>
+        t1 < t2 || (t1 == t2 && string.CompareOrdinal(o1, o2) < 0);
+
+    private static void CheckConversion(Conversion conversion)
+    {
+        Preconditions.CheckNotNull(conversion);
+        Preconditions.CheckArgument(
+            !string.IsNullOrWhiteSpace(conversion.OrderId) && conversion.OrderId.Length <= 128,
+            nameof(conversion),
+            $"An order id is 1 to 128 characters; got '{conversion.OrderId}'.");
+        Preconditions.CheckArgument(conversion.Amount.Amount >= 0, nameof(conversion), $"An order amount cannot be negative; got {conversion.Amount}.");
+        Preconditions.CheckArgument(conversion.Amount.Currency.Length == 3, nameof(conversion), "The order amount needs a currency.");
+        Preconditions.CheckArgument(Enum.IsDefined(conversion.Channel), nameof(conversion), $"Unknown channel {(int)conversion.Channel}.");
+    }
+
+    private async ValueTask<(Touch? Touch, CaptureRejection Rejection, CodeResolutionOutcome? CodeOutcome)> BuildTouchAsync(
+        CaptureRequest request,
+        string? orderId,
+        CancellationToken ct)
+    {
+        ParticipantId referrer;
+        ReferralCode? code = null;
+        ShareMedium medium;
+        CodeResolutionOutcome? outcome = null;
+        if (request.Kind == TouchKind.PosContactLookup || (request.Input is null && request.Referrer is not null))
+        {
+            if (request.Referrer is not { } r || await _participants.FindParticipantAsync(r, ct).ConfigureAwait(false) is null)
+            {
+                return (null, CaptureRejection.UnknownReferrer, null);
+            }
+            referrer = r;
+            medium = ShareMedium.Unknown;
+        }
+        else
+        {
+            var resolution = _codes.Resolve(request.Input);
+            outcome = resolution.Outcome;
+            switch (resolution.Outcome)
+            {
+                case CodeResolutionOutcome.Malformed:
+                    return (null, CaptureRejection.CodeMalformed, outcome);
+                case CodeResolutionOutcome.NotFound:
+                    return (null, CaptureRejection.CodeNotFound, outcome);
+                case CodeResolutionOutcome.CheckFailed:
+                    return (null, CaptureRejection.CodeCheckFailed, outcome);
+            }
+            var record = resolution.Record!;
+            if (record.Program != request.Program)
+            {
+                return (null, CaptureRejection.WrongProgram, outcome);
+            }
+            if (record.Owner is not { } owner)
+            {
+                return (null, CaptureRejection.CodeUnassigned, outcome);
+            }
+            if (resolution.Link is { Signature: Links.LinkSignatureStatus.Invalid })
+            {
+                return (null, CaptureRejection.LinkSignatureInvalid, outcome);
+            }
+            referrer = owner;
+            code = record.Code;
+            medium = resolution.Link is { Medium: not ShareMedium.Unknown } link ? link.Medium : record.Medium;
+        }
+        var touch = new Touch
+        {
+            Id = TouchId(request, referrer, code),
+            Program = request.Program,
+            Kind = request.Kind,
+            Referrer = referrer,
+            Code = code,
+            Medium = medium,
+            VisitorId = request.VisitorId,
+            Customer = request.Customer,
+            Contact = request.Contact,
+            StoreId = request.StoreId,
+            RegisterId = request.RegisterId,
+            OrderId = orderId,
+            EventTime = request.EventTime,
+            RecordedAt = _clock.GetCurrentInstant(),
+        };
+        return (touch, CaptureRejection.None, outcome);
+    }
+
+    private async ValueTask<CaptureResult> StoreTouchAsync(Touch touch, CodeResolutionOutcome? outcome, CancellationToken ct)
+    {
+        if (!await _touches.TryAddTouchAsync(touch, ct).ConfigureAwait(false))
+        {
+            return new CaptureResult(CaptureOutcome.Duplicate, CaptureRejection.None, touch, outcome);
+        }
+        ReferralsTelemetry.TouchesCaptured.Add(1);
+        foreach (var n in _notifiers)
+        {
+            try
+            {
+                await n.OnReferralCapturedAsync(touch, ct).ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // a notifier's failure must never undo or fail the capture
+            catch (Exception ex) when (ex is not OperationCanceledException)
+#pragma warning restore CA1031
+            {
+                ReferralsTelemetry.NotifierFailures.Add(1);
+                LogNotifierFailed(_logger, ex, n.GetType().Name);
+            }
+        }
+        return new CaptureResult(CaptureOutcome.Captured, CaptureRejection.None, touch, outcome);
+    }
+
+    /// <summary>
+    /// The natural id of a touch: the capture id where the capturing system gave one, otherwise a 128-bit hash of what
+    /// makes the touch itself (kind, referrer, code, prospect, place, instant), so a re-sent capture is the same touch.
+    /// </summary>
+    private static string TouchId(CaptureRequest r, ParticipantId referrer, ReferralCode? code)
+    {
+        if (r.CaptureId is { } captureId)
+        {
+            return $"{(int)r.Kind}:{r.StoreId}:{captureId}";
+        }
+        var text = string.Join(
+            '\u001F',
+            (int)r.Kind,
+            r.Program.Value,
+            referrer.Value,
+            code?.Value,
+            r.VisitorId,
+            r.Customer?.Value,
+            r.Contact?.ToString(),
+            r.StoreId,
+            r.RegisterId,
+            r.EventTime.ToUnixTimeTicks());
+        Span<byte> hash = stackalloc byte[16];
+        XxHash128.Hash(Encoding.UTF8.GetBytes(text), hash);
+        return "h:" + Convert.ToHexStringLower(hash);
+    }
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Notifier {Notifier} failed; the change it was told of stands")]
+    private static partial void LogNotifierFailed(ILogger logger, Exception exception, string notifier);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "A code presented at a conversion in program {Program} was not recorded: {Rejection}")]
+    private static partial void LogPresentedCodeRejected(ILogger logger, string program, CaptureRejection rejection);
+}

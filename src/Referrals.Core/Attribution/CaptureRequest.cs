@@ -1,0 +1,155 @@
+using NodaTime;
+using Referrals.Codes;
+using Referrals.Privacy;
+
+namespace Referrals.Attribution;
+
+/// <summary>
+/// A touch to record: what was captured (a link, a code, a referrer looked up by contact), where and when, and whatever
+/// identifies the prospect (at least one of visitor id, customer id or contact hash).
+/// </summary>
+public sealed record CaptureRequest
+{
+    /// <summary>The program.</summary>
+    public required ProgramId Program { get; init; }
+
+    /// <summary>How the touch was captured.</summary>
+    public required TouchKind Kind { get; init; }
+
+    /// <summary>When it happened: at the till or in the browser, not when it reached you.</summary>
+    public required Instant EventTime { get; init; }
+
+    /// <summary>The code, QR text or link as captured. Required for every kind but <see cref="TouchKind.PosContactLookup"/>.</summary>
+    public string? Input { get; init; }
+
+    /// <summary>For <see cref="TouchKind.PosContactLookup"/>: the referrer the cashier confirmed from <see cref="AttributionService.LookupReferrersAsync"/>.</summary>
+    public ParticipantId? Referrer { get; init; }
+
+    /// <summary>The prospect's visitor or device id.</summary>
+    public string? VisitorId { get; init; }
+
+    /// <summary>The prospect's customer id.</summary>
+    public ParticipantId? Customer { get; init; }
+
+    /// <summary>The keyed hash of the prospect's e-mail or phone.</summary>
+    public ContactHash? Contact { get; init; }
+
+    /// <summary>The store, for offline captures.</summary>
+    public string? StoreId { get; init; }
+
+    /// <summary>The register, for POS captures.</summary>
+    public string? RegisterId { get; init; }
+
+    /// <summary>The capturing system's own id for the capture (a POS capture id): makes re-sending idempotent.</summary>
+    public string? CaptureId { get; init; }
+}
+
+/// <summary>What became of a capture.</summary>
+public enum CaptureOutcome
+{
+    /// <summary>A new touch was recorded.</summary>
+    Captured = 1,
+
+    /// <summary>The same touch was recorded before; nothing changed.</summary>
+    Duplicate = 2,
+
+    /// <summary>Nothing was recorded; see <see cref="CaptureResult.Rejection"/>.</summary>
+    Rejected = 3,
+}
+
+/// <summary>Why a capture was refused.</summary>
+public enum CaptureRejection
+{
+    /// <summary>Not refused.</summary>
+    None = 0,
+
+    /// <summary>The input cannot be a code or link.</summary>
+    CodeMalformed = 1,
+
+    /// <summary>No such code.</summary>
+    CodeNotFound = 2,
+
+    /// <summary>The check symbol does not match: a typo.</summary>
+    CodeCheckFailed = 3,
+
+    /// <summary>The code belongs to another program.</summary>
+    WrongProgram = 4,
+
+    /// <summary>The code is not handed to any referrer yet.</summary>
+    CodeUnassigned = 5,
+
+    /// <summary>The link's signature does not hold: it was altered.</summary>
+    LinkSignatureInvalid = 6,
+
+    /// <summary>Nothing identifies the prospect (no visitor id, customer id or contact).</summary>
+    NoProspect = 7,
+
+    /// <summary>A contact look-up capture names no referrer, or one the library does not know.</summary>
+    UnknownReferrer = 8,
+}
+
+/// <summary>The outcome of recording a touch.</summary>
+public sealed class CaptureResult
+{
+    internal CaptureResult(CaptureOutcome outcome, CaptureRejection rejection, Touch? touch, CodeResolutionOutcome? codeOutcome)
+    {
+        Outcome = outcome;
+        Rejection = rejection;
+        Touch = touch;
+        CodeOutcome = codeOutcome;
+    }
+
+    /// <summary>What became of the capture.</summary>
+    public CaptureOutcome Outcome { get; }
+
+    /// <summary>Why it was refused, or <see cref="CaptureRejection.None"/>.</summary>
+    public CaptureRejection Rejection { get; }
+
+    /// <summary>The touch recorded (or found already recorded); <see langword="null"/> when refused.</summary>
+    public Touch? Touch { get; }
+
+    /// <summary>How the input resolved as a code, when there was one.</summary>
+    public CodeResolutionOutcome? CodeOutcome { get; }
+
+    /// <inheritdoc />
+    public override string ToString() => Outcome == CaptureOutcome.Rejected ? $"Rejected ({Rejection})" : Outcome.ToString();
+}
+
+/// <summary>A referrer found by a contact look-up at a till, shown masked so the cashier can confirm with the friend.</summary>
+/// <param name="Referrer">The referrer's id.</param>
+/// <param name="Kind">What kind of participant they are.</param>
+/// <param name="MaskedContact">The contact the friend gave, masked (<c>j***@example.com</c>).</param>
+public sealed record ReferrerMatch(ParticipantId Referrer, Participants.ParticipantKind Kind, string MaskedContact);
+
+/// <summary>The outcome of importing a POS batch upload.</summary>
+public sealed class BatchImportResult
+{
+    internal BatchImportResult(int captured, int duplicates, int conversions, IReadOnlyList<BatchImportError> errors, int reevaluated)
+    {
+        Captured = captured;
+        Duplicates = duplicates;
+        Conversions = conversions;
+        Errors = errors;
+        Reevaluated = reevaluated;
+    }
+
+    /// <summary>Rows recorded as new touches.</summary>
+    public int Captured { get; }
+
+    /// <summary>Rows recorded before (same capture id): unchanged.</summary>
+    public int Duplicates { get; }
+
+    /// <summary>Rows that also carried an order, recorded as conversions and decided.</summary>
+    public int Conversions { get; }
+
+    /// <summary>Conversions recorded before the upload whose decision was taken again because a late touch arrived.</summary>
+    public int Reevaluated { get; }
+
+    /// <summary>Rows that could not be used, each with its line and reason; the other rows were imported.</summary>
+    public IReadOnlyList<BatchImportError> Errors { get; }
+}
+
+/// <summary>One row of a batch upload that could not be used.</summary>
+/// <param name="LineNumber">The 1-based line in the file (the header is line 1).</param>
+/// <param name="Reason">Why, in a sentence that names the column and the problem but never a contact value.</param>
+public sealed record BatchImportError(int LineNumber, string Reason);

@@ -1,0 +1,50 @@
+using NodaTime;
+using Referrals.Privacy;
+
+namespace Referrals.Attribution;
+
+/// <summary>
+/// A qualifying action of a referee (a purchase, a sign-up). Idempotent by <see cref="Program"/> and <see cref="OrderId"/>:
+/// the first record of an order wins, later ones with the same id change nothing.
+/// </summary>
+public sealed record Conversion
+{
+    /// <summary>The program.</summary>
+    public required ProgramId Program { get; init; }
+
+    /// <summary>The host's order id: the idempotency key.</summary>
+    public required string OrderId { get; init; }
+
+    /// <summary>The referee: the customer who converted.</summary>
+    public required ParticipantId Customer { get; init; }
+
+    /// <summary>The order value.</summary>
+    public required Money Amount { get; init; }
+
+    /// <summary>When the order was placed.</summary>
+    public required Instant EventTime { get; init; }
+
+    /// <summary>Where the order was placed: online (web, app) or offline (a store). Default online.</summary>
+    public Channel Channel { get; init; } = Channel.Online;
+
+    /// <summary>The store, for offline conversions.</summary>
+    public string? StoreId { get; init; }
+
+    /// <summary>The visitor or device id of the web or app session, when known.</summary>
+    public string? VisitorId { get; init; }
+
+    /// <summary>Keyed hashes of the customer's e-mail and phone, when known.</summary>
+    public IReadOnlyList<ContactHash> Contacts { get; init; } = [];
+
+    /// <summary>
+    /// Whether the host knows this customer to be new (<see langword="true"/>) or not; <see langword="null"/> lets the library
+    /// decide from its own records (no earlier conversion in the program).
+    /// </summary>
+    public bool? IsNewCustomer { get; init; }
+
+    /// <summary>A code (or QR text, or link) presented at the conversion itself: typed at checkout or scanned at the till.</summary>
+    public string? PresentedCode { get; init; }
+
+    /// <summary>The register, for conversions at a till.</summary>
+    public string? RegisterId { get; init; }
+}

@@ -1,0 +1,120 @@
+using Microsoft.Extensions.Options;
+using NodaTime;
+using NodaTime.Testing;
+using Referrals.Attribution;
+using Referrals.Codes;
+using Referrals.Links;
+using Referrals.Notifications;
+using Referrals.Participants;
+using Referrals.Privacy;
+using Referrals.Programs;
+using Referrals.Storage;
+
+namespace Referrals.Tests.Support;
+
+/// <summary>A shop's referral program on the in-memory store, a fake clock and a recording notifier.</summary>
+internal sealed class AttributionWorld
+{
+    public static readonly ProgramId Customers = new("customers");
+    public static readonly Instant Monday = Instant.FromUtc(2026, 11, 23, 9, 0);
+
+    public AttributionWorld(Action<ProgramOptions>? program = null, params IReferralNotifier[] notifiers)
+    {
+        Options = new ReferralsOptions();
+        Options.Links.Template = "https://shop.example/r/{code}";
+        Options.Links.SigningKeys.Add(new LinkSigningKey { Id = "k1", Secret = Convert.ToBase64String(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray()) });
+        Options.Links.ActiveSigningKeyId = "k1";
+        Options.Privacy.ContactHashKey = Convert.ToBase64String(Enumerable.Range(100, 32).Select(i => (byte)i).ToArray());
+        Options.Privacy.DefaultCountryCallingCode = "49";
+        var p = new ProgramOptions { TimeZone = "Europe/Berlin" };
+        program?.Invoke(p);
+        Options.Programs["customers"] = p;
+        Clock = new FakeClock(Monday);
+        Store = new InMemoryReferralStore();
+        Links = new ShareLinkService(Options);
+        var wrapped = Microsoft.Extensions.Options.Options.Create(Options);
+        Codes = new ReferralCodeService(Store, wrapped, Clock, CryptoRandomSource.Instance, Links);
+        Notifier = new RecordingNotifier();
+        Attribution = new AttributionService(wrapped, Clock, Codes, Store, Store, Store, [Notifier, .. notifiers]);
+        Hasher = new ContactHasher(Options);
+    }
+
+    public ReferralsOptions Options { get; }
+
+    public FakeClock Clock { get; }
+
+    public InMemoryReferralStore Store { get; }
+
+    public ShareLinkService Links { get; }
+
+    public ReferralCodeService Codes { get; }
+
+    public AttributionService Attribution { get; }
+
+    public ContactHasher Hasher { get; }
+
+    public RecordingNotifier Notifier { get; }
+
+    public static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public ContactHash Email(string email) => Hasher.TryHashEmail(email, out var h) ? h : throw new ArgumentException(email);
+
+    public async Task<ParticipantId> ParticipantAsync(string id, ParticipantKind kind = ParticipantKind.Customer, string? email = null)
+    {
+        var pid = new ParticipantId(id);
+        await Attribution.RegisterParticipantAsync(
+            new Participant
+            {
+                Id = pid,
+                Kind = kind,
+                Contacts = email is null ? [] : [Email(email)],
+                MaskedEmail = email is null ? null : ContactHasher.MaskEmail(email),
+            },
+            Ct);
+        return pid;
+    }
+
+    public Task<ReferralCodeRecord> CodeAsync(ParticipantId owner, ShareMedium medium, int? maxUses = null) =>
+        Codes.IssueAsync(new CodeRequest { Program = Customers, Owner = owner, Medium = medium, MaxUses = maxUses }, Ct);
+
+    public Conversion Order(string orderId, ParticipantId customer, Instant at, decimal amount = 50m, Channel channel = Channel.Online) =>
+        new() { Program = Customers, OrderId = orderId, Customer = customer, Amount = new Money(amount, "EUR"), EventTime = at, Channel = channel };
+
+    public ValueTask<CaptureResult> ClickAsync(string url, string visitorId, Instant at) =>
+        Attribution.CaptureAsync(new CaptureRequest { Program = Customers, Kind = TouchKind.LinkClick, Input = url, VisitorId = visitorId, EventTime = at }, Ct);
+
+    public ValueTask<CaptureResult> EnteredAsync(string code, ParticipantId customer, Instant at) =>
+        Attribution.CaptureAsync(new CaptureRequest { Program = Customers, Kind = TouchKind.CodeEnteredOnline, Input = code, Customer = customer, EventTime = at }, Ct);
+}
+
+internal sealed class RecordingNotifier : IReferralNotifier
+{
+    public List<Touch> Captured { get; } = [];
+
+    public List<AttributionResult> Decided { get; } = [];
+
+    public ValueTask OnReferralCapturedAsync(Touch touch, CancellationToken cancellationToken)
+    {
+        lock (Captured)
+        {
+            Captured.Add(touch);
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask OnConversionDecidedAsync(AttributionResult attribution, CancellationToken cancellationToken)
+    {
+        lock (Decided)
+        {
+            Decided.Add(attribution);
+        }
+        return ValueTask.CompletedTask;
+    }
+}
+
+internal sealed class ThrowingNotifier : IReferralNotifier
+{
+    public ValueTask OnReferralCapturedAsync(Touch touch, CancellationToken cancellationToken) => throw new InvalidOperationException("mail server down");
+
+    public ValueTask OnConversionDecidedAsync(AttributionResult attribution, CancellationToken cancellationToken) => throw new InvalidOperationException("mail server down");
+}
