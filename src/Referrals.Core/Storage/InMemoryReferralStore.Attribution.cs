@@ -23,7 +23,8 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
     private readonly ConcurrentDictionary<(ProgramId, ParticipantId), Conversion[]> _conversionsOf = new();
     private readonly ConcurrentDictionary<(ProgramId, string), AttributionResult> _attributions = new();
     private readonly ConcurrentDictionary<(ProgramId, ParticipantId), AttributionResult[]> _attributionsOf = new();
-    private readonly ConcurrentDictionary<string, AttributionResult[]> _attributionsByCode = new(StringComparer.Ordinal);
+    // Uses of a code by (conversion time, order id); guarded by _gate. Sorted, so adding and removing stay O(log n).
+    private readonly Dictionary<string, SortedSet<(Instant Time, string OrderId)>> _codeUses = new(StringComparer.Ordinal);
 
     /// <summary>How many participants the store holds.</summary>
     public int ParticipantCount => _participants.Count;
@@ -197,16 +198,20 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
         lock (_gate)
         {
             var key = (attribution.Program, attribution.OrderId);
-            if (_attributions.TryGetValue(key, out var old) && old.Code is { } oldCode)
+            if (_attributions.TryGetValue(key, out var old) && old.IsAttributed && !old.IsRepeat && old.Code is { } oldCode)
             {
-                _attributionsByCode[oldCode.Value] = _attributionsByCode[oldCode.Value].Where(a => a.OrderId != old.OrderId || a.Program != old.Program).ToArray();
+                _codeUses[oldCode.Value].Remove((old.ConversionTime, old.OrderId));
             }
             _attributions[key] = attribution;
             var ofKey = (attribution.Program, attribution.Customer);
             _attributionsOf[ofKey] = Append((_attributionsOf.GetValueOrDefault(ofKey) ?? []).Where(a => a.OrderId != attribution.OrderId).ToArray(), attribution);
             if (attribution.IsAttributed && !attribution.IsRepeat && attribution.Code is { } code)
             {
-                _attributionsByCode[code.Value] = Append(_attributionsByCode.GetValueOrDefault(code.Value), attribution);
+                if (!_codeUses.TryGetValue(code.Value, out var uses))
+                {
+                    _codeUses[code.Value] = uses = new SortedSet<(Instant, string)>(UseOrder.Instance);
+                }
+                uses.Add((attribution.ConversionTime, attribution.OrderId));
             }
         }
         return ValueTask.CompletedTask;
@@ -239,11 +244,18 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
     {
         cancellationToken.ThrowIfCancellationRequested();
         int n = 0;
-        foreach (var a in _attributionsByCode.GetValueOrDefault(code.Value) ?? [])
+        lock (_gate)
         {
-            if (Before(a.ConversionTime, a.OrderId, conversionTime, orderId))
+            if (_codeUses.TryGetValue(code.Value, out var uses))
             {
-                n++;
+                foreach (var (time, order) in uses)
+                {
+                    if (!Before(time, order, conversionTime, orderId))
+                    {
+                        break; // sorted: the rest come later
+                    }
+                    n++;
+                }
             }
         }
         return ValueTask.FromResult(n);
@@ -305,6 +317,17 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
     }
 
     private readonly record struct ProspectKey(ProgramId Program, ProspectKind Kind, string Value);
+
+    private sealed class UseOrder : IComparer<(Instant Time, string OrderId)>
+    {
+        public static readonly UseOrder Instance = new();
+
+        public int Compare((Instant Time, string OrderId) x, (Instant Time, string OrderId) y)
+        {
+            int c = x.Time.CompareTo(y.Time);
+            return c != 0 ? c : string.CompareOrdinal(x.OrderId, y.OrderId);
+        }
+    }
 
     private sealed class ConversionOrder : IComparer<Conversion>
     {

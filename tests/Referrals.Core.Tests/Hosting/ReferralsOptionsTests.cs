@@ -119,4 +119,50 @@ public sealed class ReferralsOptionsTests
 
     private static IConfiguration Configuration(string json) =>
         new ConfigurationBuilder().AddJsonStream(new MemoryStream(Encoding.UTF8.GetBytes(json))).Build();
+
+    [Fact]
+    public void Programs_bind_from_configuration_and_bad_program_settings_are_named()
+    {
+        const string json = """
+            {
+              "Referrals": {
+                "Programs": {
+                  "customers": {
+                    "TimeZone": "America/New_York", "ActiveFrom": "2026-11-27", "ActiveUntil": "2026-12-01T00:00",
+                    "AttributionWindow": "14.00:00:00", "Precedence": "FirstTouch", "Sticky": "NotCreditedAgain",
+                    "NewCustomersOnly": false, "MinimumOrder": { "usd": 25 }, "MaxChainDepth": 2
+                  }
+                }
+              }
+            }
+            """;
+        using var provider = Build(json, null);
+        var p = provider.GetRequiredService<IOptions<ReferralsOptions>>().Value.Programs["customers"];
+        Assert.Equal("America/New_York", p.TimeZone);
+        Assert.Equal(TimeSpan.FromDays(14), p.AttributionWindow);
+        Assert.Equal(Referrals.Programs.TouchPrecedence.FirstTouch, p.Precedence);
+        Assert.Equal(Referrals.Programs.StickyReferee.NotCreditedAgain, p.Sticky);
+        Assert.Equal(25m, p.MinimumOrder["USD"]);
+        Assert.NotNull(provider.GetRequiredService<Referrals.Attribution.AttributionService>());
+
+        var bad = new ReferralsOptions();
+        bad.Programs["x"] = new Referrals.Programs.ProgramOptions
+        {
+            TimeZone = "Mars/Olympus",
+            ActiveFrom = "2026-12-01",
+            ActiveUntil = "2026-11-01",
+            AttributionWindow = TimeSpan.FromMinutes(5),
+            MaxChainDepth = 0,
+        };
+        bad.Programs["y"] = new Referrals.Programs.ProgramOptions { ActiveFrom = "next tuesday" };
+        var ex = Assert.Throws<OptionsValidationException>(() => ReferralsOptionsValidator.ThrowIfInvalid(bad));
+        foreach (var setting in new[]
+        {
+            "Referrals:Programs:x:TimeZone", "Referrals:Programs:x:ActiveUntil", "Referrals:Programs:x:AttributionWindow",
+            "Referrals:Programs:x:MaxChainDepth", "Referrals:Programs:y:ActiveFrom",
+        })
+        {
+            Assert.Contains(setting, ex.Message, StringComparison.Ordinal);
+        }
+    }
 }
