@@ -21,7 +21,7 @@ namespace Referrals.Benchmarks;
 public class AttributionBenchmarks
 {
     private const int Participants = 1_000_000;
-    private const int FriendsPerIteration = 16_384;
+    internal const int FriendsPerIteration = 16_384;
     private static readonly ProgramId Program = new("customers");
     private static readonly Instant Start = Instant.FromUtc(2026, 11, 23, 9, 0);
 

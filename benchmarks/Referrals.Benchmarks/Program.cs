@@ -8,4 +8,24 @@ if (args.Length > 0 && args[0] == "memory")
     await IndexMemory.ReportAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000);
     return;
 }
+if (args.Length > 0 && args[0] == "attribution-quick")
+{
+    // A quick look while optimising (not a result to quote): average time and bytes per conversion.
+    var b = new AttributionBenchmarks();
+    b.Setup();
+    int rounds = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5;
+    for (int round = 0; round < rounds; round++)
+    {
+        b.PrepareFriends();
+        long bytes = GC.GetAllocatedBytesForCurrentThread();
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        for (int i = 0; i < AttributionBenchmarks.FriendsPerIteration; i++)
+        {
+            b.RecordConversion_ThreeTouches();
+        }
+        sw.Stop();
+        Console.WriteLine($"{sw.Elapsed.TotalMicroseconds / AttributionBenchmarks.FriendsPerIteration:F2} us, {(GC.GetAllocatedBytesForCurrentThread() - bytes) / AttributionBenchmarks.FriendsPerIteration} B per conversion");
+    }
+    return;
+}
 BenchmarkSwitcher.FromAssembly(typeof(CodeLookupBenchmarks).Assembly).Run(args);

@@ -249,24 +249,14 @@ public sealed partial class AttributionService
 
     private async ValueTask<AttributionResult> DecideAsync(Conversion conversion, CancellationToken ct)
     {
-        var result = new AttributionResult
-        {
-            Program = conversion.Program,
-            OrderId = conversion.OrderId,
-            Customer = conversion.Customer,
-            Amount = conversion.Amount,
-            ConversionTime = conversion.EventTime,
-            ConversionChannel = conversion.Channel,
-            StoreId = conversion.StoreId,
-            DecidedAt = _clock.GetCurrentInstant(),
-        };
+        var result = new Decision(conversion, _clock.GetCurrentInstant());
         if (!_programs.TryGetValue(conversion.Program, out var rules))
         {
-            return result with { Reason = NotAttributedReason.ProgramNotConfigured };
+            return result.With(NotAttributedReason.ProgramNotConfigured);
         }
         if (!rules.IsActiveAt(conversion.EventTime))
         {
-            return result with { Reason = NotAttributedReason.ProgramInactive };
+            return result.With(NotAttributedReason.ProgramInactive);
         }
 
         // Sticky referee: the customer's first attributed conversion before this one decides later ones.
@@ -277,19 +267,9 @@ public sealed partial class AttributionService
             {
                 if (rules.Sticky == StickyReferee.NotCreditedAgain)
                 {
-                    return result with { Reason = NotAttributedReason.AlreadyAttributed, Referrer = first.Referrer };
+                    return result.With(NotAttributedReason.AlreadyAttributed, first.Referrer);
                 }
-                return result with
-                {
-                    Referrer = first.Referrer,
-                    Code = first.Code,
-                    Medium = first.Medium,
-                    CaptureMethod = first.CaptureMethod,
-                    TouchId = first.TouchId,
-                    Chain = first.Chain,
-                    IsRepeat = true,
-                    Combination = Combine(first.Medium, first.CaptureMethod, conversion.Channel),
-                };
+                return result.Repeat(first);
             }
         }
 
@@ -309,16 +289,16 @@ public sealed partial class AttributionService
             bool isNew = conversion.IsNewCustomer ?? !await HasEarlierConversionAsync(conversion, ct).ConfigureAwait(false);
             if (!isNew)
             {
-                return result with { Reason = NotAttributedReason.NotNewCustomer, Touches = NotEvaluated(touches) };
+                return result.With(NotAttributedReason.NotNewCustomer, touches: NotEvaluated(touches));
             }
         }
         if (!rules.MeetsMinimum(conversion.Amount))
         {
-            return result with { Reason = NotAttributedReason.BelowMinimumOrder, Touches = NotEvaluated(touches) };
+            return result.With(NotAttributedReason.BelowMinimumOrder, touches: NotEvaluated(touches));
         }
         if (touches.Count == 0)
         {
-            return result with { Reason = NotAttributedReason.NoTouch };
+            return result.With(NotAttributedReason.NoTouch);
         }
 
         var verdicts = new ConsideredTouch[touches.Count];
@@ -344,13 +324,21 @@ public sealed partial class AttributionService
         }
         if (winner < 0)
         {
-            return result with { Reason = ReasonFrom(verdicts), Touches = verdicts };
+            return result.With(ReasonFrom(verdicts), touches: verdicts);
         }
         var chosen = touches[winner];
         verdicts[winner] = verdicts[winner] with { Verdict = TouchVerdict.Chosen };
         var chain = await ChainAsync(conversion, chosen.Referrer, rules.MaxChainDepth, ct).ConfigureAwait(false);
-        return result with
+        return new AttributionResult
         {
+            Program = conversion.Program,
+            OrderId = conversion.OrderId,
+            Customer = conversion.Customer,
+            Amount = conversion.Amount,
+            ConversionTime = conversion.EventTime,
+            ConversionChannel = conversion.Channel,
+            StoreId = conversion.StoreId,
+            DecidedAt = result.DecidedAt,
             Referrer = chosen.Referrer,
             Code = chosen.Code,
             Medium = chosen.Medium,
@@ -359,6 +347,47 @@ public sealed partial class AttributionService
             Chain = chain,
             Touches = verdicts,
             Combination = Combine(chosen.Medium, chosen.Kind, conversion.Channel),
+        };
+    }
+
+    /// <summary>The fields every decision shares, so each decision allocates its result once.</summary>
+    private readonly struct Decision(Conversion conversion, Instant decidedAt)
+    {
+        public Instant DecidedAt => decidedAt;
+
+        public AttributionResult With(NotAttributedReason reason, ParticipantId? referrer = null, IReadOnlyList<ConsideredTouch>? touches = null) => new()
+        {
+            Program = conversion.Program,
+            OrderId = conversion.OrderId,
+            Customer = conversion.Customer,
+            Amount = conversion.Amount,
+            ConversionTime = conversion.EventTime,
+            ConversionChannel = conversion.Channel,
+            StoreId = conversion.StoreId,
+            DecidedAt = decidedAt,
+            Reason = reason,
+            Referrer = referrer,
+            Touches = touches ?? [],
+        };
+
+        public AttributionResult Repeat(AttributionResult first) => new()
+        {
+            Program = conversion.Program,
+            OrderId = conversion.OrderId,
+            Customer = conversion.Customer,
+            Amount = conversion.Amount,
+            ConversionTime = conversion.EventTime,
+            ConversionChannel = conversion.Channel,
+            StoreId = conversion.StoreId,
+            DecidedAt = decidedAt,
+            Referrer = first.Referrer,
+            Code = first.Code,
+            Medium = first.Medium,
+            CaptureMethod = first.CaptureMethod,
+            TouchId = first.TouchId,
+            Chain = first.Chain,
+            IsRepeat = true,
+            Combination = Combine(first.Medium, first.CaptureMethod, conversion.Channel),
         };
     }
 

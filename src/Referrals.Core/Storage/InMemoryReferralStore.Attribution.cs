@@ -204,7 +204,18 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
             }
             _attributions[key] = attribution;
             var ofKey = (attribution.Program, attribution.Customer);
-            _attributionsOf[ofKey] = Append((_attributionsOf.GetValueOrDefault(ofKey) ?? []).Where(a => a.OrderId != attribution.OrderId).ToArray(), attribution);
+            var ofCustomer = _attributionsOf.GetValueOrDefault(ofKey);
+            int same = ofCustomer is null ? -1 : Array.FindIndex(ofCustomer, a => a.OrderId == attribution.OrderId);
+            if (same >= 0)
+            {
+                var copy = (AttributionResult[])ofCustomer!.Clone();
+                copy[same] = attribution;
+                _attributionsOf[ofKey] = copy;
+            }
+            else
+            {
+                _attributionsOf[ofKey] = Append(ofCustomer, attribution);
+            }
             if (attribution.IsAttributed && !attribution.IsRepeat && attribution.Code is { } code)
             {
                 if (!_codeUses.TryGetValue(code.Value, out var uses))
@@ -289,7 +300,16 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
         }
         foreach (var t in more)
         {
-            if (!merged.Exists(m => ReferenceEquals(m, t) || m.Id == t.Id))
+            bool seen = false;
+            foreach (var m in merged)
+            {
+                if (ReferenceEquals(m, t) || m.Id == t.Id)
+                {
+                    seen = true;
+                    break;
+                }
+            }
+            if (!seen)
             {
                 merged.Add(t);
             }
