@@ -229,22 +229,28 @@ public sealed partial class AttributionService
         ReferralsTelemetry.ConversionsDecided.Add(1, result.IsAttributed ? ReferralsTelemetry.Attributed : ReferralsTelemetry.NotAttributed);
         if (notify)
         {
-            foreach (var n in _notifiers)
-            {
-                try
-                {
-                    await n.OnConversionDecidedAsync(result, cancellationToken).ConfigureAwait(false);
-                }
-#pragma warning disable CA1031 // a notifier's failure must never undo or fail the decision
-                catch (Exception ex) when (ex is not OperationCanceledException)
-#pragma warning restore CA1031
-                {
-                    ReferralsTelemetry.NotifierFailures.Add(1);
-                    LogNotifierFailed(_logger, ex, n.GetType().Name);
-                }
-            }
+            await NotifyAsync(result, static (n, r, c) => n.OnConversionDecidedAsync(r, c), cancellationToken).ConfigureAwait(false);
         }
         return result;
+    }
+
+    /// <summary>Tells every notifier; a notifier's exception is logged and counted, never passed on (the change it reports stands).</summary>
+    private async ValueTask NotifyAsync<T>(T item, Func<IReferralNotifier, T, CancellationToken, ValueTask> call, CancellationToken ct)
+    {
+        foreach (var n in _notifiers)
+        {
+            try
+            {
+                await call(n, item, ct).ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // a notifier's failure must never undo or fail what it reports
+            catch (Exception ex) when (ex is not OperationCanceledException)
+#pragma warning restore CA1031
+            {
+                ReferralsTelemetry.NotifierFailures.Add(1);
+                LogNotifierFailed(_logger, ex, n.GetType().Name);
+            }
+        }
     }
 
     private async ValueTask<AttributionResult> DecideAsync(Conversion conversion, CancellationToken ct)
@@ -329,66 +335,69 @@ public sealed partial class AttributionService
         var chosen = touches[winner];
         verdicts[winner] = verdicts[winner] with { Verdict = TouchVerdict.Chosen };
         var chain = await ChainAsync(conversion, chosen.Referrer, rules.MaxChainDepth, ct).ConfigureAwait(false);
-        return new AttributionResult
-        {
-            Program = conversion.Program,
-            OrderId = conversion.OrderId,
-            Customer = conversion.Customer,
-            Amount = conversion.Amount,
-            ConversionTime = conversion.EventTime,
-            ConversionChannel = conversion.Channel,
-            StoreId = conversion.StoreId,
-            DecidedAt = result.DecidedAt,
-            Referrer = chosen.Referrer,
-            Code = chosen.Code,
-            Medium = chosen.Medium,
-            CaptureMethod = chosen.Kind,
-            TouchId = chosen.Id,
-            Chain = chain,
-            Touches = verdicts,
-            Combination = Combine(chosen.Medium, chosen.Kind, conversion.Channel),
-        };
+        return result.Create(
+            NotAttributedReason.None,
+            chosen.Referrer,
+            verdicts,
+            chosen.Code,
+            chosen.Medium,
+            chosen.Kind,
+            chosen.Id,
+            chain,
+            isRepeat: false,
+            Combine(chosen.Medium, chosen.Kind, conversion.Channel));
     }
 
     /// <summary>The fields every decision shares, so each decision allocates its result once.</summary>
     private readonly struct Decision(Conversion conversion, Instant decidedAt)
     {
-        public Instant DecidedAt => decidedAt;
+        public AttributionResult With(NotAttributedReason reason, ParticipantId? referrer = null, IReadOnlyList<ConsideredTouch>? touches = null) =>
+            Create(reason, referrer, touches ?? [], null, ShareMedium.Unknown, null, null, [], isRepeat: false, null);
 
-        public AttributionResult With(NotAttributedReason reason, ParticipantId? referrer = null, IReadOnlyList<ConsideredTouch>? touches = null) => new()
-        {
-            Program = conversion.Program,
-            OrderId = conversion.OrderId,
-            Customer = conversion.Customer,
-            Amount = conversion.Amount,
-            ConversionTime = conversion.EventTime,
-            ConversionChannel = conversion.Channel,
-            StoreId = conversion.StoreId,
-            DecidedAt = decidedAt,
-            Reason = reason,
-            Referrer = referrer,
-            Touches = touches ?? [],
-        };
+        public AttributionResult Repeat(AttributionResult first) =>
+            Create(
+                NotAttributedReason.None,
+                first.Referrer,
+                [],
+                first.Code,
+                first.Medium,
+                first.CaptureMethod,
+                first.TouchId,
+                first.Chain,
+                isRepeat: true,
+                Combine(first.Medium, first.CaptureMethod, conversion.Channel));
 
-        public AttributionResult Repeat(AttributionResult first) => new()
-        {
-            Program = conversion.Program,
-            OrderId = conversion.OrderId,
-            Customer = conversion.Customer,
-            Amount = conversion.Amount,
-            ConversionTime = conversion.EventTime,
-            ConversionChannel = conversion.Channel,
-            StoreId = conversion.StoreId,
-            DecidedAt = decidedAt,
-            Referrer = first.Referrer,
-            Code = first.Code,
-            Medium = first.Medium,
-            CaptureMethod = first.CaptureMethod,
-            TouchId = first.TouchId,
-            Chain = first.Chain,
-            IsRepeat = true,
-            Combination = Combine(first.Medium, first.CaptureMethod, conversion.Channel),
-        };
+        public AttributionResult Create(
+            NotAttributedReason reason,
+            ParticipantId? referrer,
+            IReadOnlyList<ConsideredTouch> touches,
+            ReferralCode? code,
+            ShareMedium medium,
+            TouchKind? captureMethod,
+            string? touchId,
+            IReadOnlyList<ParticipantId> chain,
+            bool isRepeat,
+            ChannelCombination? combination) => new()
+            {
+                Program = conversion.Program,
+                OrderId = conversion.OrderId,
+                Customer = conversion.Customer,
+                Amount = conversion.Amount,
+                ConversionTime = conversion.EventTime,
+                ConversionChannel = conversion.Channel,
+                StoreId = conversion.StoreId,
+                DecidedAt = decidedAt,
+                Reason = reason,
+                Referrer = referrer,
+                Touches = touches,
+                Code = code,
+                Medium = medium,
+                CaptureMethod = captureMethod,
+                TouchId = touchId,
+                Chain = chain,
+                IsRepeat = isRepeat,
+                Combination = combination,
+            };
     }
 
     private async ValueTask<TouchVerdict> JudgeAsync(
@@ -645,20 +654,7 @@ public sealed partial class AttributionService
             return new CaptureResult(CaptureOutcome.Duplicate, CaptureRejection.None, touch, outcome);
         }
         ReferralsTelemetry.TouchesCaptured.Add(1);
-        foreach (var n in _notifiers)
-        {
-            try
-            {
-                await n.OnReferralCapturedAsync(touch, ct).ConfigureAwait(false);
-            }
-#pragma warning disable CA1031 // a notifier's failure must never undo or fail the capture
-            catch (Exception ex) when (ex is not OperationCanceledException)
-#pragma warning restore CA1031
-            {
-                ReferralsTelemetry.NotifierFailures.Add(1);
-                LogNotifierFailed(_logger, ex, n.GetType().Name);
-            }
-        }
+        await NotifyAsync(touch, static (n, t, c) => n.OnReferralCapturedAsync(t, c), ct).ConfigureAwait(false);
         return new CaptureResult(CaptureOutcome.Captured, CaptureRejection.None, touch, outcome);
     }
 
