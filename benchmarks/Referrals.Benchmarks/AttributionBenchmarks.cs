@@ -63,7 +63,7 @@ public class AttributionBenchmarks
         var at = Start + Duration.FromDays(_iteration);
         for (int i = 0; i < FriendsPerIteration; i++)
         {
-            var friend = new ParticipantId($"c-{100_000 + (((_iteration - 1) * FriendsPerIteration) + i) % 900_000}");
+            var friend = new ParticipantId($"c-{100_000 + (((_iteration - 1) * FriendsPerIteration) + i) % (Participants - 100_000)}");
             string visitor = $"v-{_iteration}-{i}";
             _attribution.LinkVisitorAsync(visitor, friend).GetAwaiter().GetResult();
             Capture(TouchKind.LinkClick, _referrerCodes[0].Code.Value, visitor, null, at - Duration.FromDays(3));
@@ -75,7 +75,7 @@ public class AttributionBenchmarks
                 OrderId = $"o-{_iteration}-{i}",
                 Customer = friend,
                 Amount = new Money(49.90m, "EUR"),
-                EventTime = at,
+                EventTime = at + Duration.FromSeconds(i), // orders arrive one after another, as in a shop
                 VisitorId = visitor,
             };
         }

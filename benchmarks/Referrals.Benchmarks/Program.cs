@@ -17,14 +17,18 @@ if (args.Length > 0 && args[0] == "attribution-quick")
     for (int round = 0; round < rounds; round++)
     {
         b.PrepareFriends();
+        GC.Collect(); // as BenchmarkDotNet does between the iteration setup and the iteration
         long bytes = GC.GetAllocatedBytesForCurrentThread();
+        var pause = GC.GetTotalPauseDuration();
+        int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
+        var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
         var sw = System.Diagnostics.Stopwatch.StartNew();
         for (int i = 0; i < AttributionBenchmarks.FriendsPerIteration; i++)
         {
             b.RecordConversion_ThreeTouches();
         }
         sw.Stop();
-        Console.WriteLine($"{sw.Elapsed.TotalMicroseconds / AttributionBenchmarks.FriendsPerIteration:F2} us, {(GC.GetAllocatedBytesForCurrentThread() - bytes) / AttributionBenchmarks.FriendsPerIteration} B per conversion");
+        Console.WriteLine($"{sw.Elapsed.TotalMicroseconds / AttributionBenchmarks.FriendsPerIteration:F2} us ({(System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / AttributionBenchmarks.FriendsPerIteration:F2} us CPU), {(GC.GetAllocatedBytesForCurrentThread() - bytes) / AttributionBenchmarks.FriendsPerIteration} B per conversion; GC pauses {(GC.GetTotalPauseDuration() - pause).TotalMicroseconds / AttributionBenchmarks.FriendsPerIteration:F2} us per conversion; collections gen0/1/2 {GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2}");
     }
     return;
 }

@@ -477,8 +477,13 @@ public sealed partial class AttributionService
         {
             return [referrer];
         }
-        var chain = new List<ParticipantId>(depth) { referrer };
-        var current = referrer;
+        var top = await _conversions.FindFirstAttributionAsync(conversion.Program, referrer, ct).ConfigureAwait(false);
+        if (top?.Referrer is not { } second || second == conversion.Customer || second == referrer)
+        {
+            return [referrer]; // the common case: the referrer was not referred
+        }
+        var chain = new List<ParticipantId>(depth) { referrer, second };
+        var current = second;
         while (chain.Count < depth)
         {
             var up = await _conversions.FindFirstAttributionAsync(conversion.Program, current, ct).ConfigureAwait(false);

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using NodaTime;
 using Referrals.Attribution;
 using Referrals.Codes;
@@ -14,20 +15,22 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
 
     // Writes to the attribution side take this lock; reads of the concurrent dictionaries do not.
     private readonly Lock _gate = new();
-    private readonly ConcurrentDictionary<ParticipantId, Participant> _participants = new();
+    // A participant and the visitor ids linked to them share one entry: a decision reads both, one lookup finds both.
+    private readonly ConcurrentDictionary<ParticipantId, Person> _people = new();
+    private int _participantCount;
     private readonly ConcurrentDictionary<ContactHash, ParticipantId[]> _byContact = new();
-    private readonly ConcurrentDictionary<ParticipantId, string[]> _visitorsOf = new();
     private readonly ConcurrentDictionary<string, Touch> _touches = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<ProspectKey, Touch[]> _touchesByProspect = new();
-    private readonly ConcurrentDictionary<(ProgramId, string), Conversion> _conversions = new();
-    private readonly ConcurrentDictionary<(ProgramId, ParticipantId), Conversion[]> _conversionsOf = new();
-    private readonly ConcurrentDictionary<(ProgramId, string), AttributionResult> _attributions = new();
-    private readonly ConcurrentDictionary<(ProgramId, ParticipantId), AttributionResult[]> _attributionsOf = new();
-    // Uses of a code by (conversion time, order id); guarded by _gate. Sorted, so adding and removing stay O(log n).
-    private readonly Dictionary<string, SortedSet<(Instant Time, string OrderId)>> _codeUses = new(StringComparer.Ordinal);
+    // Orders and their decisions: plain dictionaries (entries inline, no node per order) guarded by _gate for reads
+    // and writes. One record per order holds the conversion and its current attribution.
+    private readonly Dictionary<(ProgramId, string), OrderRecord> _orders = new();
+    private readonly Dictionary<(ProgramId, ParticipantId), Conversion[]> _conversionsOf = new();
+    // Uses of a code by (conversion time, order id); guarded by _gate. A sorted list: conversions mostly arrive in time
+    // order, so adding is an append, and counting the uses before a conversion is a binary search.
+    private readonly Dictionary<string, List<(Instant Time, string OrderId)>> _codeUses = new(StringComparer.Ordinal);
 
     /// <summary>How many participants the store holds.</summary>
-    public int ParticipantCount => _participants.Count;
+    public int ParticipantCount => Volatile.Read(ref _participantCount);
 
     /// <inheritdoc />
     public ValueTask UpsertParticipantAsync(Participant participant, CancellationToken cancellationToken = default)
@@ -36,14 +39,19 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
         cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
-            if (_participants.TryGetValue(participant.Id, out var old))
+            var person = _people.GetValueOrDefault(participant.Id);
+            if (person?.Participant is { } old)
             {
                 foreach (var c in old.Contacts)
                 {
                     _byContact[c] = _byContact[c].Where(p => p != participant.Id).ToArray();
                 }
             }
-            _participants[participant.Id] = participant;
+            else
+            {
+                _participantCount++;
+            }
+            _people[participant.Id] = new Person(participant, person?.Visitors ?? []);
             foreach (var c in participant.Contacts.Distinct())
             {
                 _byContact[c] = Append(_byContact.GetValueOrDefault(c), participant.Id);
@@ -56,7 +64,7 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
     public ValueTask<Participant?> FindParticipantAsync(ParticipantId id, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult(_participants.GetValueOrDefault(id));
+        return ValueTask.FromResult(_people.TryGetValue(id, out var person) ? person.Participant : null);
     }
 
     /// <inheritdoc />
@@ -64,7 +72,7 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
     {
         cancellationToken.ThrowIfCancellationRequested();
         IReadOnlyList<Participant> found = _byContact.TryGetValue(contact, out var ids)
-            ? ids.Select(id => _participants[id]).OrderBy(p => p.Id.Value, StringComparer.Ordinal).ToList()
+            ? ids.Select(id => _people[id].Participant!).OrderBy(p => p.Id.Value, StringComparer.Ordinal).ToList()
             : [];
         return ValueTask.FromResult(found);
     }
@@ -76,12 +84,13 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
         cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
-            var current = _visitorsOf.GetValueOrDefault(customer) ?? [];
+            var person = _people.GetValueOrDefault(customer);
+            var current = person?.Visitors ?? [];
             if (Array.IndexOf(current, visitorId) < 0)
             {
                 var next = Append(current, visitorId);
                 Array.Sort(next, StringComparer.Ordinal);
-                _visitorsOf[customer] = next;
+                _people[customer] = new Person(person?.Participant, next);
             }
         }
         return ValueTask.CompletedTask;
@@ -91,7 +100,7 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
     public ValueTask<IReadOnlyList<string>> FindVisitorsAsync(ParticipantId customer, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult<IReadOnlyList<string>>(_visitorsOf.GetValueOrDefault(customer) ?? []);
+        return ValueTask.FromResult<IReadOnlyList<string>>(_people.TryGetValue(customer, out var person) ? person.Visitors : []);
     }
 
     /// <inheritdoc />
@@ -130,22 +139,16 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
         CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        Touch[]? single = _touchesByProspect.GetValueOrDefault(new ProspectKey(program, ProspectKind.Customer, customer.Value));
-        List<Touch>? merged = null;
+        Touch[]? found = _touchesByProspect.GetValueOrDefault(new ProspectKey(program, ProspectKind.Customer, customer.Value));
         foreach (var v in visitorIds)
         {
-            Merge(ref single, ref merged, _touchesByProspect.GetValueOrDefault(new ProspectKey(program, ProspectKind.Visitor, v)));
+            found = Union(found, _touchesByProspect.GetValueOrDefault(new ProspectKey(program, ProspectKind.Visitor, v)));
         }
         foreach (var h in contacts)
         {
-            Merge(ref single, ref merged, _touchesByProspect.GetValueOrDefault(new ProspectKey(program, h.Kind == ContactKind.Email ? ProspectKind.Email : ProspectKind.Phone, h.Value)));
+            found = Union(found, _touchesByProspect.GetValueOrDefault(new ProspectKey(program, h.Kind == ContactKind.Email ? ProspectKind.Email : ProspectKind.Phone, h.Value)));
         }
-        if (merged is null)
-        {
-            return ValueTask.FromResult(single is null ? NoTouches : (IReadOnlyList<Touch>)single);
-        }
-        merged.Sort(TouchOrder.Instance);
-        return ValueTask.FromResult<IReadOnlyList<Touch>>(merged);
+        return ValueTask.FromResult(found ?? NoTouches);
     }
 
     /// <inheritdoc />
@@ -155,14 +158,16 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
         cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
-            if (!_conversions.TryAdd((conversion.Program, conversion.OrderId), conversion))
+            if (!_orders.TryAdd((conversion.Program, conversion.OrderId), new OrderRecord(conversion)))
             {
                 return ValueTask.FromResult(false);
             }
-            var key = (conversion.Program, conversion.Customer);
-            var list = Append(_conversionsOf.GetValueOrDefault(key), conversion);
-            Array.Sort(list, ConversionOrder.Instance);
-            _conversionsOf[key] = list;
+            ref var list = ref CollectionsMarshal.GetValueRefOrAddDefault(_conversionsOf, (conversion.Program, conversion.Customer), out _);
+            list = Append(list, conversion);
+            if (list.Length > 1)
+            {
+                Array.Sort(list, ConversionOrder.Instance);
+            }
         }
         return ValueTask.FromResult(true);
     }
@@ -171,21 +176,31 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
     public ValueTask<Conversion?> FindConversionAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult(_conversions.GetValueOrDefault((program, orderId)));
+        lock (_gate)
+        {
+            return ValueTask.FromResult(_orders.TryGetValue((program, orderId), out var order) ? order.Conversion : null);
+        }
     }
 
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<Conversion>> ListConversionsAsync(ProgramId program, ParticipantId customer, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult<IReadOnlyList<Conversion>>(_conversionsOf.GetValueOrDefault((program, customer)) ?? []);
+        lock (_gate)
+        {
+            return ValueTask.FromResult<IReadOnlyList<Conversion>>(_conversionsOf.GetValueOrDefault((program, customer)) ?? []);
+        }
     }
 
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<Conversion>> ListAllConversionsAsync(ProgramId program, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var list = _conversions.Values.Where(c => c.Program == program).ToList();
+        List<Conversion> list;
+        lock (_gate)
+        {
+            list = _orders.Values.Where(o => o.Conversion.Program == program).Select(o => o.Conversion).ToList();
+        }
         list.Sort(ConversionOrder.Instance);
         return ValueTask.FromResult<IReadOnlyList<Conversion>>(list);
     }
@@ -197,32 +212,39 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
         cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
-            var key = (attribution.Program, attribution.OrderId);
-            if (_attributions.TryGetValue(key, out var old) && old.IsAttributed && !old.IsRepeat && old.Code is { } oldCode)
+            if (!_orders.TryGetValue((attribution.Program, attribution.OrderId), out var order))
             {
-                _codeUses[oldCode.Value].Remove((old.ConversionTime, old.OrderId));
+                throw new InvalidOperationException($"No conversion with order id '{attribution.OrderId}' is recorded in program '{attribution.Program}'.");
             }
-            _attributions[key] = attribution;
-            var ofKey = (attribution.Program, attribution.Customer);
-            var ofCustomer = _attributionsOf.GetValueOrDefault(ofKey);
-            int same = ofCustomer is null ? -1 : Array.FindIndex(ofCustomer, a => a.OrderId == attribution.OrderId);
-            if (same >= 0)
+            var oldCode = UsedCode(order.Attribution);
+            var newCode = UsedCode(attribution);
+            order.Attribution = attribution;
+            if (oldCode == newCode)
             {
-                var copy = (AttributionResult[])ofCustomer!.Clone();
-                copy[same] = attribution;
-                _attributionsOf[ofKey] = copy;
+                return ValueTask.CompletedTask; // the same use (a re-evaluation that changed nothing about the code)
             }
-            else
+            if (oldCode is { } removed)
             {
-                _attributionsOf[ofKey] = Append(ofCustomer, attribution);
+                var oldUses = _codeUses[removed.Value];
+                oldUses.RemoveAt(oldUses.BinarySearch((attribution.ConversionTime, attribution.OrderId), UseOrder.Instance));
             }
-            if (attribution.IsAttributed && !attribution.IsRepeat && attribution.Code is { } code)
+            if (newCode is { } code)
             {
-                if (!_codeUses.TryGetValue(code.Value, out var uses))
+                ref var uses = ref CollectionsMarshal.GetValueRefOrAddDefault(_codeUses, code.Value, out _);
+                uses ??= [];
+                var use = (attribution.ConversionTime, attribution.OrderId);
+                if (uses.Count == 0 || UseOrder.Instance.Compare(uses[^1], use) < 0)
                 {
-                    _codeUses[code.Value] = uses = new SortedSet<(Instant, string)>(UseOrder.Instance);
+                    uses.Add(use);
                 }
-                uses.Add((attribution.ConversionTime, attribution.OrderId));
+                else
+                {
+                    int at = uses.BinarySearch(use, UseOrder.Instance);
+                    if (at < 0)
+                    {
+                        uses.Insert(~at, use);
+                    }
+                }
             }
         }
         return ValueTask.CompletedTask;
@@ -232,45 +254,47 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
     public ValueTask<AttributionResult?> FindAttributionAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult(_attributions.GetValueOrDefault((program, orderId)));
+        lock (_gate)
+        {
+            return ValueTask.FromResult(_orders.TryGetValue((program, orderId), out var order) ? order.Attribution : null);
+        }
     }
 
     /// <inheritdoc />
     public ValueTask<AttributionResult?> FindFirstAttributionAsync(ProgramId program, ParticipantId customer, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        AttributionResult? first = null;
-        foreach (var a in _attributionsOf.GetValueOrDefault((program, customer)) ?? [])
+        lock (_gate)
         {
-            if (a.IsAttributed && !a.IsRepeat && (first is null || Before(a.ConversionTime, a.OrderId, first.ConversionTime, first.OrderId)))
+            // The customer's conversions are sorted by time and order id, as attributions are compared: the first hit wins.
+            foreach (var c in _conversionsOf.GetValueOrDefault((program, customer)) ?? [])
             {
-                first = a;
+                if (_orders[(program, c.OrderId)].Attribution is { IsAttributed: true, IsRepeat: false } a)
+                {
+                    return ValueTask.FromResult<AttributionResult?>(a);
+                }
             }
         }
-        return ValueTask.FromResult(first);
+        return ValueTask.FromResult<AttributionResult?>(null);
     }
 
     /// <inheritdoc />
     public ValueTask<int> CountCodeUsesBeforeAsync(ReferralCode code, Instant conversionTime, string orderId, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        int n = 0;
         lock (_gate)
         {
-            if (_codeUses.TryGetValue(code.Value, out var uses))
+            if (!_codeUses.TryGetValue(code.Value, out var uses))
             {
-                foreach (var (time, order) in uses)
-                {
-                    if (!Before(time, order, conversionTime, orderId))
-                    {
-                        break; // sorted: the rest come later
-                    }
-                    n++;
-                }
+                return ValueTask.FromResult(0);
             }
+            int at = uses.BinarySearch((conversionTime, orderId), UseOrder.Instance);
+            return ValueTask.FromResult(at >= 0 ? at : ~at); // the uses sorted before this conversion
         }
-        return ValueTask.FromResult(n);
     }
+
+    /// <summary>The code an attribution uses up, or <see langword="null"/>: repeats and refusals use none.</summary>
+    private static ReferralCode? UsedCode(AttributionResult? a) => a is { IsAttributed: true, IsRepeat: false } ? a.Code : null;
 
     private static bool Before(Instant t1, string o1, Instant t2, string o2) =>
         t1 < t2 || (t1 == t2 && string.CompareOrdinal(o1, o2) < 0);
@@ -282,37 +306,52 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
         _touchesByProspect[key] = list;
     }
 
-    private static void Merge(ref Touch[]? single, ref List<Touch>? merged, Touch[]? more)
+    /// <summary>Both sorted touch lists as one sorted list, each touch once; the inputs are returned when nothing is added.</summary>
+    private static Touch[]? Union(Touch[]? found, Touch[]? more)
     {
-        if (more is null || more.Length == 0)
+        if (more is null || more.Length == 0 || ReferenceEquals(found, more))
         {
-            return;
+            return found;
         }
-        if (merged is null && (single is null || single.Length == 0))
+        if (found is null || found.Length == 0)
         {
-            single = more;
-            return;
+            return more;
         }
-        if (merged is null)
-        {
-            merged = new List<Touch>(single!.Length + more.Length);
-            merged.AddRange(single);
-        }
+        int added = 0;
         foreach (var t in more)
         {
-            bool seen = false;
-            foreach (var m in merged)
+            if (!Contains(found, t))
+            {
+                added++;
+            }
+        }
+        if (added == 0)
+        {
+            return found;
+        }
+        var union = new Touch[found.Length + added];
+        found.CopyTo(union, 0);
+        int next = found.Length;
+        foreach (var t in more)
+        {
+            if (!Contains(found, t))
+            {
+                union[next++] = t;
+            }
+        }
+        Array.Sort(union, TouchOrder.Instance);
+        return union;
+
+        static bool Contains(Touch[] touches, Touch t)
+        {
+            foreach (var m in touches)
             {
                 if (ReferenceEquals(m, t) || m.Id == t.Id)
                 {
-                    seen = true;
-                    break;
+                    return true;
                 }
             }
-            if (!seen)
-            {
-                merged.Add(t);
-            }
+            return false;
         }
     }
 
@@ -337,6 +376,16 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
     }
 
     private readonly record struct ProspectKey(ProgramId Program, ProspectKind Kind, string Value);
+
+    /// <summary>What the store knows of one participant id: the registration (if any) and the linked visitor ids.</summary>
+    private sealed record Person(Participant? Participant, string[] Visitors);
+
+    private sealed class OrderRecord(Conversion conversion)
+    {
+        public Conversion Conversion { get; } = conversion;
+
+        public AttributionResult? Attribution { get; set; }
+    }
 
     private sealed class UseOrder : IComparer<(Instant Time, string OrderId)>
     {
