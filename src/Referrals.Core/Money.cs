@@ -19,6 +19,12 @@ public readonly record struct Money
         Currency = NormalizeCurrency(currency);
     }
 
+    /// <summary>
+    /// The unit of loyalty points, <c>PTS</c>: not an ISO 4217 code, reserved by the library for
+    /// <see cref="Rewards.RewardKind.Points"/>; whole points (no minor unit).
+    /// </summary>
+    public const string PointsCurrency = "PTS";
+
     /// <summary>The amount in major units.</summary>
     public decimal Amount { get; }
 
@@ -47,22 +53,70 @@ public readonly record struct Money
     /// <summary>Subtracts two amounts of the same currency (for languages without operators).</summary>
     public static Money Subtract(Money left, Money right) => left - right;
 
+    /// <summary>The negated amount, same currency.</summary>
+    public static Money operator -(Money value) => new(-value.Amount, value.Currency, trusted: true);
+
+    /// <summary>The negated amount (for languages without operators).</summary>
+    public static Money Negate(Money value) => -value;
+
+    /// <summary>Zero in a currency.</summary>
+    public static Money Zero(string currency) => new(0m, currency);
+
+    /// <summary>
+    /// How many decimals the currency's minor unit has (ISO 4217): 2 for EUR and USD, 0 for JPY and KRW, 3 for KWD and
+    /// BHD, 0 for <see cref="PointsCurrency"/>; 2 for codes the library does not list.
+    /// </summary>
+    public static int MinorUnitDigits(string currency) => NormalizeCurrency(currency) switch
+    {
+        PointsCurrency or "BIF" or "CLP" or "DJF" or "GNF" or "ISK" or "JPY" or "KMF" or "KRW" or "PYG" or "RWF" or "UGX"
+            or "UYI" or "VND" or "VUV" or "XAF" or "XOF" or "XPF" => 0,
+        "BHD" or "IQD" or "JOD" or "KWD" or "LYD" or "OMR" or "TND" => 3,
+        "CLF" or "UYW" => 4,
+        _ => 2,
+    };
+
+    /// <summary>The amount rounded to the currency's minor unit, half away from zero (12.345 EUR is 12.35 EUR).</summary>
+    public Money RoundToMinorUnit() =>
+        new(Math.Round(Amount, MinorUnitDigits(Currency), MidpointRounding.AwayFromZero), Currency, trusted: true);
+
     /// <inheritdoc />
     public override string ToString() => $"{Amount.ToString("0.00##", CultureInfo.InvariantCulture)} {Currency}";
+
+    private Money(decimal amount, string currency, bool trusted)
+    {
+        _ = trusted; // already normalised
+        Amount = amount;
+        Currency = currency;
+    }
 
     internal static string NormalizeCurrency(string currency)
     {
         Preconditions.CheckNotNull(currency);
-        Preconditions.CheckArgument(
-            currency.Length == 3 && currency.All(char.IsAsciiLetter),
-            nameof(currency),
-            $"A currency is an ISO 4217 code of three letters; got '{currency}'.");
-        return currency.ToUpperInvariant();
+        bool upper = true;
+        foreach (char c in currency)
+        {
+            if (!char.IsAsciiLetter(c))
+            {
+                ThrowBadCurrency(currency);
+            }
+            upper &= char.IsAsciiLetterUpper(c);
+        }
+        if (currency.Length != 3)
+        {
+            ThrowBadCurrency(currency);
+        }
+        return upper ? currency : currency.ToUpperInvariant();
     }
 
-    private static void CheckSameCurrency(Money left, Money right) =>
-        Preconditions.CheckArgument(
-            left.Currency == right.Currency,
-            nameof(right),
-            $"Cannot combine {left.Currency} and {right.Currency}.");
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void ThrowBadCurrency(string currency) =>
+        throw new ArgumentException($"A currency is an ISO 4217 code of three letters; got '{currency}'.", nameof(currency));
+
+    private static void CheckSameCurrency(Money left, Money right)
+    {
+        if (left.Currency != right.Currency)
+        {
+            throw new ArgumentException($"Cannot combine {left.Currency} and {right.Currency}.", nameof(right));
+        }
+    }
 }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Referrals.Codes;
 using Referrals.Links;
 using Referrals.Programs;
+using Referrals.Rewards;
 using Referrals.Privacy;
 
 namespace Referrals;
@@ -128,6 +129,10 @@ public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOption
         {
             f.Add($"{path}:MaxChainDepth must be 1 to 10; got {o.MaxChainDepth}.");
         }
+        if (o.Rewards is not null)
+        {
+            ValidateRewards(o.Rewards, o.MaxChainDepth, $"{path}:Rewards", f);
+        }
         foreach (var (currency, min) in o.MinimumOrder ?? new Dictionary<string, decimal>())
         {
             if (currency.Length != 3 || !currency.All(char.IsAsciiLetter) || min < 0)
@@ -136,6 +141,179 @@ public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOption
             }
         }
     }
+
+    private static void ValidateRewards(RewardOptions o, int maxChainDepth, string path, List<string> f)
+    {
+        if (o.HoldPeriod < TimeSpan.Zero || o.HoldPeriod > TimeSpan.FromDays(366))
+        {
+            f.Add($"{path}:HoldPeriod must be 0 to 366 days; got {o.HoldPeriod}.");
+        }
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < (o.Rules?.Count ?? 0); i++)
+        {
+            var r = o.Rules![i];
+            string at = $"{path}:Rules:{i}";
+            if (r is null)
+            {
+                f.Add($"{at} is empty.");
+                continue;
+            }
+            string rule = $"{at} ('{r.Name}')";
+            if (string.IsNullOrWhiteSpace(r.Name) || r.Name.Length > 64)
+            {
+                f.Add($"{at}:Name is required, 1 to 64 characters.");
+            }
+            else if (!names.Add(r.Name))
+            {
+                f.Add($"{rule}:Name is used by another rule of the program; rule names are unique.");
+            }
+            if (!Enum.IsDefined(r.For))
+            {
+                f.Add($"{rule}:For must be Referrer or Referee; got {r.For}.");
+            }
+            if (!Enum.IsDefined(r.Kind))
+            {
+                f.Add($"{rule}:Kind must be AccountCredit, Coupon, Points, Cash, GiftCard or FreeProduct; got {r.Kind}.");
+            }
+            if (r.For == RewardRole.Referee && r.Level != 1)
+            {
+                f.Add($"{rule}:Level applies to referrer rules only; a referee rule has level 1, got {r.Level}.");
+            }
+            if (r.For == RewardRole.Referrer && (r.Level < 1 || r.Level > maxChainDepth))
+            {
+                f.Add($"{rule}:Level must be 1 to the program's MaxChainDepth ({maxChainDepth}); got {r.Level}.");
+            }
+            bool tiers = r.Tiers is { Count: > 0 };
+            if (r.Milestone is { } m && (m < 1 || tiers))
+            {
+                f.Add($"{rule}:Milestone must be 1 or more and cannot be combined with Tiers; got {m}.");
+            }
+            if (tiers)
+            {
+                if (r.Amount is not null || r.Percent is not null)
+                {
+                    f.Add($"{rule}: give the amount on each tier or on the rule, not both.");
+                }
+                int last = 0;
+                for (int t = 0; t < r.Tiers!.Count; t++)
+                {
+                    var tier = r.Tiers[t];
+                    if (tier is null)
+                    {
+                        f.Add($"{rule}:Tiers:{t} is empty.");
+                        continue;
+                    }
+                    if (tier.From <= last)
+                    {
+                        f.Add($"{rule}:Tiers:{t}:From must be 1 or more and above the previous tier's ({last}); got {tier.From}.");
+                    }
+                    last = Math.Max(last, tier.From);
+                    ValidateAmount(r.Kind, tier.Amount, tier.Currency, tier.Percent, $"{rule}:Tiers:{t}", f);
+                }
+            }
+            else
+            {
+                ValidateAmount(r.Kind, r.Amount, r.Currency, r.Percent, rule, f);
+            }
+        }
+        for (int i = 0; i < (o.Boosts?.Count ?? 0); i++)
+        {
+            var b = o.Boosts![i];
+            string at = $"{path}:Boosts:{i}";
+            if (b is null)
+            {
+                f.Add($"{at} is empty.");
+                continue;
+            }
+            string boost = $"{at} ('{b.Name}')";
+            if (string.IsNullOrWhiteSpace(b.Name))
+            {
+                f.Add($"{at}:Name is required.");
+            }
+            bool hasFrom = ProgramRules.TryParseLocal(b.From ?? "", out var from);
+            bool hasUntil = ProgramRules.TryParseLocal(b.Until ?? "", out var until);
+            if (!hasFrom)
+            {
+                f.Add($"{boost}:From must be a local date (2026-11-27) or date-time (2026-11-27T09:00); got '{b.From}'.");
+            }
+            if (!hasUntil)
+            {
+                f.Add($"{boost}:Until must be a local date (2026-11-27) or date-time (2026-11-27T09:00); got '{b.Until}'.");
+            }
+            if (hasFrom && hasUntil && until <= from)
+            {
+                f.Add($"{boost}:Until ({b.Until}) must be after From ({b.From}).");
+            }
+            if (b.Multiply < 0 || b.Add < 0 || (b.Multiply == 1 && b.Add == 0))
+            {
+                f.Add($"{boost}: Multiply and Add must be 0 or more and change something; got Multiply {b.Multiply}, Add {b.Add}.");
+            }
+            foreach (var name in b.Rules ?? [])
+            {
+                if (!names.Contains(name))
+                {
+                    f.Add($"{boost}:Rules names '{name}', which is not a rule of the program.");
+                }
+            }
+        }
+        for (int i = 0; i < (o.Caps?.Count ?? 0); i++)
+        {
+            var c = o.Caps![i];
+            string at = $"{path}:Caps:{i}";
+            if (c is null)
+            {
+                f.Add($"{at} is empty.");
+                continue;
+            }
+            if (!Enum.IsDefined(c.Period))
+            {
+                f.Add($"{at}:Period must be Day, Week, Month, Year or Lifetime; got {c.Period}.");
+            }
+            if (!Enum.IsDefined(c.Policy))
+            {
+                f.Add($"{at}:Policy must be ReduceToRemainder or Skip; got {c.Policy}.");
+            }
+            if (c.MaxCount is null && c.MaxAmount is null)
+            {
+                f.Add($"{at}: a cap needs MaxCount, MaxAmount or both.");
+            }
+            if (c.MaxCount is < 1)
+            {
+                f.Add($"{at}:MaxCount must be 1 or more; got {c.MaxCount}.");
+            }
+            if (c.MaxAmount is { } max && (max <= 0 || !IsCurrency(c.Currency)))
+            {
+                f.Add($"{at}:MaxAmount must be more than zero with a three-letter Currency (PTS for points); got {max} '{c.Currency}'.");
+            }
+        }
+    }
+
+    private static void ValidateAmount(RewardKind kind, decimal? amount, string? currency, decimal? percent, string at, List<string> f)
+    {
+        if ((amount is null) == (percent is null))
+        {
+            f.Add($"{at}: give exactly one of Amount (with Currency) or Percent.");
+            return;
+        }
+        if (amount is { } a && a <= 0)
+        {
+            f.Add($"{at}:Amount must be more than zero; got {a}.");
+        }
+        if (amount is not null && kind != RewardKind.Points && !IsCurrency(currency))
+        {
+            f.Add($"{at}:Currency must be a three-letter ISO 4217 code for a fixed amount; got '{currency}'.");
+        }
+        if (kind == RewardKind.Points && currency is not null && !string.Equals(currency, Money.PointsCurrency, StringComparison.OrdinalIgnoreCase))
+        {
+            f.Add($"{at}:Currency of a points reward is PTS or nothing; got '{currency}'.");
+        }
+        if (percent is { } p && (p <= 0 || p > 1000))
+        {
+            f.Add($"{at}:Percent must be more than 0 and at most 1000; got {p}.");
+        }
+    }
+
+    private static bool IsCurrency(string? currency) => currency is { Length: 3 } && currency.All(char.IsAsciiLetter);
 
     private static void ValidateCodes(CodeOptions o, string path, List<string> f)
     {

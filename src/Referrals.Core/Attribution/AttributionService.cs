@@ -11,6 +11,7 @@ using Referrals.Notifications;
 using Referrals.Participants;
 using Referrals.Privacy;
 using Referrals.Programs;
+using Referrals.Rewards;
 using Referrals.Storage;
 
 namespace Referrals.Attribution;
@@ -43,6 +44,7 @@ public sealed partial class AttributionService
     private readonly ILogger _logger;
     private readonly Dictionary<ProgramId, ProgramRules> _programs;
     private readonly Lazy<ContactHasher?> _hasher;
+    private readonly RewardService? _rewards;
 
     /// <summary>Creates the service; options are validated here as in dependency injection.</summary>
     /// <exception cref="OptionsValidationException">A setting is bad; the message names every one.</exception>
@@ -54,7 +56,8 @@ public sealed partial class AttributionService
         IConversionStore conversions,
         IParticipantStore participants,
         IEnumerable<IReferralNotifier> notifiers,
-        ILogger<AttributionService>? logger = null)
+        ILogger<AttributionService>? logger = null,
+        RewardService? rewards = null)
     {
         var o = Preconditions.CheckNotNull(options).Value;
         ReferralsOptionsValidator.ThrowIfInvalid(o);
@@ -66,6 +69,7 @@ public sealed partial class AttributionService
         _notifiers = Preconditions.CheckNotNull(notifiers).ToArray();
         _logger = logger ?? (ILogger)NullLogger.Instance;
         _programs = ProgramRules.Compile(o);
+        _rewards = rewards;
         _hasher = new Lazy<ContactHasher?>(() => string.IsNullOrEmpty(o.Privacy.ContactHashKey) ? null : new ContactHasher(o));
     }
 
@@ -116,7 +120,8 @@ public sealed partial class AttributionService
     /// <summary>
     /// Records a conversion and decides its attribution. Idempotent by program and order id: recording an order again
     /// returns the decision already made and changes nothing. A <see cref="Conversion.PresentedCode"/> is recorded as a
-    /// touch at the conversion itself.
+    /// touch at the conversion itself. With a <see cref="RewardService"/> registered, the decision's rewards are
+    /// recorded as well (see <see cref="RewardService.ProcessAttributionAsync"/>).
     /// </summary>
     public async ValueTask<AttributionResult> RecordConversionAsync(Conversion conversion, CancellationToken cancellationToken = default)
     {
@@ -126,6 +131,11 @@ public sealed partial class AttributionService
             var existing = await _conversions.FindAttributionAsync(conversion.Program, conversion.OrderId, cancellationToken).ConfigureAwait(false);
             if (existing is not null)
             {
+                if (_rewards is not null)
+                {
+                    // Idempotent: completes the rewards of a conversion whose writer stopped between the two steps.
+                    await _rewards.ProcessAttributionAsync(existing, cancellationToken).ConfigureAwait(false);
+                }
                 return existing;
             }
             // Recorded by a writer that has not decided yet (or crashed in between): decide now, from the stored conversion.
@@ -226,6 +236,10 @@ public sealed partial class AttributionService
     {
         var result = await DecideAsync(conversion, cancellationToken).ConfigureAwait(false);
         await _conversions.SaveAttributionAsync(result, cancellationToken).ConfigureAwait(false);
+        if (_rewards is not null)
+        {
+            await _rewards.ProcessAttributionAsync(result, cancellationToken).ConfigureAwait(false);
+        }
         ReferralsTelemetry.ConversionsDecided.Add(1, result.IsAttributed ? ReferralsTelemetry.Attributed : ReferralsTelemetry.NotAttributed);
         if (notify)
         {

@@ -7,6 +7,7 @@ using Referrals.Attribution;
 using Referrals.Codes;
 using Referrals.Links;
 using Referrals.Privacy;
+using Referrals.Rewards;
 using Referrals.Storage;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -66,6 +67,8 @@ public static class ReferralsServiceCollectionExtensions
         services.TryAddSingleton<IParticipantStore>(sp => sp.GetRequiredService<InMemoryReferralStore>());
         services.TryAddSingleton<ITouchStore>(sp => sp.GetRequiredService<InMemoryReferralStore>());
         services.TryAddSingleton<IConversionStore>(sp => sp.GetRequiredService<InMemoryReferralStore>());
+        services.TryAddSingleton<IRewardStore>(sp => sp.GetRequiredService<InMemoryReferralStore>());
+        services.TryAddSingleton<RewardService>();
         services.TryAddSingleton<ShareLinkService>();
         services.TryAddSingleton<AttributionService>();
         services.TryAddSingleton<ReferralCodeService>();

@@ -25,6 +25,10 @@ internal static class ReferralsTelemetry
     public static readonly Counter<long> ConversionsDecided = Meter.CreateCounter<long>("referrals.conversions.attributed", "{conversion}", "Conversions decided, by outcome.");
     public static readonly Counter<long> NotifierFailures = Meter.CreateCounter<long>("referrals.notifier.failures", "{failure}", "Exceptions thrown by notifiers, caught and logged.");
 
+    public static readonly Counter<long> RewardsEarned = Meter.CreateCounter<long>("referrals.rewards.earned", "{reward}", "Rewards earned (pending).");
+    public static readonly Counter<long> RewardsFulfilled = Meter.CreateCounter<long>("referrals.rewards.fulfilled", "{reward}", "Rewards the fulfiller delivered.");
+    public static readonly Counter<long> FulfilmentFailures = Meter.CreateCounter<long>("referrals.rewards.fulfilment_failures", "{failure}", "Exceptions thrown by the fulfiller, caught, logged and retried.");
+
     public static readonly KeyValuePair<string, object?> Attributed = new(Tags.Outcome, "attributed");
     public static readonly KeyValuePair<string, object?> NotAttributed = new(Tags.Outcome, "not_attributed");
 

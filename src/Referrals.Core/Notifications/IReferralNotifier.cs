@@ -1,4 +1,5 @@
 using Referrals.Attribution;
+using Referrals.Rewards;
 
 namespace Referrals.Notifications;
 
@@ -13,4 +14,10 @@ public interface IReferralNotifier
 
     /// <summary>A conversion was decided, or decided anew after a late touch; see <see cref="AttributionResult.IsAttributed"/>.</summary>
     ValueTask OnConversionDecidedAsync(AttributionResult attribution, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// A reward changed: earned (pending), approved, fulfilled, rejected, cancelled, adjusted or clawed back; see
+    /// <see cref="RewardEntry.Type"/>. The default does nothing.
+    /// </summary>
+    ValueTask OnRewardChangedAsync(RewardEntry entry, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }

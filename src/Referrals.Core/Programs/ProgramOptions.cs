@@ -58,4 +58,7 @@ public sealed class ProgramOptions
 
     /// <summary>Levels of the referral chain recorded on an attribution: 1 is the referrer only. 1 to 10; default 3.</summary>
     public int MaxChainDepth { get; set; } = 3;
+
+    /// <summary>The reward rules, hold period, boosts and caps; <see langword="null"/> or no rules for a program without rewards.</summary>
+    public Rewards.RewardOptions? Rewards { get; set; }
 }

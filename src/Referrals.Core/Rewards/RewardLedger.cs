@@ -1,0 +1,461 @@
+using System.Globalization;
+using System.Text;
+using NodaTime;
+
+namespace Referrals.Rewards;
+
+/// <summary>What a ledger entry records.</summary>
+/// <remarks>The numeric values are stored; never renumber them.</remarks>
+public enum RewardEntryType
+{
+    /// <summary>A reward was earned (positive amount); it starts pending.</summary>
+    Earned = 1,
+
+    /// <summary>The hold ended or a person approved it (amount zero).</summary>
+    Approved = 2,
+
+    /// <summary>The host's fulfiller delivered it (amount zero; the fulfiller's reference).</summary>
+    Fulfilled = 3,
+
+    /// <summary>Rejected before fulfilment, for fraud or by a person (negative: the whole remaining value).</summary>
+    Rejected = 4,
+
+    /// <summary>Cancelled before fulfilment: the order was refunded or charged back, or re-attributed (negative).</summary>
+    Cancelled = 5,
+
+    /// <summary>Reduced before fulfilment: a partial refund of a percentage-based reward (negative).</summary>
+    Adjusted = 6,
+
+    /// <summary>Taken back after fulfilment: a refund, charge-back or re-attribution (negative).</summary>
+    ClawedBack = 7,
+}
+
+/// <summary>Where a reward stands.</summary>
+public enum RewardStatus
+{
+    /// <summary>Held until <see cref="RewardTerms.HoldUntil"/> (the return window).</summary>
+    Pending = 1,
+
+    /// <summary>Approved, waiting for the fulfiller.</summary>
+    Approved = 2,
+
+    /// <summary>Delivered by the host's fulfiller (possibly partly clawed back since).</summary>
+    Fulfilled = 3,
+
+    /// <summary>Rejected (fraud or a person); never paid.</summary>
+    Rejected = 4,
+
+    /// <summary>Revoked: cancelled before fulfilment, or clawed back in full after it.</summary>
+    Revoked = 5,
+}
+
+/// <summary>Why a rule produced no reward for a referral it applied to.</summary>
+public enum RewardSkipReason
+{
+    /// <summary>The referrer had reached a cap on the number of rewarded referrals in the period.</summary>
+    CountCapReached = 1,
+
+    /// <summary>Nothing was left under a value cap in the period, or the cap's policy skips rewards that would cross it.</summary>
+    ValueCapReached = 2,
+
+    /// <summary>The amount came to zero (a percentage of a zero order, rounded).</summary>
+    ZeroAmount = 3,
+}
+
+/// <summary>What a rule awarded and why: the terms recorded on a reward when it is earned; they never change.</summary>
+public sealed record RewardTerms
+{
+    /// <summary>Referrer or referee.</summary>
+    public required RewardRole Role { get; init; }
+
+    /// <summary>1 for the referrer (and the referee), 2 and up for the referrer's own referrers.</summary>
+    public required int Level { get; init; }
+
+    /// <summary>What the reward is.</summary>
+    public required RewardKind Kind { get; init; }
+
+    /// <summary>The rule's item (SKU, coupon template), if any.</summary>
+    public string? Item { get; init; }
+
+    /// <summary>The rule that produced it.</summary>
+    public required string Rule { get; init; }
+
+    /// <summary>The tier or milestone, in words (<c>referrals 5-9</c>, <c>milestone: referral 10</c>).</summary>
+    public required string Tier { get; init; }
+
+    /// <summary>Which referral of the level-1 referrer this was (1 is the first).</summary>
+    public required int ReferralNumber { get; init; }
+
+    /// <summary>True when the amount is a percentage of the order (a partial refund reduces it in proportion).</summary>
+    public required bool PercentOfOrder { get; init; }
+
+    /// <summary>The order value the reward was computed from.</summary>
+    public required Money OrderAmount { get; init; }
+
+    /// <summary>The boosts applied, by name, in order.</summary>
+    public IReadOnlyList<string> Boosts { get; init; } = [];
+
+    /// <summary>The cap that reduced the reward, in words, or <see langword="null"/>.</summary>
+    public string? CappedBy { get; init; }
+
+    /// <summary>The amount before a cap reduced it (equal to the earned amount when no cap did).</summary>
+    public required Money BeforeCap { get; init; }
+
+    /// <summary>When the order was placed.</summary>
+    public required Instant ConversionTime { get; init; }
+
+    /// <summary>When the hold ends and the reward is approved.</summary>
+    public required Instant HoldUntil { get; init; }
+}
+
+/// <summary>
+/// One entry of the append-only reward ledger. Entries are never edited or deleted: a correction is a new entry.
+/// A beneficiary's balance is the sum of their entries' amounts, per currency. Every negative entry belongs to an earlier
+/// <see cref="RewardEntryType.Earned"/> entry of the same <see cref="RewardId"/> and never takes it below zero.
+/// </summary>
+public sealed record RewardEntry
+{
+    /// <summary>Unique id of the entry (the reward id and what happened); writing an entry twice is refused by the store.</summary>
+    public required string EntryId { get; init; }
+
+    /// <summary>The reward.</summary>
+    public required string RewardId { get; init; }
+
+    /// <summary>The program.</summary>
+    public required ProgramId Program { get; init; }
+
+    /// <summary>Who is paid.</summary>
+    public required ParticipantId Beneficiary { get; init; }
+
+    /// <summary>The order the reward was earned on.</summary>
+    public required string OrderId { get; init; }
+
+    /// <summary>What happened.</summary>
+    public required RewardEntryType Type { get; init; }
+
+    /// <summary>Positive for <see cref="RewardEntryType.Earned"/>, negative for reversals, zero for status changes.</summary>
+    public required Money Amount { get; init; }
+
+    /// <summary>When the entry was written (the library's clock).</summary>
+    public required Instant RecordedAt { get; init; }
+
+    /// <summary>Who did it, for manual approvals and rejections.</summary>
+    public string? Actor { get; init; }
+
+    /// <summary>Why, in words.</summary>
+    public string? Reason { get; init; }
+
+    /// <summary>The fulfiller's reference, or the refund id.</summary>
+    public string? Reference { get; init; }
+
+    /// <summary>The terms, on <see cref="RewardEntryType.Earned"/> entries.</summary>
+    public RewardTerms? Terms { get; init; }
+}
+
+/// <summary>A reward as its ledger entries say it stands now.</summary>
+public sealed record Reward
+{
+    /// <summary>The reward id: the fulfiller's idempotency key.</summary>
+    public required string Id { get; init; }
+
+    /// <summary>The program.</summary>
+    public required ProgramId Program { get; init; }
+
+    /// <summary>The order it was earned on.</summary>
+    public required string OrderId { get; init; }
+
+    /// <summary>Who is paid.</summary>
+    public required ParticipantId Beneficiary { get; init; }
+
+    /// <summary>What was awarded and why.</summary>
+    public required RewardTerms Terms { get; init; }
+
+    /// <summary>The amount earned.</summary>
+    public required Money Earned { get; init; }
+
+    /// <summary>What is left of it after reversals (the sum of its entries).</summary>
+    public required Money Net { get; init; }
+
+    /// <summary>Where it stands (a pending reward whose hold has ended reads as approved only once the approval is written).</summary>
+    public required RewardStatus Status { get; init; }
+
+    /// <summary>When it was earned.</summary>
+    public required Instant CreatedAt { get; init; }
+
+    /// <summary>When it was approved, if it was.</summary>
+    public Instant? ApprovedAt { get; init; }
+
+    /// <summary>When it was fulfilled, if it was.</summary>
+    public Instant? FulfilledAt { get; init; }
+
+    /// <summary>The fulfiller's reference.</summary>
+    public string? FulfilmentReference { get; init; }
+
+    /// <summary>The reason of the last reversal or rejection.</summary>
+    public string? Reason { get; init; }
+
+    /// <summary>Its ledger entries, oldest first.</summary>
+    public required IReadOnlyList<RewardEntry> Entries { get; init; }
+
+    /// <summary>One line for a support agent or a finance report.</summary>
+    public string Explain()
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var t = Terms;
+        var sb = new StringBuilder();
+        sb.Append(inv, $"{Earned} {t.Kind}{(t.Item is null ? "" : " (" + t.Item + ")")} for {t.Role.ToString().ToLowerInvariant()}");
+        if (t.Role == RewardRole.Referrer && t.Level > 1)
+        {
+            sb.Append(inv, $" level {t.Level}");
+        }
+        sb.Append(inv, $" {Beneficiary} on order {OrderId}: rule {t.Rule}, {t.Tier}, referral #{t.ReferralNumber}");
+        if (t.PercentOfOrder)
+        {
+            sb.Append(inv, $", of {t.OrderAmount}");
+        }
+        if (t.Boosts.Count > 0)
+        {
+            sb.Append(inv, $", boosted by {string.Join(" + ", t.Boosts)}");
+        }
+        if (t.CappedBy is { } cap)
+        {
+            sb.Append(inv, $", reduced from {t.BeforeCap} by {cap}");
+        }
+        sb.Append(inv, $"; {Status}, net {Net}");
+        if (Reason is { } r)
+        {
+            sb.Append(inv, $" ({r})");
+        }
+        return sb.Append('.').ToString();
+    }
+
+    /// <summary>Folds one reward's entries (oldest first; the first is its <see cref="RewardEntryType.Earned"/> entry).</summary>
+    internal static Reward Fold(IReadOnlyList<RewardEntry> entries)
+    {
+        var earned = entries[0];
+        var net = earned.Amount;
+        var status = RewardStatus.Pending;
+        Instant? approvedAt = null, fulfilledAt = null;
+        string? reference = null, reason = null;
+        for (int i = 1; i < entries.Count; i++)
+        {
+            var e = entries[i];
+            net += e.Amount;
+            switch (e.Type)
+            {
+                case RewardEntryType.Approved:
+                    approvedAt = e.RecordedAt;
+                    if (status == RewardStatus.Pending)
+                    {
+                        status = RewardStatus.Approved;
+                    }
+                    break;
+                case RewardEntryType.Fulfilled:
+                    fulfilledAt = e.RecordedAt;
+                    reference = e.Reference;
+                    status = net.Amount > 0 ? RewardStatus.Fulfilled : RewardStatus.Revoked;
+                    break;
+                case RewardEntryType.Rejected:
+                    status = RewardStatus.Rejected;
+                    reason = e.Reason;
+                    break;
+                case RewardEntryType.Cancelled:
+                case RewardEntryType.Adjusted:
+                case RewardEntryType.ClawedBack:
+                    reason = e.Reason;
+                    if (net.Amount <= 0 && status != RewardStatus.Rejected)
+                    {
+                        status = RewardStatus.Revoked;
+                    }
+                    break;
+            }
+        }
+        return new Reward
+        {
+            Id = earned.RewardId,
+            Program = earned.Program,
+            OrderId = earned.OrderId,
+            Beneficiary = earned.Beneficiary,
+            Terms = earned.Terms!,
+            Earned = earned.Amount,
+            Net = net,
+            Status = status,
+            CreatedAt = earned.RecordedAt,
+            ApprovedAt = approvedAt,
+            FulfilledAt = fulfilledAt,
+            FulfilmentReference = reference,
+            Reason = reason,
+            Entries = entries,
+        };
+    }
+
+    /// <summary>Groups entries by reward (in first-seen order) and folds each.</summary>
+    internal static List<Reward> FoldAll(IEnumerable<RewardEntry> entries)
+    {
+        var byReward = new Dictionary<string, List<RewardEntry>>(StringComparer.Ordinal);
+        var order = new List<string>();
+        foreach (var e in entries)
+        {
+            if (!byReward.TryGetValue(e.RewardId, out var list))
+            {
+                byReward[e.RewardId] = list = [];
+                order.Add(e.RewardId);
+            }
+            list.Add(e);
+        }
+        var result = new List<Reward>(order.Count);
+        foreach (var id in order)
+        {
+            var list = byReward[id];
+            if (list[0].Type == RewardEntryType.Earned)
+            {
+                result.Add(Fold(list));
+            }
+        }
+        return result;
+    }
+}
+
+/// <summary>A rule that applied to a referral but paid nothing, and why.</summary>
+/// <param name="Rule">The rule.</param>
+/// <param name="Beneficiary">Who it would have paid.</param>
+/// <param name="Reason">Why it did not.</param>
+/// <param name="Detail">The cap or amount, in words.</param>
+public sealed record SkippedReward(string Rule, ParticipantId Beneficiary, RewardSkipReason Reason, string Detail);
+
+/// <summary>
+/// The reward decision of one conversion: which referral number it was for the referrer, which rewards it produced and
+/// which rules paid nothing. Unique by program and order id; a re-attribution writes a new revision.
+/// </summary>
+public sealed record RewardDecision
+{
+    /// <summary>The program.</summary>
+    public required ProgramId Program { get; init; }
+
+    /// <summary>The order.</summary>
+    public required string OrderId { get; init; }
+
+    /// <summary>1 for the first decision, increased by every later one (re-attribution, full refund).</summary>
+    public required int Revision { get; init; }
+
+    /// <summary>The level-1 referrer credited, or <see langword="null"/> once the order is no longer referred.</summary>
+    public ParticipantId? Referrer { get; init; }
+
+    /// <summary>The referral chain the rewards were computed for (index 0 is the referrer).</summary>
+    public IReadOnlyList<ParticipantId> Chain { get; init; } = [];
+
+    /// <summary>Which referral of the referrer this was (1 is the first); 0 when not referred.</summary>
+    public int ReferralNumber { get; init; }
+
+    /// <summary>True while it counts as a successful referral (false once fully refunded or re-attributed).</summary>
+    public bool Counted { get; init; }
+
+    /// <summary>The rewards it produced (in this revision).</summary>
+    public IReadOnlyList<string> RewardIds { get; init; } = [];
+
+    /// <summary>The rules that applied but paid nothing.</summary>
+    public IReadOnlyList<SkippedReward> Skipped { get; init; } = [];
+
+    /// <summary>When it was decided.</summary>
+    public required Instant DecidedAt { get; init; }
+}
+
+/// <summary>A refund or charge-back of an order. Idempotent by program and <see cref="RefundId"/>.</summary>
+public sealed record Refund
+{
+    /// <summary>The program.</summary>
+    public required ProgramId Program { get; init; }
+
+    /// <summary>The refunded order.</summary>
+    public required string OrderId { get; init; }
+
+    /// <summary>The host's id of the refund: recording it again changes nothing.</summary>
+    public required string RefundId { get; init; }
+
+    /// <summary>The amount refunded, in the order's currency, more than zero. Ignored for a charge-back (the whole order).</summary>
+    public required Money Amount { get; init; }
+
+    /// <summary>When it happened.</summary>
+    public required Instant EventTime { get; init; }
+
+    /// <summary>A charge-back: the whole order is reversed.</summary>
+    public bool IsChargeback { get; init; }
+}
+
+/// <summary>What recording a refund did.</summary>
+public enum RefundOutcome
+{
+    /// <summary>Recorded; <see cref="RefundResult.Entries"/> lists the reversals written.</summary>
+    Recorded = 1,
+
+    /// <summary>Recorded before under the same refund id; nothing changed.</summary>
+    Duplicate = 2,
+
+    /// <summary>No conversion with this order id is recorded in the program; nothing was written.</summary>
+    UnknownOrder = 3,
+
+    /// <summary>The refund's currency is not the order's; nothing was written.</summary>
+    CurrencyMismatch = 4,
+}
+
+/// <summary>The outcome of recording a refund.</summary>
+/// <param name="Outcome">What happened.</param>
+/// <param name="Entries">The ledger entries written (reversals), empty when none.</param>
+/// <param name="RefundedTotal">The order's refunded total after this refund (capped at the order value).</param>
+public sealed record RefundResult(RefundOutcome Outcome, IReadOnlyList<RewardEntry> Entries, Money? RefundedTotal);
+
+/// <summary>One beneficiary's side of the ledger as a store returns it: entries, successful referrals and a version.</summary>
+/// <param name="Program">The program.</param>
+/// <param name="Beneficiary">The participant.</param>
+/// <param name="Version">Increases with every commit touching the account (optimistic concurrency).</param>
+/// <param name="Entries">Every ledger entry of the participant in the program, oldest first.</param>
+/// <param name="Referrals">The reward decisions that credit the participant as level-1 referrer, in the order they were made.</param>
+public sealed record RewardAccount(
+    ProgramId Program,
+    ParticipantId Beneficiary,
+    long Version,
+    IReadOnlyList<RewardEntry> Entries,
+    IReadOnlyList<RewardDecision> Referrals);
+
+/// <summary>An account version a commit expects; the commit fails if another writer got there first.</summary>
+/// <param name="Beneficiary">The participant.</param>
+/// <param name="ExpectedVersion">The version read.</param>
+public readonly record struct AccountVersion(ParticipantId Beneficiary, long ExpectedVersion);
+
+/// <summary>
+/// Everything one reward operation writes, committed at once or not at all: the accounts it read (each version is checked
+/// and increased), ledger entries, an optional decision and an optional refund.
+/// </summary>
+public sealed record RewardCommit
+{
+    /// <summary>The program.</summary>
+    public required ProgramId Program { get; init; }
+
+    /// <summary>Every account read to make the decision; entries may only go to these.</summary>
+    public required IReadOnlyList<AccountVersion> Accounts { get; init; }
+
+    /// <summary>New ledger entries (unique entry ids).</summary>
+    public IReadOnlyList<RewardEntry> Entries { get; init; } = [];
+
+    /// <summary>A decision to insert or replace, or <see langword="null"/>.</summary>
+    public RewardDecision? Decision { get; init; }
+
+    /// <summary>The revision of the decision it replaces, 0 when there was none.</summary>
+    public int ExpectedDecisionRevision { get; init; }
+
+    /// <summary>A refund to insert (unique by program and refund id), or <see langword="null"/>.</summary>
+    public Refund? Refund { get; init; }
+}
+
+/// <summary>What a store did with a <see cref="RewardCommit"/>.</summary>
+public enum RewardCommitOutcome
+{
+    /// <summary>Everything was written.</summary>
+    Committed = 1,
+
+    /// <summary>An account version or the decision revision changed since it was read; nothing was written.</summary>
+    Conflict = 2,
+
+    /// <summary>An entry id or the refund id exists; nothing was written.</summary>
+    Duplicate = 3,
+}

@@ -1,0 +1,617 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using NodaTime;
+using Referrals.Attribution;
+using Referrals.Internal;
+using Referrals.Notifications;
+using Referrals.Storage;
+
+namespace Referrals.Rewards;
+
+/// <summary>What one pass of <see cref="RewardService.ProcessDueAsync"/> did.</summary>
+/// <param name="Approved">Rewards approved because their hold ended.</param>
+/// <param name="Fulfilled">Rewards the fulfiller delivered.</param>
+/// <param name="Failed">Fulfilments that threw; they stay approved and are retried on the next pass.</param>
+public readonly record struct RewardProcessingResult(int Approved, int Fulfilled, int Failed);
+
+/// <summary>
+/// Turns attributed conversions into rewards by the program's rules, and runs their lifecycle: pending for the hold
+/// period, approved, fulfilled by the host's <see cref="IRewardFulfiller"/>; rejected; cancelled or clawed back on refunds.
+/// Every change is a new entry of the append-only ledger. Thread-safe; register once per process.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Referral numbers (for tiers and milestones) count the referrer's successful referrals in the order their rewards were
+/// decided. Caps count the referrer's rewards (not rejected or revoked) whose conversions fall in the same calendar period
+/// of the program's time zone. Both hold under concurrency through the store's optimistic versions: a commit that lost a
+/// race is evaluated again.
+/// </para>
+/// <para>Repeat purchases of an already-referred friend earn no rewards.</para>
+/// </remarks>
+public sealed partial class RewardService
+{
+    private const int MaxAttempts = 16;
+
+    private readonly IRewardStore _store;
+    private readonly IConversionStore _conversions;
+    private readonly IClock _clock;
+    private readonly IRewardFulfiller? _fulfiller;
+    private readonly IReferralNotifier[] _notifiers;
+    private readonly ILogger _logger;
+    private readonly Dictionary<ProgramId, RewardRuleSet> _rules = new();
+
+    /// <summary>Creates the service; options are validated here as in dependency injection.</summary>
+    /// <exception cref="OptionsValidationException">A setting is bad; the message names every one.</exception>
+    /// <exception cref="ArgumentException">More than one fulfiller is registered.</exception>
+    public RewardService(
+        IOptions<ReferralsOptions> options,
+        IClock clock,
+        IRewardStore store,
+        IConversionStore conversions,
+        IEnumerable<IRewardFulfiller> fulfillers,
+        IEnumerable<IReferralNotifier> notifiers,
+        ILogger<RewardService>? logger = null)
+    {
+        var o = Preconditions.CheckNotNull(options).Value;
+        ReferralsOptionsValidator.ThrowIfInvalid(o);
+        _clock = Preconditions.CheckNotNull(clock);
+        _store = Preconditions.CheckNotNull(store);
+        _conversions = Preconditions.CheckNotNull(conversions);
+        var f = Preconditions.CheckNotNull(fulfillers).ToArray();
+        Preconditions.CheckArgument(f.Length <= 1, nameof(fulfillers), $"Register at most one IRewardFulfiller; found {f.Length}.");
+        _fulfiller = f.FirstOrDefault();
+        _notifiers = Preconditions.CheckNotNull(notifiers).ToArray();
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+        foreach (var (id, program) in o.Programs)
+        {
+            var zone = DateTimeZoneProviders.Tzdb[program.TimeZone];
+            if (RewardRuleSet.Compile(program.Rewards, zone) is { } rules)
+            {
+                _rules[new ProgramId(id)] = rules;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Decides the rewards of an attribution and records them as pending. Idempotent: the same attribution again
+    /// changes nothing. When a re-evaluation moved the credit to another referrer (or took it away), the earlier rewards
+    /// are cancelled (or clawed back, if fulfilled) and the new referrer's are decided.
+    /// </summary>
+    /// <returns>The order's reward decision, or <see langword="null"/> when the program has no reward rules or the order was never referred.</returns>
+    /// <exception cref="ReferralException"><see cref="ReferralErrorCode.ConcurrencyConflict"/>: other writers kept winning.</exception>
+    public async ValueTask<RewardDecision?> ProcessAttributionAsync(AttributionResult attribution, CancellationToken cancellationToken = default)
+    {
+        Preconditions.CheckNotNull(attribution);
+        if (!_rules.TryGetValue(attribution.Program, out var rules))
+        {
+            return null;
+        }
+        ParticipantId? referrer = attribution is { IsAttributed: true, IsRepeat: false } ? attribution.Referrer : null;
+        for (int attempt = 1; ; attempt++)
+        {
+            var previous = await _store.FindDecisionAsync(attribution.Program, attribution.OrderId, cancellationToken).ConfigureAwait(false);
+            if (previous is null && referrer is null)
+            {
+                return null;
+            }
+            if (previous is not null && previous.Referrer == referrer && (referrer is null || previous.Chain.SequenceEqual(attribution.Chain)))
+            {
+                return previous; // decided before on the same credit
+            }
+            var work = new Work(this, attribution.Program, _clock.GetCurrentInstant(), cancellationToken);
+            if (previous is not null)
+            {
+                await work.ReverseOrderAsync(attribution.OrderId, RewardEntryType.Cancelled, "re-attributed", ":reattributed" + previous.Revision).ConfigureAwait(false);
+                if (previous.Referrer is { } old)
+                {
+                    await work.LoadAsync(old).ConfigureAwait(false);
+                }
+            }
+            var decision = referrer is { } r
+                ? await DecideAsync(work, rules, attribution, r, (previous?.Revision ?? 0) + 1).ConfigureAwait(false)
+                : new RewardDecision { Program = attribution.Program, OrderId = attribution.OrderId, Revision = previous!.Revision + 1, DecidedAt = work.Now };
+            var outcome = await work.CommitAsync(decision, previous?.Revision ?? 0, refund: null).ConfigureAwait(false);
+            if (outcome == RewardCommitOutcome.Committed)
+            {
+                ReferralsTelemetry.RewardsEarned.Add(work.Entries.Count(e => e.Type == RewardEntryType.Earned));
+                await NotifyAsync(work.Entries, cancellationToken).ConfigureAwait(false);
+                return decision;
+            }
+            CheckAttempts(attempt, $"rewards of order {attribution.OrderId}");
+        }
+    }
+
+    /// <summary>
+    /// Records a refund or charge-back of an order and reverses its rewards: a full refund (or charge-back) cancels the
+    /// unfulfilled ones and claws back the fulfilled ones, and the referral stops counting; a partial refund reduces
+    /// percentage-based rewards in proportion (fixed rewards stand). Idempotent by refund id.
+    /// </summary>
+    /// <exception cref="ReferralException"><see cref="ReferralErrorCode.ConcurrencyConflict"/>: other writers kept winning.</exception>
+    public async ValueTask<RefundResult> RecordRefundAsync(Refund refund, CancellationToken cancellationToken = default)
+    {
+        Preconditions.CheckNotNull(refund);
+        Preconditions.CheckArgument(!string.IsNullOrWhiteSpace(refund.RefundId) && refund.RefundId.Length <= 128, nameof(refund), $"A refund id is 1 to 128 characters; got '{refund.RefundId}'.");
+        Preconditions.CheckArgument(refund.IsChargeback || refund.Amount.Amount > 0, nameof(refund), $"A refund amount must be more than zero; got {refund.Amount}.");
+        var conversion = await _conversions.FindConversionAsync(refund.Program, refund.OrderId, cancellationToken).ConfigureAwait(false);
+        if (conversion is null)
+        {
+            return new RefundResult(RefundOutcome.UnknownOrder, [], null);
+        }
+        if (!refund.IsChargeback && refund.Amount.Currency != conversion.Amount.Currency)
+        {
+            return new RefundResult(RefundOutcome.CurrencyMismatch, [], null);
+        }
+        for (int attempt = 1; ; attempt++)
+        {
+            var earlier = await _store.ListRefundsAsync(refund.Program, refund.OrderId, cancellationToken).ConfigureAwait(false);
+            if (earlier.Any(x => x.RefundId == refund.RefundId))
+            {
+                return new RefundResult(RefundOutcome.Duplicate, [], Refunded(conversion.Amount, earlier));
+            }
+            var total = Refunded(conversion.Amount, [.. earlier, refund]);
+            var work = new Work(this, refund.Program, _clock.GetCurrentInstant(), cancellationToken);
+            var decision = await _store.FindDecisionAsync(refund.Program, refund.OrderId, cancellationToken).ConfigureAwait(false);
+            await work.ApplyRefundsAsync(refund.OrderId, conversion.Amount, total, ":refund:" + refund.RefundId, "refund " + refund.RefundId).ConfigureAwait(false);
+            RewardDecision? next = null;
+            if (decision is { Counted: true } && total.Amount >= conversion.Amount.Amount)
+            {
+                next = decision with { Revision = decision.Revision + 1, Counted = false, DecidedAt = work.Now };
+                await work.LoadAsync(decision.Referrer!.Value).ConfigureAwait(false);
+            }
+            var outcome = await work.CommitAsync(next, decision?.Revision ?? 0, refund).ConfigureAwait(false);
+            if (outcome == RewardCommitOutcome.Committed)
+            {
+                await NotifyAsync(work.Entries, cancellationToken).ConfigureAwait(false);
+                return new RefundResult(RefundOutcome.Recorded, work.Entries, total);
+            }
+            // A duplicate is the same refund id written by another caller since we read: the loop's first check reports it.
+            CheckAttempts(attempt, $"refund {refund.RefundId}");
+        }
+    }
+
+    /// <summary>
+    /// One pass of the lifecycle, by the library's clock: approves every pending reward whose hold has ended, then hands
+    /// every approved reward to the fulfiller (when one is registered). Call it from the host's scheduler (every minute
+    /// is plenty); passes may overlap across processes, the ledger's unique entry ids keep each step once.
+    /// </summary>
+    public async ValueTask<RewardProcessingResult> ProcessDueAsync(CancellationToken cancellationToken = default)
+    {
+        int approved = 0, fulfilled = 0, failed = 0;
+        var now = _clock.GetCurrentInstant();
+        foreach (var program in _rules.Keys)
+        {
+            var open = Reward.FoldAll(await _store.ListOpenEntriesAsync(program, cancellationToken).ConfigureAwait(false));
+            foreach (var reward in open)
+            {
+                var current = reward;
+                if (current.Status == RewardStatus.Pending && current.Terms.HoldUntil <= now)
+                {
+                    var done = await AppendStatusAsync(current, RewardEntryType.Approved, null, "hold ended", null, cancellationToken).ConfigureAwait(false);
+                    if (done is not { Status: RewardStatus.Approved })
+                    {
+                        continue;
+                    }
+                    approved++;
+                    current = done;
+                }
+                if (current.Status != RewardStatus.Approved || _fulfiller is null)
+                {
+                    continue;
+                }
+                string? reference;
+                try
+                {
+                    reference = await _fulfiller.FulfilAsync(current, cancellationToken).ConfigureAwait(false);
+                }
+#pragma warning disable CA1031 // a failing fulfiller leaves the reward approved for the next pass
+                catch (Exception ex) when (ex is not OperationCanceledException)
+#pragma warning restore CA1031
+                {
+                    failed++;
+                    ReferralsTelemetry.FulfilmentFailures.Add(1);
+                    LogFulfilmentFailed(_logger, ex, current.Id);
+                    continue;
+                }
+                if (await AppendStatusAsync(current, RewardEntryType.Fulfilled, null, null, reference, cancellationToken, force: true).ConfigureAwait(false) is not null)
+                {
+                    fulfilled++;
+                    ReferralsTelemetry.RewardsFulfilled.Add(1);
+                }
+            }
+        }
+        return new RewardProcessingResult(approved, fulfilled, failed);
+    }
+
+    /// <summary>Approves a pending reward before its hold ends (a person decided).</summary>
+    /// <returns>The reward after the change, or <see langword="null"/> when there is no such reward or it is not pending.</returns>
+    public async ValueTask<Reward?> ApproveAsync(ProgramId program, string rewardId, string actor, string reason, CancellationToken cancellationToken = default)
+    {
+        CheckActor(actor, reason);
+        var reward = await FindRewardAsync(program, rewardId, cancellationToken).ConfigureAwait(false);
+        return reward is { Status: RewardStatus.Pending }
+            ? await AppendStatusAsync(reward, RewardEntryType.Approved, actor, reason, null, cancellationToken).ConfigureAwait(false)
+            : null;
+    }
+
+    /// <summary>Rejects a reward that is not fulfilled yet (fraud, or a person decided): its value is reversed.</summary>
+    /// <returns>The reward after the change, or <see langword="null"/> when there is no such reward or it is fulfilled, rejected or revoked.</returns>
+    public async ValueTask<Reward?> RejectAsync(ProgramId program, string rewardId, string actor, string reason, CancellationToken cancellationToken = default)
+    {
+        CheckActor(actor, reason);
+        var reward = await FindRewardAsync(program, rewardId, cancellationToken).ConfigureAwait(false);
+        return reward is { Status: RewardStatus.Pending or RewardStatus.Approved }
+            ? await AppendStatusAsync(reward, RewardEntryType.Rejected, actor, reason, null, cancellationToken).ConfigureAwait(false)
+            : null;
+    }
+
+    /// <summary>A reward by id, or <see langword="null"/>.</summary>
+    public async ValueTask<Reward?> FindRewardAsync(ProgramId program, string rewardId, CancellationToken cancellationToken = default)
+    {
+        Preconditions.CheckNotNull(rewardId);
+        var entries = await _store.ListRewardEntriesAsync(program, rewardId, cancellationToken).ConfigureAwait(false);
+        return entries.Count > 0 && entries[0].Type == RewardEntryType.Earned ? Reward.Fold(entries) : null;
+    }
+
+    /// <summary>The rewards earned on an order (every revision), oldest first.</summary>
+    public async ValueTask<IReadOnlyList<Reward>> ListOrderRewardsAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default)
+    {
+        Preconditions.CheckNotNull(orderId);
+        return Reward.FoldAll(await _store.ListOrderEntriesAsync(program, orderId, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>The reward decision of an order, or <see langword="null"/>.</summary>
+    public ValueTask<RewardDecision?> FindDecisionAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default) =>
+        _store.FindDecisionAsync(program, Preconditions.CheckNotNull(orderId), cancellationToken);
+
+    /// <summary>A referrer's standing: successful referrals, ladder tier and progress, rewards by status, balance per currency.</summary>
+    public async ValueTask<ReferrerSummary> GetReferrerSummaryAsync(ProgramId program, ParticipantId referrer, CancellationToken cancellationToken = default)
+    {
+        var account = await _store.LoadAccountAsync(program, referrer, cancellationToken).ConfigureAwait(false);
+        var rewards = Reward.FoldAll(account.Entries);
+        int successful = account.Referrals.Count(d => d.Counted);
+        return new ReferrerSummary
+        {
+            Program = program,
+            Referrer = referrer,
+            SuccessfulReferrals = successful,
+            Tier = _rules.TryGetValue(program, out var rules) ? Progress(rules, successful) : null,
+            Pending = Totals(rewards, RewardStatus.Pending, net: true),
+            Approved = Totals(rewards, RewardStatus.Approved, net: true),
+            Fulfilled = Totals(rewards, RewardStatus.Fulfilled, net: true),
+            Rejected = Totals(rewards, RewardStatus.Rejected, net: false),
+            Revoked = Totals(rewards, RewardStatus.Revoked, net: false),
+            Balance = Sum(account.Entries.Select(e => e.Amount)),
+            Rewards = rewards,
+        };
+    }
+
+    private async ValueTask<RewardDecision> DecideAsync(Work work, RewardRuleSet rules, AttributionResult a, ParticipantId referrer, int revision)
+    {
+        var referrerAccount = await work.LoadAsync(referrer).ConfigureAwait(false);
+        int number = referrerAccount.Referrals.Count(d => d.Counted && d.OrderId != a.OrderId) + 1;
+        int levels = Math.Min(rules.MaxLevel, Math.Max(a.Chain.Count, 1));
+        var usage = new CapUsage[levels * rules.Caps.Length];
+        for (int level = 1; level <= levels && rules.Caps.Length > 0; level++)
+        {
+            var account = await work.LoadAsync(level == 1 ? referrer : a.Chain[level - 1]).ConfigureAwait(false);
+            FillUsage(rules, account, a, usage.AsSpan((level - 1) * rules.Caps.Length, rules.Caps.Length));
+        }
+        var drafts = rules.Evaluate(a, number, usage);
+        var ids = new List<string>();
+        var skipped = new List<SkippedReward>();
+        foreach (var d in drafts)
+        {
+            if (d.Skipped is { } reason)
+            {
+                skipped.Add(new SkippedReward(d.Rule.Name, d.Beneficiary, reason, d.SkipDetail ?? ""));
+                continue;
+            }
+            await work.LoadAsync(d.Beneficiary).ConfigureAwait(false);
+            string rewardId = $"{a.OrderId}#{revision}:{d.Rule.Name}";
+            ids.Add(rewardId);
+            work.Add(new RewardEntry
+            {
+                EntryId = rewardId + ":earned",
+                RewardId = rewardId,
+                Program = a.Program,
+                Beneficiary = d.Beneficiary,
+                OrderId = a.OrderId,
+                Type = RewardEntryType.Earned,
+                Amount = d.Value,
+                RecordedAt = work.Now,
+                Terms = new RewardTerms
+                {
+                    Role = d.Rule.Role,
+                    Level = d.Rule.Level,
+                    Kind = d.Rule.Kind,
+                    Item = d.Rule.Item,
+                    Rule = d.Rule.Name,
+                    Tier = d.Tier.Label,
+                    ReferralNumber = number,
+                    PercentOfOrder = d.PercentOfOrder,
+                    OrderAmount = a.Amount,
+                    Boosts = d.Boosts,
+                    CappedBy = d.CappedBy,
+                    BeforeCap = d.BeforeCap,
+                    ConversionTime = a.ConversionTime,
+                    HoldUntil = a.ConversionTime + rules.Hold,
+                },
+            });
+        }
+
+        // Refunds recorded before this decision (a re-attribution after a refund) apply to the new rewards at once.
+        var refunds = await _store.ListRefundsAsync(a.Program, a.OrderId, work.CancellationToken).ConfigureAwait(false);
+        bool counted = true;
+        if (refunds.Count > 0)
+        {
+            var total = Refunded(a.Amount, refunds);
+            work.ApplyRefunds(Reward.FoldAll(work.Entries.ToList()), a.Amount, total, ":refunds-before", "refunded before the decision");
+            counted = total.Amount < a.Amount.Amount;
+        }
+        return new RewardDecision
+        {
+            Program = a.Program,
+            OrderId = a.OrderId,
+            Revision = revision,
+            Referrer = referrer,
+            Chain = a.Chain,
+            ReferralNumber = number,
+            Counted = counted,
+            RewardIds = ids,
+            Skipped = skipped,
+            DecidedAt = work.Now,
+        };
+    }
+
+    private static void FillUsage(RewardRuleSet rules, RewardAccount account, AttributionResult a, Span<CapUsage> usage)
+    {
+        var live = Reward.FoldAll(account.Entries)
+            .Where(r => r.Terms.Role == RewardRole.Referrer && r.OrderId != a.OrderId && r.Status is not (RewardStatus.Rejected or RewardStatus.Revoked) && r.Net.Amount > 0)
+            .ToList();
+        for (int i = 0; i < rules.Caps.Length; i++)
+        {
+            var cap = rules.Caps[i];
+            var (start, end) = rules.PeriodOf(cap.Period, a.ConversionTime);
+            var inPeriod = live.Where(r => r.Terms.ConversionTime >= start && r.Terms.ConversionTime < end).ToList();
+            usage[i].Count = inPeriod.Select(r => r.OrderId).Distinct(StringComparer.Ordinal).Count();
+            usage[i].Value = inPeriod.Where(r => r.Net.Currency == cap.Currency).Sum(r => r.Net.Amount);
+        }
+    }
+
+    // Appends a status entry to a reward, re-reading it on conflicts. force: write a fulfilment even if the reward changed
+    // meanwhile (what the fulfiller delivered must be recorded; a reversal written since stands as a claw-back).
+    private async ValueTask<Reward?> AppendStatusAsync(Reward reward, RewardEntryType type, string? actor, string? reason, string? reference, CancellationToken ct, bool force = false)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            var account = await _store.LoadAccountAsync(reward.Program, reward.Beneficiary, ct).ConfigureAwait(false);
+            var entries = account.Entries.Where(e => e.RewardId == reward.Id).ToList();
+            var current = Reward.Fold(entries);
+            bool allowed = type switch
+            {
+                RewardEntryType.Approved => current.Status == RewardStatus.Pending,
+                RewardEntryType.Rejected => current.Status is RewardStatus.Pending or RewardStatus.Approved,
+                _ => force || current.Status == RewardStatus.Approved,
+            };
+            if (!allowed)
+            {
+                return null;
+            }
+            var entry = new RewardEntry
+            {
+                EntryId = reward.Id + ":" + type.ToString().ToLowerInvariant(),
+                RewardId = reward.Id,
+                Program = reward.Program,
+                Beneficiary = reward.Beneficiary,
+                OrderId = reward.OrderId,
+                Type = type,
+                Amount = type == RewardEntryType.Rejected ? -current.Net : Money.Zero(current.Net.Currency),
+                RecordedAt = _clock.GetCurrentInstant(),
+                Actor = actor,
+                Reason = reason,
+                Reference = reference,
+            };
+            var outcome = await _store.TryCommitAsync(
+                new RewardCommit { Program = reward.Program, Accounts = [new AccountVersion(reward.Beneficiary, account.Version)], Entries = [entry] },
+                ct).ConfigureAwait(false);
+            if (outcome == RewardCommitOutcome.Committed)
+            {
+                await NotifyAsync([entry], ct).ConfigureAwait(false);
+                return Reward.Fold([.. entries, entry]);
+            }
+            if (outcome == RewardCommitOutcome.Duplicate)
+            {
+                return null; // written by another pass
+            }
+            CheckAttempts(attempt, $"reward {reward.Id}");
+        }
+    }
+
+    private async ValueTask NotifyAsync(IReadOnlyList<RewardEntry> entries, CancellationToken ct)
+    {
+        foreach (var entry in entries)
+        {
+            foreach (var n in _notifiers)
+            {
+                try
+                {
+                    await n.OnRewardChangedAsync(entry, ct).ConfigureAwait(false);
+                }
+#pragma warning disable CA1031 // a notifier's failure must never undo or fail what it reports
+                catch (Exception ex) when (ex is not OperationCanceledException)
+#pragma warning restore CA1031
+                {
+                    ReferralsTelemetry.NotifierFailures.Add(1);
+                    LogNotifierFailed(_logger, ex, n.GetType().Name);
+                }
+            }
+        }
+    }
+
+    private static Money Refunded(Money order, IReadOnlyList<Refund> refunds)
+    {
+        if (refunds.Any(r => r.IsChargeback))
+        {
+            return order;
+        }
+        decimal total = refunds.Sum(r => r.Amount.Amount);
+        return new Money(Math.Min(total, order.Amount), order.Currency);
+    }
+
+    private static RewardTierProgress? Progress(RewardRuleSet rules, int successful)
+    {
+        var ladder = rules.Rules.FirstOrDefault(r => r.Role == RewardRole.Referrer && r.Level == 1 && r.Milestone is null && r.Tiers.Length > 1);
+        if (ladder is null)
+        {
+            return null;
+        }
+        int next = successful + 1;
+        int current = Array.FindLastIndex(ladder.Tiers, t => t.From <= next);
+        int following = current + 1;
+        if (following >= ladder.Tiers.Length)
+        {
+            return new RewardTierProgress(ladder.Name, current < 0 ? "none yet" : ladder.Tiers[current].Label, null, null);
+        }
+        return new RewardTierProgress(
+            ladder.Name,
+            current < 0 ? "none yet" : ladder.Tiers[current].Label,
+            ladder.Tiers[following].Label,
+            ladder.Tiers[following].From - successful);
+    }
+
+    private static RewardTotals Totals(List<Reward> rewards, RewardStatus status, bool net)
+    {
+        var matching = rewards.Where(r => r.Status == status).ToList();
+        return new RewardTotals(matching.Count, Sum(matching.Select(r => net ? r.Net : r.Earned)));
+    }
+
+    private static List<Money> Sum(IEnumerable<Money> amounts) =>
+        amounts.GroupBy(m => m.Currency, StringComparer.Ordinal)
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => new Money(g.Sum(m => m.Amount), g.Key))
+            .ToList();
+
+    private static void CheckActor(string actor, string reason)
+    {
+        Preconditions.CheckArgument(!string.IsNullOrWhiteSpace(actor), nameof(actor), "Say who decided.");
+        Preconditions.CheckArgument(!string.IsNullOrWhiteSpace(reason), nameof(reason), "Say why.");
+    }
+
+    private static void CheckAttempts(int attempt, string what)
+    {
+        if (attempt >= MaxAttempts)
+        {
+            throw new ReferralException(ReferralErrorCode.ConcurrencyConflict, $"Gave up writing {what} after {attempt} conflicting attempts.");
+        }
+    }
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "Fulfilling reward {RewardId} failed; it stays approved and is retried on the next pass")]
+    private static partial void LogFulfilmentFailed(ILogger logger, Exception exception, string rewardId);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Notifier {Notifier} failed; the reward change it was told of stands")]
+    private static partial void LogNotifierFailed(ILogger logger, Exception exception, string notifier);
+
+    /// <summary>One attempt of a reward operation: the accounts it read (for the commit's versions) and the entries it writes.</summary>
+    private sealed class Work(RewardService service, ProgramId program, Instant now, CancellationToken ct)
+    {
+        private readonly Dictionary<ParticipantId, RewardAccount> _accounts = new();
+        private readonly List<RewardEntry> _entries = [];
+
+        public Instant Now { get; } = now;
+
+        public CancellationToken CancellationToken { get; } = ct;
+
+        public IReadOnlyList<RewardEntry> Entries => _entries;
+
+        public void Add(RewardEntry entry) => _entries.Add(entry);
+
+        public async ValueTask<RewardAccount> LoadAsync(ParticipantId beneficiary)
+        {
+            if (!_accounts.TryGetValue(beneficiary, out var account))
+            {
+                account = await service._store.LoadAccountAsync(program, beneficiary, CancellationToken).ConfigureAwait(false);
+                _accounts[beneficiary] = account;
+            }
+            return account;
+        }
+
+        /// <summary>Reverses everything left of an order's rewards (a re-attribution).</summary>
+        public async ValueTask ReverseOrderAsync(string orderId, RewardEntryType beforeFulfilment, string reason, string suffix)
+        {
+            foreach (var reward in Reward.FoldAll(await service._store.ListOrderEntriesAsync(program, orderId, CancellationToken).ConfigureAwait(false)))
+            {
+                if (reward.Net.Amount > 0)
+                {
+                    await LoadAsync(reward.Beneficiary).ConfigureAwait(false);
+                    _entries.Add(Reversal(reward, -reward.Net, beforeFulfilment, reason, suffix));
+                }
+            }
+        }
+
+        /// <summary>Brings an order's stored rewards in line with its refunded total.</summary>
+        public async ValueTask ApplyRefundsAsync(string orderId, Money order, Money refunded, string suffix, string reason)
+        {
+            var rewards = Reward.FoldAll(await service._store.ListOrderEntriesAsync(program, orderId, CancellationToken).ConfigureAwait(false));
+            foreach (var r in rewards)
+            {
+                if (r.Net.Amount > 0)
+                {
+                    await LoadAsync(r.Beneficiary).ConfigureAwait(false);
+                }
+            }
+            ApplyRefunds(rewards, order, refunded, suffix, reason);
+        }
+
+        /// <summary>
+        /// For every reward with value left: the target is zero after a full refund, the earned amount times the share of
+        /// the order not refunded (rounded to the minor unit) for percentage rewards, unchanged for fixed ones. Computing
+        /// from the cumulative refund, never step by step, is what keeps rounding from creating or losing a minor unit.
+        /// </summary>
+        public void ApplyRefunds(List<Reward> rewards, Money order, Money refunded, string suffix, string reason)
+        {
+            bool full = refunded.Amount >= order.Amount;
+            foreach (var r in rewards)
+            {
+                if (r.Net.Amount <= 0 || r.Status == RewardStatus.Rejected)
+                {
+                    continue;
+                }
+                Money target = full ? Money.Zero(r.Net.Currency)
+                    : r.Terms.PercentOfOrder ? new Money(r.Earned.Amount * (order.Amount - refunded.Amount) / order.Amount, r.Earned.Currency).RoundToMinorUnit()
+                    : r.Net;
+                var delta = target - r.Net;
+                if (delta.Amount < 0)
+                {
+                    _entries.Add(Reversal(r, delta, full ? RewardEntryType.Cancelled : RewardEntryType.Adjusted, reason, suffix));
+                }
+            }
+        }
+
+        public ValueTask<RewardCommitOutcome> CommitAsync(RewardDecision? decision, int expectedRevision, Refund? refund) =>
+            service._store.TryCommitAsync(
+                new RewardCommit
+                {
+                    Program = program,
+                    Accounts = _accounts.Values.Select(a => new AccountVersion(a.Beneficiary, a.Version)).ToList(),
+                    Entries = _entries,
+                    Decision = decision,
+                    ExpectedDecisionRevision = expectedRevision,
+                    Refund = refund,
+                },
+                CancellationToken);
+
+        private RewardEntry Reversal(Reward reward, Money amount, RewardEntryType beforeFulfilment, string reason, string suffix) => new()
+        {
+            EntryId = reward.Id + suffix,
+            RewardId = reward.Id,
+            Program = program,
+            Beneficiary = reward.Beneficiary,
+            OrderId = reward.OrderId,
+            Type = reward.FulfilledAt is null ? beforeFulfilment : RewardEntryType.ClawedBack,
+            Amount = amount,
+            RecordedAt = Now,
+            Reason = reason,
+        };
+    }
+}

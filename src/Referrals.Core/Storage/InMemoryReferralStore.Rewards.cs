@@ -1,0 +1,213 @@
+using Referrals.Internal;
+using Referrals.Rewards;
+
+namespace Referrals.Storage;
+
+public sealed partial class InMemoryReferralStore : IRewardStore
+{
+    // Guarded by _gate, like the attribution side.
+    private readonly Dictionary<(ProgramId, ParticipantId), Account> _accounts = new();
+    private readonly Dictionary<(ProgramId, string), RewardDecision> _decisions = new();
+    private readonly HashSet<(ProgramId, string)> _entryIds = new();
+    private readonly Dictionary<(ProgramId, string), List<RewardEntry>> _orderEntries = new();
+    private readonly Dictionary<(ProgramId, string), List<RewardEntry>> _rewardEntries = new();
+    private readonly Dictionary<(ProgramId, string), List<Refund>> _refunds = new();
+    private readonly HashSet<(ProgramId, string)> _refundIds = new();
+    private readonly Dictionary<(ProgramId, string), List<RewardEntry>> _openRewards = new();
+
+    /// <inheritdoc />
+    public ValueTask<RewardAccount> LoadAccountAsync(ProgramId program, ParticipantId beneficiary, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            if (!_accounts.TryGetValue((program, beneficiary), out var a))
+            {
+                return ValueTask.FromResult(new RewardAccount(program, beneficiary, 0, [], []));
+            }
+            var referrals = new List<RewardDecision>(a.ReferralOrders.Count);
+            foreach (var order in a.ReferralOrders)
+            {
+                referrals.Add(_decisions[(program, order)]);
+            }
+            return ValueTask.FromResult(new RewardAccount(program, beneficiary, a.Version, a.Entries.ToArray(), referrals));
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<RewardDecision?> FindDecisionAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            return ValueTask.FromResult(_decisions.GetValueOrDefault((program, orderId)));
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<RewardEntry>> ListOrderEntriesAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            return ValueTask.FromResult<IReadOnlyList<RewardEntry>>(_orderEntries.TryGetValue((program, orderId), out var list) ? list.ToArray() : []);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<RewardEntry>> ListRewardEntriesAsync(ProgramId program, string rewardId, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            return ValueTask.FromResult<IReadOnlyList<RewardEntry>>(_rewardEntries.TryGetValue((program, rewardId), out var list) ? list.ToArray() : []);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<Refund>> ListRefundsAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            return ValueTask.FromResult<IReadOnlyList<Refund>>(_refunds.TryGetValue((program, orderId), out var list) ? list.ToArray() : []);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<RewardEntry>> ListOpenEntriesAsync(ProgramId program, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            var result = new List<RewardEntry>();
+            foreach (var ((p, _), entries) in _openRewards)
+            {
+                if (p == program)
+                {
+                    result.AddRange(entries);
+                }
+            }
+            result.Sort(static (a, b) => a.RecordedAt.CompareTo(b.RecordedAt));
+            return ValueTask.FromResult<IReadOnlyList<RewardEntry>>(result);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<RewardCommitOutcome> TryCommitAsync(RewardCommit commit, CancellationToken cancellationToken = default)
+    {
+        Preconditions.CheckNotNull(commit);
+        cancellationToken.ThrowIfCancellationRequested();
+        var program = commit.Program;
+        foreach (var e in commit.Entries)
+        {
+            Preconditions.CheckArgument(e.Program == program, nameof(commit), $"Entry {e.EntryId} is for program {e.Program}, the commit for {program}.");
+            Preconditions.CheckArgument(
+                commit.Accounts.Any(a => a.Beneficiary == e.Beneficiary),
+                nameof(commit),
+                $"Entry {e.EntryId} is for {e.Beneficiary}, whose account the commit does not list.");
+        }
+        lock (_gate)
+        {
+            foreach (var a in commit.Accounts)
+            {
+                long current = _accounts.TryGetValue((program, a.Beneficiary), out var acc) ? acc.Version : 0;
+                if (current != a.ExpectedVersion)
+                {
+                    return ValueTask.FromResult(RewardCommitOutcome.Conflict);
+                }
+            }
+            if (commit.Decision is { } d)
+            {
+                int current = _decisions.TryGetValue((program, d.OrderId), out var old) ? old.Revision : 0;
+                if (current != commit.ExpectedDecisionRevision)
+                {
+                    return ValueTask.FromResult(RewardCommitOutcome.Conflict);
+                }
+            }
+            var ids = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var e in commit.Entries)
+            {
+                if (!ids.Add(e.EntryId) || _entryIds.Contains((program, e.EntryId)))
+                {
+                    return ValueTask.FromResult(RewardCommitOutcome.Duplicate);
+                }
+            }
+            if (commit.Refund is { } r && _refundIds.Contains((program, r.RefundId)))
+            {
+                return ValueTask.FromResult(RewardCommitOutcome.Duplicate);
+            }
+
+            // Checked: now apply everything.
+            foreach (var a in commit.Accounts)
+            {
+                if (!_accounts.TryGetValue((program, a.Beneficiary), out var acc))
+                {
+                    _accounts[(program, a.Beneficiary)] = acc = new Account();
+                }
+                acc.Version++;
+            }
+            foreach (var e in commit.Entries)
+            {
+                _entryIds.Add((program, e.EntryId));
+                _accounts[(program, e.Beneficiary)].Entries.Add(e);
+                AddTo(_orderEntries, (program, e.OrderId), e);
+                AddTo(_rewardEntries, (program, e.RewardId), e);
+                if (e.Type == RewardEntryType.Earned)
+                {
+                    _openRewards[(program, e.RewardId)] = [e];
+                }
+                else if (_openRewards.TryGetValue((program, e.RewardId), out var open))
+                {
+                    open.Add(e);
+                    if (Reward.Fold(open).Status is not (RewardStatus.Pending or RewardStatus.Approved))
+                    {
+                        _openRewards.Remove((program, e.RewardId));
+                    }
+                }
+            }
+            if (commit.Decision is { } decision)
+            {
+                if (_decisions.TryGetValue((program, decision.OrderId), out var old) && old.Referrer is { } oldReferrer)
+                {
+                    _accounts[(program, oldReferrer)].ReferralOrders.Remove(decision.OrderId);
+                }
+                _decisions[(program, decision.OrderId)] = decision;
+                if (decision.Referrer is { } referrer)
+                {
+                    if (!_accounts.TryGetValue((program, referrer), out var acc))
+                    {
+                        _accounts[(program, referrer)] = acc = new Account();
+                    }
+                    acc.ReferralOrders.Add(decision.OrderId);
+                }
+            }
+            if (commit.Refund is { } refund)
+            {
+                _refundIds.Add((program, refund.RefundId));
+                AddTo(_refunds, (program, refund.OrderId), refund);
+            }
+        }
+        return ValueTask.FromResult(RewardCommitOutcome.Committed);
+    }
+
+    private static void AddTo<TKey, TValue>(Dictionary<TKey, List<TValue>> map, TKey key, TValue value)
+        where TKey : notnull
+    {
+        if (!map.TryGetValue(key, out var list))
+        {
+            map[key] = list = [];
+        }
+        list.Add(value);
+    }
+
+    private sealed class Account
+    {
+        public long Version { get; set; }
+
+        public List<RewardEntry> Entries { get; } = [];
+
+        // Orders whose current decision credits this participant as level-1 referrer, in decision order.
+        public List<string> ReferralOrders { get; } = [];
+    }
+}
