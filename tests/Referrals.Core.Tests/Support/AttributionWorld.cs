@@ -8,6 +8,7 @@ using Referrals.Notifications;
 using Referrals.Participants;
 using Referrals.Privacy;
 using Referrals.Programs;
+using Referrals.Rewards;
 using Referrals.Storage;
 
 namespace Referrals.Tests.Support;
@@ -35,7 +36,9 @@ internal sealed class AttributionWorld
         var wrapped = Microsoft.Extensions.Options.Options.Create(Options);
         Codes = new ReferralCodeService(Store, wrapped, Clock, CryptoRandomSource.Instance, Links);
         Notifier = new RecordingNotifier();
-        Attribution = new AttributionService(wrapped, Clock, Codes, Store, Store, Store, [Notifier, .. notifiers]);
+        Fulfiller = new RecordingFulfiller();
+        Rewards = new RewardService(wrapped, Clock, Store, Store, [Fulfiller], [Notifier, .. notifiers]);
+        Attribution = new AttributionService(wrapped, Clock, Codes, Store, Store, Store, [Notifier, .. notifiers], rewards: Rewards);
         Hasher = new ContactHasher(Options);
     }
 
@@ -52,6 +55,10 @@ internal sealed class AttributionWorld
     public AttributionService Attribution { get; }
 
     public ContactHasher Hasher { get; }
+
+    public RewardService Rewards { get; }
+
+    public RecordingFulfiller Fulfiller { get; }
 
     public RecordingNotifier Notifier { get; }
 
@@ -109,6 +116,41 @@ internal sealed class RecordingNotifier : IReferralNotifier
             Decided.Add(attribution);
         }
         return ValueTask.CompletedTask;
+    }
+
+    public List<RewardEntry> RewardChanges { get; } = [];
+
+    public ValueTask OnRewardChangedAsync(RewardEntry entry, CancellationToken cancellationToken)
+    {
+        lock (RewardChanges)
+        {
+            RewardChanges.Add(entry);
+        }
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>A fulfiller that records what it delivered, idempotent by reward id, and can be told to fail.</summary>
+internal sealed class RecordingFulfiller : IRewardFulfiller
+{
+    public List<Reward> Delivered { get; } = [];
+
+    public int Calls { get; private set; }
+
+    public bool Failing { get; set; }
+
+    public ValueTask<string?> FulfilAsync(Reward reward, CancellationToken cancellationToken)
+    {
+        Calls++;
+        if (Failing)
+        {
+            throw new InvalidOperationException("payment provider down");
+        }
+        if (!Delivered.Any(r => r.Id == reward.Id))
+        {
+            Delivered.Add(reward);
+        }
+        return ValueTask.FromResult<string?>("ref-" + Delivered.Count);
     }
 }
 
