@@ -1,0 +1,188 @@
+using NodaTime;
+using Referrals.Attribution;
+using Referrals.Rewards;
+using Referrals.Tests.Support;
+using static Referrals.Tests.Rewards.RewardWorldExtensions;
+using static Referrals.Tests.Support.AttributionWorld;
+
+namespace Referrals.Tests.Rewards;
+
+/// <summary>Pending, approved, fulfilled; rejected; cancelled or clawed back on refunds — always as new ledger entries.</summary>
+public sealed class RewardLifecycleTests
+{
+    private static AttributionWorld World(params RewardRuleOptions[] rules) =>
+        new(p => p.Rewards = new RewardOptions { HoldPeriod = TimeSpan.FromDays(14), Rules = rules });
+
+    private static Refund RefundOf(string order, string id, decimal amount, Instant at, bool chargeback = false) =>
+        new() { Program = Customers, OrderId = order, RefundId = id, Amount = new Money(amount, "EUR"), EventTime = at, IsChargeback = chargeback };
+
+    [Fact]
+    public async Task A_refund_inside_the_return_window_cancels_the_pending_reward_and_the_referral_stops_counting()
+    {
+        var w = World(Fixed("credit", 10m));
+        var ana = await w.ParticipantAsync("ana");
+        var code = await w.CodeAsync(ana, ShareMedium.Email);
+        await w.ReferAsync(code, "bea", "o-1", Monday, 80m);
+
+        var result = await w.Rewards.RecordRefundAsync(RefundOf("o-1", "rf-1", 80m, Monday + Duration.FromDays(3)), Ct);
+
+        Assert.Equal(RefundOutcome.Recorded, result.Outcome);
+        var entry = Assert.Single(result.Entries);
+        Assert.Equal(RewardEntryType.Cancelled, entry.Type);
+        Assert.Equal(new Money(-10m, "EUR"), entry.Amount);
+        var reward = (await w.RewardsOfAsync("o-1")).Single();
+        Assert.Equal(RewardStatus.Revoked, reward.Status);
+        Assert.Equal(2, reward.Entries.Count); // earned + cancelled: nothing edited
+        var summary = await w.SummaryAsync(ana);
+        Assert.Equal(0, summary.SuccessfulReferrals);
+        Assert.Equal([new Money(0m, "EUR")], summary.Balance);
+        Assert.Equal(1, summary.Revoked.Count);
+
+        w.Clock.Reset(Monday + Duration.FromDays(20));
+        Assert.Equal(new RewardProcessingResult(0, 0, 0), await w.Rewards.ProcessDueAsync(Ct));
+        Assert.Empty(w.Fulfiller.Delivered);
+    }
+
+    [Fact]
+    public async Task A_charge_back_after_fulfilment_claws_the_reward_back_with_a_negative_entry()
+    {
+        var w = World(Fixed("credit", 10m));
+        var ana = await w.ParticipantAsync("ana");
+        var code = await w.CodeAsync(ana, ShareMedium.Email);
+        await w.ReferAsync(code, "bea", "o-1", Monday, 80m);
+        w.Clock.Reset(Monday + Duration.FromDays(15));
+        await w.Rewards.ProcessDueAsync(Ct);
+
+        var result = await w.Rewards.RecordRefundAsync(RefundOf("o-1", "cb-1", 0.01m, Monday + Duration.FromDays(40), chargeback: true), Ct);
+
+        var clawback = Assert.Single(result.Entries);
+        Assert.Equal(RewardEntryType.ClawedBack, clawback.Type);
+        Assert.Equal(new Money(-10m, "EUR"), clawback.Amount);
+        Assert.Equal(new Money(80m, "EUR"), result.RefundedTotal);
+        var reward = (await w.RewardsOfAsync("o-1")).Single();
+        Assert.Equal(RewardStatus.Revoked, reward.Status);
+        Assert.NotNull(reward.FulfilledAt);
+        Assert.Equal([new Money(0m, "EUR")], (await w.SummaryAsync(ana)).Balance);
+        Assert.Contains(w.Notifier.RewardChanges, e => e.Type == RewardEntryType.ClawedBack);
+    }
+
+    [Fact]
+    public async Task A_partial_refund_reduces_percentage_rewards_in_proportion_and_leaves_fixed_ones()
+    {
+        var w = World(new RewardRuleOptions { Name = "share", Percent = 10m }, Fixed("friend", 5m, RewardRole.Referee, RewardKind.Coupon));
+        var ana = await w.ParticipantAsync("ana");
+        var code = await w.CodeAsync(ana, ShareMedium.Email);
+        await w.ReferAsync(code, "bea", "o-1", Monday, 99.99m); // 10 % = 10.00 EUR
+
+        await w.Rewards.RecordRefundAsync(RefundOf("o-1", "rf-1", 33.33m, Monday + Duration.FromDays(1)), Ct);
+        var share = (await w.RewardsOfAsync("o-1")).Single(r => r.Terms.Rule == "share");
+        Assert.Equal(new Money(6.67m, "EUR"), share.Net); // 10.00 * 66.66 / 99.99 = 6.6666.. -> 6.67
+        Assert.Equal(RewardStatus.Pending, share.Status);
+        Assert.Equal(RewardEntryType.Adjusted, share.Entries[^1].Type);
+        Assert.Equal(new Money(5m, "EUR"), (await w.RewardsOfAsync("o-1")).Single(r => r.Terms.Rule == "friend").Net);
+        Assert.Equal(1, (await w.SummaryAsync(ana)).SuccessfulReferrals);
+
+        await w.Rewards.RecordRefundAsync(RefundOf("o-1", "rf-2", 33.33m, Monday + Duration.FromDays(2)), Ct);
+        await w.Rewards.RecordRefundAsync(RefundOf("o-1", "rf-3", 33.33m, Monday + Duration.FromDays(3)), Ct);
+
+        var rewards = await w.RewardsOfAsync("o-1");
+        Assert.All(rewards, r => Assert.Equal(0m, r.Net.Amount)); // refunded in full: nothing left, nothing overdrawn
+        Assert.Equal(10m, -rewards.Single(r => r.Terms.Rule == "share").Entries.Skip(1).Sum(e => e.Amount.Amount));
+    }
+
+    [Fact]
+    public async Task Refunds_are_idempotent_by_refund_id_and_bad_ones_are_refused_by_name()
+    {
+        var w = World(Fixed("credit", 10m));
+        var ana = await w.ParticipantAsync("ana");
+        var code = await w.CodeAsync(ana, ShareMedium.Email);
+        await w.ReferAsync(code, "bea", "o-1", Monday, 80m);
+        var refund = RefundOf("o-1", "rf-1", 80m, Monday + Duration.FromDays(1));
+
+        Assert.Equal(RefundOutcome.Recorded, (await w.Rewards.RecordRefundAsync(refund, Ct)).Outcome);
+        var again = await w.Rewards.RecordRefundAsync(refund, Ct);
+        Assert.Equal(RefundOutcome.Duplicate, again.Outcome);
+        Assert.Empty(again.Entries);
+        Assert.Equal(2, (await w.RewardsOfAsync("o-1")).Single().Entries.Count);
+
+        Assert.Equal(RefundOutcome.UnknownOrder, (await w.Rewards.RecordRefundAsync(refund with { OrderId = "o-404", RefundId = "rf-2" }, Ct)).Outcome);
+        Assert.Equal(RefundOutcome.CurrencyMismatch, (await w.Rewards.RecordRefundAsync(refund with { RefundId = "rf-3", Amount = new Money(5m, "USD") }, Ct)).Outcome);
+        var bad = await Assert.ThrowsAsync<ArgumentException>(async () => await w.Rewards.RecordRefundAsync(refund with { RefundId = "rf-4", Amount = new Money(0m, "EUR") }, Ct));
+        Assert.Contains("more than zero", bad.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_person_can_approve_early_or_reject_and_a_rejected_reward_is_never_fulfilled()
+    {
+        var w = World(Fixed("credit", 10m), Fixed("friend", 5m, RewardRole.Referee, RewardKind.Coupon));
+        var ana = await w.ParticipantAsync("ana");
+        var code = await w.CodeAsync(ana, ShareMedium.Email);
+        await w.ReferAsync(code, "bea", "o-1", Monday);
+        var rewards = await w.RewardsOfAsync("o-1");
+        var credit = rewards.Single(r => r.Terms.Rule == "credit");
+        var coupon = rewards.Single(r => r.Terms.Rule == "friend");
+
+        var approved = await w.Rewards.ApproveAsync(Customers, coupon.Id, "support:kim", "VIP customer, no return risk", Ct);
+        var rejected = await w.Rewards.RejectAsync(Customers, credit.Id, "fraud:lee", "same household as the friend", Ct);
+
+        Assert.Equal(RewardStatus.Approved, approved!.Status);
+        Assert.Equal(RewardStatus.Rejected, rejected!.Status);
+        Assert.Equal("fraud:lee", rejected.Entries[^1].Actor);
+        Assert.Equal(new Money(-10m, "EUR"), rejected.Entries[^1].Amount);
+        Assert.Null(await w.Rewards.RejectAsync(Customers, credit.Id, "fraud:lee", "again", Ct));
+        Assert.Null(await w.Rewards.ApproveAsync(Customers, "no-such-reward", "support:kim", "typo", Ct));
+
+        Assert.Equal(new RewardProcessingResult(0, 1, 0), await w.Rewards.ProcessDueAsync(Ct)); // the coupon, before the hold ends
+        Assert.Equal([coupon.Id], w.Fulfiller.Delivered.Select(r => r.Id));
+        w.Clock.Reset(Monday + Duration.FromDays(30));
+        Assert.Equal(new RewardProcessingResult(0, 0, 0), await w.Rewards.ProcessDueAsync(Ct));
+        Assert.Equal(1, (await w.SummaryAsync(ana)).Rejected.Count);
+    }
+
+    [Fact]
+    public async Task A_failing_fulfiller_leaves_the_reward_approved_and_the_next_pass_delivers_it_once()
+    {
+        var w = World(Fixed("credit", 10m));
+        var ana = await w.ParticipantAsync("ana");
+        var code = await w.CodeAsync(ana, ShareMedium.Email);
+        await w.ReferAsync(code, "bea", "o-1", Monday);
+        w.Clock.Reset(Monday + Duration.FromDays(14));
+        w.Fulfiller.Failing = true;
+
+        Assert.Equal(new RewardProcessingResult(1, 0, 1), await w.Rewards.ProcessDueAsync(Ct));
+        Assert.Equal(RewardStatus.Approved, (await w.RewardsOfAsync("o-1")).Single().Status);
+
+        w.Fulfiller.Failing = false;
+        Assert.Equal(new RewardProcessingResult(0, 1, 0), await w.Rewards.ProcessDueAsync(Ct));
+        Assert.Equal(new RewardProcessingResult(0, 0, 0), await w.Rewards.ProcessDueAsync(Ct));
+        Assert.Single(w.Fulfiller.Delivered);
+        Assert.Equal(RewardStatus.Fulfilled, (await w.RewardsOfAsync("o-1")).Single().Status);
+    }
+
+    [Fact]
+    public async Task When_a_late_touch_moves_the_credit_the_first_referrers_reward_is_cancelled_and_the_second_is_paid()
+    {
+        var w = World(Fixed("credit", 10m));
+        var ana = await w.ParticipantAsync("ana");
+        var ben = await w.ParticipantAsync("ben");
+        var anaCode = await w.CodeAsync(ana, ShareMedium.Email);
+        var benCode = await w.CodeAsync(ben, ShareMedium.Card);
+        var cleo = await w.ParticipantAsync("cleo");
+        await w.EnteredAsync(anaCode.Display, cleo, Monday);
+        var first = await w.Attribution.RecordConversionAsync(w.Order("o-1", cleo, Monday + Duration.FromDays(2)), Ct);
+        Assert.Equal(ana, first.Referrer);
+
+        // A POS batch arrives late: cleo showed ben's card at the till a day after ana's e-mail (last touch wins).
+        await w.EnteredAsync(benCode.Display, cleo, Monday + Duration.FromDays(1));
+        var again = await w.Attribution.ReevaluateAsync(Customers, "o-1", Ct);
+
+        Assert.Equal(ben, again!.Referrer);
+        var rewards = await w.RewardsOfAsync("o-1");
+        Assert.Equal(2, rewards.Count);
+        Assert.Equal(RewardStatus.Revoked, rewards.Single(r => r.Beneficiary == ana).Status);
+        Assert.Equal(RewardStatus.Pending, rewards.Single(r => r.Beneficiary == ben).Status);
+        Assert.Equal(0, (await w.SummaryAsync(ana)).SuccessfulReferrals);
+        Assert.Equal(1, (await w.SummaryAsync(ben)).SuccessfulReferrals);
+        Assert.Equal(2, (await w.Rewards.FindDecisionAsync(Customers, "o-1", Ct))!.Revision);
+    }
+}
