@@ -40,7 +40,7 @@ public sealed partial class AttributionService
     private readonly IConversionStore _conversions;
     private readonly IParticipantStore _participants;
     private readonly IClock _clock;
-    private readonly IReferralNotifier[] _notifiers;
+    private readonly NotifierSet _notifiers;
     private readonly ILogger _logger;
     private readonly Dictionary<ProgramId, ProgramRules> _programs;
     private readonly Lazy<ContactHasher?> _hasher;
@@ -66,8 +66,8 @@ public sealed partial class AttributionService
         _touches = Preconditions.CheckNotNull(touches);
         _conversions = Preconditions.CheckNotNull(conversions);
         _participants = Preconditions.CheckNotNull(participants);
-        _notifiers = Preconditions.CheckNotNull(notifiers).ToArray();
         _logger = logger ?? (ILogger)NullLogger.Instance;
+        _notifiers = new NotifierSet(notifiers, _logger);
         _programs = ProgramRules.Compile(o);
         _rewards = rewards;
         _hasher = new Lazy<ContactHasher?>(() => string.IsNullOrEmpty(o.Privacy.ContactHashKey) ? null : new ContactHasher(o));
@@ -243,28 +243,9 @@ public sealed partial class AttributionService
         ReferralsTelemetry.ConversionsDecided.Add(1, result.IsAttributed ? ReferralsTelemetry.Attributed : ReferralsTelemetry.NotAttributed);
         if (notify)
         {
-            await NotifyAsync(result, static (n, r, c) => n.OnConversionDecidedAsync(r, c), cancellationToken).ConfigureAwait(false);
+            await _notifiers.NotifyAsync(result, static (n, r, c) => n.OnConversionDecidedAsync(r, c), cancellationToken).ConfigureAwait(false);
         }
         return result;
-    }
-
-    /// <summary>Tells every notifier; a notifier's exception is logged and counted, never passed on (the change it reports stands).</summary>
-    private async ValueTask NotifyAsync<T>(T item, Func<IReferralNotifier, T, CancellationToken, ValueTask> call, CancellationToken ct)
-    {
-        foreach (var n in _notifiers)
-        {
-            try
-            {
-                await call(n, item, ct).ConfigureAwait(false);
-            }
-#pragma warning disable CA1031 // a notifier's failure must never undo or fail what it reports
-            catch (Exception ex) when (ex is not OperationCanceledException)
-#pragma warning restore CA1031
-            {
-                ReferralsTelemetry.NotifierFailures.Add(1);
-                LogNotifierFailed(_logger, ex, n.GetType().Name);
-            }
-        }
     }
 
     private async ValueTask<AttributionResult> DecideAsync(Conversion conversion, CancellationToken ct)
@@ -673,7 +654,7 @@ public sealed partial class AttributionService
             return new CaptureResult(CaptureOutcome.Duplicate, CaptureRejection.None, touch, outcome);
         }
         ReferralsTelemetry.TouchesCaptured.Add(1);
-        await NotifyAsync(touch, static (n, t, c) => n.OnReferralCapturedAsync(t, c), ct).ConfigureAwait(false);
+        await _notifiers.NotifyAsync(touch, static (n, t, c) => n.OnReferralCapturedAsync(t, c), ct).ConfigureAwait(false);
         return new CaptureResult(CaptureOutcome.Captured, CaptureRejection.None, touch, outcome);
     }
 
@@ -703,9 +684,6 @@ public sealed partial class AttributionService
         XxHash128.Hash(Encoding.UTF8.GetBytes(text), hash);
         return "h:" + Convert.ToHexStringLower(hash);
     }
-
-    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Notifier {Notifier} failed; the change it was told of stands")]
-    private static partial void LogNotifierFailed(ILogger logger, Exception exception, string notifier);
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "A code presented at a conversion in program {Program} was not recorded: {Rejection}")]
     private static partial void LogPresentedCodeRejected(ILogger logger, string program, CaptureRejection rejection);

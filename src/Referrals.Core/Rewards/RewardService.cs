@@ -37,7 +37,7 @@ public sealed partial class RewardService
     private readonly IConversionStore _conversions;
     private readonly IClock _clock;
     private readonly IRewardFulfiller? _fulfiller;
-    private readonly IReferralNotifier[] _notifiers;
+    private readonly NotifierSet _notifiers;
     private readonly ILogger _logger;
     private readonly Dictionary<ProgramId, RewardRuleSet> _rules = new();
 
@@ -61,8 +61,8 @@ public sealed partial class RewardService
         var f = Preconditions.CheckNotNull(fulfillers).ToArray();
         Preconditions.CheckArgument(f.Length <= 1, nameof(fulfillers), $"Register at most one IRewardFulfiller; found {f.Length}.");
         _fulfiller = f.FirstOrDefault();
-        _notifiers = Preconditions.CheckNotNull(notifiers).ToArray();
         _logger = logger ?? (ILogger)NullLogger.Instance;
+        _notifiers = new NotifierSet(notifiers, _logger);
         foreach (var (id, program) in o.Programs)
         {
             var zone = DateTimeZoneProviders.Tzdb[program.TimeZone];
@@ -432,20 +432,7 @@ public sealed partial class RewardService
     {
         foreach (var entry in entries)
         {
-            foreach (var n in _notifiers)
-            {
-                try
-                {
-                    await n.OnRewardChangedAsync(entry, ct).ConfigureAwait(false);
-                }
-#pragma warning disable CA1031 // a notifier's failure must never undo or fail what it reports
-                catch (Exception ex) when (ex is not OperationCanceledException)
-#pragma warning restore CA1031
-                {
-                    ReferralsTelemetry.NotifierFailures.Add(1);
-                    LogNotifierFailed(_logger, ex, n.GetType().Name);
-                }
-            }
+            await _notifiers.NotifyAsync(entry, static (n, e, c) => n.OnRewardChangedAsync(e, c), ct).ConfigureAwait(false);
         }
     }
 
@@ -508,9 +495,6 @@ public sealed partial class RewardService
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "Fulfilling reward {RewardId} failed; it stays approved and is retried on the next pass")]
     private static partial void LogFulfilmentFailed(ILogger logger, Exception exception, string rewardId);
-
-    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Notifier {Notifier} failed; the reward change it was told of stands")]
-    private static partial void LogNotifierFailed(ILogger logger, Exception exception, string notifier);
 
     /// <summary>One attempt of a reward operation: the accounts it read (for the commit's versions) and the entries it writes.</summary>
     private sealed class Work(RewardService service, ProgramId program, Instant now, CancellationToken ct)
