@@ -84,4 +84,28 @@ public sealed class ReferralsBuilder
 
     /// <summary>The service collection Referrals.Core was added to.</summary>
     public IServiceCollection Services { get; }
+
+    /// <summary>
+    /// Runs the reward lifecycle in the background (an <see cref="Microsoft.Extensions.Hosting.IHostedService"/>): a pass of
+    /// <see cref="Referrals.Rewards.RewardService.ProcessDueAsync"/> at start and then every <paramref name="interval"/>,
+    /// so rewards are approved when their hold ends and handed to the fulfiller without host code. Several processes may
+    /// run it at once.
+    /// </summary>
+    /// <param name="interval">Time between passes, 1 second to 1 day; default 1 minute.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="interval"/> is out of range.</exception>
+    public ReferralsBuilder AddRewardProcessing(TimeSpan? interval = null)
+    {
+        var every = interval ?? TimeSpan.FromMinutes(1);
+        if (every < TimeSpan.FromSeconds(1) || every > TimeSpan.FromDays(1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(interval), every, "The interval between reward passes must be 1 second to 1 day.");
+        }
+        Services.TryAddSingleton(TimeProvider.System);
+        Services.AddHostedService(sp => new Referrals.Hosting.RewardProcessingService(
+            sp.GetRequiredService<Referrals.Rewards.RewardService>(),
+            sp.GetRequiredService<TimeProvider>(),
+            every,
+            sp.GetService<Microsoft.Extensions.Logging.ILogger<Referrals.Hosting.RewardProcessingService>>()));
+        return this;
+    }
 }
