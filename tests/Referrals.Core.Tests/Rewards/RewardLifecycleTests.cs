@@ -186,3 +186,44 @@ public sealed class RewardLifecycleTests
         Assert.Equal(2, (await w.Rewards.FindDecisionAsync(Customers, "o-1", Ct))!.Revision);
     }
 }
+
+public sealed class RewardConcurrencyTests
+{
+    [Fact]
+    public async Task Conversions_of_one_referrer_recorded_at_once_never_cross_a_cap_and_number_referrals_once_each()
+    {
+        var w = new AttributionWorld(p => p.Rewards = new RewardOptions
+        {
+            Rules = [Fixed("credit", 10m)],
+            Caps = [new RewardCapOptions { Period = CapPeriod.Lifetime, MaxAmount = 55m, Currency = "EUR" }],
+        });
+        var ana = await w.ParticipantAsync("ana");
+        var code = await w.CodeAsync(ana, ShareMedium.Email);
+        for (int i = 0; i < 64; i++)
+        {
+            await w.ParticipantAsync($"f{i}");
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(t => Task.Run(
+            async () =>
+            {
+                for (int i = t * 8; i < (t + 1) * 8; i++)
+                {
+                    var order = w.Order($"o-{i}", new ParticipantId($"f{i}"), Monday + Duration.FromMinutes(i)) with { PresentedCode = code.Display };
+                    await w.Attribution.RecordConversionAsync(order, Ct);
+                }
+            },
+            Ct)));
+
+        var summary = await w.SummaryAsync(ana);
+        Assert.Equal(64, summary.SuccessfulReferrals);
+        Assert.Equal([new Money(55m, "EUR")], summary.Balance);                  // 5 x 10 + 5 (reduced), then skipped
+        Assert.Equal(6, summary.Rewards.Count);
+        var numbers = new List<int>();
+        for (int i = 0; i < 64; i++)
+        {
+            numbers.Add((await w.Rewards.FindDecisionAsync(Customers, $"o-{i}", Ct))!.ReferralNumber);
+        }
+        Assert.Equal(Enumerable.Range(1, 64), numbers.Order());                  // each number once: no lost or doubled referral
+    }
+}
