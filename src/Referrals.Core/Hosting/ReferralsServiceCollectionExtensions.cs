@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using NodaTime;
+using NodaTime.Extensions;
 using Referrals;
 using Referrals.Attribution;
 using Referrals.Codes;
@@ -16,8 +17,9 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class ReferralsServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds Referrals.Core with options set in code. Registers, unless the host registered its own: the system
-    /// <see cref="IClock"/>, <see cref="CryptoRandomSource"/>, the <see cref="InMemoryReferralStore"/>, and the services.
+    /// Adds Referrals.Core with options set in code. Registers, unless the host registered its own:
+    /// <see cref="TimeProvider.System"/> and an <see cref="IClock"/> reading the registered <see cref="TimeProvider"/>
+    /// (register either to control time, e.g. in tests), <see cref="CryptoRandomSource"/>, the <see cref="InMemoryReferralStore"/>, and the services.
     /// Options are validated when the host starts (<c>ValidateOnStart</c>) and again when a service is first created.
     /// </summary>
     public static ReferralsBuilder AddReferrals(this IServiceCollection services) => AddReferrals(services, static _ => { });
@@ -58,9 +60,10 @@ public static class ReferralsServiceCollectionExtensions
     {
         optionsBuilder.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ReferralsOptions>, ReferralsOptionsValidator>());
-#pragma warning disable RS0030 // composition is the one place that picks the system clock
-        services.TryAddSingleton<IClock>(SystemClock.Instance);
-#pragma warning restore RS0030
+        // One source of time for the whole library: the host's TimeProvider (the system's unless it registered another),
+        // seen as a NodaTime IClock by the services and driving the timers of the hosted services.
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IClock>(sp => sp.GetRequiredService<TimeProvider>().ToClock());
         services.TryAddSingleton<IRandomSource>(CryptoRandomSource.Instance);
         services.TryAddSingleton<InMemoryReferralStore>();
         services.TryAddSingleton<IReferralCodeStore>(sp => sp.GetRequiredService<InMemoryReferralStore>());
@@ -100,7 +103,6 @@ public sealed class ReferralsBuilder
         {
             throw new ArgumentOutOfRangeException(nameof(interval), every, "The interval between reward passes must be 1 second to 1 day.");
         }
-        Services.TryAddSingleton(TimeProvider.System);
         Services.AddHostedService(sp => new Referrals.Hosting.RewardProcessingService(
             sp.GetRequiredService<Referrals.Rewards.RewardService>(),
             sp.GetRequiredService<TimeProvider>(),

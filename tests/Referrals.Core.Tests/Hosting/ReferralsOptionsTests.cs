@@ -102,6 +102,23 @@ public sealed class ReferralsOptionsTests
     }
 
     [Fact]
+    public void The_clock_reads_the_hosts_time_provider()
+    {
+        var at = new DateTimeOffset(2026, 11, 27, 5, 0, 0, TimeSpan.Zero);
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(new FixedTimeProvider(at));
+        services.AddReferrals(_ => { });
+        using var provider = services.BuildServiceProvider();
+
+        Assert.Equal(Instant.FromDateTimeOffset(at), provider.GetRequiredService<IClock>().GetCurrentInstant());
+    }
+
+    private sealed class FixedTimeProvider(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
+
+    [Fact]
     public void Bad_configuration_fails_at_start_naming_the_setting()
     {
         using var provider = Build(Json.Replace("\"Length\": 10", "\"Length\": 2", StringComparison.Ordinal), null);
