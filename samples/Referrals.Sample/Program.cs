@@ -1,10 +1,13 @@
-// Referrals.Core sample: the codes and links every referral channel starts from.
+// Referrals.Core sample: the codes and links every referral channel starts from, and the rewards a referral earns.
 // Run: dotnet run --project samples/Referrals.Sample
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using NodaTime;
 using Referrals;
+using Referrals.Attribution;
 using Referrals.Codes;
 using Referrals.Links;
+using Referrals.Rewards;
 
 var configuration = new ConfigurationBuilder()
     .SetBasePath(AppContext.BaseDirectory)
@@ -60,6 +63,30 @@ Console.WriteLine($"   '{new string(typo)}' (one symbol wrong) → {mistyped}; d
 Console.WriteLine($"   'ABC#123' → {codes.Resolve("ABC#123")}");
 await codes.PauseAsync(receipt.Code, ct);
 Console.WriteLine($"   after pausing it: '{receipt.Display}' → {codes.Resolve(receipt.Display)}");
+
+Section("6. Rewards: Ben's friend Cleo shows his link at the till and buys for 80 EUR (rules in appsettings.json)");
+var attribution = provider.GetRequiredService<AttributionService>();
+var rewards = provider.GetRequiredService<RewardService>();
+var now = provider.GetRequiredService<IClock>().GetCurrentInstant();
+var sale = await attribution.RecordConversionAsync(
+    new Conversion
+    {
+        Program = customers, OrderId = "pos-5-0001", Customer = new ParticipantId("cust-3003"), Amount = new Money(80m, "EUR"),
+        EventTime = now, Channel = Channel.Offline, StoreId = "store-5", PresentedCode = link.Url,
+    },
+    ct);
+Console.WriteLine($"   {sale.Explain()}");
+foreach (var reward in await rewards.ListOrderRewardsAsync(customers, "pos-5-0001", ct))
+{
+    Console.WriteLine($"   reward: {reward.Explain()} Held until {reward.Terms.HoldUntil}.");
+}
+var refund = await rewards.RecordRefundAsync(
+    new Refund { Program = customers, OrderId = "pos-5-0001", RefundId = "rf-1", Amount = new Money(20m, "EUR"), EventTime = now },
+    ct);
+Console.WriteLine($"   Cleo returns one item (20 EUR): {string.Join("; ", refund.Entries.Select(e => $"{e.Type} {e.Amount} on {e.RewardId}"))}");
+var ben = await rewards.GetReferrerSummaryAsync(customers, new ParticipantId("cust-2002"), ct);
+Console.WriteLine($"   Ben: {ben.SuccessfulReferrals} successful referral, {ben.Pending.Count} reward pending, balance {string.Join(", ", ben.Balance)}, "
+    + $"next tier '{ben.Tier?.NextTier}' after {ben.Tier?.ReferralsUntilNextTier} more referrals");
 
 static void Section(string title)
 {

@@ -16,6 +16,7 @@ internal sealed class RewardRuleSet
         Rules = rules;
         Boosts = boosts;
         Caps = caps;
+        MaxLevel = rules.Where(r => r.Role == RewardRole.Referrer).Select(r => r.Level).DefaultIfEmpty(0).Max();
     }
 
     public DateTimeZone Zone { get; }
@@ -29,7 +30,7 @@ internal sealed class RewardRuleSet
     public CompiledCap[] Caps { get; }
 
     /// <summary>The deepest referrer level a rule pays (0 when no referrer rule).</summary>
-    public int MaxLevel => Rules.Where(r => r.Role == RewardRole.Referrer).Select(r => r.Level).DefaultIfEmpty(0).Max();
+    public int MaxLevel { get; }
 
     /// <summary>Compiles validated options (see <see cref="ReferralsOptionsValidator"/>); <see langword="null"/> when there are no rules.</summary>
     public static RewardRuleSet? Compile(RewardOptions? options, DateTimeZone zone)
