@@ -1,4 +1,5 @@
-// Referrals.Core sample: the codes and links every referral channel starts from, and the rewards a referral earns.
+// Referrals.Core sample: the codes and links every referral channel starts from, the rewards a referral earns, and the
+// fraud checks that hold or block suspicious ones.
 // Run: dotnet run --project samples/Referrals.Sample
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -6,7 +7,10 @@ using NodaTime;
 using Referrals;
 using Referrals.Attribution;
 using Referrals.Codes;
+using Referrals.Fraud;
 using Referrals.Links;
+using Referrals.Participants;
+using Referrals.Privacy;
 using Referrals.Rewards;
 
 var configuration = new ConfigurationBuilder()
@@ -75,7 +79,7 @@ var sale = await attribution.RecordConversionAsync(
         EventTime = now, Channel = Channel.Offline, StoreId = "store-5", PresentedCode = link.Url,
     },
     ct);
-Console.WriteLine($"   {sale.Explain()}");
+Console.WriteLine($"   {sale.Explain().Replace("\n", "\n   ", StringComparison.Ordinal)}");
 foreach (var reward in await rewards.ListOrderRewardsAsync(customers, "pos-5-0001", ct))
 {
     Console.WriteLine($"   reward: {reward.Explain()} Held until {reward.Terms.HoldUntil}.");
@@ -87,6 +91,44 @@ Console.WriteLine($"   Cleo returns one item (20 EUR): {string.Join("; ", refund
 var ben = await rewards.GetReferrerSummaryAsync(customers, new ParticipantId("cust-2002"), ct);
 Console.WriteLine($"   Ben: {ben.SuccessfulReferrals} successful referral, {ben.Pending.Count} reward pending, balance {string.Join(", ", ben.Balance)}, "
     + $"next tier '{ben.Tier?.NextTier}' after {ben.Tier?.ReferralsUntilNextTier} more referrals");
+
+Section("7. Fraud: Dana's friend buys on Dana's phone; another pays with Dana's card; someone guesses codes at a till");
+var fingerprints = provider.GetRequiredService<FingerprintHasher>(); // raw values are hashed here and never stored
+var reviews = provider.GetRequiredService<ReviewQueue>();
+await attribution.RegisterParticipantAsync(
+    new Participant { Id = new ParticipantId("cust-4004"), Fingerprints = fingerprints.Fingerprints(deviceId: "dana-iphone-7f3a", paymentFingerprint: "pm_fp_dana_visa") },
+    ct);
+var dana = await codes.IssueAsync(new CodeRequest { Program = customers, Owner = new ParticipantId("cust-4004"), Medium = ShareMedium.Sms }, ct);
+var onDanasPhone = await attribution.RecordConversionAsync(
+    new Conversion
+    {
+        Program = customers, OrderId = "web-7001", Customer = new ParticipantId("cust-5005"), Amount = new Money(60m, "EUR"), EventTime = now,
+        PresentedCode = dana.Display, Fingerprints = fingerprints.Fingerprints(deviceId: "DANA-IPHONE-7F3A", email: "eli@example.org"),
+    },
+    ct);
+Console.WriteLine($"   {onDanasPhone.Explain().Replace("\n", "\n   ", StringComparison.Ordinal)}");
+foreach (var item in await reviews.ListAsync(customers, ct))
+{
+    Console.WriteLine($"   review queue: order {item.OrderId}, {item.Rewards.Count} rewards held, score {item.Assessment?.Score}");
+}
+var released = await reviews.ApproveAsync(customers, "web-7001", "mia (support)", "Dana's brother, own account: checked by phone", ct);
+Console.WriteLine($"   approved by mia: {released.Count} rewards released; they are paid when the 14-day hold ends");
+var withDanasCard = await attribution.RecordConversionAsync(
+    new Conversion
+    {
+        Program = customers, OrderId = "web-7002", Customer = new ParticipantId("cust-6006"), Amount = new Money(45m, "EUR"), EventTime = now,
+        PresentedCode = dana.Display, Fingerprints = fingerprints.Fingerprints(paymentFingerprint: "pm_fp_dana_visa"),
+    },
+    ct);
+Console.WriteLine($"   paid with Dana's card → {withDanasCard.Reason}: {withDanasCard.Fraud?.Signals[0].Evidence}; rewards: {(await rewards.ListOrderRewardsAsync(customers, "web-7002", ct)).Count}");
+CaptureResult? guess = null;
+for (int i = 0; i < 11; i++)
+{
+    guess = await attribution.CaptureAsync(
+        new CaptureRequest { Program = customers, Kind = TouchKind.PosCodeScan, Input = i < 10 ? $"SHOP-GUES-S{i:D3}" : dana.Display, Customer = new ParticipantId("walk-in"), StoreId = "store-5", RegisterId = "3", EventTime = now },
+        ct);
+}
+Console.WriteLine($"   register 3 after 10 wrong codes, now trying Dana's real one → {guess}");
 
 static void Section(string title)
 {

@@ -29,6 +29,9 @@ public sealed class ReferralsOptions
     /// </summary>
     public PrivacyOptions Privacy { get; set; } = new();
 
+    /// <summary>Process-wide fraud settings: extra disposable-mail domains, the code-guessing limit. Each program has its own policy.</summary>
+    public Fraud.FraudOptions Fraud { get; set; } = new();
+
     /// <summary>
     /// The referral programs by id (<c>Referrals:Programs:customers</c>): time zone, active window and attribution rules.
     /// A conversion of a program not listed here is not attributed.

@@ -69,6 +69,14 @@ public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOption
         {
             ValidatePrivacy(options.Privacy, $"{root}:Privacy", f);
         }
+        if (options.Fraud is null)
+        {
+            f.Add($"{root}:Fraud is required.");
+        }
+        else
+        {
+            ValidateFraud(options.Fraud, $"{root}:Fraud", f);
+        }
         if (options.Programs is null)
         {
             f.Add($"{root}:Programs is required (it may be empty).");
@@ -133,12 +141,95 @@ public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOption
         {
             ValidateRewards(o.Rewards, o.MaxChainDepth, $"{path}:Rewards", f);
         }
+        if (o.Fraud is not null)
+        {
+            ValidateFraudPolicy(o.Fraud, $"{path}:Fraud", f);
+        }
         foreach (var (currency, min) in o.MinimumOrder ?? new Dictionary<string, decimal>())
         {
             if (currency.Length != 3 || !currency.All(char.IsAsciiLetter) || min < 0)
             {
                 f.Add($"{path}:MinimumOrder:{currency} must be a three-letter currency with an amount of 0 or more; got {min}.");
             }
+        }
+    }
+
+    private static void ValidateFraud(Fraud.FraudOptions o, string path, List<string> f)
+    {
+        var domains = o.DisposableDomains ?? [];
+        for (int i = 0; i < domains.Count; i++)
+        {
+            if (!Fraud.DisposableEmailDomainList.IsValidDomain(domains[i]))
+            {
+                f.Add($"{path}:DisposableDomains:{i} must be a domain name of at least two labels; got '{domains[i]}'.");
+            }
+        }
+        if (o.CodeGuessing is not { } g)
+        {
+            f.Add($"{path}:CodeGuessing is required.");
+            return;
+        }
+        if (g.MaxFailures is < 1 or > 10_000)
+        {
+            f.Add($"{path}:CodeGuessing:MaxFailures must be 1 to 10,000; got {g.MaxFailures}.");
+        }
+        if (g.Window < TimeSpan.FromSeconds(1) || g.Window > TimeSpan.FromDays(1))
+        {
+            f.Add($"{path}:CodeGuessing:Window must be 1 second to 1 day; got {g.Window}.");
+        }
+        if (g.MaxSources is < 16 or > 16_777_216)
+        {
+            f.Add($"{path}:CodeGuessing:MaxSources must be 16 to 16,777,216; got {g.MaxSources}.");
+        }
+    }
+
+    private static void ValidateFraudPolicy(Fraud.FraudPolicyOptions o, string path, List<string> f)
+    {
+        if (o.ReviewAt is < 1 or > 1000)
+        {
+            f.Add($"{path}:ReviewAt must be 1 to 1,000; got {o.ReviewAt}.");
+        }
+        if (o.BlockAt is < 1 or > 1000 || o.BlockAt < o.ReviewAt)
+        {
+            f.Add($"{path}:BlockAt must be 1 to 1,000 and at least ReviewAt ({o.ReviewAt}); got {o.BlockAt}.");
+        }
+        foreach (var (name, score) in o.Scores ?? new Dictionary<string, int>())
+        {
+            if (string.IsNullOrWhiteSpace(name) || score is < 0 or > 1000)
+            {
+                f.Add($"{path}:Scores:{name} must be 0 to 1,000; got {score}.");
+            }
+        }
+        foreach (var (name, value) in new[]
+        {
+            (nameof(o.MaxReferralsPerHour), o.MaxReferralsPerHour),
+            (nameof(o.MaxReferralsPerDay), o.MaxReferralsPerDay),
+            (nameof(o.MaxConversionsPerHour), o.MaxConversionsPerHour),
+            (nameof(o.MaxConversionsPerDay), o.MaxConversionsPerDay),
+            (nameof(o.MaxFriendsPerDevicePerDay), o.MaxFriendsPerDevicePerDay),
+            (nameof(o.MaxFriendsPerIpPerDay), o.MaxFriendsPerIpPerDay),
+        })
+        {
+            if (value is < 0 or > 1_000_000)
+            {
+                f.Add($"{path}:{name} must be 0 to 1,000,000; got {value}.");
+            }
+        }
+        if (o.MaxRefundRate is < 0 or > 1)
+        {
+            f.Add($"{path}:MaxRefundRate must be 0 to 1; got {o.MaxRefundRate}.");
+        }
+        if (o.MinOrdersForRefundRate < 1)
+        {
+            f.Add($"{path}:MinOrdersForRefundRate must be 1 or more; got {o.MinOrdersForRefundRate}.");
+        }
+        if (o.ReviewDeadline is { } d && (d < TimeSpan.FromMinutes(1) || d > TimeSpan.FromDays(366)))
+        {
+            f.Add($"{path}:ReviewDeadline must be 1 minute to 366 days; got {d}.");
+        }
+        if (!Enum.IsDefined(o.AfterReviewDeadline))
+        {
+            f.Add($"{path}:AfterReviewDeadline must be KeepHolding, Release or Reject; got {o.AfterReviewDeadline}.");
         }
     }
 

@@ -58,6 +58,12 @@ public enum NotAttributedReason
 
     /// <summary>The customer was attributed before and the program does not credit later conversions.</summary>
     AlreadyAttributed = 10,
+
+    /// <summary>
+    /// A referral was found, but the fraud checks blocked it (<see cref="AttributionResult.Fraud"/> says why):
+    /// <see cref="AttributionResult.Referrer"/> names the referrer it would have credited; no reward is created.
+    /// </summary>
+    FraudBlocked = 11,
 }
 
 /// <summary>What became of one touch when a conversion was decided.</summary>
@@ -159,6 +165,14 @@ public sealed record AttributionResult
     /// <summary>When the decision was made (by the library's clock).</summary>
     public Instant DecidedAt { get; init; }
 
+    /// <summary>
+    /// The fraud assessment of the credit, or <see langword="null"/> when none was made (not referred, a repeat purchase,
+    /// no <see cref="Fraud.FraudService"/> registered, or the program's policy is off). With
+    /// <see cref="Fraud.FraudVerdict.Review"/> the rewards are held for review; a blocked referral has
+    /// <see cref="Reason"/> <see cref="NotAttributedReason.FraudBlocked"/>.
+    /// </summary>
+    public Fraud.FraudAssessment? Fraud { get; init; }
+
     /// <summary>A few lines in plain English for a support agent.</summary>
     public string Explain()
     {
@@ -181,6 +195,10 @@ public sealed record AttributionResult
         else
         {
             sb.Append(inv, $"not credited: {Reason}.");
+        }
+        if (Fraud is { } fraud)
+        {
+            sb.AppendLine().Append(fraud.Explain());
         }
         foreach (var t in Touches)
         {

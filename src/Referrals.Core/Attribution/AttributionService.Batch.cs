@@ -156,7 +156,7 @@ public sealed partial class AttributionService
             RegisterId = row.RegisterId,
             CaptureId = row.CaptureId,
         };
-        var built = await BuildTouchAsync(request, row.OrderId, ct).ConfigureAwait(false);
+        var built = await BuildTouchAsync(request, row.OrderId, ct, limitGuessing: false).ConfigureAwait(false);
         if (built.Touch is null)
         {
             return (CaptureOutcome.Rejected, $"the capture was refused: {built.Rejection}", false);

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using NodaTime;
 using Referrals.Codes;
+using Referrals.Fraud;
 using Referrals.Internal;
 using Referrals.Notifications;
 using Referrals.Participants;
@@ -45,6 +46,8 @@ public sealed partial class AttributionService
     private readonly Dictionary<ProgramId, ProgramRules> _programs;
     private readonly Lazy<ContactHasher?> _hasher;
     private readonly RewardService? _rewards;
+    private readonly FraudService? _fraud;
+    private readonly CodeGuessingLimiter? _guessing;
 
     /// <summary>Creates the service; options are validated here as in dependency injection.</summary>
     /// <exception cref="OptionsValidationException">A setting is bad; the message names every one.</exception>
@@ -57,7 +60,8 @@ public sealed partial class AttributionService
         IParticipantStore participants,
         IEnumerable<IReferralNotifier> notifiers,
         ILogger<AttributionService>? logger = null,
-        RewardService? rewards = null)
+        RewardService? rewards = null,
+        FraudService? fraud = null)
     {
         var o = Preconditions.CheckNotNull(options).Value;
         ReferralsOptionsValidator.ThrowIfInvalid(o);
@@ -70,6 +74,9 @@ public sealed partial class AttributionService
         _notifiers = new NotifierSet(notifiers, _logger);
         _programs = ProgramRules.Compile(o);
         _rewards = rewards;
+        _fraud = fraud;
+        var guessing = o.Fraud.CodeGuessing;
+        _guessing = guessing.Enabled ? new CodeGuessingLimiter(guessing.MaxFailures, Duration.FromTimeSpan(guessing.Window), guessing.MaxSources) : null;
         _hasher = new Lazy<ContactHasher?>(() => string.IsNullOrEmpty(o.Privacy.ContactHashKey) ? null : new ContactHasher(o));
     }
 
@@ -230,7 +237,8 @@ public sealed partial class AttributionService
 
     internal static bool SameDecision(AttributionResult a, AttributionResult b) =>
         a.Reason == b.Reason && a.Referrer == b.Referrer && a.Code == b.Code && a.TouchId == b.TouchId
-        && a.IsRepeat == b.IsRepeat && a.Combination == b.Combination && a.Chain.SequenceEqual(b.Chain);
+        && a.IsRepeat == b.IsRepeat && a.Combination == b.Combination && a.Chain.SequenceEqual(b.Chain)
+        && a.Fraud?.Verdict == b.Fraud?.Verdict;
 
     private async ValueTask<AttributionResult> DecideAndSaveAsync(Conversion conversion, CancellationToken cancellationToken, bool notify = true)
     {
@@ -330,7 +338,7 @@ public sealed partial class AttributionService
         var chosen = touches[winner];
         verdicts[winner] = verdicts[winner] with { Verdict = TouchVerdict.Chosen };
         var chain = await ChainAsync(conversion, chosen.Referrer, rules.MaxChainDepth, ct).ConfigureAwait(false);
-        return result.Create(
+        var credit = result.Create(
             NotAttributedReason.None,
             chosen.Referrer,
             verdicts,
@@ -341,6 +349,13 @@ public sealed partial class AttributionService
             chain,
             isRepeat: false,
             Combine(chosen.Medium, chosen.Kind, conversion.Channel));
+        if (_fraud is null || await _fraud.AssessAsync(conversion, credit, participant, contacts, ct).ConfigureAwait(false) is not { } assessment)
+        {
+            return credit;
+        }
+        return assessment.Verdict == FraudVerdict.Block
+            ? credit with { Reason = NotAttributedReason.FraudBlocked, Chain = [], Fraud = assessment }
+            : credit with { Fraud = assessment };
     }
 
     /// <summary>The fields every decision shares, so each decision allocates its result once.</summary>
@@ -582,7 +597,8 @@ public sealed partial class AttributionService
     private async ValueTask<(Touch? Touch, CaptureRejection Rejection, CodeResolutionOutcome? CodeOutcome)> BuildTouchAsync(
         CaptureRequest request,
         string? orderId,
-        CancellationToken ct)
+        CancellationToken ct,
+        bool limitGuessing = true)
     {
         ParticipantId referrer;
         ReferralCode? code = null;
@@ -599,8 +615,20 @@ public sealed partial class AttributionService
         }
         else
         {
+            // Rows of a POS batch come from the shop's own database, not from someone typing: they are not limited.
+            string? source = _guessing is null || !limitGuessing ? null : GuessingSource(request);
+            var now = _clock.GetCurrentInstant();
+            if (source is not null && _guessing!.IsLimited(source, now))
+            {
+                ReferralsTelemetry.CodeGuessesRefused.Add(1);
+                return (null, CaptureRejection.TooManyFailedLookups, null);
+            }
             var resolution = _codes.Resolve(request.Input);
             outcome = resolution.Outcome;
+            if (source is not null && resolution.Outcome is CodeResolutionOutcome.NotFound or CodeResolutionOutcome.CheckFailed)
+            {
+                _guessing!.RecordFailure(source, now);
+            }
             switch (resolution.Outcome)
             {
                 case CodeResolutionOutcome.Malformed:
@@ -657,6 +685,13 @@ public sealed partial class AttributionService
         await _notifiers.NotifyAsync(touch, static (n, t, c) => n.OnReferralCapturedAsync(t, c), ct).ConfigureAwait(false);
         return new CaptureResult(CaptureOutcome.Captured, CaptureRejection.None, touch, outcome);
     }
+
+    /// <summary>Who is looking codes up, for the guessing limit: the host's source, else the till, else the visitor.</summary>
+    private static string? GuessingSource(CaptureRequest r) =>
+        r.Source is { Length: > 0 } s ? "s:" + s
+        : r.RegisterId is not null || r.StoreId is not null ? "r:" + r.StoreId + "/" + r.RegisterId
+        : r.VisitorId is { } v ? "v:" + v
+        : null;
 
     /// <summary>
     /// The natural id of a touch: the capture id where the capturing system gave one, otherwise a 128-bit hash of what

@@ -42,6 +42,13 @@ public sealed record CaptureRequest
 
     /// <summary>The capturing system's own id for the capture (a POS capture id): makes re-sending idempotent.</summary>
     public string? CaptureId { get; init; }
+
+    /// <summary>
+    /// Where the look-up came from, for the code-guessing limit (<see cref="Fraud.CodeGuessingOptions"/>): the client's IP
+    /// address for a web form, a kiosk's device id. Never stored; only a hash of it is held, in memory, while it is active.
+    /// When <see langword="null"/>, the store and register are the source for POS captures, else the visitor id.
+    /// </summary>
+    public string? Source { get; init; }
 }
 
 /// <summary>What became of a capture.</summary>
@@ -86,6 +93,12 @@ public enum CaptureRejection
 
     /// <summary>A contact look-up capture names no referrer, or one the library does not know.</summary>
     UnknownReferrer = 8,
+
+    /// <summary>
+    /// The source of the look-up (<see cref="CaptureRequest.Source"/>) had too many failed look-ups in the window of
+    /// <see cref="Fraud.CodeGuessingOptions"/>: the input was not even looked at. Try again later.
+    /// </summary>
+    TooManyFailedLookups = 9,
 }
 
 /// <summary>The outcome of recording a touch.</summary>

@@ -47,4 +47,10 @@ public sealed record Conversion
 
     /// <summary>The register, for conversions at a till.</summary>
     public string? RegisterId { get; init; }
+
+    /// <summary>
+    /// Keyed hashes of the device, payment method, shipping address, IP address and e-mail domain of this order, made with
+    /// <see cref="FingerprintHasher"/>, for the fraud checks. Give what is known; none is required.
+    /// </summary>
+    public IReadOnlyList<Fingerprint> Fingerprints { get; init; } = [];
 }

@@ -6,6 +6,7 @@ using NodaTime.Extensions;
 using Referrals;
 using Referrals.Attribution;
 using Referrals.Codes;
+using Referrals.Fraud;
 using Referrals.Links;
 using Referrals.Privacy;
 using Referrals.Rewards;
@@ -19,7 +20,8 @@ public static class ReferralsServiceCollectionExtensions
     /// <summary>
     /// Adds Referrals.Core with options set in code. Registers, unless the host registered its own:
     /// <see cref="TimeProvider.System"/> and an <see cref="IClock"/> reading the registered <see cref="TimeProvider"/>
-    /// (register either to control time, e.g. in tests), <see cref="CryptoRandomSource"/>, the <see cref="InMemoryReferralStore"/>, and the services.
+    /// (register either to control time, e.g. in tests), <see cref="CryptoRandomSource"/>, the <see cref="InMemoryReferralStore"/>,
+    /// the services, and the built-in fraud checks (<see cref="FraudCheckNames"/>).
     /// Options are validated when the host starts (<c>ValidateOnStart</c>) and again when a service is first created.
     /// </summary>
     public static ReferralsBuilder AddReferrals(this IServiceCollection services) => AddReferrals(services, static _ => { });
@@ -71,6 +73,14 @@ public static class ReferralsServiceCollectionExtensions
         services.TryAddSingleton<ITouchStore>(sp => sp.GetRequiredService<InMemoryReferralStore>());
         services.TryAddSingleton<IConversionStore>(sp => sp.GetRequiredService<InMemoryReferralStore>());
         services.TryAddSingleton<IRewardStore>(sp => sp.GetRequiredService<InMemoryReferralStore>());
+        services.TryAddSingleton<IFraudStore>(sp => sp.GetRequiredService<InMemoryReferralStore>());
+        foreach (var check in ReferralsBuilder.BuiltInChecks.Values)
+        {
+            services.TryAddEnumerable(ServiceDescriptor.Singleton(typeof(IFraudCheck), check));
+        }
+        services.TryAddSingleton<FraudService>();
+        services.TryAddSingleton<ReviewQueue>();
+        services.TryAddSingleton<FingerprintHasher>();
         services.TryAddSingleton<RewardService>();
         services.TryAddSingleton<ShareLinkService>();
         services.TryAddSingleton<AttributionService>();
@@ -85,8 +95,43 @@ public sealed class ReferralsBuilder
 {
     internal ReferralsBuilder(IServiceCollection services) => Services = services;
 
+    internal static readonly IReadOnlyDictionary<string, Type> BuiltInChecks = new Dictionary<string, Type>(StringComparer.Ordinal)
+    {
+        [FraudCheckNames.SelfReferral] = typeof(SelfReferralCheck),
+        [FraudCheckNames.DisposableEmail] = typeof(DisposableEmailCheck),
+        [FraudCheckNames.Velocity] = typeof(VelocityCheck),
+        [FraudCheckNames.Ring] = typeof(RingCheck),
+        [FraudCheckNames.RefundAbuse] = typeof(RefundAbuseCheck),
+    };
+
     /// <summary>The service collection Referrals.Core was added to.</summary>
     public IServiceCollection Services { get; }
+
+    /// <summary>Adds a fraud check (a singleton created by dependency injection); it runs after the checks added before it.</summary>
+    public ReferralsBuilder AddFraudCheck<TCheck>()
+        where TCheck : class, IFraudCheck
+    {
+        Services.TryAddEnumerable(ServiceDescriptor.Singleton<IFraudCheck, TCheck>());
+        return this;
+    }
+
+    /// <summary>Removes a built-in fraud check by name (<see cref="FraudCheckNames"/>); to replace it, add your own after.</summary>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is not a built-in check's name.</exception>
+    public ReferralsBuilder RemoveFraudCheck(string name)
+    {
+        if (name is null || !BuiltInChecks.TryGetValue(name, out var type))
+        {
+            throw new ArgumentException($"'{name}' is not a built-in fraud check; the built-ins are {string.Join(", ", BuiltInChecks.Keys)}.", nameof(name));
+        }
+        for (int i = Services.Count - 1; i >= 0; i--)
+        {
+            if (Services[i].ServiceType == typeof(IFraudCheck) && Services[i].ImplementationType == type)
+            {
+                Services.RemoveAt(i);
+            }
+        }
+        return this;
+    }
 
     /// <summary>
     /// Runs the reward lifecycle in the background (an <see cref="Microsoft.Extensions.Hosting.IHostedService"/>): a pass of

@@ -29,6 +29,10 @@ internal static class ReferralsTelemetry
     public static readonly Counter<long> RewardsFulfilled = Meter.CreateCounter<long>("referrals.rewards.fulfilled", "{reward}", "Rewards the fulfiller delivered.");
     public static readonly Counter<long> FulfilmentFailures = Meter.CreateCounter<long>("referrals.rewards.fulfilment_failures", "{failure}", "Exceptions thrown by the fulfiller, caught, logged and retried.");
 
+    public static readonly Counter<long> FraudVerdicts = Meter.CreateCounter<long>("referrals.fraud.verdicts", "{conversion}", "Referred conversions assessed, by verdict.");
+    public static readonly Counter<long> FraudCheckFailures = Meter.CreateCounter<long>("referrals.fraud.check_failures", "{failure}", "Exceptions thrown by fraud checks, caught and logged.");
+    public static readonly Counter<long> CodeGuessesRefused = Meter.CreateCounter<long>("referrals.fraud.guesses_refused", "{lookup}", "Code look-ups refused because their source failed too often.");
+
     public static readonly KeyValuePair<string, object?> Attributed = new(Tags.Outcome, "attributed");
     public static readonly KeyValuePair<string, object?> NotAttributed = new(Tags.Outcome, "not_attributed");
 

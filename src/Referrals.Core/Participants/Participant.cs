@@ -34,6 +34,12 @@ public sealed record Participant
     /// <summary>Keyed hashes of the person's e-mail addresses and phone numbers, for look-ups and self-referral checks.</summary>
     public IReadOnlyList<ContactHash> Contacts { get; init; } = [];
 
+    /// <summary>
+    /// Keyed hashes of the person's known devices, payment methods and addresses (<see cref="FingerprintHasher"/>), for the
+    /// self-referral and ring checks.
+    /// </summary>
+    public IReadOnlyList<Fingerprint> Fingerprints { get; init; } = [];
+
     /// <summary>The e-mail address masked for a cashier (<c>j***@example.com</c>), or <see langword="null"/>.</summary>
     public string? MaskedEmail { get; init; }
 

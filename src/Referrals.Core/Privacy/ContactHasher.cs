@@ -1,9 +1,5 @@
-using System.Buffers.Text;
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.Extensions.Options;
 using Referrals.Internal;
-using Referrals.Links;
 
 namespace Referrals.Privacy;
 
@@ -41,17 +37,8 @@ public sealed class ContactHasher
     /// </exception>
     public ContactHasher(ReferralsOptions options)
     {
-        ReferralsOptionsValidator.ThrowIfInvalid(options);
-        var privacy = options.Privacy;
-        // The validator accepts a missing key, since hosts that never look contacts up need none; this service cannot work without it.
-        if (string.IsNullOrEmpty(privacy.ContactHashKey) || !LinkKeys.TryDecodeSecret(privacy.ContactHashKey, out key))
-        {
-            throw new OptionsValidationException(
-                Options.DefaultName,
-                typeof(ReferralsOptions),
-                [$"{ReferralsOptions.SectionName}:Privacy:ContactHashKey is required to hash contact details: base64 of at least {LinkKeys.MinSecretBytes} random bytes."]);
-        }
-        defaultCountryCallingCode = privacy.DefaultCountryCallingCode;
+        key = KeyedHash.LoadKey(Preconditions.CheckNotNull(options), "contact details");
+        defaultCountryCallingCode = options.Privacy.DefaultCountryCallingCode;
     }
 
     /// <summary>Normalises an e-mail address (<see cref="ContactNormalizer.TryNormalizeEmail"/>) and hashes it. Never throws.</summary>
@@ -118,17 +105,5 @@ public sealed class ContactHasher
         return string.Concat(e164.AsSpan(0, 3), " *** *** ", e164.AsSpan(e164.Length - 2));
     }
 
-    private ContactHash Hash(ContactKind kind, string tag, string normalized)
-    {
-        // Small inputs (at most 254 characters of up to 3 UTF-8 bytes each) fit on the stack.
-        int max = Encoding.UTF8.GetMaxByteCount(tag.Length + 1 + normalized.Length);
-        Span<byte> message = max <= 1024 ? stackalloc byte[max] : new byte[max];
-        int n = Encoding.UTF8.GetBytes(tag, message);
-        message[n++] = (byte)'\n';
-        n += Encoding.UTF8.GetBytes(normalized, message[n..]);
-
-        Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
-        HMACSHA256.HashData(key, message[..n], mac);
-        return new ContactHash(kind, Base64Url.EncodeToString(mac[..ContactHash.HashBytes]));
-    }
+    private ContactHash Hash(ContactKind kind, string tag, string normalized) => new(kind, KeyedHash.Compute(key, tag, normalized));
 }

@@ -61,4 +61,7 @@ public sealed class ProgramOptions
 
     /// <summary>The reward rules, hold period, boosts and caps; <see langword="null"/> or no rules for a program without rewards.</summary>
     public Rewards.RewardOptions? Rewards { get; set; }
+
+    /// <summary>The fraud policy: thresholds, signal scores, review deadline; <see langword="null"/> for the defaults (the built-in checks on).</summary>
+    public Fraud.FraudPolicyOptions? Fraud { get; set; }
 }

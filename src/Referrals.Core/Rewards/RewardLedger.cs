@@ -28,12 +28,21 @@ public enum RewardEntryType
 
     /// <summary>Taken back after fulfilment: a refund, charge-back or re-attribution (negative).</summary>
     ClawedBack = 7,
+
+    /// <summary>
+    /// A reward held for fraud review was released by a person (or by the program's review deadline): it continues as a
+    /// normal pending reward, approved when its hold ends (amount zero).
+    /// </summary>
+    Released = 8,
 }
 
 /// <summary>Where a reward stands.</summary>
 public enum RewardStatus
 {
-    /// <summary>Held until <see cref="RewardTerms.HoldUntil"/> (the return window).</summary>
+    /// <summary>
+    /// Held until <see cref="RewardTerms.HoldUntil"/> (the return window) — and, while <see cref="Reward.UnderReview"/>,
+    /// until a person releases it.
+    /// </summary>
     Pending = 1,
 
     /// <summary>Approved, waiting for the fulfiller.</summary>
@@ -106,6 +115,12 @@ public sealed record RewardTerms
 
     /// <summary>When the hold ends and the reward is approved.</summary>
     public required Instant HoldUntil { get; init; }
+
+    /// <summary>
+    /// Earned on a referral the fraud checks sent to review: the reward waits for a person's decision
+    /// (<see cref="Fraud.ReviewQueue"/>) even after its hold ends.
+    /// </summary>
+    public bool HeldForReview { get; init; }
 }
 
 /// <summary>
@@ -197,6 +212,12 @@ public sealed record Reward
     /// <summary>Its ledger entries, oldest first.</summary>
     public required IReadOnlyList<RewardEntry> Entries { get; init; }
 
+    /// <summary>
+    /// Pending and held for fraud review: it is not approved when its hold ends until a person releases or approves it
+    /// (or the program's review deadline acts).
+    /// </summary>
+    public bool UnderReview { get; init; }
+
     /// <summary>One line for a support agent or a finance report.</summary>
     public string Explain()
     {
@@ -222,6 +243,10 @@ public sealed record Reward
             sb.Append(inv, $", reduced from {t.BeforeCap} by {cap}");
         }
         sb.Append(inv, $"; {Status}, net {Net}");
+        if (UnderReview)
+        {
+            sb.Append(", held for fraud review");
+        }
         if (Reason is { } r)
         {
             sb.Append(inv, $" ({r})");
@@ -237,13 +262,18 @@ public sealed record Reward
         var status = RewardStatus.Pending;
         Instant? approvedAt = null, fulfilledAt = null;
         string? reference = null, reason = null;
+        bool released = false;
         for (int i = 1; i < entries.Count; i++)
         {
             var e = entries[i];
             net += e.Amount;
             switch (e.Type)
             {
+                case RewardEntryType.Released:
+                    released = true;
+                    break;
                 case RewardEntryType.Approved:
+                    released = true;
                     approvedAt = e.RecordedAt;
                     if (status == RewardStatus.Pending)
                     {
@@ -286,6 +316,7 @@ public sealed record Reward
             FulfilmentReference = reference,
             Reason = reason,
             Entries = entries,
+            UnderReview = status == RewardStatus.Pending && earned.Terms!.HeldForReview && !released,
         };
     }
 
@@ -380,6 +411,24 @@ public sealed record Refund
 
     /// <summary>A charge-back: the whole order is reversed.</summary>
     public bool IsChargeback { get; init; }
+
+    /// <summary>
+    /// How much of an order its refunds cover, at most the order: all of it after a charge-back, else the sum of the
+    /// refunds (which are in the order's currency). The order is refunded in full when this equals its amount.
+    /// </summary>
+    internal static Money Total(Money order, IReadOnlyList<Refund> refunds)
+    {
+        decimal total = 0;
+        foreach (var r in refunds)
+        {
+            if (r.IsChargeback)
+            {
+                return order;
+            }
+            total += r.Amount.Amount;
+        }
+        return new Money(Math.Min(total, order.Amount), order.Currency);
+    }
 }
 
 /// <summary>What recording a refund did.</summary>

@@ -40,6 +40,7 @@ public sealed partial class RewardService
     private readonly NotifierSet _notifiers;
     private readonly ILogger _logger;
     private readonly Dictionary<ProgramId, RewardRuleSet> _rules = new();
+    private readonly Dictionary<ProgramId, Fraud.FraudPolicy> _fraud = new();
 
     /// <summary>Creates the service; options are validated here as in dependency injection.</summary>
     /// <exception cref="OptionsValidationException">A setting is bad; the message names every one.</exception>
@@ -70,6 +71,7 @@ public sealed partial class RewardService
             {
                 _rules[new ProgramId(id)] = rules;
             }
+            _fraud[new ProgramId(id)] = program.Fraud is null ? Fraud.FraudPolicy.Default : new Fraud.FraudPolicy(program.Fraud);
         }
     }
 
@@ -182,9 +184,25 @@ public sealed partial class RewardService
         foreach (var program in _rules.Keys)
         {
             var open = Reward.FoldAll(await _store.ListOpenEntriesAsync(program, cancellationToken).ConfigureAwait(false));
+            var policy = _fraud.GetValueOrDefault(program) ?? Fraud.FraudPolicy.Default;
             foreach (var reward in open)
             {
                 var current = reward;
+                if (current.UnderReview)
+                {
+                    // Nothing held for review pays out silently: only the program's deadline rule may act without a person.
+                    if (policy.ReviewDeadline is not { } deadline || current.CreatedAt + deadline > now || policy.AfterReviewDeadline == Fraud.ReviewDeadlineAction.KeepHolding)
+                    {
+                        continue;
+                    }
+                    var type = policy.AfterReviewDeadline == Fraud.ReviewDeadlineAction.Release ? RewardEntryType.Released : RewardEntryType.Rejected;
+                    var decided = await AppendStatusAsync(current, type, "review deadline", $"not reviewed within {deadline}", null, cancellationToken).ConfigureAwait(false);
+                    if (decided is not { Status: RewardStatus.Pending, UnderReview: false })
+                    {
+                        continue;
+                    }
+                    current = decided;
+                }
                 if (current.Status == RewardStatus.Pending && current.Terms.HoldUntil <= now)
                 {
                     var done = await AppendStatusAsync(current, RewardEntryType.Approved, null, "hold ended", null, cancellationToken).ConfigureAwait(false);
@@ -243,6 +261,33 @@ public sealed partial class RewardService
         return reward is { Status: RewardStatus.Pending or RewardStatus.Approved }
             ? await AppendStatusAsync(reward, RewardEntryType.Rejected, actor, reason, null, cancellationToken).ConfigureAwait(false)
             : null;
+    }
+
+    /// <summary>The rewards of a program held for fraud review, oldest first.</summary>
+    internal async ValueTask<List<Reward>> ListUnderReviewAsync(ProgramId program, CancellationToken cancellationToken)
+    {
+        var open = Reward.FoldAll(await _store.ListOpenEntriesAsync(program, cancellationToken).ConfigureAwait(false));
+        return open.Where(r => r.UnderReview).ToList();
+    }
+
+    /// <summary>Releases (or rejects) every reward of an order held for review; returns the rewards changed.</summary>
+    internal async ValueTask<IReadOnlyList<Reward>> DecideReviewAsync(ProgramId program, string orderId, bool release, string actor, string reason, CancellationToken cancellationToken)
+    {
+        CheckActor(actor, reason);
+        var changed = new List<Reward>();
+        foreach (var reward in await ListOrderRewardsAsync(program, orderId, cancellationToken).ConfigureAwait(false))
+        {
+            if (!reward.UnderReview)
+            {
+                continue;
+            }
+            var after = await AppendStatusAsync(reward, release ? RewardEntryType.Released : RewardEntryType.Rejected, actor, reason, null, cancellationToken).ConfigureAwait(false);
+            if (after is not null)
+            {
+                changed.Add(after);
+            }
+        }
+        return changed;
     }
 
     /// <summary>A reward by id, or <see langword="null"/>.</summary>
@@ -336,6 +381,7 @@ public sealed partial class RewardService
                     BeforeCap = d.BeforeCap,
                     ConversionTime = a.ConversionTime,
                     HoldUntil = a.ConversionTime + rules.Hold,
+                    HeldForReview = a.Fraud?.Verdict == Fraud.FraudVerdict.Review,
                 },
             });
         }
@@ -391,6 +437,7 @@ public sealed partial class RewardService
             bool allowed = type switch
             {
                 RewardEntryType.Approved => current.Status == RewardStatus.Pending,
+                RewardEntryType.Released => current.UnderReview,
                 RewardEntryType.Rejected => current.Status is RewardStatus.Pending or RewardStatus.Approved,
                 _ => force || current.Status == RewardStatus.Approved,
             };
@@ -436,15 +483,7 @@ public sealed partial class RewardService
         }
     }
 
-    private static Money Refunded(Money order, IReadOnlyList<Refund> refunds)
-    {
-        if (refunds.Any(r => r.IsChargeback))
-        {
-            return order;
-        }
-        decimal total = refunds.Sum(r => r.Amount.Amount);
-        return new Money(Math.Min(total, order.Amount), order.Currency);
-    }
+    private static Money Refunded(Money order, IReadOnlyList<Refund> refunds) => Refund.Total(order, refunds);
 
     private static RewardTierProgress? Progress(RewardRuleSet rules, int successful)
     {

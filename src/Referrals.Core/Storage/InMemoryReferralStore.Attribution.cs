@@ -52,6 +52,7 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
                 _participantCount++;
             }
             _people[participant.Id] = new Person(participant, person?.Visitors ?? []);
+            IndexFingerprints(person?.Participant, participant);
             foreach (var c in participant.Contacts.Distinct())
             {
                 _byContact[c] = Append(_byContact.GetValueOrDefault(c), participant.Id);
@@ -114,6 +115,7 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
             {
                 return ValueTask.FromResult(false);
             }
+            IndexReferral(touch);
             if (touch.Customer is { } c)
             {
                 AddTouch(new ProspectKey(touch.Program, ProspectKind.Customer, c.Value), touch);
@@ -168,6 +170,7 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
             {
                 Array.Sort(list, ConversionOrder.Instance);
             }
+            IndexSightings(conversion);
         }
         return ValueTask.FromResult(true);
     }
@@ -218,6 +221,7 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
             }
             var oldCode = UsedCode(order.Attribution);
             var newCode = UsedCode(attribution);
+            IndexCredit(order.Attribution, attribution);
             order.Attribution = attribution;
             if (oldCode == newCode)
             {

@@ -186,6 +186,7 @@ public sealed partial class InMemoryReferralStore : IRewardStore
             {
                 _refundIds.Add((program, refund.RefundId));
                 AddTo(_refunds, (program, refund.OrderId), refund);
+                IndexRefund(refund);
             }
         }
         return ValueTask.FromResult(RewardCommitOutcome.Committed);

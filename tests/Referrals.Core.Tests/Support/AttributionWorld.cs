@@ -3,6 +3,7 @@ using NodaTime;
 using NodaTime.Testing;
 using Referrals.Attribution;
 using Referrals.Codes;
+using Referrals.Fraud;
 using Referrals.Links;
 using Referrals.Notifications;
 using Referrals.Participants;
@@ -38,8 +39,11 @@ internal sealed class AttributionWorld
         Notifier = new RecordingNotifier();
         Fulfiller = new RecordingFulfiller();
         Rewards = new RewardService(wrapped, Clock, Store, Store, [Fulfiller], [Notifier, .. notifiers]);
-        Attribution = new AttributionService(wrapped, Clock, Codes, Store, Store, Store, [Notifier, .. notifiers], rewards: Rewards);
+        Fraud = new FraudService(wrapped, Clock, Store, Store, Store, BuiltInChecks(wrapped));
+        Attribution = new AttributionService(wrapped, Clock, Codes, Store, Store, Store, [Notifier, .. notifiers], rewards: Rewards, fraud: Fraud);
+        Reviews = new ReviewQueue(Rewards, Store);
         Hasher = new ContactHasher(Options);
+        Fingerprints = new FingerprintHasher(Options);
     }
 
     public ReferralsOptions Options { get; }
@@ -55,6 +59,16 @@ internal sealed class AttributionWorld
     public AttributionService Attribution { get; }
 
     public ContactHasher Hasher { get; }
+
+    public FingerprintHasher Fingerprints { get; }
+
+    public FraudService Fraud { get; }
+
+    public ReviewQueue Reviews { get; }
+
+    /// <summary>The built-in checks, as dependency injection registers them.</summary>
+    public static IFraudCheck[] BuiltInChecks(IOptions<ReferralsOptions> options) =>
+        [new SelfReferralCheck(), new DisposableEmailCheck(options), new VelocityCheck(), new RingCheck(), new RefundAbuseCheck()];
 
     public RewardService Rewards { get; }
 

@@ -1,0 +1,119 @@
+using BenchmarkDotNet.Attributes;
+using Microsoft.Extensions.Options;
+using NodaTime;
+using NodaTime.Testing;
+using Referrals.Attribution;
+using Referrals.Fraud;
+using Referrals.Participants;
+using Referrals.Privacy;
+using Referrals.Programs;
+using Referrals.Storage;
+
+namespace Referrals.Benchmarks;
+
+/// <summary>
+/// All built-in fraud checks (self-referral, disposable e-mail, velocity, ring, refund abuse) for one conversion of a
+/// referrer with a history of 1,000 referrals (touches, credited conversions, 100 of them refunded) on the in-memory
+/// store. The friend brings six fingerprints (device, card, address, IP, IP + browser, e-mail domain), the referrer was
+/// referred by someone else (the ring check climbs). Baseline: one fraud-store query (a referral count).
+/// </summary>
+[MemoryDiagnoser]
+public class FraudBenchmarks
+{
+    private const int History = 1_000;
+    private static readonly ProgramId Program = new("customers");
+    private static readonly Instant Start = Instant.FromUtc(2026, 8, 1, 9, 0);
+
+    private FraudService _fraud = null!;
+    private InMemoryReferralStore _store = null!;
+    private Conversion _conversion = null!;
+    private AttributionResult _credit = null!;
+    private Participant _friend = null!;
+    private ParticipantId _ana;
+
+    [GlobalSetup]
+    public void Setup() => SetupAsync().GetAwaiter().GetResult();
+
+    [Benchmark(Baseline = true)]
+    public int Baseline_OneStoreQuery()
+    {
+        var task = _store.CountReferralsAsync(Program, _ana, _conversion.EventTime - Duration.FromHours(1), _conversion.EventTime);
+        return task.IsCompletedSuccessfully ? task.Result : task.AsTask().GetAwaiter().GetResult();
+    }
+
+    [Benchmark]
+    public FraudAssessment? AllChecks_History1000()
+    {
+        var task = _fraud.AssessAsync(_conversion, _credit, _friend, _conversion.Contacts, CancellationToken.None);
+        return task.IsCompletedSuccessfully ? task.Result : task.AsTask().GetAwaiter().GetResult();
+    }
+
+    private async Task SetupAsync()
+    {
+        var options = BenchmarkData.Options();
+        options.Privacy.ContactHashKey = Convert.ToBase64String(Enumerable.Range(7, 32).Select(i => (byte)i).ToArray());
+        options.Programs["customers"] = new ProgramOptions { TimeZone = "Europe/Berlin" };
+        var wrapped = Options.Create(options);
+        var clock = new FakeClock(Start + Duration.FromDays(120));
+        _store = new InMemoryReferralStore();
+        var hasher = new FingerprintHasher(options);
+        _fraud = new FraudService(wrapped, clock, _store, _store, _store, [new SelfReferralCheck(), new DisposableEmailCheck(wrapped), new VelocityCheck(), new RingCheck(), new RefundAbuseCheck()]);
+
+        _ana = new ParticipantId("ana");
+        await _store.UpsertParticipantAsync(new Participant { Id = _ana, Fingerprints = hasher.Fingerprints(deviceId: "ana-phone", paymentFingerprint: "ana-card", shippingAddress: "Hauptstraße 1, Berlin") });
+        await CreditAsync(new ParticipantId("zoe"), _ana, "o-ana", Start - Duration.FromDays(10), hasher.Fingerprints(deviceId: "ana-phone"));
+
+        // 1,000 referrals over 100 days: a touch and a credited conversion each, every tenth refunded in full.
+        for (int i = 0; i < History; i++)
+        {
+            var friend = new ParticipantId($"f{i}");
+            var at = Start + Duration.FromMinutes(144 * i);
+            await _store.TryAddTouchAsync(new Touch { Id = $"t{i}", Program = Program, Kind = TouchKind.LinkClick, Referrer = _ana, Customer = friend, EventTime = at, RecordedAt = at });
+            await CreditAsync(_ana, friend, $"o-{i}", at + Duration.FromHours(1), hasher.Fingerprints(deviceId: $"device-{i}", paymentFingerprint: $"card-{i}", ipAddress: $"198.51.{i / 250}.{i % 250}", userAgent: "Mozilla/5.0", email: $"f{i}@example.com"));
+            if (i % 10 == 0)
+            {
+                await _store.TryCommitAsync(new Rewards.RewardCommit
+                {
+                    Program = Program,
+                    Accounts = [],
+                    Refund = new Rewards.Refund { Program = Program, OrderId = $"o-{i}", RefundId = $"r-{i}", Amount = new Money(40m, "EUR"), EventTime = at + Duration.FromDays(2) },
+                });
+            }
+        }
+
+        var bea = new ParticipantId("bea");
+        _friend = new Participant { Id = bea, Fingerprints = hasher.Fingerprints(deviceId: "bea-phone") };
+        await _store.UpsertParticipantAsync(_friend);
+        _conversion = new Conversion
+        {
+            Program = Program,
+            OrderId = "o-bea",
+            Customer = bea,
+            Amount = new Money(40m, "EUR"),
+            EventTime = Start + Duration.FromDays(101),
+            Fingerprints = hasher.Fingerprints(deviceId: "bea-phone", paymentFingerprint: "bea-card", shippingAddress: "Gartenweg 2, Potsdam", ipAddress: "203.0.113.9", userAgent: "Mozilla/5.0 (iPhone)", email: "bea@example.org"),
+        };
+        _credit = new AttributionResult
+        {
+            Program = Program,
+            OrderId = "o-bea",
+            Customer = bea,
+            Amount = _conversion.Amount,
+            ConversionTime = _conversion.EventTime,
+            Referrer = _ana,
+            Chain = [_ana, new ParticipantId("zoe")],
+        };
+        var check = AllChecks_History1000();
+        if (check is null || check.Verdict != FraudVerdict.Allow || check.Signals.Count != 0)
+        {
+            throw new InvalidOperationException("Benchmark setup is wrong: " + check?.Explain());
+        }
+    }
+
+    private async Task CreditAsync(ParticipantId referrer, ParticipantId friend, string order, Instant at, IReadOnlyList<Fingerprint> fingerprints)
+    {
+        var conversion = new Conversion { Program = Program, OrderId = order, Customer = friend, Amount = new Money(40m, "EUR"), EventTime = at, Fingerprints = fingerprints };
+        await _store.TryAddConversionAsync(conversion);
+        await _store.SaveAttributionAsync(new AttributionResult { Program = Program, OrderId = order, Customer = friend, Amount = conversion.Amount, ConversionTime = at, Referrer = referrer, Chain = [referrer] });
+    }
+}

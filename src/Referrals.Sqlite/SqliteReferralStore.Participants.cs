@@ -1,0 +1,261 @@
+using Microsoft.Data.Sqlite;
+using Referrals.Participants;
+using Referrals.Privacy;
+using Referrals.Storage;
+
+namespace Referrals.Sqlite;
+
+public sealed partial class SqliteReferralStore : IParticipantStore
+{
+    /// <inheritdoc />
+    /// <remarks>
+    /// One transaction: the participant row and its contact and fingerprint rows are replaced together, so the contact
+    /// look-up never finds a participant by a contact they no longer hold. Visitor links are kept.
+    /// </remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="participant"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">
+    /// The participant's id is the empty default, its contact or fingerprint list is <see langword="null"/>, or the list
+    /// holds a <see langword="default"/> hash (one no hasher makes).
+    /// </exception>
+    public ValueTask UpsertParticipantAsync(Participant participant, CancellationToken cancellationToken = default)
+    {
+        CheckParticipant(participant);
+        cancellationToken.ThrowIfCancellationRequested();
+        return new ValueTask(WriteAsync(participant, static async (connection, p, ct) =>
+        {
+            using var transaction = connection.BeginTransaction(deferred: false);
+            using (var command = connection.CreateCommand())
+            {
+                command.Transaction = transaction;
+                // An upsert, not INSERT OR REPLACE: a replace deletes the row first, which would cascade to rows kept.
+                command.CommandText = """
+                    INSERT INTO participants (id, kind, masked_email, masked_phone)
+                    VALUES ($id, $kind, $masked_email, $masked_phone)
+                    ON CONFLICT (id) DO UPDATE SET
+                        kind = excluded.kind, masked_email = excluded.masked_email, masked_phone = excluded.masked_phone;
+                    DELETE FROM participant_contacts WHERE participant = $id;
+                    DELETE FROM participant_fingerprints WHERE participant = $id;
+                    """;
+                command.Parameters.AddWithValue("$id", p.Id.Value);
+                command.Parameters.AddWithValue("$kind", (long)p.Kind);
+                command.Parameters.AddWithValue("$masked_email", DbValue(p.MaskedEmail));
+                command.Parameters.AddWithValue("$masked_phone", DbValue(p.MaskedPhone));
+                await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            }
+            await InsertListAsync(connection, transaction, "participant_contacts", "contact", p.Id, p.Contacts, static c => c.ToString(), ct).ConfigureAwait(false);
+            await InsertListAsync(connection, transaction, "participant_fingerprints", "fingerprint", p.Id, p.Fingerprints, static f => f.ToString(), ct).ConfigureAwait(false);
+            await transaction.CommitAsync(ct).ConfigureAwait(false);
+            return true;
+        }, cancellationToken).AsTask());
+    }
+
+    /// <inheritdoc />
+    public ValueTask<Participant?> FindParticipantAsync(ParticipantId id, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ReadAsync(id, static async (connection, id, ct) =>
+        {
+            var found = await LoadParticipantsAsync(connection, "SELECT $key", id.Value ?? string.Empty, ct).ConfigureAwait(false);
+            return found.Count == 0 ? null : found[0];
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<Participant>> FindParticipantsByContactAsync(ContactHash contact, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ReadAsync(contact, static async (connection, contact, ct) =>
+            (IReadOnlyList<Participant>)await LoadParticipantsAsync(
+                connection,
+                "SELECT participant FROM participant_contacts WHERE contact = $key",
+                contact.ToString(),
+                ct).ConfigureAwait(false),
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentNullException"><paramref name="visitorId"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="customer"/> is the empty default id.</exception>
+    public ValueTask LinkVisitorAsync(string visitorId, ParticipantId customer, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(visitorId);
+        CheckId(customer, nameof(customer));
+        cancellationToken.ThrowIfCancellationRequested();
+        return new ValueTask(WriteAsync((visitorId, customer), static async (connection, link, ct) =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                INSERT INTO visitor_links (participant, visitor) VALUES ($participant, $visitor)
+                ON CONFLICT (participant, visitor) DO NOTHING;
+                """;
+            command.Parameters.AddWithValue("$participant", link.customer.Value);
+            command.Parameters.AddWithValue("$visitor", link.visitorId);
+            return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }, cancellationToken).AsTask());
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<string>> FindVisitorsAsync(ParticipantId customer, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ReadAsync(customer, static async (connection, customer, ct) =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT visitor FROM visitor_links WHERE participant = $participant;";
+            command.Parameters.AddWithValue("$participant", customer.Value ?? string.Empty);
+            var visitors = new List<string>();
+            using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                visitors.Add(reader.GetString(0));
+            }
+            // Sorted here, not by ORDER BY: SQLite's BINARY order is UTF-8 byte order, which differs from .NET's ordinal
+            // (UTF-16) order for characters above U+FFFF, and every store lists in the one .NET order.
+            visitors.Sort(StringComparer.Ordinal);
+            return (IReadOnlyList<string>)visitors;
+        }, cancellationToken);
+    }
+
+    private static void CheckParticipant(Participant? participant)
+    {
+        ArgumentNullException.ThrowIfNull(participant);
+        CheckId(participant.Id, nameof(participant));
+        if (participant.Contacts is null || participant.Fingerprints is null)
+        {
+            throw new ArgumentException($"Participant '{participant.Id}' has a null contact or fingerprint list; use an empty list.", nameof(participant));
+        }
+        for (int i = 0; i < participant.Contacts.Count; i++)
+        {
+            if (participant.Contacts[i].Value.Length == 0)
+            {
+                throw new ArgumentException($"Participant '{participant.Id}' has the empty default contact hash at index {i}; make hashes with ContactHasher.", nameof(participant));
+            }
+        }
+        for (int i = 0; i < participant.Fingerprints.Count; i++)
+        {
+            if (participant.Fingerprints[i].Value.Length == 0)
+            {
+                throw new ArgumentException($"Participant '{participant.Id}' has the empty default fingerprint at index {i}; make fingerprints with FingerprintHasher.", nameof(participant));
+            }
+        }
+    }
+
+    private static void CheckId(ParticipantId id, string paramName)
+    {
+        if (id.Value is null)
+        {
+            throw new ArgumentException("The participant id is the empty default value.", paramName);
+        }
+    }
+
+    private static async ValueTask InsertListAsync<T>(
+        SqliteConnection connection,
+        SqliteTransaction transaction,
+        string table,
+        string column,
+        ParticipantId participant,
+        IReadOnlyList<T> values,
+        Func<T, string> storedForm,
+        CancellationToken cancellationToken)
+    {
+        if (values.Count == 0)
+        {
+            return;
+        }
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        // Table and column are constants of this class, never input.
+        command.CommandText = $"INSERT INTO {table} (participant, ordinal, {column}) VALUES ($participant, $ordinal, $value);";
+        command.Parameters.AddWithValue("$participant", participant.Value);
+        var ordinal = command.Parameters.Add("$ordinal", SqliteType.Integer);
+        var value = command.Parameters.Add("$value", SqliteType.Text);
+        for (int i = 0; i < values.Count; i++)
+        {
+            ordinal.Value = (long)i;
+            value.Value = storedForm(values[i]);
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The participants whose ids <paramref name="idsQuery"/> (a SELECT of ids using the parameter <c>$key</c>) returns,
+    /// with their contacts and fingerprints, read in one snapshot and ordered by id (ordinal).
+    /// </summary>
+    private static async ValueTask<List<Participant>> LoadParticipantsAsync(SqliteConnection connection, string idsQuery, string key, CancellationToken cancellationToken)
+    {
+        // Three queries, one read transaction: a concurrent upsert is seen entirely or not at all.
+        using var transaction = connection.BeginTransaction(deferred: true);
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.Parameters.AddWithValue("$key", key);
+
+        var rows = new Dictionary<string, (ParticipantKind Kind, string? Email, string? Phone, List<ContactHash> Contacts, List<Fingerprint> Fingerprints)>(StringComparer.Ordinal);
+        command.CommandText = $"SELECT id, kind, masked_email, masked_phone FROM participants WHERE id IN ({idsQuery});";
+        using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                rows[reader.GetString(0)] = ((ParticipantKind)reader.GetInt32(1), GetNullableString(reader, 2), GetNullableString(reader, 3), [], []);
+            }
+        }
+        if (rows.Count == 0)
+        {
+            return [];
+        }
+
+        command.CommandText = $"SELECT participant, contact FROM participant_contacts WHERE participant IN ({idsQuery}) ORDER BY participant, ordinal;";
+        using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                string stored = reader.GetString(1);
+                if (!ContactHash.TryParse(stored, out var hash))
+                {
+                    throw BadRow("participant_contacts", "contact", stored);
+                }
+                rows[reader.GetString(0)].Contacts.Add(hash);
+            }
+        }
+
+        command.CommandText = $"SELECT participant, fingerprint FROM participant_fingerprints WHERE participant IN ({idsQuery}) ORDER BY participant, ordinal;";
+        using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                string stored = reader.GetString(1);
+                if (!Fingerprint.TryParse(stored, out var fingerprint))
+                {
+                    throw BadRow("participant_fingerprints", "fingerprint", stored);
+                }
+                rows[reader.GetString(0)].Fingerprints.Add(fingerprint);
+            }
+        }
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+
+        var participants = new List<Participant>(rows.Count);
+        foreach (var (id, row) in rows)
+        {
+            ParticipantId participantId;
+            try
+            {
+                participantId = new ParticipantId(id);
+            }
+            catch (ArgumentException)
+            {
+                throw BadRow("participants", "id", id);
+            }
+            participants.Add(new Participant
+            {
+                Id = participantId,
+                Kind = row.Kind,
+                Contacts = row.Contacts,
+                Fingerprints = row.Fingerprints,
+                MaskedEmail = row.Email,
+                MaskedPhone = row.Phone,
+            });
+        }
+        // .NET ordinal order, like the in-memory store (see FindVisitorsAsync for why not ORDER BY).
+        participants.Sort(static (a, b) => string.CompareOrdinal(a.Id.Value, b.Id.Value));
+        return participants;
+    }
+}

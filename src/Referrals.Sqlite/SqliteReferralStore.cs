@@ -1,0 +1,279 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using NodaTime;
+using Referrals.Storage;
+
+namespace Referrals.Sqlite;
+
+/// <summary>
+/// A durable store in one SQLite database file, for a single shop served by one process (or a few processes on one
+/// machine sharing the file). Implements <see cref="IReferralCodeStore"/>, <see cref="IParticipantStore"/>,
+/// <see cref="ITouchStore"/> and <see cref="IConversionStore"/> with the semantics of <see cref="InMemoryReferralStore"/>;
+/// the schema already holds the tables of <see cref="IRewardStore"/> and <see cref="IFraudStore"/>, which later versions
+/// implement.
+/// </summary>
+/// <remarks>
+/// <para>
+/// <b>Opening.</b> <see cref="Open"/> and <see cref="OpenFile"/> create the file if it is missing, switch it to WAL mode
+/// (<c>PRAGMA journal_mode=WAL</c>: readers never block the writer and the writer never blocks readers) and apply the
+/// schema migrations this version knows and the file lacks. Migrations are forward only, recorded in the
+/// <c>schema_migrations</c> table (version, description, applied_at as ISO-8601 UTC text from the database's clock) and
+/// each applied in its own <c>BEGIN IMMEDIATE</c> transaction that first re-reads the recorded versions: when several
+/// processes open a new file at once, one applies a migration and the others wait for its lock, see the version and
+/// skip it. A file whose schema is newer than this version knows is refused.
+/// </para>
+/// <para>
+/// <b>Concurrency.</b> Thread-safe. Every operation takes its own connection from Microsoft.Data.Sqlite's pool and
+/// sets <c>PRAGMA foreign_keys=ON</c> and <c>PRAGMA busy_timeout</c> on it. Reads run in parallel, each on a consistent
+/// snapshot. Writes of one store instance are serialised in process (an async gate, so callers queue instead of
+/// spinning on SQLite's lock); writes of other processes or instances on the same file wait for SQLite's write lock up to
+/// the connection string's <c>Default Timeout</c> (30 seconds unless set), then fail with a <see cref="SqliteException"/>.
+/// Correctness never rests on the gate: uniqueness and optimistic concurrency are enforced by the database (a unique key
+/// with <c>INSERT ... ON CONFLICT DO NOTHING</c>, a version check in the <c>UPDATE</c>'s <c>WHERE</c> clause), and
+/// multi-row writes run in <c>BEGIN IMMEDIATE</c> transactions.
+/// Microsoft.Data.Sqlite does its I/O synchronously, so the asynchronous methods complete on the caller's thread: waiting
+/// for this instance's gate does not hold a thread, waiting for another process's lock does.
+/// </para>
+/// <para>
+/// <b>Stored forms.</b> Instants are INTEGER Unix ticks (100 ns since 1970-01-01T00:00Z, <see cref="Instant.ToUnixTimeTicks"/>);
+/// a sub-tick remainder, which no .NET clock produces, is dropped. Enumerations are their documented numeric values;
+/// contact hashes and fingerprints their stored string forms (<see cref="Privacy.ContactHash.ToString"/>,
+/// <see cref="Privacy.Fingerprint.ToString"/>); identifiers and codes their text; money an exact decimal text and a
+/// currency. The parts of an attribution nothing filters on (amount, channels, chain, considered touches, fraud
+/// assessment) are one JSON document in its <c>detail</c> column. Text compares and sorts ordinally
+/// (SQLite's BINARY collation), and lists the interfaces promise in order are sorted by .NET ordinal comparison, the
+/// order of the in-memory store.
+/// </para>
+/// <para>
+/// Exceptions of the database (<see cref="SqliteException"/>) propagate unchanged; a row that cannot be read back into a
+/// domain value (a file edited by hand) throws <see cref="InvalidDataException"/> naming the table and value. Dispose the
+/// store to release the pooled connections of its file; operations started afterwards throw
+/// <see cref="ObjectDisposedException"/>.
+/// </para>
+/// </remarks>
+public sealed partial class SqliteReferralStore : IDisposable, IAsyncDisposable
+{
+    private readonly string _connectionString;
+    private readonly string _connectionPragmas;
+    // Serialises this instance's writers; see the class remarks. Never disposed: it owns no handle unless
+    // AvailableWaitHandle is read, which this class does not do, and a late Release must not throw.
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private int _disposed;
+
+    private SqliteReferralStore(string connectionString, string dataSource, int busyTimeoutMilliseconds)
+    {
+        _connectionString = connectionString;
+        DataSource = dataSource;
+        _connectionPragmas = string.Create(
+            CultureInfo.InvariantCulture,
+            $"PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {busyTimeoutMilliseconds};");
+    }
+
+    /// <summary>The database file, as a full path (or as given, for a <c>file:</c> URI or a <c>|DataDirectory|</c> path).</summary>
+    public string DataSource { get; }
+
+    /// <summary>The schema version this version of the library creates and reads.</summary>
+    internal static int SchemaVersion => SqliteSchema.LatestVersion;
+
+    /// <summary>
+    /// Opens (creating if missing) the database a Microsoft.Data.Sqlite connection string names, switches it to WAL mode
+    /// and migrates its schema. Blocks for the file I/O; call it once at start and share the instance.
+    /// </summary>
+    /// <param name="connectionString">
+    /// For example <c>Data Source=referrals.db</c>. A relative path is resolved against the current directory now, once.
+    /// <c>Default Timeout</c> (seconds, default 30; 0 waits without limit) is also how long an operation waits for another
+    /// writer's lock. In-memory databases and read-only modes are refused.
+    /// </param>
+    /// <exception cref="ArgumentException">The connection string is empty, malformed, names an in-memory database or a read-only mode.</exception>
+    /// <exception cref="SqliteException">The file cannot be opened or created, or is not a database.</exception>
+    /// <exception cref="InvalidOperationException">The file cannot use WAL mode, or its schema is newer than this library.</exception>
+    public static SqliteReferralStore Open(string connectionString)
+    {
+        var (normalized, dataSource, busyTimeout) = NormalizeConnectionString(connectionString);
+        var store = new SqliteReferralStore(normalized, dataSource, busyTimeout);
+        try
+        {
+            store.Initialize();
+            return store;
+        }
+        catch
+        {
+            store.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Opens (creating if missing) a database file; see <see cref="Open"/>. The directory must exist.</summary>
+    /// <param name="path">The file's path; a relative path is resolved against the current directory now, once.</param>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is empty or white space.</exception>
+    /// <exception cref="SqliteException">The file cannot be opened or created, or is not a database.</exception>
+    /// <exception cref="InvalidOperationException">The file cannot use WAL mode, or its schema is newer than this library.</exception>
+    public static SqliteReferralStore OpenFile(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var builder = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate };
+        return Open(builder.ConnectionString);
+    }
+
+    /// <summary>Releases the pooled connections of the database file. Operations still running finish first on their own connections.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+        using var connection = new SqliteConnection(_connectionString);
+        SqliteConnection.ClearPool(connection);
+    }
+
+    /// <inheritdoc cref="Dispose" />
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Validates a connection string for <see cref="Open"/> and returns it with an absolute data source.</summary>
+    internal static (string ConnectionString, string DataSource, int BusyTimeoutMilliseconds) NormalizeConnectionString(string connectionString)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        SqliteConnectionStringBuilder builder;
+        try
+        {
+            builder = new SqliteConnectionStringBuilder(connectionString);
+        }
+        catch (ArgumentException e)
+        {
+            // The text itself is not echoed: it may hold a password.
+            throw new ArgumentException($"The SQLite connection string is malformed: {e.Message}", nameof(connectionString), e);
+        }
+        string dataSource = builder.DataSource;
+        if (string.IsNullOrWhiteSpace(dataSource)
+            || builder.Mode == SqliteOpenMode.Memory
+            || dataSource == ":memory:"
+            || dataSource.StartsWith("file::memory:", StringComparison.OrdinalIgnoreCase)
+            || (dataSource.StartsWith("file:", StringComparison.OrdinalIgnoreCase) && dataSource.Contains("mode=memory", StringComparison.OrdinalIgnoreCase)))
+        {
+            throw new ArgumentException(
+                $"SqliteReferralStore keeps its data in a database file; the data source '{dataSource}' is not one. For a store in memory use InMemoryReferralStore.",
+                nameof(connectionString));
+        }
+        if (builder.Mode == SqliteOpenMode.ReadOnly)
+        {
+            throw new ArgumentException(
+                $"SqliteReferralStore writes to its database; Mode={builder.Mode} is not allowed (use ReadWriteCreate or ReadWrite).",
+                nameof(connectionString));
+        }
+        // A relative path is resolved once, so that a later change of the current directory cannot switch files.
+        if (!dataSource.StartsWith("file:", StringComparison.OrdinalIgnoreCase)
+            && !dataSource.Contains("|DataDirectory|", StringComparison.OrdinalIgnoreCase))
+        {
+            dataSource = Path.GetFullPath(dataSource);
+            builder.DataSource = dataSource;
+        }
+        int busyTimeout = builder.DefaultTimeout <= 0
+            ? int.MaxValue
+            : (int)Math.Min(int.MaxValue, builder.DefaultTimeout * 1000L);
+        return (builder.ConnectionString, dataSource, busyTimeout);
+    }
+
+    private void Initialize()
+    {
+        using var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        using (var pragmas = connection.CreateCommand())
+        {
+            pragmas.CommandText = _connectionPragmas;
+            pragmas.ExecuteNonQuery();
+        }
+        using (var wal = connection.CreateCommand())
+        {
+            // Persistent in the file; a no-op when it is in WAL mode already.
+            wal.CommandText = "PRAGMA journal_mode = WAL;";
+            string? mode = wal.ExecuteScalar() as string;
+            if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new InvalidOperationException(
+                    $"The SQLite database '{DataSource}' could not be switched to WAL mode (it reports journal mode '{mode}'); WAL needs a local file system with shared memory.");
+            }
+        }
+        SqliteSchema.Migrate(connection, DataSource);
+    }
+
+    /// <summary>A pooled connection, open, with the per-connection settings applied.</summary>
+    private async ValueTask<SqliteConnection> ConnectAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            // Pooled connections keep their settings, but a pool may hand out a fresh one at any time: set them every time
+            // (two pragmas, microseconds).
+            using var pragmas = connection.CreateCommand();
+            pragmas.CommandText = _connectionPragmas;
+            await pragmas.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Runs a write on its own connection, after the writers of this instance queued before it.</summary>
+    private async ValueTask<TResult> WriteAsync<TState, TResult>(
+        TState state,
+        Func<SqliteConnection, TState, CancellationToken, ValueTask<TResult>> write,
+        CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+            await using (connection.ConfigureAwait(false))
+            {
+                return await write(connection, state, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    /// <summary>Runs a read on its own connection, concurrently with other reads and writes.</summary>
+    private async ValueTask<TResult> ReadAsync<TState, TResult>(
+        TState state,
+        Func<SqliteConnection, TState, CancellationToken, ValueTask<TResult>> read,
+        CancellationToken cancellationToken)
+    {
+        var connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            return await read(connection, state, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>By instant, then key in .NET ordinal order: how the in-memory store orders touches, conversions and code uses.</summary>
+    private static int CompareByTime(Instant t1, string k1, Instant t2, string k2)
+    {
+        int c = t1.CompareTo(t2);
+        return c != 0 ? c : string.CompareOrdinal(k1, k2);
+    }
+
+    private static object DbValue(string? value) => (object?)value ?? DBNull.Value;
+
+    private static object DbValue(long? value) => value is { } v ? v : DBNull.Value;
+
+    private static long ToTicks(Instant instant) => instant.ToUnixTimeTicks();
+
+    private static Instant ToInstant(long ticks) => Instant.FromUnixTimeTicks(ticks);
+
+    private static string? GetNullableString(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+
+    private static InvalidDataException BadRow(string table, string column, string? value) =>
+        new($"The SQLite table '{table}' holds '{value}' in column '{column}', which cannot be read back; was the file edited by hand?");
+}

@@ -1,0 +1,319 @@
+using Microsoft.Data.Sqlite;
+
+namespace Referrals.Sqlite;
+
+/// <summary>
+/// The schema as forward-only migrations. A released migration is never edited: a change is a new migration with the
+/// next version. Each runs in its own <c>BEGIN IMMEDIATE</c> transaction together with the row that records it.
+/// </summary>
+internal static class SqliteSchema
+{
+    /// <summary>One step of the schema: its version, what it does, and the SQL.</summary>
+    internal sealed record Migration(int Version, string Description, string Sql);
+
+    internal static readonly IReadOnlyList<Migration> Migrations =
+    [
+        new(1, "codes, participants, visitor links, touches, conversions, attributions, reward ledger, refunds, fraud indexes", V1),
+    ];
+
+    internal static int LatestVersion => Migrations[^1].Version;
+
+    private const string CreateMigrationsTable = """
+        CREATE TABLE IF NOT EXISTS schema_migrations (
+            version      INTEGER NOT NULL PRIMARY KEY,
+            description  TEXT    NOT NULL,
+            applied_at   TEXT    NOT NULL
+        ) STRICT;
+        """;
+
+    /// <summary>Applies the migrations the database lacks; returns the schema version it has afterwards.</summary>
+    /// <exception cref="InvalidOperationException">The database has a schema version this library does not know.</exception>
+    internal static int Migrate(SqliteConnection connection, string dataSource)
+    {
+        // Up to date (every open after the first): a read, no write lock.
+        int current = ReadVersion(connection, null);
+        CheckNotNewer(current, dataSource);
+        foreach (var migration in Migrations)
+        {
+            if (migration.Version <= current)
+            {
+                continue;
+            }
+            // BeginTransaction() without 'deferred' issues BEGIN IMMEDIATE: the write lock is taken before the version is
+            // read again, so of two processes migrating a new file at once, the second waits here (busy_timeout), then sees
+            // the version the first recorded and skips it.
+            using var transaction = connection.BeginTransaction(deferred: false);
+            Execute(connection, transaction, CreateMigrationsTable);
+            current = ReadVersion(connection, transaction);
+            CheckNotNewer(current, dataSource);
+            if (migration.Version <= current)
+            {
+                transaction.Commit();
+                continue;
+            }
+            Execute(connection, transaction, migration.Sql);
+            using (var record = connection.CreateCommand())
+            {
+                record.Transaction = transaction;
+                // The database's clock: applied_at is for the people who look at the file, no domain decision reads it.
+                record.CommandText = """
+                    INSERT INTO schema_migrations (version, description, applied_at)
+                    VALUES ($version, $description, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+                    """;
+                record.Parameters.AddWithValue("$version", migration.Version);
+                record.Parameters.AddWithValue("$description", migration.Description);
+                record.ExecuteNonQuery();
+            }
+            transaction.Commit();
+            current = migration.Version;
+        }
+        return current;
+    }
+
+    private static int ReadVersion(SqliteConnection connection, SqliteTransaction? transaction)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations';";
+        if (Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 0)
+        {
+            return 0;
+        }
+        command.CommandText = "SELECT coalesce(max(version), 0) FROM schema_migrations;";
+        return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static void CheckNotNewer(int version, string dataSource)
+    {
+        if (version > LatestVersion)
+        {
+            throw new InvalidOperationException(
+                $"The SQLite database '{dataSource}' has schema version {version}; this version of Referrals.Sqlite knows versions up to {LatestVersion}. Upgrade the library; migrations only go forward.");
+        }
+    }
+
+    private static void Execute(SqliteConnection connection, SqliteTransaction transaction, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    // Version 1: the tables of every store interface, created at once so that the stores that move here later add code,
+    // not a schema redesign. Codes, participants (with contacts, fingerprints and visitor links), touches, conversions
+    // (with contacts and fingerprints) and attributions are read and written; the reward, refund and fraud tables wait
+    // for their stores.
+    // Conventions: STRICT tables; instants INTEGER Unix ticks; money an exact decimal TEXT (invariant culture) plus a
+    // currency; enumerations INTEGER; contact hashes and fingerprints their stored string forms; records with nested
+    // lists nothing filters on keep those parts as JSON in a 'detail' column.
+    private const string V1 = """
+        -- Referral codes, one row per normalised code: the primary key is the unique index the store relies on.
+        CREATE TABLE codes (
+            code        TEXT    NOT NULL PRIMARY KEY,
+            display     TEXT    NOT NULL,
+            program     TEXT    NOT NULL,
+            owner       TEXT,
+            medium      INTEGER NOT NULL,
+            kind        INTEGER NOT NULL,
+            status      INTEGER NOT NULL,
+            created_at  INTEGER NOT NULL,
+            expires_at  INTEGER,
+            max_uses    INTEGER,
+            uses        INTEGER NOT NULL,
+            version     INTEGER NOT NULL
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX codes_by_owner ON codes (program, owner, code) WHERE owner IS NOT NULL;
+
+        CREATE TABLE participants (
+            id            TEXT    NOT NULL PRIMARY KEY,
+            kind          INTEGER NOT NULL,
+            masked_email  TEXT,
+            masked_phone  TEXT
+        ) STRICT, WITHOUT ROWID;
+
+        -- A participant's contact hashes in the order given, and the index to find participants by one.
+        CREATE TABLE participant_contacts (
+            participant  TEXT    NOT NULL REFERENCES participants (id) ON DELETE CASCADE,
+            ordinal      INTEGER NOT NULL,
+            contact      TEXT    NOT NULL,
+            PRIMARY KEY (participant, ordinal)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX participant_contacts_by_contact ON participant_contacts (contact, participant);
+
+        -- A participant's fingerprints in the order given; the index serves the fraud look-up of registrations.
+        CREATE TABLE participant_fingerprints (
+            participant  TEXT    NOT NULL REFERENCES participants (id) ON DELETE CASCADE,
+            ordinal      INTEGER NOT NULL,
+            fingerprint  TEXT    NOT NULL,
+            PRIMARY KEY (participant, ordinal)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX participant_fingerprints_by_fingerprint ON participant_fingerprints (fingerprint, participant);
+
+        -- Visitor or device ids linked to a customer id; the customer need not be registered as a participant.
+        CREATE TABLE visitor_links (
+            participant  TEXT NOT NULL,
+            visitor      TEXT NOT NULL,
+            PRIMARY KEY (participant, visitor)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX visitor_links_by_visitor ON visitor_links (visitor);
+
+        -- Touches, unique by id. The partial indexes find a prospect's touches by customer, visitor or contact.
+        CREATE TABLE touches (
+            id           TEXT    NOT NULL PRIMARY KEY,
+            program      TEXT    NOT NULL,
+            kind         INTEGER NOT NULL,
+            referrer     TEXT    NOT NULL,
+            code         TEXT,
+            medium       INTEGER NOT NULL,
+            visitor      TEXT,
+            customer     TEXT,
+            contact      TEXT,
+            store_id     TEXT,
+            register_id  TEXT,
+            order_id     TEXT,
+            event_time   INTEGER NOT NULL,
+            recorded_at  INTEGER NOT NULL
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX touches_by_customer ON touches (program, customer, event_time, id) WHERE customer IS NOT NULL;
+        CREATE INDEX touches_by_visitor ON touches (program, visitor, event_time, id) WHERE visitor IS NOT NULL;
+        CREATE INDEX touches_by_contact ON touches (program, contact, event_time, id) WHERE contact IS NOT NULL;
+        -- Fraud: referrals captured per referrer in a time range.
+        CREATE INDEX touches_by_referrer ON touches (program, referrer, event_time);
+
+        -- Conversions, unique by program and order id (the idempotency key).
+        CREATE TABLE conversions (
+            program          TEXT    NOT NULL,
+            order_id         TEXT    NOT NULL,
+            customer         TEXT    NOT NULL,
+            amount           TEXT    NOT NULL,
+            currency         TEXT    NOT NULL,
+            event_time       INTEGER NOT NULL,
+            channel          INTEGER NOT NULL,
+            store_id         TEXT,
+            visitor          TEXT,
+            is_new_customer  INTEGER,
+            presented_code   TEXT,
+            register_id      TEXT,
+            PRIMARY KEY (program, order_id)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX conversions_by_customer ON conversions (program, customer, event_time, order_id);
+        CREATE INDEX conversions_by_time ON conversions (program, event_time, order_id);
+
+        CREATE TABLE conversion_contacts (
+            program   TEXT    NOT NULL,
+            order_id  TEXT    NOT NULL,
+            ordinal   INTEGER NOT NULL,
+            contact   TEXT    NOT NULL,
+            PRIMARY KEY (program, order_id, ordinal),
+            FOREIGN KEY (program, order_id) REFERENCES conversions (program, order_id) ON DELETE CASCADE
+        ) STRICT, WITHOUT ROWID;
+
+        -- Fingerprints an order carried; customer and event time are copied from the order for the fraud look-up
+        -- (who was seen with a fingerprint before a time, latest first).
+        CREATE TABLE conversion_fingerprints (
+            program      TEXT    NOT NULL,
+            order_id     TEXT    NOT NULL,
+            ordinal      INTEGER NOT NULL,
+            fingerprint  TEXT    NOT NULL,
+            customer     TEXT    NOT NULL,
+            event_time   INTEGER NOT NULL,
+            PRIMARY KEY (program, order_id, ordinal),
+            FOREIGN KEY (program, order_id) REFERENCES conversions (program, order_id) ON DELETE CASCADE
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX conversion_fingerprints_by_fingerprint ON conversion_fingerprints (program, fingerprint, event_time, order_id);
+
+        -- The current attribution of each order (a re-evaluation replaces it). reason 0 is 'attributed'; the partial
+        -- indexes hold the credited (attributed, not repeat) orders: a customer's first referral, a code's uses before
+        -- a conversion, a referrer's credited orders (fraud).
+        CREATE TABLE attributions (
+            program          TEXT    NOT NULL,
+            order_id         TEXT    NOT NULL,
+            customer         TEXT    NOT NULL,
+            conversion_time  INTEGER NOT NULL,
+            reason           INTEGER NOT NULL,
+            is_repeat        INTEGER NOT NULL,
+            referrer         TEXT,
+            code             TEXT,
+            decided_at       INTEGER NOT NULL,
+            detail           TEXT    NOT NULL,
+            PRIMARY KEY (program, order_id),
+            FOREIGN KEY (program, order_id) REFERENCES conversions (program, order_id)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX attributions_credited_by_customer ON attributions (program, customer, conversion_time, order_id) WHERE reason = 0 AND is_repeat = 0;
+        CREATE INDEX attributions_credited_by_code ON attributions (code, conversion_time, order_id) WHERE reason = 0 AND is_repeat = 0 AND code IS NOT NULL;
+        CREATE INDEX attributions_credited_by_referrer ON attributions (program, referrer, conversion_time, order_id) WHERE reason = 0 AND is_repeat = 0;
+
+        -- Reward accounts: the optimistic-concurrency version per beneficiary.
+        CREATE TABLE reward_accounts (
+            program      TEXT    NOT NULL,
+            beneficiary  TEXT    NOT NULL,
+            version      INTEGER NOT NULL,
+            PRIMARY KEY (program, beneficiary)
+        ) STRICT, WITHOUT ROWID;
+
+        -- The append-only reward ledger; seq is the order entries were written in.
+        CREATE TABLE reward_entries (
+            seq          INTEGER PRIMARY KEY,
+            program      TEXT    NOT NULL,
+            entry_id     TEXT    NOT NULL,
+            reward_id    TEXT    NOT NULL,
+            beneficiary  TEXT    NOT NULL,
+            order_id     TEXT    NOT NULL,
+            type         INTEGER NOT NULL,
+            amount       TEXT    NOT NULL,
+            currency     TEXT    NOT NULL,
+            recorded_at  INTEGER NOT NULL,
+            actor        TEXT,
+            reason       TEXT,
+            reference    TEXT,
+            terms        TEXT,
+            UNIQUE (program, entry_id),
+            FOREIGN KEY (program, beneficiary) REFERENCES reward_accounts (program, beneficiary)
+        ) STRICT;
+        CREATE INDEX reward_entries_by_order ON reward_entries (program, order_id, seq);
+        CREATE INDEX reward_entries_by_reward ON reward_entries (program, reward_id, seq);
+        CREATE INDEX reward_entries_by_beneficiary ON reward_entries (program, beneficiary, seq);
+
+        -- Rewards still pending or approved, kept current by the commits.
+        CREATE TABLE open_rewards (
+            program    TEXT NOT NULL,
+            reward_id  TEXT NOT NULL,
+            PRIMARY KEY (program, reward_id)
+        ) STRICT, WITHOUT ROWID;
+
+        -- The current reward decision of each order; referral_seq increases with every write, so an account's referrals
+        -- list in decision order.
+        CREATE TABLE reward_decisions (
+            program       TEXT    NOT NULL,
+            order_id      TEXT    NOT NULL,
+            revision      INTEGER NOT NULL,
+            referrer      TEXT,
+            referral_seq  INTEGER NOT NULL,
+            decided_at    INTEGER NOT NULL,
+            detail        TEXT    NOT NULL,
+            PRIMARY KEY (program, order_id)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX reward_decisions_by_referrer ON reward_decisions (program, referrer, referral_seq) WHERE referrer IS NOT NULL;
+
+        CREATE TABLE refunds (
+            seq            INTEGER PRIMARY KEY,
+            program        TEXT    NOT NULL,
+            refund_id      TEXT    NOT NULL,
+            order_id       TEXT    NOT NULL,
+            amount         TEXT    NOT NULL,
+            currency       TEXT    NOT NULL,
+            event_time     INTEGER NOT NULL,
+            is_chargeback  INTEGER NOT NULL,
+            UNIQUE (program, refund_id)
+        ) STRICT;
+        CREATE INDEX refunds_by_order ON refunds (program, order_id, seq);
+
+        -- Fraud: orders refunded in full or charged back, written with the refund that completes them.
+        CREATE TABLE refunded_orders (
+            program   TEXT NOT NULL,
+            order_id  TEXT NOT NULL,
+            PRIMARY KEY (program, order_id)
+        ) STRICT, WITHOUT ROWID;
+        """;
+}

@@ -1,0 +1,199 @@
+using System.Text;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using NodaTime;
+using NodaTime.Testing;
+using Referrals.Attribution;
+using Referrals.Codes;
+using Referrals.Fraud;
+using Referrals.Participants;
+using Referrals.Storage;
+
+namespace Referrals.Tests.Fraud;
+
+/// <summary>Checks come and go through dependency injection; the policy binds from configuration and is validated.</summary>
+public sealed class FraudConfigurationTests
+{
+    private const string Json = """
+        {
+          "Referrals": {
+            "Privacy": { "ContactHashKey": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" },
+            "Fraud": { "DisposableDomains": [ "throwaway.example" ], "CodeGuessing": { "MaxFailures": 5, "Window": "00:05:00" } },
+            "Programs": {
+              "customers": {
+                "Rewards": { "Rules": [ { "Name": "credit", "Amount": 10, "Currency": "EUR" } ] },
+                "Fraud": { "ReviewAt": 30, "BlockAt": 90, "Scores": { "self-referral.address": 0 }, "MaxReferralsPerHour": 5, "ReviewDeadline": "7.00:00:00", "AfterReviewDeadline": "Reject" }
+              }
+            }
+          }
+        }
+        """;
+
+    private static readonly ProgramId Customers = new("customers");
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static ServiceProvider Build(Action<ReferralsBuilder>? more = null)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<IClock>(new FakeClock(Instant.FromUtc(2026, 11, 23, 9, 0)));
+        var builder = services.AddReferrals(new ConfigurationBuilder().AddJsonStream(new MemoryStream(Encoding.UTF8.GetBytes(Json))).Build());
+        more?.Invoke(builder);
+        return services.BuildServiceProvider();
+    }
+
+    [Fact]
+    public void The_policy_binds_from_configuration()
+    {
+        using var provider = Build();
+        var o = provider.GetRequiredService<IOptions<ReferralsOptions>>().Value;
+        var p = o.Programs["customers"].Fraud!;
+        Assert.Equal(30, p.ReviewAt);
+        Assert.Equal(90, p.BlockAt);
+        Assert.Equal(0, p.Scores[FraudSignalNames.SelfReferralAddress]);
+        Assert.Equal(5, p.MaxReferralsPerHour);
+        Assert.Equal(TimeSpan.FromDays(7), p.ReviewDeadline);
+        Assert.Equal(ReviewDeadlineAction.Reject, p.AfterReviewDeadline);
+        Assert.Equal(["throwaway.example"], o.Fraud.DisposableDomains);
+        Assert.Equal(5, o.Fraud.CodeGuessing.MaxFailures);
+    }
+
+    [Fact]
+    public void The_built_in_checks_run_by_default_and_can_be_removed_or_joined_by_the_hosts_own()
+    {
+        using (var provider = Build())
+        {
+            Assert.Equal(
+                [FraudCheckNames.SelfReferral, FraudCheckNames.DisposableEmail, FraudCheckNames.Velocity, FraudCheckNames.Ring, FraudCheckNames.RefundAbuse],
+                provider.GetRequiredService<FraudService>().CheckNames);
+        }
+        using (var provider = Build(b => b.RemoveFraudCheck(FraudCheckNames.Velocity).AddFraudCheck<WatchListCheck>()))
+        {
+            Assert.Equal(
+                [FraudCheckNames.SelfReferral, FraudCheckNames.DisposableEmail, FraudCheckNames.Ring, FraudCheckNames.RefundAbuse, "watch-list"],
+                provider.GetRequiredService<FraudService>().CheckNames);
+        }
+        var ex = Assert.Throws<ArgumentException>(() => Build(b => b.RemoveFraudCheck("velocityy")));
+        Assert.Contains("'velocityy' is not a built-in fraud check", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_hosts_check_adds_its_signals_and_a_failing_check_never_fails_the_conversion()
+    {
+        using var provider = Build(b => b.AddFraudCheck<WatchListCheck>().AddFraudCheck<BrokenCheck>());
+        var attribution = provider.GetRequiredService<AttributionService>();
+        var codes = provider.GetRequiredService<ReferralCodeService>();
+        await attribution.RegisterParticipantAsync(new Participant { Id = new ParticipantId("ana") }, Ct);
+        var code = await codes.IssueAsync(new CodeRequest { Program = Customers, Owner = new ParticipantId("ana"), Medium = ShareMedium.Email }, Ct);
+
+        var result = await attribution.RecordConversionAsync(
+            new Conversion
+            {
+                Program = Customers,
+                OrderId = "o-1",
+                Customer = new ParticipantId("watched-7"),
+                Amount = new Money(30m, "EUR"),
+                EventTime = Instant.FromUtc(2026, 11, 23, 8, 0),
+                PresentedCode = code.Display,
+            },
+            Ct);
+
+        Assert.True(result.IsAttributed, result.Explain());
+        Assert.Equal(FraudVerdict.Review, result.Fraud!.Verdict); // 35 >= ReviewAt 30
+        Assert.Equal(
+            [("watch-list.customer", 35), (FraudSignalNames.CheckFailed, 0)],
+            result.Fraud.Signals.Select(s => (s.Name, s.Score)));
+        Assert.Contains("check 'broken' failed with InvalidOperationException", result.Fraud.Signals[1].Evidence, StringComparison.Ordinal);
+        Assert.Single(await provider.GetRequiredService<ReviewQueue>().ListAsync(Customers, Ct));
+    }
+
+    [Fact]
+    public void Bad_fraud_settings_are_each_named()
+    {
+        var bad = new ReferralsOptions();
+        bad.Fraud.DisposableDomains.Add("not a domain");
+        bad.Fraud.CodeGuessing.MaxFailures = 0;
+        bad.Fraud.CodeGuessing.Window = TimeSpan.Zero;
+        bad.Fraud.CodeGuessing.MaxSources = 3;
+        bad.Programs["customers"] = new Referrals.Programs.ProgramOptions
+        {
+            Fraud = new FraudPolicyOptions
+            {
+                ReviewAt = 50,
+                BlockAt = 40,
+                Scores = new Dictionary<string, int> { ["velocity.referrals-per-hour"] = -1 },
+                MaxConversionsPerHour = -2,
+                MaxRefundRate = 1.5m,
+                MinOrdersForRefundRate = 0,
+                ReviewDeadline = TimeSpan.FromSeconds(5),
+            },
+        };
+
+        var ex = Assert.Throws<OptionsValidationException>(() => ReferralsOptionsValidator.ThrowIfInvalid(bad));
+
+        string[] expected =
+        [
+            "Referrals:Fraud:DisposableDomains:0 must be a domain name of at least two labels; got 'not a domain'.",
+            "Referrals:Fraud:CodeGuessing:MaxFailures must be 1 to 10,000; got 0.",
+            "Referrals:Fraud:CodeGuessing:Window must be 1 second to 1 day; got 00:00:00.",
+            "Referrals:Fraud:CodeGuessing:MaxSources must be 16 to 16,777,216; got 3.",
+            "Referrals:Programs:customers:Fraud:BlockAt must be 1 to 1,000 and at least ReviewAt (50); got 40.",
+            "Referrals:Programs:customers:Fraud:Scores:velocity.referrals-per-hour must be 0 to 1,000; got -1.",
+            "Referrals:Programs:customers:Fraud:MaxConversionsPerHour must be 0 to 1,000,000; got -2.",
+            "Referrals:Programs:customers:Fraud:MaxRefundRate must be 0 to 1; got 1.5.",
+            "Referrals:Programs:customers:Fraud:MinOrdersForRefundRate must be 1 or more; got 0.",
+            "Referrals:Programs:customers:Fraud:ReviewDeadline must be 1 minute to 366 days; got 00:00:05.",
+        ];
+        Assert.Equal(expected, ex.Failures);
+    }
+
+    [Fact]
+    public async Task The_fraud_store_counts_in_half_open_ranges_and_sightings_come_latest_first()
+    {
+        var store = new InMemoryReferralStore();
+        var t0 = Instant.FromUtc(2026, 11, 23, 9, 0);
+        var hasher = new Referrals.Privacy.FingerprintHasher(new Referrals.Tests.Support.AttributionWorld().Options);
+        Assert.True(hasher.TryHashDevice("d-1", out var device));
+        var ana = new ParticipantId("ana");
+        for (int i = 0; i < 3; i++)
+        {
+            var order = $"o-{i}";
+            var conversion = new Conversion { Program = Customers, OrderId = order, Customer = new ParticipantId($"f{i}"), Amount = new Money(10m, "EUR"), EventTime = t0 + Duration.FromMinutes(i), Fingerprints = [device] };
+            Assert.True(await store.TryAddConversionAsync(conversion, Ct));
+            await store.TryAddTouchAsync(new Touch { Id = $"t{i}", Program = Customers, Kind = TouchKind.LinkClick, Referrer = ana, Customer = conversion.Customer, EventTime = conversion.EventTime, RecordedAt = t0 }, Ct);
+            await store.SaveAttributionAsync(new AttributionResult { Program = Customers, OrderId = order, Customer = conversion.Customer, Amount = conversion.Amount, ConversionTime = conversion.EventTime, Referrer = ana }, Ct);
+        }
+
+        Assert.Equal(2, await store.CountReferralsAsync(Customers, ana, t0, t0 + Duration.FromMinutes(2), Ct));
+        Assert.Equal(1, await store.CountReferredConversionsAsync(Customers, ana, t0 + Duration.FromMinutes(1), t0 + Duration.FromMinutes(2), Ct));
+        Assert.Equal(new ReferredOrderStats(3, 0), await store.GetReferredOrderStatsAsync(Customers, ana, Ct));
+        var seen = await store.FindSightingsAsync(Customers, device, t0 + Duration.FromMinutes(2), 10, Ct);
+        Assert.Equal(["o-1", "o-0"], seen.Select(s => s.OrderId));
+
+        // A re-evaluation that takes the credit away moves the order out of ana's history.
+        await store.SaveAttributionAsync(new AttributionResult { Program = Customers, OrderId = "o-1", Customer = new ParticipantId("f1"), Amount = new Money(10m, "EUR"), ConversionTime = t0 + Duration.FromMinutes(1), Reason = NotAttributedReason.FraudBlocked, Referrer = ana }, Ct);
+        Assert.Equal(new ReferredOrderStats(2, 0), await store.GetReferredOrderStatsAsync(Customers, ana, Ct));
+    }
+
+    private sealed class WatchListCheck : IFraudCheck
+    {
+        public string Name => "watch-list";
+
+        public ValueTask CheckAsync(FraudContext context, FraudSignalSink signals, CancellationToken cancellationToken)
+        {
+            if (context.Conversion.Customer.Value.StartsWith("watched-", StringComparison.Ordinal))
+            {
+                signals.Add("watch-list.customer", 35, $"{context.Conversion.Customer} is on the shop's watch list");
+            }
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    private sealed class BrokenCheck : IFraudCheck
+    {
+        public string Name => "broken";
+
+        public ValueTask CheckAsync(FraudContext context, FraudSignalSink signals, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("the watch-list service is down");
+    }
+}

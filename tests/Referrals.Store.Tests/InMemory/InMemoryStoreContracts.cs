@@ -1,0 +1,24 @@
+using Referrals.Storage;
+using Referrals.Store.Tests.Contracts;
+
+namespace Referrals.Store.Tests.InMemory;
+
+public sealed class InMemoryReferralCodeStoreTests : ReferralCodeStoreContract
+{
+    protected override IReferralCodeStore CreateStore() => new InMemoryReferralStore();
+}
+
+public sealed class InMemoryParticipantStoreTests : ParticipantStoreContract
+{
+    protected override IParticipantStore CreateStore() => new InMemoryReferralStore();
+}
+
+public sealed class InMemoryTouchStoreTests : TouchStoreContract
+{
+    protected override ITouchStore CreateStore() => new InMemoryReferralStore();
+}
+
+public sealed class InMemoryConversionStoreTests : ConversionStoreContract
+{
+    protected override IConversionStore CreateStore() => new InMemoryReferralStore();
+}
