@@ -243,12 +243,14 @@ public sealed partial class AttributionService
     private async ValueTask<AttributionResult> DecideAndSaveAsync(Conversion conversion, CancellationToken cancellationToken, bool notify = true)
     {
         var result = await DecideAsync(conversion, cancellationToken).ConfigureAwait(false);
-        await _conversions.SaveAttributionAsync(result, cancellationToken).ConfigureAwait(false);
+        ReferralsTelemetry.ConversionsDecided.Add(1, result.IsAttributed ? ReferralsTelemetry.Attributed : ReferralsTelemetry.NotAttributed);
         if (_rewards is not null)
         {
-            await _rewards.ProcessAttributionAsync(result, cancellationToken).ConfigureAwait(false);
+            // One unit of work: the attribution (with its fraud verdict), its rewards and the pending notifications.
+            await _rewards.CommitAttributionAsync(result, save: true, notify, cancellationToken).ConfigureAwait(false);
+            return result;
         }
-        ReferralsTelemetry.ConversionsDecided.Add(1, result.IsAttributed ? ReferralsTelemetry.Attributed : ReferralsTelemetry.NotAttributed);
+        await _conversions.SaveAttributionAsync(result, cancellationToken).ConfigureAwait(false);
         if (notify)
         {
             await _notifiers.NotifyAsync(result, static (n, r, c) => n.OnConversionDecidedAsync(r, c), cancellationToken).ConfigureAwait(false);

@@ -23,6 +23,8 @@ internal static class ReferralsTelemetry
 
     public static readonly Counter<long> TouchesCaptured = Meter.CreateCounter<long>("referrals.touches.captured", "{touch}", "Touches of referrals recorded.");
     public static readonly Counter<long> ConversionsDecided = Meter.CreateCounter<long>("referrals.conversions.attributed", "{conversion}", "Conversions decided, by outcome.");
+    public static readonly Counter<long> NotificationsRedelivered = Meter.CreateCounter<long>("referrals.notifications.redelivered", "{notification}", "Notifications delivered by a lifecycle pass because the process that committed them stopped first.");
+
     public static readonly Counter<long> NotifierFailures = Meter.CreateCounter<long>("referrals.notifier.failures", "{failure}", "Exceptions thrown by notifiers, caught and logged.");
 
     public static readonly Counter<long> RewardsEarned = Meter.CreateCounter<long>("referrals.rewards.earned", "{reward}", "Rewards earned (pending).");

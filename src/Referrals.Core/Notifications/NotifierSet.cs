@@ -11,6 +11,9 @@ internal sealed partial class NotifierSet(IEnumerable<IReferralNotifier> notifie
 {
     private readonly IReferralNotifier[] _notifiers = Preconditions.CheckNotNull(notifiers).ToArray();
 
+    /// <summary>True when no notifier is registered: nothing to tell, nothing to keep pending.</summary>
+    public bool IsEmpty => _notifiers.Length == 0;
+
     public async ValueTask NotifyAsync<T>(T item, Func<IReferralNotifier, T, CancellationToken, ValueTask> call, CancellationToken ct)
     {
         foreach (var n in _notifiers)

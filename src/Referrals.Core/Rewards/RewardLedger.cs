@@ -472,8 +472,9 @@ public sealed record RewardAccount(
 public readonly record struct AccountVersion(ParticipantId Beneficiary, long ExpectedVersion);
 
 /// <summary>
-/// Everything one reward operation writes, committed at once or not at all: the accounts it read (each version is checked
-/// and increased), ledger entries, an optional decision and an optional refund.
+/// Everything one operation writes, committed at once or not at all — the unit of work of a conversion: the accounts it
+/// read (each version is checked and increased), ledger entries, an optional reward decision, an optional refund, the
+/// attribution when one store keeps both attributions and rewards, and the pending notifications of the change.
 /// </summary>
 public sealed record RewardCommit
 {
@@ -494,6 +495,17 @@ public sealed record RewardCommit
 
     /// <summary>A refund to insert (unique by program and refund id), or <see langword="null"/>.</summary>
     public Refund? Refund { get; init; }
+
+    /// <summary>
+    /// An attribution to save (insert or replace, as <see cref="Storage.IConversionStore.SaveAttributionAsync"/>) in the
+    /// same unit of work, or <see langword="null"/>. The library sets it only when one store serves both
+    /// <see cref="Storage.IConversionStore"/> and <see cref="Storage.IRewardStore"/>; its conversion must be recorded
+    /// (otherwise the commit throws <see cref="InvalidOperationException"/> and writes nothing).
+    /// </summary>
+    public Attribution.AttributionResult? Attribution { get; init; }
+
+    /// <summary>Notifications to keep pending until acknowledged (unique ids), written in the same unit of work.</summary>
+    public IReadOnlyList<Notifications.PendingNotification> Notifications { get; init; } = [];
 }
 
 /// <summary>What a store did with a <see cref="RewardCommit"/>.</summary>

@@ -13,7 +13,11 @@ namespace Referrals.Rewards;
 /// <param name="Approved">Rewards approved because their hold ended.</param>
 /// <param name="Fulfilled">Rewards the fulfiller delivered.</param>
 /// <param name="Failed">Fulfilments that threw; they stay approved and are retried on the next pass.</param>
-public readonly record struct RewardProcessingResult(int Approved, int Fulfilled, int Failed);
+/// <param name="Redelivered">
+/// Notifications delivered because the process that committed their change stopped before telling the notifiers (see
+/// <see cref="Notifications.PendingNotification"/>).
+/// </param>
+public readonly record struct RewardProcessingResult(int Approved, int Fulfilled, int Failed, int Redelivered = 0);
 
 /// <summary>
 /// Turns attributed conversions into rewards by the program's rules, and runs their lifecycle: pending for the hold
@@ -37,8 +41,10 @@ public sealed partial class RewardService
     private readonly IConversionStore _conversions;
     private readonly IClock _clock;
     private readonly IRewardFulfiller? _fulfiller;
-    private readonly NotifierSet _notifiers;
+    private readonly NotificationOutbox _outbox;
     private readonly ILogger _logger;
+    // One store keeps attributions and rewards: an attribution and its rewards are one commit.
+    private readonly bool _unitOfWork;
     private readonly Dictionary<ProgramId, RewardRuleSet> _rules = new();
     private readonly Dictionary<ProgramId, Fraud.FraudPolicy> _fraud = new();
 
@@ -63,7 +69,8 @@ public sealed partial class RewardService
         Preconditions.CheckArgument(f.Length <= 1, nameof(fulfillers), $"Register at most one IRewardFulfiller; found {f.Length}.");
         _fulfiller = f.FirstOrDefault();
         _logger = logger ?? (ILogger)NullLogger.Instance;
-        _notifiers = new NotifierSet(notifiers, _logger);
+        _outbox = new NotificationOutbox(_store, _conversions, new NotifierSet(notifiers, _logger), _logger);
+        _unitOfWork = ReferenceEquals(_store, _conversions);
         foreach (var (id, program) in o.Programs)
         {
             var zone = DateTimeZoneProviders.Tzdb[program.TimeZone];
@@ -82,43 +89,62 @@ public sealed partial class RewardService
     /// </summary>
     /// <returns>The order's reward decision, or <see langword="null"/> when the program has no reward rules or the order was never referred.</returns>
     /// <exception cref="ReferralException"><see cref="ReferralErrorCode.ConcurrencyConflict"/>: other writers kept winning.</exception>
-    public async ValueTask<RewardDecision?> ProcessAttributionAsync(AttributionResult attribution, CancellationToken cancellationToken = default)
+    public ValueTask<RewardDecision?> ProcessAttributionAsync(AttributionResult attribution, CancellationToken cancellationToken = default) =>
+        CommitAttributionAsync(Preconditions.CheckNotNull(attribution), save: false, notify: false, cancellationToken);
+
+    /// <summary>
+    /// The unit of work of a decided conversion: saves the attribution (when <paramref name="save"/>), its rewards and the
+    /// pending notifications (of the rewards, and of the decision when <paramref name="notify"/>) in one commit when one
+    /// store keeps attributions and rewards — the attribution first, on its own, otherwise — then tells the notifiers.
+    /// </summary>
+    internal async ValueTask<RewardDecision?> CommitAttributionAsync(AttributionResult attribution, bool save, bool notify, CancellationToken cancellationToken)
     {
-        Preconditions.CheckNotNull(attribution);
-        if (!_rules.TryGetValue(attribution.Program, out var rules))
+        bool together = save && _unitOfWork;
+        if (save && !together)
         {
-            return null;
+            await _conversions.SaveAttributionAsync(attribution, cancellationToken).ConfigureAwait(false);
         }
+        var decided = notify ? attribution : null;
+        _rules.TryGetValue(attribution.Program, out var rules);
         ParticipantId? referrer = attribution is { IsAttributed: true, IsRepeat: false } ? attribution.Referrer : null;
         for (int attempt = 1; ; attempt++)
         {
-            var previous = await _store.FindDecisionAsync(attribution.Program, attribution.OrderId, cancellationToken).ConfigureAwait(false);
-            if (previous is null && referrer is null)
-            {
-                return null;
-            }
-            if (previous is not null && previous.Referrer == referrer && (referrer is null || previous.Chain.SequenceEqual(attribution.Chain)))
-            {
-                return previous; // decided before on the same credit
-            }
+            var previous = rules is null ? null : await _store.FindDecisionAsync(attribution.Program, attribution.OrderId, cancellationToken).ConfigureAwait(false);
+            bool unchanged = rules is null
+                || (previous is null && referrer is null)
+                || (previous is not null && previous.Referrer == referrer && (referrer is null || previous.Chain.SequenceEqual(attribution.Chain)));
             var work = new Work(this, attribution.Program, _clock.GetCurrentInstant(), cancellationToken);
-            if (previous is not null)
+            RewardDecision? decision = null;
+            if (unchanged)
             {
-                await work.ReverseOrderAsync(attribution.OrderId, RewardEntryType.Cancelled, "re-attributed", ":reattributed" + previous.Revision).ConfigureAwait(false);
-                if (previous.Referrer is { } old)
+                // Decided before on the same credit (or nothing to reward): no reward is written.
+                if (!together)
                 {
-                    await work.LoadAsync(old).ConfigureAwait(false);
+                    await _outbox.DeliverAsync([], decided, [], cancellationToken).ConfigureAwait(false);
+                    return previous;
                 }
             }
-            var decision = referrer is { } r
-                ? await DecideAsync(work, rules, attribution, r, (previous?.Revision ?? 0) + 1).ConfigureAwait(false)
-                : new RewardDecision { Program = attribution.Program, OrderId = attribution.OrderId, Revision = previous!.Revision + 1, DecidedAt = work.Now };
-            var outcome = await work.CommitAsync(decision, previous?.Revision ?? 0, refund: null).ConfigureAwait(false);
+            else
+            {
+                if (previous is not null)
+                {
+                    await work.ReverseOrderAsync(attribution.OrderId, RewardEntryType.Cancelled, "re-attributed", ":reattributed" + previous.Revision).ConfigureAwait(false);
+                    if (previous.Referrer is { } old)
+                    {
+                        await work.LoadAsync(old).ConfigureAwait(false);
+                    }
+                }
+                decision = referrer is { } r
+                    ? await DecideAsync(work, rules!, attribution, r, (previous?.Revision ?? 0) + 1).ConfigureAwait(false)
+                    : new RewardDecision { Program = attribution.Program, OrderId = attribution.OrderId, Revision = previous!.Revision + 1, DecidedAt = work.Now };
+            }
+            var planned = _outbox.Plan(attribution.Program, work.Entries, decided, work.Now);
+            var outcome = await work.CommitAsync(decision, previous?.Revision ?? 0, refund: null, together ? attribution : null, planned).ConfigureAwait(false);
             if (outcome == RewardCommitOutcome.Committed)
             {
                 ReferralsTelemetry.RewardsEarned.Add(work.Entries.Count(e => e.Type == RewardEntryType.Earned));
-                await NotifyAsync(work.Entries, cancellationToken).ConfigureAwait(false);
-                return decision;
+                await _outbox.DeliverAsync(work.Entries, decided, planned, cancellationToken).ConfigureAwait(false);
+                return decision ?? previous;
             }
             CheckAttempts(attempt, $"rewards of order {attribution.OrderId}");
         }
@@ -161,10 +187,11 @@ public sealed partial class RewardService
                 next = decision with { Revision = decision.Revision + 1, Counted = false, DecidedAt = work.Now };
                 await work.LoadAsync(decision.Referrer!.Value).ConfigureAwait(false);
             }
-            var outcome = await work.CommitAsync(next, decision?.Revision ?? 0, refund).ConfigureAwait(false);
+            var planned = _outbox.Plan(refund.Program, work.Entries, null, work.Now);
+            var outcome = await work.CommitAsync(next, decision?.Revision ?? 0, refund, null, planned).ConfigureAwait(false);
             if (outcome == RewardCommitOutcome.Committed)
             {
-                await NotifyAsync(work.Entries, cancellationToken).ConfigureAwait(false);
+                await _outbox.DeliverAsync(work.Entries, null, planned, cancellationToken).ConfigureAwait(false);
                 return new RefundResult(RefundOutcome.Recorded, work.Entries, total);
             }
             // A duplicate is the same refund id written by another caller since we read: the loop's first check reports it.
@@ -181,6 +208,7 @@ public sealed partial class RewardService
     {
         int approved = 0, fulfilled = 0, failed = 0;
         var now = _clock.GetCurrentInstant();
+        int redelivered = await _outbox.RedeliverAsync(now, cancellationToken).ConfigureAwait(false);
         foreach (var program in _rules.Keys)
         {
             var open = Reward.FoldAll(await _store.ListOpenEntriesAsync(program, cancellationToken).ConfigureAwait(false));
@@ -238,7 +266,7 @@ public sealed partial class RewardService
                 }
             }
         }
-        return new RewardProcessingResult(approved, fulfilled, failed);
+        return new RewardProcessingResult(approved, fulfilled, failed, redelivered);
     }
 
     /// <summary>Approves a pending reward before its hold ends (a person decided).</summary>
@@ -459,12 +487,14 @@ public sealed partial class RewardService
                 Reason = reason,
                 Reference = reference,
             };
+            RewardEntry[] written = [entry];
+            var planned = _outbox.Plan(reward.Program, written, null, entry.RecordedAt);
             var outcome = await _store.TryCommitAsync(
-                new RewardCommit { Program = reward.Program, Accounts = [new AccountVersion(reward.Beneficiary, account.Version)], Entries = [entry] },
+                new RewardCommit { Program = reward.Program, Accounts = [new AccountVersion(reward.Beneficiary, account.Version)], Entries = written, Notifications = planned },
                 ct).ConfigureAwait(false);
             if (outcome == RewardCommitOutcome.Committed)
             {
-                await NotifyAsync([entry], ct).ConfigureAwait(false);
+                await _outbox.DeliverAsync(written, null, planned, ct).ConfigureAwait(false);
                 return Reward.Fold([.. entries, entry]);
             }
             if (outcome == RewardCommitOutcome.Duplicate)
@@ -472,14 +502,6 @@ public sealed partial class RewardService
                 return null; // written by another pass
             }
             CheckAttempts(attempt, $"reward {reward.Id}");
-        }
-    }
-
-    private async ValueTask NotifyAsync(IReadOnlyList<RewardEntry> entries, CancellationToken ct)
-    {
-        foreach (var entry in entries)
-        {
-            await _notifiers.NotifyAsync(entry, static (n, e, c) => n.OnRewardChangedAsync(e, c), ct).ConfigureAwait(false);
         }
     }
 
@@ -611,7 +633,12 @@ public sealed partial class RewardService
             }
         }
 
-        public ValueTask<RewardCommitOutcome> CommitAsync(RewardDecision? decision, int expectedRevision, Refund? refund) =>
+        public ValueTask<RewardCommitOutcome> CommitAsync(
+            RewardDecision? decision,
+            int expectedRevision,
+            Refund? refund,
+            AttributionResult? attribution,
+            IReadOnlyList<PendingNotification> notifications) =>
             service._store.TryCommitAsync(
                 new RewardCommit
                 {
@@ -621,6 +648,8 @@ public sealed partial class RewardService
                     Decision = decision,
                     ExpectedDecisionRevision = expectedRevision,
                     Refund = refund,
+                    Attribution = attribution,
+                    Notifications = notifications,
                 },
                 CancellationToken);
 

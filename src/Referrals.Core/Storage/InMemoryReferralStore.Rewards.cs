@@ -1,4 +1,6 @@
+using NodaTime;
 using Referrals.Internal;
+using Referrals.Notifications;
 using Referrals.Rewards;
 
 namespace Referrals.Storage;
@@ -14,6 +16,7 @@ public sealed partial class InMemoryReferralStore : IRewardStore
     private readonly Dictionary<(ProgramId, string), List<Refund>> _refunds = new();
     private readonly HashSet<(ProgramId, string)> _refundIds = new();
     private readonly Dictionary<(ProgramId, string), List<RewardEntry>> _openRewards = new();
+    private readonly Dictionary<string, PendingNotification> _pendingNotifications = new(StringComparer.Ordinal);
 
     /// <inheritdoc />
     public ValueTask<RewardAccount> LoadAccountAsync(ProgramId program, ParticipantId beneficiary, CancellationToken cancellationToken = default)
@@ -137,6 +140,18 @@ public sealed partial class InMemoryReferralStore : IRewardStore
             {
                 return ValueTask.FromResult(RewardCommitOutcome.Duplicate);
             }
+            ids.Clear();
+            foreach (var n in commit.Notifications)
+            {
+                if (!ids.Add(n.Id) || _pendingNotifications.ContainsKey(n.Id))
+                {
+                    return ValueTask.FromResult(RewardCommitOutcome.Duplicate);
+                }
+            }
+            if (commit.Attribution is { } attribution && !HasConversion(attribution.Program, attribution.OrderId))
+            {
+                throw new InvalidOperationException($"No conversion with order id '{attribution.OrderId}' is recorded in program '{attribution.Program}'.");
+            }
 
             // Checked: now apply everything.
             foreach (var a in commit.Accounts)
@@ -188,9 +203,60 @@ public sealed partial class InMemoryReferralStore : IRewardStore
                 AddTo(_refunds, (program, refund.OrderId), refund);
                 IndexRefund(refund);
             }
+            if (commit.Attribution is { } saved)
+            {
+                // The lock is re-entrant: the attribution is saved inside the same critical section as the rewards.
+                _ = SaveAttributionAsync(saved, CancellationToken.None);
+            }
+            foreach (var n in commit.Notifications)
+            {
+                _pendingNotifications.Add(n.Id, n);
+            }
         }
         return ValueTask.FromResult(RewardCommitOutcome.Committed);
     }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<PendingNotification>> ListPendingNotificationsAsync(Instant recordedBefore, int limit, CancellationToken cancellationToken = default)
+    {
+        Preconditions.CheckArgumentRange(nameof(limit), limit, 0, int.MaxValue);
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            var due = new List<PendingNotification>();
+            foreach (var n in _pendingNotifications.Values)
+            {
+                if (n.RecordedAt < recordedBefore)
+                {
+                    due.Add(n);
+                }
+            }
+            due.Sort(static (a, b) => a.RecordedAt != b.RecordedAt ? a.RecordedAt.CompareTo(b.RecordedAt) : string.CompareOrdinal(a.Id, b.Id));
+            if (due.Count > limit)
+            {
+                due.RemoveRange(limit, due.Count - limit);
+            }
+            return ValueTask.FromResult<IReadOnlyList<PendingNotification>>(due);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask AcknowledgeNotificationsAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken = default)
+    {
+        Preconditions.CheckNotNull(ids);
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            foreach (var id in ids)
+            {
+                _pendingNotifications.Remove(id);
+            }
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    // Called under _gate.
+    private bool HasConversion(ProgramId program, string orderId) => _orders.ContainsKey((program, orderId));
 
     private static void AddTo<TKey, TValue>(Dictionary<TKey, List<TValue>> map, TKey key, TValue value)
         where TKey : notnull

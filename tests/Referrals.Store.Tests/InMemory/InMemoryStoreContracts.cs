@@ -22,3 +22,12 @@ public sealed class InMemoryConversionStoreTests : ConversionStoreContract
 {
     protected override IConversionStore CreateStore() => new InMemoryReferralStore();
 }
+
+public sealed class InMemoryUnitOfWorkTests : UnitOfWorkContract
+{
+    protected override (IConversionStore Conversions, IRewardStore Rewards) CreateStore()
+    {
+        var store = new InMemoryReferralStore();
+        return (store, store);
+    }
+}

@@ -1,0 +1,198 @@
+using NodaTime;
+using Referrals.Attribution;
+using Referrals.Codes;
+using Referrals.Notifications;
+using Referrals.Rewards;
+using Referrals.Storage;
+using Referrals.Tests.Support;
+using static Referrals.Tests.Rewards.RewardWorldExtensions;
+using static Referrals.Tests.Support.AttributionWorld;
+
+namespace Referrals.Tests.Rewards;
+
+/// <summary>
+/// One conversion's writes — attribution with its fraud verdict, rewards, pending notifications — land together, and a
+/// process that stops after the commit but before its notifiers leaves the notifications for the next lifecycle pass.
+/// </summary>
+public sealed class UnitOfWorkTests
+{
+    private static AttributionWorld World(params IReferralNotifier[] notifiers) =>
+        new(p => p.Rewards = new RewardOptions { HoldPeriod = TimeSpan.FromDays(14), Rules = [Fixed("credit", 10m), Fixed("welcome", 5m, RewardRole.Referee)] }, notifiers);
+
+    /// <summary>The world's services again over the same store and clock, as a new process would build them.</summary>
+    private static (AttributionService Attribution, RewardService Rewards) Restart(AttributionWorld w, IConversionStore conversions, IRewardStore rewards, params IReferralNotifier[] notifiers)
+    {
+        var options = Microsoft.Extensions.Options.Options.Create(w.Options);
+        var rewardService = new RewardService(options, w.Clock, rewards, conversions, [], notifiers);
+        var attribution = new AttributionService(options, w.Clock, w.Codes, w.Store, conversions, w.Store, notifiers, rewards: rewardService, fraud: w.Fraud);
+        return (attribution, rewardService);
+    }
+
+    [Fact]
+    public async Task A_crash_inside_the_commit_leaves_neither_the_attribution_nor_its_rewards_and_recording_again_completes_both()
+    {
+        var w = World();
+        var ana = await w.ParticipantAsync("ana");
+        var code = await w.CodeAsync(ana, ShareMedium.Email);
+        var bea = await w.ParticipantAsync("bea");
+        var crashing = new CrashingStore(w.Store);
+        var (attribution, rewards) = Restart(w, crashing, crashing);
+        var order = w.Order("o-1", bea, Monday) with { PresentedCode = code.Display };
+
+        crashing.CrashNextCommit = true;
+        await Assert.ThrowsAsync<IOException>(async () => await attribution.RecordConversionAsync(order, Ct));
+
+        Assert.NotNull(await w.Store.FindConversionAsync(Customers, "o-1", Ct)); // the order id was claimed first
+        Assert.Null(await w.Store.FindAttributionAsync(Customers, "o-1", Ct));
+        Assert.Empty(await w.Store.ListOrderEntriesAsync(Customers, "o-1", Ct));
+        Assert.Null(await w.Store.FindDecisionAsync(Customers, "o-1", Ct));
+
+        var result = await attribution.RecordConversionAsync(order, Ct);
+
+        Assert.True(result.IsAttributed, result.Explain());
+        Assert.Equal(result, await w.Store.FindAttributionAsync(Customers, "o-1", Ct));
+        var earned = await rewards.ListOrderRewardsAsync(Customers, "o-1", Ct);
+        Assert.Equal(["credit", "welcome"], earned.Select(r => r.Terms.Rule).Order(StringComparer.Ordinal));
+        Assert.Equal(1, (await rewards.GetReferrerSummaryAsync(Customers, ana, Ct)).SuccessfulReferrals);
+    }
+
+    [Fact]
+    public async Task With_separate_stores_the_attribution_is_saved_first_and_the_rewards_follow()
+    {
+        var w = World();
+        var ana = await w.ParticipantAsync("ana");
+        var code = await w.CodeAsync(ana, ShareMedium.Email);
+        var bea = await w.ParticipantAsync("bea");
+        var rewardsOnly = new CrashingStore(w.Store); // a different object than the conversion store: no shared unit of work
+        var (attribution, rewards) = Restart(w, w.Store, rewardsOnly);
+
+        var result = await attribution.RecordConversionAsync(w.Order("o-1", bea, Monday) with { PresentedCode = code.Display }, Ct);
+
+        Assert.True(result.IsAttributed);
+        Assert.All(rewardsOnly.Commits, c => Assert.Null(c.Attribution));
+        Assert.Equal(result, await w.Store.FindAttributionAsync(Customers, "o-1", Ct));
+        Assert.Equal(2, (await rewards.ListOrderRewardsAsync(Customers, "o-1", Ct)).Count);
+    }
+
+    [Fact]
+    public async Task Delivered_notifications_are_acknowledged_and_none_are_kept_without_notifiers()
+    {
+        var w = World();
+        var ana = await w.ParticipantAsync("ana");
+        var code = await w.CodeAsync(ana, ShareMedium.Email);
+        await w.ReferAsync(code, "bea", "o-1", Monday);
+
+        Assert.Equal(2, w.Notifier.RewardChanges.Count);
+        Assert.Single(w.Notifier.Decided);
+        Assert.Empty(await w.Store.ListPendingNotificationsAsync(Monday + Duration.FromDays(365), 100, Ct));
+
+        var quiet = new CrashingStore(w.Store);
+        var (attribution, _) = Restart(w, quiet, quiet);
+        var cem = await w.ParticipantAsync("cem");
+        await attribution.RecordConversionAsync(w.Order("o-2", cem, Monday + Duration.FromHours(1)) with { PresentedCode = code.Display }, Ct);
+        Assert.All(quiet.Commits, c => Assert.Empty(c.Notifications));
+    }
+
+    [Fact]
+    public async Task A_process_that_stops_before_telling_its_notifiers_leaves_them_pending_and_the_next_lifecycle_pass_delivers_them_once()
+    {
+        var stopping = new StoppingNotifier();
+        var w = World(stopping);
+        var ana = await w.ParticipantAsync("ana");
+        var code = await w.CodeAsync(ana, ShareMedium.Email);
+        var bea = await w.ParticipantAsync("bea");
+
+        // The process "stops" while telling the first notifier: the commit stands, nothing was acknowledged.
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+            await w.Attribution.RecordConversionAsync(w.Order("o-1", bea, Monday) with { PresentedCode = code.Display }, Ct));
+        Assert.True((await w.Store.FindAttributionAsync(Customers, "o-1", Ct))!.IsAttributed);
+        var pending = await w.Store.ListPendingNotificationsAsync(w.Clock.GetCurrentInstant() + Duration.FromTicks(1), 100, Ct);
+        Assert.Equal(
+            [NotificationKind.ConversionDecided, NotificationKind.RewardChanged, NotificationKind.RewardChanged],
+            pending.Select(n => n.Kind).Order());
+
+        // A new process: a pass within the minute leaves them to the writer that may still be at it.
+        var recorder = new RecordingNotifier();
+        var (_, rewards) = Restart(w, w.Store, w.Store, recorder);
+        Assert.Equal(0, (await rewards.ProcessDueAsync(Ct)).Redelivered);
+        Assert.Empty(recorder.Decided);
+
+        w.Clock.Advance(Duration.FromMinutes(2));
+        var pass = await rewards.ProcessDueAsync(Ct);
+
+        Assert.Equal(3, pass.Redelivered);
+        var decided = Assert.Single(recorder.Decided);
+        Assert.Equal("o-1", decided.OrderId);
+        Assert.Equal(ana, decided.Referrer);
+        Assert.Equal(
+            ["o-1#1:credit:earned", "o-1#1:welcome:earned"],
+            recorder.RewardChanges.Select(e => e.EntryId).Order(StringComparer.Ordinal));
+        Assert.Empty(await w.Store.ListPendingNotificationsAsync(w.Clock.GetCurrentInstant(), 100, Ct));
+        Assert.Equal(0, (await rewards.ProcessDueAsync(Ct)).Redelivered);
+        Assert.Single(recorder.Decided);
+    }
+
+    /// <summary>Stands for a process that stops while telling its notifiers.</summary>
+    private sealed class StoppingNotifier : IReferralNotifier
+    {
+        public ValueTask OnReferralCapturedAsync(Touch touch, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public ValueTask OnConversionDecidedAsync(AttributionResult attribution, CancellationToken cancellationToken) => throw new OperationCanceledException("stopped");
+
+        public ValueTask OnRewardChangedAsync(RewardEntry entry, CancellationToken cancellationToken) => throw new OperationCanceledException("stopped");
+    }
+
+    /// <summary>
+    /// The in-memory store behind a second object, recording every commit; a commit can be made to fail as a process
+    /// or disk would fail in the middle of it (before anything is written).
+    /// </summary>
+    private sealed class CrashingStore(InMemoryReferralStore inner) : IConversionStore, IRewardStore
+    {
+        public bool CrashNextCommit { get; set; }
+
+        public List<RewardCommit> Commits { get; } = [];
+
+        public ValueTask<RewardCommitOutcome> TryCommitAsync(RewardCommit commit, CancellationToken cancellationToken = default)
+        {
+            if (CrashNextCommit)
+            {
+                CrashNextCommit = false;
+                throw new IOException("disk I/O error (simulated)");
+            }
+            Commits.Add(commit);
+            return inner.TryCommitAsync(commit, cancellationToken);
+        }
+
+        public ValueTask<bool> TryAddConversionAsync(Conversion conversion, CancellationToken cancellationToken = default) => inner.TryAddConversionAsync(conversion, cancellationToken);
+
+        public ValueTask<Conversion?> FindConversionAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default) => inner.FindConversionAsync(program, orderId, cancellationToken);
+
+        public ValueTask<IReadOnlyList<Conversion>> ListConversionsAsync(ProgramId program, ParticipantId customer, CancellationToken cancellationToken = default) => inner.ListConversionsAsync(program, customer, cancellationToken);
+
+        public ValueTask<IReadOnlyList<Conversion>> ListAllConversionsAsync(ProgramId program, CancellationToken cancellationToken = default) => inner.ListAllConversionsAsync(program, cancellationToken);
+
+        public ValueTask SaveAttributionAsync(AttributionResult attribution, CancellationToken cancellationToken = default) => inner.SaveAttributionAsync(attribution, cancellationToken);
+
+        public ValueTask<AttributionResult?> FindAttributionAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default) => inner.FindAttributionAsync(program, orderId, cancellationToken);
+
+        public ValueTask<AttributionResult?> FindFirstAttributionAsync(ProgramId program, ParticipantId customer, CancellationToken cancellationToken = default) => inner.FindFirstAttributionAsync(program, customer, cancellationToken);
+
+        public ValueTask<int> CountCodeUsesBeforeAsync(ReferralCode code, Instant conversionTime, string orderId, CancellationToken cancellationToken = default) => inner.CountCodeUsesBeforeAsync(code, conversionTime, orderId, cancellationToken);
+
+        public ValueTask<RewardAccount> LoadAccountAsync(ProgramId program, ParticipantId beneficiary, CancellationToken cancellationToken = default) => inner.LoadAccountAsync(program, beneficiary, cancellationToken);
+
+        public ValueTask<RewardDecision?> FindDecisionAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default) => inner.FindDecisionAsync(program, orderId, cancellationToken);
+
+        public ValueTask<IReadOnlyList<RewardEntry>> ListOrderEntriesAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default) => inner.ListOrderEntriesAsync(program, orderId, cancellationToken);
+
+        public ValueTask<IReadOnlyList<RewardEntry>> ListRewardEntriesAsync(ProgramId program, string rewardId, CancellationToken cancellationToken = default) => inner.ListRewardEntriesAsync(program, rewardId, cancellationToken);
+
+        public ValueTask<IReadOnlyList<Refund>> ListRefundsAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default) => inner.ListRefundsAsync(program, orderId, cancellationToken);
+
+        public ValueTask<IReadOnlyList<RewardEntry>> ListOpenEntriesAsync(ProgramId program, CancellationToken cancellationToken = default) => inner.ListOpenEntriesAsync(program, cancellationToken);
+
+        public ValueTask<IReadOnlyList<PendingNotification>> ListPendingNotificationsAsync(Instant recordedBefore, int limit, CancellationToken cancellationToken = default) => inner.ListPendingNotificationsAsync(recordedBefore, limit, cancellationToken);
+
+        public ValueTask AcknowledgeNotificationsAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken = default) => inner.AcknowledgeNotificationsAsync(ids, cancellationToken);
+    }
+}
