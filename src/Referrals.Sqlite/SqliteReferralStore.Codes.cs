@@ -5,7 +5,7 @@ using Referrals.Storage;
 
 namespace Referrals.Sqlite;
 
-public sealed partial class SqliteReferralStore : IReferralCodeStore
+public sealed partial class SqliteReferralStore : IReferralCodeStore, IReferralCodeChangeFeed
 {
     private const string CodeColumns = "code, display, program, owner, medium, kind, status, created_at, expires_at, max_uses, uses, version";
 
@@ -13,8 +13,9 @@ public sealed partial class SqliteReferralStore : IReferralCodeStore
     // and ExecuteNonQuery returns sqlite3_changes(), so the insert reports itself whether it happened. Other constraint
     // failures (NOT NULL, types) still throw.
     private const string InsertCode = $"""
-        INSERT INTO codes ({CodeColumns})
-        VALUES ($code, $display, $program, $owner, $medium, $kind, $status, $created_at, $expires_at, $max_uses, $uses, $version)
+        INSERT INTO codes ({CodeColumns}, change_seq)
+        VALUES ($code, $display, $program, $owner, $medium, $kind, $status, $created_at, $expires_at, $max_uses, $uses, $version,
+                (SELECT coalesce(max(change_seq), 0) + 1 FROM codes))
         ON CONFLICT (code) DO NOTHING;
         """;
 
@@ -22,7 +23,8 @@ public sealed partial class SqliteReferralStore : IReferralCodeStore
     private const string UpdateCode = """
         UPDATE codes
         SET display = $display, program = $program, owner = $owner, medium = $medium, kind = $kind, status = $status,
-            created_at = $created_at, expires_at = $expires_at, max_uses = $max_uses, uses = $uses, version = $version
+            created_at = $created_at, expires_at = $expires_at, max_uses = $max_uses, uses = $uses, version = $version,
+            change_seq = (SELECT max(change_seq) + 1 FROM codes)
         WHERE code = $code AND version = $expected_version;
         """;
 
@@ -163,6 +165,40 @@ public sealed partial class SqliteReferralStore : IReferralCodeStore
                 list.Add(ReadCode(reader));
             }
             return (IReadOnlyList<ReferralCodeRecord>)list;
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<long> GetChangePositionAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ReadAsync(0, static async (connection, _, ct) =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT coalesce(max(change_seq), 0) FROM codes;";
+            return (long)(await command.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is negative.</exception>
+    public ValueTask<IReadOnlyList<ReferralCodeChange>> ListChangesAsync(long after, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        cancellationToken.ThrowIfCancellationRequested();
+        return ReadAsync((after, limit), static async (connection, state, ct) =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT {CodeColumns}, change_seq FROM codes WHERE change_seq > $after ORDER BY change_seq LIMIT $limit;";
+            command.Parameters.AddWithValue("$after", state.after);
+            command.Parameters.AddWithValue("$limit", state.limit);
+            var list = new List<ReferralCodeChange>();
+            using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                list.Add(new ReferralCodeChange(reader.GetInt64(12), ReadCode(reader)));
+            }
+            return (IReadOnlyList<ReferralCodeChange>)list;
         }, cancellationToken);
     }
 

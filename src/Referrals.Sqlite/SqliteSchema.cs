@@ -14,6 +14,7 @@ internal static class SqliteSchema
     internal static readonly IReadOnlyList<Migration> Migrations =
     [
         new(1, "codes, participants, visitor links, touches, conversions, attributions, reward ledger, refunds, fraud indexes", V1),
+        new(2, "code change feed: codes.change_seq", V2),
     ];
 
     internal static int LatestVersion => Migrations[^1].Version;
@@ -99,6 +100,17 @@ internal static class SqliteSchema
         command.CommandText = sql;
         command.ExecuteNonQuery();
     }
+
+    // Version 2: every insert and update of a code takes the next change_seq (max + 1, inside the writing transaction,
+    // so positions follow commit order), which lets other processes' code indexes catch up (IReferralCodeChangeFeed).
+    // Codes that exist get positions in code order.
+    private const string V2 = """
+        ALTER TABLE codes ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;
+        UPDATE codes SET change_seq = numbered.n
+        FROM (SELECT code, row_number() OVER (ORDER BY code) AS n FROM codes) AS numbered
+        WHERE codes.code = numbered.code;
+        CREATE INDEX codes_by_change ON codes (change_seq);
+        """;
 
     // Version 1: the tables of every store interface, created at once so that the stores that move here later add code,
     // not a schema redesign. Codes, participants (with contacts, fingerprints and visitor links), touches, conversions

@@ -14,8 +14,12 @@ namespace Referrals.Codes;
 /// a QR scan or a URL to the code record. Thread-safe; register once per process (a singleton).
 /// </summary>
 /// <remarks>
-/// Resolving reads an in-memory index that this service keeps current on its own writes. With a durable store, call
-/// <see cref="InitializeAsync"/> once at start so the index holds the codes written before.
+/// Resolving reads an in-memory index that this service keeps current on its own writes at once. With a durable store,
+/// call <see cref="InitializeAsync"/> once at start so the index holds the codes written before (the SQLite store's
+/// registration does it in a hosted service). Codes that other processes issue or change reach this index when
+/// <see cref="RefreshAsync"/> runs (on a timer with that registration), if the store implements
+/// <see cref="IReferralCodeChangeFeed"/>; until then a code issued elsewhere resolves as not found and a code paused
+/// elsewhere still resolves as active.
 /// </remarks>
 public sealed partial class ReferralCodeService
 {
@@ -31,6 +35,10 @@ public sealed partial class ReferralCodeService
     private readonly CodeBlocklist _blocklist;
     private readonly CodeGenerator _generator;
     private readonly CodeIndex _index = new();
+    // The change feed's position the index has caught up to; read and written under _refreshGate.
+    private readonly SemaphoreSlim _refreshGate = new(1, 1);
+    private long _feedPosition;
+    private bool _initialized;
     private readonly string[] _foldedPrefixes;
     private readonly HashSet<string> _allowedPrefixes;
     private readonly HashSet<string> _reservedWords;
@@ -76,12 +84,81 @@ public sealed partial class ReferralCodeService
     /// <summary>How many codes the in-memory index holds.</summary>
     public int IndexedCount => _index.Count;
 
-    /// <summary>Loads every code of the store into the in-memory index. Call once at start with a durable store.</summary>
+    /// <summary>
+    /// Loads every code of the store into the in-memory index. Call once at start with a durable store; a later call only
+    /// catches up as <see cref="RefreshAsync"/> does.
+    /// </summary>
     public async Task InitializeAsync(CancellationToken cancellationToken = default)
     {
-        await foreach (var record in _store.ListAllAsync(cancellationToken).ConfigureAwait(false))
+        await _refreshGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            _index.Set(record);
+            if (_initialized)
+            {
+                await CatchUpAsync(cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            // The position is read before the codes: a change committed while they stream is read again by the next
+            // refresh (the index keeps the higher version), never missed.
+            long position = _store is IReferralCodeChangeFeed feed ? await feed.GetChangePositionAsync(cancellationToken).ConfigureAwait(false) : 0;
+            await foreach (var record in _store.ListAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                _index.Set(record);
+            }
+            _feedPosition = position;
+            _initialized = true;
+        }
+        finally
+        {
+            _refreshGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Brings the in-memory index up to date with codes issued or changed by other processes since the last call (or
+    /// since <see cref="InitializeAsync"/>), when the store implements <see cref="IReferralCodeChangeFeed"/>; otherwise
+    /// does nothing. This process's own writes are in the index at once and need no refresh.
+    /// </summary>
+    /// <returns>How many changed records were read (0 when the index was current).</returns>
+    public async Task<int> RefreshAsync(CancellationToken cancellationToken = default)
+    {
+        if (_store is not IReferralCodeChangeFeed)
+        {
+            return 0;
+        }
+        await _refreshGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await CatchUpAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _refreshGate.Release();
+        }
+    }
+
+    // Under _refreshGate.
+    private async Task<int> CatchUpAsync(CancellationToken cancellationToken)
+    {
+        if (_store is not IReferralCodeChangeFeed feed)
+        {
+            return 0;
+        }
+        const int Page = 1024;
+        int read = 0;
+        while (true)
+        {
+            var changes = await feed.ListChangesAsync(_feedPosition, Page, cancellationToken).ConfigureAwait(false);
+            foreach (var change in changes)
+            {
+                _index.Set(change.Record);
+                _feedPosition = change.Position;
+            }
+            read += changes.Count;
+            if (changes.Count < Page)
+            {
+                return read;
+            }
         }
     }
 

@@ -134,6 +134,34 @@ public sealed class ReferralsBuilder
     }
 
     /// <summary>
+    /// Loads the in-memory code index from the store when the host starts (an
+    /// <see cref="Microsoft.Extensions.Hosting.IHostedService"/>, before the host serves requests) and then calls
+    /// <see cref="ReferralCodeService.RefreshAsync"/> every <paramref name="interval"/>, so codes issued, paused or revoked by
+    /// other processes sharing the store resolve here within about one interval. Durable store registrations
+    /// (<c>UseSqlite</c>) call it; hosts without a generic host call <see cref="ReferralCodeService.InitializeAsync"/>
+    /// themselves. Registering it again replaces the interval.
+    /// </summary>
+    /// <param name="interval">Time between refreshes, 100 milliseconds to 1 hour; default 2 seconds.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="interval"/> is out of range.</exception>
+    public ReferralsBuilder AddCodeIndexRefresh(TimeSpan? interval = null)
+    {
+        var every = interval ?? TimeSpan.FromSeconds(2);
+        if (every < TimeSpan.FromMilliseconds(100) || every > TimeSpan.FromHours(1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(interval), every, "The interval between code index refreshes must be 100 milliseconds to 1 hour.");
+        }
+        Services.RemoveAll<Referrals.Hosting.CodeIndexRefreshInterval>();
+        Services.AddSingleton(new Referrals.Hosting.CodeIndexRefreshInterval(every));
+        // AddHostedService adds one service per implementation type: a second call keeps one service, with the new interval.
+        Services.AddHostedService(sp => new Referrals.Hosting.CodeIndexService(
+            sp.GetRequiredService<ReferralCodeService>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<Referrals.Hosting.CodeIndexRefreshInterval>().Value,
+            sp.GetService<Microsoft.Extensions.Logging.ILogger<Referrals.Hosting.CodeIndexService>>()));
+        return this;
+    }
+
+    /// <summary>
     /// Runs the reward lifecycle in the background (an <see cref="Microsoft.Extensions.Hosting.IHostedService"/>): a pass of
     /// <see cref="Referrals.Rewards.RewardService.ProcessDueAsync"/> at start and then every <paramref name="interval"/>,
     /// so rewards are approved when their hold ends and handed to the fulfiller without host code. Several processes may

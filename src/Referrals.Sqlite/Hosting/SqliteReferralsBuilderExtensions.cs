@@ -58,6 +58,8 @@ public static class SqliteReferralsBuilderExtensions
         services.AddSingleton<ITouchStore>(Front<ITouchStore>);
         services.RemoveAll<IConversionStore>();
         services.AddSingleton<IConversionStore>(Front<IConversionStore>);
+        // The hot code lookup stays in memory: loaded when the host starts, caught up with other processes' writes.
+        builder.AddCodeIndexRefresh();
         return builder;
     }
 

@@ -1,0 +1,50 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Referrals.Codes;
+
+namespace Referrals.Hosting;
+
+/// <summary>
+/// Loads the code index when the host starts (before it serves anything) and then catches up with other processes'
+/// code writes on a timer; a failing refresh is logged and the next one runs.
+/// </summary>
+internal sealed partial class CodeIndexService(ReferralCodeService codes, TimeProvider time, TimeSpan interval, ILogger<CodeIndexService>? logger)
+    : BackgroundService
+{
+    private readonly ILogger _logger = logger ?? (ILogger)NullLogger.Instance;
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await codes.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        LogLoaded(_logger, codes.IndexedCount);
+        await base.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(interval, time);
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+        {
+            try
+            {
+                await codes.RefreshAsync(stoppingToken).ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // the store may be briefly unavailable: the next refresh tries again
+            catch (Exception ex) when (ex is not OperationCanceledException)
+#pragma warning restore CA1031
+            {
+                LogRefreshFailed(_logger, ex);
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Code index loaded: {Count} codes")]
+    private static partial void LogLoaded(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Refreshing the code index failed; the next refresh runs on schedule")]
+    private static partial void LogRefreshFailed(ILogger logger, Exception exception);
+}
+
+/// <summary>The interval <see cref="CodeIndexService"/> refreshes at; registered once, replaced by a later registration.</summary>
+internal sealed record CodeIndexRefreshInterval(TimeSpan Value);

@@ -1,0 +1,163 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using NodaTime.Testing;
+using Referrals.Codes;
+using Referrals.Programs;
+using Referrals.Sqlite;
+using Referrals.Storage;
+using Referrals.Store.Tests.Support;
+using static Referrals.Store.Tests.Support.TestData;
+
+namespace Referrals.Store.Tests.Sqlite;
+
+/// <summary>
+/// The in-memory code index over a SQLite file that two processes share (two store instances on one file stand for
+/// them): loaded at start, current at once with its own writes, caught up with the other's by a refresh.
+/// </summary>
+public sealed class SqliteCodeIndexTests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public void Dispose() => _directory.Dispose();
+
+    private static ReferralCodeService Codes(SqliteReferralStore store)
+    {
+        var options = new ReferralsOptions();
+        options.Links.Template = "https://shop.example/r/{code}";
+        options.Programs[Program.Value] = new ProgramOptions { TimeZone = "Europe/Berlin" };
+        return new ReferralCodeService(store, options, new FakeClock(Start));
+    }
+
+    [Fact]
+    public async Task Codes_issued_and_paused_by_another_process_resolve_here_after_a_refresh()
+    {
+        string path = _directory.NewDatabasePath();
+        await using var storeA = SqliteReferralStore.OpenFile(path);
+        await using var storeB = SqliteReferralStore.OpenFile(path);
+        var till = Codes(storeA);
+        var backOffice = Codes(storeB);
+        var early = await backOffice.IssueAsync(new CodeRequest { Program = Program, Owner = new ParticipantId("ana"), Medium = ShareMedium.Receipt }, Ct);
+        await till.InitializeAsync(Ct);
+        Assert.Equal(CodeResolutionOutcome.Found, till.Resolve(early.Display).Outcome);
+
+        // The back office issues a code and pauses the early one: the till does not know yet...
+        var late = await backOffice.IssueAsync(new CodeRequest { Program = Program, Owner = new ParticipantId("bea"), Medium = ShareMedium.Email }, Ct);
+        await backOffice.PauseAsync(early.Code, Ct);
+        Assert.Equal(CodeResolutionOutcome.NotFound, till.Resolve(late.Display).Outcome);
+        Assert.True(till.Resolve(early.Display).IsUsable);
+
+        // ...until its refresh reads the two changes.
+        Assert.Equal(2, await till.RefreshAsync(Ct));
+
+        Assert.Equal(CodeResolutionOutcome.Found, till.Resolve(late.Display).Outcome);
+        Assert.Equal(new ParticipantId("bea"), till.Resolve(late.Display).Record!.Owner);
+        Assert.Equal(CodeStatus.Paused, till.Resolve(early.Display).Record!.Status);
+        Assert.False(till.Resolve(early.Display).IsUsable);
+        Assert.Equal(0, await till.RefreshAsync(Ct));
+        // The till's own write is in its index at once, and the back office catches up with it the same way.
+        var own = await till.IssueAsync(new CodeRequest { Program = Program, Owner = new ParticipantId("cem"), Medium = ShareMedium.Card }, Ct);
+        Assert.Equal(CodeResolutionOutcome.Found, till.Resolve(own.Display).Outcome);
+        Assert.Equal(CodeResolutionOutcome.NotFound, backOffice.Resolve(own.Display).Outcome);
+        Assert.True(await backOffice.RefreshAsync(Ct) >= 1);
+        Assert.Equal(CodeResolutionOutcome.Found, backOffice.Resolve(own.Display).Outcome);
+    }
+
+    [Fact]
+    public async Task The_change_feed_lists_each_code_once_at_its_latest_change_in_commit_order()
+    {
+        await using var store = SqliteReferralStore.OpenFile(_directory.NewDatabasePath());
+        IReferralCodeChangeFeed feed = store;
+        Assert.Equal(0, await feed.GetChangePositionAsync(Ct));
+
+        Assert.True(await store.TryAddAsync(Record(Code(1)), Ct));
+        Assert.Empty(await store.AddManyAsync([Record(Code(2)), Record(Code(3))], Ct));
+        Assert.False(await store.TryAddAsync(Record(Code(2)), Ct)); // refused: no change, no position
+        Assert.Equal(3, await feed.GetChangePositionAsync(Ct));
+        Assert.True(await store.TryUpdateAsync(Record(Code(1)) with { Status = CodeStatus.Revoked, Version = 2 }, 1, Ct));
+        Assert.False(await store.TryUpdateAsync(Record(Code(3)) with { Version = 9 }, 8, Ct)); // stale: no change
+
+        var changes = await feed.ListChangesAsync(0, 10, Ct);
+        Assert.Equal([(2L, Code(2)), (3L, Code(3)), (4L, Code(1))], changes.Select(c => (c.Position, c.Record.Code)));
+        Assert.Equal(CodeStatus.Revoked, changes[^1].Record.Status);
+        Assert.Equal([Code(3)], (await feed.ListChangesAsync(2, 1, Ct)).Select(c => c.Record.Code));
+        Assert.Empty(await feed.ListChangesAsync(4, 10, Ct));
+        Assert.Equal(4, await feed.GetChangePositionAsync(Ct));
+    }
+
+    [Fact]
+    public async Task A_file_of_schema_version_1_gets_change_positions_for_its_codes_when_opened()
+    {
+        string path = _directory.NewDatabasePath();
+        var connectionString = new SqliteConnectionStringBuilder { DataSource = path }.ConnectionString;
+        using (var connection = new SqliteConnection(connectionString))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            // Version 1 as an earlier library left it, with two codes.
+            command.CommandText = $"""
+                CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT;
+                {SqliteSchema.Migrations[0].Sql}
+                INSERT INTO schema_migrations VALUES (1, 'v1', '2026-11-01T00:00:00Z');
+                INSERT INTO codes (code, display, program, owner, medium, kind, status, created_at, uses, version)
+                VALUES ('T000002X', 'T000002X', 'customers', 'c-1', 1, 1, 1, 0, 0, 1),
+                       ('T000001X', 'T000001X', 'customers', 'c-1', 1, 1, 1, 0, 0, 1);
+                """;
+            command.ExecuteNonQuery();
+        }
+        SqliteConnection.ClearAllPools();
+
+        await using var store = SqliteReferralStore.OpenFile(path);
+
+        var changes = await store.ListChangesAsync(0, 10, Ct);
+        Assert.Equal([(1L, Code(1)), (2L, Code(2))], changes.Select(c => (c.Position, c.Record.Code)));
+        Assert.True(await store.TryAddAsync(Record(Code(3)), Ct));
+        Assert.Equal(3, await store.GetChangePositionAsync(Ct));
+    }
+
+    [Fact]
+    public async Task UseSqlite_loads_the_index_when_the_host_starts_and_keeps_refreshing_it()
+    {
+        string path = _directory.NewDatabasePath();
+        await using (var seed = SqliteReferralStore.OpenFile(path))
+        {
+            Assert.True(await seed.TryAddAsync(Record(Code(1)), Ct));
+        }
+        var services = new ServiceCollection();
+        services.AddSingleton<NodaTime.IClock>(new FakeClock(Start));
+        services.AddReferrals(o =>
+        {
+            o.Links.Template = "https://shop.example/r/{code}";
+            o.Programs[Program.Value] = new ProgramOptions { TimeZone = "Europe/Berlin" };
+        }).UseSqlite($"Data Source={path}").AddCodeIndexRefresh(TimeSpan.FromMilliseconds(100));
+        await using var provider = services.BuildServiceProvider();
+        var hosted = Assert.Single(provider.GetServices<IHostedService>());
+        var codes = provider.GetRequiredService<ReferralCodeService>();
+        Assert.Equal(0, codes.IndexedCount);
+
+        await hosted.StartAsync(Ct);
+        try
+        {
+            Assert.Equal(1, codes.IndexedCount);
+            Assert.Equal(CodeResolutionOutcome.Found, codes.Resolve(Code(1).Value).Outcome);
+
+            // Another process adds a code: the timer's refresh brings it in.
+            await using (var other = SqliteReferralStore.OpenFile(path))
+            {
+                Assert.True(await other.TryAddAsync(Record(Code(2)), Ct));
+            }
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(30));
+            while (codes.Resolve(Code(2).Value).Outcome != CodeResolutionOutcome.Found)
+            {
+                await Task.Delay(20, timeout.Token);
+            }
+        }
+        finally
+        {
+            await hosted.StopAsync(Ct);
+        }
+    }
+}
