@@ -22,3 +22,13 @@ public sealed class InMemoryConversionStoreTests : ConversionStoreContract
 {
     protected override IConversionStore CreateStore() => new InMemoryReferralStore();
 }
+
+public sealed class InMemoryRewardStoreTests : RewardStoreContract
+{
+    protected override IRewardStore CreateStore() => new InMemoryReferralStore();
+}
+
+public sealed class InMemoryFraudStoreTests : FraudStoreContract
+{
+    protected override IFraudStore CreateStore() => new InMemoryReferralStore();
+}

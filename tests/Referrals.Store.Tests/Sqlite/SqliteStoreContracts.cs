@@ -63,3 +63,21 @@ public sealed class SqliteConversionStoreTests : ConversionStoreContract, IDispo
 
     public void Dispose() => _stores.Dispose();
 }
+
+public sealed class SqliteRewardStoreTests : RewardStoreContract, IDisposable
+{
+    private readonly SqliteStores _stores = new();
+
+    protected override IRewardStore CreateStore() => _stores.OpenNew();
+
+    public void Dispose() => _stores.Dispose();
+}
+
+public sealed class SqliteFraudStoreTests : FraudStoreContract, IDisposable
+{
+    private readonly SqliteStores _stores = new();
+
+    protected override IFraudStore CreateStore() => _stores.OpenNew();
+
+    public void Dispose() => _stores.Dispose();
+}
