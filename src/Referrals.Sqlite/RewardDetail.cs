@@ -9,7 +9,9 @@ namespace Referrals.Sqlite;
 /// <remarks>
 /// A stored format, like <see cref="AttributionDetail"/>: the JSON names (snake case of the property names) are never
 /// renamed; a later version adds properties as optional. Amounts are exact decimal text in the invariant culture with
-/// their currency, instants Unix ticks, enumerations their numeric values.
+/// their currency, instants Unix ticks, enumerations their numeric values. The lists are nullable here because the
+/// source-generated reader sets a property missing from the JSON to <see langword="null"/>, not to its initial value;
+/// readers take a missing list as empty.
 /// </remarks>
 internal sealed record RewardTermsDetail
 {
@@ -33,7 +35,7 @@ internal sealed record RewardTermsDetail
 
     public required string OrderCurrency { get; init; }
 
-    public IReadOnlyList<string> Boosts { get; init; } = [];
+    public IReadOnlyList<string>? Boosts { get; init; }
 
     public string? CappedBy { get; init; }
 
@@ -54,15 +56,15 @@ internal sealed record RewardTermsDetail
 /// </summary>
 internal sealed record RewardDecisionDetail
 {
-    public IReadOnlyList<string> Chain { get; init; } = [];
+    public IReadOnlyList<string>? Chain { get; init; }
 
     public int ReferralNumber { get; init; }
 
     public bool Counted { get; init; }
 
-    public IReadOnlyList<string> RewardIds { get; init; } = [];
+    public IReadOnlyList<string>? RewardIds { get; init; }
 
-    public IReadOnlyList<SkippedRewardDetail> Skipped { get; init; } = [];
+    public IReadOnlyList<SkippedRewardDetail>? Skipped { get; init; }
 }
 
 /// <summary>One <see cref="Rewards.SkippedReward"/>.</summary>

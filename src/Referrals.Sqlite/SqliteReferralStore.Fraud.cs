@@ -6,13 +6,36 @@ namespace Referrals.Sqlite;
 
 public sealed partial class SqliteReferralStore : IFraudStore
 {
+    // The fraud history's queries, each an index range (the store tests check their query plans).
+    internal const string CountReferralsSql =
+        "SELECT count(*) FROM touches WHERE program = $program AND referrer = $referrer AND event_time >= $from AND event_time < $until;";
+
+    internal const string CountReferredConversionsSql =
+        $"SELECT count(*) FROM attributions a WHERE a.program = $program AND a.referrer = $referrer AND {Credited} AND a.conversion_time >= $from AND a.conversion_time < $until;";
+
+    internal const string ReferredOrderStatsSql = "SELECT orders, refunded FROM referrer_order_stats WHERE program = $program AND referrer = $referrer;";
+
+    internal const string RegisteredWithSql = "SELECT DISTINCT participant FROM participant_fingerprints WHERE fingerprint = $fingerprint;";
+
+    // The instant of the limit-th latest sighting, then every sighting from that instant on: the rows at that instant are
+    // all read, and sorted by the caller.
+    internal const string SeenWithSql = """
+        SELECT customer, event_time, order_id FROM conversion_fingerprints
+        WHERE program = $program AND fingerprint = $fingerprint AND event_time < $until
+          AND event_time >= (
+              SELECT min(event_time) FROM (
+                  SELECT event_time FROM conversion_fingerprints
+                  WHERE program = $program AND fingerprint = $fingerprint AND event_time < $until
+                  ORDER BY event_time DESC LIMIT $limit));
+        """;
+
     /// <inheritdoc />
     /// <remarks>Every touch names a referrer: a count over the range of the <c>touches_by_referrer</c> index.</remarks>
     public ValueTask<int> CountReferralsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
         return CountInRangeAsync(
-            "SELECT count(*) FROM touches WHERE program = $program AND referrer = $referrer AND event_time >= $from AND event_time < $until;",
+            CountReferralsSql,
             program,
             referrer,
             from,
@@ -29,7 +52,7 @@ public sealed partial class SqliteReferralStore : IFraudStore
     {
         cancellationToken.ThrowIfCancellationRequested();
         return CountInRangeAsync(
-            $"SELECT count(*) FROM attributions a WHERE a.program = $program AND a.referrer = $referrer AND {Credited} AND a.conversion_time >= $from AND a.conversion_time < $until;",
+            CountReferredConversionsSql,
             program,
             referrer,
             from,
@@ -48,7 +71,7 @@ public sealed partial class SqliteReferralStore : IFraudStore
         return ReadAsync((program, referrer), static async (connection, key, ct) =>
         {
             using var command = connection.CreateCommand();
-            command.CommandText = "SELECT orders, refunded FROM referrer_order_stats WHERE program = $program AND referrer = $referrer;";
+            command.CommandText = ReferredOrderStatsSql;
             command.Parameters.AddWithValue("$program", DbValue(key.program.Value));
             command.Parameters.AddWithValue("$referrer", DbValue(key.referrer.Value));
             using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
@@ -77,7 +100,7 @@ public sealed partial class SqliteReferralStore : IFraudStore
             command.Parameters.AddWithValue("$fingerprint", key.fingerprint.ToString());
 
             var registered = new List<string>();
-            command.CommandText = "SELECT DISTINCT participant FROM participant_fingerprints WHERE fingerprint = $fingerprint;";
+            command.CommandText = RegisteredWithSql;
             using (var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false))
             {
                 while (await reader.ReadAsync(ct).ConfigureAwait(false))
@@ -95,17 +118,7 @@ public sealed partial class SqliteReferralStore : IFraudStore
 
             if (key.limit > 0)
             {
-                // The instant of the limit-th latest sighting, then every sighting from that instant on: the rows at that
-                // instant are all read, and sorted here.
-                command.CommandText = """
-                    SELECT customer, event_time, order_id FROM conversion_fingerprints
-                    WHERE program = $program AND fingerprint = $fingerprint AND event_time < $until
-                      AND event_time >= (
-                          SELECT min(event_time) FROM (
-                              SELECT event_time FROM conversion_fingerprints
-                              WHERE program = $program AND fingerprint = $fingerprint AND event_time < $until
-                              ORDER BY event_time DESC LIMIT $limit));
-                    """;
+                command.CommandText = SeenWithSql;
                 command.Parameters.AddWithValue("$program", DbValue(key.program.Value));
                 command.Parameters.AddWithValue("$until", CeilingTicks(key.until));
                 command.Parameters.AddWithValue("$limit", (long)key.limit);

@@ -12,6 +12,35 @@ public sealed partial class SqliteReferralStore : IRewardStore
     private const string DecisionColumns = "d.program, d.order_id, d.revision, d.referrer, d.decided_at, d.detail";
     private const string RefundColumns = "f.program, f.order_id, f.refund_id, f.amount, f.currency, f.event_time, f.is_chargeback";
 
+    // Queries whose plans the store tests check: each an index range.
+    internal const string AccountEntriesSql = $"SELECT {EntryColumns} FROM reward_entries e WHERE e.program = $program AND e.beneficiary = $beneficiary ORDER BY e.seq;";
+
+    internal const string AccountReferralsSql = $"SELECT {DecisionColumns} FROM reward_decisions d WHERE d.program = $program AND d.referrer = $beneficiary ORDER BY d.referral_seq;";
+
+    // CROSS JOIN fixes the loop order (SQLite never reorders it): the open rewards outside, each one's entries a range of
+    // reward_entries_by_reward inside. Left to itself, without statistics, the planner may walk the program's whole
+    // ledger instead.
+    internal const string OpenEntriesSql = $"""
+        SELECT {EntryColumns} FROM open_rewards o
+        CROSS JOIN reward_entries e ON e.program = o.program AND e.reward_id = o.reward_id AND e.seq >= o.from_seq
+        WHERE o.program = $program
+        ORDER BY e.recorded_at, e.seq;
+        """;
+
+    // The next number of the referrer's decisions, read through the partial index: the decision moves to the end of the
+    // referrer's referrals, as in the in-memory store.
+    internal const string UpsertDecisionSql = """
+        INSERT INTO reward_decisions (program, order_id, revision, referrer, referral_seq, decided_at, detail)
+        VALUES ($program, $order_id, $revision, $referrer,
+                CASE WHEN $referrer IS NULL THEN 0 ELSE coalesce((
+                    SELECT referral_seq FROM reward_decisions
+                    WHERE program = $program AND referrer = $referrer ORDER BY referral_seq DESC LIMIT 1), 0) + 1 END,
+                $decided_at, $detail)
+        ON CONFLICT (program, order_id) DO UPDATE SET
+            revision = excluded.revision, referrer = excluded.referrer, referral_seq = excluded.referral_seq,
+            decided_at = excluded.decided_at, detail = excluded.detail;
+        """;
+
     /// <inheritdoc />
     /// <remarks>The version, entries and referrals are read in one snapshot.</remarks>
     public ValueTask<RewardAccount> LoadAccountAsync(ProgramId program, ParticipantId beneficiary, CancellationToken cancellationToken = default)
@@ -28,10 +57,10 @@ public sealed partial class SqliteReferralStore : IRewardStore
             command.CommandText = "SELECT version FROM reward_accounts WHERE program = $program AND beneficiary = $beneficiary;";
             long version = await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is long v ? v : 0;
 
-            command.CommandText = $"SELECT {EntryColumns} FROM reward_entries e WHERE e.program = $program AND e.beneficiary = $beneficiary ORDER BY e.seq;";
+            command.CommandText = AccountEntriesSql;
             var entries = await ReadEntriesAsync(command, ct).ConfigureAwait(false);
 
-            command.CommandText = $"SELECT {DecisionColumns} FROM reward_decisions d WHERE d.program = $program AND d.referrer = $beneficiary ORDER BY d.referral_seq;";
+            command.CommandText = AccountReferralsSql;
             var referrals = new List<RewardDecision>();
             using (var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false))
             {
@@ -107,12 +136,7 @@ public sealed partial class SqliteReferralStore : IRewardStore
         return ReadAsync(program, static async (connection, program, ct) =>
         {
             using var command = connection.CreateCommand();
-            command.CommandText = $"""
-                SELECT {EntryColumns} FROM open_rewards o
-                JOIN reward_entries e ON e.program = o.program AND e.reward_id = o.reward_id AND e.seq >= o.from_seq
-                WHERE o.program = $program
-                ORDER BY e.recorded_at, e.seq;
-                """;
+            command.CommandText = OpenEntriesSql;
             command.Parameters.AddWithValue("$program", DbValue(program.Value));
             return (IReadOnlyList<RewardEntry>)await ReadEntriesAsync(command, ct).ConfigureAwait(false);
         }, cancellationToken);
@@ -266,19 +290,7 @@ public sealed partial class SqliteReferralStore : IRewardStore
         {
             using var command = connection.CreateCommand();
             command.Transaction = transaction;
-            // The next number of the referrer's decisions, read through the partial index: the decision moves to the end of
-            // the referrer's referrals, as in the in-memory store.
-            command.CommandText = """
-                INSERT INTO reward_decisions (program, order_id, revision, referrer, referral_seq, decided_at, detail)
-                VALUES ($program, $order_id, $revision, $referrer,
-                        CASE WHEN $referrer IS NULL THEN 0 ELSE coalesce((
-                            SELECT referral_seq FROM reward_decisions
-                            WHERE program = $program AND referrer = $referrer ORDER BY referral_seq DESC LIMIT 1), 0) + 1 END,
-                        $decided_at, $detail)
-                ON CONFLICT (program, order_id) DO UPDATE SET
-                    revision = excluded.revision, referrer = excluded.referrer, referral_seq = excluded.referral_seq,
-                    decided_at = excluded.decided_at, detail = excluded.detail;
-                """;
+            command.CommandText = UpsertDecisionSql;
             var p = command.Parameters;
             p.AddWithValue("$program", program);
             p.AddWithValue("$order_id", d.OrderId);
@@ -334,7 +346,7 @@ public sealed partial class SqliteReferralStore : IRewardStore
         }
         command.CommandText = """
             SELECT e.type, e.amount FROM open_rewards o
-            JOIN reward_entries e ON e.program = o.program AND e.reward_id = o.reward_id AND e.seq >= o.from_seq
+            CROSS JOIN reward_entries e ON e.program = o.program AND e.reward_id = o.reward_id AND e.seq >= o.from_seq
             WHERE o.program = $program AND o.reward_id = $reward_id
             ORDER BY e.seq;
             """;
@@ -473,10 +485,10 @@ public sealed partial class SqliteReferralStore : IRewardStore
         var detail = ReadJson(json, RewardDetailJsonContext.Default.RewardDecisionDetail, "reward_decisions", "detail");
         try
         {
-            var skipped = new SkippedReward[detail.Skipped.Count];
+            var skipped = new SkippedReward[detail.Skipped?.Count ?? 0];
             for (int i = 0; i < skipped.Length; i++)
             {
-                var s = detail.Skipped[i];
+                var s = detail.Skipped![i];
                 skipped[i] = new SkippedReward(s.Rule, new ParticipantId(s.Beneficiary), (RewardSkipReason)s.Reason, s.Detail);
             }
             return new RewardDecision
@@ -486,10 +498,10 @@ public sealed partial class SqliteReferralStore : IRewardStore
                 Revision = reader.GetInt32(2),
                 Referrer = reader.IsDBNull(3) ? null : ReadParticipantId(reader, 3, "reward_decisions", "referrer"),
                 DecidedAt = ToInstant(reader.GetInt64(4)),
-                Chain = detail.Chain.Select(static id => new ParticipantId(id)).ToArray(),
+                Chain = (detail.Chain ?? []).Select(static id => new ParticipantId(id)).ToArray(),
                 ReferralNumber = detail.ReferralNumber,
                 Counted = detail.Counted,
-                RewardIds = detail.RewardIds.ToArray(),
+                RewardIds = (detail.RewardIds ?? []).ToArray(),
                 Skipped = skipped,
             };
         }
@@ -514,7 +526,7 @@ public sealed partial class SqliteReferralStore : IRewardStore
             ReferralNumber = t.ReferralNumber,
             PercentOfOrder = t.PercentOfOrder,
             OrderAmount = ParseMoney(t.OrderAmount, t.OrderCurrency, "reward_entries"),
-            Boosts = t.Boosts.ToArray(),
+            Boosts = (t.Boosts ?? []).ToArray(),
             CappedBy = t.CappedBy,
             BeforeCap = ParseMoney(t.BeforeCap, t.BeforeCapCurrency, "reward_entries"),
             ConversionTime = ToInstant(t.ConversionTime),

@@ -191,8 +191,8 @@ public sealed class SqliteReferralStoreTests : IDisposable
         string[] tables =
         [
             "attributions", "codes", "conversion_contacts", "conversion_fingerprints", "conversions", "open_rewards",
-            "participant_contacts", "participant_fingerprints", "participants", "refunded_orders", "refunds",
-            "reward_accounts", "reward_decisions", "reward_entries", "schema_migrations", "touches", "visitor_links",
+            "participant_contacts", "participant_fingerprints", "participants", "referrer_order_stats", "refunded_orders",
+            "refunds", "reward_accounts", "reward_decisions", "reward_entries", "schema_migrations", "touches", "visitor_links",
         ];
         Assert.Equal(tables, Column<string>(connection, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name;"));
     }

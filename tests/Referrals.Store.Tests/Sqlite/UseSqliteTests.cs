@@ -67,6 +67,7 @@ public sealed class UseSqliteTests : IDisposable
         using (var provider = Build(path, fraud: new FraudPolicyOptions { MaxConversionsPerHour = 1 }))
         {
             // The second referred conversion within the hour, in a new process: the first one is in the file.
+            await provider.GetRequiredService<ReferralCodeService>().InitializeAsync(Ct);
             flagged = await provider.GetRequiredService<AttributionService>().RecordConversionAsync(
                 NewOrder("o-2", "carl", Start + Duration.FromMinutes(30)) with { PresentedCode = code.Display }, Ct);
 
