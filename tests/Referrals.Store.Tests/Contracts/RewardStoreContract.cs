@@ -428,11 +428,11 @@ public abstract class RewardStoreContract
         // Fulfilled: closed.
         await WriteAsync(Entry("a:fulfilled", "r-a", t[4], type: RewardEntryType.Fulfilled, amount: 0m) with { Reference = "coupon-1" });
         Assert.Equal(["b:earned"], await OpenAsync());
-        // Released from review: open; partly adjusted: open; cancelled to zero: closed.
+        // Released from review: open; adjusted down to a cent: open; cancelled to zero: closed.
         await WriteAsync(Entry("b:released", "r-b", t[5], type: RewardEntryType.Released, amount: 0m));
-        await WriteAsync(Entry("b:adjusted", "r-b", t[6], type: RewardEntryType.Adjusted, amount: -4m));
+        await WriteAsync(Entry("b:adjusted", "r-b", t[6], type: RewardEntryType.Adjusted, amount: -9.99m));
         Assert.Equal(["b:earned", "b:released", "b:adjusted"], await OpenAsync());
-        await WriteAsync(Entry("b:cancelled", "r-b", t[7], type: RewardEntryType.Cancelled, amount: -6m));
+        await WriteAsync(Entry("b:cancelled", "r-b", t[7], type: RewardEntryType.Cancelled, amount: -0.01m));
         Assert.Empty(await OpenAsync());
         // Entries of a closed reward do not open it again.
         await WriteAsync(Entry("a:clawed", "r-a", t[8], type: RewardEntryType.ClawedBack, amount: -10m));
