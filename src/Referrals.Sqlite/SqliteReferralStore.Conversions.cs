@@ -163,8 +163,9 @@ public sealed partial class SqliteReferralStore : IConversionStore
     /// <inheritdoc />
     /// <remarks>
     /// One statement: inserts the attribution, or replaces the one stored for the order, only if the order's conversion
-    /// is recorded. Fields without a column of their own (amount, channel, chain, considered touches, fraud assessment,
-    /// ...) are kept as JSON in the <c>detail</c> column.
+    /// is recorded; the fraud history's per-referrer order counts follow in the same statement (triggers). Fields without
+    /// a column of their own (amount, channel, chain, considered touches, fraud assessment, ...) are kept as JSON in the
+    /// <c>detail</c> column.
     /// </remarks>
     /// <exception cref="ArgumentNullException"><paramref name="attribution"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">
@@ -180,36 +181,46 @@ public sealed partial class SqliteReferralStore : IConversionStore
         cancellationToken.ThrowIfCancellationRequested();
         return new ValueTask(WriteAsync((attribution, detail), static async (connection, state, ct) =>
         {
-            var a = state.attribution;
-            using var command = connection.CreateCommand();
-            // INSERT ... SELECT needs its WHERE clause before ON CONFLICT (SQLite's parsing rule for upserts), which the
-            // existence check provides. An upsert, not INSERT OR REPLACE: one row written, no delete first.
-            command.CommandText = """
-                INSERT INTO attributions (program, order_id, customer, conversion_time, reason, is_repeat, referrer, code, decided_at, detail)
-                SELECT $program, $order_id, $customer, $conversion_time, $reason, $is_repeat, $referrer, $code, $decided_at, $detail
-                WHERE EXISTS (SELECT 1 FROM conversions WHERE program = $program AND order_id = $order_id)
-                ON CONFLICT (program, order_id) DO UPDATE SET
-                    customer = excluded.customer, conversion_time = excluded.conversion_time, reason = excluded.reason,
-                    is_repeat = excluded.is_repeat, referrer = excluded.referrer, code = excluded.code,
-                    decided_at = excluded.decided_at, detail = excluded.detail;
-                """;
-            var p = command.Parameters;
-            p.AddWithValue("$program", a.Program.Value);
-            p.AddWithValue("$order_id", a.OrderId);
-            p.AddWithValue("$customer", a.Customer.Value);
-            p.AddWithValue("$conversion_time", ToTicks(a.ConversionTime));
-            p.AddWithValue("$reason", (long)a.Reason);
-            p.AddWithValue("$is_repeat", a.IsRepeat ? 1L : 0L);
-            p.AddWithValue("$referrer", DbValue(a.Referrer?.Value));
-            p.AddWithValue("$code", DbValue(a.Code?.Value));
-            p.AddWithValue("$decided_at", ToTicks(a.DecidedAt));
-            p.AddWithValue("$detail", state.detail);
-            if (await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 0)
+            if (!await UpsertAttributionAsync(connection, null, state.attribution, state.detail, ct).ConfigureAwait(false))
             {
-                throw new InvalidOperationException($"No conversion with order id '{a.OrderId}' is recorded in program '{a.Program}'.");
+                throw new InvalidOperationException($"No conversion with order id '{state.attribution.OrderId}' is recorded in program '{state.attribution.Program}'.");
             }
             return true;
         }, cancellationToken).AsTask());
+    }
+
+    /// <summary>
+    /// Inserts the attribution, or replaces the one stored for the order, only if the order's conversion is recorded;
+    /// <see langword="false"/> (nothing written) when it is not. One statement, inside <paramref name="transaction"/> when
+    /// one is given; the triggers that keep the fraud history's per-referrer order counts run inside it.
+    /// </summary>
+    private static async ValueTask<bool> UpsertAttributionAsync(SqliteConnection connection, SqliteTransaction? transaction, AttributionResult a, string detail, CancellationToken ct)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        // INSERT ... SELECT needs its WHERE clause before ON CONFLICT (SQLite's parsing rule for upserts), which the
+        // existence check provides. An upsert, not INSERT OR REPLACE: one row written, no delete first.
+        command.CommandText = """
+            INSERT INTO attributions (program, order_id, customer, conversion_time, reason, is_repeat, referrer, code, decided_at, detail)
+            SELECT $program, $order_id, $customer, $conversion_time, $reason, $is_repeat, $referrer, $code, $decided_at, $detail
+            WHERE EXISTS (SELECT 1 FROM conversions WHERE program = $program AND order_id = $order_id)
+            ON CONFLICT (program, order_id) DO UPDATE SET
+                customer = excluded.customer, conversion_time = excluded.conversion_time, reason = excluded.reason,
+                is_repeat = excluded.is_repeat, referrer = excluded.referrer, code = excluded.code,
+                decided_at = excluded.decided_at, detail = excluded.detail;
+            """;
+        var p = command.Parameters;
+        p.AddWithValue("$program", a.Program.Value);
+        p.AddWithValue("$order_id", a.OrderId);
+        p.AddWithValue("$customer", a.Customer.Value);
+        p.AddWithValue("$conversion_time", ToTicks(a.ConversionTime));
+        p.AddWithValue("$reason", (long)a.Reason);
+        p.AddWithValue("$is_repeat", a.IsRepeat ? 1L : 0L);
+        p.AddWithValue("$referrer", DbValue(a.Referrer?.Value));
+        p.AddWithValue("$code", DbValue(a.Code?.Value));
+        p.AddWithValue("$decided_at", ToTicks(a.DecidedAt));
+        p.AddWithValue("$detail", detail);
+        return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) != 0;
     }
 
     /// <inheritdoc />

@@ -7,10 +7,9 @@ namespace Referrals.Sqlite;
 
 /// <summary>
 /// A durable store in one SQLite database file, for a single shop served by one process (or a few processes on one
-/// machine sharing the file). Implements <see cref="IReferralCodeStore"/>, <see cref="IParticipantStore"/>,
-/// <see cref="ITouchStore"/> and <see cref="IConversionStore"/> with the semantics of <see cref="InMemoryReferralStore"/>;
-/// the schema already holds the tables of <see cref="IRewardStore"/> and <see cref="IFraudStore"/>, which later versions
-/// implement.
+/// machine sharing the file). Implements every store interface — <see cref="IReferralCodeStore"/>,
+/// <see cref="IParticipantStore"/>, <see cref="ITouchStore"/>, <see cref="IConversionStore"/>, <see cref="IRewardStore"/>
+/// and <see cref="IFraudStore"/> — with the semantics of <see cref="InMemoryReferralStore"/>.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -29,7 +28,8 @@ namespace Referrals.Sqlite;
 /// spinning on SQLite's lock); writes of other processes or instances on the same file wait for SQLite's write lock up to
 /// the connection string's <c>Default Timeout</c> (30 seconds unless set), then fail with a <see cref="SqliteException"/>.
 /// Correctness never rests on the gate: uniqueness and optimistic concurrency are enforced by the database (a unique key
-/// with <c>INSERT ... ON CONFLICT DO NOTHING</c>, a version check in the <c>UPDATE</c>'s <c>WHERE</c> clause), and
+/// with <c>INSERT ... ON CONFLICT DO NOTHING</c>, a version check in the <c>UPDATE</c>'s <c>WHERE</c> clause, or for a
+/// reward commit every version, revision and id checked after <c>BEGIN IMMEDIATE</c> took the write lock), and
 /// multi-row writes run in <c>BEGIN IMMEDIATE</c> transactions.
 /// Microsoft.Data.Sqlite does its I/O synchronously, so the asynchronous methods complete on the caller's thread: waiting
 /// for this instance's gate does not hold a thread, waiting for another process's lock does.
@@ -40,9 +40,17 @@ namespace Referrals.Sqlite;
 /// contact hashes and fingerprints their stored string forms (<see cref="Privacy.ContactHash.ToString"/>,
 /// <see cref="Privacy.Fingerprint.ToString"/>); identifiers and codes their text; money an exact decimal text and a
 /// currency. The parts of an attribution nothing filters on (amount, channels, chain, considered touches, fraud
-/// assessment) are one JSON document in its <c>detail</c> column. Text compares and sorts ordinally
+/// assessment) are one JSON document in its <c>detail</c> column; so are a reward's terms and the lists of a reward
+/// decision. Text compares and sorts ordinally
 /// (SQLite's BINARY collation), and lists the interfaces promise in order are sorted by .NET ordinal comparison, the
 /// order of the in-memory store.
+/// </para>
+/// <para>
+/// <b>Fraud history.</b> What <see cref="IFraudStore"/> reads is the data the other interfaces write, through indexes:
+/// touches by referrer and time, credited attributions by referrer and conversion time, fingerprints of participants and
+/// of conversions (with the conversion's time). Orders refunded in full or charged back are marked when the refund that
+/// completes them is committed, and each referrer's credited and refunded order counts are kept by triggers, so they
+/// follow the credit when a re-evaluation moves an order. After a restart the checks see the whole history.
 /// </para>
 /// <para>
 /// Exceptions of the database (<see cref="SqliteException"/>) propagate unchanged; a row that cannot be read back into a

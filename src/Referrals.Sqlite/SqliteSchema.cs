@@ -13,8 +13,8 @@ internal static class SqliteSchema
 
     internal static readonly IReadOnlyList<Migration> Migrations =
     [
-        new(1, "codes, participants, visitor links, touches, conversions, attributions, reward ledger, refunds, fraud indexes", V1),
-        new(2, "code change feed: codes.change_seq", V2),
+        new(1, "codes, participants, visitor links, touches, conversions, attributions, reward ledger, refunds, fraud history", V1),
+        new(2, "code change feed (codes.change_seq) and the notification outbox", V2),
     ];
 
     internal static int LatestVersion => Migrations[^1].Version;
@@ -103,22 +103,32 @@ internal static class SqliteSchema
 
     // Version 2: every insert and update of a code takes the next change_seq (max + 1, inside the writing transaction,
     // so positions follow commit order), which lets other processes' code indexes catch up (IReferralCodeChangeFeed).
-    // Codes that exist get positions in code order.
+    // Codes that exist get positions in code order. Also the outbox of pending notifications (PendingNotification).
     private const string V2 = """
         ALTER TABLE codes ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;
         UPDATE codes SET change_seq = numbered.n
         FROM (SELECT code, row_number() OVER (ORDER BY code) AS n FROM codes) AS numbered
         WHERE codes.code = numbered.code;
         CREATE INDEX codes_by_change ON codes (change_seq);
+
+        -- The transactional outbox: notifications written with the change they report, deleted when delivered.
+        CREATE TABLE pending_notifications (
+            id           TEXT    NOT NULL PRIMARY KEY,
+            kind         INTEGER NOT NULL,
+            program      TEXT    NOT NULL,
+            order_id     TEXT    NOT NULL,
+            entry_id     TEXT,
+            recorded_at  INTEGER NOT NULL
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX pending_notifications_by_time ON pending_notifications (recorded_at, id);
         """;
 
-    // Version 1: the tables of every store interface, created at once so that the stores that move here later add code,
-    // not a schema redesign. Codes, participants (with contacts, fingerprints and visitor links), touches, conversions
-    // (with contacts and fingerprints) and attributions are read and written; the reward, refund and fraud tables wait
-    // for their stores.
+    // Version 1: the tables of every store interface. Codes, participants (with contacts, fingerprints and visitor links),
+    // touches, conversions (with contacts and fingerprints), attributions, the reward ledger, reward decisions, refunds and
+    // the fraud history (indexes over those tables, plus per-referrer order counts kept by triggers).
     // Conventions: STRICT tables; instants INTEGER Unix ticks; money an exact decimal TEXT (invariant culture) plus a
     // currency; enumerations INTEGER; contact hashes and fingerprints their stored string forms; records with nested
-    // lists nothing filters on keep those parts as JSON in a 'detail' column.
+    // lists nothing filters on keep those parts as JSON in a 'detail' (or 'terms') column.
     private const string V1 = """
         -- Referral codes, one row per normalised code: the primary key is the unique index the store relies on.
         CREATE TABLE codes (
@@ -264,7 +274,8 @@ internal static class SqliteSchema
             PRIMARY KEY (program, beneficiary)
         ) STRICT, WITHOUT ROWID;
 
-        -- The append-only reward ledger; seq is the order entries were written in.
+        -- The append-only reward ledger; seq is the order entries were written in. terms: the JSON of RewardTerms, on
+        -- Earned entries only.
         CREATE TABLE reward_entries (
             seq          INTEGER PRIMARY KEY,
             program      TEXT    NOT NULL,
@@ -287,15 +298,18 @@ internal static class SqliteSchema
         CREATE INDEX reward_entries_by_reward ON reward_entries (program, reward_id, seq);
         CREATE INDEX reward_entries_by_beneficiary ON reward_entries (program, beneficiary, seq);
 
-        -- Rewards still pending or approved, kept current by the commits.
+        -- Rewards still pending or approved, kept current by the commits. from_seq is the seq of the Earned entry that
+        -- opened the reward: its entries from there on are the open reward's.
         CREATE TABLE open_rewards (
-            program    TEXT NOT NULL,
-            reward_id  TEXT NOT NULL,
+            program    TEXT    NOT NULL,
+            reward_id  TEXT    NOT NULL,
+            from_seq   INTEGER NOT NULL,
             PRIMARY KEY (program, reward_id)
         ) STRICT, WITHOUT ROWID;
 
-        -- The current reward decision of each order; referral_seq increases with every write, so an account's referrals
-        -- list in decision order.
+        -- The current reward decision of each order. referral_seq orders the decisions of one referrer: every write of a
+        -- decision crediting a referrer takes the next number of that referrer (0 when it credits nobody), so an account's
+        -- referrals list in the order they were decided. detail: the JSON of the rest of the RewardDecision.
         CREATE TABLE reward_decisions (
             program       TEXT    NOT NULL,
             order_id      TEXT    NOT NULL,
@@ -321,11 +335,61 @@ internal static class SqliteSchema
         ) STRICT;
         CREATE INDEX refunds_by_order ON refunds (program, order_id, seq);
 
-        -- Fraud: orders refunded in full or charged back, written with the refund that completes them.
+        -- Fraud: orders refunded in full or charged back, written with the refund that completes them (only for an order
+        -- whose conversion is recorded by then). Never removed.
         CREATE TABLE refunded_orders (
             program   TEXT NOT NULL,
             order_id  TEXT NOT NULL,
             PRIMARY KEY (program, order_id)
         ) STRICT, WITHOUT ROWID;
+
+        -- Fraud: per referrer, the orders credited to them (attributions with reason 0, not repeats, naming them) and how
+        -- many of those are in refunded_orders. Kept by the triggers below inside the statement that changes an
+        -- attribution or marks an order refunded, so the counts move with the credit when a re-evaluation moves an order
+        -- to another referrer (or takes it away), and a refund counts for whoever holds the credit then or later.
+        CREATE TABLE referrer_order_stats (
+            program   TEXT    NOT NULL,
+            referrer  TEXT    NOT NULL,
+            orders    INTEGER NOT NULL,
+            refunded  INTEGER NOT NULL,
+            PRIMARY KEY (program, referrer)
+        ) STRICT, WITHOUT ROWID;
+
+        CREATE TRIGGER attributions_credit_added AFTER INSERT ON attributions
+        WHEN NEW.reason = 0 AND NEW.is_repeat = 0 AND NEW.referrer IS NOT NULL
+        BEGIN
+            INSERT INTO referrer_order_stats (program, referrer, orders, refunded)
+            VALUES (NEW.program, NEW.referrer, 1,
+                    EXISTS (SELECT 1 FROM refunded_orders r WHERE r.program = NEW.program AND r.order_id = NEW.order_id))
+            ON CONFLICT (program, referrer) DO UPDATE SET
+                orders = orders + 1, refunded = refunded + excluded.refunded;
+        END;
+
+        CREATE TRIGGER attributions_credit_taken AFTER UPDATE ON attributions
+        WHEN OLD.reason = 0 AND OLD.is_repeat = 0 AND OLD.referrer IS NOT NULL
+        BEGIN
+            UPDATE referrer_order_stats SET
+                orders = orders - 1,
+                refunded = refunded - EXISTS (SELECT 1 FROM refunded_orders r WHERE r.program = OLD.program AND r.order_id = OLD.order_id)
+            WHERE program = OLD.program AND referrer = OLD.referrer;
+        END;
+
+        CREATE TRIGGER attributions_credit_given AFTER UPDATE ON attributions
+        WHEN NEW.reason = 0 AND NEW.is_repeat = 0 AND NEW.referrer IS NOT NULL
+        BEGIN
+            INSERT INTO referrer_order_stats (program, referrer, orders, refunded)
+            VALUES (NEW.program, NEW.referrer, 1,
+                    EXISTS (SELECT 1 FROM refunded_orders r WHERE r.program = NEW.program AND r.order_id = NEW.order_id))
+            ON CONFLICT (program, referrer) DO UPDATE SET
+                orders = orders + 1, refunded = refunded + excluded.refunded;
+        END;
+
+        CREATE TRIGGER refunded_orders_added AFTER INSERT ON refunded_orders
+        BEGIN
+            UPDATE referrer_order_stats SET refunded = refunded + 1
+            WHERE program = NEW.program
+              AND referrer = (SELECT a.referrer FROM attributions a
+                              WHERE a.program = NEW.program AND a.order_id = NEW.order_id AND a.reason = 0 AND a.is_repeat = 0);
+        END;
         """;
 }

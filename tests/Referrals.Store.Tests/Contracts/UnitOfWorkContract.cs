@@ -98,7 +98,7 @@ public abstract class UnitOfWorkContract
 
         Assert.Equal(RewardCommitOutcome.Committed, await rewards.TryCommitAsync(commit, Ct));
 
-        Assert.Equal(attribution, await conversions.FindAttributionAsync(Program, "o-1", Ct));
+        ConversionStoreContract.AssertSame(attribution, await conversions.FindAttributionAsync(Program, "o-1", Ct));
         Assert.Equal(DecisionOf("o-1"), await rewards.FindDecisionAsync(Program, "o-1", Ct), DecisionComparer.Instance);
         Assert.Equal(["o-1#1:credit:earned"], (await rewards.ListOrderEntriesAsync(Program, "o-1", Ct)).Select(e => e.EntryId));
         var pending = await rewards.ListPendingNotificationsAsync(at + Duration.FromTicks(1), 10, Ct);
@@ -160,7 +160,7 @@ public abstract class UnitOfWorkContract
         var later = Decision(order) with { DecidedAt = Start + Duration.FromDays(1) };
         Assert.Equal(RewardCommitOutcome.Committed, await rewards.TryCommitAsync(new RewardCommit { Program = Program, Accounts = [], Attribution = later }, Ct));
 
-        Assert.Equal(later, await conversions.FindAttributionAsync(Program, "o-1", Ct));
+        ConversionStoreContract.AssertSame(later, await conversions.FindAttributionAsync(Program, "o-1", Ct));
         Assert.Equal("o-1", (await conversions.FindFirstAttributionAsync(Program, new ParticipantId("bea"), Ct))?.OrderId);
     }
 

@@ -31,3 +31,13 @@ public sealed class InMemoryUnitOfWorkTests : UnitOfWorkContract
         return (store, store);
     }
 }
+
+public sealed class InMemoryRewardStoreTests : RewardStoreContract
+{
+    protected override IRewardStore CreateStore() => new InMemoryReferralStore();
+}
+
+public sealed class InMemoryFraudStoreTests : FraudStoreContract
+{
+    protected override IFraudStore CreateStore() => new InMemoryReferralStore();
+}

@@ -187,12 +187,12 @@ public sealed class SqliteReferralStoreTests : IDisposable
 
         using var connection = OpenRaw(path);
         Assert.Equal("wal", Scalar(connection, "PRAGMA journal_mode;"));
-        Assert.Equal(1L, Scalar(connection, "SELECT count(*) FROM schema_migrations WHERE version = 1 AND applied_at LIKE '____-__-__T__:__:__.___Z';"));
+        Assert.Equal(2L, Scalar(connection, "SELECT count(*) FROM schema_migrations WHERE version IN (1, 2) AND applied_at LIKE '____-__-__T__:__:__.___Z';"));
         string[] tables =
         [
             "attributions", "codes", "conversion_contacts", "conversion_fingerprints", "conversions", "open_rewards",
-            "participant_contacts", "participant_fingerprints", "participants", "refunded_orders", "refunds",
-            "reward_accounts", "reward_decisions", "reward_entries", "schema_migrations", "touches", "visitor_links",
+            "participant_contacts", "participant_fingerprints", "participants", "pending_notifications", "referrer_order_stats", "refunded_orders",
+            "refunds", "reward_accounts", "reward_decisions", "reward_entries", "schema_migrations", "touches", "visitor_links",
         ];
         Assert.Equal(tables, Column<string>(connection, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name;"));
     }

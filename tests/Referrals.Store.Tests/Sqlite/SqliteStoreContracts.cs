@@ -63,3 +63,34 @@ public sealed class SqliteConversionStoreTests : ConversionStoreContract, IDispo
 
     public void Dispose() => _stores.Dispose();
 }
+
+public sealed class SqliteRewardStoreTests : RewardStoreContract, IDisposable
+{
+    private readonly SqliteStores _stores = new();
+
+    protected override IRewardStore CreateStore() => _stores.OpenNew();
+
+    public void Dispose() => _stores.Dispose();
+}
+
+public sealed class SqliteFraudStoreTests : FraudStoreContract, IDisposable
+{
+    private readonly SqliteStores _stores = new();
+
+    protected override IFraudStore CreateStore() => _stores.OpenNew();
+
+    public void Dispose() => _stores.Dispose();
+}
+
+public sealed class SqliteUnitOfWorkTests : UnitOfWorkContract, IDisposable
+{
+    private readonly SqliteStores _stores = new();
+
+    protected override (IConversionStore Conversions, IRewardStore Rewards) CreateStore()
+    {
+        var store = _stores.OpenNew();
+        return (store, store);
+    }
+
+    public void Dispose() => _stores.Dispose();
+}

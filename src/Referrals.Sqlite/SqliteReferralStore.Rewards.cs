@@ -1,0 +1,810 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using NodaTime;
+using Referrals.Notifications;
+using Referrals.Rewards;
+using Referrals.Storage;
+
+namespace Referrals.Sqlite;
+
+public sealed partial class SqliteReferralStore : IRewardStore
+{
+    private const string EntryColumns = "e.program, e.entry_id, e.reward_id, e.beneficiary, e.order_id, e.type, e.amount, e.currency, e.recorded_at, e.actor, e.reason, e.reference, e.terms";
+    private const string DecisionColumns = "d.program, d.order_id, d.revision, d.referrer, d.decided_at, d.detail";
+    private const string RefundColumns = "f.program, f.order_id, f.refund_id, f.amount, f.currency, f.event_time, f.is_chargeback";
+
+    // Queries whose plans the store tests check: each an index range.
+    internal const string AccountEntriesSql = $"SELECT {EntryColumns} FROM reward_entries e WHERE e.program = $program AND e.beneficiary = $beneficiary ORDER BY e.seq;";
+
+    internal const string AccountReferralsSql = $"SELECT {DecisionColumns} FROM reward_decisions d WHERE d.program = $program AND d.referrer = $beneficiary ORDER BY d.referral_seq;";
+
+    // CROSS JOIN fixes the loop order (SQLite never reorders it): the open rewards outside, each one's entries a range of
+    // reward_entries_by_reward inside. Left to itself, without statistics, the planner may walk the program's whole
+    // ledger instead.
+    internal const string OpenEntriesSql = $"""
+        SELECT {EntryColumns} FROM open_rewards o
+        CROSS JOIN reward_entries e ON e.program = o.program AND e.reward_id = o.reward_id AND e.seq >= o.from_seq
+        WHERE o.program = $program
+        ORDER BY e.recorded_at, e.seq;
+        """;
+
+    // The next number of the referrer's decisions, read through the partial index: the decision moves to the end of the
+    // referrer's referrals, as in the in-memory store.
+    internal const string UpsertDecisionSql = """
+        INSERT INTO reward_decisions (program, order_id, revision, referrer, referral_seq, decided_at, detail)
+        VALUES ($program, $order_id, $revision, $referrer,
+                CASE WHEN $referrer IS NULL THEN 0 ELSE coalesce((
+                    SELECT referral_seq FROM reward_decisions
+                    WHERE program = $program AND referrer = $referrer ORDER BY referral_seq DESC LIMIT 1), 0) + 1 END,
+                $decided_at, $detail)
+        ON CONFLICT (program, order_id) DO UPDATE SET
+            revision = excluded.revision, referrer = excluded.referrer, referral_seq = excluded.referral_seq,
+            decided_at = excluded.decided_at, detail = excluded.detail;
+        """;
+
+    /// <inheritdoc />
+    /// <remarks>The version, entries and referrals are read in one snapshot.</remarks>
+    public ValueTask<RewardAccount> LoadAccountAsync(ProgramId program, ParticipantId beneficiary, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ReadAsync((program, beneficiary), static async (connection, key, ct) =>
+        {
+            using var transaction = connection.BeginTransaction(deferred: true);
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.Parameters.AddWithValue("$program", DbValue(key.program.Value));
+            command.Parameters.AddWithValue("$beneficiary", DbValue(key.beneficiary.Value));
+
+            command.CommandText = "SELECT version FROM reward_accounts WHERE program = $program AND beneficiary = $beneficiary;";
+            long version = await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is long v ? v : 0;
+
+            command.CommandText = AccountEntriesSql;
+            var entries = await ReadEntriesAsync(command, ct).ConfigureAwait(false);
+
+            command.CommandText = AccountReferralsSql;
+            var referrals = new List<RewardDecision>();
+            using (var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    referrals.Add(ReadDecision(reader));
+                }
+            }
+            await transaction.CommitAsync(ct).ConfigureAwait(false);
+            return new RewardAccount(key.program, key.beneficiary, version, entries, referrals);
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<RewardDecision?> FindDecisionAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ReadAsync((program, orderId), static async (connection, key, ct) =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT {DecisionColumns} FROM reward_decisions d WHERE d.program = $program AND d.order_id = $order_id;";
+            command.Parameters.AddWithValue("$program", DbValue(key.program.Value));
+            command.Parameters.AddWithValue("$order_id", DbValue(key.orderId));
+            using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            return await reader.ReadAsync(ct).ConfigureAwait(false) ? ReadDecision(reader) : null;
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<RewardEntry>> ListOrderEntriesAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default) =>
+        ListEntriesAsync(program, "e.order_id", orderId, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<RewardEntry>> ListRewardEntriesAsync(ProgramId program, string rewardId, CancellationToken cancellationToken = default) =>
+        ListEntriesAsync(program, "e.reward_id", rewardId, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<Refund>> ListRefundsAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ReadAsync((program, orderId), static async (connection, key, ct) =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT {RefundColumns} FROM refunds f WHERE f.program = $program AND f.order_id = $order_id ORDER BY f.seq;";
+            command.Parameters.AddWithValue("$program", DbValue(key.program.Value));
+            command.Parameters.AddWithValue("$order_id", DbValue(key.orderId));
+            var refunds = new List<Refund>();
+            using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                refunds.Add(new Refund
+                {
+                    Program = ReadProgramId(reader, 0, "refunds", "program"),
+                    OrderId = reader.GetString(1),
+                    RefundId = reader.GetString(2),
+                    Amount = ReadMoney(reader, 3, 4, "refunds"),
+                    EventTime = ToInstant(reader.GetInt64(5)),
+                    IsChargeback = reader.GetInt64(6) != 0,
+                });
+            }
+            return (IReadOnlyList<Refund>)refunds;
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// By recorded time; entries recorded at the same instant in the order they were written (so a reward's entries keep
+    /// their ledger order). Reads the open rewards of the program through the <c>open_rewards</c> table, not the ledger.
+    /// </remarks>
+    public ValueTask<IReadOnlyList<RewardEntry>> ListOpenEntriesAsync(ProgramId program, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ReadAsync(program, static async (connection, program, ct) =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = OpenEntriesSql;
+            command.Parameters.AddWithValue("$program", DbValue(program.Value));
+            return (IReadOnlyList<RewardEntry>)await ReadEntriesAsync(command, ct).ConfigureAwait(false);
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// One <c>BEGIN IMMEDIATE</c> transaction: the account versions, the decision's revision and the ids are checked after
+    /// the database's write lock is taken, so no other writer (of this or another process) can change them between the
+    /// check and the writes; on <see cref="RewardCommitOutcome.Conflict"/> or <see cref="RewardCommitOutcome.Duplicate"/>
+    /// the transaction is rolled back and nothing is written. The unique keys on entry and refund ids back the checks.
+    /// </remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="commit"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">
+    /// An entry is for an account the commit does not list, or the entry, decision or refund is for another program; an id,
+    /// list or amount is <see langword="null"/> or the empty <see langword="default"/> value.
+    /// </exception>
+    public ValueTask<RewardCommitOutcome> TryCommitAsync(RewardCommit commit, CancellationToken cancellationToken = default)
+    {
+        var prepared = PrepareCommit(commit);
+        cancellationToken.ThrowIfCancellationRequested();
+        return WriteAsync(prepared, static async (connection, c, ct) =>
+        {
+            using var transaction = connection.BeginTransaction(deferred: false);
+            var outcome = await CheckCommitAsync(connection, transaction, c.Commit, ct).ConfigureAwait(false);
+            if (outcome != RewardCommitOutcome.Committed)
+            {
+                return outcome; // disposing the transaction rolls it back; nothing was written
+            }
+            if (c.Commit.Attribution is { } attribution
+                && !await UpsertAttributionAsync(connection, transaction, attribution, c.AttributionDetail!, ct).ConfigureAwait(false))
+            {
+                // Disposing the transaction rolls it back: nothing of the commit is written.
+                throw new InvalidOperationException($"No conversion with order id '{attribution.OrderId}' is recorded in program '{attribution.Program}'.");
+            }
+            await WriteCommitAsync(connection, transaction, c, ct).ConfigureAwait(false);
+            await transaction.CommitAsync(ct).ConfigureAwait(false);
+            return RewardCommitOutcome.Committed;
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Checks, inside the open write transaction, what the in-memory store checks: every account's version and the
+    /// decision's revision as expected (else <see cref="RewardCommitOutcome.Conflict"/>), then every entry id and the
+    /// refund id new (else <see cref="RewardCommitOutcome.Duplicate"/>).
+    /// </summary>
+    private static async ValueTask<RewardCommitOutcome> CheckCommitAsync(SqliteConnection connection, SqliteTransaction transaction, RewardCommit commit, CancellationToken ct)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.Parameters.AddWithValue("$program", commit.Program.Value);
+        var key = command.Parameters.Add("$key", SqliteType.Text);
+
+        command.CommandText = "SELECT version FROM reward_accounts WHERE program = $program AND beneficiary = $key;";
+        foreach (var a in commit.Accounts)
+        {
+            key.Value = a.Beneficiary.Value;
+            long current = await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is long v ? v : 0;
+            if (current != a.ExpectedVersion)
+            {
+                return RewardCommitOutcome.Conflict;
+            }
+        }
+        if (commit.Decision is { } d)
+        {
+            command.CommandText = "SELECT revision FROM reward_decisions WHERE program = $program AND order_id = $key;";
+            key.Value = d.OrderId;
+            long current = await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is long r ? r : 0;
+            if (current != commit.ExpectedDecisionRevision)
+            {
+                return RewardCommitOutcome.Conflict;
+            }
+        }
+
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        command.CommandText = "SELECT EXISTS (SELECT 1 FROM reward_entries WHERE program = $program AND entry_id = $key);";
+        foreach (var e in commit.Entries)
+        {
+            key.Value = e.EntryId;
+            if (!ids.Add(e.EntryId) || (long)(await command.ExecuteScalarAsync(ct).ConfigureAwait(false))! != 0)
+            {
+                return RewardCommitOutcome.Duplicate;
+            }
+        }
+        if (commit.Refund is { } refund)
+        {
+            command.CommandText = "SELECT EXISTS (SELECT 1 FROM refunds WHERE program = $program AND refund_id = $key);";
+            key.Value = refund.RefundId;
+            if ((long)(await command.ExecuteScalarAsync(ct).ConfigureAwait(false))! != 0)
+            {
+                return RewardCommitOutcome.Duplicate;
+            }
+        }
+        ids.Clear();
+        command.CommandText = "SELECT EXISTS (SELECT 1 FROM pending_notifications WHERE id = $key);";
+        foreach (var n in commit.Notifications)
+        {
+            key.Value = n.Id;
+            if (!ids.Add(n.Id) || (long)(await command.ExecuteScalarAsync(ct).ConfigureAwait(false))! != 0)
+            {
+                return RewardCommitOutcome.Duplicate;
+            }
+        }
+        return RewardCommitOutcome.Committed;
+    }
+
+    /// <summary>
+    /// Writes a checked commit inside the open write transaction: account versions, ledger entries (and the open rewards
+    /// they open or close), the decision, the refund (and the fraud history's refunded order). Everything a commit writes
+    /// goes through here, so a further part of the unit of work is one more step of this method.
+    /// </summary>
+    private static async ValueTask WriteCommitAsync(SqliteConnection connection, SqliteTransaction transaction, PreparedRewardCommit prepared, CancellationToken ct)
+    {
+        var commit = prepared.Commit;
+        string program = commit.Program.Value;
+
+        if (commit.Accounts.Count > 0)
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            // Checked above; an account listed twice counts twice, as in the in-memory store.
+            command.CommandText = """
+                INSERT INTO reward_accounts (program, beneficiary, version) VALUES ($program, $beneficiary, 1)
+                ON CONFLICT (program, beneficiary) DO UPDATE SET version = version + 1;
+                """;
+            command.Parameters.AddWithValue("$program", program);
+            var beneficiary = command.Parameters.Add("$beneficiary", SqliteType.Text);
+            foreach (var a in commit.Accounts)
+            {
+                beneficiary.Value = a.Beneficiary.Value;
+                await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            }
+        }
+
+        for (int i = 0; i < commit.Entries.Count; i++)
+        {
+            var e = commit.Entries[i];
+            long seq;
+            using (var command = connection.CreateCommand())
+            {
+                command.Transaction = transaction;
+                command.CommandText = """
+                    INSERT INTO reward_entries (program, entry_id, reward_id, beneficiary, order_id, type, amount, currency, recorded_at, actor, reason, reference, terms)
+                    VALUES ($program, $entry_id, $reward_id, $beneficiary, $order_id, $type, $amount, $currency, $recorded_at, $actor, $reason, $reference, $terms)
+                    RETURNING seq;
+                    """;
+                var p = command.Parameters;
+                p.AddWithValue("$program", program);
+                p.AddWithValue("$entry_id", e.EntryId);
+                p.AddWithValue("$reward_id", e.RewardId);
+                p.AddWithValue("$beneficiary", e.Beneficiary.Value);
+                p.AddWithValue("$order_id", e.OrderId);
+                p.AddWithValue("$type", (long)e.Type);
+                p.AddWithValue("$amount", FormatAmount(e.Amount.Amount));
+                p.AddWithValue("$currency", e.Amount.Currency);
+                p.AddWithValue("$recorded_at", ToTicks(e.RecordedAt));
+                p.AddWithValue("$actor", DbValue(e.Actor));
+                p.AddWithValue("$reason", DbValue(e.Reason));
+                p.AddWithValue("$reference", DbValue(e.Reference));
+                p.AddWithValue("$terms", DbValue(prepared.Terms[i]));
+                seq = (long)(await command.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+            }
+            await TrackOpenRewardAsync(connection, transaction, program, e, seq, ct).ConfigureAwait(false);
+        }
+
+        if (commit.Decision is { } d)
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = UpsertDecisionSql;
+            var p = command.Parameters;
+            p.AddWithValue("$program", program);
+            p.AddWithValue("$order_id", d.OrderId);
+            p.AddWithValue("$revision", (long)d.Revision);
+            p.AddWithValue("$referrer", DbValue(d.Referrer?.Value));
+            p.AddWithValue("$decided_at", ToTicks(d.DecidedAt));
+            p.AddWithValue("$detail", prepared.DecisionDetail!);
+            await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+
+        if (commit.Refund is { } refund)
+        {
+            using (var command = connection.CreateCommand())
+            {
+                command.Transaction = transaction;
+                command.CommandText = """
+                    INSERT INTO refunds (program, refund_id, order_id, amount, currency, event_time, is_chargeback)
+                    VALUES ($program, $refund_id, $order_id, $amount, $currency, $event_time, $is_chargeback);
+                    """;
+                var p = command.Parameters;
+                p.AddWithValue("$program", program);
+                p.AddWithValue("$refund_id", refund.RefundId);
+                p.AddWithValue("$order_id", refund.OrderId);
+                p.AddWithValue("$amount", FormatAmount(refund.Amount.Amount));
+                p.AddWithValue("$currency", refund.Amount.Currency);
+                p.AddWithValue("$event_time", ToTicks(refund.EventTime));
+                p.AddWithValue("$is_chargeback", refund.IsChargeback ? 1L : 0L);
+                await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            }
+            await MarkRefundedAsync(connection, transaction, program, refund.OrderId, ct).ConfigureAwait(false);
+        }
+
+        if (commit.Notifications.Count > 0)
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = """
+                INSERT INTO pending_notifications (id, kind, program, order_id, entry_id, recorded_at)
+                VALUES ($id, $kind, $program, $order_id, $entry_id, $recorded_at);
+                """;
+            var p = command.Parameters;
+            var id = p.Add("$id", SqliteType.Text);
+            var kind = p.Add("$kind", SqliteType.Integer);
+            var nprogram = p.Add("$program", SqliteType.Text);
+            var order = p.Add("$order_id", SqliteType.Text);
+            var entry = p.Add("$entry_id", SqliteType.Text);
+            var at = p.Add("$recorded_at", SqliteType.Integer);
+            foreach (var n in commit.Notifications)
+            {
+                id.Value = n.Id;
+                kind.Value = (long)n.Kind;
+                nprogram.Value = n.Program.Value;
+                order.Value = n.OrderId;
+                entry.Value = DbValue(n.EntryId);
+                at.Value = ToTicks(n.RecordedAt);
+                await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is negative.</exception>
+    public ValueTask<IReadOnlyList<PendingNotification>> ListPendingNotificationsAsync(Instant recordedBefore, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        cancellationToken.ThrowIfCancellationRequested();
+        return ReadAsync((recordedBefore, limit), static async (connection, state, ct) =>
+        {
+            using var command = connection.CreateCommand();
+            // Sub-tick instants round up, as the fraud ranges do: 'before' stays exclusive of every stored tick below it.
+            command.CommandText = """
+                SELECT id, kind, program, order_id, entry_id, recorded_at FROM pending_notifications
+                WHERE recorded_at < $before ORDER BY recorded_at, id LIMIT $limit;
+                """;
+            command.Parameters.AddWithValue("$before", CeilingTicks(state.recordedBefore));
+            command.Parameters.AddWithValue("$limit", state.limit);
+            var list = new List<PendingNotification>();
+            using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                list.Add(new PendingNotification
+                {
+                    Id = reader.GetString(0),
+                    Kind = (NotificationKind)reader.GetInt32(1),
+                    Program = ReadProgramId(reader, 2, "pending_notifications", "program"),
+                    OrderId = reader.GetString(3),
+                    EntryId = GetNullableString(reader, 4),
+                    RecordedAt = ToInstant(reader.GetInt64(5)),
+                });
+            }
+            return (IReadOnlyList<PendingNotification>)list;
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentNullException"><paramref name="ids"/> is <see langword="null"/>.</exception>
+    public ValueTask AcknowledgeNotificationsAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (ids.Count == 0)
+        {
+            return ValueTask.CompletedTask;
+        }
+        return new ValueTask(WriteAsync(ids, static async (connection, ids, ct) =>
+        {
+            using var transaction = connection.BeginTransaction(deferred: false);
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "DELETE FROM pending_notifications WHERE id = $id;";
+            var id = command.Parameters.Add("$id", SqliteType.Text);
+            foreach (var value in ids)
+            {
+                id.Value = value ?? string.Empty;
+                await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            }
+            await transaction.CommitAsync(ct).ConfigureAwait(false);
+            return true;
+        }, cancellationToken).AsTask());
+    }
+
+    /// <summary>
+    /// Keeps <c>open_rewards</c> current after an entry is written: an Earned entry opens its reward (from this entry on);
+    /// any other entry of an open reward closes it once the reward is no longer pending or approved.
+    /// </summary>
+    private static async ValueTask TrackOpenRewardAsync(SqliteConnection connection, SqliteTransaction transaction, string program, RewardEntry entry, long seq, CancellationToken ct)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.Parameters.AddWithValue("$program", program);
+        command.Parameters.AddWithValue("$reward_id", entry.RewardId);
+        if (entry.Type == RewardEntryType.Earned)
+        {
+            command.CommandText = """
+                INSERT INTO open_rewards (program, reward_id, from_seq) VALUES ($program, $reward_id, $seq)
+                ON CONFLICT (program, reward_id) DO UPDATE SET from_seq = excluded.from_seq;
+                """;
+            command.Parameters.AddWithValue("$seq", seq);
+            await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            return;
+        }
+        command.CommandText = """
+            SELECT e.type, e.amount FROM open_rewards o
+            CROSS JOIN reward_entries e ON e.program = o.program AND e.reward_id = o.reward_id AND e.seq >= o.from_seq
+            WHERE o.program = $program AND o.reward_id = $reward_id
+            ORDER BY e.seq;
+            """;
+        var entries = new List<(RewardEntryType Type, decimal Amount)>();
+        using (var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                entries.Add(((RewardEntryType)reader.GetInt32(0), ParseAmount(reader.GetString(1), "reward_entries")));
+            }
+        }
+        if (entries.Count == 0 || IsOpen(entries))
+        {
+            return; // not open (nothing to close), or still open
+        }
+        command.CommandText = "DELETE FROM open_rewards WHERE program = $program AND reward_id = $reward_id;";
+        await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Whether a reward whose entries (oldest first, the first its Earned entry) these are is still pending or approved.
+    /// The status rules of <see cref="Reward"/>'s fold, which the library keeps internal to Referrals.Core; the store
+    /// contract tests hold both to the same open/closed results.
+    /// </summary>
+    private static bool IsOpen(List<(RewardEntryType Type, decimal Amount)> entries)
+    {
+        decimal net = entries[0].Amount;
+        var status = RewardStatus.Pending;
+        for (int i = 1; i < entries.Count; i++)
+        {
+            var (type, amount) = entries[i];
+            net += amount;
+            switch (type)
+            {
+                case RewardEntryType.Approved when status == RewardStatus.Pending:
+                    status = RewardStatus.Approved;
+                    break;
+                case RewardEntryType.Fulfilled:
+                    status = net > 0 ? RewardStatus.Fulfilled : RewardStatus.Revoked;
+                    break;
+                case RewardEntryType.Rejected:
+                    status = RewardStatus.Rejected;
+                    break;
+                case RewardEntryType.Cancelled or RewardEntryType.Adjusted or RewardEntryType.ClawedBack when net <= 0 && status != RewardStatus.Rejected:
+                    status = RewardStatus.Revoked;
+                    break;
+            }
+        }
+        return status is RewardStatus.Pending or RewardStatus.Approved;
+    }
+
+    /// <summary>
+    /// The fraud history's refund bookkeeping, after a refund is written: marks the order refunded once its refunds cover
+    /// the order's amount or one is a charge-back, if its conversion is recorded and it is not marked yet. The trigger on
+    /// <c>refunded_orders</c> counts it for the referrer credited with the order.
+    /// </summary>
+    private static async ValueTask MarkRefundedAsync(SqliteConnection connection, SqliteTransaction transaction, string program, string orderId, CancellationToken ct)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.Parameters.AddWithValue("$program", program);
+        command.Parameters.AddWithValue("$order_id", orderId);
+        command.CommandText = """
+            SELECT c.amount FROM conversions c
+            WHERE c.program = $program AND c.order_id = $order_id
+              AND NOT EXISTS (SELECT 1 FROM refunded_orders r WHERE r.program = $program AND r.order_id = $order_id);
+            """;
+        if (await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is not string stored)
+        {
+            return;
+        }
+        decimal order = ParseAmount(stored, "conversions");
+        decimal refunded = 0;
+        bool chargeback = false;
+        command.CommandText = "SELECT amount, is_chargeback FROM refunds WHERE program = $program AND order_id = $order_id;";
+        using (var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                chargeback |= reader.GetInt64(1) != 0;
+                refunded += ParseAmount(reader.GetString(0), "refunds");
+            }
+        }
+        if (!chargeback && refunded < order)
+        {
+            return;
+        }
+        command.CommandText = "INSERT INTO refunded_orders (program, order_id) VALUES ($program, $order_id);";
+        await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
+    private ValueTask<IReadOnlyList<RewardEntry>> ListEntriesAsync(ProgramId program, string column, string key, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ReadAsync((program, column, key), static async (connection, state, ct) =>
+        {
+            using var command = connection.CreateCommand();
+            // column is one of two constants of this class, never input.
+            command.CommandText = $"SELECT {EntryColumns} FROM reward_entries e WHERE e.program = $program AND {state.column} = $key ORDER BY e.seq;";
+            command.Parameters.AddWithValue("$program", DbValue(state.program.Value));
+            command.Parameters.AddWithValue("$key", DbValue(state.key));
+            return (IReadOnlyList<RewardEntry>)await ReadEntriesAsync(command, ct).ConfigureAwait(false);
+        }, cancellationToken);
+    }
+
+    /// <summary>Reads the rows of a query selecting <see cref="EntryColumns"/>.</summary>
+    private static async ValueTask<List<RewardEntry>> ReadEntriesAsync(SqliteCommand command, CancellationToken ct)
+    {
+        var entries = new List<RewardEntry>();
+        using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            entries.Add(new RewardEntry
+            {
+                Program = ReadProgramId(reader, 0, "reward_entries", "program"),
+                EntryId = reader.GetString(1),
+                RewardId = reader.GetString(2),
+                Beneficiary = ReadParticipantId(reader, 3, "reward_entries", "beneficiary"),
+                OrderId = reader.GetString(4),
+                Type = (RewardEntryType)reader.GetInt32(5),
+                Amount = ReadMoney(reader, 6, 7, "reward_entries"),
+                RecordedAt = ToInstant(reader.GetInt64(8)),
+                Actor = GetNullableString(reader, 9),
+                Reason = GetNullableString(reader, 10),
+                Reference = GetNullableString(reader, 11),
+                Terms = reader.IsDBNull(12) ? null : ReadTerms(reader.GetString(12)),
+            });
+        }
+        return entries;
+    }
+
+    /// <summary>Reads the columns of <see cref="DecisionColumns"/>, at ordinals 0 to 5.</summary>
+    private static RewardDecision ReadDecision(SqliteDataReader reader)
+    {
+        string json = reader.GetString(5);
+        var detail = ReadJson(json, RewardDetailJsonContext.Default.RewardDecisionDetail, "reward_decisions", "detail");
+        try
+        {
+            var skipped = new SkippedReward[detail.Skipped?.Count ?? 0];
+            for (int i = 0; i < skipped.Length; i++)
+            {
+                var s = detail.Skipped![i];
+                skipped[i] = new SkippedReward(s.Rule, new ParticipantId(s.Beneficiary), (RewardSkipReason)s.Reason, s.Detail);
+            }
+            return new RewardDecision
+            {
+                Program = ReadProgramId(reader, 0, "reward_decisions", "program"),
+                OrderId = reader.GetString(1),
+                Revision = reader.GetInt32(2),
+                Referrer = reader.IsDBNull(3) ? null : ReadParticipantId(reader, 3, "reward_decisions", "referrer"),
+                DecidedAt = ToInstant(reader.GetInt64(4)),
+                Chain = (detail.Chain ?? []).Select(static id => new ParticipantId(id)).ToArray(),
+                ReferralNumber = detail.ReferralNumber,
+                Counted = detail.Counted,
+                RewardIds = (detail.RewardIds ?? []).ToArray(),
+                Skipped = skipped,
+            };
+        }
+        catch (ArgumentException)
+        {
+            // A participant id in the detail that its constructor refuses.
+            throw BadRow("reward_decisions", "detail", Shorten(json));
+        }
+    }
+
+    private static RewardTerms ReadTerms(string json)
+    {
+        var t = ReadJson(json, RewardDetailJsonContext.Default.RewardTermsDetail, "reward_entries", "terms");
+        return new RewardTerms
+        {
+            Role = (RewardRole)t.Role,
+            Level = t.Level,
+            Kind = (RewardKind)t.Kind,
+            Item = t.Item,
+            Rule = t.Rule,
+            Tier = t.Tier,
+            ReferralNumber = t.ReferralNumber,
+            PercentOfOrder = t.PercentOfOrder,
+            OrderAmount = ParseMoney(t.OrderAmount, t.OrderCurrency, "reward_entries"),
+            Boosts = (t.Boosts ?? []).ToArray(),
+            CappedBy = t.CappedBy,
+            BeforeCap = ParseMoney(t.BeforeCap, t.BeforeCapCurrency, "reward_entries"),
+            ConversionTime = ToInstant(t.ConversionTime),
+            HoldUntil = ToInstant(t.HoldUntil),
+            HeldForReview = t.HeldForReview,
+        };
+    }
+
+    private static T ReadJson<T>(string json, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, string table, string column)
+        where T : class
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(json, type) ?? throw BadRow(table, column, Shorten(json));
+        }
+        catch (JsonException)
+        {
+            throw BadRow(table, column, Shorten(json));
+        }
+    }
+
+    private static string Shorten(string text) => text.Length <= 100 ? text : text[..100] + "...";
+
+    private static decimal ParseAmount(string amount, string table) =>
+        decimal.TryParse(amount, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out decimal value)
+            ? value
+            : throw BadRow(table, "amount", amount);
+
+    /// <summary>
+    /// The argument checks of the in-memory store (entries for the commit's program and listed accounts), plus what a row
+    /// cannot hold (<see langword="null"/> ids and lists, <see langword="default"/> values no constructor makes); and the
+    /// JSON of the terms and the decision, made before the write gate is taken.
+    /// </summary>
+    private static PreparedRewardCommit PrepareCommit(RewardCommit? commit)
+    {
+        ArgumentNullException.ThrowIfNull(commit);
+        var program = commit.Program;
+        if (program.Value is null)
+        {
+            throw new ArgumentException("The commit has the empty default program id.", nameof(commit));
+        }
+        if (commit.Accounts is null || commit.Entries is null)
+        {
+            throw new ArgumentException("The commit has a null account or entry list; use an empty list.", nameof(commit));
+        }
+        foreach (var a in commit.Accounts)
+        {
+            if (a.Beneficiary.Value is null)
+            {
+                throw new ArgumentException("The commit lists an account with the empty default participant id.", nameof(commit));
+            }
+        }
+        var terms = new string?[commit.Entries.Count];
+        for (int i = 0; i < terms.Length; i++)
+        {
+            var e = commit.Entries[i] ?? throw new ArgumentException($"The commit has a null entry at index {i}.", nameof(commit));
+            if (e.EntryId is null || e.RewardId is null || e.OrderId is null)
+            {
+                throw new ArgumentException($"The commit's entry at index {i} has a null entry, reward or order id.", nameof(commit));
+            }
+            if (e.Program != program)
+            {
+                throw new ArgumentException($"Entry {e.EntryId} is for program {e.Program}, the commit for {program}.", nameof(commit));
+            }
+            if (!commit.Accounts.Any(a => a.Beneficiary == e.Beneficiary))
+            {
+                throw new ArgumentException($"Entry {e.EntryId} is for {e.Beneficiary}, whose account the commit does not list.", nameof(commit));
+            }
+            if (e.Amount.Currency.Length == 0)
+            {
+                throw new ArgumentException($"Entry {e.EntryId} has the default amount, without a currency.", nameof(commit));
+            }
+            if (e.Terms is { } t)
+            {
+                if (t.Rule is null || t.Tier is null || t.Boosts is null || t.Boosts.Contains(null!))
+                {
+                    throw new ArgumentException($"The terms of entry {e.EntryId} have a null rule, tier or boost list, or a null boost.", nameof(commit));
+                }
+                if (t.OrderAmount.Currency.Length == 0 || t.BeforeCap.Currency.Length == 0)
+                {
+                    throw new ArgumentException($"The terms of entry {e.EntryId} have a default amount, without a currency.", nameof(commit));
+                }
+                terms[i] = JsonSerializer.Serialize(
+                    new RewardTermsDetail
+                    {
+                        Role = (int)t.Role,
+                        Level = t.Level,
+                        Kind = (int)t.Kind,
+                        Item = t.Item,
+                        Rule = t.Rule,
+                        Tier = t.Tier,
+                        ReferralNumber = t.ReferralNumber,
+                        PercentOfOrder = t.PercentOfOrder,
+                        OrderAmount = FormatAmount(t.OrderAmount.Amount),
+                        OrderCurrency = t.OrderAmount.Currency,
+                        Boosts = t.Boosts,
+                        CappedBy = t.CappedBy,
+                        BeforeCap = FormatAmount(t.BeforeCap.Amount),
+                        BeforeCapCurrency = t.BeforeCap.Currency,
+                        ConversionTime = ToTicks(t.ConversionTime),
+                        HoldUntil = ToTicks(t.HoldUntil),
+                        HeldForReview = t.HeldForReview,
+                    },
+                    RewardDetailJsonContext.Default.RewardTermsDetail);
+            }
+        }
+
+        string? decisionDetail = null;
+        if (commit.Decision is { } d)
+        {
+            if (d.OrderId is null || d.Program != program)
+            {
+                throw new ArgumentException($"The commit's decision (order '{d.OrderId}') has a null order id or is for program {d.Program}, the commit for {program}.", nameof(commit));
+            }
+            if (d.Referrer is { Value: null } || d.Chain is null || d.RewardIds is null || d.Skipped is null)
+            {
+                throw new ArgumentException($"The decision of order '{d.OrderId}' has the empty default referrer id, or a null chain, reward id or skipped list; use an empty list.", nameof(commit));
+            }
+            var skipped = new SkippedRewardDetail[d.Skipped.Count];
+            for (int i = 0; i < skipped.Length; i++)
+            {
+                if (d.Skipped[i] is not { Rule: not null, Beneficiary.Value: not null, Detail: not null } s)
+                {
+                    throw new ArgumentException($"The decision of order '{d.OrderId}' has a null skipped reward, or one without rule, beneficiary or detail, at index {i}.", nameof(commit));
+                }
+                skipped[i] = new SkippedRewardDetail(s.Rule, s.Beneficiary.Value, (int)s.Reason, s.Detail);
+            }
+            var chain = new string[d.Chain.Count];
+            for (int i = 0; i < chain.Length; i++)
+            {
+                chain[i] = d.Chain[i].Value ?? throw new ArgumentException($"The decision of order '{d.OrderId}' has the empty default participant id at chain index {i}.", nameof(commit));
+            }
+            if (d.RewardIds.Contains(null!))
+            {
+                throw new ArgumentException($"The decision of order '{d.OrderId}' has a null reward id.", nameof(commit));
+            }
+            decisionDetail = JsonSerializer.Serialize(
+                new RewardDecisionDetail { Chain = chain, ReferralNumber = d.ReferralNumber, Counted = d.Counted, RewardIds = d.RewardIds, Skipped = skipped },
+                RewardDetailJsonContext.Default.RewardDecisionDetail);
+        }
+
+        if (commit.Refund is { } r)
+        {
+            if (r.OrderId is null || r.RefundId is null || r.Program != program)
+            {
+                throw new ArgumentException($"The commit's refund ('{r.RefundId}') has a null order or refund id, or is for program {r.Program}, the commit for {program}.", nameof(commit));
+            }
+            if (r.Amount.Currency.Length == 0)
+            {
+                throw new ArgumentException($"Refund '{r.RefundId}' has the default amount, without a currency.", nameof(commit));
+            }
+        }
+        if (commit.Notifications is null)
+        {
+            throw new ArgumentException("The commit has a null notification list; use an empty list.", nameof(commit));
+        }
+        foreach (var n in commit.Notifications)
+        {
+            if (n is null || n.Id is null || n.OrderId is null || n.Program.Value is null)
+            {
+                throw new ArgumentException("The commit has a null notification, or one with a null id or order id or the empty default program id.", nameof(commit));
+            }
+        }
+        string? attributionDetail = null;
+        if (commit.Attribution is { } attribution)
+        {
+            CheckAttribution(attribution);
+            attributionDetail = JsonSerializer.Serialize(ToDetail(attribution), AttributionDetailJsonContext.Default.AttributionDetail);
+        }
+        return new PreparedRewardCommit(commit, terms, decisionDetail, attributionDetail);
+    }
+
+    /// <summary>A checked commit with the JSON of its entries' terms (by entry index), of its decision and of its attribution.</summary>
+    private sealed record PreparedRewardCommit(RewardCommit Commit, string?[] Terms, string? DecisionDetail, string? AttributionDetail);
+}
