@@ -132,7 +132,7 @@ internal sealed class StoryReport(
             }
         }
         int allowed = assessed.Count(o => o.Attribution.Fraud!.Verdict == FraudVerdict.Allow);
-        output.WriteLine($"  {allowed} other referred order{(allowed == 1 ? "" : "s")}: Allow, no signals above the policy's thresholds.");
+        output.WriteLine($"  {allowed} other referred order{(allowed == 1 ? "" : "s")}: Allow (score below the review threshold).");
 
         output.WriteLine();
         output.WriteLine("Referrers (balance: the sum of their ledger entries over all weeks)");
