@@ -191,7 +191,7 @@ public sealed class OmnichannelStoryTests : IDisposable
     }
 
     // UseSqlite keeps rewards in memory in this version: the second run starts with an empty ledger (Anna: 20 instead of 30).
-    [Fact(Skip = "needs durable rewards (helper/sqlstore)")]
+    [Fact]
     public async Task Balances_carry_over_to_the_second_run()
     {
         var week1 = await RunAsync(_directory.Path, TextWriter.Null, cancellationToken: Ct);
