@@ -3,6 +3,7 @@ using Referrals.Benchmarks;
 
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- --filter '*'     BenchmarkDotNet
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- memory           bytes held per indexed code
+// dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- sqlite-quick N   conversions/s on SQLite (a quick look)
 if (args.Length > 0 && args[0] == "memory")
 {
     await IndexMemory.ReportAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000);
@@ -31,5 +32,40 @@ if (args.Length > 0 && args[0] == "attribution-quick")
         Console.WriteLine($"{sw.Elapsed.TotalMicroseconds / AttributionBenchmarks.FriendsPerIteration:F2} us ({(System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / AttributionBenchmarks.FriendsPerIteration:F2} us CPU), {(GC.GetAllocatedBytesForCurrentThread() - bytes) / AttributionBenchmarks.FriendsPerIteration} B per conversion; GC pauses {(GC.GetTotalPauseDuration() - pause).TotalMicroseconds / AttributionBenchmarks.FriendsPerIteration:F2} us per conversion; collections gen0/1/2 {GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2}");
     }
     return;
+}
+if (args.Length > 0 && args[0] == "sqlite-quick")
+{
+    // A quick look while optimising (not a result to quote): committed conversions per second on the 1M-code file.
+    var s = new SqliteStoreBenchmarks();
+    await s.SetupAsync();
+    int count = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5000;
+    for (int round = 0; round < 3; round++)
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        for (int i = 0; i < count; i++)
+        {
+            s.RecordConversion();
+        }
+        sw.Stop();
+        Console.WriteLine($"{count / sw.Elapsed.TotalSeconds:F0} conversions/s ({sw.Elapsed.TotalMicroseconds / count:F1} us each)");
+        sw.Restart();
+        for (int i = 0; i < count; i++)
+        {
+            s.Baseline_OneRowTransaction();
+        }
+        Console.WriteLine($"  baseline: one-row transaction {sw.Elapsed.TotalMicroseconds / count:F1} us; read of a code from the file {Time(() => s.ReadCode_FromFile(), count):F1} us");
+    }
+    s.Cleanup();
+    return;
+}
+
+static double Time(Action action, int count)
+{
+    var sw = System.Diagnostics.Stopwatch.StartNew();
+    for (int i = 0; i < count; i++)
+    {
+        action();
+    }
+    return sw.Elapsed.TotalMicroseconds / count;
 }
 BenchmarkSwitcher.FromAssembly(typeof(CodeLookupBenchmarks).Assembly).Run(args);

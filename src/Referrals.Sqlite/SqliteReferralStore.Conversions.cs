@@ -141,7 +141,10 @@ public sealed partial class SqliteReferralStore : IConversionStore
                     p.AddWithValue("$program", DbValue(key.program.Value));
                     p.AddWithValue("$customer", DbValue(key.customer.Value));
                 },
-                ct).ConfigureAwait(false),
+                ct,
+                // Without statistics SQLite's planner prefers a walk of the program's primary key range (every order of
+                // the program) to this index when all columns are selected; the index finds the customer's few orders.
+                "conversions c INDEXED BY conversions_by_customer").ConfigureAwait(false),
             cancellationToken);
     }
 
@@ -409,7 +412,8 @@ public sealed partial class SqliteReferralStore : IConversionStore
         string filter,
         TKey key,
         Action<SqliteParameterCollection, TKey> bind,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        string source = "conversions c")
     {
         // Three queries, one read transaction: a conversion is seen with all of its rows or not at all.
         using var transaction = connection.BeginTransaction(deferred: true);
@@ -419,7 +423,7 @@ public sealed partial class SqliteReferralStore : IConversionStore
 
         // The filter names one program, so the order id identifies a row.
         var rows = new Dictionary<string, (Conversion Conversion, List<ContactHash> Contacts, List<Fingerprint> Fingerprints)>(StringComparer.Ordinal);
-        command.CommandText = $"SELECT {ConversionColumns} FROM conversions c WHERE {filter};";
+        command.CommandText = $"SELECT {ConversionColumns} FROM {source} WHERE {filter};";
         using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -450,9 +454,11 @@ public sealed partial class SqliteReferralStore : IConversionStore
             return [];
         }
 
+        // CROSS JOIN keeps conversions the outer loop (SQLite does not reorder it): the filter's index finds the few orders,
+        // then their rows; without it the planner may walk the whole child table in its key order to skip a sort.
         command.CommandText = $"""
-            SELECT x.order_id, x.contact FROM conversion_contacts x
-            JOIN conversions c ON c.program = x.program AND c.order_id = x.order_id
+            SELECT x.order_id, x.contact FROM {source}
+            CROSS JOIN conversion_contacts x ON x.program = c.program AND x.order_id = c.order_id
             WHERE {filter} ORDER BY x.program, x.order_id, x.ordinal;
             """;
         using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
@@ -464,8 +470,8 @@ public sealed partial class SqliteReferralStore : IConversionStore
         }
 
         command.CommandText = $"""
-            SELECT x.order_id, x.fingerprint FROM conversion_fingerprints x
-            JOIN conversions c ON c.program = x.program AND c.order_id = x.order_id
+            SELECT x.order_id, x.fingerprint FROM {source}
+            CROSS JOIN conversion_fingerprints x ON x.program = c.program AND x.order_id = c.order_id
             WHERE {filter} ORDER BY x.program, x.order_id, x.ordinal;
             """;
         using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))

@@ -35,6 +35,13 @@ namespace Referrals.Sqlite;
 /// for this instance's gate does not hold a thread, waiting for another process's lock does.
 /// </para>
 /// <para>
+/// <b>Durability.</b> Every connection runs with <c>PRAGMA synchronous=NORMAL</c>, the setting SQLite recommends for WAL
+/// mode: a commit is in the write-ahead log when the call returns, so it survives the process crashing, being killed or
+/// restarted; the log is synced to the disk at checkpoints rather than at every commit, so a power cut or an operating
+/// system crash may lose the last commits before it (the file stays consistent, never half a unit of work). This is what
+/// lets one conversion commit in tens of microseconds instead of waiting for the disk each time.
+/// </para>
+/// <para>
 /// <b>Stored forms.</b> Instants are INTEGER Unix ticks (100 ns since 1970-01-01T00:00Z, <see cref="Instant.ToUnixTimeTicks"/>);
 /// a sub-tick remainder, which no .NET clock produces, is dropped. Enumerations are their documented numeric values;
 /// contact hashes and fingerprints their stored string forms (<see cref="Privacy.ContactHash.ToString"/>,
@@ -74,7 +81,7 @@ public sealed partial class SqliteReferralStore : IDisposable, IAsyncDisposable
         DataSource = dataSource;
         _connectionPragmas = string.Create(
             CultureInfo.InvariantCulture,
-            $"PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {busyTimeoutMilliseconds};");
+            $"PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {busyTimeoutMilliseconds}; PRAGMA synchronous = NORMAL;");
     }
 
     /// <summary>The database file, as a full path (or as given, for a <c>file:</c> URI or a <c>|DataDirectory|</c> path).</summary>
