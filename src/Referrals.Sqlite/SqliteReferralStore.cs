@@ -22,8 +22,8 @@ namespace Referrals.Sqlite;
 /// skip it. A file whose schema is newer than this version knows is refused.
 /// </para>
 /// <para>
-/// <b>Concurrency.</b> Thread-safe. Every operation takes its own connection from Microsoft.Data.Sqlite's pool and
-/// sets <c>PRAGMA foreign_keys=ON</c> and <c>PRAGMA busy_timeout</c> on it. Reads run in parallel, each on a consistent
+/// <b>Concurrency.</b> Thread-safe. Every operation takes its own connection from Microsoft.Data.Sqlite's pool; each
+/// physical connection gets <c>PRAGMA foreign_keys=ON</c>, <c>busy_timeout</c> and <c>synchronous</c> the first time. Reads run in parallel, each on a consistent
 /// snapshot. Writes of one store instance are serialised in process (an async gate, so callers queue instead of
 /// spinning on SQLite's lock); writes of other processes or instances on the same file wait for SQLite's write lock up to
 /// the connection string's <c>Default Timeout</c> (30 seconds unless set), then fail with a <see cref="SqliteException"/>.
@@ -70,6 +70,9 @@ public sealed partial class SqliteReferralStore : IDisposable, IAsyncDisposable
 {
     private readonly string _connectionString;
     private readonly string _connectionPragmas;
+    // The physical connections (native handles) this store has applied its pragmas to; weak, so closed ones drop out.
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, object> _configured = new();
+    private static readonly object Configured = new();
     // Serialises this instance's writers; see the class remarks. Never disposed: it owns no handle unless
     // AvailableWaitHandle is read, which this class does not do, and a late Release must not throw.
     private readonly SemaphoreSlim _writeGate = new(1, 1);
@@ -223,11 +226,16 @@ public sealed partial class SqliteReferralStore : IDisposable, IAsyncDisposable
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            // Pooled connections keep their settings, but a pool may hand out a fresh one at any time: set them every time
-            // (two pragmas, microseconds).
-            using var pragmas = connection.CreateCommand();
-            pragmas.CommandText = _connectionPragmas;
-            await pragmas.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            // Pooled connections keep their settings; the pool may hand out a fresh one at any time. The native handle
+            // is the physical connection: its settings are applied once, when this store first sees it.
+            var handle = connection.Handle!;
+            if (!_configured.TryGetValue(handle, out _))
+            {
+                using var pragmas = connection.CreateCommand();
+                pragmas.CommandText = _connectionPragmas;
+                await pragmas.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                _configured.AddOrUpdate(handle, Configured);
+            }
             return connection;
         }
         catch
