@@ -30,7 +30,7 @@ public sealed class SqliteOutboxTests : IDisposable
         string path = _directory.NewDatabasePath();
         var clock = new FakeClock(Start);
 
-        using (var provider = Build(path, clock, new StoppingNotifier()))
+        using (var provider = SqliteEngine.Build(path, clock, new StoppingNotifier()))
         {
             var code = await provider.GetRequiredService<ReferralCodeService>().IssueAsync(new CodeRequest { Program = Program, Owner = new ParticipantId("ana"), Medium = ShareMedium.Sms }, Ct);
             await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
@@ -42,7 +42,7 @@ public sealed class SqliteOutboxTests : IDisposable
 
         clock.Advance(Duration.FromMinutes(5));
         var recorder = new RecordingNotifier();
-        using (var provider = Build(path, clock, recorder))
+        using (var provider = SqliteEngine.Build(path, clock, recorder))
         {
             var rewards = provider.GetRequiredService<RewardService>();
 
@@ -53,31 +53,6 @@ public sealed class SqliteOutboxTests : IDisposable
             Assert.Equal(["o-1#1:credit:earned", "o-1#1:friend:earned"], recorder.Rewards.Select(e => e.EntryId).Order(StringComparer.Ordinal));
             Assert.Empty(await provider.GetRequiredService<IRewardStore>().ListPendingNotificationsAsync(clock.GetCurrentInstant(), 10, Ct));
         }
-    }
-
-    private static ServiceProvider Build(string path, IClock clock, IReferralNotifier notifier)
-    {
-        var services = new ServiceCollection();
-        services.AddSingleton(clock);
-        services.AddSingleton(notifier);
-        services.AddReferrals(o =>
-        {
-            o.Links.Template = "https://shop.example/r/{code}";
-            o.Programs[Program.Value] = new ProgramOptions
-            {
-                TimeZone = "Europe/Berlin",
-                Rewards = new RewardOptions
-                {
-                    HoldPeriod = TimeSpan.FromDays(14),
-                    Rules =
-                    [
-                        new RewardRuleOptions { Name = "credit", Amount = 10m, Currency = "EUR" },
-                        new RewardRuleOptions { Name = "friend", For = RewardRole.Referee, Kind = RewardKind.Coupon, Amount = 5m, Currency = "EUR" },
-                    ],
-                },
-            };
-        }).UseSqlite($"Data Source={path}");
-        return services.BuildServiceProvider();
     }
 
     /// <summary>Stands for a process that stops while telling its notifiers.</summary>

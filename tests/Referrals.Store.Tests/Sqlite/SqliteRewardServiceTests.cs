@@ -34,7 +34,7 @@ public sealed class SqliteRewardServiceTests : IDisposable
         ReferralCodeRecord code;
 
         // Process 1: ana registers on her phone and shares a code; bob converts; carl converts on ana's phone.
-        using (var provider = Build(path, clock))
+        using (var provider = SqliteEngine.Build(path, clock))
         {
             var attribution = provider.GetRequiredService<AttributionService>();
             await attribution.RegisterParticipantAsync(new Participant { Id = Ana, Fingerprints = [Device(1)] }, Ct);
@@ -54,7 +54,7 @@ public sealed class SqliteRewardServiceTests : IDisposable
 
         // Process 2, after the hold: everything decided before is read from the file.
         clock.Reset(Start + Duration.FromDays(15));
-        using (var provider = Build(path, clock))
+        using (var provider = SqliteEngine.Build(path, clock))
         {
             await provider.GetRequiredService<ReferralCodeService>().InitializeAsync(Ct);
             var rewards = provider.GetRequiredService<RewardService>();
@@ -95,7 +95,7 @@ public sealed class SqliteRewardServiceTests : IDisposable
         }
 
         // Process 3: the refund, the cancelled rewards and the refunded order are in the file too.
-        using (var provider = Build(path, clock))
+        using (var provider = SqliteEngine.Build(path, clock))
         {
             var rewards = provider.GetRequiredService<RewardService>();
             var summary = await rewards.GetReferrerSummaryAsync(Program, Ana, Ct);
@@ -111,29 +111,4 @@ public sealed class SqliteRewardServiceTests : IDisposable
             Assert.Equal(new ReferredOrderStats(2, 1), await provider.GetRequiredService<IFraudStore>().GetReferredOrderStatsAsync(Program, Ana, Ct));
             Assert.Equal("o-2", Assert.Single(await provider.GetRequiredService<ReviewQueue>().ListAsync(Program, Ct)).OrderId);
         }
-    }
-
-    private static ServiceProvider Build(string path, IClock clock)
-    {
-        var services = new ServiceCollection();
-        services.AddSingleton(clock);
-        services.AddReferrals(o =>
-        {
-            o.Links.Template = "https://shop.example/r/{code}";
-            o.Programs[Program.Value] = new ProgramOptions
-            {
-                TimeZone = "Europe/Berlin",
-                Rewards = new RewardOptions
-                {
-                    HoldPeriod = TimeSpan.FromDays(14),
-                    Rules =
-                    [
-                        new RewardRuleOptions { Name = "credit", Amount = 10m, Currency = "EUR" },
-                        new RewardRuleOptions { Name = "friend", For = RewardRole.Referee, Kind = RewardKind.Coupon, Amount = 5m, Currency = "EUR" },
-                    ],
-                },
-            };
-        }).UseSqlite($"Data Source={path}");
-        return services.BuildServiceProvider();
-    }
-}
+    }}

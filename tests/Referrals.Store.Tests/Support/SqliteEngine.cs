@@ -1,0 +1,40 @@
+using Microsoft.Extensions.DependencyInjection;
+using NodaTime;
+using Referrals.Notifications;
+using Referrals.Programs;
+using Referrals.Rewards;
+using static Referrals.Store.Tests.Support.TestData;
+
+namespace Referrals.Store.Tests.Support;
+
+/// <summary>The whole engine on a SQLite file, as a host builds it: one program with a 10 EUR referrer credit and a 5 EUR friend coupon held 14 days.</summary>
+internal static class SqliteEngine
+{
+    public static ServiceProvider Build(string path, IClock clock, params IReferralNotifier[] notifiers)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton(clock);
+        foreach (var notifier in notifiers)
+        {
+            services.AddSingleton(notifier);
+        }
+        services.AddReferrals(o =>
+        {
+            o.Links.Template = "https://shop.example/r/{code}";
+            o.Programs[Program.Value] = new ProgramOptions
+            {
+                TimeZone = "Europe/Berlin",
+                Rewards = new RewardOptions
+                {
+                    HoldPeriod = TimeSpan.FromDays(14),
+                    Rules =
+                    [
+                        new RewardRuleOptions { Name = "credit", Amount = 10m, Currency = "EUR" },
+                        new RewardRuleOptions { Name = "friend", For = RewardRole.Referee, Kind = RewardKind.Coupon, Amount = 5m, Currency = "EUR" },
+                    ],
+                },
+            };
+        }).UseSqlite($"Data Source={path}");
+        return services.BuildServiceProvider();
+    }
+}
