@@ -111,4 +111,5 @@ public sealed class SqliteRewardServiceTests : IDisposable
             Assert.Equal(new ReferredOrderStats(2, 1), await provider.GetRequiredService<IFraudStore>().GetReferredOrderStatsAsync(Program, Ana, Ct));
             Assert.Equal("o-2", Assert.Single(await provider.GetRequiredService<ReviewQueue>().ListAsync(Program, Ct)).OrderId);
         }
-    }}
+    }
+}
