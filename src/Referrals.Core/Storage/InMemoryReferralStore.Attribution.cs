@@ -163,14 +163,23 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
         cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
-            // The customer's record already holds the touches of the visitors linked to them; only other visitor ids
-            // and the contacts need lookups of their own. Indexed loops: a foreach over the interfaces boxes an enumerator.
+            // The customer's record already holds the touches of the visitors linked to them: when all of those are
+            // asked for (as a decision does), only other visitor ids and the contacts need lookups of their own.
+            // Indexed loops: a foreach over the interfaces boxes an enumerator.
             Touch[]? found = null;
             string[] linked = [];
             if (_people.TryGetValue(customer, out var person))
             {
-                found = person.Touches;
                 linked = person.Visitors;
+                if (AsksForAll(visitorIds, linked))
+                {
+                    found = person.Touches;
+                }
+                else
+                {
+                    found = Naming(person.Touches, customer);
+                    linked = [];
+                }
             }
             for (int i = 0; i < visitorIds.Count; i++)
             {
@@ -387,6 +396,26 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
             person.Touches = Insert(person.Touches, touch);
         }
     }
+
+    private static bool AsksForAll(IReadOnlyList<string> visitorIds, string[] linked)
+    {
+        foreach (var v in linked)
+        {
+            bool asked = false;
+            for (int i = 0; i < visitorIds.Count && !asked; i++)
+            {
+                asked = string.Equals(visitorIds[i], v, StringComparison.Ordinal);
+            }
+            if (!asked)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>The touches of a person's list that name the customer (leaving out those found through a linked visitor only).</summary>
+    private static Touch[] Naming(Touch[] touches, ParticipantId customer) => Array.FindAll(touches, t => t.Customer == customer);
 
     /// <summary>The touches of one program, in the same order; the list itself when all are (the common case).</summary>
     private static Touch[] OfProgram(Touch[]? touches, ProgramId program)
