@@ -20,7 +20,7 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
     // ids, the touches naming the customer or one of those visitors, and the customer's orders. A decision finds all of
     // it with one lookup in the largest structure of the store. The record is changed in place (its fields point to
     // immutable arrays that are replaced), so it stays next to the participant it was created with.
-    private readonly ConcurrentDictionary<ParticipantId, Person> _people = new();
+    private readonly RecordTable<ParticipantId, Person> _people = new();
     private int _participantCount;
     private readonly ConcurrentDictionary<ContactHash, ParticipantId[]> _byContact = new();
     // The rest is guarded by _gate. Touch ids, for uniqueness across programs.
@@ -30,7 +30,7 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
     private readonly Dictionary<ContactHash, Touch[]> _touchesByContact = new();
     // Orders and their decisions: one record per order holds the conversion and its current attribution; the customer's
     // person record lists the same records in order.
-    private readonly Dictionary<(ProgramId, string), OrderRecord> _orders = new();
+    private readonly RecordTable<(ProgramId, string), OrderRecord> _orders = new();
     // Uses of a code by (conversion time, order id). A sorted list: conversions mostly arrive in time order, so adding is
     // an append, and counting the uses before a conversion is a binary search.
     private readonly Dictionary<string, List<(Instant Time, string OrderId)>> _codeUses = new(StringComparer.Ordinal);
@@ -79,7 +79,7 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
     {
         cancellationToken.ThrowIfCancellationRequested();
         IReadOnlyList<Participant> found = _byContact.TryGetValue(contact, out var ids)
-            ? ids.Select(id => _people[id].Participant!).OrderBy(p => p.Id.Value, StringComparer.Ordinal).ToList()
+            ? ids.Select(id => Registered(id)).OrderBy(p => p.Id.Value, StringComparer.Ordinal).ToList()
             : [];
         return ValueTask.FromResult(found);
     }
@@ -138,7 +138,7 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
                 visitor.Touches = Insert(visitor.Touches, touch);
                 foreach (var linked in visitor.Customers)
                 {
-                    AddTouch(_people[linked], touch); // once, even when the touch names this customer too
+                    AddTouch(PersonFor(linked), touch); // once, even when the touch names this customer too
                 }
             }
             if (touch.Contact is { } h)
@@ -382,11 +382,14 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
     {
         if (!_people.TryGetValue(id, out var person))
         {
-            person = new Person();
-            _people[id] = person;
+            person = new Person(id);
+            _people.TryAdd(id, person);
         }
         return person;
     }
+
+    private Participant Registered(ParticipantId id) =>
+        _people.TryGetValue(id, out var person) && person.Participant is { } p ? p : throw new InvalidOperationException($"Participant '{id}' is indexed by contact but not stored.");
 
     /// <summary>Adds a touch to a person's sorted list unless it is there (a touch naming the customer and a linked visitor).</summary>
     private static void AddTouch(Person person, Touch touch)
@@ -532,8 +535,12 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
     /// What the store knows of one participant id. Fields are replaced under the gate, each pointing to an immutable value;
     /// FindParticipant and FindVisitors read one field each without the gate.
     /// </summary>
-    private sealed class Person
+    private sealed class Person(ParticipantId id) : IKeyedRecord<ParticipantId>
     {
+        public ParticipantId Id { get; } = id;
+
+        public bool HasKey(ParticipantId key) => Id == key;
+
         public Participant? Participant { get; set; }
 
         /// <summary>Linked visitor ids, in ordinal order.</summary>
@@ -557,9 +564,12 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
         public ParticipantId[] Customers { get; set; } = [];
     }
 
-    private sealed class OrderRecord(Conversion conversion)
+    private sealed class OrderRecord(Conversion conversion) : IKeyedRecord<(ProgramId Program, string OrderId)>
     {
         public Conversion Conversion { get; } = conversion;
+
+        public bool HasKey((ProgramId Program, string OrderId) key) =>
+            Conversion.Program == key.Program && string.Equals(Conversion.OrderId, key.OrderId, StringComparison.Ordinal);
 
         public AttributionResult? Attribution { get; set; }
     }
