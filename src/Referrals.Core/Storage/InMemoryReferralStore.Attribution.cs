@@ -374,9 +374,6 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
     /// <summary>The code an attribution uses up, or <see langword="null"/>: repeats and refusals use none.</summary>
     private static ReferralCode? UsedCode(AttributionResult? a) => a is { IsAttributed: true, IsRepeat: false } ? a.Code : null;
 
-    private static bool Before(Instant t1, string o1, Instant t2, string o2) =>
-        t1 < t2 || (t1 == t2 && string.CompareOrdinal(o1, o2) < 0);
-
     /// <summary>The record of a participant id, created on first use (a touch or order may name a customer never registered).</summary>
     private Person PersonFor(ParticipantId id)
     {
@@ -400,6 +397,7 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
         }
     }
 
+    /// <summary>Whether a query names every visitor linked to the customer (then the customer's merged list answers it).</summary>
     private static bool AsksForAll(IReadOnlyList<string> visitorIds, string[] linked)
     {
         foreach (var v in linked)
