@@ -473,9 +473,11 @@ public sealed partial class AttributionService
 
     private async ValueTask<bool> HasEarlierConversionAsync(Conversion conversion, CancellationToken ct)
     {
-        foreach (var c in await _conversions.ListConversionsAsync(conversion.Program, conversion.Customer, ct).ConfigureAwait(false))
+        // Indexed rather than foreach: a foreach over the interface boxes an enumerator on every conversion.
+        var list = await _conversions.ListConversionsAsync(conversion.Program, conversion.Customer, ct).ConfigureAwait(false);
+        for (int i = 0; i < list.Count; i++)
         {
-            if (IsBefore(c.EventTime, c.OrderId, conversion.EventTime, conversion.OrderId))
+            if (IsBefore(list[i].EventTime, list[i].OrderId, conversion.EventTime, conversion.OrderId))
             {
                 return true;
             }

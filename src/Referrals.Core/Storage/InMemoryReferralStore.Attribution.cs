@@ -11,22 +11,28 @@ namespace Referrals.Storage;
 
 public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchStore, IConversionStore
 {
-    private static readonly IReadOnlyList<Touch> NoTouches = [];
+    private static readonly Touch[] NoTouches = [];
 
-    // Writes to the attribution side take this lock; reads of the concurrent dictionaries do not.
+    // Writes to the attribution side take this lock, and so do reads of more than one field of a person. FindParticipant
+    // and FindVisitors read one reference each and take no lock.
     private readonly Lock _gate = new();
-    // A participant and the visitor ids linked to them share one entry: a decision reads both, one lookup finds both.
-    private readonly ConcurrentDictionary<ParticipantId, Person> _people = new();
+    // One record per participant id with all a decision reads about that customer: the registration, the linked visitor
+    // ids, the touches naming the customer or one of those visitors, and the customer's orders. A decision finds all of
+    // it with one lookup in the largest structure of the store. The record is changed in place (its fields point to
+    // immutable arrays that are replaced), so it stays next to the participant it was created with.
+    private readonly RecordTable<ParticipantId, Person> _people = new();
     private int _participantCount;
     private readonly ConcurrentDictionary<ContactHash, ParticipantId[]> _byContact = new();
-    private readonly ConcurrentDictionary<string, Touch> _touches = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<ProspectKey, Touch[]> _touchesByProspect = new();
-    // Orders and their decisions: plain dictionaries (entries inline, no node per order) guarded by _gate for reads
-    // and writes. One record per order holds the conversion and its current attribution.
-    private readonly Dictionary<(ProgramId, string), OrderRecord> _orders = new();
-    private readonly Dictionary<(ProgramId, ParticipantId), Conversion[]> _conversionsOf = new();
-    // Uses of a code by (conversion time, order id); guarded by _gate. A sorted list: conversions mostly arrive in time
-    // order, so adding is an append, and counting the uses before a conversion is a binary search.
+    // The rest is guarded by _gate. Touch ids, for uniqueness across programs.
+    private readonly HashSet<string> _touchIds = new(StringComparer.Ordinal);
+    // Touches by visitor id (with the customers the visitor is linked to) and by contact hash, every program, sorted.
+    private readonly Dictionary<string, Visitor> _visitors = new(StringComparer.Ordinal);
+    private readonly Dictionary<ContactHash, Touch[]> _touchesByContact = new();
+    // Orders and their decisions: one record per order holds the conversion and its current attribution; the customer's
+    // person record lists the same records in order.
+    private readonly RecordTable<(ProgramId, string), OrderRecord> _orders = new();
+    // Uses of a code by (conversion time, order id). A sorted list: conversions mostly arrive in time order, so adding is
+    // an append, and counting the uses before a conversion is a binary search.
     private readonly Dictionary<string, List<(Instant Time, string OrderId)>> _codeUses = new(StringComparer.Ordinal);
 
     /// <summary>How many participants the store holds.</summary>
@@ -39,8 +45,8 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
         cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
-            var person = _people.GetValueOrDefault(participant.Id);
-            if (person?.Participant is { } old)
+            var person = PersonFor(participant.Id);
+            if (person.Participant is { } old)
             {
                 foreach (var c in old.Contacts)
                 {
@@ -51,8 +57,8 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
             {
                 _participantCount++;
             }
-            _people[participant.Id] = new Person(participant, person?.Visitors ?? []);
-            IndexFingerprints(person?.Participant, participant);
+            IndexFingerprints(person.Participant, participant);
+            person.Participant = participant;
             foreach (var c in participant.Contacts.Distinct())
             {
                 _byContact[c] = Append(_byContact.GetValueOrDefault(c), participant.Id);
@@ -73,7 +79,7 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
     {
         cancellationToken.ThrowIfCancellationRequested();
         IReadOnlyList<Participant> found = _byContact.TryGetValue(contact, out var ids)
-            ? ids.Select(id => _people[id].Participant!).OrderBy(p => p.Id.Value, StringComparer.Ordinal).ToList()
+            ? ids.Select(id => Registered(id)).OrderBy(p => p.Id.Value, StringComparer.Ordinal).ToList()
             : [];
         return ValueTask.FromResult(found);
     }
@@ -85,13 +91,18 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
         cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
-            var person = _people.GetValueOrDefault(customer);
-            var current = person?.Visitors ?? [];
-            if (Array.IndexOf(current, visitorId) < 0)
+            var person = PersonFor(customer);
+            int at = Array.BinarySearch(person.Visitors, visitorId, StringComparer.Ordinal);
+            if (at < 0)
             {
-                var next = Append(current, visitorId);
-                Array.Sort(next, StringComparer.Ordinal);
-                _people[customer] = new Person(person?.Participant, next);
+                ref var visitor = ref CollectionsMarshal.GetValueRefOrAddDefault(_visitors, visitorId, out _);
+                visitor ??= new Visitor();
+                visitor.Customers = Append(visitor.Customers, customer);
+                foreach (var t in visitor.Touches)
+                {
+                    AddTouch(person, t);
+                }
+                person.Visitors = InsertAt(person.Visitors, ~at, visitorId);
             }
         }
         return ValueTask.CompletedTask;
@@ -111,22 +122,29 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
         cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
-            if (!_touches.TryAdd(touch.Id, touch))
+            if (!_touchIds.Add(touch.Id))
             {
                 return ValueTask.FromResult(false);
             }
             IndexReferral(touch);
             if (touch.Customer is { } c)
             {
-                AddTouch(new ProspectKey(touch.Program, ProspectKind.Customer, c.Value), touch);
+                AddTouch(PersonFor(c), touch);
             }
             if (touch.VisitorId is { } v)
             {
-                AddTouch(new ProspectKey(touch.Program, ProspectKind.Visitor, v), touch);
+                ref var visitor = ref CollectionsMarshal.GetValueRefOrAddDefault(_visitors, v, out _);
+                visitor ??= new Visitor();
+                visitor.Touches = Insert(visitor.Touches, touch);
+                foreach (var linked in visitor.Customers)
+                {
+                    AddTouch(PersonFor(linked), touch); // once, even when the touch names this customer too
+                }
             }
             if (touch.Contact is { } h)
             {
-                AddTouch(new ProspectKey(touch.Program, h.Kind == ContactKind.Email ? ProspectKind.Email : ProspectKind.Phone, h.Value), touch);
+                ref var list = ref CollectionsMarshal.GetValueRefOrAddDefault(_touchesByContact, h, out _);
+                list = Insert(list, touch);
             }
         }
         return ValueTask.FromResult(true);
@@ -140,17 +158,43 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
         IReadOnlyList<ContactHash> contacts,
         CancellationToken cancellationToken = default)
     {
+        Preconditions.CheckNotNull(visitorIds);
+        Preconditions.CheckNotNull(contacts);
         cancellationToken.ThrowIfCancellationRequested();
-        Touch[]? found = _touchesByProspect.GetValueOrDefault(new ProspectKey(program, ProspectKind.Customer, customer.Value));
-        foreach (var v in visitorIds)
+        lock (_gate)
         {
-            found = Union(found, _touchesByProspect.GetValueOrDefault(new ProspectKey(program, ProspectKind.Visitor, v)));
+            // The customer's record already holds the touches of the visitors linked to them: when all of those are
+            // asked for (as a decision does), only other visitor ids and the contacts need lookups of their own.
+            // Indexed loops: a foreach over the interfaces boxes an enumerator.
+            Touch[]? found = null;
+            string[] linked = [];
+            if (_people.TryGetValue(customer, out var person))
+            {
+                linked = person.Visitors;
+                if (AsksForAll(visitorIds, linked))
+                {
+                    found = person.Touches;
+                }
+                else
+                {
+                    found = Naming(person.Touches, customer);
+                    linked = [];
+                }
+            }
+            for (int i = 0; i < visitorIds.Count; i++)
+            {
+                var v = visitorIds[i];
+                if (Array.BinarySearch(linked, v, StringComparer.Ordinal) < 0 && _visitors.TryGetValue(v, out var visitor))
+                {
+                    found = Union(found, visitor.Touches);
+                }
+            }
+            for (int i = 0; i < contacts.Count; i++)
+            {
+                found = Union(found, _touchesByContact.GetValueOrDefault(contacts[i]));
+            }
+            return ValueTask.FromResult<IReadOnlyList<Touch>>(OfProgram(found, program));
         }
-        foreach (var h in contacts)
-        {
-            found = Union(found, _touchesByProspect.GetValueOrDefault(new ProspectKey(program, h.Kind == ContactKind.Email ? ProspectKind.Email : ProspectKind.Phone, h.Value)));
-        }
-        return ValueTask.FromResult(found ?? NoTouches);
     }
 
     /// <inheritdoc />
@@ -160,16 +204,20 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
         cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
-            if (!_orders.TryAdd((conversion.Program, conversion.OrderId), new OrderRecord(conversion)))
+            var order = new OrderRecord(conversion);
+            if (!_orders.TryAdd((conversion.Program, conversion.OrderId), order))
             {
                 return ValueTask.FromResult(false);
             }
-            ref var list = ref CollectionsMarshal.GetValueRefOrAddDefault(_conversionsOf, (conversion.Program, conversion.Customer), out _);
-            list = Append(list, conversion);
-            if (list.Length > 1)
+            var person = PersonFor(conversion.Customer);
+            var orders = person.Orders;
+            int at = orders.Length;
+            while (at > 0 && ConversionOrder.Instance.Compare(orders[at - 1].Conversion, conversion) > 0)
             {
-                Array.Sort(list, ConversionOrder.Instance);
+                at--; // conversions mostly arrive in time order: usually none to step over
             }
+            person.Orders = InsertAt(orders, at, order);
+            person.Conversions = InsertAt(person.Conversions, at, conversion);
             IndexSightings(conversion);
         }
         return ValueTask.FromResult(true);
@@ -191,7 +239,30 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
         cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
-            return ValueTask.FromResult<IReadOnlyList<Conversion>>(_conversionsOf.GetValueOrDefault((program, customer)) ?? []);
+            if (!_people.TryGetValue(customer, out var person))
+            {
+                return ValueTask.FromResult<IReadOnlyList<Conversion>>([]);
+            }
+            var all = person.Conversions;
+            int inProgram = 0;
+            foreach (var c in all)
+            {
+                inProgram += c.Program == program ? 1 : 0;
+            }
+            if (inProgram == all.Length)
+            {
+                return ValueTask.FromResult<IReadOnlyList<Conversion>>(all); // the common case: one program
+            }
+            var list = new Conversion[inProgram];
+            int next = 0;
+            foreach (var c in all)
+            {
+                if (c.Program == program)
+                {
+                    list[next++] = c;
+                }
+            }
+            return ValueTask.FromResult<IReadOnlyList<Conversion>>(list);
         }
     }
 
@@ -270,12 +341,15 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
         cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
-            // The customer's conversions are sorted by time and order id, as attributions are compared: the first hit wins.
-            foreach (var c in _conversionsOf.GetValueOrDefault((program, customer)) ?? [])
+            if (_people.TryGetValue(customer, out var person))
             {
-                if (_orders[(program, c.OrderId)].Attribution is { IsAttributed: true, IsRepeat: false } a)
+                // The customer's orders are sorted by time and order id, as attributions are compared: the first hit wins.
+                foreach (var order in person.Orders)
                 {
-                    return ValueTask.FromResult<AttributionResult?>(a);
+                    if (order.Attribution is { IsAttributed: true, IsRepeat: false } a && a.Program == program)
+                    {
+                        return ValueTask.FromResult<AttributionResult?>(a);
+                    }
                 }
             }
         }
@@ -300,14 +374,88 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
     /// <summary>The code an attribution uses up, or <see langword="null"/>: repeats and refusals use none.</summary>
     private static ReferralCode? UsedCode(AttributionResult? a) => a is { IsAttributed: true, IsRepeat: false } ? a.Code : null;
 
-    private static bool Before(Instant t1, string o1, Instant t2, string o2) =>
-        t1 < t2 || (t1 == t2 && string.CompareOrdinal(o1, o2) < 0);
-
-    private void AddTouch(ProspectKey key, Touch touch)
+    /// <summary>The record of a participant id, created on first use (a touch or order may name a customer never registered).</summary>
+    private Person PersonFor(ParticipantId id)
     {
-        var list = Append(_touchesByProspect.GetValueOrDefault(key), touch);
-        Array.Sort(list, TouchOrder.Instance);
-        _touchesByProspect[key] = list;
+        if (!_people.TryGetValue(id, out var person))
+        {
+            person = new Person(id);
+            _people.TryAdd(id, person);
+        }
+        return person;
+    }
+
+    private Participant Registered(ParticipantId id) =>
+        _people.TryGetValue(id, out var person) && person.Participant is { } p ? p : throw new InvalidOperationException($"Participant '{id}' is indexed by contact but not stored.");
+
+    /// <summary>Adds a touch to a person's sorted list unless it is there (a touch naming the customer and a linked visitor).</summary>
+    private static void AddTouch(Person person, Touch touch)
+    {
+        if (!Holds(person.Touches, touch))
+        {
+            person.Touches = Insert(person.Touches, touch);
+        }
+    }
+
+    /// <summary>Whether a query names every visitor linked to the customer (then the customer's merged list answers it).</summary>
+    private static bool AsksForAll(IReadOnlyList<string> visitorIds, string[] linked)
+    {
+        foreach (var v in linked)
+        {
+            bool asked = false;
+            for (int i = 0; i < visitorIds.Count && !asked; i++)
+            {
+                asked = string.Equals(visitorIds[i], v, StringComparison.Ordinal);
+            }
+            if (!asked)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>The touches of a person's list that name the customer (leaving out those found through a linked visitor only).</summary>
+    private static Touch[] Naming(Touch[] touches, ParticipantId customer) => Array.FindAll(touches, t => t.Customer == customer);
+
+    /// <summary>The touches of one program, in the same order; the list itself when all are (the common case).</summary>
+    private static Touch[] OfProgram(Touch[]? touches, ProgramId program)
+    {
+        if (touches is null)
+        {
+            return NoTouches;
+        }
+        int inProgram = 0;
+        foreach (var t in touches)
+        {
+            inProgram += t.Program == program ? 1 : 0;
+        }
+        if (inProgram == touches.Length)
+        {
+            return touches;
+        }
+        var result = new Touch[inProgram];
+        int next = 0;
+        foreach (var t in touches)
+        {
+            if (t.Program == program)
+            {
+                result[next++] = t;
+            }
+        }
+        return result;
+    }
+
+    /// <summary>A sorted list with one more touch at its place (event time, then id).</summary>
+    private static Touch[] Insert(Touch[]? touches, Touch touch)
+    {
+        touches ??= NoTouches;
+        int at = touches.Length;
+        while (at > 0 && TouchOrder.Instance.Compare(touches[at - 1], touch) > 0)
+        {
+            at--; // touches mostly arrive in time order
+        }
+        return InsertAt(touches, at, touch);
     }
 
     /// <summary>Both sorted touch lists as one sorted list, each touch once; the inputs are returned when nothing is added.</summary>
@@ -324,7 +472,7 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
         int added = 0;
         foreach (var t in more)
         {
-            if (!Contains(found, t))
+            if (!Holds(found, t))
             {
                 added++;
             }
@@ -338,25 +486,35 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
         int next = found.Length;
         foreach (var t in more)
         {
-            if (!Contains(found, t))
+            if (!Holds(found, t))
             {
                 union[next++] = t;
             }
         }
         Array.Sort(union, TouchOrder.Instance);
         return union;
+    }
 
-        static bool Contains(Touch[] touches, Touch t)
+    /// <summary>Whether the list holds this touch: the store keeps one object per touch id, so the reference decides.</summary>
+    private static bool Holds(Touch[] touches, Touch touch)
+    {
+        foreach (var t in touches)
         {
-            foreach (var m in touches)
+            if (ReferenceEquals(t, touch))
             {
-                if (ReferenceEquals(m, t) || m.Id == t.Id)
-                {
-                    return true;
-                }
+                return true;
             }
-            return false;
         }
+        return false;
+    }
+
+    private static T[] InsertAt<T>(T[] array, int at, T item)
+    {
+        var next = new T[array.Length + 1];
+        Array.Copy(array, next, at);
+        next[at] = item;
+        Array.Copy(array, at, next, at + 1, array.Length - at);
+        return next;
     }
 
     private static T[] Append<T>(T[]? array, T item)
@@ -371,22 +529,45 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
         return next;
     }
 
-    private enum ProspectKind : byte
+    /// <summary>
+    /// What the store knows of one participant id. Fields are replaced under the gate, each pointing to an immutable value;
+    /// FindParticipant and FindVisitors read one field each without the gate.
+    /// </summary>
+    private sealed class Person(ParticipantId id) : IKeyedRecord<ParticipantId>
     {
-        Customer = 1,
-        Visitor = 2,
-        Email = 3,
-        Phone = 4,
+        public ParticipantId Id { get; } = id;
+
+        public bool HasKey(ParticipantId key) => Id == key;
+
+        public Participant? Participant { get; set; }
+
+        /// <summary>Linked visitor ids, in ordinal order.</summary>
+        public string[] Visitors { get; set; } = [];
+
+        /// <summary>The touches naming this customer or a linked visitor, every program, by event time then id.</summary>
+        public Touch[] Touches { get; set; } = NoTouches;
+
+        /// <summary>The customer's orders, every program, by conversion time then order id.</summary>
+        public OrderRecord[] Orders { get; set; } = [];
+
+        /// <summary>The conversions of <see cref="Orders"/>, in the same order (a list to return without copying).</summary>
+        public Conversion[] Conversions { get; set; } = [];
     }
 
-    private readonly record struct ProspectKey(ProgramId Program, ProspectKind Kind, string Value);
+    /// <summary>The touches naming a visitor id, every program, and the customers it is linked to.</summary>
+    private sealed class Visitor
+    {
+        public Touch[] Touches { get; set; } = NoTouches;
 
-    /// <summary>What the store knows of one participant id: the registration (if any) and the linked visitor ids.</summary>
-    private sealed record Person(Participant? Participant, string[] Visitors);
+        public ParticipantId[] Customers { get; set; } = [];
+    }
 
-    private sealed class OrderRecord(Conversion conversion)
+    private sealed class OrderRecord(Conversion conversion) : IKeyedRecord<(ProgramId Program, string OrderId)>
     {
         public Conversion Conversion { get; } = conversion;
+
+        public bool HasKey((ProgramId Program, string OrderId) key) =>
+            Conversion.Program == key.Program && string.Equals(Conversion.OrderId, key.OrderId, StringComparison.Ordinal);
 
         public AttributionResult? Attribution { get; set; }
     }
