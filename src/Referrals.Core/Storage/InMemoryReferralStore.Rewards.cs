@@ -256,7 +256,7 @@ public sealed partial class InMemoryReferralStore : IRewardStore
     }
 
     // Called under _gate.
-    private bool HasConversion(ProgramId program, string orderId) => _orders.ContainsKey((program, orderId));
+    private bool HasConversion(ProgramId program, string orderId) => _orders.TryGetValue((program, orderId), out _);
 
     private static void AddTo<TKey, TValue>(Dictionary<TKey, List<TValue>> map, TKey key, TValue value)
         where TKey : notnull
