@@ -91,8 +91,9 @@ public sealed partial class InMemoryReferralStore : IRewardStore
                     result.AddRange(entries);
                 }
             }
-            result.Sort(static (a, b) => a.RecordedAt.CompareTo(b.RecordedAt));
-            return ValueTask.FromResult<IReadOnlyList<RewardEntry>>(result);
+            // Stable (OrderBy): entries of one reward recorded at the same instant keep their write order, so a reward's
+            // Earned entry always comes before its later entries (List.Sort is unstable).
+            return ValueTask.FromResult<IReadOnlyList<RewardEntry>>(result.OrderBy(static e => e.RecordedAt).ToArray());
         }
     }
 

@@ -465,6 +465,28 @@ public abstract class RewardStoreContract
     }
 
     [Fact]
+    public async Task Entries_recorded_at_the_same_instant_keep_their_write_order_so_every_reward_folds_from_its_earned_entry()
+    {
+        var store = CreateStore();
+        // 40 rewards, each earned and approved at one instant (a nightly pass writing many at once): enough entries that
+        // an unstable sort would interleave them.
+        for (int i = 0; i < 40; i++)
+        {
+            Assert.Equal(RewardCommitOutcome.Committed, await store.TryCommitAsync(
+                Commit([Entry($"{i}:earned", $"r-{i}", Start), Entry($"{i}:approved", $"r-{i}", Start, type: RewardEntryType.Approved, amount: 0m)], (Ana, i)),
+                Ct));
+        }
+
+        var open = await store.ListOpenEntriesAsync(Program, Ct);
+
+        Assert.Equal(80, open.Count);
+        foreach (var reward in open.GroupBy(e => e.RewardId))
+        {
+            Assert.Equal([RewardEntryType.Earned, RewardEntryType.Approved], reward.Select(e => e.Type));
+        }
+    }
+
+    [Fact]
     public async Task Concurrent_commits_to_one_account_from_the_version_read_keep_every_entry_once_and_count_every_commit()
     {
         var store = CreateStore();
