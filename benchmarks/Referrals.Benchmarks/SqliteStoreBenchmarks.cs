@@ -99,7 +99,9 @@ public class SqliteStoreBenchmarks
         _scratch.Open();
         using (var create = _scratch.CreateCommand())
         {
-            create.CommandText = "PRAGMA busy_timeout = 30000; CREATE TABLE IF NOT EXISTS bench_scratch (id INTEGER PRIMARY KEY, payload TEXT NOT NULL);";
+            // The store's settings, set here: this connection is its own (the store keeps its connections), so it does not
+            // inherit them from a pooled connection the store configured.
+            create.CommandText = "PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL; CREATE TABLE IF NOT EXISTS bench_scratch (id INTEGER PRIMARY KEY, payload TEXT NOT NULL);";
             create.ExecuteNonQuery();
         }
         _scratchInsert = _scratch.CreateCommand();

@@ -35,10 +35,9 @@ public sealed partial class SqliteReferralStore : IReferralCodeStore, IReferralC
     {
         CheckRecord(record, nameof(record));
         cancellationToken.ThrowIfCancellationRequested();
-        return WriteAsync(record, static async (connection, record, ct) =>
+        return WriteAsync(record, static async (session, record, ct) =>
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = InsertCode;
+            var command = session.Command(InsertCode);
             AddCodeParameters(command);
             BindCode(command, record);
             return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
@@ -61,24 +60,20 @@ public sealed partial class SqliteReferralStore : IReferralCodeStore, IReferralC
         {
             return ValueTask.FromResult<IReadOnlyCollection<ReferralCode>>([]);
         }
-        return WriteAsync(records, static async (connection, records, ct) =>
+        return WriteAsync(records, static async (session, records, ct) =>
         {
             List<ReferralCode>? rejected = null;
-            using var transaction = connection.BeginTransaction(deferred: false);
-            using (var command = connection.CreateCommand())
+            using var transaction = session.BeginTransaction(deferred: false);
+            var command = session.Command(InsertCode, transaction);
+            AddCodeParameters(command);
+            foreach (var record in records)
             {
-                command.Transaction = transaction;
-                command.CommandText = InsertCode;
-                AddCodeParameters(command);
-                foreach (var record in records)
+                ct.ThrowIfCancellationRequested();
+                BindCode(command, record);
+                // A code earlier in the batch is in the table by now, so a duplicate inside the batch is refused too.
+                if (await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 0)
                 {
-                    ct.ThrowIfCancellationRequested();
-                    BindCode(command, record);
-                    // A code earlier in the batch is in the table by now, so a duplicate inside the batch is refused too.
-                    if (await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 0)
-                    {
-                        (rejected ??= []).Add(record.Code);
-                    }
+                    (rejected ??= []).Add(record.Code);
                 }
             }
             await transaction.CommitAsync(ct).ConfigureAwait(false);
@@ -90,10 +85,9 @@ public sealed partial class SqliteReferralStore : IReferralCodeStore, IReferralC
     public ValueTask<ReferralCodeRecord?> FindAsync(ReferralCode code, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ReadAsync(code, static async (connection, code, ct) =>
+        return ReadAsync(code, static async (session, code, ct) =>
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT {CodeColumns} FROM codes WHERE code = $code;";
+            var command = session.Command($"SELECT {CodeColumns} FROM codes WHERE code = $code;");
             command.Parameters.AddWithValue("$code", code.Value);
             using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
             return await reader.ReadAsync(ct).ConfigureAwait(false) ? ReadCode(reader) : null;
@@ -113,10 +107,9 @@ public sealed partial class SqliteReferralStore : IReferralCodeStore, IReferralC
             throw new ArgumentException($"The new record must carry version {expectedVersion + 1}; it carries {record.Version}.", nameof(record));
         }
         cancellationToken.ThrowIfCancellationRequested();
-        return WriteAsync((record, expectedVersion), static async (connection, state, ct) =>
+        return WriteAsync((record, expectedVersion), static async (session, state, ct) =>
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = UpdateCode;
+            var command = session.Command(UpdateCode);
             AddCodeParameters(command);
             BindCode(command, state.record);
             command.Parameters.AddWithValue("$expected_version", state.expectedVersion);
@@ -151,11 +144,10 @@ public sealed partial class SqliteReferralStore : IReferralCodeStore, IReferralC
     public ValueTask<IReadOnlyList<ReferralCodeRecord>> ListByOwnerAsync(ProgramId program, ParticipantId owner, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ReadAsync((program, owner), static async (connection, key, ct) =>
+        return ReadAsync((program, owner), static async (session, key, ct) =>
         {
-            using var command = connection.CreateCommand();
             // Normalised codes are ASCII, where SQLite's BINARY order is .NET's ordinal order.
-            command.CommandText = $"SELECT {CodeColumns} FROM codes WHERE program = $program AND owner = $owner ORDER BY code;";
+            var command = session.Command($"SELECT {CodeColumns} FROM codes WHERE program = $program AND owner = $owner ORDER BY code;");
             command.Parameters.AddWithValue("$program", key.program.Value ?? string.Empty);
             command.Parameters.AddWithValue("$owner", key.owner.Value ?? string.Empty);
             var list = new List<ReferralCodeRecord>();
@@ -172,10 +164,9 @@ public sealed partial class SqliteReferralStore : IReferralCodeStore, IReferralC
     public ValueTask<long> GetChangePositionAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ReadAsync(0, static async (connection, _, ct) =>
+        return ReadAsync(0, static async (session, _, ct) =>
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = "SELECT coalesce(max(change_seq), 0) FROM codes;";
+            var command = session.Command("SELECT coalesce(max(change_seq), 0) FROM codes;");
             return (long)(await command.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
         }, cancellationToken);
     }
@@ -186,10 +177,9 @@ public sealed partial class SqliteReferralStore : IReferralCodeStore, IReferralC
     {
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
         cancellationToken.ThrowIfCancellationRequested();
-        return ReadAsync((after, limit), static async (connection, state, ct) =>
+        return ReadAsync((after, limit), static async (session, state, ct) =>
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT {CodeColumns}, change_seq FROM codes WHERE change_seq > $after ORDER BY change_seq LIMIT $limit;";
+            var command = session.Command($"SELECT {CodeColumns}, change_seq FROM codes WHERE change_seq > $after ORDER BY change_seq LIMIT $limit;");
             command.Parameters.AddWithValue("$after", state.after);
             command.Parameters.AddWithValue("$limit", state.limit);
             var list = new List<ReferralCodeChange>();

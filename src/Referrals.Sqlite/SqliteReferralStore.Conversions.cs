@@ -34,17 +34,15 @@ public sealed partial class SqliteReferralStore : IConversionStore
     {
         CheckConversion(conversion);
         cancellationToken.ThrowIfCancellationRequested();
-        return WriteAsync(conversion, static async (connection, c, ct) =>
+        return WriteAsync(conversion, static async (session, c, ct) =>
         {
-            using var transaction = connection.BeginTransaction(deferred: false);
-            using (var command = connection.CreateCommand())
+            using var transaction = session.BeginTransaction(deferred: false);
             {
-                command.Transaction = transaction;
-                command.CommandText = """
+                var command = session.Command("""
                     INSERT INTO conversions (program, order_id, customer, amount, currency, event_time, channel, store_id, visitor, is_new_customer, presented_code, register_id)
                     VALUES ($program, $order_id, $customer, $amount, $currency, $event_time, $channel, $store_id, $visitor, $is_new_customer, $presented_code, $register_id)
                     ON CONFLICT (program, order_id) DO NOTHING;
-                    """;
+                    """, transaction);
                 var p = command.Parameters;
                 p.AddWithValue("$program", c.Program.Value);
                 p.AddWithValue("$order_id", c.OrderId);
@@ -66,9 +64,7 @@ public sealed partial class SqliteReferralStore : IConversionStore
             }
             if (c.Contacts.Count > 0)
             {
-                using var command = connection.CreateCommand();
-                command.Transaction = transaction;
-                command.CommandText = "INSERT INTO conversion_contacts (program, order_id, ordinal, contact) VALUES ($program, $order_id, $ordinal, $contact);";
+                var command = session.Command("INSERT INTO conversion_contacts (program, order_id, ordinal, contact) VALUES ($program, $order_id, $ordinal, $contact);", transaction);
                 command.Parameters.AddWithValue("$program", c.Program.Value);
                 command.Parameters.AddWithValue("$order_id", c.OrderId);
                 var ordinal = command.Parameters.Add("$ordinal", SqliteType.Integer);
@@ -82,12 +78,10 @@ public sealed partial class SqliteReferralStore : IConversionStore
             }
             if (c.Fingerprints.Count > 0)
             {
-                using var command = connection.CreateCommand();
-                command.Transaction = transaction;
-                command.CommandText = """
+                var command = session.Command("""
                     INSERT INTO conversion_fingerprints (program, order_id, ordinal, fingerprint, customer, event_time)
                     VALUES ($program, $order_id, $ordinal, $fingerprint, $customer, $event_time);
-                    """;
+                    """, transaction);
                 command.Parameters.AddWithValue("$program", c.Program.Value);
                 command.Parameters.AddWithValue("$order_id", c.OrderId);
                 command.Parameters.AddWithValue("$customer", c.Customer.Value);
@@ -110,10 +104,10 @@ public sealed partial class SqliteReferralStore : IConversionStore
     public ValueTask<Conversion?> FindConversionAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ReadAsync((program, orderId), static async (connection, key, ct) =>
+        return ReadAsync((program, orderId), static async (session, key, ct) =>
         {
             var found = await LoadConversionsAsync(
-                connection,
+                session,
                 "c.program = $program AND c.order_id = $order_id",
                 key,
                 static (p, key) =>
@@ -131,9 +125,9 @@ public sealed partial class SqliteReferralStore : IConversionStore
     public ValueTask<IReadOnlyList<Conversion>> ListConversionsAsync(ProgramId program, ParticipantId customer, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ReadAsync((program, customer), static async (connection, key, ct) =>
+        return ReadAsync((program, customer), static async (session, key, ct) =>
             (IReadOnlyList<Conversion>)await LoadConversionsAsync(
-                connection,
+                session,
                 "c.program = $program AND c.customer = $customer",
                 key,
                 static (p, key) =>
@@ -153,9 +147,9 @@ public sealed partial class SqliteReferralStore : IConversionStore
     public ValueTask<IReadOnlyList<Conversion>> ListAllConversionsAsync(ProgramId program, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ReadAsync(program, static async (connection, program, ct) =>
+        return ReadAsync(program, static async (session, program, ct) =>
             (IReadOnlyList<Conversion>)await LoadConversionsAsync(
-                connection,
+                session,
                 "c.program = $program",
                 program,
                 static (p, program) => p.AddWithValue("$program", DbValue(program.Value)),
@@ -182,9 +176,9 @@ public sealed partial class SqliteReferralStore : IConversionStore
         CheckAttribution(attribution);
         string detail = JsonSerializer.Serialize(ToDetail(attribution), AttributionDetailJsonContext.Default.AttributionDetail);
         cancellationToken.ThrowIfCancellationRequested();
-        return new ValueTask(WriteAsync((attribution, detail), static async (connection, state, ct) =>
+        return new ValueTask(WriteAsync((attribution, detail), static async (session, state, ct) =>
         {
-            if (!await UpsertAttributionAsync(connection, null, state.attribution, state.detail, ct).ConfigureAwait(false))
+            if (!await UpsertAttributionAsync(session, null, state.attribution, state.detail, ct).ConfigureAwait(false))
             {
                 throw new InvalidOperationException($"No conversion with order id '{state.attribution.OrderId}' is recorded in program '{state.attribution.Program}'.");
             }
@@ -197,13 +191,11 @@ public sealed partial class SqliteReferralStore : IConversionStore
     /// <see langword="false"/> (nothing written) when it is not. One statement, inside <paramref name="transaction"/> when
     /// one is given; the triggers that keep the fraud history's per-referrer order counts run inside it.
     /// </summary>
-    private static async ValueTask<bool> UpsertAttributionAsync(SqliteConnection connection, SqliteTransaction? transaction, AttributionResult a, string detail, CancellationToken ct)
+    private static async ValueTask<bool> UpsertAttributionAsync(SqliteSession session, SqliteTransaction? transaction, AttributionResult a, string detail, CancellationToken ct)
     {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
         // INSERT ... SELECT needs its WHERE clause before ON CONFLICT (SQLite's parsing rule for upserts), which the
         // existence check provides. An upsert, not INSERT OR REPLACE: one row written, no delete first.
-        command.CommandText = """
+        var command = session.Command("""
             INSERT INTO attributions (program, order_id, customer, conversion_time, reason, is_repeat, referrer, code, decided_at, detail)
             SELECT $program, $order_id, $customer, $conversion_time, $reason, $is_repeat, $referrer, $code, $decided_at, $detail
             WHERE EXISTS (SELECT 1 FROM conversions WHERE program = $program AND order_id = $order_id)
@@ -211,7 +203,7 @@ public sealed partial class SqliteReferralStore : IConversionStore
                 customer = excluded.customer, conversion_time = excluded.conversion_time, reason = excluded.reason,
                 is_repeat = excluded.is_repeat, referrer = excluded.referrer, code = excluded.code,
                 decided_at = excluded.decided_at, detail = excluded.detail;
-            """;
+            """, transaction);
         var p = command.Parameters;
         p.AddWithValue("$program", a.Program.Value);
         p.AddWithValue("$order_id", a.OrderId);
@@ -230,10 +222,9 @@ public sealed partial class SqliteReferralStore : IConversionStore
     public ValueTask<AttributionResult?> FindAttributionAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ReadAsync((program, orderId), static async (connection, key, ct) =>
+        return ReadAsync((program, orderId), static async (session, key, ct) =>
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT {AttributionColumns} FROM attributions a WHERE a.program = $program AND a.order_id = $order_id;";
+            var command = session.Command($"SELECT {AttributionColumns} FROM attributions a WHERE a.program = $program AND a.order_id = $order_id;");
             command.Parameters.AddWithValue("$program", DbValue(key.program.Value));
             command.Parameters.AddWithValue("$order_id", DbValue(key.orderId));
             using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
@@ -249,15 +240,14 @@ public sealed partial class SqliteReferralStore : IConversionStore
     public ValueTask<AttributionResult?> FindFirstAttributionAsync(ProgramId program, ParticipantId customer, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ReadAsync((program, customer), static async (connection, key, ct) =>
+        return ReadAsync((program, customer), static async (session, key, ct) =>
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = $"""
+            var command = session.Command($"""
                 SELECT {AttributionColumns}, c.event_time, c.order_id
                 FROM conversions c JOIN attributions a ON a.program = c.program AND a.order_id = c.order_id
                 WHERE c.program = $program AND c.customer = $customer AND {Credited}
                 ORDER BY c.event_time;
-                """;
+                """);
             command.Parameters.AddWithValue("$program", DbValue(key.program.Value));
             command.Parameters.AddWithValue("$customer", DbValue(key.customer.Value));
             using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
@@ -294,14 +284,13 @@ public sealed partial class SqliteReferralStore : IConversionStore
     public ValueTask<int> CountCodeUsesBeforeAsync(ReferralCode code, Instant conversionTime, string orderId, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ReadAsync((code, conversionTime, orderId), static async (connection, key, ct) =>
+        return ReadAsync((code, conversionTime, orderId), static async (session, key, ct) =>
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = $"""
+            var command = session.Command($"""
                 SELECT NULL, count(*) FROM attributions a WHERE a.code = $code AND {Credited} AND a.conversion_time < $time
                 UNION ALL
                 SELECT a.order_id, NULL FROM attributions a WHERE a.code = $code AND {Credited} AND a.conversion_time = $time;
-                """;
+                """);
             command.Parameters.AddWithValue("$code", key.code.Value);
             command.Parameters.AddWithValue("$time", ToTicks(key.conversionTime));
             long count = 0;
@@ -408,7 +397,7 @@ public sealed partial class SqliteReferralStore : IConversionStore
     /// their contacts and fingerprints, read in one snapshot and ordered by event time, then order id (ordinal).
     /// </summary>
     private static async ValueTask<List<Conversion>> LoadConversionsAsync<TKey>(
-        SqliteConnection connection,
+        SqliteSession session,
         string filter,
         TKey key,
         Action<SqliteParameterCollection, TKey> bind,
@@ -416,14 +405,12 @@ public sealed partial class SqliteReferralStore : IConversionStore
         string source = "conversions c")
     {
         // Three queries, one read transaction: a conversion is seen with all of its rows or not at all.
-        using var transaction = connection.BeginTransaction(deferred: true);
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        bind(command.Parameters, key);
+        using var transaction = session.BeginTransaction(deferred: true);
 
         // The filter names one program, so the order id identifies a row.
         var rows = new Dictionary<string, (Conversion Conversion, List<ContactHash> Contacts, List<Fingerprint> Fingerprints)>(StringComparer.Ordinal);
-        command.CommandText = $"SELECT {ConversionColumns} FROM {source} WHERE {filter};";
+        var command = session.Command($"SELECT {ConversionColumns} FROM {source} WHERE {filter};", transaction);
+        bind(command.Parameters, key);
         using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -456,11 +443,12 @@ public sealed partial class SqliteReferralStore : IConversionStore
 
         // CROSS JOIN keeps conversions the outer loop (SQLite does not reorder it): the filter's index finds the few orders,
         // then their rows; without it the planner may walk the whole child table in its key order to skip a sort.
-        command.CommandText = $"""
+        command = session.Command($"""
             SELECT x.order_id, x.contact FROM {source}
             CROSS JOIN conversion_contacts x ON x.program = c.program AND x.order_id = c.order_id
             WHERE {filter} ORDER BY x.program, x.order_id, x.ordinal;
-            """;
+            """, transaction);
+        bind(command.Parameters, key);
         using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -469,11 +457,12 @@ public sealed partial class SqliteReferralStore : IConversionStore
             }
         }
 
-        command.CommandText = $"""
+        command = session.Command($"""
             SELECT x.order_id, x.fingerprint FROM {source}
             CROSS JOIN conversion_fingerprints x ON x.program = c.program AND x.order_id = c.order_id
             WHERE {filter} ORDER BY x.program, x.order_id, x.ordinal;
-            """;
+            """, transaction);
+        bind(command.Parameters, key);
         using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

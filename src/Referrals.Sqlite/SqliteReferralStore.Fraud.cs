@@ -68,10 +68,9 @@ public sealed partial class SqliteReferralStore : IFraudStore
     public ValueTask<ReferredOrderStats> GetReferredOrderStatsAsync(ProgramId program, ParticipantId referrer, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ReadAsync((program, referrer), static async (connection, key, ct) =>
+        return ReadAsync((program, referrer), static async (session, key, ct) =>
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = ReferredOrderStatsSql;
+            var command = session.Command(ReferredOrderStatsSql);
             command.Parameters.AddWithValue("$program", DbValue(key.program.Value));
             command.Parameters.AddWithValue("$referrer", DbValue(key.referrer.Value));
             using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
@@ -92,15 +91,14 @@ public sealed partial class SqliteReferralStore : IFraudStore
     public ValueTask<IReadOnlyList<FingerprintSighting>> FindSightingsAsync(ProgramId program, Fingerprint fingerprint, Instant until, int limit, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ReadAsync((program, fingerprint, until, limit), static async (connection, key, ct) =>
+        return ReadAsync((program, fingerprint, until, limit), static async (session, key, ct) =>
         {
-            using var transaction = connection.BeginTransaction(deferred: true);
-            using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.Parameters.AddWithValue("$fingerprint", key.fingerprint.ToString());
+            using var transaction = session.BeginTransaction(deferred: true);
+            string stored = key.fingerprint.ToString();
+            var command = session.Command(RegisteredWithSql, transaction);
+            command.Parameters.AddWithValue("$fingerprint", stored);
 
             var registered = new List<string>();
-            command.CommandText = RegisteredWithSql;
             using (var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false))
             {
                 while (await reader.ReadAsync(ct).ConfigureAwait(false))
@@ -118,7 +116,8 @@ public sealed partial class SqliteReferralStore : IFraudStore
 
             if (key.limit > 0)
             {
-                command.CommandText = SeenWithSql;
+                command = session.Command(SeenWithSql, transaction);
+                command.Parameters.AddWithValue("$fingerprint", stored);
                 command.Parameters.AddWithValue("$program", DbValue(key.program.Value));
                 command.Parameters.AddWithValue("$until", CeilingTicks(key.until));
                 command.Parameters.AddWithValue("$limit", (long)key.limit);
@@ -153,10 +152,9 @@ public sealed partial class SqliteReferralStore : IFraudStore
         {
             return ValueTask.FromResult(0);
         }
-        return ReadAsync((sql, program, referrer, from, until), static async (connection, key, ct) =>
+        return ReadAsync((sql, program, referrer, from, until), static async (session, key, ct) =>
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = key.sql;
+            var command = session.Command(key.sql);
             command.Parameters.AddWithValue("$program", DbValue(key.program.Value));
             command.Parameters.AddWithValue("$referrer", DbValue(key.referrer.Value));
             command.Parameters.AddWithValue("$from", CeilingTicks(key.from));

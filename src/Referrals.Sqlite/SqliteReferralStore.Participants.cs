@@ -21,29 +21,25 @@ public sealed partial class SqliteReferralStore : IParticipantStore
     {
         CheckParticipant(participant);
         cancellationToken.ThrowIfCancellationRequested();
-        return new ValueTask(WriteAsync(participant, static async (connection, p, ct) =>
+        return new ValueTask(WriteAsync(participant, static async (session, p, ct) =>
         {
-            using var transaction = connection.BeginTransaction(deferred: false);
-            using (var command = connection.CreateCommand())
-            {
-                command.Transaction = transaction;
-                // An upsert, not INSERT OR REPLACE: a replace deletes the row first, which would cascade to rows kept.
-                command.CommandText = """
-                    INSERT INTO participants (id, kind, masked_email, masked_phone)
-                    VALUES ($id, $kind, $masked_email, $masked_phone)
-                    ON CONFLICT (id) DO UPDATE SET
-                        kind = excluded.kind, masked_email = excluded.masked_email, masked_phone = excluded.masked_phone;
-                    DELETE FROM participant_contacts WHERE participant = $id;
-                    DELETE FROM participant_fingerprints WHERE participant = $id;
-                    """;
-                command.Parameters.AddWithValue("$id", p.Id.Value);
-                command.Parameters.AddWithValue("$kind", (long)p.Kind);
-                command.Parameters.AddWithValue("$masked_email", DbValue(p.MaskedEmail));
-                command.Parameters.AddWithValue("$masked_phone", DbValue(p.MaskedPhone));
-                await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-            }
-            await InsertListAsync(connection, transaction, "participant_contacts", "contact", p.Id, p.Contacts, static c => c.ToString(), ct).ConfigureAwait(false);
-            await InsertListAsync(connection, transaction, "participant_fingerprints", "fingerprint", p.Id, p.Fingerprints, static f => f.ToString(), ct).ConfigureAwait(false);
+            using var transaction = session.BeginTransaction(deferred: false);
+            // An upsert, not INSERT OR REPLACE: a replace deletes the row first, which would cascade to rows kept.
+            var command = session.Command("""
+                INSERT INTO participants (id, kind, masked_email, masked_phone)
+                VALUES ($id, $kind, $masked_email, $masked_phone)
+                ON CONFLICT (id) DO UPDATE SET
+                    kind = excluded.kind, masked_email = excluded.masked_email, masked_phone = excluded.masked_phone;
+                DELETE FROM participant_contacts WHERE participant = $id;
+                DELETE FROM participant_fingerprints WHERE participant = $id;
+                """, transaction);
+            command.Parameters.AddWithValue("$id", p.Id.Value);
+            command.Parameters.AddWithValue("$kind", (long)p.Kind);
+            command.Parameters.AddWithValue("$masked_email", DbValue(p.MaskedEmail));
+            command.Parameters.AddWithValue("$masked_phone", DbValue(p.MaskedPhone));
+            await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            await InsertListAsync(session, transaction, "participant_contacts", "contact", p.Id, p.Contacts, static c => c.ToString(), ct).ConfigureAwait(false);
+            await InsertListAsync(session, transaction, "participant_fingerprints", "fingerprint", p.Id, p.Fingerprints, static f => f.ToString(), ct).ConfigureAwait(false);
             await transaction.CommitAsync(ct).ConfigureAwait(false);
             return true;
         }, cancellationToken).AsTask());
@@ -53,9 +49,9 @@ public sealed partial class SqliteReferralStore : IParticipantStore
     public ValueTask<Participant?> FindParticipantAsync(ParticipantId id, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ReadAsync(id, static async (connection, id, ct) =>
+        return ReadAsync(id, static async (session, id, ct) =>
         {
-            var found = await LoadParticipantsAsync(connection, "SELECT $key", id.Value ?? string.Empty, ct).ConfigureAwait(false);
+            var found = await LoadParticipantsAsync(session, "SELECT $key", id.Value ?? string.Empty, ct).ConfigureAwait(false);
             return found.Count == 0 ? null : found[0];
         }, cancellationToken);
     }
@@ -64,9 +60,9 @@ public sealed partial class SqliteReferralStore : IParticipantStore
     public ValueTask<IReadOnlyList<Participant>> FindParticipantsByContactAsync(ContactHash contact, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ReadAsync(contact, static async (connection, contact, ct) =>
+        return ReadAsync(contact, static async (session, contact, ct) =>
             (IReadOnlyList<Participant>)await LoadParticipantsAsync(
-                connection,
+                session,
                 "SELECT participant FROM participant_contacts WHERE contact = $key",
                 contact.ToString(),
                 ct).ConfigureAwait(false),
@@ -81,13 +77,12 @@ public sealed partial class SqliteReferralStore : IParticipantStore
         ArgumentNullException.ThrowIfNull(visitorId);
         CheckId(customer, nameof(customer));
         cancellationToken.ThrowIfCancellationRequested();
-        return new ValueTask(WriteAsync((visitorId, customer), static async (connection, link, ct) =>
+        return new ValueTask(WriteAsync((visitorId, customer), static async (session, link, ct) =>
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = """
+            var command = session.Command("""
                 INSERT INTO visitor_links (participant, visitor) VALUES ($participant, $visitor)
                 ON CONFLICT (participant, visitor) DO NOTHING;
-                """;
+                """);
             command.Parameters.AddWithValue("$participant", link.customer.Value);
             command.Parameters.AddWithValue("$visitor", link.visitorId);
             return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
@@ -98,10 +93,9 @@ public sealed partial class SqliteReferralStore : IParticipantStore
     public ValueTask<IReadOnlyList<string>> FindVisitorsAsync(ParticipantId customer, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ReadAsync(customer, static async (connection, customer, ct) =>
+        return ReadAsync(customer, static async (session, customer, ct) =>
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = "SELECT visitor FROM visitor_links WHERE participant = $participant;";
+            var command = session.Command("SELECT visitor FROM visitor_links WHERE participant = $participant;");
             command.Parameters.AddWithValue("$participant", customer.Value ?? string.Empty);
             var visitors = new List<string>();
             using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
@@ -149,7 +143,7 @@ public sealed partial class SqliteReferralStore : IParticipantStore
     }
 
     private static async ValueTask InsertListAsync<T>(
-        SqliteConnection connection,
+        SqliteSession session,
         SqliteTransaction transaction,
         string table,
         string column,
@@ -162,10 +156,8 @@ public sealed partial class SqliteReferralStore : IParticipantStore
         {
             return;
         }
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
         // Table and column are constants of this class, never input.
-        command.CommandText = $"INSERT INTO {table} (participant, ordinal, {column}) VALUES ($participant, $ordinal, $value);";
+        var command = session.Command($"INSERT INTO {table} (participant, ordinal, {column}) VALUES ($participant, $ordinal, $value);", transaction);
         command.Parameters.AddWithValue("$participant", participant.Value);
         var ordinal = command.Parameters.Add("$ordinal", SqliteType.Integer);
         var value = command.Parameters.Add("$value", SqliteType.Text);
@@ -181,16 +173,14 @@ public sealed partial class SqliteReferralStore : IParticipantStore
     /// The participants whose ids <paramref name="idsQuery"/> (a SELECT of ids using the parameter <c>$key</c>) returns,
     /// with their contacts and fingerprints, read in one snapshot and ordered by id (ordinal).
     /// </summary>
-    private static async ValueTask<List<Participant>> LoadParticipantsAsync(SqliteConnection connection, string idsQuery, string key, CancellationToken cancellationToken)
+    private static async ValueTask<List<Participant>> LoadParticipantsAsync(SqliteSession session, string idsQuery, string key, CancellationToken cancellationToken)
     {
         // Three queries, one read transaction: a concurrent upsert is seen entirely or not at all.
-        using var transaction = connection.BeginTransaction(deferred: true);
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.Parameters.AddWithValue("$key", key);
+        using var transaction = session.BeginTransaction(deferred: true);
 
         var rows = new Dictionary<string, (ParticipantKind Kind, string? Email, string? Phone, List<ContactHash> Contacts, List<Fingerprint> Fingerprints)>(StringComparer.Ordinal);
-        command.CommandText = $"SELECT id, kind, masked_email, masked_phone FROM participants WHERE id IN ({idsQuery});";
+        var command = session.Command($"SELECT id, kind, masked_email, masked_phone FROM participants WHERE id IN ({idsQuery});", transaction);
+        command.Parameters.AddWithValue("$key", key);
         using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -203,7 +193,8 @@ public sealed partial class SqliteReferralStore : IParticipantStore
             return [];
         }
 
-        command.CommandText = $"SELECT participant, contact FROM participant_contacts WHERE participant IN ({idsQuery}) ORDER BY participant, ordinal;";
+        command = session.Command($"SELECT participant, contact FROM participant_contacts WHERE participant IN ({idsQuery}) ORDER BY participant, ordinal;", transaction);
+        command.Parameters.AddWithValue("$key", key);
         using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -217,7 +208,8 @@ public sealed partial class SqliteReferralStore : IParticipantStore
             }
         }
 
-        command.CommandText = $"SELECT participant, fingerprint FROM participant_fingerprints WHERE participant IN ({idsQuery}) ORDER BY participant, ordinal;";
+        command = session.Command($"SELECT participant, fingerprint FROM participant_fingerprints WHERE participant IN ({idsQuery}) ORDER BY participant, ordinal;", transaction);
+        command.Parameters.AddWithValue("$key", key);
         using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

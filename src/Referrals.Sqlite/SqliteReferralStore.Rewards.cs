@@ -48,21 +48,15 @@ public sealed partial class SqliteReferralStore : IRewardStore
     public ValueTask<RewardAccount> LoadAccountAsync(ProgramId program, ParticipantId beneficiary, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ReadAsync((program, beneficiary), static async (connection, key, ct) =>
+        return ReadAsync((program, beneficiary), static async (session, key, ct) =>
         {
-            using var transaction = connection.BeginTransaction(deferred: true);
-            using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.Parameters.AddWithValue("$program", DbValue(key.program.Value));
-            command.Parameters.AddWithValue("$beneficiary", DbValue(key.beneficiary.Value));
-
-            command.CommandText = "SELECT version FROM reward_accounts WHERE program = $program AND beneficiary = $beneficiary;";
+            using var transaction = session.BeginTransaction(deferred: true);
+            var command = Bind(session.Command("SELECT version FROM reward_accounts WHERE program = $program AND beneficiary = $beneficiary;", transaction), key);
             long version = await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is long v ? v : 0;
 
-            command.CommandText = AccountEntriesSql;
-            var entries = await ReadEntriesAsync(command, ct).ConfigureAwait(false);
+            var entries = await ReadEntriesAsync(Bind(session.Command(AccountEntriesSql, transaction), key), ct).ConfigureAwait(false);
 
-            command.CommandText = AccountReferralsSql;
+            command = Bind(session.Command(AccountReferralsSql, transaction), key);
             var referrals = new List<RewardDecision>();
             using (var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false))
             {
@@ -74,16 +68,22 @@ public sealed partial class SqliteReferralStore : IRewardStore
             await transaction.CommitAsync(ct).ConfigureAwait(false);
             return new RewardAccount(key.program, key.beneficiary, version, entries, referrals);
         }, cancellationToken);
+
+        static SqliteCommand Bind(SqliteCommand command, (ProgramId Program, ParticipantId Beneficiary) key)
+        {
+            command.Parameters.AddWithValue("$program", DbValue(key.Program.Value));
+            command.Parameters.AddWithValue("$beneficiary", DbValue(key.Beneficiary.Value));
+            return command;
+        }
     }
 
     /// <inheritdoc />
     public ValueTask<RewardDecision?> FindDecisionAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ReadAsync((program, orderId), static async (connection, key, ct) =>
+        return ReadAsync((program, orderId), static async (session, key, ct) =>
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT {DecisionColumns} FROM reward_decisions d WHERE d.program = $program AND d.order_id = $order_id;";
+            var command = session.Command($"SELECT {DecisionColumns} FROM reward_decisions d WHERE d.program = $program AND d.order_id = $order_id;");
             command.Parameters.AddWithValue("$program", DbValue(key.program.Value));
             command.Parameters.AddWithValue("$order_id", DbValue(key.orderId));
             using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
@@ -103,10 +103,9 @@ public sealed partial class SqliteReferralStore : IRewardStore
     public ValueTask<IReadOnlyList<Refund>> ListRefundsAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ReadAsync((program, orderId), static async (connection, key, ct) =>
+        return ReadAsync((program, orderId), static async (session, key, ct) =>
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT {RefundColumns} FROM refunds f WHERE f.program = $program AND f.order_id = $order_id ORDER BY f.seq;";
+            var command = session.Command($"SELECT {RefundColumns} FROM refunds f WHERE f.program = $program AND f.order_id = $order_id ORDER BY f.seq;");
             command.Parameters.AddWithValue("$program", DbValue(key.program.Value));
             command.Parameters.AddWithValue("$order_id", DbValue(key.orderId));
             var refunds = new List<Refund>();
@@ -135,10 +134,9 @@ public sealed partial class SqliteReferralStore : IRewardStore
     public ValueTask<IReadOnlyList<RewardEntry>> ListOpenEntriesAsync(ProgramId program, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ReadAsync(program, static async (connection, program, ct) =>
+        return ReadAsync(program, static async (session, program, ct) =>
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = OpenEntriesSql;
+            var command = session.Command(OpenEntriesSql);
             command.Parameters.AddWithValue("$program", DbValue(program.Value));
             return (IReadOnlyList<RewardEntry>)await ReadEntriesAsync(command, ct).ConfigureAwait(false);
         }, cancellationToken);
@@ -160,21 +158,21 @@ public sealed partial class SqliteReferralStore : IRewardStore
     {
         var prepared = PrepareCommit(commit);
         cancellationToken.ThrowIfCancellationRequested();
-        return WriteAsync(prepared, static async (connection, c, ct) =>
+        return WriteAsync(prepared, static async (session, c, ct) =>
         {
-            using var transaction = connection.BeginTransaction(deferred: false);
-            var outcome = await CheckCommitAsync(connection, transaction, c.Commit, ct).ConfigureAwait(false);
+            using var transaction = session.BeginTransaction(deferred: false);
+            var outcome = await CheckCommitAsync(session, transaction, c.Commit, ct).ConfigureAwait(false);
             if (outcome != RewardCommitOutcome.Committed)
             {
                 return outcome; // disposing the transaction rolls it back; nothing was written
             }
             if (c.Commit.Attribution is { } attribution
-                && !await UpsertAttributionAsync(connection, transaction, attribution, c.AttributionDetail!, ct).ConfigureAwait(false))
+                && !await UpsertAttributionAsync(session, transaction, attribution, c.AttributionDetail!, ct).ConfigureAwait(false))
             {
                 // Disposing the transaction rolls it back: nothing of the commit is written.
                 throw new InvalidOperationException($"No conversion with order id '{attribution.OrderId}' is recorded in program '{attribution.Program}'.");
             }
-            await WriteCommitAsync(connection, transaction, c, ct).ConfigureAwait(false);
+            await WriteCommitAsync(session, transaction, c, ct).ConfigureAwait(false);
             await transaction.CommitAsync(ct).ConfigureAwait(false);
             return RewardCommitOutcome.Committed;
         }, cancellationToken);
@@ -185,14 +183,10 @@ public sealed partial class SqliteReferralStore : IRewardStore
     /// decision's revision as expected (else <see cref="RewardCommitOutcome.Conflict"/>), then every entry id and the
     /// refund id new (else <see cref="RewardCommitOutcome.Duplicate"/>).
     /// </summary>
-    private static async ValueTask<RewardCommitOutcome> CheckCommitAsync(SqliteConnection connection, SqliteTransaction transaction, RewardCommit commit, CancellationToken ct)
+    private static async ValueTask<RewardCommitOutcome> CheckCommitAsync(SqliteSession session, SqliteTransaction transaction, RewardCommit commit, CancellationToken ct)
     {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.Parameters.AddWithValue("$program", commit.Program.Value);
-        var key = command.Parameters.Add("$key", SqliteType.Text);
-
-        command.CommandText = "SELECT version FROM reward_accounts WHERE program = $program AND beneficiary = $key;";
+        SqliteParameter key;
+        var command = Lookup("SELECT version FROM reward_accounts WHERE program = $program AND beneficiary = $key;");
         foreach (var a in commit.Accounts)
         {
             key.Value = a.Beneficiary.Value;
@@ -204,7 +198,7 @@ public sealed partial class SqliteReferralStore : IRewardStore
         }
         if (commit.Decision is { } d)
         {
-            command.CommandText = "SELECT revision FROM reward_decisions WHERE program = $program AND order_id = $key;";
+            command = Lookup("SELECT revision FROM reward_decisions WHERE program = $program AND order_id = $key;");
             key.Value = d.OrderId;
             long current = await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is long r ? r : 0;
             if (current != commit.ExpectedDecisionRevision)
@@ -214,7 +208,7 @@ public sealed partial class SqliteReferralStore : IRewardStore
         }
 
         var ids = new HashSet<string>(StringComparer.Ordinal);
-        command.CommandText = "SELECT EXISTS (SELECT 1 FROM reward_entries WHERE program = $program AND entry_id = $key);";
+        command = Lookup("SELECT EXISTS (SELECT 1 FROM reward_entries WHERE program = $program AND entry_id = $key);");
         foreach (var e in commit.Entries)
         {
             key.Value = e.EntryId;
@@ -225,7 +219,7 @@ public sealed partial class SqliteReferralStore : IRewardStore
         }
         if (commit.Refund is { } refund)
         {
-            command.CommandText = "SELECT EXISTS (SELECT 1 FROM refunds WHERE program = $program AND refund_id = $key);";
+            command = Lookup("SELECT EXISTS (SELECT 1 FROM refunds WHERE program = $program AND refund_id = $key);");
             key.Value = refund.RefundId;
             if ((long)(await command.ExecuteScalarAsync(ct).ConfigureAwait(false))! != 0)
             {
@@ -233,7 +227,7 @@ public sealed partial class SqliteReferralStore : IRewardStore
             }
         }
         ids.Clear();
-        command.CommandText = "SELECT EXISTS (SELECT 1 FROM pending_notifications WHERE id = $key);";
+        command = Lookup("SELECT EXISTS (SELECT 1 FROM pending_notifications WHERE id = $key);");
         foreach (var n in commit.Notifications)
         {
             key.Value = n.Id;
@@ -243,6 +237,15 @@ public sealed partial class SqliteReferralStore : IRewardStore
             }
         }
         return RewardCommitOutcome.Committed;
+
+        // A look-up by $key (and $program, which a statement that does not name it ignores); key is its $key parameter.
+        SqliteCommand Lookup(string sql)
+        {
+            var lookup = session.Command(sql, transaction);
+            lookup.Parameters.AddWithValue("$program", commit.Program.Value);
+            key = lookup.Parameters.Add("$key", SqliteType.Text);
+            return lookup;
+        }
     }
 
     /// <summary>
@@ -250,20 +253,18 @@ public sealed partial class SqliteReferralStore : IRewardStore
     /// they open or close), the decision, the refund (and the fraud history's refunded order). Everything a commit writes
     /// goes through here, so a further part of the unit of work is one more step of this method.
     /// </summary>
-    private static async ValueTask WriteCommitAsync(SqliteConnection connection, SqliteTransaction transaction, PreparedRewardCommit prepared, CancellationToken ct)
+    private static async ValueTask WriteCommitAsync(SqliteSession session, SqliteTransaction transaction, PreparedRewardCommit prepared, CancellationToken ct)
     {
         var commit = prepared.Commit;
         string program = commit.Program.Value;
 
         if (commit.Accounts.Count > 0)
         {
-            using var command = connection.CreateCommand();
-            command.Transaction = transaction;
             // Checked above; an account listed twice counts twice, as in the in-memory store.
-            command.CommandText = """
+            var command = session.Command("""
                 INSERT INTO reward_accounts (program, beneficiary, version) VALUES ($program, $beneficiary, 1)
                 ON CONFLICT (program, beneficiary) DO UPDATE SET version = version + 1;
-                """;
+                """, transaction);
             command.Parameters.AddWithValue("$program", program);
             var beneficiary = command.Parameters.Add("$beneficiary", SqliteType.Text);
             foreach (var a in commit.Accounts)
@@ -277,14 +278,12 @@ public sealed partial class SqliteReferralStore : IRewardStore
         {
             var e = commit.Entries[i];
             long seq;
-            using (var command = connection.CreateCommand())
             {
-                command.Transaction = transaction;
-                command.CommandText = """
+                var command = session.Command("""
                     INSERT INTO reward_entries (program, entry_id, reward_id, beneficiary, order_id, type, amount, currency, recorded_at, actor, reason, reference, terms)
                     VALUES ($program, $entry_id, $reward_id, $beneficiary, $order_id, $type, $amount, $currency, $recorded_at, $actor, $reason, $reference, $terms)
                     RETURNING seq;
-                    """;
+                    """, transaction);
                 var p = command.Parameters;
                 p.AddWithValue("$program", program);
                 p.AddWithValue("$entry_id", e.EntryId);
@@ -301,14 +300,12 @@ public sealed partial class SqliteReferralStore : IRewardStore
                 p.AddWithValue("$terms", DbValue(prepared.Terms[i]));
                 seq = (long)(await command.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
             }
-            await TrackOpenRewardAsync(connection, transaction, program, e, seq, ct).ConfigureAwait(false);
+            await TrackOpenRewardAsync(session, transaction, program, e, seq, ct).ConfigureAwait(false);
         }
 
         if (commit.Decision is { } d)
         {
-            using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = UpsertDecisionSql;
+            var command = session.Command(UpsertDecisionSql, transaction);
             var p = command.Parameters;
             p.AddWithValue("$program", program);
             p.AddWithValue("$order_id", d.OrderId);
@@ -321,13 +318,11 @@ public sealed partial class SqliteReferralStore : IRewardStore
 
         if (commit.Refund is { } refund)
         {
-            using (var command = connection.CreateCommand())
             {
-                command.Transaction = transaction;
-                command.CommandText = """
+                var command = session.Command("""
                     INSERT INTO refunds (program, refund_id, order_id, amount, currency, event_time, is_chargeback)
                     VALUES ($program, $refund_id, $order_id, $amount, $currency, $event_time, $is_chargeback);
-                    """;
+                    """, transaction);
                 var p = command.Parameters;
                 p.AddWithValue("$program", program);
                 p.AddWithValue("$refund_id", refund.RefundId);
@@ -338,17 +333,15 @@ public sealed partial class SqliteReferralStore : IRewardStore
                 p.AddWithValue("$is_chargeback", refund.IsChargeback ? 1L : 0L);
                 await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             }
-            await MarkRefundedAsync(connection, transaction, program, refund.OrderId, ct).ConfigureAwait(false);
+            await MarkRefundedAsync(session, transaction, program, refund.OrderId, ct).ConfigureAwait(false);
         }
 
         if (commit.Notifications.Count > 0)
         {
-            using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = """
+            var command = session.Command("""
                 INSERT INTO pending_notifications (id, kind, program, order_id, entry_id, recorded_at)
                 VALUES ($id, $kind, $program, $order_id, $entry_id, $recorded_at);
-                """;
+                """, transaction);
             var p = command.Parameters;
             var id = p.Add("$id", SqliteType.Text);
             var kind = p.Add("$kind", SqliteType.Integer);
@@ -375,14 +368,13 @@ public sealed partial class SqliteReferralStore : IRewardStore
     {
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
         cancellationToken.ThrowIfCancellationRequested();
-        return ReadAsync((recordedBefore, limit), static async (connection, state, ct) =>
+        return ReadAsync((recordedBefore, limit), static async (session, state, ct) =>
         {
-            using var command = connection.CreateCommand();
             // Sub-tick instants round up, as the fraud ranges do: 'before' stays exclusive of every stored tick below it.
-            command.CommandText = """
+            var command = session.Command("""
                 SELECT id, kind, program, order_id, entry_id, recorded_at FROM pending_notifications
                 WHERE recorded_at < $before ORDER BY recorded_at, id LIMIT $limit;
-                """;
+                """);
             command.Parameters.AddWithValue("$before", CeilingTicks(state.recordedBefore));
             command.Parameters.AddWithValue("$limit", state.limit);
             var list = new List<PendingNotification>();
@@ -413,12 +405,10 @@ public sealed partial class SqliteReferralStore : IRewardStore
         {
             return ValueTask.CompletedTask;
         }
-        return new ValueTask(WriteAsync(ids, static async (connection, ids, ct) =>
+        return new ValueTask(WriteAsync(ids, static async (session, ids, ct) =>
         {
-            using var transaction = connection.BeginTransaction(deferred: false);
-            using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = "DELETE FROM pending_notifications WHERE id = $id;";
+            using var transaction = session.BeginTransaction(deferred: false);
+            var command = session.Command("DELETE FROM pending_notifications WHERE id = $id;", transaction);
             var id = command.Parameters.Add("$id", SqliteType.Text);
             foreach (var value in ids)
             {
@@ -434,28 +424,25 @@ public sealed partial class SqliteReferralStore : IRewardStore
     /// Keeps <c>open_rewards</c> current after an entry is written: an Earned entry opens its reward (from this entry on);
     /// any other entry of an open reward closes it once the reward is no longer pending or approved.
     /// </summary>
-    private static async ValueTask TrackOpenRewardAsync(SqliteConnection connection, SqliteTransaction transaction, string program, RewardEntry entry, long seq, CancellationToken ct)
+    private static async ValueTask TrackOpenRewardAsync(SqliteSession session, SqliteTransaction transaction, string program, RewardEntry entry, long seq, CancellationToken ct)
     {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.Parameters.AddWithValue("$program", program);
-        command.Parameters.AddWithValue("$reward_id", entry.RewardId);
+        SqliteCommand command;
         if (entry.Type == RewardEntryType.Earned)
         {
-            command.CommandText = """
+            command = Bind(session.Command("""
                 INSERT INTO open_rewards (program, reward_id, from_seq) VALUES ($program, $reward_id, $seq)
                 ON CONFLICT (program, reward_id) DO UPDATE SET from_seq = excluded.from_seq;
-                """;
+                """, transaction));
             command.Parameters.AddWithValue("$seq", seq);
             await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             return;
         }
-        command.CommandText = """
+        command = Bind(session.Command("""
             SELECT e.type, e.amount FROM open_rewards o
             CROSS JOIN reward_entries e ON e.program = o.program AND e.reward_id = o.reward_id AND e.seq >= o.from_seq
             WHERE o.program = $program AND o.reward_id = $reward_id
             ORDER BY e.seq;
-            """;
+            """, transaction));
         var entries = new List<(RewardEntryType Type, decimal Amount)>();
         using (var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false))
         {
@@ -468,8 +455,15 @@ public sealed partial class SqliteReferralStore : IRewardStore
         {
             return; // not open (nothing to close), or still open
         }
-        command.CommandText = "DELETE FROM open_rewards WHERE program = $program AND reward_id = $reward_id;";
+        command = Bind(session.Command("DELETE FROM open_rewards WHERE program = $program AND reward_id = $reward_id;", transaction));
         await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+
+        SqliteCommand Bind(SqliteCommand c)
+        {
+            c.Parameters.AddWithValue("$program", program);
+            c.Parameters.AddWithValue("$reward_id", entry.RewardId);
+            return c;
+        }
     }
 
     /// <summary>
@@ -509,17 +503,13 @@ public sealed partial class SqliteReferralStore : IRewardStore
     /// the order's amount or one is a charge-back, if its conversion is recorded and it is not marked yet. The trigger on
     /// <c>refunded_orders</c> counts it for the referrer credited with the order.
     /// </summary>
-    private static async ValueTask MarkRefundedAsync(SqliteConnection connection, SqliteTransaction transaction, string program, string orderId, CancellationToken ct)
+    private static async ValueTask MarkRefundedAsync(SqliteSession session, SqliteTransaction transaction, string program, string orderId, CancellationToken ct)
     {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.Parameters.AddWithValue("$program", program);
-        command.Parameters.AddWithValue("$order_id", orderId);
-        command.CommandText = """
+        var command = Bind(session.Command("""
             SELECT c.amount FROM conversions c
             WHERE c.program = $program AND c.order_id = $order_id
               AND NOT EXISTS (SELECT 1 FROM refunded_orders r WHERE r.program = $program AND r.order_id = $order_id);
-            """;
+            """, transaction));
         if (await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is not string stored)
         {
             return;
@@ -527,7 +517,7 @@ public sealed partial class SqliteReferralStore : IRewardStore
         decimal order = ParseAmount(stored, "conversions");
         decimal refunded = 0;
         bool chargeback = false;
-        command.CommandText = "SELECT amount, is_chargeback FROM refunds WHERE program = $program AND order_id = $order_id;";
+        command = Bind(session.Command("SELECT amount, is_chargeback FROM refunds WHERE program = $program AND order_id = $order_id;", transaction));
         using (var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(ct).ConfigureAwait(false))
@@ -540,18 +530,24 @@ public sealed partial class SqliteReferralStore : IRewardStore
         {
             return;
         }
-        command.CommandText = "INSERT INTO refunded_orders (program, order_id) VALUES ($program, $order_id);";
+        command = Bind(session.Command("INSERT INTO refunded_orders (program, order_id) VALUES ($program, $order_id);", transaction));
         await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+
+        SqliteCommand Bind(SqliteCommand c)
+        {
+            c.Parameters.AddWithValue("$program", program);
+            c.Parameters.AddWithValue("$order_id", orderId);
+            return c;
+        }
     }
 
     private ValueTask<IReadOnlyList<RewardEntry>> ListEntriesAsync(ProgramId program, string column, string key, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ReadAsync((program, column, key), static async (connection, state, ct) =>
+        return ReadAsync((program, column, key), static async (session, state, ct) =>
         {
-            using var command = connection.CreateCommand();
             // column is one of two constants of this class, never input.
-            command.CommandText = $"SELECT {EntryColumns} FROM reward_entries e WHERE e.program = $program AND {state.column} = $key ORDER BY e.seq;";
+            var command = session.Command($"SELECT {EntryColumns} FROM reward_entries e WHERE e.program = $program AND {state.column} = $key ORDER BY e.seq;");
             command.Parameters.AddWithValue("$program", DbValue(state.program.Value));
             command.Parameters.AddWithValue("$key", DbValue(state.key));
             return (IReadOnlyList<RewardEntry>)await ReadEntriesAsync(command, ct).ConfigureAwait(false);

@@ -26,14 +26,13 @@ public sealed partial class SqliteReferralStore : ITouchStore
     {
         CheckTouch(touch);
         cancellationToken.ThrowIfCancellationRequested();
-        return WriteAsync(touch, static async (connection, t, ct) =>
+        return WriteAsync(touch, static async (session, t, ct) =>
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = $"""
+            var command = session.Command($"""
                 INSERT INTO touches ({TouchColumns})
                 VALUES ($id, $program, $kind, $referrer, $code, $medium, $visitor, $customer, $contact, $store_id, $register_id, $order_id, $event_time, $recorded_at)
                 ON CONFLICT (id) DO NOTHING;
-                """;
+                """);
             var p = command.Parameters;
             p.AddWithValue("$id", t.Id);
             p.AddWithValue("$program", t.Program.Value);
@@ -70,18 +69,20 @@ public sealed partial class SqliteReferralStore : ITouchStore
         ArgumentNullException.ThrowIfNull(visitorIds);
         ArgumentNullException.ThrowIfNull(contacts);
         cancellationToken.ThrowIfCancellationRequested();
-        return ReadAsync((program, customer, visitorIds, contacts), static async (connection, q, ct) =>
+        return ReadAsync((program, customer, visitorIds, contacts), static async (session, q, ct) =>
         {
-            using var command = connection.CreateCommand();
+            // The text depends only on the numbers of visitor ids and contacts: a few shapes, each prepared once.
             var sql = new StringBuilder();
             sql.Append(CultureInfo.InvariantCulture, $"SELECT {TouchColumns} FROM touches WHERE program = $program AND customer = $customer");
+            AppendInList(sql, "visitor", "$v", q.visitorIds.Count);
+            AppendInList(sql, "contact", "$h", q.contacts.Count);
+            sql.Append(';');
+            var command = session.Command(sql.ToString());
             command.Parameters.AddWithValue("$program", DbValue(q.program.Value));
             command.Parameters.AddWithValue("$customer", DbValue(q.customer.Value));
-            AppendInList(command, sql, "visitor", "$v", q.visitorIds, static v => v);
+            BindInList(command, "$v", q.visitorIds, static v => v);
             // The default hash (no hasher makes it) names no touch: NULL, which equals nothing.
-            AppendInList(command, sql, "contact", "$h", q.contacts, static h => h.Value.Length == 0 ? null : h.ToString());
-            sql.Append(';');
-            command.CommandText = sql.ToString();
+            BindInList(command, "$h", q.contacts, static h => h.Value.Length == 0 ? null : h.ToString());
 
             var touches = new List<Touch>();
             using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
@@ -94,21 +95,29 @@ public sealed partial class SqliteReferralStore : ITouchStore
         }, cancellationToken);
 
         // UNION (not UNION ALL) drops the second copy of a row, and a touch is one row: each touch once.
-        static void AppendInList<T>(SqliteCommand command, StringBuilder sql, string column, string prefix, IReadOnlyList<T> values, Func<T, string?> storedForm)
+        static void AppendInList(StringBuilder sql, string column, string prefix, int count)
         {
-            if (values.Count == 0)
+            if (count == 0)
             {
                 return;
             }
             sql.Append(CultureInfo.InvariantCulture, $" UNION SELECT {TouchColumns} FROM touches WHERE program = $program AND {column} IN (");
-            for (int i = 0; i < values.Count; i++)
+            for (int i = 0; i < count; i++)
             {
-                string name = string.Create(CultureInfo.InvariantCulture, $"{prefix}{i}");
-                sql.Append(i == 0 ? "" : ", ").Append(name);
-                // A null visitor id names no touch, as in the in-memory store: NULL equals nothing.
-                command.Parameters.AddWithValue(name, DbValue(values[i] is { } v ? storedForm(v) : null));
+                sql.Append(i == 0 ? "" : ", ").Append(prefix).Append(i);
             }
             sql.Append(')');
+        }
+
+        static void BindInList<T>(SqliteCommand command, string prefix, IReadOnlyList<T> values, Func<T, string?> storedForm)
+        {
+            for (int i = 0; i < values.Count; i++)
+            {
+                // A null visitor id names no touch, as in the in-memory store: NULL equals nothing.
+                command.Parameters.AddWithValue(
+                    string.Create(CultureInfo.InvariantCulture, $"{prefix}{i}"),
+                    DbValue(values[i] is { } v ? storedForm(v) : null));
+            }
         }
     }
 

@@ -22,9 +22,11 @@ namespace Referrals.Sqlite;
 /// skip it. A file whose schema is newer than this version knows is refused.
 /// </para>
 /// <para>
-/// <b>Concurrency.</b> Thread-safe. Every operation takes its own connection from Microsoft.Data.Sqlite's pool; each
-/// physical connection gets <c>PRAGMA foreign_keys=ON</c>, <c>busy_timeout</c> and <c>synchronous</c> the first time. Reads run in parallel, each on a consistent
-/// snapshot. Writes of one store instance are serialised in process (an async gate, so callers queue instead of
+/// <b>Concurrency.</b> Thread-safe. The store keeps its connections open between operations, each with its statements
+/// compiled once and reused: one for the writers, and one per concurrent reader (idle ones kept, up to the number of
+/// processors or 4); each operation has a connection to itself while it runs. Each connection gets
+/// <c>PRAGMA foreign_keys=ON</c>, <c>busy_timeout</c> and <c>synchronous</c> when it is opened. Reads run in parallel,
+/// each on a consistent snapshot. Writes of one store instance are serialised in process (an async gate, so callers queue instead of
 /// spinning on SQLite's lock); writes of other processes or instances on the same file wait for SQLite's write lock up to
 /// the connection string's <c>Default Timeout</c> (30 seconds unless set), then fail with a <see cref="SqliteException"/>.
 /// Correctness never rests on the gate: uniqueness and optimistic concurrency are enforced by the database (a unique key
@@ -61,8 +63,9 @@ namespace Referrals.Sqlite;
 /// </para>
 /// <para>
 /// Exceptions of the database (<see cref="SqliteException"/>) propagate unchanged; a row that cannot be read back into a
-/// domain value (a file edited by hand) throws <see cref="InvalidDataException"/> naming the table and value. Dispose the
-/// store to release the pooled connections of its file; operations started afterwards throw
+/// domain value (a file edited by hand) throws <see cref="InvalidDataException"/> naming the table and value; a connection
+/// whose operation failed is closed, not reused. Dispose the store to close its connections and release the pooled
+/// connections of its file; operations started afterwards throw
 /// <see cref="ObjectDisposedException"/>.
 /// </para>
 /// </remarks>
@@ -76,6 +79,13 @@ public sealed partial class SqliteReferralStore : IDisposable, IAsyncDisposable
     // Serialises this instance's writers; see the class remarks. Never disposed: it owns no handle unless
     // AvailableWaitHandle is read, which this class does not do, and a late Release must not throw.
     private readonly SemaphoreSlim _writeGate = new(1, 1);
+    // Open connections with their prepared statements, kept between operations: the writer's (used under the write gate)
+    // and idle readers' (each rented by one read at a time). Guarded by _sessionsLock, as is the disposed check that
+    // decides whether a returned session is kept.
+    private readonly object _sessionsLock = new();
+    private readonly Stack<SqliteSession> _idleReaders = new();
+    private readonly int _maxIdleReaders = Math.Max(4, Environment.ProcessorCount);
+    private SqliteSession? _idleWriter;
     private int _disposed;
 
     private SqliteReferralStore(string connectionString, string dataSource, int busyTimeoutMilliseconds)
@@ -133,12 +143,28 @@ public sealed partial class SqliteReferralStore : IDisposable, IAsyncDisposable
         return Open(builder.ConnectionString);
     }
 
-    /// <summary>Releases the pooled connections of the database file. Operations still running finish first on their own connections.</summary>
+    /// <summary>Closes the store's connections and releases the pooled connections of the database file. Operations still running finish first on their own connections, which are closed when they end.</summary>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        List<SqliteSession> idle;
+        lock (_sessionsLock)
         {
-            return;
+            if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            {
+                return;
+            }
+            idle = [.. _idleReaders];
+            _idleReaders.Clear();
+            if (_idleWriter is { } writer)
+            {
+                idle.Add(writer);
+                _idleWriter = null;
+            }
+        }
+        // Sessions in use are closed when their operations return them.
+        foreach (var session in idle)
+        {
+            session.Dispose();
         }
         using var connection = new SqliteConnection(_connectionString);
         SqliteConnection.ClearPool(connection);
@@ -245,21 +271,47 @@ public sealed partial class SqliteReferralStore : IDisposable, IAsyncDisposable
         }
     }
 
-    /// <summary>Runs a write on its own connection, after the writers of this instance queued before it.</summary>
+    /// <summary>
+    /// Runs a write on the writer's session (one open connection with its prepared statements, kept between writes),
+    /// after the writers of this instance queued before it.
+    /// </summary>
     private async ValueTask<TResult> WriteAsync<TState, TResult>(
         TState state,
-        Func<SqliteConnection, TState, CancellationToken, ValueTask<TResult>> write,
+        Func<SqliteSession, TState, CancellationToken, ValueTask<TResult>> write,
         CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-            await using (connection.ConfigureAwait(false))
+            SqliteSession? session;
+            lock (_sessionsLock)
             {
-                return await write(connection, state, cancellationToken).ConfigureAwait(false);
+                session = _idleWriter;
+                _idleWriter = null;
             }
+            session ??= new SqliteSession(await ConnectAsync(cancellationToken).ConfigureAwait(false));
+            TResult result;
+            try
+            {
+                result = await write(session, state, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                // The connection may be left in any state (a transaction the rollback could not end): not reused.
+                session.Dispose();
+                throw;
+            }
+            lock (_sessionsLock)
+            {
+                if (_disposed == 0)
+                {
+                    _idleWriter = session;
+                    session = null;
+                }
+            }
+            session?.Dispose();
+            return result;
         }
         finally
         {
@@ -267,17 +319,42 @@ public sealed partial class SqliteReferralStore : IDisposable, IAsyncDisposable
         }
     }
 
-    /// <summary>Runs a read on its own connection, concurrently with other reads and writes.</summary>
+    /// <summary>
+    /// Runs a read on a session of its own (an idle one with its prepared statements, or a new one), concurrently with
+    /// other reads and writes.
+    /// </summary>
     private async ValueTask<TResult> ReadAsync<TState, TResult>(
         TState state,
-        Func<SqliteConnection, TState, CancellationToken, ValueTask<TResult>> read,
+        Func<SqliteSession, TState, CancellationToken, ValueTask<TResult>> read,
         CancellationToken cancellationToken)
     {
-        var connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        SqliteSession? session = null;
+        lock (_sessionsLock)
         {
-            return await read(connection, state, cancellationToken).ConfigureAwait(false);
+            _idleReaders.TryPop(out session);
         }
+        session ??= new SqliteSession(await ConnectAsync(cancellationToken).ConfigureAwait(false));
+        TResult result;
+        try
+        {
+            result = await read(session, state, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+        lock (_sessionsLock)
+        {
+            if (_disposed == 0 && _idleReaders.Count < _maxIdleReaders)
+            {
+                _idleReaders.Push(session);
+                session = null;
+            }
+        }
+        session?.Dispose();
+        return result;
     }
 
     /// <summary>By instant, then key in .NET ordinal order: how the in-memory store orders touches, conversions and code uses.</summary>
