@@ -41,7 +41,11 @@ namespace Referrals.Sqlite;
 /// mode: a commit is in the write-ahead log when the call returns, so it survives the process crashing, being killed or
 /// restarted; the log is synced to the disk at checkpoints rather than at every commit, so a power cut or an operating
 /// system crash may lose the last commits before it (the file stays consistent, never half a unit of work). This is what
-/// lets one conversion commit in tens of microseconds instead of waiting for the disk each time.
+/// lets one conversion commit in tens of microseconds instead of waiting for the disk each time. Checkpoints (copying the
+/// log into the database file) run in the background on a connection of the store's own, every 64 writes, instead of
+/// inside whichever commit crosses SQLite's automatic threshold; the last frames of each are copied while this instance's
+/// writers wait, so the log is started over and stays about one checkpoint's worth. Other processes on the same file keep
+/// SQLite's automatic checkpoints.
 /// </para>
 /// <para>
 /// <b>Stored forms.</b> Instants are INTEGER Unix ticks (100 ns since 1970-01-01T00:00Z, <see cref="Instant.ToUnixTimeTicks"/>);
@@ -88,13 +92,25 @@ public sealed partial class SqliteReferralStore : IDisposable, IAsyncDisposable
     private SqliteSession? _idleWriter;
     private int _disposed;
 
+    // Checkpoints run off the commit path: the store's connections have automatic checkpoints off; every
+    // CheckpointEveryWrites writes wake a background checkpointer (a PASSIVE checkpoint on a connection of its own, which
+    // never blocks readers or the writer). Should it fall behind (or fail), a writer checkpoints inline past
+    // InlineCheckpointAfterWrites, so the write-ahead log stays bounded.
+    internal const int CheckpointEveryWrites = 64;
+    private const int InlineCheckpointAfterWrites = 16 * CheckpointEveryWrites;
+    private readonly SemaphoreSlim _checkpointSignal = new(0, 1);
+    private readonly CancellationTokenSource _stopCheckpointer = new();
+    private Task _checkpointer = Task.CompletedTask;
+    private int _writesSinceCheckpoint;
+    private long _checkpoints;
+
     private SqliteReferralStore(string connectionString, string dataSource, int busyTimeoutMilliseconds)
     {
         _connectionString = connectionString;
         DataSource = dataSource;
         _connectionPragmas = string.Create(
             CultureInfo.InvariantCulture,
-            $"PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {busyTimeoutMilliseconds}; PRAGMA synchronous = NORMAL;");
+            $"PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {busyTimeoutMilliseconds}; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;");
     }
 
     /// <summary>The database file, as a full path (or as given, for a <c>file:</c> URI or a <c>|DataDirectory|</c> path).</summary>
@@ -153,6 +169,7 @@ public sealed partial class SqliteReferralStore : IDisposable, IAsyncDisposable
             {
                 return;
             }
+            _stopCheckpointer.Cancel();
             idle = [.. _idleReaders];
             _idleReaders.Clear();
             if (_idleWriter is { } writer)
@@ -165,6 +182,16 @@ public sealed partial class SqliteReferralStore : IDisposable, IAsyncDisposable
         foreach (var session in idle)
         {
             session.Dispose();
+        }
+        // The checkpointer ends at its next wait; a checkpoint under way finishes first (the last connection to close
+        // checkpoints whatever is left in the log).
+        try
+        {
+            _checkpointer.Wait(TimeSpan.FromSeconds(30));
+        }
+        catch (AggregateException)
+        {
+            // It ended with an error or was cancelled: nothing left to stop.
         }
         using var connection = new SqliteConnection(_connectionString);
         SqliteConnection.ClearPool(connection);
@@ -242,6 +269,116 @@ public sealed partial class SqliteReferralStore : IDisposable, IAsyncDisposable
             }
         }
         SqliteSchema.Migrate(connection, DataSource);
+        _checkpointer = Task.Run(() => CheckpointLoopAsync(_stopCheckpointer.Token));
+    }
+
+    /// <summary>How many background or inline checkpoints this instance ran (for tests).</summary>
+    internal long Checkpoints => Interlocked.Read(ref _checkpoints);
+
+    /// <summary>Counts a committed write; wakes the checkpointer every <see cref="CheckpointEveryWrites"/> writes.</summary>
+    private void CountWrite(SqliteSession writer)
+    {
+        int writes = Interlocked.Increment(ref _writesSinceCheckpoint);
+        if (writes >= InlineCheckpointAfterWrites)
+        {
+            // The checkpointer did not keep up (or failed): checkpoint here, on the writer's connection, as SQLite's
+            // automatic checkpoint would have. The write is committed already: a failing checkpoint must not report it
+            // as failed, and is tried again by the next write.
+            try
+            {
+                Checkpoint(writer.Connection);
+            }
+            catch (SqliteException)
+            {
+                // Tried again by the next write.
+            }
+        }
+        else if (writes >= CheckpointEveryWrites && _checkpointSignal.CurrentCount == 0)
+        {
+            try
+            {
+                _checkpointSignal.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+                // Already signalled by a racing writer: one wake-up is enough.
+            }
+        }
+    }
+
+    private async Task CheckpointLoopAsync(CancellationToken stop)
+    {
+        SqliteConnection? connection = null;
+        try
+        {
+            while (true)
+            {
+                await _checkpointSignal.WaitAsync(stop).ConfigureAwait(false);
+                try
+                {
+                    if (connection is null)
+                    {
+                        connection = new SqliteConnection(_connectionString);
+                        connection.Open();
+                        using var pragmas = connection.CreateCommand();
+                        pragmas.CommandText = _connectionPragmas;
+                        pragmas.ExecuteNonQuery();
+                    }
+                    // Most of the log is copied while this process keeps writing; the last frames under the write gate, so
+                    // the checkpoint completes and the next write starts the log over (a log never completely
+                    // checkpointed is never reused and grows without bound).
+                    var (log, copied) = Checkpoint(connection);
+                    if (copied < log)
+                    {
+                        await _writeGate.WaitAsync(stop).ConfigureAwait(false);
+                        try
+                        {
+                            Checkpoint(connection);
+                        }
+                        finally
+                        {
+                            _writeGate.Release();
+                        }
+                    }
+                }
+                catch (SqliteException)
+                {
+                    // Busy or I/O trouble: the next signal tries again, and writers checkpoint inline past the bound.
+                    connection?.Dispose();
+                    connection = null;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Disposed.
+        }
+        finally
+        {
+            connection?.Dispose();
+        }
+    }
+
+    /// <summary>A PASSIVE checkpoint: the frames in the log and how many of them are copied to the database now.</summary>
+    private (long Log, long Copied) Checkpoint(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        // PASSIVE copies what it can without waiting for readers or the writer; the log is reused from the start by the
+        // next write once everything in it is copied.
+        command.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
+        // Writes from now on count towards the next checkpoint.
+        Interlocked.Exchange(ref _writesSinceCheckpoint, 0);
+        long log = 0, copied = 0;
+        using (var reader = command.ExecuteReader())
+        {
+            if (reader.Read())
+            {
+                log = reader.GetInt64(1);
+                copied = reader.GetInt64(2);
+            }
+        }
+        Interlocked.Increment(ref _checkpoints);
+        return (log, copied);
     }
 
     /// <summary>A pooled connection, open, with the per-connection settings applied.</summary>
@@ -302,6 +439,7 @@ public sealed partial class SqliteReferralStore : IDisposable, IAsyncDisposable
                 session.Dispose();
                 throw;
             }
+            CountWrite(session);
             lock (_sessionsLock)
             {
                 if (_disposed == 0)

@@ -1,0 +1,79 @@
+using Referrals.Sqlite;
+using Referrals.Store.Tests.Support;
+using static Referrals.Store.Tests.Support.TestData;
+
+namespace Referrals.Store.Tests.Sqlite;
+
+/// <summary>Checkpoints run in the background, off the commit path, and keep the write-ahead log bounded.</summary>
+public sealed class SqliteCheckpointTests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public void Dispose() => _directory.Dispose();
+
+    [Fact]
+    public async Task The_background_checkpoints_let_the_log_start_over_so_it_stops_growing()
+    {
+        string path = _directory.NewDatabasePath();
+        await using var store = SqliteReferralStore.OpenFile(path);
+        int next = 0;
+
+        // A first burst: the log grows while the checkpointer catches up.
+        long before = store.Checkpoints;
+        await WriteAsync(20 * SqliteReferralStore.CheckpointEveryWrites);
+        await WaitForCheckpointsAsync(before + 1);
+        long afterFirst = new FileInfo(path + "-wal").Length;
+
+        // As much again, with other work between commits as a shop has: the log is copied in the background and started
+        // over, so its file does not grow by another burst's worth.
+        for (int round = 0; round < 20; round++)
+        {
+            long done = store.Checkpoints;
+            await WriteAsync(SqliteReferralStore.CheckpointEveryWrites);
+            await WaitForCheckpointsAsync(done + 1);
+        }
+        long afterSecond = new FileInfo(path + "-wal").Length;
+
+        Assert.True(afterSecond < afterFirst + afterFirst / 2, $"The write-ahead log grew from {afterFirst} to {afterSecond} bytes.");
+        Assert.Equal(next, await store.GetChangePositionAsync(Ct));
+        Assert.NotNull(await store.FindAsync(Code(next - 1), Ct));
+
+        async Task WriteAsync(int count)
+        {
+            for (int i = 0; i < count; i++, next++)
+            {
+                Assert.True(await store.TryAddAsync(Record(Code(next), owner: $"c-{next % 97}"), Ct));
+            }
+        }
+
+        async Task WaitForCheckpointsAsync(long count)
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(30));
+            while (store.Checkpoints < count)
+            {
+                await Task.Delay(5, timeout.Token);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_reopened_file_holds_every_commit_made_between_checkpoints()
+    {
+        string path = _directory.NewDatabasePath();
+        int writes = SqliteReferralStore.CheckpointEveryWrites + 7; // some commits after the last checkpoint signal
+        await using (var store = SqliteReferralStore.OpenFile(path))
+        {
+            for (int i = 0; i < writes; i++)
+            {
+                Assert.True(await store.TryAddAsync(Record(Code(i)), Ct));
+            }
+        }
+
+        await using var reopened = SqliteReferralStore.OpenFile(path);
+        Assert.Equal(writes, await reopened.GetChangePositionAsync(Ct));
+        Assert.NotNull(await reopened.FindAsync(Code(writes - 1), Ct));
+    }
+}
