@@ -77,9 +77,6 @@ public sealed partial class SqliteReferralStore : IDisposable, IAsyncDisposable
 {
     private readonly string _connectionString;
     private readonly string _connectionPragmas;
-    // The physical connections (native handles) this store has applied its pragmas to; weak, so closed ones drop out.
-    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, object> _configured = new();
-    private static readonly object Configured = new();
     // Serialises this instance's writers; see the class remarks. Never disposed: it owns no handle unless
     // AvailableWaitHandle is read, which this class does not do, and a late Release must not throw.
     private readonly SemaphoreSlim _writeGate = new(1, 1);
@@ -248,15 +245,28 @@ public sealed partial class SqliteReferralStore : IDisposable, IAsyncDisposable
         return (builder.ConnectionString, dataSource, busyTimeout);
     }
 
-    private void Initialize()
+    /// <summary>An open connection with the per-connection settings applied, for the synchronous paths (opening, checkpoints).</summary>
+    private SqliteConnection OpenConnection()
     {
-        using var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        using (var pragmas = connection.CreateCommand())
+        var connection = new SqliteConnection(_connectionString);
+        try
         {
+            connection.Open();
+            using var pragmas = connection.CreateCommand();
             pragmas.CommandText = _connectionPragmas;
             pragmas.ExecuteNonQuery();
+            return connection;
         }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    private void Initialize()
+    {
+        using var connection = OpenConnection();
         using (var wal = connection.CreateCommand())
         {
             // Persistent in the file; a no-op when it is in WAL mode already.
@@ -316,14 +326,7 @@ public sealed partial class SqliteReferralStore : IDisposable, IAsyncDisposable
                 await _checkpointSignal.WaitAsync(stop).ConfigureAwait(false);
                 try
                 {
-                    if (connection is null)
-                    {
-                        connection = new SqliteConnection(_connectionString);
-                        connection.Open();
-                        using var pragmas = connection.CreateCommand();
-                        pragmas.CommandText = _connectionPragmas;
-                        pragmas.ExecuteNonQuery();
-                    }
+                    connection ??= OpenConnection();
                     // Most of the log is copied while this process keeps writing; the last frames under the write gate, so
                     // the checkpoint completes and the next write starts the log over (a log never completely
                     // checkpointed is never reused and grows without bound).
@@ -389,16 +392,11 @@ public sealed partial class SqliteReferralStore : IDisposable, IAsyncDisposable
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            // Pooled connections keep their settings; the pool may hand out a fresh one at any time. The native handle
-            // is the physical connection: its settings are applied once, when this store first sees it.
-            var handle = connection.Handle!;
-            if (!_configured.TryGetValue(handle, out _))
-            {
-                using var pragmas = connection.CreateCommand();
-                pragmas.CommandText = _connectionPragmas;
-                await pragmas.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-                _configured.AddOrUpdate(handle, Configured);
-            }
+            // Sessions keep their connections open, so this runs when a session is made, not per operation; the pool may
+            // hand out a fresh physical connection, so the settings are applied every time.
+            using var pragmas = connection.CreateCommand();
+            pragmas.CommandText = _connectionPragmas;
+            await pragmas.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             return connection;
         }
         catch
