@@ -41,13 +41,15 @@ if (args.Length > 0 && args[0] == "sqlite-quick")
     int count = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5000;
     for (int round = 0; round < 3; round++)
     {
+        var io0 = Io();
         var sw = System.Diagnostics.Stopwatch.StartNew();
         for (int i = 0; i < count; i++)
         {
             s.RecordConversion();
         }
         sw.Stop();
-        Console.WriteLine($"{count / sw.Elapsed.TotalSeconds:F0} conversions/s ({sw.Elapsed.TotalMicroseconds / count:F1} us each)");
+        var io1 = Io();
+        Console.WriteLine($"{count / sw.Elapsed.TotalSeconds:F0} conversions/s ({sw.Elapsed.TotalMicroseconds / count:F1} us each) syscr {(io1.r - io0.r) / (double)count:F1} syscw {(io1.w - io0.w) / (double)count:F1} wbytes {(io1.wb - io0.wb) / (double)count:F0}");
         sw.Restart();
         for (int i = 0; i < count; i++)
         {
@@ -57,6 +59,12 @@ if (args.Length > 0 && args[0] == "sqlite-quick")
     }
     s.Cleanup();
     return;
+}
+
+static (long r, long w, long wb) Io()
+{
+    var d = File.ReadAllLines("/proc/self/io").Select(l => l.Split(':')).ToDictionary(a => a[0], a => long.Parse(a[1].Trim(), System.Globalization.CultureInfo.InvariantCulture));
+    return (d["syscr"], d["syscw"], d["wchar"]);
 }
 
 static double Time(Action action, int count)

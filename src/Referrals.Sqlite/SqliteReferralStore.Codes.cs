@@ -63,7 +63,7 @@ public sealed partial class SqliteReferralStore : IReferralCodeStore, IReferralC
         return WriteAsync(records, static async (session, records, ct) =>
         {
             List<ReferralCode>? rejected = null;
-            using var transaction = session.BeginTransaction(deferred: false);
+            using var transaction = session.Begin(deferred: false);
             var command = session.Command(InsertCode, transaction);
             AddCodeParameters(command);
             foreach (var record in records)

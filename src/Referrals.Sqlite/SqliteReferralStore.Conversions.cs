@@ -36,7 +36,7 @@ public sealed partial class SqliteReferralStore : IConversionStore
         cancellationToken.ThrowIfCancellationRequested();
         return WriteAsync(conversion, static async (session, c, ct) =>
         {
-            using var transaction = session.BeginTransaction(deferred: false);
+            using var transaction = session.Begin(deferred: false);
             {
                 var command = session.Command("""
                     INSERT INTO conversions (program, order_id, customer, amount, currency, event_time, channel, store_id, visitor, is_new_customer, presented_code, register_id)
@@ -191,7 +191,7 @@ public sealed partial class SqliteReferralStore : IConversionStore
     /// <see langword="false"/> (nothing written) when it is not. One statement, inside <paramref name="transaction"/> when
     /// one is given; the triggers that keep the fraud history's per-referrer order counts run inside it.
     /// </summary>
-    private static async ValueTask<bool> UpsertAttributionAsync(SqliteSession session, SqliteTransaction? transaction, AttributionResult a, string detail, CancellationToken ct)
+    private static async ValueTask<bool> UpsertAttributionAsync(SqliteSession session, SqliteWork? transaction, AttributionResult a, string detail, CancellationToken ct)
     {
         // INSERT ... SELECT needs its WHERE clause before ON CONFLICT (SQLite's parsing rule for upserts), which the
         // existence check provides. An upsert, not INSERT OR REPLACE: one row written, no delete first.
@@ -405,7 +405,7 @@ public sealed partial class SqliteReferralStore : IConversionStore
         string source = "conversions c")
     {
         // Three queries, one read transaction: a conversion is seen with all of its rows or not at all.
-        using var transaction = session.BeginTransaction(deferred: true);
+        using var transaction = session.Begin(deferred: true);
 
         // The filter names one program, so the order id identifies a row.
         var rows = new Dictionary<string, (Conversion Conversion, List<ContactHash> Contacts, List<Fingerprint> Fingerprints)>(StringComparer.Ordinal);

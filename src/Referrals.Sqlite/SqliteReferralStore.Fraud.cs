@@ -93,7 +93,7 @@ public sealed partial class SqliteReferralStore : IFraudStore
         cancellationToken.ThrowIfCancellationRequested();
         return ReadAsync((program, fingerprint, until, limit), static async (session, key, ct) =>
         {
-            using var transaction = session.BeginTransaction(deferred: true);
+            using var transaction = session.Begin(deferred: true);
             string stored = key.fingerprint.ToString();
             var command = session.Command(RegisteredWithSql, transaction);
             command.Parameters.AddWithValue("$fingerprint", stored);

@@ -23,7 +23,7 @@ public sealed partial class SqliteReferralStore : IParticipantStore
         cancellationToken.ThrowIfCancellationRequested();
         return new ValueTask(WriteAsync(participant, static async (session, p, ct) =>
         {
-            using var transaction = session.BeginTransaction(deferred: false);
+            using var transaction = session.Begin(deferred: false);
             // An upsert, not INSERT OR REPLACE: a replace deletes the row first, which would cascade to rows kept.
             var command = session.Command("""
                 INSERT INTO participants (id, kind, masked_email, masked_phone)
@@ -144,7 +144,7 @@ public sealed partial class SqliteReferralStore : IParticipantStore
 
     private static async ValueTask InsertListAsync<T>(
         SqliteSession session,
-        SqliteTransaction transaction,
+        SqliteWork transaction,
         string table,
         string column,
         ParticipantId participant,
@@ -176,7 +176,7 @@ public sealed partial class SqliteReferralStore : IParticipantStore
     private static async ValueTask<List<Participant>> LoadParticipantsAsync(SqliteSession session, string idsQuery, string key, CancellationToken cancellationToken)
     {
         // Three queries, one read transaction: a concurrent upsert is seen entirely or not at all.
-        using var transaction = session.BeginTransaction(deferred: true);
+        using var transaction = session.Begin(deferred: true);
 
         var rows = new Dictionary<string, (ParticipantKind Kind, string? Email, string? Phone, List<ContactHash> Contacts, List<Fingerprint> Fingerprints)>(StringComparer.Ordinal);
         var command = session.Command($"SELECT id, kind, masked_email, masked_phone FROM participants WHERE id IN ({idsQuery});", transaction);

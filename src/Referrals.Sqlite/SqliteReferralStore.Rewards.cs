@@ -50,7 +50,7 @@ public sealed partial class SqliteReferralStore : IRewardStore
         cancellationToken.ThrowIfCancellationRequested();
         return ReadAsync((program, beneficiary), static async (session, key, ct) =>
         {
-            using var transaction = session.BeginTransaction(deferred: true);
+            using var transaction = session.Begin(deferred: true);
             var command = Bind(session.Command("SELECT version FROM reward_accounts WHERE program = $program AND beneficiary = $beneficiary;", transaction), key);
             long version = await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is long v ? v : 0;
 
@@ -160,7 +160,7 @@ public sealed partial class SqliteReferralStore : IRewardStore
         cancellationToken.ThrowIfCancellationRequested();
         return WriteAsync(prepared, static async (session, c, ct) =>
         {
-            using var transaction = session.BeginTransaction(deferred: false);
+            using var transaction = session.Begin(deferred: false);
             var outcome = await CheckCommitAsync(session, transaction, c.Commit, ct).ConfigureAwait(false);
             if (outcome != RewardCommitOutcome.Committed)
             {
@@ -183,7 +183,7 @@ public sealed partial class SqliteReferralStore : IRewardStore
     /// decision's revision as expected (else <see cref="RewardCommitOutcome.Conflict"/>), then every entry id and the
     /// refund id new (else <see cref="RewardCommitOutcome.Duplicate"/>).
     /// </summary>
-    private static async ValueTask<RewardCommitOutcome> CheckCommitAsync(SqliteSession session, SqliteTransaction transaction, RewardCommit commit, CancellationToken ct)
+    private static async ValueTask<RewardCommitOutcome> CheckCommitAsync(SqliteSession session, SqliteWork transaction, RewardCommit commit, CancellationToken ct)
     {
         SqliteParameter key;
         var command = Lookup("SELECT version FROM reward_accounts WHERE program = $program AND beneficiary = $key;");
@@ -253,7 +253,7 @@ public sealed partial class SqliteReferralStore : IRewardStore
     /// they open or close), the decision, the refund (and the fraud history's refunded order). Everything a commit writes
     /// goes through here, so a further part of the unit of work is one more step of this method.
     /// </summary>
-    private static async ValueTask WriteCommitAsync(SqliteSession session, SqliteTransaction transaction, PreparedRewardCommit prepared, CancellationToken ct)
+    private static async ValueTask WriteCommitAsync(SqliteSession session, SqliteWork transaction, PreparedRewardCommit prepared, CancellationToken ct)
     {
         var commit = prepared.Commit;
         string program = commit.Program.Value;
@@ -407,7 +407,7 @@ public sealed partial class SqliteReferralStore : IRewardStore
         }
         return new ValueTask(WriteAsync(ids, static async (session, ids, ct) =>
         {
-            using var transaction = session.BeginTransaction(deferred: false);
+            using var transaction = session.Begin(deferred: false);
             var command = session.Command("DELETE FROM pending_notifications WHERE id = $id;", transaction);
             var id = command.Parameters.Add("$id", SqliteType.Text);
             foreach (var value in ids)
@@ -424,7 +424,7 @@ public sealed partial class SqliteReferralStore : IRewardStore
     /// Keeps <c>open_rewards</c> current after an entry is written: an Earned entry opens its reward (from this entry on);
     /// any other entry of an open reward closes it once the reward is no longer pending or approved.
     /// </summary>
-    private static async ValueTask TrackOpenRewardAsync(SqliteSession session, SqliteTransaction transaction, string program, RewardEntry entry, long seq, CancellationToken ct)
+    private static async ValueTask TrackOpenRewardAsync(SqliteSession session, SqliteWork transaction, string program, RewardEntry entry, long seq, CancellationToken ct)
     {
         SqliteCommand command;
         if (entry.Type == RewardEntryType.Earned)
@@ -503,7 +503,7 @@ public sealed partial class SqliteReferralStore : IRewardStore
     /// the order's amount or one is a charge-back, if its conversion is recorded and it is not marked yet. The trigger on
     /// <c>refunded_orders</c> counts it for the referrer credited with the order.
     /// </summary>
-    private static async ValueTask MarkRefundedAsync(SqliteSession session, SqliteTransaction transaction, string program, string orderId, CancellationToken ct)
+    private static async ValueTask MarkRefundedAsync(SqliteSession session, SqliteWork transaction, string program, string orderId, CancellationToken ct)
     {
         var command = Bind(session.Command("""
             SELECT c.amount FROM conversions c

@@ -73,7 +73,7 @@ namespace Referrals.Sqlite;
 /// <see cref="ObjectDisposedException"/>.
 /// </para>
 /// </remarks>
-public sealed partial class SqliteReferralStore : IDisposable, IAsyncDisposable
+public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposable, IAsyncDisposable
 {
     private readonly string _connectionString;
     private readonly string _connectionPragmas;
@@ -88,6 +88,16 @@ public sealed partial class SqliteReferralStore : IDisposable, IAsyncDisposable
     private readonly int _maxIdleReaders = Math.Max(4, Environment.ProcessorCount);
     private SqliteSession? _idleWriter;
     private int _disposed;
+
+    // The store transaction (RunInTransactionAsync) of the current asynchronous flow, if it runs one: its operations use
+    // the transaction's session instead of renting one. Cleared when the transaction ends, so work that escaped it (a
+    // task it started and did not await) gets sessions of its own again.
+    private readonly AsyncLocal<StoreTransaction?> _transaction = new();
+
+    private sealed class StoreTransaction(SqliteSession session)
+    {
+        public SqliteSession? Session = session;
+    }
 
     // Checkpoints run off the commit path: the store's connections have automatic checkpoints off; every
     // CheckpointEveryWrites writes wake a background checkpointer (a PASSIVE checkpoint on a connection of its own, which
@@ -107,7 +117,7 @@ public sealed partial class SqliteReferralStore : IDisposable, IAsyncDisposable
         DataSource = dataSource;
         _connectionPragmas = string.Create(
             CultureInfo.InvariantCulture,
-            $"PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {busyTimeoutMilliseconds}; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;");
+            $"PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {busyTimeoutMilliseconds}; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY;");
     }
 
     /// <summary>The database file, as a full path (or as given, for a <c>file:</c> URI or a <c>|DataDirectory|</c> path).</summary>
@@ -406,16 +416,71 @@ public sealed partial class SqliteReferralStore : IDisposable, IAsyncDisposable
         }
     }
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// <para>
+    /// One <c>BEGIN IMMEDIATE</c> transaction on the writer's connection: the database's write lock is taken first, so
+    /// this instance's other writers queue (as for any write) and other processes' writers wait up to the connection
+    /// string's <c>Default Timeout</c>; reads from other flows run on their own connections and see the state before it.
+    /// Every operation <paramref name="work"/> makes on this store from its flow runs on the same connection in that
+    /// transaction (reads included, so they see its writes and the connection's warm page cache); each write is a
+    /// savepoint, undone alone when it refuses or throws. It commits when <paramref name="work"/> completes and rolls
+    /// back when it throws; the connection is then closed, as after any failed write.
+    /// </para>
+    /// <para>
+    /// Operations of <em>another</em> <see cref="SqliteReferralStore"/> instance on the same file must not be awaited from
+    /// <paramref name="work"/>: their writes wait for this transaction's lock, which is released only after
+    /// <paramref name="work"/> returns.
+    /// </para>
+    /// </remarks>
+    public ValueTask<TResult> RunInTransactionAsync<TState, TResult>(
+        TState state,
+        Func<TState, CancellationToken, ValueTask<TResult>> work,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        if (_transaction.Value?.Session is not null)
+        {
+            return work(state, cancellationToken); // joins the transaction of its flow
+        }
+        cancellationToken.ThrowIfCancellationRequested();
+        return WriteAsync((Store: this, State: state, Work: work), static async (session, s, ct) =>
+        {
+            using var transaction = session.Begin(deferred: false);
+            var scope = new StoreTransaction(session);
+            session.Ambient = transaction.Transaction;
+            s.Store._transaction.Value = scope;
+            try
+            {
+                var result = await s.Work(s.State, ct).ConfigureAwait(false);
+                await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+                return result;
+            }
+            finally
+            {
+                scope.Session = null;
+                session.Ambient = null;
+                s.Store._transaction.Value = null;
+            }
+        }, cancellationToken, joinable: false);
+    }
+
     /// <summary>
     /// Runs a write on the writer's session (one open connection with its prepared statements, kept between writes),
-    /// after the writers of this instance queued before it.
+    /// after the writers of this instance queued before it; inside a store transaction of the caller's flow, on that
+    /// transaction's session.
     /// </summary>
     private async ValueTask<TResult> WriteAsync<TState, TResult>(
         TState state,
         Func<SqliteSession, TState, CancellationToken, ValueTask<TResult>> write,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        bool joinable = true)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (joinable && _transaction.Value?.Session is { } joined)
+        {
+            return await write(joined, state, cancellationToken).ConfigureAwait(false);
+        }
         await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -457,7 +522,7 @@ public sealed partial class SqliteReferralStore : IDisposable, IAsyncDisposable
 
     /// <summary>
     /// Runs a read on a session of its own (an idle one with its prepared statements, or a new one), concurrently with
-    /// other reads and writes.
+    /// other reads and writes; inside a store transaction of the caller's flow, on that transaction's session.
     /// </summary>
     private async ValueTask<TResult> ReadAsync<TState, TResult>(
         TState state,
@@ -465,6 +530,10 @@ public sealed partial class SqliteReferralStore : IDisposable, IAsyncDisposable
         CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (_transaction.Value?.Session is { } joined)
+        {
+            return await read(joined, state, cancellationToken).ConfigureAwait(false);
+        }
         SqliteSession? session = null;
         lock (_sessionsLock)
         {

@@ -26,11 +26,17 @@ internal sealed class SqliteSession : IDisposable
     public SqliteConnection Connection { get; }
 
     /// <summary>
-    /// The command for <paramref name="sql"/> on this connection, prepared the first time it runs and kept prepared;
-    /// with no parameters and enlisted in <paramref name="transaction"/> (which must be the connection's open transaction,
-    /// if it has one).
+    /// The store transaction (<see cref="SqliteReferralStore.RunInTransactionAsync{TState, TResult}"/>) this session runs, while it runs one:
+    /// every command enlists in it and <see cref="Begin"/> nests in it.
     /// </summary>
-    public SqliteCommand Command(string sql, SqliteTransaction? transaction = null)
+    public SqliteTransaction? Ambient { get; set; }
+
+    /// <summary>
+    /// The command for <paramref name="sql"/> on this connection, prepared the first time it runs and kept prepared;
+    /// with no parameters and enlisted in the connection's open transaction (<paramref name="work"/>'s, or the session's
+    /// store transaction), if it has one.
+    /// </summary>
+    public SqliteCommand Command(string sql, SqliteWork? work = null)
     {
         if (!_commands.TryGetValue(sql, out var command))
         {
@@ -43,12 +49,28 @@ internal sealed class SqliteSession : IDisposable
             _commands.Add(sql, command);
         }
         command.Parameters.Clear();
-        command.Transaction = transaction;
+        command.Transaction = work?.Transaction ?? Ambient;
         return command;
     }
 
-    /// <summary>Begins a transaction: <c>BEGIN</c> when <paramref name="deferred"/>, else <c>BEGIN IMMEDIATE</c>.</summary>
-    public SqliteTransaction BeginTransaction(bool deferred) => Connection.BeginTransaction(deferred);
+    /// <summary>
+    /// Begins the work of one store operation: a transaction of its own (<c>BEGIN</c> to read when
+    /// <paramref name="deferred"/>, else <c>BEGIN IMMEDIATE</c> to write), or inside a store transaction a savepoint for a
+    /// write (so a write that fails or refuses leaves the transaction's earlier writes as they were) and nothing for a read.
+    /// </summary>
+    public SqliteWork Begin(bool deferred)
+    {
+        if (Ambient is not { } ambient)
+        {
+            return new SqliteWork(this, Connection.BeginTransaction(deferred), SqliteWork.Mode.Own);
+        }
+        if (deferred)
+        {
+            return new SqliteWork(this, ambient, SqliteWork.Mode.Joined);
+        }
+        Command("SAVEPOINT referrals_write;").ExecuteNonQuery();
+        return new SqliteWork(this, ambient, SqliteWork.Mode.Savepoint);
+    }
 
     /// <summary>Finalizes the prepared statements and closes the connection (back to Microsoft.Data.Sqlite's pool).</summary>
     public void Dispose()
@@ -64,5 +86,78 @@ internal sealed class SqliteSession : IDisposable
             command.Dispose();
         }
         _commands.Clear();
+    }
+}
+
+/// <summary>
+/// The work of one store operation on a <see cref="SqliteSession"/>: its own transaction, or a savepoint of (or nothing
+/// within) the session's store transaction. Commit it to keep its writes; disposing it uncommitted undoes them.
+/// </summary>
+internal sealed class SqliteWork : IDisposable
+{
+    internal enum Mode
+    {
+        Own,
+        Savepoint,
+        Joined,
+    }
+
+    private readonly SqliteSession _session;
+    private readonly Mode _mode;
+    private bool _ended;
+
+    internal SqliteWork(SqliteSession session, SqliteTransaction transaction, Mode mode)
+    {
+        _session = session;
+        Transaction = transaction;
+        _mode = mode;
+    }
+
+    /// <summary>The transaction commands of this work enlist in.</summary>
+    public SqliteTransaction Transaction { get; }
+
+    /// <summary>Commits the work: its transaction, or releases its savepoint into the store transaction.</summary>
+    public ValueTask CommitAsync(CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        _ended = true;
+        switch (_mode)
+        {
+            case Mode.Own:
+                Transaction.Commit();
+                break;
+            case Mode.Savepoint:
+                _session.Command("RELEASE referrals_write;").ExecuteNonQuery();
+                break;
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Undoes the work unless it was committed.</summary>
+    public void Dispose()
+    {
+        if (_ended)
+        {
+            return;
+        }
+        _ended = true;
+        switch (_mode)
+        {
+            case Mode.Own:
+                Transaction.Dispose();
+                break;
+            case Mode.Savepoint:
+                try
+                {
+                    // ROLLBACK TO keeps the savepoint open; RELEASE ends it.
+                    _session.Command("ROLLBACK TO referrals_write; RELEASE referrals_write;").ExecuteNonQuery();
+                }
+                catch (SqliteException)
+                {
+                    // SQLite ended the whole transaction itself (an I/O error, a full disk): nothing is left to undo here,
+                    // and the store transaction fails with the error that caused it.
+                }
+                break;
+        }
     }
 }

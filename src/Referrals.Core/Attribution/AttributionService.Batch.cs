@@ -1,3 +1,4 @@
+using Referrals.Internal;
 using Referrals.Privacy;
 
 namespace Referrals.Attribution;
@@ -29,7 +30,12 @@ public sealed partial class AttributionService
                 continue;
             }
             var row = entry.Row!;
-            string? problem = await ImportRowAsync(program, row, touchedCustomers, newOrders, cancellationToken).ConfigureAwait(false) switch
+            // Each row is one unit of work: its touch, its conversion and the conversion's decision commit together.
+            var imported = await InUnitOfWorkAsync(
+                (Program: program, Row: row, Touched: touchedCustomers, NewOrders: newOrders),
+                static (self, s, after, ct) => self.ImportRowAsync(s.Program, s.Row, s.Touched, s.NewOrders, after, ct),
+                cancellationToken).ConfigureAwait(false);
+            string? problem = imported switch
             {
                 (CaptureOutcome.Captured, _, bool order) => Count(ref captured, ref conversions, order),
                 (CaptureOutcome.Duplicate, _, _) => Count(ref duplicates),
@@ -49,7 +55,7 @@ public sealed partial class AttributionService
             foreach (var c in await _conversions.ListConversionsAsync(program, customer, cancellationToken).ConfigureAwait(false))
             {
                 var before = await _conversions.FindAttributionAsync(program, c.OrderId, cancellationToken).ConfigureAwait(false);
-                var after = await DecideAndSaveAsync(c, cancellationToken).ConfigureAwait(false);
+                var after = await DecideAndCommitAsync(c, notify: true, cancellationToken).ConfigureAwait(false);
                 if (!newOrders.Contains(c.OrderId) && (before is null || !SameDecision(before, after)))
                 {
                     reevaluated++;
@@ -80,6 +86,7 @@ public sealed partial class AttributionService
         PosBatchRow row,
         HashSet<ParticipantId> touchedCustomers,
         HashSet<string> newOrders,
+        AfterCommit? after,
         CancellationToken ct)
     {
         ContactHash? customerContact = null;
@@ -161,7 +168,7 @@ public sealed partial class AttributionService
         {
             return (CaptureOutcome.Rejected, $"the capture was refused: {built.Rejection}", false);
         }
-        var stored = await StoreTouchAsync(built.Touch, built.CodeOutcome, ct).ConfigureAwait(false);
+        var stored = await StoreTouchAsync(built.Touch, built.CodeOutcome, after, ct).ConfigureAwait(false);
         if (customer is { } c)
         {
             touchedCustomers.Add(c);
@@ -192,7 +199,7 @@ public sealed partial class AttributionService
             if (await _conversions.TryAddConversionAsync(conversion, ct).ConfigureAwait(false))
             {
                 newOrders.Add(orderId);
-                await DecideAndSaveAsync(conversion, ct).ConfigureAwait(false);
+                await DecideAndSaveAsync(conversion, after, ct).ConfigureAwait(false);
                 order = true;
             }
         }

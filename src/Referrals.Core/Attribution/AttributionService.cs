@@ -48,6 +48,8 @@ public sealed partial class AttributionService
     private readonly RewardService? _rewards;
     private readonly FraudService? _fraud;
     private readonly CodeGuessingLimiter? _guessing;
+    // The store keeps conversions, touches and rewards and can run a conversion's reads and writes as one transaction.
+    private readonly ITransactionalStore? _transactions;
 
     /// <summary>Creates the service; options are validated here as in dependency injection.</summary>
     /// <exception cref="OptionsValidationException">A setting is bad; the message names every one.</exception>
@@ -78,6 +80,9 @@ public sealed partial class AttributionService
         var guessing = o.Fraud.CodeGuessing;
         _guessing = guessing.Enabled ? new CodeGuessingLimiter(guessing.MaxFailures, Duration.FromTimeSpan(guessing.Window), guessing.MaxSources) : null;
         _hasher = new Lazy<ContactHasher?>(() => string.IsNullOrEmpty(o.Privacy.ContactHashKey) ? null : new ContactHasher(o));
+        _transactions = _conversions is ITransactionalStore t && ReferenceEquals(t, _touches) && (rewards is null || ReferenceEquals(t, rewards.Store))
+            ? t
+            : null;
     }
 
     /// <summary>Records or replaces a participant (kind, contact hashes, masked contacts).</summary>
@@ -121,7 +126,7 @@ public sealed partial class AttributionService
         {
             return new CaptureResult(CaptureOutcome.Rejected, built.Rejection, null, built.CodeOutcome);
         }
-        return await StoreTouchAsync(built.Touch, built.CodeOutcome, cancellationToken).ConfigureAwait(false);
+        return await StoreTouchAsync(built.Touch, built.CodeOutcome, after: null, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -130,9 +135,14 @@ public sealed partial class AttributionService
     /// touch at the conversion itself. With a <see cref="RewardService"/> registered, the decision's rewards are
     /// recorded as well (see <see cref="RewardService.ProcessAttributionAsync"/>).
     /// </summary>
-    public async ValueTask<AttributionResult> RecordConversionAsync(Conversion conversion, CancellationToken cancellationToken = default)
+    public ValueTask<AttributionResult> RecordConversionAsync(Conversion conversion, CancellationToken cancellationToken = default)
     {
         CheckConversion(conversion);
+        return InUnitOfWorkAsync(conversion, static (self, c, after, ct) => self.RecordCoreAsync(c, after, ct), cancellationToken);
+    }
+
+    private async ValueTask<AttributionResult> RecordCoreAsync(Conversion conversion, AfterCommit? after, CancellationToken cancellationToken)
+    {
         if (!await _conversions.TryAddConversionAsync(conversion, cancellationToken).ConfigureAwait(false))
         {
             var existing = await _conversions.FindAttributionAsync(conversion.Program, conversion.OrderId, cancellationToken).ConfigureAwait(false);
@@ -141,7 +151,7 @@ public sealed partial class AttributionService
                 if (_rewards is not null)
                 {
                     // Idempotent: completes the rewards of a conversion whose writer stopped between the two steps.
-                    await _rewards.ProcessAttributionAsync(existing, cancellationToken).ConfigureAwait(false);
+                    await _rewards.CommitAttributionAsync(existing, save: false, notify: false, after, cancellationToken).ConfigureAwait(false);
                 }
                 return existing;
             }
@@ -165,15 +175,45 @@ public sealed partial class AttributionService
             var built = await BuildTouchAsync(request, conversion.OrderId, cancellationToken).ConfigureAwait(false);
             if (built.Touch is not null)
             {
-                await StoreTouchAsync(built.Touch, built.CodeOutcome, cancellationToken).ConfigureAwait(false);
+                await StoreTouchAsync(built.Touch, built.CodeOutcome, after, cancellationToken).ConfigureAwait(false);
             }
             else
             {
                 LogPresentedCodeRejected(_logger, conversion.Program.Value, built.Rejection);
             }
         }
-        return await DecideAndSaveAsync(conversion, cancellationToken).ConfigureAwait(false);
+        return await DecideAndSaveAsync(conversion, after, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Runs one unit of work — the reads and writes of a conversion — as one store transaction when the store offers one
+    /// (<see cref="ITransactionalStore"/>), telling the notifiers once it has committed; otherwise runs it directly, each
+    /// step telling the notifiers after its own write.
+    /// </summary>
+    private async ValueTask<TResult> InUnitOfWorkAsync<TState, TResult>(
+        TState state,
+        Func<AttributionService, TState, AfterCommit?, CancellationToken, ValueTask<TResult>> work,
+        CancellationToken cancellationToken)
+    {
+        if (_transactions is null)
+        {
+            return await work(this, state, null, cancellationToken).ConfigureAwait(false);
+        }
+        var after = new AfterCommit();
+        var result = await _transactions.RunInTransactionAsync(
+            (Self: this, State: state, Work: work, After: after),
+            static (s, ct) => s.Work(s.Self, s.State, s.After, ct),
+            cancellationToken).ConfigureAwait(false);
+        await after.RunAsync(cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>Decides a recorded conversion again and stores the decision, as one unit of work.</summary>
+    private ValueTask<AttributionResult> DecideAndCommitAsync(Conversion conversion, bool notify, CancellationToken cancellationToken) =>
+        InUnitOfWorkAsync(
+            (Conversion: conversion, Notify: notify),
+            static (self, s, after, ct) => self.DecideAndSaveAsync(s.Conversion, after, ct, s.Notify),
+            cancellationToken);
 
     /// <summary>Decides one recorded conversion again (after late touches or identity links) and stores the new decision.</summary>
     /// <returns>The decision, or <see langword="null"/> when no such order was recorded.</returns>
@@ -181,7 +221,7 @@ public sealed partial class AttributionService
     {
         Preconditions.CheckNotNull(orderId);
         var conversion = await _conversions.FindConversionAsync(program, orderId, cancellationToken).ConfigureAwait(false);
-        return conversion is null ? null : await DecideAndSaveAsync(conversion, cancellationToken).ConfigureAwait(false);
+        return conversion is null ? null : await DecideAndCommitAsync(conversion, notify: true, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Decides all of a customer's conversions again, in event order.</summary>
@@ -192,7 +232,7 @@ public sealed partial class AttributionService
         foreach (var c in await _conversions.ListConversionsAsync(program, customer, cancellationToken).ConfigureAwait(false))
         {
             var before = await _conversions.FindAttributionAsync(program, c.OrderId, cancellationToken).ConfigureAwait(false);
-            var after = await DecideAndSaveAsync(c, cancellationToken).ConfigureAwait(false);
+            var after = await DecideAndCommitAsync(c, notify: true, cancellationToken).ConfigureAwait(false);
             if (before is null || !SameDecision(before, after))
             {
                 changed++;
@@ -216,7 +256,7 @@ public sealed partial class AttributionService
             foreach (var c in await _conversions.ListAllConversionsAsync(program, cancellationToken).ConfigureAwait(false))
             {
                 var before = await _conversions.FindAttributionAsync(program, c.OrderId, cancellationToken).ConfigureAwait(false);
-                var after = await DecideAndSaveAsync(c, cancellationToken, notify: false).ConfigureAwait(false);
+                var after = await DecideAndCommitAsync(c, notify: false, cancellationToken).ConfigureAwait(false);
                 if (before is null || !SameDecision(before, after))
                 {
                     changed++;
@@ -240,20 +280,20 @@ public sealed partial class AttributionService
         && a.IsRepeat == b.IsRepeat && a.Combination == b.Combination && a.Chain.SequenceEqual(b.Chain)
         && a.Fraud?.Verdict == b.Fraud?.Verdict;
 
-    private async ValueTask<AttributionResult> DecideAndSaveAsync(Conversion conversion, CancellationToken cancellationToken, bool notify = true)
+    private async ValueTask<AttributionResult> DecideAndSaveAsync(Conversion conversion, AfterCommit? after, CancellationToken cancellationToken, bool notify = true)
     {
         var result = await DecideAsync(conversion, cancellationToken).ConfigureAwait(false);
         ReferralsTelemetry.ConversionsDecided.Add(1, result.IsAttributed ? ReferralsTelemetry.Attributed : ReferralsTelemetry.NotAttributed);
         if (_rewards is not null)
         {
             // One unit of work: the attribution (with its fraud verdict), its rewards and the pending notifications.
-            await _rewards.CommitAttributionAsync(result, save: true, notify, cancellationToken).ConfigureAwait(false);
+            await _rewards.CommitAttributionAsync(result, save: true, notify, after, cancellationToken).ConfigureAwait(false);
             return result;
         }
         await _conversions.SaveAttributionAsync(result, cancellationToken).ConfigureAwait(false);
         if (notify)
         {
-            await _notifiers.NotifyAsync(result, static (n, r, c) => n.OnConversionDecidedAsync(r, c), cancellationToken).ConfigureAwait(false);
+            await NotifyAsync(result, static (n, r, c) => n.OnConversionDecidedAsync(r, c), after, cancellationToken).ConfigureAwait(false);
         }
         return result;
     }
@@ -679,15 +719,29 @@ public sealed partial class AttributionService
         return (touch, CaptureRejection.None, outcome);
     }
 
-    private async ValueTask<CaptureResult> StoreTouchAsync(Touch touch, CodeResolutionOutcome? outcome, CancellationToken ct)
+    private async ValueTask<CaptureResult> StoreTouchAsync(Touch touch, CodeResolutionOutcome? outcome, AfterCommit? after, CancellationToken ct)
     {
         if (!await _touches.TryAddTouchAsync(touch, ct).ConfigureAwait(false))
         {
             return new CaptureResult(CaptureOutcome.Duplicate, CaptureRejection.None, touch, outcome);
         }
         ReferralsTelemetry.TouchesCaptured.Add(1);
-        await _notifiers.NotifyAsync(touch, static (n, t, c) => n.OnReferralCapturedAsync(t, c), ct).ConfigureAwait(false);
+        await NotifyAsync(touch, static (n, t, c) => n.OnReferralCapturedAsync(t, c), after, ct).ConfigureAwait(false);
         return new CaptureResult(CaptureOutcome.Captured, CaptureRejection.None, touch, outcome);
+    }
+
+    /// <summary>Tells the notifiers now, or once the store transaction this is part of has committed.</summary>
+    private ValueTask NotifyAsync<T>(T item, Func<IReferralNotifier, T, CancellationToken, ValueTask> call, AfterCommit? after, CancellationToken ct)
+    {
+        if (after is null)
+        {
+            return _notifiers.NotifyAsync(item, call, ct);
+        }
+        if (!_notifiers.IsEmpty)
+        {
+            after.Add(c => _notifiers.NotifyAsync(item, call, c));
+        }
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>Who is looking codes up, for the guessing limit: the host's source, else the till, else the visitor.</summary>

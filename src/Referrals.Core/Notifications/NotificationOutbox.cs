@@ -19,6 +19,9 @@ internal sealed partial class NotificationOutbox(IRewardStore store, IConversion
 
     private const int RedeliveryBatch = 100;
 
+    /// <summary>True when no notifier is registered: nothing is planned and delivering does nothing.</summary>
+    public bool IsEmpty => notifiers.IsEmpty;
+
     /// <summary>The notifications of a change about to be committed; none when no notifier is registered.</summary>
     public IReadOnlyList<PendingNotification> Plan(ProgramId program, IReadOnlyList<RewardEntry> entries, AttributionResult? decided, Instant now)
     {

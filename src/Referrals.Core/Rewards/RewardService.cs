@@ -90,14 +90,18 @@ public sealed partial class RewardService
     /// <returns>The order's reward decision, or <see langword="null"/> when the program has no reward rules or the order was never referred.</returns>
     /// <exception cref="ReferralException"><see cref="ReferralErrorCode.ConcurrencyConflict"/>: other writers kept winning.</exception>
     public ValueTask<RewardDecision?> ProcessAttributionAsync(AttributionResult attribution, CancellationToken cancellationToken = default) =>
-        CommitAttributionAsync(Preconditions.CheckNotNull(attribution), save: false, notify: false, cancellationToken);
+        CommitAttributionAsync(Preconditions.CheckNotNull(attribution), save: false, notify: false, after: null, cancellationToken);
+
+    /// <summary>The store of the rewards (the attribution service runs a conversion in its transaction when it keeps everything).</summary>
+    internal IRewardStore Store => _store;
 
     /// <summary>
     /// The unit of work of a decided conversion: saves the attribution (when <paramref name="save"/>), its rewards and the
     /// pending notifications (of the rewards, and of the decision when <paramref name="notify"/>) in one commit when one
-    /// store keeps attributions and rewards — the attribution first, on its own, otherwise — then tells the notifiers.
+    /// store keeps attributions and rewards — the attribution first, on its own, otherwise — then tells the notifiers, or,
+    /// inside a store transaction, leaves that to <paramref name="after"/> (run once the transaction has committed).
     /// </summary>
-    internal async ValueTask<RewardDecision?> CommitAttributionAsync(AttributionResult attribution, bool save, bool notify, CancellationToken cancellationToken)
+    internal async ValueTask<RewardDecision?> CommitAttributionAsync(AttributionResult attribution, bool save, bool notify, AfterCommit? after, CancellationToken cancellationToken)
     {
         bool together = save && _unitOfWork;
         if (save && !together)
@@ -120,7 +124,7 @@ public sealed partial class RewardService
                 // Decided before on the same credit (or nothing to reward): no reward is written.
                 if (!together)
                 {
-                    await _outbox.DeliverAsync([], decided, [], cancellationToken).ConfigureAwait(false);
+                    await DeliverAsync([], decided, [], after, cancellationToken).ConfigureAwait(false);
                     return previous;
                 }
             }
@@ -143,11 +147,30 @@ public sealed partial class RewardService
             if (outcome == RewardCommitOutcome.Committed)
             {
                 ReferralsTelemetry.RewardsEarned.Add(work.Entries.Count(e => e.Type == RewardEntryType.Earned));
-                await _outbox.DeliverAsync(work.Entries, decided, planned, cancellationToken).ConfigureAwait(false);
+                await DeliverAsync(work.Entries, decided, planned, after, cancellationToken).ConfigureAwait(false);
                 return decision ?? previous;
             }
             CheckAttempts(attempt, $"rewards of order {attribution.OrderId}");
         }
+    }
+
+    /// <summary>Tells the notifiers of a committed change now, or after the store transaction it is part of.</summary>
+    private ValueTask DeliverAsync(
+        IReadOnlyList<RewardEntry> entries,
+        AttributionResult? decided,
+        IReadOnlyList<PendingNotification> planned,
+        AfterCommit? after,
+        CancellationToken cancellationToken)
+    {
+        if (after is null)
+        {
+            return _outbox.DeliverAsync(entries, decided, planned, cancellationToken);
+        }
+        if (!_outbox.IsEmpty)
+        {
+            after.Add(ct => _outbox.DeliverAsync(entries, decided, planned, ct));
+        }
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>

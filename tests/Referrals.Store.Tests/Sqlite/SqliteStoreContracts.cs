@@ -94,3 +94,16 @@ public sealed class SqliteUnitOfWorkTests : UnitOfWorkContract, IDisposable
 
     public void Dispose() => _stores.Dispose();
 }
+
+public sealed class SqliteTransactionalStoreTests : TransactionalStoreContract, IDisposable
+{
+    private readonly SqliteStores _stores = new();
+
+    protected override (ITransactionalStore Transactions, IConversionStore Conversions, ITouchStore Touches, IRewardStore Rewards) CreateStore()
+    {
+        var store = _stores.OpenNew();
+        return (store, store, store, store);
+    }
+
+    public void Dispose() => _stores.Dispose();
+}

@@ -10,7 +10,11 @@ namespace Referrals.Store.Tests.Support;
 /// <summary>The whole engine on a SQLite file, as a host builds it: one program with a 10 EUR referrer credit and a 5 EUR friend coupon held 14 days.</summary>
 internal static class SqliteEngine
 {
-    public static ServiceProvider Build(string path, IClock clock, params IReferralNotifier[] notifiers)
+    public static ServiceProvider Build(string path, IClock clock, params IReferralNotifier[] notifiers) =>
+        Build(path, clock, static (_, _) => { }, notifiers);
+
+    /// <summary>The engine with the test's own additions (fraud checks, services).</summary>
+    public static ServiceProvider Build(string path, IClock clock, Action<IServiceCollection, ReferralsBuilder> configure, params IReferralNotifier[] notifiers)
     {
         var services = new ServiceCollection();
         services.AddSingleton(clock);
@@ -18,7 +22,7 @@ internal static class SqliteEngine
         {
             services.AddSingleton(notifier);
         }
-        services.AddReferrals(o =>
+        var builder = services.AddReferrals(o =>
         {
             o.Links.Template = "https://shop.example/r/{code}";
             o.Programs[Program.Value] = new ProgramOptions
@@ -35,6 +39,7 @@ internal static class SqliteEngine
                 },
             };
         }).UseSqlite($"Data Source={path}");
+        configure(services, builder);
         return services.BuildServiceProvider();
     }
 }
