@@ -42,6 +42,7 @@ if (args.Length > 0 && args[0] == "sqlite-quick")
     for (int round = 0; round < 3; round++)
     {
         var io0 = Io();
+        var cpu0 = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
         var sw = System.Diagnostics.Stopwatch.StartNew();
         for (int i = 0; i < count; i++)
         {
@@ -49,7 +50,9 @@ if (args.Length > 0 && args[0] == "sqlite-quick")
         }
         sw.Stop();
         var io1 = Io();
-        Console.WriteLine($"{count / sw.Elapsed.TotalSeconds:F0} conversions/s ({sw.Elapsed.TotalMicroseconds / count:F1} us each) syscr {(io1.r - io0.r) / (double)count:F1} syscw {(io1.w - io0.w) / (double)count:F1} wbytes {(io1.wb - io0.wb) / (double)count:F0}");
+        Console.WriteLine("  log: " + s.LogState());
+        var cpu = (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMicroseconds / count;
+        Console.WriteLine($"{count / sw.Elapsed.TotalSeconds:F0} conversions/s ({sw.Elapsed.TotalMicroseconds / count:F1} us each, cpu {cpu:F0} us) syscr {(io1.r - io0.r) / (double)count:F1} syscw {(io1.w - io0.w) / (double)count:F1} wbytes {(io1.wb - io0.wb) / (double)count:F0}");
         sw.Restart();
         for (int i = 0; i < count; i++)
         {

@@ -155,6 +155,9 @@ public class SqliteStoreBenchmarks
         return result.IsAttributed ? result.Combination : null;
     }
 
+    /// <summary>The write-ahead log's size on disk (for the quick look: it must stay bounded while conversions stream in).</summary>
+    public string LogState() => $"write-ahead log {new FileInfo(_store.DataSource + "-wal").Length / 1e6:F1} MB";
+
     private static void Check(bool condition, string what)
     {
         if (!condition)

@@ -105,6 +105,9 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
     // InlineCheckpointAfterWrites, so the write-ahead log stays bounded.
     internal const int CheckpointEveryWrites = 64;
     private const int InlineCheckpointAfterWrites = 16 * CheckpointEveryWrites;
+    // How often, at the latest, the checkpointer makes the writers wait so the log starts over (see CheckpointLoopAsync):
+    // the log holds at most about this many checkpoints' worth of writes.
+    private const int RestartLogEveryCheckpoints = 16;
     private readonly SemaphoreSlim _checkpointSignal = new(0, 1);
     private readonly CancellationTokenSource _stopCheckpointer = new();
     private Task _checkpointer = Task.CompletedTask;
@@ -329,6 +332,7 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
     private async Task CheckpointLoopAsync(CancellationToken stop)
     {
         SqliteConnection? connection = null;
+        int sinceRestart = 0;
         try
         {
             while (true)
@@ -337,16 +341,20 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
                 try
                 {
                     connection ??= OpenConnection();
-                    // Most of the log is copied while this process keeps writing; the last frames under the write gate, so
-                    // the checkpoint completes and the next write starts the log over (a log never completely
-                    // checkpointed is never reused and grows without bound).
-                    var (log, copied) = Checkpoint(connection);
-                    if (copied < log)
+                    // Most of the log is copied while this process keeps writing. SQLite starts the log over only for a
+                    // write transaction that began on a completely copied log, which a steady stream of writes never
+                    // leaves; a log never started over grows without bound. So now and then the last frames are copied
+                    // under the write gate, with no write in between: whenever the gate is free (nobody waits), and at
+                    // the latest every RestartLogEveryCheckpoints checkpoints — not every time, because that checkpoint
+                    // syncs the log and the database file while the writers wait.
+                    Checkpoint(connection);
+                    bool restart = ++sinceRestart >= RestartLogEveryCheckpoints;
+                    if (_writeGate.Wait(0) || (restart && await WaitForGateAsync(stop).ConfigureAwait(false)))
                     {
-                        await _writeGate.WaitAsync(stop).ConfigureAwait(false);
                         try
                         {
                             Checkpoint(connection);
+                            sinceRestart = 0;
                         }
                         finally
                         {
@@ -370,6 +378,12 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
         {
             connection?.Dispose();
         }
+    }
+
+    private async ValueTask<bool> WaitForGateAsync(CancellationToken stop)
+    {
+        await _writeGate.WaitAsync(stop).ConfigureAwait(false);
+        return true;
     }
 
     /// <summary>A PASSIVE checkpoint: the frames in the log and how many of them are copied to the database now.</summary>

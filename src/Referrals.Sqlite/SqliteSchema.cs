@@ -15,6 +15,7 @@ internal static class SqliteSchema
     [
         new(1, "codes, participants, visitor links, touches, conversions, attributions, reward ledger, refunds, fraud history", V1),
         new(2, "code change feed (codes.change_seq) and the notification outbox", V2),
+        new(3, "drop two indexes no query uses (conversions by time, credited attributions by customer)", V3),
     ];
 
     internal static int LatestVersion => Migrations[^1].Version;
@@ -104,6 +105,13 @@ internal static class SqliteSchema
     // Version 2: every insert and update of a code takes the next change_seq (max + 1, inside the writing transaction,
     // so positions follow commit order), which lets other processes' code indexes catch up (IReferralCodeChangeFeed).
     // Codes that exist get positions in code order. Also the outbox of pending notifications (PendingNotification).
+    // Every index is one more page written by each conversion. Listing a program's conversions scans its primary-key range
+    // and sorts in .NET (a repair job); a customer's first credited attribution is found through conversions_by_customer.
+    private const string V3 = """
+        DROP INDEX IF EXISTS conversions_by_time;
+        DROP INDEX IF EXISTS attributions_credited_by_customer;
+        """;
+
     private const string V2 = """
         ALTER TABLE codes ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;
         UPDATE codes SET change_seq = numbered.n

@@ -187,7 +187,9 @@ public sealed class SqliteReferralStoreTests : IDisposable
 
         using var connection = OpenRaw(path);
         Assert.Equal("wal", Scalar(connection, "PRAGMA journal_mode;"));
-        Assert.Equal(2L, Scalar(connection, "SELECT count(*) FROM schema_migrations WHERE version IN (1, 2) AND applied_at LIKE '____-__-__T__:__:__.___Z';"));
+        Assert.Equal(3L, Scalar(connection, "SELECT count(*) FROM schema_migrations WHERE version IN (1, 2, 3) AND applied_at LIKE '____-__-__T__:__:__.___Z';"));
+        // Version 3 dropped the indexes no query used: every index costs each conversion a page write.
+        Assert.Equal(0L, Scalar(connection, "SELECT count(*) FROM sqlite_master WHERE name IN ('conversions_by_time', 'attributions_credited_by_customer');"));
         string[] tables =
         [
             "attributions", "codes", "conversion_contacts", "conversion_fingerprints", "conversions", "open_rewards",
