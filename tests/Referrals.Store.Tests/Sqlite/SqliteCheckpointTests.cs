@@ -60,6 +60,33 @@ public sealed class SqliteCheckpointTests : IDisposable
     }
 
     [Fact]
+    public async Task Under_a_steady_stream_of_writes_the_log_still_starts_over()
+    {
+        string path = _directory.NewDatabasePath();
+        await using var store = SqliteReferralStore.OpenFile(path);
+        long Log() => new FileInfo(path + "-wal").Length;
+
+        // What one write adds to the log, before the first checkpoint.
+        long start = Log();
+        const int Sample = 48;
+        for (int i = 0; i < Sample; i++)
+        {
+            Assert.True(await store.TryAddAsync(Record(Code(i), owner: $"c-{i % 97}"), Ct));
+        }
+        double perWrite = (Log() - start) / (double)Sample;
+
+        // Then writes back to back, with nothing between them: a log that never started over would hold all of them.
+        const int Writes = 64 * SqliteReferralStore.CheckpointEveryWrites;
+        for (int i = Sample; i < Sample + Writes; i++)
+        {
+            Assert.True(await store.TryAddAsync(Record(Code(i), owner: $"c-{i % 97}"), Ct));
+        }
+
+        Assert.True(Log() < perWrite * Writes / 2, $"The write-ahead log holds {Log()} bytes after {Writes} writes of about {perWrite:F0} bytes each.");
+        Assert.NotNull(await store.FindAsync(Code(Sample + Writes - 1), Ct));
+    }
+
+    [Fact]
     public async Task A_reopened_file_holds_every_commit_made_between_checkpoints()
     {
         string path = _directory.NewDatabasePath();
