@@ -54,6 +54,12 @@ if (args.Length > 0 && args[0] == "sqlite-quick")
         var cpu = (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMicroseconds / count;
         Console.WriteLine($"{count / sw.Elapsed.TotalSeconds:F0} conversions/s ({sw.Elapsed.TotalMicroseconds / count:F1} us each, cpu {cpu:F0} us) syscr {(io1.r - io0.r) / (double)count:F1} syscw {(io1.w - io0.w) / (double)count:F1} wbytes {(io1.wb - io0.wb) / (double)count:F0}");
         sw.Restart();
+        for (int i = 0; i < count / SqliteStoreBenchmarks.BatchSize; i++)
+        {
+            s.RecordConversions_Batch();
+        }
+        Console.WriteLine($"  batch API ({SqliteStoreBenchmarks.BatchSize} per transaction): {count / SqliteStoreBenchmarks.BatchSize * SqliteStoreBenchmarks.BatchSize / sw.Elapsed.TotalSeconds:F0} conversions/s");
+        sw.Restart();
         for (int i = 0; i < count; i++)
         {
             s.Baseline_OneRowTransaction();

@@ -137,12 +137,35 @@ public class SqliteStoreBenchmarks
     [Benchmark]
     public ChannelCombination? RecordConversion() => RecordConversionAsync().GetAwaiter().GetResult();
 
+    /// <summary>The same conversions, <see cref="BatchSize"/> per call of the batch API (one transaction); time per conversion.</summary>
+    [Benchmark(OperationsPerInvoke = BatchSize)]
+    public int RecordConversions_Batch() => RecordBatchAsync().GetAwaiter().GetResult();
+
+    public const int BatchSize = 100;
+
+    private async Task<int> RecordBatchAsync()
+    {
+        var batch = new Conversion[BatchSize];
+        for (int i = 0; i < batch.Length; i++)
+        {
+            batch[i] = NextConversion();
+        }
+        var results = await _attribution.RecordConversionsAsync(batch).ConfigureAwait(false);
+        return results.Count(r => r.IsAttributed);
+    }
+
     private async Task<ChannelCombination?> RecordConversionAsync()
+    {
+        var result = await _attribution.RecordConversionAsync(NextConversion()).ConfigureAwait(false);
+        return result.IsAttributed ? result.Combination : null;
+    }
+
+    private Conversion NextConversion()
     {
         int n = Interlocked.Increment(ref _next);
         _clock.Advance(Duration.FromSeconds(1));
         string id = n.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var result = await _attribution.RecordConversionAsync(new Conversion
+        return new Conversion
         {
             Program = BenchmarkData.Program,
             OrderId = "o-" + id,
@@ -151,8 +174,7 @@ public class SqliteStoreBenchmarks
             EventTime = _clock.GetCurrentInstant(),
             Channel = Channel.Online,
             PresentedCode = _displays[(int)((n * 7919L) % CodeCount)],
-        }).ConfigureAwait(false);
-        return result.IsAttributed ? result.Combination : null;
+        };
     }
 
     /// <summary>The write-ahead log's size on disk (for the quick look: it must stay bounded while conversions stream in).</summary>

@@ -90,6 +90,103 @@ public sealed class SqliteConversionTransactionTests : IDisposable
         Assert.Equal(1, (await store.LoadAccountAsync(Program, new ParticipantId("ana"), Ct)).Version);
     }
 
+    [Fact]
+    public async Task A_batch_decides_each_conversion_as_one_at_a_time_would()
+    {
+        var clock = new FakeClock(Start);
+        await using var batched = SqliteEngine.Build(_directory.NewDatabasePath(), clock);
+        await using var single = SqliteEngine.Build(_directory.NewDatabasePath(), clock);
+        var orders = await StoryAsync(batched);
+        var sameOrders = await StoryAsync(single);
+
+        var fromBatch = await batched.GetRequiredService<AttributionService>().RecordConversionsAsync(orders, Ct);
+        var oneByOne = new List<AttributionResult>();
+        foreach (var order in sameOrders)
+        {
+            oneByOne.Add(await single.GetRequiredService<AttributionService>().RecordConversionAsync(order, Ct));
+        }
+
+        Assert.Equal(orders.Select(o => o.OrderId), fromBatch.Select(r => r.OrderId));
+        Assert.Equal(await OutcomesAsync(single, oneByOne), await OutcomesAsync(batched, fromBatch));
+        // The story itself: credited, a repeat purchase, the same order sent twice, a self-referral, another credit.
+        Assert.Equal(
+            [(NotAttributedReason.None, "ana", false, 2), (NotAttributedReason.None, "ana", true, 0), (NotAttributedReason.None, "ana", false, 2),
+             (NotAttributedReason.SelfReferral, null, false, 0), (NotAttributedReason.None, "ben", false, 2)],
+            await OutcomesAsync(batched, fromBatch));
+    }
+
+    [Fact]
+    public async Task A_batch_that_fails_midway_records_none_of_it_and_records_whole_when_sent_again()
+    {
+        string path = _directory.NewDatabasePath();
+        var failing = new CancellingCheck();
+        await using var provider = SqliteEngine.Build(path, new FakeClock(Start), (services, _) => services.AddSingleton<IFraudCheck>(failing));
+        var orders = await StoryAsync(provider);
+        var attribution = provider.GetRequiredService<AttributionService>();
+        var store = provider.GetRequiredService<SqliteReferralStore>();
+
+        // The second credited conversion's fraud check cancels the request.
+        using (var cancel = new CancellationTokenSource())
+        {
+            failing.Cancel = cancel;
+            failing.After = 1;
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await attribution.RecordConversionsAsync(orders, cancel.Token));
+        }
+        foreach (var order in orders)
+        {
+            Assert.Null(await store.FindConversionAsync(Program, order.OrderId, Ct));
+        }
+
+        failing.Cancel = null;
+        var decided = await attribution.RecordConversionsAsync(orders, Ct);
+        Assert.All(decided, d => Assert.NotNull(d));
+        Assert.Equal(2, (await store.ListOrderEntriesAsync(Program, "o-1", Ct)).Count);
+        Assert.Equal(2, (await store.ListOrderEntriesAsync(Program, "o-4", Ct)).Count);
+    }
+
+    [Fact]
+    public async Task A_batch_with_an_invalid_conversion_records_none_of_it()
+    {
+        await using var provider = SqliteEngine.Build(_directory.NewDatabasePath(), new FakeClock(Start));
+        var orders = await StoryAsync(provider);
+        var bad = orders.Append(NewOrder("o-9", "eve", Start) with { Amount = new Money(-1m, "EUR") }).ToList();
+
+        await Assert.ThrowsAsync<ArgumentException>(async () =>
+            await provider.GetRequiredService<AttributionService>().RecordConversionsAsync(bad, Ct));
+
+        Assert.Null(await provider.GetRequiredService<SqliteReferralStore>().FindConversionAsync(Program, "o-1", Ct));
+    }
+
+    /// <summary>Codes for ana and ben, and orders: bea with ana's code, bea again, the first order again, ana with her own code, cem with ben's.</summary>
+    private static async Task<List<Conversion>> StoryAsync(ServiceProvider provider)
+    {
+        var ana = await IssueCodeAsync(provider, "ana");
+        var ben = await IssueCodeAsync(provider, "ben");
+        var first = NewOrder("o-1", "bea", Start) with { PresentedCode = ana.Display };
+        return
+        [
+            first,
+            NewOrder("o-2", "bea", Start + Duration.FromDays(1)),
+            first,
+            NewOrder("o-3", "ana", Start + Duration.FromDays(2)) with { PresentedCode = ana.Display },
+            NewOrder("o-4", "cem", Start + Duration.FromDays(3)) with { PresentedCode = ben.Display },
+        ];
+    }
+
+    private static async Task<List<(NotAttributedReason Reason, string? Referrer, bool IsRepeat, int Rewards)>> OutcomesAsync(ServiceProvider provider, IEnumerable<AttributionResult> results)
+    {
+        var store = provider.GetRequiredService<SqliteReferralStore>();
+        var outcomes = new List<(NotAttributedReason, string?, bool, int)>();
+        foreach (var r in results)
+        {
+            var stored = await store.FindAttributionAsync(Program, r.OrderId, Ct);
+            Assert.NotNull(stored);
+            Assert.Equal((r.Reason, r.Referrer, r.Code, r.TouchId, r.IsRepeat, r.DecidedAt), (stored.Reason, stored.Referrer, stored.Code, stored.TouchId, stored.IsRepeat, stored.DecidedAt));
+            outcomes.Add((r.Reason, r.Referrer?.Value, r.IsRepeat, (await store.ListOrderEntriesAsync(Program, r.OrderId, Ct)).Count));
+        }
+        return outcomes;
+    }
+
     private static async Task<ReferralCodeRecord> IssueCodeAsync(ServiceProvider provider, string owner)
     {
         var codes = provider.GetRequiredService<ReferralCodeService>();
@@ -117,13 +214,21 @@ public sealed class SqliteConversionTransactionTests : IDisposable
 
     private sealed class CancellingCheck : IFraudCheck
     {
+        private int _calls;
+
         public CancellationTokenSource? Cancel { get; set; }
+
+        /// <summary>How many assessments pass before the one that cancels.</summary>
+        public int After { get; set; }
 
         public string Name => "cancelling";
 
         public ValueTask CheckAsync(FraudContext context, FraudSignalSink signals, CancellationToken cancellationToken)
         {
-            Cancel?.Cancel();
+            if (Cancel is not null && Interlocked.Increment(ref _calls) > After)
+            {
+                Cancel.Cancel();
+            }
             return ValueTask.CompletedTask;
         }
     }
