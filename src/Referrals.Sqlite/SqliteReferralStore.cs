@@ -33,6 +33,9 @@ namespace Referrals.Sqlite;
 /// with <c>INSERT ... ON CONFLICT DO NOTHING</c>, a version check in the <c>UPDATE</c>'s <c>WHERE</c> clause, or for a
 /// reward commit every version, revision and id checked after <c>BEGIN IMMEDIATE</c> took the write lock), and
 /// multi-row writes run in <c>BEGIN IMMEDIATE</c> transactions.
+/// <see cref="RunInTransactionAsync{TState, TResult}"/> runs a whole unit of work (the library's: one conversion, or a
+/// list of them) on the writer's connection in one <c>BEGIN IMMEDIATE</c> transaction; this instance's other writers
+/// queue behind it as behind any write.
 /// Microsoft.Data.Sqlite does its I/O synchronously, so the asynchronous methods complete on the caller's thread: waiting
 /// for this instance's gate does not hold a thread, waiting for another process's lock does.
 /// </para>
@@ -43,8 +46,10 @@ namespace Referrals.Sqlite;
 /// system crash may lose the last commits before it (the file stays consistent, never half a unit of work). This is what
 /// lets one conversion commit in tens of microseconds instead of waiting for the disk each time. Checkpoints (copying the
 /// log into the database file) run in the background on a connection of the store's own, every 64 writes, instead of
-/// inside whichever commit crosses SQLite's automatic threshold; the last frames of each are copied while this instance's
-/// writers wait, so the log is started over and stays about one checkpoint's worth. Other processes on the same file keep
+/// inside whichever commit crosses SQLite's automatic threshold. So that the log starts over (it is reused from its
+/// start only after a checkpoint that copied all of it with no write in between), the last frames are copied while this
+/// instance's writers wait — whenever none is waiting, and at the latest every 16 checkpoints, since that copy syncs the
+/// files: under a steady stream of writes the log holds at most about 1,000 writes. Other processes on the same file keep
 /// SQLite's automatic checkpoints.
 /// </para>
 /// <para>
