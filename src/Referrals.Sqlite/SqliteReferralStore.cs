@@ -48,9 +48,11 @@ namespace Referrals.Sqlite;
 /// log into the database file) run in the background on a connection of the store's own, every 64 writes, instead of
 /// inside whichever commit crosses SQLite's automatic threshold. So that the log starts over (it is reused from its
 /// start only after a checkpoint that copied all of it with no write in between), the last frames are copied while this
-/// instance's writers wait — whenever none is waiting, and at the latest every 16 checkpoints, since that copy syncs the
-/// files: under a steady stream of writes the log holds at most about 1,000 writes. Other processes on the same file keep
-/// SQLite's automatic checkpoints.
+/// instance's writers wait — whenever none is waiting, and otherwise once 1,024 writes or 64 MB of log have passed
+/// (not always: that copy syncs the files while the writers wait; past 2,048 writes a writer does it itself). Under a
+/// steady stream of writes the log stays bounded by about that, plus what is written while a checkpoint runs (large
+/// batches of <see cref="Attribution.AttributionService.RecordConversionsAsync"/> count as one write each, so their log
+/// is larger). Other processes on the same file keep SQLite's automatic checkpoints.
 /// </para>
 /// <para>
 /// <b>Stored forms.</b> Instants are INTEGER Unix ticks (100 ns since 1970-01-01T00:00Z, <see cref="Instant.ToUnixTimeTicks"/>);
@@ -109,10 +111,13 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
     // never blocks readers or the writer). Should it fall behind (or fail), a writer checkpoints inline past
     // InlineCheckpointAfterWrites, so the write-ahead log stays bounded.
     internal const int CheckpointEveryWrites = 64;
-    private const int InlineCheckpointAfterWrites = 16 * CheckpointEveryWrites;
-    // How often, at the latest, the checkpointer makes the writers wait so the log starts over (see CheckpointLoopAsync):
-    // the log holds at most about this many checkpoints' worth of writes.
-    private const int RestartLogEveryCheckpoints = 16;
+    // How often, at the latest, the checkpointer makes the writers wait so the log starts over (see CheckpointLoopAsync),
+    // and after how many writes without that a writer checkpoints inline: the log holds at most about that many writes.
+    private const int RestartLogAfterWrites = 16 * CheckpointEveryWrites;
+    // ... or once the log holds this many pages (64 MB of 4 KB pages), whichever comes first (a batch is one write).
+    private const long RestartLogAfterFrames = 16_384;
+    private const int InlineCheckpointAfterWrites = 2 * RestartLogAfterWrites;
+    private int _writesSinceRestart;
     private readonly SemaphoreSlim _checkpointSignal = new(0, 1);
     private readonly CancellationTokenSource _stopCheckpointer = new();
     private Task _checkpointer = Task.CompletedTask;
@@ -307,14 +312,16 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
     private void CountWrite(SqliteSession writer)
     {
         int writes = Interlocked.Increment(ref _writesSinceCheckpoint);
-        if (writes >= InlineCheckpointAfterWrites)
+        if (Interlocked.Increment(ref _writesSinceRestart) >= InlineCheckpointAfterWrites)
         {
-            // The checkpointer did not keep up (or failed): checkpoint here, on the writer's connection, as SQLite's
-            // automatic checkpoint would have. The write is committed already: a failing checkpoint must not report it
-            // as failed, and is tried again by the next write.
+            // The checkpointer did not keep up (or failed), or never found the gate free: checkpoint here, on the writer's
+            // connection under the write gate, as SQLite's automatic checkpoint would have — the next write then starts
+            // the log over. The write is committed already: a failing checkpoint must not report it as failed, and is
+            // tried again by the next write.
             try
             {
                 Checkpoint(writer.Connection);
+                Volatile.Write(ref _writesSinceRestart, 0);
             }
             catch (SqliteException)
             {
@@ -337,7 +344,6 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
     private async Task CheckpointLoopAsync(CancellationToken stop)
     {
         SqliteConnection? connection = null;
-        int sinceRestart = 0;
         try
         {
             while (true)
@@ -350,16 +356,17 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
                     // write transaction that began on a completely copied log, which a steady stream of writes never
                     // leaves; a log never started over grows without bound. So now and then the last frames are copied
                     // under the write gate, with no write in between: whenever the gate is free (nobody waits), and at
-                    // the latest every RestartLogEveryCheckpoints checkpoints — not every time, because that checkpoint
-                    // syncs the log and the database file while the writers wait.
-                    Checkpoint(connection);
-                    bool restart = ++sinceRestart >= RestartLogEveryCheckpoints;
-                    if (_writeGate.Wait(0) || (restart && await WaitForGateAsync(stop).ConfigureAwait(false)))
+                    // the latest after RestartLogAfterWrites writes or RestartLogAfterFrames pages — not every time, because that checkpoint syncs the
+                    // log and the database file while the writers wait. (Writers do it themselves past
+                    // InlineCheckpointAfterWrites, should this loop fall behind.)
+                    var (log, _) = Checkpoint(connection);
+                    bool due = log >= RestartLogAfterFrames || Volatile.Read(ref _writesSinceRestart) >= RestartLogAfterWrites;
+                    if (_writeGate.Wait(0) || (due && await WaitForGateAsync(stop).ConfigureAwait(false)))
                     {
                         try
                         {
                             Checkpoint(connection);
-                            sinceRestart = 0;
+                            Volatile.Write(ref _writesSinceRestart, 0);
                         }
                         finally
                         {
