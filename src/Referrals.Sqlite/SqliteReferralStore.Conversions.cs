@@ -404,7 +404,7 @@ public sealed partial class SqliteReferralStore : IConversionStore
         CancellationToken cancellationToken,
         string source = "conversions c")
     {
-        // Three queries, one read transaction: a conversion is seen with all of its rows or not at all.
+        // Two queries, one read transaction: a conversion is seen with all of its rows or not at all.
         using var transaction = session.Begin(deferred: true);
 
         // The filter names one program, so the order id identifies a row.
@@ -443,36 +443,34 @@ public sealed partial class SqliteReferralStore : IConversionStore
 
         // CROSS JOIN keeps conversions the outer loop (SQLite does not reorder it): the filter's index finds the few orders,
         // then their rows; without it the planner may walk the whole child table in its key order to skip a sort.
+        // Both child tables in one statement (kind 0: contact, 1: fingerprint), each in its ordinal order.
         command = session.Command($"""
-            SELECT x.order_id, x.contact FROM {source}
+            SELECT 0 AS kind, x.order_id, x.ordinal, x.contact FROM {source}
             CROSS JOIN conversion_contacts x ON x.program = c.program AND x.order_id = c.order_id
-            WHERE {filter} ORDER BY x.program, x.order_id, x.ordinal;
-            """, transaction);
-        bind(command.Parameters, key);
-        using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-        {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                rows[reader.GetString(0)].Contacts.Add(ReadContact(reader, 1, "conversion_contacts", "contact"));
-            }
-        }
-
-        command = session.Command($"""
-            SELECT x.order_id, x.fingerprint FROM {source}
+            WHERE {filter}
+            UNION ALL
+            SELECT 1, x.order_id, x.ordinal, x.fingerprint FROM {source}
             CROSS JOIN conversion_fingerprints x ON x.program = c.program AND x.order_id = c.order_id
-            WHERE {filter} ORDER BY x.program, x.order_id, x.ordinal;
+            WHERE {filter}
+            ORDER BY 1, 2, 3;
             """, transaction);
         bind(command.Parameters, key);
         using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                string stored = reader.GetString(1);
+                var row = rows[reader.GetString(1)];
+                if (reader.GetInt64(0) == 0)
+                {
+                    row.Contacts.Add(ReadContact(reader, 3, "conversion_contacts", "contact"));
+                    continue;
+                }
+                string stored = reader.GetString(3);
                 if (!Fingerprint.TryParse(stored, out var fingerprint))
                 {
                     throw BadRow("conversion_fingerprints", "fingerprint", stored);
                 }
-                rows[reader.GetString(0)].Fingerprints.Add(fingerprint);
+                row.Fingerprints.Add(fingerprint);
             }
         }
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);

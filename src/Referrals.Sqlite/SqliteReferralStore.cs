@@ -360,8 +360,13 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
                     // log and the database file while the writers wait. (Writers do it themselves past
                     // InlineCheckpointAfterWrites, should this loop fall behind.)
                     var (log, _) = Checkpoint(connection);
-                    bool due = log >= RestartLogAfterFrames || Volatile.Read(ref _writesSinceRestart) >= RestartLogAfterWrites;
-                    if (_writeGate.Wait(0) || (due && await WaitForGateAsync(stop).ConfigureAwait(false)))
+                    bool gated = _writeGate.Wait(0);
+                    if (!gated && (log >= RestartLogAfterFrames || Volatile.Read(ref _writesSinceRestart) >= RestartLogAfterWrites))
+                    {
+                        await _writeGate.WaitAsync(stop).ConfigureAwait(false);
+                        gated = true;
+                    }
+                    if (gated)
                     {
                         try
                         {
@@ -390,12 +395,6 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
         {
             connection?.Dispose();
         }
-    }
-
-    private async ValueTask<bool> WaitForGateAsync(CancellationToken stop)
-    {
-        await _writeGate.WaitAsync(stop).ConfigureAwait(false);
-        return true;
     }
 
     /// <summary>A PASSIVE checkpoint: the frames in the log and how many of them are copied to the database now.</summary>

@@ -159,10 +159,7 @@ public sealed partial class AttributionService
         {
             CheckConversion(conversions[i]);
         }
-        if (_transactions is null)
-        {
-            return RecordEachAsync(conversions, cancellationToken);
-        }
+        // Without a transactional store, InUnitOfWorkAsync runs the loop directly: each conversion commits in turn.
         return InUnitOfWorkAsync(conversions, static async (self, list, after, ct) =>
         {
             var results = new AttributionResult[list.Count];
@@ -172,16 +169,6 @@ public sealed partial class AttributionService
             }
             return (IReadOnlyList<AttributionResult>)results;
         }, cancellationToken);
-    }
-
-    private async ValueTask<IReadOnlyList<AttributionResult>> RecordEachAsync(IReadOnlyList<Conversion> conversions, CancellationToken cancellationToken)
-    {
-        var results = new AttributionResult[conversions.Count];
-        for (int i = 0; i < results.Length; i++)
-        {
-            results[i] = await RecordCoreAsync(conversions[i], null, cancellationToken).ConfigureAwait(false);
-        }
-        return results;
     }
 
     private async ValueTask<AttributionResult> RecordCoreAsync(Conversion conversion, AfterCommit? after, CancellationToken cancellationToken)
