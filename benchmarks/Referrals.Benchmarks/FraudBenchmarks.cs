@@ -44,7 +44,7 @@ public class FraudBenchmarks
     [Benchmark]
     public FraudAssessment? AllChecks_History1000()
     {
-        var task = _fraud.AssessAsync(_conversion, _credit, _friend, _conversion.Contacts, CancellationToken.None);
+        var task = _fraud.AssessAsync(_conversion, _credit, _friend, _conversion.Contacts, null, CancellationToken.None);
         return task.IsCompletedSuccessfully ? task.Result : task.AsTask().GetAwaiter().GetResult();
     }
 

@@ -43,16 +43,18 @@ if (args.Length > 0 && args[0] == "sqlite-quick")
     {
         var io0 = Io();
         var cpu0 = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
+        long tcpu0 = ThreadCpu.Nanoseconds();
         var sw = System.Diagnostics.Stopwatch.StartNew();
         for (int i = 0; i < count; i++)
         {
             s.RecordConversion();
         }
         sw.Stop();
+        long tcpu = ThreadCpu.Nanoseconds() - tcpu0;
         var io1 = Io();
         Console.WriteLine("  log: " + s.LogState());
         var cpu = (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMicroseconds / count;
-        Console.WriteLine($"{count / sw.Elapsed.TotalSeconds:F0} conversions/s ({sw.Elapsed.TotalMicroseconds / count:F1} us each, cpu {cpu:F0} us) syscr {(io1.r - io0.r) / (double)count:F1} syscw {(io1.w - io0.w) / (double)count:F1} wbytes {(io1.wb - io0.wb) / (double)count:F0}");
+        Console.WriteLine($"{count / sw.Elapsed.TotalSeconds:F0} conversions/s ({sw.Elapsed.TotalMicroseconds / count:F1} us each, cpu {cpu:F0} us, this thread {tcpu / 1000.0 / count:F1} us) syscr {(io1.r - io0.r) / (double)count:F1} syscw {(io1.w - io0.w) / (double)count:F1} wbytes {(io1.wb - io0.wb) / (double)count:F0}");
         sw.Restart();
         for (int i = 0; i < count / SqliteStoreBenchmarks.BatchSize; i++)
         {
@@ -91,3 +93,13 @@ static double Time(Action action, int count)
     return sw.Elapsed.TotalMicroseconds / count;
 }
 BenchmarkSwitcher.FromAssembly(typeof(CodeLookupBenchmarks).Assembly).Run(args);
+
+static class ThreadCpu
+{
+    [System.Runtime.InteropServices.DllImport("libc")]
+    private static extern int clock_gettime(int clock, out Timespec ts);
+
+    private struct Timespec { public long Sec; public long Nsec; }
+
+    public static long Nanoseconds() => OperatingSystem.IsLinux() && clock_gettime(3, out var ts) == 0 ? ts.Sec * 1_000_000_000 + ts.Nsec : 0;
+}

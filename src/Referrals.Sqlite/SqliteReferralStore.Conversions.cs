@@ -36,7 +36,7 @@ public sealed partial class SqliteReferralStore : IConversionStore
         cancellationToken.ThrowIfCancellationRequested();
         return WriteAsync(conversion, static async (session, c, ct) =>
         {
-            using var transaction = session.Begin(deferred: false);
+            using var transaction = session.Begin(deferred: false, checksFirst: true);
             {
                 var command = session.Command("""
                     INSERT INTO conversions (program, order_id, customer, amount, currency, event_time, channel, store_id, visitor, is_new_customer, presented_code, register_id)
@@ -62,6 +62,7 @@ public sealed partial class SqliteReferralStore : IConversionStore
                     return false;
                 }
             }
+            transaction.Writing(); // the order is claimed: its contacts and fingerprints cannot refuse
             if (c.Contacts.Count > 0)
             {
                 var command = session.Command("INSERT INTO conversion_contacts (program, order_id, ordinal, contact) VALUES ($program, $order_id, $ordinal, $contact);", transaction);

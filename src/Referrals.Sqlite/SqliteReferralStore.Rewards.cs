@@ -43,6 +43,9 @@ public sealed partial class SqliteReferralStore : IRewardStore
             decided_at = excluded.decided_at, detail = excluded.detail;
         """;
 
+    // The account's version, entries and referrals: three statements of one command, read one after the other.
+    private const string AccountSql = $"SELECT version FROM reward_accounts WHERE program = $program AND beneficiary = $beneficiary; {AccountEntriesSql} {AccountReferralsSql}";
+
     /// <inheritdoc />
     /// <remarks>The version, entries and referrals are read in one snapshot.</remarks>
     public ValueTask<RewardAccount> LoadAccountAsync(ProgramId program, ParticipantId beneficiary, CancellationToken cancellationToken = default)
@@ -51,15 +54,21 @@ public sealed partial class SqliteReferralStore : IRewardStore
         return ReadAsync((program, beneficiary), static async (session, key, ct) =>
         {
             using var transaction = session.Begin(deferred: true);
-            var command = Bind(session.Command("SELECT version FROM reward_accounts WHERE program = $program AND beneficiary = $beneficiary;", transaction), key);
-            long version = await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is long v ? v : 0;
-
-            var entries = await ReadEntriesAsync(Bind(session.Command(AccountEntriesSql, transaction), key), ct).ConfigureAwait(false);
-
-            command = Bind(session.Command(AccountReferralsSql, transaction), key);
+            var command = session.Command(AccountSql, transaction);
+            command.Parameters.AddWithValue("$program", DbValue(key.program.Value));
+            command.Parameters.AddWithValue("$beneficiary", DbValue(key.beneficiary.Value));
+            long version = 0;
+            List<RewardEntry> entries;
             var referrals = new List<RewardDecision>();
             using (var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false))
             {
+                if (await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    version = reader.GetInt64(0);
+                }
+                await reader.NextResultAsync(ct).ConfigureAwait(false);
+                entries = await ReadEntriesAsync(reader, ct).ConfigureAwait(false);
+                await reader.NextResultAsync(ct).ConfigureAwait(false);
                 while (await reader.ReadAsync(ct).ConfigureAwait(false))
                 {
                     referrals.Add(ReadDecision(reader));
@@ -68,13 +77,6 @@ public sealed partial class SqliteReferralStore : IRewardStore
             await transaction.CommitAsync(ct).ConfigureAwait(false);
             return new RewardAccount(key.program, key.beneficiary, version, entries, referrals);
         }, cancellationToken);
-
-        static SqliteCommand Bind(SqliteCommand command, (ProgramId Program, ParticipantId Beneficiary) key)
-        {
-            command.Parameters.AddWithValue("$program", DbValue(key.Program.Value));
-            command.Parameters.AddWithValue("$beneficiary", DbValue(key.Beneficiary.Value));
-            return command;
-        }
     }
 
     /// <inheritdoc />
@@ -144,10 +146,13 @@ public sealed partial class SqliteReferralStore : IRewardStore
 
     /// <inheritdoc />
     /// <remarks>
-    /// One <c>BEGIN IMMEDIATE</c> transaction: the account versions, the decision's revision and the ids are checked after
-    /// the database's write lock is taken, so no other writer (of this or another process) can change them between the
-    /// check and the writes; on <see cref="RewardCommitOutcome.Conflict"/> or <see cref="RewardCommitOutcome.Duplicate"/>
-    /// the transaction is rolled back and nothing is written. The unique keys on entry and refund ids back the checks.
+    /// One <c>BEGIN IMMEDIATE</c> transaction: the account versions, the decision's revision and the ids are checked (one
+    /// statement) after the database's write lock is taken, so no other writer (of this or another process) can change
+    /// them between the check and the writes; on <see cref="RewardCommitOutcome.Conflict"/> or
+    /// <see cref="RewardCommitOutcome.Duplicate"/> nothing is written. The unique keys on entry and refund ids back the
+    /// checks. Inside a store transaction (<see cref="RunInTransactionAsync{TState, TResult}"/>) the commit runs in that
+    /// transaction without a savepoint of its own: it writes only once everything is checked, and should a write fail
+    /// after that (an I/O error), the whole store transaction is rolled back when its work ends.
     /// </remarks>
     /// <exception cref="ArgumentNullException"><paramref name="commit"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">
@@ -160,18 +165,19 @@ public sealed partial class SqliteReferralStore : IRewardStore
         cancellationToken.ThrowIfCancellationRequested();
         return WriteAsync(prepared, static async (session, c, ct) =>
         {
-            using var transaction = session.Begin(deferred: false);
+            using var transaction = session.Begin(deferred: false, checksFirst: true);
             var outcome = await CheckCommitAsync(session, transaction, c.Commit, ct).ConfigureAwait(false);
             if (outcome != RewardCommitOutcome.Committed)
             {
-                return outcome; // disposing the transaction rolls it back; nothing was written
+                return outcome; // nothing was written
             }
+            // The attribution first: its refusal (one statement) leaves nothing written, so nothing needs undoing.
             if (c.Commit.Attribution is { } attribution
                 && !await UpsertAttributionAsync(session, transaction, attribution, c.AttributionDetail!, ct).ConfigureAwait(false))
             {
-                // Disposing the transaction rolls it back: nothing of the commit is written.
                 throw new InvalidOperationException($"No conversion with order id '{attribution.OrderId}' is recorded in program '{attribution.Program}'.");
             }
+            transaction.Writing();
             await WriteCommitAsync(session, transaction, c, ct).ConfigureAwait(false);
             await transaction.CommitAsync(ct).ConfigureAwait(false);
             return RewardCommitOutcome.Committed;
@@ -179,74 +185,132 @@ public sealed partial class SqliteReferralStore : IRewardStore
     }
 
     /// <summary>
-    /// Checks, inside the open write transaction, what the in-memory store checks: every account's version and the
-    /// decision's revision as expected (else <see cref="RewardCommitOutcome.Conflict"/>), then every entry id and the
-    /// refund id new (else <see cref="RewardCommitOutcome.Duplicate"/>).
+    /// Checks, inside the open write transaction and in one statement, what the in-memory store checks: every account's
+    /// version and the decision's revision as expected (else <see cref="RewardCommitOutcome.Conflict"/>), then every
+    /// entry id, the refund id and every notification id new (else <see cref="RewardCommitOutcome.Duplicate"/>).
     /// </summary>
     private static async ValueTask<RewardCommitOutcome> CheckCommitAsync(SqliteSession session, SqliteWork transaction, RewardCommit commit, CancellationToken ct)
     {
-        SqliteParameter key;
-        var command = Lookup("SELECT version FROM reward_accounts WHERE program = $program AND beneficiary = $key;");
-        foreach (var a in commit.Accounts)
+        var shape = new CommitShape(commit.Accounts.Count, commit.Decision is not null, commit.Entries.Count, commit.Refund is not null, commit.Notifications.Count);
+        var command = session.Command(CheckSql(shape), transaction);
+        var p = command.Parameters;
+        p.AddWithValue("$program", commit.Program.Value);
+        for (int i = 0; i < shape.Accounts; i++)
         {
-            key.Value = a.Beneficiary.Value;
-            long current = await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is long v ? v : 0;
-            if (current != a.ExpectedVersion)
+            p.AddWithValue(Name("$a", i), commit.Accounts[i].Beneficiary.Value);
+        }
+        if (commit.Decision is { } decision)
+        {
+            p.AddWithValue("$order_id", decision.OrderId);
+        }
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        bool repeated = false;
+        for (int i = 0; i < shape.Entries; i++)
+        {
+            p.AddWithValue(Name("$e", i), commit.Entries[i].EntryId);
+            repeated |= !ids.Add(commit.Entries[i].EntryId);
+        }
+        if (commit.Refund is { } refund)
+        {
+            p.AddWithValue("$refund_id", refund.RefundId);
+        }
+        ids.Clear();
+        for (int i = 0; i < shape.Notifications; i++)
+        {
+            p.AddWithValue(Name("$n", i), commit.Notifications[i].Id);
+            repeated |= !ids.Add(commit.Notifications[i].Id);
+        }
+        using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await reader.ReadAsync(ct).ConfigureAwait(false);
+        int column = 1; // after the constant
+        for (int i = 0; i < shape.Accounts; i++, column++)
+        {
+            long current = reader.IsDBNull(column) ? 0 : reader.GetInt64(column);
+            if (current != commit.Accounts[i].ExpectedVersion)
             {
                 return RewardCommitOutcome.Conflict;
             }
         }
-        if (commit.Decision is { } d)
+        if (shape.Decision)
         {
-            command = Lookup("SELECT revision FROM reward_decisions WHERE program = $program AND order_id = $key;");
-            key.Value = d.OrderId;
-            long current = await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is long r ? r : 0;
+            long current = reader.IsDBNull(column) ? 0 : reader.GetInt64(column);
+            column++;
             if (current != commit.ExpectedDecisionRevision)
             {
                 return RewardCommitOutcome.Conflict;
             }
         }
-
-        var ids = new HashSet<string>(StringComparer.Ordinal);
-        command = Lookup("SELECT EXISTS (SELECT 1 FROM reward_entries WHERE program = $program AND entry_id = $key);");
-        foreach (var e in commit.Entries)
+        if (repeated)
         {
-            key.Value = e.EntryId;
-            if (!ids.Add(e.EntryId) || (long)(await command.ExecuteScalarAsync(ct).ConfigureAwait(false))! != 0)
-            {
-                return RewardCommitOutcome.Duplicate;
-            }
+            return RewardCommitOutcome.Duplicate; // an entry or notification id twice in this commit
         }
-        if (commit.Refund is { } refund)
+        for (; column < reader.FieldCount; column++)
         {
-            command = Lookup("SELECT EXISTS (SELECT 1 FROM refunds WHERE program = $program AND refund_id = $key);");
-            key.Value = refund.RefundId;
-            if ((long)(await command.ExecuteScalarAsync(ct).ConfigureAwait(false))! != 0)
-            {
-                return RewardCommitOutcome.Duplicate;
-            }
-        }
-        ids.Clear();
-        command = Lookup("SELECT EXISTS (SELECT 1 FROM pending_notifications WHERE id = $key);");
-        foreach (var n in commit.Notifications)
-        {
-            key.Value = n.Id;
-            if (!ids.Add(n.Id) || (long)(await command.ExecuteScalarAsync(ct).ConfigureAwait(false))! != 0)
+            if (reader.GetInt64(column) != 0)
             {
                 return RewardCommitOutcome.Duplicate;
             }
         }
         return RewardCommitOutcome.Committed;
-
-        // A look-up by $key (and $program, which a statement that does not name it ignores); key is its $key parameter.
-        SqliteCommand Lookup(string sql)
-        {
-            var lookup = session.Command(sql, transaction);
-            lookup.Parameters.AddWithValue("$program", commit.Program.Value);
-            key = lookup.Parameters.Add("$key", SqliteType.Text);
-            return lookup;
-        }
     }
+
+    /// <summary>How many accounts, entries and notifications a commit lists, and whether it has a decision and a refund.</summary>
+    private readonly record struct CommitShape(int Accounts, bool Decision, int Entries, bool Refund, int Notifications);
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<CommitShape, string> CheckSqlByShape = new();
+
+    /// <summary>
+    /// The check of <see cref="CheckCommitAsync"/> for commits of one shape: one row with a constant (so a commit that
+    /// lists nothing is a valid statement too), then a column per listed account (its version, NULL when it has none), the decision's revision, then whether any entry, the refund or any
+    /// notification exists already. Kept per shape (a handful in practice; commits listing more than 8 of anything
+    /// build it each time).
+    /// </summary>
+    private static string CheckSql(CommitShape shape)
+    {
+        if (CheckSqlByShape.TryGetValue(shape, out var cached))
+        {
+            return cached;
+        }
+        var sql = new System.Text.StringBuilder("SELECT 0");
+        for (int i = 0; i < shape.Accounts; i++)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $", (SELECT version FROM reward_accounts WHERE program = $program AND beneficiary = $a{i})");
+        }
+        if (shape.Decision)
+        {
+            sql.Append(", (SELECT revision FROM reward_decisions WHERE program = $program AND order_id = $order_id)");
+        }
+        if (shape.Entries > 0)
+        {
+            sql.Append(", EXISTS (SELECT 1 FROM reward_entries WHERE program = $program AND entry_id IN (");
+            sql.AppendJoin(", ", Enumerable.Range(0, shape.Entries).Select(i => Name("$e", i)));
+            sql.Append("))");
+        }
+        if (shape.Refund)
+        {
+            sql.Append(", EXISTS (SELECT 1 FROM refunds WHERE program = $program AND refund_id = $refund_id)");
+        }
+        if (shape.Notifications > 0)
+        {
+            sql.Append(", EXISTS (SELECT 1 FROM pending_notifications WHERE id IN (");
+            sql.AppendJoin(", ", Enumerable.Range(0, shape.Notifications).Select(i => Name("$n", i)));
+            sql.Append("))");
+        }
+        sql.Append(';');
+        string text = sql.ToString();
+        if (shape.Accounts <= 8 && shape.Entries <= 8 && shape.Notifications <= 8)
+        {
+            CheckSqlByShape.TryAdd(shape, text);
+        }
+        return text;
+    }
+
+    private static string Name(string prefix, int i) => i switch
+    {
+        0 => prefix + "0",
+        1 => prefix + "1",
+        _ => prefix + i.ToString(CultureInfo.InvariantCulture),
+    };
 
     /// <summary>
     /// Writes a checked commit inside the open write transaction: account versions, ledger entries (and the open rewards
@@ -557,8 +621,14 @@ public sealed partial class SqliteReferralStore : IRewardStore
     /// <summary>Reads the rows of a query selecting <see cref="EntryColumns"/>.</summary>
     private static async ValueTask<List<RewardEntry>> ReadEntriesAsync(SqliteCommand command, CancellationToken ct)
     {
-        var entries = new List<RewardEntry>();
         using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        return await ReadEntriesAsync(reader, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads the rows of the reader's current result, which selects <see cref="EntryColumns"/>.</summary>
+    private static async ValueTask<List<RewardEntry>> ReadEntriesAsync(SqliteDataReader reader, CancellationToken ct)
+    {
+        var entries = new List<RewardEntry>();
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
             entries.Add(new RewardEntry

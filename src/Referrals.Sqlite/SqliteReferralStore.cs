@@ -448,9 +448,13 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
     /// this instance's other writers queue (as for any write) and other processes' writers wait up to the connection
     /// string's <c>Default Timeout</c>; reads from other flows run on their own connections and see the state before it.
     /// Every operation <paramref name="work"/> makes on this store from its flow runs on the same connection in that
-    /// transaction (reads included, so they see its writes and the connection's warm page cache); each write is a
-    /// savepoint, undone alone when it refuses or throws. It commits when <paramref name="work"/> completes and rolls
-    /// back when it throws; the connection is then closed, as after any failed write.
+    /// transaction (reads included, so they see its writes and the connection's warm page cache). A write that refuses
+    /// or throws is undone alone: most writes run in a savepoint; the order claim and the reward commit (the writes of
+    /// every conversion) check everything before their first row instead, so a refusal writes nothing, and should one of
+    /// their later rows fail (an I/O error) the whole transaction is doomed — it rolls back when <paramref name="work"/>
+    /// ends and throws <see cref="InvalidOperationException"/> even if the work caught the write's exception. It commits
+    /// when <paramref name="work"/> completes and rolls back when it throws; the connection is then closed, as after any
+    /// failed write.
     /// </para>
     /// <para>
     /// Operations of <em>another</em> <see cref="SqliteReferralStore"/> instance on the same file must not be awaited from
@@ -475,9 +479,16 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
             var scope = new StoreTransaction(session);
             session.Ambient = transaction.Transaction;
             s.Store._transaction.Value = scope;
+            session.Doomed = false;
             try
             {
                 var result = await s.Work(s.State, ct).ConfigureAwait(false);
+                if (session.Doomed)
+                {
+                    // Disposing the transaction rolls it back; the session is then closed, as after any failed write.
+                    throw new InvalidOperationException(
+                        "A write inside this store transaction failed after writing part of its rows; the whole transaction is rolled back. The write's own exception was thrown to the work when it failed.");
+                }
                 await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
                 return result;
             }

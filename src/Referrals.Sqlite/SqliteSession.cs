@@ -54,11 +54,20 @@ internal sealed class SqliteSession : IDisposable
     }
 
     /// <summary>
+    /// Whether a write of the store transaction this session runs failed after it had written part of its rows (see
+    /// <see cref="SqliteWork.Writing"/>): the transaction must then be rolled back as a whole.
+    /// </summary>
+    public bool Doomed { get; set; }
+
+    /// <summary>
     /// Begins the work of one store operation: a transaction of its own (<c>BEGIN</c> to read when
     /// <paramref name="deferred"/>, else <c>BEGIN IMMEDIATE</c> to write), or inside a store transaction a savepoint for a
     /// write (so a write that fails or refuses leaves the transaction's earlier writes as they were) and nothing for a read.
+    /// A write that <paramref name="checksFirst"/> needs no savepoint: it refuses before its first write and calls <see cref="SqliteWork.Writing"/>
+    /// once it writes rows that cannot refuse, so only a failure after that (an I/O error) leaves rows half-written,
+    /// which dooms the store transaction (<see cref="Doomed"/>).
     /// </summary>
-    public SqliteWork Begin(bool deferred)
+    public SqliteWork Begin(bool deferred, bool checksFirst = false)
     {
         if (Ambient is not { } ambient)
         {
@@ -67,6 +76,10 @@ internal sealed class SqliteSession : IDisposable
         if (deferred)
         {
             return new SqliteWork(this, ambient, SqliteWork.Mode.Joined);
+        }
+        if (checksFirst)
+        {
+            return new SqliteWork(this, ambient, SqliteWork.Mode.Unguarded);
         }
         Command("SAVEPOINT referrals_write;").ExecuteNonQuery();
         return new SqliteWork(this, ambient, SqliteWork.Mode.Savepoint);
@@ -100,11 +113,13 @@ internal sealed class SqliteWork : IDisposable
         Own,
         Savepoint,
         Joined,
+        Unguarded,
     }
 
     private readonly SqliteSession _session;
     private readonly Mode _mode;
     private bool _ended;
+    private bool _writing;
 
     internal SqliteWork(SqliteSession session, SqliteTransaction transaction, Mode mode)
     {
@@ -115,6 +130,12 @@ internal sealed class SqliteWork : IDisposable
 
     /// <summary>The transaction commands of this work enlist in.</summary>
     public SqliteTransaction Transaction { get; }
+
+    /// <summary>
+    /// Marks that the work checked what it had to and now writes rows that cannot refuse: inside a store transaction
+    /// without a savepoint, ending it uncommitted from here on dooms the store transaction.
+    /// </summary>
+    public void Writing() => _writing = true;
 
     /// <summary>Commits the work: its transaction, or releases its savepoint into the store transaction.</summary>
     public ValueTask CommitAsync(CancellationToken cancellationToken)
@@ -145,6 +166,9 @@ internal sealed class SqliteWork : IDisposable
         {
             case Mode.Own:
                 Transaction.Dispose();
+                break;
+            case Mode.Unguarded when _writing:
+                _session.Doomed = true; // rows of this work are half-written; nothing can undo them but the whole rollback
                 break;
             case Mode.Savepoint:
                 try

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -409,7 +410,7 @@ public sealed partial class AttributionService
         }
         var chosen = touches[winner];
         verdicts[winner] = verdicts[winner] with { Verdict = TouchVerdict.Chosen };
-        var chain = await ChainAsync(conversion, chosen.Referrer, rules.MaxChainDepth, ct).ConfigureAwait(false);
+        var (chain, referrersFirst) = await ChainAsync(conversion, chosen.Referrer, rules.MaxChainDepth, ct).ConfigureAwait(false);
         var credit = result.Create(
             NotAttributedReason.None,
             chosen.Referrer,
@@ -421,7 +422,7 @@ public sealed partial class AttributionService
             chain,
             isRepeat: false,
             Combine(chosen.Medium, chosen.Kind, conversion.Channel));
-        if (_fraud is null || await _fraud.AssessAsync(conversion, credit, participant, contacts, ct).ConfigureAwait(false) is not { } assessment)
+        if (_fraud is null || await _fraud.AssessAsync(conversion, credit, participant, contacts, referrersFirst, ct).ConfigureAwait(false) is not { } assessment)
         {
             return credit;
         }
@@ -555,16 +556,22 @@ public sealed partial class AttributionService
         return false;
     }
 
-    private async ValueTask<IReadOnlyList<ParticipantId>> ChainAsync(Conversion conversion, ParticipantId referrer, int depth, CancellationToken ct)
+    /// <summary>The chain of referrers from <paramref name="referrer"/> up, and the referrer's first attribution if it was read.</summary>
+    private async ValueTask<(IReadOnlyList<ParticipantId> Chain, StrongBox<AttributionResult?>? ReferrersFirst)> ChainAsync(
+        Conversion conversion,
+        ParticipantId referrer,
+        int depth,
+        CancellationToken ct)
     {
         if (depth == 1)
         {
-            return [referrer];
+            return ([referrer], null);
         }
         var top = await _conversions.FindFirstAttributionAsync(conversion.Program, referrer, ct).ConfigureAwait(false);
+        var read = new StrongBox<AttributionResult?>(top);
         if (top?.Referrer is not { } second || second == conversion.Customer || second == referrer)
         {
-            return [referrer]; // the common case: the referrer was not referred
+            return ([referrer], read); // the common case: the referrer was not referred
         }
         var chain = new List<ParticipantId>(depth) { referrer, second };
         var current = second;
@@ -578,7 +585,7 @@ public sealed partial class AttributionService
             chain.Add(next);
             current = next;
         }
-        return chain;
+        return (chain, read);
     }
 
     private static bool Better(Touch candidate, bool candidateAtConversion, Touch best, bool bestAtConversion, TouchPrecedence precedence)

@@ -152,24 +152,29 @@ internal sealed class VelocityCheck : IFraudCheck
         var referrer = context.Referrer;
         var t = context.Conversion.EventTime;
         var history = context.History;
-        // One burst shows in the hour and in the day: each kind reports the hour, or else the day, not both.
-        int n = await history.CountReferralsAsync(program, referrer, t - Hour, t, cancellationToken).ConfigureAwait(false);
-        if (n > p.MaxReferralsPerHour)
+        // One burst shows in the hour and in the day: each kind reports the hour, or else the day, not both. The day's
+        // count comes first: the hour lies within the day, so when the day's count is within the hourly limit the hour's
+        // is too, and the common case reads one count per kind instead of two.
+        int day = await history.CountReferralsAsync(program, referrer, t - Day, t, cancellationToken).ConfigureAwait(false);
+        int n;
+        if (day > p.MaxReferralsPerHour
+            && (n = await history.CountReferralsAsync(program, referrer, t - Hour, t, cancellationToken).ConfigureAwait(false)) > p.MaxReferralsPerHour)
         {
             signals.Add(ReferralsPerHour, Text($"{referrer} captured {n} referrals in the hour before this conversion (more than {p.MaxReferralsPerHour})"));
         }
-        else if ((n = await history.CountReferralsAsync(program, referrer, t - Day, t, cancellationToken).ConfigureAwait(false)) > p.MaxReferralsPerDay)
+        else if (day > p.MaxReferralsPerDay)
         {
-            signals.Add(ReferralsPerDay, Text($"{referrer} captured {n} referrals in the day before this conversion (more than {p.MaxReferralsPerDay})"));
+            signals.Add(ReferralsPerDay, Text($"{referrer} captured {day} referrals in the day before this conversion (more than {p.MaxReferralsPerDay})"));
         }
-        n = await history.CountReferredConversionsAsync(program, referrer, t - Hour, t, cancellationToken).ConfigureAwait(false) + 1;
-        if (n > p.MaxConversionsPerHour)
+        day = await history.CountReferredConversionsAsync(program, referrer, t - Day, t, cancellationToken).ConfigureAwait(false) + 1;
+        if (day > p.MaxConversionsPerHour
+            && (n = await history.CountReferredConversionsAsync(program, referrer, t - Hour, t, cancellationToken).ConfigureAwait(false) + 1) > p.MaxConversionsPerHour)
         {
             signals.Add(ConversionsPerHour, Text($"this is {referrer}'s referred conversion number {n} within an hour (more than {p.MaxConversionsPerHour})"));
         }
-        else if ((n = await history.CountReferredConversionsAsync(program, referrer, t - Day, t, cancellationToken).ConfigureAwait(false) + 1) > p.MaxConversionsPerDay)
+        else if (day > p.MaxConversionsPerDay)
         {
-            signals.Add(ConversionsPerDay, Text($"this is {referrer}'s referred conversion number {n} within a day (more than {p.MaxConversionsPerDay})"));
+            signals.Add(ConversionsPerDay, Text($"this is {referrer}'s referred conversion number {day} within a day (more than {p.MaxConversionsPerDay})"));
         }
         bool device = false, ip = false;
         foreach (var f in context.CustomerFingerprints)
@@ -230,7 +235,9 @@ internal sealed class RingCheck : IFraudCheck
         var current = referrer;
         for (int i = 0; i < MaxClimb; i++)
         {
-            var up = await context.Conversions.FindFirstAttributionAsync(program, current, cancellationToken).ConfigureAwait(false);
+            var up = i == 0 && context.ReferrersFirstAttribution is { } known
+                ? known.Value // read by attribution while it built the chain
+                : await context.Conversions.FindFirstAttributionAsync(program, current, cancellationToken).ConfigureAwait(false);
             if (up?.Referrer is not { } next || path.Contains(next))
             {
                 break;

@@ -66,8 +66,15 @@ public sealed partial class FraudService
     /// <param name="credit">The credit attribution decided.</param>
     /// <param name="customer">The friend's registration, if any.</param>
     /// <param name="customerContacts">The friend's contact hashes (conversion's and registration's), as attribution read them.</param>
+    /// <param name="referrersFirst">The referrer's first credited attribution, when the caller read it already.</param>
     /// <param name="ct">Cancels the assessment.</param>
-    internal async ValueTask<FraudAssessment?> AssessAsync(Conversion conversion, AttributionResult credit, Participant? customer, IReadOnlyList<ContactHash> customerContacts, CancellationToken ct)
+    internal async ValueTask<FraudAssessment?> AssessAsync(
+        Conversion conversion,
+        AttributionResult credit,
+        Participant? customer,
+        IReadOnlyList<ContactHash> customerContacts,
+        System.Runtime.CompilerServices.StrongBox<AttributionResult?>? referrersFirst,
+        CancellationToken ct)
     {
         if (_checks.Length == 0 || !_policies.TryGetValue(conversion.Program, out var policy) || !policy.Enabled || credit.Referrer is not { } referrer)
         {
@@ -84,7 +91,10 @@ public sealed partial class FraudService
             policy,
             _store,
             _conversions,
-            _depths[conversion.Program]);
+            _depths[conversion.Program])
+        {
+            ReferrersFirstAttribution = referrersFirst,
+        };
         var sink = new FraudSignalSink(policy);
         foreach (var check in _checks)
         {

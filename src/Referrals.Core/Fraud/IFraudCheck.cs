@@ -138,6 +138,12 @@ public sealed class FraudContext
 
     internal FraudPolicy Policy { get; }
 
+    /// <summary>
+    /// The referrer's first credited attribution when attribution read it already (building the chain), so the ring
+    /// check does not read it again; <see langword="null"/> when not read.
+    /// </summary>
+    internal System.Runtime.CompilerServices.StrongBox<AttributionResult?>? ReferrersFirstAttribution { get; init; }
+
     internal int MaxChainDepth { get; }
 
     /// <summary>

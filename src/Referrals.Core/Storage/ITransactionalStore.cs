@@ -15,7 +15,8 @@ namespace Referrals.Storage;
 /// <item>The transaction is serialisable with other writers: a write from another flow or process waits until it ends,
 /// so what <c>work</c> read is still true when it commits. Reads from other flows see the state before it.</item>
 /// <item>A write that reports an expected refusal (a duplicate, a conflict) or throws leaves the transaction's earlier
-/// writes as they were.</item>
+/// writes as they were, and none of its own. A write that fails after writing part of its rows (an I/O error) may
+/// instead fail the whole transaction: it is then rolled back when <c>work</c> ends, and never committed half-written.</item>
 /// <item>A call made inside <c>work</c> joins the transaction instead of starting another.</item>
 /// </list>
 /// <para>

@@ -215,6 +215,37 @@ public abstract class RewardStoreContract
     }
 
     [Fact]
+    public async Task An_account_listed_twice_counts_twice_and_two_different_versions_of_it_are_a_conflict()
+    {
+        var store = CreateStore();
+
+        Assert.Equal(RewardCommitOutcome.Committed, await store.TryCommitAsync(Commit([Entry("e-1", "r-1", Start)], (Ana, 0), (Ana, 0)), Ct));
+        Assert.Equal(2, (await store.LoadAccountAsync(Program, Ana, Ct)).Version);
+        Assert.Equal(RewardCommitOutcome.Committed, await store.TryCommitAsync(Commit([], (Bea, 0), (Ana, 2), (Ana, 2)), Ct));
+        Assert.Equal(4, (await store.LoadAccountAsync(Program, Ana, Ct)).Version);
+
+        // One of the two versions is stale, whichever it is.
+        Assert.Equal(RewardCommitOutcome.Conflict, await store.TryCommitAsync(Commit([Entry("e-2", "r-2", Start)], (Ana, 4), (Ana, 3)), Ct));
+        Assert.Equal(RewardCommitOutcome.Conflict, await store.TryCommitAsync(Commit([Entry("e-2", "r-2", Start)], (Ana, 3), (Ana, 4)), Ct));
+        Assert.Equal(4, (await store.LoadAccountAsync(Program, Ana, Ct)).Version);
+        Assert.Equal(1, (await store.LoadAccountAsync(Program, Bea, Ct)).Version);
+        Assert.Empty(await store.ListRewardEntriesAsync(Program, "r-2", Ct));
+    }
+
+    [Fact]
+    public async Task A_stale_decision_revision_is_reported_before_a_duplicate_id()
+    {
+        var store = CreateStore();
+        Assert.Equal(RewardCommitOutcome.Committed, await store.TryCommitAsync(Commit([Entry("e-1", "r-1", Start)], (Ana, 0)) with { Decision = Decision("o-1", Ana) }, Ct));
+
+        var both = Commit([Entry("e-1", "r-1", Start)], (Ana, 1)) with { Decision = Decision("o-1", Bea, revision: 2), ExpectedDecisionRevision = 0 };
+        Assert.Equal(RewardCommitOutcome.Conflict, await store.TryCommitAsync(both, Ct));
+        Assert.Equal(RewardCommitOutcome.Duplicate, await store.TryCommitAsync(both with { ExpectedDecisionRevision = 1 }, Ct));
+        Assert.Equal(Ana, (await store.FindDecisionAsync(Program, "o-1", Ct))!.Referrer);
+        Assert.Equal(1, (await store.LoadAccountAsync(Program, Ana, Ct)).Version);
+    }
+
+    [Fact]
     public async Task A_stale_account_version_is_a_conflict_and_nothing_of_the_commit_is_written()
     {
         var store = CreateStore();
