@@ -255,7 +255,7 @@ public sealed partial class SqliteReferralStore : IRewardStore
     }
 
     /// <summary>How many accounts, entries and notifications a commit lists, and whether it has a decision and a refund.</summary>
-    private readonly record struct CommitShape(int Accounts, bool Decision, int Entries, bool Refund, int Notifications);
+    internal readonly record struct CommitShape(int Accounts, bool Decision, int Entries, bool Refund, int Notifications);
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<CommitShape, string> CheckSqlByShape = new();
 
@@ -265,7 +265,7 @@ public sealed partial class SqliteReferralStore : IRewardStore
     /// notification exists already. Kept per shape (a handful in practice; commits listing more than 8 of anything
     /// build it each time).
     /// </summary>
-    private static string CheckSql(CommitShape shape)
+    internal static string CheckSql(CommitShape shape)
     {
         if (CheckSqlByShape.TryGetValue(shape, out var cached))
         {

@@ -94,6 +94,15 @@ public sealed class SqliteRewardAndFraudStoreTests : IDisposable
         Assert.Contains("USING INDEX reward_entries_by_beneficiary (program=? AND beneficiary=?)", Plan(connection, SqliteReferralStore.AccountEntriesSql));
         Assert.Contains("USING INDEX reward_decisions_by_referrer (program=? AND referrer=?)", Plan(connection, SqliteReferralStore.AccountReferralsSql));
         Assert.Contains("USING COVERING INDEX reward_decisions_by_referrer (program=? AND referrer=?)", Plan(connection, SqliteReferralStore.UpsertDecisionSql));
+        // A reward commit's check (two accounts, a decision, two entries, a refund, two notifications): primary keys and
+        // unique indexes only.
+        string check = Plan(connection, SqliteReferralStore.CheckSql(new SqliteReferralStore.CommitShape(2, true, 2, true, 2)));
+        Assert.Contains("reward_accounts USING PRIMARY KEY (program=? AND beneficiary=?)", check);
+        Assert.Contains("reward_decisions USING PRIMARY KEY (program=? AND order_id=?)", check);
+        Assert.Contains("reward_entries USING COVERING INDEX sqlite_autoindex_reward_entries_1 (program=? AND entry_id=?)", check);
+        Assert.Contains("refunds USING COVERING INDEX sqlite_autoindex_refunds_1 (program=? AND refund_id=?)", check);
+        Assert.Contains("pending_notifications USING PRIMARY KEY (id=?)", check);
+        Assert.DoesNotContain("SCAN ", check.Replace("SCAN CONSTANT ROW", "", StringComparison.Ordinal)); // the one-row SELECT itself
         string open = Plan(connection, SqliteReferralStore.OpenEntriesSql);
         Assert.Contains("SEARCH o USING PRIMARY KEY (program=?)", open);
         Assert.Contains("SEARCH e USING INDEX reward_entries_by_reward (program=? AND reward_id=? AND seq>?)", open);
