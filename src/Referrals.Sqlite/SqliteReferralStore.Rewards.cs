@@ -280,22 +280,12 @@ public sealed partial class SqliteReferralStore : IRewardStore
         {
             sql.Append(", (SELECT revision FROM reward_decisions WHERE program = $program AND order_id = $order_id)");
         }
-        if (shape.Entries > 0)
-        {
-            sql.Append(", EXISTS (SELECT 1 FROM reward_entries WHERE program = $program AND entry_id IN (");
-            sql.AppendJoin(", ", Enumerable.Range(0, shape.Entries).Select(i => Name("$e", i)));
-            sql.Append("))");
-        }
+        AnyOf("reward_entries WHERE program = $program AND entry_id", "$e", shape.Entries);
         if (shape.Refund)
         {
             sql.Append(", EXISTS (SELECT 1 FROM refunds WHERE program = $program AND refund_id = $refund_id)");
         }
-        if (shape.Notifications > 0)
-        {
-            sql.Append(", EXISTS (SELECT 1 FROM pending_notifications WHERE id IN (");
-            sql.AppendJoin(", ", Enumerable.Range(0, shape.Notifications).Select(i => Name("$n", i)));
-            sql.Append("))");
-        }
+        AnyOf("pending_notifications WHERE id", "$n", shape.Notifications);
         sql.Append(';');
         string text = sql.ToString();
         if (shape.Accounts <= 8 && shape.Entries <= 8 && shape.Notifications <= 8)
@@ -303,6 +293,17 @@ public sealed partial class SqliteReferralStore : IRewardStore
             CheckSqlByShape.TryAdd(shape, text);
         }
         return text;
+
+        // Whether any of count ids (parameters prefix0, prefix1, ...) is in the table: ", EXISTS (SELECT 1 FROM {rows} IN (...))".
+        void AnyOf(string rows, string prefix, int count)
+        {
+            if (count > 0)
+            {
+                sql.Append(", EXISTS (SELECT 1 FROM ").Append(rows).Append(" IN (");
+                sql.AppendJoin(", ", Enumerable.Range(0, count).Select(i => Name(prefix, i)));
+                sql.Append("))");
+            }
+        }
     }
 
     private static string Name(string prefix, int i) => i switch
