@@ -223,14 +223,7 @@ public sealed partial class SqliteReferralStore : IConversionStore
     public ValueTask<AttributionResult?> FindAttributionAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ReadAsync((program, orderId), static async (session, key, ct) =>
-        {
-            var command = session.Command($"SELECT {AttributionColumns} FROM attributions a WHERE a.program = $program AND a.order_id = $order_id;");
-            command.Parameters.AddWithValue("$program", DbValue(key.program.Value));
-            command.Parameters.AddWithValue("$order_id", DbValue(key.orderId));
-            using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-            return await reader.ReadAsync(ct).ConfigureAwait(false) ? ReadAttribution(reader) : null;
-        }, cancellationToken);
+        return FindByOrderAsync($"SELECT {AttributionColumns} FROM attributions a WHERE a.program = $program AND a.order_id = $order_id;", program, orderId, ReadAttribution, cancellationToken);
     }
 
     /// <inheritdoc />

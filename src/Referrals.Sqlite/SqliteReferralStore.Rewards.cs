@@ -83,14 +83,7 @@ public sealed partial class SqliteReferralStore : IRewardStore
     public ValueTask<RewardDecision?> FindDecisionAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ReadAsync((program, orderId), static async (session, key, ct) =>
-        {
-            var command = session.Command($"SELECT {DecisionColumns} FROM reward_decisions d WHERE d.program = $program AND d.order_id = $order_id;");
-            command.Parameters.AddWithValue("$program", DbValue(key.program.Value));
-            command.Parameters.AddWithValue("$order_id", DbValue(key.orderId));
-            using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-            return await reader.ReadAsync(ct).ConfigureAwait(false) ? ReadDecision(reader) : null;
-        }, cancellationToken);
+        return FindByOrderAsync($"SELECT {DecisionColumns} FROM reward_decisions d WHERE d.program = $program AND d.order_id = $order_id;", program, orderId, ReadDecision, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -197,7 +190,7 @@ public sealed partial class SqliteReferralStore : IRewardStore
         p.AddWithValue("$program", commit.Program.Value);
         for (int i = 0; i < shape.Accounts; i++)
         {
-            p.AddWithValue(Name("$a", i), commit.Accounts[i].Beneficiary.Value);
+            p.AddWithValue(Name(AccountNames, i), commit.Accounts[i].Beneficiary.Value);
         }
         if (commit.Decision is { } decision)
         {
@@ -207,7 +200,7 @@ public sealed partial class SqliteReferralStore : IRewardStore
         bool repeated = false;
         for (int i = 0; i < shape.Entries; i++)
         {
-            p.AddWithValue(Name("$e", i), commit.Entries[i].EntryId);
+            p.AddWithValue(Name(EntryNames, i), commit.Entries[i].EntryId);
             repeated |= !ids.Add(commit.Entries[i].EntryId);
         }
         if (commit.Refund is { } refund)
@@ -217,7 +210,7 @@ public sealed partial class SqliteReferralStore : IRewardStore
         ids.Clear();
         for (int i = 0; i < shape.Notifications; i++)
         {
-            p.AddWithValue(Name("$n", i), commit.Notifications[i].Id);
+            p.AddWithValue(Name(NotificationNames, i), commit.Notifications[i].Id);
             repeated |= !ids.Add(commit.Notifications[i].Id);
         }
         using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
@@ -274,18 +267,18 @@ public sealed partial class SqliteReferralStore : IRewardStore
         var sql = new System.Text.StringBuilder("SELECT 0");
         for (int i = 0; i < shape.Accounts; i++)
         {
-            sql.Append(CultureInfo.InvariantCulture, $", (SELECT version FROM reward_accounts WHERE program = $program AND beneficiary = $a{i})");
+            sql.Append(", (SELECT version FROM reward_accounts WHERE program = $program AND beneficiary = ").Append(Name(AccountNames, i)).Append(')');
         }
         if (shape.Decision)
         {
             sql.Append(", (SELECT revision FROM reward_decisions WHERE program = $program AND order_id = $order_id)");
         }
-        AnyOf("reward_entries WHERE program = $program AND entry_id", "$e", shape.Entries);
+        AnyOf("reward_entries WHERE program = $program AND entry_id", EntryNames, shape.Entries);
         if (shape.Refund)
         {
             sql.Append(", EXISTS (SELECT 1 FROM refunds WHERE program = $program AND refund_id = $refund_id)");
         }
-        AnyOf("pending_notifications WHERE id", "$n", shape.Notifications);
+        AnyOf("pending_notifications WHERE id", NotificationNames, shape.Notifications);
         sql.Append(';');
         string text = sql.ToString();
         if (shape.Accounts <= 8 && shape.Entries <= 8 && shape.Notifications <= 8)
@@ -294,24 +287,30 @@ public sealed partial class SqliteReferralStore : IRewardStore
         }
         return text;
 
-        // Whether any of count ids (parameters prefix0, prefix1, ...) is in the table: ", EXISTS (SELECT 1 FROM {rows} IN (...))".
-        void AnyOf(string rows, string prefix, int count)
+        // Whether any of count ids (parameters names[0], names[1], ...) is in the table: ", EXISTS (SELECT 1 FROM {rows} IN (...))".
+        void AnyOf(string rows, string[] names, int count)
         {
             if (count > 0)
             {
                 sql.Append(", EXISTS (SELECT 1 FROM ").Append(rows).Append(" IN (");
-                sql.AppendJoin(", ", Enumerable.Range(0, count).Select(i => Name(prefix, i)));
+                sql.AppendJoin(", ", Enumerable.Range(0, count).Select(i => Name(names, i)));
                 sql.Append("))");
             }
         }
     }
 
-    private static string Name(string prefix, int i) => i switch
-    {
-        0 => prefix + "0",
-        1 => prefix + "1",
-        _ => prefix + i.ToString(CultureInfo.InvariantCulture),
-    };
+    // The check's parameter names ($a0, $e1, ...), made once for the first eight of each list: binding a commit's check
+    // then allocates no name.
+    private static readonly string[] AccountNames = ParameterNames("$a");
+    private static readonly string[] EntryNames = ParameterNames("$e");
+    private static readonly string[] NotificationNames = ParameterNames("$n");
+
+    private static string[] ParameterNames(string prefix) =>
+        [.. Enumerable.Range(0, 8).Select(i => prefix + i.ToString(CultureInfo.InvariantCulture))];
+
+    /// <summary>Parameter <paramref name="i"/> of a list whose first eight names are <paramref name="names"/>.</summary>
+    private static string Name(string[] names, int i) =>
+        i < names.Length ? names[i] : string.Concat(names[0].AsSpan(0, 2), i.ToString(CultureInfo.InvariantCulture));
 
     /// <summary>
     /// Writes a checked commit inside the open write transaction: account versions, ledger entries (and the open rewards

@@ -598,6 +598,18 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
         return result;
     }
 
+    /// <summary>The one row a query by <c>$program</c> and <c>$order_id</c> finds, read by <paramref name="read"/>; <see langword="null"/> when none.</summary>
+    private ValueTask<T?> FindByOrderAsync<T>(string sql, ProgramId program, string orderId, Func<SqliteDataReader, T> read, CancellationToken cancellationToken)
+        where T : class =>
+        ReadAsync((Sql: sql, Program: program, OrderId: orderId, Read: read), static async (session, q, ct) =>
+        {
+            var command = session.Command(q.Sql);
+            command.Parameters.AddWithValue("$program", DbValue(q.Program.Value));
+            command.Parameters.AddWithValue("$order_id", DbValue(q.OrderId));
+            using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            return await reader.ReadAsync(ct).ConfigureAwait(false) ? q.Read(reader) : null;
+        }, cancellationToken);
+
     /// <summary>By instant, then key in .NET ordinal order: how the in-memory store orders touches, conversions and code uses.</summary>
     private static int CompareByTime(Instant t1, string k1, Instant t2, string k2)
     {

@@ -233,6 +233,25 @@ public abstract class RewardStoreContract
     }
 
     [Fact]
+    public async Task A_commit_of_many_accounts_and_entries_is_checked_and_written_like_a_small_one()
+    {
+        var store = CreateStore();
+        var people = Enumerable.Range(0, 12).Select(i => new ParticipantId($"p-{i:D2}")).ToArray();
+        var entries = people.Select((p, i) => Entry($"e-{i:D2}", $"r-{i:D2}", Start, p)).ToList();
+
+        Assert.Equal(RewardCommitOutcome.Committed, await store.TryCommitAsync(Commit(entries, [.. people.Select(p => (p, 0L))]), Ct));
+        // The twelfth account stale, or the twelfth entry written already: refused whole.
+        var next = people.Select((p, i) => Entry($"f-{i:D2}", $"s-{i:D2}", Start, p)).ToList();
+        Assert.Equal(RewardCommitOutcome.Conflict, await store.TryCommitAsync(Commit(next, [.. people.Select((p, i) => (p, i == 11 ? 0L : 1L))]), Ct));
+        Assert.Equal(RewardCommitOutcome.Duplicate, await store.TryCommitAsync(Commit([.. next.Take(11), entries[11]], [.. people.Select(p => (p, 1L))]), Ct));
+        Assert.Equal(RewardCommitOutcome.Committed, await store.TryCommitAsync(Commit(next, [.. people.Select(p => (p, 1L))]), Ct));
+
+        var last = await store.LoadAccountAsync(Program, people[11], Ct);
+        Assert.Equal(2, last.Version);
+        Assert.Equal(["e-11", "f-11"], last.Entries.Select(e => e.EntryId));
+    }
+
+    [Fact]
     public async Task A_stale_decision_revision_is_reported_before_a_duplicate_id()
     {
         var store = CreateStore();
