@@ -45,8 +45,9 @@ namespace Referrals.Sqlite;
 /// restarted; the log is synced to the disk at checkpoints rather than at every commit, so a power cut or an operating
 /// system crash may lose the last commits before it (the file stays consistent, never half a unit of work). This is what
 /// lets one conversion commit in tens of microseconds instead of waiting for the disk each time. Checkpoints (copying the
-/// log into the database file) run in the background on a connection of the store's own, every 64 writes, instead of
-/// inside whichever commit crosses SQLite's automatic threshold. So that the log starts over (it is reused from its
+/// log into the database file) run in the background on a connection of the store's own, every 64 writes and at the
+/// latest a second after any write, instead of inside whichever commit crosses SQLite's automatic threshold; a checkpoint
+/// syncs the log first, so a commit normally reaches the disk within about a second, however quiet the shop. So that the log starts over (it is reused from its
 /// start only after a checkpoint that copied all of it with no write in between), the last frames are copied while this
 /// instance's writers wait — whenever none is waiting, and otherwise once 1,024 writes or 64 MB of log have passed
 /// (not always: that copy syncs the files while the writers wait; past 2,048 writes a writer does it itself). Under a
@@ -111,6 +112,10 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
     // never blocks readers or the writer). Should it fall behind (or fail), a writer checkpoints inline past
     // InlineCheckpointAfterWrites, so the write-ahead log stays bounded.
     internal const int CheckpointEveryWrites = 64;
+    // ... and at the latest this long after a write, however few writes came: a bulk import (one write of many rows), a
+    // large batch of conversions or a quiet shop's last few sales are copied to the database file (and the log synced,
+    // so a power cut can no longer take them) soon after, not only after the next 64 writes or when the store closes.
+    internal static readonly TimeSpan CheckpointAfterQuiet = TimeSpan.FromSeconds(1);
     // How often, at the latest, the checkpointer makes the writers wait so the log starts over (see CheckpointLoopAsync),
     // and after how many writes without that a writer checkpoints inline: the log holds at most about that many writes.
     private const int RestartLogAfterWrites = 16 * CheckpointEveryWrites;
@@ -348,7 +353,11 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
         {
             while (true)
             {
-                await _checkpointSignal.WaitAsync(stop).ConfigureAwait(false);
+                if (!await _checkpointSignal.WaitAsync(CheckpointAfterQuiet, stop).ConfigureAwait(false)
+                    && Volatile.Read(ref _writesSinceCheckpoint) == 0)
+                {
+                    continue; // nothing written since the last checkpoint
+                }
                 try
                 {
                     connection ??= OpenConnection();

@@ -87,6 +87,40 @@ public sealed class SqliteCheckpointTests : IDisposable
     }
 
     [Fact]
+    public async Task A_bulk_import_and_then_quiet_is_copied_to_the_database_file_and_the_log_starts_over()
+    {
+        string path = _directory.NewDatabasePath();
+        await using var store = SqliteReferralStore.OpenFile(path);
+        long Log() => new FileInfo(path + "-wal").Length;
+        long Database() => new FileInfo(path).Length;
+
+        // One write of many rows, far fewer writes than wake the checkpointer by count, then nothing.
+        long checkpoints = store.Checkpoints;
+        long databaseBefore = Database();
+        var rejected = await store.AddManyAsync(Enumerable.Range(0, 3_000).Select(i => Record(Code(i), owner: $"c-{i % 97}")).ToList(), Ct);
+        Assert.Empty(rejected);
+        long logAfterImport = Log();
+
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct))
+        {
+            timeout.CancelAfter(TimeSpan.FromSeconds(30));
+            while (store.Checkpoints == checkpoints)
+            {
+                await Task.Delay(20, timeout.Token);
+            }
+        }
+
+        // The import is in the database file now, and the log is reused from its start: more writes do not make it longer.
+        Assert.True(Database() > databaseBefore + logAfterImport / 2, $"The database file has {Database()} bytes after the checkpoint; the import wrote {logAfterImport} bytes of log.");
+        for (int i = 3_000; i < 3_010; i++)
+        {
+            Assert.True(await store.TryAddAsync(Record(Code(i)), Ct));
+        }
+        Assert.Equal(logAfterImport, Log());
+        Assert.NotNull(await store.FindAsync(Code(3_009), Ct));
+    }
+
+    [Fact]
     public async Task A_reopened_file_holds_every_commit_made_between_checkpoints()
     {
         string path = _directory.NewDatabasePath();
