@@ -4,6 +4,7 @@ using Referrals.Benchmarks;
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- --filter '*'     BenchmarkDotNet
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- memory           bytes held per indexed code
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- sqlite-quick N   conversions/s on SQLite (a quick look)
+// dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- sqlite-pages W M  pages of each B-tree one conversion writes
 if (args.Length > 0 && args[0] == "memory")
 {
     await IndexMemory.ReportAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000);
@@ -31,6 +32,13 @@ if (args.Length > 0 && args[0] == "attribution-quick")
         sw.Stop();
         Console.WriteLine($"{sw.Elapsed.TotalMicroseconds / AttributionBenchmarks.FriendsPerIteration:F2} us ({(System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / AttributionBenchmarks.FriendsPerIteration:F2} us CPU), {(GC.GetAllocatedBytesForCurrentThread() - bytes) / AttributionBenchmarks.FriendsPerIteration} B per conversion; GC pauses {(GC.GetTotalPauseDuration() - pause).TotalMicroseconds / AttributionBenchmarks.FriendsPerIteration:F2} us per conversion; collections gen0/1/2 {GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2}");
     }
+    return;
+}
+if (args.Length > 0 && args[0] == "sqlite-pages")
+{
+    await WalPages.ReportAsync(
+        args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 3000,
+        args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 300);
     return;
 }
 if (args.Length > 0 && args[0] == "sqlite-quick")

@@ -177,6 +177,9 @@ public class SqliteStoreBenchmarks
         };
     }
 
+    /// <summary>The database file.</summary>
+    public string DataSource => _store.DataSource;
+
     /// <summary>The write-ahead log's size on disk (for the quick look: it must stay bounded while conversions stream in).</summary>
     public string LogState() => $"write-ahead log {new FileInfo(_store.DataSource + "-wal").Length / 1e6:F1} MB";
 
