@@ -47,8 +47,9 @@ namespace Referrals.Sqlite;
 /// lets one conversion commit in tens of microseconds instead of waiting for the disk each time. Checkpoints (copying the
 /// log into the database file) run in the background on a connection of the store's own, every 64 writes and at the
 /// latest a second after any write, instead of inside whichever commit crosses SQLite's automatic threshold; a checkpoint
-/// syncs the log first, so a commit normally reaches the disk within about a second, however quiet the shop. So that the log starts over (it is reused from its
-/// start only after a checkpoint that copied all of it with no write in between), the last frames are copied while this
+/// syncs the log first, so a commit normally reaches the disk within about a second, however quiet the shop. So that
+/// the log starts over (it is reused from its start only after a checkpoint that copied all of it with no write in
+/// between), the last frames are copied while this
 /// instance's writers wait — whenever none is waiting, and otherwise once 1,024 writes or 64 MB of log have passed
 /// (not always: that copy syncs the files while the writers wait; past 2,048 writes a writer does it itself). Under a
 /// steady stream of writes the log stays bounded by about that, plus what is written while a checkpoint runs (large

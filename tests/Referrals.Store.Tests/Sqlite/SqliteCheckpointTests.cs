@@ -23,7 +23,7 @@ public sealed class SqliteCheckpointTests : IDisposable
         // A first burst: the log grows while the checkpointer catches up.
         long before = store.Checkpoints;
         await WriteAsync(20 * SqliteReferralStore.CheckpointEveryWrites);
-        await WaitForCheckpointsAsync(before + 1);
+        await WaitForCheckpointsAsync(store, before + 1);
         long afterFirst = new FileInfo(path + "-wal").Length;
 
         // As much again, with other work between commits as a shop has: the log is copied in the background and started
@@ -32,7 +32,7 @@ public sealed class SqliteCheckpointTests : IDisposable
         {
             long done = store.Checkpoints;
             await WriteAsync(SqliteReferralStore.CheckpointEveryWrites);
-            await WaitForCheckpointsAsync(done + 1);
+            await WaitForCheckpointsAsync(store, done + 1);
         }
         long afterSecond = new FileInfo(path + "-wal").Length;
 
@@ -47,15 +47,16 @@ public sealed class SqliteCheckpointTests : IDisposable
                 Assert.True(await store.TryAddAsync(Record(Code(next), owner: $"c-{next % 97}"), Ct));
             }
         }
+    }
 
-        async Task WaitForCheckpointsAsync(long count)
+    /// <summary>Waits until the store has run <paramref name="count"/> checkpoints in all (fails after 30 seconds).</summary>
+    private static async Task WaitForCheckpointsAsync(SqliteReferralStore store, long count)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        while (store.Checkpoints < count)
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-            timeout.CancelAfter(TimeSpan.FromSeconds(30));
-            while (store.Checkpoints < count)
-            {
-                await Task.Delay(5, timeout.Token);
-            }
+            await Task.Delay(5, timeout.Token);
         }
     }
 
@@ -101,14 +102,7 @@ public sealed class SqliteCheckpointTests : IDisposable
         Assert.Empty(rejected);
         long logAfterImport = Log();
 
-        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct))
-        {
-            timeout.CancelAfter(TimeSpan.FromSeconds(30));
-            while (store.Checkpoints == checkpoints)
-            {
-                await Task.Delay(20, timeout.Token);
-            }
-        }
+        await WaitForCheckpointsAsync(store, checkpoints + 1);
 
         // The import is in the database file now, and the log is reused from its start: more writes do not make it longer.
         Assert.True(Database() > databaseBefore + logAfterImport / 2, $"The database file has {Database()} bytes after the checkpoint; the import wrote {logAfterImport} bytes of log.");
