@@ -52,6 +52,7 @@ if (args.Length > 0 && args[0] == "sqlite-quick")
         var io0 = Io();
         var cpu0 = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
         long tcpu0 = ThreadCpu.Nanoseconds();
+        var sched0 = Sched();
         var sw = System.Diagnostics.Stopwatch.StartNew();
         for (int i = 0; i < count; i++)
         {
@@ -59,6 +60,8 @@ if (args.Length > 0 && args[0] == "sqlite-quick")
         }
         sw.Stop();
         long tcpu = ThreadCpu.Nanoseconds() - tcpu0;
+        var sched1 = Sched();
+        Console.WriteLine($"  this thread: on CPU {(sched1.run - sched0.run) / 1000.0 / count:F1} us, runnable but waiting for a CPU {(sched1.wait - sched0.wait) / 1000.0 / count:F1} us, {(sched1.slices - sched0.slices) / (double)count:F2} times scheduled per conversion");
         var io1 = Io();
         Console.WriteLine("  log: " + s.LogState());
         var cpu = (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMicroseconds / count;
@@ -78,6 +81,17 @@ if (args.Length > 0 && args[0] == "sqlite-quick")
     }
     s.Cleanup();
     return;
+}
+
+// This thread's scheduler statistics: time on a CPU, time runnable waiting for one, times scheduled (Linux).
+static (long run, long wait, long slices) Sched()
+{
+    if (!File.Exists("/proc/thread-self/schedstat"))
+    {
+        return (0, 0, 0);
+    }
+    var f = File.ReadAllText("/proc/thread-self/schedstat").Split(' ');
+    return (long.Parse(f[0], System.Globalization.CultureInfo.InvariantCulture), long.Parse(f[1], System.Globalization.CultureInfo.InvariantCulture), long.Parse(f[2], System.Globalization.CultureInfo.InvariantCulture));
 }
 
 // Read and write system calls and bytes written so far by this process (Linux; zeros elsewhere).

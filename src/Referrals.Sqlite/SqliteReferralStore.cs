@@ -50,8 +50,8 @@ namespace Referrals.Sqlite;
 /// syncs the log first, so a commit normally reaches the disk within about a second, however quiet the shop. So that
 /// the log starts over (it is reused from its start only after a checkpoint that copied all of it with no write in
 /// between), the last frames are copied while this
-/// instance's writers wait — whenever none is waiting, and otherwise once 1,024 writes or 64 MB of log have passed
-/// (not always: that copy syncs the files while the writers wait; past 2,048 writes a writer does it itself). Under a
+/// instance's writers wait — whenever none is waiting, and otherwise once 4,096 writes or 256 MB of log have passed
+/// (not always: that copy syncs the files while the writers wait; past 8,192 writes a writer does it itself). Under a
 /// steady stream of writes the log stays bounded by about that, plus what is written while a checkpoint runs (large
 /// batches of <see cref="Attribution.AttributionService.RecordConversionsAsync"/> count as one write each, so their log
 /// is larger). Other processes on the same file keep SQLite's automatic checkpoints.
@@ -119,9 +119,13 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
     internal static readonly TimeSpan CheckpointAfterQuiet = TimeSpan.FromSeconds(1);
     // How often, at the latest, the checkpointer makes the writers wait so the log starts over (see CheckpointLoopAsync),
     // and after how many writes without that a writer checkpoints inline: the log holds at most about that many writes.
-    private const int RestartLogAfterWrites = 16 * CheckpointEveryWrites;
-    // ... or once the log holds this many pages (64 MB of 4 KB pages), whichever comes first (a batch is one write).
-    private const long RestartLogAfterFrames = 16_384;
+    // The wait is the copy and sync of the pages written since the last background checkpoint (~25 conversions' worth
+    // under a steady stream), which takes longer as the database file grows: 3 ms on a new file, 15-19 ms past 100,000
+    // conversions on the benchmark machine. Every 16,384 pages (the earlier bound, ~530 conversions) that was ~30 us per
+    // conversion; every 65,536 pages it is a quarter of that, for a log file of up to 256 MB under a sustained stream.
+    internal const int RestartLogAfterWrites = 64 * CheckpointEveryWrites;
+    // ... or once the log holds this many pages (256 MB of 4 KB pages), whichever comes first (a batch is one write).
+    private const long RestartLogAfterFrames = 65_536;
     private const int InlineCheckpointAfterWrites = 2 * RestartLogAfterWrites;
     private int _writesSinceRestart;
     private readonly SemaphoreSlim _checkpointSignal = new(0, 1);

@@ -77,7 +77,7 @@ public sealed class SqliteCheckpointTests : IDisposable
         double perWrite = (Log() - start) / (double)Sample;
 
         // Then writes back to back, with nothing between them: a log that never started over would hold all of them.
-        const int Writes = 128 * SqliteReferralStore.CheckpointEveryWrites;
+        const int Writes = 4 * SqliteReferralStore.RestartLogAfterWrites;
         for (int i = Sample; i < Sample + Writes; i++)
         {
             Assert.True(await store.TryAddAsync(Record(Code(i), owner: $"c-{i % 97}"), Ct));
