@@ -91,7 +91,9 @@ static (long run, long wait, long slices) Sched()
         return (0, 0, 0);
     }
     var f = File.ReadAllText("/proc/thread-self/schedstat").Split(' ');
-    return (long.Parse(f[0], System.Globalization.CultureInfo.InvariantCulture), long.Parse(f[1], System.Globalization.CultureInfo.InvariantCulture), long.Parse(f[2], System.Globalization.CultureInfo.InvariantCulture));
+    return (Field(0), Field(1), Field(2));
+
+    long Field(int i) => long.Parse(f[i], System.Globalization.CultureInfo.InvariantCulture);
 }
 
 // Read and write system calls and bytes written so far by this process (Linux; zeros elsewhere).
