@@ -4,7 +4,8 @@ namespace Referrals.Sqlite;
 
 /// <summary>
 /// The stored form of the parts of an <see cref="Attribution.AttributionResult"/> that have no column of their own: JSON
-/// in the <c>attributions.detail</c> column. Nothing filters on them, so a column each would only widen the table.
+/// in the <c>conversions.attribution_detail</c> column (an attribution is the rest of its conversion's row). Nothing filters
+/// on them, so a column each would only widen the table.
 /// </summary>
 /// <remarks>
 /// The JSON names (snake case of the property names) are a stored format: never rename or renumber one. A later version

@@ -13,11 +13,12 @@ namespace Referrals.Sqlite;
 public sealed partial class SqliteReferralStore : IConversionStore
 {
     private const string ConversionColumns = "c.program, c.order_id, c.customer, c.amount, c.currency, c.event_time, c.channel, c.store_id, c.visitor, c.is_new_customer, c.presented_code, c.register_id";
-    private const string AttributionColumns = "a.program, a.order_id, a.customer, a.conversion_time, a.reason, a.is_repeat, a.referrer, a.code, a.decided_at, a.detail";
+    // An order's attribution is the rest of its conversion's row (schema version 4); NULL in all of these when it has none.
+    private const string AttributionColumns = "c.program, c.order_id, c.attribution_customer, c.conversion_time, c.reason, c.is_repeat, c.referrer, c.code, c.decided_at, c.attribution_detail";
 
     // The credited orders: attributed (reason 0, NotAttributedReason.None) and not repeats. Literals, not parameters, so
     // that SQLite can match them against the WHERE clauses of the partial indexes.
-    private const string Credited = "a.reason = 0 AND a.is_repeat = 0";
+    private const string Credited = "c.reason = 0 AND c.is_repeat = 0";
 
     /// <inheritdoc />
     /// <remarks>
@@ -160,10 +161,10 @@ public sealed partial class SqliteReferralStore : IConversionStore
 
     /// <inheritdoc />
     /// <remarks>
-    /// One statement: inserts the attribution, or replaces the one stored for the order, only if the order's conversion
-    /// is recorded; the fraud history's per-referrer order counts follow in the same statement (triggers). Fields without
-    /// a column of their own (amount, channel, chain, considered touches, fraud assessment, ...) are kept as JSON in the
-    /// <c>detail</c> column.
+    /// One statement: writes the attribution into the row of the order's conversion (replacing the one stored there), so
+    /// it is written only if the conversion is recorded; the fraud history's per-referrer order counts follow in the same
+    /// statement (triggers). Fields without a column of their own (amount, channel, chain, considered touches, fraud
+    /// assessment, ...) are kept as JSON in the <c>attribution_detail</c> column.
     /// </remarks>
     /// <exception cref="ArgumentNullException"><paramref name="attribution"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">
@@ -188,22 +189,19 @@ public sealed partial class SqliteReferralStore : IConversionStore
     }
 
     /// <summary>
-    /// Inserts the attribution, or replaces the one stored for the order, only if the order's conversion is recorded;
-    /// <see langword="false"/> (nothing written) when it is not. One statement, inside <paramref name="transaction"/> when
-    /// one is given; the triggers that keep the fraud history's per-referrer order counts run inside it.
+    /// Writes the attribution into the row of the order's conversion, replacing the one stored there;
+    /// <see langword="false"/> (nothing written) when the conversion is not recorded. One statement, inside
+    /// <paramref name="transaction"/> when one is given; the triggers that keep the fraud history's per-referrer order
+    /// counts run inside it.
     /// </summary>
     private static async ValueTask<bool> UpsertAttributionAsync(SqliteSession session, SqliteWork? transaction, AttributionResult a, string detail, CancellationToken ct)
     {
-        // INSERT ... SELECT needs its WHERE clause before ON CONFLICT (SQLite's parsing rule for upserts), which the
-        // existence check provides. An upsert, not INSERT OR REPLACE: one row written, no delete first.
         var command = session.Command("""
-            INSERT INTO attributions (program, order_id, customer, conversion_time, reason, is_repeat, referrer, code, decided_at, detail)
-            SELECT $program, $order_id, $customer, $conversion_time, $reason, $is_repeat, $referrer, $code, $decided_at, $detail
-            WHERE EXISTS (SELECT 1 FROM conversions WHERE program = $program AND order_id = $order_id)
-            ON CONFLICT (program, order_id) DO UPDATE SET
-                customer = excluded.customer, conversion_time = excluded.conversion_time, reason = excluded.reason,
-                is_repeat = excluded.is_repeat, referrer = excluded.referrer, code = excluded.code,
-                decided_at = excluded.decided_at, detail = excluded.detail;
+            UPDATE conversions SET
+                attribution_customer = $customer, conversion_time = $conversion_time, reason = $reason,
+                is_repeat = $is_repeat, referrer = $referrer, code = $code, decided_at = $decided_at,
+                attribution_detail = $detail
+            WHERE program = $program AND order_id = $order_id;
             """, transaction);
         var p = command.Parameters;
         p.AddWithValue("$program", a.Program.Value);
@@ -223,7 +221,7 @@ public sealed partial class SqliteReferralStore : IConversionStore
     public ValueTask<AttributionResult?> FindAttributionAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return FindByOrderAsync($"SELECT {AttributionColumns} FROM attributions a WHERE a.program = $program AND a.order_id = $order_id;", program, orderId, ReadAttribution, cancellationToken);
+        return FindByOrderAsync($"SELECT {AttributionColumns} FROM conversions c WHERE c.program = $program AND c.order_id = $order_id AND c.reason IS NOT NULL;", program, orderId, ReadAttribution, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -238,7 +236,7 @@ public sealed partial class SqliteReferralStore : IConversionStore
         {
             var command = session.Command($"""
                 SELECT {AttributionColumns}, c.event_time, c.order_id
-                FROM conversions c JOIN attributions a ON a.program = c.program AND a.order_id = c.order_id
+                FROM conversions c INDEXED BY conversions_by_customer
                 WHERE c.program = $program AND c.customer = $customer AND {Credited}
                 ORDER BY c.event_time;
                 """);
@@ -281,9 +279,9 @@ public sealed partial class SqliteReferralStore : IConversionStore
         return ReadAsync((code, conversionTime, orderId), static async (session, key, ct) =>
         {
             var command = session.Command($"""
-                SELECT NULL, count(*) FROM attributions a WHERE a.code = $code AND {Credited} AND a.conversion_time < $time
+                SELECT NULL, count(*) FROM conversions c WHERE c.code = $code AND {Credited} AND c.conversion_time < $time
                 UNION ALL
-                SELECT a.order_id, NULL FROM attributions a WHERE a.code = $code AND {Credited} AND a.conversion_time = $time;
+                SELECT c.order_id, NULL FROM conversions c WHERE c.code = $code AND {Credited} AND c.conversion_time = $time;
                 """);
             command.Parameters.AddWithValue("$code", key.code.Value);
             command.Parameters.AddWithValue("$time", ToTicks(key.conversionTime));
@@ -526,11 +524,11 @@ public sealed partial class SqliteReferralStore : IConversionStore
         try
         {
             detail = JsonSerializer.Deserialize(json, AttributionDetailJsonContext.Default.AttributionDetail)
-                ?? throw BadRow("attributions", "detail", json);
+                ?? throw BadRow("conversions", "attribution_detail", json);
         }
         catch (JsonException)
         {
-            throw BadRow("attributions", "detail", json.Length <= 100 ? json : json[..100] + "...");
+            throw BadRow("conversions", "attribution_detail", json.Length <= 100 ? json : json[..100] + "...");
         }
         try
         {
@@ -561,16 +559,16 @@ public sealed partial class SqliteReferralStore : IConversionStore
             }
             return new AttributionResult
             {
-                Program = ReadProgramId(reader, 0, "attributions", "program"),
+                Program = ReadProgramId(reader, 0, "conversions", "program"),
                 OrderId = reader.GetString(1),
-                Customer = ReadParticipantId(reader, 2, "attributions", "customer"),
+                Customer = ReadParticipantId(reader, 2, "conversions", "attribution_customer"),
                 ConversionTime = ToInstant(reader.GetInt64(3)),
                 Reason = (NotAttributedReason)reader.GetInt32(4),
                 IsRepeat = reader.GetInt64(5) != 0,
-                Referrer = reader.IsDBNull(6) ? null : ReadParticipantId(reader, 6, "attributions", "referrer"),
-                Code = reader.IsDBNull(7) ? null : ReadReferralCode(reader, 7, "attributions", "code"),
+                Referrer = reader.IsDBNull(6) ? null : ReadParticipantId(reader, 6, "conversions", "referrer"),
+                Code = reader.IsDBNull(7) ? null : ReadReferralCode(reader, 7, "conversions", "code"),
                 DecidedAt = ToInstant(reader.GetInt64(8)),
-                Amount = ParseMoney(detail.Amount, detail.Currency, "attributions"),
+                Amount = ParseMoney(detail.Amount, detail.Currency, "conversions"),
                 ConversionChannel = (Channel)detail.Channel,
                 StoreId = detail.StoreId,
                 Medium = (ShareMedium)detail.Medium,
@@ -585,7 +583,7 @@ public sealed partial class SqliteReferralStore : IConversionStore
         catch (ArgumentException)
         {
             // A participant id in the detail that its constructor refuses.
-            throw BadRow("attributions", "detail", json.Length <= 100 ? json : json[..100] + "...");
+            throw BadRow("conversions", "attribution_detail", json.Length <= 100 ? json : json[..100] + "...");
         }
     }
 

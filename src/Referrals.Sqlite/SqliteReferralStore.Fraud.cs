@@ -11,9 +11,9 @@ public sealed partial class SqliteReferralStore : IFraudStore
         "SELECT count(*) FROM touches WHERE program = $program AND referrer = $referrer AND event_time >= $from AND event_time < $until;";
 
     internal const string CountReferredConversionsSql =
-        $"SELECT count(*) FROM attributions a WHERE a.program = $program AND a.referrer = $referrer AND {Credited} AND a.conversion_time >= $from AND a.conversion_time < $until;";
+        $"SELECT count(*) FROM conversions c WHERE c.program = $program AND c.referrer = $referrer AND {Credited} AND c.conversion_time >= $from AND c.conversion_time < $until;";
 
-    internal const string ReferredOrderStatsSql = "SELECT orders, refunded FROM referrer_order_stats WHERE program = $program AND referrer = $referrer;";
+    internal const string ReferredOrderStatsSql = "SELECT orders, refunded FROM reward_accounts WHERE program = $program AND beneficiary = $referrer;";
 
     internal const string RegisteredWithSql = "SELECT DISTINCT participant FROM participant_fingerprints WHERE fingerprint = $fingerprint;";
 
@@ -62,8 +62,8 @@ public sealed partial class SqliteReferralStore : IFraudStore
 
     /// <inheritdoc />
     /// <remarks>
-    /// One row read: the counts are kept per referrer by triggers on the attributions and the refunded orders (see the
-    /// schema), in the same statement that changes either.
+    /// One row read: the counts are kept in the referrer's reward account row by triggers on the attributions (columns of
+    /// the conversions) and the refunded orders (see the schema), in the same statement that changes either.
     /// </remarks>
     public ValueTask<ReferredOrderStats> GetReferredOrderStatsAsync(ProgramId program, ParticipantId referrer, CancellationToken cancellationToken = default)
     {

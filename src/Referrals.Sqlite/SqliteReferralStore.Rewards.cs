@@ -142,8 +142,8 @@ public sealed partial class SqliteReferralStore : IRewardStore
     /// One <c>BEGIN IMMEDIATE</c> transaction: the account versions, the decision's revision and the ids are checked (one
     /// statement) after the database's write lock is taken, so no other writer (of this or another process) can change
     /// them between the check and the writes; on <see cref="RewardCommitOutcome.Conflict"/> or
-    /// <see cref="RewardCommitOutcome.Duplicate"/> nothing is written. The unique keys on entry and refund ids back the
-    /// checks. Inside a store transaction (<see cref="RunInTransactionAsync{TState, TResult}"/>) the commit runs in that
+    /// <see cref="RewardCommitOutcome.Duplicate"/> nothing is written. The unique keys on entry ids (per reward) and refund ids
+    /// back the checks. Inside a store transaction (<see cref="RunInTransactionAsync{TState, TResult}"/>) the commit runs in that
     /// transaction without a savepoint of its own: it writes only once everything is checked, and should a write fail
     /// after that (an I/O error), the whole store transaction is rolled back when its work ends.
     /// </remarks>
@@ -180,7 +180,7 @@ public sealed partial class SqliteReferralStore : IRewardStore
     /// <summary>
     /// Checks, inside the open write transaction and in one statement, what the in-memory store checks: every account's
     /// version and the decision's revision as expected (else <see cref="RewardCommitOutcome.Conflict"/>), then every
-    /// entry id, the refund id and every notification id new (else <see cref="RewardCommitOutcome.Duplicate"/>).
+    /// entry id new to its reward, the refund id and every notification id new (else <see cref="RewardCommitOutcome.Duplicate"/>).
     /// </summary>
     private static async ValueTask<RewardCommitOutcome> CheckCommitAsync(SqliteSession session, SqliteWork transaction, RewardCommit commit, CancellationToken ct)
     {
@@ -200,8 +200,11 @@ public sealed partial class SqliteReferralStore : IRewardStore
         bool repeated = false;
         for (int i = 0; i < shape.Entries; i++)
         {
-            p.AddWithValue(Name(EntryNames, i), commit.Entries[i].EntryId);
-            repeated |= !ids.Add(commit.Entries[i].EntryId);
+            var e = commit.Entries[i];
+            p.AddWithValue(Name(EntryNames, i), e.EntryId);
+            p.AddWithValue(Name(EntryRewardNames, i), e.RewardId);
+            // Unique per reward: the same id in two rewards is two entries (the library's ids begin with the reward id).
+            repeated |= !ids.Add(string.Concat(e.RewardId, "\0", e.EntryId));
         }
         if (commit.Refund is { } refund)
         {
@@ -273,7 +276,13 @@ public sealed partial class SqliteReferralStore : IRewardStore
         {
             sql.Append(", (SELECT revision FROM reward_decisions WHERE program = $program AND order_id = $order_id)");
         }
-        AnyOf("reward_entries WHERE program = $program AND entry_id", EntryNames, shape.Entries);
+        for (int i = 0; i < shape.Entries; i++)
+        {
+            // A column per entry, each one lookup in the unique index by reward and entry id (SQLite would scan for an
+            // OR of them).
+            sql.Append(", EXISTS (SELECT 1 FROM reward_entries WHERE program = $program AND reward_id = ").Append(Name(EntryRewardNames, i))
+                .Append(" AND entry_id = ").Append(Name(EntryNames, i)).Append(')');
+        }
         if (shape.Refund)
         {
             sql.Append(", EXISTS (SELECT 1 FROM refunds WHERE program = $program AND refund_id = $refund_id)");
@@ -303,6 +312,7 @@ public sealed partial class SqliteReferralStore : IRewardStore
     // then allocates no name.
     private static readonly string[] AccountNames = ParameterNames("$a");
     private static readonly string[] EntryNames = ParameterNames("$e");
+    private static readonly string[] EntryRewardNames = ParameterNames("$r");
     private static readonly string[] NotificationNames = ParameterNames("$n");
 
     private static string[] ParameterNames(string prefix) =>

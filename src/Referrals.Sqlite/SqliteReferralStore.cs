@@ -62,7 +62,8 @@ namespace Referrals.Sqlite;
 /// contact hashes and fingerprints their stored string forms (<see cref="Privacy.ContactHash.ToString"/>,
 /// <see cref="Privacy.Fingerprint.ToString"/>); identifiers and codes their text; money an exact decimal text and a
 /// currency. The parts of an attribution nothing filters on (amount, channels, chain, considered touches, fraud
-/// assessment) are one JSON document in its <c>detail</c> column; so are a reward's terms and the lists of a reward
+/// assessment) are one JSON document in its <c>attribution_detail</c> column (an attribution is the rest of its
+/// conversion's row); so are a reward's terms and the lists of a reward
 /// decision. Text compares and sorts ordinally
 /// (SQLite's BINARY collation), and lists the interfaces promise in order are sorted by .NET ordinal comparison, the
 /// order of the in-memory store.

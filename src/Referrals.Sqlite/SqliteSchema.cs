@@ -16,6 +16,7 @@ internal static class SqliteSchema
         new(1, "codes, participants, visitor links, touches, conversions, attributions, reward ledger, refunds, fraud history", V1),
         new(2, "code change feed (codes.change_seq) and the notification outbox", V2),
         new(3, "drop two indexes no query uses (conversions by time, credited attributions by customer)", V3),
+        new(4, "fewer B-trees per conversion: attributions become columns of their conversion's row, the per-referrer order counts columns of the reward account, ledger entry ids unique per reward", V4),
     ];
 
     internal static int LatestVersion => Migrations[^1].Version;
@@ -102,16 +103,116 @@ internal static class SqliteSchema
         command.ExecuteNonQuery();
     }
 
-    // Version 2: every insert and update of a code takes the next change_seq (max + 1, inside the writing transaction,
-    // so positions follow commit order), which lets other processes' code indexes catch up (IReferralCodeChangeFeed).
-    // Codes that exist get positions in code order. Also the outbox of pending notifications (PendingNotification).
-    // Every index is one more page written by each conversion. Listing a program's conversions scans its primary-key range
-    // and sorts in .NET (a repair job); a customer's first credited attribution is found through conversions_by_customer.
+    // Version 4: every B-tree a conversion writes costs it pages in the log and microseconds, so three go.
+    // - An attribution becomes the rest of its conversion's row (it never exists without one): the columns of the former
+    //   'attributions' table, with 'attribution_customer' and 'attribution_detail' named apart from the conversion's own.
+    //   A conversion without an attribution has NULL in all of them (reason NULL: in no partial index). Saving an
+    //   attribution is an UPDATE of the row the conversion wrote: no second B-tree, no existence check, no foreign key.
+    // - The fraud history's per-referrer order counts ('orders', 'refunded') live in the referrer's reward_accounts row,
+    //   which a rewarded conversion writes anyway (its version); a row the triggers create has version 0, which is what
+    //   an account without a row has.
+    // - Ledger entry ids are unique per reward (the store contract's rule from this version; the library's entry ids
+    //   begin with the reward id, so they are unique anywhere): one unique index by reward and entry id serves that and
+    //   a reward's entries, where two indexes did. The table is rebuilt without UNIQUE (program, entry_id); seq is kept.
+    // The old triggers go first, so that copying the attributions into the conversions counts nothing twice.
+    private const string V4 = """
+        DROP TRIGGER attributions_credit_added;
+        DROP TRIGGER attributions_credit_taken;
+        DROP TRIGGER attributions_credit_given;
+        DROP TRIGGER refunded_orders_added;
+
+        ALTER TABLE conversions ADD COLUMN attribution_customer TEXT;
+        ALTER TABLE conversions ADD COLUMN conversion_time INTEGER;
+        ALTER TABLE conversions ADD COLUMN reason INTEGER;
+        ALTER TABLE conversions ADD COLUMN is_repeat INTEGER;
+        ALTER TABLE conversions ADD COLUMN referrer TEXT;
+        ALTER TABLE conversions ADD COLUMN code TEXT;
+        ALTER TABLE conversions ADD COLUMN decided_at INTEGER;
+        ALTER TABLE conversions ADD COLUMN attribution_detail TEXT;
+        UPDATE conversions SET
+            attribution_customer = a.customer, conversion_time = a.conversion_time, reason = a.reason,
+            is_repeat = a.is_repeat, referrer = a.referrer, code = a.code, decided_at = a.decided_at,
+            attribution_detail = a.detail
+        FROM attributions a
+        WHERE a.program = conversions.program AND a.order_id = conversions.order_id;
+        DROP TABLE attributions;
+        CREATE INDEX conversions_credited_by_code ON conversions (code, conversion_time, order_id) WHERE reason = 0 AND is_repeat = 0 AND code IS NOT NULL;
+        CREATE INDEX conversions_credited_by_referrer ON conversions (program, referrer, conversion_time, order_id) WHERE reason = 0 AND is_repeat = 0;
+
+        ALTER TABLE reward_accounts ADD COLUMN orders INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE reward_accounts ADD COLUMN refunded INTEGER NOT NULL DEFAULT 0;
+        INSERT INTO reward_accounts (program, beneficiary, version, orders, refunded)
+        SELECT program, referrer, 0, orders, refunded FROM referrer_order_stats WHERE true
+        ON CONFLICT (program, beneficiary) DO UPDATE SET orders = excluded.orders, refunded = excluded.refunded;
+        DROP TABLE referrer_order_stats;
+
+        -- The credit of an order (attributed, not a repeat, naming a referrer) moves with every write of its attribution
+        -- (an UPDATE of the conversion's row naming these columns); a refund counts for whoever holds the credit then or later.
+        CREATE TRIGGER conversions_credit_taken AFTER UPDATE OF reason, is_repeat, referrer ON conversions
+        WHEN OLD.reason = 0 AND OLD.is_repeat = 0 AND OLD.referrer IS NOT NULL
+        BEGIN
+            UPDATE reward_accounts SET
+                orders = orders - 1,
+                refunded = refunded - EXISTS (SELECT 1 FROM refunded_orders r WHERE r.program = OLD.program AND r.order_id = OLD.order_id)
+            WHERE program = OLD.program AND beneficiary = OLD.referrer;
+        END;
+
+        CREATE TRIGGER conversions_credit_given AFTER UPDATE OF reason, is_repeat, referrer ON conversions
+        WHEN NEW.reason = 0 AND NEW.is_repeat = 0 AND NEW.referrer IS NOT NULL
+        BEGIN
+            INSERT INTO reward_accounts (program, beneficiary, version, orders, refunded)
+            VALUES (NEW.program, NEW.referrer, 0, 1,
+                    EXISTS (SELECT 1 FROM refunded_orders r WHERE r.program = NEW.program AND r.order_id = NEW.order_id))
+            ON CONFLICT (program, beneficiary) DO UPDATE SET
+                orders = orders + 1, refunded = refunded + excluded.refunded;
+        END;
+
+        CREATE TRIGGER refunded_orders_counted AFTER INSERT ON refunded_orders
+        BEGIN
+            UPDATE reward_accounts SET refunded = refunded + 1
+            WHERE program = NEW.program
+              AND beneficiary = (SELECT c.referrer FROM conversions c
+                                 WHERE c.program = NEW.program AND c.order_id = NEW.order_id AND c.reason = 0 AND c.is_repeat = 0);
+        END;
+
+        CREATE TABLE reward_entries_v4 (
+            seq          INTEGER PRIMARY KEY,
+            program      TEXT    NOT NULL,
+            entry_id     TEXT    NOT NULL,
+            reward_id    TEXT    NOT NULL,
+            beneficiary  TEXT    NOT NULL,
+            order_id     TEXT    NOT NULL,
+            type         INTEGER NOT NULL,
+            amount       TEXT    NOT NULL,
+            currency     TEXT    NOT NULL,
+            recorded_at  INTEGER NOT NULL,
+            actor        TEXT,
+            reason       TEXT,
+            reference    TEXT,
+            terms        TEXT,
+            FOREIGN KEY (program, beneficiary) REFERENCES reward_accounts (program, beneficiary)
+        ) STRICT;
+        INSERT INTO reward_entries_v4 (seq, program, entry_id, reward_id, beneficiary, order_id, type, amount, currency, recorded_at, actor, reason, reference, terms)
+        SELECT seq, program, entry_id, reward_id, beneficiary, order_id, type, amount, currency, recorded_at, actor, reason, reference, terms
+        FROM reward_entries ORDER BY seq;
+        DROP TABLE reward_entries;
+        ALTER TABLE reward_entries_v4 RENAME TO reward_entries;
+        CREATE UNIQUE INDEX reward_entries_by_reward ON reward_entries (program, reward_id, entry_id);
+        CREATE INDEX reward_entries_by_order ON reward_entries (program, order_id, seq);
+        CREATE INDEX reward_entries_by_beneficiary ON reward_entries (program, beneficiary, seq);
+        """;
+
+    // Version 3: every index is one more page written by each conversion. Listing a program's conversions scans its
+    // primary-key range and sorts in .NET (a repair job); a customer's first credited attribution is found through
+    // conversions_by_customer.
     private const string V3 = """
         DROP INDEX IF EXISTS conversions_by_time;
         DROP INDEX IF EXISTS attributions_credited_by_customer;
         """;
 
+    // Version 2: every insert and update of a code takes the next change_seq (max + 1, inside the writing transaction,
+    // so positions follow commit order), which lets other processes' code indexes catch up (IReferralCodeChangeFeed).
+    // Codes that exist get positions in code order. Also the outbox of pending notifications (PendingNotification).
     private const string V2 = """
         ALTER TABLE codes ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;
         UPDATE codes SET change_seq = numbered.n

@@ -130,7 +130,10 @@ public sealed record RewardTerms
 /// </summary>
 public sealed record RewardEntry
 {
-    /// <summary>Unique id of the entry (the reward id and what happened); writing an entry twice is refused by the store.</summary>
+    /// <summary>
+    /// Id of the entry, unique within its reward: a store refuses a second entry with this id for the same
+    /// <see cref="RewardId"/> (the library's ids are the reward id and what happened, so they are unique anywhere).
+    /// </summary>
     public required string EntryId { get; init; }
 
     /// <summary>The reward.</summary>
@@ -484,7 +487,7 @@ public sealed record RewardCommit
     /// <summary>Every account read to make the decision; entries may only go to these.</summary>
     public required IReadOnlyList<AccountVersion> Accounts { get; init; }
 
-    /// <summary>New ledger entries (unique entry ids).</summary>
+    /// <summary>New ledger entries (entry ids unique per reward).</summary>
     public IReadOnlyList<RewardEntry> Entries { get; init; } = [];
 
     /// <summary>A decision to insert or replace, or <see langword="null"/>.</summary>
@@ -517,6 +520,6 @@ public enum RewardCommitOutcome
     /// <summary>An account version or the decision revision changed since it was read; nothing was written.</summary>
     Conflict = 2,
 
-    /// <summary>An entry id or the refund id exists; nothing was written.</summary>
+    /// <summary>An entry id exists for its reward, or the refund id exists; nothing was written.</summary>
     Duplicate = 3,
 }

@@ -33,8 +33,8 @@ public interface IRewardStore
     ValueTask<IReadOnlyList<RewardEntry>> ListOpenEntriesAsync(ProgramId program, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Writes a commit at once, or nothing when an expected version or revision changed or an id (entry, refund,
-    /// notification) exists.
+    /// Writes a commit at once, or nothing when an expected version or revision changed or an id exists: an entry id
+    /// for the same reward (entry ids are unique per reward), a refund id, a notification id.
     /// </summary>
     /// <exception cref="ArgumentException">An entry is for an account the commit does not list, or for another program.</exception>
     /// <exception cref="InvalidOperationException">The commit saves an attribution whose conversion is not recorded.</exception>

@@ -10,7 +10,8 @@ public sealed partial class InMemoryReferralStore : IRewardStore
     // Guarded by _gate, like the attribution side.
     private readonly Dictionary<(ProgramId, ParticipantId), Account> _accounts = new();
     private readonly Dictionary<(ProgramId, string), RewardDecision> _decisions = new();
-    private readonly HashSet<(ProgramId, string)> _entryIds = new();
+    // (program, reward id, entry id): entry ids are unique per reward.
+    private readonly HashSet<(ProgramId, string, string)> _entryIds = new();
     private readonly Dictionary<(ProgramId, string), List<RewardEntry>> _orderEntries = new();
     private readonly Dictionary<(ProgramId, string), List<RewardEntry>> _rewardEntries = new();
     private readonly Dictionary<(ProgramId, string), List<Refund>> _refunds = new();
@@ -129,10 +130,10 @@ public sealed partial class InMemoryReferralStore : IRewardStore
                     return ValueTask.FromResult(RewardCommitOutcome.Conflict);
                 }
             }
-            var ids = new HashSet<string>(StringComparer.Ordinal);
+            var ids = new HashSet<(string, string)>();
             foreach (var e in commit.Entries)
             {
-                if (!ids.Add(e.EntryId) || _entryIds.Contains((program, e.EntryId)))
+                if (!ids.Add((e.RewardId, e.EntryId)) || _entryIds.Contains((program, e.RewardId, e.EntryId)))
                 {
                     return ValueTask.FromResult(RewardCommitOutcome.Duplicate);
                 }
@@ -141,10 +142,10 @@ public sealed partial class InMemoryReferralStore : IRewardStore
             {
                 return ValueTask.FromResult(RewardCommitOutcome.Duplicate);
             }
-            ids.Clear();
+            var notificationIds = new HashSet<string>(StringComparer.Ordinal);
             foreach (var n in commit.Notifications)
             {
-                if (!ids.Add(n.Id) || _pendingNotifications.ContainsKey(n.Id))
+                if (!notificationIds.Add(n.Id) || _pendingNotifications.ContainsKey(n.Id))
                 {
                     return ValueTask.FromResult(RewardCommitOutcome.Duplicate);
                 }
@@ -165,7 +166,7 @@ public sealed partial class InMemoryReferralStore : IRewardStore
             }
             foreach (var e in commit.Entries)
             {
-                _entryIds.Add((program, e.EntryId));
+                _entryIds.Add((program, e.RewardId, e.EntryId));
                 _accounts[(program, e.Beneficiary)].Entries.Add(e);
                 AddTo(_orderEntries, (program, e.OrderId), e);
                 AddTo(_rewardEntries, (program, e.RewardId), e);

@@ -332,6 +332,28 @@ public abstract class RewardStoreContract
     }
 
     [Fact]
+    public async Task Entry_ids_are_unique_per_reward()
+    {
+        var store = CreateStore();
+        Assert.Equal(RewardCommitOutcome.Committed, await store.TryCommitAsync(Commit([Entry("e-1", "r-1", Start)], (Ana, 0)), Ct));
+
+        // The same id in another reward is another entry; in the same reward again, a duplicate.
+        Assert.Equal(RewardCommitOutcome.Committed, await store.TryCommitAsync(Commit([Entry("e-1", "r-2", Start, orderId: "o-2")], (Ana, 1)), Ct));
+        Assert.Equal(RewardCommitOutcome.Duplicate, await store.TryCommitAsync(Commit([Entry("e-1", "r-2", Start, orderId: "o-2")], (Ana, 2)), Ct));
+        Assert.Equal(RewardCommitOutcome.Duplicate, await store.TryCommitAsync(
+            Commit([Entry("e-2", "r-3", Start, orderId: "o-3"), Entry("e-2", "r-3", Start, orderId: "o-3")], (Ana, 2)),
+            Ct));
+        Assert.Equal(RewardCommitOutcome.Committed, await store.TryCommitAsync(
+            Commit([Entry("e-2", "r-3", Start, orderId: "o-3"), Entry("e-2", "r-4", Start, orderId: "o-3")], (Ana, 2)),
+            Ct));
+
+        Assert.Equal([("r-1", "e-1"), ("r-2", "e-1"), ("r-3", "e-2"), ("r-4", "e-2")],
+            (await store.LoadAccountAsync(Program, Ana, Ct)).Entries.Select(e => (e.RewardId, e.EntryId)));
+        Assert.Equal(["o-2"], (await store.ListRewardEntriesAsync(Program, "r-2", Ct)).Select(e => e.OrderId));
+        Assert.Equal(["r-3", "r-4"], (await store.ListOrderEntriesAsync(Program, "o-3", Ct)).Select(e => e.RewardId));
+    }
+
+    [Fact]
     public async Task An_existing_entry_or_refund_id_is_a_duplicate_and_nothing_of_the_commit_is_written()
     {
         var store = CreateStore();

@@ -3,6 +3,9 @@ using NodaTime;
 using Referrals.Codes;
 using Referrals.Participants;
 using Referrals.Attribution;
+using Referrals.Fraud;
+using Referrals.Rewards;
+using Referrals.Storage;
 using Referrals.Sqlite;
 using Referrals.Store.Tests.Contracts;
 using Referrals.Store.Tests.Support;
@@ -121,7 +124,7 @@ public sealed class SqliteReferralStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task An_attribution_is_one_row_with_its_nested_parts_as_JSON_in_the_detail_column()
+    public async Task An_attribution_is_the_rest_of_its_conversions_row_with_its_nested_parts_as_JSON_in_the_detail_column()
     {
         string path = _directory.NewDatabasePath();
         var order = ConversionStoreContract.FullOrder();
@@ -132,15 +135,15 @@ public sealed class SqliteReferralStoreTests : IDisposable
         }
 
         using var connection = OpenRaw(path);
-        Assert.Equal(1L, Scalar(connection, "SELECT count(*) FROM attributions;"));
-        Assert.Equal("ANA2026", Scalar(connection, "SELECT code FROM attributions;"));
+        Assert.Equal(1L, Scalar(connection, "SELECT count(*) FROM conversions WHERE reason IS NOT NULL;"));
+        Assert.Equal("ANA2026", Scalar(connection, "SELECT code FROM conversions;"));
         // The stored names: renaming one would orphan the rows written before.
-        Assert.Equal("12.50", Scalar(connection, "SELECT json_extract(detail, '$.amount') FROM attributions;"));
-        Assert.Equal("EUR", Scalar(connection, "SELECT json_extract(detail, '$.currency') FROM attributions;"));
-        Assert.Equal("zoe", Scalar(connection, "SELECT json_extract(detail, '$.chain[1]') FROM attributions;"));
-        Assert.Equal("order:o-1", Scalar(connection, "SELECT json_extract(detail, '$.touches[1].id') FROM attributions;"));
-        Assert.Equal(60L, Scalar(connection, "SELECT json_extract(detail, '$.fraud.signals[0].score') FROM attributions;"));
-        Assert.Equal(2L, Scalar(connection, "SELECT json_extract(detail, '$.fraud.verdict') FROM attributions;"));
+        Assert.Equal("12.50", Scalar(connection, "SELECT json_extract(attribution_detail, '$.amount') FROM conversions;"));
+        Assert.Equal("EUR", Scalar(connection, "SELECT json_extract(attribution_detail, '$.currency') FROM conversions;"));
+        Assert.Equal("zoe", Scalar(connection, "SELECT json_extract(attribution_detail, '$.chain[1]') FROM conversions;"));
+        Assert.Equal("order:o-1", Scalar(connection, "SELECT json_extract(attribution_detail, '$.touches[1].id') FROM conversions;"));
+        Assert.Equal(60L, Scalar(connection, "SELECT json_extract(attribution_detail, '$.fraud.signals[0].score') FROM conversions;"));
+        Assert.Equal(2L, Scalar(connection, "SELECT json_extract(attribution_detail, '$.fraud.verdict') FROM conversions;"));
         Assert.Equal(3L, Scalar(connection, "SELECT count(*) FROM conversion_contacts;"));
         Assert.Equal(2L, Scalar(connection, "SELECT count(*) FROM conversion_fingerprints WHERE customer = 'jane';"));
     }
@@ -187,16 +190,83 @@ public sealed class SqliteReferralStoreTests : IDisposable
 
         using var connection = OpenRaw(path);
         Assert.Equal("wal", Scalar(connection, "PRAGMA journal_mode;"));
-        Assert.Equal(3L, Scalar(connection, "SELECT count(*) FROM schema_migrations WHERE version IN (1, 2, 3) AND applied_at LIKE '____-__-__T__:__:__.___Z';"));
-        // Version 3 dropped the indexes no query used: every index costs each conversion a page write.
-        Assert.Equal(0L, Scalar(connection, "SELECT count(*) FROM sqlite_master WHERE name IN ('conversions_by_time', 'attributions_credited_by_customer');"));
+        Assert.Equal(4L, Scalar(connection, "SELECT count(*) FROM schema_migrations WHERE version IN (1, 2, 3, 4) AND applied_at LIKE '____-__-__T__:__:__.___Z';"));
+        // Version 3 dropped the indexes no query used, version 4 the attributions' and referrer counts' own tables and the
+        // ledger's index by entry id alone: every B-tree costs each conversion page writes.
+        Assert.Equal(0L, Scalar(connection, "SELECT count(*) FROM sqlite_master WHERE name IN ('conversions_by_time', 'attributions_credited_by_customer', 'sqlite_autoindex_reward_entries_1');"));
         string[] tables =
         [
-            "attributions", "codes", "conversion_contacts", "conversion_fingerprints", "conversions", "open_rewards",
-            "participant_contacts", "participant_fingerprints", "participants", "pending_notifications", "referrer_order_stats", "refunded_orders",
+            "codes", "conversion_contacts", "conversion_fingerprints", "conversions", "open_rewards",
+            "participant_contacts", "participant_fingerprints", "participants", "pending_notifications", "refunded_orders",
             "refunds", "reward_accounts", "reward_decisions", "reward_entries", "schema_migrations", "touches", "visitor_links",
         ];
         Assert.Equal(tables, Column<string>(connection, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name;"));
+    }
+
+    [Fact]
+    public async Task A_file_of_schema_version_3_keeps_its_attributions_referrer_counts_and_ledger_when_opened()
+    {
+        string path = _directory.NewDatabasePath();
+        long t = Start.ToUnixTimeTicks();
+        const string Detail = """{"amount":"50","currency":"EUR","channel":1,"medium":1,"chain":["ana"],"touches":[]}""";
+        using (var connection = OpenRaw(path))
+        {
+            // Version 3 as an earlier library left it: o-1 and o-2 credited to ana (o-2 refunded), o-3 not attributed,
+            // o-4 without an attribution (the old triggers count ana's orders in referrer_order_stats); two entries of ana's
+            // reward.
+            Execute(connection, $"""
+                CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT;
+                {SqliteSchema.Migrations[0].Sql}
+                {SqliteSchema.Migrations[1].Sql}
+                {SqliteSchema.Migrations[2].Sql}
+                INSERT INTO schema_migrations VALUES (1, 'v1', '2026-11-01T00:00:00Z'), (2, 'v2', '2026-11-01T00:00:00Z'), (3, 'v3', '2026-11-01T00:00:00Z');
+                INSERT INTO conversions (program, order_id, customer, amount, currency, event_time, channel)
+                VALUES ('customers', 'o-1', 'c-1', '50', 'EUR', {t}, 1), ('customers', 'o-2', 'c-2', '50', 'EUR', {t + 10}, 1),
+                       ('customers', 'o-3', 'c-3', '50', 'EUR', {t + 20}, 1), ('customers', 'o-4', 'c-4', '50', 'EUR', {t + 30}, 1);
+                INSERT INTO refunded_orders (program, order_id) VALUES ('customers', 'o-2');
+                INSERT INTO attributions (program, order_id, customer, conversion_time, reason, is_repeat, referrer, code, decided_at, detail)
+                VALUES ('customers', 'o-1', 'c-1', {t}, 0, 0, 'ana', 'ANA2026', {t + 1}, '{Detail}'),
+                       ('customers', 'o-2', 'c-2', {t + 10}, 0, 0, 'ana', 'ANA2026', {t + 11}, '{Detail}'),
+                       ('customers', 'o-3', 'c-3', {t + 20}, 1, 0, NULL, NULL, {t + 21}, '{Detail}');
+                INSERT INTO reward_accounts (program, beneficiary, version) VALUES ('customers', 'ana', 2);
+                INSERT INTO reward_entries (seq, program, entry_id, reward_id, beneficiary, order_id, type, amount, currency, recorded_at)
+                VALUES (1, 'customers', 'r-1:earned', 'r-1', 'ana', 'o-1', {(int)RewardEntryType.Earned}, '10', 'EUR', {t + 1}),
+                       (2, 'customers', 'r-1:approved', 'r-1', 'ana', 'o-1', {(int)RewardEntryType.Approved}, '0', 'EUR', {t + 2});
+                INSERT INTO open_rewards (program, reward_id, from_seq) VALUES ('customers', 'r-1', 1);
+                """);
+            Assert.Equal("2/1/2", Scalar(connection, "SELECT s.orders || '/' || s.refunded || '/' || a.version FROM referrer_order_stats s, reward_accounts a;"));
+        }
+
+        await using var store = SqliteReferralStore.OpenFile(path);
+
+        Assert.Equal(SqliteSchema.Migrations.Select(m => (long)m.Version), AppliedVersions(path));
+        var ana = new ParticipantId("ana");
+        var first = await store.FindAttributionAsync(Program, "o-1", Ct);
+        Assert.Equal((ana, "ANA2026", "c-1", 50m), (first!.Referrer, first.Code?.Value, first.Customer.Value, first.Amount.Amount));
+        Assert.Equal((NotAttributedReason)1, (await store.FindAttributionAsync(Program, "o-3", Ct))!.Reason);
+        Assert.Null(await store.FindAttributionAsync(Program, "o-4", Ct));
+        Assert.NotNull(await store.FindConversionAsync(Program, "o-4", Ct));
+        Assert.Equal(new ReferredOrderStats(2, 1), await store.GetReferredOrderStatsAsync(Program, ana, Ct));
+        Assert.Equal(2, await store.CountReferredConversionsAsync(Program, ana, Start, Start + Duration.FromMinutes(1), Ct));
+        Assert.Equal(1, await store.CountCodeUsesBeforeAsync(Code("ANA2026"), Start + Duration.FromTicks(10), "o-2", Ct));
+        var account = await store.LoadAccountAsync(Program, ana, Ct);
+        Assert.Equal(2, account.Version);
+        Assert.Equal(["r-1:earned", "r-1:approved"], account.Entries.Select(e => e.EntryId));
+        Assert.Equal(["r-1:earned", "r-1:approved"], (await store.ListRewardEntriesAsync(Program, "r-1", Ct)).Select(e => e.EntryId));
+        Assert.Equal(["r-1:earned", "r-1:approved"], (await store.ListOrderEntriesAsync(Program, "o-1", Ct)).Select(e => e.EntryId));
+        Assert.Equal(["r-1:earned", "r-1:approved"], (await store.ListOpenEntriesAsync(Program, Ct)).Select(e => e.EntryId));
+
+        // The new triggers carry on from the copied counts: the refunded o-2 moves to bob; the ledger's ids stay unique
+        // per reward, and its sequence goes on after the copied entries.
+        await store.SaveAttributionAsync(Decision(NewOrder("o-2", "c-2", Start + Duration.FromTicks(10)), referrer: "bob"), Ct);
+        Assert.Equal(new ReferredOrderStats(1, 0), await store.GetReferredOrderStatsAsync(Program, ana, Ct));
+        Assert.Equal(new ReferredOrderStats(1, 1), await store.GetReferredOrderStatsAsync(Program, new ParticipantId("bob"), Ct));
+        var again = RewardStoreContract.Entry("r-1:earned", "r-1", Start, ana);
+        Assert.Equal(RewardCommitOutcome.Duplicate, await store.TryCommitAsync(RewardStoreContract.Commit([again], (ana, 2)), Ct));
+        var paid = RewardStoreContract.Entry("r-1:fulfilled", "r-1", Start, ana, RewardEntryType.Fulfilled, amount: 0m);
+        Assert.Equal(RewardCommitOutcome.Committed, await store.TryCommitAsync(RewardStoreContract.Commit([paid], (ana, 2)), Ct));
+        Assert.Equal(["r-1:earned", "r-1:approved", "r-1:fulfilled"], (await store.LoadAccountAsync(Program, ana, Ct)).Entries.Select(e => e.EntryId));
+        Assert.Empty(await store.ListOpenEntriesAsync(Program, Ct));
     }
 
     [Fact]

@@ -85,8 +85,8 @@ public sealed class SqliteRewardAndFraudStoreTests : IDisposable
         using var connection = OpenRaw(path);
 
         Assert.Contains("USING COVERING INDEX touches_by_referrer (program=? AND referrer=? AND event_time>? AND event_time<?)", Plan(connection, SqliteReferralStore.CountReferralsSql));
-        Assert.Contains("USING COVERING INDEX attributions_credited_by_referrer (program=? AND referrer=? AND conversion_time>? AND conversion_time<?)", Plan(connection, SqliteReferralStore.CountReferredConversionsSql));
-        Assert.Contains("USING PRIMARY KEY (program=? AND referrer=?)", Plan(connection, SqliteReferralStore.ReferredOrderStatsSql));
+        Assert.Contains("USING COVERING INDEX conversions_credited_by_referrer (program=? AND referrer=? AND conversion_time>? AND conversion_time<?)", Plan(connection, SqliteReferralStore.CountReferredConversionsSql));
+        Assert.Contains("reward_accounts USING PRIMARY KEY (program=? AND beneficiary=?)", Plan(connection, SqliteReferralStore.ReferredOrderStatsSql));
         Assert.Contains("USING COVERING INDEX participant_fingerprints_by_fingerprint (fingerprint=?)", Plan(connection, SqliteReferralStore.RegisteredWithSql));
         string seen = Plan(connection, SqliteReferralStore.SeenWithSql);
         Assert.Contains("conversion_fingerprints_by_fingerprint (program=? AND fingerprint=? AND event_time>? AND event_time<?)", seen);
@@ -99,13 +99,13 @@ public sealed class SqliteRewardAndFraudStoreTests : IDisposable
         string check = Plan(connection, SqliteReferralStore.CheckSql(new SqliteReferralStore.CommitShape(2, true, 2, true, 2)));
         Assert.Contains("reward_accounts USING PRIMARY KEY (program=? AND beneficiary=?)", check);
         Assert.Contains("reward_decisions USING PRIMARY KEY (program=? AND order_id=?)", check);
-        Assert.Contains("reward_entries USING COVERING INDEX sqlite_autoindex_reward_entries_1 (program=? AND entry_id=?)", check);
+        Assert.Contains("reward_entries USING COVERING INDEX reward_entries_by_reward (program=? AND reward_id=? AND entry_id=?)", check);
         Assert.Contains("refunds USING COVERING INDEX sqlite_autoindex_refunds_1 (program=? AND refund_id=?)", check);
         Assert.Contains("pending_notifications USING PRIMARY KEY (id=?)", check);
         Assert.DoesNotContain("SCAN ", check.Replace("SCAN CONSTANT ROW", "", StringComparison.Ordinal)); // the one-row SELECT itself
         string open = Plan(connection, SqliteReferralStore.OpenEntriesSql);
         Assert.Contains("SEARCH o USING PRIMARY KEY (program=?)", open);
-        Assert.Contains("SEARCH e USING INDEX reward_entries_by_reward (program=? AND reward_id=? AND seq>?)", open);
+        Assert.Contains("SEARCH e USING INDEX reward_entries_by_reward (program=? AND reward_id=?)", open);
         foreach (var sql in new[]
         {
             SqliteReferralStore.CountReferralsSql, SqliteReferralStore.CountReferredConversionsSql, SqliteReferralStore.ReferredOrderStatsSql,
@@ -159,9 +159,9 @@ public sealed class SqliteRewardAndFraudStoreTests : IDisposable
         using (var command = connection.CreateCommand())
         {
             command.CommandText = """
-                SELECT a.referrer, count(*), count(r.order_id) FROM attributions a
-                LEFT JOIN refunded_orders r ON r.program = a.program AND r.order_id = a.order_id
-                WHERE a.reason = 0 AND a.is_repeat = 0 AND a.referrer IS NOT NULL GROUP BY a.referrer;
+                SELECT c.referrer, count(*), count(r.order_id) FROM conversions c
+                LEFT JOIN refunded_orders r ON r.program = c.program AND r.order_id = c.order_id
+                WHERE c.reason = 0 AND c.is_repeat = 0 AND c.referrer IS NOT NULL GROUP BY c.referrer;
                 """;
             using var reader = command.ExecuteReader();
             while (reader.Read())
