@@ -196,6 +196,7 @@ public sealed partial class SqliteReferralStore : IRewardStore
         {
             p.AddWithValue("$order_id", decision.OrderId);
         }
+        var entryIds = new HashSet<(string, string)>();
         var ids = new HashSet<string>(StringComparer.Ordinal);
         bool repeated = false;
         for (int i = 0; i < shape.Entries; i++)
@@ -204,13 +205,12 @@ public sealed partial class SqliteReferralStore : IRewardStore
             p.AddWithValue(Name(EntryNames, i), e.EntryId);
             p.AddWithValue(Name(EntryRewardNames, i), e.RewardId);
             // Unique per reward: the same id in two rewards is two entries (the library's ids begin with the reward id).
-            repeated |= !ids.Add(string.Concat(e.RewardId, "\0", e.EntryId));
+            repeated |= !entryIds.Add((e.RewardId, e.EntryId));
         }
         if (commit.Refund is { } refund)
         {
             p.AddWithValue("$refund_id", refund.RefundId);
         }
-        ids.Clear();
         for (int i = 0; i < shape.Notifications; i++)
         {
             p.AddWithValue(Name(NotificationNames, i), commit.Notifications[i].Id);
@@ -257,7 +257,7 @@ public sealed partial class SqliteReferralStore : IRewardStore
 
     /// <summary>
     /// The check of <see cref="CheckCommitAsync"/> for commits of one shape: one row with a constant (so a commit that
-    /// lists nothing is a valid statement too), then a column per listed account (its version, NULL when it has none), the decision's revision, then whether any entry, the refund or any
+    /// lists nothing is a valid statement too), then a column per listed account (its version, NULL when it has none), the decision's revision, then whether any entry (by reward and entry id), the refund or any
     /// notification exists already. Kept per shape (a handful in practice; commits listing more than 8 of anything
     /// build it each time).
     /// </summary>
@@ -276,12 +276,16 @@ public sealed partial class SqliteReferralStore : IRewardStore
         {
             sql.Append(", (SELECT revision FROM reward_decisions WHERE program = $program AND order_id = $order_id)");
         }
-        for (int i = 0; i < shape.Entries; i++)
+        if (shape.Entries > 0)
         {
-            // A column per entry, each one lookup in the unique index by reward and entry id (SQLite would scan for an
-            // OR of them).
-            sql.Append(", EXISTS (SELECT 1 FROM reward_entries WHERE program = $program AND reward_id = ").Append(Name(EntryRewardNames, i))
-                .Append(" AND entry_id = ").Append(Name(EntryNames, i)).Append(')');
+            // The (reward, entry id) pairs as a VALUES list outside, each one look-up in the unique index by reward and
+            // entry id inside (CROSS JOIN fixes that order; SQLite would scan the ledger for an OR of the pairs).
+            sql.Append(", EXISTS (SELECT 1 FROM (VALUES ");
+            for (int i = 0; i < shape.Entries; i++)
+            {
+                sql.Append(i == 0 ? "(" : ", (").Append(Name(EntryRewardNames, i)).Append(", ").Append(Name(EntryNames, i)).Append(')');
+            }
+            sql.Append(") AS v CROSS JOIN reward_entries x ON x.program = $program AND x.reward_id = v.column1 AND x.entry_id = v.column2)");
         }
         if (shape.Refund)
         {
@@ -413,8 +417,8 @@ public sealed partial class SqliteReferralStore : IRewardStore
         if (commit.Notifications.Count > 0)
         {
             var command = session.Command("""
-                INSERT INTO pending_notifications (id, kind, program, order_id, entry_id, recorded_at)
-                VALUES ($id, $kind, $program, $order_id, $entry_id, $recorded_at);
+                INSERT INTO pending_notifications (id, kind, program, order_id, entry_id, reward_id, recorded_at)
+                VALUES ($id, $kind, $program, $order_id, $entry_id, $reward_id, $recorded_at);
                 """, transaction);
             var p = command.Parameters;
             var id = p.Add("$id", SqliteType.Text);
@@ -422,6 +426,7 @@ public sealed partial class SqliteReferralStore : IRewardStore
             var nprogram = p.Add("$program", SqliteType.Text);
             var order = p.Add("$order_id", SqliteType.Text);
             var entry = p.Add("$entry_id", SqliteType.Text);
+            var reward = p.Add("$reward_id", SqliteType.Text);
             var at = p.Add("$recorded_at", SqliteType.Integer);
             foreach (var n in commit.Notifications)
             {
@@ -430,6 +435,7 @@ public sealed partial class SqliteReferralStore : IRewardStore
                 nprogram.Value = n.Program.Value;
                 order.Value = n.OrderId;
                 entry.Value = DbValue(n.EntryId);
+                reward.Value = DbValue(n.RewardId);
                 at.Value = ToTicks(n.RecordedAt);
                 await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             }
@@ -446,7 +452,7 @@ public sealed partial class SqliteReferralStore : IRewardStore
         {
             // Sub-tick instants round up, as the fraud ranges do: 'before' stays exclusive of every stored tick below it.
             var command = session.Command("""
-                SELECT id, kind, program, order_id, entry_id, recorded_at FROM pending_notifications
+                SELECT id, kind, program, order_id, entry_id, recorded_at, reward_id FROM pending_notifications
                 WHERE recorded_at < $before ORDER BY recorded_at, id LIMIT $limit;
                 """);
             command.Parameters.AddWithValue("$before", CeilingTicks(state.recordedBefore));
@@ -463,6 +469,7 @@ public sealed partial class SqliteReferralStore : IRewardStore
                     OrderId = reader.GetString(3),
                     EntryId = GetNullableString(reader, 4),
                     RecordedAt = ToInstant(reader.GetInt64(5)),
+                    RewardId = GetNullableString(reader, 6),
                 });
             }
             return (IReadOnlyList<PendingNotification>)list;

@@ -114,6 +114,7 @@ internal static class SqliteSchema
     // - Ledger entry ids are unique per reward (the store contract's rule from this version; the library's entry ids
     //   begin with the reward id, so they are unique anywhere): one unique index by reward and entry id serves that and
     //   a reward's entries, where two indexes did. The table is rebuilt without UNIQUE (program, entry_id); seq is kept.
+    //   A pending notification of a ledger entry records the entry's reward too (NULL on those stored before).
     // The old triggers go first, so that copying the attributions into the conversions counts nothing twice.
     private const string V4 = """
         DROP TRIGGER attributions_credit_added;
@@ -198,6 +199,7 @@ internal static class SqliteSchema
         DROP TABLE reward_entries;
         ALTER TABLE reward_entries_v4 RENAME TO reward_entries;
         CREATE UNIQUE INDEX reward_entries_by_reward ON reward_entries (program, reward_id, entry_id);
+        ALTER TABLE pending_notifications ADD COLUMN reward_id TEXT;
         CREATE INDEX reward_entries_by_order ON reward_entries (program, order_id, seq);
         CREATE INDEX reward_entries_by_beneficiary ON reward_entries (program, beneficiary, seq);
         """;

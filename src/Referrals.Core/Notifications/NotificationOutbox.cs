@@ -39,6 +39,7 @@ internal sealed partial class NotificationOutbox(IRewardStore store, IConversion
                 Program = program,
                 OrderId = entries[i].OrderId,
                 EntryId = entries[i].EntryId,
+                RewardId = entries[i].RewardId,
                 RecordedAt = now,
             };
         }
@@ -90,7 +91,9 @@ internal sealed partial class NotificationOutbox(IRewardStore store, IConversion
                         break;
                     case NotificationKind.RewardChanged:
                         var entries = await store.ListOrderEntriesAsync(n.Program, n.OrderId, ct).ConfigureAwait(false);
-                        if (entries.FirstOrDefault(e => e.EntryId == n.EntryId) is { } entry)
+                        // Entry ids are unique per reward; a notification stored without its reward id (by an earlier
+                        // version, when they were unique in the program) is matched by the entry id alone.
+                        if (entries.FirstOrDefault(e => e.EntryId == n.EntryId && (n.RewardId is null || e.RewardId == n.RewardId)) is { } entry)
                         {
                             await notifiers.NotifyAsync(entry, static (x, e, c) => x.OnRewardChangedAsync(e, c), ct).ConfigureAwait(false);
                         }

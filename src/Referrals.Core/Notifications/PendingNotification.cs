@@ -17,7 +17,8 @@ public enum NotificationKind
 /// process stopping between the commit and the notifiers cannot lose it. The library tells the notifiers right after the
 /// commit and then acknowledges it; one still pending a minute later (the process stopped in between) is delivered again
 /// by <see cref="Rewards.RewardService.ProcessDueAsync"/>. Delivery is therefore at least once: a notifier may, rarely,
-/// hear of one change twice, and should be idempotent by <see cref="Rewards.RewardEntry.EntryId"/> or order id.
+/// hear of one change twice, and should be idempotent by <see cref="Rewards.RewardEntry.RewardId"/> and
+/// <see cref="Rewards.RewardEntry.EntryId"/> together (entry ids are unique per reward), or by order id.
 /// </summary>
 /// <remarks>
 /// It holds references, not copies: a redelivery reads the attribution or ledger entry from the store, so no personal
@@ -39,6 +40,13 @@ public sealed record PendingNotification
 
     /// <summary>The ledger entry, for <see cref="NotificationKind.RewardChanged"/>; otherwise <see langword="null"/>.</summary>
     public string? EntryId { get; init; }
+
+    /// <summary>
+    /// The reward of the ledger entry <see cref="EntryId"/> (entry ids are unique per reward), for
+    /// <see cref="NotificationKind.RewardChanged"/>; otherwise <see langword="null"/>. Also <see langword="null"/> on
+    /// notifications stored by a version of the library that did not record it; their entry id alone names the entry.
+    /// </summary>
+    public string? RewardId { get; init; }
 
     /// <summary>When the change was committed (the library's clock).</summary>
     public required Instant RecordedAt { get; init; }

@@ -132,6 +132,67 @@ public sealed class UnitOfWorkTests
         Assert.Single(recorder.Decided);
     }
 
+    [Fact]
+    public async Task A_redelivered_reward_change_is_the_entry_of_its_own_reward_when_two_rewards_of_an_order_share_an_entry_id()
+    {
+        var w = World(new RecordingNotifier());
+        var ana = await w.ParticipantAsync("ana");
+        var at = w.Clock.GetCurrentInstant();
+        RewardEntry Entry(string rewardId, decimal amount) => new()
+        {
+            EntryId = "earned",
+            RewardId = rewardId,
+            Program = Customers,
+            Beneficiary = ana,
+            OrderId = "o-9",
+            Type = RewardEntryType.Earned,
+            Amount = new Money(amount, "EUR"),
+            RecordedAt = at,
+            Terms = new RewardTerms
+            {
+                Role = RewardRole.Referrer,
+                Level = 1,
+                Kind = RewardKind.AccountCredit,
+                Rule = rewardId,
+                Tier = "base",
+                ReferralNumber = 1,
+                PercentOfOrder = false,
+                OrderAmount = new Money(50m, "EUR"),
+                BeforeCap = new Money(amount, "EUR"),
+                ConversionTime = at,
+                HoldUntil = at + Duration.FromDays(30),
+            },
+        };
+        PendingNotification Changed(string id, string? rewardId) => new()
+        {
+            Id = id,
+            Kind = NotificationKind.RewardChanged,
+            Program = Customers,
+            OrderId = "o-9",
+            EntryId = "earned",
+            RewardId = rewardId,
+            RecordedAt = at,
+        };
+        // Written by a caller of the store (entry ids are unique per reward) and left pending, as by a process that stopped.
+        Assert.Equal(RewardCommitOutcome.Committed, await w.Store.TryCommitAsync(new RewardCommit
+        {
+            Program = Customers,
+            Accounts = [new AccountVersion(ana, 0)],
+            Entries = [Entry("r-1", 5m), Entry("r-2", 7m)],
+            Notifications = [Changed("n-1", "r-1"), Changed("n-2", "r-2"), Changed("n-3", null)],
+        }, Ct));
+
+        var recorder = new RecordingNotifier();
+        var (_, rewards) = Restart(w, w.Store, w.Store, recorder);
+        w.Clock.Advance(Duration.FromMinutes(2));
+        Assert.Equal(3, (await rewards.ProcessDueAsync(Ct)).Redelivered);
+
+        // The one stored without a reward id (by an earlier version) names the entry by its id alone: the first.
+        Assert.Equal(
+            [("r-1", 5m), ("r-1", 5m), ("r-2", 7m)],
+            recorder.RewardChanges.Select(e => (e.RewardId, e.Amount.Amount)).Order());
+    }
+
     /// <summary>Stands for a process that stops while telling its notifiers.</summary>
     private sealed class StoppingNotifier : IReferralNotifier
     {

@@ -60,13 +60,14 @@ public abstract class UnitOfWorkContract
         DecidedAt = Start + Duration.FromMinutes(1),
     };
 
-    private static PendingNotification Pending(string id, NotificationKind kind, string orderId, Instant at, string? entryId = null) => new()
+    private static PendingNotification Pending(string id, NotificationKind kind, string orderId, Instant at, string? entryId = null, string? rewardId = null) => new()
     {
         Id = id,
         Kind = kind,
         Program = Program,
         OrderId = orderId,
         EntryId = entryId,
+        RewardId = rewardId,
         RecordedAt = at,
     };
 
@@ -93,7 +94,7 @@ public abstract class UnitOfWorkContract
         var attribution = Decision(order);
         var at = Start + Duration.FromMinutes(1);
         var commit = ConversionCommit(order, attribution,
-            Pending("n-1", NotificationKind.RewardChanged, "o-1", at, "o-1#1:credit:earned"),
+            Pending("n-1", NotificationKind.RewardChanged, "o-1", at, "o-1#1:credit:earned", "o-1#1:credit"),
             Pending("n-2", NotificationKind.ConversionDecided, "o-1", at));
 
         Assert.Equal(RewardCommitOutcome.Committed, await rewards.TryCommitAsync(commit, Ct));
