@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Options;
 using Referrals.Codes;
 using Referrals.Links;
@@ -13,6 +14,10 @@ namespace Referrals;
 /// </summary>
 public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOptions>
 {
+    // What the strict binding of the configuration section found (values it could not convert, keys naming no setting),
+    // by the options instance it bound: reported first, in the same message as every other bad setting.
+    private static readonly ConditionalWeakTable<ReferralsOptions, IReadOnlyList<string>> BindingFailures = new();
+
     /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, ReferralsOptions options)
     {
@@ -33,9 +38,17 @@ public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOption
         }
     }
 
+    /// <summary>Records what binding the configuration into <paramref name="options"/> could not do (see <c>StrictConfigurationBinder</c>).</summary>
+    internal static void RecordBindingFailures(ReferralsOptions options, IReadOnlyList<string> failures) =>
+        BindingFailures.AddOrUpdate(options, failures);
+
     private static List<string> Collect(ReferralsOptions options)
     {
         var f = new List<string>();
+        if (BindingFailures.TryGetValue(options, out var binding))
+        {
+            f.AddRange(binding);
+        }
         const string root = ReferralsOptions.SectionName;
         if (options.Codes is null)
         {
