@@ -13,6 +13,12 @@ namespace Referrals;
 /// Checks <see cref="ReferralsOptions"/> and lists every bad setting by its configuration path
 /// (<c>Referrals:Codes:Length</c>). Used by dependency injection at start and by every non-DI constructor.
 /// </summary>
+/// <remarks>
+/// Options bound from configuration by <c>AddReferrals(IConfiguration)</c> also carry what the strict binding found —
+/// values that could not be converted, keys that name no setting — listed first in the same result. Besides each
+/// setting's range, the checks make sure nothing accepted can fail later: amounts bounded so that no reward computation
+/// overflows, local dates that are instants in every time zone, and a link template that builds links which read back.
+/// </remarks>
 public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOptions>
 {
     // What the strict binding of the configuration section found (values it could not convert, keys naming no setting),
