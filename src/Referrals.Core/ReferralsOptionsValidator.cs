@@ -645,9 +645,10 @@ public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOption
 
     /// <summary>
     /// A template that passes the checks above must also work: a link built with it for the longest code the options let
-    /// the library issue (generated or vanity), with the longest medium token and signed when signing is on, fits <see cref="LinkOptions.MaxLength"/>, is
-    /// text a person can share (no white space or control characters: a shared link ends at the first space) and reads
-    /// back as the same code and medium with the expected signature. This refuses, at start rather than at the first
+    /// the library issue (generated or vanity), with the longest medium token and signed when signing is on, fits
+    /// <see cref="LinkOptions.MaxLength"/>, is text a person can share (no white space, control, format, surrogate or
+    /// unassigned characters: a shared link ends at the first space, and breaks on the others) and reads back as the same
+    /// code and medium with the expected signature. This refuses, at start rather than at the first
     /// link, <c>{code}</c> in the host, a template query that carries the code, medium or signature parameter itself (a
     /// template ending <c>?ref=1</c>), and a path with dot segments or backslashes (the URL parser rewrites them, so the
     /// code is never found), and whatever else breaks the round trip.
@@ -686,9 +687,10 @@ public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOption
             f.Add($"{path}:MaxLength ({o.MaxLength}) is too small for links of {path}:Template: a {(o.ActiveSigningKeyId is null ? "" : "signed ")}link for a {symbols}-symbol code (the longest the code options allow) is longer.");
             return;
         }
-        if (link.Url.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+        if (link.Url.Any(c => char.IsWhiteSpace(c) || char.IsControl(c) || char.IsSurrogate(c)
+            || char.GetUnicodeCategory(c) is System.Globalization.UnicodeCategory.Format or System.Globalization.UnicodeCategory.OtherNotAssigned))
         {
-            f.Add($"{path}:Template must not contain white space or control characters (a shared link ends at the first space); got '{o.Template}'.");
+            f.Add($"{path}:Template must not contain white space, control, format, surrogate or unassigned characters (a shared link ends at the first space, and breaks on the others); got '{Printable(o.Template)}'.");
             return;
         }
         var read = service.Parse(link.Url);
@@ -700,6 +702,25 @@ public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOption
                 : $"{read.Status}: {read.Detail}";
             f.Add($"{path}:Template cannot work: the link it builds ({link.Url}) reads back as {got}, not as code {code}, medium {medium}, signature {signature}; got '{o.Template}'.");
         }
+    }
+
+    /// <summary>The text with the characters a message cannot show (controls, format characters, surrogates, unassigned) as U+XXXX.</summary>
+    private static string Printable(string text)
+    {
+        var sb = new System.Text.StringBuilder(text.Length);
+        foreach (char c in text)
+        {
+            if (char.IsControl(c) || char.IsSurrogate(c) || (char.IsWhiteSpace(c) && c != ' ')
+                || char.GetUnicodeCategory(c) is System.Globalization.UnicodeCategory.Format or System.Globalization.UnicodeCategory.OtherNotAssigned)
+            {
+                sb.Append("U+").Append(((int)c).ToString("X4", System.Globalization.CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                sb.Append(c);
+            }
+        }
+        return sb.ToString();
     }
 
     /// <summary>25 symbols: the longest code the library issues (24 data symbols and a check symbol; vanity codes are at most 24).</summary>
