@@ -1,5 +1,7 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Options;
 using Referrals.Codes;
+using Referrals.Internal;
 using Referrals.Links;
 using Referrals.Programs;
 using Referrals.Rewards;
@@ -11,8 +13,18 @@ namespace Referrals;
 /// Checks <see cref="ReferralsOptions"/> and lists every bad setting by its configuration path
 /// (<c>Referrals:Codes:Length</c>). Used by dependency injection at start and by every non-DI constructor.
 /// </summary>
+/// <remarks>
+/// Options bound from configuration by <c>AddReferrals(IConfiguration)</c> also carry what the strict binding found —
+/// values that could not be converted, keys that name no setting — listed first in the same result. Besides each
+/// setting's range, the checks make sure nothing accepted can fail later: amounts bounded so that no reward computation
+/// overflows, local dates that are instants in every time zone, and a link template that builds links which read back.
+/// </remarks>
 public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOptions>
 {
+    // What the strict binding of the configuration section found (values it could not convert, keys naming no setting),
+    // by the options instance it bound: reported first, in the same message as every other bad setting.
+    private static readonly ConditionalWeakTable<ReferralsOptions, IReadOnlyList<string>> BindingFailures = new();
+
     /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, ReferralsOptions options)
     {
@@ -33,9 +45,17 @@ public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOption
         }
     }
 
+    /// <summary>Records what binding the configuration into <paramref name="options"/> could not do (see <c>StrictConfigurationBinder</c>).</summary>
+    internal static void RecordBindingFailures(ReferralsOptions options, IReadOnlyList<string> failures) =>
+        BindingFailures.AddOrUpdate(options, failures);
+
     private static List<string> Collect(ReferralsOptions options)
     {
         var f = new List<string>();
+        if (BindingFailures.TryGetValue(options, out var binding))
+        {
+            f.AddRange(binding);
+        }
         const string root = ReferralsOptions.SectionName;
         if (options.Codes is null)
         {
@@ -59,7 +79,12 @@ public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOption
         }
         else
         {
+            int before = f.Count;
             ValidateLinks(options.Links, $"{root}:Links", f);
+            if (f.Count == before)
+            {
+                ValidateLinkRoundTrip(options, $"{root}:Links", f);
+            }
         }
         if (options.Privacy is null)
         {
@@ -117,6 +142,14 @@ public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOption
         {
             f.Add($"{path}:ActiveUntil must be a local date (2026-11-27) or date-time (2026-11-27T09:00); got '{o.ActiveUntil}'.");
         }
+        if (hasFrom && !ProgramRules.IsSupported(from))
+        {
+            f.Add($"{path}:ActiveFrom must lie in the years {ProgramRules.SupportedYears} (so that it is an instant in every time zone); got '{o.ActiveFrom}'.");
+        }
+        if (hasUntil && !ProgramRules.IsSupported(until))
+        {
+            f.Add($"{path}:ActiveUntil must lie in the years {ProgramRules.SupportedYears} (so that it is an instant in every time zone); got '{o.ActiveUntil}'.");
+        }
         if (hasFrom && hasUntil && until <= from)
         {
             f.Add($"{path}:ActiveUntil ({o.ActiveUntil}) must be after ActiveFrom ({o.ActiveFrom}).");
@@ -147,9 +180,9 @@ public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOption
         }
         foreach (var (currency, min) in o.MinimumOrder ?? new Dictionary<string, decimal>())
         {
-            if (currency.Length != 3 || !currency.All(char.IsAsciiLetter) || min < 0)
+            if (currency.Length != 3 || !currency.All(char.IsAsciiLetter) || min < 0 || min > AmountLimits.MaxAmount)
             {
-                f.Add($"{path}:MinimumOrder:{currency} must be a three-letter currency with an amount of 0 or more; got {min}.");
+                f.Add($"{path}:MinimumOrder:{currency} must be a three-letter currency with an amount of 0 to {AmountLimits.MaxAmountText}; got {min}.");
             }
         }
     }
@@ -307,6 +340,7 @@ public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOption
                 ValidateAmount(r.Kind, r.Amount, r.Currency, r.Percent, rule, f);
             }
         }
+        var windows = new List<(RewardBoostOptions Boost, NodaTime.LocalDateTime From, NodaTime.LocalDateTime Until)>();
         for (int i = 0; i < (o.Boosts?.Count ?? 0); i++)
         {
             var b = o.Boosts![i];
@@ -331,13 +365,26 @@ public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOption
             {
                 f.Add($"{boost}:Until must be a local date (2026-11-27) or date-time (2026-11-27T09:00); got '{b.Until}'.");
             }
+            if (hasFrom && !ProgramRules.IsSupported(from))
+            {
+                f.Add($"{boost}:From must lie in the years {ProgramRules.SupportedYears}; got '{b.From}'.");
+            }
+            if (hasUntil && !ProgramRules.IsSupported(until))
+            {
+                f.Add($"{boost}:Until must lie in the years {ProgramRules.SupportedYears}; got '{b.Until}'.");
+            }
             if (hasFrom && hasUntil && until <= from)
             {
                 f.Add($"{boost}:Until ({b.Until}) must be after From ({b.From}).");
             }
-            if (b.Multiply < 0 || b.Add < 0 || (b.Multiply == 1 && b.Add == 0))
+            bool factorsInRange = b.Multiply is >= 0 and <= AmountLimits.MaxBoostFactor && b.Add is >= 0 and <= AmountLimits.MaxAmount;
+            if (!factorsInRange || (b.Multiply == 1 && b.Add == 0))
             {
-                f.Add($"{boost}: Multiply and Add must be 0 or more and change something; got Multiply {b.Multiply}, Add {b.Add}.");
+                f.Add($"{boost}: Multiply must be 0 to {AmountLimits.MaxBoostFactor:0} and Add 0 to {AmountLimits.MaxAmountText}, and together change something; got Multiply {b.Multiply}, Add {b.Add}.");
+            }
+            else if (hasFrom && hasUntil && until > from)
+            {
+                windows.Add((b, from, until));
             }
             foreach (var name in b.Rules ?? [])
             {
@@ -347,6 +394,7 @@ public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOption
                 }
             }
         }
+        ValidateBoostOverlaps(o.Rules, windows, $"{path}:Boosts", f);
         for (int i = 0; i < (o.Caps?.Count ?? 0); i++)
         {
             var c = o.Caps![i];
@@ -372,9 +420,9 @@ public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOption
             {
                 f.Add($"{at}:MaxCount must be 1 or more; got {c.MaxCount}.");
             }
-            if (c.MaxAmount is { } max && (max <= 0 || !IsCurrency(c.Currency)))
+            if (c.MaxAmount is { } max && (max <= 0 || max > AmountLimits.MaxAmount || !IsCurrency(c.Currency)))
             {
-                f.Add($"{at}:MaxAmount must be more than zero with a three-letter Currency (PTS for points); got {max} '{c.Currency}'.");
+                f.Add($"{at}:MaxAmount must be more than zero and at most {AmountLimits.MaxAmountText} with a three-letter Currency (PTS for points); got {max} '{c.Currency}'.");
             }
         }
     }
@@ -386,9 +434,9 @@ public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOption
             f.Add($"{at}: give exactly one of Amount (with Currency) or Percent.");
             return;
         }
-        if (amount is { } a && a <= 0)
+        if (amount is { } a && (a <= 0 || a > AmountLimits.MaxAmount))
         {
-            f.Add($"{at}:Amount must be more than zero; got {a}.");
+            f.Add($"{at}:Amount must be more than zero and at most {AmountLimits.MaxAmountText}; got {a}.");
         }
         if (amount is not null && kind != RewardKind.Points && !IsCurrency(currency))
         {
@@ -398,9 +446,56 @@ public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOption
         {
             f.Add($"{at}:Currency of a points reward is PTS or nothing; got '{currency}'.");
         }
-        if (percent is { } p && (p <= 0 || p > 1000))
+        if (percent is { } p && (p <= 0 || p > AmountLimits.MaxPercent))
         {
-            f.Add($"{at}:Percent must be more than 0 and at most 1000; got {p}.");
+            f.Add($"{at}:Percent must be more than 0 and at most {AmountLimits.MaxPercent:0}; got {p}.");
+        }
+    }
+
+    /// <summary>
+    /// Boosts whose windows overlap compound (each multiplies what the one before left): at any instant, those that apply to
+    /// a rule may multiply it by at most <see cref="AmountLimits.MaxBoostFactor"/> in total (a factor below 1 counted as 1,
+    /// so no step between them exceeds it) and add at most <see cref="AmountLimits.MaxAmount"/>, so no reward can overflow.
+    /// </summary>
+    private static void ValidateBoostOverlaps(
+        IList<RewardRuleOptions>? rules,
+        List<(RewardBoostOptions Boost, NodaTime.LocalDateTime From, NodaTime.LocalDateTime Until)> windows,
+        string path,
+        List<string> f)
+    {
+        if (windows.Count < 2)
+        {
+            return;
+        }
+        var reported = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var rule in rules ?? [])
+        {
+            if (rule is null)
+            {
+                continue;
+            }
+            var applying = windows.Where(w => w.Boost.Rules is not { Count: > 0 } || w.Boost.Rules.Contains(rule.Name)).ToList();
+            // The most boosts are in force at the start of one of them.
+            foreach (var start in applying)
+            {
+                decimal factor = 1, added = 0;
+                var together = new List<string>();
+                foreach (var w in applying)
+                {
+                    if (w.From <= start.From && start.From < w.Until)
+                    {
+                        together.Add(w.Boost.Name);
+                        // Each is at most the limit (checked above), so the running values stop growing once past it.
+                        factor = factor > AmountLimits.MaxBoostFactor ? factor : factor * Math.Max(w.Boost.Multiply, 1m);
+                        added = added > AmountLimits.MaxAmount ? added : added + w.Boost.Add;
+                    }
+                }
+                if ((factor > AmountLimits.MaxBoostFactor || added > AmountLimits.MaxAmount) && reported.Add(string.Join('\n', together)))
+                {
+                    f.Add($"{path}: the boosts '{string.Join("', '", together)}' all apply to rule '{rule.Name}' at {start.From:uuuu'-'MM'-'dd'T'HH':'mm}; "
+                        + $"boosts in force together may multiply a reward by at most {AmountLimits.MaxBoostFactor:0} in all (factors below 1 count as 1) and add at most {AmountLimits.MaxAmountText} in all.");
+                }
+            }
         }
     }
 
@@ -547,6 +642,89 @@ public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOption
             f.Add($"{path}:ActiveSigningKeyId '{o.ActiveSigningKeyId}' names no key in {path}:SigningKeys.");
         }
     }
+
+    /// <summary>
+    /// A template that passes the checks above must also work: a link built with it for the longest code the options let
+    /// the library issue (generated or vanity), with the longest medium token and signed when signing is on, fits
+    /// <see cref="LinkOptions.MaxLength"/>, is text a person can share (no white space, control, format, surrogate or
+    /// unassigned characters: a shared link ends at the first space, and breaks on the others) and reads back as the same
+    /// code and medium with the expected signature. This refuses, at start rather than at the first
+    /// link, <c>{code}</c> in the host, a template query that carries the code, medium or signature parameter itself (a
+    /// template ending <c>?ref=1</c>), and a path with dot segments or backslashes (the URL parser rewrites them, so the
+    /// code is never found), and whatever else breaks the round trip.
+    /// </summary>
+    private static void ValidateLinkRoundTrip(ReferralsOptions options, string path, List<string> f)
+    {
+        var o = options.Links;
+        ShareLinkService service;
+        try
+        {
+            service = new ShareLinkService(options, validated: true);
+        }
+        catch (OptionsValidationException ex)
+        {
+            f.AddRange(ex.Failures);
+            return;
+        }
+        catch (UriFormatException)
+        {
+            f.Add($"{path}:Template must be an absolute http or https URL; got '{o.Template}'.");
+            return;
+        }
+        int symbols = Math.Clamp(
+            Math.Max((options.Codes?.Length ?? 0) + (options.Codes?.UseCheckCharacter == true ? 1 : 0), options.Vanity?.MaxLength ?? 0),
+            4,
+            LongestSampleCode.Length);
+        var code = ReferralCode.Parse(LongestSampleCode[..symbols]);
+        const ShareMedium medium = ShareMedium.Messaging; // the longest medium token
+        ShareLink link;
+        try
+        {
+            link = service.Build(code, medium);
+        }
+        catch (ArgumentException)
+        {
+            f.Add($"{path}:MaxLength ({o.MaxLength}) is too small for links of {path}:Template: a {(o.ActiveSigningKeyId is null ? "" : "signed ")}link for a {symbols}-symbol code (the longest the code options allow) is longer.");
+            return;
+        }
+        if (link.Url.Any(c => char.IsWhiteSpace(c) || char.IsControl(c) || char.IsSurrogate(c)
+            || char.GetUnicodeCategory(c) is System.Globalization.UnicodeCategory.Format or System.Globalization.UnicodeCategory.OtherNotAssigned))
+        {
+            f.Add($"{path}:Template must not contain white space, control, format, surrogate or unassigned characters (a shared link ends at the first space, and breaks on the others); got '{Printable(o.Template)}'.");
+            return;
+        }
+        var read = service.Parse(link.Url);
+        var signature = o.ActiveSigningKeyId is null ? LinkSignatureStatus.Absent : LinkSignatureStatus.Valid;
+        if (!read.IsSuccess || read.Code != code || read.Medium != medium || read.Signature != signature)
+        {
+            string got = read.IsSuccess
+                ? $"code {read.Code}, medium {read.Medium}, signature {read.Signature}"
+                : $"{read.Status}: {read.Detail}";
+            f.Add($"{path}:Template cannot work: the link it builds ({link.Url}) reads back as {got}, not as code {code}, medium {medium}, signature {signature}; got '{o.Template}'.");
+        }
+    }
+
+    /// <summary>The text with the characters a message cannot show (controls, format characters, surrogates, unassigned) as U+XXXX.</summary>
+    private static string Printable(string text)
+    {
+        var sb = new System.Text.StringBuilder(text.Length);
+        foreach (char c in text)
+        {
+            if (char.IsControl(c) || char.IsSurrogate(c) || (char.IsWhiteSpace(c) && c != ' ')
+                || char.GetUnicodeCategory(c) is System.Globalization.UnicodeCategory.Format or System.Globalization.UnicodeCategory.OtherNotAssigned)
+            {
+                sb.Append("U+").Append(((int)c).ToString("X4", System.Globalization.CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                sb.Append(c);
+            }
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>25 symbols: the longest code the library issues (24 data symbols and a check symbol; vanity codes are at most 24).</summary>
+    private const string LongestSampleCode = "ABCDEFGHJKMNPQRSTVWXYZ234";
 
     private static void ValidatePrivacy(PrivacyOptions o, string path, List<string> f)
     {

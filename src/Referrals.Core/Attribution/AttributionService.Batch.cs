@@ -126,6 +126,10 @@ public sealed partial class AttributionService
         {
             return (CaptureOutcome.Rejected, "a row with an order needs customer_id", false);
         }
+        if (row.OrderId is not null && row.Amount > AmountLimits.MaxAmount)
+        {
+            return (CaptureOutcome.Rejected, $"the amount is above the largest order amount, {AmountLimits.MaxAmountText}", false);
+        }
 
         ParticipantId? referrer = null;
         if (row.Code is null)

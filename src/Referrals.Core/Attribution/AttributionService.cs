@@ -136,6 +136,8 @@ public sealed partial class AttributionService
     /// touch at the conversion itself. With a <see cref="RewardService"/> registered, the decision's rewards are
     /// recorded as well (see <see cref="RewardService.ProcessAttributionAsync"/>).
     /// </summary>
+    /// <exception cref="ArgumentException">The conversion is invalid: an order id empty or longer than 128 characters, an
+    /// amount below 0 or above 1,000,000,000,000 (10^12, in major units), no currency, or an undefined channel.</exception>
     public ValueTask<AttributionResult> RecordConversionAsync(Conversion conversion, CancellationToken cancellationToken = default)
     {
         CheckConversion(conversion);
@@ -670,7 +672,11 @@ public sealed partial class AttributionService
             !string.IsNullOrWhiteSpace(conversion.OrderId) && conversion.OrderId.Length <= 128,
             nameof(conversion),
             $"An order id is 1 to 128 characters; got '{conversion.OrderId}'.");
-        Preconditions.CheckArgument(conversion.Amount.Amount >= 0, nameof(conversion), $"An order amount cannot be negative; got {conversion.Amount}.");
+        // The upper bound keeps every reward computation inside decimal's range (see AmountLimits).
+        Preconditions.CheckArgument(
+            conversion.Amount.Amount is >= 0 and <= AmountLimits.MaxAmount,
+            nameof(conversion),
+            $"An order amount is 0 to {AmountLimits.MaxAmountText}; got {conversion.Amount}.");
         Preconditions.CheckArgument(conversion.Amount.Currency.Length == 3, nameof(conversion), "The order amount needs a currency.");
         Preconditions.CheckArgument(Enum.IsDefined(conversion.Channel), nameof(conversion), $"Unknown channel {(int)conversion.Channel}.");
     }

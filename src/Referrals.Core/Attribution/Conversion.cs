@@ -18,7 +18,7 @@ public sealed record Conversion
     /// <summary>The referee: the customer who converted.</summary>
     public required ParticipantId Customer { get; init; }
 
-    /// <summary>The order value.</summary>
+    /// <summary>The order value: 0 to 1,000,000,000,000 (10^12) in major units, a bound that keeps every reward computation exact.</summary>
     public required Money Amount { get; init; }
 
     /// <summary>When the order was placed.</summary>

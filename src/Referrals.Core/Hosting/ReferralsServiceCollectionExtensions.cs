@@ -39,6 +39,13 @@ public static class ReferralsServiceCollectionExtensions
     /// Adds Referrals.Core with options bound from configuration: the <c>Referrals</c> section of
     /// <paramref name="configuration"/>, or <paramref name="configuration"/> itself when it is that section.
     /// </summary>
+    /// <remarks>
+    /// Binding is strict: a value that cannot be converted to its setting's type (<c>"30 days"</c> for a time span,
+    /// <c>NaN</c> for an amount, <c>Nobody</c> for an enum), anywhere in the section including list and dictionary entries,
+    /// a key that names no setting (a typo), and a single value where a section or list is expected (or the reverse) each
+    /// stop the host at start, named by their configuration path in the one <see cref="OptionsValidationException"/> that
+    /// lists every bad setting.
+    /// </remarks>
     public static ReferralsBuilder AddReferrals(this IServiceCollection services, IConfiguration configuration) =>
         AddReferrals(services, configuration, static _ => { });
 
@@ -54,7 +61,12 @@ public static class ReferralsServiceCollectionExtensions
             ? s
             : configuration.GetSection(ReferralsOptions.SectionName);
         ArgumentNullException.ThrowIfNull(configure);
-        var optionsBuilder = services.AddOptions<ReferralsOptions>().Bind(section).Configure(configure);
+        // Bound strictly: a value the binder cannot convert, or a key that names no setting, is a failure reported at start
+        // with the others, not a silently dropped list entry (a program without its rules). Reloads re-bind as Bind(section) would.
+        services.AddSingleton<IOptionsChangeTokenSource<ReferralsOptions>>(new ConfigurationChangeTokenSource<ReferralsOptions>(Microsoft.Extensions.Options.Options.DefaultName, section));
+        var optionsBuilder = services.AddOptions<ReferralsOptions>()
+            .Configure(options => Referrals.Hosting.StrictConfigurationBinder.Bind(section, options))
+            .Configure(configure);
         return AddCore(services, optionsBuilder);
     }
 

@@ -69,8 +69,17 @@ public sealed class ShareLinkService
     /// <summary>Creates the service from options built in code.</summary>
     /// <exception cref="OptionsValidationException">The options are invalid; every bad setting is listed.</exception>
     public ShareLinkService(ReferralsOptions options)
+        : this(Validated(options), validated: true)
     {
-        ReferralsOptionsValidator.ThrowIfInvalid(options);
+    }
+
+    /// <summary>
+    /// Creates the service from options that passed validation, or whose link settings did while the validator tries the
+    /// template (it builds and reads back a link with this service).
+    /// </summary>
+    internal ShareLinkService(ReferralsOptions options, bool validated)
+    {
+        _ = validated;
         var links = options.Links;
 
         codeParameter = links.CodeParameter;
@@ -578,6 +587,12 @@ public sealed class ShareLinkService
             sb.Append('…');
         }
         return sb.Append('\'').ToString();
+    }
+
+    private static ReferralsOptions Validated(ReferralsOptions options)
+    {
+        ReferralsOptionsValidator.ThrowIfInvalid(options);
+        return options;
     }
 
     private static OptionsValidationException Invalid(string failure) =>

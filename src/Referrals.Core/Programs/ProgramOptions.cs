@@ -32,10 +32,10 @@ public sealed class ProgramOptions
     /// <summary>IANA time zone id (<c>Europe/Berlin</c>, <c>America/New_York</c>). Default <c>UTC</c>.</summary>
     public string TimeZone { get; set; } = "UTC";
 
-    /// <summary>Local date or date-time in <see cref="TimeZone"/> from which the program runs (<c>2026-11-27</c> or <c>2026-11-27T09:00</c>); <see langword="null"/> for always.</summary>
+    /// <summary>Local date or date-time in <see cref="TimeZone"/> from which the program runs (<c>2026-11-27</c> or <c>2026-11-27T09:00</c>), in the years 1 to 9998; <see langword="null"/> for always.</summary>
     public string? ActiveFrom { get; set; }
 
-    /// <summary>Local date or date-time in <see cref="TimeZone"/> at which the program stops (exclusive); <see langword="null"/> for never.</summary>
+    /// <summary>Local date or date-time in <see cref="TimeZone"/> at which the program stops (exclusive), in the years 1 to 9998; <see langword="null"/> for never.</summary>
     public string? ActiveUntil { get; set; }
 
     /// <summary>How long before a conversion a touch still counts. 1 hour to 366 days; default 30 days.</summary>
@@ -53,7 +53,7 @@ public sealed class ProgramOptions
     /// <summary>Only a friend's first conversion (or one the host flags as new) can be referred. Default <see langword="true"/>.</summary>
     public bool NewCustomersOnly { get; set; } = true;
 
-    /// <summary>Minimum order value per currency (<c>{ "EUR": 20 }</c>); a currency not listed has no minimum.</summary>
+    /// <summary>Minimum order value per currency (<c>{ "EUR": 20 }</c>), 0 to 1,000,000,000,000 (10^12); a currency not listed has no minimum.</summary>
     public IDictionary<string, decimal> MinimumOrder { get; set; } = new Dictionary<string, decimal>(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Levels of the referral chain recorded on an attribution: 1 is the referrer only. 1 to 10; default 3.</summary>

@@ -428,9 +428,10 @@ public sealed record Refund
             {
                 return order;
             }
-            total += r.Amount.Amount;
+            // Each refund adds at most what is left of the order, so refunds of any size never overflow the total.
+            total += Math.Min(r.Amount.Amount, order.Amount - total);
         }
-        return new Money(Math.Min(total, order.Amount), order.Currency);
+        return new Money(total, order.Currency);
     }
 }
 

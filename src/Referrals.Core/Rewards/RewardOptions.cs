@@ -107,13 +107,13 @@ public sealed class RewardRuleOptions
     /// <summary>Free text for the fulfiller: a product SKU, a coupon template, a gift card design.</summary>
     public string? Item { get; set; }
 
-    /// <summary>A fixed amount (with <see cref="Currency"/>), when the rule has no tiers.</summary>
+    /// <summary>A fixed amount (with <see cref="Currency"/>), when the rule has no tiers: more than 0, at most 1,000,000,000,000 (10^12).</summary>
     public decimal? Amount { get; set; }
 
     /// <summary>The currency of a fixed amount (ISO 4217); not needed for points.</summary>
     public string? Currency { get; set; }
 
-    /// <summary>A percentage of the order value (10 is 10 %), when the rule has no tiers.</summary>
+    /// <summary>A percentage of the order value (10 is 10 %), when the rule has no tiers: more than 0, at most 1000.</summary>
     public decimal? Percent { get; set; }
 
     /// <summary>A milestone: the rule pays only on exactly this referral (10 is the 10th). Not combined with tiers.</summary>
@@ -129,13 +129,13 @@ public sealed class RewardTierOptions
     /// <summary>The first referral number of the tier (1 is the first referral). Tiers ascend strictly.</summary>
     public int From { get; set; } = 1;
 
-    /// <summary>A fixed amount (with <see cref="Currency"/>).</summary>
+    /// <summary>A fixed amount (with <see cref="Currency"/>): more than 0, at most 1,000,000,000,000 (10^12).</summary>
     public decimal? Amount { get; set; }
 
     /// <summary>The currency of a fixed amount; not needed for points.</summary>
     public string? Currency { get; set; }
 
-    /// <summary>A percentage of the order value.</summary>
+    /// <summary>A percentage of the order value: more than 0, at most 1000.</summary>
     public decimal? Percent { get; set; }
 }
 
@@ -144,21 +144,26 @@ public sealed class RewardTierOptions
 /// program's time zone are multiplied by <see cref="Multiply"/>, then increased by <see cref="Add"/> (in the reward's own
 /// currency or points). Boosts apply in the order listed.
 /// </summary>
+/// <remarks>
+/// Boosts in force at the same time compound. So that no reward can overflow, the boosts that apply to one rule at any
+/// instant may multiply by at most 1000 together (the product of their <see cref="Multiply"/>, a factor below 1 counted
+/// as 1) and add at most 1,000,000,000,000 together; a configuration beyond that fails validation.
+/// </remarks>
 public sealed class RewardBoostOptions
 {
     /// <summary>A name recorded on the boosted rewards (<c>black-friday</c>).</summary>
     public string Name { get; set; } = "";
 
-    /// <summary>Local date (midnight) or date-time at which the boost starts.</summary>
+    /// <summary>Local date (midnight) or date-time at which the boost starts, in the years 1 to 9998.</summary>
     public string From { get; set; } = "";
 
-    /// <summary>Local date (midnight) or date-time at which the boost ends (exclusive).</summary>
+    /// <summary>Local date (midnight) or date-time at which the boost ends (exclusive), in the years 1 to 9998.</summary>
     public string Until { get; set; } = "";
 
-    /// <summary>A factor, 0 or more (2 doubles). Default 1.</summary>
+    /// <summary>A factor, 0 to 1000 (2 doubles). Default 1.</summary>
     public decimal Multiply { get; set; } = 1m;
 
-    /// <summary>An amount added after multiplying, 0 or more. Default 0.</summary>
+    /// <summary>An amount added after multiplying, 0 to 1,000,000,000,000 (10^12). Default 0.</summary>
     public decimal Add { get; set; }
 
     /// <summary>The rules it boosts, by name; empty for all.</summary>
@@ -178,7 +183,7 @@ public sealed class RewardCapOptions
     /// <summary>The most referrals rewarded per period; a referral beyond it earns no referrer reward.</summary>
     public int? MaxCount { get; set; }
 
-    /// <summary>The most value earned per period, in <see cref="Currency"/>.</summary>
+    /// <summary>The most value earned per period, in <see cref="Currency"/>: more than 0, at most 1,000,000,000,000 (10^12).</summary>
     public decimal? MaxAmount { get; set; }
 
     /// <summary>The currency of <see cref="MaxAmount"/> (or <c>PTS</c> for points).</summary>

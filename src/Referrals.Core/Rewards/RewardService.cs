@@ -88,9 +88,17 @@ public sealed partial class RewardService
     /// are cancelled (or clawed back, if fulfilled) and the new referrer's are decided.
     /// </summary>
     /// <returns>The order's reward decision, or <see langword="null"/> when the program has no reward rules or the order was never referred.</returns>
+    /// <exception cref="ArgumentException">The order amount is below 0 or above 1,000,000,000,000 (10^12, as for a conversion).</exception>
     /// <exception cref="ReferralException"><see cref="ReferralErrorCode.ConcurrencyConflict"/>: other writers kept winning.</exception>
-    public ValueTask<RewardDecision?> ProcessAttributionAsync(AttributionResult attribution, CancellationToken cancellationToken = default) =>
-        CommitAttributionAsync(Preconditions.CheckNotNull(attribution), save: false, notify: false, after: null, cancellationToken);
+    public ValueTask<RewardDecision?> ProcessAttributionAsync(AttributionResult attribution, CancellationToken cancellationToken = default)
+    {
+        Preconditions.CheckNotNull(attribution);
+        Preconditions.CheckArgument(
+            attribution.Amount.Amount is >= 0 and <= AmountLimits.MaxAmount,
+            nameof(attribution),
+            $"An order amount is 0 to {AmountLimits.MaxAmountText}; got {attribution.Amount}.");
+        return CommitAttributionAsync(attribution, save: false, notify: false, after: null, cancellationToken);
+    }
 
     /// <summary>The store of the rewards (the attribution service runs a conversion in its transaction when it keeps everything).</summary>
     internal IRewardStore Store => _store;

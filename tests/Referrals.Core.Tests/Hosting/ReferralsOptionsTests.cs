@@ -1,11 +1,18 @@
 using System.Text;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using NodaTime;
 using NodaTime.Testing;
+using NodaTime.Text;
 using Referrals.Codes;
 using Referrals.Links;
+using Referrals.Programs;
+using Referrals.Rewards;
+using Referrals.Tests.Support;
 using Referrals.Storage;
 
 namespace Referrals.Tests.Hosting;
@@ -182,4 +189,116 @@ public sealed class ReferralsOptionsTests
             Assert.Contains(setting, ex.Message, StringComparison.Ordinal);
         }
     }
+
+    [Fact]
+    public void Bad_values_of_every_kind_anywhere_in_the_section_are_all_named_in_one_message_at_start()
+    {
+        const string json = """
+            {
+              "Referrals": {
+                "Codes": { "Length": 2 },
+                "Links": { "Template": "https://{code}.shop.example/" },
+                "Programs": {
+                  "customers": {
+                    "TimeZone": "Europe/Berlin", "AttributionWindow": "30 days", "AtributionWindow": "14.00:00:00", "ActiveFrom": "-9998-01-01",
+                    "Rewards": {
+                      "Rules": [
+                        { "Name": "ladder", "Tiers": [ { "From": 1, "Amount": "NaN", "Currency": "EUR" }, { "From": 5, "Amount": 79228162514264337593543950335, "Currency": "EUR" } ] },
+                        { "Name": "friend", "For": "Nobody", "Percent": 10 }
+                      ],
+                      "Boosts": [ { "Name": "bf", "From": "2026-11-27", "Until": "2026-12-01", "Multiply": 1e26 } ]
+                    }
+                  }
+                }
+              }
+            }
+            """;
+        using var provider = Build(json, null);
+
+        var ex = Assert.Throws<OptionsValidationException>(provider.GetRequiredService<IStartupValidator>().Validate);
+
+        string[] named =
+        [
+            "Referrals:Programs:customers:AttributionWindow must be a time span",
+            "Referrals:Programs:customers:AtributionWindow names no setting",
+            "Referrals:Programs:customers:Rewards:Rules:0:Tiers:0:Amount must be a number",
+            "Referrals:Programs:customers:Rewards:Rules:1:For must be one of Referrer, Referee",
+            "Referrals:Codes:Length must be 4 to 24 symbols; got 2.",
+            "Referrals:Links:Template must carry {code} in its path, not in its host",
+            "Referrals:Programs:customers:ActiveFrom must lie in the years 1 to 9998",
+            "Referrals:Programs:customers:Rewards:Rules:0 ('ladder'):Tiers:1:Amount must be more than zero and at most 1,000,000,000,000",
+            "Referrals:Programs:customers:Rewards:Boosts:0 ('bf'): Multiply must be 0 to 1000",
+        ];
+        foreach (var failure in named)
+        {
+            Assert.Contains(failure, ex.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData("ActiveFrom", "-9998-01-01")]
+    [InlineData("ActiveFrom", "0000-12-31T23:00")]
+    [InlineData("ActiveUntil", "9999-12-31")]
+    [InlineData("Boosts:0 ('bf'):From", "-0001-06-01")]
+    [InlineData("Boosts:0 ('bf'):Until", "9999-01-01")]
+    public void A_local_date_that_is_not_an_instant_in_every_time_zone_is_named(string setting, string value)
+    {
+        var program = new ProgramOptions { TimeZone = "Pacific/Kiritimati" };
+        var boost = new RewardBoostOptions { Name = "bf", From = "2026-11-27", Until = "2026-12-01", Multiply = 2m };
+        program.Rewards = new RewardOptions { Rules = [new RewardRuleOptions { Name = "credit", Amount = 10m, Currency = "EUR" }], Boosts = [boost] };
+        switch (setting)
+        {
+            case "ActiveFrom": program.ActiveFrom = value; break;
+            case "ActiveUntil": program.ActiveUntil = value; break;
+            case "Boosts:0 ('bf'):From": boost.From = value; break;
+            default: boost.Until = value; break;
+        }
+        var options = new ReferralsOptions();
+        options.Programs["customers"] = program;
+
+        var ex = Assert.Throws<OptionsValidationException>(() => ReferralsOptionsValidator.ThrowIfInvalid(options));
+
+        string prefix = setting.StartsWith("Boosts", StringComparison.Ordinal) ? "Referrals:Programs:customers:Rewards:" : "Referrals:Programs:customers:";
+        Assert.Contains(ex.Failures, f => f.StartsWith($"{prefix}{setting} must lie in the years 1 to 9998", StringComparison.Ordinal));
+    }
+
+    private static readonly LocalDateTimePattern LocalText = LocalDateTimePattern.CreateWithInvariantCulture("uuuu'-'MM'-'dd'T'HH':'mm");
+
+    private static readonly Gen<LocalDateTime> LocalDates =
+        from year in Gen.Frequency((3, Gen.Elements(-9998, -9997, -1, 0, 1, 2, 9997, 9998, 9999)), (1, Gen.Choose(-9998, 9999)))
+        from end in Gen.Elements(false, true)
+        from minute in Gen.Elements(0, 1438)
+        select (end ? new LocalDate(year, 12, 31) : new LocalDate(year, 1, 1)).AtMidnight().PlusMinutes(minute);
+
+    private static readonly Gen<string> Zones = Gen.Elements(DateTimeZoneProviders.Tzdb.Ids.ToArray());
+
+    /// <summary>Any program window and boost window that pass validation, in any zone, compile: the services start.</summary>
+    [Property(MaxTest = 200)]
+    public Property Any_local_dates_that_pass_validation_are_instants_in_the_programs_zone() =>
+        Prop.ForAll(LocalDates.ToArbitrary(), Zones.ToArbitrary(), (at, zone) =>
+        {
+            string from = LocalText.Format(at);
+            string until = LocalText.Format(at.PlusMinutes(1));
+            void Program(ProgramOptions p)
+            {
+                p.TimeZone = zone;
+                p.ActiveFrom = from;
+                p.ActiveUntil = until;
+                p.Rewards = new RewardOptions
+                {
+                    Rules = [new RewardRuleOptions { Name = "credit", Amount = 10m, Currency = "EUR" }],
+                    Boosts = [new RewardBoostOptions { Name = "bf", From = from, Until = until, Multiply = 2m }],
+                    Caps = [new RewardCapOptions { Period = CapPeriod.Year, MaxCount = 5 }],
+                };
+            }
+            try
+            {
+                _ = new AttributionWorld(Program);
+            }
+            catch (OptionsValidationException ex)
+            {
+                return ex.Failures.All(f => f.Contains("must lie in the years 1 to 9998", StringComparison.Ordinal)).Label(string.Join(" ", ex.Failures));
+            }
+            return (at.Year is >= 1 and <= 9998).Label("started");
+        });
 }
