@@ -75,6 +75,24 @@ internal static class UntrustedText
     /// <summary>The code point in the usual notation (<c>U+FFFF</c>), to name a character that cannot be shown.</summary>
     public static string CodePoint(char c) => "U+" + ((int)c).ToString("X4", CultureInfo.InvariantCulture);
 
+    /// <summary>The index of the first unpaired surrogate half in <paramref name="text"/>, or -1 when it is well-formed UTF-16.</summary>
+    public static int IndexOfUnpairedSurrogate(ReadOnlySpan<char> text)
+    {
+        for (int i = 0; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(c))
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     /// <summary>
     /// The index of the first unpaired surrogate half or U+FFFE in <paramref name="text"/>, or -1. These are what
     /// <see cref="string.Normalize()"/> refuses (with <see cref="ArgumentException"/>): check before normalising.

@@ -15,7 +15,8 @@ namespace Referrals.Attribution;
 /// <b>Format.</b> RFC 4180 CSV: comma separated; fields may be double-quoted, with <c>""</c> for a quote and with commas
 /// and line breaks inside; CRLF, LF (or CR) line ends; a UTF-8 byte order mark and blank lines are ignored. The first
 /// non-blank line is a header naming the columns, matched case-insensitively and in any order; other columns are
-/// ignored. Every value is trimmed of surrounding white space, and an empty value counts as absent.
+/// ignored. Every value is trimmed of surrounding white space, and an empty value counts as absent. A value with an
+/// unpaired UTF-16 surrogate (text broken by a wrong encoding) is rejected, since it could not be stored as written.
 /// </para>
 /// <list type="table">
 /// <listheader><term>Column</term><description>Content</description></listheader>
@@ -380,6 +381,13 @@ public static class PosBatchReader
             {
                 Fail(PosBatchErrorReason.InvalidValue, Name(column),
                     $"Line {Num(line)}: {Name(column)} {Echo(value)} is {Num(value.Length)} characters long; at most {Num(maxLength)} are allowed.");
+            }
+            else if (value is not null && UntrustedText.IndexOfUnpairedSurrogate(value) is int bad and >= 0)
+            {
+                // Text broken by a wrong encoding on the way. Stored as UTF-8 it would become U+FFFD, and two different
+                // ids would be stored as one: refuse it here, where the line can still be named.
+                Fail(PosBatchErrorReason.InvalidValue, Name(column),
+                    $"Line {Num(line)}: {Name(column)} {Echo(value)} has an unpaired surrogate ({UntrustedText.CharacterAt(value, bad)} at index {Num(bad)}): the text was broken in transit (check the file's encoding).");
             }
             return value;
         }
