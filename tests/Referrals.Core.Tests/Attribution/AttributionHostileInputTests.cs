@@ -107,7 +107,7 @@ public sealed class AttributionHostileInputTests
     [InlineData("0001-01-01T00:00:00Z")]
     [InlineData("9997-12-31T23:59:59.999999999Z")]
     [InlineData("9997-12-31T23:59:59+18:00")]
-    public async Task A_row_at_the_edge_of_the_supported_range_of_time_is_imported_and_decided(string time)
+    public async Task A_row_at_an_edge_of_the_supported_range_of_time_is_imported_and_decided_and_one_beyond_NodaTimes_refused(string time)
     {
         var w = new AttributionWorld(p => p.Rewards = new Referrals.Rewards.RewardOptions { Rules = [new Referrals.Rewards.RewardRuleOptions { Name = "ten", Amount = 10m, Currency = "EUR" }] });
         w.Clock.Reset(Monday + Duration.FromDays(1));
@@ -116,11 +116,13 @@ public sealed class AttributionHostileInputTests
         string csv = Header + "\n" +
             $"C-0,store-7,R2,{time},{code.Display},fay,,,,\n" +
             $"C-1,store-7,R2,{time},{code.Display},fay,pos-1,10.00,EUR,yes\n" +
-            $"C-2,store-7,R2,2026-11-23T08:48:00+01:00,{code.Display},ida,pos-2,10.00,EUR,yes\n";
+            $"C-2,store-7,R2,2026-11-23T08:48:00+01:00,{code.Display},ida,pos-2,10.00,EUR,yes\n" +
+            $"C-3,store-7,R2,-9998-01-01T00:00:00Z,{code.Display},gus,pos-3,10.00,EUR,yes\n"; // NodaTime's first instant
 
         var import = await w.Attribution.ImportPosBatchAsync(Customers, new StringReader(csv), Ct);
 
-        Assert.Empty(import.Errors);
+        var error = Assert.Single(import.Errors);
+        Assert.Equal((5, "event_time", PosBatchErrorReason.InvalidValue), (error.LineNumber, error.Column, error.ReadReason));
         Assert.Equal(3, import.Captured);
         var edge = await w.Attribution.FindAttributionAsync(Customers, "pos-1", Ct);
         Assert.NotNull(edge);
@@ -185,7 +187,10 @@ public sealed class AttributionHostileInputTests
                     VisitorId = c.visitor,
                     RegisterId = c.register,
                 };
-                var result = w.Attribution.RecordConversionAsync(conversion, Ct).AsTask().GetAwaiter().GetResult();
+                // One at a time, or as a list of one (the batch path shares the checks and the recording).
+                var result = c.order.Length % 2 == 0
+                    ? w.Attribution.RecordConversionAsync(conversion, Ct).AsTask().GetAwaiter().GetResult()
+                    : w.Attribution.RecordConversionsAsync([conversion], Ct).AsTask().GetAwaiter().GetResult()[0];
                 var stored = w.Attribution.FindAttributionAsync(Customers, conversion.OrderId, Ct).AsTask().GetAwaiter().GetResult();
                 return (result.OrderId == conversion.OrderId && Enum.IsDefined(result.Reason) && stored is not null)
                     .Label(result.Explain());
