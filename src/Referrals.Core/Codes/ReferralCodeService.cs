@@ -287,7 +287,9 @@ public sealed partial class ReferralCodeService
     /// <summary>
     /// Resolves raw input (typed at a till, entered in a form, scanned from a QR code, or a share link) to a code.
     /// Trims, drops spaces and dashes, ignores case, reads O as 0 and I/L as 1, strips a configured prefix and checks the
-    /// check symbol. Never throws for any input; allocates nothing for typed or scanned codes, found or not.
+    /// check symbol. Never throws for any input; allocates nothing for typed or scanned codes, found or not. Input with a
+    /// <c>/</c> that is no code is read as a share link (<see cref="ShareLinkService.Parse"/>), whatever its length: a link
+    /// that cannot be read is <see cref="CodeMalformedReason.InvalidLink"/>, with the parser's reason in <see cref="CodeResolution.Link"/>.
     /// </summary>
     /// <param name="raw">The input, or <see langword="null"/> (which resolves as <see cref="CodeMalformedReason.Empty"/>).</param>
     public CodeResolution Resolve(string? raw)

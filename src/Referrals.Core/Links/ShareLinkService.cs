@@ -231,7 +231,8 @@ public sealed class ShareLinkService
 
     /// <summary>
     /// Reads a share link, a link without its scheme (<c>shop.example/r/ABCD</c>) or a bare code (a scanned QR payload or a typed code).
-    /// Never throws.
+    /// Never throws, whatever the text (unpaired surrogates, unassigned code points, control characters included): what
+    /// cannot be read comes back as a status with a <see cref="ShareLinkParseResult.Detail"/> that says why.
     /// </summary>
     /// <remarks>
     /// Parameters may come in any order and extra ones (<c>fbclid</c>, <c>gclid</c>, ...) are ignored. A successful result
