@@ -128,7 +128,9 @@ public sealed class AttributionHostileInputTests
         Assert.NotNull(edge);
         Assert.True(edge.IsAttributed, edge.Explain());
         Assert.NotNull(await w.Attribution.FindAttributionAsync(Customers, "pos-2", Ct));
-        await w.Rewards.ProcessDueAsync(Ct);
+        var reward = Assert.Single(await w.Rewards.ListOrderRewardsAsync(Customers, "pos-1", Ct));
+        Assert.Equal((emil, new Money(10m, "EUR")), (reward.Beneficiary, reward.Earned));
+        await w.Rewards.ProcessDueAsync(Ct); // holds that end at the edge of time are computed without overflow
     }
 
     [Theory]
