@@ -429,7 +429,7 @@ public static class OmnichannelStory
             Line($"  imported: {result.Captured} capture, {result.Conversions} conversion, {result.Duplicates} duplicates, {result.Errors.Count} row refused");
             foreach (var error in result.Errors)
             {
-                Line($"  refused {error.Reason}");
+                Line($"  refused {error.Message}");
             }
             string orderId = $"pos-w{_week:D2}-101";
             _orders.Add((Scene.EmployeeCodePosBatch, Staff, orderId));

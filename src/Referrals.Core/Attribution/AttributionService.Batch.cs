@@ -1,3 +1,4 @@
+using System.Globalization;
 using Referrals.Internal;
 using Referrals.Privacy;
 
@@ -9,11 +10,15 @@ public sealed partial class AttributionService
     /// Imports a POS batch upload (CSV, see <see cref="PosBatchReader"/>) of captures made offline hours or days before:
     /// each row becomes a touch at its own event time (idempotent by the POS's capture id), a row with an order also becomes
     /// a conversion, and conversions recorded earlier for the customers the rows name are decided again. A bad row is
-    /// reported with its line and reason and does not stop the others. Streams: the file is never held in memory.
+    /// reported in <see cref="BatchImportResult.Errors"/> with its line, column and reason (the reader's own reason for a
+    /// line it could not read) and does not stop the others. Streams: the file is never held in memory.
     /// </summary>
     /// <param name="program">The program the captures belong to.</param>
     /// <param name="csv">The upload.</param>
     /// <param name="cancellationToken">Stops the import between rows; rows already imported stay.</param>
+    /// <returns>What was imported and every row that was not; the file's content never makes the import throw.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="csv"/> is <see langword="null"/>.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled; the rows imported before stay.</exception>
     /// <remarks>E-mail and phone columns are hashed on arrival with <see cref="ContactHasher"/> (it needs <c>Referrals:Privacy:ContactHashKey</c>) and never stored.</remarks>
     public async Task<BatchImportResult> ImportPosBatchAsync(ProgramId program, TextReader csv, CancellationToken cancellationToken = default)
     {
@@ -26,7 +31,8 @@ public sealed partial class AttributionService
         {
             if (entry.IsError)
             {
-                errors.Add(new BatchImportError(entry.Error.LineNumber, entry.Error.Message));
+                var e = entry.Error;
+                errors.Add(new BatchImportError(e.LineNumber, BatchImportErrorReason.Unreadable, e.Column, e.Message, readReason: e.Reason));
                 continue;
             }
             var row = entry.Row!;
@@ -35,16 +41,24 @@ public sealed partial class AttributionService
                 (Program: program, Row: row, Touched: touchedCustomers, NewOrders: newOrders),
                 static (self, s, after, ct) => self.ImportRowAsync(s.Program, s.Row, s.Touched, s.NewOrders, after, ct),
                 cancellationToken).ConfigureAwait(false);
-            string? problem = imported switch
+            switch (imported.Outcome)
             {
-                (CaptureOutcome.Captured, _, bool order) => Count(ref captured, ref conversions, order),
-                (CaptureOutcome.Duplicate, _, _) => Count(ref duplicates),
-                (_, string reason, _) => reason,
-                _ => "the row could not be used",
-            };
-            if (problem is not null)
-            {
-                errors.Add(new BatchImportError(row.LineNumber, $"line {row.LineNumber}: {problem}"));
+                case CaptureOutcome.Captured:
+                    captured++;
+                    conversions += imported.Order ? 1 : 0;
+                    break;
+                case CaptureOutcome.Duplicate:
+                    duplicates++;
+                    break;
+                default:
+                    var p = imported.Problem;
+                    errors.Add(new BatchImportError(
+                        row.LineNumber,
+                        p.Reason,
+                        p.Column,
+                        $"Line {row.LineNumber.ToString(CultureInfo.InvariantCulture)}: {p.Text}",
+                        rejection: p.Rejection));
+                    break;
             }
         }
 
@@ -65,23 +79,13 @@ public sealed partial class AttributionService
         return new BatchImportResult(captured, duplicates, conversions, errors, reevaluated);
     }
 
-    private static string? Count(ref int captured, ref int conversions, bool order)
-    {
-        captured++;
-        if (order)
-        {
-            conversions++;
-        }
-        return null;
-    }
+    /// <summary>Why a row that was read could not be imported: the error's reason, column and sentence (without the line).</summary>
+    private readonly record struct RowProblem(BatchImportErrorReason Reason, string? Column, string Text, CaptureRejection Rejection = CaptureRejection.None);
 
-    private static string? Count(ref int duplicates)
-    {
-        duplicates++;
-        return null;
-    }
+    private static (CaptureOutcome Outcome, RowProblem Problem, bool Order) Refused(BatchImportErrorReason reason, string? column, string text) =>
+        (CaptureOutcome.Rejected, new RowProblem(reason, column, text), false);
 
-    private async ValueTask<(CaptureOutcome Outcome, string? Problem, bool Order)> ImportRowAsync(
+    private async ValueTask<(CaptureOutcome Outcome, RowProblem Problem, bool Order)> ImportRowAsync(
         ProgramId program,
         PosBatchRow row,
         HashSet<ParticipantId> touchedCustomers,
@@ -94,14 +98,14 @@ public sealed partial class AttributionService
         {
             if (_hasher.Value is null)
             {
-                return (CaptureOutcome.Rejected, "e-mail or phone columns need Referrals:Privacy:ContactHashKey to be configured", false);
+                return Refused(BatchImportErrorReason.ContactHashKeyMissing, null, "e-mail or phone columns need Referrals:Privacy:ContactHashKey to be configured.");
             }
         }
         if (row.CustomerEmail is { } ce)
         {
             if (!_hasher.Value!.TryHashEmail(ce, out var h))
             {
-                return (CaptureOutcome.Rejected, "customer_email is not a valid e-mail address", false);
+                return Refused(BatchImportErrorReason.InvalidContact, "customer_email", "customer_email is not a valid e-mail address (not shown: personal data).");
             }
             customerContact = h;
         }
@@ -109,7 +113,7 @@ public sealed partial class AttributionService
         {
             if (!_hasher.Value!.TryHashPhone(cp, out var h))
             {
-                return (CaptureOutcome.Rejected, "customer_phone is not a valid phone number", false);
+                return Refused(BatchImportErrorReason.InvalidContact, "customer_phone", "customer_phone is not a valid phone number (not shown: personal data).");
             }
             customerContact = h;
         }
@@ -120,11 +124,11 @@ public sealed partial class AttributionService
         }
         if (customer is null && customerContact is null)
         {
-            return (CaptureOutcome.Rejected, "the row names no customer (customer_id, customer_email or customer_phone)", false);
+            return Refused(BatchImportErrorReason.NoCustomer, null, "the row names no customer (customer_id, customer_email or customer_phone).");
         }
         if (row.OrderId is not null && customer is null)
         {
-            return (CaptureOutcome.Rejected, "a row with an order needs customer_id", false);
+            return Refused(BatchImportErrorReason.OrderWithoutCustomerId, "customer_id", "a row with an order_id needs customer_id.");
         }
         if (row.OrderId is not null && row.Amount > AmountLimits.MaxAmount)
         {
@@ -139,17 +143,20 @@ public sealed partial class AttributionService
             {
                 if (!_hasher.Value!.TryHashEmail(re, out referrerContact))
                 {
-                    return (CaptureOutcome.Rejected, "referrer_email is not a valid e-mail address", false);
+                    return Refused(BatchImportErrorReason.InvalidContact, "referrer_email", "referrer_email is not a valid e-mail address (not shown: personal data).");
                 }
             }
             else if (!_hasher.Value!.TryHashPhone(row.ReferrerPhone, out referrerContact))
             {
-                return (CaptureOutcome.Rejected, "referrer_phone is not a valid phone number", false);
+                return Refused(BatchImportErrorReason.InvalidContact, "referrer_phone", "referrer_phone is not a valid phone number (not shown: personal data).");
             }
             var matches = await _participants.FindParticipantsByContactAsync(referrerContact, ct).ConfigureAwait(false);
             if (matches.Count != 1)
             {
-                return (CaptureOutcome.Rejected, matches.Count == 0 ? "no referrer has the given contact" : "several referrers share the given contact", false);
+                string column = row.ReferrerEmail is not null ? "referrer_email" : "referrer_phone";
+                return matches.Count == 0
+                    ? Refused(BatchImportErrorReason.ReferrerNotFound, column, $"no referrer has the {column} given.")
+                    : Refused(BatchImportErrorReason.ReferrerAmbiguous, column, $"several referrers share the {column} given.");
             }
             referrer = matches[0].Id;
         }
@@ -170,7 +177,11 @@ public sealed partial class AttributionService
         var built = await BuildTouchAsync(request, row.OrderId, ct, limitGuessing: false).ConfigureAwait(false);
         if (built.Touch is null)
         {
-            return (CaptureOutcome.Rejected, $"the capture was refused: {built.Rejection}", false);
+            return (CaptureOutcome.Rejected, new RowProblem(
+                BatchImportErrorReason.CaptureRefused,
+                row.Code is not null ? "code" : row.ReferrerEmail is not null ? "referrer_email" : "referrer_phone",
+                $"the capture was refused: {Describe(built.Rejection)}.",
+                built.Rejection), false);
         }
         var stored = await StoreTouchAsync(built.Touch, built.CodeOutcome, after, ct).ConfigureAwait(false);
         if (customer is { } c)
@@ -207,6 +218,19 @@ public sealed partial class AttributionService
                 order = true;
             }
         }
-        return (stored.Outcome, null, order);
+        return (stored.Outcome, default, order);
     }
+
+    /// <summary>A capture rejection in words, for an import error's sentence.</summary>
+    private static string Describe(CaptureRejection rejection) => rejection switch
+    {
+        CaptureRejection.CodeMalformed => "the code is neither a code nor a share link of ours",
+        CaptureRejection.CodeNotFound => "no such code",
+        CaptureRejection.CodeCheckFailed => "the code's check symbol does not match (a typo)",
+        CaptureRejection.WrongProgram => "the code belongs to another program",
+        CaptureRejection.CodeUnassigned => "the code is not handed to any referrer yet",
+        CaptureRejection.LinkSignatureInvalid => "the link's signature does not hold",
+        CaptureRejection.UnknownReferrer => "the referrer is not known",
+        _ => rejection.ToString(),
+    };
 }

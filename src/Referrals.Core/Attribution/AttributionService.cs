@@ -112,8 +112,11 @@ public sealed partial class AttributionService
 
     /// <summary>
     /// Records a touch: the input is resolved as a code or link (or, for a contact look-up, the confirmed referrer is
-    /// used), and the touch is stored once by its natural id. Expected refusals come back in the result.
+    /// used), and the touch is stored once by its natural id. Expected refusals come back in the result, for any text in the
+    /// request: input that is no code or link of ours is <see cref="CaptureRejection.CodeMalformed"/>.
     /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="request"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException"><see cref="CaptureRequest.Kind"/> is not a defined value.</exception>
     public async ValueTask<CaptureResult> CaptureAsync(CaptureRequest request, CancellationToken cancellationToken = default)
     {
         Preconditions.CheckNotNull(request);
@@ -134,10 +137,15 @@ public sealed partial class AttributionService
     /// Records a conversion and decides its attribution. Idempotent by program and order id: recording an order again
     /// returns the decision already made and changes nothing. A <see cref="Conversion.PresentedCode"/> is recorded as a
     /// touch at the conversion itself. With a <see cref="RewardService"/> registered, the decision's rewards are
-    /// recorded as well (see <see cref="RewardService.ProcessAttributionAsync"/>).
+    /// recorded as well (see <see cref="RewardService.ProcessAttributionAsync"/>). A presented code that cannot be used (any
+    /// text: malformed, unknown, a link to another host) is not recorded and does not stop the order being recorded and decided.
     /// </summary>
-    /// <exception cref="ArgumentException">The conversion is invalid: an order id empty or longer than 128 characters, an
-    /// amount below 0 or above 1,000,000,000,000 (10^12, in major units), no currency, or an undefined channel.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="conversion"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">
+    /// The order id is empty or longer than 128 characters, the amount is below 0 or above 1,000,000,000,000 (10^12, in
+    /// major units) or has no currency, the channel is not defined, or the event time is outside 0001-01-01T00:00:00Z to
+    /// 9997-12-31T23:59:59Z.
+    /// </exception>
     public ValueTask<AttributionResult> RecordConversionAsync(Conversion conversion, CancellationToken cancellationToken = default)
     {
         CheckConversion(conversion);
@@ -679,6 +687,10 @@ public sealed partial class AttributionService
             $"An order amount is 0 to {AmountLimits.MaxAmountText}; got {conversion.Amount}.");
         Preconditions.CheckArgument(conversion.Amount.Currency.Length == 3, nameof(conversion), "The order amount needs a currency.");
         Preconditions.CheckArgument(Enum.IsDefined(conversion.Channel), nameof(conversion), $"Unknown channel {(int)conversion.Channel}.");
+        Preconditions.CheckArgument(
+            EventTimes.IsSupported(conversion.EventTime),
+            nameof(conversion),
+            $"An order's event time must be {EventTimes.RangeText}; got {conversion.EventTime}.");
     }
 
     private async ValueTask<(Touch? Touch, CaptureRejection Rejection, CodeResolutionOutcome? CodeOutcome)> BuildTouchAsync(

@@ -133,36 +133,3 @@ public sealed class CaptureResult
 /// <param name="Kind">What kind of participant they are.</param>
 /// <param name="MaskedContact">The contact the friend gave, masked (<c>j***@example.com</c>).</param>
 public sealed record ReferrerMatch(ParticipantId Referrer, Participants.ParticipantKind Kind, string MaskedContact);
-
-/// <summary>The outcome of importing a POS batch upload.</summary>
-public sealed class BatchImportResult
-{
-    internal BatchImportResult(int captured, int duplicates, int conversions, IReadOnlyList<BatchImportError> errors, int reevaluated)
-    {
-        Captured = captured;
-        Duplicates = duplicates;
-        Conversions = conversions;
-        Errors = errors;
-        Reevaluated = reevaluated;
-    }
-
-    /// <summary>Rows recorded as new touches.</summary>
-    public int Captured { get; }
-
-    /// <summary>Rows recorded before (same capture id): unchanged.</summary>
-    public int Duplicates { get; }
-
-    /// <summary>Rows that also carried an order, recorded as conversions and decided.</summary>
-    public int Conversions { get; }
-
-    /// <summary>Conversions recorded before the upload whose decision was taken again because a late touch arrived.</summary>
-    public int Reevaluated { get; }
-
-    /// <summary>Rows that could not be used, each with its line and reason; the other rows were imported.</summary>
-    public IReadOnlyList<BatchImportError> Errors { get; }
-}
-
-/// <summary>One row of a batch upload that could not be used.</summary>
-/// <param name="LineNumber">The 1-based line in the file (the header is line 1).</param>
-/// <param name="Reason">Why, in a sentence that names the column and the problem but never a contact value.</param>
-public sealed record BatchImportError(int LineNumber, string Reason);

@@ -9,7 +9,7 @@ public enum CodeMalformedReason
     /// <summary>Nothing but white space and dashes (or nothing at all).</summary>
     Empty = 1,
 
-    /// <summary>More symbols than any code can have.</summary>
+    /// <summary>More symbols than any code can have, or more than 256 characters of input that is no link.</summary>
     TooLong = 2,
 
     /// <summary>Fewer symbols than any code can have.</summary>

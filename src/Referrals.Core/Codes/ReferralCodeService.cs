@@ -213,7 +213,7 @@ public sealed partial class ReferralCodeService
         };
         if (!await _store.TryAddAsync(record, cancellationToken).ConfigureAwait(false))
         {
-            return new VanityCodeResult(null, VanityCodeRejection.Taken, $"The code '{vanity.Trim()}' is taken (codes are compared ignoring case, and O/0 and I/L/1 count as the same).");
+            return new VanityCodeResult(null, VanityCodeRejection.Taken, $"The code {Echo(vanity.Trim())} is taken (codes are compared ignoring case, and O/0 and I/L/1 count as the same).");
         }
         _index.Set(record);
         ReferralsTelemetry.CodesIssued.Add(1, new KeyValuePair<string, object?>(ReferralsTelemetry.Tags.Kind, "vanity"));
@@ -287,7 +287,9 @@ public sealed partial class ReferralCodeService
     /// <summary>
     /// Resolves raw input (typed at a till, entered in a form, scanned from a QR code, or a share link) to a code.
     /// Trims, drops spaces and dashes, ignores case, reads O as 0 and I/L as 1, strips a configured prefix and checks the
-    /// check symbol. Never throws for any input; allocates nothing for typed or scanned codes, found or not.
+    /// check symbol. Never throws for any input; allocates nothing for typed or scanned codes, found or not. Input with a
+    /// <c>/</c> that is no code is read as a share link (<see cref="ShareLinkService.Parse"/>), whatever its length: a link
+    /// that cannot be read is <see cref="CodeMalformedReason.InvalidLink"/>, with the parser's reason in <see cref="CodeResolution.Link"/>.
     /// </summary>
     /// <param name="raw">The input, or <see langword="null"/> (which resolves as <see cref="CodeMalformedReason.Empty"/>).</param>
     public CodeResolution Resolve(string? raw)
@@ -298,7 +300,9 @@ public sealed partial class ReferralCodeService
         }
         Span<char> buffer = stackalloc char[CodeText.MaxKeyLength];
         var reason = CodeText.Fold(raw, buffer, out int n, out int bad);
-        if (reason == CodeMalformedReason.InvalidCharacter && LooksLikeLink(raw))
+        // A link is recognised before the code's length limit applies: a share link may be far longer than a code
+        // (tracking parameters), and its host alone may hold more letters than a code has symbols.
+        if (reason is CodeMalformedReason.InvalidCharacter or CodeMalformedReason.TooLong && LooksLikeLink(raw))
         {
             return ResolveLink(raw);
         }
@@ -467,31 +471,34 @@ public sealed partial class ReferralCodeService
         switch (reason)
         {
             case CodeMalformedReason.InvalidCharacter:
-                return (null, VanityCodeRejection.InvalidCharacter, $"'{vanity}' has the character '{vanity[bad]}' at position {bad + 1}; use letters, digits, spaces and dashes.");
+                return (null, VanityCodeRejection.InvalidCharacter, $"{Echo(vanity)} has the character {UntrustedText.CharacterAt(vanity, bad)} at position {bad + 1}; use letters, digits, spaces and dashes.");
             case CodeMalformedReason.TooLong:
-                return (null, VanityCodeRejection.TooLong, $"'{vanity}' is longer than {_vanityOptions.MaxLength} characters.");
+                return (null, VanityCodeRejection.TooLong, $"{Echo(vanity)} is longer than {_vanityOptions.MaxLength} characters.");
             case CodeMalformedReason.Empty:
                 return (null, VanityCodeRejection.TooShort, $"A vanity code needs at least {_vanityOptions.MinLength} characters.");
         }
         if (n < _vanityOptions.MinLength)
         {
-            return (null, VanityCodeRejection.TooShort, $"'{vanity}' is shorter than {_vanityOptions.MinLength} characters.");
+            return (null, VanityCodeRejection.TooShort, $"{Echo(vanity)} is shorter than {_vanityOptions.MinLength} characters.");
         }
         if (n > _vanityOptions.MaxLength)
         {
-            return (null, VanityCodeRejection.TooLong, $"'{vanity}' is longer than {_vanityOptions.MaxLength} characters.");
+            return (null, VanityCodeRejection.TooLong, $"{Echo(vanity)} is longer than {_vanityOptions.MaxLength} characters.");
         }
         string key = new(buffer[..n]);
         if (_reservedWords.Contains(CodeBlocklist.Skeleton(vanity)))
         {
-            return (null, VanityCodeRejection.Reserved, $"'{vanity}' is a reserved word.");
+            return (null, VanityCodeRejection.Reserved, $"{Echo(vanity)} is a reserved word.");
         }
         if (_blocklist.ContainsBlockedWord(vanity))
         {
-            return (null, VanityCodeRejection.Blocked, $"'{vanity}' contains a blocked word.");
+            return (null, VanityCodeRejection.Blocked, $"{Echo(vanity)} contains a blocked word.");
         }
         return (key, VanityCodeRejection.None, null);
     }
+
+    /// <summary>Quotes a person's input for a message: shortened, invisible characters replaced.</summary>
+    private static string Echo(string value) => UntrustedText.Echo(value, 40);
 
     private ReferralCodeRecord NewRecord(CodeRequest request, string? prefix, CodeKind kind)
     {

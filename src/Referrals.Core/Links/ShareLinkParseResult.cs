@@ -14,7 +14,11 @@ public enum ShareLinkParseStatus
     /// <summary>The input was longer than <see cref="LinkOptions.MaxLength"/> and was not read.</summary>
     TooLong = 2,
 
-    /// <summary>The input is neither a readable link nor a code: not a URL, an unsupported scheme, or a parameter that appears twice with different values.</summary>
+    /// <summary>
+    /// The input is neither a readable link nor a code: not a URL, an unsupported scheme, a host that is not a valid domain
+    /// name (a character IDNA refuses, such as U+0378, U+FFFF or U+2028; the detail names it), or a parameter that appears
+    /// twice with different values.
+    /// </summary>
     Malformed = 3,
 
     /// <summary>A URL whose host is neither the template's host nor one of <see cref="LinkOptions.AdditionalHosts"/>.</summary>

@@ -1,4 +1,5 @@
 using System.Buffers.Text;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -239,7 +240,8 @@ public sealed class ShareLinkService
 
     /// <summary>
     /// Reads a share link, a link without its scheme (<c>shop.example/r/ABCD</c>) or a bare code (a scanned QR payload or a typed code).
-    /// Never throws.
+    /// Never throws, whatever the text (unpaired surrogates, unassigned code points, control characters included): what
+    /// cannot be read comes back as a status with a <see cref="ShareLinkParseResult.Detail"/> that says why.
     /// </summary>
     /// <remarks>
     /// Parameters may come in any order and extra ones (<c>fbclid</c>, <c>gclid</c>, ...) are ignored. A successful result
@@ -298,7 +300,11 @@ public sealed class ShareLinkService
         {
             return ShareLinkParseResult.Failure(ShareLinkParseStatus.Malformed, true, "The input is not a valid http or https URL.");
         }
-        if (!IsOurHost(uri.IdnHost))
+        if (!TryGetIdnHost(uri, out string idnHost, out string? hostProblem))
+        {
+            return ShareLinkParseResult.Failure(ShareLinkParseStatus.Malformed, true, hostProblem);
+        }
+        if (!IsOurHost(idnHost))
         {
             return ShareLinkParseResult.Failure(ShareLinkParseStatus.UnknownHost, true, $"The host {Echo(uri.Host)} is not a share-link host.");
         }
@@ -544,7 +550,48 @@ public sealed class ShareLinkService
         {
             return true;
         }
-        return Uri.TryCreate("https://" + head + "/", UriKind.Absolute, out var u) && IsOurHost(u.IdnHost);
+        return Uri.TryCreate("https://" + head + "/", UriKind.Absolute, out var u) && TryGetIdnHost(u, out string idnHost, out _) && IsOurHost(idnHost);
+    }
+
+    /// <summary>
+    /// The host of a URL in its ASCII (IDNA) form, or why it has none. <see cref="Uri.TryCreate(string?, UriKind, out Uri?)"/>
+    /// accepts hosts that IDNA refuses (U+0378, U+FFFF, U+2028, a label that starts with a combining mark, ...), and
+    /// <see cref="Uri.IdnHost"/> then throws: such a host is not a domain name at all.
+    /// </summary>
+    private static bool TryGetIdnHost(Uri uri, out string idnHost, [NotNullWhen(false)] out string? problem)
+    {
+        string host = uri.Host;
+        problem = null;
+        if (Ascii.IsValid(host))
+        {
+            idnHost = uri.IdnHost; // nothing to convert, so nothing that can fail
+            return true;
+        }
+        // The characters IDNA always refuses, named without the cost of an exception: they are most of the cases.
+        for (int i = 0; i < host.Length; i += char.IsSurrogatePair(host, i) ? 2 : 1)
+        {
+            var category = char.IsSurrogatePair(host, i) ? CharUnicodeInfo.GetUnicodeCategory(char.ConvertToUtf32(host[i], host[i + 1])) : char.GetUnicodeCategory(host[i]);
+            if (category is UnicodeCategory.OtherNotAssigned or UnicodeCategory.Surrogate or UnicodeCategory.Control
+                or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator or UnicodeCategory.PrivateUse)
+            {
+                idnHost = string.Empty;
+                problem = $"The host {Echo(host)} is not a valid domain name: the character {UntrustedText.CharacterAt(host, i)} at index {i.ToString(CultureInfo.InvariantCulture)} of the host cannot appear in one.";
+                return false;
+            }
+        }
+        try
+        {
+            idnHost = uri.IdnHost;
+            return true;
+        }
+        catch (UriFormatException)
+        {
+            // The rest (a label that starts with a combining mark, a joiner out of context, mixed directions, ...) only the
+            // conversion itself can tell, and it has no non-throwing form.
+            idnHost = string.Empty;
+            problem = $"The host {Echo(host)} is not a valid domain name: IDNA refuses it (a label that starts with a combining mark, an invisible joiner, a mix of writing directions, ...).";
+            return false;
+        }
     }
 
     private static bool IsBase64UrlText(string s)
@@ -566,28 +613,15 @@ public sealed class ShareLinkService
         return reason switch
         {
             CodeMalformedReason.InvalidCharacter =>
-                $"character {Echo(text[bad].ToString())} (U+{(int)text[bad]:X4}) at index {bad.ToString(CultureInfo.InvariantCulture)} cannot appear in a code.",
+                $"character {UntrustedText.CharacterAt(text, bad)} at index {bad.ToString(CultureInfo.InvariantCulture)} cannot appear in a code.",
             CodeMalformedReason.TooLong => "it is too long for a code.",
             CodeMalformedReason.Empty => "it has no symbols.",
             _ => $"{reason}.",
         };
     }
 
-    /// <summary>Quotes untrusted text for a detail message: shortened, control characters replaced.</summary>
-    private static string Echo(string value)
-    {
-        var sb = new StringBuilder(Math.Min(value.Length, MaxEchoLength) + 3);
-        sb.Append('\'');
-        foreach (char c in value.AsSpan(0, Math.Min(value.Length, MaxEchoLength)))
-        {
-            sb.Append(char.IsControl(c) || char.IsSurrogate(c) ? '?' : c);
-        }
-        if (value.Length > MaxEchoLength)
-        {
-            sb.Append('…');
-        }
-        return sb.Append('\'').ToString();
-    }
+    /// <summary>Quotes untrusted text for a detail message: shortened, invisible characters replaced.</summary>
+    private static string Echo(string value) => UntrustedText.Echo(value, MaxEchoLength);
 
     private static ReferralsOptions Validated(ReferralsOptions options)
     {

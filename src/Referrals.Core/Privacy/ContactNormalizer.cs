@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text;
+using Referrals.Internal;
 
 namespace Referrals.Privacy;
 
@@ -302,7 +303,7 @@ public static class ContactNormalizer
         return Ascii.IsValid(lower) ? lower : lower.Normalize(NormalizationForm.FormC);
     }
 
-    /// <summary>No white space, no control characters, no unpaired surrogates (which UTF-8 could not carry into the hash).</summary>
+    /// <summary>No white space, no control characters, no unpaired surrogates (which UTF-8 could not carry into the hash), no U+FFFE.</summary>
     private static bool IsWellFormedText(string s)
     {
         for (int i = 0; i < s.Length; i++)
@@ -312,15 +313,9 @@ public static class ContactNormalizer
             {
                 return false;
             }
-            if (char.IsHighSurrogate(c) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]))
-            {
-                i++;
-            }
-            else if (char.IsSurrogate(c))
-            {
-                return false;
-            }
         }
-        return true;
+        // Unpaired surrogates and U+FFFE: what string.Normalize refuses, checked here so that its exception is not the way
+        // such an address is turned down.
+        return UntrustedText.IndexOfUnnormalizable(s) < 0;
     }
 }

@@ -56,7 +56,10 @@ public sealed class FingerprintHasher
     public bool TryHashPaymentMethod(string? paymentFingerprint, out Fingerprint fingerprint) =>
         Make(FingerprintNormalizer.TryNormalizePayment(paymentFingerprint, out var n), FingerprintKind.PaymentMethod, PaymentTag, n, out fingerprint);
 
-    /// <summary>Hashes a shipping address given as one line (street, number, postcode, city, country). Never throws.</summary>
+    /// <summary>
+    /// Hashes a shipping address given as one line (street, number, postcode, city, country). Never throws: punctuation,
+    /// and characters that are not text (an unpaired surrogate, U+FFFE), only separate words.
+    /// </summary>
     public bool TryHashShippingAddress(string? address, out Fingerprint fingerprint) =>
         Make(FingerprintNormalizer.TryNormalizeAddress(address, out var n), FingerprintKind.ShippingAddress, AddressTag, n, out fingerprint);
 

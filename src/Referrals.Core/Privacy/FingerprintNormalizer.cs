@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Referrals.Internal;
 
 namespace Referrals.Privacy;
 
@@ -41,7 +42,8 @@ internal static class FingerprintNormalizer
     /// <summary>
     /// A postal address: lower-cased, accents removed (<c>ß</c> as <c>ss</c>), every run of punctuation and white space one
     /// space, common words abbreviated (<c>street</c> → <c>st</c>, <c>...strasse</c> → <c>...str</c>); at least one letter
-    /// or digit, at most 512 characters of input.
+    /// or digit, at most 512 characters of input. An unpaired surrogate half or U+FFFE (text broken in transit) separates
+    /// words as punctuation does.
     /// </summary>
     public static bool TryNormalizeAddress([NotNullWhen(true)] string? raw, out string normalized)
     {
@@ -50,7 +52,14 @@ internal static class FingerprintNormalizer
         {
             return false;
         }
-        string decomposed = raw.ToLowerInvariant().Replace("ß", "ss", StringComparison.Ordinal).Normalize(NormalizationForm.FormD);
+        // string.Normalize throws on unpaired surrogates and U+FFFE. Neither is a letter or digit, so the loop below would
+        // drop them as separators anyway: make them spaces first, and normalise what is left. Lower case after
+        // decomposing: a precomposed capital the invariant culture keeps (U+0130, I with a dot) decomposes to a capital
+        // letter and a mark, and the normal form must not depend on which spelling came in.
+        string decomposed = UntrustedText.ReplaceUnnormalizable(raw, ' ')
+            .Normalize(NormalizationForm.FormD)
+            .ToLowerInvariant()
+            .Replace("ß", "ss", StringComparison.Ordinal);
         var words = new List<string>();
         var word = new StringBuilder();
         foreach (char c in decomposed)

@@ -12,7 +12,10 @@ public enum PosBatchErrorReason
     /// <summary>A required value is empty: <c>capture_id</c>, <c>store_id</c>, <c>event_time</c>, one of <c>code</c>/<c>referrer_email</c>/<c>referrer_phone</c>, or <c>amount</c> and <c>currency</c> with an order.</summary>
     MissingValue,
 
-    /// <summary>A value has the wrong shape: a time without offset, a negative amount, a currency that is not three letters, an implausible e-mail, an id that is too long.</summary>
+    /// <summary>
+    /// A value has the wrong shape: a time without offset or outside the supported range (0001-01-01T00:00:00Z to
+    /// 9997-12-31T23:59:59Z), a negative amount, a currency that is not three letters, an implausible e-mail, an id that is too long.
+    /// </summary>
     InvalidValue,
 
     /// <summary>

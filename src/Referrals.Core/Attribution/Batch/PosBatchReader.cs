@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Text;
 using NodaTime;
 using NodaTime.Text;
 using Referrals.Internal;
@@ -16,14 +15,15 @@ namespace Referrals.Attribution;
 /// <b>Format.</b> RFC 4180 CSV: comma separated; fields may be double-quoted, with <c>""</c> for a quote and with commas
 /// and line breaks inside; CRLF, LF (or CR) line ends; a UTF-8 byte order mark and blank lines are ignored. The first
 /// non-blank line is a header naming the columns, matched case-insensitively and in any order; other columns are
-/// ignored. Every value is trimmed of surrounding white space, and an empty value counts as absent.
+/// ignored. Every value is trimmed of surrounding white space, and an empty value counts as absent. A value with an
+/// unpaired UTF-16 surrogate (text broken by a wrong encoding) is rejected, since it could not be stored as written.
 /// </para>
 /// <list type="table">
 /// <listheader><term>Column</term><description>Content</description></listheader>
 /// <item><term><c>capture_id</c></term><description>Required, 1 to 128 characters: the POS's own id, the idempotency key; unique within the file.</description></item>
 /// <item><term><c>store_id</c></term><description>Required, 1 to 64 characters.</description></item>
 /// <item><term><c>register_id</c></term><description>Optional, at most 64 characters.</description></item>
-/// <item><term><c>event_time</c></term><description>Required, ISO 8601 with an offset or <c>Z</c>: <c>2026-11-20T17:45:00+01:00</c>, <c>2026-11-20T16:45:00.250Z</c>; seconds and the fraction are optional, a space may replace the <c>T</c>. A local time without offset is rejected.</description></item>
+/// <item><term><c>event_time</c></term><description>Required, ISO 8601 with an offset or <c>Z</c>: <c>2026-11-20T17:45:00+01:00</c>, <c>2026-11-20T16:45:00.250Z</c>; seconds and the fraction are optional, a space may replace the <c>T</c>. A local time without offset is rejected, and so is a time outside 0001-01-01T00:00:00Z to 9997-12-31T23:59:59Z once its offset is applied.</description></item>
 /// <item><term><c>code</c>, <c>referrer_email</c>, <c>referrer_phone</c></term><description>At least one is required (the header must have one of the columns, each row a value in one). Raw, not normalised.</description></item>
 /// <item><term><c>customer_id</c>, <c>customer_email</c>, <c>customer_phone</c></term><description>Optional: the friend, if known. <c>customer_id</c> at most 128 characters.</description></item>
 /// <item><term><c>order_id</c></term><description>Optional, at most 128 characters; when present, <c>amount</c> and <c>currency</c> are required (and the header must have them).</description></item>
@@ -253,21 +253,8 @@ public static class PosBatchReader
 
     private static string Num(int value) => value.ToString(CultureInfo.InvariantCulture);
 
-    /// <summary>Quotes untrusted text for a message: at most 40 characters, control characters replaced.</summary>
-    private static string Echo(string value)
-    {
-        var sb = new StringBuilder(Math.Min(value.Length, MaxEcho) + 3);
-        sb.Append('\'');
-        foreach (char c in value.AsSpan(0, Math.Min(value.Length, MaxEcho)))
-        {
-            sb.Append(char.IsControl(c) || char.IsSurrogate(c) ? '?' : c);
-        }
-        if (value.Length > MaxEcho)
-        {
-            sb.Append('…');
-        }
-        return sb.Append('\'').ToString();
-    }
+    /// <summary>Quotes untrusted text for a message: at most 40 characters, invisible characters replaced.</summary>
+    private static string Echo(string value) => UntrustedText.Echo(value, MaxEcho);
 
     private enum Column
     {
@@ -395,6 +382,13 @@ public static class PosBatchReader
                 Fail(PosBatchErrorReason.InvalidValue, Name(column),
                     $"Line {Num(line)}: {Name(column)} {Echo(value)} is {Num(value.Length)} characters long; at most {Num(maxLength)} are allowed.");
             }
+            else if (value is not null && UntrustedText.IndexOfUnpairedSurrogate(value) is int bad and >= 0)
+            {
+                // Text broken by a wrong encoding on the way. Stored as UTF-8 it would become U+FFFD, and two different
+                // ids would be stored as one: refuse it here, where the line can still be named.
+                Fail(PosBatchErrorReason.InvalidValue, Name(column),
+                    $"Line {Num(line)}: {Name(column)} {Echo(value)} has an unpaired surrogate ({UntrustedText.CharacterAt(value, bad)} at index {Num(bad)}): the text was broken in transit (check the file's encoding).");
+            }
             return value;
         }
 
@@ -421,7 +415,13 @@ public static class PosBatchReader
                 var result = pattern.Parse(value);
                 if (result.Success)
                 {
-                    return result.Value.ToInstant();
+                    if (!TryToInstant(result.Value, out Instant instant) || !EventTimes.IsSupported(instant))
+                    {
+                        Fail(PosBatchErrorReason.InvalidValue, Name(column),
+                            $"Line {Num(line)}: {Name(column)} {Echo(value)} is outside the range of supported event times, {EventTimes.RangeText}.");
+                        return default;
+                    }
+                    return instant;
                 }
             }
             foreach (var pattern in LocalTimePatterns)
@@ -538,6 +538,20 @@ public static class PosBatchReader
         }
 
         private static string Name(Column column) => ColumnNames[(int)column];
+    }
+
+    /// <summary>
+    /// The instant of a parsed time, or false when its offset carries it past either end of <see cref="Instant"/>'s range
+    /// (<c>9999-12-31T23:59:59-18:00</c>), where <see cref="OffsetDateTime.ToInstant"/> would throw.
+    /// </summary>
+    private static bool TryToInstant(OffsetDateTime time, out Instant instant)
+    {
+        // Every local date and time is an instant in UTC: LocalDateTime's range lies within Instant's.
+        Instant asUtc = time.LocalDateTime.InUtc().ToInstant();
+        Duration offset = Duration.FromSeconds(time.Offset.Seconds);
+        bool inRange = offset < Duration.Zero ? asUtc <= Instant.MaxValue + offset : asUtc >= Instant.MinValue + offset;
+        instant = inRange ? asUtc - offset : default;
+        return inRange;
     }
 
     private static bool IsPlausibleEmail(string value)

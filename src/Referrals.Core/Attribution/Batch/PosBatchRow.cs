@@ -8,7 +8,8 @@ namespace Referrals.Attribution;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Every string is the value from the file with surrounding white space removed; an empty value is <see langword="null"/>.
+/// Every string is the value from the file with surrounding white space removed, well-formed UTF-16 (the reader refuses
+/// unpaired surrogates); an empty value is <see langword="null"/>.
 /// Nothing else is normalised: <see cref="Code"/> is the text as typed or scanned (fold it with the code service),
 /// and the e-mail addresses and phone numbers are raw personal data that the caller must hash before storing and
 /// must not log.
