@@ -3,10 +3,10 @@ using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
 using NodaTime;
-using Referrals.Fraud;
+using Referrals.Codes;
 using Referrals.Tests.Support;
 
-namespace Referrals.Tests.Fraud;
+namespace Referrals.Tests.Codes;
 
 public sealed class CodeGuessingLimiterTests
 {

@@ -6,7 +6,7 @@ using System.Security.Cryptography;
 using NodaTime;
 using Referrals.Internal;
 
-namespace Referrals.Fraud;
+namespace Referrals.Codes;
 
 /// <summary>
 /// Rate-limits failed referral-code look-ups per source (an IP address, a device id, a POS register), so someone typing
@@ -38,7 +38,8 @@ namespace Referrals.Fraud;
 /// <para>
 /// Time is used at tick (100 ns) resolution. A time earlier than the source's last recorded failure (a clock stepping
 /// back, calls arriving out of order) is read as that last failure's time, so counts are never undone or corrupted.
-/// Thread-safe (one lock per stripe of sets); <see cref="IsLimited"/> and <see cref="RecordFailure"/> allocate nothing.
+/// Thread-safe (one lock per stripe of sets); <see cref="IsLimited"/>, <see cref="RecordFailure"/> and
+/// <see cref="MayBeLimited"/> allocate nothing. The limiter lives in one process: see <see cref="CodeLookupGuard"/>.
 /// </para>
 /// </remarks>
 internal sealed class CodeGuessingLimiter
@@ -67,6 +68,10 @@ internal sealed class CodeGuessingLimiter
     private readonly long windowTicks;
     private readonly long idleTicks;
     private readonly long seed;
+
+    // The latest failure time (Unix ticks) that left a source limited; far in the past until one does. Far enough that
+    // subtracting it from any instant's ticks cannot overflow.
+    private long lastLimited = long.MinValue / 2;
 
     /// <summary>Creates a limiter and allocates all its memory.</summary>
     /// <param name="maxFailures">Failures within <paramref name="window"/> at which a source becomes limited; at least 1.</param>
@@ -138,14 +143,36 @@ internal sealed class CodeGuessingLimiter
         }
     }
 
+    /// <summary>
+    /// Whether any source may be limited at <paramref name="now"/>: <see langword="false"/> means none is, so a caller may
+    /// skip <see cref="IsLimited"/> (and building the source's key). One volatile read; allocates nothing.
+    /// </summary>
+    /// <remarks>
+    /// A source's estimate only grows when a failure is recorded and shrinks (or stays) between failures, so a source is
+    /// limited at <c>t</c> only if a failure recorded at or before <c>t</c>, within two windows of it, left it limited.
+    /// The latest such failure time is kept; while <paramref name="now"/> is two windows past it, nobody is limited.
+    /// </remarks>
+    public bool MayBeLimited(Instant now) => now.ToUnixTimeTicks() - Volatile.Read(ref lastLimited) < idleTicks;
+
     /// <summary>Counts one failed code look-up by <paramref name="source"/> at <paramref name="now"/>.</summary>
     /// <param name="source">The source as the caller identifies it, compared ordinally; any text, empty included.</param>
     /// <param name="now">
     /// The time of the failure; earlier than the source's last failure is counted at that failure's time.
     /// </param>
     /// <returns>Whether the source is limited after this failure, as <see cref="IsLimited"/> would say at that time.</returns>
-    public bool RecordFailure(ReadOnlySpan<char> source, Instant now)
+    public bool RecordFailure(ReadOnlySpan<char> source, Instant now) => RecordFailures(source, now, 1);
+
+    /// <summary>
+    /// Counts <paramref name="count"/> failed look-ups by <paramref name="source"/> at <paramref name="now"/> at once: a
+    /// request that reveals several codes (a "did you mean" list) is charged for each.
+    /// </summary>
+    /// <param name="source">The source as the caller identifies it, compared ordinally; any text, empty included.</param>
+    /// <param name="now">The time of the failures; earlier than the source's last failure is counted at that failure's time.</param>
+    /// <param name="count">How many failures; at least 1. Counts saturate at <see cref="int.MaxValue"/>.</param>
+    /// <returns>Whether the source is limited after these failures.</returns>
+    public bool RecordFailures(ReadOnlySpan<char> source, Instant now, int count)
     {
+        Preconditions.CheckArgumentRange(nameof(count), count, 1, int.MaxValue);
         ulong key = KeyOf(source);
         long t = now.ToUnixTimeTicks();
         int first = SetOf(key) * ways;
@@ -160,9 +187,9 @@ internal sealed class CodeGuessingLimiter
                 {
                     t = Math.Max(t, slot.LastFailure);
                     Advance(ref slot, t);
-                    slot.Current = slot.Current == int.MaxValue ? int.MaxValue : slot.Current + 1;
+                    slot.Current = (int)Math.Min((long)slot.Current + count, int.MaxValue);
                     slot.LastFailure = t;
-                    return IsOver(in slot, t);
+                    return NoteIfOver(in slot, t);
                 }
                 if (slot.Key == 0)
                 {
@@ -176,9 +203,33 @@ internal sealed class CodeGuessingLimiter
                 }
             }
 
-            set[victim] = new Slot { Key = key, WindowStart = WindowStartOf(t), LastFailure = t, Current = 1, Previous = 0 };
-            return IsOver(in set[victim], t);
+            set[victim] = new Slot { Key = key, WindowStart = WindowStartOf(t), LastFailure = t, Current = count, Previous = 0 };
+            return NoteIfOver(in set[victim], t);
         }
+    }
+
+    /// <summary>
+    /// <see cref="IsOver"/> for a slot that just failed at <paramref name="t"/>, keeping <paramref name="t"/> as the latest
+    /// time a source was left limited. Under the slot's stripe lock, so no reader sees the slot limited before
+    /// <see cref="MayBeLimited"/> does.
+    /// </summary>
+    private bool NoteIfOver(in Slot slot, long t)
+    {
+        if (!IsOver(in slot, t))
+        {
+            return false;
+        }
+        long seen = Volatile.Read(ref lastLimited);
+        while (t > seen)
+        {
+            long prior = Interlocked.CompareExchange(ref lastLimited, t, seen);
+            if (prior == seen)
+            {
+                break;
+            }
+            seen = prior;
+        }
+        return true;
     }
 
     /// <summary>
