@@ -182,8 +182,9 @@ public sealed partial class AttributionService
     {
         // The presented input may be an e-mail address, a phone number or a name typed into the code box: the store gets
         // only what it resolved to (PresentedForm), and the touch is built from the same resolution.
+        string? presented = conversion.PresentedCode;
         CodeResolution? presentedResolution = null;
-        if (conversion.PresentedCode is { } raw)
+        if (presented is { } raw)
         {
             var resolution = _codes.Resolve(raw);
             presentedResolution = resolution;
@@ -207,9 +208,10 @@ public sealed partial class AttributionService
             }
             // Recorded by a writer that has not decided yet (or crashed in between): decide now, from the stored conversion.
             conversion = (await _conversions.FindConversionAsync(conversion.Program, conversion.OrderId, cancellationToken).ConfigureAwait(false))!;
+            presented = conversion.PresentedCode;
             presentedResolution = null;
         }
-        if (conversion.PresentedCode is { } presented)
+        if (presented is not null)
         {
             var request = new CaptureRequest
             {
