@@ -154,6 +154,35 @@ internal sealed class CodeGuessingLimiter
     /// </remarks>
     public bool MayBeLimited(Instant now) => now.ToUnixTimeTicks() - Volatile.Read(ref lastLimited) < idleTicks;
 
+    /// <summary>
+    /// How many failures <paramref name="source"/> may still have at <paramref name="now"/> before it is limited: the
+    /// fewest that, recorded now, would make <see cref="IsLimited"/> true; 0 when it is limited already. Changes nothing.
+    /// </summary>
+    /// <param name="source">The source as the caller identifies it, compared ordinally; any text, empty included.</param>
+    /// <param name="now">The current time; earlier than the source's last failure is read as that failure's time.</param>
+    public int Budget(ReadOnlySpan<char> source, Instant now)
+    {
+        ulong key = KeyOf(source);
+        long t = now.ToUnixTimeTicks();
+        int first = SetOf(key) * ways;
+        lock (StripeOf(first))
+        {
+            var set = slots.AsSpan(first, ways);
+            for (int i = 0; i < set.Length; i++)
+            {
+                if (set[i].Key == key)
+                {
+                    return BudgetOf(in set[i], Math.Max(t, set[i].LastFailure));
+                }
+                if (set[i].Key == 0)
+                {
+                    break;
+                }
+            }
+            return maxFailures;
+        }
+    }
+
     /// <summary>Counts one failed code look-up by <paramref name="source"/> at <paramref name="now"/>.</summary>
     /// <param name="source">The source as the caller identifies it, compared ordinally; any text, empty included.</param>
     /// <param name="now">
@@ -299,6 +328,38 @@ internal sealed class CodeGuessingLimiter
         }
         // previous × (W − e) / W + current ≥ max, multiplied out by W so it is exact; up to 2^31 × 2^48 needs 128 bits.
         return (Int128)previous * (windowTicks - elapsed) + (Int128)current * windowTicks >= (Int128)maxFailures * windowTicks;
+    }
+
+    /// <summary>
+    /// The fewest failures <c>k</c> that, added to the current bucket at <paramref name="t"/>, bring the estimate to the
+    /// limit: <c>previous × (W − e) + (current + k) × W ≥ max × W</c>, so <c>k = ⌈(max × W − previous × (W − e)) / W⌉ − current</c>.
+    /// </summary>
+    private int BudgetOf(in Slot slot, long t)
+    {
+        long elapsed = t - slot.WindowStart;
+        long previous, current;
+        if (elapsed < windowTicks)
+        {
+            previous = slot.Previous;
+            current = slot.Current;
+        }
+        else if (elapsed < idleTicks)
+        {
+            previous = slot.Current;
+            current = 0;
+            elapsed -= windowTicks;
+        }
+        else
+        {
+            return maxFailures;
+        }
+        Int128 missing = (Int128)maxFailures * windowTicks - (Int128)previous * (windowTicks - elapsed);
+        if (missing <= 0)
+        {
+            return 0;
+        }
+        Int128 needed = (missing + windowTicks - 1) / windowTicks - current;
+        return needed <= 0 ? 0 : (int)needed;
     }
 
     private long WindowStartOf(long t)

@@ -61,6 +61,30 @@ internal sealed class CodeLookupGuard
         return false;
     }
 
+    /// <summary>
+    /// How many more failures <paramref name="source"/> in <paramref name="program"/> may have before either is limited
+    /// (0 when one is): how many codes a "did you mean" list may still reveal to it.
+    /// </summary>
+    public int Budget(ProgramId program, in LookupSource source, Instant now)
+    {
+        int budget = _programs.Budget(program.Value, now);
+        if (budget == 0)
+        {
+            return 0;
+        }
+        char[]? rented = null;
+        int length = source.KeyLength(program);
+        Span<char> key = length <= StackKeyLength ? stackalloc char[StackKeyLength] : (rented = ArrayPool<char>.Shared.Rent(length));
+        key = key[..length];
+        source.WriteKey(program, key);
+        budget = Math.Min(budget, _sources.Budget(key, now));
+        if (rented is not null)
+        {
+            ArrayPool<char>.Shared.Return(rented);
+        }
+        return budget;
+    }
+
     /// <summary>Counts <paramref name="count"/> failed look-ups from <paramref name="source"/> in <paramref name="program"/>.</summary>
     public void CountFailures(ProgramId program, in LookupSource source, Instant now, int count = 1)
     {

@@ -96,7 +96,8 @@ public readonly struct CodeResolution
     /// <remarks>
     /// Every suggestion is a real code, so suggestions are guesses too. After
     /// <see cref="ReferralCodeService.Resolve(string?, ProgramId, string?)"/> each call counts against the same source and
-    /// program as failed look-ups, one for each code it returns (at least one), and returns nothing while they are limited.
+    /// program as failed look-ups, one for each code it returns (at least one); it returns no more codes than the failures
+    /// they have left, and nothing while they are limited.
     /// After <see cref="ReferralCodeService.Resolve(string?)"/> nothing is counted or limited: do not show those to people.
     /// </remarks>
     /// <param name="max">Most suggestions to return, 1 to 50.</param>

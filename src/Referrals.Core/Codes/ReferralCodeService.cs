@@ -432,7 +432,9 @@ public sealed partial class ReferralCodeService
         {
             return [];
         }
-        var found = SuggestFor(raw, linkCode, max);
+        // No more codes than the failures the source and program have left: a list never reveals more than guessing could.
+        int budget = _guard.Budget(program, lookup, now);
+        var found = budget == 0 ? [] : SuggestFor(raw, linkCode, Math.Min(max, budget));
         _guard.CountFailures(program, lookup, now, Math.Max(1, found.Count));
         return found;
     }
