@@ -1,3 +1,4 @@
+using NodaTime;
 using Referrals.Links;
 
 namespace Referrals.Codes;
@@ -21,10 +22,10 @@ public enum CodeResolutionOutcome
     CheckFailed = 4,
 
     /// <summary>
-    /// The look-up was refused before the input was read: its source, or its program as a whole, had too many failed
-    /// look-ups in the window of <see cref="Fraud.CodeGuessingOptions"/>. Only
-    /// <see cref="ReferralCodeService.Resolve(string?, ProgramId, string?)"/> gives it. Ask the person to try again later;
-    /// do not tell them whether the code exists.
+    /// The look-up was refused: its source, or its program as a whole, had too many failed look-ups in the window of
+    /// <see cref="Fraud.CodeGuessingOptions"/>, and the result says nothing about the input (found or not, it counts
+    /// nothing). Only <see cref="ReferralCodeService.Resolve(string?, ProgramId, string?)"/> gives it. Ask the person to try
+    /// again later.
     /// </summary>
     Limited = 5,
 }
@@ -37,8 +38,10 @@ public readonly struct CodeResolution
     private readonly ReferralCodeService? _service;
     private readonly string? _raw;
     // Set when the look-up was limited (ReferralCodeService.Resolve(raw, program, source)): suggestions count against it.
-    private readonly ProgramId? _program;
+    private readonly string? _program;
     private readonly string? _source;
+    // For Found: the clock's instant the state was judged at, in Unix ticks.
+    private readonly long _resolvedAt;
 
     internal CodeResolution(
         CodeResolutionOutcome outcome,
@@ -50,7 +53,8 @@ public readonly struct CodeResolution
         ReferralCodeService? service = null,
         string? raw = null,
         ProgramId? program = null,
-        string? source = null)
+        string? source = null,
+        long resolvedAt = 0)
     {
         Outcome = outcome;
         Record = record;
@@ -60,8 +64,9 @@ public readonly struct CodeResolution
         Link = link;
         _service = service;
         _raw = raw;
-        _program = program;
+        _program = program?.Value;
         _source = source;
+        _resolvedAt = resolvedAt;
     }
 
     /// <summary>What became of the input.</summary>
@@ -110,9 +115,12 @@ public readonly struct CodeResolution
             return [];
         }
         return _program is { } program
-            ? _service.SuggestLimited(_raw, Link?.Code, max, program, _source)
+            ? _service.SuggestLimited(_raw, Link?.Code, max, new ProgramId(program), _source)
             : _service.SuggestFor(_raw, Link?.Code, max);
     }
+
+    /// <summary>For <see cref="CodeResolutionOutcome.Found"/>: the instant <see cref="State"/> was judged at.</summary>
+    internal Instant ResolvedAt => Instant.FromUnixTimeTicks(_resolvedAt);
 
     /// <summary>This resolution, its suggestions counted against <paramref name="program"/> and <paramref name="source"/>.</summary>
     internal CodeResolution CountedAgainst(ProgramId program, string? source) =>

@@ -296,8 +296,8 @@ public sealed partial class ReferralCodeService
     /// Resolves input a person typed, scanned or opened — at a checkout form, a kiosk, a till — as
     /// <see cref="Resolve(string?)"/> does, under the code-guessing limit (<see cref="Fraud.CodeGuessingOptions"/>): a look-up
     /// that finds no code, or fails its check symbol, counts against <paramref name="source"/> and against
-    /// <paramref name="program"/>, and while either is limited the input is not read at all and the outcome is
-    /// <see cref="CodeResolutionOutcome.Limited"/>. <see cref="CodeResolution.GetSuggestions"/> on the result counts too.
+    /// <paramref name="program"/>, and while either is limited the outcome is <see cref="CodeResolutionOutcome.Limited"/>,
+    /// found code or not, and nothing more is counted. <see cref="CodeResolution.GetSuggestions"/> on the result counts too.
     /// Never throws for any input; allocates nothing for typed or scanned codes, found or not.
     /// </summary>
     /// <remarks>
@@ -316,18 +316,19 @@ public sealed partial class ReferralCodeService
     public CodeResolution Resolve(string? raw, ProgramId program, string? source)
     {
         Preconditions.CheckArgument(program.Value is not null, nameof(program), "The program is the default (empty) ProgramId.");
+        var resolution = Resolve(raw);
         if (_guard is null)
         {
-            return Resolve(raw);
+            return resolution;
         }
+        // Resolved first so that a hit reuses the instant it was resolved at: while nobody is limited (MayBeLimited) a hit
+        // pays two volatile reads for the limit. A refused look-up returns nothing of what was resolved, found or not.
         var lookup = LookupSource.Host(source);
-        var now = _clock.GetCurrentInstant();
+        var now = resolution.Outcome == CodeResolutionOutcome.Found ? resolution.ResolvedAt : _clock.GetCurrentInstant();
         if (_guard.IsRefused(program, lookup, now))
         {
-            ReferralsTelemetry.CodesResolved.Add(1, ReferralsTelemetry.Limited);
             return new CodeResolution(CodeResolutionOutcome.Limited);
         }
-        var resolution = Resolve(raw);
         if (resolution.Outcome is CodeResolutionOutcome.NotFound or CodeResolutionOutcome.CheckFailed)
         {
             _guard.CountFailures(program, lookup, now);
@@ -533,7 +534,8 @@ public sealed partial class ReferralCodeService
     private CodeResolution Found(ReferralCodeRecord record, ShareLinkParseResult? link)
     {
         ReferralsTelemetry.CodesResolved.Add(1, ReferralsTelemetry.Found);
-        return new CodeResolution(CodeResolutionOutcome.Found, record, record.GetState(_clock.GetCurrentInstant()), link: link);
+        var now = _clock.GetCurrentInstant();
+        return new CodeResolution(CodeResolutionOutcome.Found, record, record.GetState(now), link: link, resolvedAt: now.ToUnixTimeTicks());
     }
 
     private static CodeResolution Malformed(CodeMalformedReason reason, int index)

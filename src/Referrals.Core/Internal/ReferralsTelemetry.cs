@@ -43,7 +43,6 @@ internal static class ReferralsTelemetry
     public static readonly KeyValuePair<string, object?> NotFound = new(Tags.Outcome, "not_found");
     public static readonly KeyValuePair<string, object?> Malformed = new(Tags.Outcome, "malformed");
     public static readonly KeyValuePair<string, object?> CheckFailed = new(Tags.Outcome, "check_failed");
-    public static readonly KeyValuePair<string, object?> Limited = new(Tags.Outcome, "limited");
 
     public static readonly KeyValuePair<string, object?> SourceLimit = new(Tags.Limit, "source");
     public static readonly KeyValuePair<string, object?> ProgramLimit = new(Tags.Limit, "program");

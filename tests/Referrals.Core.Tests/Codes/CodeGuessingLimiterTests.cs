@@ -506,7 +506,7 @@ public sealed class CodeGuessingLimiterTests
             return true;
         });
 
-    [Property(MaxTest = 100)]
+    [Property(MaxTest = 300)]
     public Property When_it_says_nobody_may_be_limited_nobody_is() =>
         Prop.ForAll(AnyScenario(), s =>
         {
@@ -520,7 +520,12 @@ public sealed class CodeGuessingLimiterTests
                     limiter.RecordFailure(s.Steps[i].Source, times[i]);
                     failed.Add(s.Steps[i].Source);
                 }
-                // At this step's time and a little later, no source that ever failed may be limited if none may be.
+                // At this step's time and a little later, no source that ever failed may be limited if none may be (every
+                // few steps: each look costs one IsLimited per source).
+                if (i % 5 != 0 && i != s.Steps.Length - 1)
+                {
+                    continue;
+                }
                 foreach (var t in new[] { times[i], times[i] + Duration.FromTicks(s.WindowTicks / 3), times[i] + Duration.FromTicks(2 * s.WindowTicks) })
                 {
                     if (!limiter.MayBeLimited(t))
