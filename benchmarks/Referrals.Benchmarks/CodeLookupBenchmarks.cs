@@ -58,6 +58,10 @@ public class CodeLookupBenchmarks
     [Benchmark]
     public CodeResolution ResolveRaw_CheckFailed() => _service.Resolve(_rawCheckFailed);
 
+    /// <summary>The guessing-limited overload (issue 16): a hit while nobody is limited pays two volatile reads and the clock.</summary>
+    [Benchmark]
+    public CodeResolution ResolveFromSource_Hit() => _service.Resolve(_rawHit, BenchmarkData.Program, "198.51.100.7");
+
     private static void Check(bool condition, string what)
     {
         if (!condition)

@@ -57,12 +57,13 @@ await foreach (var printed in codes.GenerateBulkAsync(new CodeRequest { Program 
     Console.WriteLine($"   {printed.Display}");
 }
 
-Section("5. What a cashier types");
+Section("5. What a cashier types (under the guessing limit of the program and the till)");
+const string till = "store-5/till-2";
 string typed = receipt.Display.ToLowerInvariant().Replace('0', 'o').Replace('1', 'l');
-Console.WriteLine($"   '{typed}' → {codes.Resolve(typed)}");
+Console.WriteLine($"   '{typed}' → {codes.Resolve(typed, customers, till)}");
 char[] typo = receipt.Code.Value.ToCharArray();
 typo[5] = typo[5] == 'X' ? 'Y' : 'X';
-var mistyped = codes.Resolve(new string(typo));
+var mistyped = codes.Resolve(new string(typo), customers, till);
 Console.WriteLine($"   '{new string(typo)}' (one symbol wrong) → {mistyped}; did you mean {string.Join(", ", mistyped.GetSuggestions().Select(s => s.Display))}?");
 Console.WriteLine($"   'ABC#123' → {codes.Resolve("ABC#123")}");
 await codes.PauseAsync(receipt.Code, ct);

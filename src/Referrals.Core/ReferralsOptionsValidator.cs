@@ -214,6 +214,10 @@ public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOption
         {
             f.Add($"{path}:CodeGuessing:MaxSources must be 16 to 16,777,216; got {g.MaxSources}.");
         }
+        if (g.MaxFailuresPerProgram is < 1 or > 1_000_000)
+        {
+            f.Add($"{path}:CodeGuessing:MaxFailuresPerProgram must be 1 to 1,000,000; got {g.MaxFailuresPerProgram}.");
+        }
     }
 
     private static void ValidateFraudPolicy(Fraud.FraudPolicyOptions o, string path, List<string> f)
@@ -640,6 +644,14 @@ public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOption
         if (o.ActiveSigningKeyId is not null && !seen.Contains(o.ActiveSigningKeyId))
         {
             f.Add($"{path}:ActiveSigningKeyId '{o.ActiveSigningKeyId}' names no key in {path}:SigningKeys.");
+        }
+        if (o.RequireSignature == true && keys.Count == 0)
+        {
+            f.Add($"{path}:RequireSignature is true but {path}:SigningKeys is empty: no link could be verified, so every link would be refused.");
+        }
+        else if (o.RequireSignature is null && keys.Count > 0 && o.ActiveSigningKeyId is null)
+        {
+            f.Add($"{path}:RequireSignature is unset, so signed links are required because {path}:SigningKeys has keys, but {path}:ActiveSigningKeyId is not set: the links built now are unsigned and would be refused. Set ActiveSigningKeyId, or set RequireSignature to true or false.");
         }
     }
 

@@ -48,7 +48,7 @@ public sealed partial class AttributionService
     private readonly Lazy<ContactHasher?> _hasher;
     private readonly RewardService? _rewards;
     private readonly FraudService? _fraud;
-    private readonly CodeGuessingLimiter? _guessing;
+    private readonly bool _requireLinkSignature;
     // The store keeps conversions, touches and rewards and can run a conversion's reads and writes as one transaction.
     private readonly ITransactionalStore? _transactions;
 
@@ -78,8 +78,7 @@ public sealed partial class AttributionService
         _programs = ProgramRules.Compile(o);
         _rewards = rewards;
         _fraud = fraud;
-        var guessing = o.Fraud.CodeGuessing;
-        _guessing = guessing.Enabled ? new CodeGuessingLimiter(guessing.MaxFailures, Duration.FromTimeSpan(guessing.Window), guessing.MaxSources) : null;
+        _requireLinkSignature = o.Links.SignatureRequired;
         _hasher = new Lazy<ContactHasher?>(() => string.IsNullOrEmpty(o.Privacy.ContactHashKey) ? null : new ContactHasher(o));
         _transactions = _conversions is ITransactionalStore t && ReferenceEquals(t, _touches) && (rewards is null || ReferenceEquals(t, rewards.Store))
             ? t
@@ -115,6 +114,11 @@ public sealed partial class AttributionService
     /// used), and the touch is stored once by its natural id. Expected refusals come back in the result, for any text in the
     /// request: input that is no code or link of ours is <see cref="CaptureRejection.CodeMalformed"/>.
     /// </summary>
+    /// <remarks>
+    /// Look-ups are under the code-guessing limit (<see cref="Fraud.CodeGuessingOptions"/>), per
+    /// <see cref="CaptureRequest.Source"/> and per program. A link must be signed when
+    /// <see cref="Links.LinkOptions.RequireSignature"/> says so; an unsigned link's medium is never believed.
+    /// </remarks>
     /// <exception cref="ArgumentNullException"><paramref name="request"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException"><see cref="CaptureRequest.Kind"/> is not a defined value.</exception>
     public async ValueTask<CaptureResult> CaptureAsync(CaptureRequest request, CancellationToken cancellationToken = default)
@@ -136,7 +140,9 @@ public sealed partial class AttributionService
     /// <summary>
     /// Records a conversion and decides its attribution. Idempotent by program and order id: recording an order again
     /// returns the decision already made and changes nothing. A <see cref="Conversion.PresentedCode"/> is recorded as a
-    /// touch at the conversion itself. With a <see cref="RewardService"/> registered, the decision's rewards are
+    /// touch at the conversion itself, as <see cref="CaptureAsync"/> would (the source for the guessing limit is the
+    /// till, the visitor, else the customer); the conversion keeps only its normalised form (see
+    /// <see cref="Conversion.PresentedCode"/>). With a <see cref="RewardService"/> registered, the decision's rewards are
     /// recorded as well (see <see cref="RewardService.ProcessAttributionAsync"/>). A presented code that cannot be used (any
     /// text: malformed, unknown, a link to another host) is not recorded and does not stop the order being recorded and decided.
     /// </summary>
@@ -184,6 +190,20 @@ public sealed partial class AttributionService
 
     private async ValueTask<AttributionResult> RecordCoreAsync(Conversion conversion, AfterCommit? after, CancellationToken cancellationToken)
     {
+        // The presented input may be an e-mail address, a phone number or a name typed into the code box: the store gets
+        // only what it resolved to (PresentedForm), and the touch is built from the same resolution.
+        string? presented = conversion.PresentedCode;
+        CodeResolution? presentedResolution = null;
+        if (presented is { } raw)
+        {
+            var resolution = _codes.Resolve(raw);
+            presentedResolution = resolution;
+            string? kept = _codes.PresentedForm(resolution);
+            if (!string.Equals(kept, raw, StringComparison.Ordinal))
+            {
+                conversion = conversion with { PresentedCode = kept };
+            }
+        }
         if (!await _conversions.TryAddConversionAsync(conversion, cancellationToken).ConfigureAwait(false))
         {
             var existing = await _conversions.FindAttributionAsync(conversion.Program, conversion.OrderId, cancellationToken).ConfigureAwait(false);
@@ -198,8 +218,10 @@ public sealed partial class AttributionService
             }
             // Recorded by a writer that has not decided yet (or crashed in between): decide now, from the stored conversion.
             conversion = (await _conversions.FindConversionAsync(conversion.Program, conversion.OrderId, cancellationToken).ConfigureAwait(false))!;
+            presented = conversion.PresentedCode;
+            presentedResolution = null;
         }
-        if (conversion.PresentedCode is { } presented)
+        if (presented is not null)
         {
             var request = new CaptureRequest
             {
@@ -213,7 +235,7 @@ public sealed partial class AttributionService
                 RegisterId = conversion.RegisterId,
                 CaptureId = "order:" + conversion.OrderId,
             };
-            var built = await BuildTouchAsync(request, conversion.OrderId, cancellationToken).ConfigureAwait(false);
+            var built = await BuildTouchAsync(request, conversion.OrderId, cancellationToken, resolved: presentedResolution).ConfigureAwait(false);
             if (built.Touch is not null)
             {
                 await StoreTouchAsync(built.Touch, built.CodeOutcome, after, cancellationToken).ConfigureAwait(false);
@@ -697,7 +719,8 @@ public sealed partial class AttributionService
         CaptureRequest request,
         string? orderId,
         CancellationToken ct,
-        bool limitGuessing = true)
+        bool limitGuessing = true,
+        CodeResolution? resolved = null)
     {
         ParticipantId referrer;
         ReferralCode? code = null;
@@ -715,18 +738,17 @@ public sealed partial class AttributionService
         else
         {
             // Rows of a POS batch come from the shop's own database, not from someone typing: they are not limited.
-            string? source = _guessing is null || !limitGuessing ? null : GuessingSource(request);
+            var guard = limitGuessing ? _codes.Guard : null;
             var now = _clock.GetCurrentInstant();
-            if (source is not null && _guessing!.IsLimited(source, now))
+            if (guard is not null && guard.IsRefused(request.Program, GuessingSource(request), now))
             {
-                ReferralsTelemetry.CodeGuessesRefused.Add(1);
                 return (null, CaptureRejection.TooManyFailedLookups, null);
             }
-            var resolution = _codes.Resolve(request.Input);
+            var resolution = resolved ?? _codes.Resolve(request.Input);
             outcome = resolution.Outcome;
-            if (source is not null && resolution.Outcome is CodeResolutionOutcome.NotFound or CodeResolutionOutcome.CheckFailed)
+            if (guard is not null && resolution.Outcome is CodeResolutionOutcome.NotFound or CodeResolutionOutcome.CheckFailed)
             {
-                _guessing!.RecordFailure(source, now);
+                guard.CountFailures(request.Program, GuessingSource(request), now);
             }
             switch (resolution.Outcome)
             {
@@ -750,9 +772,14 @@ public sealed partial class AttributionService
             {
                 return (null, CaptureRejection.LinkSignatureInvalid, outcome);
             }
+            if (resolution.Link is { Signature: Links.LinkSignatureStatus.Absent } && _requireLinkSignature)
+            {
+                return (null, CaptureRejection.LinkSignatureMissing, outcome);
+            }
             referrer = owner;
             code = record.Code;
-            medium = resolution.Link is { Medium: not ShareMedium.Unknown } link ? link.Medium : record.Medium;
+            // Only a signature vouches for a link's medium: an unsigned link's is whatever its sender typed.
+            medium = resolution.Link is { Signature: Links.LinkSignatureStatus.Valid, Medium: not ShareMedium.Unknown } link ? link.Medium : record.Medium;
         }
         var touch = new Touch
         {
@@ -799,12 +826,17 @@ public sealed partial class AttributionService
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Who is looking codes up, for the guessing limit: the host's source, else the till, else the visitor.</summary>
-    private static string? GuessingSource(CaptureRequest r) =>
-        r.Source is { Length: > 0 } s ? "s:" + s
-        : r.RegisterId is not null || r.StoreId is not null ? "r:" + r.StoreId + "/" + r.RegisterId
-        : r.VisitorId is { } v ? "v:" + v
-        : null;
+    /// <summary>
+    /// Who is looking codes up, for the guessing limit: the host's source, else the till, else the visitor, the customer or
+    /// the contact; with none of them, the program's shared unknown source.
+    /// </summary>
+    private static LookupSource GuessingSource(CaptureRequest r) =>
+        r.Source is { Length: > 0 } s ? LookupSource.Host(s)
+        : r.RegisterId is not null || r.StoreId is not null ? LookupSource.Till(r.StoreId, r.RegisterId)
+        : r.VisitorId is { } v ? LookupSource.Visitor(v)
+        : r.Customer is { } c ? LookupSource.Customer(c.Value)
+        : r.Contact is { } h ? LookupSource.Contact(h.ToString())
+        : LookupSource.Unknown;
 
     /// <summary>
     /// The natural id of a touch: the capture id where the capturing system gave one, otherwise a 128-bit hash of what

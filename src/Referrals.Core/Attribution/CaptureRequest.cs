@@ -46,7 +46,8 @@ public sealed record CaptureRequest
     /// <summary>
     /// Where the look-up came from, for the code-guessing limit (<see cref="Fraud.CodeGuessingOptions"/>): the client's IP
     /// address for a web form, a kiosk's device id. Never stored; only a hash of it is held, in memory, while it is active.
-    /// When <see langword="null"/>, the store and register are the source for POS captures, else the visitor id.
+    /// When <see langword="null"/>, the store and register are the source for POS captures, else the visitor id, else the
+    /// customer id, else the contact. Failures count against the program as a whole as well.
     /// </summary>
     public string? Source { get; init; }
 }
@@ -95,10 +96,17 @@ public enum CaptureRejection
     UnknownReferrer = 8,
 
     /// <summary>
-    /// The source of the look-up (<see cref="CaptureRequest.Source"/>) had too many failed look-ups in the window of
-    /// <see cref="Fraud.CodeGuessingOptions"/>: the input was not even looked at. Try again later.
+    /// The source of the look-up (<see cref="CaptureRequest.Source"/>), or the program as a whole, had too many failed
+    /// look-ups in the window of <see cref="Fraud.CodeGuessingOptions"/>: the input was not even looked at. Try again later.
     /// </summary>
     TooManyFailedLookups = 9,
+
+    /// <summary>
+    /// The input is a link without a signature, and signed links are required (<see cref="Links.LinkOptions.RequireSignature"/>,
+    /// on by default when signing keys are configured): its signature was stripped, or it was never signed. A code typed
+    /// or scanned on its own is not refused for this.
+    /// </summary>
+    LinkSignatureMissing = 10,
 }
 
 /// <summary>The outcome of recording a touch.</summary>

@@ -1,3 +1,4 @@
+using NodaTime;
 using Referrals.Links;
 
 namespace Referrals.Codes;
@@ -19,6 +20,14 @@ public enum CodeResolutionOutcome
     /// <see cref="CodeResolution.GetSuggestions"/> offers the existing codes one typo away.
     /// </summary>
     CheckFailed = 4,
+
+    /// <summary>
+    /// The look-up was refused: its source, or its program as a whole, had too many failed look-ups in the window of
+    /// <see cref="Fraud.CodeGuessingOptions"/>, and the result says nothing about the input (found or not, it counts
+    /// nothing). Only <see cref="ReferralCodeService.Resolve(string?, ProgramId, string?)"/> gives it. Ask the person to try
+    /// again later.
+    /// </summary>
+    Limited = 5,
 }
 
 /// <summary>
@@ -28,6 +37,11 @@ public readonly struct CodeResolution
 {
     private readonly ReferralCodeService? _service;
     private readonly string? _raw;
+    // Set when the look-up was limited (ReferralCodeService.Resolve(raw, program, source)): suggestions count against it.
+    private readonly string? _program;
+    private readonly string? _source;
+    // For Found: the clock's instant the state was judged at, in Unix ticks.
+    private readonly long _resolvedAt;
 
     internal CodeResolution(
         CodeResolutionOutcome outcome,
@@ -37,7 +51,10 @@ public readonly struct CodeResolution
         int invalidCharacterIndex = -1,
         ShareLinkParseResult? link = null,
         ReferralCodeService? service = null,
-        string? raw = null)
+        string? raw = null,
+        ProgramId? program = null,
+        string? source = null,
+        long resolvedAt = 0)
     {
         Outcome = outcome;
         Record = record;
@@ -47,6 +64,9 @@ public readonly struct CodeResolution
         Link = link;
         _service = service;
         _raw = raw;
+        _program = program?.Value;
+        _source = source;
+        _resolvedAt = resolvedAt;
     }
 
     /// <summary>What became of the input.</summary>
@@ -78,6 +98,13 @@ public readonly struct CodeResolution
     /// codes one typo away from the input (one symbol substituted or two neighbours swapped), for a "did you mean" prompt.
     /// Ordered by code; empty for other outcomes. Allocates; call it only when you show the prompt.
     /// </summary>
+    /// <remarks>
+    /// Every suggestion is a real code, so suggestions are guesses too. After
+    /// <see cref="ReferralCodeService.Resolve(string?, ProgramId, string?)"/> each call counts against the same source and
+    /// program as failed look-ups, one for each code it returns (at least one); it returns no more codes than the failures
+    /// they have left, and nothing while they are limited.
+    /// After <see cref="ReferralCodeService.Resolve(string?)"/> nothing is counted or limited: do not show those to people.
+    /// </remarks>
     /// <param name="max">Most suggestions to return, 1 to 50.</param>
     public IReadOnlyList<ReferralCodeRecord> GetSuggestions(int max = 5)
     {
@@ -87,8 +114,17 @@ public readonly struct CodeResolution
         {
             return [];
         }
-        return _service.SuggestFor(_raw, Link?.Code, max);
+        return _program is { } program
+            ? _service.SuggestLimited(_raw, Link?.Code, max, new ProgramId(program), _source)
+            : _service.SuggestFor(_raw, Link?.Code, max);
     }
+
+    /// <summary>For <see cref="CodeResolutionOutcome.Found"/>: the instant <see cref="State"/> was judged at.</summary>
+    internal Instant ResolvedAt => Instant.FromUnixTimeTicks(_resolvedAt);
+
+    /// <summary>This resolution, its suggestions counted against <paramref name="program"/> and <paramref name="source"/>.</summary>
+    internal CodeResolution CountedAgainst(ProgramId program, string? source) =>
+        new(Outcome, Record, State, MalformedReason, InvalidCharacterIndex, Link, _service, _raw, program, source);
 
     /// <inheritdoc />
     public override string ToString() => Outcome switch

@@ -43,6 +43,7 @@ public sealed partial class ReferralCodeService
     private readonly HashSet<string> _allowedPrefixes;
     private readonly HashSet<string> _reservedWords;
     private readonly int _minLength;
+    private readonly CodeLookupGuard? _guard;
 
     /// <summary>Creates the service from options (validated here as in dependency injection).</summary>
     /// <exception cref="OptionsValidationException">A setting is bad; the message names every one.</exception>
@@ -72,6 +73,7 @@ public sealed partial class ReferralCodeService
             VanityCodeOptions.DefaultReservedWords.Concat(o.Vanity.ReservedWords).Select(CodeBlocklist.Skeleton),
             StringComparer.Ordinal);
         _minLength = Math.Min(o.Vanity.MinLength, o.Codes.Length);
+        _guard = CodeLookupGuard.From(o.Fraud.CodeGuessing);
     }
 
     /// <summary>Creates the service without dependency injection, with the cryptographic random source.</summary>
@@ -285,12 +287,68 @@ public sealed partial class ReferralCodeService
     }
 
     /// <summary>
+    /// The code-guessing limit this service and the attribution service built on it share (<see langword="null"/> when
+    /// <c>Referrals:Fraud:CodeGuessing:Enabled</c> is off).
+    /// </summary>
+    internal CodeLookupGuard? Guard => _guard;
+
+    /// <summary>
+    /// Resolves input a person typed, scanned or opened — at a checkout form, a kiosk, a till — as
+    /// <see cref="Resolve(string?)"/> does, under the code-guessing limit (<see cref="Fraud.CodeGuessingOptions"/>): a look-up
+    /// that finds no code, or fails its check symbol, counts against <paramref name="source"/> and against
+    /// <paramref name="program"/>, and while either is limited the outcome is <see cref="CodeResolutionOutcome.Limited"/>,
+    /// found code or not, and nothing more is counted. <see cref="CodeResolution.GetSuggestions"/> on the result counts too.
+    /// Never throws for any input; allocates nothing for typed or scanned codes, found or not.
+    /// </summary>
+    /// <remarks>
+    /// A found code is returned whatever its program: compare <see cref="ReferralCodeRecord.Program"/> yourself. The counts
+    /// are per process; see <see cref="Fraud.CodeGuessingOptions"/> for hosts with several instances. With the limit
+    /// turned off this is <see cref="Resolve(string?)"/>.
+    /// </remarks>
+    /// <param name="raw">The input, or <see langword="null"/> (which resolves as <see cref="CodeMalformedReason.Empty"/>).</param>
+    /// <param name="program">The program the look-up is for (the checkout's, the till's); its failures are counted together.</param>
+    /// <param name="source">
+    /// Who is looking up: the client's IP address, a device or kiosk id, a till. Compared exactly; never stored (only a
+    /// seeded hash is held in memory while it is active). <see langword="null"/> or empty counts against the program's
+    /// one shared unknown source, which is limited like a single source: pass one.
+    /// </param>
+    /// <exception cref="ArgumentException"><paramref name="program"/> is the default (empty) <see cref="ProgramId"/>.</exception>
+    public CodeResolution Resolve(string? raw, ProgramId program, string? source)
+    {
+        Preconditions.CheckArgument(program.Value is not null, nameof(program), "The program is the default (empty) ProgramId.");
+        var resolution = Resolve(raw);
+        if (_guard is null)
+        {
+            return resolution;
+        }
+        // Resolved first so that a hit reuses the instant it was resolved at: while nobody is limited (MayBeLimited) a hit
+        // pays two volatile reads for the limit. A refused look-up returns nothing of what was resolved, found or not.
+        var lookup = LookupSource.Host(source);
+        var now = resolution.Outcome == CodeResolutionOutcome.Found ? resolution.ResolvedAt : _clock.GetCurrentInstant();
+        if (_guard.IsRefused(program, lookup, now))
+        {
+            return new CodeResolution(CodeResolutionOutcome.Limited);
+        }
+        if (resolution.Outcome is CodeResolutionOutcome.NotFound or CodeResolutionOutcome.CheckFailed)
+        {
+            _guard.CountFailures(program, lookup, now);
+            return resolution.CountedAgainst(program, source);
+        }
+        return resolution;
+    }
+
+    /// <summary>
     /// Resolves raw input (typed at a till, entered in a form, scanned from a QR code, or a share link) to a code.
     /// Trims, drops spaces and dashes, ignores case, reads O as 0 and I/L as 1, strips a configured prefix and checks the
     /// check symbol. Never throws for any input; allocates nothing for typed or scanned codes, found or not. Input with a
     /// <c>/</c> that is no code is read as a share link (<see cref="ShareLinkService.Parse"/>), whatever its length: a link
     /// that cannot be read is <see cref="CodeMalformedReason.InvalidLink"/>, with the parser's reason in <see cref="CodeResolution.Link"/>.
     /// </summary>
+    /// <remarks>
+    /// Not rate-limited, and neither are its suggestions: for input from your own systems (an import, the back office).
+    /// For input people type or scan, use <see cref="Resolve(string?, ProgramId, string?)"/>, so nobody can try codes (or
+    /// harvest "did you mean" suggestions) until one hits.
+    /// </remarks>
     /// <param name="raw">The input, or <see langword="null"/> (which resolves as <see cref="CodeMalformedReason.Empty"/>).</param>
     public CodeResolution Resolve(string? raw)
     {
@@ -346,6 +404,45 @@ public sealed partial class ReferralCodeService
 
     /// <summary>The indexed record of a normalised code, or <see langword="null"/>; no allocation.</summary>
     internal ReferralCodeRecord? FindIndexed(ReferralCode code) => _index.TryGet(code.Value, out var r) ? r : null;
+
+    /// <summary>
+    /// What a conversion keeps of a presented code: the normalised code when the input was a code that resolved, the
+    /// canonical link (<see cref="ShareLinkService.Canonical"/>: code, medium and signature only) when it was a link to a
+    /// code with a signature that is valid or absent, and nothing otherwise — the input may be an e-mail address, a phone
+    /// number or a name typed into the code box. Resolving the kept form gives the same capture as the input did.
+    /// </summary>
+    internal string? PresentedForm(in CodeResolution resolution)
+    {
+        if (resolution.Outcome != CodeResolutionOutcome.Found)
+        {
+            return null;
+        }
+        if (resolution.Link is not { } link)
+        {
+            return resolution.Record!.Code.Value;
+        }
+        return link.Signature == LinkSignatureStatus.Invalid ? null : _links.Canonical(link);
+    }
+
+    /// <summary>Suggestions counted against, and refused by, the guessing limit of a program and source.</summary>
+    internal IReadOnlyList<ReferralCodeRecord> SuggestLimited(string raw, ReferralCode? linkCode, int max, ProgramId program, string? source)
+    {
+        if (_guard is null)
+        {
+            return SuggestFor(raw, linkCode, max);
+        }
+        var lookup = LookupSource.Host(source);
+        var now = _clock.GetCurrentInstant();
+        if (_guard.IsRefused(program, lookup, now))
+        {
+            return [];
+        }
+        // No more codes than the failures the source and program have left: a list never reveals more than guessing could.
+        int budget = _guard.Budget(program, lookup, now);
+        var found = budget == 0 ? [] : SuggestFor(raw, linkCode, Math.Min(max, budget));
+        _guard.CountFailures(program, lookup, now, Math.Max(1, found.Count));
+        return found;
+    }
 
     internal IReadOnlyList<ReferralCodeRecord> SuggestFor(string raw, ReferralCode? linkCode, int max)
     {
@@ -441,7 +538,8 @@ public sealed partial class ReferralCodeService
     private CodeResolution Found(ReferralCodeRecord record, ShareLinkParseResult? link)
     {
         ReferralsTelemetry.CodesResolved.Add(1, ReferralsTelemetry.Found);
-        return new CodeResolution(CodeResolutionOutcome.Found, record, record.GetState(_clock.GetCurrentInstant()), link: link);
+        var now = _clock.GetCurrentInstant();
+        return new CodeResolution(CodeResolutionOutcome.Found, record, record.GetState(now), link: link, resolvedAt: now.ToUnixTimeTicks());
     }
 
     private static CodeResolution Malformed(CodeMalformedReason reason, int index)

@@ -12,6 +12,7 @@ internal static class ReferralsTelemetry
     {
         public const string Outcome = "referrals.outcome";
         public const string Kind = "referrals.code.kind";
+        public const string Limit = "referrals.limit";
     }
 
     public static readonly Meter Meter = new(Name);
@@ -33,7 +34,7 @@ internal static class ReferralsTelemetry
 
     public static readonly Counter<long> FraudVerdicts = Meter.CreateCounter<long>("referrals.fraud.verdicts", "{conversion}", "Referred conversions assessed, by verdict.");
     public static readonly Counter<long> FraudCheckFailures = Meter.CreateCounter<long>("referrals.fraud.check_failures", "{failure}", "Exceptions thrown by fraud checks, caught and logged.");
-    public static readonly Counter<long> CodeGuessesRefused = Meter.CreateCounter<long>("referrals.fraud.guesses_refused", "{lookup}", "Code look-ups refused because their source failed too often.");
+    public static readonly Counter<long> CodeGuessesRefused = Meter.CreateCounter<long>("referrals.fraud.guesses_refused", "{lookup}", "Code look-ups refused because their source, or their program as a whole, failed too often; by limit (source or program).");
 
     public static readonly KeyValuePair<string, object?> Attributed = new(Tags.Outcome, "attributed");
     public static readonly KeyValuePair<string, object?> NotAttributed = new(Tags.Outcome, "not_attributed");
@@ -42,4 +43,7 @@ internal static class ReferralsTelemetry
     public static readonly KeyValuePair<string, object?> NotFound = new(Tags.Outcome, "not_found");
     public static readonly KeyValuePair<string, object?> Malformed = new(Tags.Outcome, "malformed");
     public static readonly KeyValuePair<string, object?> CheckFailed = new(Tags.Outcome, "check_failed");
+
+    public static readonly KeyValuePair<string, object?> SourceLimit = new(Tags.Limit, "source");
+    public static readonly KeyValuePair<string, object?> ProgramLimit = new(Tags.Limit, "program");
 }

@@ -35,6 +35,25 @@ public sealed class LinkOptions
     /// <summary>The id of the key in <see cref="SigningKeys"/> that signs new links; <see langword="null"/> signs none.</summary>
     public string? ActiveSigningKeyId { get; set; }
 
+    /// <summary>
+    /// Whether a link captured as a touch must carry a valid signature. <see langword="null"/> (the default): required
+    /// when <see cref="SigningKeys"/> are configured. Required, a link without <c>kid</c> and <c>sig</c> is refused
+    /// (<see cref="Attribution.CaptureRejection.LinkSignatureMissing"/>), so stripping the signature off a link (one signed
+    /// with a removed key, or one whose medium was altered) gains nothing; a code typed or scanned on its own carries no
+    /// signature and is not affected. A link with a signature that does not verify is refused either way
+    /// (<see cref="Attribution.CaptureRejection.LinkSignatureInvalid"/>).
+    /// </summary>
+    /// <remarks>
+    /// Set <see langword="false"/> while unsigned links are still in circulation after you start signing. Whenever an
+    /// unsigned link is accepted, its medium parameter is not believed (anyone can edit it): the touch gets the medium the
+    /// code was issued for. Only a signed link's medium is recorded. With keys configured and this left unset,
+    /// <see cref="ActiveSigningKeyId"/> is required (otherwise the links built would be unsigned and refused).
+    /// </remarks>
+    public bool? RequireSignature { get; set; }
+
+    /// <summary>Whether captured links must be signed: <see cref="RequireSignature"/>, or by default whether keys are configured.</summary>
+    internal bool SignatureRequired => RequireSignature ?? SigningKeys is { Count: > 0 };
+
     /// <summary>Longest input the parser reads, in characters; longer input is rejected unread. 64 to 8192; default 2048.</summary>
     public int MaxLength { get; set; } = 2048;
 

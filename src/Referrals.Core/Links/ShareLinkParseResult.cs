@@ -54,7 +54,8 @@ public sealed class ShareLinkParseResult
         LinkSignatureStatus signature,
         bool wasLink,
         UtmParameters? utm,
-        string? detail)
+        string? detail,
+        string? keyId = null)
     {
         Status = status;
         Code = code;
@@ -63,6 +64,7 @@ public sealed class ShareLinkParseResult
         WasLink = wasLink;
         Utm = utm;
         Detail = detail;
+        KeyId = keyId;
     }
 
     /// <summary>The outcome.</summary>
@@ -89,12 +91,15 @@ public sealed class ShareLinkParseResult
     /// <summary>Why the input was rejected or why its signature is invalid, for logs and support; never contains a secret.</summary>
     public string? Detail { get; }
 
+    /// <summary>The id of the configured key the signature verified under; <see langword="null"/> unless <see cref="LinkSignatureStatus.Valid"/>.</summary>
+    internal string? KeyId { get; }
+
     internal static ShareLinkParseResult Failure(ShareLinkParseStatus status, bool wasLink, string detail) =>
         new(status, null, ShareMedium.Unknown, LinkSignatureStatus.Absent, wasLink, null, detail);
 
     internal static ShareLinkParseResult BareCode(ReferralCode code) =>
         new(ShareLinkParseStatus.Parsed, code, ShareMedium.Unknown, LinkSignatureStatus.Absent, false, null, null);
 
-    internal static ShareLinkParseResult Link(ReferralCode code, ShareMedium medium, LinkSignatureStatus signature, UtmParameters? utm, string? detail) =>
-        new(ShareLinkParseStatus.Parsed, code, medium, signature, true, utm, detail);
+    internal static ShareLinkParseResult Link(ReferralCode code, ShareMedium medium, LinkSignatureStatus signature, UtmParameters? utm, string? detail, string? keyId = null) =>
+        new(ShareLinkParseStatus.Parsed, code, medium, signature, true, utm, detail, keyId);
 }

@@ -58,7 +58,6 @@ public sealed class ShareLinkService
 
     private readonly Dictionary<string, byte[]> verificationKeys;
     private readonly string? activeKeyId;
-    private readonly byte[]? activeKey;
 
     /// <summary>Creates the service from options bound by dependency injection.</summary>
     /// <exception cref="OptionsValidationException">The options are invalid; every bad setting is listed.</exception>
@@ -157,7 +156,6 @@ public sealed class ShareLinkService
             verificationKeys[key.Id] = secret;
         }
         activeKeyId = links.ActiveSigningKeyId;
-        activeKey = activeKeyId is null ? null : verificationKeys[activeKeyId];
     }
 
     /// <summary>
@@ -181,6 +179,32 @@ public sealed class ShareLinkService
         Preconditions.CheckArgument(code.Value.Length > 0, nameof(code), "The code is empty (a default ReferralCode).");
         Preconditions.CheckArgument(Enum.IsDefined(medium), nameof(medium), $"{(int)medium} is not a ShareMedium value.");
 
+        var sb = Compose(code, medium, utm, activeKeyId);
+        Preconditions.CheckArgument(
+            sb.Length <= maxLength,
+            nameof(utm),
+            $"The link would be {sb.Length} characters, longer than {ReferralsOptions.SectionName}:Links:MaxLength ({maxLength}); shorten the UTM values.");
+        return new ShareLink(sb.ToString(), code, medium, utm, activeKeyId);
+    }
+
+    /// <summary>
+    /// What a parsed link said, written the way <see cref="Build"/> writes links: the template with the code, the medium
+    /// and, when the signature was valid, a signature under the same key; no tracking or other parameters, no fragment
+    /// text beyond the template's. Keeps what a link means without anything else the input carried (tracking values and
+    /// extra parameters can hold personal data). Reading it back gives the same code, medium and signature status, as long
+    /// as the key is configured.
+    /// </summary>
+    /// <param name="parsed">A successful parse of a link (<see cref="ShareLinkParseResult.WasLink"/>).</param>
+    internal string Canonical(ShareLinkParseResult parsed)
+    {
+        var code = parsed.Code ?? throw new ArgumentException("The link was not parsed.", nameof(parsed));
+        string? keyId = parsed.Signature == LinkSignatureStatus.Valid ? parsed.KeyId : null;
+        return Compose(code, parsed.Medium, utm: null, keyId).ToString();
+    }
+
+    /// <summary>The link for a code and medium, with tracking parameters, signed under <paramref name="keyId"/> when given.</summary>
+    private StringBuilder Compose(ReferralCode code, ShareMedium medium, UtmParameters? utm, string? keyId)
+    {
         var sb = new StringBuilder(buildPrefix.Length + buildSuffix.Length + buildFragment.Length + 128);
         sb.Append(buildPrefix);
         bool hasQuery = templateHasQuery;
@@ -209,18 +233,13 @@ public sealed class ShareLinkService
                 }
             }
         }
-        if (activeKeyId is not null)
+        if (keyId is not null)
         {
-            AppendParameter(sb, ref hasQuery, keyIdParameter, activeKeyId);
-            AppendParameter(sb, ref hasQuery, signatureParameter, Sign(activeKey!, activeKeyId, code.Value, mediumToken));
+            AppendParameter(sb, ref hasQuery, keyIdParameter, keyId);
+            AppendParameter(sb, ref hasQuery, signatureParameter, Sign(verificationKeys[keyId], keyId, code.Value, mediumToken));
         }
         sb.Append(buildFragment);
-
-        Preconditions.CheckArgument(
-            sb.Length <= maxLength,
-            nameof(utm),
-            $"The link would be {sb.Length} characters, longer than {ReferralsOptions.SectionName}:Links:MaxLength ({maxLength}); shorten the UTM values.");
-        return new ShareLink(sb.ToString(), code, medium, utm, activeKeyId);
+        return sb;
     }
 
     /// <summary>
@@ -373,7 +392,7 @@ public sealed class ShareLinkService
         }
         var (status, detail) = Verify(keyId, signature, code.Value, mediumToken ?? string.Empty);
         var utmResult = anyUtm ? new UtmParameters(utm[0], utm[1], utm[2], utm[3], utm[4]) : null;
-        return ShareLinkParseResult.Link(code, medium, status, utmResult, detail);
+        return ShareLinkParseResult.Link(code, medium, status, utmResult, detail, status == LinkSignatureStatus.Valid ? keyId : null);
     }
 
     private (LinkSignatureStatus Status, string? Detail) Verify(string? keyId, string? signature, string code, string mediumToken)

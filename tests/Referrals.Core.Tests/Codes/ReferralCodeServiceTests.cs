@@ -177,6 +177,43 @@ public sealed class ReferralCodeServiceTests
             });
             Assert.True(allocated == 0, $"Resolve(\"{input}\") allocated {allocated} bytes in 1000 calls.");
         }
+
+        // Under the guessing limit (a limit high enough that 5,000 misses are counted, not refused): a hit pays nothing
+        // while nobody is limited, and neither a counted miss nor a look-up checked against a limited table allocates.
+        var limited = new TestServices(o =>
+        {
+            o.Fraud.CodeGuessing.MaxFailures = 10_000;
+            o.Fraud.CodeGuessing.MaxFailuresPerProgram = 1_000_000;
+        });
+        var code = await limited.Codes.IssueAsync(TestServices.Request(), Ct);
+        string limitedHit = " " + code.Display.ToLowerInvariant() + " ";
+        void Measure(string input, string? source, string what, string program = "customers")
+        {
+            var p = new ProgramId(program);
+            limited.Codes.Resolve(input, p, source); // warm up
+            long allocated = Allocations.Fewest(() =>
+            {
+                for (int i = 0; i < 1000; i++)
+                {
+                    _ = limited.Codes.Resolve(input, p, source);
+                }
+            });
+            Assert.True(allocated == 0, $"Resolve(\"{input}\", program, {source ?? "null"}) {what} allocated {allocated} bytes in 1000 calls.");
+        }
+        Measure(limitedHit, "198.51.100.7", "hitting while nobody is limited");
+        for (int n = 1; n < inputs.Length; n++)
+        {
+            // A source and a program for each input, so that none reaches the limit while it is measured.
+            Measure(inputs[n], $"198.51.100.{n}", "counted", $"program-{n}");
+            Measure(inputs[n], null, "counted against the unknown source", $"program-{n}");
+        }
+        for (int i = 0; i < 10_000; i++)
+        {
+            limited.Codes.Resolve(miss, TestServices.Program, "203.0.113.9");
+        }
+        Assert.Equal(CodeResolutionOutcome.Limited, limited.Codes.Resolve(limitedHit, TestServices.Program, "203.0.113.9").Outcome);
+        Measure(limitedHit, "198.51.100.7", "hitting while another source is limited");
+        Measure(limitedHit, "203.0.113.9", "refused");
     }
 
     [Fact]

@@ -21,6 +21,11 @@ internal sealed class AttributionWorld
     public static readonly Instant Monday = Instant.FromUtc(2026, 11, 23, 9, 0);
 
     public AttributionWorld(Action<ProgramOptions>? program = null, params IReferralNotifier[] notifiers)
+        : this(null, program, notifiers)
+    {
+    }
+
+    private AttributionWorld(Action<ReferralsOptions>? configure, Action<ProgramOptions>? program, IReferralNotifier[] notifiers)
     {
         Options = new ReferralsOptions();
         Options.Links.Template = "https://shop.example/r/{code}";
@@ -31,6 +36,7 @@ internal sealed class AttributionWorld
         var p = new ProgramOptions { TimeZone = "Europe/Berlin" };
         program?.Invoke(p);
         Options.Programs["customers"] = p;
+        configure?.Invoke(Options);
         Clock = new FakeClock(Monday);
         Store = new InMemoryReferralStore();
         Links = new ShareLinkService(Options);
@@ -45,6 +51,10 @@ internal sealed class AttributionWorld
         Hasher = new ContactHasher(Options);
         Fingerprints = new FingerprintHasher(Options);
     }
+
+    /// <summary>A world whose options <paramref name="configure"/> changes before the services are made from them.</summary>
+    public static AttributionWorld WithOptions(Action<ReferralsOptions> configure, Action<ProgramOptions>? program = null) =>
+        new(configure, program, []);
 
     public ReferralsOptions Options { get; }
 

@@ -6,7 +6,7 @@ using System.Security.Cryptography;
 using NodaTime;
 using Referrals.Internal;
 
-namespace Referrals.Fraud;
+namespace Referrals.Codes;
 
 /// <summary>
 /// Rate-limits failed referral-code look-ups per source (an IP address, a device id, a POS register), so someone typing
@@ -38,7 +38,8 @@ namespace Referrals.Fraud;
 /// <para>
 /// Time is used at tick (100 ns) resolution. A time earlier than the source's last recorded failure (a clock stepping
 /// back, calls arriving out of order) is read as that last failure's time, so counts are never undone or corrupted.
-/// Thread-safe (one lock per stripe of sets); <see cref="IsLimited"/> and <see cref="RecordFailure"/> allocate nothing.
+/// Thread-safe (one lock per stripe of sets); <see cref="IsLimited"/>, <see cref="RecordFailure"/> and
+/// <see cref="MayBeLimited"/> allocate nothing. The limiter lives in one process: see <see cref="CodeLookupGuard"/>.
 /// </para>
 /// </remarks>
 internal sealed class CodeGuessingLimiter
@@ -67,6 +68,10 @@ internal sealed class CodeGuessingLimiter
     private readonly long windowTicks;
     private readonly long idleTicks;
     private readonly long seed;
+
+    // The latest failure time (Unix ticks) that left a source limited; far in the past until one does. Far enough that
+    // subtracting it from any instant's ticks cannot overflow.
+    private long lastLimited = long.MinValue / 2;
 
     /// <summary>Creates a limiter and allocates all its memory.</summary>
     /// <param name="maxFailures">Failures within <paramref name="window"/> at which a source becomes limited; at least 1.</param>
@@ -138,14 +143,65 @@ internal sealed class CodeGuessingLimiter
         }
     }
 
+    /// <summary>
+    /// Whether any source may be limited at <paramref name="now"/>: <see langword="false"/> means none is, so a caller may
+    /// skip <see cref="IsLimited"/> (and building the source's key). One volatile read; allocates nothing.
+    /// </summary>
+    /// <remarks>
+    /// A source's estimate only grows when a failure is recorded and shrinks (or stays) between failures, so a source is
+    /// limited at <c>t</c> only if a failure recorded at or before <c>t</c>, within two windows of it, left it limited.
+    /// The latest such failure time is kept; while <paramref name="now"/> is two windows past it, nobody is limited.
+    /// </remarks>
+    public bool MayBeLimited(Instant now) => now.ToUnixTimeTicks() - Volatile.Read(ref lastLimited) < idleTicks;
+
+    /// <summary>
+    /// How many failures <paramref name="source"/> may still have at <paramref name="now"/> before it is limited: the
+    /// fewest that, recorded now, would make <see cref="IsLimited"/> true; 0 when it is limited already. Changes nothing.
+    /// </summary>
+    /// <param name="source">The source as the caller identifies it, compared ordinally; any text, empty included.</param>
+    /// <param name="now">The current time; earlier than the source's last failure is read as that failure's time.</param>
+    public int Budget(ReadOnlySpan<char> source, Instant now)
+    {
+        ulong key = KeyOf(source);
+        long t = now.ToUnixTimeTicks();
+        int first = SetOf(key) * ways;
+        lock (StripeOf(first))
+        {
+            var set = slots.AsSpan(first, ways);
+            for (int i = 0; i < set.Length; i++)
+            {
+                if (set[i].Key == key)
+                {
+                    return BudgetOf(in set[i], Math.Max(t, set[i].LastFailure));
+                }
+                if (set[i].Key == 0)
+                {
+                    break;
+                }
+            }
+            return maxFailures;
+        }
+    }
+
     /// <summary>Counts one failed code look-up by <paramref name="source"/> at <paramref name="now"/>.</summary>
     /// <param name="source">The source as the caller identifies it, compared ordinally; any text, empty included.</param>
     /// <param name="now">
     /// The time of the failure; earlier than the source's last failure is counted at that failure's time.
     /// </param>
     /// <returns>Whether the source is limited after this failure, as <see cref="IsLimited"/> would say at that time.</returns>
-    public bool RecordFailure(ReadOnlySpan<char> source, Instant now)
+    public bool RecordFailure(ReadOnlySpan<char> source, Instant now) => RecordFailures(source, now, 1);
+
+    /// <summary>
+    /// Counts <paramref name="count"/> failed look-ups by <paramref name="source"/> at <paramref name="now"/> at once: a
+    /// request that reveals several codes (a "did you mean" list) is charged for each.
+    /// </summary>
+    /// <param name="source">The source as the caller identifies it, compared ordinally; any text, empty included.</param>
+    /// <param name="now">The time of the failures; earlier than the source's last failure is counted at that failure's time.</param>
+    /// <param name="count">How many failures; at least 1. Counts saturate at <see cref="int.MaxValue"/>.</param>
+    /// <returns>Whether the source is limited after these failures.</returns>
+    public bool RecordFailures(ReadOnlySpan<char> source, Instant now, int count)
     {
+        Preconditions.CheckArgumentRange(nameof(count), count, 1, int.MaxValue);
         ulong key = KeyOf(source);
         long t = now.ToUnixTimeTicks();
         int first = SetOf(key) * ways;
@@ -160,9 +216,9 @@ internal sealed class CodeGuessingLimiter
                 {
                     t = Math.Max(t, slot.LastFailure);
                     Advance(ref slot, t);
-                    slot.Current = slot.Current == int.MaxValue ? int.MaxValue : slot.Current + 1;
+                    slot.Current = (int)Math.Min((long)slot.Current + count, int.MaxValue);
                     slot.LastFailure = t;
-                    return IsOver(in slot, t);
+                    return NoteIfOver(in slot, t);
                 }
                 if (slot.Key == 0)
                 {
@@ -176,9 +232,33 @@ internal sealed class CodeGuessingLimiter
                 }
             }
 
-            set[victim] = new Slot { Key = key, WindowStart = WindowStartOf(t), LastFailure = t, Current = 1, Previous = 0 };
-            return IsOver(in set[victim], t);
+            set[victim] = new Slot { Key = key, WindowStart = WindowStartOf(t), LastFailure = t, Current = count, Previous = 0 };
+            return NoteIfOver(in set[victim], t);
         }
+    }
+
+    /// <summary>
+    /// <see cref="IsOver"/> for a slot that just failed at <paramref name="t"/>, keeping <paramref name="t"/> as the latest
+    /// time a source was left limited. Under the slot's stripe lock, so no reader sees the slot limited before
+    /// <see cref="MayBeLimited"/> does.
+    /// </summary>
+    private bool NoteIfOver(in Slot slot, long t)
+    {
+        if (!IsOver(in slot, t))
+        {
+            return false;
+        }
+        long seen = Volatile.Read(ref lastLimited);
+        while (t > seen)
+        {
+            long prior = Interlocked.CompareExchange(ref lastLimited, t, seen);
+            if (prior == seen)
+            {
+                break;
+            }
+            seen = prior;
+        }
+        return true;
     }
 
     /// <summary>
@@ -248,6 +328,38 @@ internal sealed class CodeGuessingLimiter
         }
         // previous × (W − e) / W + current ≥ max, multiplied out by W so it is exact; up to 2^31 × 2^48 needs 128 bits.
         return (Int128)previous * (windowTicks - elapsed) + (Int128)current * windowTicks >= (Int128)maxFailures * windowTicks;
+    }
+
+    /// <summary>
+    /// The fewest failures <c>k</c> that, added to the current bucket at <paramref name="t"/>, bring the estimate to the
+    /// limit: <c>previous × (W − e) + (current + k) × W ≥ max × W</c>, so <c>k = ⌈(max × W − previous × (W − e)) / W⌉ − current</c>.
+    /// </summary>
+    private int BudgetOf(in Slot slot, long t)
+    {
+        long elapsed = t - slot.WindowStart;
+        long previous, current;
+        if (elapsed < windowTicks)
+        {
+            previous = slot.Previous;
+            current = slot.Current;
+        }
+        else if (elapsed < idleTicks)
+        {
+            previous = slot.Current;
+            current = 0;
+            elapsed -= windowTicks;
+        }
+        else
+        {
+            return maxFailures;
+        }
+        Int128 missing = (Int128)maxFailures * windowTicks - (Int128)previous * (windowTicks - elapsed);
+        if (missing <= 0)
+        {
+            return 0;
+        }
+        Int128 needed = (missing + windowTicks - 1) / windowTicks - current;
+        return needed <= 0 ? 0 : (int)needed;
     }
 
     private long WindowStartOf(long t)

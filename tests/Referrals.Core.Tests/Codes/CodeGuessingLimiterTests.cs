@@ -3,10 +3,10 @@ using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
 using NodaTime;
-using Referrals.Fraud;
+using Referrals.Codes;
 using Referrals.Tests.Support;
 
-namespace Referrals.Tests.Fraud;
+namespace Referrals.Tests.Codes;
 
 public sealed class CodeGuessingLimiterTests
 {
@@ -503,6 +503,98 @@ public sealed class CodeGuessingLimiterTests
             var quiet = Instant.FromUnixTimeTicks(latest + (2 * s.WindowTicks) + (s.WindowTicks * extra / 1_000_000));
             Assert.Equal(0, limiter.CountActive(quiet));
             Assert.All(s.Sources, source => Assert.False(limiter.IsLimited(source, quiet), source));
+            return true;
+        });
+
+    [Property(MaxTest = 300)]
+    public Property When_it_says_nobody_may_be_limited_nobody_is() =>
+        Prop.ForAll(AnyScenario(), s =>
+        {
+            var limiter = new CodeGuessingLimiter(s.MaxFailures, Duration.FromTicks(s.WindowTicks), s.MaxSources);
+            var times = Times(s);
+            var failed = new HashSet<string>(StringComparer.Ordinal);
+            for (int i = 0; i < s.Steps.Length; i++)
+            {
+                if (s.Steps[i].Kind == StepKind.Fail)
+                {
+                    limiter.RecordFailure(s.Steps[i].Source, times[i]);
+                    failed.Add(s.Steps[i].Source);
+                }
+                // At this step's time and a little later, no source that ever failed may be limited if none may be (every
+                // few steps: each look costs one IsLimited per source).
+                if (i % 5 != 0 && i != s.Steps.Length - 1)
+                {
+                    continue;
+                }
+                foreach (var t in new[] { times[i], times[i] + Duration.FromTicks(s.WindowTicks / 3), times[i] + Duration.FromTicks(2 * s.WindowTicks) })
+                {
+                    if (!limiter.MayBeLimited(t))
+                    {
+                        foreach (var source in failed)
+                        {
+                            Assert.False(limiter.IsLimited(source, t), $"{source} is limited at {t} though nobody may be.");
+                        }
+                    }
+                }
+            }
+            // Two quiet windows after the last call nobody may be limited, and the check says so without looking.
+            var quiet = (times.Length == 0 ? Instant.FromUnixTimeTicks(s.Start) : times.Max()) + Duration.FromTicks(2 * s.WindowTicks);
+            Assert.False(limiter.MayBeLimited(quiet));
+            return true;
+        });
+
+    [Property(MaxTest = 500)]
+    public Property The_budget_is_the_fewest_failures_that_limit_and_counting_several_at_once_is_counting_each() =>
+        Prop.ForAll(FewSources(), Gen.Choose(1, 12).ToArbitrary(), (s, k) =>
+        {
+            // With no more sources than ways nothing is evicted, so replaying the same failures gives the same counts.
+            CodeGuessingLimiter New() => new(s.MaxFailures, Duration.FromTicks(s.WindowTicks), s.MaxSources);
+            var one = New();
+            var many = New();
+            var counted = new List<(string Source, Instant Time, int Count)>();
+            var times = Times(s);
+            for (int i = 0; i < s.Steps.Length; i++)
+            {
+                var step = s.Steps[i];
+                if (step.Kind != StepKind.Fail)
+                {
+                    continue;
+                }
+                // The budget, spent on a replayed copy, limits exactly when it is used up.
+                int budget = one.Budget(step.Source, times[i]);
+                Assert.Equal(budget == 0, one.IsLimited(step.Source, times[i]));
+                Assert.InRange(budget, 0, s.MaxFailures);
+                if (budget > 0)
+                {
+                    var probe = New();
+                    foreach (var (source, time, count) in counted)
+                    {
+                        probe.RecordFailures(source, time, count);
+                    }
+                    Assert.Equal(budget, probe.Budget(step.Source, times[i]));
+                    if (budget > 1)
+                    {
+                        Assert.False(probe.RecordFailures(step.Source, times[i], budget - 1));
+                        Assert.Equal(1, probe.Budget(step.Source, times[i]));
+                    }
+                    Assert.True(probe.RecordFailure(step.Source, times[i]));
+                    Assert.Equal(0, probe.Budget(step.Source, times[i]));
+                }
+
+                // k failures at once leave the same state as k one by one.
+                bool limitedOne = false;
+                for (int j = 0; j < k; j++)
+                {
+                    limitedOne = one.RecordFailure(step.Source, times[i]);
+                }
+                Assert.Equal(limitedOne, many.RecordFailures(step.Source, times[i], k));
+                counted.Add((step.Source, times[i], k));
+                foreach (var source in s.Sources)
+                {
+                    Assert.Equal(one.IsLimited(source, times[i]), many.IsLimited(source, times[i]));
+                    Assert.Equal(one.Budget(source, times[i]), many.Budget(source, times[i]));
+                }
+            }
             return true;
         });
 
