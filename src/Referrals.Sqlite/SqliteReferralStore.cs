@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
 using NodaTime;
 using Referrals.Storage;
@@ -85,8 +86,25 @@ namespace Referrals.Sqlite;
 /// </remarks>
 public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposable, IAsyncDisposable
 {
+    // Every connection after the first opens the file without creating it (Mode=ReadWrite): a file deleted while the store
+    // runs is not silently replaced by a new empty one. The first connection, which creates the file, uses the caller's.
+    private readonly string _createConnectionString;
     private readonly string _connectionString;
     private readonly string _connectionPragmas;
+    private readonly SqliteLogBounds _logBounds;
+    // The log bounds in pages of the file's page size, set when it is opened.
+    private long _restartLogAfterFrames;
+    private long _truncateLogPastFrames;
+    private long _maxLogFrames;
+    // The connection Initialize opened, kept open until Dispose: the file this store opened. A connection opened later is
+    // on the same file when this one has not moved since (VerifySameFile). Used under _anchorLock only.
+    private readonly object _anchorLock = new();
+    private SqliteConnection? _anchor;
+    // 1 once the file was found deleted, renamed or replaced: every operation then throws (LostException).
+    private int _lost;
+    // 1 when a checkpoint or a write failed with an I/O error (a full disk), or the log grew past its bound while a reader
+    // kept it from being copied: the next write first copies the log itself (CheckpointBeforeWrite) instead of adding to it.
+    private int _checkpointFirst;
     // Serialises this instance's writers; see the class remarks. Never disposed: it owns no handle unless
     // AvailableWaitHandle is read, which this class does not do, and a late Release must not throw.
     private readonly SemaphoreSlim _writeGate = new(1, 1);
@@ -125,8 +143,8 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
     // conversions on the benchmark machine. Every 16,384 pages (the earlier bound, ~530 conversions) that was ~30 us per
     // conversion; every 65,536 pages it is a quarter of that, for a log file of up to 256 MB under a sustained stream.
     internal const int RestartLogAfterWrites = 64 * CheckpointEveryWrites;
-    // ... or once the log holds this many pages (256 MB of 4 KB pages), whichever comes first (a batch is one write).
-    private const long RestartLogAfterFrames = 65_536;
+    // ... or once the log holds SqliteLogBounds.LogFileLimitBytes (256 MB: 65,536 pages of 4 KB), whichever comes first
+    // (a batch is one write).
     private const int InlineCheckpointAfterWrites = 2 * RestartLogAfterWrites;
     private int _writesSinceRestart;
     private readonly SemaphoreSlim _checkpointSignal = new(0, 1);
@@ -134,14 +152,23 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
     private Task _checkpointer = Task.CompletedTask;
     private int _writesSinceCheckpoint;
     private long _checkpoints;
+    // The pages in the log after the writer's last commit, stored by SQLite's WAL hook on the writer's connection (see
+    // SqliteSession.TrackLogPages): pinned, so SQLite can write to it; one element.
+    private readonly long[] _logPages = GC.AllocateArray<long>(1, pinned: true);
+    private long _logTruncations;
 
-    private SqliteReferralStore(string connectionString, string dataSource, int busyTimeoutMilliseconds)
+    private SqliteReferralStore(string connectionString, string dataSource, int busyTimeoutMilliseconds, SqliteLogBounds logBounds)
     {
-        _connectionString = connectionString;
+        _createConnectionString = connectionString;
+        _connectionString = new SqliteConnectionStringBuilder(connectionString) { Mode = SqliteOpenMode.ReadWrite }.ConnectionString;
         DataSource = dataSource;
+        _logBounds = logBounds;
+        // journal_size_limit: when a write starts the log over, SQLite cuts the log file back to this size, so space the
+        // log took in a burst (a long read, a large batch, the time a full disk kept checkpoints from completing) is
+        // given back to the file system instead of staying with the log.
         _connectionPragmas = string.Create(
             CultureInfo.InvariantCulture,
-            $"PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {busyTimeoutMilliseconds}; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY;");
+            $"PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {busyTimeoutMilliseconds}; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = {logBounds.LogFileLimitBytes};");
     }
 
     /// <summary>The database file, as a full path (or as given, for a <c>file:</c> URI or a <c>|DataDirectory|</c> path).</summary>
@@ -162,10 +189,13 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
     /// <exception cref="ArgumentException">The connection string is empty, malformed, names an in-memory database or a read-only mode.</exception>
     /// <exception cref="SqliteException">The file cannot be opened or created, or is not a database.</exception>
     /// <exception cref="InvalidOperationException">The file cannot use WAL mode, or its schema is newer than this library.</exception>
-    public static SqliteReferralStore Open(string connectionString)
+    public static SqliteReferralStore Open(string connectionString) => OpenWithLogBounds(connectionString, SqliteLogBounds.Default);
+
+    /// <summary><see cref="Open(string)"/> with other bounds on the write-ahead log (tests use small ones).</summary>
+    internal static SqliteReferralStore OpenWithLogBounds(string connectionString, SqliteLogBounds logBounds)
     {
         var (normalized, dataSource, busyTimeout) = NormalizeConnectionString(connectionString);
-        var store = new SqliteReferralStore(normalized, dataSource, busyTimeout);
+        var store = new SqliteReferralStore(normalized, dataSource, busyTimeout, logBounds);
         try
         {
             store.Initialize();
@@ -224,8 +254,20 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
         {
             // It ended with an error or was cancelled: nothing left to stop.
         }
+        if (Volatile.Read(ref _lost) != 0)
+        {
+            CopyLogIntoLostFile(); // the store's other connections are closed now (those still in use, when they end)
+        }
+        lock (_anchorLock)
+        {
+            _anchor?.Dispose();
+            _anchor = null;
+        }
+        // (On a file that moved, SQLite closes the last connection without checkpointing or deleting the log at the path.)
         using var connection = new SqliteConnection(_connectionString);
         SqliteConnection.ClearPool(connection);
+        using var first = new SqliteConnection(_createConnectionString);
+        SqliteConnection.ClearPool(first);
     }
 
     /// <inheritdoc cref="Dispose" />
@@ -280,16 +322,22 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
     }
 
     /// <summary>An open connection with the per-connection settings applied, for the synchronous paths (opening, checkpoints).</summary>
-    private SqliteConnection OpenConnection()
+    private SqliteConnection OpenConnection(string? connectionString = null)
     {
-        var connection = new SqliteConnection(_connectionString);
+        var connection = new SqliteConnection(connectionString ?? _connectionString);
         try
         {
             connection.Open();
             using var pragmas = connection.CreateCommand();
             pragmas.CommandText = _connectionPragmas;
             pragmas.ExecuteNonQuery();
+            VerifySameFile();
             return connection;
+        }
+        catch (SqliteException e) when (FileMoved())
+        {
+            connection.Dispose();
+            throw Lose(e);
         }
         catch
         {
@@ -300,7 +348,9 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
 
     private void Initialize()
     {
-        using var connection = OpenConnection();
+        var connection = OpenConnection(_createConnectionString);
+        // Kept open until Dispose as the anchor of the file's identity; disposed by Open's Dispose if this fails.
+        _anchor = connection;
         using (var wal = connection.CreateCommand())
         {
             // Persistent in the file; a no-op when it is in WAL mode already.
@@ -313,19 +363,38 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
             }
         }
         SqliteSchema.Migrate(connection, DataSource);
+        using (var pageSize = connection.CreateCommand())
+        {
+            pageSize.CommandText = "PRAGMA page_size;";
+            long bytes = (long)pageSize.ExecuteScalar()!;
+            _restartLogAfterFrames = Math.Max(1, _logBounds.LogFileLimitBytes / bytes);
+            _truncateLogPastFrames = Math.Max(1, _logBounds.TruncateLogPastBytes / bytes);
+            _maxLogFrames = Math.Max(1, _logBounds.MaxLogBytes / bytes);
+        }
         _checkpointer = Task.Run(() => CheckpointLoopAsync(_stopCheckpointer.Token));
     }
 
     /// <summary>How many background or inline checkpoints this instance ran (for tests).</summary>
     internal long Checkpoints => Interlocked.Read(ref _checkpoints);
 
-    /// <summary>Counts a committed write; wakes the checkpointer every <see cref="CheckpointEveryWrites"/> writes.</summary>
+    /// <summary>
+    /// Counts a committed write; wakes the checkpointer every <see cref="CheckpointEveryWrites"/> writes, and checks the
+    /// log's size after the commit (from SQLite's WAL hook, exact whatever the checkpointer's thread is doing).
+    /// </summary>
     private void CountWrite(SqliteSession writer)
     {
         int writes = Interlocked.Increment(ref _writesSinceCheckpoint);
-        if (Interlocked.Increment(ref _writesSinceRestart) >= InlineCheckpointAfterWrites)
+        long pages = Volatile.Read(ref _logPages[0]);
+        if (pages >= _maxLogFrames)
         {
-            // The checkpointer did not keep up (or failed), or never found the gate free: checkpoint here, on the writer's
+            // The next write looks whether a reader keeps the log from being copied (and refuses if so).
+            Volatile.Write(ref _checkpointFirst, 1);
+        }
+        if (Interlocked.Increment(ref _writesSinceRestart) >= InlineCheckpointAfterWrites
+            || (pages >= 2 * _restartLogAfterFrames && writes >= CheckpointEveryWrites))
+        {
+            // The checkpointer did not keep up (or failed), or never found the gate free, and the log is twice the size it
+            // starts over at or 8,192 writes passed without a restart: checkpoint here (at most every 64 writes), on the writer's
             // connection under the write gate, as SQLite's automatic checkpoint would have — the next write then starts
             // the log over. The write is committed already: a failing checkpoint must not report it as failed, and is
             // tried again by the next write.
@@ -336,7 +405,8 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
             }
             catch (SqliteException)
             {
-                // Tried again by the next write.
+                // The next write checkpoints before it writes (and fails with the error if it persists).
+                Volatile.Write(ref _checkpointFirst, 1);
             }
         }
         else if (writes >= CheckpointEveryWrites && _checkpointSignal.CurrentCount == 0)
@@ -352,6 +422,35 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
         }
     }
 
+    /// <summary>
+    /// Before a write, when the last checkpoint or write failed with an I/O error or the log grew past its bound: copies the
+    /// log into the database file first, on the writer's connection under the write gate, so that the write starts the log
+    /// over instead of adding to it.
+    /// </summary>
+    /// <remarks>
+    /// On a full disk, checkpoints fail because the database file cannot grow; writes that went on would append to the log
+    /// (while it cannot start over), so as soon as space came back the log would take it before a checkpoint could, and the
+    /// store would stay failing. Here the write refuses instead, before writing anything, with the checkpoint's own error
+    /// (<see cref="SqliteException"/>, <c>SQLITE_FULL</c>): the space that comes back goes to the checkpoint, the next write
+    /// starts the log over, and the store recovers by itself. Likewise a log past <see cref="SqliteLogBounds.MaxLogBytes"/>
+    /// that a reader keeps from being copied refuses writes until the reader ends.
+    /// </remarks>
+    private void CheckpointBeforeWrite(SqliteConnection connection)
+    {
+        var (busy, log, copied) = Checkpoint(connection); // throws when it fails: the write fails with it, nothing written
+        if (busy)
+        {
+            return; // the checkpointer's own pass runs; this write goes ahead and the next one looks again
+        }
+        if (copied < log && log >= _maxLogFrames)
+        {
+            throw new ReferralException(
+                ReferralErrorCode.StoreLogFull,
+                string.Create(CultureInfo.InvariantCulture, $"The write-ahead log of the SQLite database '{DataSource}' holds {log} pages, past its bound of {_maxLogFrames} ({_logBounds.MaxLogBytes >> 20} MB), and only {copied} of them can be copied into the database file: a read transaction still open on the file (of this or another process) reads an older state. Writes are refused until that read ends; end or shorten long reads on the file (see the remarks of SqliteReferralStore)."));
+        }
+        Volatile.Write(ref _checkpointFirst, 0);
+    }
+
     private async Task CheckpointLoopAsync(CancellationToken stop)
     {
         SqliteConnection? connection = null;
@@ -359,24 +458,31 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
         {
             while (true)
             {
-                if (!await _checkpointSignal.WaitAsync(CheckpointAfterQuiet, stop).ConfigureAwait(false)
-                    && Volatile.Read(ref _writesSinceCheckpoint) == 0)
+                bool signalled = await _checkpointSignal.WaitAsync(CheckpointAfterQuiet, stop).ConfigureAwait(false);
+                // At least once a second, written or not: a file deleted or replaced in a quiet moment is noticed then, and
+                // from then on reads fail too instead of answering from a file that is gone.
+                if (FileMoved())
+                {
+                    Lose(null);
+                    return; // no checkpoint, no new connection: the path is not this store's file any more
+                }
+                if (!signalled && Volatile.Read(ref _writesSinceCheckpoint) == 0 && Volatile.Read(ref _checkpointFirst) == 0)
                 {
                     continue; // nothing written since the last checkpoint
                 }
                 try
                 {
-                    connection ??= OpenConnection();
+                    connection ??= OpenCheckpointConnection();
                     // Most of the log is copied while this process keeps writing. SQLite starts the log over only for a
                     // write transaction that began on a completely copied log, which a steady stream of writes never
                     // leaves; a log never started over grows without bound. So now and then the last frames are copied
                     // under the write gate, with no write in between: whenever the gate is free (nobody waits), and at
-                    // the latest after RestartLogAfterWrites writes or RestartLogAfterFrames pages — not every time, because that checkpoint syncs the
+                    // the latest after RestartLogAfterWrites writes or 256 MB of log (_restartLogAfterFrames) — not every time, because that checkpoint syncs the
                     // log and the database file while the writers wait. (Writers do it themselves past
                     // InlineCheckpointAfterWrites, should this loop fall behind.)
-                    var (log, _) = Checkpoint(connection);
+                    var (_, log, copied) = Checkpoint(connection);
                     bool gated = _writeGate.Wait(0);
-                    if (!gated && (log >= RestartLogAfterFrames || Volatile.Read(ref _writesSinceRestart) >= RestartLogAfterWrites))
+                    if (!gated && (log >= _restartLogAfterFrames || Volatile.Read(ref _writesSinceRestart) >= RestartLogAfterWrites))
                     {
                         await _writeGate.WaitAsync(stop).ConfigureAwait(false);
                         gated = true;
@@ -385,20 +491,37 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
                     {
                         try
                         {
-                            Checkpoint(connection);
+                            (_, log, copied) = Checkpoint(connection);
                             Volatile.Write(ref _writesSinceRestart, 0);
+                            if (copied == log && log > _truncateLogPastFrames)
+                            {
+                                // The log grew far past what a steady stream leaves (a long read, a large batch, a full
+                                // disk): all of it is copied, so its file is cut to nothing now rather than at the next
+                                // write (journal_size_limit), which a quiet shop may not make for a long time.
+                                TruncateLog(connection);
+                            }
                         }
                         finally
                         {
                             _writeGate.Release();
                         }
                     }
+                    if (copied < log && log >= _maxLogFrames)
+                    {
+                        // A reader keeps the log from being copied and it is past its bound: writers look before they write.
+                        Volatile.Write(ref _checkpointFirst, 1);
+                    }
                 }
                 catch (SqliteException)
                 {
-                    // Busy or I/O trouble: the next signal tries again, and writers checkpoint inline past the bound.
+                    // Busy or I/O trouble (a full disk): writers checkpoint before they write until a checkpoint succeeds.
+                    Volatile.Write(ref _checkpointFirst, 1);
                     connection?.Dispose();
                     connection = null;
+                }
+                catch (ReferralException)
+                {
+                    return; // the file moved (found when a new connection was checked): nothing more to checkpoint
                 }
             }
         }
@@ -412,8 +535,28 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
         }
     }
 
-    /// <summary>A PASSIVE checkpoint: the frames in the log and how many of them are copied to the database now.</summary>
-    private (long Log, long Copied) Checkpoint(SqliteConnection connection)
+    /// <summary>The checkpointer's connection: waits for locks briefly, since it may hold the write gate while it waits.</summary>
+    private SqliteConnection OpenCheckpointConnection()
+    {
+        var connection = OpenConnection();
+        try
+        {
+            using var command = connection.CreateCommand();
+            // A PASSIVE checkpoint never waits; a TRUNCATE one waits for readers and other processes' writers, and gives up
+            // (to try again on a later pass) rather than hold this instance's writers for the connection's full timeout.
+            command.CommandText = "PRAGMA busy_timeout = 100;";
+            command.ExecuteNonQuery();
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A PASSIVE checkpoint: whether another checkpoint was running, the frames in the log and how many of them are copied to the database now.</summary>
+    private (bool Busy, long Log, long Copied) Checkpoint(SqliteConnection connection)
     {
         using var command = connection.CreateCommand();
         // PASSIVE copies what it can without waiting for readers or the writer; the log is reused from the start by the
@@ -421,23 +564,119 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
         command.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
         // Writes from now on count towards the next checkpoint.
         Interlocked.Exchange(ref _writesSinceCheckpoint, 0);
+        bool busy = false;
         long log = 0, copied = 0;
         using (var reader = command.ExecuteReader())
         {
             if (reader.Read())
             {
+                busy = reader.GetInt64(0) != 0;
                 log = reader.GetInt64(1);
                 copied = reader.GetInt64(2);
             }
         }
         Interlocked.Increment(ref _checkpoints);
-        return (log, copied);
+        return (busy, log, copied);
     }
+
+    /// <summary>A TRUNCATE checkpoint (under the write gate): copies what is left and cuts the log file to zero bytes, unless a reader or another process's writer is still busy.</summary>
+    private void TruncateLog(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE);";
+        command.ExecuteNonQuery();
+        Interlocked.Increment(ref _logTruncations);
+    }
+
+    /// <summary>How many times the checkpointer cut a grown log file (for tests).</summary>
+    internal long LogTruncations => Interlocked.Read(ref _logTruncations);
+
+    /// <summary>Whether the file this store opened is no longer the file at its path; asked of the connection kept since opening.</summary>
+    private bool FileMoved()
+    {
+        lock (_anchorLock)
+        {
+            return _anchor is { } anchor && SqliteNative.HasMoved(anchor);
+        }
+    }
+
+    /// <summary>
+    /// After a new connection was opened: it is on the file this store opened only if that file is still at its path (the
+    /// new connection opened the path a moment before). Otherwise it is on whatever is there now, another database or
+    /// nothing, and must not be used.
+    /// </summary>
+    private void VerifySameFile()
+    {
+        if (FileMoved())
+        {
+            throw Lose(null);
+        }
+    }
+
+    /// <summary>Marks the file as lost (from now on every operation throws) and returns the exception to throw.</summary>
+    private ReferralException Lose(Exception? cause)
+    {
+        if (Interlocked.Exchange(ref _lost, 1) == 0)
+        {
+            CopyLogIntoLostFile();
+        }
+        return LostException(cause);
+    }
+
+    /// <summary>
+    /// Once the file is lost: copies the whole log into the file this store has open (its old inode) and cuts the log file
+    /// at the path to zero bytes. The log and its index are found by the path, so left as they are they would be taken
+    /// for the log of whatever database is put at the path next (a restored backup): opening that one would lay this
+    /// store's pages over it. Emptied, they are harmless; and a file that was renamed away holds everything this store
+    /// committed to it, without a log beside it. Best effort: tried again on <see cref="Dispose"/> if a transaction of
+    /// this store was still open.
+    /// </summary>
+    private void CopyLogIntoLostFile()
+    {
+        lock (_anchorLock)
+        {
+            if (_anchor is not { } anchor)
+            {
+                return;
+            }
+            try
+            {
+                using var command = anchor.CreateCommand();
+                command.CommandText = "PRAGMA busy_timeout = 100; PRAGMA wal_checkpoint(TRUNCATE);";
+                command.ExecuteNonQuery();
+            }
+            catch (SqliteException)
+            {
+                // Another transaction holds the log; Dispose tries again.
+            }
+        }
+    }
+
+    private ReferralException LostException(Exception? cause) => new(
+        ReferralErrorCode.StoreFileLost,
+        $"The SQLite database file '{DataSource}' was deleted, renamed or replaced by another file while this store had it open; what is written from now on would go to a file nobody opens again. This store refuses every read and write from now on: put the file back (or restore it) and open a new store on it.",
+        cause);
+
+    /// <summary>Throws when the store is disposed or its file was lost; the check every operation makes first.</summary>
+    private void ThrowIfUnusable()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (Volatile.Read(ref _lost) != 0)
+        {
+            throw LostException(null);
+        }
+    }
+
+    /// <summary>Whether a failed statement failed for lack of space or an I/O error, after which the log may not start over until a checkpoint succeeds.</summary>
+    private static bool IsIoFailure(SqliteException e) => e.SqliteErrorCode is SqliteFull or SqliteIoErr;
+
+    private const int SqliteIoErr = 10;
+    private const int SqliteFull = 13;
 
     /// <summary>A pooled connection, open, with the per-connection settings applied.</summary>
     private async ValueTask<SqliteConnection> ConnectAsync(CancellationToken cancellationToken)
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        ThrowIfUnusable();
         var connection = new SqliteConnection(_connectionString);
         try
         {
@@ -447,7 +686,14 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
             using var pragmas = connection.CreateCommand();
             pragmas.CommandText = _connectionPragmas;
             await pragmas.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            VerifySameFile();
             return connection;
+        }
+        catch (SqliteException e) when (FileMoved())
+        {
+            // The file is gone (opening without creating fails) or was replaced.
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw Lose(e);
         }
         catch
         {
@@ -527,7 +773,7 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
         CancellationToken cancellationToken,
         bool joinable = true)
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        ThrowIfUnusable();
         if (joinable && _transaction.Value?.Session is { } joined)
         {
             return await write(joined, state, cancellationToken).ConfigureAwait(false);
@@ -535,22 +781,52 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
         await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            ThrowIfUnusable(); // the file may have been lost while this write waited
             SqliteSession? session;
             lock (_sessionsLock)
             {
                 session = _idleWriter;
                 _idleWriter = null;
             }
-            session ??= new SqliteSession(await ConnectAsync(cancellationToken).ConfigureAwait(false));
+            session ??= NewWriterSession(await ConnectAsync(cancellationToken).ConfigureAwait(false));
             TResult result;
             try
             {
+                // The file is checked before the write and again after its commit, each a stat of the path (see
+                // SqliteNative.HasMoved): a write that starts after the file was deleted or replaced writes nothing, and one
+                // under way when it happened went to a file nobody opens again, which its caller must hear.
+                if (SqliteNative.HasMoved(session.Connection))
+                {
+                    throw Lose(null);
+                }
+                if (Volatile.Read(ref _checkpointFirst) != 0)
+                {
+                    CheckpointBeforeWrite(session.Connection);
+                }
                 result = await write(session, state, cancellationToken).ConfigureAwait(false);
+                if (SqliteNative.HasMoved(session.Connection))
+                {
+                    throw Lose(null);
+                }
             }
-            catch
+            catch (Exception e)
             {
+                bool moved = false;
+                if (e is SqliteException sqlite)
+                {
+                    if (IsIoFailure(sqlite))
+                    {
+                        // A full disk, most often: the log may not start over until a checkpoint succeeds.
+                        Volatile.Write(ref _checkpointFirst, 1);
+                    }
+                    moved = SqliteNative.HasMoved(session.Connection);
+                }
                 // The connection may be left in any state (a transaction the rollback could not end): not reused.
                 session.Dispose();
+                if (moved)
+                {
+                    throw Lose(e);
+                }
                 throw;
             }
             CountWrite(session);
@@ -571,6 +847,13 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
         }
     }
 
+    private unsafe SqliteSession NewWriterSession(SqliteConnection connection)
+    {
+        var session = new SqliteSession(connection);
+        session.TrackLogPages((long*)Unsafe.AsPointer(ref _logPages[0]));
+        return session;
+    }
+
     /// <summary>
     /// Runs a read on a session of its own (an idle one with its prepared statements, or a new one), concurrently with
     /// other reads and writes; inside a store transaction of the caller's flow, on that transaction's session.
@@ -580,7 +863,7 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
         Func<SqliteSession, TState, CancellationToken, ValueTask<TResult>> read,
         CancellationToken cancellationToken)
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        ThrowIfUnusable();
         if (_transaction.Value?.Session is { } joined)
         {
             return await read(joined, state, cancellationToken).ConfigureAwait(false);
