@@ -52,10 +52,43 @@ namespace Referrals.Sqlite;
 /// the log starts over (it is reused from its start only after a checkpoint that copied all of it with no write in
 /// between), the last frames are copied while this
 /// instance's writers wait — whenever none is waiting, and otherwise once 4,096 writes or 256 MB of log have passed
-/// (not always: that copy syncs the files while the writers wait; past 8,192 writes a writer does it itself). Under a
-/// steady stream of writes the log stays bounded by about that, plus what is written while a checkpoint runs (large
-/// batches of <see cref="Attribution.AttributionService.RecordConversionsAsync"/> count as one write each, so their log
-/// is larger). Other processes on the same file keep SQLite's automatic checkpoints.
+/// (not always: that copy syncs the files while the writers wait; past 8,192 writes or 512 MB of log a writer does it
+/// itself). Under a steady stream of writes the log stays bounded by about that, plus what is written while a checkpoint
+/// runs (large batches of <see cref="Attribution.AttributionService.RecordConversionsAsync"/> count as one write each, so
+/// their log is larger). Other processes on the same file keep SQLite's automatic checkpoints.
+/// </para>
+/// <para>
+/// <b>The log's file.</b> When a write starts the log over, its file is cut back to 256 MB
+/// (<c>PRAGMA journal_size_limit</c>); a log that grew past 512 MB (a long read, a large batch, a full disk) is truncated
+/// to nothing by the checkpointer as soon as all of it is copied, without waiting for the next write. The log cannot be
+/// copied past the oldest state a read transaction on the file still reads, so while a read is open the log grows by
+/// everything written meanwhile. This store's own reads are short: each is one query, and
+/// <see cref="ListAllAsync"/> reads 1,024 codes at a time, each page in a read of its own. A read of the host on the same
+/// file (its own connection, a report, a backup through SQLite's backup API, the <c>sqlite3</c> shell left in a
+/// transaction) pins the log for as long as it lasts: once the log holds 1 GB that it cannot copy, writes fail with a
+/// <see cref="ReferralException"/> of <see cref="ReferralErrorCode.StoreLogFull"/> until that read ends (then the next
+/// write copies the log and writes, and the log's file is cut back). Keep reads on the file short, or read a copy
+/// (<c>VACUUM INTO</c>, which holds one read for as long as the copy takes).
+/// </para>
+/// <para>
+/// <b>A full disk.</b> A write that finds no space fails with SQLite's <see cref="SqliteException"/> (<c>SQLITE_FULL</c>),
+/// nothing of it written. From then on each write first copies the log into the database file and fails with that
+/// checkpoint's error while there is still no room: the log, which cannot start over until it is copied, does not take
+/// space that comes back before the database file can. Once space is free again, the next write succeeds and starts the
+/// log over; the store recovers without a restart and keeps every write it acknowledged.
+/// </para>
+/// <para>
+/// <b>The file deleted, renamed or replaced.</b> The store notices when its file is no longer the file at its path
+/// (SQLite compares the open file's inode with the path's, on Unix: one <c>stat</c> before each write and one after its
+/// commit, and one a second in the background). A write that starts after that writes nothing; one under way when it
+/// happened committed to the file that is gone and is reported failed, not acknowledged; in both cases, and for every
+/// read and write from then on, the store throws a <see cref="ReferralException"/> of
+/// <see cref="ReferralErrorCode.StoreFileLost"/> naming the file. Reads made before it noticed (at most about a second,
+/// or until the next write) answered from the file it had open, never from a file put in its place; connections are
+/// opened only on the file it opened, and never create one where it was deleted. On noticing, the store copies its log
+/// into the file it had open and empties the log at the path, so a database later put at the path (a restored backup)
+/// is not read with this store's log; a file renamed away keeps every write acknowledged to it. Open a new store once the
+/// file is in place. Windows does not let an open database file be deleted or replaced, so there the check never fires.
 /// </para>
 /// <para>
 /// <b>Stored forms.</b> Instants are INTEGER Unix ticks (100 ns since 1970-01-01T00:00Z, <see cref="Instant.ToUnixTimeTicks"/>);
@@ -77,7 +110,9 @@ namespace Referrals.Sqlite;
 /// follow the credit when a re-evaluation moves an order. After a restart the checks see the whole history.
 /// </para>
 /// <para>
-/// Exceptions of the database (<see cref="SqliteException"/>) propagate unchanged; a row that cannot be read back into a
+/// Exceptions of the database (<see cref="SqliteException"/>) propagate unchanged, except that a failure caused by the
+/// file being deleted or replaced throws <see cref="ReferralErrorCode.StoreFileLost"/> (with the database's exception
+/// inside); a row that cannot be read back into a
 /// domain value (a file edited by hand) throws <see cref="InvalidDataException"/> naming the table and value; a connection
 /// whose operation failed is closed, not reused. Dispose the store to close its connections and release the pooled
 /// connections of its file; operations started afterwards throw
@@ -155,7 +190,7 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
     // The pages in the log after the writer's last commit, stored by SQLite's WAL hook on the writer's connection (see
     // SqliteSession.TrackLogPages): pinned, so SQLite can write to it; one element.
     private readonly long[] _logPages = GC.AllocateArray<long>(1, pinned: true);
-    private long _logTruncations;
+    private readonly object _checkpointLock = new();
 
     private SqliteReferralStore(string connectionString, string dataSource, int busyTimeoutMilliseconds, SqliteLogBounds logBounds)
     {
@@ -555,8 +590,21 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
         }
     }
 
-    /// <summary>A PASSIVE checkpoint: whether another checkpoint was running, the frames in the log and how many of them are copied to the database now.</summary>
+    /// <summary>
+    /// A PASSIVE checkpoint: whether another checkpoint was running (another process's: this instance's checkpoints take
+    /// turns), the frames in the log and how many of them are copied to the database now.
+    /// </summary>
     private (bool Busy, long Log, long Copied) Checkpoint(SqliteConnection connection)
+    {
+        // A writer that checkpoints (CheckpointBeforeWrite, CountWrite) waits for a background checkpoint under way
+        // instead of finding SQLite's checkpoint lock taken and writing to a log it could not copy.
+        lock (_checkpointLock)
+        {
+            return CheckpointLocked(connection);
+        }
+    }
+
+    private (bool Busy, long Log, long Copied) CheckpointLocked(SqliteConnection connection)
     {
         using var command = connection.CreateCommand();
         // PASSIVE copies what it can without waiting for readers or the writer; the log is reused from the start by the
@@ -582,14 +630,13 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
     /// <summary>A TRUNCATE checkpoint (under the write gate): copies what is left and cuts the log file to zero bytes, unless a reader or another process's writer is still busy.</summary>
     private void TruncateLog(SqliteConnection connection)
     {
-        using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE);";
-        command.ExecuteNonQuery();
-        Interlocked.Increment(ref _logTruncations);
+        lock (_checkpointLock)
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE);";
+            command.ExecuteNonQuery();
+        }
     }
-
-    /// <summary>How many times the checkpointer cut a grown log file (for tests).</summary>
-    internal long LogTruncations => Interlocked.Read(ref _logTruncations);
 
     /// <summary>Whether the file this store opened is no longer the file at its path; asked of the connection kept since opening.</summary>
     private bool FileMoved()

@@ -118,7 +118,7 @@ internal sealed class SmallFileSystem : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (string arg in (string[])["--user", "--map-root-user", "--mount", "sh", "-c", "mount -t tmpfs -o size=\"$0\"m referrals-test \"$1\" && shift 2 && exec \"$@\"", megabytes.ToString(System.Globalization.CultureInfo.InvariantCulture), directory])
+        foreach (string arg in (string[])["--user", "--map-root-user", "--mount", "sh", "-c", "mount -t tmpfs -o size=\"$0\"m referrals-test \"$1\" && shift && exec \"$@\"", megabytes.ToString(System.Globalization.CultureInfo.InvariantCulture), directory])
         {
             start.ArgumentList.Add(arg);
         }
@@ -131,6 +131,11 @@ internal sealed class SmallFileSystem : IDisposable
             start.ArgumentList.Add(arg);
         }
         start.Environment[MountedAtVariable] = directory;
+        // Not a child of `dotnet test`'s session: the child reports through its exit code and output only.
+        foreach (string name in start.Environment.Keys.Where(k => k.StartsWith("TESTINGPLATFORM_", StringComparison.Ordinal)).ToList())
+        {
+            start.Environment.Remove(name);
+        }
         using var child = Process.Start(start)!;
         var error = child.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
         string output = child.StandardOutput.ReadToEnd();
