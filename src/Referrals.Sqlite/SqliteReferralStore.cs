@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Text.RegularExpressions;
 using Microsoft.Data.Sqlite;
 using NodaTime;
 using Referrals.Storage;
@@ -195,7 +196,7 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
     private SqliteReferralStore(string connectionString, string dataSource, int busyTimeoutMilliseconds, SqliteLogBounds logBounds)
     {
         _createConnectionString = connectionString;
-        _connectionString = new SqliteConnectionStringBuilder(connectionString) { Mode = SqliteOpenMode.ReadWrite }.ConnectionString;
+        _connectionString = WithoutCreate(connectionString);
         DataSource = dataSource;
         _logBounds = logBounds;
         // journal_size_limit: when a write starts the log over, SQLite cuts the log file back to this size, so space the
@@ -354,6 +355,20 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
             ? int.MaxValue
             : (int)Math.Min(int.MaxValue, builder.DefaultTimeout * 1000L);
         return (builder.ConnectionString, dataSource, busyTimeout);
+    }
+
+    /// <summary>
+    /// The connection string for every connection after the first: opens the file, never creates it (<c>Mode=ReadWrite</c>,
+    /// and <c>mode=rw</c> for a URI's <c>mode=rwc</c>, which SQLite refuses as less strict than the open flags).
+    /// </summary>
+    private static string WithoutCreate(string connectionString)
+    {
+        var builder = new SqliteConnectionStringBuilder(connectionString) { Mode = SqliteOpenMode.ReadWrite };
+        if (builder.DataSource.StartsWith("file:", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.DataSource = Regex.Replace(builder.DataSource, "([?&]mode=)rwc(?=&|#|$)", "$1rw", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+        }
+        return builder.ConnectionString;
     }
 
     /// <summary>An open connection with the per-connection settings applied, for the synchronous paths (opening, checkpoints).</summary>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Data.Sqlite;
 using Referrals.Sqlite;
 using Referrals.Store.Tests.Support;
@@ -18,12 +19,14 @@ public sealed class SqliteFileLossTests : IDisposable
 
     public void Dispose() => _directory.Dispose();
 
-    [Fact]
-    public async Task A_write_after_the_file_was_deleted_fails_and_so_does_every_operation_after_it()
+    [Theory]
+    [InlineData("Data Source={0}")]
+    [InlineData("Data Source=file:{0}?mode=rwc")]
+    public async Task A_write_after_the_file_was_deleted_fails_and_so_does_every_operation_after_it(string connectionString)
     {
         Assert.SkipWhen(OperatingSystem.IsWindows(), "Windows does not let an open database file be deleted.");
         string path = _directory.NewDatabasePath();
-        await using var store = SqliteReferralStore.OpenFile(path);
+        await using var store = SqliteReferralStore.Open(string.Format(CultureInfo.InvariantCulture, connectionString, path));
         for (int i = 0; i < 10; i++)
         {
             Assert.True(await store.TryAddAsync(Record(Code(i)), Ct));
