@@ -59,9 +59,10 @@ namespace Referrals.Sqlite;
 /// their log is larger). Other processes on the same file keep SQLite's automatic checkpoints.
 /// </para>
 /// <para>
-/// <b>The log's file.</b> When a write starts the log over, its file is cut back to 256 MB
-/// (<c>PRAGMA journal_size_limit</c>); a log that grew past 512 MB (a long read, a large batch, a full disk) is truncated
-/// to nothing by the checkpointer as soon as all of it is copied, without waiting for the next write. The log cannot be
+/// <b>The log's file.</b> When a write starts the log over, its file is cut back to 512 MB
+/// (<c>PRAGMA journal_size_limit</c>; a steady stream leaves less, so it is not cut and grown again each time); a log
+/// that grew past that (a long read, a large batch, a full disk) is truncated to nothing by the checkpointer as soon as
+/// all of it is copied, without waiting for the next write. The log cannot be
 /// copied past the oldest state a read transaction on the file still reads, so while a read is open the log grows by
 /// everything written meanwhile. This store's own reads are short: each is one query, and
 /// <see cref="ListAllAsync"/> reads 1,024 codes at a time, each page in a read of its own. A read of the host on the same
@@ -179,7 +180,7 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
     // conversions on the benchmark machine. Every 16,384 pages (the earlier bound, ~530 conversions) that was ~30 us per
     // conversion; every 65,536 pages it is a quarter of that, for a log file of up to 256 MB under a sustained stream.
     internal const int RestartLogAfterWrites = 64 * CheckpointEveryWrites;
-    // ... or once the log holds SqliteLogBounds.LogFileLimitBytes (256 MB: 65,536 pages of 4 KB), whichever comes first
+    // ... or once the log holds SqliteLogBounds.RestartLogBytes (256 MB: 65,536 pages of 4 KB), whichever comes first
     // (a batch is one write).
     private const int InlineCheckpointAfterWrites = 2 * RestartLogAfterWrites;
     private int _writesSinceRestart;
@@ -417,8 +418,8 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
         {
             pageSize.CommandText = "PRAGMA page_size;";
             long bytes = (long)pageSize.ExecuteScalar()!;
-            _restartLogAfterFrames = Math.Max(1, _logBounds.LogFileLimitBytes / bytes);
-            _truncateLogPastFrames = Math.Max(1, _logBounds.TruncateLogPastBytes / bytes);
+            _restartLogAfterFrames = Math.Max(1, _logBounds.RestartLogBytes / bytes);
+            _truncateLogPastFrames = Math.Max(1, _logBounds.LogFileLimitBytes / bytes);
             _maxLogFrames = Math.Max(1, _logBounds.MaxLogBytes / bytes);
         }
         _checkpointer = Task.Run(() => CheckpointLoopAsync(_stopCheckpointer.Token));
@@ -545,9 +546,9 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
                             Volatile.Write(ref _writesSinceRestart, 0);
                             if (copied == log && log > _truncateLogPastFrames)
                             {
-                                // The log grew far past what a steady stream leaves (a long read, a large batch, a full
-                                // disk): all of it is copied, so its file is cut to nothing now rather than at the next
-                                // write (journal_size_limit), which a quiet shop may not make for a long time.
+                                // The log grew past its file's limit, far past what a steady stream leaves (a long read,
+                                // a large batch, a full disk): all of it is copied, so its file is cut to nothing now
+                                // rather than back to the limit at the next write, which a quiet shop may not make soon.
                                 TruncateLog(connection);
                             }
                         }

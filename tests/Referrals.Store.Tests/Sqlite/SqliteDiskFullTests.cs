@@ -26,12 +26,12 @@ public sealed class SqliteDiskFullTests
         }
         string path = Path.Combine(fileSystem.Path, "referrals.db");
         long Log() => new FileInfo(path + "-wal").Length;
-        // A log that starts over at 1 MB and whose file is cut back to 1 MB when it does (instead of 256 MB, more than this
-        // file system holds).
-        const long LogLimit = 1 << 20;
+        // A log that starts over at 1 MB and whose file is kept to 2 MB (instead of 256 and 512 MB, more than this file
+        // system holds).
+        const long LogLimit = 2 << 20;
         var acknowledged = new List<ReferralCodeRecord>();
         int next = 0;
-        var store = SqliteReferralStore.OpenWithLogBounds($"Data Source={path}", SqliteLogBounds.Default with { LogFileLimitBytes = LogLimit });
+        var store = SqliteReferralStore.OpenWithLogBounds($"Data Source={path}", SqliteLogBounds.Default with { RestartLogBytes = LogLimit / 2, LogFileLimitBytes = LogLimit });
         try
         {
             // A shop's database of a few MB, then a disk that fills up.
@@ -40,6 +40,13 @@ public sealed class SqliteDiskFullTests
             acknowledged.AddRange(imported);
             next = imported.Count;
             await WriteUntilTheLogIsCutBackAsync(); // the import copied into the database file
+            for (int i = 0; i < 200; i++)
+            {
+                // A shop's steady sales: the log's file grows to what a stream of writes keeps using.
+                var record = NewRecord(next++);
+                Assert.True(await store.TryAddAsync(record, Ct));
+                acknowledged.Add(record);
+            }
             string filler = fileSystem.Fill();
 
             // The shop keeps selling: writes fail (some may still fit in the log's file) with SQLite's error, never silently.
