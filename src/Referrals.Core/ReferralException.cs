@@ -17,6 +17,19 @@ public enum ReferralErrorCode
 
     /// <summary>The requested lifecycle change is not allowed from the code's current status (for example resuming a revoked code).</summary>
     InvalidCodeTransition = 5,
+
+    /// <summary>
+    /// The store's database file was deleted, renamed or replaced by another file while the store had it open: writes would
+    /// go to a file nobody opens again, so the store refuses every operation until it is opened anew on a file in place.
+    /// </summary>
+    StoreFileLost = 6,
+
+    /// <summary>
+    /// The store's write-ahead log reached its bound and cannot be copied into the database file, because a read
+    /// transaction still open on the file (of this or another process) reads an older state: writes are refused until
+    /// that read ends, instead of growing the log without bound.
+    /// </summary>
+    StoreLogFull = 7,
 }
 
 /// <summary>

@@ -117,26 +117,45 @@ public sealed partial class SqliteReferralStore : IReferralCodeStore, IReferralC
         }, cancellationToken);
     }
 
+    /// <summary>How many codes <see cref="ListAllAsync"/> reads at a time.</summary>
+    internal const int ListAllPageSize = 1024;
+
     /// <inheritdoc />
     /// <remarks>
-    /// Streams from one connection and one read snapshot: codes written after the enumeration started are not seen, and
-    /// writers are not blocked meanwhile (WAL).
+    /// Streams in pages of 1,024 codes in code order, each page read in a short read of its own and handed out after that
+    /// read ended: however slowly the caller consumes the codes (an index load of millions), no read snapshot stays open,
+    /// which would keep the write-ahead log from being copied into the database file and let it grow (see the class
+    /// remarks). So a code written or changed while the enumeration runs may be seen or not, in either version; every code
+    /// that exists throughout is seen once. Writers are not blocked.
     /// </remarks>
     public async IAsyncEnumerable<ReferralCodeRecord> ListAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
+        // Normalised codes are non-empty, so the first page is the codes after ''.
+        string after = string.Empty;
+        while (true)
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT {CodeColumns} FROM codes;";
-            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await using (reader.ConfigureAwait(false))
+            cancellationToken.ThrowIfCancellationRequested();
+            var page = await ReadAsync(after, static async (session, after, ct) =>
             {
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                var command = session.Command($"SELECT {CodeColumns} FROM codes WHERE code > $after ORDER BY code LIMIT {ListAllPageSize};");
+                command.Parameters.AddWithValue("$after", after);
+                var list = new List<ReferralCodeRecord>(ListAllPageSize);
+                using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                while (await reader.ReadAsync(ct).ConfigureAwait(false))
                 {
-                    yield return ReadCode(reader);
+                    list.Add(ReadCode(reader));
                 }
+                return list;
+            }, cancellationToken).ConfigureAwait(false);
+            foreach (var record in page)
+            {
+                yield return record;
             }
+            if (page.Count < ListAllPageSize)
+            {
+                yield break;
+            }
+            after = page[^1].Code.Value;
         }
     }
 

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text.RegularExpressions;
 using Microsoft.Data.Sqlite;
 using NodaTime;
 using Referrals.Storage;
@@ -51,10 +53,44 @@ namespace Referrals.Sqlite;
 /// the log starts over (it is reused from its start only after a checkpoint that copied all of it with no write in
 /// between), the last frames are copied while this
 /// instance's writers wait — whenever none is waiting, and otherwise once 4,096 writes or 256 MB of log have passed
-/// (not always: that copy syncs the files while the writers wait; past 8,192 writes a writer does it itself). Under a
-/// steady stream of writes the log stays bounded by about that, plus what is written while a checkpoint runs (large
-/// batches of <see cref="Attribution.AttributionService.RecordConversionsAsync"/> count as one write each, so their log
-/// is larger). Other processes on the same file keep SQLite's automatic checkpoints.
+/// (not always: that copy syncs the files while the writers wait; past 8,192 writes or 512 MB of log a writer does it
+/// itself). Under a steady stream of writes the log stays bounded by about that, plus what is written while a checkpoint
+/// runs (large batches of <see cref="Attribution.AttributionService.RecordConversionsAsync"/> count as one write each, so
+/// their log is larger). Other processes on the same file keep SQLite's automatic checkpoints.
+/// </para>
+/// <para>
+/// <b>The log's file.</b> When a write starts the log over, its file is cut back to 512 MB
+/// (<c>PRAGMA journal_size_limit</c>; a steady stream leaves less, so it is not cut and grown again each time); a log
+/// that grew past that (a long read, a large batch, a full disk) is truncated to nothing by the checkpointer as soon as
+/// all of it is copied, without waiting for the next write. The log cannot be
+/// copied past the oldest state a read transaction on the file still reads, so while a read is open the log grows by
+/// everything written meanwhile. This store's own reads are short: each is one query, and
+/// <see cref="ListAllAsync"/> reads 1,024 codes at a time, each page in a read of its own. A read of the host on the same
+/// file (its own connection, a report, a backup through SQLite's backup API, the <c>sqlite3</c> shell left in a
+/// transaction) pins the log for as long as it lasts: once the log holds 1 GB that it cannot copy, writes fail with a
+/// <see cref="ReferralException"/> of <see cref="ReferralErrorCode.StoreLogFull"/> until that read ends (then the next
+/// write copies the log and writes, and the log's file is cut back). Keep reads on the file short, or read a copy
+/// (<c>VACUUM INTO</c>, which holds one read for as long as the copy takes).
+/// </para>
+/// <para>
+/// <b>A full disk.</b> A write that finds no space fails with SQLite's <see cref="SqliteException"/> (<c>SQLITE_FULL</c>),
+/// nothing of it written. From then on each write first copies the log into the database file and fails with that
+/// checkpoint's error while there is still no room: the log, which cannot start over until it is copied, does not take
+/// space that comes back before the database file can. Once space is free again, the next write succeeds and starts the
+/// log over; the store recovers without a restart and keeps every write it acknowledged.
+/// </para>
+/// <para>
+/// <b>The file deleted, renamed or replaced.</b> The store notices when its file is no longer the file at its path
+/// (SQLite compares the open file's inode with the path's, on Unix: one <c>stat</c> before each write and one after its
+/// commit, and one a second in the background). A write that starts after that writes nothing; one under way when it
+/// happened committed to the file that is gone and is reported failed, not acknowledged; in both cases, and for every
+/// read and write from then on, the store throws a <see cref="ReferralException"/> of
+/// <see cref="ReferralErrorCode.StoreFileLost"/> naming the file. Reads made before it noticed (at most about a second,
+/// or until the next write) answered from the file it had open, never from a file put in its place; connections are
+/// opened only on the file it opened, and never create one where it was deleted. On noticing, the store copies its log
+/// into the file it had open and empties the log at the path, so a database later put at the path (a restored backup)
+/// is not read with this store's log; a file renamed away keeps every write acknowledged to it. Open a new store once the
+/// file is in place. Windows does not let an open database file be deleted or replaced, so there the check never fires.
 /// </para>
 /// <para>
 /// <b>Stored forms.</b> Instants are INTEGER Unix ticks (100 ns since 1970-01-01T00:00Z, <see cref="Instant.ToUnixTimeTicks"/>);
@@ -76,7 +112,9 @@ namespace Referrals.Sqlite;
 /// follow the credit when a re-evaluation moves an order. After a restart the checks see the whole history.
 /// </para>
 /// <para>
-/// Exceptions of the database (<see cref="SqliteException"/>) propagate unchanged; a row that cannot be read back into a
+/// Exceptions of the database (<see cref="SqliteException"/>) propagate unchanged, except that a failure caused by the
+/// file being deleted or replaced throws <see cref="ReferralErrorCode.StoreFileLost"/> (with the database's exception
+/// inside); a row that cannot be read back into a
 /// domain value (a file edited by hand) throws <see cref="InvalidDataException"/> naming the table and value; a connection
 /// whose operation failed is closed, not reused. Dispose the store to close its connections and release the pooled
 /// connections of its file; operations started afterwards throw
@@ -85,8 +123,25 @@ namespace Referrals.Sqlite;
 /// </remarks>
 public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposable, IAsyncDisposable
 {
+    // Every connection after the first opens the file without creating it (Mode=ReadWrite): a file deleted while the store
+    // runs is not silently replaced by a new empty one. The first connection, which creates the file, uses the caller's.
+    private readonly string _createConnectionString;
     private readonly string _connectionString;
     private readonly string _connectionPragmas;
+    private readonly SqliteLogBounds _logBounds;
+    // The log bounds in pages of the file's page size, set when it is opened.
+    private long _restartLogAfterFrames;
+    private long _truncateLogPastFrames;
+    private long _maxLogFrames;
+    // The connection Initialize opened, kept open until Dispose: the file this store opened. A connection opened later is
+    // on the same file when this one has not moved since (VerifySameFile). Used under _anchorLock only.
+    private readonly object _anchorLock = new();
+    private SqliteConnection? _anchor;
+    // 1 once the file was found deleted, renamed or replaced: every operation then throws (LostException).
+    private int _lost;
+    // 1 when a checkpoint or a write failed with an I/O error (a full disk), or the log grew past its bound while a reader
+    // kept it from being copied: the next write first copies the log itself (CheckpointBeforeWrite) instead of adding to it.
+    private int _checkpointFirst;
     // Serialises this instance's writers; see the class remarks. Never disposed: it owns no handle unless
     // AvailableWaitHandle is read, which this class does not do, and a late Release must not throw.
     private readonly SemaphoreSlim _writeGate = new(1, 1);
@@ -125,8 +180,8 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
     // conversions on the benchmark machine. Every 16,384 pages (the earlier bound, ~530 conversions) that was ~30 us per
     // conversion; every 65,536 pages it is a quarter of that, for a log file of up to 256 MB under a sustained stream.
     internal const int RestartLogAfterWrites = 64 * CheckpointEveryWrites;
-    // ... or once the log holds this many pages (256 MB of 4 KB pages), whichever comes first (a batch is one write).
-    private const long RestartLogAfterFrames = 65_536;
+    // ... or once the log holds SqliteLogBounds.RestartLogBytes (256 MB: 65,536 pages of 4 KB), whichever comes first
+    // (a batch is one write).
     private const int InlineCheckpointAfterWrites = 2 * RestartLogAfterWrites;
     private int _writesSinceRestart;
     private readonly SemaphoreSlim _checkpointSignal = new(0, 1);
@@ -134,14 +189,23 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
     private Task _checkpointer = Task.CompletedTask;
     private int _writesSinceCheckpoint;
     private long _checkpoints;
+    // The pages in the log after the writer's last commit, stored by SQLite's WAL hook on the writer's connection (see
+    // SqliteSession.TrackLogPages): pinned, so SQLite can write to it; one element.
+    private readonly long[] _logPages = GC.AllocateArray<long>(1, pinned: true);
+    private readonly object _checkpointLock = new();
 
-    private SqliteReferralStore(string connectionString, string dataSource, int busyTimeoutMilliseconds)
+    private SqliteReferralStore(string connectionString, string dataSource, int busyTimeoutMilliseconds, SqliteLogBounds logBounds)
     {
-        _connectionString = connectionString;
+        _createConnectionString = connectionString;
+        _connectionString = WithoutCreate(connectionString);
         DataSource = dataSource;
+        _logBounds = logBounds;
+        // journal_size_limit: when a write starts the log over, SQLite cuts the log file back to this size, so space the
+        // log took in a burst (a long read, a large batch, the time a full disk kept checkpoints from completing) is
+        // given back to the file system instead of staying with the log.
         _connectionPragmas = string.Create(
             CultureInfo.InvariantCulture,
-            $"PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {busyTimeoutMilliseconds}; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY;");
+            $"PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {busyTimeoutMilliseconds}; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = {logBounds.LogFileLimitBytes};");
     }
 
     /// <summary>The database file, as a full path (or as given, for a <c>file:</c> URI or a <c>|DataDirectory|</c> path).</summary>
@@ -162,10 +226,13 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
     /// <exception cref="ArgumentException">The connection string is empty, malformed, names an in-memory database or a read-only mode.</exception>
     /// <exception cref="SqliteException">The file cannot be opened or created, or is not a database.</exception>
     /// <exception cref="InvalidOperationException">The file cannot use WAL mode, or its schema is newer than this library.</exception>
-    public static SqliteReferralStore Open(string connectionString)
+    public static SqliteReferralStore Open(string connectionString) => OpenWithLogBounds(connectionString, SqliteLogBounds.Default);
+
+    /// <summary><see cref="Open(string)"/> with other bounds on the write-ahead log (tests use small ones).</summary>
+    internal static SqliteReferralStore OpenWithLogBounds(string connectionString, SqliteLogBounds logBounds)
     {
         var (normalized, dataSource, busyTimeout) = NormalizeConnectionString(connectionString);
-        var store = new SqliteReferralStore(normalized, dataSource, busyTimeout);
+        var store = new SqliteReferralStore(normalized, dataSource, busyTimeout, logBounds);
         try
         {
             store.Initialize();
@@ -224,8 +291,20 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
         {
             // It ended with an error or was cancelled: nothing left to stop.
         }
+        if (Volatile.Read(ref _lost) != 0)
+        {
+            CopyLogIntoLostFile(); // the store's other connections are closed now (those still in use, when they end)
+        }
+        lock (_anchorLock)
+        {
+            _anchor?.Dispose();
+            _anchor = null;
+        }
+        // (On a file that moved, SQLite closes the last connection without checkpointing or deleting the log at the path.)
         using var connection = new SqliteConnection(_connectionString);
         SqliteConnection.ClearPool(connection);
+        using var first = new SqliteConnection(_createConnectionString);
+        SqliteConnection.ClearPool(first);
     }
 
     /// <inheritdoc cref="Dispose" />
@@ -279,17 +358,37 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
         return (builder.ConnectionString, dataSource, busyTimeout);
     }
 
-    /// <summary>An open connection with the per-connection settings applied, for the synchronous paths (opening, checkpoints).</summary>
-    private SqliteConnection OpenConnection()
+    /// <summary>
+    /// The connection string for every connection after the first: opens the file, never creates it (<c>Mode=ReadWrite</c>,
+    /// and <c>mode=rw</c> for a URI's <c>mode=rwc</c>, which SQLite refuses as less strict than the open flags).
+    /// </summary>
+    private static string WithoutCreate(string connectionString)
     {
-        var connection = new SqliteConnection(_connectionString);
+        var builder = new SqliteConnectionStringBuilder(connectionString) { Mode = SqliteOpenMode.ReadWrite };
+        if (builder.DataSource.StartsWith("file:", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.DataSource = Regex.Replace(builder.DataSource, "([?&]mode=)rwc(?=&|#|$)", "$1rw", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+        }
+        return builder.ConnectionString;
+    }
+
+    /// <summary>An open connection with the per-connection settings applied, for the synchronous paths (opening, checkpoints).</summary>
+    private SqliteConnection OpenConnection(string? connectionString = null)
+    {
+        var connection = new SqliteConnection(connectionString ?? _connectionString);
         try
         {
             connection.Open();
             using var pragmas = connection.CreateCommand();
             pragmas.CommandText = _connectionPragmas;
             pragmas.ExecuteNonQuery();
+            VerifySameFile();
             return connection;
+        }
+        catch (SqliteException e) when (FileMoved())
+        {
+            connection.Dispose();
+            throw Lose(e);
         }
         catch
         {
@@ -300,7 +399,9 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
 
     private void Initialize()
     {
-        using var connection = OpenConnection();
+        var connection = OpenConnection(_createConnectionString);
+        // Kept open until Dispose as the anchor of the file's identity; disposed by Open's Dispose if this fails.
+        _anchor = connection;
         using (var wal = connection.CreateCommand())
         {
             // Persistent in the file; a no-op when it is in WAL mode already.
@@ -313,19 +414,38 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
             }
         }
         SqliteSchema.Migrate(connection, DataSource);
+        using (var pageSize = connection.CreateCommand())
+        {
+            pageSize.CommandText = "PRAGMA page_size;";
+            long bytes = (long)pageSize.ExecuteScalar()!;
+            _restartLogAfterFrames = Math.Max(1, _logBounds.RestartLogBytes / bytes);
+            _truncateLogPastFrames = Math.Max(1, _logBounds.LogFileLimitBytes / bytes);
+            _maxLogFrames = Math.Max(1, _logBounds.MaxLogBytes / bytes);
+        }
         _checkpointer = Task.Run(() => CheckpointLoopAsync(_stopCheckpointer.Token));
     }
 
     /// <summary>How many background or inline checkpoints this instance ran (for tests).</summary>
     internal long Checkpoints => Interlocked.Read(ref _checkpoints);
 
-    /// <summary>Counts a committed write; wakes the checkpointer every <see cref="CheckpointEveryWrites"/> writes.</summary>
+    /// <summary>
+    /// Counts a committed write; wakes the checkpointer every <see cref="CheckpointEveryWrites"/> writes, and checks the
+    /// log's size after the commit (from SQLite's WAL hook, exact whatever the checkpointer's thread is doing).
+    /// </summary>
     private void CountWrite(SqliteSession writer)
     {
         int writes = Interlocked.Increment(ref _writesSinceCheckpoint);
-        if (Interlocked.Increment(ref _writesSinceRestart) >= InlineCheckpointAfterWrites)
+        long pages = Volatile.Read(ref _logPages[0]);
+        if (pages >= _maxLogFrames)
         {
-            // The checkpointer did not keep up (or failed), or never found the gate free: checkpoint here, on the writer's
+            // The next write looks whether a reader keeps the log from being copied (and refuses if so).
+            Volatile.Write(ref _checkpointFirst, 1);
+        }
+        if (Interlocked.Increment(ref _writesSinceRestart) >= InlineCheckpointAfterWrites
+            || (pages >= 2 * _restartLogAfterFrames && writes >= CheckpointEveryWrites))
+        {
+            // The checkpointer did not keep up (or failed), or never found the gate free, and the log is twice the size it
+            // starts over at or 8,192 writes passed without a restart: checkpoint here (at most every 64 writes), on the writer's
             // connection under the write gate, as SQLite's automatic checkpoint would have — the next write then starts
             // the log over. The write is committed already: a failing checkpoint must not report it as failed, and is
             // tried again by the next write.
@@ -336,7 +456,8 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
             }
             catch (SqliteException)
             {
-                // Tried again by the next write.
+                // The next write checkpoints before it writes (and fails with the error if it persists).
+                Volatile.Write(ref _checkpointFirst, 1);
             }
         }
         else if (writes >= CheckpointEveryWrites && _checkpointSignal.CurrentCount == 0)
@@ -352,6 +473,35 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
         }
     }
 
+    /// <summary>
+    /// Before a write, when the last checkpoint or write failed with an I/O error or the log grew past its bound: copies the
+    /// log into the database file first, on the writer's connection under the write gate, so that the write starts the log
+    /// over instead of adding to it.
+    /// </summary>
+    /// <remarks>
+    /// On a full disk, checkpoints fail because the database file cannot grow; writes that went on would append to the log
+    /// (while it cannot start over), so as soon as space came back the log would take it before a checkpoint could, and the
+    /// store would stay failing. Here the write refuses instead, before writing anything, with the checkpoint's own error
+    /// (<see cref="SqliteException"/>, <c>SQLITE_FULL</c>): the space that comes back goes to the checkpoint, the next write
+    /// starts the log over, and the store recovers by itself. Likewise a log past <see cref="SqliteLogBounds.MaxLogBytes"/>
+    /// that a reader keeps from being copied refuses writes until the reader ends.
+    /// </remarks>
+    private void CheckpointBeforeWrite(SqliteConnection connection)
+    {
+        var (busy, log, copied) = Checkpoint(connection); // throws when it fails: the write fails with it, nothing written
+        if (busy)
+        {
+            return; // the checkpointer's own pass runs; this write goes ahead and the next one looks again
+        }
+        if (copied < log && log >= _maxLogFrames)
+        {
+            throw new ReferralException(
+                ReferralErrorCode.StoreLogFull,
+                string.Create(CultureInfo.InvariantCulture, $"The write-ahead log of the SQLite database '{DataSource}' holds {log} pages, past its bound of {_maxLogFrames} ({_logBounds.MaxLogBytes >> 20} MB), and only {copied} of them can be copied into the database file: a read transaction still open on the file (of this or another process) reads an older state. Writes are refused until that read ends; end or shorten long reads on the file (see the remarks of SqliteReferralStore)."));
+        }
+        Volatile.Write(ref _checkpointFirst, 0);
+    }
+
     private async Task CheckpointLoopAsync(CancellationToken stop)
     {
         SqliteConnection? connection = null;
@@ -359,24 +509,31 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
         {
             while (true)
             {
-                if (!await _checkpointSignal.WaitAsync(CheckpointAfterQuiet, stop).ConfigureAwait(false)
-                    && Volatile.Read(ref _writesSinceCheckpoint) == 0)
+                bool signalled = await _checkpointSignal.WaitAsync(CheckpointAfterQuiet, stop).ConfigureAwait(false);
+                // At least once a second, written or not: a file deleted or replaced in a quiet moment is noticed then, and
+                // from then on reads fail too instead of answering from a file that is gone.
+                if (FileMoved())
+                {
+                    Lose(null);
+                    return; // no checkpoint, no new connection: the path is not this store's file any more
+                }
+                if (!signalled && Volatile.Read(ref _writesSinceCheckpoint) == 0 && Volatile.Read(ref _checkpointFirst) == 0)
                 {
                     continue; // nothing written since the last checkpoint
                 }
                 try
                 {
-                    connection ??= OpenConnection();
+                    connection ??= OpenCheckpointConnection();
                     // Most of the log is copied while this process keeps writing. SQLite starts the log over only for a
                     // write transaction that began on a completely copied log, which a steady stream of writes never
                     // leaves; a log never started over grows without bound. So now and then the last frames are copied
                     // under the write gate, with no write in between: whenever the gate is free (nobody waits), and at
-                    // the latest after RestartLogAfterWrites writes or RestartLogAfterFrames pages — not every time, because that checkpoint syncs the
+                    // the latest after RestartLogAfterWrites writes or 256 MB of log (_restartLogAfterFrames) — not every time, because that checkpoint syncs the
                     // log and the database file while the writers wait. (Writers do it themselves past
                     // InlineCheckpointAfterWrites, should this loop fall behind.)
-                    var (log, _) = Checkpoint(connection);
+                    var (_, log, copied) = Checkpoint(connection);
                     bool gated = _writeGate.Wait(0);
-                    if (!gated && (log >= RestartLogAfterFrames || Volatile.Read(ref _writesSinceRestart) >= RestartLogAfterWrites))
+                    if (!gated && (log >= _restartLogAfterFrames || Volatile.Read(ref _writesSinceRestart) >= RestartLogAfterWrites))
                     {
                         await _writeGate.WaitAsync(stop).ConfigureAwait(false);
                         gated = true;
@@ -385,20 +542,37 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
                     {
                         try
                         {
-                            Checkpoint(connection);
+                            (_, log, copied) = Checkpoint(connection);
                             Volatile.Write(ref _writesSinceRestart, 0);
+                            if (copied == log && log > _truncateLogPastFrames)
+                            {
+                                // The log grew past its file's limit, far past what a steady stream leaves (a long read,
+                                // a large batch, a full disk): all of it is copied, so its file is cut to nothing now
+                                // rather than back to the limit at the next write, which a quiet shop may not make soon.
+                                TruncateLog(connection);
+                            }
                         }
                         finally
                         {
                             _writeGate.Release();
                         }
                     }
+                    if (copied < log && log >= _maxLogFrames)
+                    {
+                        // A reader keeps the log from being copied and it is past its bound: writers look before they write.
+                        Volatile.Write(ref _checkpointFirst, 1);
+                    }
                 }
                 catch (SqliteException)
                 {
-                    // Busy or I/O trouble: the next signal tries again, and writers checkpoint inline past the bound.
+                    // Busy or I/O trouble (a full disk): writers checkpoint before they write until a checkpoint succeeds.
+                    Volatile.Write(ref _checkpointFirst, 1);
                     connection?.Dispose();
                     connection = null;
+                }
+                catch (ReferralException)
+                {
+                    return; // the file moved (found when a new connection was checked): nothing more to checkpoint
                 }
             }
         }
@@ -412,8 +586,41 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
         }
     }
 
-    /// <summary>A PASSIVE checkpoint: the frames in the log and how many of them are copied to the database now.</summary>
-    private (long Log, long Copied) Checkpoint(SqliteConnection connection)
+    /// <summary>The checkpointer's connection: waits for locks briefly, since it may hold the write gate while it waits.</summary>
+    private SqliteConnection OpenCheckpointConnection()
+    {
+        var connection = OpenConnection();
+        try
+        {
+            using var command = connection.CreateCommand();
+            // A PASSIVE checkpoint never waits; a TRUNCATE one waits for readers and other processes' writers, and gives up
+            // (to try again on a later pass) rather than hold this instance's writers for the connection's full timeout.
+            command.CommandText = "PRAGMA busy_timeout = 100;";
+            command.ExecuteNonQuery();
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A PASSIVE checkpoint: whether another checkpoint was running (another process's: this instance's checkpoints take
+    /// turns), the frames in the log and how many of them are copied to the database now.
+    /// </summary>
+    private (bool Busy, long Log, long Copied) Checkpoint(SqliteConnection connection)
+    {
+        // A writer that checkpoints (CheckpointBeforeWrite, CountWrite) waits for a background checkpoint under way
+        // instead of finding SQLite's checkpoint lock taken and writing to a log it could not copy.
+        lock (_checkpointLock)
+        {
+            return CheckpointLocked(connection);
+        }
+    }
+
+    private (bool Busy, long Log, long Copied) CheckpointLocked(SqliteConnection connection)
     {
         using var command = connection.CreateCommand();
         // PASSIVE copies what it can without waiting for readers or the writer; the log is reused from the start by the
@@ -421,23 +628,118 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
         command.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
         // Writes from now on count towards the next checkpoint.
         Interlocked.Exchange(ref _writesSinceCheckpoint, 0);
+        bool busy = false;
         long log = 0, copied = 0;
         using (var reader = command.ExecuteReader())
         {
             if (reader.Read())
             {
+                busy = reader.GetInt64(0) != 0;
                 log = reader.GetInt64(1);
                 copied = reader.GetInt64(2);
             }
         }
         Interlocked.Increment(ref _checkpoints);
-        return (log, copied);
+        return (busy, log, copied);
     }
+
+    /// <summary>A TRUNCATE checkpoint (under the write gate): copies what is left and cuts the log file to zero bytes, unless a reader or another process's writer is still busy.</summary>
+    private void TruncateLog(SqliteConnection connection)
+    {
+        lock (_checkpointLock)
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE);";
+            command.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>Whether the file this store opened is no longer the file at its path; asked of the connection kept since opening.</summary>
+    private bool FileMoved()
+    {
+        lock (_anchorLock)
+        {
+            return _anchor is { } anchor && SqliteNative.HasMoved(anchor);
+        }
+    }
+
+    /// <summary>
+    /// After a new connection was opened: it is on the file this store opened only if that file is still at its path (the
+    /// new connection opened the path a moment before). Otherwise it is on whatever is there now, another database or
+    /// nothing, and must not be used.
+    /// </summary>
+    private void VerifySameFile()
+    {
+        if (FileMoved())
+        {
+            throw Lose(null);
+        }
+    }
+
+    /// <summary>Marks the file as lost (from now on every operation throws) and returns the exception to throw.</summary>
+    private ReferralException Lose(Exception? cause)
+    {
+        if (Interlocked.Exchange(ref _lost, 1) == 0)
+        {
+            CopyLogIntoLostFile();
+        }
+        return LostException(cause);
+    }
+
+    /// <summary>
+    /// Once the file is lost: copies the whole log into the file this store has open (its old inode) and cuts the log file
+    /// at the path to zero bytes. The log and its index are found by the path, so left as they are they would be taken
+    /// for the log of whatever database is put at the path next (a restored backup): opening that one would lay this
+    /// store's pages over it. Emptied, they are harmless; and a file that was renamed away holds everything this store
+    /// committed to it, without a log beside it. Best effort: tried again on <see cref="Dispose"/> if a transaction of
+    /// this store was still open.
+    /// </summary>
+    private void CopyLogIntoLostFile()
+    {
+        lock (_anchorLock)
+        {
+            if (_anchor is not { } anchor)
+            {
+                return;
+            }
+            try
+            {
+                using var command = anchor.CreateCommand();
+                command.CommandText = "PRAGMA busy_timeout = 100; PRAGMA wal_checkpoint(TRUNCATE);";
+                command.ExecuteNonQuery();
+            }
+            catch (SqliteException)
+            {
+                // Another transaction holds the log; Dispose tries again.
+            }
+        }
+    }
+
+    private ReferralException LostException(Exception? cause) => new(
+        ReferralErrorCode.StoreFileLost,
+        $"The SQLite database file '{DataSource}' was deleted, renamed or replaced by another file while this store had it open; what is written from now on would go to a file nobody opens again. This store refuses every read and write from now on: put the file back (or restore it) and open a new store on it.",
+        cause);
+
+    /// <summary>Throws when the store is disposed or its file was lost; the check every operation makes first.</summary>
+    private void ThrowIfUnusable()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (Volatile.Read(ref _lost) != 0)
+        {
+            throw LostException(null);
+        }
+    }
+
+    /// <summary>Whether a failed statement failed for lack of space or an I/O error, after which the log may not start over until a checkpoint succeeds.</summary>
+    private static bool IsIoFailure(SqliteException e) => e.SqliteErrorCode is SqliteFull or SqliteIoErr;
+
+    private const int SqliteIoErr = 10;
+    private const int SqliteFull = 13;
 
     /// <summary>A pooled connection, open, with the per-connection settings applied.</summary>
     private async ValueTask<SqliteConnection> ConnectAsync(CancellationToken cancellationToken)
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        ThrowIfUnusable();
         var connection = new SqliteConnection(_connectionString);
         try
         {
@@ -447,7 +749,14 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
             using var pragmas = connection.CreateCommand();
             pragmas.CommandText = _connectionPragmas;
             await pragmas.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            VerifySameFile();
             return connection;
+        }
+        catch (SqliteException e) when (FileMoved())
+        {
+            // The file is gone (opening without creating fails) or was replaced.
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw Lose(e);
         }
         catch
         {
@@ -527,7 +836,7 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
         CancellationToken cancellationToken,
         bool joinable = true)
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        ThrowIfUnusable();
         if (joinable && _transaction.Value?.Session is { } joined)
         {
             return await write(joined, state, cancellationToken).ConfigureAwait(false);
@@ -535,22 +844,52 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
         await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            ThrowIfUnusable(); // the file may have been lost while this write waited
             SqliteSession? session;
             lock (_sessionsLock)
             {
                 session = _idleWriter;
                 _idleWriter = null;
             }
-            session ??= new SqliteSession(await ConnectAsync(cancellationToken).ConfigureAwait(false));
+            session ??= NewWriterSession(await ConnectAsync(cancellationToken).ConfigureAwait(false));
             TResult result;
             try
             {
+                // The file is checked before the write and again after its commit, each a stat of the path (see
+                // SqliteNative.HasMoved): a write that starts after the file was deleted or replaced writes nothing, and one
+                // under way when it happened went to a file nobody opens again, which its caller must hear.
+                if (SqliteNative.HasMoved(session.Connection))
+                {
+                    throw Lose(null);
+                }
+                if (Volatile.Read(ref _checkpointFirst) != 0)
+                {
+                    CheckpointBeforeWrite(session.Connection);
+                }
                 result = await write(session, state, cancellationToken).ConfigureAwait(false);
+                if (SqliteNative.HasMoved(session.Connection))
+                {
+                    throw Lose(null);
+                }
             }
-            catch
+            catch (Exception e)
             {
+                bool moved = false;
+                if (e is SqliteException sqlite)
+                {
+                    if (IsIoFailure(sqlite))
+                    {
+                        // A full disk, most often: the log may not start over until a checkpoint succeeds.
+                        Volatile.Write(ref _checkpointFirst, 1);
+                    }
+                    moved = SqliteNative.HasMoved(session.Connection);
+                }
                 // The connection may be left in any state (a transaction the rollback could not end): not reused.
                 session.Dispose();
+                if (moved)
+                {
+                    throw Lose(e);
+                }
                 throw;
             }
             CountWrite(session);
@@ -571,6 +910,13 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
         }
     }
 
+    private unsafe SqliteSession NewWriterSession(SqliteConnection connection)
+    {
+        var session = new SqliteSession(connection);
+        session.TrackLogPages((long*)Unsafe.AsPointer(ref _logPages[0]));
+        return session;
+    }
+
     /// <summary>
     /// Runs a read on a session of its own (an idle one with its prepared statements, or a new one), concurrently with
     /// other reads and writes; inside a store transaction of the caller's flow, on that transaction's session.
@@ -580,7 +926,7 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
         Func<SqliteSession, TState, CancellationToken, ValueTask<TResult>> read,
         CancellationToken cancellationToken)
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        ThrowIfUnusable();
         if (_transaction.Value?.Session is { } joined)
         {
             return await read(joined, state, cancellationToken).ConfigureAwait(false);

@@ -19,6 +19,7 @@ internal sealed class SqliteSession : IDisposable
     private const int MaxCommands = 128;
 
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
+    private bool _tracksLogPages;
 
     public SqliteSession(SqliteConnection connection) => Connection = connection;
 
@@ -85,10 +86,26 @@ internal sealed class SqliteSession : IDisposable
         return new SqliteWork(this, ambient, SqliteWork.Mode.Savepoint);
     }
 
+    /// <summary>
+    /// Has SQLite store the number of pages in the write-ahead log into <paramref name="pages"/> after each commit on this
+    /// connection (the writer's session), until the session is disposed; <paramref name="pages"/> must stay pinned until then.
+    /// </summary>
+    public unsafe void TrackLogPages(long* pages)
+    {
+        SqliteNative.TrackLogPages(Connection, pages);
+        _tracksLogPages = true;
+    }
+
     /// <summary>Finalizes the prepared statements and closes the connection (back to Microsoft.Data.Sqlite's pool).</summary>
     public void Dispose()
     {
         DisposeCommands();
+        if (_tracksLogPages)
+        {
+            // The pooled connection may serve anyone next: no hook into this store's memory stays on it.
+            SqliteNative.StopTrackingLogPages(Connection);
+            _tracksLogPages = false;
+        }
         Connection.Dispose();
     }
 

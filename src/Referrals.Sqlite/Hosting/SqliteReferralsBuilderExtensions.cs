@@ -17,8 +17,17 @@ public static class SqliteReferralsBuilderExtensions
     /// registrations made before (the in-memory store's, or the host's own).
     /// </summary>
     /// <remarks>
+    /// <para>
     /// The fraud checks read their history (referrals and credited conversions per referrer, refunded orders, who was
     /// seen with a fingerprint) from the same file, so it survives restarts and is shared by the processes using the file.
+    /// </para>
+    /// <para>
+    /// Should the file be deleted, renamed or replaced while the host runs, the registered store fails every operation
+    /// with a <see cref="Referrals.ReferralException"/> of <see cref="Referrals.ReferralErrorCode.StoreFileLost"/> (the code
+    /// index refresh logs it as a warning every time it runs); being a singleton, it is not reopened: put the file back
+    /// and restart the host. A full disk fails writes with SQLite's error until space is free, then the store recovers by
+    /// itself. See <see cref="SqliteReferralStore"/> for these and for what long reads on the same file do to its log.
+    /// </para>
     /// </remarks>
     /// <param name="builder">The builder <c>AddReferrals</c> returned.</param>
     /// <param name="connectionString">A Microsoft.Data.Sqlite connection string naming a file, for example <c>Data Source=referrals.db</c>.</param>

@@ -1,3 +1,5 @@
+using Microsoft.Data.Sqlite;
+using Referrals.Codes;
 using Referrals.Sqlite;
 using Referrals.Store.Tests.Support;
 using static Referrals.Store.Tests.Support.TestData;
@@ -112,6 +114,131 @@ public sealed class SqliteCheckpointTests : IDisposable
         }
         Assert.Equal(logAfterImport, Log());
         Assert.NotNull(await store.FindAsync(Code(3_009), Ct));
+    }
+
+    [Fact]
+    public async Task A_slow_consumer_of_ListAllAsync_does_not_keep_the_log_from_starting_over()
+    {
+        string path = _directory.NewDatabasePath();
+        await using var store = SqliteReferralStore.OpenFile(path);
+        long Log() => new FileInfo(path + "-wal").Length;
+        const int Codes = 3 * SqliteReferralStore.ListAllPageSize + 10;
+        Assert.Empty(await store.AddManyAsync(Enumerable.Range(0, Codes).Select(i => Record(Code(i), owner: $"c-{i % 97}")).ToList(), Ct));
+        int next = Codes;
+
+        // An index load that reads one code, then waits (a slow consumer, a long pause of the host) while the shop writes.
+        var listed = new List<ReferralCodeRecord>();
+        var enumerator = store.ListAllAsync(Ct).GetAsyncEnumerator(Ct);
+        await using (enumerator.ConfigureAwait(false))
+        {
+            Assert.True(await enumerator.MoveNextAsync());
+            listed.Add(enumerator.Current);
+
+            long before = store.Checkpoints;
+            await WriteAsync(20 * SqliteReferralStore.CheckpointEveryWrites);
+            await WaitForCheckpointsAsync(store, before + 1);
+            long afterFirst = Log();
+            for (int round = 0; round < 20; round++)
+            {
+                long done = store.Checkpoints;
+                await WriteAsync(SqliteReferralStore.CheckpointEveryWrites);
+                await WaitForCheckpointsAsync(store, done + 1);
+            }
+
+            // The enumeration held no snapshot meanwhile, so the log was copied and started over as without it.
+            Assert.True(Log() < afterFirst + afterFirst / 2, $"The write-ahead log grew from {afterFirst} to {Log()} bytes while the enumeration waited.");
+
+            while (await enumerator.MoveNextAsync())
+            {
+                listed.Add(enumerator.Current);
+            }
+        }
+        // Each code that existed throughout was listed once (codes written meanwhile may or may not be).
+        var counts = listed.GroupBy(r => r.Code.Value, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        Assert.All(Enumerable.Range(0, Codes), i => Assert.Equal(1, counts[Code(i).Value]));
+        Assert.All(counts.Values, c => Assert.Equal(1, c));
+
+        async Task WriteAsync(int count)
+        {
+            for (int i = 0; i < count; i++, next++)
+            {
+                Assert.True(await store.TryAddAsync(Record(Code(next), owner: $"c-{next % 97}"), Ct));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_long_read_on_the_file_cannot_grow_the_log_past_its_bound_writes_are_refused_until_it_ends()
+    {
+        string path = _directory.NewDatabasePath();
+        // A bound of 4 MB (1,024 pages) instead of 1 GB, so the test can reach it.
+        var bounds = new SqliteLogBounds(RestartLogBytes: 256 << 10, LogFileLimitBytes: 256 << 10, MaxLogBytes: 4 << 20);
+        await using var store = SqliteReferralStore.OpenWithLogBounds($"Data Source={path}", bounds);
+        long Log() => new FileInfo(path + "-wal").Length;
+        Assert.True(await store.TryAddAsync(Record(Code(0)), Ct));
+        int next = 1;
+
+        // A host's own long read on the file (a report, an export): its snapshot keeps the log from being copied past it.
+        using (var reader = new SqliteConnection($"Data Source={path}"))
+        {
+            reader.Open();
+            using var read = reader.BeginTransaction(deferred: true);
+            using (var count = reader.CreateCommand())
+            {
+                count.CommandText = "SELECT count(*) FROM codes;";
+                Assert.Equal(1L, count.ExecuteScalar());
+            }
+
+            ReferralException? refused = null;
+            for (int attempt = 0; attempt < 20_000 && refused is null; attempt++)
+            {
+                try
+                {
+                    Assert.True(await store.TryAddAsync(Record(Code(next), owner: $"c-{next % 97}"), Ct));
+                    next++;
+                }
+                catch (ReferralException e)
+                {
+                    refused = e;
+                }
+            }
+            Assert.NotNull(refused);
+            Assert.Equal(ReferralErrorCode.StoreLogFull, refused.ErrorCode);
+            Assert.Contains(path, refused.Message, StringComparison.Ordinal);
+            // Bounded: the bound, plus the one write that crossed it (a few pages; the writer learns the log's size at each
+            // commit, so the next write is the one refused).
+            long frameBytes = 4096 + 24;
+            Assert.True(Log() <= (bounds.MaxLogBytes / 4096 + 16) * frameBytes + 32, $"The log file has {Log()} bytes; its bound is {bounds.MaxLogBytes}.");
+            // Refused while the read lasts, nothing written.
+            await Assert.ThrowsAsync<ReferralException>(async () => await store.TryAddAsync(Record(Code(next)), Ct));
+            Assert.Null(await store.FindAsync(Code(next), Ct));
+        }
+
+        // The read ended: the next write copies the log, starts it over and cuts its file back to the limit.
+        Assert.True(await store.TryAddAsync(Record(Code(next)), Ct));
+        Assert.True(Log() <= bounds.LogFileLimitBytes, $"The log file has {Log()} bytes after the read ended; its limit is {bounds.LogFileLimitBytes}.");
+        Assert.Equal(next + 1, await store.GetChangePositionAsync(Ct));
+    }
+
+    [Fact]
+    public async Task A_log_grown_far_past_its_bound_is_cut_to_nothing_once_copied_without_waiting_for_a_write()
+    {
+        string path = _directory.NewDatabasePath();
+        var bounds = new SqliteLogBounds(RestartLogBytes: 256 << 10, LogFileLimitBytes: 2 << 20, MaxLogBytes: 4 << 20);
+        await using var store = SqliteReferralStore.OpenWithLogBounds($"Data Source={path}", bounds);
+        long Log() => new FileInfo(path + "-wal").Length;
+
+        // One large write (a bulk import) grows the log far past what a steady stream leaves; then the shop is quiet.
+        Assert.Empty(await store.AddManyAsync(Enumerable.Range(0, 20_000).Select(i => Record(Code(i), owner: $"c-{i % 97}")).ToList(), Ct));
+        Assert.True(Log() > bounds.LogFileLimitBytes, $"The import wrote only {Log()} bytes of log.");
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(10));
+        while (Log() > 0)
+        {
+            await Task.Delay(20, timeout.Token);
+        }
+        Assert.Equal(20_000, await store.GetChangePositionAsync(Ct));
     }
 
     [Fact]
