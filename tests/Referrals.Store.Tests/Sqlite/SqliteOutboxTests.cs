@@ -30,14 +30,18 @@ public sealed class SqliteOutboxTests : IDisposable
         string path = _directory.NewDatabasePath();
         var clock = new FakeClock(Start);
 
-        using (var provider = SqliteEngine.Build(path, clock, new StoppingNotifier()))
+        using var shutdown = new CancellationTokenSource();
+        using (var provider = SqliteEngine.Build(path, clock, new StoppingNotifier(shutdown)))
         {
             var code = await provider.GetRequiredService<ReferralCodeService>().IssueAsync(new CodeRequest { Program = Program, Owner = new ParticipantId("ana"), Medium = ShareMedium.Sms }, Ct);
             await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
-                await provider.GetRequiredService<AttributionService>().RecordConversionAsync(NewOrder("o-1", "bob", Start) with { PresentedCode = code.Display }, Ct));
-            // Committed as one unit: the decision, its two rewards and three pending notifications.
+                await provider.GetRequiredService<AttributionService>().RecordConversionAsync(NewOrder("o-1", "bob", Start) with { PresentedCode = code.Display }, shutdown.Token));
+            // Committed as one unit: the presented code's touch, the decision, its two rewards and four pending notifications.
             Assert.True((await provider.GetRequiredService<AttributionService>().FindAttributionAsync(Program, "o-1", Ct))!.IsAttributed);
-            Assert.Equal(3, (await provider.GetRequiredService<IRewardStore>().ListPendingNotificationsAsync(Start + Duration.FromDays(1), 10, Ct)).Count);
+            var pending = await provider.GetRequiredService<IRewardStore>().ListDueNotificationsAsync(Start + Duration.FromDays(1), 10, Ct);
+            Assert.Equal(
+                [NotificationKind.ConversionDecided, NotificationKind.RewardChanged, NotificationKind.RewardChanged, NotificationKind.ReferralCaptured],
+                pending.Select(n => n.Kind).Order());
         }
 
         clock.Advance(Duration.FromMinutes(5));
@@ -46,32 +50,47 @@ public sealed class SqliteOutboxTests : IDisposable
         {
             var rewards = provider.GetRequiredService<RewardService>();
 
-            Assert.Equal(3, (await rewards.ProcessDueAsync(Ct)).Redelivered);
+            Assert.Equal(4, (await rewards.ProcessDueAsync(Ct)).Redelivered);
             Assert.Equal(0, (await rewards.ProcessDueAsync(Ct)).Redelivered);
 
             Assert.Equal(["o-1"], recorder.Decided.Select(a => a.OrderId));
             Assert.Equal(["o-1#1:credit:earned", "o-1#1:friend:earned"], recorder.Rewards.Select(e => e.EntryId).Order(StringComparer.Ordinal));
-            Assert.Empty(await provider.GetRequiredService<IRewardStore>().ListPendingNotificationsAsync(clock.GetCurrentInstant(), 10, Ct));
+            var captured = Assert.Single(recorder.Captured);
+            Assert.Equal(("o-1", new ParticipantId("ana"), new ParticipantId("bob")), (captured.OrderId, captured.Referrer, captured.Customer!.Value));
+            Assert.Empty(await provider.GetRequiredService<IRewardStore>().ListDueNotificationsAsync(clock.GetCurrentInstant() + Duration.FromDays(1), 10, Ct));
         }
     }
 
-    /// <summary>Stands for a process that stops while telling its notifiers.</summary>
-    private sealed class StoppingNotifier : IReferralNotifier
+    /// <summary>Stands for a host that shuts down (cancels its token) as soon as the notifiers are told anything.</summary>
+    private sealed class StoppingNotifier(CancellationTokenSource shutdown) : IReferralNotifier
     {
-        public ValueTask OnReferralCapturedAsync(Touch touch, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+        public ValueTask OnReferralCapturedAsync(Touch touch, CancellationToken cancellationToken) => Stop(cancellationToken);
 
-        public ValueTask OnConversionDecidedAsync(AttributionResult attribution, CancellationToken cancellationToken) => throw new OperationCanceledException("stopped");
+        public ValueTask OnConversionDecidedAsync(AttributionResult attribution, CancellationToken cancellationToken) => Stop(cancellationToken);
 
-        public ValueTask OnRewardChangedAsync(RewardEntry entry, CancellationToken cancellationToken) => throw new OperationCanceledException("stopped");
+        public ValueTask OnRewardChangedAsync(RewardEntry entry, CancellationToken cancellationToken) => Stop(cancellationToken);
+
+        private ValueTask Stop(CancellationToken cancellationToken)
+        {
+            shutdown.Cancel();
+            cancellationToken.ThrowIfCancellationRequested();
+            return ValueTask.CompletedTask;
+        }
     }
 
     private sealed class RecordingNotifier : IReferralNotifier
     {
+        public List<Touch> Captured { get; } = [];
+
         public List<AttributionResult> Decided { get; } = [];
 
         public List<RewardEntry> Rewards { get; } = [];
 
-        public ValueTask OnReferralCapturedAsync(Touch touch, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+        public ValueTask OnReferralCapturedAsync(Touch touch, CancellationToken cancellationToken)
+        {
+            Captured.Add(touch);
+            return ValueTask.CompletedTask;
+        }
 
         public ValueTask OnConversionDecidedAsync(AttributionResult attribution, CancellationToken cancellationToken)
         {
