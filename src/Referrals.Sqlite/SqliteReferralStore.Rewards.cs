@@ -158,6 +158,14 @@ public sealed partial class SqliteReferralStore : IRewardStore
         cancellationToken.ThrowIfCancellationRequested();
         return WriteAsync(prepared, static async (session, c, ct) =>
         {
+            if (c.Commit is { Notifications.Count: 1, Accounts.Count: 0, Entries.Count: 0, Decision: null, Refund: null, Attribution: null })
+            {
+                // One notification alone (a capture's): the insert that ignores an existing id is the check and the write
+                // in one statement, atomic without a transaction of its own.
+                var insert = session.Command(InsertNotificationSql + " ON CONFLICT (id) DO NOTHING;");
+                NotificationParameters(insert.Parameters).Bind(c.Commit.Notifications[0]);
+                return await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1 ? RewardCommitOutcome.Committed : RewardCommitOutcome.Duplicate;
+            }
             using var transaction = session.Begin(deferred: false, checksFirst: true);
             var outcome = await CheckCommitAsync(session, transaction, c.Commit, ct).ConfigureAwait(false);
             if (outcome != RewardCommitOutcome.Committed)
@@ -416,36 +424,58 @@ public sealed partial class SqliteReferralStore : IRewardStore
 
         if (commit.Notifications.Count > 0)
         {
-            var command = session.Command($"""
-                INSERT INTO pending_notifications ({NotificationColumns})
-                VALUES ($id, $kind, $program, $order_id, $entry_id, $reward_id, $touch_id, $recorded_at, $due_at, $attempts,
-                        $first_attempt_at, $last_attempt_at, $dead_lettered_at, $delivery);
-                """, transaction);
-            var p = command.Parameters;
-            var id = p.Add("$id", SqliteType.Text);
-            var kind = p.Add("$kind", SqliteType.Integer);
-            var nprogram = p.Add("$program", SqliteType.Text);
-            var order = p.Add("$order_id", SqliteType.Text);
-            var entry = p.Add("$entry_id", SqliteType.Text);
-            var reward = p.Add("$reward_id", SqliteType.Text);
-            var touch = p.Add("$touch_id", SqliteType.Text);
-            var at = p.Add("$recorded_at", SqliteType.Integer);
-            var state = DeliveryParameters(p);
+            var command = session.Command(InsertNotificationSql + ";", transaction);
+            var parameters = NotificationParameters(command.Parameters);
             foreach (var n in commit.Notifications)
             {
-                id.Value = n.Id;
-                kind.Value = (long)n.Kind;
-                nprogram.Value = n.Program.Value;
-                order.Value = DbValue(n.OrderId);
-                entry.Value = DbValue(n.EntryId);
-                reward.Value = DbValue(n.RewardId);
-                touch.Value = DbValue(n.TouchId);
-                at.Value = ToTicks(n.RecordedAt);
-                state.Bind(n);
+                parameters.Bind(n);
                 await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             }
         }
     }
+
+    private const string InsertNotificationSql = $"""
+        INSERT INTO pending_notifications ({NotificationColumns})
+        VALUES ($id, $kind, $program, $order_id, $entry_id, $reward_id, $touch_id, $recorded_at, $due_at, $attempts,
+                $first_attempt_at, $last_attempt_at, $dead_lettered_at, $delivery)
+        """;
+
+    /// <summary>The parameters of a whole notification row, bound together.</summary>
+    private readonly struct NotificationRow(
+        SqliteParameter id,
+        SqliteParameter kind,
+        SqliteParameter program,
+        SqliteParameter order,
+        SqliteParameter entry,
+        SqliteParameter reward,
+        SqliteParameter touch,
+        SqliteParameter recordedAt,
+        DeliveryState state)
+    {
+        public void Bind(PendingNotification n)
+        {
+            id.Value = n.Id;
+            kind.Value = (long)n.Kind;
+            program.Value = n.Program.Value;
+            order.Value = DbValue(n.OrderId);
+            entry.Value = DbValue(n.EntryId);
+            reward.Value = DbValue(n.RewardId);
+            touch.Value = DbValue(n.TouchId);
+            recordedAt.Value = ToTicks(n.RecordedAt);
+            state.Bind(n);
+        }
+    }
+
+    private static NotificationRow NotificationParameters(SqliteParameterCollection p) => new(
+        p.Add("$id", SqliteType.Text),
+        p.Add("$kind", SqliteType.Integer),
+        p.Add("$program", SqliteType.Text),
+        p.Add("$order_id", SqliteType.Text),
+        p.Add("$entry_id", SqliteType.Text),
+        p.Add("$reward_id", SqliteType.Text),
+        p.Add("$touch_id", SqliteType.Text),
+        p.Add("$recorded_at", SqliteType.Integer),
+        DeliveryParameters(p));
 
     private const string NotificationColumns =
         "id, kind, program, order_id, entry_id, reward_id, touch_id, recorded_at, due_at, attempts, first_attempt_at, last_attempt_at, dead_lettered_at, delivery";
@@ -467,13 +497,16 @@ public sealed partial class SqliteReferralStore : IRewardStore
         public void Bind(PendingNotification n)
         {
             due.Value = ToTicks(n.DueAt);
-            attempts.Value = (long)n.Attempts;
+            attempts.Value = n.Attempts == 0 ? NoAttempts : (long)n.Attempts;
             first.Value = DbValue(n.FirstAttemptAt is { } f ? ToTicks(f) : null);
             last.Value = DbValue(n.LastAttemptAt is { } l ? ToTicks(l) : null);
             dead.Value = DbValue(n.DeadLetteredAt is { } d ? ToTicks(d) : null);
             delivery.Value = DbValue(DeliveryJson(n));
         }
     }
+
+    // Boxed once: every new notification (the happy path) has no attempts.
+    private static readonly object NoAttempts = 0L;
 
     private static DeliveryState DeliveryParameters(SqliteParameterCollection p) => new(
         p.Add("$due_at", SqliteType.Integer),

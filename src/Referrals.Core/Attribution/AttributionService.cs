@@ -34,6 +34,12 @@ namespace Referrals.Attribution;
 /// Code status (paused, revoked) is the code's current status; expiry and use limits are judged at the conversion's
 /// event time. Use limits count the earlier attributed conversions of the code (by event time, then order id).
 /// </para>
+/// <para>
+/// Notifications (captures and decisions) go through the <see cref="RewardService"/>'s outbox, which keeps each until
+/// every notifier took it (see <see cref="Notifications.PendingNotification"/>). Constructed without a
+/// <see cref="RewardService"/> (dependency injection always passes one), the service tells its notifiers directly,
+/// once: a notifier that throws then misses the change.
+/// </para>
 /// </remarks>
 public sealed partial class AttributionService
 {
@@ -793,7 +799,7 @@ public sealed partial class AttributionService
                 return new CaptureResult(CaptureOutcome.Duplicate, CaptureRejection.None, touch, outcome);
             }
             await outbox.WriteAsync(planned, ct).ConfigureAwait(false);
-            after.Add(c => outbox.DeliverCapturedAsync(touch, planned, c));
+            after.Deliver(outbox, planned, touch);
         }
         else
         {
@@ -803,7 +809,8 @@ public sealed partial class AttributionService
                 await outbox.DiscardAsync(planned, ct).ConfigureAwait(false);
                 return new CaptureResult(CaptureOutcome.Duplicate, CaptureRejection.None, touch, outcome);
             }
-            await outbox.DeliverCapturedAsync(touch, planned, ct).ConfigureAwait(false);
+            var failure = await outbox.TellAsync(planned, touch, ct).ConfigureAwait(false);
+            await outbox.RecordAsync(failure is null ? [planned.Id] : [], failure is { } f ? [f] : null, ct).ConfigureAwait(false);
         }
         ReferralsTelemetry.TouchesCaptured.Add(1);
         return new CaptureResult(CaptureOutcome.Captured, CaptureRejection.None, touch, outcome);

@@ -116,48 +116,42 @@ internal sealed partial class NotificationOutbox(
 
     /// <summary>
     /// Tells the notifiers of a committed change (reward entries first, then the decision), removes the notifications
-    /// every notifier took and records the failed attempt of the others. Never throws but for <paramref name="ct"/>.
+    /// every notifier took and records the failed attempt of the others, in one write. Never throws but for <paramref name="ct"/>.
     /// </summary>
-    public ValueTask DeliverAsync(IReadOnlyList<RewardEntry> entries, AttributionResult? decided, IReadOnlyList<PendingNotification> planned, CancellationToken ct) =>
-        planned.Count == 0 ? ValueTask.CompletedTask : DeliverPlannedAsync(planned, entries, decided, ct);
-
-    /// <summary>Tells the notifiers of a recorded touch; see <see cref="DeliverAsync"/>.</summary>
-    public ValueTask DeliverCapturedAsync(Touch touch, PendingNotification planned, CancellationToken ct) =>
-        DeliverPlannedAsync([planned], [], touch, ct);
-
-    // planned[i] reports entries[i] for i below entries.Count, and last after those.
-    private async ValueTask DeliverPlannedAsync(IReadOnlyList<PendingNotification> planned, IReadOnlyList<RewardEntry> entries, object? last, CancellationToken ct)
+    public async ValueTask DeliverAsync(IReadOnlyList<RewardEntry> entries, AttributionResult? decided, IReadOnlyList<PendingNotification> planned, CancellationToken ct)
     {
+        if (planned.Count == 0)
+        {
+            return;
+        }
+        string[]? delivered = null;
         List<NotificationUpdate>? failed = null;
-        Instant now = default;
+        int taken = 0;
         for (int i = 0; i < planned.Count; i++)
         {
-            object payload = i < entries.Count ? entries[i] : last!;
-            var failures = await notifiers.TellAsync(planned[i].Kind, payload, [], ct).ConfigureAwait(false);
-            if (failures is not null)
+            object payload = i < entries.Count ? entries[i] : decided!;
+            if (await TellAsync(planned[i], payload, ct).ConfigureAwait(false) is { } failure)
             {
-                if (failed is null)
-                {
-                    failed = [];
-                    now = clock.GetCurrentInstant();
-                }
-                failed.Add(AfterFailure(planned[i], failures, now));
+                (failed ??= []).Add(failure);
+            }
+            else
+            {
+                (delivered ??= new string[planned.Count])[taken++] = planned[i].Id;
             }
         }
-        string[] delivered;
-        if (failed is null)
-        {
-            delivered = new string[planned.Count];
-            for (int i = 0; i < delivered.Length; i++)
-            {
-                delivered[i] = planned[i].Id;
-            }
-        }
-        else
-        {
-            delivered = planned.Where(p => !failed.Any(f => f.Notification.Id == p.Id)).Select(p => p.Id).ToArray();
-        }
-        await RecordAsync(delivered, failed, ct).ConfigureAwait(false);
+        IReadOnlyList<string> done = delivered is null ? [] : taken == delivered.Length ? delivered : delivered[..taken];
+        await RecordAsync(done, failed, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Tells every notifier of a committed notification right after its commit (its first attempt).
+    /// </summary>
+    /// <returns><see langword="null"/> when every notifier took it; otherwise the state to record for the failed attempt.</returns>
+    /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled.</exception>
+    public async ValueTask<NotificationUpdate?> TellAsync(PendingNotification notification, object payload, CancellationToken ct)
+    {
+        var failures = await notifiers.TellAsync(notification.Kind, payload, [], ct).ConfigureAwait(false);
+        return failures is null ? null : AfterFailure(notification, failures, clock.GetCurrentInstant());
     }
 
     /// <summary>
@@ -334,11 +328,11 @@ internal sealed partial class NotificationOutbox(
     }
 
     /// <summary>
-    /// Writes what an attempt right after a commit achieved: removes <paramref name="delivered"/>, records
+    /// Writes what the attempts right after a commit achieved: removes <paramref name="delivered"/>, records
     /// <paramref name="failed"/>. A failure to write is logged, not thrown: the change is committed, and what was not
     /// written is delivered again by a lifecycle pass (notifiers told already may hear of it twice).
     /// </summary>
-    private async ValueTask RecordAsync(IReadOnlyList<string> delivered, IReadOnlyList<NotificationUpdate>? failed, CancellationToken ct)
+    public async ValueTask RecordAsync(IReadOnlyList<string> delivered, IReadOnlyList<NotificationUpdate>? failed, CancellationToken ct)
     {
         try
         {

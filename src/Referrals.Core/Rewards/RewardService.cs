@@ -184,9 +184,9 @@ public sealed partial class RewardService
         {
             return _outbox.DeliverAsync(entries, decided, planned, cancellationToken);
         }
-        if (!_outbox.IsEmpty)
+        for (int i = 0; i < planned.Count; i++)
         {
-            after.Add(ct => _outbox.DeliverAsync(entries, decided, planned, ct));
+            after.Deliver(_outbox, planned[i], i < entries.Count ? entries[i] : decided!);
         }
         return ValueTask.CompletedTask;
     }

@@ -82,6 +82,20 @@ public abstract class NotificationOutboxContract
     }
 
     [Fact]
+    public async Task A_notification_whose_id_is_pending_is_refused_alone_or_with_others_and_nothing_is_written()
+    {
+        var store = CreateStore();
+        var first = Pending("n-1", Minutes(1));
+        await CommitAsync(store, first);
+
+        Assert.Equal(RewardCommitOutcome.Duplicate, await store.TryCommitAsync(new RewardCommit { Program = Program, Accounts = [], Notifications = [first with { DueAt = Minutes(9) }] }, Ct));
+        Assert.Equal(RewardCommitOutcome.Duplicate, await store.TryCommitAsync(new RewardCommit { Program = Program, Accounts = [], Notifications = [Pending("n-2", Minutes(2)), first] }, Ct));
+        Assert.Equal(RewardCommitOutcome.Duplicate, await store.TryCommitAsync(new RewardCommit { Program = Program, Accounts = [], Notifications = [Pending("n-3", Minutes(3)), Pending("n-3", Minutes(4))] }, Ct));
+
+        Assert.Equal([first], await store.ListDueNotificationsAsync(Minutes(60), 10, Ct));
+    }
+
+    [Fact]
     public async Task An_update_writes_the_delivery_state_only_while_the_due_instant_is_the_one_read()
     {
         var store = CreateStore();
