@@ -223,7 +223,7 @@ internal sealed partial class NotificationOutbox(
             }
             if (failed.Count > 0)
             {
-                await store.TryUpdateNotificationsAsync(failed, ct).ConfigureAwait(false);
+                await UpdateAsync(failed, ct).ConfigureAwait(false);
             }
             if (due.Count < RedeliveryBatch || claimed.Count == 0)
             {
@@ -298,11 +298,6 @@ internal sealed partial class NotificationOutbox(
             DueAt = dead ? now : now + options.RetryDelay(attempts),
             DeadLetteredAt = dead ? now : null,
         };
-        if (dead)
-        {
-            ReferralsTelemetry.NotificationsDeadLettered.Add(1);
-            LogDeadLettered(logger, n.Id, n.Kind, attempts, string.Join(", ", failures.Select(f => f.Notifier + " (" + f.ErrorType + ")")));
-        }
         return new NotificationUpdate(next, n.DueAt);
     }
 
@@ -342,7 +337,7 @@ internal sealed partial class NotificationOutbox(
             }
             if (failed is not null)
             {
-                await store.TryUpdateNotificationsAsync(failed, ct).ConfigureAwait(false);
+                await UpdateAsync(failed, ct).ConfigureAwait(false);
             }
         }
 #pragma warning disable CA1031 // the change is committed and its notifiers told: a failed write only means a later redelivery
@@ -350,6 +345,20 @@ internal sealed partial class NotificationOutbox(
 #pragma warning restore CA1031
         {
             LogAcknowledgeFailed(logger, ex, delivered.Count + (failed?.Count ?? 0));
+        }
+    }
+
+    /// <summary>Writes failed attempts; the ones that became dead letters are counted and logged once written.</summary>
+    private async ValueTask UpdateAsync(IReadOnlyList<NotificationUpdate> failed, CancellationToken ct)
+    {
+        var written = await store.TryUpdateNotificationsAsync(failed, ct).ConfigureAwait(false);
+        foreach (var (n, _) in failed)
+        {
+            if (n.DeadLetteredAt is not null && written.Contains(n.Id, StringComparer.Ordinal))
+            {
+                ReferralsTelemetry.NotificationsDeadLettered.Add(1);
+                LogDeadLettered(logger, n.Id, n.Kind, n.Attempts, string.Join(", ", n.Failures.Select(f => f.Notifier + " (" + f.ErrorType + ")")));
+            }
         }
     }
 

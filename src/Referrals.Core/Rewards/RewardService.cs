@@ -142,7 +142,13 @@ public sealed partial class RewardService
                 // Decided before on the same credit (or nothing to reward): no reward is written.
                 if (!together)
                 {
-                    await DeliverAsync([], decided, [], after, cancellationToken).ConfigureAwait(false);
+                    // The attribution was saved on its own: the decision's notification is written on its own too.
+                    var alone = _outbox.Plan(attribution.Program, [], decided, work.Now);
+                    if (alone.Count > 0)
+                    {
+                        await _outbox.WriteAsync(alone[0], cancellationToken).ConfigureAwait(false);
+                    }
+                    await DeliverAsync([], decided, alone, after, cancellationToken).ConfigureAwait(false);
                     return previous;
                 }
             }

@@ -232,6 +232,48 @@ public sealed class NotificationDeliveryTests
         Assert.Empty(await w.Store.ListDueNotificationsAsync(Monday + Duration.FromDays(1), 10, Ct));
     }
 
+    [Fact]
+    public async Task With_conversions_kept_apart_from_rewards_a_decision_without_rewards_is_kept_until_every_notifier_took_it()
+    {
+        var w = new AttributionWorld();
+        var healthy = new ScriptedNotifier();
+        var failing = new ScriptedNotifier { Failing = true };
+        var conversions = new ConversionsApart(w.Store);
+        var options = Microsoft.Extensions.Options.Options.Create(w.Options);
+        var rewards = new RewardService(options, w.Clock, w.Store, conversions, [], [healthy, failing], touches: w.Store);
+        var attribution = new AttributionService(options, w.Clock, w.Codes, w.Store, conversions, w.Store, [healthy, failing], rewards: rewards);
+        await ReferAsync(w, attribution);
+        string[] expected = ["captured:2::order:o-1", "decided:o-1"];
+        Assert.Equal(expected, healthy.Told.Order(StringComparer.Ordinal));
+
+        failing.Failing = false;
+        w.Clock.Advance(Duration.FromMinutes(2));
+        Assert.Equal(2, (await rewards.ProcessDueAsync(Ct)).Redelivered);
+
+        Assert.Equal(expected, failing.Told.Order(StringComparer.Ordinal));
+        Assert.Equal(expected, healthy.Told.Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>The in-memory store's conversions behind another object: a host keeping conversions and rewards in two stores.</summary>
+    private sealed class ConversionsApart(InMemoryReferralStore inner) : IConversionStore
+    {
+        public ValueTask<bool> TryAddConversionAsync(Conversion conversion, CancellationToken cancellationToken = default) => inner.TryAddConversionAsync(conversion, cancellationToken);
+
+        public ValueTask<Conversion?> FindConversionAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default) => inner.FindConversionAsync(program, orderId, cancellationToken);
+
+        public ValueTask<IReadOnlyList<Conversion>> ListConversionsAsync(ProgramId program, ParticipantId customer, CancellationToken cancellationToken = default) => inner.ListConversionsAsync(program, customer, cancellationToken);
+
+        public ValueTask<IReadOnlyList<Conversion>> ListAllConversionsAsync(ProgramId program, CancellationToken cancellationToken = default) => inner.ListAllConversionsAsync(program, cancellationToken);
+
+        public ValueTask SaveAttributionAsync(AttributionResult attribution, CancellationToken cancellationToken = default) => inner.SaveAttributionAsync(attribution, cancellationToken);
+
+        public ValueTask<AttributionResult?> FindAttributionAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default) => inner.FindAttributionAsync(program, orderId, cancellationToken);
+
+        public ValueTask<AttributionResult?> FindFirstAttributionAsync(ProgramId program, ParticipantId customer, CancellationToken cancellationToken = default) => inner.FindFirstAttributionAsync(program, customer, cancellationToken);
+
+        public ValueTask<int> CountCodeUsesBeforeAsync(Referrals.Codes.ReferralCode code, Instant conversionTime, string orderId, CancellationToken cancellationToken = default) => inner.CountCodeUsesBeforeAsync(code, conversionTime, orderId, cancellationToken);
+    }
+
     /// <summary>Orders and a notifier's failures, call by call (true: the call throws); calls past the list succeed.</summary>
     private static Arbitrary<(int Orders, bool[] Failures)> Histories() =>
         Gen.Choose(1, 6).Zip(Gen.Frequency((3, Gen.Constant(false)), (2, Gen.Constant(true))).ListOf().Select(l => l.ToArray()))
