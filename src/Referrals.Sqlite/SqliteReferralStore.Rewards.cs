@@ -145,7 +145,9 @@ public sealed partial class SqliteReferralStore : IRewardStore
     /// <see cref="RewardCommitOutcome.Duplicate"/> nothing is written. The unique keys on entry ids (per reward) and refund ids
     /// back the checks. Inside a store transaction (<see cref="RunInTransactionAsync{TState, TResult}"/>) the commit runs in that
     /// transaction without a savepoint of its own: it writes only once everything is checked, and should a write fail
-    /// after that (an I/O error), the whole store transaction is rolled back when its work ends.
+    /// after that (an I/O error), the whole store transaction is rolled back when its work ends. A commit of one
+    /// notification and nothing else (a capture's) is a single <c>INSERT ... ON CONFLICT (id) DO NOTHING</c>: the check
+    /// and the write in one statement.
     /// </remarks>
     /// <exception cref="ArgumentNullException"><paramref name="commit"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">
