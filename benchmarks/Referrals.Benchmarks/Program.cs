@@ -3,7 +3,7 @@ using Referrals.Benchmarks;
 
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- --filter '*'     BenchmarkDotNet
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- memory           bytes held per indexed code
-// dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- sqlite-quick N   conversions/s on SQLite (a quick look)
+// dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- sqlite-quick N [notify]   conversions/s on SQLite (a quick look; notify: with a notifier)
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- sqlite-pages W M  pages of each B-tree one conversion writes
 if (args.Length > 0 && args[0] == "memory")
 {
@@ -44,7 +44,7 @@ if (args.Length > 0 && args[0] == "sqlite-pages")
 if (args.Length > 0 && args[0] == "sqlite-quick")
 {
     // A quick look while optimising (not a result to quote): committed conversions per second on the 1M-code file.
-    var s = new SqliteStoreBenchmarks();
+    var s = new SqliteStoreBenchmarks { WithNotifier = args.Length > 2 && args[2] == "notify" };
     await s.SetupAsync();
     int count = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5000;
     for (int round = 0; round < 3; round++)

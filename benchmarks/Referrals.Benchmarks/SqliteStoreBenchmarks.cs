@@ -5,6 +5,7 @@ using NodaTime;
 using NodaTime.Testing;
 using Referrals.Attribution;
 using Referrals.Codes;
+using Referrals.Notifications;
 using Referrals.Programs;
 using Referrals.Rewards;
 using Referrals.Sqlite;
@@ -39,6 +40,12 @@ public class SqliteStoreBenchmarks
     private string _rawHit = null!;
     private int _next;
 
+    /// <summary>
+    /// Registers one notifier that does nothing (set before <see cref="SetupAsync"/>): the conversion then also writes its
+    /// pending notifications and deletes them once told, as a host with notifiers pays. Off by default.
+    /// </summary>
+    public bool WithNotifier { get; set; }
+
     [GlobalSetup]
     public void Setup() => SetupAsync().GetAwaiter().GetResult();
 
@@ -63,6 +70,10 @@ public class SqliteStoreBenchmarks
 
         var services = new ServiceCollection();
         services.AddSingleton<IClock>(_clock);
+        if (WithNotifier)
+        {
+            services.AddSingleton<IReferralNotifier, SilentNotifier>();
+        }
         services.AddReferrals(o =>
         {
             o.Links.Template = "https://shop.example/r/{code}";
@@ -182,6 +193,14 @@ public class SqliteStoreBenchmarks
 
     /// <summary>The write-ahead log's size on disk (for the quick look: it must stay bounded while conversions stream in).</summary>
     public string LogState() => $"write-ahead log {new FileInfo(_store.DataSource + "-wal").Length / 1e6:F1} MB";
+
+    /// <summary>A notifier that is told everything and does nothing.</summary>
+    private sealed class SilentNotifier : IReferralNotifier
+    {
+        public ValueTask OnReferralCapturedAsync(Touch touch, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public ValueTask OnConversionDecidedAsync(AttributionResult attribution, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    }
 
     private static void Check(bool condition, string what)
     {

@@ -32,6 +32,9 @@ public sealed class ReferralsOptions
     /// <summary>Process-wide fraud settings: extra disposable-mail domains, the code-guessing limit. Each program has its own policy.</summary>
     public Fraud.FraudOptions Fraud { get; set; } = new();
 
+    /// <summary>How notifications a notifier failed to take are tried again, and when they are given up (dead-lettered).</summary>
+    public Notifications.NotificationOptions Notifications { get; set; } = new();
+
     /// <summary>
     /// The referral programs by id (<c>Referrals:Programs:customers</c>): time zone, active window and attribution rules.
     /// A conversion of a program not listed here is not attributed.

@@ -102,6 +102,14 @@ public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOption
         {
             ValidateFraud(options.Fraud, $"{root}:Fraud", f);
         }
+        if (options.Notifications is null)
+        {
+            f.Add($"{root}:Notifications is required.");
+        }
+        else
+        {
+            options.Notifications.Validate($"{root}:Notifications", f);
+        }
         if (options.Programs is null)
         {
             f.Add($"{root}:Programs is required (it may be empty).");

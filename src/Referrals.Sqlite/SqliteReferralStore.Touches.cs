@@ -53,6 +53,23 @@ public sealed partial class SqliteReferralStore : ITouchStore
     }
 
     /// <inheritdoc />
+    /// <remarks>A look-up of the primary key (touch ids are unique across programs); a touch of another program is not returned.</remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="touchId"/> is <see langword="null"/>.</exception>
+    public ValueTask<Touch?> FindTouchAsync(ProgramId program, string touchId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(touchId);
+        cancellationToken.ThrowIfCancellationRequested();
+        return ReadAsync((program, touchId), static async (session, q, ct) =>
+        {
+            var command = session.Command($"SELECT {TouchColumns} FROM touches WHERE id = $id AND program = $program;");
+            command.Parameters.AddWithValue("$id", q.touchId);
+            command.Parameters.AddWithValue("$program", DbValue(q.program.Value));
+            using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            return await reader.ReadAsync(ct).ConfigureAwait(false) ? ReadTouch(reader) : null;
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
     /// <remarks>
     /// One statement (one snapshot): a union of the look-ups by customer, by visitor and by contact, each served by its
     /// index, so a touch naming several of them is returned once. Sorted here by event time, then id in .NET ordinal order

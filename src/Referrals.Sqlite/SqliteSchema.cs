@@ -17,6 +17,7 @@ internal static class SqliteSchema
         new(2, "code change feed (codes.change_seq) and the notification outbox", V2),
         new(3, "drop two indexes no query uses (conversions by time, credited attributions by customer)", V3),
         new(4, "fewer B-trees per conversion: attributions become columns of their conversion's row, the per-referrer order counts columns of the reward account, ledger entry ids unique per reward", V4),
+        new(5, "notification delivery state: due instant, attempts, notifiers told, failures, dead letters; capture notifications by touch id", V5),
     ];
 
     internal static int LatestVersion => Migrations[^1].Version;
@@ -102,6 +103,40 @@ internal static class SqliteSchema
         command.CommandText = sql;
         command.ExecuteNonQuery();
     }
+
+    // Version 5: a notification stays until every notifier took it, with its delivery state: when it is due next
+    // (due_at: a minute after the commit until an attempt failed, then the backoff Core computes), the attempts that failed
+    // and when, the dead-letter instant, and as JSON ('delivery', NULL while empty) the notifiers told and the latest
+    // failures (exception types only). A "referral captured" notification names its touch (touch_id) and no order, so
+    // order_id becomes nullable: the table is rebuilt (SQLite cannot drop a NOT NULL). Its rows keep what they were, due a
+    // minute after their commit as the earlier versions delivered them (600,000,000 ticks: NotificationOutbox.RedeliverAfter
+    // as it was when they were written). The index by recorded_at goes: pending notifications are found by due_at among
+    // those still tried, dead letters by when they became one — two partial indexes, so a commit's row is in one of them,
+    // as before in one index.
+    private const string V5 = """
+        CREATE TABLE pending_notifications_v5 (
+            id                TEXT    NOT NULL PRIMARY KEY,
+            kind              INTEGER NOT NULL,
+            program           TEXT    NOT NULL,
+            order_id          TEXT,
+            entry_id          TEXT,
+            reward_id         TEXT,
+            touch_id          TEXT,
+            recorded_at       INTEGER NOT NULL,
+            due_at            INTEGER NOT NULL,
+            attempts          INTEGER NOT NULL,
+            first_attempt_at  INTEGER,
+            last_attempt_at   INTEGER,
+            dead_lettered_at  INTEGER,
+            delivery          TEXT
+        ) STRICT, WITHOUT ROWID;
+        INSERT INTO pending_notifications_v5 (id, kind, program, order_id, entry_id, reward_id, recorded_at, due_at, attempts)
+        SELECT id, kind, program, order_id, entry_id, reward_id, recorded_at, recorded_at + 600000000, 0 FROM pending_notifications;
+        DROP TABLE pending_notifications;
+        ALTER TABLE pending_notifications_v5 RENAME TO pending_notifications;
+        CREATE INDEX pending_notifications_due ON pending_notifications (due_at, id) WHERE dead_lettered_at IS NULL;
+        CREATE INDEX pending_notifications_dead_lettered ON pending_notifications (dead_lettered_at, id) WHERE dead_lettered_at IS NOT NULL;
+        """;
 
     // Version 4: every B-tree a conversion writes costs it pages in the log and microseconds, so three go.
     // - An attribution becomes the rest of its conversion's row (it never exists without one): the columns of the former

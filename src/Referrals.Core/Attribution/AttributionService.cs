@@ -34,6 +34,12 @@ namespace Referrals.Attribution;
 /// Code status (paused, revoked) is the code's current status; expiry and use limits are judged at the conversion's
 /// event time. Use limits count the earlier attributed conversions of the code (by event time, then order id).
 /// </para>
+/// <para>
+/// Notifications (captures and decisions) go through the <see cref="RewardService"/>'s outbox, which keeps each until
+/// every notifier took it (see <see cref="Notifications.PendingNotification"/>). Constructed without a
+/// <see cref="RewardService"/> (dependency injection always passes one), the service tells its notifiers directly,
+/// once: a notifier that throws then misses the change.
+/// </para>
 /// </remarks>
 public sealed partial class AttributionService
 {
@@ -134,7 +140,15 @@ public sealed partial class AttributionService
         {
             return new CaptureResult(CaptureOutcome.Rejected, built.Rejection, null, built.CodeOutcome);
         }
-        return await StoreTouchAsync(built.Touch, built.CodeOutcome, after: null, cancellationToken).ConfigureAwait(false);
+        if (_rewards?.Outbox is not { KeepsCaptures: true })
+        {
+            return await StoreTouchAsync(built.Touch, built.CodeOutcome, after: null, cancellationToken).ConfigureAwait(false);
+        }
+        // The touch and its pending notification: one transaction when the store has them.
+        return await InUnitOfWorkAsync(
+            (Touch: built.Touch, Outcome: built.CodeOutcome),
+            static (self, s, after, ct) => self.StoreTouchAsync(s.Touch, s.Outcome, after, ct),
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -356,7 +370,7 @@ public sealed partial class AttributionService
         await _conversions.SaveAttributionAsync(result, cancellationToken).ConfigureAwait(false);
         if (notify)
         {
-            await NotifyAsync(result, static (n, r, c) => n.OnConversionDecidedAsync(r, c), after, cancellationToken).ConfigureAwait(false);
+            await NotifyAsync(NotificationKind.ConversionDecided, result, after, cancellationToken).ConfigureAwait(false);
         }
         return result;
     }
@@ -801,30 +815,72 @@ public sealed partial class AttributionService
         return (touch, CaptureRejection.None, outcome);
     }
 
+    /// <summary>
+    /// Records a touch and tells the notifiers. With an outbox for captures (a <see cref="RewardService"/> that can read
+    /// touches back) the touch's notification is kept until every notifier took it: inside a store transaction
+    /// (<paramref name="after"/> given) it is written with the touch and delivered once the transaction commits; without
+    /// one it is written first, so that a process stopping between the two writes cannot leave a touch whose notification
+    /// was never written (a notification whose touch is missing is dropped by the lifecycle pass), and removed again when
+    /// the touch turns out to be recorded before.
+    /// </summary>
     private async ValueTask<CaptureResult> StoreTouchAsync(Touch touch, CodeResolutionOutcome? outcome, AfterCommit? after, CancellationToken ct)
     {
-        if (!await _touches.TryAddTouchAsync(touch, ct).ConfigureAwait(false))
+        var outbox = _rewards?.Outbox;
+        if (outbox is not { KeepsCaptures: true })
         {
-            return new CaptureResult(CaptureOutcome.Duplicate, CaptureRejection.None, touch, outcome);
+            if (!await _touches.TryAddTouchAsync(touch, ct).ConfigureAwait(false))
+            {
+                return new CaptureResult(CaptureOutcome.Duplicate, CaptureRejection.None, touch, outcome);
+            }
+            ReferralsTelemetry.TouchesCaptured.Add(1);
+            await NotifyAsync(NotificationKind.ReferralCaptured, touch, after, ct).ConfigureAwait(false);
+            return new CaptureResult(CaptureOutcome.Captured, CaptureRejection.None, touch, outcome);
+        }
+        var planned = outbox.PlanCaptured(touch, _clock.GetCurrentInstant());
+        if (after is not null)
+        {
+            if (!await _touches.TryAddTouchAsync(touch, ct).ConfigureAwait(false))
+            {
+                return new CaptureResult(CaptureOutcome.Duplicate, CaptureRejection.None, touch, outcome);
+            }
+            await outbox.WriteAsync(planned, ct).ConfigureAwait(false);
+            after.Deliver(outbox, planned, touch);
+        }
+        else
+        {
+            await outbox.WriteAsync(planned, ct).ConfigureAwait(false);
+            if (!await _touches.TryAddTouchAsync(touch, ct).ConfigureAwait(false))
+            {
+                await outbox.DiscardAsync(planned, ct).ConfigureAwait(false);
+                return new CaptureResult(CaptureOutcome.Duplicate, CaptureRejection.None, touch, outcome);
+            }
+            var failure = await outbox.TellAsync(planned, touch, ct).ConfigureAwait(false);
+            await outbox.RecordAsync(failure is null ? [planned.Id] : [], failure is { } f ? [f] : null, ct).ConfigureAwait(false);
         }
         ReferralsTelemetry.TouchesCaptured.Add(1);
-        await NotifyAsync(touch, static (n, t, c) => n.OnReferralCapturedAsync(t, c), after, ct).ConfigureAwait(false);
         return new CaptureResult(CaptureOutcome.Captured, CaptureRejection.None, touch, outcome);
     }
 
-    /// <summary>Tells the notifiers now, or once the store transaction this is part of has committed.</summary>
-    private ValueTask NotifyAsync<T>(T item, Func<IReferralNotifier, T, CancellationToken, ValueTask> call, AfterCommit? after, CancellationToken ct)
+    /// <summary>
+    /// Tells the notifiers directly, once, without the outbox (no <see cref="RewardService"/> to keep notifications):
+    /// now, or once the store transaction this is part of has committed. A notifier's failure is logged and counted.
+    /// </summary>
+    private ValueTask NotifyAsync(NotificationKind kind, object item, AfterCommit? after, CancellationToken ct)
     {
+        if (_notifiers.IsEmpty)
+        {
+            return ValueTask.CompletedTask;
+        }
         if (after is null)
         {
-            return _notifiers.NotifyAsync(item, call, ct);
+            return TellOnceAsync(kind, item, ct);
         }
-        if (!_notifiers.IsEmpty)
-        {
-            after.Add(c => _notifiers.NotifyAsync(item, call, c));
-        }
+        after.Add(c => TellOnceAsync(kind, item, c));
         return ValueTask.CompletedTask;
     }
+
+    private async ValueTask TellOnceAsync(NotificationKind kind, object item, CancellationToken ct) =>
+        _ = await _notifiers.TellAsync(kind, item, [], ct).ConfigureAwait(false);
 
     /// <summary>
     /// Who is looking codes up, for the guessing limit: the host's source, else the till, else the visitor, the customer or

@@ -21,7 +21,7 @@ internal sealed partial class RewardProcessingService(RewardService rewards, Tim
                 var result = await rewards.ProcessDueAsync(stoppingToken).ConfigureAwait(false);
                 if (result != default)
                 {
-                    LogPass(_logger, result.Approved, result.Fulfilled, result.Failed);
+                    LogPass(_logger, result.Approved, result.Fulfilled, result.Failed, result.Redelivered, result.Undelivered, result.DeadLettered);
                 }
             }
 #pragma warning disable CA1031 // the store may be briefly unavailable: the next pass tries again
@@ -34,8 +34,8 @@ internal sealed partial class RewardProcessingService(RewardService rewards, Tim
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
 
-    [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "Reward pass: {Approved} approved, {Fulfilled} fulfilled, {Failed} failed")]
-    private static partial void LogPass(ILogger logger, int approved, int fulfilled, int failed);
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "Reward pass: {Approved} approved, {Fulfilled} fulfilled, {Failed} failed; notifications: {Redelivered} delivered again, {Undelivered} still failing, {DeadLettered} dead-lettered")]
+    private static partial void LogPass(ILogger logger, int approved, int fulfilled, int failed, int redelivered, int undelivered, int deadLettered);
 
     [LoggerMessage(EventId = 3004, Level = LogLevel.Error, Message = "A reward pass failed; the next one runs on schedule")]
     private static partial void LogPassFailed(ILogger logger, Exception exception);

@@ -24,9 +24,11 @@ internal static class ReferralsTelemetry
 
     public static readonly Counter<long> TouchesCaptured = Meter.CreateCounter<long>("referrals.touches.captured", "{touch}", "Touches of referrals recorded.");
     public static readonly Counter<long> ConversionsDecided = Meter.CreateCounter<long>("referrals.conversions.attributed", "{conversion}", "Conversions decided, by outcome.");
-    public static readonly Counter<long> NotificationsRedelivered = Meter.CreateCounter<long>("referrals.notifications.redelivered", "{notification}", "Notifications delivered by a lifecycle pass because the process that committed them stopped first.");
+    public static readonly Counter<long> NotificationsRedelivered = Meter.CreateCounter<long>("referrals.notifications.redelivered", "{notification}", "Pending notifications a lifecycle pass delivered to every notifier not told before (after a failure, or left by a process that stopped).");
+    public static readonly Counter<long> NotificationRetries = Meter.CreateCounter<long>("referrals.notifications.retries", "{attempt}", "Delivery attempts of pending notifications by a lifecycle pass.");
+    public static readonly Counter<long> NotificationsDeadLettered = Meter.CreateCounter<long>("referrals.notifications.dead_lettered", "{notification}", "Notifications moved to the dead-letter state after their last allowed attempt failed.");
 
-    public static readonly Counter<long> NotifierFailures = Meter.CreateCounter<long>("referrals.notifier.failures", "{failure}", "Exceptions thrown by notifiers, caught and logged.");
+    public static readonly Counter<long> NotifierFailures = Meter.CreateCounter<long>("referrals.notifier.failures", "{failure}", "Exceptions thrown by notifiers, caught and logged; the notification is kept for another attempt.");
 
     public static readonly Counter<long> RewardsEarned = Meter.CreateCounter<long>("referrals.rewards.earned", "{reward}", "Rewards earned (pending).");
     public static readonly Counter<long> RewardsFulfilled = Meter.CreateCounter<long>("referrals.rewards.fulfilled", "{reward}", "Rewards the fulfiller delivered.");

@@ -10,17 +10,41 @@ namespace Referrals.Notifications;
 
 /// <summary>
 /// The transactional outbox: plans the <see cref="PendingNotification"/>s a commit writes, tells the notifiers right after
-/// the commit and acknowledges them, and delivers again what a stopped process left pending.
+/// the commit, removes what every notifier took and keeps the rest for another attempt; the lifecycle pass delivers what
+/// is due again (to the notifiers not yet told), backs off, and dead-letters after the configured number of attempts.
 /// </summary>
-internal sealed partial class NotificationOutbox(IRewardStore store, IConversionStore conversions, NotifierSet notifiers, ILogger logger)
+/// <remarks>
+/// Delivery state is per notifier (<see cref="PendingNotification.NotifiersTold"/>), so a healthy notifier is not told
+/// again because another failed. Every change of delivery state is a conditional update on the due instant the writer
+/// read (<see cref="IRewardStore.TryUpdateNotificationsAsync"/>), and a pass claims what it delivers first by moving the
+/// due instant <see cref="ClaimFor"/> ahead: passes of several processes at once neither lose a notification (a claim
+/// that is never settled runs out) nor, normally, deliver one twice.
+/// </remarks>
+internal sealed partial class NotificationOutbox(
+    IRewardStore store,
+    IConversionStore conversions,
+    ITouchStore? touches,
+    NotifierSet notifiers,
+    NotificationOptions options,
+    IClock clock,
+    ILogger logger)
 {
     /// <summary>How long a notification stays pending before a lifecycle pass treats its writer as gone and delivers it.</summary>
     public static readonly Duration RedeliverAfter = Duration.FromMinutes(1);
+
+    /// <summary>How long a lifecycle pass holds the notifications it is delivering; should the pass stop, they are due again after it.</summary>
+    public static readonly Duration ClaimFor = Duration.FromMinutes(5);
 
     private const int RedeliveryBatch = 100;
 
     /// <summary>True when no notifier is registered: nothing is planned and delivering does nothing.</summary>
     public bool IsEmpty => notifiers.IsEmpty;
+
+    /// <summary>
+    /// True when "referral captured" notifications go through the outbox: a notifier is registered and the touch store
+    /// is known, so that a later attempt can read the touch back.
+    /// </summary>
+    public bool KeepsCaptures => !notifiers.IsEmpty && touches is not null;
 
     /// <summary>The notifications of a change about to be committed; none when no notifier is registered.</summary>
     public IReadOnlyList<PendingNotification> Plan(ProgramId program, IReadOnlyList<RewardEntry> entries, AttributionResult? decided, Instant now)
@@ -29,6 +53,7 @@ internal sealed partial class NotificationOutbox(IRewardStore store, IConversion
         {
             return [];
         }
+        var due = now + RedeliverAfter;
         var planned = new PendingNotification[entries.Count + (decided is null ? 0 : 1)];
         for (int i = 0; i < entries.Count; i++)
         {
@@ -41,6 +66,7 @@ internal sealed partial class NotificationOutbox(IRewardStore store, IConversion
                 EntryId = entries[i].EntryId,
                 RewardId = entries[i].RewardId,
                 RecordedAt = now,
+                DueAt = due,
             };
         }
         if (decided is not null)
@@ -52,92 +78,287 @@ internal sealed partial class NotificationOutbox(IRewardStore store, IConversion
                 Program = program,
                 OrderId = decided.OrderId,
                 RecordedAt = now,
+                DueAt = due,
             };
         }
         return planned;
     }
 
-    /// <summary>Tells the notifiers of a committed change (reward entries first, then the decision) and acknowledges its notifications.</summary>
+    /// <summary>The notification of a touch about to be recorded (only when <see cref="KeepsCaptures"/>).</summary>
+    public PendingNotification PlanCaptured(Touch touch, Instant now) => new()
+    {
+        Id = NewId(),
+        Kind = NotificationKind.ReferralCaptured,
+        Program = touch.Program,
+        TouchId = touch.Id,
+        RecordedAt = now,
+        DueAt = now + RedeliverAfter,
+    };
+
+    /// <summary>
+    /// Writes a notification on its own (a capture's): in the store transaction of the caller's flow when there is one,
+    /// so it commits with the touch.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The store refused it (its id exists: 128 random bits make that a broken store).</exception>
+    public async ValueTask WriteAsync(PendingNotification notification, CancellationToken ct)
+    {
+        var outcome = await store.TryCommitAsync(
+            new RewardCommit { Program = notification.Program, Accounts = [], Notifications = [notification] },
+            ct).ConfigureAwait(false);
+        if (outcome != RewardCommitOutcome.Committed)
+        {
+            throw new InvalidOperationException($"The store refused a new notification ({outcome}): its random id {notification.Id} is stored already.");
+        }
+    }
+
+    /// <summary>Removes a notification written for a change that did not happen after all (a touch recorded before).</summary>
+    public ValueTask DiscardAsync(PendingNotification notification, CancellationToken ct) => RecordAsync([notification.Id], null, ct);
+
+    /// <summary>
+    /// Tells the notifiers of a committed change (reward entries first, then the decision), removes the notifications
+    /// every notifier took and records the failed attempt of the others, in one write. Never throws but for <paramref name="ct"/>.
+    /// </summary>
     public async ValueTask DeliverAsync(IReadOnlyList<RewardEntry> entries, AttributionResult? decided, IReadOnlyList<PendingNotification> planned, CancellationToken ct)
-    {
-        foreach (var entry in entries)
-        {
-            await notifiers.NotifyAsync(entry, static (n, e, c) => n.OnRewardChangedAsync(e, c), ct).ConfigureAwait(false);
-        }
-        if (decided is not null)
-        {
-            await notifiers.NotifyAsync(decided, static (n, r, c) => n.OnConversionDecidedAsync(r, c), ct).ConfigureAwait(false);
-        }
-        await AcknowledgeAsync(planned, ct).ConfigureAwait(false);
-    }
-
-    /// <summary>Delivers every notification pending for longer than <see cref="RedeliverAfter"/>; returns how many.</summary>
-    public async ValueTask<int> RedeliverAsync(Instant now, CancellationToken ct)
-    {
-        int delivered = 0;
-        var before = now - RedeliverAfter;
-        while (true)
-        {
-            var due = await store.ListPendingNotificationsAsync(before, RedeliveryBatch, ct).ConfigureAwait(false);
-            foreach (var n in due)
-            {
-                switch (n.Kind)
-                {
-                    case NotificationKind.ConversionDecided:
-                        if (await conversions.FindAttributionAsync(n.Program, n.OrderId, ct).ConfigureAwait(false) is { } attribution)
-                        {
-                            await notifiers.NotifyAsync(attribution, static (x, r, c) => x.OnConversionDecidedAsync(r, c), ct).ConfigureAwait(false);
-                        }
-                        break;
-                    case NotificationKind.RewardChanged:
-                        var entries = await store.ListOrderEntriesAsync(n.Program, n.OrderId, ct).ConfigureAwait(false);
-                        // Entry ids are unique per reward; a notification stored without its reward id (by an earlier
-                        // version, when they were unique in the program) is matched by the entry id alone.
-                        if (entries.FirstOrDefault(e => e.EntryId == n.EntryId && (n.RewardId is null || e.RewardId == n.RewardId)) is { } entry)
-                        {
-                            await notifiers.NotifyAsync(entry, static (x, e, c) => x.OnRewardChangedAsync(e, c), ct).ConfigureAwait(false);
-                        }
-                        break;
-                    default:
-                        // A kind this version does not know (written by a newer one): left for that version to deliver.
-                        continue;
-                }
-                delivered++;
-            }
-            var known = due.Where(n => n.Kind is NotificationKind.ConversionDecided or NotificationKind.RewardChanged).ToList();
-            if (known.Count > 0)
-            {
-                await store.AcknowledgeNotificationsAsync(known.Select(n => n.Id).ToList(), ct).ConfigureAwait(false);
-                ReferralsTelemetry.NotificationsRedelivered.Add(known.Count);
-                LogRedelivered(logger, known.Count);
-            }
-            if (due.Count < RedeliveryBatch || known.Count == 0)
-            {
-                return delivered;
-            }
-        }
-    }
-
-    private async ValueTask AcknowledgeAsync(IReadOnlyList<PendingNotification> planned, CancellationToken ct)
     {
         if (planned.Count == 0)
         {
             return;
         }
-        var ids = new string[planned.Count];
-        for (int i = 0; i < ids.Length; i++)
+        string[]? delivered = null;
+        List<NotificationUpdate>? failed = null;
+        int taken = 0;
+        for (int i = 0; i < planned.Count; i++)
         {
-            ids[i] = planned[i].Id;
+            object payload = i < entries.Count ? entries[i] : decided!;
+            if (await TellAsync(planned[i], payload, ct).ConfigureAwait(false) is { } failure)
+            {
+                (failed ??= []).Add(failure);
+            }
+            else
+            {
+                (delivered ??= new string[planned.Count])[taken++] = planned[i].Id;
+            }
         }
+        IReadOnlyList<string> done = delivered is null ? [] : taken == delivered.Length ? delivered : delivered[..taken];
+        await RecordAsync(done, failed, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Tells every notifier of a committed notification right after its commit (its first attempt).
+    /// </summary>
+    /// <returns><see langword="null"/> when every notifier took it; otherwise the state to record for the failed attempt.</returns>
+    /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled.</exception>
+    public async ValueTask<NotificationUpdate?> TellAsync(PendingNotification notification, object payload, CancellationToken ct)
+    {
+        var failures = await notifiers.TellAsync(notification.Kind, payload, [], ct).ConfigureAwait(false);
+        return failures is null ? null : AfterFailure(notification, failures, clock.GetCurrentInstant());
+    }
+
+    /// <summary>
+    /// Delivers every notification due at <paramref name="now"/> to the notifiers not yet told: claims a batch, tells,
+    /// removes what is done and records the failed attempts (backing off, or dead-lettering after the last).
+    /// </summary>
+    public async ValueTask<(int Delivered, int Undelivered, int DeadLettered)> RedeliverAsync(Instant now, CancellationToken ct)
+    {
+        int delivered = 0, undelivered = 0, deadLettered = 0;
+        var claimedUntil = now + ClaimFor;
+        while (true)
+        {
+            var due = await store.ListDueNotificationsAsync(now, RedeliveryBatch, ct).ConfigureAwait(false);
+            if (due.Count == 0)
+            {
+                break;
+            }
+            var claims = new NotificationUpdate[due.Count];
+            for (int i = 0; i < claims.Length; i++)
+            {
+                claims[i] = new NotificationUpdate(due[i] with { DueAt = claimedUntil }, due[i].DueAt);
+            }
+            var claimed = new HashSet<string>(await store.TryUpdateNotificationsAsync(claims, ct).ConfigureAwait(false), StringComparer.Ordinal);
+            var done = new List<string>();
+            var failed = new List<NotificationUpdate>();
+            foreach (var (n, _) in claims)
+            {
+                if (!claimed.Contains(n.Id))
+                {
+                    continue; // another pass took it
+                }
+                if (!NotifierSet.IsDeliverable(n.Kind) || (n.Kind == NotificationKind.ReferralCaptured && touches is null))
+                {
+                    // Written by a newer version, or a capture this process cannot read back: left to one that can, due
+                    // again when the claim runs out.
+                    continue;
+                }
+                var payload = await ReadPayloadAsync(n, ct).ConfigureAwait(false);
+                if (payload is null)
+                {
+                    // What it reports is not stored (a capture whose writer stopped before recording the touch, on a store
+                    // without transactions): there is nothing to tell.
+                    done.Add(n.Id);
+                    LogNothingToTell(logger, n.Id, n.Kind);
+                    continue;
+                }
+                ReferralsTelemetry.NotificationRetries.Add(1);
+                var failures = await notifiers.TellAsync(n.Kind, payload, n.NotifiersTold, ct).ConfigureAwait(false);
+                if (failures is null)
+                {
+                    done.Add(n.Id);
+                    delivered++;
+                    continue;
+                }
+                var update = AfterFailure(n, failures, now);
+                failed.Add(update);
+                if (update.Notification.DeadLetteredAt is null)
+                {
+                    undelivered++;
+                }
+                else
+                {
+                    deadLettered++;
+                }
+            }
+            if (done.Count > 0)
+            {
+                await store.AcknowledgeNotificationsAsync(done, ct).ConfigureAwait(false);
+            }
+            if (failed.Count > 0)
+            {
+                await UpdateAsync(failed, ct).ConfigureAwait(false);
+            }
+            if (due.Count < RedeliveryBatch || claimed.Count == 0)
+            {
+                break;
+            }
+        }
+        if (delivered > 0)
+        {
+            ReferralsTelemetry.NotificationsRedelivered.Add(delivered);
+        }
+        if (delivered + undelivered + deadLettered > 0)
+        {
+            LogRedelivered(logger, delivered, undelivered, deadLettered);
+        }
+        return (delivered, undelivered, deadLettered);
+    }
+
+    /// <summary>The dead letters, oldest first.</summary>
+    public ValueTask<IReadOnlyList<PendingNotification>> ListDeadLetteredAsync(int limit, CancellationToken ct) =>
+        store.ListDeadLetteredNotificationsAsync(limit, ct);
+
+    /// <summary>
+    /// Puts dead letters back in line, due at <paramref name="now"/> with their attempts counted from zero; the notifiers
+    /// told already stay told. Skips notifications that are not dead letters as given (changed since they were read).
+    /// </summary>
+    /// <returns>How many were re-queued.</returns>
+    public async ValueTask<int> RequeueAsync(IReadOnlyList<PendingNotification> deadLetters, Instant now, CancellationToken ct)
+    {
+        var updates = new List<NotificationUpdate>(deadLetters.Count);
+        foreach (var n in deadLetters)
+        {
+            if (n.DeadLetteredAt is not null)
+            {
+                updates.Add(new NotificationUpdate(n with { DeadLetteredAt = null, Attempts = 0, DueAt = now }, n.DueAt));
+            }
+        }
+        if (updates.Count == 0)
+        {
+            return 0;
+        }
+        int requeued = (await store.TryUpdateNotificationsAsync(updates, ct).ConfigureAwait(false)).Count;
+        if (requeued > 0)
+        {
+            LogRequeued(logger, requeued);
+        }
+        return requeued;
+    }
+
+    /// <summary>
+    /// The state after a failed attempt: the notifiers told so far (before, and now all but the failing ones), one more
+    /// attempt, and the next due instant by the backoff — or, after the last attempt allowed, the dead-letter state.
+    /// </summary>
+    private NotificationUpdate AfterFailure(PendingNotification n, List<NotifierFailure> failures, Instant now)
+    {
+        var told = new List<string>(n.NotifiersTold);
+        foreach (var name in notifiers.Names)
+        {
+            if (!told.Contains(name, StringComparer.Ordinal) && !failures.Exists(f => f.Notifier == name))
+            {
+                told.Add(name);
+            }
+        }
+        int attempts = n.Attempts + 1;
+        bool dead = attempts >= options.MaxAttempts;
+        var next = n with
+        {
+            Attempts = attempts,
+            FirstAttemptAt = n.FirstAttemptAt ?? now,
+            LastAttemptAt = now,
+            NotifiersTold = told,
+            Failures = failures,
+            DueAt = dead ? now : now + options.RetryDelay(attempts),
+            DeadLetteredAt = dead ? now : null,
+        };
+        return new NotificationUpdate(next, n.DueAt);
+    }
+
+    /// <summary>What a notification reports, read from the store; <see langword="null"/> when it is not stored.</summary>
+    private async ValueTask<object?> ReadPayloadAsync(PendingNotification n, CancellationToken ct)
+    {
+        switch (n.Kind)
+        {
+            case NotificationKind.ConversionDecided:
+                return n.OrderId is null ? null : await conversions.FindAttributionAsync(n.Program, n.OrderId, ct).ConfigureAwait(false);
+            case NotificationKind.RewardChanged:
+                if (n.OrderId is null)
+                {
+                    return null;
+                }
+                var entries = await store.ListOrderEntriesAsync(n.Program, n.OrderId, ct).ConfigureAwait(false);
+                // Entry ids are unique per reward; a notification stored without its reward id (by an earlier version,
+                // when they were unique in the program) is matched by the entry id alone.
+                return entries.FirstOrDefault(e => e.EntryId == n.EntryId && (n.RewardId is null || e.RewardId == n.RewardId));
+            default:
+                return n.TouchId is null ? null : await touches!.FindTouchAsync(n.Program, n.TouchId, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Writes what the attempts right after a commit achieved: removes <paramref name="delivered"/>, records
+    /// <paramref name="failed"/>. A failure to write is logged, not thrown: the change is committed, and what was not
+    /// written is delivered again by a lifecycle pass (notifiers told already may hear of it twice).
+    /// </summary>
+    public async ValueTask RecordAsync(IReadOnlyList<string> delivered, IReadOnlyList<NotificationUpdate>? failed, CancellationToken ct)
+    {
         try
         {
-            await store.AcknowledgeNotificationsAsync(ids, ct).ConfigureAwait(false);
+            if (delivered.Count > 0)
+            {
+                await store.AcknowledgeNotificationsAsync(delivered, ct).ConfigureAwait(false);
+            }
+            if (failed is not null)
+            {
+                await UpdateAsync(failed, ct).ConfigureAwait(false);
+            }
         }
-#pragma warning disable CA1031 // the change is committed and its notifiers told: a failed acknowledgement only means a later redelivery
+#pragma warning disable CA1031 // the change is committed and its notifiers told: a failed write only means a later redelivery
         catch (Exception ex) when (ex is not OperationCanceledException)
 #pragma warning restore CA1031
         {
-            LogAcknowledgeFailed(logger, ex, ids.Length);
+            LogAcknowledgeFailed(logger, ex, delivered.Count + (failed?.Count ?? 0));
+        }
+    }
+
+    /// <summary>Writes failed attempts; the ones that became dead letters are counted and logged once written.</summary>
+    private async ValueTask UpdateAsync(IReadOnlyList<NotificationUpdate> failed, CancellationToken ct)
+    {
+        var written = await store.TryUpdateNotificationsAsync(failed, ct).ConfigureAwait(false);
+        foreach (var (n, _) in failed)
+        {
+            if (n.DeadLetteredAt is not null && written.Contains(n.Id, StringComparer.Ordinal))
+            {
+                ReferralsTelemetry.NotificationsDeadLettered.Add(1);
+                LogDeadLettered(logger, n.Id, n.Kind, n.Attempts, string.Join(", ", n.Failures.Select(f => f.Notifier + " (" + f.ErrorType + ")")));
+            }
         }
     }
 
@@ -148,9 +369,18 @@ internal sealed partial class NotificationOutbox(IRewardStore store, IConversion
         return Convert.ToHexStringLower(bytes);
     }
 
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Acknowledging {Count} delivered notifications failed; they will be delivered again by the next lifecycle pass")]
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Recording the delivery of {Count} notifications failed; they will be delivered again by a lifecycle pass")]
     private static partial void LogAcknowledgeFailed(ILogger logger, Exception exception, int count);
 
-    [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Delivered {Count} notifications left pending by a process that stopped before telling its notifiers")]
-    private static partial void LogRedelivered(ILogger logger, int count);
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Lifecycle pass delivered {Delivered} pending notifications; {Undelivered} failed again and wait for a later attempt, {DeadLettered} were dead-lettered")]
+    private static partial void LogRedelivered(ILogger logger, int delivered, int undelivered, int deadLettered);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Error, Message = "Notification {NotificationId} ({Kind}) was dead-lettered after {Attempts} failed attempts; not told: {Failures}. It is kept until an operator re-queues it")]
+    private static partial void LogDeadLettered(ILogger logger, string notificationId, NotificationKind kind, int attempts, string failures);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Information, Message = "Re-queued {Count} dead-lettered notifications; the next lifecycle pass delivers them")]
+    private static partial void LogRequeued(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 2006, Level = LogLevel.Information, Message = "Notification {NotificationId} ({Kind}) was removed: what it reports is not stored, so there is nothing to tell")]
+    private static partial void LogNothingToTell(ILogger logger, string notificationId, NotificationKind kind);
 }

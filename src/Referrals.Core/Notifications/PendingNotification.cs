@@ -10,19 +10,34 @@ public enum NotificationKind
 
     /// <summary>A reward changed: <see cref="IReferralNotifier.OnRewardChangedAsync"/> with the ledger entry <see cref="PendingNotification.EntryId"/>.</summary>
     RewardChanged = 2,
+
+    /// <summary>A touch was recorded: <see cref="IReferralNotifier.OnReferralCapturedAsync"/> with the touch <see cref="PendingNotification.TouchId"/>.</summary>
+    ReferralCaptured = 3,
 }
 
 /// <summary>
-/// A notification written in the same unit of work as the change it reports (the transactional outbox), so that a
-/// process stopping between the commit and the notifiers cannot lose it. The library tells the notifiers right after the
-/// commit and then acknowledges it; one still pending a minute later (the process stopped in between) is delivered again
-/// by <see cref="Rewards.RewardService.ProcessDueAsync"/>. Delivery is therefore at least once: a notifier may, rarely,
-/// hear of one change twice, and should be idempotent by <see cref="Rewards.RewardEntry.RewardId"/> and
-/// <see cref="Rewards.RewardEntry.EntryId"/> together (entry ids are unique per reward), or by order id.
+/// A notification written in the same unit of work as the change it reports (the transactional outbox), so that neither a
+/// process stopping between the commit and the notifiers nor a notifier that throws can lose it. The library tells the
+/// notifiers right after the commit and removes the notification once every registered notifier was told. A notifier
+/// that threw is tried again by <see cref="Rewards.RewardService.ProcessDueAsync"/> with exponential backoff
+/// (<see cref="NotificationOptions"/>), and only the notifiers not yet told are told again (<see cref="NotifiersTold"/>);
+/// after <see cref="NotificationOptions.MaxAttempts"/> attempts it is dead-lettered (<see cref="DeadLetteredAt"/>): kept,
+/// no longer tried, listed by <see cref="Rewards.RewardService.ListDeadLetteredNotificationsAsync"/> until re-queued.
+/// One a process left before telling anyone is due a minute after its commit.
 /// </summary>
 /// <remarks>
-/// It holds references, not copies: a redelivery reads the attribution or ledger entry from the store, so no personal
-/// data is duplicated into the outbox. Stores keep it until acknowledged; see <see cref="Storage.IRewardStore"/>.
+/// <para>
+/// Delivery is at least once per notifier: a notifier may, rarely, hear of one change twice (its process stopped before
+/// recording who was told, or two processes' lifecycle passes overlapped), so notifiers should be idempotent by
+/// <see cref="Rewards.RewardEntry.RewardId"/> and <see cref="Rewards.RewardEntry.EntryId"/> together (entry ids are unique
+/// per reward), by order id, or by <see cref="Attribution.Touch.Id"/>.
+/// </para>
+/// <para>
+/// It holds references, not copies: a delivery after the first reads the attribution, ledger entry or touch from the
+/// store, so no personal data is duplicated into the outbox; of a failure it keeps the exception's type, never its message.
+/// Stores keep it until acknowledged; see <see cref="Storage.IRewardStore"/>. Two notifications are equal when every
+/// property is, lists compared by their elements.
+/// </para>
 /// </remarks>
 public sealed record PendingNotification
 {
@@ -35,8 +50,11 @@ public sealed record PendingNotification
     /// <summary>The program.</summary>
     public required ProgramId Program { get; init; }
 
-    /// <summary>The order the change belongs to.</summary>
-    public required string OrderId { get; init; }
+    /// <summary>
+    /// The order the change belongs to, for <see cref="NotificationKind.ConversionDecided"/> and
+    /// <see cref="NotificationKind.RewardChanged"/>; <see langword="null"/> for <see cref="NotificationKind.ReferralCaptured"/>.
+    /// </summary>
+    public string? OrderId { get; init; }
 
     /// <summary>The ledger entry, for <see cref="NotificationKind.RewardChanged"/>; otherwise <see langword="null"/>.</summary>
     public string? EntryId { get; init; }
@@ -48,6 +66,58 @@ public sealed record PendingNotification
     /// </summary>
     public string? RewardId { get; init; }
 
+    /// <summary>The touch (<see cref="Attribution.Touch.Id"/>), for <see cref="NotificationKind.ReferralCaptured"/>; otherwise <see langword="null"/>.</summary>
+    public string? TouchId { get; init; }
+
     /// <summary>When the change was committed (the library's clock).</summary>
     public required Instant RecordedAt { get; init; }
+
+    /// <summary>
+    /// When a lifecycle pass may next try to deliver it: a minute after <see cref="RecordedAt"/> until the first attempt
+    /// failed (the committing process tells the notifiers itself), then after each failed attempt the backoff of
+    /// <see cref="NotificationOptions"/>. Stores find due notifications by it; see <see cref="Storage.IRewardStore.ListDueNotificationsAsync"/>.
+    /// </summary>
+    public required Instant DueAt { get; init; }
+
+    /// <summary>Delivery attempts so far, each of which left at least one notifier untold; 0 until one fails.</summary>
+    public int Attempts { get; init; }
+
+    /// <summary>When the first failed attempt was made, or <see langword="null"/> before one.</summary>
+    public Instant? FirstAttemptAt { get; init; }
+
+    /// <summary>When the latest failed attempt was made, or <see langword="null"/> before one.</summary>
+    public Instant? LastAttemptAt { get; init; }
+
+    /// <summary>
+    /// The names of the notifiers that have been told (see <see cref="IReferralNotifier"/> for how notifiers are named):
+    /// later attempts skip them. Empty until an attempt failed for some other notifier.
+    /// </summary>
+    public IReadOnlyList<string> NotifiersTold { get; init; } = [];
+
+    /// <summary>The notifiers the latest attempt failed for, each with the type of the exception it threw; empty before one.</summary>
+    public IReadOnlyList<NotifierFailure> Failures { get; init; } = [];
+
+    /// <summary>
+    /// When it was moved to the dead-letter state after <see cref="NotificationOptions.MaxAttempts"/> failed attempts, or
+    /// <see langword="null"/> while it is still tried. A dead letter is kept and not tried again until re-queued
+    /// (<see cref="Rewards.RewardService.RequeueDeadLetteredNotificationsAsync"/>).
+    /// </summary>
+    public Instant? DeadLetteredAt { get; init; }
+
+    /// <inheritdoc />
+    public bool Equals(PendingNotification? other) =>
+        other is not null
+        && Id == other.Id && Kind == other.Kind && Program == other.Program && OrderId == other.OrderId
+        && EntryId == other.EntryId && RewardId == other.RewardId && TouchId == other.TouchId
+        && RecordedAt == other.RecordedAt && DueAt == other.DueAt && Attempts == other.Attempts
+        && FirstAttemptAt == other.FirstAttemptAt && LastAttemptAt == other.LastAttemptAt && DeadLetteredAt == other.DeadLetteredAt
+        && NotifiersTold.SequenceEqual(other.NotifiersTold, StringComparer.Ordinal) && Failures.SequenceEqual(other.Failures);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Id, Kind, Program, DueAt, Attempts);
 }
+
+/// <summary>A notifier that threw when told of a notification, and the type of its exception (never its message).</summary>
+/// <param name="Notifier">The notifier's name (see <see cref="IReferralNotifier"/>).</param>
+/// <param name="ErrorType">The full name of the exception's type, for example <c>System.Net.Http.HttpRequestException</c>.</param>
+public readonly record struct NotifierFailure(string Notifier, string ErrorType);

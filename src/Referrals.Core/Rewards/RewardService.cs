@@ -14,10 +14,12 @@ namespace Referrals.Rewards;
 /// <param name="Fulfilled">Rewards the fulfiller delivered.</param>
 /// <param name="Failed">Fulfilments that threw; they stay approved and are retried on the next pass.</param>
 /// <param name="Redelivered">
-/// Notifications delivered because the process that committed their change stopped before telling the notifiers (see
-/// <see cref="Notifications.PendingNotification"/>).
+/// Pending notifications delivered to every notifier not told before: after a notifier failed, or because the process
+/// that committed their change stopped before telling the notifiers (see <see cref="Notifications.PendingNotification"/>).
 /// </param>
-public readonly record struct RewardProcessingResult(int Approved, int Fulfilled, int Failed, int Redelivered = 0);
+/// <param name="Undelivered">Pending notifications tried again that a notifier failed to take again; they wait for a later pass.</param>
+/// <param name="DeadLettered">Pending notifications whose last allowed attempt failed in this pass: now dead letters.</param>
+public readonly record struct RewardProcessingResult(int Approved, int Fulfilled, int Failed, int Redelivered = 0, int Undelivered = 0, int DeadLettered = 0);
 
 /// <summary>
 /// Turns attributed conversions into rewards by the program's rules, and runs their lifecycle: pending for the hold
@@ -49,6 +51,18 @@ public sealed partial class RewardService
     private readonly Dictionary<ProgramId, Fraud.FraudPolicy> _fraud = new();
 
     /// <summary>Creates the service; options are validated here as in dependency injection.</summary>
+    /// <param name="options">The settings; <see cref="ReferralsOptions.Programs"/> and <see cref="ReferralsOptions.Notifications"/> are read.</param>
+    /// <param name="clock">The library's clock.</param>
+    /// <param name="store">The reward ledger and the notification outbox.</param>
+    /// <param name="conversions">The attributions, read to deliver "conversion decided" notifications again.</param>
+    /// <param name="fulfillers">At most one fulfiller.</param>
+    /// <param name="notifiers">The notifiers, told of every change through the outbox.</param>
+    /// <param name="logger">Optional.</param>
+    /// <param name="touches">
+    /// The touches, read to deliver "referral captured" notifications again; dependency injection passes the registered
+    /// store. Without it, an <see cref="AttributionService"/> using this service tells notifiers of captures once,
+    /// directly, without the outbox (a notifier that throws then misses the capture).
+    /// </param>
     /// <exception cref="OptionsValidationException">A setting is bad; the message names every one.</exception>
     /// <exception cref="ArgumentException">More than one fulfiller is registered.</exception>
     public RewardService(
@@ -58,7 +72,8 @@ public sealed partial class RewardService
         IConversionStore conversions,
         IEnumerable<IRewardFulfiller> fulfillers,
         IEnumerable<IReferralNotifier> notifiers,
-        ILogger<RewardService>? logger = null)
+        ILogger<RewardService>? logger = null,
+        ITouchStore? touches = null)
     {
         var o = Preconditions.CheckNotNull(options).Value;
         ReferralsOptionsValidator.ThrowIfInvalid(o);
@@ -69,7 +84,7 @@ public sealed partial class RewardService
         Preconditions.CheckArgument(f.Length <= 1, nameof(fulfillers), $"Register at most one IRewardFulfiller; found {f.Length}.");
         _fulfiller = f.FirstOrDefault();
         _logger = logger ?? (ILogger)NullLogger.Instance;
-        _outbox = new NotificationOutbox(_store, _conversions, new NotifierSet(notifiers, _logger), _logger);
+        _outbox = new NotificationOutbox(_store, _conversions, touches, new NotifierSet(notifiers, _logger), o.Notifications, _clock, _logger);
         _unitOfWork = ReferenceEquals(_store, _conversions);
         foreach (var (id, program) in o.Programs)
         {
@@ -103,6 +118,9 @@ public sealed partial class RewardService
     /// <summary>The store of the rewards (the attribution service runs a conversion in its transaction when it keeps everything).</summary>
     internal IRewardStore Store => _store;
 
+    /// <summary>The notification outbox, which the attribution service writes captures to and delivers them through.</summary>
+    internal NotificationOutbox Outbox => _outbox;
+
     /// <summary>
     /// The unit of work of a decided conversion: saves the attribution (when <paramref name="save"/>), its rewards and the
     /// pending notifications (of the rewards, and of the decision when <paramref name="notify"/>) in one commit when one
@@ -132,7 +150,13 @@ public sealed partial class RewardService
                 // Decided before on the same credit (or nothing to reward): no reward is written.
                 if (!together)
                 {
-                    await DeliverAsync([], decided, [], after, cancellationToken).ConfigureAwait(false);
+                    // The attribution was saved on its own: the decision's notification is written on its own too.
+                    var alone = _outbox.Plan(attribution.Program, [], decided, work.Now);
+                    if (alone.Count > 0)
+                    {
+                        await _outbox.WriteAsync(alone[0], cancellationToken).ConfigureAwait(false);
+                    }
+                    await DeliverAsync([], decided, alone, after, cancellationToken).ConfigureAwait(false);
                     return previous;
                 }
             }
@@ -174,9 +198,9 @@ public sealed partial class RewardService
         {
             return _outbox.DeliverAsync(entries, decided, planned, cancellationToken);
         }
-        if (!_outbox.IsEmpty)
+        for (int i = 0; i < planned.Count; i++)
         {
-            after.Add(ct => _outbox.DeliverAsync(entries, decided, planned, ct));
+            after.Deliver(_outbox, planned[i], i < entries.Count ? entries[i] : decided!);
         }
         return ValueTask.CompletedTask;
     }
@@ -231,15 +255,17 @@ public sealed partial class RewardService
     }
 
     /// <summary>
-    /// One pass of the lifecycle, by the library's clock: approves every pending reward whose hold has ended, then hands
-    /// every approved reward to the fulfiller (when one is registered). Call it from the host's scheduler (every minute
-    /// is plenty); passes may overlap across processes, the ledger's unique entry ids keep each step once.
+    /// One pass of the lifecycle, by the library's clock: delivers the pending notifications that are due (a notifier
+    /// failed earlier, or their writer stopped) to the notifiers not yet told, approves every pending reward whose hold
+    /// has ended, then hands every approved reward to the fulfiller (when one is registered). Call it from the host's
+    /// scheduler (every minute is plenty; <c>AddRewardProcessing</c> does); passes may overlap across processes: the
+    /// ledger's unique entry ids keep each step once, and each pass claims the notifications it delivers.
     /// </summary>
     public async ValueTask<RewardProcessingResult> ProcessDueAsync(CancellationToken cancellationToken = default)
     {
         int approved = 0, fulfilled = 0, failed = 0;
         var now = _clock.GetCurrentInstant();
-        int redelivered = await _outbox.RedeliverAsync(now, cancellationToken).ConfigureAwait(false);
+        var (redelivered, undelivered, deadLettered) = await _outbox.RedeliverAsync(now, cancellationToken).ConfigureAwait(false);
         foreach (var program in _rules.Keys)
         {
             var open = Reward.FoldAll(await _store.ListOpenEntriesAsync(program, cancellationToken).ConfigureAwait(false));
@@ -297,7 +323,42 @@ public sealed partial class RewardService
                 }
             }
         }
-        return new RewardProcessingResult(approved, fulfilled, failed, redelivered);
+        return new RewardProcessingResult(approved, fulfilled, failed, redelivered, undelivered, deadLettered);
+    }
+
+    /// <summary>
+    /// The dead-lettered notifications, oldest dead letter first: each with its kind, program, order, entry or touch id,
+    /// attempts, first and last attempt, the notifiers told, and the notifiers the last attempt failed for with their
+    /// exceptions' types (<see cref="PendingNotification.Failures"/>). They are kept, and not tried again until re-queued
+    /// with <see cref="RequeueDeadLetteredNotificationsAsync"/>. Counted as they arise by the
+    /// <c>referrals.notifications.dead_lettered</c> metric.
+    /// </summary>
+    /// <param name="limit">At most this many, 1 to 10,000.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is out of range.</exception>
+    public ValueTask<IReadOnlyList<PendingNotification>> ListDeadLetteredNotificationsAsync(int limit = 100, CancellationToken cancellationToken = default)
+    {
+        Preconditions.CheckArgumentRange(nameof(limit), limit, 1, 10_000);
+        return _outbox.ListDeadLetteredAsync(limit, cancellationToken);
+    }
+
+    /// <summary>
+    /// Puts dead letters (as listed by <see cref="ListDeadLetteredNotificationsAsync"/>) back in line: due now, with their
+    /// attempts counted from zero again, so the next <see cref="ProcessDueAsync"/> tries them — only the notifiers not told
+    /// yet — up to <see cref="NotificationOptions.MaxAttempts"/> more times. Fix the failing notifier first.
+    /// </summary>
+    /// <param name="deadLetters">The dead letters to re-queue; ones that are not dead letters, or changed since they were listed (re-queued or delivered meanwhile), are skipped.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>How many were re-queued.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="deadLetters"/> or one of them is <see langword="null"/>.</exception>
+    public ValueTask<int> RequeueDeadLetteredNotificationsAsync(IReadOnlyList<PendingNotification> deadLetters, CancellationToken cancellationToken = default)
+    {
+        Preconditions.CheckNotNull(deadLetters);
+        foreach (var n in deadLetters)
+        {
+            Preconditions.CheckNotNull(n, nameof(deadLetters));
+        }
+        return _outbox.RequeueAsync(deadLetters, _clock.GetCurrentInstant(), cancellationToken);
     }
 
     /// <summary>Approves a pending reward before its hold ends (a person decided).</summary>

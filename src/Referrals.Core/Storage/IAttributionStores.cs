@@ -34,6 +34,9 @@ public interface ITouchStore
     /// <returns><see langword="false"/> when the touch was recorded before (nothing is written).</returns>
     ValueTask<bool> TryAddTouchAsync(Touch touch, CancellationToken cancellationToken = default);
 
+    /// <summary>A touch by its id, or <see langword="null"/> when the program has none with that id.</summary>
+    ValueTask<Touch?> FindTouchAsync(ProgramId program, string touchId, CancellationToken cancellationToken = default);
+
     /// <summary>
     /// The touches of a program that name the customer, any of the visitor ids or any of the contact hashes, each once,
     /// ordered by event time and id.

@@ -10,6 +10,8 @@ namespace Referrals.Storage;
 /// keeps caps and referral numbers right when several conversions of one referrer are processed at once. A commit also
 /// carries the change's <see cref="PendingNotification"/>s (the outbox) and, when the same store implements
 /// <see cref="IConversionStore"/>, the conversion's attribution: the writes of one conversion land together or not at all.
+/// The outbox's notifications stay until acknowledged; their delivery state changes through
+/// <see cref="TryUpdateNotificationsAsync"/>, which is conditional, so several processes may deliver at once.
 /// </summary>
 /// <remarks>Thread-safe; exceptions of the underlying database propagate.</remarks>
 public interface IRewardStore
@@ -40,9 +42,30 @@ public interface IRewardStore
     /// <exception cref="InvalidOperationException">The commit saves an attribution whose conversion is not recorded.</exception>
     ValueTask<RewardCommitOutcome> TryCommitAsync(RewardCommit commit, CancellationToken cancellationToken = default);
 
-    /// <summary>Notifications committed before <paramref name="recordedBefore"/> and not acknowledged, oldest first, at most <paramref name="limit"/>.</summary>
-    ValueTask<IReadOnlyList<PendingNotification>> ListPendingNotificationsAsync(Instant recordedBefore, int limit, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Notifications due for a delivery attempt at <paramref name="now"/>: not dead-lettered, with
+    /// <see cref="PendingNotification.DueAt"/> at or before it; by due instant, then id (ordinal), at most
+    /// <paramref name="limit"/>. Found through an index on the due instant, never by reading the whole outbox.
+    /// </summary>
+    ValueTask<IReadOnlyList<PendingNotification>> ListDueNotificationsAsync(Instant now, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Writes the delivery state of each update's notification — <see cref="PendingNotification.DueAt"/>,
+    /// <see cref="PendingNotification.Attempts"/>, the first and last attempt instants, <see cref="PendingNotification.NotifiersTold"/>,
+    /// <see cref="PendingNotification.Failures"/> and <see cref="PendingNotification.DeadLetteredAt"/>; nothing else — if it
+    /// is still pending with the update's <see cref="NotificationUpdate.ExpectedDueAt"/>. Each update is written or skipped by
+    /// its own condition; the library uses this to claim notifications before delivering
+    /// them and to record what an attempt achieved.
+    /// </summary>
+    /// <returns>The ids of the notifications written, in the order of <paramref name="updates"/>.</returns>
+    ValueTask<IReadOnlyList<string>> TryUpdateNotificationsAsync(IReadOnlyList<NotificationUpdate> updates, CancellationToken cancellationToken = default);
 
     /// <summary>Removes delivered notifications by id; ids that are not pending (acknowledged already) are ignored.</summary>
     ValueTask AcknowledgeNotificationsAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The dead-lettered notifications (<see cref="PendingNotification.DeadLetteredAt"/> set), oldest dead letter first
+    /// (then by id), at most <paramref name="limit"/>; found through an index, not by reading the whole outbox.
+    /// </summary>
+    ValueTask<IReadOnlyList<PendingNotification>> ListDeadLetteredNotificationsAsync(int limit, CancellationToken cancellationToken = default);
 }

@@ -23,8 +23,8 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
     private readonly RecordTable<ParticipantId, Person> _people = new();
     private int _participantCount;
     private readonly ConcurrentDictionary<ContactHash, ParticipantId[]> _byContact = new();
-    // The rest is guarded by _gate. Touch ids, for uniqueness across programs.
-    private readonly HashSet<string> _touchIds = new(StringComparer.Ordinal);
+    // The rest is guarded by _gate. Touches by id, for uniqueness across programs and to find one by its id.
+    private readonly Dictionary<string, Touch> _touchesById = new(StringComparer.Ordinal);
     // Touches by visitor id (with the customers the visitor is linked to) and by contact hash, every program, sorted.
     private readonly Dictionary<string, Visitor> _visitors = new(StringComparer.Ordinal);
     private readonly Dictionary<ContactHash, Touch[]> _touchesByContact = new();
@@ -122,7 +122,7 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
         cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
-            if (!_touchIds.Add(touch.Id))
+            if (!_touchesById.TryAdd(touch.Id, touch))
             {
                 return ValueTask.FromResult(false);
             }
@@ -148,6 +148,17 @@ public sealed partial class InMemoryReferralStore : IParticipantStore, ITouchSto
             }
         }
         return ValueTask.FromResult(true);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<Touch?> FindTouchAsync(ProgramId program, string touchId, CancellationToken cancellationToken = default)
+    {
+        Preconditions.CheckNotNull(touchId);
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            return ValueTask.FromResult(_touchesById.TryGetValue(touchId, out var touch) && touch.Program == program ? touch : null);
+        }
     }
 
     /// <inheritdoc />

@@ -18,6 +18,13 @@ public sealed partial class InMemoryReferralStore : IRewardStore
     private readonly HashSet<(ProgramId, string)> _refundIds = new();
     private readonly Dictionary<(ProgramId, string), List<RewardEntry>> _openRewards = new();
     private readonly Dictionary<string, PendingNotification> _pendingNotifications = new(StringComparer.Ordinal);
+    // The pending notifications still tried, by due instant, and the dead letters, by when they became one: what a
+    // lifecycle pass and an operator look up, read in order without going through the whole outbox.
+    private readonly SortedSet<(Instant At, string Id)> _dueNotifications = new(NotificationOrder);
+    private readonly SortedSet<(Instant At, string Id)> _deadLetters = new(NotificationOrder);
+
+    private static readonly IComparer<(Instant At, string Id)> NotificationOrder = Comparer<(Instant At, string Id)>.Create(
+        static (a, b) => a.At != b.At ? a.At.CompareTo(b.At) : string.CompareOrdinal(a.Id, b.Id));
 
     /// <inheritdoc />
     public ValueTask<RewardAccount> LoadAccountAsync(ProgramId program, ParticipantId beneficiary, CancellationToken cancellationToken = default)
@@ -213,32 +220,71 @@ public sealed partial class InMemoryReferralStore : IRewardStore
             foreach (var n in commit.Notifications)
             {
                 _pendingNotifications.Add(n.Id, n);
+                IndexNotification(n);
             }
         }
         return ValueTask.FromResult(RewardCommitOutcome.Committed);
     }
 
     /// <inheritdoc />
-    public ValueTask<IReadOnlyList<PendingNotification>> ListPendingNotificationsAsync(Instant recordedBefore, int limit, CancellationToken cancellationToken = default)
+    public ValueTask<IReadOnlyList<PendingNotification>> ListDueNotificationsAsync(Instant now, int limit, CancellationToken cancellationToken = default)
     {
         Preconditions.CheckArgumentRange(nameof(limit), limit, 0, int.MaxValue);
         cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
             var due = new List<PendingNotification>();
-            foreach (var n in _pendingNotifications.Values)
+            foreach (var (at, id) in _dueNotifications)
             {
-                if (n.RecordedAt < recordedBefore)
+                if (at > now || due.Count == limit)
                 {
-                    due.Add(n);
+                    break;
                 }
-            }
-            due.Sort(static (a, b) => a.RecordedAt != b.RecordedAt ? a.RecordedAt.CompareTo(b.RecordedAt) : string.CompareOrdinal(a.Id, b.Id));
-            if (due.Count > limit)
-            {
-                due.RemoveRange(limit, due.Count - limit);
+                due.Add(_pendingNotifications[id]);
             }
             return ValueTask.FromResult<IReadOnlyList<PendingNotification>>(due);
+        }
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentNullException"><paramref name="updates"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">An update has no notification, or a notification with a null id or list.</exception>
+    public ValueTask<IReadOnlyList<string>> TryUpdateNotificationsAsync(IReadOnlyList<NotificationUpdate> updates, CancellationToken cancellationToken = default)
+    {
+        Preconditions.CheckNotNull(updates);
+        foreach (var u in updates)
+        {
+            Preconditions.CheckArgument(
+                u.Notification is { Id: not null, NotifiersTold: not null, Failures: not null },
+                nameof(updates),
+                "An update needs a notification with an id and non-null lists of notifiers told and failures.");
+        }
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            var written = new List<string>();
+            foreach (var (update, expected) in updates)
+            {
+                if (!_pendingNotifications.TryGetValue(update.Id, out var stored) || stored.DueAt != expected)
+                {
+                    continue;
+                }
+                UnindexNotification(stored);
+                var next = stored with
+                {
+                    DueAt = update.DueAt,
+                    Attempts = update.Attempts,
+                    FirstAttemptAt = update.FirstAttemptAt,
+                    LastAttemptAt = update.LastAttemptAt,
+                    NotifiersTold = update.NotifiersTold.ToArray(),
+                    Failures = update.Failures.ToArray(),
+                    DeadLetteredAt = update.DeadLetteredAt,
+                };
+                _pendingNotifications[update.Id] = next;
+                IndexNotification(next);
+                written.Add(update.Id);
+            }
+            return ValueTask.FromResult<IReadOnlyList<string>>(written);
         }
     }
 
@@ -251,10 +297,59 @@ public sealed partial class InMemoryReferralStore : IRewardStore
         {
             foreach (var id in ids)
             {
-                _pendingNotifications.Remove(id);
+                if (id is not null && _pendingNotifications.Remove(id, out var removed))
+                {
+                    UnindexNotification(removed);
+                }
             }
         }
         return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<PendingNotification>> ListDeadLetteredNotificationsAsync(int limit, CancellationToken cancellationToken = default)
+    {
+        Preconditions.CheckArgumentRange(nameof(limit), limit, 0, int.MaxValue);
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            var dead = new List<PendingNotification>();
+            foreach (var (_, id) in _deadLetters)
+            {
+                if (dead.Count == limit)
+                {
+                    break;
+                }
+                dead.Add(_pendingNotifications[id]);
+            }
+            return ValueTask.FromResult<IReadOnlyList<PendingNotification>>(dead);
+        }
+    }
+
+    // Called under _gate.
+    private void IndexNotification(PendingNotification n)
+    {
+        if (n.DeadLetteredAt is { } dead)
+        {
+            _deadLetters.Add((dead, n.Id));
+        }
+        else
+        {
+            _dueNotifications.Add((n.DueAt, n.Id));
+        }
+    }
+
+    // Called under _gate.
+    private void UnindexNotification(PendingNotification n)
+    {
+        if (n.DeadLetteredAt is { } dead)
+        {
+            _deadLetters.Remove((dead, n.Id));
+        }
+        else
+        {
+            _dueNotifications.Remove((n.DueAt, n.Id));
+        }
     }
 
     // Called under _gate.

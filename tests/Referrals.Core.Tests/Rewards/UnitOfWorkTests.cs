@@ -23,7 +23,7 @@ public sealed class UnitOfWorkTests
     private static (AttributionService Attribution, RewardService Rewards) Restart(AttributionWorld w, IConversionStore conversions, IRewardStore rewards, params IReferralNotifier[] notifiers)
     {
         var options = Microsoft.Extensions.Options.Options.Create(w.Options);
-        var rewardService = new RewardService(options, w.Clock, rewards, conversions, [], notifiers);
+        var rewardService = new RewardService(options, w.Clock, rewards, conversions, [], notifiers, touches: w.Store);
         var attribution = new AttributionService(options, w.Clock, w.Codes, w.Store, conversions, w.Store, notifiers, rewards: rewardService, fraud: w.Fraud);
         return (attribution, rewardService);
     }
@@ -84,7 +84,7 @@ public sealed class UnitOfWorkTests
 
         Assert.Equal(2, w.Notifier.RewardChanges.Count);
         Assert.Single(w.Notifier.Decided);
-        Assert.Empty(await w.Store.ListPendingNotificationsAsync(Monday + Duration.FromDays(365), 100, Ct));
+        Assert.Empty(await w.Store.ListDueNotificationsAsync(Monday + Duration.FromDays(365), 100, Ct));
 
         var quiet = new CrashingStore(w.Store);
         var (attribution, _) = Restart(w, quiet, quiet);
@@ -96,20 +96,23 @@ public sealed class UnitOfWorkTests
     [Fact]
     public async Task A_process_that_stops_before_telling_its_notifiers_leaves_them_pending_and_the_next_lifecycle_pass_delivers_them_once()
     {
-        var stopping = new StoppingNotifier();
+        using var shutdown = new CancellationTokenSource();
+        var stopping = new StoppingNotifier(shutdown);
         var w = World(stopping);
         var ana = await w.ParticipantAsync("ana");
         var code = await w.CodeAsync(ana, ShareMedium.Email);
         var bea = await w.ParticipantAsync("bea");
 
-        // The process "stops" while telling the first notifier: the commit stands, nothing was acknowledged.
+        // The host shuts down while the notifiers are told of the decision: the commit stands, nothing of it was
+        // acknowledged or recorded (the capture, recorded and told before, was).
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
-            await w.Attribution.RecordConversionAsync(w.Order("o-1", bea, Monday) with { PresentedCode = code.Display }, Ct));
+            await w.Attribution.RecordConversionAsync(w.Order("o-1", bea, Monday) with { PresentedCode = code.Display }, shutdown.Token));
         Assert.True((await w.Store.FindAttributionAsync(Customers, "o-1", Ct))!.IsAttributed);
-        var pending = await w.Store.ListPendingNotificationsAsync(w.Clock.GetCurrentInstant() + Duration.FromTicks(1), 100, Ct);
+        var pending = await w.Store.ListDueNotificationsAsync(w.Clock.GetCurrentInstant() + Duration.FromMinutes(1), 100, Ct);
         Assert.Equal(
             [NotificationKind.ConversionDecided, NotificationKind.RewardChanged, NotificationKind.RewardChanged],
             pending.Select(n => n.Kind).Order());
+        Assert.All(pending, n => Assert.Equal(0, n.Attempts));
 
         // A new process: a pass within the minute leaves them to the writer that may still be at it.
         var recorder = new RecordingNotifier();
@@ -127,7 +130,8 @@ public sealed class UnitOfWorkTests
         Assert.Equal(
             ["o-1#1:credit:earned", "o-1#1:welcome:earned"],
             recorder.RewardChanges.Select(e => e.EntryId).Order(StringComparer.Ordinal));
-        Assert.Empty(await w.Store.ListPendingNotificationsAsync(w.Clock.GetCurrentInstant(), 100, Ct));
+        Assert.Empty(recorder.Captured);
+        Assert.Empty(await w.Store.ListDueNotificationsAsync(w.Clock.GetCurrentInstant() + Duration.FromDays(1), 100, Ct));
         Assert.Equal(0, (await rewards.ProcessDueAsync(Ct)).Redelivered);
         Assert.Single(recorder.Decided);
     }
@@ -172,6 +176,7 @@ public sealed class UnitOfWorkTests
             EntryId = "earned",
             RewardId = rewardId,
             RecordedAt = at,
+            DueAt = at + Duration.FromMinutes(1),
         };
         // Written by a caller of the store (entry ids are unique per reward) and left pending, as by a process that stopped.
         Assert.Equal(RewardCommitOutcome.Committed, await w.Store.TryCommitAsync(new RewardCommit
@@ -193,14 +198,21 @@ public sealed class UnitOfWorkTests
             recorder.RewardChanges.Select(e => (e.RewardId, e.Amount.Amount)).Order());
     }
 
-    /// <summary>Stands for a process that stops while telling its notifiers.</summary>
-    private sealed class StoppingNotifier : IReferralNotifier
+    /// <summary>Stands for a host that shuts down (cancels its token) while the notifiers are told of a decision or reward.</summary>
+    private sealed class StoppingNotifier(CancellationTokenSource shutdown) : IReferralNotifier
     {
         public ValueTask OnReferralCapturedAsync(Touch touch, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
-        public ValueTask OnConversionDecidedAsync(AttributionResult attribution, CancellationToken cancellationToken) => throw new OperationCanceledException("stopped");
+        public ValueTask OnConversionDecidedAsync(AttributionResult attribution, CancellationToken cancellationToken) => Stop(cancellationToken);
 
-        public ValueTask OnRewardChangedAsync(RewardEntry entry, CancellationToken cancellationToken) => throw new OperationCanceledException("stopped");
+        public ValueTask OnRewardChangedAsync(RewardEntry entry, CancellationToken cancellationToken) => Stop(cancellationToken);
+
+        private ValueTask Stop(CancellationToken cancellationToken)
+        {
+            shutdown.Cancel();
+            cancellationToken.ThrowIfCancellationRequested();
+            return ValueTask.CompletedTask;
+        }
     }
 
     /// <summary>
@@ -252,7 +264,11 @@ public sealed class UnitOfWorkTests
 
         public ValueTask<IReadOnlyList<RewardEntry>> ListOpenEntriesAsync(ProgramId program, CancellationToken cancellationToken = default) => inner.ListOpenEntriesAsync(program, cancellationToken);
 
-        public ValueTask<IReadOnlyList<PendingNotification>> ListPendingNotificationsAsync(Instant recordedBefore, int limit, CancellationToken cancellationToken = default) => inner.ListPendingNotificationsAsync(recordedBefore, limit, cancellationToken);
+        public ValueTask<IReadOnlyList<PendingNotification>> ListDueNotificationsAsync(Instant now, int limit, CancellationToken cancellationToken = default) => inner.ListDueNotificationsAsync(now, limit, cancellationToken);
+
+        public ValueTask<IReadOnlyList<string>> TryUpdateNotificationsAsync(IReadOnlyList<NotificationUpdate> updates, CancellationToken cancellationToken = default) => inner.TryUpdateNotificationsAsync(updates, cancellationToken);
+
+        public ValueTask<IReadOnlyList<PendingNotification>> ListDeadLetteredNotificationsAsync(int limit, CancellationToken cancellationToken = default) => inner.ListDeadLetteredNotificationsAsync(limit, cancellationToken);
 
         public ValueTask AcknowledgeNotificationsAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken = default) => inner.AcknowledgeNotificationsAsync(ids, cancellationToken);
     }

@@ -44,7 +44,7 @@ internal sealed class AttributionWorld
         Codes = new ReferralCodeService(Store, wrapped, Clock, CryptoRandomSource.Instance, Links);
         Notifier = new RecordingNotifier();
         Fulfiller = new RecordingFulfiller();
-        Rewards = new RewardService(wrapped, Clock, Store, Store, [Fulfiller], [Notifier, .. notifiers]);
+        Rewards = new RewardService(wrapped, Clock, Store, Store, [Fulfiller], [Notifier, .. notifiers], touches: Store);
         Fraud = new FraudService(wrapped, Clock, Store, Store, Store, BuiltInChecks(wrapped));
         Attribution = new AttributionService(wrapped, Clock, Codes, Store, Store, Store, [Notifier, .. notifiers], rewards: Rewards, fraud: Fraud);
         Reviews = new ReviewQueue(Rewards, Store);

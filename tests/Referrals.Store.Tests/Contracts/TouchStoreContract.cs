@@ -51,6 +51,20 @@ public abstract class TouchStoreContract
     }
 
     [Fact]
+    public async Task A_touch_is_found_by_its_id_in_its_program_only()
+    {
+        var store = CreateStore();
+        var touch = NewTouch("2::order:o-ü", Start + Duration.FromTicks(7)) with { Customer = Jane, StoreId = "s-1", Code = Code("ANA-2026") };
+        Assert.True(await store.TryAddTouchAsync(touch, Ct));
+        Assert.True(await store.TryAddTouchAsync(NewTouch("t-other", Start, OtherProgram), Ct));
+
+        Assert.Equal(touch, await store.FindTouchAsync(Program, "2::order:o-ü", Ct));
+        Assert.Null(await store.FindTouchAsync(OtherProgram, "2::order:o-ü", Ct));
+        Assert.Null(await store.FindTouchAsync(Program, "t-other", Ct));
+        Assert.Null(await store.FindTouchAsync(Program, "2::order:o-u", Ct));
+    }
+
+    [Fact]
     public async Task The_same_touch_id_is_stored_once_and_the_first_record_is_kept()
     {
         var store = CreateStore();

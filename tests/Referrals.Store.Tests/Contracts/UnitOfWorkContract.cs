@@ -10,7 +10,7 @@ namespace Referrals.Store.Tests.Contracts;
 /// <summary>
 /// What a store that keeps both attributions and rewards must do with one conversion's unit of work: the attribution,
 /// its ledger entries, its reward decision and its pending notifications are written together or not at all, and the
-/// notifications stay pending until acknowledged.
+/// notifications stay pending until acknowledged (the outbox itself: <see cref="NotificationOutboxContract"/>).
 /// </summary>
 public abstract class UnitOfWorkContract
 {
@@ -69,6 +69,7 @@ public abstract class UnitOfWorkContract
         EntryId = entryId,
         RewardId = rewardId,
         RecordedAt = at,
+        DueAt = at + Duration.FromMinutes(1),
     };
 
     private static RewardCommit ConversionCommit(Conversion order, AttributionResult attribution, params PendingNotification[] notifications)
@@ -102,7 +103,7 @@ public abstract class UnitOfWorkContract
         ConversionStoreContract.AssertSame(attribution, await conversions.FindAttributionAsync(Program, "o-1", Ct));
         Assert.Equal(DecisionOf("o-1"), await rewards.FindDecisionAsync(Program, "o-1", Ct), DecisionComparer.Instance);
         Assert.Equal(["o-1#1:credit:earned"], (await rewards.ListOrderEntriesAsync(Program, "o-1", Ct)).Select(e => e.EntryId));
-        var pending = await rewards.ListPendingNotificationsAsync(at + Duration.FromTicks(1), 10, Ct);
+        var pending = await rewards.ListDueNotificationsAsync(at + Duration.FromMinutes(1), 10, Ct);
         Assert.Equal([commit.Notifications[0], commit.Notifications[1]], pending);
     }
 
@@ -131,7 +132,7 @@ public abstract class UnitOfWorkContract
         Assert.Null(await conversions.FindAttributionAsync(Program, "o-2", Ct));
         Assert.Null(await rewards.FindDecisionAsync(Program, "o-2", Ct));
         Assert.Empty(await rewards.ListOrderEntriesAsync(Program, "o-2", Ct));
-        Assert.Equal(["n-1"], (await rewards.ListPendingNotificationsAsync(Start + Duration.FromDays(1), 10, Ct)).Select(n => n.Id));
+        Assert.Equal(["n-1"], (await rewards.ListDueNotificationsAsync(Start + Duration.FromDays(1), 10, Ct)).Select(n => n.Id));
         Assert.Equal(1, (await rewards.LoadAccountAsync(Program, Ana, Ct)).Version);
     }
 
@@ -146,7 +147,7 @@ public abstract class UnitOfWorkContract
 
         Assert.Null(await conversions.FindAttributionAsync(Program, "o-ghost", Ct));
         Assert.Empty(await rewards.ListOrderEntriesAsync(Program, "o-ghost", Ct));
-        Assert.Empty(await rewards.ListPendingNotificationsAsync(Start + Duration.FromDays(1), 10, Ct));
+        Assert.Empty(await rewards.ListDueNotificationsAsync(Start + Duration.FromDays(1), 10, Ct));
         Assert.Equal(0, (await rewards.LoadAccountAsync(Program, Ana, Ct)).Version);
     }
 
@@ -163,45 +164,6 @@ public abstract class UnitOfWorkContract
 
         ConversionStoreContract.AssertSame(later, await conversions.FindAttributionAsync(Program, "o-1", Ct));
         Assert.Equal("o-1", (await conversions.FindFirstAttributionAsync(Program, new ParticipantId("bea"), Ct))?.OrderId);
-    }
-
-    [Fact]
-    public async Task Pending_notifications_are_listed_oldest_first_before_an_instant_up_to_a_limit_until_acknowledged()
-    {
-        var (conversions, rewards) = CreateStore();
-        for (int i = 0; i < 4; i++)
-        {
-            var order = NewOrder($"o-{i}", $"friend-{i}", Start + Duration.FromMinutes(i));
-            Assert.True(await conversions.TryAddConversionAsync(order, Ct));
-            // Recorded at Start + 10 min - i min: the last commit is the oldest.
-            var n = Pending($"n-{i}", NotificationKind.ConversionDecided, order.OrderId, Start + Duration.FromMinutes(10 - i));
-            Assert.Equal(RewardCommitOutcome.Committed, await rewards.TryCommitAsync(
-                new RewardCommit { Program = Program, Accounts = [], Attribution = Decision(order), Notifications = [n] }, Ct));
-        }
-        Assert.Equal(RewardCommitOutcome.Committed, await rewards.TryCommitAsync(
-            new RewardCommit { Program = OtherProgram, Accounts = [], Notifications = [Pending("n-other", NotificationKind.ConversionDecided, "x", Start) with { Program = OtherProgram }] }, Ct));
-
-        var all = await rewards.ListPendingNotificationsAsync(Start + Duration.FromDays(1), 10, Ct);
-        Assert.Equal(["n-other", "n-3", "n-2", "n-1", "n-0"], all.Select(n => n.Id));
-        Assert.Equal(OtherProgram, all[0].Program);
-        // Before is exclusive; the limit keeps the oldest.
-        Assert.Equal(["n-other", "n-3"], (await rewards.ListPendingNotificationsAsync(Start + Duration.FromMinutes(8), 10, Ct)).Select(n => n.Id));
-        Assert.Equal(["n-other", "n-3", "n-2"], (await rewards.ListPendingNotificationsAsync(Start + Duration.FromDays(1), 3, Ct)).Select(n => n.Id));
-
-        await rewards.AcknowledgeNotificationsAsync(["n-3", "n-other", "never-was"], Ct);
-        await rewards.AcknowledgeNotificationsAsync(["n-3"], Ct); // again: ignored
-        Assert.Equal(["n-2", "n-1", "n-0"], (await rewards.ListPendingNotificationsAsync(Start + Duration.FromDays(1), 10, Ct)).Select(n => n.Id));
-        Assert.Empty(await rewards.ListPendingNotificationsAsync(Start + Duration.FromDays(1), 0, Ct));
-    }
-
-    [Fact]
-    public async Task A_notification_round_trips_every_field()
-    {
-        var (_, rewards) = CreateStore();
-        var n = Pending("5f0c", NotificationKind.RewardChanged, "o-ü", Start + Duration.FromTicks(1_234_567), "o-ü#1:credit:earned");
-        Assert.Equal(RewardCommitOutcome.Committed, await rewards.TryCommitAsync(new RewardCommit { Program = Program, Accounts = [], Notifications = [n] }, Ct));
-
-        Assert.Equal([n], await rewards.ListPendingNotificationsAsync(Start + Duration.FromDays(1), 10, Ct));
     }
 
     /// <summary>Decisions compared by value, lists by their elements.</summary>

@@ -41,3 +41,8 @@ public sealed class InMemoryFraudStoreTests : FraudStoreContract
 {
     protected override IFraudStore CreateStore() => new InMemoryReferralStore();
 }
+
+public sealed class InMemoryNotificationOutboxTests : NotificationOutboxContract
+{
+    protected override IRewardStore CreateStore() => new InMemoryReferralStore();
+}

@@ -1,3 +1,4 @@
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
 using NodaTime.Testing;
@@ -6,6 +7,7 @@ using Referrals.Codes;
 using Referrals.Notifications;
 using Referrals.Programs;
 using Referrals.Rewards;
+using Referrals.Sqlite;
 using Referrals.Storage;
 using Referrals.Store.Tests.Support;
 using static Referrals.Store.Tests.Support.TestData;
@@ -13,8 +15,10 @@ using static Referrals.Store.Tests.Support.TestData;
 namespace Referrals.Store.Tests.Sqlite;
 
 /// <summary>
-/// The notification outbox on the SQLite file: a process that stops after committing a conversion but before telling its
-/// notifiers leaves the notifications in the file, and the next process's lifecycle pass delivers them once.
+/// The notification outbox on the SQLite file: a process that stops after committing a change but before telling its
+/// notifiers leaves the notifications in the file, and the next process's lifecycle pass delivers them once; a notifier
+/// that fails is told again until it takes them (and the others are not), or, after the last attempt allowed, the
+/// notification is kept as a dead letter until re-queued — across restarts and processes sharing the file.
 /// </summary>
 public sealed class SqliteOutboxTests : IDisposable
 {
@@ -30,14 +34,18 @@ public sealed class SqliteOutboxTests : IDisposable
         string path = _directory.NewDatabasePath();
         var clock = new FakeClock(Start);
 
-        using (var provider = SqliteEngine.Build(path, clock, new StoppingNotifier()))
+        using var shutdown = new CancellationTokenSource();
+        using (var provider = SqliteEngine.Build(path, clock, new StoppingNotifier(shutdown)))
         {
             var code = await provider.GetRequiredService<ReferralCodeService>().IssueAsync(new CodeRequest { Program = Program, Owner = new ParticipantId("ana"), Medium = ShareMedium.Sms }, Ct);
             await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
-                await provider.GetRequiredService<AttributionService>().RecordConversionAsync(NewOrder("o-1", "bob", Start) with { PresentedCode = code.Display }, Ct));
-            // Committed as one unit: the decision, its two rewards and three pending notifications.
+                await provider.GetRequiredService<AttributionService>().RecordConversionAsync(NewOrder("o-1", "bob", Start) with { PresentedCode = code.Display }, shutdown.Token));
+            // Committed as one unit: the presented code's touch, the decision, its two rewards and four pending notifications.
             Assert.True((await provider.GetRequiredService<AttributionService>().FindAttributionAsync(Program, "o-1", Ct))!.IsAttributed);
-            Assert.Equal(3, (await provider.GetRequiredService<IRewardStore>().ListPendingNotificationsAsync(Start + Duration.FromDays(1), 10, Ct)).Count);
+            var pending = await provider.GetRequiredService<IRewardStore>().ListDueNotificationsAsync(Start + Duration.FromDays(1), 10, Ct);
+            Assert.Equal(
+                [NotificationKind.ConversionDecided, NotificationKind.RewardChanged, NotificationKind.RewardChanged, NotificationKind.ReferralCaptured],
+                pending.Select(n => n.Kind).Order());
         }
 
         clock.Advance(Duration.FromMinutes(5));
@@ -46,32 +54,292 @@ public sealed class SqliteOutboxTests : IDisposable
         {
             var rewards = provider.GetRequiredService<RewardService>();
 
-            Assert.Equal(3, (await rewards.ProcessDueAsync(Ct)).Redelivered);
+            Assert.Equal(4, (await rewards.ProcessDueAsync(Ct)).Redelivered);
             Assert.Equal(0, (await rewards.ProcessDueAsync(Ct)).Redelivered);
 
             Assert.Equal(["o-1"], recorder.Decided.Select(a => a.OrderId));
             Assert.Equal(["o-1#1:credit:earned", "o-1#1:friend:earned"], recorder.Rewards.Select(e => e.EntryId).Order(StringComparer.Ordinal));
-            Assert.Empty(await provider.GetRequiredService<IRewardStore>().ListPendingNotificationsAsync(clock.GetCurrentInstant(), 10, Ct));
+            var captured = Assert.Single(recorder.Captured);
+            Assert.Equal(("o-1", new ParticipantId("ana"), new ParticipantId("bob")), (captured.OrderId, captured.Referrer, captured.Customer!.Value));
+            Assert.Empty(await provider.GetRequiredService<IRewardStore>().ListDueNotificationsAsync(clock.GetCurrentInstant() + Duration.FromDays(1), 10, Ct));
         }
     }
 
-    /// <summary>Stands for a process that stops while telling its notifiers.</summary>
-    private sealed class StoppingNotifier : IReferralNotifier
+    [Fact]
+    public async Task With_a_notifier_failing_30_percent_of_the_time_every_notification_reaches_it_and_a_healthy_one_hears_each_once()
     {
-        public ValueTask OnReferralCapturedAsync(Touch touch, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+        string path = _directory.NewDatabasePath();
+        var clock = new FakeClock(Start);
+        var random = new Random(2026);
+        var flaky = new ScriptedNotifier { FailWhen = () => random.NextDouble() < 0.3 };
+        var healthy = new ScriptedNotifier();
+        const int Orders = 150;
+        using var provider = SqliteEngine.Build(path, clock, flaky, healthy);
+        var attribution = provider.GetRequiredService<AttributionService>();
+        var rewards = provider.GetRequiredService<RewardService>();
+        var codes = new List<ReferralCodeRecord>();
+        for (int r = 0; r < 15; r++)
+        {
+            codes.Add(await provider.GetRequiredService<ReferralCodeService>().IssueAsync(new CodeRequest { Program = Program, Owner = new ParticipantId("referrer-" + r), Medium = ShareMedium.Sms }, Ct));
+        }
 
-        public ValueTask OnConversionDecidedAsync(AttributionResult attribution, CancellationToken cancellationToken) => throw new OperationCanceledException("stopped");
+        // Each friend clicks a referrer's link (a capture), then orders with the code (a capture, a decision, two
+        // rewards); every fifth order is refunded (two reward changes); the others' rewards are approved when the hold
+        // ends (two more). The lifecycle runs every ten orders, as a scheduler would.
+        var captures = new List<string>();
+        for (int i = 0; i < Orders; i++)
+        {
+            var code = codes[i % codes.Count];
+            var click = await attribution.CaptureAsync(
+                new CaptureRequest { Program = Program, Kind = TouchKind.LinkClick, Input = code.Display, VisitorId = "visitor-" + i, EventTime = clock.GetCurrentInstant() },
+                Ct);
+            Assert.Equal(CaptureOutcome.Captured, click.Outcome);
+            captures.Add(click.Touch!.Id);
+            clock.Advance(Duration.FromSeconds(20));
+            var decided = await attribution.RecordConversionAsync(NewOrder("o-" + i, "friend-" + i, clock.GetCurrentInstant()) with { PresentedCode = code.Display }, Ct);
+            Assert.True(decided.IsAttributed, decided.Explain());
+            captures.Add(decided.TouchId!);
+            clock.Advance(Duration.FromSeconds(40));
+            if (i % 10 == 9)
+            {
+                await rewards.ProcessDueAsync(Ct);
+            }
+        }
+        for (int i = 0; i < Orders; i += 5)
+        {
+            Assert.Equal(RefundOutcome.Recorded, (await rewards.RecordRefundAsync(new Refund { Program = Program, OrderId = "o-" + i, RefundId = "rf-" + i, Amount = new Money(50m, "EUR"), EventTime = clock.GetCurrentInstant() }, Ct)).Outcome);
+        }
+        clock.Advance(Duration.FromDays(15));
+        for (int pass = 0; pass < 30; pass++)
+        {
+            await rewards.ProcessDueAsync(Ct);
+            clock.Advance(Duration.FromHours(1));
+        }
 
-        public ValueTask OnRewardChangedAsync(RewardEntry entry, CancellationToken cancellationToken) => throw new OperationCanceledException("stopped");
+        var expected = new List<string>();
+        expected.AddRange(captures.Select(id => "captured:" + id));
+        for (int i = 0; i < Orders; i++)
+        {
+            expected.Add("decided:o-" + i);
+            expected.AddRange((await rewards.ListOrderRewardsAsync(Program, "o-" + i, Ct)).SelectMany(r => r.Entries).Select(e => $"reward:{e.RewardId}/{e.EntryId}"));
+        }
+        expected.Sort(StringComparer.Ordinal);
+        // Captures, decisions, rewards earned, cancelled by the refunds, approved.
+        Assert.Equal((2 * Orders) + Orders + (2 * Orders) + (2 * (Orders / 5)) + (2 * (Orders - (Orders / 5))), expected.Count);
+        Assert.True(flaky.Calls > flaky.Told.Count + expected.Count / 4, $"{flaky.Calls} calls for {expected.Count} notifications: it failed too rarely to test anything");
+        // The healthy notifier heard of each change once; the flaky one at least once (it took each exactly once: a
+        // failed call takes nothing).
+        Assert.Equal(expected, healthy.Told.Order(StringComparer.Ordinal));
+        Assert.Equal(expected, flaky.Told.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_notification_that_keeps_failing_is_dead_lettered_kept_across_a_restart_and_delivered_once_requeued()
+    {
+        string path = _directory.NewDatabasePath();
+        var clock = new FakeClock(Start);
+        static void ThreeAttempts(IServiceCollection services, ReferralsBuilder _) => services.Configure<ReferralsOptions>(o => o.Notifications.MaxAttempts = 3);
+        var failing = new ScriptedNotifier { Failing = true, Failure = static () => new HttpRequestException("503 from crm.example for bob@example.com") };
+        var healthy = new RecordingNotifier();
+        using (var provider = SqliteEngine.Build(path, clock, ThreeAttempts, failing, healthy))
+        {
+            var code = await provider.GetRequiredService<ReferralCodeService>().IssueAsync(new CodeRequest { Program = Program, Owner = new ParticipantId("ana"), Medium = ShareMedium.Sms }, Ct);
+            await provider.GetRequiredService<AttributionService>().RecordConversionAsync(NewOrder("o-1", "bob", Start) with { PresentedCode = code.Display }, Ct);
+            var rewards = provider.GetRequiredService<RewardService>();
+            clock.Advance(Duration.FromSeconds(30));
+            Assert.Equal(4, (await rewards.ProcessDueAsync(Ct)).Undelivered);
+            clock.Advance(Duration.FromMinutes(1));
+            Assert.Equal(4, (await rewards.ProcessDueAsync(Ct)).DeadLettered);
+        }
+        Assert.Equal(12, failing.Calls);
+        Assert.Single(healthy.Decided);
+
+        // The next process, with the notifier mended: the dead letters are in the file, with what an operator needs.
+        clock.Advance(Duration.FromHours(1));
+        var mended = new ScriptedNotifier();
+        var healthyAgain = new RecordingNotifier();
+        using (var provider = SqliteEngine.Build(path, clock, ThreeAttempts, mended, healthyAgain))
+        {
+            var rewards = provider.GetRequiredService<RewardService>();
+            Assert.Equal(default, await rewards.ProcessDueAsync(Ct));
+            var dead = await rewards.ListDeadLetteredNotificationsAsync(cancellationToken: Ct);
+            Assert.Equal(
+                [NotificationKind.ConversionDecided, NotificationKind.RewardChanged, NotificationKind.RewardChanged, NotificationKind.ReferralCaptured],
+                dead.Select(n => n.Kind).Order());
+            Assert.All(dead, n => Assert.Equal((3, Start, Start + Duration.FromSeconds(90), Start + Duration.FromSeconds(90)), (n.Attempts, n.FirstAttemptAt!.Value, n.LastAttemptAt!.Value, n.DeadLetteredAt!.Value)));
+            Assert.All(dead, n => Assert.Equal([typeof(RecordingNotifier).FullName!], n.NotifiersTold));
+            Assert.All(dead, n => Assert.Equal([new NotifierFailure(typeof(ScriptedNotifier).FullName!, "System.Net.Http.HttpRequestException")], n.Failures));
+            Assert.Equal(["o-1", "o-1", "o-1", null], dead.OrderBy(n => n.Kind).Select(n => n.OrderId));
+            // The exception's message (personal data, here) is never stored.
+            using (var raw = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ConnectionString))
+            {
+                raw.Open();
+                using var command = raw.CreateCommand();
+                command.CommandText = "SELECT group_concat(delivery, ' ') FROM pending_notifications;";
+                Assert.DoesNotContain("bob@", (string)command.ExecuteScalar()!, StringComparison.Ordinal);
+            }
+
+            Assert.Equal(4, await rewards.RequeueDeadLetteredNotificationsAsync(dead, Ct));
+            Assert.Equal(4, (await rewards.ProcessDueAsync(Ct)).Redelivered);
+
+            Assert.Equal(4, mended.Told.Count);
+            Assert.Contains("decided:o-1", mended.Told);
+            // The notifier told before the restart is not told again.
+            Assert.Empty(healthyAgain.Decided);
+            Assert.Empty(healthyAgain.Rewards);
+            Assert.Empty(healthyAgain.Captured);
+            Assert.Empty(await rewards.ListDeadLetteredNotificationsAsync(cancellationToken: Ct));
+        }
+    }
+
+    [Fact]
+    public async Task Passes_of_two_processes_sharing_the_file_at_once_deliver_each_notification_once()
+    {
+        string path = _directory.NewDatabasePath();
+        var clock = new FakeClock(Start);
+        var failing = new ScriptedNotifier { Failing = true };
+        using (var provider = SqliteEngine.Build(path, clock, failing))
+        {
+            var code = await provider.GetRequiredService<ReferralCodeService>().IssueAsync(new CodeRequest { Program = Program, Owner = new ParticipantId("ana"), Medium = ShareMedium.Sms }, Ct);
+            var attribution = provider.GetRequiredService<AttributionService>();
+            for (int i = 0; i < 60; i++)
+            {
+                await attribution.RecordConversionAsync(NewOrder("o-" + i, "friend-" + i, Start) with { PresentedCode = code.Display }, Ct);
+            }
+        }
+        clock.Advance(Duration.FromMinutes(5));
+        // Two processes (two stores on the file), each with the notifier mended, run their passes at the same time.
+        var first = new ScriptedNotifier();
+        var second = new ScriptedNotifier();
+        using var one = SqliteEngine.Build(path, clock, first);
+        using var two = SqliteEngine.Build(path, clock, second);
+
+        var passes = await Task.WhenAll(
+            Task.Run(async () => await one.GetRequiredService<RewardService>().ProcessDueAsync(Ct), Ct),
+            Task.Run(async () => await two.GetRequiredService<RewardService>().ProcessDueAsync(Ct), Ct));
+
+        Assert.Equal(240, passes.Sum(p => p.Redelivered));
+        var told = first.Told.Concat(second.Told).ToList();
+        Assert.Equal(240, told.Count);
+        Assert.Equal(240, told.Distinct().Count());
+        Assert.Empty(await one.GetRequiredService<IRewardStore>().ListDueNotificationsAsync(clock.GetCurrentInstant() + Duration.FromDays(1), 10, Ct));
+    }
+
+    [Fact]
+    public async Task A_file_of_schema_version_4_keeps_its_pending_notifications_due_a_minute_after_their_commit_and_delivers_them()
+    {
+        string path = _directory.NewDatabasePath();
+        long t = Start.ToUnixTimeTicks();
+        const string Detail = """{"amount":"50","currency":"EUR","channel":1,"medium":1,"chain":["ana"],"touches":[]}""";
+        using (var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ConnectionString))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            // Version 4 as the earlier library left it after a process stopped before telling its notifiers: o-1 credited
+            // to ana with one reward, its decision and reward change pending.
+            command.CommandText = $"""
+                CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT;
+                {SqliteSchema.Migrations[0].Sql}
+                {SqliteSchema.Migrations[1].Sql}
+                {SqliteSchema.Migrations[2].Sql}
+                {SqliteSchema.Migrations[3].Sql}
+                INSERT INTO schema_migrations VALUES (1, 'v1', '2026-11-01T00:00:00Z'), (2, 'v2', '2026-11-01T00:00:00Z'), (3, 'v3', '2026-11-01T00:00:00Z'), (4, 'v4', '2026-11-01T00:00:00Z');
+                INSERT INTO conversions (program, order_id, customer, amount, currency, event_time, channel,
+                                         attribution_customer, conversion_time, reason, is_repeat, referrer, code, decided_at, attribution_detail)
+                VALUES ('customers', 'o-1', 'bob', '50', 'EUR', {t}, 1, 'bob', {t}, 0, 0, 'ana', NULL, {t}, '{Detail}');
+                INSERT INTO reward_accounts (program, beneficiary, version) VALUES ('customers', 'ana', 1);
+                INSERT INTO reward_entries (seq, program, entry_id, reward_id, beneficiary, order_id, type, amount, currency, recorded_at)
+                VALUES (1, 'customers', 'o-1#1:credit:earned', 'o-1#1:credit', 'ana', 'o-1', {(int)RewardEntryType.Earned}, '10', 'EUR', {t});
+                INSERT INTO pending_notifications (id, kind, program, order_id, entry_id, reward_id, recorded_at)
+                VALUES ('n-1', 1, 'customers', 'o-1', NULL, NULL, {t}),
+                       ('n-2', 2, 'customers', 'o-1', 'o-1#1:credit:earned', 'o-1#1:credit', {t});
+                """;
+            command.ExecuteNonQuery();
+        }
+        SqliteConnection.ClearAllPools();
+
+        var clock = new FakeClock(Start + Duration.FromSeconds(59));
+        var recorder = new RecordingNotifier();
+        using var provider = SqliteEngine.Build(path, clock, recorder);
+        var store = provider.GetRequiredService<IRewardStore>();
+
+        var pending = await store.ListDueNotificationsAsync(Start + Duration.FromMinutes(1), 10, Ct);
+        Assert.Equal(
+            [
+                new PendingNotification { Id = "n-1", Kind = NotificationKind.ConversionDecided, Program = Program, OrderId = "o-1", RecordedAt = Start, DueAt = Start + Duration.FromMinutes(1) },
+                new PendingNotification { Id = "n-2", Kind = NotificationKind.RewardChanged, Program = Program, OrderId = "o-1", EntryId = "o-1#1:credit:earned", RewardId = "o-1#1:credit", RecordedAt = Start, DueAt = Start + Duration.FromMinutes(1) },
+            ],
+            pending);
+        var rewards = provider.GetRequiredService<RewardService>();
+        Assert.Equal(0, (await rewards.ProcessDueAsync(Ct)).Redelivered);
+        clock.Advance(Duration.FromSeconds(1));
+        Assert.Equal(2, (await rewards.ProcessDueAsync(Ct)).Redelivered);
+
+        Assert.Equal(["o-1"], recorder.Decided.Select(a => a.OrderId));
+        Assert.Equal(["o-1#1:credit:earned"], recorder.Rewards.Select(e => e.EntryId));
+        Assert.Empty(await store.ListDueNotificationsAsync(Start + Duration.FromDays(1), 10, Ct));
+    }
+
+    [Fact]
+    public async Task Due_notifications_and_dead_letters_are_each_read_from_their_own_partial_index()
+    {
+        string path = _directory.NewDatabasePath();
+        await using (SqliteReferralStore.OpenFile(path))
+        {
+        }
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ConnectionString);
+        connection.Open();
+
+        string due = Plan(connection, SqliteReferralStore.DueNotificationsSql);
+        string dead = Plan(connection, SqliteReferralStore.DeadLetteredNotificationsSql);
+
+        Assert.Equal("SEARCH pending_notifications USING INDEX pending_notifications_due (due_at<?)", due);
+        Assert.Equal("SEARCH pending_notifications USING INDEX pending_notifications_dead_lettered (dead_lettered_at>?)", dead);
+    }
+
+    private static string Plan(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "EXPLAIN QUERY PLAN " + sql;
+        using var reader = command.ExecuteReader();
+        var lines = new List<string>();
+        while (reader.Read())
+        {
+            lines.Add(reader.GetString(3));
+        }
+        return string.Join("\n", lines);
+    }
+
+    /// <summary>Stands for a host that shuts down (cancels its token) as soon as the notifiers are told anything.</summary>
+    private sealed class StoppingNotifier(CancellationTokenSource shutdown) : IReferralNotifier
+    {
+        public ValueTask OnReferralCapturedAsync(Touch touch, CancellationToken cancellationToken) => Stop(cancellationToken);
+
+        public ValueTask OnConversionDecidedAsync(AttributionResult attribution, CancellationToken cancellationToken) => Stop(cancellationToken);
+
+        public ValueTask OnRewardChangedAsync(RewardEntry entry, CancellationToken cancellationToken) => Stop(cancellationToken);
+
+        private ValueTask Stop(CancellationToken cancellationToken)
+        {
+            shutdown.Cancel();
+            cancellationToken.ThrowIfCancellationRequested();
+            return ValueTask.CompletedTask;
+        }
     }
 
     private sealed class RecordingNotifier : IReferralNotifier
     {
+        public List<Touch> Captured { get; } = [];
+
         public List<AttributionResult> Decided { get; } = [];
 
         public List<RewardEntry> Rewards { get; } = [];
 
-        public ValueTask OnReferralCapturedAsync(Touch touch, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+        public ValueTask OnReferralCapturedAsync(Touch touch, CancellationToken cancellationToken)
+        {
+            Captured.Add(touch);
+            return ValueTask.CompletedTask;
+        }
 
         public ValueTask OnConversionDecidedAsync(AttributionResult attribution, CancellationToken cancellationToken)
         {

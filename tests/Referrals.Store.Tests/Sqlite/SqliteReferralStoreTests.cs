@@ -190,10 +190,14 @@ public sealed class SqliteReferralStoreTests : IDisposable
 
         using var connection = OpenRaw(path);
         Assert.Equal("wal", Scalar(connection, "PRAGMA journal_mode;"));
-        Assert.Equal(4L, Scalar(connection, "SELECT count(*) FROM schema_migrations WHERE version IN (1, 2, 3, 4) AND applied_at LIKE '____-__-__T__:__:__.___Z';"));
+        Assert.Equal(5L, Scalar(connection, "SELECT count(*) FROM schema_migrations WHERE version IN (1, 2, 3, 4, 5) AND applied_at LIKE '____-__-__T__:__:__.___Z';"));
         // Version 3 dropped the indexes no query used, version 4 the attributions' and referrer counts' own tables and the
         // ledger's index by entry id alone: every B-tree costs each conversion page writes.
         Assert.Equal(0L, Scalar(connection, "SELECT count(*) FROM sqlite_master WHERE name IN ('conversions_by_time', 'attributions_credited_by_customer', 'sqlite_autoindex_reward_entries_1');"));
+        // Version 5: pending notifications are found by due instant and dead letters apart, no longer by commit time.
+        Assert.Equal(
+            ["pending_notifications_dead_lettered", "pending_notifications_due"],
+            Column<string>(connection, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'pending_notifications' AND sql IS NOT NULL ORDER BY name;"));
         string[] tables =
         [
             "codes", "conversion_contacts", "conversion_fingerprints", "conversions", "open_rewards",

@@ -73,6 +73,15 @@ public sealed class SqliteRewardStoreTests : RewardStoreContract, IDisposable
     public void Dispose() => _stores.Dispose();
 }
 
+public sealed class SqliteNotificationOutboxTests : NotificationOutboxContract, IDisposable
+{
+    private readonly SqliteStores _stores = new();
+
+    protected override IRewardStore CreateStore() => _stores.OpenNew();
+
+    public void Dispose() => _stores.Dispose();
+}
+
 public sealed class SqliteFraudStoreTests : FraudStoreContract, IDisposable
 {
     private readonly SqliteStores _stores = new();
