@@ -18,6 +18,7 @@ internal static class SqliteSchema
         new(3, "drop two indexes no query uses (conversions by time, credited attributions by customer)", V3),
         new(4, "fewer B-trees per conversion: attributions become columns of their conversion's row, the per-referrer order counts columns of the reward account, ledger entry ids unique per reward", V4),
         new(5, "notification delivery state: due instant, attempts, notifiers told, failures, dead letters; capture notifications by touch id", V5),
+        new(6, "presented codes of decided conversions that are not a code are removed (customers typed e-mail addresses and phone numbers there)", V6),
     ];
 
     internal static int LatestVersion => Migrations[^1].Version;
@@ -113,6 +114,20 @@ internal static class SqliteSchema
     // as it was when they were written). The index by recorded_at goes: pending notifications are found by due_at among
     // those still tried, dead letters by when they became one — two partial indexes, so a commit's row is in one of them,
     // as before in one index.
+    // Version 6: earlier versions kept a conversion's presented code as typed, so an e-mail address or phone number a
+    // customer typed into the code box stayed in the file. Core now keeps only what the input resolved to; this removes
+    // the old raw values of decided conversions, keeping exact codes. An undecided conversion (its writer stopped before
+    // deciding) keeps its value: it is still to be decided from it, and the next decision stores nothing raw anew.
+    // secure_delete zeroes the bytes the update frees in the pages it rewrites, instead of leaving them in free space; it
+    // is set back off (the library's default) for the connection's later writes.
+    private const string V6 = """
+        PRAGMA secure_delete = ON;
+        UPDATE conversions SET presented_code = NULL
+        WHERE presented_code IS NOT NULL AND reason IS NOT NULL
+          AND presented_code NOT IN (SELECT code FROM codes);
+        PRAGMA secure_delete = OFF;
+        """;
+
     private const string V5 = """
         CREATE TABLE pending_notifications_v5 (
             id                TEXT    NOT NULL PRIMARY KEY,

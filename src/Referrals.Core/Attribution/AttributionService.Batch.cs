@@ -132,7 +132,7 @@ public sealed partial class AttributionService
         }
         if (row.OrderId is not null && row.Amount > AmountLimits.MaxAmount)
         {
-            return (CaptureOutcome.Rejected, $"the amount is above the largest order amount, {AmountLimits.MaxAmountText}", false);
+            return Refused(BatchImportErrorReason.AmountTooLarge, "amount", $"the amount is above the largest order amount, {AmountLimits.MaxAmountText}.");
         }
 
         ParticipantId? referrer = null;

@@ -921,6 +921,6 @@ public sealed partial class AttributionService
         return "h:" + Convert.ToHexStringLower(hash);
     }
 
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "A code presented at a conversion in program {Program} was not recorded: {Rejection}")]
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "A code presented at a conversion in program {Program} was not recorded: {Rejection}")]
     private static partial void LogPresentedCodeRejected(ILogger logger, string program, CaptureRejection rejection);
 }

@@ -132,7 +132,9 @@ public sealed class AmountLimitsTests
 
         var error = Assert.Single(import.Errors);
         Assert.Equal(2, error.LineNumber);
-        Assert.Contains("the amount is above the largest order amount, 1,000,000,000,000", error.Reason, StringComparison.Ordinal);
+        Assert.Equal(BatchImportErrorReason.AmountTooLarge, error.Reason);
+        Assert.Equal("amount", error.Column);
+        Assert.Contains("the amount is above the largest order amount, 1,000,000,000,000", error.Message, StringComparison.Ordinal);
         Assert.Equal(1, import.Conversions);
         Assert.Null(await w.Attribution.FindAttributionAsync(Customers, "pos-1", Ct));
         var reward = Assert.Single(await w.RewardsOfAsync("pos-2"));

@@ -87,6 +87,57 @@ public sealed class SqlitePresentedCodePrivacyTests : IDisposable
         Assert.All(log.Lines, line => Assert.All(personal.Concat(reduced), p => Assert.DoesNotContain(p, line, StringComparison.OrdinalIgnoreCase)));
     }
 
+    [Fact]
+    public async Task Opening_a_file_of_schema_version_5_removes_the_personal_data_earlier_versions_kept_as_presented_codes()
+    {
+        string path = _directory.NewDatabasePath();
+        long t = Start.ToUnixTimeTicks();
+        const string Detail = """{"amount":"50","currency":"EUR","channel":1,"medium":1,"chain":[],"touches":[]}""";
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection(new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ConnectionString))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            // Version 5 as earlier versions wrote it: two decided orders whose customers typed an e-mail address and a phone
+            // number into the code box, one decided order with a real code, and one order whose writer stopped before
+            // deciding it (it still has to be decided from what was presented).
+            command.CommandText = $"""
+                CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT;
+                {SqliteSchema.Migrations[0].Sql}
+                {SqliteSchema.Migrations[1].Sql}
+                {SqliteSchema.Migrations[2].Sql}
+                {SqliteSchema.Migrations[3].Sql}
+                {SqliteSchema.Migrations[4].Sql}
+                INSERT INTO schema_migrations VALUES (1, 'v1', '2026-11-01T00:00:00Z'), (2, 'v2', '2026-11-01T00:00:00Z'), (3, 'v3', '2026-11-01T00:00:00Z'), (4, 'v4', '2026-11-01T00:00:00Z'), (5, 'v5', '2026-11-01T00:00:00Z');
+                INSERT INTO codes (code, display, program, owner, medium, kind, status, created_at, uses, version)
+                VALUES ('ABCD2345X', 'ABCD-2345X', 'customers', 'ana', 1, 1, 1, {t}, 0, 1);
+                INSERT INTO conversions (program, order_id, customer, amount, currency, event_time, channel, presented_code,
+                                         attribution_customer, conversion_time, reason, is_repeat, referrer, code, decided_at, attribution_detail)
+                VALUES ('customers', 'o-mail', 'bob', '50', 'EUR', {t}, 1, 'jane.doe@example.com', 'bob', {t}, 1, 0, NULL, NULL, {t}, '{Detail}'),
+                       ('customers', 'o-phone', 'cy', '50', 'EUR', {t}, 1, '+49 170 1234567', 'cy', {t}, 1, 0, NULL, NULL, {t}, '{Detail}'),
+                       ('customers', 'o-code', 'dee', '50', 'EUR', {t}, 1, 'ABCD2345X', 'dee', {t}, 1, 0, NULL, NULL, {t}, '{Detail}');
+                INSERT INTO conversions (program, order_id, customer, amount, currency, event_time, channel, presented_code)
+                VALUES ('customers', 'o-open', 'eve', '50', 'EUR', {t}, 1, 'abcd 2345x');
+                """;
+            command.ExecuteNonQuery();
+        }
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+
+        await using (var store = SqliteReferralStore.OpenFile(path))
+        {
+            Assert.Null((await store.FindConversionAsync(Program, "o-mail", Ct))!.PresentedCode);
+            Assert.Null((await store.FindConversionAsync(Program, "o-phone", Ct))!.PresentedCode);
+            Assert.Equal("ABCD2345X", (await store.FindConversionAsync(Program, "o-code", Ct))!.PresentedCode);
+            Assert.Equal("abcd 2345x", (await store.FindConversionAsync(Program, "o-open", Ct))!.PresentedCode);
+        }
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+
+        AssertAbsent(path, ["jane.doe@example.com", "+49 170 1234567"]);
+        if (File.Exists(path + "-wal"))
+        {
+            AssertAbsent(path + "-wal", ["jane.doe@example.com", "+49 170 1234567"]);
+        }
+    }
+
     private static void AssertAbsent(string file, string[] values)
     {
         byte[] bytes;

@@ -32,6 +32,9 @@ public enum BatchImportErrorReason
     /// <see cref="BatchImportError.Rejection"/> says why.
     /// </summary>
     CaptureRefused = 8,
+
+    /// <summary>The row's <c>amount</c> is above the largest order amount the library accepts (10^12 in major units).</summary>
+    AmountTooLarge = 9,
 }
 
 /// <summary>One row of a POS batch upload that was not imported, and why. Immutable.</summary>
