@@ -309,20 +309,7 @@ internal sealed class CodeGuessingLimiter
     /// <summary>Whether the slot's estimate at <paramref name="t"/> (not before its last failure) reaches the limit.</summary>
     private bool IsOver(in Slot slot, long t)
     {
-        long elapsed = t - slot.WindowStart;
-        long previous, current;
-        if (elapsed < windowTicks)
-        {
-            previous = slot.Previous;
-            current = slot.Current;
-        }
-        else if (elapsed < idleTicks)
-        {
-            previous = slot.Current;
-            current = 0;
-            elapsed -= windowTicks;
-        }
-        else
+        if (!TryCountsAt(slot, t, out long previous, out long current, out long elapsed))
         {
             return false;
         }
@@ -331,25 +318,31 @@ internal sealed class CodeGuessingLimiter
     }
 
     /// <summary>
+    /// The slot's previous and current buckets and the time into the current window as seen at <paramref name="t"/>
+    /// (the window rolled forward once if it has ended); <see langword="false"/> once the slot has been idle for two windows.
+    /// </summary>
+    private bool TryCountsAt(in Slot slot, long t, out long previous, out long current, out long elapsed)
+    {
+        elapsed = t - slot.WindowStart;
+        if (elapsed < windowTicks)
+        {
+            previous = slot.Previous;
+            current = slot.Current;
+            return true;
+        }
+        previous = slot.Current;
+        current = 0;
+        elapsed -= windowTicks;
+        return elapsed + windowTicks < idleTicks;
+    }
+
+    /// <summary>
     /// The fewest failures <c>k</c> that, added to the current bucket at <paramref name="t"/>, bring the estimate to the
     /// limit: <c>previous × (W − e) + (current + k) × W ≥ max × W</c>, so <c>k = ⌈(max × W − previous × (W − e)) / W⌉ − current</c>.
     /// </summary>
     private int BudgetOf(in Slot slot, long t)
     {
-        long elapsed = t - slot.WindowStart;
-        long previous, current;
-        if (elapsed < windowTicks)
-        {
-            previous = slot.Previous;
-            current = slot.Current;
-        }
-        else if (elapsed < idleTicks)
-        {
-            previous = slot.Current;
-            current = 0;
-            elapsed -= windowTicks;
-        }
-        else
+        if (!TryCountsAt(slot, t, out long previous, out long current, out long elapsed))
         {
             return maxFailures;
         }
