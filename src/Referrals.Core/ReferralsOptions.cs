@@ -40,4 +40,14 @@ public sealed class ReferralsOptions
     /// A conversion of a program not listed here is not attributed.
     /// </summary>
     public IDictionary<string, ProgramOptions> Programs { get; set; } = new Dictionary<string, ProgramOptions>(StringComparer.Ordinal);
+
+    // The settings a lower layer reads from another section of the configuration tree. ReferralsOptions is the root that
+    // knows where each setting sits (the paths stay Referrals:Fraud:...); reading through it keeps Codes and Privacy from
+    // depending on the Fraud namespace, which sits above them.
+
+    /// <summary><c>Referrals:Fraud:CodeGuessing</c>, read by the code services.</summary>
+    internal CodeGuessingOptions CodeGuessing => Fraud.CodeGuessing;
+
+    /// <summary><c>Referrals:Fraud:DisposableDomains</c>, read by <see cref="FingerprintHasher"/>.</summary>
+    internal IList<string> ExtraDisposableDomains => Fraud.DisposableDomains;
 }

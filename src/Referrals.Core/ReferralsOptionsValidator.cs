@@ -140,8 +140,8 @@ public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOption
             f.Add($"{path}:TimeZone must be an IANA time zone id such as Europe/Berlin; got '{o.TimeZone}'.");
         }
         NodaTime.LocalDateTime from = default, until = default;
-        bool hasFrom = o.ActiveFrom is not null && ProgramRules.TryParseLocal(o.ActiveFrom, out from);
-        bool hasUntil = o.ActiveUntil is not null && ProgramRules.TryParseLocal(o.ActiveUntil, out until);
+        bool hasFrom = o.ActiveFrom is not null && LocalDates.TryParse(o.ActiveFrom, out from);
+        bool hasUntil = o.ActiveUntil is not null && LocalDates.TryParse(o.ActiveUntil, out until);
         if (o.ActiveFrom is not null && !hasFrom)
         {
             f.Add($"{path}:ActiveFrom must be a local date (2026-11-27) or date-time (2026-11-27T09:00); got '{o.ActiveFrom}'.");
@@ -150,13 +150,13 @@ public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOption
         {
             f.Add($"{path}:ActiveUntil must be a local date (2026-11-27) or date-time (2026-11-27T09:00); got '{o.ActiveUntil}'.");
         }
-        if (hasFrom && !ProgramRules.IsSupported(from))
+        if (hasFrom && !LocalDates.IsSupported(from))
         {
-            f.Add($"{path}:ActiveFrom must lie in the years {ProgramRules.SupportedYears} (so that it is an instant in every time zone); got '{o.ActiveFrom}'.");
+            f.Add($"{path}:ActiveFrom must lie in the years {LocalDates.SupportedYears} (so that it is an instant in every time zone); got '{o.ActiveFrom}'.");
         }
-        if (hasUntil && !ProgramRules.IsSupported(until))
+        if (hasUntil && !LocalDates.IsSupported(until))
         {
-            f.Add($"{path}:ActiveUntil must lie in the years {ProgramRules.SupportedYears} (so that it is an instant in every time zone); got '{o.ActiveUntil}'.");
+            f.Add($"{path}:ActiveUntil must lie in the years {LocalDates.SupportedYears} (so that it is an instant in every time zone); got '{o.ActiveUntil}'.");
         }
         if (hasFrom && hasUntil && until <= from)
         {
@@ -200,7 +200,7 @@ public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOption
         var domains = o.DisposableDomains ?? [];
         for (int i = 0; i < domains.Count; i++)
         {
-            if (!Fraud.DisposableEmailDomainList.IsValidDomain(domains[i]))
+            if (!DisposableEmailDomainList.IsValidDomain(domains[i]))
             {
                 f.Add($"{path}:DisposableDomains:{i} must be a domain name of at least two labels; got '{domains[i]}'.");
             }
@@ -367,8 +367,8 @@ public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOption
             {
                 f.Add($"{at}:Name is required.");
             }
-            bool hasFrom = ProgramRules.TryParseLocal(b.From ?? "", out var from);
-            bool hasUntil = ProgramRules.TryParseLocal(b.Until ?? "", out var until);
+            bool hasFrom = LocalDates.TryParse(b.From ?? "", out var from);
+            bool hasUntil = LocalDates.TryParse(b.Until ?? "", out var until);
             if (!hasFrom)
             {
                 f.Add($"{boost}:From must be a local date (2026-11-27) or date-time (2026-11-27T09:00); got '{b.From}'.");
@@ -377,13 +377,13 @@ public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOption
             {
                 f.Add($"{boost}:Until must be a local date (2026-11-27) or date-time (2026-11-27T09:00); got '{b.Until}'.");
             }
-            if (hasFrom && !ProgramRules.IsSupported(from))
+            if (hasFrom && !LocalDates.IsSupported(from))
             {
-                f.Add($"{boost}:From must lie in the years {ProgramRules.SupportedYears}; got '{b.From}'.");
+                f.Add($"{boost}:From must lie in the years {LocalDates.SupportedYears}; got '{b.From}'.");
             }
-            if (hasUntil && !ProgramRules.IsSupported(until))
+            if (hasUntil && !LocalDates.IsSupported(until))
             {
-                f.Add($"{boost}:Until must lie in the years {ProgramRules.SupportedYears}; got '{b.Until}'.");
+                f.Add($"{boost}:Until must lie in the years {LocalDates.SupportedYears}; got '{b.Until}'.");
             }
             if (hasFrom && hasUntil && until <= from)
             {
@@ -644,9 +644,9 @@ public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOption
             {
                 f.Add($"{kp}:Id '{k.Id}' is used by another key.");
             }
-            if (!LinkKeys.TryDecodeSecret(k.Secret, out _))
+            if (!Secrets.TryDecodeSecret(k.Secret, out _))
             {
-                f.Add($"{kp}:Secret must be base64 of at least {LinkKeys.MinSecretBytes} bytes (the secret itself is not shown).");
+                f.Add($"{kp}:Secret must be base64 of at least {Secrets.MinSecretBytes} bytes (the secret itself is not shown).");
             }
         }
         if (o.ActiveSigningKeyId is not null && !seen.Contains(o.ActiveSigningKeyId))
@@ -749,9 +749,9 @@ public sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOption
     private static void ValidatePrivacy(PrivacyOptions o, string path, List<string> f)
     {
         // The key is optional here (hosts that never look contacts up need none); ContactHasher requires it.
-        if (!string.IsNullOrEmpty(o.ContactHashKey) && !LinkKeys.TryDecodeSecret(o.ContactHashKey, out _))
+        if (!string.IsNullOrEmpty(o.ContactHashKey) && !Secrets.TryDecodeSecret(o.ContactHashKey, out _))
         {
-            f.Add($"{path}:ContactHashKey must be base64 of at least {LinkKeys.MinSecretBytes} bytes (the key itself is not shown).");
+            f.Add($"{path}:ContactHashKey must be base64 of at least {Secrets.MinSecretBytes} bytes (the key itself is not shown).");
         }
         if (o.DefaultCountryCallingCode is not null && !ContactNormalizer.IsCountryCallingCode(o.DefaultCountryCallingCode))
         {

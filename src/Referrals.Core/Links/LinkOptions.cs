@@ -38,10 +38,10 @@ public sealed class LinkOptions
     /// <summary>
     /// Whether a link captured as a touch must carry a valid signature. <see langword="null"/> (the default): required
     /// when <see cref="SigningKeys"/> are configured. Required, a link without <c>kid</c> and <c>sig</c> is refused
-    /// (<see cref="Attribution.CaptureRejection.LinkSignatureMissing"/>), so stripping the signature off a link (one signed
+    /// (<c>CaptureRejection.LinkSignatureMissing</c>), so stripping the signature off a link (one signed
     /// with a removed key, or one whose medium was altered) gains nothing; a code typed or scanned on its own carries no
     /// signature and is not affected. A link with a signature that does not verify is refused either way
-    /// (<see cref="Attribution.CaptureRejection.LinkSignatureInvalid"/>).
+    /// (<c>CaptureRejection.LinkSignatureInvalid</c>).
     /// </summary>
     /// <remarks>
     /// Set <see langword="false"/> while unsigned links are still in circulation after you start signing. Whenever an
