@@ -52,4 +52,25 @@ public sealed class CodeGuessingOptions
     /// are forgotten. 16 to 16,777,216; default 65,536.
     /// </summary>
     public int MaxSources { get; set; } = 65_536;
+
+    /// <summary>Adds a message naming the setting by its path (<c>Referrals:Fraud:CodeGuessing:Window</c>) for every bad one.</summary>
+    internal void Validate(string path, List<string> f)
+    {
+        if (MaxFailures is < 1 or > 10_000)
+        {
+            f.Add($"{path}:MaxFailures must be 1 to 10,000; got {MaxFailures}.");
+        }
+        if (Window < TimeSpan.FromSeconds(1) || Window > TimeSpan.FromDays(1))
+        {
+            f.Add($"{path}:Window must be 1 second to 1 day; got {Window}.");
+        }
+        if (MaxSources is < 16 or > 16_777_216)
+        {
+            f.Add($"{path}:MaxSources must be 16 to 16,777,216; got {MaxSources}.");
+        }
+        if (MaxFailuresPerProgram is < 1 or > 1_000_000)
+        {
+            f.Add($"{path}:MaxFailuresPerProgram must be 1 to 1,000,000; got {MaxFailuresPerProgram}.");
+        }
+    }
 }
