@@ -28,7 +28,7 @@ namespace Referrals.Privacy;
 /// national number starting with 1 already carries the country code. Nothing checks that the number is assigned.
 /// </para>
 /// </remarks>
-public static class ContactNormalizer
+internal static class ContactNormalizer
 {
     /// <summary>Longest e-mail address accepted, in UTF-16 characters (RFC 5321's path limit less the angle brackets).</summary>
     private const int MaxEmailLength = 254;

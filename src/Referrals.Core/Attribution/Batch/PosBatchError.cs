@@ -35,7 +35,7 @@ public enum PosBatchErrorReason
 /// A line of a POS batch file that could not be read as a <see cref="PosBatchRow"/>. Only that line is lost: the reader
 /// goes on with the next one. Immutable.
 /// </summary>
-public sealed class PosBatchError
+internal sealed class PosBatchError
 {
     internal PosBatchError(int lineNumber, PosBatchErrorReason reason, string? column, string message)
     {
