@@ -1,3 +1,5 @@
+using System.Xml.Linq;
+
 namespace Referrals.Tests.Architecture;
 
 /// <summary>
@@ -79,6 +81,26 @@ public sealed class LayeringTests
         "Referrals.Rewards.RewardService -> Referrals.Storage",
     ];
 
+    /// <summary>
+    /// Today's upward <c>cref</c>s in the XML documentation, as "documented type -> namespace it points to". A reader of
+    /// a lower folder's docs should not be sent up the layers either; this list may only shrink too.
+    /// </summary>
+    private static readonly string[] AllowedInDocs =
+    [
+        "Referrals.Attribution.AttributionService -> Referrals.Notifications",
+        "Referrals.Attribution.AttributionService -> Referrals.Rewards",
+        "Referrals.Attribution.AttributionService -> Referrals.Storage",
+        "Referrals.Codes.ReferralCodeService -> Referrals.Storage",
+        "Referrals.Fraud.FraudContext -> Referrals.Storage",
+        "Referrals.Fraud.FraudService -> Referrals.Attribution",
+        "Referrals.Notifications.NotificationOutbox -> Referrals.Storage",
+        "Referrals.Notifications.PendingNotification -> Referrals.Storage",
+        "Referrals.ReferralsOptions -> Referrals.Privacy",
+        "Referrals.Rewards.RewardCommit -> Referrals.Storage",
+        "Referrals.Rewards.RewardProcessingResult -> Referrals.Notifications",
+        "Referrals.Rewards.RewardService -> Referrals.Notifications",
+    ];
+
     private static readonly string CorePath = typeof(ReferralException).Assembly.Location;
 
     [Fact]
@@ -108,6 +130,64 @@ public sealed class LayeringTests
         var gone = Allowed.Where(a => !occurring.Contains(a)).ToList();
         Assert.True(gone.Count == 0, "These allowed back-references no longer occur; delete them from LayeringTests.Allowed:\n" + string.Join("\n", gone));
         Assert.Equal(Allowed.Length, Allowed.Distinct(StringComparer.Ordinal).Count());
+    }
+
+    [Fact]
+    public void No_documentation_points_up_the_layers_beyond_the_allowed()
+    {
+        var found = DocumentationBackReferences();
+        var allowed = new HashSet<string>(AllowedInDocs, StringComparer.Ordinal);
+        var added = found.Where(f => !allowed.Contains(f.Key)).Select(f => f.Text).Distinct().Order(StringComparer.Ordinal).ToList();
+        Assert.True(added.Count == 0, $"{added.Count} documentation references point up the layers (say it in words, or link a lower type):\n" + string.Join("\n", added));
+        var keys = found.Select(f => f.Key).ToHashSet(StringComparer.Ordinal);
+        var gone = AllowedInDocs.Where(a => !keys.Contains(a)).ToList();
+        Assert.True(gone.Count == 0, "These allowed documentation references no longer occur; delete them from LayeringTests.AllowedInDocs:\n" + string.Join("\n", gone));
+    }
+
+    /// <summary>The upward <c>cref</c>s in Referrals.Core.xml (the compiler's documentation file, beside the assembly).</summary>
+    private static List<(string Key, string Text)> DocumentationBackReferences()
+    {
+        string xml = Path.ChangeExtension(CorePath, ".xml");
+        Assert.True(File.Exists(xml), $"No documentation file at {xml}.");
+        var result = new List<(string, string)>();
+        foreach (var member in XDocument.Load(xml).Descendants("member"))
+        {
+            string id = (string?)member.Attribute("name") ?? "";
+            var (fromType, from) = NamespaceOf(id);
+            if (from is null)
+            {
+                continue;
+            }
+            foreach (var cref in member.Descendants().Select(e => (string?)e.Attribute("cref")).OfType<string>())
+            {
+                var (_, to) = NamespaceOf(cref);
+                if (to is not null && !MayReference(from, to, Layers))
+                {
+                    result.Add(($"{fromType} -> {to}", $"{id.Split('(')[0]} refers to {cref.Split('(')[0]} ({from} -> {to})"));
+                }
+            }
+        }
+        return result;
+    }
+
+    /// <summary>The documented type and its namespace, from an id such as <c>M:Referrals.Codes.ReferralCodeService.Resolve(System.String)</c>.</summary>
+    private static (string Type, string? Namespace) NamespaceOf(string id)
+    {
+        if (id.Length < 3 || id[1] != ':')
+        {
+            return ("", null);
+        }
+        string[] parts = id[2..].Split('(')[0].Split('.');
+        int typeEnd = id[0] == 'T' ? parts.Length : parts.Length - 1;
+        for (int k = typeEnd - 1; k > 0; k--)
+        {
+            string ns = string.Join('.', parts[..k]);
+            if (RankOf(ns) is not null)
+            {
+                return (string.Join('.', parts[..(k + 1)]), ns);
+            }
+        }
+        return ("", null);
     }
 
     internal static IEnumerable<LayerReference> BackReferences(IEnumerable<LayerReference> references, string[][] layers) =>
