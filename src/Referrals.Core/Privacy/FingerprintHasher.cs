@@ -78,7 +78,7 @@ public sealed class FingerprintHasher
     }
 
     /// <summary>
-    /// Hashes the domain of an e-mail address (normalised as by <see cref="ContactNormalizer.TryNormalizeEmail"/>); a
+    /// Hashes the domain of an e-mail address (normalised as <see cref="ContactHasher"/> normalises e-mail addresses); a
     /// disposable-mail domain or a subdomain of one is hashed as the listed domain. Never throws.
     /// </summary>
     public bool TryHashEmailDomain(string? email, out Fingerprint fingerprint)
