@@ -4,29 +4,6 @@ using Referrals.Rewards;
 
 namespace Referrals.Programs;
 
-/// <summary>Which earlier touch earns the credit when no code was presented at the conversion itself.</summary>
-public enum TouchPrecedence
-{
-    /// <summary>The most recent touch within the window (the default).</summary>
-    LastTouch = 1,
-
-    /// <summary>The earliest touch within the window.</summary>
-    FirstTouch = 2,
-}
-
-/// <summary>What happens to a friend's later conversions once one was attributed.</summary>
-public enum StickyReferee
-{
-    /// <summary>Later conversions stay with the same referrer, marked as repeats (the default).</summary>
-    SameReferrer = 1,
-
-    /// <summary>Later conversions are not credited again.</summary>
-    NotCreditedAgain = 2,
-
-    /// <summary>Every conversion is decided on its own touches.</summary>
-    Off = 3,
-}
-
 /// <summary>
 /// One referral program's rules, configured under <c>Referrals:Programs:{id}</c>. Local dates and times are read in
 /// <see cref="TimeZone"/>: a program that "ends Sunday midnight" ends at midnight there.
