@@ -21,7 +21,7 @@ public readonly record struct Money
 
     /// <summary>
     /// The unit of loyalty points, <c>PTS</c>: not an ISO 4217 code, reserved by the library for
-    /// <see cref="Rewards.RewardKind.Points"/>; whole points (no minor unit).
+    /// <c>RewardKind.Points</c>; whole points (no minor unit).
     /// </summary>
     public const string PointsCurrency = "PTS";
 

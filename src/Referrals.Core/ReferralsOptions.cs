@@ -2,12 +2,14 @@ using Referrals.Codes;
 using Referrals.Links;
 using Referrals.Programs;
 using Referrals.Privacy;
+using Referrals.Fraud;
 
 namespace Referrals;
 
 /// <summary>
 /// Settings of Referrals.Core, bound from the <c>Referrals</c> configuration section or set in code.
-/// Validated once at start by <see cref="ReferralsOptionsValidator"/>; every bad setting is named in one message.
+/// Validated once: at start under dependency injection (<c>ValidateOnStart</c>), by the constructor otherwise; every bad
+/// setting is named in one message. Each options class checks its own settings.
 /// </summary>
 public sealed class ReferralsOptions
 {
@@ -40,4 +42,100 @@ public sealed class ReferralsOptions
     /// A conversion of a program not listed here is not attributed.
     /// </summary>
     public IDictionary<string, ProgramOptions> Programs { get; set; } = new Dictionary<string, ProgramOptions>(StringComparer.Ordinal);
+
+    // The settings a lower layer reads from another section of the configuration tree. ReferralsOptions is the root that
+    // knows where each setting sits (the paths stay Referrals:Fraud:...); reading through it keeps Codes and Privacy from
+    // depending on the Fraud namespace, which sits above them.
+
+    /// <summary><c>Referrals:Fraud:CodeGuessing</c>, read by the code services.</summary>
+    internal CodeGuessingOptions CodeGuessing => Fraud.CodeGuessing;
+
+    /// <summary><c>Referrals:Fraud:DisposableDomains</c>, read by <see cref="FingerprintHasher"/>.</summary>
+    internal IList<string> ExtraDisposableDomains => Fraud.DisposableDomains;
+
+    /// <summary>
+    /// Adds a message naming the setting by its configuration path (<c>Referrals:Codes:Length</c>) for every bad setting
+    /// of every section; each section checks its own settings. Besides each setting's range, the checks make sure nothing
+    /// accepted can fail later: amounts bounded so that no reward computation overflows, local dates that are instants in
+    /// every time zone, and a link template that builds links which read back.
+    /// </summary>
+    internal void Validate(List<string> f)
+    {
+        const string root = SectionName;
+        if (Codes is null)
+        {
+            f.Add($"{root}:Codes is required.");
+        }
+        else
+        {
+            Codes.Validate($"{root}:Codes", f);
+        }
+        if (Vanity is null)
+        {
+            f.Add($"{root}:Vanity is required.");
+        }
+        else
+        {
+            Vanity.Validate($"{root}:Vanity", f);
+        }
+        if (Links is null)
+        {
+            f.Add($"{root}:Links is required.");
+        }
+        else
+        {
+            int before = f.Count;
+            Links.Validate($"{root}:Links", f);
+            if (f.Count == before)
+            {
+                int longestCode = Math.Max((Codes?.Length ?? 0) + (Codes?.UseCheckCharacter == true ? 1 : 0), Vanity?.MaxLength ?? 0);
+                LinkOptions.ValidateRoundTrip(this, longestCode, $"{root}:Links", f);
+            }
+        }
+        if (Privacy is null)
+        {
+            f.Add($"{root}:Privacy is required.");
+        }
+        else
+        {
+            Privacy.Validate($"{root}:Privacy", f);
+        }
+        if (Fraud is null)
+        {
+            f.Add($"{root}:Fraud is required.");
+        }
+        else
+        {
+            Fraud.Validate($"{root}:Fraud", f);
+        }
+        if (Notifications is null)
+        {
+            f.Add($"{root}:Notifications is required.");
+        }
+        else
+        {
+            Notifications.Validate($"{root}:Notifications", f);
+        }
+        if (Programs is null)
+        {
+            f.Add($"{root}:Programs is required (it may be empty).");
+            return;
+        }
+        foreach (var (id, program) in Programs)
+        {
+            string path = $"{root}:Programs:{id}";
+            if (string.IsNullOrEmpty(id) || id.Length > ProgramId.MaxLength || char.IsWhiteSpace(id[0]) || char.IsWhiteSpace(id[^1]))
+            {
+                f.Add($"{path}: a program id is 1 to {ProgramId.MaxLength} characters without surrounding white space; got '{id}'.");
+            }
+            if (program is null)
+            {
+                f.Add($"{path} is empty.");
+            }
+            else
+            {
+                program.Validate(path, f);
+            }
+        }
+    }
 }

@@ -121,7 +121,7 @@ public sealed partial class AttributionService
     /// request: input that is no code or link of ours is <see cref="CaptureRejection.CodeMalformed"/>.
     /// </summary>
     /// <remarks>
-    /// Look-ups are under the code-guessing limit (<see cref="Fraud.CodeGuessingOptions"/>), per
+    /// Look-ups are under the code-guessing limit (<see cref="Codes.CodeGuessingOptions"/>), per
     /// <see cref="CaptureRequest.Source"/> and per program. A link must be signed when
     /// <see cref="Links.LinkOptions.RequireSignature"/> says so; an unsigned link's medium is never believed.
     /// </remarks>

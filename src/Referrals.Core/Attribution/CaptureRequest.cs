@@ -44,7 +44,7 @@ public sealed record CaptureRequest
     public string? CaptureId { get; init; }
 
     /// <summary>
-    /// Where the look-up came from, for the code-guessing limit (<see cref="Fraud.CodeGuessingOptions"/>): the client's IP
+    /// Where the look-up came from, for the code-guessing limit (<see cref="Codes.CodeGuessingOptions"/>): the client's IP
     /// address for a web form, a kiosk's device id. Never stored; only a hash of it is held, in memory, while it is active.
     /// When <see langword="null"/>, the store and register are the source for POS captures, else the visitor id, else the
     /// customer id, else the contact. Failures count against the program as a whole as well.
@@ -97,7 +97,7 @@ public enum CaptureRejection
 
     /// <summary>
     /// The source of the look-up (<see cref="CaptureRequest.Source"/>), or the program as a whole, had too many failed
-    /// look-ups in the window of <see cref="Fraud.CodeGuessingOptions"/>: the input was not even looked at. Try again later.
+    /// look-ups in the window of <see cref="Codes.CodeGuessingOptions"/>: the input was not even looked at. Try again later.
     /// </summary>
     TooManyFailedLookups = 9,
 

@@ -18,7 +18,7 @@ namespace Referrals.Codes;
 /// Weights stay distinct for up to 30 data symbols; codes are at most <see cref="MaxDataLength"/> long.
 /// </para>
 /// </remarks>
-public static class CheckCharacter
+internal static class CheckCharacter
 {
     /// <summary>The longest data part (without the check symbol) that the check character protects.</summary>
     public const int MaxDataLength = 30;

@@ -8,7 +8,7 @@ namespace Referrals.Codes;
 /// like letters are read as those letters (0=O, 1=I=L, 2=Z, 3=E, 4=A, 5=S, 6=G, 7=T, 8=B, 9=G, U=V), so one entry
 /// covers <c>SHIT</c>, <c>SH1T</c> and <c>5H1T</c>. Immutable and thread-safe.
 /// </summary>
-public sealed class CodeBlocklist
+internal sealed class CodeBlocklist
 {
     private const string ResourceName = "Referrals.Codes.Blocklist.txt";
     private static readonly Lazy<CodeBlocklist> LazyDefault = new(LoadDefault);

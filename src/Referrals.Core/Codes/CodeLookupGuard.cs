@@ -1,6 +1,5 @@
 using System.Buffers;
 using NodaTime;
-using Referrals.Fraud;
 using Referrals.Internal;
 
 namespace Referrals.Codes;

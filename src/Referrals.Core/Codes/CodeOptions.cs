@@ -49,6 +49,53 @@ public sealed class CodeOptions
             yield return p;
         }
     }
+
+    /// <summary>Adds a message naming the setting by its path (<c>Referrals:Codes:Length</c>) for every bad one.</summary>
+    internal void Validate(string path, List<string> f)
+    {
+        if (Length is < 4 or > 24)
+        {
+            f.Add($"{path}:Length must be 4 to 24 symbols; got {Length}.");
+        }
+        if (GroupSize is < 0 or > 12)
+        {
+            f.Add($"{path}:GroupSize must be 0 (no groups) to 12; got {GroupSize}.");
+        }
+        if (MaxUniquenessAttempts is < 1 or > 1000)
+        {
+            f.Add($"{path}:MaxUniquenessAttempts must be 1 to 1000; got {MaxUniquenessAttempts}.");
+        }
+        if (MaxBlocklistAttempts is < 1 or > 10000)
+        {
+            f.Add($"{path}:MaxBlocklistAttempts must be 1 to 10000; got {MaxBlocklistAttempts}.");
+        }
+        if (Prefix is not null)
+        {
+            ValidatePrefix(Prefix, $"{path}:Prefix", f);
+        }
+        var prefixes = AdditionalPrefixes ?? [];
+        for (int i = 0; i < prefixes.Count; i++)
+        {
+            ValidatePrefix(prefixes[i], $"{path}:AdditionalPrefixes:{i}", f);
+        }
+        var words = BlockedWords ?? [];
+        for (int i = 0; i < words.Count; i++)
+        {
+            string w = words[i] ?? string.Empty;
+            if (w.Length < 3 || !w.All(char.IsAsciiLetterOrDigit))
+            {
+                f.Add($"{path}:BlockedWords:{i} must be at least 3 ASCII letters or digits; got '{w}'.");
+            }
+        }
+    }
+
+    private static void ValidatePrefix(string? prefix, string path, List<string> f)
+    {
+        if (string.IsNullOrEmpty(prefix) || prefix.Length > 8 || !prefix.All(char.IsAsciiLetterOrDigit))
+        {
+            f.Add($"{path} must be 1 to 8 ASCII letters or digits; got '{prefix}'.");
+        }
+    }
 }
 
 /// <summary>What vanity codes (chosen by a person, such as <c>JANE20</c>) may be.</summary>
@@ -74,4 +121,25 @@ public sealed class VanityCodeOptions
         "REFERRAL", "REFERRALS", "REFER", "INVALID", "VOID", "CANCEL", "CANCELLED", "REFUND", "STAFF", "MANAGER",
         "SYSTEM", "ROOT", "SUPPORT", "FREE", "GIFT", "DISCOUNT", "COUPON", "PROMO", "CODE", "UNKNOWN",
     ];
+
+    /// <summary>Adds a message naming the setting by its path (<c>Referrals:Vanity:MinLength</c>) for every bad one.</summary>
+    internal void Validate(string path, List<string> f)
+    {
+        if (MinLength is < 3 or > 24)
+        {
+            f.Add($"{path}:MinLength must be 3 to 24; got {MinLength}.");
+        }
+        if (MaxLength < MinLength || MaxLength > 24)
+        {
+            f.Add($"{path}:MaxLength must be MinLength ({MinLength}) to 24; got {MaxLength}.");
+        }
+        var words = ReservedWords ?? [];
+        for (int i = 0; i < words.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(words[i]) || CodeText.FoldToString(words[i]) is null)
+            {
+                f.Add($"{path}:ReservedWords:{i} must be letters and digits; got '{words[i]}'.");
+            }
+        }
+    }
 }

@@ -23,7 +23,7 @@ public enum CodeResolutionOutcome
 
     /// <summary>
     /// The look-up was refused: its source, or its program as a whole, had too many failed look-ups in the window of
-    /// <see cref="Fraud.CodeGuessingOptions"/>, and the result says nothing about the input (found or not, it counts
+    /// <see cref="Codes.CodeGuessingOptions"/>, and the result says nothing about the input (found or not, it counts
     /// nothing). Only <see cref="ReferralCodeService.Resolve(string?, ProgramId, string?)"/> gives it. Ask the person to try
     /// again later.
     /// </summary>

@@ -73,7 +73,7 @@ public sealed partial class ReferralCodeService
             VanityCodeOptions.DefaultReservedWords.Concat(o.Vanity.ReservedWords).Select(CodeBlocklist.Skeleton),
             StringComparer.Ordinal);
         _minLength = Math.Min(o.Vanity.MinLength, o.Codes.Length);
-        _guard = CodeLookupGuard.From(o.Fraud.CodeGuessing);
+        _guard = CodeLookupGuard.From(o.CodeGuessing);
     }
 
     /// <summary>Creates the service without dependency injection, with the cryptographic random source.</summary>
@@ -294,7 +294,7 @@ public sealed partial class ReferralCodeService
 
     /// <summary>
     /// Resolves input a person typed, scanned or opened — at a checkout form, a kiosk, a till — as
-    /// <see cref="Resolve(string?)"/> does, under the code-guessing limit (<see cref="Fraud.CodeGuessingOptions"/>): a look-up
+    /// <see cref="Resolve(string?)"/> does, under the code-guessing limit (<see cref="Codes.CodeGuessingOptions"/>): a look-up
     /// that finds no code, or fails its check symbol, counts against <paramref name="source"/> and against
     /// <paramref name="program"/>, and while either is limited the outcome is <see cref="CodeResolutionOutcome.Limited"/>,
     /// found code or not, and nothing more is counted. <see cref="CodeResolution.GetSuggestions"/> on the result counts too.
@@ -302,7 +302,7 @@ public sealed partial class ReferralCodeService
     /// </summary>
     /// <remarks>
     /// A found code is returned whatever its program: compare <see cref="ReferralCodeRecord.Program"/> yourself. The counts
-    /// are per process; see <see cref="Fraud.CodeGuessingOptions"/> for hosts with several instances. With the limit
+    /// are per process; see <see cref="Codes.CodeGuessingOptions"/> for hosts with several instances. With the limit
     /// turned off this is <see cref="Resolve(string?)"/>.
     /// </remarks>
     /// <param name="raw">The input, or <see langword="null"/> (which resolves as <see cref="CodeMalformedReason.Empty"/>).</param>

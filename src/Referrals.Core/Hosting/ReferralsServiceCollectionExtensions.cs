@@ -20,7 +20,7 @@ public static class ReferralsServiceCollectionExtensions
     /// <summary>
     /// Adds Referrals.Core with options set in code. Registers, unless the host registered its own:
     /// <see cref="TimeProvider.System"/> and an <see cref="IClock"/> reading the registered <see cref="TimeProvider"/>
-    /// (register either to control time, e.g. in tests), <see cref="CryptoRandomSource"/>, the <see cref="InMemoryReferralStore"/>,
+    /// (register either to control time, e.g. in tests), the cryptographic random source, the <see cref="InMemoryReferralStore"/>,
     /// the services, and the built-in fraud checks (<see cref="FraudCheckNames"/>).
     /// Options are validated when the host starts (<c>ValidateOnStart</c>) and again when a service is first created.
     /// </summary>

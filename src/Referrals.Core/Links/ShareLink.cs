@@ -1,4 +1,3 @@
-using Referrals.Codes;
 
 namespace Referrals.Links;
 

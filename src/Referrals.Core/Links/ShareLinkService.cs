@@ -4,7 +4,6 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
-using Referrals.Codes;
 using Referrals.Internal;
 
 namespace Referrals.Links;
@@ -152,7 +151,7 @@ public sealed class ShareLinkService
         verificationKeys = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         foreach (var key in links.SigningKeys ?? [])
         {
-            LinkKeys.TryDecodeSecret(key.Secret, out byte[] secret); // validated above
+            Secrets.TryDecodeSecret(key.Secret, out byte[] secret); // validated above
             verificationKeys[key.Id] = secret;
         }
         activeKeyId = links.ActiveSigningKeyId;

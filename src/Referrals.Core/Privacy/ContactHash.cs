@@ -12,7 +12,7 @@ namespace Referrals.Privacy;
 /// <see cref="Value"/> is the base64url form (no padding, 22 characters) of the first 16 bytes of
 /// HMAC-SHA256(key, UTF-8 of <c>email\n</c> or <c>phone\n</c> followed by the normalised value). A host that imports
 /// existing customers in bulk can compute the same value elsewhere from that definition and the normalisation rules of
-/// <see cref="ContactNormalizer"/>. The <see langword="default"/> value has no kind and an empty <see cref="Value"/>;
+/// <see cref="ContactHasher"/>. The <see langword="default"/> value has no kind and an empty <see cref="Value"/>;
 /// no hasher makes it.
 /// </remarks>
 public readonly record struct ContactHash

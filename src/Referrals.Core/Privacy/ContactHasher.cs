@@ -9,9 +9,31 @@ namespace Referrals.Privacy;
 /// Also masks contact details for display (<c>j***@example.com</c>).
 /// </summary>
 /// <remarks>
-/// Values are normalised first (<see cref="ContactNormalizer"/>), so <c>Jane.Doe+shop@googlemail.com</c> and
-/// <c>janedoe@gmail.com</c> hash equal. The key is copied when the hasher is created; the hasher is immutable and safe to
-/// share between threads. Neither the key nor the raw values appear in any message or exception.
+/// <para>
+/// Values are normalised first, so that the ways one person writes the same contact detail hash equal
+/// (<c>Jane.Doe+shop@googlemail.com</c> and <c>janedoe@gmail.com</c>); normalising is idempotent.
+/// </para>
+/// <para>
+/// E-mail: trimmed; exactly one <c>@</c> with a non-empty local part and a domain of at least two dot-separated labels;
+/// no white space or control characters inside; at most 254 characters; lower-cased (invariant culture) and in Unicode
+/// normalisation form C. Internationalised domains stay in Unicode; punycode labels (<c>xn--</c>) are decoded, so both
+/// spellings of one domain match. Provider rules: for <c>gmail.com</c> and <c>googlemail.com</c> dots are removed from
+/// the local part, everything from the first <c>+</c> is dropped, and the domain becomes <c>gmail.com</c>; for
+/// <c>outlook.com</c>, <c>hotmail.com</c>, <c>live.com</c>, <c>icloud.com</c>, <c>me.com</c>, <c>fastmail.com</c>,
+/// <c>protonmail.com</c> and <c>proton.me</c> the <c>+tag</c> is dropped; other local parts are kept as written (lower-cased),
+/// since for other domains a dot or a plus may name a different mailbox.
+/// </para>
+/// <para>
+/// Phone: E.164, <c>+</c> and 8 to 15 digits, the first not 0. Digits, spaces, <c>- . ( ) /</c> and one leading <c>+</c> are
+/// accepted; <c>00</c> in front is read as <c>+</c>, and <c>(0)</c> after an international prefix (<c>+49 (0)151 ...</c>) is the
+/// national trunk prefix and is dropped. A number without either is national: it needs a default country calling code,
+/// and loses one leading trunk <c>0</c> (except for Italy, 39, whose numbers keep it). With country code 1, an 11-digit
+/// national number starting with 1 already carries the country code. Nothing checks that the number is assigned.
+/// </para>
+/// <para>
+/// The key is copied when the hasher is created; the hasher is immutable and safe to share between threads. Neither the
+/// key nor the raw values appear in any message or exception.
+/// </para>
 /// </remarks>
 public sealed class ContactHasher
 {
@@ -41,7 +63,7 @@ public sealed class ContactHasher
         defaultCountryCallingCode = options.Privacy.DefaultCountryCallingCode;
     }
 
-    /// <summary>Normalises an e-mail address (<see cref="ContactNormalizer.TryNormalizeEmail"/>) and hashes it. Never throws.</summary>
+    /// <summary>Normalises an e-mail address (by the rules in the remarks) and hashes it. Never throws.</summary>
     /// <param name="email">The address as typed; <see langword="null"/> is invalid.</param>
     /// <param name="hash">The hash when the address is valid; otherwise <see langword="default"/>.</param>
     /// <returns><see langword="true"/> when the address is valid and was hashed.</returns>
@@ -57,7 +79,7 @@ public sealed class ContactHasher
     }
 
     /// <summary>
-    /// Normalises a phone number to E.164 (<see cref="ContactNormalizer.TryNormalizePhone"/>, with
+    /// Normalises a phone number to E.164 (by the rules in the remarks, with
     /// <see cref="PrivacyOptions.DefaultCountryCallingCode"/> for national numbers) and hashes it. Never throws.
     /// </summary>
     /// <param name="phone">The number as typed; <see langword="null"/> is invalid.</param>

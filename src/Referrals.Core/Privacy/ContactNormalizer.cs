@@ -9,26 +9,8 @@ namespace Referrals.Privacy;
 /// Brings e-mail addresses and phone numbers into one canonical form, so that the ways one person writes the same
 /// contact detail hash equal. Both methods never throw, and are idempotent: normalising a normalised value returns it unchanged.
 /// </summary>
-/// <remarks>
-/// <para>
-/// E-mail: trimmed; exactly one <c>@</c> with a non-empty local part and a domain of at least two dot-separated labels;
-/// no white space or control characters inside; at most 254 characters; lower-cased (invariant culture) and in Unicode
-/// normalisation form C. Internationalised domains stay in Unicode; punycode labels (<c>xn--</c>) are decoded, so both
-/// spellings of one domain match. Provider rules: for <c>gmail.com</c> and <c>googlemail.com</c> dots are removed from
-/// the local part, everything from the first <c>+</c> is dropped, and the domain becomes <c>gmail.com</c>; for
-/// <c>outlook.com</c>, <c>hotmail.com</c>, <c>live.com</c>, <c>icloud.com</c>, <c>me.com</c>, <c>fastmail.com</c>,
-/// <c>protonmail.com</c> and <c>proton.me</c> the <c>+tag</c> is dropped; other local parts are kept as written (lower-cased),
-/// since for other domains a dot or a plus may name a different mailbox.
-/// </para>
-/// <para>
-/// Phone: E.164, <c>+</c> and 8 to 15 digits, the first not 0. Digits, spaces, <c>- . ( ) /</c> and one leading <c>+</c> are
-/// accepted; <c>00</c> in front is read as <c>+</c>, and <c>(0)</c> after an international prefix (<c>+49 (0)151 ...</c>) is the
-/// national trunk prefix and is dropped. A number without either is national: it needs a default country calling code,
-/// and loses one leading trunk <c>0</c> (except for Italy, 39, whose numbers keep it). With country code 1, an 11-digit
-/// national number starting with 1 already carries the country code. Nothing checks that the number is assigned.
-/// </para>
-/// </remarks>
-public static class ContactNormalizer
+/// <remarks>The rules are those <see cref="ContactHasher"/> documents for hosts, in its remarks.</remarks>
+internal static class ContactNormalizer
 {
     /// <summary>Longest e-mail address accepted, in UTF-16 characters (RFC 5321's path limit less the angle brackets).</summary>
     private const int MaxEmailLength = 254;
@@ -54,7 +36,7 @@ public static class ContactNormalizer
 
     private static readonly IdnMapping Idn = new();
 
-    /// <summary>Normalises an e-mail address by the rules in the remarks of <see cref="ContactNormalizer"/>. Never throws.</summary>
+    /// <summary>Normalises an e-mail address by the rules in the remarks of <see cref="ContactHasher"/>. Never throws.</summary>
     /// <param name="raw">The address as typed or imported; <see langword="null"/> is invalid.</param>
     /// <param name="normalized">The normal form when valid; otherwise the empty string.</param>
     /// <returns><see langword="true"/> when <paramref name="raw"/> is a usable address.</returns>
@@ -83,7 +65,7 @@ public static class ContactNormalizer
         }
     }
 
-    /// <summary>Normalises a phone number to E.164 (<c>+491511234567</c>) by the rules in the remarks of <see cref="ContactNormalizer"/>. Never throws.</summary>
+    /// <summary>Normalises a phone number to E.164 (<c>+491511234567</c>) by the rules in the remarks of <see cref="ContactHasher"/>. Never throws.</summary>
     /// <param name="raw">The number as typed or imported; <see langword="null"/> is invalid.</param>
     /// <param name="defaultCountryCallingCode">
     /// The country calling code for national numbers (<c>1</c>, <c>44</c>, <c>49</c>): 1 to 3 digits without a leading 0 or <c>+</c>.

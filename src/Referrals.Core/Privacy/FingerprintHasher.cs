@@ -1,6 +1,5 @@
 using System.Collections.Frozen;
 using Microsoft.Extensions.Options;
-using Referrals.Fraud;
 using Referrals.Internal;
 
 namespace Referrals.Privacy;
@@ -9,7 +8,7 @@ namespace Referrals.Privacy;
 /// Turns a device id, payment fingerprint, shipping address, IP address (with or without the user agent) or the domain
 /// of an e-mail address into a <see cref="Fingerprint"/> keyed by <see cref="PrivacyOptions.ContactHashKey"/>, for the
 /// fraud checks. Hash at the edge, where the raw value is in hand, and give the library only the fingerprints
-/// (<see cref="Attribution.Conversion.Fingerprints"/>, <see cref="Participants.Participant.Fingerprints"/>).
+/// (<c>Conversion.Fingerprints</c>, <c>Participant.Fingerprints</c>).
 /// </summary>
 /// <remarks>
 /// Values are normalised first (device ids lower-cased; addresses without case, accents, punctuation and with common
@@ -42,9 +41,9 @@ public sealed class FingerprintHasher
     public FingerprintHasher(ReferralsOptions options)
     {
         _key = KeyedHash.LoadKey(Preconditions.CheckNotNull(options), "fingerprints");
-        _disposable = options.Fraud.DisposableDomains.Count == 0
+        _disposable = options.ExtraDisposableDomains.Count == 0
             ? DisposableEmailDomainList.Default
-            : DisposableEmailDomainList.Default.With(options.Fraud.DisposableDomains);
+            : DisposableEmailDomainList.Default.With(options.ExtraDisposableDomains);
         _disposableHashes = new Lazy<FrozenSet<string>>(() => _disposable.Domains.Select(d => KeyedHash.Compute(_key, DomainTag, d)).ToFrozenSet(StringComparer.Ordinal));
     }
 
@@ -79,7 +78,7 @@ public sealed class FingerprintHasher
     }
 
     /// <summary>
-    /// Hashes the domain of an e-mail address (normalised as by <see cref="ContactNormalizer.TryNormalizeEmail"/>); a
+    /// Hashes the domain of an e-mail address (normalised as <see cref="ContactHasher"/> normalises e-mail addresses); a
     /// disposable-mail domain or a subdomain of one is hashed as the listed domain. Never throws.
     /// </summary>
     public bool TryHashEmailDomain(string? email, out Fingerprint fingerprint)

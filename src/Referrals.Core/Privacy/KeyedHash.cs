@@ -2,7 +2,7 @@ using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
-using Referrals.Links;
+using Referrals.Internal;
 
 namespace Referrals.Privacy;
 
@@ -15,12 +15,12 @@ internal static class KeyedHash
     {
         ReferralsOptionsValidator.ThrowIfInvalid(options);
         // The validator accepts a missing key, since hosts that never hash anything need none; the hashers cannot work without it.
-        if (string.IsNullOrEmpty(options.Privacy.ContactHashKey) || !LinkKeys.TryDecodeSecret(options.Privacy.ContactHashKey, out var key))
+        if (string.IsNullOrEmpty(options.Privacy.ContactHashKey) || !Secrets.TryDecodeSecret(options.Privacy.ContactHashKey, out var key))
         {
             throw new OptionsValidationException(
                 Options.DefaultName,
                 typeof(ReferralsOptions),
-                [$"{ReferralsOptions.SectionName}:Privacy:ContactHashKey is required to hash {purpose}: base64 of at least {LinkKeys.MinSecretBytes} random bytes."]);
+                [$"{ReferralsOptions.SectionName}:Privacy:ContactHashKey is required to hash {purpose}: base64 of at least {Secrets.MinSecretBytes} random bytes."]);
         }
         return key;
     }

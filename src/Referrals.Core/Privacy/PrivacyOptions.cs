@@ -1,3 +1,5 @@
+using Referrals.Internal;
+
 namespace Referrals.Privacy;
 
 /// <summary>How contact details (e-mail addresses, phone numbers) are turned into keyed hashes; the raw values are never stored.</summary>
@@ -20,4 +22,18 @@ public sealed class PrivacyOptions
     /// Default <see langword="null"/>: every number must be international.
     /// </summary>
     public string? DefaultCountryCallingCode { get; set; }
+
+    /// <summary>Adds a message naming the setting by its path (<c>Referrals:Privacy:ContactHashKey</c>) for every bad one.</summary>
+    internal void Validate(string path, List<string> f)
+    {
+        // The key is optional here (hosts that never look contacts up need none); ContactHasher requires it.
+        if (!string.IsNullOrEmpty(ContactHashKey) && !Secrets.TryDecodeSecret(ContactHashKey, out _))
+        {
+            f.Add($"{path}:ContactHashKey must be base64 of at least {Secrets.MinSecretBytes} bytes (the key itself is not shown).");
+        }
+        if (DefaultCountryCallingCode is not null && !ContactNormalizer.IsCountryCallingCode(DefaultCountryCallingCode))
+        {
+            f.Add($"{path}:DefaultCountryCallingCode must be 1 to 3 digits without a leading 0 or '+' (such as 1 or 49), or unset; got '{DefaultCountryCallingCode}'.");
+        }
+    }
 }

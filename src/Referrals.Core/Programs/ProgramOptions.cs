@@ -1,27 +1,8 @@
+using Referrals.Fraud;
+using Referrals.Internal;
+using Referrals.Rewards;
+
 namespace Referrals.Programs;
-
-/// <summary>Which earlier touch earns the credit when no code was presented at the conversion itself.</summary>
-public enum TouchPrecedence
-{
-    /// <summary>The most recent touch within the window (the default).</summary>
-    LastTouch = 1,
-
-    /// <summary>The earliest touch within the window.</summary>
-    FirstTouch = 2,
-}
-
-/// <summary>What happens to a friend's later conversions once one was attributed.</summary>
-public enum StickyReferee
-{
-    /// <summary>Later conversions stay with the same referrer, marked as repeats (the default).</summary>
-    SameReferrer = 1,
-
-    /// <summary>Later conversions are not credited again.</summary>
-    NotCreditedAgain = 2,
-
-    /// <summary>Every conversion is decided on its own touches.</summary>
-    Off = 3,
-}
 
 /// <summary>
 /// One referral program's rules, configured under <c>Referrals:Programs:{id}</c>. Local dates and times are read in
@@ -64,4 +45,67 @@ public sealed class ProgramOptions
 
     /// <summary>The fraud policy: thresholds, signal scores, review deadline; <see langword="null"/> for the defaults (the built-in checks on).</summary>
     public Fraud.FraudPolicyOptions? Fraud { get; set; }
+
+    /// <summary>Adds a message naming the setting by its path (<c>Referrals:Programs:customers:TimeZone</c>) for every bad one.</summary>
+    internal void Validate(string path, List<string> f)
+    {
+        if (string.IsNullOrEmpty(TimeZone) || NodaTime.DateTimeZoneProviders.Tzdb.GetZoneOrNull(TimeZone) is null)
+        {
+            f.Add($"{path}:TimeZone must be an IANA time zone id such as Europe/Berlin; got '{TimeZone}'.");
+        }
+        NodaTime.LocalDateTime from = default, until = default;
+        bool hasFrom = ActiveFrom is not null && LocalDates.TryParse(ActiveFrom, out from);
+        bool hasUntil = ActiveUntil is not null && LocalDates.TryParse(ActiveUntil, out until);
+        if (ActiveFrom is not null && !hasFrom)
+        {
+            f.Add($"{path}:ActiveFrom must be a local date (2026-11-27) or date-time (2026-11-27T09:00); got '{ActiveFrom}'.");
+        }
+        if (ActiveUntil is not null && !hasUntil)
+        {
+            f.Add($"{path}:ActiveUntil must be a local date (2026-11-27) or date-time (2026-11-27T09:00); got '{ActiveUntil}'.");
+        }
+        if (hasFrom && !LocalDates.IsSupported(from))
+        {
+            f.Add($"{path}:ActiveFrom must lie in the years {LocalDates.SupportedYears} (so that it is an instant in every time zone); got '{ActiveFrom}'.");
+        }
+        if (hasUntil && !LocalDates.IsSupported(until))
+        {
+            f.Add($"{path}:ActiveUntil must lie in the years {LocalDates.SupportedYears} (so that it is an instant in every time zone); got '{ActiveUntil}'.");
+        }
+        if (hasFrom && hasUntil && until <= from)
+        {
+            f.Add($"{path}:ActiveUntil ({ActiveUntil}) must be after ActiveFrom ({ActiveFrom}).");
+        }
+        if (AttributionWindow < TimeSpan.FromHours(1) || AttributionWindow > TimeSpan.FromDays(366))
+        {
+            f.Add($"{path}:AttributionWindow must be 1 hour to 366 days; got {AttributionWindow}.");
+        }
+        if (!Enum.IsDefined(Precedence))
+        {
+            f.Add($"{path}:Precedence must be LastTouch or FirstTouch; got {Precedence}.");
+        }
+        if (!Enum.IsDefined(Sticky))
+        {
+            f.Add($"{path}:Sticky must be SameReferrer, NotCreditedAgain or Off; got {Sticky}.");
+        }
+        if (MaxChainDepth is < 1 or > 10)
+        {
+            f.Add($"{path}:MaxChainDepth must be 1 to 10; got {MaxChainDepth}.");
+        }
+        if (Rewards is not null)
+        {
+            Rewards.Validate(MaxChainDepth, $"{path}:Rewards", f);
+        }
+        if (Fraud is not null)
+        {
+            Fraud.Validate($"{path}:Fraud", f);
+        }
+        foreach (var (currency, min) in MinimumOrder ?? new Dictionary<string, decimal>())
+        {
+            if (currency.Length != 3 || !currency.All(char.IsAsciiLetter) || min < 0 || min > AmountLimits.MaxAmount)
+            {
+                f.Add($"{path}:MinimumOrder:{currency} must be a three-letter currency with an amount of 0 to {AmountLimits.MaxAmountText}; got {min}.");
+            }
+        }
+    }
 }

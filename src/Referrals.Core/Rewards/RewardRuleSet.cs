@@ -1,7 +1,7 @@
 using System.Globalization;
 using NodaTime;
 using Referrals.Attribution;
-using Referrals.Programs;
+using Referrals.Internal;
 
 namespace Referrals.Rewards;
 
@@ -54,7 +54,7 @@ internal sealed class RewardRuleSet
     /// <summary>Reads a validated local date or date-time in the zone (a skipped local time moves forward).</summary>
     internal static Instant LocalToInstant(string local, DateTimeZone zone)
     {
-        ProgramRules.TryParseLocal(local, out var value);
+        LocalDates.TryParse(local, out var value);
         return value.InZoneLeniently(zone).ToInstant();
     }
 

@@ -164,8 +164,8 @@ public sealed class ReferralsOptionsTests
         var p = provider.GetRequiredService<IOptions<ReferralsOptions>>().Value.Programs["customers"];
         Assert.Equal("America/New_York", p.TimeZone);
         Assert.Equal(TimeSpan.FromDays(14), p.AttributionWindow);
-        Assert.Equal(Referrals.Programs.TouchPrecedence.FirstTouch, p.Precedence);
-        Assert.Equal(Referrals.Programs.StickyReferee.NotCreditedAgain, p.Sticky);
+        Assert.Equal(TouchPrecedence.FirstTouch, p.Precedence);
+        Assert.Equal(StickyReferee.NotCreditedAgain, p.Sticky);
         Assert.Equal(25m, p.MinimumOrder["USD"]);
         Assert.NotNull(provider.GetRequiredService<Referrals.Attribution.AttributionService>());
 

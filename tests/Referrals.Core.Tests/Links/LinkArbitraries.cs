@@ -1,7 +1,6 @@
 using System.Text;
 using FsCheck;
 using FsCheck.Fluent;
-using Referrals.Codes;
 using Referrals.Links;
 
 namespace Referrals.Tests.Links;

@@ -1,7 +1,6 @@
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
-using Referrals.Codes;
 using Referrals.Links;
 using Referrals.Tests.Support;
 

@@ -5,7 +5,6 @@ using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
 using Microsoft.Extensions.Options;
-using Referrals.Codes;
 using Referrals.Links;
 using Xunit;
 

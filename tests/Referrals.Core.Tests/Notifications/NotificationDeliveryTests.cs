@@ -271,7 +271,7 @@ public sealed class NotificationDeliveryTests
 
         public ValueTask<AttributionResult?> FindFirstAttributionAsync(ProgramId program, ParticipantId customer, CancellationToken cancellationToken = default) => inner.FindFirstAttributionAsync(program, customer, cancellationToken);
 
-        public ValueTask<int> CountCodeUsesBeforeAsync(Referrals.Codes.ReferralCode code, Instant conversionTime, string orderId, CancellationToken cancellationToken = default) => inner.CountCodeUsesBeforeAsync(code, conversionTime, orderId, cancellationToken);
+        public ValueTask<int> CountCodeUsesBeforeAsync(ReferralCode code, Instant conversionTime, string orderId, CancellationToken cancellationToken = default) => inner.CountCodeUsesBeforeAsync(code, conversionTime, orderId, cancellationToken);
     }
 
     /// <summary>Orders and a notifier's failures, call by call (true: the call throws); calls past the list succeed.</summary>

@@ -169,7 +169,7 @@ public sealed class SqlitePresentedCodePrivacyTests : IDisposable
         options.Links.ActiveSigningKeyId = "k1";
         options.Programs[Program.Value] = new ProgramOptions { TimeZone = "Europe/Berlin" };
         var links = new ShareLinkService(options);
-        var codes = new ReferralCodeService(store, Microsoft.Extensions.Options.Options.Create(options), clock, CryptoRandomSource.Instance, links);
+        var codes = new ReferralCodeService(store, options, clock);
         var attribution = new AttributionService(Microsoft.Extensions.Options.Options.Create(options), clock, codes, store, store, store, [], logger);
         return (codes, links, attribution);
     }

@@ -68,7 +68,7 @@ public sealed class BatchImportError
     /// </summary>
     public string? Column { get; }
 
-    /// <summary>For <see cref="BatchImportErrorReason.Unreadable"/>: the reader's reason (<see cref="PosBatchError.Reason"/>); otherwise <see langword="null"/>.</summary>
+    /// <summary>For <see cref="BatchImportErrorReason.Unreadable"/>: the reason the POS batch reader gave; otherwise <see langword="null"/>.</summary>
     public PosBatchErrorReason? ReadReason { get; }
 
     /// <summary>For <see cref="BatchImportErrorReason.CaptureRefused"/>: why the capture was refused; otherwise <see cref="CaptureRejection.None"/>.</summary>

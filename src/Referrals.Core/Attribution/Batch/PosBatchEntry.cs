@@ -7,7 +7,7 @@ namespace Referrals.Attribution;
 /// An entry from the reader holds exactly one of <see cref="Row"/> and <see cref="Error"/>; only
 /// <see langword="default"/>(<see cref="PosBatchEntry"/>) holds neither.
 /// </remarks>
-public readonly struct PosBatchEntry
+internal readonly struct PosBatchEntry
 {
     internal PosBatchEntry(PosBatchRow row) => Row = row;
 

@@ -6,7 +6,7 @@ public enum PosBatchErrorReason
     /// <summary>The file is empty, or its first non-blank line names none of the expected columns (a header is required). Reading stops.</summary>
     MissingHeader = 1,
 
-    /// <summary>The header lacks a required column (<see cref="PosBatchError.Column"/> names the first one, the message all). Reading stops.</summary>
+    /// <summary>The header lacks a required column (the import error's column names the first one, the message all). Reading stops.</summary>
     MissingColumn,
 
     /// <summary>A required value is empty: <c>capture_id</c>, <c>store_id</c>, <c>event_time</c>, one of <c>code</c>/<c>referrer_email</c>/<c>referrer_phone</c>, or <c>amount</c> and <c>currency</c> with an order.</summary>
@@ -35,7 +35,7 @@ public enum PosBatchErrorReason
 /// A line of a POS batch file that could not be read as a <see cref="PosBatchRow"/>. Only that line is lost: the reader
 /// goes on with the next one. Immutable.
 /// </summary>
-public sealed class PosBatchError
+internal sealed class PosBatchError
 {
     internal PosBatchError(int lineNumber, PosBatchErrorReason reason, string? column, string message)
     {

@@ -49,7 +49,7 @@ namespace Referrals.Attribution;
 /// twice the id's length per row, so roughly 100 MB for a million rows with 20-character ids. Split bigger uploads.
 /// </para>
 /// </remarks>
-public static class PosBatchReader
+internal static class PosBatchReader
 {
     private const int MaxEcho = 40;
     private const int MaxCaptureIdLength = 128;

@@ -20,7 +20,7 @@ namespace Referrals.Attribution;
 /// or older than the program): that is for the attribution step, which has a clock and the program rules.
 /// </para>
 /// </remarks>
-public sealed class PosBatchRow
+internal sealed class PosBatchRow
 {
     internal PosBatchRow(int lineNumber, string captureId, string storeId, Instant eventTime)
     {

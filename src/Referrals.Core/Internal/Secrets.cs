@@ -1,9 +1,12 @@
-namespace Referrals.Links;
+namespace Referrals.Internal;
 
-internal static class LinkKeys
+/// <summary>Keys configured as base64 text: link signing keys and the contact hash key.</summary>
+internal static class Secrets
 {
+    /// <summary>The fewest bytes a configured key may have (256 bits, the HMAC-SHA256 block of security).</summary>
     public const int MinSecretBytes = 32;
 
+    /// <summary>Decodes base64 text of at least <see cref="MinSecretBytes"/> bytes; never throws.</summary>
     public static bool TryDecodeSecret(string? secret, out byte[] bytes)
     {
         bytes = [];

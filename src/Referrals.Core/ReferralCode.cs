@@ -1,6 +1,6 @@
 using Referrals.Internal;
 
-namespace Referrals.Codes;
+namespace Referrals;
 
 /// <summary>
 /// A referral code in normalised form: upper case, no separators, O folded to 0 and I/L to 1, no prefix.

@@ -1,10 +1,10 @@
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
-using Referrals.Fraud;
+using Referrals.Privacy;
 using Referrals.Tests.Support;
 
-namespace Referrals.Tests.Fraud;
+namespace Referrals.Tests.Privacy;
 
 public sealed class DisposableEmailDomainListTests
 {

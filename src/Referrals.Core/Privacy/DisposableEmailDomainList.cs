@@ -3,7 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using Referrals.Internal;
 
-namespace Referrals.Fraud;
+namespace Referrals.Privacy;
 
 /// <summary>
 /// Domains of disposable ("throw-away") e-mail services. A listed domain covers itself and every subdomain, so the entry
@@ -12,7 +12,7 @@ namespace Referrals.Fraud;
 /// </summary>
 internal sealed class DisposableEmailDomainList
 {
-    private const string ResourceName = "Referrals.Fraud.DisposableEmailDomains.txt";
+    private const string ResourceName = "Referrals.Privacy.DisposableEmailDomains.txt";
 
     // RFC 1035 limits on the ASCII form, without the trailing dot.
     private const int MaxDomainLength = 253;
@@ -41,7 +41,7 @@ internal sealed class DisposableEmailDomainList
     /// <summary>
     /// The shipped list: <c>disposable_email_blocklist.conf</c> from
     /// https://github.com/disposable-email-domains/disposable-email-domains (CC0 1.0), embedded as
-    /// <c>Fraud/DisposableEmailDomains.txt</c>. Loaded on first use.
+    /// <c>Privacy/DisposableEmailDomains.txt</c>. Loaded on first use.
     /// </summary>
     /// <exception cref="InvalidOperationException">The embedded resource is missing or malformed (a packaging defect).</exception>
     public static DisposableEmailDomainList Default => LazyDefault.Value;

@@ -1,4 +1,4 @@
-namespace Referrals.Codes;
+namespace Referrals;
 
 /// <summary>
 /// Crockford Base32 upper case: the ten digits and the letters without I, L, O and U, so that nothing a
