@@ -1,3 +1,4 @@
+using Referrals.Rewards;
 using Referrals.Storage;
 using Xunit;
 using static Referrals.Testing.ContractData;

@@ -1,4 +1,5 @@
 using Referrals.Codes;
+using Referrals.Rewards;
 using Referrals.Storage;
 using Xunit;
 using static Referrals.Testing.ContractData;

@@ -1,4 +1,5 @@
 using NodaTime;
+using Referrals.Rewards;
 
 namespace Referrals.Storage;
 
