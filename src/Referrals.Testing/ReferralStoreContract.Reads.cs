@@ -252,7 +252,7 @@ public abstract partial class ReferralStoreContract
 
     /// <summary>
     /// Sightings of a fingerprint: participants registered with it first (by id), then the program's orders that carried
-    /// it before the bound, latest first, at most the limit.
+    /// it before the bound, latest first; at most the limit of each.
     /// </summary>
     [Fact]
     public async Task Sightings_list_registrations_then_latest_orders()
@@ -267,5 +267,7 @@ public abstract partial class ReferralStoreContract
         var seen = await store.FindSightingsAsync(Program, Device(1), At(30), 2, Ct);
         Assert.Equal([("m", (NodaTime.Instant?)null, (string?)null), ("z", null, null), ("c2", At(20), "o-2"), ("c1", At(10), "o-1")],
             seen.Select(s => (s.Participant.Value, s.At, s.OrderId)));
+        var one = await store.FindSightingsAsync(Program, Device(1), At(100), 1, Ct);
+        Assert.Equal([("m", (NodaTime.Instant?)null, (string?)null), ("c3", At(30), "o-3")], one.Select(s => (s.Participant.Value, s.At, s.OrderId)));
     }
 }

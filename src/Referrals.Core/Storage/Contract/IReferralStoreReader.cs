@@ -150,9 +150,10 @@ public interface IReferralStoreReader
 
     /// <summary>
     /// Who was seen with a fingerprint: first the participants registered with it (<see cref="FingerprintSighting.At"/>
-    /// <see langword="null"/>, by id, ordinal), then the program's orders whose conversion carried it with event time
-    /// before <paramref name="until"/>, latest first (then by order id, descending), at most <paramref name="limit"/>
-    /// of those orders.
+    /// <see langword="null"/>, by id, ordinal), at most <paramref name="limit"/> of them, then the program's orders whose
+    /// conversion carried it with event time before <paramref name="until"/>, latest first (then by order id,
+    /// descending), at most <paramref name="limit"/> of them. (A fingerprint such as an e-mail domain may be shared by
+    /// many: the limit bounds both parts.)
     /// </summary>
     ValueTask<IReadOnlyList<FingerprintSighting>> FindSightingsAsync(ProgramId program, Fingerprint fingerprint, Instant until, int limit, CancellationToken cancellationToken = default);
 

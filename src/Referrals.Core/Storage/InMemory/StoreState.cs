@@ -23,7 +23,8 @@ internal sealed class StoreState
     // Codes: every version, the change feed, and the owner index.
     private ImmutableDictionary<string, ImmutableList<CodeRow>> _codes = ImmutableDictionary.Create<string, ImmutableList<CodeRow>>(Ordinal);
     private ImmutableDictionary<string, long> _codePositions = ImmutableDictionary.Create<string, long>(Ordinal);
-    private ImmutableSortedDictionary<long, string> _codeFeed = ImmutableSortedDictionary<long, string>.Empty;
+    private ImmutableSortedSet<long> _codeFeed = ImmutableSortedSet<long>.Empty;
+    private ImmutableDictionary<long, string> _codeAtPosition = ImmutableDictionary<long, string>.Empty;
     private long _lastCodePosition;
     private ImmutableDictionary<(ProgramId, ParticipantId), ImmutableSortedSet<string>> _codesByOwner = ImmutableDictionary<(ProgramId, ParticipantId), ImmutableSortedSet<string>>.Empty;
 
@@ -89,20 +90,10 @@ internal sealed class StoreState
     {
         CheckLimit(limit);
         var list = new List<ReferralCodeChange>();
-        // ImmutableSortedDictionary has no range search; the feed is keyed by position, so skip by key. The reference
-        // store accepts O(n) here for a first load; hosts refresh with a recent position, which PostgreSQL and SQLite
-        // serve from an index.
-        foreach (var (position, code) in _codeFeed)
+        for (int i = _codeFeed.UpperBound(after); i < _codeFeed.Count && list.Count < limit; i++)
         {
-            if (position <= after)
-            {
-                continue;
-            }
-            list.Add(new ReferralCodeChange(position, _codes[code][^1].Record));
-            if (list.Count == limit)
-            {
-                break;
-            }
+            long position = _codeFeed[i];
+            list.Add(new ReferralCodeChange(position, _codes[_codeAtPosition[position]][^1].Record));
         }
         return list;
     }
@@ -296,6 +287,10 @@ internal sealed class StoreState
         var list = new List<FingerprintSighting>();
         foreach (var id in _participantsByFingerprint.Get(fingerprint))
         {
+            if (list.Count == limit)
+            {
+                break;
+            }
             list.Add(new FingerprintSighting(new ParticipantId(id), null, null));
         }
         var set = _ordersByFingerprint.Get((program, fingerprint));
@@ -486,10 +481,12 @@ internal sealed class StoreState
         if (_codePositions.TryGetValue(key, out var oldPosition))
         {
             _codeFeed = _codeFeed.Remove(oldPosition);
+            _codeAtPosition = _codeAtPosition.Remove(oldPosition);
         }
         long position = ++_lastCodePosition;
         _codePositions = _codePositions.SetItem(key, position);
-        _codeFeed = _codeFeed.Add(position, key);
+        _codeFeed = _codeFeed.Add(position);
+        _codeAtPosition = _codeAtPosition.Add(position, key);
         return null;
     }
 
