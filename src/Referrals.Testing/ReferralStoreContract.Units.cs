@@ -235,4 +235,62 @@ public abstract partial class ReferralStoreContract
         }
         Assert.Equal(5, Assert.Single(await store.GetSummariesAsync(Program, Id("ana"), [""], Ct)).Version);
     }
+
+    /// <summary>Of sessions racing to record the same order, exactly one is written; the others are duplicates naming it.</summary>
+    [Fact]
+    public async Task Racing_sessions_record_one_order_once()
+    {
+        var store = await NewStoreAsync();
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => Task.Run(async () =>
+        {
+            await using var session = await store.BeginAsync(Ct);
+            var outcome = await session.WriteAsync(new UnitOfWork
+            {
+                Orders = [Order("o-1", document: $$"""{"v":1,"writer":{{i}}}""")],
+                Entries = [Entry("w-" + i, "earned")],
+            }, Ct);
+            if (outcome.Status == WriteStatus.Written)
+            {
+                await session.CommitAsync(Ct);
+            }
+            return (i, outcome);
+        }, Ct)));
+        var winner = Assert.Single(outcomes, o => o.outcome.Status == WriteStatus.Written).i;
+        Assert.Equal(3, outcomes.Count(o => o.outcome.Equals(WriteOutcome.Duplicate(RowKind.Order, "o-1"))));
+        Assert.Equal($$"""{"v":1,"writer":{{winner}}}""", (await store.FindOrderAsync(Program, "o-1", Ct))!.Document);
+        Assert.Equal(["w-" + winner], (await store.ListLedgerAsync(Program, 0, 10, Ct)).Select(e => e.RewardId));
+    }
+
+    /// <summary>
+    /// Ids and documents come back exactly as written, whatever well-formed Unicode they hold: line and paragraph
+    /// separators, non-characters, unassigned and non-BMP code points, quotes, backslashes, case variants.
+    /// </summary>
+    [Fact]
+    public async Task Hostile_but_well_formed_text_round_trips_exactly()
+    {
+        string[] ids = ["line\u2028sep\u2029end", "\uFFFF\uFFFE", "\u0378", "😀\U0001F600", "'; DROP TABLE orders; --", "\"q\\", "O-1", "o-1", "ǅ"];
+        var store = await NewStoreAsync();
+        foreach (var id in ids)
+        {
+            string document = $$"""{"v":1,"note":"{{id.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)}}"}""";
+            await WrittenAsync(store, new UnitOfWork
+            {
+                Orders = [Order(id, customer: id, counted: id, document: document)],
+                Touches = [Touch(id, 0, referrer: id, visitor: id)],
+                Rewards = [Reward(id, beneficiary: id, orderId: id, document: document)],
+                Entries = [Entry(id, id)],
+                Summaries = [Summary(id, id, 1, document)],
+            });
+            var order = await store.FindOrderAsync(Program, id, Ct);
+            Assert.Equal(id, order!.Conversion.OrderId);
+            Assert.Equal(document, order.Document);
+            Assert.Equal(id, Assert.Single(await store.ListReferralsAsync(Program, Id(id), null, 10, Ct)).Conversion.Customer.Value);
+            Assert.Equal(id, (await store.FindTouchAsync(Program, id, Ct))!.VisitorId);
+            Assert.Equal(id, Assert.Single(await store.FindTouchesAsync(Program, null, [id], [], At(-1), At(1), 10, Ct)).Id);
+            Assert.Equal(document, (await store.FindRewardAsync(Program, id, Ct))!.Document);
+            Assert.Equal(id, Assert.Single(await store.ListEntriesAsync(Program, id, Ct)).EntryId);
+            Assert.Equal(document, Assert.Single(await store.GetSummariesAsync(Program, Id(id), [id], Ct)).Document);
+        }
+        Assert.Equal(ids.Order(StringComparer.Ordinal), (await store.ListProgramOrdersAsync(Program, null, 100, Ct)).Select(o => o.Conversion.OrderId));
+    }
 }

@@ -8,7 +8,9 @@ namespace Referrals.Storage;
 /// the committed state) and one way to write domain data, a session (<see cref="BeginAsync"/>) taking units of work
 /// that Core computed completely. A store keeps data, keys and atomicity and decides no business rule: it never
 /// derives a value from other rows (no trigger, no status computed in SQL, no counter it keeps itself), it indexes the
-/// plain values Core wrote, and it stores Core's JSON documents verbatim without parsing them.
+/// plain values Core wrote, and it stores Core's JSON documents verbatim without parsing them. Core's documents never
+/// hold a contact hash, fingerprint, visitor id or masked contact: personal data lives only in typed fields, which is
+/// what lets a store erase it (<see cref="UnitOfWork.Erasures"/>).
 /// </summary>
 /// <remarks>
 /// <para>
