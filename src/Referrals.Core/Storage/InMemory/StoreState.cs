@@ -47,9 +47,10 @@ internal sealed class StoreState
     private ImmutableDictionary<(ProgramId, ParticipantId), ImmutableSortedSet<ListPosition>> _ordersByCustomer = ImmutableDictionary<(ProgramId, ParticipantId), ImmutableSortedSet<ListPosition>>.Empty;
     private ImmutableDictionary<(ProgramId, ParticipantId), ImmutableSortedSet<ListPosition>> _ordersByCredited = ImmutableDictionary<(ProgramId, ParticipantId), ImmutableSortedSet<ListPosition>>.Empty;
     private ImmutableDictionary<(ProgramId, ParticipantId), ImmutableSortedSet<ListPosition>> _ordersByCounted = ImmutableDictionary<(ProgramId, ParticipantId), ImmutableSortedSet<ListPosition>>.Empty;
-    // Codes are host-wide, so a use is (event time, order id, program): the program rides after a NUL behind the order id,
-    // which keeps ordinal order by order id (NUL sorts before every other character).
-    private ImmutableDictionary<string, ImmutableSortedSet<ListPosition>> _ordersByCode = ImmutableDictionary.Create<string, ImmutableSortedSet<ListPosition>>(Ordinal);
+    // Codes are host-wide, so a use is ((event time, order id), program).
+    private ImmutableDictionary<string, ImmutableSortedSet<(ListPosition Position, string Program)>> _ordersByCode = ImmutableDictionary.Create<string, ImmutableSortedSet<(ListPosition, string)>>(Ordinal);
+    private static readonly IComparer<(ListPosition Position, string Program)> UseOrder =
+        Comparer<(ListPosition Position, string Program)>.Create(static (a, b) => a.Position.CompareTo(b.Position) is var c && c != 0 ? c : string.CompareOrdinal(a.Program, b.Program));
     private ImmutableDictionary<(ProgramId, Fingerprint), ImmutableSortedSet<ListPosition>> _ordersByFingerprint = ImmutableDictionary<(ProgramId, Fingerprint), ImmutableSortedSet<ListPosition>>.Empty;
 
     private ImmutableDictionary<(ProgramId, string), ImmutableList<Refund>> _refunds = ImmutableDictionary<(ProgramId, string), ImmutableList<Refund>>.Empty;
@@ -185,7 +186,7 @@ internal sealed class StoreState
     public int CountCodeUses(ReferralCode code, ListPosition before, int limit)
     {
         CheckLimit(limit);
-        return Math.Min(_ordersByCode.Get(code.Value).LowerBound(before), limit);
+        return Math.Min(_ordersByCode.Get(code.Value).LowerBound((before, string.Empty)), limit);
     }
 
     private static int CountRange(ImmutableSortedSet<ListPosition> set, Instant from, Instant until, int limit)
@@ -569,8 +570,8 @@ internal sealed class StoreState
         }
         if (row.CreditedCode is { } code)
         {
-            var use = new ListPosition(c.EventTime, c.OrderId + "\0" + c.Program.Value);
-            _ordersByCode = add ? _ordersByCode.With(code.Value, use) : _ordersByCode.Without(code.Value, use);
+            var use = (pos, c.Program.Value);
+            _ordersByCode = add ? _ordersByCode.With(code.Value, use, UseOrder) : _ordersByCode.Without(code.Value, use);
         }
         foreach (var f in c.Fingerprints)
         {
