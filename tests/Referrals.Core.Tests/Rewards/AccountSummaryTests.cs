@@ -90,6 +90,31 @@ public sealed class AccountSummaryTests
                 && summary.OpenRewards == rewards.Count(r => r.Status is RewardStatus.Pending or RewardStatus.Approved);
         });
 
+    private static readonly string[] Hostile = ["\uD800", "\uDC00", "\u2028", "\uFFFF", "\u0378", "\"", "\\", "{", "]", "1e400", "-", "\u0000", "null", "😀"];
+
+    [Property(MaxTest = 500)]
+    public Property A_damaged_document_reads_or_is_a_format_error_never_another_exception() =>
+        Prop.ForAll(Summaries().Generator.Zip(Gen.Choose(0, 10_000)).Zip(Gen.Elements(Hostile).Zip(Gen.Choose(0, 2))).ToArbitrary(), t =>
+        {
+            string json = t.Item1.Item1.ToJson();
+            int at = t.Item1.Item2 % (json.Length + 1);
+            string damaged = t.Item2.Item2 switch
+            {
+                0 => json[..at],                                                   // cut off
+                1 => json[..at] + t.Item2.Item1 + json[at..],                      // inserted
+                _ => json[..at] + t.Item2.Item1 + json[Math.Min(json.Length, at + 1)..], // replaced
+            };
+            try
+            {
+                AccountSummary.FromJson(damaged);
+                return true;
+            }
+            catch (FormatException)
+            {
+                return true;
+            }
+        });
+
     [Fact]
     public void A_newer_format_is_refused_naming_its_version()
     {
