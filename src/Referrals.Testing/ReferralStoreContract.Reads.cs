@@ -179,16 +179,18 @@ public abstract partial class ReferralStoreContract
         Assert.Empty(await store.ListCodeHistoryAsync(Code("ZZZ99"), Ct));
     }
 
-    /// <summary>A referrer's codes in a program, by code; a code handed to another owner moves.</summary>
+    /// <summary>A referrer's codes in a program, paged by code; a code handed to another owner moves.</summary>
     [Fact]
     public async Task Codes_are_listed_by_owner()
     {
         var store = await NewStoreAsync();
         await WrittenAsync(store, new UnitOfWork { Codes = [CodeVersion("JANE20"), CodeVersion("ANA2026"), CodeVersion("BEN7", owner: "bob"), CodeVersion("BUCK9", owner: null)] });
-        Assert.Equal(["ANA2026", "JANE20"], (await store.ListCodesByOwnerAsync(Program, Id("ana"), Ct)).Select(c => c.Code.Value));
+        Assert.Equal(["ANA2026", "JANE20"], (await store.ListCodesByOwnerAsync(Program, Id("ana"), null, 10, Ct)).Select(c => c.Code.Value));
         await WrittenAsync(store, new UnitOfWork { Codes = [CodeVersion("JANE20", version: 2, owner: "bob"), CodeVersion("BUCK9", version: 2, owner: "bob")] });
-        Assert.Equal(["ANA2026"], (await store.ListCodesByOwnerAsync(Program, Id("ana"), Ct)).Select(c => c.Code.Value));
-        Assert.Equal(["BEN7", "BUCK9", "JANE20"], (await store.ListCodesByOwnerAsync(Program, Id("bob"), Ct)).Select(c => c.Code.Value));
+        Assert.Equal(["ANA2026"], (await store.ListCodesByOwnerAsync(Program, Id("ana"), null, 10, Ct)).Select(c => c.Code.Value));
+        Assert.Equal(["BEN7", "BUCK9", "JANE20"], (await store.ListCodesByOwnerAsync(Program, Id("bob"), null, 10, Ct)).Select(c => c.Code.Value));
+        Assert.Equal(["BUCK9"], (await store.ListCodesByOwnerAsync(Program, Id("bob"), Code("BEN7"), 1, Ct)).Select(c => c.Code.Value));
+        Assert.Empty(await store.ListCodesByOwnerAsync(OtherProgram, Id("bob"), null, 10, Ct));
     }
 
     /// <summary>

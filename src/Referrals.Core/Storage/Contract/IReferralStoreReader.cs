@@ -30,8 +30,11 @@ public interface IReferralStoreReader
     /// <summary>The latest version of a code, or <see langword="null"/>.</summary>
     ValueTask<ReferralCodeRecord?> FindCodeAsync(ReferralCode code, CancellationToken cancellationToken = default);
 
-    /// <summary>The latest version of each code the referrer owns in the program, by code (ordinal).</summary>
-    ValueTask<IReadOnlyList<ReferralCodeRecord>> ListCodesByOwnerAsync(ProgramId program, ParticipantId owner, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// The latest version of the codes the referrer owns in the program, by code (ordinal), after <paramref name="after"/>
+    /// (<see langword="null"/> to start), at most <paramref name="limit"/>: an employee may hold thousands of receipt codes.
+    /// </summary>
+    ValueTask<IReadOnlyList<ReferralCodeRecord>> ListCodesByOwnerAsync(ProgramId program, ParticipantId owner, ReferralCode? after, int limit, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// The change feed of codes, for every process's in-memory code index: the codes whose latest write has a position

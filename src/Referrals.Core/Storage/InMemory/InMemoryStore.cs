@@ -78,8 +78,8 @@ public sealed class InMemoryStore : IReferralStore
     ValueTask<ReferralCodeRecord?> IReferralStoreReader.FindCodeAsync(ReferralCode code, CancellationToken cancellationToken) =>
         _reads.FindCodeAsync(code, cancellationToken);
 
-    ValueTask<IReadOnlyList<ReferralCodeRecord>> IReferralStoreReader.ListCodesByOwnerAsync(ProgramId program, ParticipantId owner, CancellationToken cancellationToken) =>
-        _reads.ListCodesByOwnerAsync(program, owner, cancellationToken);
+    ValueTask<IReadOnlyList<ReferralCodeRecord>> IReferralStoreReader.ListCodesByOwnerAsync(ProgramId program, ParticipantId owner, ReferralCode? after, int limit, CancellationToken cancellationToken) =>
+        _reads.ListCodesByOwnerAsync(program, owner, after, limit, cancellationToken);
 
     ValueTask<IReadOnlyList<ReferralCodeChange>> IReferralStoreReader.ListCodeChangesAsync(long after, int limit, CancellationToken cancellationToken) =>
         _reads.ListCodeChangesAsync(after, limit, cancellationToken);

@@ -21,8 +21,8 @@ internal abstract class SnapshotReader : IReferralStoreReader
     public ValueTask<ReferralCodeRecord?> FindCodeAsync(ReferralCode code, CancellationToken cancellationToken = default) =>
         new(Read(cancellationToken).FindCode(code));
 
-    public ValueTask<IReadOnlyList<ReferralCodeRecord>> ListCodesByOwnerAsync(ProgramId program, ParticipantId owner, CancellationToken cancellationToken = default) =>
-        new(Read(cancellationToken).ListCodesByOwner(program, owner));
+    public ValueTask<IReadOnlyList<ReferralCodeRecord>> ListCodesByOwnerAsync(ProgramId program, ParticipantId owner, ReferralCode? after, int limit, CancellationToken cancellationToken = default) =>
+        new(Read(cancellationToken).ListCodesByOwner(program, owner, after, limit));
 
     public ValueTask<IReadOnlyList<ReferralCodeChange>> ListCodeChangesAsync(long after, int limit, CancellationToken cancellationToken = default) =>
         new(Read(cancellationToken).ListCodeChanges(after, limit));

@@ -76,13 +76,14 @@ internal sealed class StoreState
 
     public ReferralCodeRecord? FindCode(ReferralCode code) => _codes.TryGetValue(code.Value, out var h) ? h[^1].Record : null;
 
-    public IReadOnlyList<ReferralCodeRecord> ListCodesByOwner(ProgramId program, ParticipantId owner)
+    public IReadOnlyList<ReferralCodeRecord> ListCodesByOwner(ProgramId program, ParticipantId owner, ReferralCode? after, int limit)
     {
+        CheckLimit(limit);
         var set = _codesByOwner.Get((program, owner));
-        var list = new List<ReferralCodeRecord>(set.Count);
-        foreach (var code in set)
+        var list = new List<ReferralCodeRecord>();
+        for (int i = after is { } a ? set.UpperBound(a.Value) : 0; i < set.Count && list.Count < limit; i++)
         {
-            list.Add(_codes[code][^1].Record);
+            list.Add(_codes[set[i]][^1].Record);
         }
         return list;
     }
