@@ -260,67 +260,12 @@ public sealed record Reward
     /// <summary>Folds one reward's entries (oldest first; the first is its <see cref="RewardEntryType.Earned"/> entry).</summary>
     internal static Reward Fold(IReadOnlyList<RewardEntry> entries)
     {
-        var earned = entries[0];
-        var net = earned.Amount;
-        var status = RewardStatus.Pending;
-        Instant? approvedAt = null, fulfilledAt = null;
-        string? reference = null, reason = null;
-        bool released = false;
+        var state = RewardFold.Start(entries[0]);
         for (int i = 1; i < entries.Count; i++)
         {
-            var e = entries[i];
-            net += e.Amount;
-            switch (e.Type)
-            {
-                case RewardEntryType.Released:
-                    released = true;
-                    break;
-                case RewardEntryType.Approved:
-                    released = true;
-                    approvedAt = e.RecordedAt;
-                    if (status == RewardStatus.Pending)
-                    {
-                        status = RewardStatus.Approved;
-                    }
-                    break;
-                case RewardEntryType.Fulfilled:
-                    fulfilledAt = e.RecordedAt;
-                    reference = e.Reference;
-                    status = net.Amount > 0 ? RewardStatus.Fulfilled : RewardStatus.Revoked;
-                    break;
-                case RewardEntryType.Rejected:
-                    status = RewardStatus.Rejected;
-                    reason = e.Reason;
-                    break;
-                case RewardEntryType.Cancelled:
-                case RewardEntryType.Adjusted:
-                case RewardEntryType.ClawedBack:
-                    reason = e.Reason;
-                    if (net.Amount <= 0 && status != RewardStatus.Rejected)
-                    {
-                        status = RewardStatus.Revoked;
-                    }
-                    break;
-            }
+            state = RewardFold.Apply(state, entries[i]);
         }
-        return new Reward
-        {
-            Id = earned.RewardId,
-            Program = earned.Program,
-            OrderId = earned.OrderId,
-            Beneficiary = earned.Beneficiary,
-            Terms = earned.Terms!,
-            Earned = earned.Amount,
-            Net = net,
-            Status = status,
-            CreatedAt = earned.RecordedAt,
-            ApprovedAt = approvedAt,
-            FulfilledAt = fulfilledAt,
-            FulfilmentReference = reference,
-            Reason = reason,
-            Entries = entries,
-            UnderReview = status == RewardStatus.Pending && earned.Terms!.HeldForReview && !released,
-        };
+        return RewardFold.ToReward(state, entries);
     }
 
     /// <summary>Groups entries by reward (in first-seen order) and folds each.</summary>

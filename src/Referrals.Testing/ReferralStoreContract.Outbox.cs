@@ -1,0 +1,43 @@
+using Referrals.Notifications;
+using Referrals.Storage;
+using Xunit;
+using static Referrals.Testing.ContractData;
+
+namespace Referrals.Testing;
+
+public abstract partial class ReferralStoreContract
+{
+    /// <summary>
+    /// The outbox: due notifications by (due instant, id); an update is written only from the due instant it expects;
+    /// dead letters leave the due list for their own; an acknowledged notification is gone.
+    /// </summary>
+    [Fact]
+    public async Task Outbox_delivery_state_changes_by_compare_and_set()
+    {
+        var store = await NewStoreAsync();
+        await WrittenAsync(store, new UnitOfWork { Notifications = [Notification("n-b", 5), Notification("n-a", 5), Notification("n-c", 1), Notification("n-d", 20)] });
+        Assert.Equal(["n-c", "n-a", "n-b"], (await store.ListDueNotificationsAsync(At(5), 10, Ct)).Select(n => n.Id));
+        Assert.Equal(["n-c"], (await store.ListDueNotificationsAsync(At(5), 1, Ct)).Select(n => n.Id));
+
+        var a = Notification("n-a", 5);
+        var retried = a with { DueAt = At(30), Attempts = 1, FirstAttemptAt = At(5), LastAttemptAt = At(5), NotifiersTold = ["mail"], Failures = [new NotifierFailure("crm", "System.TimeoutException")] };
+        var dead = Notification("n-b", 5) with { DeadLetteredAt = At(6), DueAt = At(6), Attempts = 10 };
+        var written = await store.TryUpdateNotificationsAsync([new NotificationUpdate(retried, At(5)), new NotificationUpdate(dead, At(5)), new NotificationUpdate(Notification("n-c", 9), At(2))], Ct);
+        Assert.Equal(["n-a", "n-b"], written);
+        Assert.Empty(await store.TryUpdateNotificationsAsync([new NotificationUpdate(retried with { Attempts = 2 }, At(5))], Ct));
+
+        Assert.Equal(["n-c"], (await store.ListDueNotificationsAsync(At(20) - NodaTime.Duration.Epsilon, 10, Ct)).Select(n => n.Id));
+        var due = await store.ListDueNotificationsAsync(At(30), 10, Ct);
+        Assert.Equal(["n-c", "n-d", "n-a"], due.Select(n => n.Id));
+        Assert.Equal(retried, due[2]);
+        Assert.Equal(dead, Assert.Single(await store.ListDeadLetteredNotificationsAsync(10, Ct)));
+
+        var requeued = dead with { DeadLetteredAt = null, DueAt = At(7), Attempts = 0 };
+        Assert.Equal(["n-b"], await store.TryUpdateNotificationsAsync([new NotificationUpdate(requeued, At(6))], Ct));
+        Assert.Empty(await store.ListDeadLetteredNotificationsAsync(10, Ct));
+
+        await store.AcknowledgeNotificationsAsync(["n-c", "n-b", "never"], Ct);
+        Assert.Equal(["n-d", "n-a"], (await store.ListDueNotificationsAsync(At(30), 10, Ct)).Select(n => n.Id));
+        Assert.Empty(await store.TryUpdateNotificationsAsync([new NotificationUpdate(Notification("n-c", 40), At(1))], Ct));
+    }
+}

@@ -1,0 +1,275 @@
+using Referrals.Codes;
+using Referrals.Rewards;
+using Referrals.Storage;
+using Xunit;
+using static Referrals.Testing.ContractData;
+
+namespace Referrals.Testing;
+
+public abstract partial class ReferralStoreContract
+{
+    // Ordinal order of these ids: "B" < "Z" < "a" < "b" < "é" (a culture or case-insensitive collation sorts them otherwise).
+    private static readonly string[] OrdinalIds = ["B", "Z", "a", "b", "é"];
+
+    /// <summary>Orders page by (event time, order id) in ordinal order, each once, strictly after the position given.</summary>
+    [Fact]
+    public async Task Program_orders_page_in_event_time_then_ordinal_id_order()
+    {
+        var store = await NewStoreAsync();
+        string[] written = ["é", "b", "Z", "a", "B", "late", "early"];
+        await WrittenAsync(store, new UnitOfWork { Orders = [.. written.Select(id => Order(id, minute: id == "late" ? 5 : id == "early" ? -5 : 0))] });
+        var seen = new List<string>();
+        ListPosition? after = null;
+        while (true)
+        {
+            var page = await store.ListProgramOrdersAsync(Program, after, 2, Ct);
+            Assert.True(page.Count <= 2);
+            if (page.Count == 0)
+            {
+                break;
+            }
+            seen.AddRange(page.Select(o => o.Conversion.OrderId));
+            after = new ListPosition(page[^1].Conversion.EventTime, page[^1].Conversion.OrderId);
+        }
+        Assert.Equal(["early", .. OrdinalIds, "late"], seen);
+        Assert.Empty(await store.ListProgramOrdersAsync(OtherProgram, null, 10, Ct));
+    }
+
+    /// <summary>A limit below 1 is a programmer error.</summary>
+    [Fact]
+    public async Task A_limit_below_one_throws()
+    {
+        var store = await NewStoreAsync();
+        await Assert.ThrowsAnyAsync<ArgumentOutOfRangeException>(() => store.ListProgramOrdersAsync(Program, null, 0, Ct).AsTask());
+        await Assert.ThrowsAnyAsync<ArgumentOutOfRangeException>(() => store.ListCodeChangesAsync(0, 0, Ct).AsTask());
+    }
+
+    /// <summary>
+    /// A referrer's referrals are ranked by (event time, order id) whatever order they were written in; an order whose
+    /// counted referrer is taken away leaves the ranking; a customer's orders page the same way.
+    /// </summary>
+    [Fact]
+    public async Task Referrals_are_ranked_by_event_time_whatever_the_arrival_order()
+    {
+        var store = await NewStoreAsync();
+        await WrittenAsync(store, new UnitOfWork { Orders = [Order("o-3", minute: 30, counted: "ana", customer: "c"), Order("o-1", minute: 10, counted: "ana", customer: "a")] });
+        await WrittenAsync(store, new UnitOfWork { Orders = [Order("o-2", minute: 20, counted: "ana", customer: "b"), Order("o-0", minute: 20, counted: "bob", customer: "b")] });
+        await WrittenAsync(store, new UnitOfWork { Orders = [Order("o-2b", minute: 20, counted: "ana", customer: "b")] });
+        var ranked = await store.ListReferralsAsync(Program, Id("ana"), null, 10, Ct);
+        Assert.Equal(["o-1", "o-2", "o-2b", "o-3"], ranked.Select(o => o.Conversion.OrderId));
+        var later = await store.ListReferralsAsync(Program, Id("ana"), new ListPosition(At(20), "o-2"), 10, Ct);
+        Assert.Equal(["o-2b", "o-3"], later.Select(o => o.Conversion.OrderId));
+        await WrittenAsync(store, new UnitOfWork { Orders = [Order("o-2", minute: 20, version: 2, customer: "b")] });
+        Assert.Equal(["o-1", "o-2b", "o-3"], (await store.ListReferralsAsync(Program, Id("ana"), null, 10, Ct)).Select(o => o.Conversion.OrderId));
+        Assert.Equal(["o-0", "o-2", "o-2b"], (await store.ListCustomerOrdersAsync(Program, Id("b"), null, 10, Ct)).Select(o => o.Conversion.OrderId));
+        Assert.Equal(["o-2b"], (await store.ListCustomerOrdersAsync(Program, Id("b"), new ListPosition(At(20), "o-2"), 10, Ct)).Select(o => o.Conversion.OrderId));
+    }
+
+    /// <summary>Credited orders and touches are counted in a half-open range of event time, and no further than the limit.</summary>
+    [Fact]
+    public async Task Counts_are_half_open_and_stop_at_the_limit()
+    {
+        var store = await NewStoreAsync();
+        await WrittenAsync(store, new UnitOfWork
+        {
+            Orders = [.. Enumerable.Range(0, 6).Select(i => Order("o-" + i, minute: i * 10, credited: "ana")), Order("x", minute: 15, credited: "bob")],
+            Touches = [.. Enumerable.Range(0, 6).Select(i => Touch("t-" + i, i * 10)), Touch("x", 15, referrer: "bob")],
+        });
+        Assert.Equal(3, await store.CountCreditedOrdersAsync(Program, Id("ana"), At(10), At(40), 100, Ct));
+        Assert.Equal(2, await store.CountCreditedOrdersAsync(Program, Id("ana"), At(10), At(40), 2, Ct));
+        Assert.Equal(0, await store.CountCreditedOrdersAsync(OtherProgram, Id("ana"), At(0), At(60), 100, Ct));
+        Assert.Equal(3, await store.CountTouchesAsync(Program, Id("ana"), At(10), At(40), 100, Ct));
+        Assert.Equal(1, await store.CountTouchesAsync(Program, Id("ana"), At(10), At(40), 1, Ct));
+        Assert.Equal(6, await store.CountTouchesAsync(Program, Id("ana"), At(0), At(51), 100, Ct));
+    }
+
+    /// <summary>Uses of a code are the orders crediting it before a position (event time, order id), in every program.</summary>
+    [Fact]
+    public async Task Code_uses_are_counted_by_event_time()
+    {
+        var store = await NewStoreAsync();
+        await WrittenAsync(store, new UnitOfWork
+        {
+            Orders = [Order("o-2", minute: 20, code: "JANE20"), Order("o-1", minute: 10, code: "JANE20"), Order("o-1", minute: 10, code: "JANE20", program: OtherProgram),
+                Order("o-3", minute: 30, code: "JANE20"), Order("o-4", minute: 10, code: "ANA2026")],
+        });
+        Assert.Equal(2, await store.CountCodeUsesAsync(Code("JANE20"), new ListPosition(At(20), "o-2"), 10, Ct));
+        Assert.Equal(3, await store.CountCodeUsesAsync(Code("JANE20"), new ListPosition(At(20), "o-3"), 10, Ct));
+        Assert.Equal(1, await store.CountCodeUsesAsync(Code("JANE20"), new ListPosition(At(20), "o-2"), 1, Ct));
+        Assert.Equal(0, await store.CountCodeUsesAsync(Code("JANE20"), new ListPosition(At(10), "o-1"), 10, Ct));
+    }
+
+    /// <summary>
+    /// The due index: rows of one due kind with a due instant at or before the bound, by (due instant, reward id); a row
+    /// rewritten without a due value leaves it.
+    /// </summary>
+    [Fact]
+    public async Task Due_index_lists_what_is_due_and_forgets_what_is_closed()
+    {
+        var store = await NewStoreAsync();
+        await WrittenAsync(store, new UnitOfWork
+        {
+            Rewards = [Reward("w-b", due: RewardDue.HoldEnds, dueMinute: 10), Reward("w-a", due: RewardDue.HoldEnds, dueMinute: 10),
+                Reward("w-c", due: RewardDue.HoldEnds, dueMinute: 5), Reward("w-d", due: RewardDue.HoldEnds, dueMinute: 11),
+                Reward("w-e", due: RewardDue.Fulfilment, dueMinute: 1), Reward("w-f", due: RewardDue.Review, dueMinute: 1), Reward("w-g")],
+        });
+        var due = await store.ListDueRewardsAsync(Program, RewardDue.HoldEnds, At(10), null, 10, Ct);
+        Assert.Equal(["w-c", "w-a", "w-b"], due.Select(r => r.RewardId));
+        Assert.Equal(["w-a", "w-b"], (await store.ListDueRewardsAsync(Program, RewardDue.HoldEnds, At(10), new ListPosition(At(5), "w-c"), 10, Ct)).Select(r => r.RewardId));
+        Assert.Equal(["w-c"], (await store.ListDueRewardsAsync(Program, RewardDue.HoldEnds, At(10), null, 1, Ct)).Select(r => r.RewardId));
+        Assert.Equal(["w-e"], (await store.ListDueRewardsAsync(Program, RewardDue.Fulfilment, At(100), null, 10, Ct)).Select(r => r.RewardId));
+        await WrittenAsync(store, new UnitOfWork { Rewards = [Reward("w-a", version: 2, due: RewardDue.Fulfilment, dueMinute: 12), Reward("w-c", version: 2)] });
+        Assert.Equal(["w-b"], (await store.ListDueRewardsAsync(Program, RewardDue.HoldEnds, At(10), null, 10, Ct)).Select(r => r.RewardId));
+        Assert.Equal(["w-e", "w-a"], (await store.ListDueRewardsAsync(Program, RewardDue.Fulfilment, At(100), null, 10, Ct)).Select(r => r.RewardId));
+        var closed = await store.FindRewardAsync(Program, "w-c", Ct);
+        Assert.Null(closed!.Due);
+        Assert.Null(closed.DueAt);
+    }
+
+    /// <summary>A beneficiary's rewards after a time: by (conversion time, reward id), the instant included with the empty id.</summary>
+    [Fact]
+    public async Task Rewards_after_a_time_are_listed_by_conversion_time()
+    {
+        var store = await NewStoreAsync();
+        await WrittenAsync(store, new UnitOfWork
+        {
+            Rewards = [Reward("w-3", minute: 30, orderId: "o-3"), Reward("w-1", minute: 10, orderId: "o-1"), Reward("w-2b", minute: 20, orderId: "o-2"),
+                Reward("w-2a", minute: 20, orderId: "o-2"), Reward("x", beneficiary: "bob", minute: 20, orderId: "o-2")],
+        });
+        Assert.Equal(["w-2a", "w-2b", "w-3"], (await store.ListBeneficiaryRewardsAsync(Program, Id("ana"), new ListPosition(At(20), ""), 10, Ct)).Select(r => r.RewardId));
+        Assert.Equal(["w-1", "w-2a"], (await store.ListBeneficiaryRewardsAsync(Program, Id("ana"), null, 2, Ct)).Select(r => r.RewardId));
+        Assert.Equal(["w-2a", "w-2b", "x"], (await store.ListOrderRewardsAsync(Program, "o-2", Ct)).Select(r => r.RewardId));
+    }
+
+    /// <summary>A refund needs no order: written before its order, it is kept and listed once the order arrives.</summary>
+    [Fact]
+    public async Task Refunds_may_arrive_before_their_order()
+    {
+        var store = await NewStoreAsync();
+        await WrittenAsync(store, new UnitOfWork { Refunds = [Refund("o-1", "r-2", 5)] });
+        await WrittenAsync(store, new UnitOfWork { Refunds = [Refund("o-1", "r-1", 3)] });
+        Assert.Null(await store.FindOrderAsync(Program, "o-1", Ct));
+        await WrittenAsync(store, new UnitOfWork { Orders = [Order("o-1")] });
+        Assert.Equal(["r-2", "r-1"], (await store.ListRefundsAsync(Program, "o-1", Ct)).Select(r => r.RefundId));
+    }
+
+    /// <summary>
+    /// Codes keep every version with the instant it took effect; the change feed lists each code once at its latest
+    /// write, in increasing positions, from any position on.
+    /// </summary>
+    [Fact]
+    public async Task Codes_keep_their_history_and_feed_their_latest_changes()
+    {
+        var store = await NewStoreAsync();
+        await WrittenAsync(store, new UnitOfWork { Codes = [CodeVersion("JANE20"), CodeVersion("ANA2026")] });
+        await WrittenAsync(store, new UnitOfWork { Codes = [CodeVersion("BEN7")] });
+        var first = await store.ListCodeChangesAsync(0, 10, Ct);
+        Assert.Equal(["JANE20", "ANA2026", "BEN7"], first.Select(c => c.Record.Code.Value));
+        Assert.True(first[0].Position > 0 && first[0].Position < first[1].Position && first[1].Position < first[2].Position);
+        await WrittenAsync(store, new UnitOfWork { Codes = [CodeVersion("JANE20", version: 2, status: CodeStatus.Paused, minute: 60)] });
+        Assert.Equal(WriteOutcome.Conflict(RowKind.Code, "JANE20"), await WriteAsync(store, new UnitOfWork { Codes = [CodeVersion("JANE20", version: 2, status: CodeStatus.Revoked)] }));
+        var changes = await store.ListCodeChangesAsync(first[1].Position, 10, Ct);
+        Assert.Equal(["BEN7", "JANE20"], changes.Select(c => c.Record.Code.Value));
+        Assert.Equal(CodeStatus.Paused, changes[1].Record.Status);
+        Assert.Equal(["ANA2026", "BEN7", "JANE20"], (await store.ListCodeChangesAsync(0, 10, Ct)).Select(c => c.Record.Code.Value));
+        Assert.Equal(["ANA2026"], (await store.ListCodeChangesAsync(0, 1, Ct)).Select(c => c.Record.Code.Value));
+        var history = await store.ListCodeHistoryAsync(Code("JANE20"), Ct);
+        Assert.Equal([(1L, CodeStatus.Active, At(0)), (2L, CodeStatus.Paused, At(60))], history.Select(h => (h.Record.Version, h.Record.Status, h.ChangedAt)));
+        Assert.Equal(CodeStatus.Paused, (await store.FindCodeAsync(Code("JANE20"), Ct))!.Status);
+        Assert.Empty(await store.ListCodeHistoryAsync(Code("ZZZ99"), Ct));
+    }
+
+    /// <summary>A referrer's codes in a program, paged by code; a code handed to another owner moves.</summary>
+    [Fact]
+    public async Task Codes_are_listed_by_owner()
+    {
+        var store = await NewStoreAsync();
+        await WrittenAsync(store, new UnitOfWork { Codes = [CodeVersion("JANE20"), CodeVersion("ANA2026"), CodeVersion("BEN7", owner: "bob"), CodeVersion("BUCK9", owner: null)] });
+        Assert.Equal(["ANA2026", "JANE20"], (await store.ListCodesByOwnerAsync(Program, Id("ana"), null, 10, Ct)).Select(c => c.Code.Value));
+        await WrittenAsync(store, new UnitOfWork { Codes = [CodeVersion("JANE20", version: 2, owner: "bob"), CodeVersion("BUCK9", version: 2, owner: "bob")] });
+        Assert.Equal(["ANA2026"], (await store.ListCodesByOwnerAsync(Program, Id("ana"), null, 10, Ct)).Select(c => c.Code.Value));
+        Assert.Equal(["BEN7", "BUCK9", "JANE20"], (await store.ListCodesByOwnerAsync(Program, Id("bob"), null, 10, Ct)).Select(c => c.Code.Value));
+        Assert.Equal(["BUCK9"], (await store.ListCodesByOwnerAsync(Program, Id("bob"), Code("BEN7"), 1, Ct)).Select(c => c.Code.Value));
+        Assert.Empty(await store.ListCodesByOwnerAsync(OtherProgram, Id("bob"), null, 10, Ct));
+    }
+
+    /// <summary>
+    /// A prospect's touches by customer, visitor or contact: each once, in a half-open window, latest first, at most
+    /// the limit.
+    /// </summary>
+    [Fact]
+    public async Task Touches_are_found_by_customer_visitor_or_contact()
+    {
+        var store = await NewStoreAsync();
+        await WrittenAsync(store, new UnitOfWork
+        {
+            Touches = [Touch("t-1", 10, customer: "c"), Touch("t-2", 20, visitor: "v-1", customer: "c"), Touch("t-3", 30, contact: Email(1)),
+                Touch("t-4", 40, visitor: "v-2"), Touch("t-5", 50, customer: "c"), Touch("t-6", 20, customer: "c", program: OtherProgram)],
+        });
+        var all = await store.FindTouchesAsync(Program, Id("c"), ["v-1", "v-2"], [Email(1)], At(0), At(100), 10, Ct);
+        Assert.Equal(["t-5", "t-4", "t-3", "t-2", "t-1"], all.Select(t => t.Id));
+        var window = await store.FindTouchesAsync(Program, Id("c"), ["v-1"], [Email(1)], At(10), At(50), 10, Ct);
+        Assert.Equal(["t-3", "t-2", "t-1"], window.Select(t => t.Id));
+        Assert.Equal(["t-5", "t-4"], (await store.FindTouchesAsync(Program, Id("c"), ["v-2"], [], At(0), At(100), 2, Ct)).Select(t => t.Id));
+        Assert.Equal(["t-3"], (await store.FindTouchesAsync(Program, null, [], [Email(1)], At(0), At(100), 10, Ct)).Select(t => t.Id));
+    }
+
+    /// <summary>Participants are replaced whole: a contact hash they no longer have no longer finds them.</summary>
+    [Fact]
+    public async Task Participants_are_found_by_their_current_contacts()
+    {
+        var store = await NewStoreAsync();
+        await WrittenAsync(store, new UnitOfWork { Participants = [Person("b", [Email(1)]), Person("a", [Email(1), Phone(2)])], VisitorLinks = [new VisitorLink("v-2", Id("a")), new VisitorLink("v-1", Id("a"))] });
+        Assert.Equal(["a", "b"], (await store.FindParticipantsByContactAsync(Email(1), Ct)).Select(p => p.Id.Value));
+        await WrittenAsync(store, new UnitOfWork { Participants = [Person("a", [Phone(2)])], VisitorLinks = [new VisitorLink("v-1", Id("a"))] });
+        Assert.Equal(["b"], (await store.FindParticipantsByContactAsync(Email(1), Ct)).Select(p => p.Id.Value));
+        Assert.Equal(["a"], (await store.FindParticipantsByContactAsync(Phone(2), Ct)).Select(p => p.Id.Value));
+        Assert.Equal(["v-1", "v-2"], await store.ListVisitorsAsync(Id("a"), Ct));
+    }
+
+    /// <summary>Summaries come back in the order of the keys asked for, without the keys that have none.</summary>
+    [Fact]
+    public async Task Summaries_come_back_in_key_order()
+    {
+        var store = await NewStoreAsync();
+        await WrittenAsync(store, new UnitOfWork { Summaries = [Summary("ana", "", 1), Summary("ana", "cap:M2026-11", 1), Summary("ana", "cap:L", 1), Summary("bob", "cap:Y2026", 1)] });
+        var rows = await store.GetSummariesAsync(Program, Id("ana"), ["cap:L", "cap:Y2026", "", "cap:M2026-11"], Ct);
+        Assert.Equal(["cap:L", "", "cap:M2026-11"], rows.Select(r => r.Key));
+    }
+
+    /// <summary>Ledger entries get increasing sequences; a program's ledger pages by sequence; documents come back verbatim.</summary>
+    [Fact]
+    public async Task Ledger_pages_by_sequence()
+    {
+        var store = await NewStoreAsync();
+        await WrittenAsync(store, new UnitOfWork { Entries = [Entry("w-2", "e-1"), Entry("w-1", "e-1")] });
+        await WrittenAsync(store, new UnitOfWork { Entries = [Entry("w-2", "e-2"), Entry("x", "e-1", program: OtherProgram)] });
+        var ledger = await store.ListLedgerAsync(Program, 0, 10, Ct);
+        Assert.Equal(["w-2/e-1", "w-1/e-1", "w-2/e-2"], ledger.Select(e => e.RewardId + "/" + e.EntryId));
+        Assert.True(ledger[0].Sequence > 0 && ledger[0].Sequence < ledger[1].Sequence && ledger[1].Sequence < ledger[2].Sequence);
+        Assert.Equal(["w-2/e-2"], (await store.ListLedgerAsync(Program, ledger[1].Sequence, 10, Ct)).Select(e => e.RewardId + "/" + e.EntryId));
+        Assert.Equal(["e-1", "e-2"], (await store.ListEntriesAsync(Program, "w-2", Ct)).Select(e => e.EntryId));
+        Assert.Equal("""{"v":1,"entry":"e-2"}""", ledger[2].Document);
+    }
+
+    /// <summary>
+    /// Sightings of a fingerprint: participants registered with it first (by id), then the program's orders that carried
+    /// it before the bound, latest first; at most the limit of each.
+    /// </summary>
+    [Fact]
+    public async Task Sightings_list_registrations_then_latest_orders()
+    {
+        var store = await NewStoreAsync();
+        await WrittenAsync(store, new UnitOfWork
+        {
+            Participants = [Person("z", fingerprints: [Device(1)]), Person("m", fingerprints: [Device(1), Card(1)])],
+            Orders = [Order("o-1", minute: 10, customer: "c1", fingerprints: [Device(1)]), Order("o-2", minute: 20, customer: "c2", fingerprints: [Device(1)]),
+                Order("o-3", minute: 30, customer: "c3", fingerprints: [Device(1)]), Order("o-4", minute: 15, customer: "c4", fingerprints: [Card(1)])],
+        });
+        var seen = await store.FindSightingsAsync(Program, Device(1), At(30), 2, Ct);
+        Assert.Equal([("m", (NodaTime.Instant?)null, (string?)null), ("z", null, null), ("c2", At(20), "o-2"), ("c1", At(10), "o-1")],
+            seen.Select(s => (s.Participant.Value, s.At, s.OrderId)));
+        var one = await store.FindSightingsAsync(Program, Device(1), At(100), 1, Ct);
+        Assert.Equal([("m", (NodaTime.Instant?)null, (string?)null), ("c3", At(30), "o-3")], one.Select(s => (s.Participant.Value, s.At, s.OrderId)));
+    }
+}
