@@ -90,12 +90,25 @@ public static class ReferralsServiceCollectionExtensions
         {
             services.TryAddEnumerable(ServiceDescriptor.Singleton(typeof(IFraudCheck), check));
         }
-        services.TryAddSingleton<FraudService>();
+        services.TryAddSingleton<IFraudHistory>(sp => new Referrals.Pipeline.StoreFraudHistory(sp.GetRequiredService<IFraudStore>(), sp.GetRequiredService<IConversionStore>()));
+        services.TryAddSingleton<FraudAssessor>();
         services.TryAddSingleton<ReviewQueue>();
+        services.TryAddSingleton(sp => new Referrals.Services.ParticipantService(sp.GetRequiredService<IParticipantStore>()));
         services.TryAddSingleton<FingerprintHasher>();
         services.TryAddSingleton<RewardService>();
         services.TryAddSingleton<ShareLinkService>();
-        services.TryAddSingleton<AttributionService>();
+        // The internal constructor: the one with the fraud assessment (FraudAssessor is internal).
+        services.TryAddSingleton(sp => new AttributionService(
+            sp.GetRequiredService<IOptions<ReferralsOptions>>(),
+            sp.GetRequiredService<IClock>(),
+            sp.GetRequiredService<ReferralCodeService>(),
+            sp.GetRequiredService<ITouchStore>(),
+            sp.GetRequiredService<IConversionStore>(),
+            sp.GetRequiredService<IParticipantStore>(),
+            sp.GetServices<Referrals.Notifications.IReferralNotifier>(),
+            sp.GetService<Microsoft.Extensions.Logging.ILogger<AttributionService>>(),
+            sp.GetRequiredService<RewardService>(),
+            sp.GetRequiredService<FraudAssessor>()));
         services.TryAddSingleton<ReferralCodeService>();
         services.TryAddSingleton<ContactHasher>();
         return new ReferralsBuilder(services);

@@ -5,6 +5,7 @@ using NodaTime;
 using Referrals.Attribution;
 using Referrals.Internal;
 using Referrals.Notifications;
+using Referrals.Pipeline;
 using Referrals.Storage;
 
 namespace Referrals.Rewards;
@@ -43,10 +44,8 @@ public sealed partial class RewardService
     private readonly IConversionStore _conversions;
     private readonly IClock _clock;
     private readonly IRewardFulfiller? _fulfiller;
-    private readonly NotificationOutbox _outbox;
+    private readonly NotificationDispatcher _outbox;
     private readonly ILogger _logger;
-    // One store keeps attributions and rewards: an attribution and its rewards are one commit.
-    private readonly bool _unitOfWork;
     private readonly Dictionary<ProgramId, RewardRuleSet> _rules = new();
     private readonly Dictionary<ProgramId, Fraud.FraudPolicy> _fraud = new();
 
@@ -84,8 +83,7 @@ public sealed partial class RewardService
         Preconditions.CheckArgument(f.Length <= 1, nameof(fulfillers), $"Register at most one IRewardFulfiller; found {f.Length}.");
         _fulfiller = f.FirstOrDefault();
         _logger = logger ?? (ILogger)NullLogger.Instance;
-        _outbox = new NotificationOutbox(_store, _conversions, touches, new NotifierSet(notifiers, _logger), o.Notifications, _clock, _logger);
-        _unitOfWork = ReferenceEquals(_store, _conversions);
+        _outbox = new NotificationDispatcher(_store, _conversions, touches, new NotifierSet(notifiers, _logger), o.Notifications, _clock, _logger);
         foreach (var (id, program) in o.Programs)
         {
             var zone = DateTimeZoneProviders.Tzdb[program.TimeZone];
@@ -112,29 +110,31 @@ public sealed partial class RewardService
             attribution.Amount.Amount is >= 0 and <= AmountLimits.MaxAmount,
             nameof(attribution),
             $"An order amount is 0 to {AmountLimits.MaxAmountText}; got {attribution.Amount}.");
-        return CommitAttributionAsync(attribution, save: false, notify: false, after: null, cancellationToken);
+        return CommitDecisionAsync(attribution, saveWith: null, report: null, deliveries: null, cancellationToken);
     }
 
-    /// <summary>The store of the rewards (the attribution service runs a conversion in its transaction when it keeps everything).</summary>
+    /// <summary>The store of the rewards, for composing the conversion pipeline's stores (<see cref="ReferralStores.Compose"/>).</summary>
     internal IRewardStore Store => _store;
 
-    /// <summary>The notification outbox, which the attribution service writes captures to and delivers them through.</summary>
-    internal NotificationOutbox Outbox => _outbox;
+    /// <summary>The notification dispatcher (outbox), which the conversion pipeline writes captures to and delivers through.</summary>
+    internal NotificationDispatcher Dispatcher => _outbox;
 
     /// <summary>
-    /// The unit of work of a decided conversion: saves the attribution (when <paramref name="save"/>), its rewards and the
-    /// pending notifications (of the rewards, and of the decision when <paramref name="notify"/>) in one commit when one
-    /// store keeps attributions and rewards — the attribution first, on its own, otherwise — then tells the notifiers, or,
-    /// inside a store transaction, leaves that to <paramref name="after"/> (run once the transaction has committed).
+    /// Stages 3 and 4 of the conversion pipeline for a decided conversion: plans its rewards and commits them, in one
+    /// ledger commit with <paramref name="saveWith"/> (the attribution, when the store keeps attributions with rewards)
+    /// and the pending notifications of the rewards and of <paramref name="report"/> (the decision, unless a repair pass
+    /// keeps quiet). What to tell is added to <paramref name="deliveries"/> (told after the caller's unit commits), or,
+    /// without it, told now.
     /// </summary>
-    internal async ValueTask<RewardDecision?> CommitAttributionAsync(AttributionResult attribution, bool save, bool notify, AfterCommit? after, CancellationToken cancellationToken)
+    internal async ValueTask<RewardDecision?> CommitDecisionAsync(
+        AttributionResult attribution,
+        AttributionResult? saveWith,
+        AttributionResult? report,
+        Deliveries? deliveries,
+        CancellationToken cancellationToken)
     {
-        bool together = save && _unitOfWork;
-        if (save && !together)
-        {
-            await _conversions.SaveAttributionAsync(attribution, cancellationToken).ConfigureAwait(false);
-        }
-        var decided = notify ? attribution : null;
+        bool together = saveWith is not null;
+        var decided = report;
         _rules.TryGetValue(attribution.Program, out var rules);
         ParticipantId? referrer = attribution is { IsAttributed: true, IsRepeat: false } ? attribution.Referrer : null;
         for (int attempt = 1; ; attempt++)
@@ -156,7 +156,7 @@ public sealed partial class RewardService
                     {
                         await _outbox.WriteAsync(alone[0], cancellationToken).ConfigureAwait(false);
                     }
-                    await DeliverAsync([], decided, alone, after, cancellationToken).ConfigureAwait(false);
+                    await DeliverAsync([], decided, alone, deliveries, cancellationToken).ConfigureAwait(false);
                     return previous;
                 }
             }
@@ -175,32 +175,32 @@ public sealed partial class RewardService
                     : new RewardDecision { Program = attribution.Program, OrderId = attribution.OrderId, Revision = previous!.Revision + 1, DecidedAt = work.Now };
             }
             var planned = _outbox.Plan(attribution.Program, work.Entries, decided, work.Now);
-            var outcome = await work.CommitAsync(decision, previous?.Revision ?? 0, refund: null, together ? attribution : null, planned).ConfigureAwait(false);
+            var outcome = await work.CommitAsync(decision, previous?.Revision ?? 0, refund: null, saveWith, planned).ConfigureAwait(false);
             if (outcome == RewardCommitOutcome.Committed)
             {
                 ReferralsTelemetry.RewardsEarned.Add(work.Entries.Count(e => e.Type == RewardEntryType.Earned));
-                await DeliverAsync(work.Entries, decided, planned, after, cancellationToken).ConfigureAwait(false);
+                await DeliverAsync(work.Entries, decided, planned, deliveries, cancellationToken).ConfigureAwait(false);
                 return decision ?? previous;
             }
             CheckAttempts(attempt, $"rewards of order {attribution.OrderId}");
         }
     }
 
-    /// <summary>Tells the notifiers of a committed change now, or after the store transaction it is part of.</summary>
+    /// <summary>Tells the notifiers of a committed change now, or after the unit of work it is part of commits.</summary>
     private ValueTask DeliverAsync(
         IReadOnlyList<RewardEntry> entries,
         AttributionResult? decided,
         IReadOnlyList<PendingNotification> planned,
-        AfterCommit? after,
+        Deliveries? deliveries,
         CancellationToken cancellationToken)
     {
-        if (after is null)
+        if (deliveries is null)
         {
             return _outbox.DeliverAsync(entries, decided, planned, cancellationToken);
         }
         for (int i = 0; i < planned.Count; i++)
         {
-            after.Deliver(_outbox, planned[i], i < entries.Count ? entries[i] : decided!);
+            deliveries.Add(planned[i], i < entries.Count ? entries[i] : decided!);
         }
         return ValueTask.CompletedTask;
     }
