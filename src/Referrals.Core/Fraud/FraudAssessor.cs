@@ -12,8 +12,9 @@ namespace Referrals.Fraud;
 /// <summary>
 /// The flat facts of one credited conversion that the fraud checks judge (stage 2 of the conversion pipeline, after the
 /// attribution decided the credit); built by the pipeline, so this folder needs nothing of attribution or storage.
+/// A struct: the context the checks see is the one object an assessment allocates for it.
 /// </summary>
-internal sealed class FraudCase
+internal readonly struct FraudCase
 {
     public required ProgramId Program { get; init; }
 
@@ -94,9 +95,9 @@ internal sealed partial class FraudAssessor
     /// Assesses a credited conversion, or returns <see langword="null"/> when the program's policy is off or no check is
     /// registered. A check that throws is logged, counted and recorded as a <see cref="FraudSignalNames.CheckFailed"/> signal.
     /// </summary>
-    public ValueTask<FraudAssessment?> AssessAsync(FraudCase facts, CancellationToken ct) => AssessAsync(facts, _history, ct);
+    public ValueTask<FraudAssessment?> AssessAsync(in FraudCase facts, CancellationToken ct) => AssessAsync(facts, _history, ct);
 
-    /// <summary>As <see cref="AssessAsync(FraudCase, CancellationToken)"/>, reading the history through <paramref name="history"/>.</summary>
+    /// <summary>As <see cref="AssessAsync(in FraudCase, CancellationToken)"/>, reading the history through <paramref name="history"/>.</summary>
     public async ValueTask<FraudAssessment?> AssessAsync(FraudCase facts, IFraudHistory history, CancellationToken ct)
     {
         if (!Assesses(facts.Program))

@@ -86,7 +86,7 @@ public sealed class FraudContext
     private const int SightingLimit = 64;
     private Dictionary<Fingerprint, IReadOnlyList<FingerprintSighting>>? _sightings;
 
-    internal FraudContext(FraudCase facts, FraudPolicy policy, IFraudHistory history, int maxChainDepth)
+    internal FraudContext(in FraudCase facts, FraudPolicy policy, IFraudHistory history, int maxChainDepth)
     {
         Program = facts.Program;
         OrderId = facts.OrderId;

@@ -21,7 +21,8 @@ public static class ReferralsServiceCollectionExtensions
     /// Adds Referrals.Core with options set in code. Registers, unless the host registered its own:
     /// <see cref="TimeProvider.System"/> and an <see cref="IClock"/> reading the registered <see cref="TimeProvider"/>
     /// (register either to control time, e.g. in tests), <see cref="CryptoRandomSource"/>, the <see cref="InMemoryReferralStore"/>,
-    /// the services, and the built-in fraud checks (<see cref="FraudCheckNames"/>).
+    /// the services (among them <see cref="Referrals.Services.ParticipantService"/>), the fraud history the checks read
+    /// (<see cref="IFraudHistory"/>, over the registered stores) and the built-in fraud checks (<see cref="FraudCheckNames"/>).
     /// Options are validated when the host starts (<c>ValidateOnStart</c>) and again when a service is first created.
     /// </summary>
     public static ReferralsBuilder AddReferrals(this IServiceCollection services) => AddReferrals(services, static _ => { });
@@ -93,7 +94,7 @@ public static class ReferralsServiceCollectionExtensions
         services.TryAddSingleton<IFraudHistory>(sp => new Referrals.Pipeline.StoreFraudHistory(sp.GetRequiredService<IFraudStore>(), sp.GetRequiredService<IConversionStore>()));
         services.TryAddSingleton<FraudAssessor>();
         services.TryAddSingleton<ReviewQueue>();
-        services.TryAddSingleton(sp => new Referrals.Services.ParticipantService(sp.GetRequiredService<IParticipantStore>()));
+        services.TryAddSingleton<Referrals.Services.ParticipantService>();
         services.TryAddSingleton<FingerprintHasher>();
         services.TryAddSingleton<RewardService>();
         services.TryAddSingleton<ShareLinkService>();

@@ -21,15 +21,6 @@ internal sealed class Deliveries
     /// <summary>Adds a notification written to the outbox in this unit, with what it reports.</summary>
     public void Add(PendingNotification notification, object payload) => (_items ??= []).Add(new Item(notification.Kind, notification, payload));
 
-    /// <summary>Adds notifications written in this unit: the i-th reports the i-th payload.</summary>
-    public void Add(IReadOnlyList<PendingNotification> planned, Func<int, object> payload)
-    {
-        for (int i = 0; i < planned.Count; i++)
-        {
-            Add(planned[i], payload(i));
-        }
-    }
-
     /// <summary>Adds a direct tell, once, without the outbox (no notification can be kept).</summary>
     public void Tell(NotificationKind kind, object payload) => (_items ??= []).Add(new Item(kind, null, payload));
 
