@@ -131,11 +131,12 @@ internal sealed class AttributionDecider(IReadOnlyDictionary<ProgramId, ProgramR
         {
             var t = touches[i];
             bool atConversion = t.OrderId == conversion.OrderId;
-            var verdict = await JudgeAsync(facts, t, atConversion, conversion, contacts, windowStart, ct).ConfigureAwait(false);
-            verdicts[i] = new ConsideredTouch(t.Id, t.Kind, t.Referrer, t.EventTime, verdict);
-            if (verdict != TouchVerdict.Outranked)
+            var refusal = await IneligibilityAsync(facts, t, atConversion, conversion, contacts, windowStart, ct).ConfigureAwait(false);
+            // An eligible touch is outranked unless it wins: the winner is marked Chosen once all are judged.
+            verdicts[i] = new ConsideredTouch(t.Id, t.Kind, t.Referrer, t.EventTime, refusal ?? TouchVerdict.Outranked);
+            if (refusal is not null)
             {
-                continue; // not eligible
+                continue;
             }
             bool prefer = atConversion && rules.CodeAtConversionWins;
             if (winner < 0 || Better(t, prefer, touches[winner], winnerAtConversion, rules.Precedence))
@@ -217,7 +218,8 @@ internal sealed class AttributionDecider(IReadOnlyDictionary<ProgramId, ProgramR
             };
     }
 
-    private static async ValueTask<TouchVerdict> JudgeAsync(
+    /// <summary>Why a touch cannot earn the credit, or <see langword="null"/> when it is eligible.</summary>
+    private static async ValueTask<TouchVerdict?> IneligibilityAsync(
         IAttributionFacts facts,
         Touch t,
         bool atConversion,
@@ -250,7 +252,7 @@ internal sealed class AttributionDecider(IReadOnlyDictionary<ProgramId, ProgramR
                 return TouchVerdict.CodeUsedUp;
             }
         }
-        return TouchVerdict.Outranked; // eligible; the winner is marked Chosen afterwards
+        return null;
     }
 
     private static async ValueTask<bool> SharesContactAsync(IAttributionFacts facts, ParticipantId referrer, IReadOnlyList<ContactHash> customerContacts, CancellationToken ct)

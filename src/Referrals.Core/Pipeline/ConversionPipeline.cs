@@ -29,6 +29,7 @@ internal sealed partial class ConversionPipeline(
     ILogger logger)
 {
     private readonly StoreAttributionFacts _facts = new(stores, touches.Codes);
+    private readonly CaptureHandler _captures = new(stores, rewards?.Dispatcher, notifiers);
 
     /// <summary>The stores, and whether they form one transaction.</summary>
     public ReferralStores Stores => stores;
@@ -65,52 +66,12 @@ internal sealed partial class ConversionPipeline(
         return result;
     }
 
-    /// <summary>
-    /// Records a built touch. With an outbox for captures (a <see cref="RewardService"/> that can read touches back) the
-    /// touch's notification is kept until every notifier took it: inside a store transaction it is written with the
-    /// touch; without one it is written first, so that a process stopping between the two writes cannot leave a touch
-    /// whose notification was never written (a notification whose touch is missing is dropped by the lifecycle pass),
-    /// and removed again when the touch turns out to be recorded before.
-    /// </summary>
+    /// <summary>Records a built touch in the caller's unit of work (<see cref="CaptureHandler"/>), and delivers after the write when it committed on its own.</summary>
     public async ValueTask<CaptureResult> StoreTouchAsync(Touch touch, CodeResolutionOutcome? outcome, Deliveries deliveries, CancellationToken ct)
     {
-        var outbox = rewards?.Dispatcher;
-        if (outbox is not { KeepsCaptures: true })
-        {
-            if (!await stores.Touches.TryAddTouchAsync(touch, ct).ConfigureAwait(false))
-            {
-                return new CaptureResult(CaptureOutcome.Duplicate, CaptureRejection.None, touch, outcome);
-            }
-            ReferralsTelemetry.TouchesCaptured.Add(1);
-            if (!notifiers.IsEmpty)
-            {
-                deliveries.Tell(NotificationKind.ReferralCaptured, touch);
-                await CommittedAsync(deliveries, ct).ConfigureAwait(false);
-            }
-            return new CaptureResult(CaptureOutcome.Captured, CaptureRejection.None, touch, outcome);
-        }
-        var planned = outbox.PlanCaptured(touch, touch.RecordedAt);
-        if (stores.Transaction is not null)
-        {
-            if (!await stores.Touches.TryAddTouchAsync(touch, ct).ConfigureAwait(false))
-            {
-                return new CaptureResult(CaptureOutcome.Duplicate, CaptureRejection.None, touch, outcome);
-            }
-            await outbox.WriteAsync(planned, ct).ConfigureAwait(false);
-        }
-        else
-        {
-            await outbox.WriteAsync(planned, ct).ConfigureAwait(false);
-            if (!await stores.Touches.TryAddTouchAsync(touch, ct).ConfigureAwait(false))
-            {
-                await outbox.DiscardAsync(planned, ct).ConfigureAwait(false);
-                return new CaptureResult(CaptureOutcome.Duplicate, CaptureRejection.None, touch, outcome);
-            }
-        }
-        deliveries.Add(planned, touch);
-        ReferralsTelemetry.TouchesCaptured.Add(1);
+        var result = await _captures.StoreAsync(touch, outcome, deliveries, ct).ConfigureAwait(false);
         await CommittedAsync(deliveries, ct).ConfigureAwait(false);
-        return new CaptureResult(CaptureOutcome.Captured, CaptureRejection.None, touch, outcome);
+        return result;
     }
 
     /// <summary>
