@@ -45,7 +45,8 @@ public class FraudBenchmarks
     public FraudAssessment? AllChecks_History1000()
     {
         // As the pipeline does: the referrer's registration is read, then the flat facts are assessed.
-        var referrer = _store.FindParticipantAsync(_ana).AsTask().GetAwaiter().GetResult();
+        var find = _store.FindParticipantAsync(_ana);
+        var referrer = find.IsCompletedSuccessfully ? find.Result : find.AsTask().GetAwaiter().GetResult();
         var facts = new FraudCase
         {
             Program = Program, OrderId = _conversion.OrderId, Customer = _conversion.Customer, Referrer = _ana, Amount = _conversion.Amount,
