@@ -49,6 +49,7 @@ public sealed class AttributionService
     private readonly ReferralStores _stores;
     private readonly ConversionPipeline _pipeline;
     private readonly PosBatchImport _import;
+    private readonly Reevaluation _reevaluation;
     private readonly ParticipantService _participants;
     private readonly Dictionary<ProgramId, ProgramRules> _programs;
 
@@ -110,7 +111,8 @@ public sealed class AttributionService
             new NotifierSet(notifiers, log),
             log);
         var hasher = new Lazy<ContactHasher?>(() => string.IsNullOrEmpty(o.Privacy.ContactHashKey) ? null : new ContactHasher(o));
-        _import = new PosBatchImport(_pipeline, hasher);
+        _reevaluation = new Reevaluation(_pipeline, _programs);
+        _import = new PosBatchImport(_pipeline, _reevaluation, hasher);
     }
 
     /// <summary>Records or replaces a participant; the same as <see cref="ParticipantService.RegisterAsync"/>.</summary>
@@ -238,68 +240,27 @@ public sealed class AttributionService
 
     /// <summary>Decides one recorded conversion again (after late touches or identity links) and stores the new decision.</summary>
     /// <returns>The decision, or <see langword="null"/> when no such order was recorded.</returns>
-    public async ValueTask<AttributionResult?> ReevaluateAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default)
-    {
-        Preconditions.CheckNotNull(orderId);
-        var conversion = await _stores.Conversions.FindConversionAsync(program, orderId, cancellationToken).ConfigureAwait(false);
-        return conversion is null ? null : await _pipeline.DecideAndCommitUnitAsync(conversion, tell: true, cancellationToken).ConfigureAwait(false);
-    }
+    /// <exception cref="ArgumentNullException"><paramref name="orderId"/> is <see langword="null"/>.</exception>
+    public ValueTask<AttributionResult?> ReevaluateAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default) =>
+        _reevaluation.OrderAsync(program, Preconditions.CheckNotNull(orderId), cancellationToken);
 
     /// <summary>Decides all of a customer's conversions again, in event order.</summary>
     /// <returns>How many decisions changed.</returns>
-    public async ValueTask<int> ReevaluateCustomerAsync(ProgramId program, ParticipantId customer, CancellationToken cancellationToken = default)
-    {
-        int changed = 0;
-        foreach (var c in await _stores.Conversions.ListConversionsAsync(program, customer, cancellationToken).ConfigureAwait(false))
-        {
-            var before = await _stores.Conversions.FindAttributionAsync(program, c.OrderId, cancellationToken).ConfigureAwait(false);
-            var after = await _pipeline.DecideAndCommitUnitAsync(c, tell: true, cancellationToken).ConfigureAwait(false);
-            if (before is null || !SameDecision(before, after))
-            {
-                changed++;
-            }
-        }
-        return changed;
-    }
+    public ValueTask<int> ReevaluateCustomerAsync(ProgramId program, ParticipantId customer, CancellationToken cancellationToken = default) =>
+        _reevaluation.CustomerAsync(program, customer, except: null, cancellationToken);
 
     /// <summary>
     /// Decides every conversion of a program again, in event order, repeating until nothing changes (chains depend on
     /// other customers' decisions). For repair jobs and after restoring data; costs a pass over the program's conversions.
+    /// The notifiers are not told of the decisions (a repair, not news); reward changes are told.
     /// </summary>
     /// <returns>How many decisions changed in all.</returns>
-    public async ValueTask<int> ReevaluateProgramAsync(ProgramId program, CancellationToken cancellationToken = default)
-    {
-        int total = 0;
-        int depth = _programs.TryGetValue(program, out var rules) ? rules.MaxChainDepth : 1;
-        for (int pass = 0; pass <= depth + 1; pass++)
-        {
-            int changed = 0;
-            foreach (var c in await _stores.Conversions.ListAllConversionsAsync(program, cancellationToken).ConfigureAwait(false))
-            {
-                var before = await _stores.Conversions.FindAttributionAsync(program, c.OrderId, cancellationToken).ConfigureAwait(false);
-                var after = await _pipeline.DecideAndCommitUnitAsync(c, tell: false, cancellationToken).ConfigureAwait(false);
-                if (before is null || !SameDecision(before, after))
-                {
-                    changed++;
-                }
-            }
-            total += changed;
-            if (changed == 0)
-            {
-                break;
-            }
-        }
-        return total;
-    }
+    public ValueTask<int> ReevaluateProgramAsync(ProgramId program, CancellationToken cancellationToken = default) =>
+        _reevaluation.ProgramAsync(program, cancellationToken);
 
     /// <summary>Reads the decision of an order, or <see langword="null"/>.</summary>
     public ValueTask<AttributionResult?> FindAttributionAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default) =>
         _stores.Conversions.FindAttributionAsync(program, Preconditions.CheckNotNull(orderId), cancellationToken);
-
-    internal static bool SameDecision(AttributionResult a, AttributionResult b) =>
-        a.Reason == b.Reason && a.Referrer == b.Referrer && a.Code == b.Code && a.TouchId == b.TouchId
-        && a.IsRepeat == b.IsRepeat && a.Combination == b.Combination && a.Chain.SequenceEqual(b.Chain)
-        && a.Fraud?.Verdict == b.Fraud?.Verdict;
 
     private static void CheckConversion(Conversion conversion)
     {

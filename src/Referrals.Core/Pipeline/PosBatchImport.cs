@@ -10,7 +10,7 @@ namespace Referrals.Pipeline;
 /// conversion pipeline (its touch, its conversion and the conversion's decision), then the late touches' customers
 /// decided again. Thread-safe.
 /// </summary>
-internal sealed class PosBatchImport(ConversionPipeline pipeline, Lazy<ContactHasher?> hasher)
+internal sealed class PosBatchImport(ConversionPipeline pipeline, Reevaluation reevaluation, Lazy<ContactHasher?> hasher)
 {
     /// <summary>Imports a POS batch upload; see <see cref="AttributionService.ImportPosBatchAsync"/>.</summary>
     public async Task<BatchImportResult> ImportAsync(ProgramId program, TextReader csv, CancellationToken cancellationToken = default)
@@ -59,16 +59,7 @@ internal sealed class PosBatchImport(ConversionPipeline pipeline, Lazy<ContactHa
         int reevaluated = 0;
         foreach (var customer in touchedCustomers.OrderBy(c => c.Value, StringComparer.Ordinal))
         {
-            var store = pipeline.Stores.Conversions;
-            foreach (var c in await store.ListConversionsAsync(program, customer, cancellationToken).ConfigureAwait(false))
-            {
-                var before = await store.FindAttributionAsync(program, c.OrderId, cancellationToken).ConfigureAwait(false);
-                var after = await pipeline.DecideAndCommitUnitAsync(c, tell: true, cancellationToken).ConfigureAwait(false);
-                if (!newOrders.Contains(c.OrderId) && (before is null || !AttributionService.SameDecision(before, after)))
-                {
-                    reevaluated++;
-                }
-            }
+            reevaluated += await reevaluation.CustomerAsync(program, customer, except: newOrders, cancellationToken).ConfigureAwait(false);
         }
         return new BatchImportResult(captured, duplicates, conversions, errors, reevaluated);
     }
