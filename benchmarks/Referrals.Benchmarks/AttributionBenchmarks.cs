@@ -9,6 +9,7 @@ using Referrals.Notifications;
 using Referrals.Participants;
 using Referrals.Programs;
 using Referrals.Storage;
+using Referrals.Services;
 
 namespace Referrals.Benchmarks;
 

@@ -24,7 +24,7 @@ public class FraudBenchmarks
     private static readonly ProgramId Program = new("customers");
     private static readonly Instant Start = Instant.FromUtc(2026, 8, 1, 9, 0);
 
-    private FraudService _fraud = null!;
+    private FraudAssessor _fraud = null!;
     private InMemoryReferralStore _store = null!;
     private Conversion _conversion = null!;
     private AttributionResult _credit = null!;
@@ -44,7 +44,16 @@ public class FraudBenchmarks
     [Benchmark]
     public FraudAssessment? AllChecks_History1000()
     {
-        var task = _fraud.AssessAsync(_conversion, _credit, _friend, _conversion.Contacts, null, CancellationToken.None);
+        // As the pipeline does: the referrer's registration is read, then the flat facts are assessed.
+        var find = _store.FindParticipantAsync(_ana);
+        var referrer = find.IsCompletedSuccessfully ? find.Result : find.AsTask().GetAwaiter().GetResult();
+        var facts = new FraudCase
+        {
+            Program = Program, OrderId = _conversion.OrderId, Customer = _conversion.Customer, Referrer = _ana, Amount = _conversion.Amount,
+            EventTime = _conversion.EventTime, Chain = _credit.Chain, Code = _credit.Code, CustomerParticipant = _friend, ReferrerParticipant = referrer,
+            CustomerContacts = _conversion.Contacts, ConversionFingerprints = _conversion.Fingerprints,
+        };
+        var task = _fraud.AssessAsync(facts, CancellationToken.None);
         return task.IsCompletedSuccessfully ? task.Result : task.AsTask().GetAwaiter().GetResult();
     }
 
@@ -57,7 +66,7 @@ public class FraudBenchmarks
         var clock = new FakeClock(Start + Duration.FromDays(120));
         _store = new InMemoryReferralStore();
         var hasher = new FingerprintHasher(options);
-        _fraud = new FraudService(wrapped, clock, _store, _store, _store, [new SelfReferralCheck(), new DisposableEmailCheck(wrapped), new VelocityCheck(), new RingCheck(), new RefundAbuseCheck()]);
+        _fraud = new FraudAssessor(wrapped, clock, new Referrals.Pipeline.StoreFraudHistory(_store, _store), [new SelfReferralCheck(), new DisposableEmailCheck(wrapped), new VelocityCheck(), new RingCheck(), new RefundAbuseCheck()]);
 
         _ana = new ParticipantId("ana");
         await _store.UpsertParticipantAsync(new Participant { Id = _ana, Fingerprints = hasher.Fingerprints(deviceId: "ana-phone", paymentFingerprint: "ana-card", shippingAddress: "Hauptstraße 1, Berlin") });

@@ -9,6 +9,7 @@ using Referrals.Notifications;
 using Referrals.Programs;
 using Referrals.Rewards;
 using Referrals.Sqlite;
+using Referrals.Services;
 
 namespace Referrals.Benchmarks;
 

@@ -14,6 +14,7 @@ using Referrals.Participants;
 using Referrals.Privacy;
 using Referrals.Rewards;
 using Referrals.Storage;
+using Referrals.Services;
 
 namespace Referrals.Omnichannel;
 

@@ -5,6 +5,7 @@ using Referrals.Fraud;
 using Referrals.Privacy;
 using Referrals.Rewards;
 using Referrals.Storage;
+using Referrals.Services;
 
 namespace Referrals.Omnichannel;
 

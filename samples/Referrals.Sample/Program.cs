@@ -12,6 +12,7 @@ using Referrals.Links;
 using Referrals.Participants;
 using Referrals.Privacy;
 using Referrals.Rewards;
+using Referrals.Services;
 
 var configuration = new ConfigurationBuilder()
     .SetBasePath(AppContext.BaseDirectory)

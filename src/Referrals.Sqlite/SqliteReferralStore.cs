@@ -55,7 +55,7 @@ namespace Referrals.Sqlite;
 /// instance's writers wait — whenever none is waiting, and otherwise once 4,096 writes or 256 MB of log have passed
 /// (not always: that copy syncs the files while the writers wait; past 8,192 writes or 512 MB of log a writer does it
 /// itself). Under a steady stream of writes the log stays bounded by about that, plus what is written while a checkpoint
-/// runs (large batches of <see cref="Attribution.AttributionService.RecordConversionsAsync"/> count as one write each, so
+/// runs (large batches of <see cref="Services.AttributionService.RecordConversionsAsync"/> count as one write each, so
 /// their log is larger). Other processes on the same file keep SQLite's automatic checkpoints.
 /// </para>
 /// <para>

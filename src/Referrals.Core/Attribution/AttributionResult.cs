@@ -167,7 +167,7 @@ public sealed record AttributionResult
 
     /// <summary>
     /// The fraud assessment of the credit, or <see langword="null"/> when none was made (not referred, a repeat purchase,
-    /// no <see cref="Fraud.FraudService"/> registered, or the program's policy is off). With
+    /// no fraud check registered, or the program's policy is off). With
     /// <see cref="Fraud.FraudVerdict.Review"/> the rewards are held for review; a blocked referral has
     /// <see cref="Reason"/> <see cref="NotAttributedReason.FraudBlocked"/>.
     /// </summary>

@@ -45,7 +45,7 @@ public sealed record Conversion
     /// <summary>A code (or QR text, or link) presented at the conversion itself: typed at checkout or scanned at the till.</summary>
     /// <remarks>
     /// People type e-mail addresses, phone numbers and names into code boxes, so the input itself is never stored or
-    /// logged. <see cref="AttributionService.RecordConversionAsync"/> stores, and the store gives back, only what it
+    /// logged. <c>AttributionService.RecordConversionAsync</c> stores, and the store gives back, only what it
     /// resolved to: the normalised code (<c>7Q2M9KXRB</c>), or for a share link the link rebuilt from its code, medium and
     /// signature alone (no tracking or other parameters); <see langword="null"/> when it did not resolve to a code (or was a
     /// link whose signature does not verify). Why it was refused is logged, without the input.

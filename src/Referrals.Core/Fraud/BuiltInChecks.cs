@@ -19,7 +19,7 @@ internal sealed class SelfReferralCheck : IFraudCheck
     public async ValueTask CheckAsync(FraudContext context, FraudSignalSink signals, CancellationToken cancellationToken)
     {
         var referrer = context.Referrer;
-        if (context.Conversion.Customer == referrer)
+        if (context.Customer == referrer)
         {
             signals.Add(SelfReferralParticipant, $"the friend {referrer} is the referrer");
         }
@@ -150,7 +150,7 @@ internal sealed class VelocityCheck : IFraudCheck
         var p = context.Policy;
         var program = context.Program;
         var referrer = context.Referrer;
-        var t = context.Conversion.EventTime;
+        var t = context.EventTime;
         var history = context.History;
         // One burst shows in the hour and in the day: each kind reports the hour, or else the day, not both. The day's
         // count comes first: the hour lies within the day, so when the day's count is within the hourly limit the hour's
@@ -192,8 +192,8 @@ internal sealed class VelocityCheck : IFraudCheck
 
     private static async ValueTask<bool> FriendsAsync(FraudContext context, Fingerprint f, int max, string signal, FraudSignalSink signals, CancellationToken ct)
     {
-        var since = context.Conversion.EventTime - Day;
-        var customer = context.Conversion.Customer;
+        var since = context.EventTime - Day;
+        var customer = context.Customer;
         HashSet<ParticipantId>? others = null;
         foreach (var s in await context.FindSightingsAsync(f, ct).ConfigureAwait(false))
         {
@@ -227,7 +227,7 @@ internal sealed class RingCheck : IFraudCheck
     public async ValueTask CheckAsync(FraudContext context, FraudSignalSink signals, CancellationToken cancellationToken)
     {
         var program = context.Program;
-        var customer = context.Conversion.Customer;
+        var customer = context.Customer;
         var referrer = context.Referrer;
 
         // Climb from the referrer: who referred them, and who referred that one... A ring closes at the friend.
@@ -235,10 +235,10 @@ internal sealed class RingCheck : IFraudCheck
         var current = referrer;
         for (int i = 0; i < MaxClimb; i++)
         {
-            var up = i == 0 && context.ReferrersFirstAttribution is { } known
+            var up = i == 0 && context.ReferrersFirstReferrer is { } known
                 ? known.Value // read by attribution while it built the chain
-                : await context.Conversions.FindFirstAttributionAsync(program, current, cancellationToken).ConfigureAwait(false);
-            if (up?.Referrer is not { } next || path.Contains(next))
+                : await context.History.FindFirstReferrerAsync(program, current, cancellationToken).ConfigureAwait(false);
+            if (up is not { } next || path.Contains(next))
             {
                 break;
             }
@@ -269,8 +269,8 @@ internal sealed class RingCheck : IFraudCheck
                 {
                     continue; // the referrer themself is the self-referral check's finding
                 }
-                var theirs = await context.Conversions.FindFirstAttributionAsync(program, other, cancellationToken).ConfigureAwait(false);
-                if (theirs?.Referrer == referrer || context.Credit.Chain.Contains(other))
+                var theirs = await context.History.FindFirstReferrerAsync(program, other, cancellationToken).ConfigureAwait(false);
+                if (theirs == referrer || context.Chain.Contains(other))
                 {
                     (network ??= []).Add(other);
                 }

@@ -1,4 +1,5 @@
-using Referrals.Attribution;
+using NodaTime;
+using Referrals.Codes;
 using Referrals.Participants;
 using Referrals.Privacy;
 using Referrals.Storage;
@@ -76,50 +77,61 @@ public sealed class FraudSignalSink
     internal void Add(string name, string evidence) => Add(name, FraudSignalNames.DefaultScores[name], evidence);
 }
 
-/// <summary>What a check sees of one referred conversion.</summary>
+/// <summary>
+/// What a check sees of one referred conversion: flat facts of the order and the credit attribution decided, the
+/// registrations of both sides, and the program's history (<see cref="History"/>).
+/// </summary>
 public sealed class FraudContext
 {
     private const int SightingLimit = 64;
     private Dictionary<Fingerprint, IReadOnlyList<FingerprintSighting>>? _sightings;
 
-    internal FraudContext(
-        Conversion conversion,
-        AttributionResult credit,
-        Participant? customer,
-        Participant? referrer,
-        IReadOnlyList<ContactHash> customerContacts,
-        IReadOnlyList<Fingerprint> customerFingerprints,
-        FraudPolicy policy,
-        IFraudStore history,
-        IConversionStore conversions,
-        int maxChainDepth)
+    internal FraudContext(in FraudCase facts, FraudPolicy policy, IFraudHistory history, int maxChainDepth)
     {
-        Conversion = conversion;
-        Credit = credit;
-        Customer = customer;
-        ReferrerParticipant = referrer;
-        CustomerContacts = customerContacts;
-        CustomerFingerprints = customerFingerprints;
+        Program = facts.Program;
+        OrderId = facts.OrderId;
+        Customer = facts.Customer;
+        Referrer = facts.Referrer;
+        Amount = facts.Amount;
+        EventTime = facts.EventTime;
+        Chain = facts.Chain;
+        Code = facts.Code;
+        CustomerParticipant = facts.CustomerParticipant;
+        ReferrerParticipant = facts.ReferrerParticipant;
+        CustomerContacts = facts.CustomerContacts;
+        CustomerFingerprints = facts.CustomerFingerprints;
+        ReferrersFirstReferrer = facts.ReferrersFirstReferrer;
         Policy = policy;
         History = history;
-        Conversions = conversions;
         MaxChainDepth = maxChainDepth;
     }
 
     /// <summary>The program.</summary>
-    public ProgramId Program => Conversion.Program;
+    public ProgramId Program { get; }
 
-    /// <summary>The conversion being assessed.</summary>
-    public Conversion Conversion { get; }
+    /// <summary>The order being assessed (the host's order id).</summary>
+    public string OrderId { get; }
 
-    /// <summary>The credit as attribution decided it (referrer, winning touch, chain, every touch considered), before the verdict.</summary>
-    public AttributionResult Credit { get; }
+    /// <summary>The friend who converted (the host's customer id).</summary>
+    public ParticipantId Customer { get; }
 
     /// <summary>The referrer credited.</summary>
-    public ParticipantId Referrer => Credit.Referrer!.Value;
+    public ParticipantId Referrer { get; }
+
+    /// <summary>The order amount.</summary>
+    public Money Amount { get; }
+
+    /// <summary>When the order happened (its event time, not when it was recorded).</summary>
+    public Instant EventTime { get; }
+
+    /// <summary>The referrers credited, level 1 (<see cref="Referrer"/>) first, then whoever referred them, and so on up.</summary>
+    public IReadOnlyList<ParticipantId> Chain { get; }
+
+    /// <summary>The code of the winning touch, or <see langword="null"/> for a contact look-up.</summary>
+    public ReferralCode? Code { get; }
 
     /// <summary>The friend's registration, or <see langword="null"/> when the host never registered them.</summary>
-    public Participant? Customer { get; }
+    public Participant? CustomerParticipant { get; }
 
     /// <summary>The referrer's registration, or <see langword="null"/>.</summary>
     public Participant? ReferrerParticipant { get; }
@@ -130,24 +142,21 @@ public sealed class FraudContext
     /// <summary>The friend's fingerprints: the conversion's and the registration's, each once.</summary>
     public IReadOnlyList<Fingerprint> CustomerFingerprints { get; }
 
-    /// <summary>The history of the program: counts per referrer, refunds, fingerprint sightings.</summary>
-    public IFraudStore History { get; }
-
-    /// <summary>Conversions and attributions (who referred whom).</summary>
-    public IConversionStore Conversions { get; }
+    /// <summary>The history of the program: counts per referrer, refunds, fingerprint sightings, who referred whom.</summary>
+    public IFraudHistory History { get; }
 
     internal FraudPolicy Policy { get; }
 
     /// <summary>
-    /// The referrer's first credited attribution when attribution read it already (building the chain), so the ring
-    /// check does not read it again; <see langword="null"/> when not read.
+    /// Who referred the referrer first, when attribution read it already (building the chain), so the ring check does not
+    /// read it again; <see langword="null"/> when not read.
     /// </summary>
-    internal System.Runtime.CompilerServices.StrongBox<AttributionResult?>? ReferrersFirstAttribution { get; init; }
+    internal System.Runtime.CompilerServices.StrongBox<ParticipantId?>? ReferrersFirstReferrer { get; }
 
     internal int MaxChainDepth { get; }
 
     /// <summary>
-    /// Who was seen with a fingerprint (<see cref="IFraudStore.FindSightingsAsync"/>) before this conversion: registrations,
+    /// Who was seen with a fingerprint (<see cref="IFraudHistory.FindSightingsAsync"/>) before this conversion: registrations,
     /// then up to 64 conversions, latest first. Read once per assessment and shared by the checks.
     /// </summary>
     public async ValueTask<IReadOnlyList<FingerprintSighting>> FindSightingsAsync(Fingerprint fingerprint, CancellationToken cancellationToken = default)
@@ -157,7 +166,7 @@ public sealed class FraudContext
         {
             return found;
         }
-        found = await History.FindSightingsAsync(Program, fingerprint, Conversion.EventTime, SightingLimit, cancellationToken).ConfigureAwait(false);
+        found = await History.FindSightingsAsync(Program, fingerprint, EventTime, SightingLimit, cancellationToken).ConfigureAwait(false);
         _sightings[fingerprint] = found;
         return found;
     }

@@ -11,6 +11,7 @@ using Referrals.Links;
 using Referrals.Privacy;
 using Referrals.Rewards;
 using Referrals.Storage;
+using Referrals.Services;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -21,7 +22,8 @@ public static class ReferralsServiceCollectionExtensions
     /// Adds Referrals.Core with options set in code. Registers, unless the host registered its own:
     /// <see cref="TimeProvider.System"/> and an <see cref="IClock"/> reading the registered <see cref="TimeProvider"/>
     /// (register either to control time, e.g. in tests), the cryptographic random source, the <see cref="InMemoryReferralStore"/>,
-    /// the services, and the built-in fraud checks (<see cref="FraudCheckNames"/>).
+    /// the services (among them <see cref="Referrals.Services.ParticipantService"/>), the fraud history the checks read
+    /// (<see cref="IFraudHistory"/>, over the registered stores) and the built-in fraud checks (<see cref="FraudCheckNames"/>).
     /// Options are validated when the host starts (<c>ValidateOnStart</c>) and again when a service is first created.
     /// </summary>
     public static ReferralsBuilder AddReferrals(this IServiceCollection services) => AddReferrals(services, static _ => { });
@@ -90,12 +92,25 @@ public static class ReferralsServiceCollectionExtensions
         {
             services.TryAddEnumerable(ServiceDescriptor.Singleton(typeof(IFraudCheck), check));
         }
-        services.TryAddSingleton<FraudService>();
+        services.TryAddSingleton<IFraudHistory>(sp => new Referrals.Pipeline.StoreFraudHistory(sp.GetRequiredService<IFraudStore>(), sp.GetRequiredService<IConversionStore>()));
+        services.TryAddSingleton<FraudAssessor>();
         services.TryAddSingleton<ReviewQueue>();
+        services.TryAddSingleton<Referrals.Services.ParticipantService>();
         services.TryAddSingleton<FingerprintHasher>();
         services.TryAddSingleton<RewardService>();
         services.TryAddSingleton<ShareLinkService>();
-        services.TryAddSingleton<AttributionService>();
+        // The internal constructor: the one with the fraud assessment (FraudAssessor is internal).
+        services.TryAddSingleton(sp => new AttributionService(
+            sp.GetRequiredService<IOptions<ReferralsOptions>>(),
+            sp.GetRequiredService<IClock>(),
+            sp.GetRequiredService<ReferralCodeService>(),
+            sp.GetRequiredService<ITouchStore>(),
+            sp.GetRequiredService<IConversionStore>(),
+            sp.GetRequiredService<IParticipantStore>(),
+            sp.GetServices<Referrals.Notifications.IReferralNotifier>(),
+            sp.GetService<Microsoft.Extensions.Logging.ILogger<AttributionService>>(),
+            sp.GetRequiredService<RewardService>(),
+            sp.GetRequiredService<FraudAssessor>()));
         services.TryAddSingleton<ReferralCodeService>();
         services.TryAddSingleton<ContactHasher>();
         return new ReferralsBuilder(services);
@@ -175,7 +190,7 @@ public sealed class ReferralsBuilder
 
     /// <summary>
     /// Runs the reward lifecycle in the background (an <see cref="Microsoft.Extensions.Hosting.IHostedService"/>): a pass of
-    /// <see cref="Referrals.Rewards.RewardService.ProcessDueAsync"/> at start and then every <paramref name="interval"/>,
+    /// <see cref="Referrals.Services.RewardService.ProcessDueAsync"/> at start and then every <paramref name="interval"/>,
     /// so rewards are approved when their hold ends and handed to the fulfiller without host code. Several processes may
     /// run it at once.
     /// </summary>
@@ -189,7 +204,7 @@ public sealed class ReferralsBuilder
             throw new ArgumentOutOfRangeException(nameof(interval), every, "The interval between reward passes must be 1 second to 1 day.");
         }
         Services.AddHostedService(sp => new Referrals.Hosting.RewardProcessingService(
-            sp.GetRequiredService<Referrals.Rewards.RewardService>(),
+            sp.GetRequiredService<Referrals.Services.RewardService>(),
             sp.GetRequiredService<TimeProvider>(),
             every,
             sp.GetService<Microsoft.Extensions.Logging.ILogger<Referrals.Hosting.RewardProcessingService>>()));

@@ -6,7 +6,7 @@ namespace Referrals.Notifications;
 /// How notifications that a notifier failed to take are tried again, under <c>Referrals:Notifications</c>. After the
 /// attempt right after the commit, attempt <c>n</c> failing schedules the next one <see cref="FirstRetryDelay"/> ×
 /// 2<sup>n−1</sup> later, at most <see cref="MaxRetryDelay"/>; a lifecycle pass
-/// (<see cref="Rewards.RewardService.ProcessDueAsync"/>, every minute by default) makes it. After
+/// (<c>RewardService.ProcessDueAsync</c>, every minute by default) makes it. After
 /// <see cref="MaxAttempts"/> failed attempts the notification is dead-lettered. With the defaults the attempts come
 /// 30 s, 1, 2, 4, 8, 16 and 32 min and then every hour after the first: the tenth fails about 3 hours 4 minutes after the
 /// commit (plus up to a pass interval each).

@@ -19,10 +19,10 @@ public enum NotificationKind
 /// A notification written in the same unit of work as the change it reports (the transactional outbox), so that neither a
 /// process stopping between the commit and the notifiers nor a notifier that throws can lose it. The library tells the
 /// notifiers right after the commit and removes the notification once every registered notifier was told. A notifier
-/// that threw is tried again by <see cref="Rewards.RewardService.ProcessDueAsync"/> with exponential backoff
+/// that threw is tried again by <c>RewardService.ProcessDueAsync</c> with exponential backoff
 /// (<see cref="NotificationOptions"/>), and only the notifiers not yet told are told again (<see cref="NotifiersTold"/>);
 /// after <see cref="NotificationOptions.MaxAttempts"/> attempts it is dead-lettered (<see cref="DeadLetteredAt"/>): kept,
-/// no longer tried, listed by <see cref="Rewards.RewardService.ListDeadLetteredNotificationsAsync"/> until re-queued.
+/// no longer tried, listed by <c>RewardService.ListDeadLetteredNotificationsAsync</c> until re-queued.
 /// One a process left before telling anyone is due a minute after its commit.
 /// </summary>
 /// <remarks>
@@ -100,7 +100,7 @@ public sealed record PendingNotification
     /// <summary>
     /// When it was moved to the dead-letter state after <see cref="NotificationOptions.MaxAttempts"/> failed attempts, or
     /// <see langword="null"/> while it is still tried. A dead letter is kept and not tried again until re-queued
-    /// (<see cref="Rewards.RewardService.RequeueDeadLetteredNotificationsAsync"/>).
+    /// (<c>RewardService.RequeueDeadLetteredNotificationsAsync</c>).
     /// </summary>
     public Instant? DeadLetteredAt { get; init; }
 

@@ -2,7 +2,7 @@ namespace Referrals.Rewards;
 
 /// <summary>
 /// Turns an approved reward into what it is in the host's systems: store credit, a coupon, points, a payout, a gift card,
-/// a free product. Register one through DI; without one, approved rewards wait (<see cref="RewardService.ProcessDueAsync"/>
+/// a free product. Register one through DI; without one, approved rewards wait (<c>RewardService.ProcessDueAsync</c>
 /// approves them but does not fulfil them).
 /// </summary>
 /// <remarks>

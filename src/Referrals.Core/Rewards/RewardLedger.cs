@@ -118,7 +118,7 @@ public sealed record RewardTerms
 
     /// <summary>
     /// Earned on a referral the fraud checks sent to review: the reward waits for a person's decision
-    /// (<see cref="Fraud.ReviewQueue"/>) even after its hold ends.
+    /// (<c>ReviewQueue</c>) even after its hold ends.
     /// </summary>
     public bool HeldForReview { get; init; }
 }

@@ -1,4 +1,5 @@
 using System.Xml.Linq;
+using Referrals.Services;
 
 namespace Referrals.Tests.Architecture;
 
@@ -45,30 +46,12 @@ public sealed class LayeringTests
     /// </summary>
     private static readonly string[] Allowed =
     [
-        "Referrals.Attribution.AttributionService -> Referrals.Notifications",
-        "Referrals.Attribution.AttributionService -> Referrals.Programs",
-        "Referrals.Attribution.AttributionService -> Referrals.Rewards",
-        "Referrals.Attribution.AttributionService -> Referrals.Storage",
         "Referrals.Codes.ReferralCodeService -> Referrals.Storage",
-        "Referrals.Fraud.FraudContext -> Referrals.Attribution",
         "Referrals.Fraud.FraudContext -> Referrals.Storage",
-        "Referrals.Fraud.FraudService -> Referrals.Attribution",
-        "Referrals.Fraud.FraudService -> Referrals.Programs",
-        "Referrals.Fraud.FraudService -> Referrals.Storage",
         "Referrals.Fraud.RefundAbuseCheck -> Referrals.Storage",
-        "Referrals.Fraud.ReviewItem -> Referrals.Rewards",
-        "Referrals.Fraud.ReviewQueue -> Referrals.Attribution",
-        "Referrals.Fraud.ReviewQueue -> Referrals.Rewards",
-        "Referrals.Fraud.ReviewQueue -> Referrals.Storage",
-        "Referrals.Fraud.RingCheck -> Referrals.Attribution",
         "Referrals.Fraud.RingCheck -> Referrals.Storage",
-        "Referrals.Fraud.SelfReferralCheck -> Referrals.Attribution",
         "Referrals.Fraud.SelfReferralCheck -> Referrals.Storage",
-        "Referrals.Fraud.VelocityCheck -> Referrals.Attribution",
         "Referrals.Fraud.VelocityCheck -> Referrals.Storage",
-        "Referrals.Internal.AfterCommit -> Referrals.Notifications",
-        "Referrals.Internal.AfterCommit -> Referrals.Storage",
-        "Referrals.Notifications.NotificationOutbox -> Referrals.Storage",
         "Referrals.ReferralsOptions -> Referrals.Codes",
         "Referrals.ReferralsOptions -> Referrals.Fraud",
         "Referrals.ReferralsOptions -> Referrals.Links",
@@ -76,9 +59,13 @@ public sealed class LayeringTests
         "Referrals.ReferralsOptions -> Referrals.Privacy",
         "Referrals.ReferralsOptions -> Referrals.Programs",
         "Referrals.Rewards.RewardCommit -> Referrals.Notifications",
-        "Referrals.Rewards.RewardService -> Referrals.Notifications",
-        "Referrals.Rewards.RewardService -> Referrals.Programs",
-        "Referrals.Rewards.RewardService -> Referrals.Storage",
+        // The engine split (issue 17): the decider and the assessor still read the compiled program rules; the pipeline still
+        // commits rewards through RewardService; IFraudHistory still returns the old contract's sighting and order stats.
+        // All four go when the engine moves onto the narrow store contract.
+        "Referrals.Attribution.AttributionDecider -> Referrals.Programs",
+        "Referrals.Fraud.FraudAssessor -> Referrals.Programs",
+        "Referrals.Fraud.IFraudHistory -> Referrals.Storage",
+        "Referrals.Pipeline.ConversionPipeline -> Referrals.Services",
     ];
 
     /// <summary>
@@ -87,18 +74,12 @@ public sealed class LayeringTests
     /// </summary>
     private static readonly string[] AllowedInDocs =
     [
-        "Referrals.Attribution.AttributionService -> Referrals.Notifications",
-        "Referrals.Attribution.AttributionService -> Referrals.Rewards",
-        "Referrals.Attribution.AttributionService -> Referrals.Storage",
         "Referrals.Codes.ReferralCodeService -> Referrals.Storage",
-        "Referrals.Fraud.FraudContext -> Referrals.Storage",
-        "Referrals.Fraud.FraudService -> Referrals.Attribution",
-        "Referrals.Notifications.NotificationOutbox -> Referrals.Storage",
         "Referrals.Notifications.PendingNotification -> Referrals.Storage",
         "Referrals.ReferralsOptions -> Referrals.Privacy",
         "Referrals.Rewards.RewardCommit -> Referrals.Storage",
-        "Referrals.Rewards.RewardProcessingResult -> Referrals.Notifications",
-        "Referrals.Rewards.RewardService -> Referrals.Notifications",
+        "Referrals.Fraud.IFraudHistory -> Referrals.Storage",
+        "Referrals.Pipeline.ConversionPipeline -> Referrals.Services",
     ];
 
     private static readonly string CorePath = typeof(ReferralException).Assembly.Location;

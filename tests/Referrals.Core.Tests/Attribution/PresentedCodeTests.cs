@@ -8,6 +8,7 @@ using Referrals.Links;
 using Referrals.Storage;
 using Referrals.Tests.Links;
 using Referrals.Tests.Support;
+using Referrals.Services;
 using static Referrals.Tests.Support.AttributionWorld;
 
 namespace Referrals.Tests.Attribution;

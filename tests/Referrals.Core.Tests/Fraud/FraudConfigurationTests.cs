@@ -9,6 +9,7 @@ using Referrals.Codes;
 using Referrals.Fraud;
 using Referrals.Participants;
 using Referrals.Storage;
+using Referrals.Services;
 
 namespace Referrals.Tests.Fraud;
 
@@ -65,13 +66,13 @@ public sealed class FraudConfigurationTests
         {
             Assert.Equal(
                 [FraudCheckNames.SelfReferral, FraudCheckNames.DisposableEmail, FraudCheckNames.Velocity, FraudCheckNames.Ring, FraudCheckNames.RefundAbuse],
-                provider.GetRequiredService<FraudService>().CheckNames);
+                provider.GetRequiredService<FraudAssessor>().CheckNames);
         }
         using (var provider = Build(b => b.RemoveFraudCheck(FraudCheckNames.Velocity).AddFraudCheck<WatchListCheck>()))
         {
             Assert.Equal(
                 [FraudCheckNames.SelfReferral, FraudCheckNames.DisposableEmail, FraudCheckNames.Ring, FraudCheckNames.RefundAbuse, "watch-list"],
-                provider.GetRequiredService<FraudService>().CheckNames);
+                provider.GetRequiredService<FraudAssessor>().CheckNames);
         }
         var ex = Assert.Throws<ArgumentException>(() => Build(b => b.RemoveFraudCheck("velocityy")));
         Assert.Contains("'velocityy' is not a built-in fraud check", ex.Message, StringComparison.Ordinal);
@@ -181,9 +182,9 @@ public sealed class FraudConfigurationTests
 
         public ValueTask CheckAsync(FraudContext context, FraudSignalSink signals, CancellationToken cancellationToken)
         {
-            if (context.Conversion.Customer.Value.StartsWith("watched-", StringComparison.Ordinal))
+            if (context.Customer.Value.StartsWith("watched-", StringComparison.Ordinal))
             {
-                signals.Add("watch-list.customer", 35, $"{context.Conversion.Customer} is on the shop's watch list");
+                signals.Add("watch-list.customer", 35, $"{context.Customer} is on the shop's watch list");
             }
             return ValueTask.CompletedTask;
         }

@@ -7,6 +7,7 @@ using Referrals.Privacy;
 using Referrals.Programs;
 using Referrals.Rewards;
 using Referrals.Tests.Support;
+using Referrals.Services;
 using static Referrals.Tests.Rewards.RewardWorldExtensions;
 using static Referrals.Tests.Support.AttributionWorld;
 
@@ -416,12 +417,13 @@ public sealed class SelfReferralCheckTests
         w.Hasher.TryHashPhone("0151 2345 6789", out var phone);
         var ana = new Participant { Id = new ParticipantId("ana"), Contacts = [w.Email("ana.lyse@gmail.com"), phone] };
         var conversion = w.Order("o-1", new ParticipantId("ana"), Monday) with { Contacts = [w.Email("AnaLyse+shop@googlemail.com")] };
-        var credit = new AttributionResult
-        {
-            Program = Customers, OrderId = "o-1", Customer = conversion.Customer, Amount = conversion.Amount, ConversionTime = Monday, Referrer = ana.Id,
-        };
         w.Hasher.TryHashPhone("+49 151 23456789", out var samePhone);
-        var context = new FraudContext(conversion, credit, null, ana, [.. conversion.Contacts, samePhone], [], FraudPolicy.Default, w.Store, w.Store, 3);
+        var facts = new FraudCase
+        {
+            Program = Customers, OrderId = "o-1", Customer = conversion.Customer, Referrer = ana.Id, Amount = conversion.Amount, EventTime = Monday,
+            Chain = [ana.Id], ReferrerParticipant = ana, CustomerContacts = [.. conversion.Contacts, samePhone], ConversionFingerprints = [],
+        };
+        var context = new FraudContext(facts, FraudPolicy.Default, new Referrals.Pipeline.StoreFraudHistory(w.Store, w.Store), 3);
         var sink = new FraudSignalSink(FraudPolicy.Default);
 
         await new SelfReferralCheck().CheckAsync(context, sink, Ct);

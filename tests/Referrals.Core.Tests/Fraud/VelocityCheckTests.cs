@@ -83,18 +83,20 @@ public sealed class VelocityCheckTests
             Amount = new Money(40m, "EUR"),
             EventTime = At,
         };
-        var credit = new AttributionResult
+        var facts = new FraudCase
         {
             Program = Program,
             OrderId = "o-1",
             Customer = conversion.Customer,
-            Amount = conversion.Amount,
-            ConversionTime = At,
             Referrer = Ana,
+            Amount = conversion.Amount,
+            EventTime = At,
             Chain = [Ana],
+            CustomerContacts = [],
+            ConversionFingerprints = [],
         };
         var policy = new FraudPolicy(options);
-        var context = new FraudContext(conversion, credit, null, null, [], [], policy, history, new InMemoryReferralStore(), 1);
+        var context = new FraudContext(facts, policy, new Referrals.Pipeline.StoreFraudHistory(history, new InMemoryReferralStore()), 1);
         var sink = new FraudSignalSink(policy);
         var task = new VelocityCheck().CheckAsync(context, sink, CancellationToken.None);
         Assert.True(task.IsCompletedSuccessfully);

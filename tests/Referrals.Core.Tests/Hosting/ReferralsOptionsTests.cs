@@ -14,6 +14,7 @@ using Referrals.Programs;
 using Referrals.Rewards;
 using Referrals.Tests.Support;
 using Referrals.Storage;
+using Referrals.Services;
 
 namespace Referrals.Tests.Hosting;
 
@@ -167,7 +168,7 @@ public sealed class ReferralsOptionsTests
         Assert.Equal(TouchPrecedence.FirstTouch, p.Precedence);
         Assert.Equal(StickyReferee.NotCreditedAgain, p.Sticky);
         Assert.Equal(25m, p.MinimumOrder["USD"]);
-        Assert.NotNull(provider.GetRequiredService<Referrals.Attribution.AttributionService>());
+        Assert.NotNull(provider.GetRequiredService<Referrals.Services.AttributionService>());
 
         var bad = new ReferralsOptions();
         bad.Programs["x"] = new Referrals.Programs.ProgramOptions

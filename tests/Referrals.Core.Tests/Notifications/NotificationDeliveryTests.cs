@@ -7,6 +7,7 @@ using Referrals.Notifications;
 using Referrals.Rewards;
 using Referrals.Storage;
 using Referrals.Tests.Support;
+using Referrals.Services;
 using static Referrals.Tests.Rewards.RewardWorldExtensions;
 using static Referrals.Tests.Support.AttributionWorld;
 
@@ -31,7 +32,7 @@ public sealed class NotificationDeliveryTests
         configure(w.Options.Notifications);
         var options = Microsoft.Extensions.Options.Options.Create(w.Options);
         var rewards = new RewardService(options, w.Clock, w.Store, w.Store, [], notifiers, touches: w.Store);
-        return (new AttributionService(options, w.Clock, w.Codes, w.Store, w.Store, w.Store, notifiers, rewards: rewards, fraud: w.Fraud), rewards);
+        return (new AttributionService(options, w.Clock, w.Codes, w.Store, w.Store, w.Store, notifiers, null, rewards, w.Fraud), rewards);
     }
 
     /// <summary>bea buys with ana's code: a capture (the code at checkout), a decision and two rewards to tell.</summary>

@@ -5,6 +5,7 @@ using Referrals.Codes;
 using Referrals.Notifications;
 using Referrals.Rewards;
 using Referrals.Tests.Support;
+using Referrals.Services;
 using static Referrals.Tests.Support.AttributionWorld;
 
 namespace Referrals.Tests.Notifications;

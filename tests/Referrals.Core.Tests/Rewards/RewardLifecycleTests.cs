@@ -2,6 +2,7 @@ using NodaTime;
 using Referrals.Attribution;
 using Referrals.Rewards;
 using Referrals.Tests.Support;
+using Referrals.Services;
 using static Referrals.Tests.Rewards.RewardWorldExtensions;
 using static Referrals.Tests.Support.AttributionWorld;
 
@@ -184,6 +185,33 @@ public sealed class RewardLifecycleTests
         Assert.Equal(0, (await w.SummaryAsync(ana)).SuccessfulReferrals);
         Assert.Equal(1, (await w.SummaryAsync(ben)).SuccessfulReferrals);
         Assert.Equal(2, (await w.Rewards.FindDecisionAsync(Customers, "o-1", Ct))!.Revision);
+    }
+
+    [Fact]
+    public async Task When_a_late_touch_moves_the_credit_of_a_partly_refunded_order_the_new_reward_is_reduced_by_the_refund_at_once()
+    {
+        var w = World(new RewardRuleOptions { Name = "share", Percent = 10m });
+        var ana = await w.ParticipantAsync("ana");
+        var ben = await w.ParticipantAsync("ben");
+        var anaCode = await w.CodeAsync(ana, ShareMedium.Email);
+        var benCode = await w.CodeAsync(ben, ShareMedium.Card);
+        var cleo = await w.ParticipantAsync("cleo");
+        await w.EnteredAsync(anaCode.Display, cleo, Monday);
+        await w.Attribution.RecordConversionAsync(w.Order("o-1", cleo, Monday + Duration.FromDays(2), 80m), Ct);
+        await w.Rewards.RecordRefundAsync(RefundOf("o-1", "rf-1", 20m, Monday + Duration.FromDays(3)), Ct); // ana's 8.00 -> 6.00
+
+        await w.EnteredAsync(benCode.Display, cleo, Monday + Duration.FromDays(1));
+        var again = await w.Attribution.ReevaluateAsync(Customers, "o-1", Ct);
+
+        Assert.Equal(ben, again!.Referrer);
+        var rewards = await w.RewardsOfAsync("o-1");
+        var anas = rewards.Single(r => r.Beneficiary == ana);
+        Assert.Equal((RewardStatus.Revoked, 0m), (anas.Status, anas.Net.Amount));
+        var bens = rewards.Single(r => r.Beneficiary == ben);
+        // 10 % of 80.00 earned, brought to 10 % of the 60.00 not refunded by the refund recorded before the decision.
+        Assert.Equal((8m, 6m), (bens.Earned.Amount, bens.Net.Amount));
+        Assert.Equal(["earned", "refunds-before"], bens.Entries.Select(e => e.EntryId[(e.EntryId.LastIndexOf(':') + 1)..]));
+        Assert.Equal(1, (await w.SummaryAsync(ben)).SuccessfulReferrals);
     }
 }
 

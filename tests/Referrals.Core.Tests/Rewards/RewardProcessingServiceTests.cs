@@ -6,6 +6,7 @@ using Referrals.Attribution;
 using Referrals.Codes;
 using Referrals.Programs;
 using Referrals.Rewards;
+using Referrals.Services;
 
 namespace Referrals.Tests.Rewards;
 

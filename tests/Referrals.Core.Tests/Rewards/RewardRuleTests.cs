@@ -2,6 +2,7 @@ using NodaTime;
 using Referrals.Attribution;
 using Referrals.Rewards;
 using Referrals.Tests.Support;
+using Referrals.Services;
 using static Referrals.Tests.Rewards.RewardWorldExtensions;
 using static Referrals.Tests.Support.AttributionWorld;
 

@@ -5,6 +5,7 @@ using Referrals.Notifications;
 using Referrals.Rewards;
 using Referrals.Storage;
 using Referrals.Tests.Support;
+using Referrals.Services;
 using static Referrals.Tests.Rewards.RewardWorldExtensions;
 using static Referrals.Tests.Support.AttributionWorld;
 
@@ -24,7 +25,7 @@ public sealed class UnitOfWorkTests
     {
         var options = Microsoft.Extensions.Options.Options.Create(w.Options);
         var rewardService = new RewardService(options, w.Clock, rewards, conversions, [], notifiers, touches: w.Store);
-        var attribution = new AttributionService(options, w.Clock, w.Codes, w.Store, conversions, w.Store, notifiers, rewards: rewardService, fraud: w.Fraud);
+        var attribution = new AttributionService(options, w.Clock, w.Codes, w.Store, conversions, w.Store, notifiers, null, rewardService, w.Fraud);
         return (attribution, rewardService);
     }
 

@@ -11,6 +11,7 @@ using Referrals.Privacy;
 using Referrals.Programs;
 using Referrals.Rewards;
 using Referrals.Storage;
+using Referrals.Services;
 
 namespace Referrals.Tests.Support;
 
@@ -45,8 +46,8 @@ internal sealed class AttributionWorld
         Notifier = new RecordingNotifier();
         Fulfiller = new RecordingFulfiller();
         Rewards = new RewardService(wrapped, Clock, Store, Store, [Fulfiller], [Notifier, .. notifiers], touches: Store);
-        Fraud = new FraudService(wrapped, Clock, Store, Store, Store, BuiltInChecks(wrapped));
-        Attribution = new AttributionService(wrapped, Clock, Codes, Store, Store, Store, [Notifier, .. notifiers], rewards: Rewards, fraud: Fraud);
+        Fraud = new FraudAssessor(wrapped, Clock, new Referrals.Pipeline.StoreFraudHistory(Store, Store), BuiltInChecks(wrapped));
+        Attribution = new AttributionService(wrapped, Clock, Codes, Store, Store, Store, [Notifier, .. notifiers], null, Rewards, Fraud);
         Reviews = new ReviewQueue(Rewards, Store);
         Hasher = new ContactHasher(Options);
         Fingerprints = new FingerprintHasher(Options);
@@ -72,7 +73,7 @@ internal sealed class AttributionWorld
 
     public FingerprintHasher Fingerprints { get; }
 
-    public FraudService Fraud { get; }
+    internal FraudAssessor Fraud { get; }
 
     public ReviewQueue Reviews { get; }
 

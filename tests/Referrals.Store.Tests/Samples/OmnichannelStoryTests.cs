@@ -7,6 +7,7 @@ using Referrals.Omnichannel;
 using Referrals.Rewards;
 using Referrals.Sqlite;
 using Referrals.Store.Tests.Support;
+using Referrals.Services;
 using static Referrals.Omnichannel.OmnichannelStory;
 
 namespace Referrals.Store.Tests.Samples;

@@ -7,6 +7,7 @@ using Referrals.Programs;
 using Referrals.Sqlite;
 using Referrals.Store.Tests.Contracts;
 using Referrals.Store.Tests.Support;
+using Referrals.Services;
 using static Referrals.Store.Tests.Support.TestData;
 
 namespace Referrals.Store.Tests.Sqlite;

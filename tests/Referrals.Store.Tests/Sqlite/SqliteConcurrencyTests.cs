@@ -5,6 +5,7 @@ using Referrals.Attribution;
 using Referrals.Codes;
 using Referrals.Rewards;
 using Referrals.Store.Tests.Support;
+using Referrals.Services;
 using static Referrals.Store.Tests.Support.TestData;
 
 namespace Referrals.Store.Tests.Sqlite;

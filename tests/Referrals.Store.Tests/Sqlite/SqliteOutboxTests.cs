@@ -11,6 +11,7 @@ using Referrals.Sqlite;
 using Referrals.Storage;
 using Referrals.Store.Tests.Support;
 using Referrals.Tests.Support;
+using Referrals.Services;
 using static Referrals.Store.Tests.Support.TestData;
 
 namespace Referrals.Store.Tests.Sqlite;

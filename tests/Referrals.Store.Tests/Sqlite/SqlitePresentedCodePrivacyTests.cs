@@ -8,6 +8,7 @@ using Referrals.Participants;
 using Referrals.Programs;
 using Referrals.Sqlite;
 using Referrals.Store.Tests.Support;
+using Referrals.Services;
 using static Referrals.Store.Tests.Support.TestData;
 
 namespace Referrals.Store.Tests.Sqlite;

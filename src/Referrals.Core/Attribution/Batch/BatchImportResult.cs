@@ -1,6 +1,6 @@
 namespace Referrals.Attribution;
 
-/// <summary>The outcome of <see cref="AttributionService.ImportPosBatchAsync"/>: what was imported, and every row that was not.</summary>
+/// <summary>The outcome of <c>AttributionService.ImportPosBatchAsync</c>: what was imported, and every row that was not.</summary>
 public sealed class BatchImportResult
 {
     internal BatchImportResult(int captured, int duplicates, int conversions, IReadOnlyList<BatchImportError> errors, int reevaluated)

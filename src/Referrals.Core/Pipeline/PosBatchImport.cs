@@ -1,26 +1,19 @@
 using System.Globalization;
+using Referrals.Attribution;
 using Referrals.Internal;
 using Referrals.Privacy;
 
-namespace Referrals.Attribution;
+namespace Referrals.Pipeline;
 
-public sealed partial class AttributionService
+/// <summary>
+/// The POS batch import (<c>AttributionService.ImportPosBatchAsync</c>): each row one unit of work of the
+/// conversion pipeline (its touch, its conversion and the conversion's decision), then the late touches' customers
+/// decided again. Thread-safe.
+/// </summary>
+internal sealed class PosBatchImport(ConversionPipeline pipeline, Reevaluation reevaluation, Lazy<ContactHasher?> hasher)
 {
-    /// <summary>
-    /// Imports a POS batch upload (CSV, see <see cref="PosBatchReader"/>) of captures made offline hours or days before:
-    /// each row becomes a touch at its own event time (idempotent by the POS's capture id), a row with an order also becomes
-    /// a conversion, and conversions recorded earlier for the customers the rows name are decided again. A bad row is
-    /// reported in <see cref="BatchImportResult.Errors"/> with its line, column and reason (the reader's own reason for a
-    /// line it could not read) and does not stop the others. Streams: the file is never held in memory.
-    /// </summary>
-    /// <param name="program">The program the captures belong to.</param>
-    /// <param name="csv">The upload.</param>
-    /// <param name="cancellationToken">Stops the import between rows; rows already imported stay.</param>
-    /// <returns>What was imported and every row that was not; the file's content never makes the import throw.</returns>
-    /// <exception cref="ArgumentNullException"><paramref name="csv"/> is <see langword="null"/>.</exception>
-    /// <exception cref="OperationCanceledException">The token was cancelled; the rows imported before stay.</exception>
-    /// <remarks>E-mail and phone columns are hashed on arrival with <see cref="ContactHasher"/> (it needs <c>Referrals:Privacy:ContactHashKey</c>) and never stored.</remarks>
-    public async Task<BatchImportResult> ImportPosBatchAsync(ProgramId program, TextReader csv, CancellationToken cancellationToken = default)
+    /// <summary>Imports a POS batch upload; see <c>AttributionService.ImportPosBatchAsync</c>.</summary>
+    public async Task<BatchImportResult> ImportAsync(ProgramId program, TextReader csv, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(csv);
         int captured = 0, duplicates = 0, conversions = 0;
@@ -37,9 +30,9 @@ public sealed partial class AttributionService
             }
             var row = entry.Row!;
             // Each row is one unit of work: its touch, its conversion and the conversion's decision commit together.
-            var imported = await InUnitOfWorkAsync(
-                (Program: program, Row: row, Touched: touchedCustomers, NewOrders: newOrders),
-                static (self, s, after, ct) => self.ImportRowAsync(s.Program, s.Row, s.Touched, s.NewOrders, after, ct),
+            var imported = await pipeline.RunUnitAsync(
+                (Self: this, Program: program, Row: row, Touched: touchedCustomers, NewOrders: newOrders),
+                static (_, s, deliveries, ct) => s.Self.ImportRowAsync(s.Program, s.Row, s.Touched, s.NewOrders, deliveries, ct),
                 cancellationToken).ConfigureAwait(false);
             switch (imported.Outcome)
             {
@@ -66,15 +59,7 @@ public sealed partial class AttributionService
         int reevaluated = 0;
         foreach (var customer in touchedCustomers.OrderBy(c => c.Value, StringComparer.Ordinal))
         {
-            foreach (var c in await _conversions.ListConversionsAsync(program, customer, cancellationToken).ConfigureAwait(false))
-            {
-                var before = await _conversions.FindAttributionAsync(program, c.OrderId, cancellationToken).ConfigureAwait(false);
-                var after = await DecideAndCommitAsync(c, notify: true, cancellationToken).ConfigureAwait(false);
-                if (!newOrders.Contains(c.OrderId) && (before is null || !SameDecision(before, after)))
-                {
-                    reevaluated++;
-                }
-            }
+            reevaluated += await reevaluation.CustomerAsync(program, customer, except: newOrders, cancellationToken).ConfigureAwait(false);
         }
         return new BatchImportResult(captured, duplicates, conversions, errors, reevaluated);
     }
@@ -90,20 +75,20 @@ public sealed partial class AttributionService
         PosBatchRow row,
         HashSet<ParticipantId> touchedCustomers,
         HashSet<string> newOrders,
-        AfterCommit? after,
+        Deliveries deliveries,
         CancellationToken ct)
     {
         ContactHash? customerContact = null;
         if (row.CustomerEmail is not null || row.CustomerPhone is not null || row.ReferrerEmail is not null || row.ReferrerPhone is not null)
         {
-            if (_hasher.Value is null)
+            if (hasher.Value is null)
             {
                 return Refused(BatchImportErrorReason.ContactHashKeyMissing, null, "e-mail or phone columns need Referrals:Privacy:ContactHashKey to be configured.");
             }
         }
         if (row.CustomerEmail is { } ce)
         {
-            if (!_hasher.Value!.TryHashEmail(ce, out var h))
+            if (!hasher.Value!.TryHashEmail(ce, out var h))
             {
                 return Refused(BatchImportErrorReason.InvalidContact, "customer_email", "customer_email is not a valid e-mail address (not shown: personal data).");
             }
@@ -111,7 +96,7 @@ public sealed partial class AttributionService
         }
         else if (row.CustomerPhone is { } cp)
         {
-            if (!_hasher.Value!.TryHashPhone(cp, out var h))
+            if (!hasher.Value!.TryHashPhone(cp, out var h))
             {
                 return Refused(BatchImportErrorReason.InvalidContact, "customer_phone", "customer_phone is not a valid phone number (not shown: personal data).");
             }
@@ -141,16 +126,16 @@ public sealed partial class AttributionService
             ContactHash referrerContact;
             if (row.ReferrerEmail is { } re)
             {
-                if (!_hasher.Value!.TryHashEmail(re, out referrerContact))
+                if (!hasher.Value!.TryHashEmail(re, out referrerContact))
                 {
                     return Refused(BatchImportErrorReason.InvalidContact, "referrer_email", "referrer_email is not a valid e-mail address (not shown: personal data).");
                 }
             }
-            else if (!_hasher.Value!.TryHashPhone(row.ReferrerPhone, out referrerContact))
+            else if (!hasher.Value!.TryHashPhone(row.ReferrerPhone, out referrerContact))
             {
                 return Refused(BatchImportErrorReason.InvalidContact, "referrer_phone", "referrer_phone is not a valid phone number (not shown: personal data).");
             }
-            var matches = await _participants.FindParticipantsByContactAsync(referrerContact, ct).ConfigureAwait(false);
+            var matches = await pipeline.Stores.Participants.FindParticipantsByContactAsync(referrerContact, ct).ConfigureAwait(false);
             if (matches.Count != 1)
             {
                 string column = row.ReferrerEmail is not null ? "referrer_email" : "referrer_phone";
@@ -174,7 +159,7 @@ public sealed partial class AttributionService
             RegisterId = row.RegisterId,
             CaptureId = row.CaptureId,
         };
-        var built = await BuildTouchAsync(request, row.OrderId, ct, limitGuessing: false).ConfigureAwait(false);
+        var built = await pipeline.Touches.BuildAsync(pipeline.Facts, request, row.OrderId, ct, limitGuessing: false).ConfigureAwait(false);
         if (built.Touch is null)
         {
             return (CaptureOutcome.Rejected, new RowProblem(
@@ -183,14 +168,14 @@ public sealed partial class AttributionService
                 $"the capture was refused: {Describe(built.Rejection)}.",
                 built.Rejection), false);
         }
-        var stored = await StoreTouchAsync(built.Touch, built.CodeOutcome, after, ct).ConfigureAwait(false);
+        var stored = await pipeline.StoreTouchAsync(built.Touch, built.CodeOutcome, deliveries, ct).ConfigureAwait(false);
         if (customer is { } c)
         {
             touchedCustomers.Add(c);
         }
         else if (customerContact is { } contact)
         {
-            foreach (var p in await _participants.FindParticipantsByContactAsync(contact, ct).ConfigureAwait(false))
+            foreach (var p in await pipeline.Stores.Participants.FindParticipantsByContactAsync(contact, ct).ConfigureAwait(false))
             {
                 touchedCustomers.Add(p.Id);
             }
@@ -211,10 +196,10 @@ public sealed partial class AttributionService
                 Contacts = customerContact is { } cc ? [cc] : [],
                 IsNewCustomer = row.NewCustomer,
             };
-            if (await _conversions.TryAddConversionAsync(conversion, ct).ConfigureAwait(false))
+            if (await pipeline.Stores.Conversions.TryAddConversionAsync(conversion, ct).ConfigureAwait(false))
             {
                 newOrders.Add(orderId);
-                await DecideAndSaveAsync(conversion, after, ct).ConfigureAwait(false);
+                await pipeline.DecideAndCommitAsync(conversion, tell: true, deliveries, ct).ConfigureAwait(false);
                 order = true;
             }
         }

@@ -3,13 +3,14 @@ using Microsoft.Extensions.Logging;
 using NodaTime;
 using Referrals.Attribution;
 using Referrals.Internal;
+using Referrals.Notifications;
 using Referrals.Rewards;
 using Referrals.Storage;
 
-namespace Referrals.Notifications;
+namespace Referrals.Pipeline;
 
 /// <summary>
-/// The transactional outbox: plans the <see cref="PendingNotification"/>s a commit writes, tells the notifiers right after
+/// Notification delivery, the last stage of every write (notify): the transactional outbox. Plans the <see cref="PendingNotification"/>s a commit writes, tells the notifiers right after
 /// the commit, removes what every notifier took and keeps the rest for another attempt; the lifecycle pass delivers what
 /// is due again (to the notifiers not yet told), backs off, and dead-letters after the configured number of attempts.
 /// </summary>
@@ -20,7 +21,7 @@ namespace Referrals.Notifications;
 /// due instant <see cref="ClaimFor"/> ahead: passes of several processes at once neither lose a notification (a claim
 /// that is never settled runs out) nor, normally, deliver one twice.
 /// </remarks>
-internal sealed partial class NotificationOutbox(
+internal sealed partial class NotificationDispatcher(
     IRewardStore store,
     IConversionStore conversions,
     ITouchStore? touches,
@@ -141,6 +142,53 @@ internal sealed partial class NotificationOutbox(
         }
         IReadOnlyList<string> done = delivered is null ? [] : taken == delivered.Length ? delivered : delivered[..taken];
         await RecordAsync(done, failed, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Tells the notifiers of everything a committed unit of work collected, in the order collected, then records what
+    /// the outbox's deliveries achieved in one write (see <see cref="RecordAsync"/>).
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled: what was not recorded is delivered again by a lifecycle pass.</exception>
+    public async ValueTask DeliverAsync(Deliveries deliveries, NotifierSet direct, CancellationToken ct)
+    {
+        if (deliveries.IsEmpty)
+        {
+            return;
+        }
+        List<string>? delivered = null;
+        List<NotificationUpdate>? failed = null;
+        bool outbox = false;
+        foreach (var item in deliveries.Items)
+        {
+            if (item.Notification is null)
+            {
+                // No outbox (no notifier can be told again): told once, directly; a failure is logged and counted.
+                _ = await direct.TellAsync(item.Kind, item.Payload, [], ct).ConfigureAwait(false);
+                continue;
+            }
+            outbox = true;
+            if (await TellAsync(item.Notification, item.Payload, ct).ConfigureAwait(false) is { } failure)
+            {
+                (failed ??= []).Add(failure);
+            }
+            else
+            {
+                (delivered ??= []).Add(item.Notification.Id);
+            }
+        }
+        if (outbox)
+        {
+            await RecordAsync(delivered ?? (IReadOnlyList<string>)[], failed, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Tells <paramref name="direct"/> of a committed unit's direct tells, once each (no outbox).</summary>
+    public static async ValueTask TellDirectlyAsync(Deliveries deliveries, NotifierSet direct, CancellationToken ct)
+    {
+        foreach (var item in deliveries.Items)
+        {
+            _ = await direct.TellAsync(item.Kind, item.Payload, [], ct).ConfigureAwait(false);
+        }
     }
 
     /// <summary>

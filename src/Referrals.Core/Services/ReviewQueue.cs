@@ -2,11 +2,12 @@ using System.Globalization;
 using System.Text;
 using NodaTime;
 using Referrals.Attribution;
+using Referrals.Fraud;
 using Referrals.Internal;
 using Referrals.Rewards;
 using Referrals.Storage;
 
-namespace Referrals.Fraud;
+namespace Referrals.Services;
 
 /// <summary>One referral waiting for a person: the conversion, why the checks sent it to review, and its held rewards.</summary>
 public sealed record ReviewItem

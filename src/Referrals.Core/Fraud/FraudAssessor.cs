@@ -2,48 +2,78 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using NodaTime;
-using Referrals.Attribution;
+using Referrals.Codes;
 using Referrals.Internal;
 using Referrals.Participants;
 using Referrals.Privacy;
-using Referrals.Storage;
 
 namespace Referrals.Fraud;
 
 /// <summary>
-/// Runs the fraud checks on every referred conversion and turns their signals into a verdict by the program's policy
-/// (<see cref="FraudPolicyOptions"/>). <see cref="AttributionService"/> calls it when it is registered (dependency
-/// injection does); the assessment is stored on the attribution (<see cref="AttributionResult.Fraud"/>). Thread-safe.
+/// The flat facts of one credited conversion that the fraud checks judge (stage 2 of the conversion pipeline, after the
+/// attribution decided the credit); built by the pipeline, so this folder needs nothing of attribution or storage.
+/// A struct: the context the checks see is the one object an assessment allocates for it.
 /// </summary>
-public sealed partial class FraudService
+internal readonly struct FraudCase
+{
+    public required ProgramId Program { get; init; }
+
+    public required string OrderId { get; init; }
+
+    public required ParticipantId Customer { get; init; }
+
+    public required ParticipantId Referrer { get; init; }
+
+    public required Money Amount { get; init; }
+
+    public required Instant EventTime { get; init; }
+
+    public required IReadOnlyList<ParticipantId> Chain { get; init; }
+
+    public ReferralCode? Code { get; init; }
+
+    public Participant? CustomerParticipant { get; init; }
+
+    public Participant? ReferrerParticipant { get; init; }
+
+    public required IReadOnlyList<ContactHash> CustomerContacts { get; init; }
+
+    /// <summary>The conversion's fingerprints; the registration's are added by the assessor.</summary>
+    public required IReadOnlyList<Fingerprint> ConversionFingerprints { get; init; }
+
+    public IReadOnlyList<Fingerprint> CustomerFingerprints => FraudAssessor.Union(ConversionFingerprints, CustomerParticipant?.Fingerprints);
+
+    /// <summary>Who referred the referrer first, when the caller read it already; <see langword="null"/> when not read.</summary>
+    public System.Runtime.CompilerServices.StrongBox<ParticipantId?>? ReferrersFirstReferrer { get; init; }
+}
+
+/// <summary>
+/// Runs the fraud checks on every credited conversion and turns their signals into a verdict by the program's policy
+/// (<see cref="FraudPolicyOptions"/>): stage 2 (assess) of the conversion pipeline. Thread-safe.
+/// </summary>
+internal sealed partial class FraudAssessor
 {
     private readonly Dictionary<ProgramId, FraudPolicy> _policies = new();
     private readonly Dictionary<ProgramId, int> _depths = new();
     private readonly IFraudCheck[] _checks;
-    private readonly IFraudStore _store;
-    private readonly IConversionStore _conversions;
-    private readonly IParticipantStore _participants;
+    private readonly IFraudHistory _history;
     private readonly IClock _clock;
     private readonly ILogger _logger;
 
-    /// <summary>Creates the service; options are validated here as in dependency injection.</summary>
+    /// <summary>Creates the assessor; options are validated here as in dependency injection.</summary>
     /// <exception cref="OptionsValidationException">A setting is bad; the message names every one.</exception>
     /// <exception cref="ArgumentException">Two checks have the same name.</exception>
-    public FraudService(
+    public FraudAssessor(
         IOptions<ReferralsOptions> options,
         IClock clock,
-        IFraudStore store,
-        IConversionStore conversions,
-        IParticipantStore participants,
+        IFraudHistory history,
         IEnumerable<IFraudCheck> checks,
-        ILogger<FraudService>? logger = null)
+        ILogger<FraudAssessor>? logger = null)
     {
         var o = Preconditions.CheckNotNull(options).Value;
         ReferralsOptionsValidator.ThrowIfInvalid(o);
         _clock = Preconditions.CheckNotNull(clock);
-        _store = Preconditions.CheckNotNull(store);
-        _conversions = Preconditions.CheckNotNull(conversions);
-        _participants = Preconditions.CheckNotNull(participants);
+        _history = Preconditions.CheckNotNull(history);
         _checks = Preconditions.CheckNotNull(checks).ToArray();
         var duplicate = _checks.GroupBy(c => c.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
         Preconditions.CheckArgument(duplicate is null, nameof(checks), $"Two fraud checks are named '{duplicate?.Key}'.");
@@ -58,43 +88,24 @@ public sealed partial class FraudService
     /// <summary>The names of the checks that run, in order.</summary>
     public IReadOnlyList<string> CheckNames => _checks.Select(c => c.Name).ToArray();
 
+    /// <summary>True when a credited conversion of <paramref name="program"/> is assessed at all (checks registered, policy on).</summary>
+    public bool Assesses(ProgramId program) => _checks.Length > 0 && _policies.TryGetValue(program, out var policy) && policy.Enabled;
+
     /// <summary>
     /// Assesses a credited conversion, or returns <see langword="null"/> when the program's policy is off or no check is
     /// registered. A check that throws is logged, counted and recorded as a <see cref="FraudSignalNames.CheckFailed"/> signal.
     /// </summary>
-    /// <param name="conversion">The conversion.</param>
-    /// <param name="credit">The credit attribution decided.</param>
-    /// <param name="customer">The friend's registration, if any.</param>
-    /// <param name="customerContacts">The friend's contact hashes (conversion's and registration's), as attribution read them.</param>
-    /// <param name="referrersFirst">The referrer's first credited attribution, when the caller read it already.</param>
-    /// <param name="ct">Cancels the assessment.</param>
-    internal async ValueTask<FraudAssessment?> AssessAsync(
-        Conversion conversion,
-        AttributionResult credit,
-        Participant? customer,
-        IReadOnlyList<ContactHash> customerContacts,
-        System.Runtime.CompilerServices.StrongBox<AttributionResult?>? referrersFirst,
-        CancellationToken ct)
+    public ValueTask<FraudAssessment?> AssessAsync(in FraudCase facts, CancellationToken ct) => AssessAsync(facts, _history, ct);
+
+    /// <summary>As <see cref="AssessAsync(in FraudCase, CancellationToken)"/>, reading the history through <paramref name="history"/>.</summary>
+    public async ValueTask<FraudAssessment?> AssessAsync(FraudCase facts, IFraudHistory history, CancellationToken ct)
     {
-        if (_checks.Length == 0 || !_policies.TryGetValue(conversion.Program, out var policy) || !policy.Enabled || credit.Referrer is not { } referrer)
+        if (!Assesses(facts.Program))
         {
             return null;
         }
-        var referrerParticipant = await _participants.FindParticipantAsync(referrer, ct).ConfigureAwait(false);
-        var context = new FraudContext(
-            conversion,
-            credit,
-            customer,
-            referrerParticipant,
-            customerContacts,
-            Union(conversion.Fingerprints, customer?.Fingerprints),
-            policy,
-            _store,
-            _conversions,
-            _depths[conversion.Program])
-        {
-            ReferrersFirstAttribution = referrersFirst,
-        };
+        var policy = _policies[facts.Program];
+        var context = new FraudContext(facts, policy, history, _depths[facts.Program]);
         var sink = new FraudSignalSink(policy);
         foreach (var check in _checks)
         {
@@ -107,7 +118,7 @@ public sealed partial class FraudService
 #pragma warning restore CA1031
             {
                 ReferralsTelemetry.FraudCheckFailures.Add(1);
-                LogCheckFailed(_logger, ex, check.Name, conversion.Program.Value);
+                LogCheckFailed(_logger, ex, check.Name, facts.Program.Value);
                 sink.Add(FraudSignalNames.CheckFailed, 0, $"check '{check.Name}' failed with {ex.GetType().Name}; see the log");
             }
         }
@@ -138,7 +149,7 @@ public sealed partial class FraudService
         _ => "block",
     };
 
-    private static IReadOnlyList<T> Union<T>(IReadOnlyList<T> first, IReadOnlyList<T>? second)
+    internal static IReadOnlyList<T> Union<T>(IReadOnlyList<T> first, IReadOnlyList<T>? second)
     {
         if (second is null || second.Count == 0)
         {

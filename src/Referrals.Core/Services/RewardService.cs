@@ -5,9 +5,11 @@ using NodaTime;
 using Referrals.Attribution;
 using Referrals.Internal;
 using Referrals.Notifications;
+using Referrals.Pipeline;
+using Referrals.Rewards;
 using Referrals.Storage;
 
-namespace Referrals.Rewards;
+namespace Referrals.Services;
 
 /// <summary>What one pass of <see cref="RewardService.ProcessDueAsync"/> did.</summary>
 /// <param name="Approved">Rewards approved because their hold ended.</param>
@@ -43,10 +45,8 @@ public sealed partial class RewardService
     private readonly IConversionStore _conversions;
     private readonly IClock _clock;
     private readonly IRewardFulfiller? _fulfiller;
-    private readonly NotificationOutbox _outbox;
+    private readonly NotificationDispatcher _outbox;
     private readonly ILogger _logger;
-    // One store keeps attributions and rewards: an attribution and its rewards are one commit.
-    private readonly bool _unitOfWork;
     private readonly Dictionary<ProgramId, RewardRuleSet> _rules = new();
     private readonly Dictionary<ProgramId, Fraud.FraudPolicy> _fraud = new();
 
@@ -84,8 +84,7 @@ public sealed partial class RewardService
         Preconditions.CheckArgument(f.Length <= 1, nameof(fulfillers), $"Register at most one IRewardFulfiller; found {f.Length}.");
         _fulfiller = f.FirstOrDefault();
         _logger = logger ?? (ILogger)NullLogger.Instance;
-        _outbox = new NotificationOutbox(_store, _conversions, touches, new NotifierSet(notifiers, _logger), o.Notifications, _clock, _logger);
-        _unitOfWork = ReferenceEquals(_store, _conversions);
+        _outbox = new NotificationDispatcher(_store, _conversions, touches, new NotifierSet(notifiers, _logger), o.Notifications, _clock, _logger);
         foreach (var (id, program) in o.Programs)
         {
             var zone = DateTimeZoneProviders.Tzdb[program.TimeZone];
@@ -112,29 +111,31 @@ public sealed partial class RewardService
             attribution.Amount.Amount is >= 0 and <= AmountLimits.MaxAmount,
             nameof(attribution),
             $"An order amount is 0 to {AmountLimits.MaxAmountText}; got {attribution.Amount}.");
-        return CommitAttributionAsync(attribution, save: false, notify: false, after: null, cancellationToken);
+        return CommitDecisionAsync(attribution, saveWith: null, report: null, deliveries: null, cancellationToken);
     }
 
-    /// <summary>The store of the rewards (the attribution service runs a conversion in its transaction when it keeps everything).</summary>
+    /// <summary>The store of the rewards, for composing the conversion pipeline's stores (<see cref="ReferralStores.Compose"/>).</summary>
     internal IRewardStore Store => _store;
 
-    /// <summary>The notification outbox, which the attribution service writes captures to and delivers them through.</summary>
-    internal NotificationOutbox Outbox => _outbox;
+    /// <summary>The notification dispatcher (outbox), which the conversion pipeline writes captures to and delivers through.</summary>
+    internal NotificationDispatcher Dispatcher => _outbox;
 
     /// <summary>
-    /// The unit of work of a decided conversion: saves the attribution (when <paramref name="save"/>), its rewards and the
-    /// pending notifications (of the rewards, and of the decision when <paramref name="notify"/>) in one commit when one
-    /// store keeps attributions and rewards — the attribution first, on its own, otherwise — then tells the notifiers, or,
-    /// inside a store transaction, leaves that to <paramref name="after"/> (run once the transaction has committed).
+    /// Stages 3 and 4 of the conversion pipeline for a decided conversion: plans its rewards and commits them, in one
+    /// ledger commit with <paramref name="saveWith"/> (the attribution, when the store keeps attributions with rewards)
+    /// and the pending notifications of the rewards and of <paramref name="report"/> (the decision, unless a repair pass
+    /// keeps quiet). What to tell is added to <paramref name="deliveries"/> (told after the caller's unit commits), or,
+    /// without it, told now.
     /// </summary>
-    internal async ValueTask<RewardDecision?> CommitAttributionAsync(AttributionResult attribution, bool save, bool notify, AfterCommit? after, CancellationToken cancellationToken)
+    internal async ValueTask<RewardDecision?> CommitDecisionAsync(
+        AttributionResult attribution,
+        AttributionResult? saveWith,
+        AttributionResult? report,
+        Deliveries? deliveries,
+        CancellationToken cancellationToken)
     {
-        bool together = save && _unitOfWork;
-        if (save && !together)
-        {
-            await _conversions.SaveAttributionAsync(attribution, cancellationToken).ConfigureAwait(false);
-        }
-        var decided = notify ? attribution : null;
+        bool together = saveWith is not null;
+        var decided = report;
         _rules.TryGetValue(attribution.Program, out var rules);
         ParticipantId? referrer = attribution is { IsAttributed: true, IsRepeat: false } ? attribution.Referrer : null;
         for (int attempt = 1; ; attempt++)
@@ -156,7 +157,7 @@ public sealed partial class RewardService
                     {
                         await _outbox.WriteAsync(alone[0], cancellationToken).ConfigureAwait(false);
                     }
-                    await DeliverAsync([], decided, alone, after, cancellationToken).ConfigureAwait(false);
+                    await DeliverAsync([], decided, alone, deliveries, cancellationToken).ConfigureAwait(false);
                     return previous;
                 }
             }
@@ -175,32 +176,32 @@ public sealed partial class RewardService
                     : new RewardDecision { Program = attribution.Program, OrderId = attribution.OrderId, Revision = previous!.Revision + 1, DecidedAt = work.Now };
             }
             var planned = _outbox.Plan(attribution.Program, work.Entries, decided, work.Now);
-            var outcome = await work.CommitAsync(decision, previous?.Revision ?? 0, refund: null, together ? attribution : null, planned).ConfigureAwait(false);
+            var outcome = await work.CommitAsync(decision, previous?.Revision ?? 0, refund: null, saveWith, planned).ConfigureAwait(false);
             if (outcome == RewardCommitOutcome.Committed)
             {
                 ReferralsTelemetry.RewardsEarned.Add(work.Entries.Count(e => e.Type == RewardEntryType.Earned));
-                await DeliverAsync(work.Entries, decided, planned, after, cancellationToken).ConfigureAwait(false);
+                await DeliverAsync(work.Entries, decided, planned, deliveries, cancellationToken).ConfigureAwait(false);
                 return decision ?? previous;
             }
             CheckAttempts(attempt, $"rewards of order {attribution.OrderId}");
         }
     }
 
-    /// <summary>Tells the notifiers of a committed change now, or after the store transaction it is part of.</summary>
+    /// <summary>Tells the notifiers of a committed change now, or after the unit of work it is part of commits.</summary>
     private ValueTask DeliverAsync(
         IReadOnlyList<RewardEntry> entries,
         AttributionResult? decided,
         IReadOnlyList<PendingNotification> planned,
-        AfterCommit? after,
+        Deliveries? deliveries,
         CancellationToken cancellationToken)
     {
-        if (after is null)
+        if (deliveries is null)
         {
             return _outbox.DeliverAsync(entries, decided, planned, cancellationToken);
         }
         for (int i = 0; i < planned.Count; i++)
         {
-            after.Deliver(_outbox, planned[i], i < entries.Count ? entries[i] : decided!);
+            deliveries.Add(planned[i], i < entries.Count ? entries[i] : decided!);
         }
         return ValueTask.CompletedTask;
     }
@@ -451,98 +452,19 @@ public sealed partial class RewardService
         };
     }
 
+    /// <summary>Plans the rewards of a credited conversion (pure, <see cref="RewardPlanner"/>) and stages them in the attempt.</summary>
     private async ValueTask<RewardDecision> DecideAsync(Work work, RewardRuleSet rules, AttributionResult a, ParticipantId referrer, int revision)
     {
-        var referrerAccount = await work.LoadAsync(referrer).ConfigureAwait(false);
-        int number = referrerAccount.Referrals.Count(d => d.Counted && d.OrderId != a.OrderId) + 1;
-        int levels = Math.Min(rules.MaxLevel, Math.Max(a.Chain.Count, 1));
-        var usage = new CapUsage[levels * rules.Caps.Length];
-        for (int level = 1; level <= levels && rules.Caps.Length > 0; level++)
-        {
-            var account = await work.LoadAsync(level == 1 ? referrer : a.Chain[level - 1]).ConfigureAwait(false);
-            FillUsage(rules, account, a, usage.AsSpan((level - 1) * rules.Caps.Length, rules.Caps.Length));
-        }
-        var drafts = rules.Evaluate(a, number, usage);
-        var ids = new List<string>();
-        var skipped = new List<SkippedReward>();
-        foreach (var d in drafts)
-        {
-            if (d.Skipped is { } reason)
-            {
-                skipped.Add(new SkippedReward(d.Rule.Name, d.Beneficiary, reason, d.SkipDetail ?? ""));
-                continue;
-            }
-            await work.LoadAsync(d.Beneficiary).ConfigureAwait(false);
-            string rewardId = $"{a.OrderId}#{revision}:{d.Rule.Name}";
-            ids.Add(rewardId);
-            work.Add(new RewardEntry
-            {
-                EntryId = rewardId + ":earned",
-                RewardId = rewardId,
-                Program = a.Program,
-                Beneficiary = d.Beneficiary,
-                OrderId = a.OrderId,
-                Type = RewardEntryType.Earned,
-                Amount = d.Value,
-                RecordedAt = work.Now,
-                Terms = new RewardTerms
-                {
-                    Role = d.Rule.Role,
-                    Level = d.Rule.Level,
-                    Kind = d.Rule.Kind,
-                    Item = d.Rule.Item,
-                    Rule = d.Rule.Name,
-                    Tier = d.Tier.Label,
-                    ReferralNumber = number,
-                    PercentOfOrder = d.PercentOfOrder,
-                    OrderAmount = a.Amount,
-                    Boosts = d.Boosts,
-                    CappedBy = d.CappedBy,
-                    BeforeCap = d.BeforeCap,
-                    ConversionTime = a.ConversionTime,
-                    HoldUntil = a.ConversionTime + rules.Hold,
-                    HeldForReview = a.Fraud?.Verdict == Fraud.FraudVerdict.Review,
-                },
-            });
-        }
-
-        // Refunds recorded before this decision (a re-attribution after a refund) apply to the new rewards at once.
+        var input = await work.ReadPlanInputAsync(rules, a, referrer).ConfigureAwait(false);
         var refunds = await _store.ListRefundsAsync(a.Program, a.OrderId, work.CancellationToken).ConfigureAwait(false);
-        bool counted = true;
-        if (refunds.Count > 0)
+        var plan = RewardPlanner.Plan(rules, a, referrer, input, revision, refunds, work.Now);
+        foreach (var entry in plan.Entries)
         {
-            var total = Refunded(a.Amount, refunds);
-            work.ApplyRefunds(Reward.FoldAll(work.Entries.ToList()), a.Amount, total, ":refunds-before", "refunded before the decision");
-            counted = total.Amount < a.Amount.Amount;
+            // Every beneficiary's account version guards the commit.
+            await work.LoadAsync(entry.Beneficiary).ConfigureAwait(false);
+            work.Add(entry);
         }
-        return new RewardDecision
-        {
-            Program = a.Program,
-            OrderId = a.OrderId,
-            Revision = revision,
-            Referrer = referrer,
-            Chain = a.Chain,
-            ReferralNumber = number,
-            Counted = counted,
-            RewardIds = ids,
-            Skipped = skipped,
-            DecidedAt = work.Now,
-        };
-    }
-
-    private static void FillUsage(RewardRuleSet rules, RewardAccount account, AttributionResult a, Span<CapUsage> usage)
-    {
-        var live = Reward.FoldAll(account.Entries)
-            .Where(r => r.Terms.Role == RewardRole.Referrer && r.OrderId != a.OrderId && r.Status is not (RewardStatus.Rejected or RewardStatus.Revoked) && r.Net.Amount > 0)
-            .ToList();
-        for (int i = 0; i < rules.Caps.Length; i++)
-        {
-            var cap = rules.Caps[i];
-            var (start, end) = rules.PeriodOf(cap.Period, a.ConversionTime);
-            var inPeriod = live.Where(r => r.Terms.ConversionTime >= start && r.Terms.ConversionTime < end).ToList();
-            usage[i].Count = inPeriod.Select(r => r.OrderId).Distinct(StringComparer.Ordinal).Count();
-            usage[i].Value = inPeriod.Where(r => r.Net.Currency == cap.Currency).Sum(r => r.Net.Amount);
-        }
+        return plan.Decision;
     }
 
     // Appends a status entry to a reward, re-reading it on conflicts. force: write a fulfilment even if the reward changed
@@ -650,7 +572,7 @@ public sealed partial class RewardService
     private static partial void LogFulfilmentFailed(ILogger logger, Exception exception, string rewardId);
 
     /// <summary>One attempt of a reward operation: the accounts it read (for the commit's versions) and the entries it writes.</summary>
-    private sealed class Work(RewardService service, ProgramId program, Instant now, CancellationToken ct)
+    private sealed class Work(RewardService service, ProgramId program, Instant now, CancellationToken ct) : IRewardFacts
     {
         private readonly Dictionary<ParticipantId, RewardAccount> _accounts = new();
         private readonly List<RewardEntry> _entries = [];
@@ -671,6 +593,19 @@ public sealed partial class RewardService
                 _accounts[beneficiary] = account;
             }
             return account;
+        }
+
+        /// <summary>The planner's inputs, from the accounts of the referrer and of every level paid (read once per attempt).</summary>
+        public async ValueTask<RewardPlanInput> ReadPlanInputAsync(RewardRuleSet rules, AttributionResult attribution, ParticipantId referrer)
+        {
+            var referrerAccount = await LoadAsync(referrer).ConfigureAwait(false);
+            int levels = RewardPlanner.Levels(rules, attribution);
+            var accounts = new RewardAccount[rules.Caps.Length == 0 ? 0 : levels];
+            for (int level = 1; level <= accounts.Length; level++)
+            {
+                accounts[level - 1] = level == 1 ? referrerAccount : await LoadAsync(attribution.Chain[level - 1]).ConfigureAwait(false);
+            }
+            return AccountPlanInput.From(rules, attribution, referrerAccount, accounts);
         }
 
         /// <summary>Reverses everything left of an order's rewards (a re-attribution).</summary>
@@ -700,30 +635,9 @@ public sealed partial class RewardService
             ApplyRefunds(rewards, order, refunded, suffix, reason);
         }
 
-        /// <summary>
-        /// For every reward with value left: the target is zero after a full refund, the earned amount times the share of
-        /// the order not refunded (rounded to the minor unit) for percentage rewards, unchanged for fixed ones. Computing
-        /// from the cumulative refund, never step by step, is what keeps rounding from creating or losing a minor unit.
-        /// </summary>
-        public void ApplyRefunds(List<Reward> rewards, Money order, Money refunded, string suffix, string reason)
-        {
-            bool full = refunded.Amount >= order.Amount;
-            foreach (var r in rewards)
-            {
-                if (r.Net.Amount <= 0 || r.Status == RewardStatus.Rejected)
-                {
-                    continue;
-                }
-                Money target = full ? Money.Zero(r.Net.Currency)
-                    : r.Terms.PercentOfOrder ? new Money(r.Earned.Amount * (order.Amount - refunded.Amount) / order.Amount, r.Earned.Currency).RoundToMinorUnit()
-                    : r.Net;
-                var delta = target - r.Net;
-                if (delta.Amount < 0)
-                {
-                    _entries.Add(Reversal(r, delta, full ? RewardEntryType.Cancelled : RewardEntryType.Adjusted, reason, suffix));
-                }
-            }
-        }
+        /// <summary>Brings rewards in line with the order's refunded total (<see cref="RewardPlanner.RefundReversals"/>).</summary>
+        public void ApplyRefunds(List<Reward> rewards, Money order, Money refunded, string suffix, string reason) =>
+            _entries.AddRange(RewardPlanner.RefundReversals(rewards, order, refunded, suffix, reason, Now));
 
         public ValueTask<RewardCommitOutcome> CommitAsync(
             RewardDecision? decision,
@@ -745,17 +659,7 @@ public sealed partial class RewardService
                 },
                 CancellationToken);
 
-        private RewardEntry Reversal(Reward reward, Money amount, RewardEntryType beforeFulfilment, string reason, string suffix) => new()
-        {
-            EntryId = reward.Id + suffix,
-            RewardId = reward.Id,
-            Program = program,
-            Beneficiary = reward.Beneficiary,
-            OrderId = reward.OrderId,
-            Type = reward.FulfilledAt is null ? beforeFulfilment : RewardEntryType.ClawedBack,
-            Amount = amount,
-            RecordedAt = Now,
-            Reason = reason,
-        };
+        private RewardEntry Reversal(Reward reward, Money amount, RewardEntryType beforeFulfilment, string reason, string suffix) =>
+            RewardPlanner.Reversal(reward, amount, beforeFulfilment, reason, suffix, Now);
     }
 }

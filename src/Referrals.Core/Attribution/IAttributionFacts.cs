@@ -1,0 +1,35 @@
+using NodaTime;
+using Referrals.Codes;
+using Referrals.Participants;
+using Referrals.Privacy;
+
+namespace Referrals.Attribution;
+
+/// <summary>
+/// The reads one attribution decision makes (the decider's read port). The pipeline implements it over the store it
+/// runs the conversion's unit of work in, so every read sees that unit's own writes; moving to another store contract
+/// changes only the implementation.
+/// </summary>
+internal interface IAttributionFacts
+{
+    /// <summary>A participant's registration, or <see langword="null"/>.</summary>
+    ValueTask<Participant?> FindParticipantAsync(ParticipantId id, CancellationToken ct);
+
+    /// <summary>The visitor or device ids linked to a customer.</summary>
+    ValueTask<IReadOnlyList<string>> FindVisitorsAsync(ParticipantId customer, CancellationToken ct);
+
+    /// <summary>The program's touches naming the customer, one of the visitor ids or one of the contact hashes.</summary>
+    ValueTask<IReadOnlyList<Touch>> FindTouchesAsync(ProgramId program, ParticipantId customer, IReadOnlyList<string> visitors, IReadOnlyList<ContactHash> contacts, CancellationToken ct);
+
+    /// <summary>The customer's first credited attribution (by conversion time, then order id), or <see langword="null"/>.</summary>
+    ValueTask<AttributionResult?> FindFirstAttributionAsync(ProgramId program, ParticipantId customer, CancellationToken ct);
+
+    /// <summary>True when the customer converted before (<paramref name="eventTime"/>, <paramref name="orderId"/>) in the program.</summary>
+    ValueTask<bool> HasEarlierConversionAsync(ProgramId program, ParticipantId customer, Instant eventTime, string orderId, CancellationToken ct);
+
+    /// <summary>The credited conversions of a code before (<paramref name="eventTime"/>, <paramref name="orderId"/>).</summary>
+    ValueTask<int> CountCodeUsesBeforeAsync(ReferralCode code, Instant eventTime, string orderId, CancellationToken ct);
+
+    /// <summary>A code's current record from the in-memory index, or <see langword="null"/> when it is not indexed.</summary>
+    ReferralCodeRecord? FindCode(ReferralCode code);
+}

@@ -1,0 +1,285 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using NodaTime;
+using Referrals.Attribution;
+using Referrals.Codes;
+using Referrals.Fraud;
+using Referrals.Internal;
+using Referrals.Notifications;
+using Referrals.Participants;
+using Referrals.Privacy;
+using Referrals.Programs;
+using Referrals.Rewards;
+using Referrals.Pipeline;
+using Referrals.Storage;
+
+namespace Referrals.Services;
+
+/// <summary>
+/// Records touches of referrals and conversions, and decides for every conversion which referral, if any, earns the
+/// credit and why — across the four channel combinations. Thread-safe; register once per process.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The decision is deterministic: the same touches and conversions, recorded in any order and any number of times, give
+/// the same attribution once every conversion has been decided after the last touch arrived. A touch that arrives after
+/// its conversion (a POS batch uploaded the next day) is taken into account by <see cref="ReevaluateAsync"/>,
+/// <see cref="ReevaluateCustomerAsync"/> or <see cref="ReevaluateProgramAsync"/>; <see cref="ImportPosBatchAsync"/>
+/// re-evaluates the customers it touched by itself.
+/// </para>
+/// <para>
+/// Code status (paused, revoked) is the code's current status; expiry and use limits are judged at the conversion's
+/// event time. Use limits count the earlier attributed conversions of the code (by event time, then order id).
+/// </para>
+/// <para>
+/// A conversion runs through the one conversion pipeline: decide, assess (fraud), plan rewards, commit, notify. The
+/// stores it was given form one transaction when they are one store object that can run one (the SQLite store): then
+/// the touch, the attribution, its rewards and the notifications of a conversion commit together.
+/// </para>
+/// <para>
+/// Notifications (captures and decisions) go through the <see cref="RewardService"/>'s outbox, which keeps each until
+/// every notifier took it (see <see cref="Notifications.PendingNotification"/>). Constructed without a
+/// <see cref="RewardService"/> (dependency injection always passes one), the service tells its notifiers directly,
+/// once: a notifier that throws then misses the change.
+/// </para>
+/// </remarks>
+public sealed class AttributionService
+{
+    private readonly ReferralStores _stores;
+    private readonly ConversionPipeline _pipeline;
+    private readonly PosBatchImport _import;
+    private readonly Reevaluation _reevaluation;
+    private readonly ParticipantService _participants;
+    private readonly Dictionary<ProgramId, ProgramRules> _programs;
+
+    /// <summary>Creates the service; options are validated here as in dependency injection.</summary>
+    /// <param name="options">The settings.</param>
+    /// <param name="clock">The library's clock.</param>
+    /// <param name="codes">The code service whose index resolves presented codes and links.</param>
+    /// <param name="touches">The touches.</param>
+    /// <param name="conversions">The conversions and attributions.</param>
+    /// <param name="participants">The participants and visitor links.</param>
+    /// <param name="notifiers">The notifiers.</param>
+    /// <param name="logger">Optional.</param>
+    /// <param name="rewards">The reward service whose rules, ledger and outbox a decision's rewards go to; optional.</param>
+    /// <exception cref="OptionsValidationException">A setting is bad; the message names every one.</exception>
+    public AttributionService(
+        IOptions<ReferralsOptions> options,
+        IClock clock,
+        ReferralCodeService codes,
+        ITouchStore touches,
+        IConversionStore conversions,
+        IParticipantStore participants,
+        IEnumerable<IReferralNotifier> notifiers,
+        ILogger<AttributionService>? logger = null,
+        RewardService? rewards = null)
+        : this(options, clock, codes, touches, conversions, participants, notifiers, logger, rewards, fraud: null)
+    {
+    }
+
+    /// <summary>The constructor dependency injection uses: with the fraud assessment of credited conversions.</summary>
+    internal AttributionService(
+        IOptions<ReferralsOptions> options,
+        IClock clock,
+        ReferralCodeService codes,
+        ITouchStore touches,
+        IConversionStore conversions,
+        IParticipantStore participants,
+        IEnumerable<IReferralNotifier> notifiers,
+        ILogger<AttributionService>? logger,
+        RewardService? rewards,
+        FraudAssessor? fraud)
+    {
+        var o = Preconditions.CheckNotNull(options).Value;
+        ReferralsOptionsValidator.ThrowIfInvalid(o);
+        Preconditions.CheckNotNull(clock);
+        Preconditions.CheckNotNull(codes);
+        Preconditions.CheckNotNull(touches);
+        Preconditions.CheckNotNull(conversions);
+        Preconditions.CheckNotNull(participants);
+        var log = logger ?? (ILogger)NullLogger.Instance;
+        _programs = ProgramRules.Compile(o);
+        _stores = ReferralStores.Compose(touches, conversions, participants, rewards?.Store);
+        _participants = new ParticipantService(participants);
+        _pipeline = new ConversionPipeline(
+            _stores,
+            new AttributionDecider(_programs, clock),
+            new TouchBuilder(codes, clock, o.Links.SignatureRequired),
+            fraud,
+            rewards,
+            new NotifierSet(notifiers, log),
+            log);
+        var hasher = new Lazy<ContactHasher?>(() => string.IsNullOrEmpty(o.Privacy.ContactHashKey) ? null : new ContactHasher(o));
+        _reevaluation = new Reevaluation(_pipeline, _programs);
+        _import = new PosBatchImport(_pipeline, _reevaluation, hasher);
+    }
+
+    /// <summary>Records or replaces a participant; the same as <see cref="ParticipantService.RegisterAsync"/>.</summary>
+    public ValueTask RegisterParticipantAsync(Participant participant, CancellationToken cancellationToken = default) =>
+        _participants.RegisterAsync(participant, cancellationToken);
+
+    /// <summary>Links a visitor or device id to a customer; the same as <see cref="ParticipantService.LinkVisitorAsync"/>.</summary>
+    public ValueTask LinkVisitorAsync(string visitorId, ParticipantId customer, CancellationToken cancellationToken = default) =>
+        _participants.LinkVisitorAsync(visitorId, customer, cancellationToken);
+
+    /// <summary>Finds the referrers holding a contact hash, masked; the same as <see cref="ParticipantService.LookupReferrersAsync"/>.</summary>
+    public ValueTask<IReadOnlyList<ReferrerMatch>> LookupReferrersAsync(ContactHash contact, CancellationToken cancellationToken = default) =>
+        _participants.LookupReferrersAsync(contact, cancellationToken);
+
+    /// <summary>
+    /// Records a touch: the input is resolved as a code or link (or, for a contact look-up, the confirmed referrer is
+    /// used), and the touch is stored once by its natural id. Expected refusals come back in the result, for any text in the
+    /// request: input that is no code or link of ours is <see cref="CaptureRejection.CodeMalformed"/>.
+    /// </summary>
+    /// <remarks>
+    /// Look-ups are under the code-guessing limit (<see cref="Codes.CodeGuessingOptions"/>), per
+    /// <see cref="CaptureRequest.Source"/> and per program. A link must be signed when
+    /// <see cref="Links.LinkOptions.RequireSignature"/> says so; an unsigned link's medium is never believed.
+    /// </remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="request"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException"><see cref="CaptureRequest.Kind"/> is not a defined value.</exception>
+    public async ValueTask<CaptureResult> CaptureAsync(CaptureRequest request, CancellationToken cancellationToken = default)
+    {
+        Preconditions.CheckNotNull(request);
+        Preconditions.CheckArgument(Enum.IsDefined(request.Kind), nameof(request), $"Unknown touch kind {(int)request.Kind}.");
+        if (request.VisitorId is null && request.Customer is null && request.Contact is null)
+        {
+            return new CaptureResult(CaptureOutcome.Rejected, CaptureRejection.NoProspect, null, null);
+        }
+        var built = await _pipeline.Touches.BuildAsync(_pipeline.Facts, request, orderId: null, cancellationToken).ConfigureAwait(false);
+        if (built.Touch is null)
+        {
+            return new CaptureResult(CaptureOutcome.Rejected, built.Rejection, null, built.CodeOutcome);
+        }
+        // The touch and its pending notification: one unit of work.
+        return await _pipeline.RunUnitAsync(
+            (Touch: built.Touch, Outcome: built.CodeOutcome),
+            static (pipeline, s, deliveries, ct) => pipeline.StoreTouchAsync(s.Touch, s.Outcome, deliveries, ct),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Records a conversion and decides its attribution. Idempotent by program and order id: recording an order again
+    /// returns the decision already made and changes nothing. A <see cref="Conversion.PresentedCode"/> is recorded as a
+    /// touch at the conversion itself, as <see cref="CaptureAsync"/> would (the source for the guessing limit is the
+    /// till, the visitor, else the customer); the conversion keeps only its normalised form (see
+    /// <see cref="Conversion.PresentedCode"/>). With a <see cref="RewardService"/> registered, the decision's rewards are
+    /// recorded as well (see <see cref="RewardService.ProcessAttributionAsync"/>). A presented code that cannot be used (any
+    /// text: malformed, unknown, a link to another host) is not recorded and does not stop the order being recorded and decided.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="conversion"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">
+    /// The order id is empty or longer than 128 characters, the amount is below 0 or above 1,000,000,000,000 (10^12, in
+    /// major units) or has no currency, the channel is not defined, or the event time is outside 0001-01-01T00:00:00Z to
+    /// 9997-12-31T23:59:59Z.
+    /// </exception>
+    public ValueTask<AttributionResult> RecordConversionAsync(Conversion conversion, CancellationToken cancellationToken = default)
+    {
+        CheckConversion(conversion);
+        return _pipeline.RunUnitAsync(conversion, static (pipeline, c, deliveries, ct) => pipeline.RecordAsync(c, deliveries, ct), cancellationToken);
+    }
+
+    /// <summary>
+    /// Records many conversions — a till's end-of-day upload, an import — and decides them in the order given, each as
+    /// <see cref="RecordConversionAsync"/> would (idempotent by order id; a conversion sees the ones before it in the
+    /// list). When the store can run them as one transaction (<see cref="ITransactionalStore"/>, as the SQLite store
+    /// does), they are: committed together, or none of them when one fails, and the notifiers are told afterwards. That is
+    /// much cheaper per conversion than one transaction each, but holds the store's write lock for the whole list: keep
+    /// lists to a few hundred or thousand. Otherwise each conversion is recorded and committed in turn.
+    /// </summary>
+    /// <returns>The decisions, in the order of <paramref name="conversions"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="conversions"/> or one of them is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">A conversion is invalid (as for <see cref="RecordConversionAsync"/>); nothing is recorded.</exception>
+    public async ValueTask<IReadOnlyList<AttributionResult>> RecordConversionsAsync(IReadOnlyList<Conversion> conversions, CancellationToken cancellationToken = default)
+    {
+        Preconditions.CheckNotNull(conversions);
+        for (int i = 0; i < conversions.Count; i++)
+        {
+            CheckConversion(conversions[i]);
+        }
+        var results = new AttributionResult[conversions.Count];
+        if (_stores.Transaction is null)
+        {
+            // No transaction to share: each conversion is its own unit, committed (and told) in turn.
+            for (int i = 0; i < results.Length; i++)
+            {
+                results[i] = await _pipeline.RunUnitAsync(conversions[i], static (pipeline, c, deliveries, ct) => pipeline.RecordAsync(c, deliveries, ct), cancellationToken).ConfigureAwait(false);
+            }
+            return results;
+        }
+        return await _pipeline.RunUnitAsync(
+            (List: conversions, Results: results),
+            static async (pipeline, s, deliveries, ct) =>
+            {
+                for (int i = 0; i < s.Results.Length; i++)
+                {
+                    s.Results[i] = await pipeline.RecordAsync(s.List[i], deliveries, ct).ConfigureAwait(false);
+                }
+                return (IReadOnlyList<AttributionResult>)s.Results;
+            },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Imports a POS batch upload (CSV, see <see cref="PosBatchReader"/>) of captures made offline hours or days before:
+    /// each row becomes a touch at its own event time (idempotent by the POS's capture id), a row with an order also becomes
+    /// a conversion, and conversions recorded earlier for the customers the rows name are decided again. A bad row is
+    /// reported in <see cref="BatchImportResult.Errors"/> with its line, column and reason (the reader's own reason for a
+    /// line it could not read) and does not stop the others. Streams: the file is never held in memory.
+    /// </summary>
+    /// <param name="program">The program the captures belong to.</param>
+    /// <param name="csv">The upload.</param>
+    /// <param name="cancellationToken">Stops the import between rows; rows already imported stay.</param>
+    /// <returns>What was imported and every row that was not; the file's content never makes the import throw.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="csv"/> is <see langword="null"/>.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled; the rows imported before stay.</exception>
+    /// <remarks>E-mail and phone columns are hashed on arrival with <see cref="ContactHasher"/> (it needs <c>Referrals:Privacy:ContactHashKey</c>) and never stored.</remarks>
+    public Task<BatchImportResult> ImportPosBatchAsync(ProgramId program, TextReader csv, CancellationToken cancellationToken = default) =>
+        _import.ImportAsync(program, csv, cancellationToken);
+
+    /// <summary>Decides one recorded conversion again (after late touches or identity links) and stores the new decision.</summary>
+    /// <returns>The decision, or <see langword="null"/> when no such order was recorded.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="orderId"/> is <see langword="null"/>.</exception>
+    public ValueTask<AttributionResult?> ReevaluateAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default) =>
+        _reevaluation.OrderAsync(program, Preconditions.CheckNotNull(orderId), cancellationToken);
+
+    /// <summary>Decides all of a customer's conversions again, in event order.</summary>
+    /// <returns>How many decisions changed.</returns>
+    public ValueTask<int> ReevaluateCustomerAsync(ProgramId program, ParticipantId customer, CancellationToken cancellationToken = default) =>
+        _reevaluation.CustomerAsync(program, customer, except: null, cancellationToken);
+
+    /// <summary>
+    /// Decides every conversion of a program again, in event order, repeating until nothing changes (chains depend on
+    /// other customers' decisions). For repair jobs and after restoring data; costs a pass over the program's conversions.
+    /// The notifiers are not told of the decisions (a repair, not news); reward changes are told.
+    /// </summary>
+    /// <returns>How many decisions changed in all.</returns>
+    public ValueTask<int> ReevaluateProgramAsync(ProgramId program, CancellationToken cancellationToken = default) =>
+        _reevaluation.ProgramAsync(program, cancellationToken);
+
+    /// <summary>Reads the decision of an order, or <see langword="null"/>.</summary>
+    public ValueTask<AttributionResult?> FindAttributionAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default) =>
+        _stores.Conversions.FindAttributionAsync(program, Preconditions.CheckNotNull(orderId), cancellationToken);
+
+    private static void CheckConversion(Conversion conversion)
+    {
+        Preconditions.CheckNotNull(conversion);
+        Preconditions.CheckArgument(
+            !string.IsNullOrWhiteSpace(conversion.OrderId) && conversion.OrderId.Length <= 128,
+            nameof(conversion),
+            $"An order id is 1 to 128 characters; got '{conversion.OrderId}'.");
+        // The upper bound keeps every reward computation inside decimal's range (see AmountLimits).
+        Preconditions.CheckArgument(
+            conversion.Amount.Amount is >= 0 and <= AmountLimits.MaxAmount,
+            nameof(conversion),
+            $"An order amount is 0 to {AmountLimits.MaxAmountText}; got {conversion.Amount}.");
+        Preconditions.CheckArgument(conversion.Amount.Currency.Length == 3, nameof(conversion), "The order amount needs a currency.");
+        Preconditions.CheckArgument(Enum.IsDefined(conversion.Channel), nameof(conversion), $"Unknown channel {(int)conversion.Channel}.");
+        Preconditions.CheckArgument(
+            EventTimes.IsSupported(conversion.EventTime),
+            nameof(conversion),
+            $"An order's event time must be {EventTimes.RangeText}; got {conversion.EventTime}.");
+    }
+
+}
