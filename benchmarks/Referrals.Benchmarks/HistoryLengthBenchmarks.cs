@@ -2,6 +2,7 @@ using System.Globalization;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using NodaTime;
@@ -33,7 +34,6 @@ namespace Referrals.Benchmarks;
 /// </remarks>
 [MemoryDiagnoser]
 [Config(typeof(Columns))]
-[SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 15, invocationCount: 1)]
 public class HistoryLengthBenchmarks
 {
     /// <summary>Conversions measured per invocation (an iteration), each of a new friend: the history grows from N to N + 3 within it.</summary>
@@ -45,6 +45,7 @@ public class HistoryLengthBenchmarks
     private AttributionResult? _lastConversion;
     private RewardProcessingResult _lastPass;
     private int _iteration;
+    private bool _reported;
 
     /// <summary>The history lengths: <c>REFERRALS_HISTORY</c> (comma-separated), else 10, 1,000 and 100,000.</summary>
     public static IEnumerable<int> Histories() =>
@@ -154,8 +155,9 @@ public class HistoryLengthBenchmarks
         _scenario = Store == HistoryStore.Sqlite
             ? HistoryScenario.OpenSqliteCopyAsync(History, _file).GetAwaiter().GetResult()
             : HistoryScenario.SeedInMemoryAsync(History).GetAwaiter().GetResult();
-        if (_iteration == 0)
+        if (!_reported)
         {
+            _reported = true;
             Console.WriteLine($"// history seed: {Store} with {History} referrals ready in {started.Elapsed.TotalSeconds:F2} s");
         }
     }
@@ -166,11 +168,25 @@ public class HistoryLengthBenchmarks
         _scenario = null;
     }
 
-    /// <summary>Adds the ratio to the smallest history, and the median, min and max (iterations are single invocations).</summary>
+    /// <summary>
+    /// The job: an iteration is one invocation after its own setup; 2 warm-up and 15 measured iterations. Tiered
+    /// compilation is off in the benchmark process: with so few invocations the measured code would otherwise still be
+    /// tier-0 code in some rows and optimised code in others (a longer history runs more seeding conversions, which
+    /// promotes the code sooner), and the ratios would compare the JIT's tiers instead of the engine's work. Columns: the
+    /// ratio to the smallest history, and the median, min and max.
+    /// </summary>
     private sealed class Columns : ManualConfig
     {
         public Columns()
         {
+            AddJob(Job.Default
+                .WithLaunchCount(1)
+                .WithWarmupCount(2)
+                .WithIterationCount(15)
+                .WithInvocationCount(1)
+                .WithUnrollFactor(1)
+                .WithEnvironmentVariables(new EnvironmentVariable("DOTNET_TieredCompilation", "0"), new EnvironmentVariable("DOTNET_ReadyToRun", "0"))
+                .WithId("OneInvocationFullJit"));
             AddColumn(StatisticColumn.Median, StatisticColumn.Min, StatisticColumn.Max, new RatioToSmallestHistoryColumn());
         }
     }
@@ -192,7 +208,7 @@ public class HistoryLengthBenchmarks
 
         public UnitType UnitType => UnitType.Dimensionless;
 
-        public string Legend => "Mean divided by the mean of the same method and store with the smallest history (N) in this run";
+        public string Legend => "Mean divided by the mean of the same method, job and store with the smallest history (N) in this run";
 
         public bool IsAvailable(Summary summary) => true;
 
@@ -204,6 +220,7 @@ public class HistoryLengthBenchmarks
         {
             var smallest = summary.BenchmarksCases
                 .Where(c => c.Descriptor.WorkloadMethod == benchmarkCase.Descriptor.WorkloadMethod
+                    && c.Job.DisplayInfo == benchmarkCase.Job.DisplayInfo
                     && Equals(c.Parameters[nameof(Store)], benchmarkCase.Parameters[nameof(Store)]))
                 .MinBy(c => (int)c.Parameters[nameof(History)]);
             double? mean = summary[benchmarkCase]?.ResultStatistics?.Mean;

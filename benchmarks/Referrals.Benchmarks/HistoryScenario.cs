@@ -146,12 +146,14 @@ internal sealed class HistoryScenario : IDisposable
         {
             return template;
         }
-        foreach (var stale in Directory.EnumerateFiles(directory).Where(f => !Path.GetFileName(f).StartsWith(key, StringComparison.Ordinal)))
+        // Templates of other builds: removed once a day old (another worktree's run may be using a recent one).
+        foreach (var stale in Directory.EnumerateFiles(directory).Where(f => !Path.GetFileName(f).StartsWith(key, StringComparison.Ordinal)
+            && System.IO.File.GetLastWriteTimeUtc(f) < TimeProvider.System.GetUtcNow().UtcDateTime.AddDays(-1)))
         {
             System.IO.File.Delete(stale);
         }
 
-        string seeding = template + ".seeding";
+        string seeding = template + "." + Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + ".seeding";
         DeleteDatabase(seeding);
         var sw = Stopwatch.StartNew();
         using (var scenario = Create(history, seeding, SeedEnd))
