@@ -8,6 +8,7 @@ using BenchmarkDotNet.Running;
 using NodaTime;
 using Referrals.Attribution;
 using Referrals.Rewards;
+using Referrals.Services;
 
 namespace Referrals.Benchmarks;
 

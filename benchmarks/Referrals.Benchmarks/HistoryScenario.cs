@@ -10,6 +10,7 @@ using Referrals.Fraud;
 using Referrals.Privacy;
 using Referrals.Programs;
 using Referrals.Rewards;
+using Referrals.Services;
 using Referrals.Sqlite;
 
 namespace Referrals.Benchmarks;
