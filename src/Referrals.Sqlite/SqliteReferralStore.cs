@@ -189,6 +189,10 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
     private Task _checkpointer = Task.CompletedTask;
     private int _writesSinceCheckpoint;
     private long _checkpoints;
+    private long _logRestarts;
+    // Set when a pass found the write gate taken and left the log's restart for later: the next pass takes the gate then,
+    // even a quiet one with nothing written since (a stream that pauses has its log started over within a second).
+    private int _restartPending;
     // The pages in the log after the writer's last commit, stored by SQLite's WAL hook on the writer's connection (see
     // SqliteSession.TrackLogPages): pinned, so SQLite can write to it; one element.
     private readonly long[] _logPages = GC.AllocateArray<long>(1, pinned: true);
@@ -428,6 +432,9 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
     /// <summary>How many background or inline checkpoints this instance ran (for tests).</summary>
     internal long Checkpoints => Interlocked.Read(ref _checkpoints);
 
+    /// <summary>How many times the checkpointer copied the whole log with no write in between, so the next write starts it over.</summary>
+    internal long LogRestarts => Interlocked.Read(ref _logRestarts);
+
     /// <summary>
     /// Counts a committed write; wakes the checkpointer every <see cref="CheckpointEveryWrites"/> writes, and checks the
     /// log's size after the commit (from SQLite's WAL hook, exact whatever the checkpointer's thread is doing).
@@ -517,7 +524,8 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
                     Lose(null);
                     return; // no checkpoint, no new connection: the path is not this store's file any more
                 }
-                if (!signalled && Volatile.Read(ref _writesSinceCheckpoint) == 0 && Volatile.Read(ref _checkpointFirst) == 0)
+                if (!signalled && Volatile.Read(ref _writesSinceCheckpoint) == 0 && Volatile.Read(ref _checkpointFirst) == 0
+                    && Volatile.Read(ref _restartPending) == 0)
                 {
                     continue; // nothing written since the last checkpoint
                 }
@@ -533,7 +541,7 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
                     // InlineCheckpointAfterWrites, should this loop fall behind.)
                     var (_, log, copied) = Checkpoint(connection);
                     bool gated = _writeGate.Wait(0);
-                    if (!gated && (log >= _restartLogAfterFrames || Volatile.Read(ref _writesSinceRestart) >= RestartLogAfterWrites))
+                    if (!gated && (!signalled || log >= _restartLogAfterFrames || Volatile.Read(ref _writesSinceRestart) >= RestartLogAfterWrites))
                     {
                         await _writeGate.WaitAsync(stop).ConfigureAwait(false);
                         gated = true;
@@ -544,6 +552,11 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
                         {
                             (_, log, copied) = Checkpoint(connection);
                             Volatile.Write(ref _writesSinceRestart, 0);
+                            Volatile.Write(ref _restartPending, 0);
+                            if (copied == log)
+                            {
+                                Interlocked.Increment(ref _logRestarts);
+                            }
                             if (copied == log && log > _truncateLogPastFrames)
                             {
                                 // The log grew past its file's limit, far past what a steady stream leaves (a long read,
@@ -556,6 +569,10 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
                         {
                             _writeGate.Release();
                         }
+                    }
+                    else
+                    {
+                        Volatile.Write(ref _restartPending, 1);
                     }
                     if (copied < log && log >= _maxLogFrames)
                     {
