@@ -150,10 +150,7 @@ public sealed partial class SqliteReferralStore
         public ValueTask<int> CountTouchesAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken = default)
         {
             CheckLimit(limit);
-            return Run((program, referrer, from, until, limit), static (db, q, ct) => CountAsync(db, """
-                SELECT count(*) FROM (SELECT 1 FROM program_touches
-                WHERE program = $program AND referrer = $key AND event_time >= $from AND event_time < $until LIMIT $limit);
-                """, q.program, q.referrer.Value, q.from, q.until, q.limit, ct), cancellationToken);
+            return Run((program, referrer, from, until, limit), static (db, q, ct) => CountAsync(db, CountTouchesSql, q.program, q.referrer.Value, q.from, q.until, q.limit, ct), cancellationToken);
         }
 
         public ValueTask<OrderRow?> FindOrderAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default)
@@ -200,10 +197,7 @@ public sealed partial class SqliteReferralStore
         public ValueTask<int> CountCreditedOrdersAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken = default)
         {
             CheckLimit(limit);
-            return Run((program, referrer, from, until, limit), static (db, q, ct) => CountAsync(db, """
-                SELECT count(*) FROM (SELECT 1 FROM conversions
-                WHERE program = $program AND credited_referrer = $key AND event_time >= $from AND event_time < $until LIMIT $limit);
-                """, q.program, q.referrer.Value, q.from, q.until, q.limit, ct), cancellationToken);
+            return Run((program, referrer, from, until, limit), static (db, q, ct) => CountAsync(db, CountCreditedOrdersSql, q.program, q.referrer.Value, q.from, q.until, q.limit, ct), cancellationToken);
         }
 
         public ValueTask<int> CountCodeUsesAsync(ReferralCode code, ListPosition before, int limit, CancellationToken cancellationToken = default)
@@ -212,12 +206,9 @@ public sealed partial class SqliteReferralStore
             return Run((code, before, limit), static async (db, q, ct) =>
             {
                 // Uses at instants before the position's, counted by the index; those at its instant compared in .NET.
-                var command = db.Command("""
-                    SELECT count(*) FROM (SELECT 1 FROM conversions
-                    WHERE credited_code = $code AND event_time < $time LIMIT $limit);
-                    """);
+                var command = db.Command(CodeUsesBeforeSql);
                 command.Parameters.AddWithValue("$code", q.code.Value ?? string.Empty);
-                command.Parameters.AddWithValue("$time", ToTicks(q.before.Time));
+                command.Parameters.AddWithValue("$until", ToTicks(q.before.Time));
                 command.Parameters.AddWithValue("$limit", q.limit);
                 long count = (long)(await command.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
                 if (count >= q.limit)
@@ -373,8 +364,12 @@ public sealed partial class SqliteReferralStore
             return Run((program, fingerprint, until, limit), static async (db, q, ct) =>
             {
                 var list = new List<FingerprintSighting>();
-                var command = db.Command(RegisteredWithSql);
+                // Bounded by the limit in the index's (byte) order, then ordered ordinally: the two orders differ only for
+                // ids holding characters above U+FFFF against ones from U+E000, where the set chosen past the limit may
+                // differ from the in-memory store's (a shared fingerprint such as a mail domain must not read everyone).
+                var command = db.Command("SELECT DISTINCT participant FROM participant_fingerprints WHERE fingerprint = $fingerprint ORDER BY participant LIMIT $limit;");
                 command.Parameters.AddWithValue("$fingerprint", q.fingerprint.ToString());
+                command.Parameters.AddWithValue("$limit", q.limit);
                 var registered = new List<string>();
                 using (var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false))
                 {
@@ -447,6 +442,28 @@ public sealed partial class SqliteReferralStore
         SELECT event_time, order_id FROM conversions
         WHERE program = $program AND counted_referrer = $key AND event_time >= $from
         ORDER BY event_time, order_id;
+        """;
+
+    internal const string CountTouchesSql = """
+        SELECT count(*) FROM (SELECT 1 FROM program_touches
+        WHERE program = $program AND referrer = $key AND event_time >= $from AND event_time < $until LIMIT $limit);
+        """;
+
+    internal const string CountCreditedOrdersSql = """
+        SELECT count(*) FROM (SELECT 1 FROM conversions
+        WHERE program = $program AND credited_referrer = $key AND event_time >= $from AND event_time < $until LIMIT $limit);
+        """;
+
+    internal const string CodeUsesBeforeSql = """
+        SELECT count(*) FROM (SELECT 1 FROM conversions
+        WHERE credited_code = $code AND event_time < $until LIMIT $limit);
+        """;
+
+    /// <summary>A prospect's touches by one of customer, visitor or contact (a constant of this class, never input), latest first.</summary>
+    internal static string LatestTouchesSql(string column) => $"""
+        SELECT {TouchColumns} FROM program_touches INDEXED BY program_touches_by_{column}
+        WHERE program = $program AND {column} = $key AND event_time >= $from AND event_time < $until
+        ORDER BY event_time DESC, id DESC;
         """;
 
     private const string RewardColumns = "program, reward_id, beneficiary, order_id, conversion_time, version, due, due_at, document";
@@ -540,12 +557,7 @@ public sealed partial class SqliteReferralStore
 
     private static async ValueTask LatestTouchesAsync(SqliteSession db, string column, ProgramId program, string key, Instant from, Instant until, int limit, Dictionary<string, Touch> into, CancellationToken cancellationToken)
     {
-        // column is one of three constants of this class, never input.
-        var command = db.Command($"""
-            SELECT {TouchColumns} FROM program_touches INDEXED BY program_touches_by_{column}
-            WHERE program = $program AND {column} = $key AND event_time >= $from AND event_time < $until
-            ORDER BY event_time DESC, id DESC;
-            """);
+        var command = db.Command(LatestTouchesSql(column));
         command.Parameters.AddWithValue("$program", DbValue(program.Value));
         command.Parameters.AddWithValue("$key", key);
         command.Parameters.AddWithValue("$from", ToTicks(from));
