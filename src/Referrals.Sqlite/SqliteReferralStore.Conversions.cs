@@ -409,22 +409,7 @@ public sealed partial class SqliteReferralStore : IConversionStore
             {
                 List<ContactHash> contacts = [];
                 List<Fingerprint> fingerprints = [];
-                var conversion = new Conversion
-                {
-                    Program = ReadProgramId(reader, 0, "conversions", "program"),
-                    OrderId = reader.GetString(1),
-                    Customer = ReadParticipantId(reader, 2, "conversions", "customer"),
-                    Amount = ReadMoney(reader, 3, 4, "conversions"),
-                    EventTime = ToInstant(reader.GetInt64(5)),
-                    Channel = (Channel)reader.GetInt32(6),
-                    StoreId = GetNullableString(reader, 7),
-                    VisitorId = GetNullableString(reader, 8),
-                    IsNewCustomer = reader.IsDBNull(9) ? null : reader.GetInt64(9) != 0,
-                    PresentedCode = GetNullableString(reader, 10),
-                    RegisterId = GetNullableString(reader, 11),
-                    Contacts = contacts,
-                    Fingerprints = fingerprints,
-                };
+                var conversion = ReadConversionColumns(reader, contacts, fingerprints);
                 rows.Add(conversion.OrderId, (conversion, contacts, fingerprints));
             }
         }
@@ -475,6 +460,24 @@ public sealed partial class SqliteReferralStore : IConversionStore
         conversions.Sort(static (x, y) => CompareByTime(x.EventTime, x.OrderId, y.EventTime, y.OrderId));
         return conversions;
     }
+
+    /// <summary>A conversion from a row selecting <see cref="ConversionColumns"/> first, with the given lists.</summary>
+    private static Conversion ReadConversionColumns(SqliteDataReader reader, IReadOnlyList<ContactHash> contacts, IReadOnlyList<Fingerprint> fingerprints) => new()
+    {
+        Program = ReadProgramId(reader, 0, "conversions", "program"),
+        OrderId = reader.GetString(1),
+        Customer = ReadParticipantId(reader, 2, "conversions", "customer"),
+        Amount = ReadMoney(reader, 3, 4, "conversions"),
+        EventTime = ToInstant(reader.GetInt64(5)),
+        Channel = (Channel)reader.GetInt32(6),
+        StoreId = GetNullableString(reader, 7),
+        VisitorId = GetNullableString(reader, 8),
+        IsNewCustomer = reader.IsDBNull(9) ? null : reader.GetInt64(9) != 0,
+        PresentedCode = GetNullableString(reader, 10),
+        RegisterId = GetNullableString(reader, 11),
+        Contacts = contacts,
+        Fingerprints = fingerprints,
+    };
 
     private static AttributionDetail ToDetail(AttributionResult a)
     {

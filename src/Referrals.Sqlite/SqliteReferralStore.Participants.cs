@@ -144,7 +144,7 @@ public sealed partial class SqliteReferralStore : IParticipantStore
 
     private static async ValueTask InsertListAsync<T>(
         SqliteSession session,
-        SqliteWork transaction,
+        SqliteWork? transaction,
         string table,
         string column,
         ParticipantId participant,

@@ -107,15 +107,7 @@ public sealed partial class SqliteReferralStore : IRewardStore
             using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
             while (await reader.ReadAsync(ct).ConfigureAwait(false))
             {
-                refunds.Add(new Refund
-                {
-                    Program = ReadProgramId(reader, 0, "refunds", "program"),
-                    OrderId = reader.GetString(1),
-                    RefundId = reader.GetString(2),
-                    Amount = ReadMoney(reader, 3, 4, "refunds"),
-                    EventTime = ToInstant(reader.GetInt64(5)),
-                    IsChargeback = reader.GetInt64(6) != 0,
-                });
+                refunds.Add(ReadRefund(reader));
             }
             return (IReadOnlyList<Refund>)refunds;
         }, cancellationToken);
@@ -435,6 +427,17 @@ public sealed partial class SqliteReferralStore : IRewardStore
             }
         }
     }
+
+    /// <summary>A refund from a row selecting <see cref="RefundColumns"/>.</summary>
+    private static Refund ReadRefund(SqliteDataReader reader) => new()
+    {
+        Program = ReadProgramId(reader, 0, "refunds", "program"),
+        OrderId = reader.GetString(1),
+        RefundId = reader.GetString(2),
+        Amount = ReadMoney(reader, 3, 4, "refunds"),
+        EventTime = ToInstant(reader.GetInt64(5)),
+        IsChargeback = reader.GetInt64(6) != 0,
+    };
 
     private const string InsertNotificationSql = $"""
         INSERT INTO pending_notifications ({NotificationColumns})

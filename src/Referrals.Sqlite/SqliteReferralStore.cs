@@ -15,6 +15,22 @@ namespace Referrals.Sqlite;
 /// </summary>
 /// <remarks>
 /// <para>
+/// <b>The narrow store contract.</b> The store also implements <see cref="IReferralStore"/> (explicitly; resolve or cast
+/// to the interface) on the same file, in tables of schema version 7 beside the old interfaces' until the engine has moved
+/// onto it. A session (<see cref="IReferralStore.BeginAsync"/>) is one <c>BEGIN IMMEDIATE</c> transaction on the writer's
+/// connection, taken as one write of this store: it waits for this instance's other writers and for other processes' write
+/// lock (on the calling thread, up to <c>Default Timeout</c>), they wait for it until it is committed or disposed, and it
+/// gets the checks every write gets (the file's identity before and after, a checkpoint first after a full disk or past
+/// the log's bound); so a caller holding a session must not write through this store otherwise. Each unit of work is a
+/// savepoint: a duplicate key or a stale version rolls back to it and the session goes on; a database error dooms the
+/// session (its commit throws, disposal rolls it back). Keys and versions are checked by the database (<c>INSERT ... ON
+/// CONFLICT DO NOTHING</c>, the version in the <c>UPDATE</c>'s <c>WHERE</c>); no trigger or SQL derives a value of the
+/// contract's rows. Paged reads walk an index in (instant, id) order and order the ids of one instant in .NET, since
+/// SQLite's BINARY order (UTF-8 bytes) differs from ordinal UTF-16 order above U+FFFF. An erasure runs with
+/// <c>PRAGMA secure_delete</c> on, so the values it removes are zeroed in the file's pages, and gone from the log once the
+/// log is copied and starts over (within about a second when no long read holds it).
+/// </para>
+/// <para>
 /// <b>Opening.</b> <see cref="Open"/> and <see cref="OpenFile"/> create the file if it is missing, switch it to WAL mode
 /// (<c>PRAGMA journal_mode=WAL</c>: readers never block the writer and the writer never blocks readers) and apply the
 /// schema migrations this version knows and the file lacks. Migrations are forward only, recorded in the

@@ -19,6 +19,7 @@ internal static class SqliteSchema
         new(4, "fewer B-trees per conversion: attributions become columns of their conversion's row, the per-referrer order counts columns of the reward account, ledger entry ids unique per reward", V4),
         new(5, "notification delivery state: due instant, attempts, notifiers told, failures, dead letters; capture notifications by touch id", V5),
         new(6, "presented codes of decided conversions that are not a code are removed (customers typed e-mail addresses and phone numbers there)", V6),
+        new(7, "the narrow store contract beside the old tables: order versions, documents and index values Core computes, touches keyed by program, summaries, reward rows with a due index, a ledger of documents, code versions, erasures", V7),
     ];
 
     internal static int LatestVersion => Migrations[^1].Version;
@@ -104,6 +105,148 @@ internal static class SqliteSchema
         command.CommandText = sql;
         command.ExecuteNonQuery();
     }
+
+    // Version 7: the tables and columns of the narrow store contract (IReferralStore), beside those the old store
+    // interfaces use, which keep working unchanged until the engine switches over; the switch-over migration then drops
+    // the old tables, columns and triggers. Nothing here computes a business value: the new columns and tables hold what
+    // Core wrote (versions, documents, plain index values) and the store keeps keys, versions and atomicity.
+    // - Orders are the conversions' rows (same key, same contact and fingerprint rows) plus a version, Core's document and
+    //   three plain index values. The new contract reads only rows with a document; the old interfaces write none, so
+    //   their new inserts stay out of the new partial indexes (no page more per old write). Rows written before this
+    //   version are carried over once, mechanically: version 1; the credited referrer and code from the v6 columns with
+    //   the v6 predicate (spelled here for this copy only); the counted referrer from the stored reward decision; and a
+    //   document that wraps the stored values verbatim under "v": 0 ("sqlite-v6"), which Core reads as a legacy order to
+    //   decide again (a store never writes Core's own formats).
+    // - Touches get a table keyed by (program, id), the contract's key (the old table refuses an id in any program);
+    //   copied once.
+    // - The ledger gets a table of documents keyed by (program, reward id, entry id) with the store's sequence; old entries
+    //   are copied once with their seq and a "v": 0 wrapper of their columns.
+    // - Summaries and reward rows are Core's folds of the ledger: no SQL can make them without deciding a rule, so they
+    //   start empty and Core builds them from the ledger and the orders.
+    // - Codes stay one table (one change feed for every process's code index); every version written through the contract
+    //   is also kept in code_versions, which starts with each code's current version (effective from its creation: the
+    //   instant older versions took effect was never stored).
+    // - Erasures: the audit rows, host-wide like participants.
+    private const string V7 = """
+        ALTER TABLE conversions ADD COLUMN version INTEGER;
+        ALTER TABLE conversions ADD COLUMN document TEXT;
+        ALTER TABLE conversions ADD COLUMN credited_referrer TEXT;
+        ALTER TABLE conversions ADD COLUMN credited_code TEXT;
+        ALTER TABLE conversions ADD COLUMN counted_referrer TEXT;
+        UPDATE conversions SET
+            version = 1,
+            credited_referrer = CASE WHEN reason = 0 AND is_repeat = 0 THEN referrer END,
+            credited_code = CASE WHEN reason = 0 AND is_repeat = 0 THEN code END,
+            document = json_object('v', 0, 'legacy', 'sqlite-v6',
+                'reason', reason, 'is_repeat', is_repeat, 'referrer', referrer, 'code', code,
+                'attribution_customer', attribution_customer, 'decided_at', decided_at,
+                'attribution', json(attribution_detail), 'is_new_customer', is_new_customer);
+        UPDATE conversions SET
+            counted_referrer = CASE WHEN json_extract(d.detail, '$.counted') THEN d.referrer END,
+            document = json_set(conversions.document, '$.decision',
+                json_object('revision', d.revision, 'referrer', d.referrer, 'referral_seq', d.referral_seq,
+                            'decided_at', d.decided_at, 'detail', json(d.detail)))
+        FROM reward_decisions d
+        WHERE d.program = conversions.program AND d.order_id = conversions.order_id;
+        CREATE INDEX orders_by_time ON conversions (program, event_time, order_id) WHERE document IS NOT NULL;
+        CREATE INDEX orders_by_credited_referrer ON conversions (program, credited_referrer, event_time, order_id) WHERE credited_referrer IS NOT NULL;
+        CREATE INDEX orders_by_counted_referrer ON conversions (program, counted_referrer, event_time, order_id) WHERE counted_referrer IS NOT NULL;
+        CREATE INDEX orders_by_credited_code ON conversions (credited_code, event_time, order_id) WHERE credited_code IS NOT NULL;
+
+        CREATE TABLE program_touches (
+            program      TEXT    NOT NULL,
+            id           TEXT    NOT NULL,
+            kind         INTEGER NOT NULL,
+            referrer     TEXT    NOT NULL,
+            code         TEXT,
+            medium       INTEGER NOT NULL,
+            visitor      TEXT,
+            customer     TEXT,
+            contact      TEXT,
+            store_id     TEXT,
+            register_id  TEXT,
+            order_id     TEXT,
+            event_time   INTEGER NOT NULL,
+            recorded_at  INTEGER NOT NULL,
+            PRIMARY KEY (program, id)
+        ) STRICT, WITHOUT ROWID;
+        INSERT INTO program_touches (program, id, kind, referrer, code, medium, visitor, customer, contact, store_id, register_id, order_id, event_time, recorded_at)
+        SELECT program, id, kind, referrer, code, medium, visitor, customer, contact, store_id, register_id, order_id, event_time, recorded_at FROM touches;
+        CREATE INDEX program_touches_by_customer ON program_touches (program, customer, event_time, id) WHERE customer IS NOT NULL;
+        CREATE INDEX program_touches_by_visitor ON program_touches (program, visitor, event_time, id) WHERE visitor IS NOT NULL;
+        CREATE INDEX program_touches_by_contact ON program_touches (program, contact, event_time, id) WHERE contact IS NOT NULL;
+        CREATE INDEX program_touches_by_referrer ON program_touches (program, referrer, event_time);
+
+        CREATE TABLE ledger (
+            seq          INTEGER PRIMARY KEY,
+            program      TEXT    NOT NULL,
+            reward_id    TEXT    NOT NULL,
+            entry_id     TEXT    NOT NULL,
+            recorded_at  INTEGER NOT NULL,
+            document     TEXT    NOT NULL
+        ) STRICT;
+        INSERT INTO ledger (seq, program, reward_id, entry_id, recorded_at, document)
+        SELECT seq, program, reward_id, entry_id, recorded_at,
+               json_object('v', 0, 'legacy', 'sqlite-v6', 'beneficiary', beneficiary, 'order_id', order_id, 'type', type,
+                           'amount', amount, 'currency', currency, 'actor', actor, 'reason', reason, 'reference', reference,
+                           'terms', json(terms))
+        FROM reward_entries ORDER BY seq;
+        CREATE UNIQUE INDEX ledger_by_reward ON ledger (program, reward_id, entry_id);
+        CREATE INDEX ledger_by_program ON ledger (program);
+
+        CREATE TABLE rewards (
+            program          TEXT    NOT NULL,
+            reward_id        TEXT    NOT NULL,
+            beneficiary      TEXT    NOT NULL,
+            order_id         TEXT    NOT NULL,
+            conversion_time  INTEGER NOT NULL,
+            version          INTEGER NOT NULL,
+            due              INTEGER,
+            due_at           INTEGER,
+            document         TEXT    NOT NULL,
+            PRIMARY KEY (program, reward_id)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX rewards_due ON rewards (program, due, due_at, reward_id) WHERE due IS NOT NULL;
+        CREATE INDEX rewards_by_order ON rewards (program, order_id, reward_id);
+        CREATE INDEX rewards_by_beneficiary ON rewards (program, beneficiary, conversion_time, reward_id);
+
+        CREATE TABLE summaries (
+            program      TEXT    NOT NULL,
+            participant  TEXT    NOT NULL,
+            key          TEXT    NOT NULL,
+            version      INTEGER NOT NULL,
+            document     TEXT    NOT NULL,
+            PRIMARY KEY (program, participant, key)
+        ) STRICT, WITHOUT ROWID;
+
+        CREATE TABLE code_versions (
+            code        TEXT    NOT NULL,
+            version     INTEGER NOT NULL,
+            changed_at  INTEGER NOT NULL,
+            display     TEXT    NOT NULL,
+            program     TEXT    NOT NULL,
+            owner       TEXT,
+            medium      INTEGER NOT NULL,
+            kind        INTEGER NOT NULL,
+            status      INTEGER NOT NULL,
+            created_at  INTEGER NOT NULL,
+            expires_at  INTEGER,
+            max_uses    INTEGER,
+            uses        INTEGER NOT NULL,
+            PRIMARY KEY (code, version)
+        ) STRICT, WITHOUT ROWID;
+        INSERT INTO code_versions (code, version, changed_at, display, program, owner, medium, kind, status, created_at, expires_at, max_uses, uses)
+        SELECT code, version, created_at, display, program, owner, medium, kind, status, created_at, expires_at, max_uses, uses FROM codes;
+
+        CREATE TABLE erasures (
+            erasure_id   TEXT    NOT NULL PRIMARY KEY,
+            participant  TEXT    NOT NULL,
+            at           INTEGER NOT NULL,
+            actor        TEXT    NOT NULL,
+            reason       TEXT    NOT NULL
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX erasures_by_participant ON erasures (participant, at, erasure_id);
+        """;
 
     // Version 5: a notification stays until every notifier took it, with its delivery state: when it is due next
     // (due_at: a minute after the commit until an attempt failed, then the backoff Core computes), the attempts that failed

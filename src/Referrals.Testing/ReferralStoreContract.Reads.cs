@@ -35,6 +35,43 @@ public abstract partial class ReferralStoreContract
         Assert.Empty(await store.ListProgramOrdersAsync(OtherProgram, null, 10, Ct));
     }
 
+    /// <summary>
+    /// Ordinal (UTF-16) order holds page by page for ids that a UTF-8 byte order sorts otherwise: characters above U+FFFF
+    /// (surrogate pairs) sort before those from U+E000 to U+FFFF (SQLite's BINARY and PostgreSQL's "C" collation put them
+    /// after), so a store pages one instant's rows in .NET order, not its index's.
+    /// </summary>
+    [Fact]
+    public async Task Pages_keep_ordinal_order_for_ids_beyond_the_basic_plane()
+    {
+        var store = await NewStoreAsync();
+        string[] ids = ["\uFFFF", "😀", "a", "\uE000", "😀b", "\uFFFFa"];
+        await WrittenAsync(store, new UnitOfWork
+        {
+            Orders = [.. ids.Select(id => Order(id, counted: "ana"))],
+            Rewards = [.. ids.Select(id => Reward(id, due: RewardDue.HoldEnds))],
+        });
+        string[] expected = [.. ids.Order(StringComparer.Ordinal)];
+        Assert.Equal(["a", "😀", "😀b", "\uE000", "\uFFFF", "\uFFFFa"], expected);
+
+        var referrals = new List<string>();
+        ListPosition? after = null;
+        while ((await store.ListReferralsAsync(Program, Id("ana"), after, 1, Ct)) is [var order])
+        {
+            referrals.Add(order.Conversion.OrderId);
+            after = new ListPosition(order.Conversion.EventTime, order.Conversion.OrderId);
+        }
+        Assert.Equal(expected, referrals);
+
+        var due = new List<string>();
+        after = null;
+        while ((await store.ListDueRewardsAsync(Program, RewardDue.HoldEnds, At(0), after, 2, Ct)) is { Count: > 0 } page)
+        {
+            due.AddRange(page.Select(r => r.RewardId));
+            after = new ListPosition(page[^1].DueAt!.Value, page[^1].RewardId);
+        }
+        Assert.Equal(expected, due);
+    }
+
     /// <summary>A limit below 1 is a programmer error.</summary>
     [Fact]
     public async Task A_limit_below_one_throws()

@@ -13,7 +13,7 @@ public static class SqliteReferralsBuilderExtensions
     /// refunds and the fraud history: registers a singleton <see cref="SqliteReferralStore"/>, opened on first use
     /// (creating the file and migrating its schema, see <see cref="SqliteReferralStore.Open"/>) and disposed with the
     /// container, and makes <see cref="IReferralCodeStore"/>, <see cref="IParticipantStore"/>, <see cref="ITouchStore"/>,
-    /// <see cref="IConversionStore"/>, <see cref="IRewardStore"/> and <see cref="IFraudStore"/> resolve to it, replacing the
+    /// <see cref="IConversionStore"/>, <see cref="IRewardStore"/>, <see cref="IFraudStore"/> and the narrow store contract <see cref="IReferralStore"/> resolve to it, replacing the
     /// registrations made before (the in-memory store's, or the host's own).
     /// </summary>
     /// <remarks>
@@ -49,6 +49,8 @@ public static class SqliteReferralsBuilderExtensions
         Replace<IConversionStore>(services);
         Replace<IRewardStore>(services);
         Replace<IFraudStore>(services);
+        // The narrow store contract, on the same instance (and file) as the interfaces above.
+        Replace<IReferralStore>(services);
         // The hot code lookup stays in memory: loaded when the host starts, caught up with other processes' writes.
         builder.AddCodeIndexRefresh();
         return builder;

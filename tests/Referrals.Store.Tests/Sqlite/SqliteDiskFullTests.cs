@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Referrals.Codes;
+using Referrals.Participants;
 using Referrals.Sqlite;
 using Referrals.Store.Tests.Support;
 using static Referrals.Store.Tests.Support.TestData;
@@ -119,6 +120,62 @@ public sealed class SqliteDiskFullTests
                 acknowledged.Add(record);
             }
             while (Log() > LogLimit);
+        }
+    }
+
+    /// <summary>
+    /// Sessions of the narrow store contract go through the same machinery: on a full disk a unit or its commit fails with
+    /// SQLite's error and nothing of it is kept; once space is back the next session copies the log first and succeeds.
+    /// </summary>
+    [Fact]
+    public async Task A_session_on_a_full_disk_fails_with_SQLITE_FULL_and_the_next_succeeds_once_space_is_back()
+    {
+        using var fileSystem = SmallFileSystem.Mount(megabytes: 16);
+        if (fileSystem is null)
+        {
+            return; // ran, and passed, in a mount namespace of its own
+        }
+        string path = Path.Combine(fileSystem.Path, "referrals.db");
+        const long LogLimit = 2 << 20;
+        using var store = SqliteReferralStore.OpenWithLogBounds($"Data Source={path}", SqliteLogBounds.Default with { RestartLogBytes = LogLimit / 2, LogFileLimitBytes = LogLimit });
+        Referrals.Storage.IReferralStore contract = store;
+        string document = "{\"v\":1,\"pad\":\"" + new string('x', 3000) + "\"}";
+        var acknowledged = new List<string>();
+        string filler = fileSystem.Fill();
+
+        int failures = 0;
+        for (int n = 0; n < 5_000 && failures < 20; n++)
+        {
+            var participant = new ParticipantId($"p-{n}");
+            try
+            {
+                await using var session = await contract.BeginAsync(Ct);
+                var outcome = await session.WriteAsync(new Referrals.Storage.UnitOfWork { Summaries = [new Referrals.Storage.SummaryRow(Program, participant, "", 1, document)] }, Ct);
+                Assert.Equal(Referrals.Storage.WriteOutcome.Written, outcome);
+                await session.CommitAsync(Ct);
+                acknowledged.Add(participant.Value);
+            }
+            catch (SqliteException e)
+            {
+                Assert.Equal(SqliteFull, e.SqliteErrorCode);
+                failures++;
+            }
+        }
+        Assert.Equal(20, failures);
+
+        using (var stream = new FileStream(filler, FileMode.Open))
+        {
+            stream.SetLength(stream.Length - (4 << 20));
+        }
+        await using (var session = await contract.BeginAsync(Ct))
+        {
+            Assert.Equal(Referrals.Storage.WriteOutcome.Written, await session.WriteAsync(new Referrals.Storage.UnitOfWork { Summaries = [new Referrals.Storage.SummaryRow(Program, new ParticipantId("back"), "", 1, document)] }, Ct));
+            await session.CommitAsync(Ct);
+        }
+        acknowledged.Add("back");
+        foreach (var id in acknowledged)
+        {
+            Assert.Single(await contract.GetSummariesAsync(Program, new ParticipantId(id), [""], Ct));
         }
     }
 

@@ -198,11 +198,13 @@ public sealed class SqliteReferralStoreTests : IDisposable
         Assert.Equal(
             ["pending_notifications_dead_lettered", "pending_notifications_due"],
             Column<string>(connection, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'pending_notifications' AND sql IS NOT NULL ORDER BY name;"));
+        // Version 7 adds the narrow store contract's tables beside the old interfaces' (code_versions, erasures, ledger,
+        // program_touches, rewards, summaries); the switch-over drops the old ones.
         string[] tables =
         [
-            "codes", "conversion_contacts", "conversion_fingerprints", "conversions", "open_rewards",
-            "participant_contacts", "participant_fingerprints", "participants", "pending_notifications", "refunded_orders",
-            "refunds", "reward_accounts", "reward_decisions", "reward_entries", "schema_migrations", "touches", "visitor_links",
+            "code_versions", "codes", "conversion_contacts", "conversion_fingerprints", "conversions", "erasures", "ledger", "open_rewards",
+            "participant_contacts", "participant_fingerprints", "participants", "pending_notifications", "program_touches", "refunded_orders",
+            "refunds", "reward_accounts", "reward_decisions", "reward_entries", "rewards", "schema_migrations", "summaries", "touches", "visitor_links",
         ];
         Assert.Equal(tables, Column<string>(connection, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name;"));
     }

@@ -36,6 +36,19 @@ public sealed class UseSqliteTests : IDisposable
     }
 
     [Fact]
+    public void The_narrow_store_contract_resolves_to_the_same_store_replacing_one_registered_before()
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<IClock>(new NodaTime.Testing.FakeClock(Start));
+        services.AddSingleton<IReferralStore>(new InMemoryStore());
+        services.AddReferrals(o => o.Links.Template = "https://shop.example/r/{code}").UseSqlite($"Data Source={_directory.NewDatabasePath()}");
+        using var provider = services.BuildServiceProvider();
+
+        var sqlite = provider.GetRequiredService<SqliteReferralStore>();
+        Assert.Same(sqlite, Assert.Single(provider.GetServices<IReferralStore>()));
+    }
+
+    [Fact]
     public void Stores_registered_before_are_replaced()
     {
         var services = new ServiceCollection();

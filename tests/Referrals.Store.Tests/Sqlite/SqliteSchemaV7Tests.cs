@@ -1,0 +1,222 @@
+using Microsoft.Data.Sqlite;
+using NodaTime;
+using Referrals.Attribution;
+using Referrals.Codes;
+using Referrals.Participants;
+using Referrals.Rewards;
+using Referrals.Sqlite;
+using Referrals.Storage;
+using Referrals.Store.Tests.Support;
+using static Referrals.Store.Tests.Support.TestData;
+
+namespace Referrals.Store.Tests.Sqlite;
+
+/// <summary>
+/// Schema version 7: the narrow store contract's tables beside the old interfaces' — a file of version 4 migrates and
+/// serves both; the contract's reads are ranges of their indexes; its writes set no value through a trigger.
+/// </summary>
+public sealed class SqliteSchemaV7Tests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public void Dispose() => _directory.Dispose();
+
+    [Fact]
+    public async Task A_file_of_schema_version_4_migrates_to_7_and_serves_both_contracts()
+    {
+        string path = _directory.NewDatabasePath();
+        long t = Start.ToUnixTimeTicks();
+        const string Detail = """{"amount":"50","currency":"EUR","channel":1,"medium":1,"chain":["ana"],"touches":[]}""";
+        const string Decision = """{"chain":["ana"],"referral_number":1,"counted":true,"reward_ids":["r-1"]}""";
+        using (var connection = OpenRaw(path))
+        {
+            // Version 4 as an earlier library wrote it: ana's code and registration, a touch, o-1 credited to ana with her
+            // code and counted as her referral, o-2 a repeat of the same customer (not credited), o-3 written but not
+            // decided; a reward of two entries; a refund; a pending notification.
+            Execute(connection, $"""
+                CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT;
+                {SqliteSchema.Migrations[0].Sql}
+                {SqliteSchema.Migrations[1].Sql}
+                {SqliteSchema.Migrations[2].Sql}
+                {SqliteSchema.Migrations[3].Sql}
+                INSERT INTO schema_migrations VALUES (1, 'v1', '2026-11-01T00:00:00Z'), (2, 'v2', '2026-11-01T00:00:00Z'), (3, 'v3', '2026-11-01T00:00:00Z'), (4, 'v4', '2026-11-01T00:00:00Z');
+                INSERT INTO codes (code, display, program, owner, medium, kind, status, created_at, uses, version, change_seq)
+                VALUES ('ANA2026', 'ANA2026', 'customers', 'ana', 1, 2, 1, {t}, 0, 3, 1);
+                INSERT INTO participants (id, kind, masked_email) VALUES ('ana', 0, 'a***@example.com');
+                INSERT INTO participant_contacts (participant, ordinal, contact) VALUES ('ana', 0, '{Email(1)}');
+                INSERT INTO touches (id, program, kind, referrer, code, medium, visitor, customer, event_time, recorded_at)
+                VALUES ('t-1', 'customers', 1, 'ana', 'ANA2026', 1, 'v-1', 'c-1', {t - 10}, {t - 10});
+                INSERT INTO conversions (program, order_id, customer, amount, currency, event_time, channel, visitor,
+                                         attribution_customer, conversion_time, reason, is_repeat, referrer, code, decided_at, attribution_detail)
+                VALUES ('customers', 'o-1', 'c-1', '50', 'EUR', {t}, 1, 'v-1', 'c-1', {t}, 0, 0, 'ana', 'ANA2026', {t + 1}, '{Detail}'),
+                       ('customers', 'o-2', 'c-1', '50', 'EUR', {t + 10}, 1, NULL, 'c-1', {t + 10}, 0, 1, 'ana', 'ANA2026', {t + 11}, '{Detail}');
+                INSERT INTO conversions (program, order_id, customer, amount, currency, event_time, channel)
+                VALUES ('customers', 'o-3', 'c-3', '50', 'EUR', {t + 20}, 1);
+                INSERT INTO conversion_fingerprints (program, order_id, ordinal, fingerprint, customer, event_time)
+                VALUES ('customers', 'o-1', 0, '{Device(1)}', 'c-1', {t});
+                INSERT INTO reward_decisions (program, order_id, revision, referrer, referral_seq, decided_at, detail)
+                VALUES ('customers', 'o-1', 1, 'ana', 1, {t + 1}, '{Decision}');
+                INSERT INTO reward_accounts (program, beneficiary, version, orders, refunded) VALUES ('customers', 'ana', 2, 1, 0);
+                INSERT INTO reward_entries (seq, program, entry_id, reward_id, beneficiary, order_id, type, amount, currency, recorded_at)
+                VALUES (1, 'customers', 'r-1:earned', 'r-1', 'ana', 'o-1', {(int)RewardEntryType.Earned}, '10', 'EUR', {t + 1}),
+                       (2, 'customers', 'r-1:approved', 'r-1', 'ana', 'o-1', {(int)RewardEntryType.Approved}, '0', 'EUR', {t + 2});
+                INSERT INTO refunds (program, refund_id, order_id, amount, currency, event_time, is_chargeback)
+                VALUES ('customers', 'f-1', 'o-1', '5', 'EUR', {t + 5}, 0);
+                INSERT INTO pending_notifications (id, kind, program, order_id, recorded_at) VALUES ('n-1', 1, 'customers', 'o-1', {t + 1});
+                """);
+        }
+
+        using var store = SqliteReferralStore.OpenFile(path);
+        IReferralStore contract = store;
+        var ana = new ParticipantId("ana");
+
+        Assert.Equal([1L, 2, 3, 4, 5, 6, 7], Column<long>(path, "SELECT version FROM schema_migrations ORDER BY version;"));
+
+        // The old interfaces serve the old data as before.
+        Assert.Equal(ana, (await store.FindAttributionAsync(Program, "o-1", Ct))!.Referrer);
+        Assert.Equal(3, (await store.FindAsync(Code("ANA2026"), Ct))!.Version);
+        Assert.Equal(["r-1:earned", "r-1:approved"], (await store.ListRewardEntriesAsync(Program, "r-1", Ct)).Select(e => e.EntryId));
+        Assert.Equal(new ReferredOrderStats(1, 0), await store.GetReferredOrderStatsAsync(Program, ana, Ct));
+        Assert.NotNull(await store.FindTouchAsync(Program, "t-1", Ct));
+
+        // The contract serves the same data: codes with their current version as history, participants, touches, orders
+        // with the index values copied once from the v6 columns, the ledger by sequence, refunds, the outbox.
+        Assert.Equal(3, (await contract.FindCodeAsync(Code("ANA2026"), Ct))!.Version);
+        Assert.Equal([(3L, Start)], (await contract.ListCodeHistoryAsync(Code("ANA2026"), Ct)).Select(h => (h.Record.Version, h.ChangedAt)));
+        Assert.Equal(["ANA2026"], (await contract.ListCodeChangesAsync(0, 10, Ct)).Select(c => c.Record.Code.Value));
+        Assert.Equal(["ana"], (await contract.FindParticipantsByContactAsync(Email(1), Ct)).Select(p => p.Id.Value));
+        Assert.Equal("v-1", (await contract.FindTouchAsync(Program, "t-1", Ct))!.VisitorId);
+        Assert.Equal(["t-1"], (await contract.FindTouchesAsync(Program, new ParticipantId("c-1"), [], [], Start - Duration.FromHours(1), Start, 10, Ct)).Select(x => x.Id));
+        var o1 = await contract.FindOrderAsync(Program, "o-1", Ct);
+        Assert.Equal((1L, ana, "ANA2026", ana), (o1!.Version, o1.CreditedReferrer, o1.CreditedCode?.Value, o1.CountedReferrer));
+        Assert.Equal([Device(1)], o1.Conversion.Fingerprints);
+        Assert.Contains("\"legacy\":\"sqlite-v6\"", o1.Document, StringComparison.Ordinal);
+        Assert.Contains("\"counted\":true", o1.Document, StringComparison.Ordinal);
+        var o2 = await contract.FindOrderAsync(Program, "o-2", Ct);
+        Assert.Equal((1L, (ParticipantId?)null, (string?)null, (ParticipantId?)null), (o2!.Version, o2.CreditedReferrer, o2.CreditedCode?.Value, o2.CountedReferrer));
+        Assert.Contains("\"v\":0", (await contract.FindOrderAsync(Program, "o-3", Ct))!.Document, StringComparison.Ordinal);
+        Assert.Equal(["o-1"], (await contract.ListReferralsAsync(Program, ana, null, 10, Ct)).Select(o => o.Conversion.OrderId));
+        Assert.Equal(["o-1", "o-2", "o-3"], (await contract.ListProgramOrdersAsync(Program, null, 10, Ct)).Select(o => o.Conversion.OrderId));
+        Assert.Equal(1, await contract.CountCreditedOrdersAsync(Program, ana, Start, Start + Duration.FromMinutes(1), 10, Ct));
+        Assert.Equal(1, await contract.CountCodeUsesAsync(Code("ANA2026"), new ListPosition(Start + Duration.FromMinutes(1), ""), 10, Ct));
+        var ledger = await contract.ListLedgerAsync(Program, 0, 10, Ct);
+        Assert.Equal([(1L, "r-1:earned"), (2L, "r-1:approved")], ledger.Select(e => (e.Sequence, e.EntryId)));
+        Assert.Contains("\"beneficiary\":\"ana\"", ledger[0].Document, StringComparison.Ordinal);
+        Assert.Equal(["f-1"], (await contract.ListRefundsAsync(Program, "o-1", Ct)).Select(r => r.RefundId));
+        Assert.Equal(["n-1"], (await contract.ListDueNotificationsAsync(Start + Duration.FromHours(1), 10, Ct)).Select(n => n.Id));
+
+        // Core writes on: a legacy order replaced at version 2 moves its index values as written — no trigger counts it
+        // (the old per-referrer counters stay as the old interfaces left them) — and new rows go on after the old.
+        await using (var session = await contract.BeginAsync(Ct))
+        {
+            Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork
+            {
+                Orders = [new OrderRow(o1.Conversion, 2, """{"v":1}""", null, null, null)],
+                Entries = [new EntryRow(Program, "r-1", "r-1:fulfilled", Start, """{"v":1}""")],
+                Summaries = [new SummaryRow(Program, ana, "", 1, """{"v":1}""")],
+                Codes = [new CodeRow((await session.FindCodeAsync(Code("ANA2026"), Ct))! with { Version = 4, Status = CodeStatus.Paused }, Start + Duration.FromDays(1))],
+            }, Ct));
+            await session.CommitAsync(Ct);
+        }
+        Assert.Empty(await contract.ListReferralsAsync(Program, ana, null, 10, Ct));
+        Assert.Equal(0, await contract.CountCreditedOrdersAsync(Program, ana, Start, Start + Duration.FromMinutes(1), 10, Ct));
+        Assert.Equal(new ReferredOrderStats(1, 0), await store.GetReferredOrderStatsAsync(Program, ana, Ct));
+        Assert.Equal(3L, (await contract.ListLedgerAsync(Program, 2, 10, Ct)).Single().Sequence);
+        Assert.Equal([3L, 4L], (await contract.ListCodeHistoryAsync(Code("ANA2026"), Ct)).Select(h => h.Record.Version));
+        Assert.Equal(CodeStatus.Paused, (await store.FindAsync(Code("ANA2026"), Ct))!.Status);
+    }
+
+    [Fact]
+    public void The_new_tables_have_no_trigger()
+    {
+        string path = _directory.NewDatabasePath();
+        using (SqliteReferralStore.OpenFile(path))
+        {
+        }
+        // The triggers left are the old interfaces' (on conversions and refunded_orders), which the switch-over drops.
+        Assert.Equal(
+            ["conversions", "conversions", "refunded_orders"],
+            Column<string>(path, "SELECT tbl_name FROM sqlite_master WHERE type = 'trigger' ORDER BY tbl_name;"));
+        Assert.Empty(Column<string>(path, "SELECT sql FROM sqlite_master WHERE tbl_name IN ('conversions', 'ledger', 'rewards', 'summaries', 'program_touches', 'code_versions', 'erasures') AND type = 'trigger' AND sql LIKE '%credited_referrer%';"));
+    }
+
+    public static TheoryData<string, string, string> Reads => new()
+    {
+        { "due index", SqliteReferralStore.DueRewardsSql, "rewards_due" },
+        { "rewards after a time", SqliteReferralStore.BeneficiaryRewardsSql, "rewards_by_beneficiary" },
+        { "ranked referrals", SqliteReferralStore.ReferralsSql, "orders_by_counted_referrer" },
+        { "program orders", SqliteReferralStore.OrdersByTimeSql, "orders_by_time" },
+        { "customer orders", SqliteReferralStore.OrdersByCustomerSql, "conversions_by_customer" },
+        { "ledger", SqliteReferralStore.LedgerSql, "ledger_by_program" },
+        { "touches by referrer (velocity)", SqliteReferralStore.CountTouchesSql, "program_touches_by_referrer" },
+        { "credited orders (velocity)", SqliteReferralStore.CountCreditedOrdersSql, "orders_by_credited_referrer" },
+        { "uses of a code", SqliteReferralStore.CodeUsesBeforeSql, "orders_by_credited_code" },
+        { "touches by customer", SqliteReferralStore.LatestTouchesSql("customer"), "program_touches_by_customer" },
+        { "touches by visitor", SqliteReferralStore.LatestTouchesSql("visitor"), "program_touches_by_visitor" },
+        { "touches by contact", SqliteReferralStore.LatestTouchesSql("contact"), "program_touches_by_contact" },
+    };
+
+    /// <summary>Each keyset read is a range of its index in the order asked for: no table scan, no sort.</summary>
+    [Theory]
+    [MemberData(nameof(Reads))]
+    public void Keyset_reads_are_ranges_of_their_index(string read, string sql, string index)
+    {
+        string path = _directory.NewDatabasePath();
+        using (SqliteReferralStore.OpenFile(path))
+        {
+        }
+        using var connection = OpenRaw(path);
+        using var command = connection.CreateCommand();
+        command.CommandText = "EXPLAIN QUERY PLAN " + sql;
+        foreach (var name in new[] { "$program", "$key", "$code", "$from", "$until", "$due", "$after", "$limit" })
+        {
+            if (sql.Contains(name, StringComparison.Ordinal))
+            {
+                command.Parameters.AddWithValue(name, name is "$key" or "$program" or "$code" ? "x" : 1L);
+            }
+        }
+        var plan = new List<string>();
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                plan.Add(reader.GetString(3));
+            }
+        }
+        string text = string.Join(" | ", plan);
+        // One search of the index (a count reads it from a subquery), no scan of a table or index, no sort.
+        Assert.True(plan.Count(l => l.StartsWith("SEARCH ", StringComparison.Ordinal)) == 1 && plan.Any(l => l.StartsWith("SEARCH ", StringComparison.Ordinal) && l.Contains($"INDEX {index} (", StringComparison.Ordinal)), $"{read}: {text}");
+        Assert.False(plan.Any(l => l.StartsWith("SCAN ", StringComparison.Ordinal) && !l.StartsWith("SCAN (subquery", StringComparison.Ordinal)), $"{read}: {text}");
+        Assert.DoesNotContain("TEMP B-TREE", text, StringComparison.Ordinal);
+    }
+
+    private static SqliteConnection OpenRaw(string path)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ConnectionString);
+        connection.Open();
+        return connection;
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private static List<T> Column<T>(string path, string sql)
+    {
+        using var connection = OpenRaw(path);
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        using var reader = command.ExecuteReader();
+        var values = new List<T>();
+        while (reader.Read())
+        {
+            values.Add(reader.GetFieldValue<T>(0));
+        }
+        return values;
+    }
+}
