@@ -410,7 +410,7 @@ internal sealed partial class NotificationDispatcher(
         }
     }
 
-    private static string NewId()
+    internal static string NewId()
     {
         Span<byte> bytes = stackalloc byte[16];
         RandomNumberGenerator.Fill(bytes);

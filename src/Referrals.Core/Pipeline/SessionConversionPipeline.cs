@@ -1,0 +1,262 @@
+using Microsoft.Extensions.Logging;
+using NodaTime;
+using Referrals.Attribution;
+using Referrals.Codes;
+using Referrals.Fraud;
+using Referrals.Internal;
+using Referrals.Notifications;
+using Referrals.Rewards;
+using Referrals.Storage;
+using Referrals.Storage.Documents;
+
+namespace Referrals.Pipeline;
+
+/// <summary>
+/// The conversion pipeline on the narrow store contract: decide (<see cref="AttributionDecider"/>) → assess
+/// (<see cref="FraudAssessor"/>) → plan rewards (<see cref="RewardPlanner"/>, from summaries) → one unit of work computed
+/// completely here (<see cref="ConversionUnit"/>) → commit → notify. The session is passed explicitly to every stage;
+/// nothing is found by object identity and no flag decides who saves what. Thread-safe.
+/// </summary>
+/// <remarks>
+/// Constant cost: a conversion reads the order, the prospect's identity and touches, the account summaries of the
+/// customer, the referrer and each level paid, and one cap-usage row per cap period — never a referrer's ledger or
+/// decision list, so its cost does not grow with the referrer's history.
+/// </remarks>
+internal sealed partial class SessionConversionPipeline(
+    IReferralStore store,
+    AttributionDecider decider,
+    TouchBuilder touches,
+    FraudAssessor? assessor,
+    IReadOnlyDictionary<ProgramId, RewardRuleSet> rules,
+    NotifierSet notifiers,
+    IClock clock,
+    ILogger logger)
+{
+    private const int MaxAttempts = 16;
+
+    /// <summary>What one conversion wrote: its decision, the ledger entries and the notifications to deliver after the commit.</summary>
+    internal sealed record Outcome(AttributionResult Result, RewardDecision? Decision, IReadOnlyList<RewardEntry> Entries, IReadOnlyList<(PendingNotification Notification, object Payload)> Notifications);
+
+    /// <summary>Records one conversion in a session of its own: begin, run, commit, then notify.</summary>
+    public async ValueTask<AttributionResult> RecordAsync(Conversion conversion, CancellationToken ct)
+    {
+        Outcome outcome;
+        await using (var session = await store.BeginAsync(ct).ConfigureAwait(false))
+        {
+            outcome = await RunAsync(session, conversion, ct).ConfigureAwait(false);
+            await session.CommitAsync(ct).ConfigureAwait(false);
+        }
+        await DeliverAsync(outcome.Notifications, ct).ConfigureAwait(false);
+        return outcome.Result;
+    }
+
+    /// <summary>Records conversions in one session (all or none); each later one reads the earlier ones' writes.</summary>
+    public async ValueTask<IReadOnlyList<AttributionResult>> RecordManyAsync(IReadOnlyList<Conversion> conversions, CancellationToken ct)
+    {
+        var results = new AttributionResult[conversions.Count];
+        var told = new List<(PendingNotification, object)>();
+        await using (var session = await store.BeginAsync(ct).ConfigureAwait(false))
+        {
+            for (int i = 0; i < conversions.Count; i++)
+            {
+                var outcome = await RunAsync(session, conversions[i], ct).ConfigureAwait(false);
+                results[i] = outcome.Result;
+                told.AddRange(outcome.Notifications);
+            }
+            await session.CommitAsync(ct).ConfigureAwait(false);
+        }
+        await DeliverAsync(told, ct).ConfigureAwait(false);
+        return results;
+    }
+
+    /// <summary>
+    /// Runs one conversion inside the caller's session: never commits, never notifies. Idempotent by (program, order id):
+    /// an order recorded before returns its stored decision and writes nothing.
+    /// </summary>
+    public async ValueTask<Outcome> RunAsync(IReferralStoreSession session, Conversion conversion, CancellationToken ct)
+    {
+        var told = new List<(PendingNotification, object)>();
+        CodeResolution? presentedResolution = null;
+        if (conversion.PresentedCode is { } raw)
+        {
+            // The store gets only what the presented input resolved to, never an e-mail address or phone typed there.
+            var resolution = touches.Codes.Resolve(raw);
+            presentedResolution = resolution;
+            string? kept = touches.Codes.PresentedForm(resolution);
+            if (!string.Equals(kept, raw, StringComparison.Ordinal))
+            {
+                conversion = conversion with { PresentedCode = kept };
+            }
+        }
+        for (int attempt = 1; ; attempt++)
+        {
+            if (await session.FindOrderAsync(conversion.Program, conversion.OrderId, ct).ConfigureAwait(false) is { } existing)
+            {
+                var stored = OrderDocument.FromRow(existing);
+                return new Outcome(stored.Attribution, stored.Decision, [], told);
+            }
+            var facts = new SessionFacts(session, touches.Codes);
+            if (attempt == 1 && conversion.PresentedCode is not null)
+            {
+                await CaptureAsync(session, facts, conversion, presentedResolution, told, ct).ConfigureAwait(false);
+            }
+            // 1 decide
+            var decision = await decider.DecideAsync(conversion, facts, ct).ConfigureAwait(false);
+            var result = decision.Result;
+            // 2 assess (credited conversions only), reading history through the same session
+            if (decision.IsCredited && assessor is not null && assessor.Assesses(conversion.Program))
+            {
+                var referrer = await facts.FindParticipantAsync(result.Referrer!.Value, ct).ConfigureAwait(false);
+                var assessment = await assessor.AssessAsync(decision.ToFraudCase(conversion, referrer), facts, ct).ConfigureAwait(false);
+                result = decision.Complete(assessment);
+            }
+            // 3 plan rewards from summaries, 4 compute the unit and write it
+            var now = clock.GetCurrentInstant();
+            var unit = new ConversionUnit(conversion, result, facts);
+            RewardPlan? plan = null;
+            if (result is { IsAttributed: true, IsRepeat: false, Referrer: { } credited } && rules.TryGetValue(conversion.Program, out var set))
+            {
+                var input = await unit.ReadPlanInputAsync(set, credited, ct).ConfigureAwait(false);
+                var refunds = await session.ListRefundsAsync(conversion.Program, conversion.OrderId, ct).ConfigureAwait(false);
+                plan = RewardPlanner.Plan(set, result, credited, input, revision: 1, refunds, now);
+            }
+            var planned = Plan(conversion.Program, plan?.Entries ?? [], result, now);
+            var work = await unit.BuildAsync(plan, rules.GetValueOrDefault(conversion.Program), planned, ct).ConfigureAwait(false);
+            var written = await session.WriteAsync(work, ct).ConfigureAwait(false);
+            if (written.Status == WriteStatus.Written)
+            {
+                ReferralsTelemetry.ConversionsDecided.Add(1, result.IsAttributed ? ReferralsTelemetry.Attributed : ReferralsTelemetry.NotAttributed);
+                if (plan is not null)
+                {
+                    ReferralsTelemetry.RewardsEarned.Add(CountEarned(plan.Entries));
+                }
+                var entries = plan?.Entries ?? [];
+                for (int i = 0; i < planned.Count; i++)
+                {
+                    told.Add((planned[i], i < entries.Count ? entries[i] : result));
+                }
+                return new Outcome(result, plan?.Decision, entries, told);
+            }
+            if (attempt >= MaxAttempts)
+            {
+                throw new ReferralException(ReferralErrorCode.ConcurrencyConflict, $"Gave up recording order {conversion.OrderId} after {attempt} conflicting attempts ({written}).");
+            }
+            // Duplicate order: recorded by another writer meanwhile (read back above). Conflict: a summary moved; decide again.
+        }
+    }
+
+    private async ValueTask CaptureAsync(IReferralStoreSession session, SessionFacts facts, Conversion conversion, CodeResolution? resolved, List<(PendingNotification, object)> told, CancellationToken ct)
+    {
+        var request = new CaptureRequest
+        {
+            Program = conversion.Program,
+            Kind = conversion.Channel == Channel.Online ? TouchKind.CodeEnteredOnline : TouchKind.PosCodeScan,
+            EventTime = conversion.EventTime,
+            Input = conversion.PresentedCode,
+            Customer = conversion.Customer,
+            VisitorId = conversion.VisitorId,
+            StoreId = conversion.StoreId,
+            RegisterId = conversion.RegisterId,
+            CaptureId = "order:" + conversion.OrderId,
+        };
+        var built = await touches.BuildAsync(facts, request, conversion.OrderId, ct, resolved: resolved).ConfigureAwait(false);
+        if (built.Touch is not { } touch)
+        {
+            LogPresentedCodeRejected(logger, conversion.Program.Value, built.Rejection);
+            return;
+        }
+        PendingNotification? note = notifiers.IsEmpty ? null : new PendingNotification
+        {
+            Id = NotificationDispatcher.NewId(),
+            Kind = NotificationKind.ReferralCaptured,
+            Program = touch.Program,
+            TouchId = touch.Id,
+            RecordedAt = touch.RecordedAt,
+            DueAt = touch.RecordedAt + NotificationDispatcher.RedeliverAfter,
+        };
+        var outcome = await session.WriteAsync(new UnitOfWork { Touches = [touch], Notifications = note is null ? [] : [note] }, ct).ConfigureAwait(false);
+        if (outcome.Status == WriteStatus.Written)
+        {
+            ReferralsTelemetry.TouchesCaptured.Add(1);
+            if (note is not null)
+            {
+                told.Add((note, touch));
+            }
+        }
+    }
+
+    /// <summary>The notifications of a change about to be written; none when no notifier is registered.</summary>
+    private IReadOnlyList<PendingNotification> Plan(ProgramId program, IReadOnlyList<RewardEntry> entries, AttributionResult decided, Instant now)
+    {
+        if (notifiers.IsEmpty)
+        {
+            return [];
+        }
+        var due = now + NotificationDispatcher.RedeliverAfter;
+        var planned = new PendingNotification[entries.Count + 1];
+        for (int i = 0; i < entries.Count; i++)
+        {
+            planned[i] = new PendingNotification
+            {
+                Id = NotificationDispatcher.NewId(),
+                Kind = NotificationKind.RewardChanged,
+                Program = program,
+                OrderId = entries[i].OrderId,
+                EntryId = entries[i].EntryId,
+                RewardId = entries[i].RewardId,
+                RecordedAt = now,
+                DueAt = due,
+            };
+        }
+        planned[^1] = new PendingNotification
+        {
+            Id = NotificationDispatcher.NewId(),
+            Kind = NotificationKind.ConversionDecided,
+            Program = program,
+            OrderId = decided.OrderId,
+            RecordedAt = now,
+            DueAt = due,
+        };
+        return planned;
+    }
+
+    /// <summary>
+    /// 5 notify, after the commit: tells every notifier and removes what every notifier took. A notification a notifier
+    /// failed to take stays pending and is delivered again by the lifecycle pass once due.
+    /// </summary>
+    private async ValueTask DeliverAsync(IReadOnlyList<(PendingNotification Notification, object Payload)> told, CancellationToken ct)
+    {
+        if (told.Count == 0)
+        {
+            return;
+        }
+        var delivered = new List<string>(told.Count);
+        foreach (var (notification, payload) in told)
+        {
+            if (await notifiers.TellAsync(notification.Kind, payload, [], ct).ConfigureAwait(false) is null)
+            {
+                delivered.Add(notification.Id);
+            }
+        }
+        if (delivered.Count > 0)
+        {
+            await store.AcknowledgeNotificationsAsync(delivered, ct).ConfigureAwait(false);
+        }
+    }
+
+    private static int CountEarned(IReadOnlyList<RewardEntry> entries)
+    {
+        int n = 0;
+        for (int i = 0; i < entries.Count; i++)
+        {
+            if (entries[i].Type == RewardEntryType.Earned)
+            {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    [LoggerMessage(EventId = 5002, Level = LogLevel.Information, Message = "A code presented at a conversion in program {Program} was not recorded: {Rejection}")]
+    private static partial void LogPresentedCodeRejected(ILogger logger, string program, CaptureRejection rejection);
+}
