@@ -34,6 +34,35 @@ internal sealed partial class SessionConversionPipeline(
 {
     private const int MaxAttempts = 16;
 
+    /// <summary>Composes the pipeline from validated options.</summary>
+    public static SessionConversionPipeline Create(
+        ReferralsOptions options,
+        IReferralStore store,
+        ReferralCodeService codes,
+        IClock clock,
+        FraudAssessor? fraud,
+        IEnumerable<IReferralNotifier> notifiers,
+        ILogger logger)
+    {
+        var rules = new Dictionary<ProgramId, RewardRuleSet>();
+        foreach (var (id, program) in options.Programs)
+        {
+            if (RewardRuleSet.Compile(program.Rewards, DateTimeZoneProviders.Tzdb[program.TimeZone]) is { } set)
+            {
+                rules[new ProgramId(id)] = set;
+            }
+        }
+        return new SessionConversionPipeline(
+            store,
+            new AttributionDecider(Programs.ProgramRules.Compile(options), clock),
+            new TouchBuilder(codes, clock, options.Links.SignatureRequired),
+            fraud,
+            rules,
+            new NotifierSet(notifiers, logger),
+            clock,
+            logger);
+    }
+
     /// <summary>What one conversion wrote: its decision, the ledger entries and the notifications to deliver after the commit.</summary>
     internal sealed record Outcome(AttributionResult Result, RewardDecision? Decision, IReadOnlyList<RewardEntry> Entries, IReadOnlyList<(PendingNotification Notification, object Payload)> Notifications);
 
