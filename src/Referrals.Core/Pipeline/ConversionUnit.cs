@@ -8,15 +8,13 @@ namespace Referrals.Pipeline;
 
 /// <summary>
 /// The unit of work of one newly decided conversion, computed completely in Core: the order row with its plain index
-/// values (credited referrer and code, counted referrer), the ledger entries, one reward row per reward with its due-index
-/// values, and every summary the conversion changes — the customer's first conversion and first referral, the referrer's
-/// credited and counted referrals, each beneficiary's totals and cap usage per period — each written as the version read
-/// + 1, and the summaries it decided on without changing them listed as read. Not thread-safe: one per attempt.
+/// values (credited referrer and code, counted referrer), the ledger entries and reward rows, and every summary the
+/// conversion changes — the customer's first conversion and first referral, the referrer's credited and counted
+/// referrals, each beneficiary's totals and cap usage per period (<see cref="UnitBuilder"/>). Not thread-safe: one per attempt.
 /// </summary>
 internal sealed class ConversionUnit(Conversion conversion, AttributionResult result, SessionFacts facts)
 {
-    // (participant, key) → the new document; the version comes from what the facts read.
-    private readonly Dictionary<(ParticipantId, string), string> _changed = new();
+    private readonly UnitBuilder _unit = new(facts, conversion.Program);
 
     private ProgramId Program => conversion.Program;
 
@@ -52,7 +50,7 @@ internal sealed class ConversionUnit(Conversion conversion, AttributionResult re
         var point = new AccountSummary.Point(conversion.EventTime, conversion.OrderId);
 
         // The customer: first conversion (new-customer check), first credited referral (sticky referees, chains, rings).
-        var customer = await facts.AccountAsync(Program, conversion.Customer, ct).ConfigureAwait(false);
+        var customer = await _unit.AccountAsync(conversion.Customer, ct).ConfigureAwait(false);
         var nextCustomer = customer;
         if (customer.FirstConversion is not { } firstConversion || point.CompareTo(firstConversion) < 0)
         {
@@ -64,14 +62,14 @@ internal sealed class ConversionUnit(Conversion conversion, AttributionResult re
         }
         if (!ReferenceEquals(nextCustomer, customer))
         {
-            _changed[(conversion.Customer, "")] = nextCustomer.ToJson();
+            _unit.SetAccount(conversion.Customer, nextCustomer);
         }
 
         // The referrer: credited orders (refund abuse), counted referrals and the latest (referral numbers).
         if (credited)
         {
             var referrer = result.Referrer!.Value;
-            var account = await CurrentAccountAsync(referrer, ct).ConfigureAwait(false);
+            var account = await _unit.AccountAsync(referrer, ct).ConfigureAwait(false);
             account = account with { CreditedOrders = account.CreditedOrders + 1 };
             if (counted)
             {
@@ -81,108 +79,22 @@ internal sealed class ConversionUnit(Conversion conversion, AttributionResult re
                     LastReferral = account.LastReferral is { } last && last.CompareTo(point) > 0 ? last : point,
                 };
             }
-            _changed[(referrer, "")] = account.ToJson();
+            _unit.SetAccount(referrer, account);
         }
 
         var entries = plan?.Entries ?? [];
-        var entryRows = new EntryRow[entries.Count];
-        for (int i = 0; i < entries.Count; i++)
-        {
-            entryRows[i] = RewardDocuments.ToRow(entries[i]);
-        }
+        _unit.Append(entries);
+        var states = UnitBuilder.Fold(entries);
+        await _unit.ApplyOrderAsync(rules, [.. states.Select(s => ((RewardFold.State?)null, 0L, s))], [], ct).ConfigureAwait(false);
 
-        // Each reward's state after this unit's entries: its row, the beneficiary's totals and, for a live referrer
-        // reward, the cap usage of every cap period it falls in (counted once per order and beneficiary).
-        var states = Fold(entries);
-        var rewardRows = new RewardRow[states.Count];
-        var capOrders = new HashSet<(ParticipantId, string)>();
-        for (int i = 0; i < states.Count; i++)
-        {
-            var state = states[i];
-            rewardRows[i] = RewardDocuments.ToRow(state, version: 1);
-            var account = await CurrentAccountAsync(state.Beneficiary, ct).ConfigureAwait(false);
-            _changed[(state.Beneficiary, "")] = account.WithReward(null, state).ToJson();
-            if (rules is null || state.Terms.Role != RewardRole.Referrer || !state.IsOpen || state.Net.Amount <= 0)
-            {
-                continue;
-            }
-            var periods = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var cap in rules.Caps)
-            {
-                // Two caps of one period (a count and an amount) share its usage row: the reward is added once.
-                string period = rules.PeriodKey(cap.Period, state.Terms.ConversionTime);
-                if (!periods.Add(period))
-                {
-                    continue;
-                }
-                var usage = await CurrentUsageAsync(state.Beneficiary, period, ct).ConfigureAwait(false);
-                int orders = capOrders.Add((state.Beneficiary, period)) ? 1 : 0; // the order counts once per beneficiary
-                _changed[(state.Beneficiary, CapUsageDocument.Key(period))] = usage.Add(orders, state.Net.Currency, state.Net.Amount).ToJson();
-            }
-        }
-
-        var order = new OrderRow(
+        _unit.Orders.Add(new OrderRow(
             conversion,
             version: 1,
             new OrderDocument(result, plan?.Decision, null).ToJson(),
             credited ? result.Referrer : null,
             credited ? result.Code : null,
-            counted ? plan!.Decision.Referrer : null);
-
-        var summaries = new List<SummaryRow>(_changed.Count);
-        var read = new List<SummaryRow>();
-        foreach (var ((participant, key), stored) in facts.SummariesRead)
-        {
-            if (_changed.TryGetValue((participant, key), out var document))
-            {
-                summaries.Add(new SummaryRow(Program, participant, key, (stored?.Version ?? 0) + 1, document));
-            }
-            else
-            {
-                read.Add(stored ?? new SummaryRow(Program, participant, key, 0, ""));
-            }
-        }
-        return new UnitOfWork
-        {
-            ReadSummaries = read,
-            Orders = [order],
-            Entries = entryRows,
-            Rewards = rewardRows,
-            Summaries = summaries,
-            Notifications = notifications,
-        };
-    }
-
-    /// <summary>The account summary as this unit has changed it so far (or as read).</summary>
-    private async ValueTask<AccountSummary> CurrentAccountAsync(ParticipantId participant, CancellationToken ct) =>
-        _changed.TryGetValue((participant, ""), out var json)
-            ? AccountSummary.FromJson(json)
-            : await facts.AccountAsync(Program, participant, ct).ConfigureAwait(false);
-
-    private async ValueTask<CapUsageDocument> CurrentUsageAsync(ParticipantId participant, string period, CancellationToken ct) =>
-        _changed.TryGetValue((participant, CapUsageDocument.Key(period)), out var json)
-            ? CapUsageDocument.FromJson(json)
-            : await facts.CapUsageAsync(Program, participant, period, ct).ConfigureAwait(false);
-
-    /// <summary>The states of the rewards the entries start (in order of their earned entries), after all their entries.</summary>
-    private static List<RewardFold.State> Fold(IReadOnlyList<RewardEntry> entries)
-    {
-        var states = new List<RewardFold.State>();
-        foreach (var e in entries)
-        {
-            int i = states.FindIndex(s => string.Equals(s.Id, e.RewardId, StringComparison.Ordinal));
-            if (i < 0)
-            {
-                if (e.Type == RewardEntryType.Earned)
-                {
-                    states.Add(RewardFold.Start(e));
-                }
-            }
-            else
-            {
-                states[i] = RewardFold.Apply(states[i], e);
-            }
-        }
-        return states;
+            counted ? plan!.Decision.Referrer : null));
+        _unit.Notifications.AddRange(notifications);
+        return _unit.Build();
     }
 }

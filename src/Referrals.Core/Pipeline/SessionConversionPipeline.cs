@@ -286,6 +286,6 @@ internal sealed partial class SessionConversionPipeline(
         return n;
     }
 
-    [LoggerMessage(EventId = 5002, Level = LogLevel.Information, Message = "A code presented at a conversion in program {Program} was not recorded: {Rejection}")]
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "A code presented at a conversion in program {Program} was not recorded: {Rejection}")]
     private static partial void LogPresentedCodeRejected(ILogger logger, string program, CaptureRejection rejection);
 }

@@ -18,7 +18,7 @@ namespace Referrals.Pipeline;
 /// their versions, so the unit names them (<see cref="UnitOfWork.ReadSummaries"/>) and a concurrent change to one makes
 /// the unit a conflict instead of a decision on stale facts. One per operation attempt; not thread-safe.
 /// </summary>
-internal sealed class SessionFacts(IReferralStoreReader reader, ReferralCodeService codes) : IAttributionFacts, IFraudHistory
+internal sealed class SessionFacts(IReferralStoreReader reader, ReferralCodeService? codes) : IAttributionFacts, IFraudHistory
 {
     /// <summary>
     /// How many of a prospect's touches one decision considers (latest first). A prospect meets a handful of referrals;
@@ -100,7 +100,7 @@ internal sealed class SessionFacts(IReferralStoreReader reader, ReferralCodeServ
     public ValueTask<int> CountCodeUsesBeforeAsync(ReferralCode code, Instant eventTime, string orderId, int limit, CancellationToken ct) =>
         reader.CountCodeUsesAsync(code, new ListPosition(eventTime, orderId), limit, ct);
 
-    public ReferralCodeRecord? FindCode(ReferralCode code) => codes.FindIndexed(code);
+    public ReferralCodeRecord? FindCode(ReferralCode code) => codes?.FindIndexed(code);
 
     // IFraudHistory: the velocity counts are bounded by the time range the check asks for (an hour, a day).
 

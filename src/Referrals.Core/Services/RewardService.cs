@@ -84,7 +84,7 @@ public sealed partial class RewardService
         Preconditions.CheckArgument(f.Length <= 1, nameof(fulfillers), $"Register at most one IRewardFulfiller; found {f.Length}.");
         _fulfiller = f.FirstOrDefault();
         _logger = logger ?? (ILogger)NullLogger.Instance;
-        _outbox = new NotificationDispatcher(_store, _conversions, touches, new NotifierSet(notifiers, _logger), o.Notifications, _clock, _logger);
+        _outbox = new NotificationDispatcher(new StoreOutboxPort(_store, _conversions, touches), new NotifierSet(notifiers, _logger), o.Notifications, _clock, _logger);
         foreach (var (id, program) in o.Programs)
         {
             var zone = DateTimeZoneProviders.Tzdb[program.TimeZone];
@@ -521,7 +521,7 @@ public sealed partial class RewardService
 
     private static Money Refunded(Money order, IReadOnlyList<Refund> refunds) => Refund.Total(order, refunds);
 
-    private static RewardTierProgress? Progress(RewardRuleSet rules, int successful)
+    internal static RewardTierProgress? Progress(RewardRuleSet rules, int successful)
     {
         var ladder = rules.Rules.FirstOrDefault(r => r.Role == RewardRole.Referrer && r.Level == 1 && r.Milestone is null && r.Tiers.Length > 1);
         if (ladder is null)
