@@ -97,7 +97,7 @@ internal sealed partial class ContractRewards(
             Program = program,
             Referrer = referrer,
             SuccessfulReferrals = account.CountedReferrals,
-            Tier = rules.TryGetValue(program, out var set) ? Services.RewardService.Progress(set, account.CountedReferrals) : null,
+            Tier = rules.TryGetValue(program, out var set) ? set.Progress(account.CountedReferrals) : null,
             Pending = account.TotalsOf(RewardStatus.Pending, net: true),
             Approved = account.TotalsOf(RewardStatus.Approved, net: true),
             Fulfilled = account.TotalsOf(RewardStatus.Fulfilled, net: true),
@@ -294,7 +294,7 @@ internal sealed partial class ContractRewards(
     }
 
     /// <summary>
-    /// Records a refund and reverses the order's rewards (see <see cref="Services.RewardService.RecordRefundAsync"/>):
+    /// Records a refund and reverses the order's rewards (a full refund or charge-back cancels or claws back, a partial one reduces percentage rewards):
     /// the refund, the reversals, the rewards' rows and summaries, the order's refunded total and, once refunded in
     /// full, its decision no longer counted — one unit.
     /// </summary>
