@@ -117,60 +117,91 @@ internal sealed partial class SessionConversionPipeline(
                 conversion = conversion with { PresentedCode = kept };
             }
         }
+        if (await session.FindOrderAsync(conversion.Program, conversion.OrderId, ct).ConfigureAwait(false) is { } recorded)
+        {
+            var stored = OrderDocument.FromRow(recorded);
+            return new Outcome(stored.Attribution, stored.Decision, [], told);
+        }
+        if (conversion.PresentedCode is not null)
+        {
+            await CaptureAsync(session, new SessionFacts(session, touches.Codes), conversion, presentedResolution, told, ct).ConfigureAwait(false);
+        }
+        var outcome = await DecideAsync(session, conversion, existing: null, tell: true, ct).ConfigureAwait(false);
+        return outcome with { Notifications = [.. told, .. outcome.Notifications] };
+    }
+
+    /// <summary>
+    /// Decides a recorded order again inside the caller's session (late touches, identity links, repair passes): the
+    /// stored decision is replaced, and when the credit moved the earlier rewards are reversed and the new ones decided.
+    /// </summary>
+    /// <returns>The outcome, or <see langword="null"/> when no such order is recorded.</returns>
+    public async ValueTask<Outcome?> RedecideAsync(IReferralStoreSession session, ProgramId program, string orderId, bool tell, CancellationToken ct)
+    {
+        var existing = await session.FindOrderAsync(program, orderId, ct).ConfigureAwait(false);
+        return existing is null ? null : await DecideAsync(session, existing.Conversion, existing, tell, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Decides one recorded order again in a session of its own: begin, decide, commit, notify.</summary>
+    public async ValueTask<AttributionResult?> RedecideAsync(ProgramId program, string orderId, bool tell, CancellationToken ct)
+    {
+        Outcome? outcome;
+        await using (var session = await store.BeginAsync(ct).ConfigureAwait(false))
+        {
+            outcome = await RedecideAsync(session, program, orderId, tell, ct).ConfigureAwait(false);
+            if (outcome is null)
+            {
+                return null;
+            }
+            await session.CommitAsync(ct).ConfigureAwait(false);
+        }
+        await DeliverAsync(outcome.Notifications, ct).ConfigureAwait(false);
+        return outcome.Result;
+    }
+
+    // 1 decide → 2 assess → 3 plan rewards → 4 write the unit, in the caller's session; retried on a conflict.
+    private async ValueTask<Outcome> DecideAsync(IReferralStoreSession session, Conversion conversion, OrderRow? existing, bool tell, CancellationToken ct)
+    {
         for (int attempt = 1; ; attempt++)
         {
-            if (await session.FindOrderAsync(conversion.Program, conversion.OrderId, ct).ConfigureAwait(false) is { } existing)
-            {
-                var stored = OrderDocument.FromRow(existing);
-                return new Outcome(stored.Attribution, stored.Decision, [], told);
-            }
             var facts = new SessionFacts(session, touches.Codes);
-            if (attempt == 1 && conversion.PresentedCode is not null)
-            {
-                await CaptureAsync(session, facts, conversion, presentedResolution, told, ct).ConfigureAwait(false);
-            }
-            // 1 decide
             var decision = await decider.DecideAsync(conversion, facts, ct).ConfigureAwait(false);
             var result = decision.Result;
-            // 2 assess (credited conversions only), reading history through the same session
             if (decision.IsCredited && assessor is not null && assessor.Assesses(conversion.Program))
             {
                 var referrer = await facts.FindParticipantAsync(result.Referrer!.Value, ct).ConfigureAwait(false);
                 var assessment = await assessor.AssessAsync(decision.ToFraudCase(conversion, referrer), facts, ct).ConfigureAwait(false);
                 result = decision.Complete(assessment);
             }
-            // 3 plan rewards from summaries, 4 compute the unit and write it
             var now = clock.GetCurrentInstant();
-            var unit = new ConversionUnit(conversion, result, facts);
-            RewardPlan? plan = null;
-            if (result is { IsAttributed: true, IsRepeat: false, Referrer: { } credited } && rules.TryGetValue(conversion.Program, out var set))
-            {
-                var input = await unit.ReadPlanInputAsync(set, credited, ct).ConfigureAwait(false);
-                var refunds = await session.ListRefundsAsync(conversion.Program, conversion.OrderId, ct).ConfigureAwait(false);
-                plan = RewardPlanner.Plan(set, result, credited, input, revision: 1, refunds, now);
-            }
-            var planned = Plan(conversion.Program, plan?.Entries ?? [], result, now);
-            var work = await unit.BuildAsync(plan, rules.GetValueOrDefault(conversion.Program), planned, ct).ConfigureAwait(false);
-            var written = await session.WriteAsync(work, ct).ConfigureAwait(false);
+            var unit = new ConversionUnit(conversion, existing, result, facts);
+            var rewarded = await unit.ComputeAsync(rules.GetValueOrDefault(conversion.Program), now, ct).ConfigureAwait(false);
+            var planned = Plan(conversion.Program, rewarded.Entries, tell ? result : null, now);
+            unit.Unit.Notifications.AddRange(planned);
+            var written = await session.WriteAsync(unit.Unit.Build(), ct).ConfigureAwait(false);
             if (written.Status == WriteStatus.Written)
             {
                 ReferralsTelemetry.ConversionsDecided.Add(1, result.IsAttributed ? ReferralsTelemetry.Attributed : ReferralsTelemetry.NotAttributed);
-                if (plan is not null)
-                {
-                    ReferralsTelemetry.RewardsEarned.Add(CountEarned(plan.Entries));
-                }
-                var entries = plan?.Entries ?? [];
+                ReferralsTelemetry.RewardsEarned.Add(CountEarned(rewarded.Entries));
+                var told = new List<(PendingNotification, object)>(planned.Count);
                 for (int i = 0; i < planned.Count; i++)
                 {
-                    told.Add((planned[i], i < entries.Count ? entries[i] : result));
+                    told.Add((planned[i], i < rewarded.Entries.Count ? rewarded.Entries[i] : result));
                 }
-                return new Outcome(result, plan?.Decision, entries, told);
+                return new Outcome(result, rewarded.Decision, rewarded.Entries, told);
             }
             if (attempt >= MaxAttempts)
             {
                 throw new ReferralException(ReferralErrorCode.ConcurrencyConflict, $"Gave up recording order {conversion.OrderId} after {attempt} conflicting attempts ({written}).");
             }
-            // Duplicate order: recorded by another writer meanwhile (read back above). Conflict: a summary moved; decide again.
+            // A conflict: a summary or the order moved since it was read (another writer on a concurrent store). Read the
+            // order again; an order recorded meanwhile by another writer is returned as it stands.
+            var current = await session.FindOrderAsync(conversion.Program, conversion.OrderId, ct).ConfigureAwait(false);
+            if (existing is null && current is not null)
+            {
+                var stored = OrderDocument.FromRow(current);
+                return new Outcome(stored.Attribution, stored.Decision, [], []);
+            }
+            existing = current;
         }
     }
 
@@ -215,14 +246,14 @@ internal sealed partial class SessionConversionPipeline(
     }
 
     /// <summary>The notifications of a change about to be written; none when no notifier is registered.</summary>
-    private IReadOnlyList<PendingNotification> Plan(ProgramId program, IReadOnlyList<RewardEntry> entries, AttributionResult decided, Instant now)
+    private IReadOnlyList<PendingNotification> Plan(ProgramId program, IReadOnlyList<RewardEntry> entries, AttributionResult? decided, Instant now)
     {
-        if (notifiers.IsEmpty)
+        if (notifiers.IsEmpty || (entries.Count == 0 && decided is null))
         {
             return [];
         }
         var due = now + NotificationDispatcher.RedeliverAfter;
-        var planned = new PendingNotification[entries.Count + 1];
+        var planned = new PendingNotification[entries.Count + (decided is null ? 0 : 1)];
         for (int i = 0; i < entries.Count; i++)
         {
             planned[i] = new PendingNotification
@@ -237,15 +268,18 @@ internal sealed partial class SessionConversionPipeline(
                 DueAt = due,
             };
         }
-        planned[^1] = new PendingNotification
+        if (decided is not null)
         {
-            Id = NotificationDispatcher.NewId(),
-            Kind = NotificationKind.ConversionDecided,
-            Program = program,
-            OrderId = decided.OrderId,
-            RecordedAt = now,
-            DueAt = due,
-        };
+            planned[^1] = new PendingNotification
+            {
+                Id = NotificationDispatcher.NewId(),
+                Kind = NotificationKind.ConversionDecided,
+                Program = program,
+                OrderId = decided.OrderId,
+                RecordedAt = now,
+                DueAt = due,
+            };
+        }
         return planned;
     }
 

@@ -40,7 +40,8 @@ internal sealed class UnitBuilder(SessionFacts facts, ProgramId program)
     /// <summary>Rewrites a participant's account summary in this unit.</summary>
     public void SetAccount(ParticipantId participant, AccountSummary summary) => _changed[(participant, "")] = summary.ToJson();
 
-    private async ValueTask<CapUsageDocument> UsageAsync(ParticipantId participant, string period, CancellationToken ct) =>
+    /// <summary>A participant's cap usage in a period as this unit has changed it so far (or as read).</summary>
+    public async ValueTask<CapUsageDocument> UsageAsync(ParticipantId participant, string period, CancellationToken ct) =>
         _changed.TryGetValue((participant, CapUsageDocument.Key(period)), out var json)
             ? CapUsageDocument.FromJson(json)
             : await facts.CapUsageAsync(program, participant, period, ct).ConfigureAwait(false);
