@@ -6,7 +6,6 @@ using Referrals.Internal;
 using Referrals.Notifications;
 using Referrals.Rewards;
 using Referrals.Storage;
-using Referrals.Storage.Documents;
 
 namespace Referrals.Pipeline;
 

@@ -7,7 +7,6 @@ using Referrals.Internal;
 using Referrals.Notifications;
 using Referrals.Rewards;
 using Referrals.Storage;
-using Referrals.Storage.Documents;
 
 namespace Referrals.Pipeline;
 
@@ -169,7 +168,9 @@ internal sealed partial class SessionConversionPipeline(
             if (decision.IsCredited && assessor is not null && assessor.Assesses(conversion.Program))
             {
                 var referrer = await facts.FindParticipantAsync(result.Referrer!.Value, ct).ConfigureAwait(false);
-                var assessment = await assessor.AssessAsync(decision.ToFraudCase(conversion, referrer), facts, ct).ConfigureAwait(false);
+                // The library's own history reads through this session; a host's own registration is the host's to keep.
+                IFraudHistory history = assessor.History is ContractFraudHistory ? facts : assessor.History;
+                var assessment = await assessor.AssessAsync(decision.ToFraudCase(conversion, referrer), history, ct).ConfigureAwait(false);
                 result = decision.Complete(assessment);
             }
             var now = clock.GetCurrentInstant();
@@ -225,6 +226,18 @@ internal sealed partial class SessionConversionPipeline(
             LogPresentedCodeRejected(logger, conversion.Program.Value, built.Rejection);
             return;
         }
+        _ = await StoreTouchAsync(session, touch, built.CodeOutcome, told, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The touch builder (code resolution, natural ids).</summary>
+    public TouchBuilder Touches => touches;
+
+    /// <summary>
+    /// Records a built touch in the caller's session, once by its natural id, with its "referral captured" notification
+    /// (added to <paramref name="told"/>, delivered after the commit).
+    /// </summary>
+    public async ValueTask<CaptureResult> StoreTouchAsync(IReferralStoreSession session, Touch touch, CodeResolutionOutcome? outcome, List<(PendingNotification, object)> told, CancellationToken ct)
+    {
         PendingNotification? note = notifiers.IsEmpty ? null : new PendingNotification
         {
             Id = NotificationDispatcher.NewId(),
@@ -234,15 +247,49 @@ internal sealed partial class SessionConversionPipeline(
             RecordedAt = touch.RecordedAt,
             DueAt = touch.RecordedAt + NotificationDispatcher.RedeliverAfter,
         };
-        var outcome = await session.WriteAsync(new UnitOfWork { Touches = [touch], Notifications = note is null ? [] : [note] }, ct).ConfigureAwait(false);
-        if (outcome.Status == WriteStatus.Written)
+        var written = await session.WriteAsync(new UnitOfWork { Touches = [touch], Notifications = note is null ? [] : [note] }, ct).ConfigureAwait(false);
+        if (written.Status != WriteStatus.Written)
         {
-            ReferralsTelemetry.TouchesCaptured.Add(1);
-            if (note is not null)
+            return new CaptureResult(CaptureOutcome.Duplicate, CaptureRejection.None, touch, outcome);
+        }
+        ReferralsTelemetry.TouchesCaptured.Add(1);
+        if (note is not null)
+        {
+            told.Add((note, touch));
+        }
+        return new CaptureResult(CaptureOutcome.Captured, CaptureRejection.None, touch, outcome);
+    }
+
+    /// <summary>Records a built touch in a session of its own: begin, write, commit, notify.</summary>
+    public async ValueTask<CaptureResult> CaptureAsync(Touch touch, CodeResolutionOutcome? outcome, CancellationToken ct)
+    {
+        var told = new List<(PendingNotification, object)>(1);
+        CaptureResult result;
+        await using (var session = await store.BeginAsync(ct).ConfigureAwait(false))
+        {
+            result = await StoreTouchAsync(session, touch, outcome, told, ct).ConfigureAwait(false);
+            if (result.Outcome == CaptureOutcome.Captured)
             {
-                told.Add((note, touch));
+                await session.CommitAsync(ct).ConfigureAwait(false);
             }
         }
+        await DeliverAsync(told, ct).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>
+    /// Records a conversion not recorded before and decides it, in the caller's session (no presented code: a POS batch
+    /// row's touch is recorded by the caller); false, writing nothing, when the order is recorded already.
+    /// </summary>
+    public async ValueTask<bool> RecordNewAsync(IReferralStoreSession session, Conversion conversion, List<(PendingNotification, object)> told, CancellationToken ct)
+    {
+        if (await session.FindOrderAsync(conversion.Program, conversion.OrderId, ct).ConfigureAwait(false) is not null)
+        {
+            return false;
+        }
+        var outcome = await DecideAsync(session, conversion, existing: null, tell: true, ct).ConfigureAwait(false);
+        told.AddRange(outcome.Notifications);
+        return true;
     }
 
     /// <summary>The notifications of a change about to be written; none when no notifier is registered.</summary>
@@ -287,7 +334,7 @@ internal sealed partial class SessionConversionPipeline(
     /// 5 notify, after the commit: tells every notifier and removes what every notifier took. A notification a notifier
     /// failed to take stays pending and is delivered again by the lifecycle pass once due.
     /// </summary>
-    private async ValueTask DeliverAsync(IReadOnlyList<(PendingNotification Notification, object Payload)> told, CancellationToken ct)
+    public async ValueTask DeliverAsync(IReadOnlyList<(PendingNotification Notification, object Payload)> told, CancellationToken ct)
     {
         if (told.Count == 0)
         {

@@ -6,7 +6,6 @@ using Referrals.Participants;
 using Referrals.Privacy;
 using Referrals.Rewards;
 using Referrals.Storage;
-using Referrals.Storage.Documents;
 
 namespace Referrals.Pipeline;
 
@@ -121,4 +120,27 @@ internal sealed class SessionFacts(IReferralStoreReader reader, ReferralCodeServ
 
     public async ValueTask<ParticipantId?> FindFirstReferrerAsync(ProgramId program, ParticipantId participant, CancellationToken cancellationToken = default) =>
         (await AccountAsync(program, participant, cancellationToken).ConfigureAwait(false)).FirstReferrer;
+}
+
+/// <summary>
+/// The fraud checks' history port on the narrow contract outside a conversion (the default <see cref="IFraudHistory"/>
+/// registration): each call reads the committed state afresh. Inside a conversion the pipeline passes its session's
+/// <see cref="SessionFacts"/> instead, so the checks see the unit of work's own reads.
+/// </summary>
+internal sealed class ContractFraudHistory(IReferralStore store) : IFraudHistory
+{
+    public ValueTask<int> CountReferralsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, CancellationToken cancellationToken = default) =>
+        new SessionFacts(store, null).CountReferralsAsync(program, referrer, from, until, cancellationToken);
+
+    public ValueTask<int> CountReferredConversionsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, CancellationToken cancellationToken = default) =>
+        new SessionFacts(store, null).CountReferredConversionsAsync(program, referrer, from, until, cancellationToken);
+
+    public ValueTask<ReferredOrderStats> GetReferredOrderStatsAsync(ProgramId program, ParticipantId referrer, CancellationToken cancellationToken = default) =>
+        new SessionFacts(store, null).GetReferredOrderStatsAsync(program, referrer, cancellationToken);
+
+    public ValueTask<IReadOnlyList<FingerprintSighting>> FindSightingsAsync(ProgramId program, Fingerprint fingerprint, Instant until, int limit, CancellationToken cancellationToken = default) =>
+        store.FindSightingsAsync(program, fingerprint, until, limit, cancellationToken);
+
+    public ValueTask<ParticipantId?> FindFirstReferrerAsync(ProgramId program, ParticipantId participant, CancellationToken cancellationToken = default) =>
+        new SessionFacts(store, null).FindFirstReferrerAsync(program, participant, cancellationToken);
 }

@@ -2,7 +2,6 @@ using NodaTime;
 using Referrals.Notifications;
 using Referrals.Rewards;
 using Referrals.Storage;
-using Referrals.Storage.Documents;
 
 namespace Referrals.Pipeline;
 

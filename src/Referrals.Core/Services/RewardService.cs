@@ -109,7 +109,7 @@ public sealed partial class RewardService
     /// <param name="logger">The logger, or <see langword="null"/> for none.</param>
     /// <exception cref="OptionsValidationException">A setting is bad; the message names every one.</exception>
     /// <exception cref="ArgumentException">More than one fulfiller is registered.</exception>
-    public RewardService(
+    internal RewardService(
         IOptions<ReferralsOptions> options,
         IClock clock,
         IReferralStore store,

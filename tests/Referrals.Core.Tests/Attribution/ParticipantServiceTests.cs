@@ -68,7 +68,8 @@ public sealed class ParticipantServiceTests
         services.AddReferrals(o => o.Programs["customers"] = new Programs.ProgramOptions { TimeZone = "Europe/Berlin" });
         using var provider = services.BuildServiceProvider();
         var participants = provider.GetRequiredService<ParticipantService>();
-        var store = provider.GetRequiredService<IParticipantStore>();
+        // The default in-memory store runs on the narrow contract: the one the attribution reads.
+        IReferralStoreReader store = provider.GetRequiredService<Referrals.Pipeline.StorePath>().Contract!;
 
         await participants.RegisterAsync(new Participant { Id = new ParticipantId("cem"), Kind = ParticipantKind.Employee }, Ct);
 

@@ -8,7 +8,6 @@ using Referrals.Codes;
 using Referrals.Pipeline;
 using Referrals.Rewards;
 using Referrals.Storage;
-using Referrals.Storage.Documents;
 using Referrals.Tests.Support;
 using static Referrals.Tests.Support.AttributionWorld;
 

@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
 
-namespace Referrals.Storage.Documents;
+namespace Referrals.Storage;
 
 /// <summary>
 /// A referrer's use of the program's caps in one calendar period (the summary row keyed <c>cap:</c> + period): how many

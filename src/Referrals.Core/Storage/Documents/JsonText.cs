@@ -3,7 +3,7 @@ using System.Text.Json;
 using NodaTime;
 using NodaTime.Text;
 
-namespace Referrals.Storage.Documents;
+namespace Referrals.Storage;
 
 /// <summary>
 /// The pieces every Core document is written with: ids that may hold lone surrogates (JSON text cannot carry them), exact

@@ -3,7 +3,7 @@ using Referrals.Attribution;
 using Referrals.Fraud;
 using Referrals.Rewards;
 
-namespace Referrals.Storage.Documents;
+namespace Referrals.Storage;
 
 /// <summary>
 /// The document of an <see cref="OrderRow"/>: what Core decided about a conversion — its attribution (touches considered,

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Referrals.Rewards;
 
-namespace Referrals.Storage.Documents;
+namespace Referrals.Storage;
 
 /// <summary>
 /// The documents of the reward ledger: a ledger entry (<see cref="EntryRow"/>) and a reward's folded state
