@@ -153,23 +153,33 @@ internal sealed partial class NotificationDispatcher(
         List<string>? delivered = null;
         List<NotificationUpdate>? failed = null;
         bool outbox = false;
-        foreach (var item in deliveries.Items)
+        try
         {
-            if (item.Notification is null)
+            foreach (var item in deliveries.Items)
             {
-                // No outbox (no notifier can be told again): told once, directly; a failure is logged and counted.
-                _ = await direct.TellAsync(item.Kind, item.Payload, [], ct).ConfigureAwait(false);
-                continue;
+                if (item.Notification is null)
+                {
+                    // No outbox (no notifier can be told again): told once, directly; a failure is logged and counted.
+                    _ = await direct.TellAsync(item.Kind, item.Payload, [], ct).ConfigureAwait(false);
+                    continue;
+                }
+                outbox = true;
+                if (await TellAsync(item.Notification, item.Payload, ct).ConfigureAwait(false) is { } failure)
+                {
+                    (failed ??= []).Add(failure);
+                }
+                else
+                {
+                    (delivered ??= []).Add(item.Notification.Id);
+                }
             }
-            outbox = true;
-            if (await TellAsync(item.Notification, item.Payload, ct).ConfigureAwait(false) is { } failure)
-            {
-                (failed ??= []).Add(failure);
-            }
-            else
-            {
-                (delivered ??= []).Add(item.Notification.Id);
-            }
+        }
+        catch (OperationCanceledException) when (delivered is not null || failed is not null)
+        {
+            // Stopped midway (the host shuts down): what every notifier took already is recorded, so a later pass tells
+            // only the rest; a short write, not cancelled, as the change it reports is committed.
+            await RecordAsync(delivered ?? (IReadOnlyList<string>)[], failed, CancellationToken.None).ConfigureAwait(false);
+            throw;
         }
         if (outbox)
         {

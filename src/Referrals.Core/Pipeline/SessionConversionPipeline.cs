@@ -28,6 +28,7 @@ internal sealed partial class SessionConversionPipeline(
     FraudAssessor? assessor,
     IReadOnlyDictionary<ProgramId, RewardRuleSet> rules,
     NotifierSet notifiers,
+    NotificationDispatcher outbox,
     IClock clock,
     ILogger logger)
 {
@@ -43,6 +44,7 @@ internal sealed partial class SessionConversionPipeline(
         IEnumerable<IReferralNotifier> notifiers,
         ILogger logger)
     {
+        var told = new NotifierSet(notifiers, logger);
         var rules = new Dictionary<ProgramId, RewardRuleSet>();
         foreach (var (id, program) in options.Programs)
         {
@@ -57,7 +59,8 @@ internal sealed partial class SessionConversionPipeline(
             new TouchBuilder(codes, clock, options.Links.SignatureRequired),
             fraud,
             rules,
-            new NotifierSet(notifiers, logger),
+            told,
+            new NotificationDispatcher(new ContractOutboxPort(store), told, options.Notifications, clock, logger),
             clock,
             logger);
     }
@@ -105,7 +108,8 @@ internal sealed partial class SessionConversionPipeline(
     {
         var told = new List<(PendingNotification, object)>();
         CodeResolution? presentedResolution = null;
-        if (conversion.PresentedCode is { } raw)
+        string? presented = conversion.PresentedCode;
+        if (presented is { } raw)
         {
             // The store gets only what the presented input resolved to, never an e-mail address or phone typed there.
             var resolution = touches.Codes.Resolve(raw);
@@ -121,9 +125,11 @@ internal sealed partial class SessionConversionPipeline(
             var stored = OrderDocument.FromRow(recorded);
             return new Outcome(stored.Attribution, stored.Decision, [], told);
         }
-        if (conversion.PresentedCode is not null)
+        if (presented is not null)
         {
-            await CaptureAsync(session, new SessionFacts(session, touches.Codes), conversion, presentedResolution, told, ct).ConfigureAwait(false);
+            // The capture is built from what was presented (its resolution counts against the guessing limit even when
+            // nothing of it is kept), the conversion keeps only the resolved form.
+            await CaptureAsync(session, new SessionFacts(session, touches.Codes), conversion, presented, presentedResolution, told, ct).ConfigureAwait(false);
         }
         var outcome = await DecideAsync(session, conversion, existing: null, tell: true, ct).ConfigureAwait(false);
         return outcome with { Notifications = [.. told, .. outcome.Notifications] };
@@ -206,14 +212,14 @@ internal sealed partial class SessionConversionPipeline(
         }
     }
 
-    private async ValueTask CaptureAsync(IReferralStoreSession session, SessionFacts facts, Conversion conversion, CodeResolution? resolved, List<(PendingNotification, object)> told, CancellationToken ct)
+    private async ValueTask CaptureAsync(IReferralStoreSession session, SessionFacts facts, Conversion conversion, string presented, CodeResolution? resolved, List<(PendingNotification, object)> told, CancellationToken ct)
     {
         var request = new CaptureRequest
         {
             Program = conversion.Program,
             Kind = conversion.Channel == Channel.Online ? TouchKind.CodeEnteredOnline : TouchKind.PosCodeScan,
             EventTime = conversion.EventTime,
-            Input = conversion.PresentedCode,
+            Input = presented,
             Customer = conversion.Customer,
             VisitorId = conversion.VisitorId,
             StoreId = conversion.StoreId,
@@ -331,27 +337,21 @@ internal sealed partial class SessionConversionPipeline(
     }
 
     /// <summary>
-    /// 5 notify, after the commit: tells every notifier and removes what every notifier took. A notification a notifier
-    /// failed to take stays pending and is delivered again by the lifecycle pass once due.
+    /// 5 notify, after the commit: tells every notifier, removes what every notifier took and records the failed
+    /// attempts (who was told, when to try again), so the lifecycle pass tells only the notifiers that failed.
     /// </summary>
-    public async ValueTask DeliverAsync(IReadOnlyList<(PendingNotification Notification, object Payload)> told, CancellationToken ct)
+    public ValueTask DeliverAsync(IReadOnlyList<(PendingNotification Notification, object Payload)> told, CancellationToken ct)
     {
         if (told.Count == 0)
         {
-            return;
+            return ValueTask.CompletedTask;
         }
-        var delivered = new List<string>(told.Count);
+        var deliveries = new Deliveries();
         foreach (var (notification, payload) in told)
         {
-            if (await notifiers.TellAsync(notification.Kind, payload, [], ct).ConfigureAwait(false) is null)
-            {
-                delivered.Add(notification.Id);
-            }
+            deliveries.Add(notification, payload);
         }
-        if (delivered.Count > 0)
-        {
-            await store.AcknowledgeNotificationsAsync(delivered, ct).ConfigureAwait(false);
-        }
+        return outbox.DeliverAsync(deliveries, notifiers, ct);
     }
 
     private static int CountEarned(IReadOnlyList<RewardEntry> entries)
