@@ -143,7 +143,18 @@ internal sealed partial class SessionConversionPipeline(
     public async ValueTask<Outcome?> RedecideAsync(IReferralStoreSession session, ProgramId program, string orderId, bool tell, CancellationToken ct)
     {
         var existing = await session.FindOrderAsync(program, orderId, ct).ConfigureAwait(false);
-        return existing is null ? null : await DecideAsync(session, existing.Conversion, existing, tell, ct).ConfigureAwait(false);
+        if (existing is null)
+        {
+            return null;
+        }
+        var customer = await new SessionFacts(session, null).AccountAsync(program, existing.Conversion.Customer, ct).ConfigureAwait(false);
+        if (customer.ErasedAt is not null)
+        {
+            // The customer's personal data is erased: what it was decided on is gone, so the decision stands as stored.
+            var stored = OrderDocument.FromRow(existing);
+            return new Outcome(stored.Attribution, stored.Decision, [], []);
+        }
+        return await DecideAsync(session, existing.Conversion, existing, tell, ct).ConfigureAwait(false);
     }
 
     /// <summary>Decides one recorded order again in a session of its own: begin, decide, commit, notify.</summary>

@@ -116,6 +116,22 @@ public sealed class ParticipantErasureTests
         Assert.Equal(Monday + Duration.FromMinutes(5), summary.ErasedAt);
     }
 
+    [Fact]
+    public async Task An_erased_customers_orders_are_not_decided_again()
+    {
+        var s = await SceneAsync();
+        var w = s.World;
+        await s.Participants.ForgetAsync(s.Bea, "dpo@shop", "ticket 4711", Ct);
+        var before = (await w.Reads.FindOrderAsync(Customers, "o-1", Ct))!;
+
+        // Without the erasure, deciding again would find no touch any more (the visitor id is gone) and take the credit away.
+        var again = await w.Attribution.ReevaluateAsync(Customers, "o-1", Ct);
+
+        Assert.True(again!.IsAttributed, again.Explain());
+        Assert.Equal(before.Version, (await w.Reads.FindOrderAsync(Customers, "o-1", Ct))!.Version);
+        Assert.Equal(0, await w.Attribution.ReevaluateCustomerAsync(Customers, s.Bea, Ct));
+    }
+
     [Theory]
     [InlineData("", "ticket 1")]
     [InlineData("dpo", " ")]
