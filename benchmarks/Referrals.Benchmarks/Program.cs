@@ -5,6 +5,22 @@ using Referrals.Benchmarks;
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- memory           bytes held per indexed code
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- sqlite-quick N [notify]   conversions/s on SQLite (a quick look; notify: with a notifier)
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- sqlite-pages W M  pages of each B-tree one conversion writes
+// dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- history-seed N [memory|sqlite]  how long seeding N referrals of one referrer takes
+if (args.Length > 0 && args[0] == "history-seed")
+{
+    int n = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1000;
+    var sw = System.Diagnostics.Stopwatch.StartNew();
+    if (args.Length > 2 && args[2] == "sqlite")
+    {
+        Console.WriteLine(await HistoryScenario.EnsureSqliteTemplateAsync(n));
+    }
+    else
+    {
+        using var scenario = await HistoryScenario.SeedInMemoryAsync(n);
+    }
+    Console.WriteLine($"seeded {n} referrals in {sw.Elapsed.TotalSeconds:F1} s");
+    return;
+}
 if (args.Length > 0 && args[0] == "memory")
 {
     await IndexMemory.ReportAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000);
