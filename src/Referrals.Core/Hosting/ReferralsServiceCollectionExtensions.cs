@@ -21,9 +21,12 @@ public static class ReferralsServiceCollectionExtensions
     /// <summary>
     /// Adds Referrals.Core with options set in code. Registers, unless the host registered its own:
     /// <see cref="TimeProvider.System"/> and an <see cref="IClock"/> reading the registered <see cref="TimeProvider"/>
-    /// (register either to control time, e.g. in tests), the cryptographic random source, the <see cref="InMemoryReferralStore"/>,
-    /// the services (among them <see cref="Referrals.Services.ParticipantService"/>), the fraud history the checks read
-    /// (<see cref="IFraudHistory"/>, over the registered stores) and the built-in fraud checks (<see cref="FraudCheckNames"/>).
+    /// (register either to control time, e.g. in tests), the cryptographic random source, the services (among them
+    /// <see cref="Referrals.Services.ParticipantService"/>), the fraud history the checks read (<see cref="IFraudHistory"/>)
+    /// and the built-in fraud checks (<see cref="FraudCheckNames"/>). The services run on the store contract
+    /// <see cref="IReferralStore"/>: the one the host registers, else an <see cref="InMemoryStore"/> of their own; a host
+    /// that registers its own stores of the earlier interfaces instead (<see cref="IConversionStore"/> and the others, as
+    /// <c>UseSqlite</c> does until the SQLite store implements the contract) has the services run on those.
     /// Options are validated when the host starts (<c>ValidateOnStart</c>) and again when a service is first created.
     /// </summary>
     public static ReferralsBuilder AddReferrals(this IServiceCollection services) => AddReferrals(services, static _ => { });
