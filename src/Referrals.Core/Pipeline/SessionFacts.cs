@@ -26,6 +26,7 @@ internal sealed class SessionFacts(IReferralStoreReader reader, ReferralCodeServ
     internal const int MaxTouches = 1_000;
 
     private readonly Dictionary<(ParticipantId, string), SummaryRow?> _summaries = new();
+    private readonly Dictionary<(ParticipantId, string), object> _parsed = new();
 
     public IReferralStoreReader Reader => reader;
 
@@ -48,15 +49,28 @@ internal sealed class SessionFacts(IReferralStoreReader reader, ReferralCodeServ
     /// <summary>A participant's account summary (empty when none was written).</summary>
     public async ValueTask<AccountSummary> AccountAsync(ProgramId program, ParticipantId participant, CancellationToken ct)
     {
+        if (_parsed.TryGetValue((participant, ""), out var parsed))
+        {
+            return (AccountSummary)parsed;
+        }
         var row = await SummaryAsync(program, participant, "", ct).ConfigureAwait(false);
-        return row is null ? AccountSummary.Empty : AccountSummary.FromJson(row.Document);
+        var account = row is null ? AccountSummary.Empty : AccountSummary.FromJson(row.Document);
+        _parsed[(participant, "")] = account;
+        return account;
     }
 
     /// <summary>A participant's use of the caps in one period (empty when none).</summary>
     public async ValueTask<CapUsageDocument> CapUsageAsync(ProgramId program, ParticipantId participant, string period, CancellationToken ct)
     {
-        var row = await SummaryAsync(program, participant, CapUsageDocument.Key(period), ct).ConfigureAwait(false);
-        return row is null ? CapUsageDocument.Empty : CapUsageDocument.FromJson(row.Document);
+        string key = CapUsageDocument.Key(period);
+        if (_parsed.TryGetValue((participant, key), out var parsed))
+        {
+            return (CapUsageDocument)parsed;
+        }
+        var row = await SummaryAsync(program, participant, key, ct).ConfigureAwait(false);
+        var usage = row is null ? CapUsageDocument.Empty : CapUsageDocument.FromJson(row.Document);
+        _parsed[(participant, key)] = usage;
+        return usage;
     }
 
     public ValueTask<Participant?> FindParticipantAsync(ParticipantId id, CancellationToken ct) => reader.FindParticipantAsync(id, ct);

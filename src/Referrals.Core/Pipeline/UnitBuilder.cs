@@ -14,7 +14,8 @@ namespace Referrals.Pipeline;
 /// </summary>
 internal sealed class UnitBuilder(SessionFacts facts, ProgramId program)
 {
-    private readonly Dictionary<(ParticipantId, string), string> _changed = new();
+    // (participant, key) → the summary as this unit changed it (an AccountSummary or a CapUsageDocument), written as JSON once, in Build.
+    private readonly Dictionary<(ParticipantId, string), object> _changed = new();
 
     public ProgramId Program => program;
 
@@ -32,17 +33,17 @@ internal sealed class UnitBuilder(SessionFacts facts, ProgramId program)
 
     /// <summary>A participant's account summary as this unit has changed it so far (or as read).</summary>
     public async ValueTask<AccountSummary> AccountAsync(ParticipantId participant, CancellationToken ct) =>
-        _changed.TryGetValue((participant, ""), out var json)
-            ? AccountSummary.FromJson(json)
+        _changed.TryGetValue((participant, ""), out var changed)
+            ? (AccountSummary)changed
             : await facts.AccountAsync(program, participant, ct).ConfigureAwait(false);
 
     /// <summary>Rewrites a participant's account summary in this unit.</summary>
-    public void SetAccount(ParticipantId participant, AccountSummary summary) => _changed[(participant, "")] = summary.ToJson();
+    public void SetAccount(ParticipantId participant, AccountSummary summary) => _changed[(participant, "")] = summary;
 
     /// <summary>A participant's cap usage in a period as this unit has changed it so far (or as read).</summary>
     public async ValueTask<CapUsageDocument> UsageAsync(ParticipantId participant, string period, CancellationToken ct) =>
-        _changed.TryGetValue((participant, CapUsageDocument.Key(period)), out var json)
-            ? CapUsageDocument.FromJson(json)
+        _changed.TryGetValue((participant, CapUsageDocument.Key(period)), out var changed)
+            ? (CapUsageDocument)changed
             : await facts.CapUsageAsync(program, participant, period, ct).ConfigureAwait(false);
 
     /// <summary>Appends ledger entries.</summary>
@@ -127,7 +128,7 @@ internal sealed class UnitBuilder(SessionFacts facts, ProgramId program)
                 {
                     usage = usage.Add(0, currency, value);
                 }
-                _changed[(beneficiary, CapUsageDocument.Key(period))] = usage.ToJson();
+                _changed[(beneficiary, CapUsageDocument.Key(period))] = usage;
             }
         }
     }
@@ -168,8 +169,9 @@ internal sealed class UnitBuilder(SessionFacts facts, ProgramId program)
         var read = new List<SummaryRow>();
         foreach (var ((participant, key), stored) in facts.SummariesRead)
         {
-            if (_changed.TryGetValue((participant, key), out var document))
+            if (_changed.TryGetValue((participant, key), out var changed))
             {
+                string document = changed is AccountSummary account ? account.ToJson() : ((CapUsageDocument)changed).ToJson();
                 summaries.Add(new SummaryRow(program, participant, key, (stored?.Version ?? 0) + 1, document));
             }
             else
