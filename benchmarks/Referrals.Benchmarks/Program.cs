@@ -22,6 +22,14 @@ if (args.Length > 0 && args[0] == "history-seed")
     Console.WriteLine($"seeded {n} referrals in {sw.Elapsed.TotalSeconds:F1} s");
     return;
 }
+if (args.Length > 0 && args[0] == "contract-store-quick")
+{
+    // A quick look (not a result to quote): one unit of work (an order, an entry, a reward row, two summaries) written
+    // and committed in its own session of the in-memory contract store, when the store holds N such orders already.
+    int n = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10;
+    await ContractStoreQuick.RunAsync(n);
+    return;
+}
 if (args.Length > 0 && args[0] == "memory")
 {
     await IndexMemory.ReportAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000);
