@@ -229,8 +229,9 @@ public sealed class AttributionService
     /// <summary>
     /// Records many conversions — a till's end-of-day upload, an import — and decides them in the order given, each as
     /// <see cref="RecordConversionAsync"/> would (idempotent by order id; a conversion sees the ones before it in the
-    /// list). When the store can run them as one transaction (<see cref="ITransactionalStore"/>, as the SQLite store
-    /// does), they are: committed together, or none of them when one fails, and the notifiers are told afterwards. That is
+    /// list). On the store contract (<see cref="IReferralStore"/>, the default) they are one session of the store; on
+    /// today's interfaces, when the store can run them as one transaction (<see cref="ITransactionalStore"/>, as the SQLite
+    /// store does), they are: committed together, or none of them when one fails, and the notifiers are told afterwards. That is
     /// much cheaper per conversion than one transaction each, but holds the store's write lock for the whole list: keep
     /// lists to a few hundred or thousand. Otherwise each conversion is recorded and committed in turn.
     /// </summary>

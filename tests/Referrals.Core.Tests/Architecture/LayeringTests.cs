@@ -27,7 +27,7 @@ public sealed class LayeringTests
         ["Referrals.Rewards"],
         ["Referrals.Notifications"],
         ["Referrals.Programs"],                    // the per-program options aggregate (attribution, rewards, fraud policy)
-        ["Referrals.Storage", "Referrals.Storage.Documents"], // the contract, and the documents Core writes into its rows
+        ["Referrals.Storage"],
         ["Referrals.Pipeline"],
         ["Referrals.Services"],
         ["Referrals.Hosting", "Microsoft.Extensions.DependencyInjection"], // DI, hosted services, strict binder
