@@ -247,7 +247,7 @@ internal sealed class AttributionDecider(IReadOnlyDictionary<ProgramId, ProgramR
                 return TouchVerdict.CodeInactive;
             }
             if (record.MaxUses is { } max
-                && await facts.CountCodeUsesBeforeAsync(code, conversion.EventTime, conversion.OrderId, ct).ConfigureAwait(false) >= max)
+                && await facts.CountCodeUsesBeforeAsync(code, conversion.EventTime, conversion.OrderId, max, ct).ConfigureAwait(false) >= max)
             {
                 return TouchVerdict.CodeUsedUp;
             }

@@ -27,8 +27,11 @@ internal interface IAttributionFacts
     /// <summary>True when the customer converted before (<paramref name="eventTime"/>, <paramref name="orderId"/>) in the program.</summary>
     ValueTask<bool> HasEarlierConversionAsync(ProgramId program, ParticipantId customer, Instant eventTime, string orderId, CancellationToken ct);
 
-    /// <summary>The credited conversions of a code before (<paramref name="eventTime"/>, <paramref name="orderId"/>).</summary>
-    ValueTask<int> CountCodeUsesBeforeAsync(ReferralCode code, Instant eventTime, string orderId, CancellationToken ct);
+    /// <summary>
+    /// The credited conversions of a code before (<paramref name="eventTime"/>, <paramref name="orderId"/>), counted no
+    /// further than <paramref name="limit"/> (the code's use limit: the cost is bounded by it, not by the code's history).
+    /// </summary>
+    ValueTask<int> CountCodeUsesBeforeAsync(ReferralCode code, Instant eventTime, string orderId, int limit, CancellationToken ct);
 
     /// <summary>A code's current record from the in-memory index, or <see langword="null"/> when it is not indexed.</summary>
     ReferralCodeRecord? FindCode(ReferralCode code);

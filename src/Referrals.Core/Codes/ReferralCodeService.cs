@@ -76,6 +76,22 @@ public sealed partial class ReferralCodeService
         _guard = CodeLookupGuard.From(o.CodeGuessing);
     }
 
+    /// <summary>
+    /// Creates the service on the narrow store contract (options validated here as in dependency injection, which uses
+    /// this constructor when an <see cref="IReferralStore"/> is registered).
+    /// </summary>
+    /// <exception cref="OptionsValidationException">A setting is bad; the message names every one.</exception>
+    internal ReferralCodeService(
+        IReferralStore store,
+        IOptions<ReferralsOptions> options,
+        IClock clock,
+        IRandomSource random,
+        ShareLinkService links,
+        ILogger<ReferralCodeService>? logger)
+        : this(new ContractCodeStore(Preconditions.CheckNotNull(store), Preconditions.CheckNotNull(clock)), options, clock, random, links, logger)
+    {
+    }
+
     /// <summary>Creates the service without dependency injection, with the cryptographic random source.</summary>
     /// <exception cref="OptionsValidationException">A setting is bad; the message names every one.</exception>
     public ReferralCodeService(IReferralCodeStore store, ReferralsOptions options, IClock clock)
@@ -102,6 +118,13 @@ public sealed partial class ReferralCodeService
             }
             // The position is read before the codes: a change committed while they stream is read again by the next
             // refresh (the index keeps the higher version), never missed.
+            if (_store is ContractCodeStore)
+            {
+                // The store contract's change feed from position 0 is every code once, at its latest version.
+                await CatchUpAsync(cancellationToken).ConfigureAwait(false);
+                _initialized = true;
+                return;
+            }
             long position = _store is IReferralCodeChangeFeed feed ? await feed.GetChangePositionAsync(cancellationToken).ConfigureAwait(false) : 0;
             await foreach (var record in _store.ListAllAsync(cancellationToken).ConfigureAwait(false))
             {

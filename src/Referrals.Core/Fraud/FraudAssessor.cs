@@ -85,6 +85,9 @@ internal sealed partial class FraudAssessor
         }
     }
 
+    /// <summary>The history the checks read unless the caller passes the one of its unit of work.</summary>
+    internal IFraudHistory History => _history;
+
     /// <summary>The names of the checks that run, in order.</summary>
     public IReadOnlyList<string> CheckNames => _checks.Select(c => c.Name).ToArray();
 

@@ -22,9 +22,7 @@ namespace Referrals.Pipeline;
 /// that is never settled runs out) nor, normally, deliver one twice.
 /// </remarks>
 internal sealed partial class NotificationDispatcher(
-    IRewardStore store,
-    IConversionStore conversions,
-    ITouchStore? touches,
+    IOutboxPort store,
     NotifierSet notifiers,
     NotificationOptions options,
     IClock clock,
@@ -45,7 +43,7 @@ internal sealed partial class NotificationDispatcher(
     /// True when "referral captured" notifications go through the outbox: a notifier is registered and the touch store
     /// is known, so that a later attempt can read the touch back.
     /// </summary>
-    public bool KeepsCaptures => !notifiers.IsEmpty && touches is not null;
+    public bool KeepsCaptures => !notifiers.IsEmpty && store.ReadsTouches;
 
     /// <summary>The notifications of a change about to be committed; none when no notifier is registered.</summary>
     public IReadOnlyList<PendingNotification> Plan(ProgramId program, IReadOnlyList<RewardEntry> entries, AttributionResult? decided, Instant now)
@@ -103,12 +101,9 @@ internal sealed partial class NotificationDispatcher(
     /// <exception cref="InvalidOperationException">The store refused it (its id exists: 128 random bits make that a broken store).</exception>
     public async ValueTask WriteAsync(PendingNotification notification, CancellationToken ct)
     {
-        var outcome = await store.TryCommitAsync(
-            new RewardCommit { Program = notification.Program, Accounts = [], Notifications = [notification] },
-            ct).ConfigureAwait(false);
-        if (outcome != RewardCommitOutcome.Committed)
+        if (!await store.TryWriteAloneAsync(notification, ct).ConfigureAwait(false))
         {
-            throw new InvalidOperationException($"The store refused a new notification ({outcome}): its random id {notification.Id} is stored already.");
+            throw new InvalidOperationException($"The store refused a new notification: its random id {notification.Id} is stored already.");
         }
     }
 
@@ -158,23 +153,33 @@ internal sealed partial class NotificationDispatcher(
         List<string>? delivered = null;
         List<NotificationUpdate>? failed = null;
         bool outbox = false;
-        foreach (var item in deliveries.Items)
+        try
         {
-            if (item.Notification is null)
+            foreach (var item in deliveries.Items)
             {
-                // No outbox (no notifier can be told again): told once, directly; a failure is logged and counted.
-                _ = await direct.TellAsync(item.Kind, item.Payload, [], ct).ConfigureAwait(false);
-                continue;
+                if (item.Notification is null)
+                {
+                    // No outbox (no notifier can be told again): told once, directly; a failure is logged and counted.
+                    _ = await direct.TellAsync(item.Kind, item.Payload, [], ct).ConfigureAwait(false);
+                    continue;
+                }
+                outbox = true;
+                if (await TellAsync(item.Notification, item.Payload, ct).ConfigureAwait(false) is { } failure)
+                {
+                    (failed ??= []).Add(failure);
+                }
+                else
+                {
+                    (delivered ??= []).Add(item.Notification.Id);
+                }
             }
-            outbox = true;
-            if (await TellAsync(item.Notification, item.Payload, ct).ConfigureAwait(false) is { } failure)
-            {
-                (failed ??= []).Add(failure);
-            }
-            else
-            {
-                (delivered ??= []).Add(item.Notification.Id);
-            }
+        }
+        catch (OperationCanceledException) when (delivered is not null || failed is not null)
+        {
+            // Stopped midway (the host shuts down): what every notifier took already is recorded, so a later pass tells
+            // only the rest; a short write, not cancelled, as the change it reports is committed.
+            await RecordAsync(delivered ?? (IReadOnlyList<string>)[], failed, CancellationToken.None).ConfigureAwait(false);
+            throw;
         }
         if (outbox)
         {
@@ -212,7 +217,7 @@ internal sealed partial class NotificationDispatcher(
         var claimedUntil = now + ClaimFor;
         while (true)
         {
-            var due = await store.ListDueNotificationsAsync(now, RedeliveryBatch, ct).ConfigureAwait(false);
+            var due = await store.ListDueAsync(now, RedeliveryBatch, ct).ConfigureAwait(false);
             if (due.Count == 0)
             {
                 break;
@@ -222,7 +227,7 @@ internal sealed partial class NotificationDispatcher(
             {
                 claims[i] = new NotificationUpdate(due[i] with { DueAt = claimedUntil }, due[i].DueAt);
             }
-            var claimed = new HashSet<string>(await store.TryUpdateNotificationsAsync(claims, ct).ConfigureAwait(false), StringComparer.Ordinal);
+            var claimed = new HashSet<string>(await store.TryUpdateAsync(claims, ct).ConfigureAwait(false), StringComparer.Ordinal);
             var done = new List<string>();
             var failed = new List<NotificationUpdate>();
             foreach (var (n, _) in claims)
@@ -231,13 +236,13 @@ internal sealed partial class NotificationDispatcher(
                 {
                     continue; // another pass took it
                 }
-                if (!NotifierSet.IsDeliverable(n.Kind) || (n.Kind == NotificationKind.ReferralCaptured && touches is null))
+                if (!NotifierSet.IsDeliverable(n.Kind) || (n.Kind == NotificationKind.ReferralCaptured && !store.ReadsTouches))
                 {
                     // Written by a newer version, or a capture this process cannot read back: left to one that can, due
                     // again when the claim runs out.
                     continue;
                 }
-                var payload = await ReadPayloadAsync(n, ct).ConfigureAwait(false);
+                var payload = await store.ReadPayloadAsync(n, ct).ConfigureAwait(false);
                 if (payload is null)
                 {
                     // What it reports is not stored (a capture whose writer stopped before recording the touch, on a store
@@ -267,7 +272,7 @@ internal sealed partial class NotificationDispatcher(
             }
             if (done.Count > 0)
             {
-                await store.AcknowledgeNotificationsAsync(done, ct).ConfigureAwait(false);
+                await store.AcknowledgeAsync(done, ct).ConfigureAwait(false);
             }
             if (failed.Count > 0)
             {
@@ -291,7 +296,7 @@ internal sealed partial class NotificationDispatcher(
 
     /// <summary>The dead letters, oldest first.</summary>
     public ValueTask<IReadOnlyList<PendingNotification>> ListDeadLetteredAsync(int limit, CancellationToken ct) =>
-        store.ListDeadLetteredNotificationsAsync(limit, ct);
+        store.ListDeadLetteredAsync(limit, ct);
 
     /// <summary>
     /// Puts dead letters back in line, due at <paramref name="now"/> with their attempts counted from zero; the notifiers
@@ -312,7 +317,7 @@ internal sealed partial class NotificationDispatcher(
         {
             return 0;
         }
-        int requeued = (await store.TryUpdateNotificationsAsync(updates, ct).ConfigureAwait(false)).Count;
+        int requeued = (await store.TryUpdateAsync(updates, ct).ConfigureAwait(false)).Count;
         if (requeued > 0)
         {
             LogRequeued(logger, requeued);
@@ -349,27 +354,6 @@ internal sealed partial class NotificationDispatcher(
         return new NotificationUpdate(next, n.DueAt);
     }
 
-    /// <summary>What a notification reports, read from the store; <see langword="null"/> when it is not stored.</summary>
-    private async ValueTask<object?> ReadPayloadAsync(PendingNotification n, CancellationToken ct)
-    {
-        switch (n.Kind)
-        {
-            case NotificationKind.ConversionDecided:
-                return n.OrderId is null ? null : await conversions.FindAttributionAsync(n.Program, n.OrderId, ct).ConfigureAwait(false);
-            case NotificationKind.RewardChanged:
-                if (n.OrderId is null)
-                {
-                    return null;
-                }
-                var entries = await store.ListOrderEntriesAsync(n.Program, n.OrderId, ct).ConfigureAwait(false);
-                // Entry ids are unique per reward; a notification stored without its reward id (by an earlier version,
-                // when they were unique in the program) is matched by the entry id alone.
-                return entries.FirstOrDefault(e => e.EntryId == n.EntryId && (n.RewardId is null || e.RewardId == n.RewardId));
-            default:
-                return n.TouchId is null ? null : await touches!.FindTouchAsync(n.Program, n.TouchId, ct).ConfigureAwait(false);
-        }
-    }
-
     /// <summary>
     /// Writes what the attempts right after a commit achieved: removes <paramref name="delivered"/>, records
     /// <paramref name="failed"/>. A failure to write is logged, not thrown: the change is committed, and what was not
@@ -381,7 +365,7 @@ internal sealed partial class NotificationDispatcher(
         {
             if (delivered.Count > 0)
             {
-                await store.AcknowledgeNotificationsAsync(delivered, ct).ConfigureAwait(false);
+                await store.AcknowledgeAsync(delivered, ct).ConfigureAwait(false);
             }
             if (failed is not null)
             {
@@ -399,7 +383,7 @@ internal sealed partial class NotificationDispatcher(
     /// <summary>Writes failed attempts; the ones that became dead letters are counted and logged once written.</summary>
     private async ValueTask UpdateAsync(IReadOnlyList<NotificationUpdate> failed, CancellationToken ct)
     {
-        var written = await store.TryUpdateNotificationsAsync(failed, ct).ConfigureAwait(false);
+        var written = await store.TryUpdateAsync(failed, ct).ConfigureAwait(false);
         foreach (var (n, _) in failed)
         {
             if (n.DeadLetteredAt is not null && written.Contains(n.Id, StringComparer.Ordinal))
@@ -410,7 +394,7 @@ internal sealed partial class NotificationDispatcher(
         }
     }
 
-    private static string NewId()
+    internal static string NewId()
     {
         Span<byte> bytes = stackalloc byte[16];
         RandomNumberGenerator.Fill(bytes);

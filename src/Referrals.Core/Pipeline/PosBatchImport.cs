@@ -10,7 +10,7 @@ namespace Referrals.Pipeline;
 /// conversion pipeline (its touch, its conversion and the conversion's decision), then the late touches' customers
 /// decided again. Thread-safe.
 /// </summary>
-internal sealed class PosBatchImport(ConversionPipeline pipeline, Reevaluation reevaluation, Lazy<ContactHasher?> hasher)
+internal sealed class PosBatchImport(IConversionFlow pipeline, Reevaluation reevaluation, Lazy<ContactHasher?> hasher)
 {
     /// <summary>Imports a POS batch upload; see <c>AttributionService.ImportPosBatchAsync</c>.</summary>
     public async Task<BatchImportResult> ImportAsync(ProgramId program, TextReader csv, CancellationToken cancellationToken = default)
@@ -32,7 +32,7 @@ internal sealed class PosBatchImport(ConversionPipeline pipeline, Reevaluation r
             // Each row is one unit of work: its touch, its conversion and the conversion's decision commit together.
             var imported = await pipeline.RunUnitAsync(
                 (Self: this, Program: program, Row: row, Touched: touchedCustomers, NewOrders: newOrders),
-                static (_, s, deliveries, ct) => s.Self.ImportRowAsync(s.Program, s.Row, s.Touched, s.NewOrders, deliveries, ct),
+                static (unit, s, ct) => s.Self.ImportRowAsync(unit, s.Program, s.Row, s.Touched, s.NewOrders, ct),
                 cancellationToken).ConfigureAwait(false);
             switch (imported.Outcome)
             {
@@ -71,11 +71,11 @@ internal sealed class PosBatchImport(ConversionPipeline pipeline, Reevaluation r
         (CaptureOutcome.Rejected, new RowProblem(reason, column, text), false);
 
     private async ValueTask<(CaptureOutcome Outcome, RowProblem Problem, bool Order)> ImportRowAsync(
+        IConversionUnitScope unit,
         ProgramId program,
         PosBatchRow row,
         HashSet<ParticipantId> touchedCustomers,
         HashSet<string> newOrders,
-        Deliveries deliveries,
         CancellationToken ct)
     {
         ContactHash? customerContact = null;
@@ -135,7 +135,7 @@ internal sealed class PosBatchImport(ConversionPipeline pipeline, Reevaluation r
             {
                 return Refused(BatchImportErrorReason.InvalidContact, "referrer_phone", "referrer_phone is not a valid phone number (not shown: personal data).");
             }
-            var matches = await pipeline.Stores.Participants.FindParticipantsByContactAsync(referrerContact, ct).ConfigureAwait(false);
+            var matches = await unit.FindParticipantsByContactAsync(referrerContact, ct).ConfigureAwait(false);
             if (matches.Count != 1)
             {
                 string column = row.ReferrerEmail is not null ? "referrer_email" : "referrer_phone";
@@ -159,7 +159,7 @@ internal sealed class PosBatchImport(ConversionPipeline pipeline, Reevaluation r
             RegisterId = row.RegisterId,
             CaptureId = row.CaptureId,
         };
-        var built = await pipeline.Touches.BuildAsync(pipeline.Facts, request, row.OrderId, ct, limitGuessing: false).ConfigureAwait(false);
+        var built = await unit.Touches.BuildAsync(unit.Facts, request, row.OrderId, ct, limitGuessing: false).ConfigureAwait(false);
         if (built.Touch is null)
         {
             return (CaptureOutcome.Rejected, new RowProblem(
@@ -168,14 +168,14 @@ internal sealed class PosBatchImport(ConversionPipeline pipeline, Reevaluation r
                 $"the capture was refused: {Describe(built.Rejection)}.",
                 built.Rejection), false);
         }
-        var stored = await pipeline.StoreTouchAsync(built.Touch, built.CodeOutcome, deliveries, ct).ConfigureAwait(false);
+        var stored = await unit.StoreTouchAsync(built.Touch, built.CodeOutcome, ct).ConfigureAwait(false);
         if (customer is { } c)
         {
             touchedCustomers.Add(c);
         }
         else if (customerContact is { } contact)
         {
-            foreach (var p in await pipeline.Stores.Participants.FindParticipantsByContactAsync(contact, ct).ConfigureAwait(false))
+            foreach (var p in await unit.FindParticipantsByContactAsync(contact, ct).ConfigureAwait(false))
             {
                 touchedCustomers.Add(p.Id);
             }
@@ -196,10 +196,9 @@ internal sealed class PosBatchImport(ConversionPipeline pipeline, Reevaluation r
                 Contacts = customerContact is { } cc ? [cc] : [],
                 IsNewCustomer = row.NewCustomer,
             };
-            if (await pipeline.Stores.Conversions.TryAddConversionAsync(conversion, ct).ConfigureAwait(false))
+            if (await unit.RecordNewAsync(conversion, ct).ConfigureAwait(false))
             {
                 newOrders.Add(orderId);
-                await pipeline.DecideAndCommitAsync(conversion, tell: true, deliveries, ct).ConfigureAwait(false);
                 order = true;
             }
         }

@@ -7,28 +7,31 @@ namespace Referrals.Pipeline;
 /// Deciding recorded conversions again (late touches, identity links, repairs): each conversion one unit of work of the
 /// conversion pipeline, in event order. Thread-safe.
 /// </summary>
-internal sealed class Reevaluation(ConversionPipeline pipeline, IReadOnlyDictionary<ProgramId, ProgramRules> programs)
+internal sealed class Reevaluation(IConversionFlow pipeline, IReadOnlyDictionary<ProgramId, ProgramRules> programs)
 {
-    /// <summary>Decides one recorded order again; <see langword="null"/> when no such order was recorded.</summary>
-    public async ValueTask<AttributionResult?> OrderAsync(ProgramId program, string orderId, CancellationToken cancellationToken)
-    {
-        var conversion = await pipeline.Stores.Conversions.FindConversionAsync(program, orderId, cancellationToken).ConfigureAwait(false);
-        return conversion is null ? null : await pipeline.DecideAndCommitUnitAsync(conversion, tell: true, cancellationToken).ConfigureAwait(false);
-    }
+    /// <summary>Decides one recorded conversion again and stores the decision; <see langword="null"/> when there is none.</summary>
+    public async ValueTask<AttributionResult?> OrderAsync(ProgramId program, string orderId, CancellationToken cancellationToken) =>
+        (await pipeline.RedecideAsync(program, orderId, tell: true, cancellationToken).ConfigureAwait(false))?.After;
 
     /// <summary>
-    /// Decides a customer's conversions again, in event order, telling the notifiers of each decision.
+    /// Decides a customer's conversions again, in event order, each as its own unit; counts the decisions that changed,
+    /// leaving out <paramref name="except"/> (orders just recorded by the caller).
     /// </summary>
-    /// <returns>How many decisions changed, not counting the orders in <paramref name="except"/> (recorded by the caller just now).</returns>
     public async ValueTask<int> CustomerAsync(ProgramId program, ParticipantId customer, IReadOnlySet<string>? except, CancellationToken cancellationToken)
     {
-        var conversions = pipeline.Stores.Conversions;
-        int changed = 0;
-        foreach (var c in await conversions.ListConversionsAsync(program, customer, cancellationToken).ConfigureAwait(false))
+        var orders = new List<string>();
+        await foreach (var id in pipeline.CustomerOrdersAsync(program, customer, cancellationToken).ConfigureAwait(false))
         {
-            var before = await conversions.FindAttributionAsync(program, c.OrderId, cancellationToken).ConfigureAwait(false);
-            var after = await pipeline.DecideAndCommitUnitAsync(c, tell: true, cancellationToken).ConfigureAwait(false);
-            if ((except is null || !except.Contains(c.OrderId)) && (before is null || !SameDecision(before, after)))
+            orders.Add(id);
+        }
+        int changed = 0;
+        foreach (var orderId in orders)
+        {
+            if (await pipeline.RedecideAsync(program, orderId, tell: true, cancellationToken).ConfigureAwait(false) is not { } decided)
+            {
+                continue;
+            }
+            if ((except is null || !except.Contains(orderId)) && (decided.Before is null || !SameDecision(decided.Before, decided.After)))
             {
                 changed++;
             }
@@ -36,21 +39,26 @@ internal sealed class Reevaluation(ConversionPipeline pipeline, IReadOnlyDiction
         return changed;
     }
 
-    /// <summary>Decides every conversion of a program again until nothing changes; decisions are not told (a repair).</summary>
-    /// <returns>How many decisions changed in all.</returns>
+    /// <summary>
+    /// Decides every conversion of a program again, in event order, repeating until nothing changes (chains depend on
+    /// other customers' decisions), at most the chain depth + 2 passes. The decisions are not told (a repair).
+    /// </summary>
     public async ValueTask<int> ProgramAsync(ProgramId program, CancellationToken cancellationToken)
     {
-        var conversions = pipeline.Stores.Conversions;
         int total = 0;
         int depth = programs.TryGetValue(program, out var rules) ? rules.MaxChainDepth : 1;
         for (int pass = 0; pass <= depth + 1; pass++)
         {
-            int changed = 0;
-            foreach (var c in await conversions.ListAllConversionsAsync(program, cancellationToken).ConfigureAwait(false))
+            var orders = new List<string>();
+            await foreach (var id in pipeline.ProgramOrdersAsync(program, cancellationToken).ConfigureAwait(false))
             {
-                var before = await conversions.FindAttributionAsync(program, c.OrderId, cancellationToken).ConfigureAwait(false);
-                var after = await pipeline.DecideAndCommitUnitAsync(c, tell: false, cancellationToken).ConfigureAwait(false);
-                if (before is null || !SameDecision(before, after))
+                orders.Add(id);
+            }
+            int changed = 0;
+            foreach (var orderId in orders)
+            {
+                if (await pipeline.RedecideAsync(program, orderId, tell: false, cancellationToken).ConfigureAwait(false) is { } decided
+                    && (decided.Before is null || !SameDecision(decided.Before, decided.After)))
                 {
                     changed++;
                 }
@@ -64,7 +72,6 @@ internal sealed class Reevaluation(ConversionPipeline pipeline, IReadOnlyDiction
         return total;
     }
 
-    /// <summary>Whether two decisions credit the same way: reason, referrer, code, touch, repeat, combination, chain, verdict.</summary>
     internal static bool SameDecision(AttributionResult a, AttributionResult b) =>
         a.Reason == b.Reason && a.Referrer == b.Referrer && a.Code == b.Code && a.TouchId == b.TouchId
         && a.IsRepeat == b.IsRepeat && a.Combination == b.Combination && a.Chain.SequenceEqual(b.Chain)

@@ -39,7 +39,7 @@ internal sealed class StoreAttributionFacts(ReferralStores stores, ReferralCodeS
         return false;
     }
 
-    public ValueTask<int> CountCodeUsesBeforeAsync(ReferralCode code, Instant eventTime, string orderId, CancellationToken ct) =>
+    public ValueTask<int> CountCodeUsesBeforeAsync(ReferralCode code, Instant eventTime, string orderId, int limit, CancellationToken ct) =>
         stores.Conversions.CountCodeUsesBeforeAsync(code, eventTime, orderId, ct);
 
     public ReferralCodeRecord? FindCode(ReferralCode code) => codes.FindIndexed(code);

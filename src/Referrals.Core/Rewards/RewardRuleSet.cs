@@ -76,6 +76,49 @@ internal sealed class RewardRuleSet
         return (Zone.AtStartOfDay(start).ToInstant(), Zone.AtStartOfDay(end).ToInstant());
     }
 
+    /// <summary>The referrer's place on the level-1 ladder after <paramref name="successful"/> counted referrals, or <see langword="null"/> without a ladder.</summary>
+    public RewardTierProgress? Progress(int successful)
+    {
+        var ladder = Rules.FirstOrDefault(r => r.Role == RewardRole.Referrer && r.Level == 1 && r.Milestone is null && r.Tiers.Length > 1);
+        if (ladder is null)
+        {
+            return null;
+        }
+        int next = successful + 1;
+        int current = Array.FindLastIndex(ladder.Tiers, t => t.From <= next);
+        int following = current + 1;
+        if (following >= ladder.Tiers.Length)
+        {
+            return new RewardTierProgress(ladder.Name, current < 0 ? "none yet" : ladder.Tiers[current].Label, null, null);
+        }
+        return new RewardTierProgress(
+            ladder.Name,
+            current < 0 ? "none yet" : ladder.Tiers[current].Label,
+            ladder.Tiers[following].Label,
+            ladder.Tiers[following].From - successful);
+    }
+
+    /// <summary>
+    /// The key of the calendar period of a cap that contains an instant, in the program's zone: <c>D2026-11-08</c>,
+    /// <c>W2026-11-02</c> (the Monday), <c>M2026-11</c>, <c>Y2026</c> or <c>L</c>. The cap-usage summaries are keyed by it.
+    /// </summary>
+    public string PeriodKey(CapPeriod period, Instant instant)
+    {
+        if (period == CapPeriod.Lifetime)
+        {
+            return "L";
+        }
+        var date = instant.InZone(Zone).Date;
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        return period switch
+        {
+            CapPeriod.Day => "D" + date.ToString("yyyy-MM-dd", inv),
+            CapPeriod.Week => "W" + date.PlusDays(1 - (int)date.DayOfWeek).ToString("yyyy-MM-dd", inv),
+            CapPeriod.Month => "M" + date.ToString("yyyy-MM", inv),
+            _ => "Y" + date.ToString("yyyy", inv),
+        };
+    }
+
     /// <summary>
     /// Evaluates every rule for one attributed conversion. <paramref name="usage"/> holds, per referrer level (1 first)
     /// and cap, what the beneficiary has used in the period of the conversion; it is updated as rewards are drafted, so

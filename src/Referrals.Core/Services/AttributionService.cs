@@ -46,8 +46,9 @@ namespace Referrals.Services;
 /// </remarks>
 public sealed class AttributionService
 {
-    private readonly ReferralStores _stores;
-    private readonly ConversionPipeline _pipeline;
+    private readonly ReferralStores? _stores;
+    private readonly ConversionPipeline? _pipeline;
+    private readonly SessionConversionPipeline? _contract;
     private readonly PosBatchImport _import;
     private readonly Reevaluation _reevaluation;
     private readonly ParticipantService _participants;
@@ -111,9 +112,41 @@ public sealed class AttributionService
             new NotifierSet(notifiers, log),
             log);
         var hasher = new Lazy<ContactHasher?>(() => string.IsNullOrEmpty(o.Privacy.ContactHashKey) ? null : new ContactHasher(o));
-        _reevaluation = new Reevaluation(_pipeline, _programs);
-        _import = new PosBatchImport(_pipeline, _reevaluation, hasher);
+        var flow = new StoreConversionFlow(_pipeline);
+        _reevaluation = new Reevaluation(flow, _programs);
+        _import = new PosBatchImport(flow, _reevaluation, hasher);
     }
+
+    /// <summary>
+    /// The constructor on the narrow store contract, which dependency injection uses when an <see cref="IReferralStore"/>
+    /// is registered: every operation is one session of the store, passed through the pipeline.
+    /// </summary>
+    internal AttributionService(
+        IOptions<ReferralsOptions> options,
+        IClock clock,
+        ReferralCodeService codes,
+        IReferralStore store,
+        IEnumerable<IReferralNotifier> notifiers,
+        ILogger<AttributionService>? logger,
+        FraudAssessor? fraud)
+    {
+        var o = Preconditions.CheckNotNull(options).Value;
+        ReferralsOptionsValidator.ThrowIfInvalid(o);
+        Preconditions.CheckNotNull(clock);
+        Preconditions.CheckNotNull(codes);
+        Preconditions.CheckNotNull(store);
+        var log = logger ?? (ILogger)NullLogger.Instance;
+        _programs = ProgramRules.Compile(o);
+        _participants = new ParticipantService(store, clock, [.. o.Programs.Keys.Select(k => new ProgramId(k))]);
+        _contract = SessionConversionPipeline.Create(o, store, codes, clock, fraud, notifiers, log);
+        var hasher = new Lazy<ContactHasher?>(() => string.IsNullOrEmpty(o.Privacy.ContactHashKey) ? null : new ContactHasher(o));
+        var flow = new ContractConversionFlow(store, _contract);
+        _reevaluation = new Reevaluation(flow, _programs);
+        _import = new PosBatchImport(flow, _reevaluation, hasher);
+        _store = store;
+    }
+
+    private readonly IReferralStore? _store;
 
     /// <summary>Records or replaces a participant; the same as <see cref="ParticipantService.RegisterAsync"/>.</summary>
     public ValueTask RegisterParticipantAsync(Participant participant, CancellationToken cancellationToken = default) =>
@@ -147,7 +180,16 @@ public sealed class AttributionService
         {
             return new CaptureResult(CaptureOutcome.Rejected, CaptureRejection.NoProspect, null, null);
         }
-        var built = await _pipeline.Touches.BuildAsync(_pipeline.Facts, request, orderId: null, cancellationToken).ConfigureAwait(false);
+        if (_contract is not null)
+        {
+            // Building reads only the referrer's registration (a contact look-up), committed state is enough.
+            var facts = new SessionFacts(_store!, _contract.Touches.Codes);
+            var made = await _contract.Touches.BuildAsync(facts, request, orderId: null, cancellationToken).ConfigureAwait(false);
+            return made.Touch is null
+                ? new CaptureResult(CaptureOutcome.Rejected, made.Rejection, null, made.CodeOutcome)
+                : await _contract.CaptureAsync(made.Touch, made.CodeOutcome, cancellationToken).ConfigureAwait(false);
+        }
+        var built = await _pipeline!.Touches.BuildAsync(_pipeline.Facts, request, orderId: null, cancellationToken).ConfigureAwait(false);
         if (built.Touch is null)
         {
             return new CaptureResult(CaptureOutcome.Rejected, built.Rejection, null, built.CodeOutcome);
@@ -177,14 +219,19 @@ public sealed class AttributionService
     public ValueTask<AttributionResult> RecordConversionAsync(Conversion conversion, CancellationToken cancellationToken = default)
     {
         CheckConversion(conversion);
-        return _pipeline.RunUnitAsync(conversion, static (pipeline, c, deliveries, ct) => pipeline.RecordAsync(c, deliveries, ct), cancellationToken);
+        if (_contract is not null)
+        {
+            return _contract.RecordAsync(conversion, cancellationToken);
+        }
+        return _pipeline!.RunUnitAsync(conversion, static (pipeline, c, deliveries, ct) => pipeline.RecordAsync(c, deliveries, ct), cancellationToken);
     }
 
     /// <summary>
     /// Records many conversions — a till's end-of-day upload, an import — and decides them in the order given, each as
     /// <see cref="RecordConversionAsync"/> would (idempotent by order id; a conversion sees the ones before it in the
-    /// list). When the store can run them as one transaction (<see cref="ITransactionalStore"/>, as the SQLite store
-    /// does), they are: committed together, or none of them when one fails, and the notifiers are told afterwards. That is
+    /// list). On the store contract (<see cref="IReferralStore"/>, the default) they are one session of the store; on
+    /// today's interfaces, when the store can run them as one transaction (<see cref="ITransactionalStore"/>, as the SQLite
+    /// store does), they are: committed together, or none of them when one fails, and the notifiers are told afterwards. That is
     /// much cheaper per conversion than one transaction each, but holds the store's write lock for the whole list: keep
     /// lists to a few hundred or thousand. Otherwise each conversion is recorded and committed in turn.
     /// </summary>
@@ -198,17 +245,21 @@ public sealed class AttributionService
         {
             CheckConversion(conversions[i]);
         }
+        if (_contract is not null)
+        {
+            return await _contract.RecordManyAsync(conversions, cancellationToken).ConfigureAwait(false);
+        }
         var results = new AttributionResult[conversions.Count];
-        if (_stores.Transaction is null)
+        if (_stores!.Transaction is null)
         {
             // No transaction to share: each conversion is its own unit, committed (and told) in turn.
             for (int i = 0; i < results.Length; i++)
             {
-                results[i] = await _pipeline.RunUnitAsync(conversions[i], static (pipeline, c, deliveries, ct) => pipeline.RecordAsync(c, deliveries, ct), cancellationToken).ConfigureAwait(false);
+                results[i] = await _pipeline!.RunUnitAsync(conversions[i], static (pipeline, c, deliveries, ct) => pipeline.RecordAsync(c, deliveries, ct), cancellationToken).ConfigureAwait(false);
             }
             return results;
         }
-        return await _pipeline.RunUnitAsync(
+        return await _pipeline!.RunUnitAsync(
             (List: conversions, Results: results),
             static async (pipeline, s, deliveries, ct) =>
             {
@@ -259,8 +310,16 @@ public sealed class AttributionService
         _reevaluation.ProgramAsync(program, cancellationToken);
 
     /// <summary>Reads the decision of an order, or <see langword="null"/>.</summary>
-    public ValueTask<AttributionResult?> FindAttributionAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default) =>
-        _stores.Conversions.FindAttributionAsync(program, Preconditions.CheckNotNull(orderId), cancellationToken);
+    public async ValueTask<AttributionResult?> FindAttributionAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default)
+    {
+        Preconditions.CheckNotNull(orderId);
+        if (_store is not null)
+        {
+            var order = await _store.FindOrderAsync(program, orderId, cancellationToken).ConfigureAwait(false);
+            return order is null ? null : OrderDocument.FromRow(order).Attribution;
+        }
+        return await _stores!.Conversions.FindAttributionAsync(program, orderId, cancellationToken).ConfigureAwait(false);
+    }
 
     private static void CheckConversion(Conversion conversion)
     {

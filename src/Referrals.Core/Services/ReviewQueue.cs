@@ -69,13 +69,20 @@ public sealed record ReviewItem
 public sealed class ReviewQueue
 {
     private readonly RewardService _rewards;
-    private readonly IConversionStore _conversions;
+    private readonly IConversionStore? _conversions;
 
     /// <summary>Creates the queue over the reward service and the stored attributions.</summary>
     public ReviewQueue(RewardService rewards, IConversionStore conversions)
     {
         _rewards = Preconditions.CheckNotNull(rewards);
         _conversions = Preconditions.CheckNotNull(conversions);
+    }
+
+    /// <summary>The queue over a reward service on the narrow store contract, which reads the attributions itself.</summary>
+    internal ReviewQueue(RewardService rewards)
+    {
+        _rewards = Preconditions.CheckNotNull(rewards);
+        Preconditions.CheckArgument(rewards.Contract is not null, nameof(rewards), "This constructor needs a reward service on the store contract (IReferralStore).");
     }
 
     /// <summary>The items waiting in a program, longest-waiting first.</summary>
@@ -85,7 +92,7 @@ public sealed class ReviewQueue
         var items = new List<ReviewItem>();
         foreach (var order in held.GroupBy(r => r.OrderId, StringComparer.Ordinal))
         {
-            var attribution = await _conversions.FindAttributionAsync(program, order.Key, cancellationToken).ConfigureAwait(false);
+            var attribution = await FindAttributionAsync(program, order.Key, cancellationToken).ConfigureAwait(false);
             if (Item(attribution, order.ToList()) is { } item)
             {
                 items.Add(item);
@@ -103,7 +110,7 @@ public sealed class ReviewQueue
         {
             return null;
         }
-        return Item(await _conversions.FindAttributionAsync(program, orderId, cancellationToken).ConfigureAwait(false), held);
+        return Item(await FindAttributionAsync(program, orderId, cancellationToken).ConfigureAwait(false), held);
     }
 
     /// <summary>
@@ -130,6 +137,11 @@ public sealed class ReviewQueue
     /// <exception cref="ArgumentException"><paramref name="actor"/> or <paramref name="reason"/> is empty.</exception>
     public ValueTask<IReadOnlyList<Reward>> RejectAsync(ProgramId program, string orderId, string actor, string reason, CancellationToken cancellationToken = default) =>
         _rewards.DecideReviewAsync(program, Preconditions.CheckNotNull(orderId), release: false, actor, reason, cancellationToken);
+
+    private ValueTask<AttributionResult?> FindAttributionAsync(ProgramId program, string orderId, CancellationToken cancellationToken) =>
+        _rewards.Contract is { } contract
+            ? contract.FindAttributionAsync(program, orderId, cancellationToken)
+            : _conversions!.FindAttributionAsync(program, orderId, cancellationToken);
 
     private static ReviewItem? Item(AttributionResult? attribution, List<Reward> held)
     {

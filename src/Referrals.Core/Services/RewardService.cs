@@ -41,8 +41,9 @@ public sealed partial class RewardService
 {
     private const int MaxAttempts = 16;
 
-    private readonly IRewardStore _store;
-    private readonly IConversionStore _conversions;
+    private readonly IRewardStore _store = null!;
+    private readonly IConversionStore _conversions = null!;
+    private readonly ContractRewards? _contract;
     private readonly IClock _clock;
     private readonly IRewardFulfiller? _fulfiller;
     private readonly NotificationDispatcher _outbox;
@@ -84,7 +85,7 @@ public sealed partial class RewardService
         Preconditions.CheckArgument(f.Length <= 1, nameof(fulfillers), $"Register at most one IRewardFulfiller; found {f.Length}.");
         _fulfiller = f.FirstOrDefault();
         _logger = logger ?? (ILogger)NullLogger.Instance;
-        _outbox = new NotificationDispatcher(_store, _conversions, touches, new NotifierSet(notifiers, _logger), o.Notifications, _clock, _logger);
+        _outbox = new NotificationDispatcher(new StoreOutboxPort(_store, _conversions, touches), new NotifierSet(notifiers, _logger), o.Notifications, _clock, _logger);
         foreach (var (id, program) in o.Programs)
         {
             var zone = DateTimeZoneProviders.Tzdb[program.TimeZone];
@@ -95,6 +96,53 @@ public sealed partial class RewardService
             _fraud[new ProgramId(id)] = program.Fraud is null ? Fraud.FraudPolicy.Default : new Fraud.FraudPolicy(program.Fraud);
         }
     }
+
+    /// <summary>
+    /// Creates the service on the narrow store contract (<see cref="IReferralStore"/>); options are validated here as in
+    /// dependency injection, which uses this constructor when an <see cref="IReferralStore"/> is registered.
+    /// </summary>
+    /// <param name="options">The settings; <see cref="ReferralsOptions.Programs"/> and <see cref="ReferralsOptions.Notifications"/> are read.</param>
+    /// <param name="clock">The library's clock.</param>
+    /// <param name="store">The store: ledger, reward rows and their due index, summaries, orders and the outbox.</param>
+    /// <param name="fulfillers">At most one fulfiller.</param>
+    /// <param name="notifiers">The notifiers, told of every change through the outbox.</param>
+    /// <param name="logger">The logger, or <see langword="null"/> for none.</param>
+    /// <exception cref="OptionsValidationException">A setting is bad; the message names every one.</exception>
+    /// <exception cref="ArgumentException">More than one fulfiller is registered.</exception>
+    internal RewardService(
+        IOptions<ReferralsOptions> options,
+        IClock clock,
+        IReferralStore store,
+        IEnumerable<IRewardFulfiller> fulfillers,
+        IEnumerable<IReferralNotifier> notifiers,
+        ILogger<RewardService>? logger)
+    {
+        var o = Preconditions.CheckNotNull(options).Value;
+        ReferralsOptionsValidator.ThrowIfInvalid(o);
+        _clock = Preconditions.CheckNotNull(clock);
+        Preconditions.CheckNotNull(store);
+        var f = Preconditions.CheckNotNull(fulfillers).ToArray();
+        Preconditions.CheckArgument(f.Length <= 1, nameof(fulfillers), $"Register at most one IRewardFulfiller; found {f.Length}.");
+        _fulfiller = f.FirstOrDefault();
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+        _outbox = new NotificationDispatcher(new ContractOutboxPort(store), new NotifierSet(notifiers, _logger), o.Notifications, _clock, _logger);
+        foreach (var (id, program) in o.Programs)
+        {
+            var zone = DateTimeZoneProviders.Tzdb[program.TimeZone];
+            if (RewardRuleSet.Compile(program.Rewards, zone) is { } rules)
+            {
+                _rules[new ProgramId(id)] = rules;
+            }
+            _fraud[new ProgramId(id)] = program.Fraud is null ? Fraud.FraudPolicy.Default : new Fraud.FraudPolicy(program.Fraud);
+        }
+        _contract = new ContractRewards(store, _rules, _fraud, _fulfiller, _outbox, _clock, _logger);
+    }
+
+    /// <summary>The reward lifecycle on the narrow contract, or <see langword="null"/> on today's stores.</summary>
+    internal ContractRewards? Contract => _contract;
+
+    /// <summary>The compiled reward rules per program.</summary>
+    internal IReadOnlyDictionary<ProgramId, RewardRuleSet> Rules => _rules;
 
     /// <summary>
     /// Decides the rewards of an attribution and records them as pending. Idempotent: the same attribution again
@@ -111,7 +159,24 @@ public sealed partial class RewardService
             attribution.Amount.Amount is >= 0 and <= AmountLimits.MaxAmount,
             nameof(attribution),
             $"An order amount is 0 to {AmountLimits.MaxAmountText}; got {attribution.Amount}.");
+        if (_contract is not null)
+        {
+            return ContractDecisionAsync(attribution, cancellationToken);
+        }
         return CommitDecisionAsync(attribution, saveWith: null, report: null, deliveries: null, cancellationToken);
+    }
+
+    // On the narrow contract the conversion pipeline decides an order's rewards in the unit that records it: an
+    // attribution given here is one recorded before, and its stored decision is returned (idempotent).
+    private async ValueTask<RewardDecision?> ContractDecisionAsync(AttributionResult attribution, CancellationToken cancellationToken)
+    {
+        var stored = await _contract!.FindAttributionAsync(attribution.Program, attribution.OrderId, cancellationToken).ConfigureAwait(false);
+        if (stored is null || stored.Referrer != attribution.Referrer || stored.IsAttributed != attribution.IsAttributed)
+        {
+            throw new InvalidOperationException(
+                $"Order {attribution.OrderId} was not recorded with this attribution: on the store contract, rewards are decided when AttributionService records or re-evaluates the conversion.");
+        }
+        return await _contract.FindDecisionAsync(attribution.Program, attribution.OrderId, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The store of the rewards, for composing the conversion pipeline's stores (<see cref="ReferralStores.Compose"/>).</summary>
@@ -217,6 +282,10 @@ public sealed partial class RewardService
         Preconditions.CheckNotNull(refund);
         Preconditions.CheckArgument(!string.IsNullOrWhiteSpace(refund.RefundId) && refund.RefundId.Length <= 128, nameof(refund), $"A refund id is 1 to 128 characters; got '{refund.RefundId}'.");
         Preconditions.CheckArgument(refund.IsChargeback || refund.Amount.Amount > 0, nameof(refund), $"A refund amount must be more than zero; got {refund.Amount}.");
+        if (_contract is not null)
+        {
+            return await _contract.RecordRefundAsync(refund, cancellationToken).ConfigureAwait(false);
+        }
         var conversion = await _conversions.FindConversionAsync(refund.Program, refund.OrderId, cancellationToken).ConfigureAwait(false);
         if (conversion is null)
         {
@@ -267,6 +336,11 @@ public sealed partial class RewardService
         int approved = 0, fulfilled = 0, failed = 0;
         var now = _clock.GetCurrentInstant();
         var (redelivered, undelivered, deadLettered) = await _outbox.RedeliverAsync(now, cancellationToken).ConfigureAwait(false);
+        if (_contract is not null)
+        {
+            (approved, fulfilled, failed) = await _contract.ProcessDueAsync(now, cancellationToken).ConfigureAwait(false);
+            return new RewardProcessingResult(approved, fulfilled, failed, redelivered, undelivered, deadLettered);
+        }
         foreach (var program in _rules.Keys)
         {
             var open = Reward.FoldAll(await _store.ListOpenEntriesAsync(program, cancellationToken).ConfigureAwait(false));
@@ -367,6 +441,10 @@ public sealed partial class RewardService
     public async ValueTask<Reward?> ApproveAsync(ProgramId program, string rewardId, string actor, string reason, CancellationToken cancellationToken = default)
     {
         CheckActor(actor, reason);
+        if (_contract is not null)
+        {
+            return await _contract.AppendStatusAsync(program, Preconditions.CheckNotNull(rewardId), RewardEntryType.Approved, actor, reason, null, cancellationToken).ConfigureAwait(false);
+        }
         var reward = await FindRewardAsync(program, rewardId, cancellationToken).ConfigureAwait(false);
         return reward is { Status: RewardStatus.Pending }
             ? await AppendStatusAsync(reward, RewardEntryType.Approved, actor, reason, null, cancellationToken).ConfigureAwait(false)
@@ -378,6 +456,10 @@ public sealed partial class RewardService
     public async ValueTask<Reward?> RejectAsync(ProgramId program, string rewardId, string actor, string reason, CancellationToken cancellationToken = default)
     {
         CheckActor(actor, reason);
+        if (_contract is not null)
+        {
+            return await _contract.AppendStatusAsync(program, Preconditions.CheckNotNull(rewardId), RewardEntryType.Rejected, actor, reason, null, cancellationToken).ConfigureAwait(false);
+        }
         var reward = await FindRewardAsync(program, rewardId, cancellationToken).ConfigureAwait(false);
         return reward is { Status: RewardStatus.Pending or RewardStatus.Approved }
             ? await AppendStatusAsync(reward, RewardEntryType.Rejected, actor, reason, null, cancellationToken).ConfigureAwait(false)
@@ -387,6 +469,10 @@ public sealed partial class RewardService
     /// <summary>The rewards of a program held for fraud review, oldest first.</summary>
     internal async ValueTask<List<Reward>> ListUnderReviewAsync(ProgramId program, CancellationToken cancellationToken)
     {
+        if (_contract is not null)
+        {
+            return await _contract.ListUnderReviewAsync(program, cancellationToken).ConfigureAwait(false);
+        }
         var open = Reward.FoldAll(await _store.ListOpenEntriesAsync(program, cancellationToken).ConfigureAwait(false));
         return open.Where(r => r.UnderReview).ToList();
     }
@@ -395,6 +481,10 @@ public sealed partial class RewardService
     internal async ValueTask<IReadOnlyList<Reward>> DecideReviewAsync(ProgramId program, string orderId, bool release, string actor, string reason, CancellationToken cancellationToken)
     {
         CheckActor(actor, reason);
+        if (_contract is not null)
+        {
+            return await _contract.DecideReviewAsync(program, orderId, release, actor, reason, cancellationToken).ConfigureAwait(false);
+        }
         var changed = new List<Reward>();
         foreach (var reward in await ListOrderRewardsAsync(program, orderId, cancellationToken).ConfigureAwait(false))
         {
@@ -415,6 +505,10 @@ public sealed partial class RewardService
     public async ValueTask<Reward?> FindRewardAsync(ProgramId program, string rewardId, CancellationToken cancellationToken = default)
     {
         Preconditions.CheckNotNull(rewardId);
+        if (_contract is not null)
+        {
+            return await _contract.FindRewardAsync(program, rewardId, cancellationToken).ConfigureAwait(false);
+        }
         var entries = await _store.ListRewardEntriesAsync(program, rewardId, cancellationToken).ConfigureAwait(false);
         return entries.Count > 0 && entries[0].Type == RewardEntryType.Earned ? Reward.Fold(entries) : null;
     }
@@ -423,16 +517,26 @@ public sealed partial class RewardService
     public async ValueTask<IReadOnlyList<Reward>> ListOrderRewardsAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default)
     {
         Preconditions.CheckNotNull(orderId);
+        if (_contract is not null)
+        {
+            return await _contract.ListOrderRewardsAsync(program, orderId, cancellationToken).ConfigureAwait(false);
+        }
         return Reward.FoldAll(await _store.ListOrderEntriesAsync(program, orderId, cancellationToken).ConfigureAwait(false));
     }
 
     /// <summary>The reward decision of an order, or <see langword="null"/>.</summary>
     public ValueTask<RewardDecision?> FindDecisionAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default) =>
-        _store.FindDecisionAsync(program, Preconditions.CheckNotNull(orderId), cancellationToken);
+        _contract is not null
+            ? _contract.FindDecisionAsync(program, Preconditions.CheckNotNull(orderId), cancellationToken)
+            : _store.FindDecisionAsync(program, Preconditions.CheckNotNull(orderId), cancellationToken);
 
     /// <summary>A referrer's standing: successful referrals, ladder tier and progress, rewards by status, balance per currency.</summary>
     public async ValueTask<ReferrerSummary> GetReferrerSummaryAsync(ProgramId program, ParticipantId referrer, CancellationToken cancellationToken = default)
     {
+        if (_contract is not null)
+        {
+            return await _contract.GetReferrerSummaryAsync(program, referrer, cancellationToken).ConfigureAwait(false);
+        }
         var account = await _store.LoadAccountAsync(program, referrer, cancellationToken).ConfigureAwait(false);
         var rewards = Reward.FoldAll(account.Entries);
         int successful = account.Referrals.Count(d => d.Counted);
@@ -441,7 +545,7 @@ public sealed partial class RewardService
             Program = program,
             Referrer = referrer,
             SuccessfulReferrals = successful,
-            Tier = _rules.TryGetValue(program, out var rules) ? Progress(rules, successful) : null,
+            Tier = _rules.TryGetValue(program, out var rules) ? rules.Progress(successful) : null,
             Pending = Totals(rewards, RewardStatus.Pending, net: true),
             Approved = Totals(rewards, RewardStatus.Approved, net: true),
             Fulfilled = Totals(rewards, RewardStatus.Fulfilled, net: true),
@@ -521,26 +625,6 @@ public sealed partial class RewardService
 
     private static Money Refunded(Money order, IReadOnlyList<Refund> refunds) => Refund.Total(order, refunds);
 
-    private static RewardTierProgress? Progress(RewardRuleSet rules, int successful)
-    {
-        var ladder = rules.Rules.FirstOrDefault(r => r.Role == RewardRole.Referrer && r.Level == 1 && r.Milestone is null && r.Tiers.Length > 1);
-        if (ladder is null)
-        {
-            return null;
-        }
-        int next = successful + 1;
-        int current = Array.FindLastIndex(ladder.Tiers, t => t.From <= next);
-        int following = current + 1;
-        if (following >= ladder.Tiers.Length)
-        {
-            return new RewardTierProgress(ladder.Name, current < 0 ? "none yet" : ladder.Tiers[current].Label, null, null);
-        }
-        return new RewardTierProgress(
-            ladder.Name,
-            current < 0 ? "none yet" : ladder.Tiers[current].Label,
-            ladder.Tiers[following].Label,
-            ladder.Tiers[following].From - successful);
-    }
 
     private static RewardTotals Totals(List<Reward> rewards, RewardStatus status, bool net)
     {

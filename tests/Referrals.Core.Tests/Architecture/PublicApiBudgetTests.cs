@@ -11,9 +11,10 @@ public sealed class PublicApiBudgetTests
     /// The line count after issue 17 made the helpers internal (1,663 before, 1,614 after), raised by the narrow store
     /// contract (<c>Referrals.Storage</c>: IReferralStore, its session, unit of work and rows, InMemoryStore), which lands
     /// beside the old store interfaces until the engine is moved onto it (the old interfaces then go), and by the engine
-    /// split's ParticipantService, IFraudHistory and the flat FraudContext (FraudService went).
+    /// split's ParticipantService, IFraudHistory and the flat FraudContext (FraudService went), and by
+    /// ParticipantService.ForgetAsync (erasure, issue 17 item 2).
     /// </summary>
-    private const int Ceiling = 1780;
+    private const int Ceiling = 1781;
 
     [Fact]
     public void The_public_surface_of_Referrals_Core_is_at_its_budget()

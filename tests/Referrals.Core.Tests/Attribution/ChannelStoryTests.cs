@@ -148,7 +148,7 @@ public sealed class ChannelStoryTests
         Assert.Equal(ChannelCombination.OfflineToOffline, result.Combination);
 
         // Nothing in the store holds the address in clear text.
-        var stored = await w.Store.FindParticipantAsync(hana, Ct);
+        var stored = await w.Reads.FindParticipantAsync(hana, Ct);
         Assert.DoesNotContain(stored!.Contacts, c => c.Value.Contains("hana", StringComparison.OrdinalIgnoreCase));
     }
 }

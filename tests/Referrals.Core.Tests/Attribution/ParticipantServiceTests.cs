@@ -18,7 +18,7 @@ public sealed class ParticipantServiceTests
     public async Task A_visitor_linked_through_the_participant_service_lets_the_earlier_click_count_for_the_customers_order()
     {
         var w = new AttributionWorld();
-        var participants = new ParticipantService(w.Store);
+        var participants = new ParticipantService(w.Contract, w.Clock, [Customers]);
         var ana = await w.ParticipantAsync("ana");
         var code = await w.CodeAsync(ana, ShareMedium.Sms);
         await w.ClickAsync(w.Links.Build(code.Code, ShareMedium.Sms).Url, "phone-1", Monday);
@@ -37,7 +37,7 @@ public sealed class ParticipantServiceTests
     public async Task Referrers_are_looked_up_by_contact_hash_and_shown_masked_or_as_stars_when_no_mask_was_registered()
     {
         var w = new AttributionWorld();
-        var participants = new ParticipantService(w.Store);
+        var participants = new ParticipantService(w.Contract, w.Clock, [Customers]);
         var hana = await w.ParticipantAsync("hana", email: "hana.berg@example.com");
         await participants.RegisterAsync(new Participant { Id = new ParticipantId("ole"), Contacts = [w.Email("ole@example.com")] }, Ct);
 
@@ -68,7 +68,8 @@ public sealed class ParticipantServiceTests
         services.AddReferrals(o => o.Programs["customers"] = new Programs.ProgramOptions { TimeZone = "Europe/Berlin" });
         using var provider = services.BuildServiceProvider();
         var participants = provider.GetRequiredService<ParticipantService>();
-        var store = provider.GetRequiredService<IParticipantStore>();
+        // The default in-memory store runs on the narrow contract: the one the attribution reads.
+        IReferralStoreReader store = provider.GetRequiredService<Referrals.Pipeline.StorePath>().Contract!;
 
         await participants.RegisterAsync(new Participant { Id = new ParticipantId("cem"), Kind = ParticipantKind.Employee }, Ct);
 

@@ -85,7 +85,7 @@ public sealed class PresentedCodeTests
             string order = $"o-{++f.Orders}";
             f.World.Attribution.RecordConversionAsync(
                 f.World.Order(order, new ParticipantId($"friend-{f.Orders}"), Monday) with { PresentedCode = raw }, Ct).AsTask().GetAwaiter().GetResult();
-            string? kept = f.World.Store.FindConversionAsync(Customers, order, Ct).AsTask().GetAwaiter().GetResult()!.PresentedCode;
+            string? kept = f.World.Reads.FindOrderAsync(Customers, order, Ct).AsTask().GetAwaiter().GetResult()!.Conversion.PresentedCode;
 
             var before = f.World.Codes.Resolve(raw);
             if (kept is null)

@@ -85,7 +85,7 @@ public sealed class CodeGuessingTests
         var hit = await w.Attribution.RecordConversionAsync(w.Order("web-hit", mallory, Monday) with { PresentedCode = code.Display, IsNewCustomer = true }, Ct);
 
         Assert.Equal(NotAttributedReason.NoTouch, hit.Reason);
-        Assert.Empty(await w.Store.FindTouchesAsync(Customers, mallory, [], [], Ct));
+        Assert.Empty(await w.Reads.FindTouchesAsync(Customers, mallory, [], [], Instant.MinValue, Instant.MaxValue, 10, Ct));
     }
 
     [Fact]

@@ -125,7 +125,7 @@ public sealed class FraudStoryTests
         Assert.Null((await w.Rewards.FindDecisionAsync(Customers, "o-1", Ct))?.Referrer);
         Assert.Contains("FraudBlocked", result.Explain(), StringComparison.Ordinal);
         // A blocked conversion does not use the code up or make the friend a referred customer.
-        Assert.Equal(0, await w.Store.CountCodeUsesBeforeAsync(code.Code, Monday + Duration.FromDays(1), "z", Ct));
+        Assert.Equal(0, await w.Reads.CountCodeUsesAsync(code.Code, new Referrals.Storage.ListPosition(Monday + Duration.FromDays(1), "z"), int.MaxValue, Ct));
     }
 
     [Fact]

@@ -142,9 +142,8 @@ public sealed class RewardPlannerTests
     /// </summary>
     private static async Task<List<(ParticipantId, Money, string, string, int, string?)>> ExpectedAsync(AttributionWorld w, RewardRuleSet rules, AttributionResult a, ParticipantId referrer)
     {
-        var account = await w.Store.LoadAccountAsync(Customers, referrer, Ct);
-        int number = account.Referrals.Count(d => d.Counted && d.OrderId != a.OrderId) + 1;
-        var live = Reward.FoldAll(account.Entries)
+        int number = await w.CountedReferralsAsync(referrer, a.OrderId) + 1;
+        var live = Reward.FoldAll(await w.LedgerAsync(referrer))
             .Where(r => r.Terms.Role == RewardRole.Referrer && r.OrderId != a.OrderId && r.Status is not (RewardStatus.Rejected or RewardStatus.Revoked) && r.Net.Amount > 0)
             .ToList();
         var usage = new CapUsage[rules.Caps.Length];

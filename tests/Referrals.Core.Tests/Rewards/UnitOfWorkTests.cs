@@ -108,8 +108,8 @@ public sealed class UnitOfWorkTests
         // acknowledged or recorded (the capture, recorded and told before, was).
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
             await w.Attribution.RecordConversionAsync(w.Order("o-1", bea, Monday) with { PresentedCode = code.Display }, shutdown.Token));
-        Assert.True((await w.Store.FindAttributionAsync(Customers, "o-1", Ct))!.IsAttributed);
-        var pending = await w.Store.ListDueNotificationsAsync(w.Clock.GetCurrentInstant() + Duration.FromMinutes(1), 100, Ct);
+        Assert.True((await w.Attribution.FindAttributionAsync(Customers, "o-1", Ct))!.IsAttributed);
+        var pending = await w.Reads.ListDueNotificationsAsync(w.Clock.GetCurrentInstant() + Duration.FromMinutes(1), 100, Ct);
         Assert.Equal(
             [NotificationKind.ConversionDecided, NotificationKind.RewardChanged, NotificationKind.RewardChanged],
             pending.Select(n => n.Kind).Order());
@@ -117,7 +117,7 @@ public sealed class UnitOfWorkTests
 
         // A new process: a pass within the minute leaves them to the writer that may still be at it.
         var recorder = new RecordingNotifier();
-        var (_, rewards) = Restart(w, w.Store, w.Store, recorder);
+        var rewards = new RewardService(Microsoft.Extensions.Options.Options.Create(w.Options), w.Clock, w.Contract, [], [recorder], null);
         Assert.Equal(0, (await rewards.ProcessDueAsync(Ct)).Redelivered);
         Assert.Empty(recorder.Decided);
 
@@ -132,7 +132,7 @@ public sealed class UnitOfWorkTests
             ["o-1#1:credit:earned", "o-1#1:welcome:earned"],
             recorder.RewardChanges.Select(e => e.EntryId).Order(StringComparer.Ordinal));
         Assert.Empty(recorder.Captured);
-        Assert.Empty(await w.Store.ListDueNotificationsAsync(w.Clock.GetCurrentInstant() + Duration.FromDays(1), 100, Ct));
+        Assert.Empty(await w.Reads.ListDueNotificationsAsync(w.Clock.GetCurrentInstant() + Duration.FromDays(1), 100, Ct));
         Assert.Equal(0, (await rewards.ProcessDueAsync(Ct)).Redelivered);
         Assert.Single(recorder.Decided);
     }

@@ -40,15 +40,17 @@ internal sealed class AttributionWorld
         configure?.Invoke(Options);
         Clock = new FakeClock(Monday);
         Store = new InMemoryReferralStore();
+        Contract = new InMemoryStore();
         Links = new ShareLinkService(Options);
         var wrapped = Microsoft.Extensions.Options.Options.Create(Options);
-        Codes = new ReferralCodeService(Store, wrapped, Clock, CryptoRandomSource.Instance, Links);
+        // The services run on the narrow store contract, as dependency injection composes them by default.
+        Codes = new ReferralCodeService(Contract, wrapped, Clock, CryptoRandomSource.Instance, Links, null);
         Notifier = new RecordingNotifier();
         Fulfiller = new RecordingFulfiller();
-        Rewards = new RewardService(wrapped, Clock, Store, Store, [Fulfiller], [Notifier, .. notifiers], touches: Store);
-        Fraud = new FraudAssessor(wrapped, Clock, new Referrals.Pipeline.StoreFraudHistory(Store, Store), BuiltInChecks(wrapped));
-        Attribution = new AttributionService(wrapped, Clock, Codes, Store, Store, Store, [Notifier, .. notifiers], null, Rewards, Fraud);
-        Reviews = new ReviewQueue(Rewards, Store);
+        Rewards = new RewardService(wrapped, Clock, Contract, [Fulfiller], [Notifier, .. notifiers], null);
+        Fraud = new FraudAssessor(wrapped, Clock, new Referrals.Pipeline.ContractFraudHistory(Contract), BuiltInChecks(wrapped));
+        Attribution = new AttributionService(wrapped, Clock, Codes, Contract, [Notifier, .. notifiers], null, Fraud);
+        Reviews = new ReviewQueue(Rewards);
         Hasher = new ContactHasher(Options);
         Fingerprints = new FingerprintHasher(Options);
     }
@@ -61,7 +63,14 @@ internal sealed class AttributionWorld
 
     public FakeClock Clock { get; }
 
+    /// <summary>A store of today's interfaces, for tests that compose the services on it themselves (the old path).</summary>
     public InMemoryReferralStore Store { get; }
+
+    /// <summary>The store of the narrow contract the world's services run on.</summary>
+    public InMemoryStore Contract { get; }
+
+    /// <summary>The contract's reads (the store implements them explicitly).</summary>
+    public IReferralStore Reads => Contract;
 
     public ShareLinkService Links { get; }
 
@@ -88,6 +97,34 @@ internal sealed class AttributionWorld
     public RecordingNotifier Notifier { get; }
 
     public static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    /// <summary>The program's ledger on the contract store, in the order written; only <paramref name="beneficiary"/>'s entries when given.</summary>
+    public async Task<List<RewardEntry>> LedgerAsync(ParticipantId? beneficiary = null)
+    {
+        var entries = new List<RewardEntry>();
+        long after = 0;
+        while (true)
+        {
+            var page = await Reads.ListLedgerAsync(Customers, after, 1000, Ct);
+            foreach (var row in page)
+            {
+                var e = RewardDocuments.FromRow(row);
+                if (beneficiary is null || e.Beneficiary == beneficiary)
+                {
+                    entries.Add(e);
+                }
+                after = row.Sequence;
+            }
+            if (page.Count < 1000)
+            {
+                return entries;
+            }
+        }
+    }
+
+    /// <summary>The referrer's counted referrals on orders other than <paramref name="orderId"/>.</summary>
+    public async Task<int> CountedReferralsAsync(ParticipantId referrer, string orderId) =>
+        (await Reads.ListReferralsAsync(Customers, referrer, null, 100_000, Ct)).Count(o => o.Conversion.OrderId != orderId);
 
     public ContactHash Email(string email) => Hasher.TryHashEmail(email, out var h) ? h : throw new ArgumentException(email);
 

@@ -1,0 +1,383 @@
+using Microsoft.Extensions.Logging;
+using NodaTime;
+using Referrals.Attribution;
+using Referrals.Codes;
+using Referrals.Fraud;
+using Referrals.Internal;
+using Referrals.Notifications;
+using Referrals.Rewards;
+using Referrals.Storage;
+
+namespace Referrals.Pipeline;
+
+/// <summary>
+/// The conversion pipeline on the narrow store contract: decide (<see cref="AttributionDecider"/>) → assess
+/// (<see cref="FraudAssessor"/>) → plan rewards (<see cref="RewardPlanner"/>, from summaries) → one unit of work computed
+/// completely here (<see cref="ConversionUnit"/>) → commit → notify. The session is passed explicitly to every stage;
+/// nothing is found by object identity and no flag decides who saves what. Thread-safe.
+/// </summary>
+/// <remarks>
+/// Constant cost: a conversion reads the order, the prospect's identity and touches, the account summaries of the
+/// customer, the referrer and each level paid, and one cap-usage row per cap period — never a referrer's ledger or
+/// decision list, so its cost does not grow with the referrer's history.
+/// </remarks>
+internal sealed partial class SessionConversionPipeline(
+    IReferralStore store,
+    AttributionDecider decider,
+    TouchBuilder touches,
+    FraudAssessor? assessor,
+    IReadOnlyDictionary<ProgramId, RewardRuleSet> rules,
+    NotifierSet notifiers,
+    NotificationDispatcher outbox,
+    IClock clock,
+    ILogger logger)
+{
+    private const int MaxAttempts = 16;
+
+    /// <summary>Composes the pipeline from validated options.</summary>
+    public static SessionConversionPipeline Create(
+        ReferralsOptions options,
+        IReferralStore store,
+        ReferralCodeService codes,
+        IClock clock,
+        FraudAssessor? fraud,
+        IEnumerable<IReferralNotifier> notifiers,
+        ILogger logger)
+    {
+        var told = new NotifierSet(notifiers, logger);
+        var rules = new Dictionary<ProgramId, RewardRuleSet>();
+        foreach (var (id, program) in options.Programs)
+        {
+            if (RewardRuleSet.Compile(program.Rewards, DateTimeZoneProviders.Tzdb[program.TimeZone]) is { } set)
+            {
+                rules[new ProgramId(id)] = set;
+            }
+        }
+        return new SessionConversionPipeline(
+            store,
+            new AttributionDecider(Programs.ProgramRules.Compile(options), clock),
+            new TouchBuilder(codes, clock, options.Links.SignatureRequired),
+            fraud,
+            rules,
+            told,
+            new NotificationDispatcher(new ContractOutboxPort(store), told, options.Notifications, clock, logger),
+            clock,
+            logger);
+    }
+
+    /// <summary>What one conversion wrote: its decision, the ledger entries and the notifications to deliver after the commit.</summary>
+    internal sealed record Outcome(AttributionResult Result, RewardDecision? Decision, IReadOnlyList<RewardEntry> Entries, IReadOnlyList<(PendingNotification Notification, object Payload)> Notifications);
+
+    /// <summary>Records one conversion in a session of its own: begin, run, commit, then notify.</summary>
+    public async ValueTask<AttributionResult> RecordAsync(Conversion conversion, CancellationToken ct)
+    {
+        Outcome outcome;
+        await using (var session = await store.BeginAsync(ct).ConfigureAwait(false))
+        {
+            outcome = await RunAsync(session, conversion, ct).ConfigureAwait(false);
+            await session.CommitAsync(ct).ConfigureAwait(false);
+        }
+        await DeliverAsync(outcome.Notifications, ct).ConfigureAwait(false);
+        return outcome.Result;
+    }
+
+    /// <summary>Records conversions in one session (all or none); each later one reads the earlier ones' writes.</summary>
+    public async ValueTask<IReadOnlyList<AttributionResult>> RecordManyAsync(IReadOnlyList<Conversion> conversions, CancellationToken ct)
+    {
+        var results = new AttributionResult[conversions.Count];
+        var told = new List<(PendingNotification, object)>();
+        await using (var session = await store.BeginAsync(ct).ConfigureAwait(false))
+        {
+            for (int i = 0; i < conversions.Count; i++)
+            {
+                var outcome = await RunAsync(session, conversions[i], ct).ConfigureAwait(false);
+                results[i] = outcome.Result;
+                told.AddRange(outcome.Notifications);
+            }
+            await session.CommitAsync(ct).ConfigureAwait(false);
+        }
+        await DeliverAsync(told, ct).ConfigureAwait(false);
+        return results;
+    }
+
+    /// <summary>
+    /// Runs one conversion inside the caller's session: never commits, never notifies. Idempotent by (program, order id):
+    /// an order recorded before returns its stored decision and writes nothing.
+    /// </summary>
+    public async ValueTask<Outcome> RunAsync(IReferralStoreSession session, Conversion conversion, CancellationToken ct)
+    {
+        var told = new List<(PendingNotification, object)>();
+        CodeResolution? presentedResolution = null;
+        string? presented = conversion.PresentedCode;
+        if (presented is { } raw)
+        {
+            // The store gets only what the presented input resolved to, never an e-mail address or phone typed there.
+            var resolution = touches.Codes.Resolve(raw);
+            presentedResolution = resolution;
+            string? kept = touches.Codes.PresentedForm(resolution);
+            if (!string.Equals(kept, raw, StringComparison.Ordinal))
+            {
+                conversion = conversion with { PresentedCode = kept };
+            }
+        }
+        if (await session.FindOrderAsync(conversion.Program, conversion.OrderId, ct).ConfigureAwait(false) is { } recorded)
+        {
+            var stored = OrderDocument.FromRow(recorded);
+            return new Outcome(stored.Attribution, stored.Decision, [], told);
+        }
+        if (presented is not null)
+        {
+            // The capture is built from what was presented (its resolution counts against the guessing limit even when
+            // nothing of it is kept), the conversion keeps only the resolved form.
+            await CaptureAsync(session, new SessionFacts(session, touches.Codes), conversion, presented, presentedResolution, told, ct).ConfigureAwait(false);
+        }
+        var outcome = await DecideAsync(session, conversion, existing: null, tell: true, ct).ConfigureAwait(false);
+        return outcome with { Notifications = [.. told, .. outcome.Notifications] };
+    }
+
+    /// <summary>
+    /// Decides a recorded order again inside the caller's session (late touches, identity links, repair passes): the
+    /// stored decision is replaced, and when the credit moved the earlier rewards are reversed and the new ones decided.
+    /// </summary>
+    /// <returns>The outcome, or <see langword="null"/> when no such order is recorded.</returns>
+    public async ValueTask<Outcome?> RedecideAsync(IReferralStoreSession session, ProgramId program, string orderId, bool tell, CancellationToken ct)
+    {
+        var existing = await session.FindOrderAsync(program, orderId, ct).ConfigureAwait(false);
+        if (existing is null)
+        {
+            return null;
+        }
+        var customer = await new SessionFacts(session, null).AccountAsync(program, existing.Conversion.Customer, ct).ConfigureAwait(false);
+        if (customer.ErasedAt is not null)
+        {
+            // The customer's personal data is erased: what it was decided on is gone, so the decision stands as stored.
+            var stored = OrderDocument.FromRow(existing);
+            return new Outcome(stored.Attribution, stored.Decision, [], []);
+        }
+        return await DecideAsync(session, existing.Conversion, existing, tell, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Decides one recorded order again in a session of its own: begin, decide, commit, notify.</summary>
+    public async ValueTask<AttributionResult?> RedecideAsync(ProgramId program, string orderId, bool tell, CancellationToken ct)
+    {
+        Outcome? outcome;
+        await using (var session = await store.BeginAsync(ct).ConfigureAwait(false))
+        {
+            outcome = await RedecideAsync(session, program, orderId, tell, ct).ConfigureAwait(false);
+            if (outcome is null)
+            {
+                return null;
+            }
+            await session.CommitAsync(ct).ConfigureAwait(false);
+        }
+        await DeliverAsync(outcome.Notifications, ct).ConfigureAwait(false);
+        return outcome.Result;
+    }
+
+    // 1 decide → 2 assess → 3 plan rewards → 4 write the unit, in the caller's session; retried on a conflict.
+    private async ValueTask<Outcome> DecideAsync(IReferralStoreSession session, Conversion conversion, OrderRow? existing, bool tell, CancellationToken ct)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            var facts = new SessionFacts(session, touches.Codes);
+            var decision = await decider.DecideAsync(conversion, facts, ct).ConfigureAwait(false);
+            var result = decision.Result;
+            if (decision.IsCredited && assessor is not null && assessor.Assesses(conversion.Program))
+            {
+                var referrer = await facts.FindParticipantAsync(result.Referrer!.Value, ct).ConfigureAwait(false);
+                // The library's own history reads through this session; a host's own registration is the host's to keep.
+                IFraudHistory history = assessor.History is ContractFraudHistory ? facts : assessor.History;
+                var assessment = await assessor.AssessAsync(decision.ToFraudCase(conversion, referrer), history, ct).ConfigureAwait(false);
+                result = decision.Complete(assessment);
+            }
+            var now = clock.GetCurrentInstant();
+            var unit = new ConversionUnit(conversion, existing, result, facts);
+            var rewarded = await unit.ComputeAsync(rules.GetValueOrDefault(conversion.Program), now, ct).ConfigureAwait(false);
+            var planned = Plan(conversion.Program, rewarded.Entries, tell ? result : null, now);
+            unit.Unit.Notifications.AddRange(planned);
+            var written = await session.WriteAsync(unit.Unit.Build(), ct).ConfigureAwait(false);
+            if (written.Status == WriteStatus.Written)
+            {
+                ReferralsTelemetry.ConversionsDecided.Add(1, result.IsAttributed ? ReferralsTelemetry.Attributed : ReferralsTelemetry.NotAttributed);
+                ReferralsTelemetry.RewardsEarned.Add(CountEarned(rewarded.Entries));
+                var told = new List<(PendingNotification, object)>(planned.Count);
+                for (int i = 0; i < planned.Count; i++)
+                {
+                    told.Add((planned[i], i < rewarded.Entries.Count ? rewarded.Entries[i] : result));
+                }
+                return new Outcome(result, rewarded.Decision, rewarded.Entries, told);
+            }
+            if (attempt >= MaxAttempts)
+            {
+                throw new ReferralException(ReferralErrorCode.ConcurrencyConflict, $"Gave up recording order {conversion.OrderId} after {attempt} conflicting attempts ({written}).");
+            }
+            // A conflict: a summary or the order moved since it was read (another writer on a concurrent store). Read the
+            // order again; an order recorded meanwhile by another writer is returned as it stands.
+            var current = await session.FindOrderAsync(conversion.Program, conversion.OrderId, ct).ConfigureAwait(false);
+            if (existing is null && current is not null)
+            {
+                var stored = OrderDocument.FromRow(current);
+                return new Outcome(stored.Attribution, stored.Decision, [], []);
+            }
+            existing = current;
+        }
+    }
+
+    private async ValueTask CaptureAsync(IReferralStoreSession session, SessionFacts facts, Conversion conversion, string presented, CodeResolution? resolved, List<(PendingNotification, object)> told, CancellationToken ct)
+    {
+        var request = new CaptureRequest
+        {
+            Program = conversion.Program,
+            Kind = conversion.Channel == Channel.Online ? TouchKind.CodeEnteredOnline : TouchKind.PosCodeScan,
+            EventTime = conversion.EventTime,
+            Input = presented,
+            Customer = conversion.Customer,
+            VisitorId = conversion.VisitorId,
+            StoreId = conversion.StoreId,
+            RegisterId = conversion.RegisterId,
+            CaptureId = "order:" + conversion.OrderId,
+        };
+        var built = await touches.BuildAsync(facts, request, conversion.OrderId, ct, resolved: resolved).ConfigureAwait(false);
+        if (built.Touch is not { } touch)
+        {
+            LogPresentedCodeRejected(logger, conversion.Program.Value, built.Rejection);
+            return;
+        }
+        _ = await StoreTouchAsync(session, touch, built.CodeOutcome, told, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The touch builder (code resolution, natural ids).</summary>
+    public TouchBuilder Touches => touches;
+
+    /// <summary>
+    /// Records a built touch in the caller's session, once by its natural id, with its "referral captured" notification
+    /// (added to <paramref name="told"/>, delivered after the commit).
+    /// </summary>
+    public async ValueTask<CaptureResult> StoreTouchAsync(IReferralStoreSession session, Touch touch, CodeResolutionOutcome? outcome, List<(PendingNotification, object)> told, CancellationToken ct)
+    {
+        PendingNotification? note = notifiers.IsEmpty ? null : new PendingNotification
+        {
+            Id = NotificationDispatcher.NewId(),
+            Kind = NotificationKind.ReferralCaptured,
+            Program = touch.Program,
+            TouchId = touch.Id,
+            RecordedAt = touch.RecordedAt,
+            DueAt = touch.RecordedAt + NotificationDispatcher.RedeliverAfter,
+        };
+        var written = await session.WriteAsync(new UnitOfWork { Touches = [touch], Notifications = note is null ? [] : [note] }, ct).ConfigureAwait(false);
+        if (written.Status != WriteStatus.Written)
+        {
+            return new CaptureResult(CaptureOutcome.Duplicate, CaptureRejection.None, touch, outcome);
+        }
+        ReferralsTelemetry.TouchesCaptured.Add(1);
+        if (note is not null)
+        {
+            told.Add((note, touch));
+        }
+        return new CaptureResult(CaptureOutcome.Captured, CaptureRejection.None, touch, outcome);
+    }
+
+    /// <summary>Records a built touch in a session of its own: begin, write, commit, notify.</summary>
+    public async ValueTask<CaptureResult> CaptureAsync(Touch touch, CodeResolutionOutcome? outcome, CancellationToken ct)
+    {
+        var told = new List<(PendingNotification, object)>(1);
+        CaptureResult result;
+        await using (var session = await store.BeginAsync(ct).ConfigureAwait(false))
+        {
+            result = await StoreTouchAsync(session, touch, outcome, told, ct).ConfigureAwait(false);
+            if (result.Outcome == CaptureOutcome.Captured)
+            {
+                await session.CommitAsync(ct).ConfigureAwait(false);
+            }
+        }
+        await DeliverAsync(told, ct).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>
+    /// Records a conversion not recorded before and decides it, in the caller's session (no presented code: a POS batch
+    /// row's touch is recorded by the caller); false, writing nothing, when the order is recorded already.
+    /// </summary>
+    public async ValueTask<bool> RecordNewAsync(IReferralStoreSession session, Conversion conversion, List<(PendingNotification, object)> told, CancellationToken ct)
+    {
+        if (await session.FindOrderAsync(conversion.Program, conversion.OrderId, ct).ConfigureAwait(false) is not null)
+        {
+            return false;
+        }
+        var outcome = await DecideAsync(session, conversion, existing: null, tell: true, ct).ConfigureAwait(false);
+        told.AddRange(outcome.Notifications);
+        return true;
+    }
+
+    /// <summary>The notifications of a change about to be written; none when no notifier is registered.</summary>
+    private IReadOnlyList<PendingNotification> Plan(ProgramId program, IReadOnlyList<RewardEntry> entries, AttributionResult? decided, Instant now)
+    {
+        if (notifiers.IsEmpty || (entries.Count == 0 && decided is null))
+        {
+            return [];
+        }
+        var due = now + NotificationDispatcher.RedeliverAfter;
+        var planned = new PendingNotification[entries.Count + (decided is null ? 0 : 1)];
+        for (int i = 0; i < entries.Count; i++)
+        {
+            planned[i] = new PendingNotification
+            {
+                Id = NotificationDispatcher.NewId(),
+                Kind = NotificationKind.RewardChanged,
+                Program = program,
+                OrderId = entries[i].OrderId,
+                EntryId = entries[i].EntryId,
+                RewardId = entries[i].RewardId,
+                RecordedAt = now,
+                DueAt = due,
+            };
+        }
+        if (decided is not null)
+        {
+            planned[^1] = new PendingNotification
+            {
+                Id = NotificationDispatcher.NewId(),
+                Kind = NotificationKind.ConversionDecided,
+                Program = program,
+                OrderId = decided.OrderId,
+                RecordedAt = now,
+                DueAt = due,
+            };
+        }
+        return planned;
+    }
+
+    /// <summary>
+    /// 5 notify, after the commit: tells every notifier, removes what every notifier took and records the failed
+    /// attempts (who was told, when to try again), so the lifecycle pass tells only the notifiers that failed.
+    /// </summary>
+    public ValueTask DeliverAsync(IReadOnlyList<(PendingNotification Notification, object Payload)> told, CancellationToken ct)
+    {
+        if (told.Count == 0)
+        {
+            return ValueTask.CompletedTask;
+        }
+        var deliveries = new Deliveries();
+        foreach (var (notification, payload) in told)
+        {
+            deliveries.Add(notification, payload);
+        }
+        return outbox.DeliverAsync(deliveries, notifiers, ct);
+    }
+
+    private static int CountEarned(IReadOnlyList<RewardEntry> entries)
+    {
+        int n = 0;
+        for (int i = 0; i < entries.Count; i++)
+        {
+            if (entries[i].Type == RewardEntryType.Earned)
+            {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "A code presented at a conversion in program {Program} was not recorded: {Rejection}")]
+    private static partial void LogPresentedCodeRejected(ILogger logger, string program, CaptureRejection rejection);
+}

@@ -1,0 +1,121 @@
+using System.Runtime.CompilerServices;
+using NodaTime;
+using Referrals.Codes;
+
+namespace Referrals.Storage;
+
+/// <summary>
+/// The code service's store port over the narrow contract: inserts and updates are units of one session each (codes are
+/// keyed host-wide, versioned, and the store keeps every version for <see cref="IReferralStoreReader.ListCodeHistoryAsync"/>),
+/// reads are the contract's, and the change feed is <see cref="IReferralStoreReader.ListCodeChangesAsync"/>. Codes carry
+/// no business rule a store could decide, so this is a plain translation. Thread-safe.
+/// </summary>
+internal sealed class ContractCodeStore(IReferralStore store, IClock clock) : IReferralCodeStore, IReferralCodeChangeFeed
+{
+    private const int Page = 1024;
+
+    public async ValueTask<bool> TryAddAsync(ReferralCodeRecord record, CancellationToken cancellationToken = default)
+    {
+        await using var session = await store.BeginAsync(cancellationToken).ConfigureAwait(false);
+        var outcome = await session.WriteAsync(new UnitOfWork { Codes = [new CodeRow(record, clock.GetCurrentInstant())] }, cancellationToken).ConfigureAwait(false);
+        if (outcome.Status != WriteStatus.Written)
+        {
+            return false;
+        }
+        await session.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    public async ValueTask<IReadOnlyCollection<ReferralCode>> AddManyAsync(IReadOnlyList<ReferralCodeRecord> records, CancellationToken cancellationToken = default)
+    {
+        var rejected = new List<ReferralCode>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var rows = new List<CodeRow>(records.Count);
+        var now = clock.GetCurrentInstant();
+        foreach (var r in records)
+        {
+            if (seen.Add(r.Code.Value))
+            {
+                rows.Add(new CodeRow(r, now));
+            }
+            else
+            {
+                rejected.Add(r.Code);
+            }
+        }
+        await using var session = await store.BeginAsync(cancellationToken).ConfigureAwait(false);
+        while (rows.Count > 0)
+        {
+            // All or nothing per unit: a code that exists is named by the outcome, left out, and the rest written again.
+            var outcome = await session.WriteAsync(new UnitOfWork { Codes = rows }, cancellationToken).ConfigureAwait(false);
+            if (outcome.Status == WriteStatus.Written)
+            {
+                break;
+            }
+            int i = rows.FindIndex(r => string.Equals(r.Record.Code.Value, outcome.Key, StringComparison.Ordinal));
+            if (outcome.Kind != RowKind.Code || i < 0)
+            {
+                throw new InvalidOperationException($"The store refused a batch of new codes with {outcome}, which names none of them.");
+            }
+            rejected.Add(rows[i].Record.Code);
+            rows.RemoveAt(i);
+        }
+        await session.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return rejected;
+    }
+
+    public ValueTask<ReferralCodeRecord?> FindAsync(ReferralCode code, CancellationToken cancellationToken = default) =>
+        store.FindCodeAsync(code, cancellationToken);
+
+    public async ValueTask<bool> TryUpdateAsync(ReferralCodeRecord record, long expectedVersion, CancellationToken cancellationToken = default)
+    {
+        if (record.Version != expectedVersion + 1)
+        {
+            throw new ArgumentException($"A code's new record carries version {expectedVersion + 1}; got {record.Version}.", nameof(record));
+        }
+        return await TryAddAsync(record, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async IAsyncEnumerable<ReferralCodeRecord> ListAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        long after = 0;
+        while (true)
+        {
+            var page = await store.ListCodeChangesAsync(after, Page, cancellationToken).ConfigureAwait(false);
+            foreach (var change in page)
+            {
+                yield return change.Record;
+                after = change.Position;
+            }
+            if (page.Count < Page)
+            {
+                yield break;
+            }
+        }
+    }
+
+    public async ValueTask<IReadOnlyList<ReferralCodeRecord>> ListByOwnerAsync(ProgramId program, ParticipantId owner, CancellationToken cancellationToken = default)
+    {
+        var all = new List<ReferralCodeRecord>();
+        ReferralCode? after = null;
+        while (true)
+        {
+            var page = await store.ListCodesByOwnerAsync(program, owner, after, Page, cancellationToken).ConfigureAwait(false);
+            all.AddRange(page);
+            if (page.Count < Page)
+            {
+                return all;
+            }
+            after = page[^1].Code;
+        }
+    }
+
+    /// <summary>
+    /// Not used on the contract: <see cref="ReferralCodeService.InitializeAsync"/> loads the index from the change feed
+    /// itself (position 0 onwards), so the position it ends at is the last one read, with no second pass.
+    /// </summary>
+    public ValueTask<long> GetChangePositionAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult(0L);
+
+    public ValueTask<IReadOnlyList<ReferralCodeChange>> ListChangesAsync(long after, int limit, CancellationToken cancellationToken = default) =>
+        store.ListCodeChangesAsync(after, limit, cancellationToken);
+}
