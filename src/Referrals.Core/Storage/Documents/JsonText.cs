@@ -132,8 +132,12 @@ internal static class JsonText
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    /// <summary>Parses a document of format 1 to <paramref name="maxFormat"/>; every failure is a <see cref="FormatException"/>.</summary>
-    public static T Read<T>(string json, int maxFormat, string what, Func<JsonElement, T> body)
+    /// <summary>
+    /// Parses a document of format 1 to <paramref name="maxFormat"/>, or a format-0 wrapper of values carried over from
+    /// an earlier store (<see cref="LegacyDocuments"/>) with <paramref name="legacy"/>; every failure is a
+    /// <see cref="FormatException"/>.
+    /// </summary>
+    public static T Read<T>(string json, int maxFormat, string what, Func<JsonElement, T> body, Func<JsonElement, T>? legacy = null)
     {
         ArgumentNullException.ThrowIfNull(json);
         try
@@ -141,6 +145,10 @@ internal static class JsonText
             using var doc = JsonDocument.Parse(json);
             var root = doc.RootElement;
             int version = root.GetProperty("v").GetInt32();
+            if (version == 0 && legacy is not null && LegacyDocuments.IsLegacy(root))
+            {
+                return legacy(root);
+            }
             if (version < 1 || version > maxFormat)
             {
                 throw new FormatException($"A {what} document of format {version} cannot be read by this library (formats 1 to {maxFormat}).");

@@ -34,7 +34,7 @@ internal static class RewardDocuments
             Reason = JsonText.ReadText(root, "reason"),
             Reference = JsonText.ReadText(root, "reference"),
             Terms = root.TryGetProperty("terms", out var t) ? ReadTerms(t) : null,
-        });
+        }, root => LegacyDocuments.ReadEntry(row, root));
 
     private static void WriteEntry(Utf8JsonWriter w, RewardEntry e)
     {
