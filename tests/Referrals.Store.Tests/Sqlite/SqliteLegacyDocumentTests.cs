@@ -26,7 +26,7 @@ public sealed class SqliteLegacyDocumentTests : IDisposable
     public void Dispose() => _directory.Dispose();
 
     [Fact]
-    public async Task A_version_4_files_decision_decision_record_and_ledger_entry_read_as_the_old_columns_held_them()
+    public async Task A_version_4_files_attribution_reward_decision_and_ledger_entry_read_as_the_old_columns_held_them()
     {
         string path = _directory.NewDatabasePath();
         long t = Start.ToUnixTimeTicks();
