@@ -190,7 +190,6 @@ public sealed class OmnichannelStoryTests : IDisposable
         Assert.NotEqual(week1.Codes[Anna].Code, again.Codes[Anna].Code);
     }
 
-    // UseSqlite keeps rewards in memory in this version: the second run starts with an empty ledger (Anna: 20 instead of 30).
     [Fact]
     public async Task Balances_carry_over_to_the_second_run()
     {
