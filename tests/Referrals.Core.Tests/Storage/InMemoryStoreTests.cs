@@ -211,5 +211,59 @@ public sealed class InMemoryStoreTests
         Assert.Equal(all, paged);
     }
 
+    [Fact]
+    public async Task Readers_outside_sessions_see_whole_committed_units_while_sessions_write_and_roll_back()
+    {
+        IReferralStore store = new InMemoryStore();
+        using var done = new CancellationTokenSource();
+        var ct = TestContext.Current.CancellationToken;
+        int reads = 0;
+        // Each committed session writes two orders in one unit; each disposed one writes two with ids starting "x", a
+        // third unit stops on a duplicate. A reader outside must only ever see whole committed pairs, and no "x".
+        async Task ReadAsync()
+        {
+            await Task.Yield();
+            while (!done.IsCancellationRequested)
+            {
+                var orders = await store.ListProgramOrdersAsync(Program, null, 100_000, ct);
+                Assert.Equal(0, orders.Count % 2);
+                Assert.DoesNotContain(orders, o => o.Conversion.OrderId.StartsWith('x'));
+                for (int i = 1; i < orders.Count; i++)
+                {
+                    Assert.True(new ListPosition(orders[i - 1].Conversion.EventTime, orders[i - 1].Conversion.OrderId)
+                        .CompareTo(new ListPosition(orders[i].Conversion.EventTime, orders[i].Conversion.OrderId)) < 0);
+                }
+                Interlocked.Increment(ref reads);
+            }
+        }
+        var readers = new[] { Task.Run(ReadAsync, ct), Task.Run(ReadAsync, ct) };
+        try
+        {
+            for (int n = 0; n < 600; n++)
+            {
+                await using var session = await store.BeginAsync(ct);
+                string prefix = n % 3 == 2 ? "x" : "o";
+                var pair = new[] { Named(Order(2 * n, 1, Referrers[0]), prefix), Named(Order(2 * n + 1, 1, null), prefix) };
+                Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork { Orders = pair }, ct));
+                var stopped = await session.WriteAsync(new UnitOfWork { Orders = [Named(Order(2 * n + 1, 2, Referrers[1]), prefix)], Entries = [new EntryRow(Program, "r", "1", T0, Doc), new EntryRow(Program, "r", "1", T0, Doc)] }, ct);
+                Assert.Equal(WriteStatus.Duplicate, stopped.Status);
+                if (prefix == "o")
+                {
+                    await session.CommitAsync(ct);
+                }
+            }
+        }
+        finally
+        {
+            await done.CancelAsync();
+            await Task.WhenAll(readers);
+        }
+        Assert.Equal(800, (await store.ListProgramOrdersAsync(Program, null, 100_000, ct)).Count);
+        Assert.True(reads > 0);
+    }
+
+    private static OrderRow Named(OrderRow row, string prefix) =>
+        new(row.Conversion with { OrderId = prefix + row.Conversion.OrderId }, row.Version, row.Document, row.CreditedReferrer, row.CreditedCode, row.CountedReferrer);
+
     private static string Describe(OrderRow o) => $"{o.Conversion.OrderId} v{o.Version} {o.CountedReferrer?.Value ?? "-"}";
 }
