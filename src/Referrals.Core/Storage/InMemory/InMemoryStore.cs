@@ -21,7 +21,8 @@ namespace Referrals.Storage;
 /// that stops (<see cref="WriteStatus.Conflict"/>, <see cref="WriteStatus.Duplicate"/>) is undone alone, a session
 /// disposed uncommitted is undone whole, and the commit settles the marks. Reads outside a session skip the pending
 /// writes, so they see only committed state; they take a read lock that a session's write, commit or rollback holds
-/// exclusively for the few microseconds it takes (never across an await), so readers wait at most that long.
+/// exclusively while it runs (never across an await): microseconds for a conversion's unit, longer for a bulk insert
+/// of codes or an erasure (which scans the touches and orders), and readers wait that long.
 /// </para>
 /// <para>
 /// The outbox's delivery state is kept apart from the domain data, so the delivery methods change it without a
