@@ -1,3 +1,5 @@
+using Referrals.Storage;
+using Referrals.Notifications;
 using NodaTime;
 using Referrals.Attribution;
 using Referrals.Codes;
@@ -5,7 +7,7 @@ using Referrals.Participants;
 using Referrals.Privacy;
 using Referrals.Rewards;
 
-namespace Referrals.Storage;
+namespace Referrals.Benchmarks.CopyOnWrite;
 
 /// <summary>The reads of <see cref="IReferralStoreReader"/> over one snapshot: the committed one, or a session's.</summary>
 internal abstract class SnapshotReader : IReferralStoreReader

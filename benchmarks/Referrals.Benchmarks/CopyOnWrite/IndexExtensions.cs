@@ -1,6 +1,8 @@
+using Referrals.Storage;
+using Referrals.Notifications;
 using System.Collections.Immutable;
 
-namespace Referrals.Storage;
+namespace Referrals.Benchmarks.CopyOnWrite;
 
 /// <summary>Helpers for the in-memory store's immutable indexes: a key mapping to a sorted set of entries.</summary>
 internal static class IndexExtensions
