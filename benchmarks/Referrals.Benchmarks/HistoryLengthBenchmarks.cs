@@ -102,6 +102,19 @@ public class HistoryLengthBenchmarks
             _conversions[i] = _scenario.NewConversion(first + 1 + i, HistoryScenario.AnaCode, HistoryScenario.BenchInstant + Duration.FromSeconds(i));
         }
         _lastConversion = null;
+        Settle();
+    }
+
+    /// <summary>
+    /// A full, blocking collection at the end of the setup: the seeding just before (in memory, every iteration) leaves
+    /// garbage in proportion to N, whose collection would otherwise land in the measured invocation — the cost of the
+    /// setup, not of a conversion against a history of N.
+    /// </summary>
+    private static void Settle()
+    {
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
     }
 
     [IterationCleanup(Target = nameof(Conversion))]
@@ -120,6 +133,7 @@ public class HistoryLengthBenchmarks
         Open();
         _scenario!.WarmRewardPassAsync().GetAwaiter().GetResult();
         _lastPass = default;
+        Settle();
     }
 
     [IterationCleanup(Target = nameof(RewardPass))]

@@ -7,6 +7,13 @@ using Referrals.Benchmarks;
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- sqlite-pages W M  pages of each B-tree one conversion writes
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- history-seed N [memory|sqlite]  how long seeding N referrals of one referrer takes
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- attribution-quick [rounds] [contract]  time per conversion (contract: on the narrow store contract)
+// dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- store-unit [N...]  a conversion-shaped session on the in-memory store, before/now, at histories N
+if (args.Length > 0 && args[0] == "store-unit")
+{
+    int[] histories = args.Length > 1 ? [.. args.Skip(1).Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture))] : [10, 100_000];
+    await StoreUnitTiming.RunAsync(histories, sessions: 2000);
+    return;
+}
 if (args.Length > 0 && args[0] == "history-seed")
 {
     int n = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1000;

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using NodaTime;
 using NodaTime.Text;
+using Referrals.Internal;
 
 namespace Referrals.Rewards;
 
@@ -175,7 +176,7 @@ internal sealed record AccountSummary
             WritePoint(w, "firstReferral", FirstReferral);
             if (FirstReferrer is { } referrer)
             {
-                WriteText(w, "firstReferrer", referrer.Value);
+                JsonText.WriteText(w, "firstReferrer", referrer.Value);
             }
             w.WriteNumber("counted", CountedReferrals);
             WritePoint(w, "lastReferral", LastReferral);
@@ -208,7 +209,7 @@ internal sealed record AccountSummary
         {
             w.WriteStartObject(name);
             w.WriteString("time", Time.Format(p.Time));
-            WriteText(w, "order", p.OrderId);
+            JsonText.WriteText(w, "order", p.OrderId);
             w.WriteEndObject();
         }
     }
@@ -240,7 +241,7 @@ internal sealed record AccountSummary
             {
                 FirstConversion = ReadPoint(root, "firstConversion"),
                 FirstReferral = ReadPoint(root, "firstReferral"),
-                FirstReferrer = ReadText(root, "firstReferrer") is { } referrer ? new ParticipantId(referrer) : null,
+                FirstReferrer = JsonText.ReadText(root, "firstReferrer") is { } referrer ? new ParticipantId(referrer) : null,
                 CountedReferrals = root.TryGetProperty("counted", out var c) ? c.GetInt32() : 0,
                 LastReferral = ReadPoint(root, "lastReferral"),
                 CreditedOrders = root.TryGetProperty("credited", out var cr) ? cr.GetInt32() : 0,
@@ -257,60 +258,8 @@ internal sealed record AccountSummary
 
     private static Point? ReadPoint(JsonElement root, string name) =>
         root.TryGetProperty(name, out var p)
-            ? new Point(Time.Parse(p.GetProperty("time").GetString()!).GetValueOrThrow(), ReadText(p, "order") ?? throw new FormatException($"'{name}' has no order id."))
+            ? new Point(Time.Parse(p.GetProperty("time").GetString()!).GetValueOrThrow(), JsonText.ReadText(p, "order") ?? throw new FormatException($"'{name}' has no order id."))
             : null;
-
-    // Ids come from hosts and may hold lone surrogates, which JSON text cannot carry (System.Text.Json refuses to write
-    // them): such an id is written as its UTF-16 code units under the name + "16", so every id round-trips exactly.
-    private static void WriteText(Utf8JsonWriter w, string name, string value)
-    {
-        if (IsWellFormedUtf16(value))
-        {
-            w.WriteString(name, value);
-            return;
-        }
-        w.WriteStartArray(name + "16");
-        foreach (char c in value)
-        {
-            w.WriteNumberValue((int)c);
-        }
-        w.WriteEndArray();
-    }
-
-    private static string? ReadText(JsonElement parent, string name)
-    {
-        if (parent.TryGetProperty(name, out var text))
-        {
-            return text.GetString();
-        }
-        if (!parent.TryGetProperty(name + "16", out var units))
-        {
-            return null;
-        }
-        var sb = new StringBuilder(units.GetArrayLength());
-        foreach (var unit in units.EnumerateArray())
-        {
-            sb.Append((char)unit.GetUInt16());
-        }
-        return sb.ToString();
-    }
-
-    private static bool IsWellFormedUtf16(string value)
-    {
-        for (int i = 0; i < value.Length; i++)
-        {
-            char c = value[i];
-            if (char.IsHighSurrogate(c) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
-            {
-                i++;
-            }
-            else if (char.IsSurrogate(c))
-            {
-                return false;
-            }
-        }
-        return true;
-    }
 
     public bool Equals(AccountSummary? other) =>
         other is not null

@@ -8,8 +8,11 @@ namespace Referrals.Storage;
 /// after it; to start at an instant inclusive, pass that instant with the empty id.
 /// </summary>
 /// <remarks>
-/// Ordinal order is the order of UTF-16 code units (what SQLite's <c>BINARY</c> collation and PostgreSQL's <c>"C"</c>
-/// collation give for the same text); a store must not sort ids by a culture or case-insensitive collation.
+/// Ordinal order is the order of UTF-16 code units. SQLite's <c>BINARY</c> collation and PostgreSQL's <c>"C"</c>
+/// collation compare UTF-8 bytes instead, which agrees with it except between the characters U+E000–U+FFFF and those
+/// beyond U+FFFF (surrogate pairs sort before U+E000 in UTF-16, after it in UTF-8): a store that pages by such an index
+/// orders ties of one instant by <see cref="string.CompareOrdinal(string, string)"/> itself (the SQLite store does; the
+/// contract suite has a test with ids beyond U+FFFF). Never sort ids by a culture or case-insensitive collation.
 /// </remarks>
 public readonly struct ListPosition : IComparable<ListPosition>, IEquatable<ListPosition>
 {

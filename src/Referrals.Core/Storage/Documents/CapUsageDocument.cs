@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Referrals.Internal;
 
 namespace Referrals.Storage;
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Referrals.Attribution;
 using Referrals.Fraud;
 using Referrals.Rewards;
+using Referrals.Internal;
 
 namespace Referrals.Storage;
 

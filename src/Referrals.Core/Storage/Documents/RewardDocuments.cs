@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Referrals.Rewards;
+using Referrals.Internal;
 
 namespace Referrals.Storage;
 

@@ -2,22 +2,18 @@ using Referrals.Notifications;
 
 namespace Referrals.Storage;
 
-/// <summary>A session of <see cref="InMemoryStore"/>: holds the writer lock from begin to disposal.</summary>
-internal sealed class InMemorySession(InMemoryStore store, StoreState start) : SnapshotReader, IReferralStoreSession
+/// <summary>
+/// A session of <see cref="InMemoryStore"/>: holds the writer lock from begin to disposal, writes its units into the
+/// store's state as pending rows, and commits or rolls them back.
+/// </summary>
+internal sealed class InMemorySession(InMemoryStore store, StoreState data) : StateReader(data, gate: null), IReferralStoreSession
 {
-    private StoreState _state = start;
     private List<PendingNotification>? _notifications;
     private bool _finished;
     private bool _disposed;
+    private bool _wrote;
 
-    protected override StoreState Snapshot
-    {
-        get
-        {
-            CheckOpen();
-            return _state;
-        }
-    }
+    protected override bool Own => true;
 
     public ValueTask<WriteOutcome> WriteAsync(UnitOfWork unit, CancellationToken cancellationToken = default)
     {
@@ -25,14 +21,30 @@ internal sealed class InMemorySession(InMemoryStore store, StoreState start) : S
         CheckOpen();
         Validate(unit);
         cancellationToken.ThrowIfCancellationRequested();
-        var (state, outcome) = _state.Apply(unit, IsNotificationTaken);
-        if (outcome.Status == WriteStatus.Written)
+        Span<int> marks = stackalloc int[State.JournalCount];
+        WriteOutcome outcome;
+        using (store.Write())
         {
-            _state = state;
-            if (unit.Notifications.Count > 0)
+            State.Mark(marks);
+            _wrote = true;
+            try
             {
-                (_notifications ??= []).AddRange(unit.Notifications);
+                outcome = State.Apply(unit, IsNotificationTaken);
             }
+            catch
+            {
+                // A programmer error found half-way (a version below 1): the unit is undone like a stopped one.
+                State.RollbackTo(marks);
+                throw;
+            }
+            if (outcome.Status != WriteStatus.Written)
+            {
+                State.RollbackTo(marks);
+            }
+        }
+        if (outcome.Status == WriteStatus.Written && unit.Notifications.Count > 0)
+        {
+            (_notifications ??= []).AddRange(unit.Notifications);
         }
         return new(outcome);
     }
@@ -85,7 +97,8 @@ internal sealed class InMemorySession(InMemoryStore store, StoreState start) : S
     {
         CheckOpen();
         cancellationToken.ThrowIfCancellationRequested();
-        store.Publish(_state, _notifications ?? (IReadOnlyList<PendingNotification>)[]);
+        store.Publish(_notifications ?? (IReadOnlyList<PendingNotification>)[]);
+        _wrote = false;
         _finished = true;
         return ValueTask.CompletedTask;
     }
@@ -96,12 +109,19 @@ internal sealed class InMemorySession(InMemoryStore store, StoreState start) : S
         {
             _disposed = true;
             _finished = true;
+            if (_wrote)
+            {
+                using (store.Write())
+                {
+                    State.RollbackAll();
+                }
+            }
             store.ReleaseWriter();
         }
         return ValueTask.CompletedTask;
     }
 
-    private void CheckOpen()
+    protected override void CheckOpen()
     {
         if (_finished)
         {

@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using NodaTime;
 using Referrals.Attribution;
 using Referrals.Codes;
@@ -9,136 +8,180 @@ using Referrals.Rewards;
 namespace Referrals.Storage;
 
 /// <summary>
-/// One immutable snapshot of the in-memory store's data with its indexes. A unit of work is applied to a copy
-/// (<see cref="Apply"/>), so a unit that stops half-way leaves the snapshot it started from untouched: that copy is the
-/// savepoint. Nothing here decides a business rule: rows are stored and indexed by the values Core wrote.
+/// The in-memory store's data and indexes: mutable hash tables and sorted indexes, in which the open session's writes
+/// are pending (see <see cref="VersionedTable{TKey, TRow}"/> and <see cref="VersionedIndex{TKey, T}"/>) until its
+/// commit. Every read takes <c>own</c>: <see langword="true"/> for the session (committed rows plus its own writes),
+/// <see langword="false"/> for everyone else (committed rows only). A unit is applied in place with a journal, so a unit
+/// that stops half-way rolls back to the marks taken before it. Writing a row costs a hash update and O(log n) per index
+/// with no copying, so a unit costs the same whatever the store holds. Nothing here decides a business rule: rows are
+/// stored and indexed by the values Core wrote. Not thread-safe: <see cref="InMemoryStore"/> guards it.
 /// </summary>
 internal sealed class StoreState
 {
-    public static readonly StoreState Empty = new();
-
     private static readonly StringComparer Ordinal = StringComparer.Ordinal;
     private static readonly IComparer<string> OrdinalOrder = StringComparer.Ordinal;
+    private static readonly IComparer<ListPosition> PositionOrder = Comparer<ListPosition>.Default;
+    private static readonly IComparer<long> LongOrder = Comparer<long>.Default;
 
-    // Codes: every version, the change feed, and the owner index.
-    private ImmutableDictionary<string, ImmutableList<CodeRow>> _codes = ImmutableDictionary.Create<string, ImmutableList<CodeRow>>(Ordinal);
-    private ImmutableDictionary<string, long> _codePositions = ImmutableDictionary.Create<string, long>(Ordinal);
-    private ImmutableSortedSet<long> _codeFeed = ImmutableSortedSet<long>.Empty;
-    private ImmutableDictionary<long, string> _codeAtPosition = ImmutableDictionary<long, string>.Empty;
-    private long _lastCodePosition;
-    private ImmutableDictionary<(ProgramId, ParticipantId), ImmutableSortedSet<string>> _codesByOwner = ImmutableDictionary<(ProgramId, ParticipantId), ImmutableSortedSet<string>>.Empty;
-
-    // Participants and identity.
-    private ImmutableDictionary<ParticipantId, Participant> _participants = ImmutableDictionary<ParticipantId, Participant>.Empty;
-    private ImmutableDictionary<ContactHash, ImmutableSortedSet<string>> _participantsByContact = ImmutableDictionary<ContactHash, ImmutableSortedSet<string>>.Empty;
-    private ImmutableDictionary<Fingerprint, ImmutableSortedSet<string>> _participantsByFingerprint = ImmutableDictionary<Fingerprint, ImmutableSortedSet<string>>.Empty;
-    private ImmutableDictionary<ParticipantId, ImmutableSortedSet<string>> _visitors = ImmutableDictionary<ParticipantId, ImmutableSortedSet<string>>.Empty;
-
-    // Touches, by id and by (event time, id) per customer, visitor, contact and referrer.
-    private ImmutableDictionary<(ProgramId, string), Touch> _touches = ImmutableDictionary<(ProgramId, string), Touch>.Empty;
-    private ImmutableDictionary<(ProgramId, ParticipantId), ImmutableSortedSet<ListPosition>> _touchesByCustomer = ImmutableDictionary<(ProgramId, ParticipantId), ImmutableSortedSet<ListPosition>>.Empty;
-    private ImmutableDictionary<(ProgramId, string), ImmutableSortedSet<ListPosition>> _touchesByVisitor = ImmutableDictionary<(ProgramId, string), ImmutableSortedSet<ListPosition>>.Empty;
-    private ImmutableDictionary<(ProgramId, ContactHash), ImmutableSortedSet<ListPosition>> _touchesByContact = ImmutableDictionary<(ProgramId, ContactHash), ImmutableSortedSet<ListPosition>>.Empty;
-    private ImmutableDictionary<(ProgramId, ParticipantId), ImmutableSortedSet<ListPosition>> _touchesByReferrer = ImmutableDictionary<(ProgramId, ParticipantId), ImmutableSortedSet<ListPosition>>.Empty;
-
-    // Orders, by id and by (event time, order id) per program, customer, credited and counted referrer, code, fingerprint.
-    private ImmutableDictionary<(ProgramId, string), OrderRow> _orders = ImmutableDictionary<(ProgramId, string), OrderRow>.Empty;
-    private ImmutableDictionary<ProgramId, ImmutableSortedSet<ListPosition>> _ordersByProgram = ImmutableDictionary<ProgramId, ImmutableSortedSet<ListPosition>>.Empty;
-    private ImmutableDictionary<(ProgramId, ParticipantId), ImmutableSortedSet<ListPosition>> _ordersByCustomer = ImmutableDictionary<(ProgramId, ParticipantId), ImmutableSortedSet<ListPosition>>.Empty;
-    private ImmutableDictionary<(ProgramId, ParticipantId), ImmutableSortedSet<ListPosition>> _ordersByCredited = ImmutableDictionary<(ProgramId, ParticipantId), ImmutableSortedSet<ListPosition>>.Empty;
-    private ImmutableDictionary<(ProgramId, ParticipantId), ImmutableSortedSet<ListPosition>> _ordersByCounted = ImmutableDictionary<(ProgramId, ParticipantId), ImmutableSortedSet<ListPosition>>.Empty;
     // Codes are host-wide, so a use is ((event time, order id), program).
-    private ImmutableDictionary<string, ImmutableSortedSet<(ListPosition Position, string Program)>> _ordersByCode = ImmutableDictionary.Create<string, ImmutableSortedSet<(ListPosition, string)>>(Ordinal);
     private static readonly IComparer<(ListPosition Position, string Program)> UseOrder =
         Comparer<(ListPosition Position, string Program)>.Create(static (a, b) => a.Position.CompareTo(b.Position) is var c && c != 0 ? c : string.CompareOrdinal(a.Program, b.Program));
-    private ImmutableDictionary<(ProgramId, Fingerprint), ImmutableSortedSet<ListPosition>> _ordersByFingerprint = ImmutableDictionary<(ProgramId, Fingerprint), ImmutableSortedSet<ListPosition>>.Empty;
 
-    private ImmutableDictionary<(ProgramId, string), ImmutableList<Refund>> _refunds = ImmutableDictionary<(ProgramId, string), ImmutableList<Refund>>.Empty;
-    private ImmutableHashSet<(ProgramId, string)> _refundIds = ImmutableHashSet<(ProgramId, string)>.Empty;
+    private static readonly IComparer<(Instant At, string Id)> ErasureOrder =
+        Comparer<(Instant At, string Id)>.Create(static (a, b) => a.At != b.At ? a.At.CompareTo(b.At) : string.CompareOrdinal(a.Id, b.Id));
 
-    private ImmutableDictionary<(ProgramId, ParticipantId, string), SummaryRow> _summaries = ImmutableDictionary<(ProgramId, ParticipantId, string), SummaryRow>.Empty;
+    // Codes: every version, the change feed (position -> code, code -> position), and the owner index.
+    private readonly VersionedLists<string, CodeRow> _codes = new(Ordinal);
+    private readonly VersionedTable<string, long> _codePositions = new(Ordinal);
+    private readonly VersionedIndex<byte, long> _codeFeed = new(LongOrder);
+    private readonly VersionedTable<long, string> _codeAtPosition = new();
+    private readonly VersionedIndex<(ProgramId, ParticipantId), string> _codesByOwner = new(OrdinalOrder);
 
-    private ImmutableDictionary<(ProgramId, string), RewardRow> _rewards = ImmutableDictionary<(ProgramId, string), RewardRow>.Empty;
-    private ImmutableDictionary<(ProgramId, string), ImmutableSortedSet<string>> _rewardsByOrder = ImmutableDictionary<(ProgramId, string), ImmutableSortedSet<string>>.Empty;
-    private ImmutableDictionary<(ProgramId, ParticipantId), ImmutableSortedSet<ListPosition>> _rewardsByBeneficiary = ImmutableDictionary<(ProgramId, ParticipantId), ImmutableSortedSet<ListPosition>>.Empty;
-    private ImmutableDictionary<(ProgramId, RewardDue), ImmutableSortedSet<ListPosition>> _rewardsDue = ImmutableDictionary<(ProgramId, RewardDue), ImmutableSortedSet<ListPosition>>.Empty;
+    // Participants and identity.
+    private readonly VersionedTable<ParticipantId, Participant> _participants = new();
+    private readonly VersionedIndex<ContactHash, string> _participantsByContact = new(OrdinalOrder);
+    private readonly VersionedIndex<Fingerprint, string> _participantsByFingerprint = new(OrdinalOrder);
+    private readonly VersionedIndex<ParticipantId, string> _visitors = new(OrdinalOrder);
 
-    private ImmutableDictionary<(ProgramId, string), ImmutableList<EntryRow>> _entries = ImmutableDictionary<(ProgramId, string), ImmutableList<EntryRow>>.Empty;
-    private ImmutableDictionary<ProgramId, ImmutableList<EntryRow>> _ledger = ImmutableDictionary<ProgramId, ImmutableList<EntryRow>>.Empty;
+    // Touches, by id and by (event time, id) per customer, visitor, contact and referrer.
+    private readonly VersionedTable<(ProgramId, string), Touch> _touches = new();
+    private readonly VersionedIndex<(ProgramId, ParticipantId), ListPosition> _touchesByCustomer = new(PositionOrder);
+    private readonly VersionedIndex<(ProgramId, string), ListPosition> _touchesByVisitor = new(PositionOrder);
+    private readonly VersionedIndex<(ProgramId, ContactHash), ListPosition> _touchesByContact = new(PositionOrder);
+    private readonly VersionedIndex<(ProgramId, ParticipantId), ListPosition> _touchesByReferrer = new(PositionOrder);
+
+    // Orders, by id and by (event time, order id) per program, customer, credited and counted referrer, code, fingerprint.
+    private readonly VersionedTable<(ProgramId, string), OrderRow> _orders = new();
+    private readonly VersionedIndex<ProgramId, ListPosition> _ordersByProgram = new(PositionOrder);
+    private readonly VersionedIndex<(ProgramId, ParticipantId), ListPosition> _ordersByCustomer = new(PositionOrder);
+    private readonly VersionedIndex<(ProgramId, ParticipantId), ListPosition> _ordersByCredited = new(PositionOrder);
+    private readonly VersionedIndex<(ProgramId, ParticipantId), ListPosition> _ordersByCounted = new(PositionOrder);
+    private readonly VersionedIndex<string, (ListPosition Position, string Program)> _ordersByCode = new(UseOrder, Ordinal);
+    private readonly VersionedIndex<(ProgramId, Fingerprint), ListPosition> _ordersByFingerprint = new(PositionOrder);
+
+    private readonly VersionedLists<(ProgramId, string), Refund> _refunds = new();
+    private readonly VersionedTable<(ProgramId, string), bool> _refundIds = new();
+
+    private readonly VersionedTable<(ProgramId, ParticipantId, string), SummaryRow> _summaries = new();
+
+    private readonly VersionedTable<(ProgramId, string), RewardRow> _rewards = new();
+    private readonly VersionedIndex<(ProgramId, string), string> _rewardsByOrder = new(OrdinalOrder);
+    private readonly VersionedIndex<(ProgramId, ParticipantId), ListPosition> _rewardsByBeneficiary = new(PositionOrder);
+    private readonly VersionedIndex<(ProgramId, RewardDue), ListPosition> _rewardsDue = new(PositionOrder);
+
+    private readonly VersionedLists<(ProgramId, string), EntryRow> _entries = new();
+    private readonly VersionedLists<ProgramId, EntryRow> _ledger = new();
+
+    private readonly VersionedTable<string, ParticipantErasure> _erasures = new(Ordinal);
+    private readonly VersionedIndex<ParticipantId, (Instant At, string Id)> _erasuresByParticipant = new(ErasureOrder);
+
+    // Counters: gaps are allowed (a rolled-back unit's numbers are not reused), so they are never rolled back.
+    private long _lastCodePosition;
     private long _lastSequence;
 
-    private ImmutableDictionary<string, ParticipantErasure> _erasures = ImmutableDictionary.Create<string, ParticipantErasure>(Ordinal);
-    private ImmutableDictionary<ParticipantId, ImmutableList<ParticipantErasure>> _erasuresByParticipant = ImmutableDictionary<ParticipantId, ImmutableList<ParticipantErasure>>.Empty;
+    private readonly IJournaled[] _journaled;
 
-    private StoreState Copy() => (StoreState)MemberwiseClone();
+    public StoreState() =>
+        _journaled =
+        [
+            _codes, _codePositions, _codeFeed, _codeAtPosition, _codesByOwner,
+            _participants, _participantsByContact, _participantsByFingerprint, _visitors,
+            _touches, _touchesByCustomer, _touchesByVisitor, _touchesByContact, _touchesByReferrer,
+            _orders, _ordersByProgram, _ordersByCustomer, _ordersByCredited, _ordersByCounted, _ordersByCode, _ordersByFingerprint,
+            _refunds, _refundIds, _summaries, _rewards, _rewardsByOrder, _rewardsByBeneficiary, _rewardsDue,
+            _entries, _ledger, _erasures, _erasuresByParticipant,
+        ];
+
+    public int JournalCount => _journaled.Length;
 
     // ---------------------------------------------------------------- reads
 
-    public ReferralCodeRecord? FindCode(ReferralCode code) => _codes.TryGetValue(code.Value, out var h) ? h[^1].Record : null;
+    public ReferralCodeRecord? FindCode(ReferralCode code, bool own) => FindCode(code.Value, own);
 
-    public IReadOnlyList<ReferralCodeRecord> ListCodesByOwner(ProgramId program, ParticipantId owner, ReferralCode? after, int limit)
+    private ReferralCodeRecord? FindCode(string code, bool own)
+    {
+        var (items, count) = _codes.Get(code, own);
+        return count == 0 ? null : items![count - 1].Record;
+    }
+
+    public IReadOnlyList<ReferralCodeRecord> ListCodesByOwner(ProgramId program, ParticipantId owner, ReferralCode? after, int limit, bool own)
     {
         CheckLimit(limit);
-        var set = _codesByOwner.Get((program, owner));
         var list = new List<ReferralCodeRecord>();
-        for (int i = after is { } a ? set.UpperBound(a.Value) : 0; i < set.Count && list.Count < limit; i++)
+        var range = after is { } a ? _codesByOwner.From((program, owner), a.Value, strict: true, own) : _codesByOwner.All((program, owner), own);
+        foreach (var code in range)
         {
-            list.Add(_codes[set[i]][^1].Record);
+            if (list.Count == limit)
+            {
+                break;
+            }
+            list.Add(FindCode(code, own)!);
         }
         return list;
     }
 
-    public IReadOnlyList<ReferralCodeChange> ListCodeChanges(long after, int limit)
+    public IReadOnlyList<ReferralCodeChange> ListCodeChanges(long after, int limit, bool own)
     {
         CheckLimit(limit);
         var list = new List<ReferralCodeChange>();
-        for (int i = _codeFeed.UpperBound(after); i < _codeFeed.Count && list.Count < limit; i++)
+        foreach (long position in _codeFeed.From(0, after, strict: true, own))
         {
-            long position = _codeFeed[i];
-            list.Add(new ReferralCodeChange(position, _codes[_codeAtPosition[position]][^1].Record));
+            if (list.Count == limit)
+            {
+                break;
+            }
+            _codeAtPosition.TryGet(position, own, out var code);
+            list.Add(new ReferralCodeChange(position, FindCode(code, own)!));
         }
         return list;
     }
 
-    public IReadOnlyList<CodeRow> ListCodeHistory(ReferralCode code) => _codes.TryGetValue(code.Value, out var h) ? h : [];
+    public IReadOnlyList<CodeRow> ListCodeHistory(ReferralCode code, bool own) => _codes.Copy(code.Value, own);
 
-    public Participant? FindParticipant(ParticipantId id) => _participants.TryGetValue(id, out var p) ? p : null;
+    public Participant? FindParticipant(ParticipantId id, bool own) => _participants.TryGet(id, own, out var p) ? p : null;
 
-    public IReadOnlyList<Participant> FindParticipantsByContact(ContactHash contact)
+    public IReadOnlyList<Participant> FindParticipantsByContact(ContactHash contact, bool own)
     {
-        var set = _participantsByContact.Get(contact);
-        var list = new List<Participant>(set.Count);
-        foreach (var id in set)
+        var list = new List<Participant>();
+        foreach (var id in _participantsByContact.All(contact, own))
         {
-            list.Add(_participants[new ParticipantId(id)]);
+            list.Add(FindParticipant(new ParticipantId(id), own)!);
         }
         return list;
     }
 
-    public IReadOnlyList<string> ListVisitors(ParticipantId customer) => [.. _visitors.Get(customer)];
+    public IReadOnlyList<string> ListVisitors(ParticipantId customer, bool own)
+    {
+        var list = new List<string>();
+        foreach (var visitor in _visitors.All(customer, own))
+        {
+            list.Add(visitor);
+        }
+        return list;
+    }
 
-    public Touch? FindTouch(ProgramId program, string touchId) => _touches.TryGetValue((program, touchId), out var t) ? t : null;
+    public Touch? FindTouch(ProgramId program, string touchId, bool own) => _touches.TryGet((program, touchId), own, out var t) ? t : null;
 
-    public IReadOnlyList<Touch> FindTouches(ProgramId program, ParticipantId? customer, IReadOnlyList<string> visitors, IReadOnlyList<ContactHash> contacts, Instant from, Instant until, int limit)
+    public IReadOnlyList<Touch> FindTouches(ProgramId program, ParticipantId? customer, IReadOnlyList<string> visitors, IReadOnlyList<ContactHash> contacts, Instant from, Instant until, int limit, bool own)
     {
         CheckLimit(limit);
         var found = new SortedSet<ListPosition>();
         if (customer is { } c)
         {
-            TakeLatest(_touchesByCustomer.Get((program, c)), from, until, limit, found);
+            TakeLatest(_touchesByCustomer.Before((program, c), new ListPosition(until, string.Empty), own), from, limit, found);
         }
         foreach (var v in visitors)
         {
-            TakeLatest(_touchesByVisitor.Get((program, v)), from, until, limit, found);
+            TakeLatest(_touchesByVisitor.Before((program, v), new ListPosition(until, string.Empty), own), from, limit, found);
         }
         foreach (var h in contacts)
         {
-            TakeLatest(_touchesByContact.Get((program, h)), from, until, limit, found);
+            TakeLatest(_touchesByContact.Before((program, h), new ListPosition(until, string.Empty), own), from, limit, found);
         }
         var list = new List<Touch>(Math.Min(found.Count, limit));
         foreach (var p in found.Reverse())
         {
-            list.Add(_touches[(program, p.Id)]);
+            list.Add(FindTouch(program, p.Id, own)!);
             if (list.Count == limit)
             {
                 break;
@@ -147,68 +190,91 @@ internal sealed class StoreState
         return list;
     }
 
-    private static void TakeLatest(ImmutableSortedSet<ListPosition> set, Instant from, Instant until, int limit, SortedSet<ListPosition> into)
+    private static void TakeLatest<TKey>(VersionedIndex<TKey, ListPosition>.Range range, Instant from, int limit, SortedSet<ListPosition> into)
+        where TKey : notnull
     {
-        int lo = set.LowerBound(new ListPosition(from, string.Empty));
-        for (int i = set.LowerBound(new ListPosition(until, string.Empty)) - 1, n = 0; i >= lo && n < limit; i--, n++)
+        for (int n = 0; n < limit && range.MoveNext() && range.Current.Time >= from; n++)
         {
-            into.Add(set[i]);
+            into.Add(range.Current);
         }
     }
 
-    public int CountTouches(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit) =>
-        CountRange(_touchesByReferrer.Get((program, referrer)), from, until, limit);
+    public int CountTouches(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, bool own) =>
+        CountRange(_touchesByReferrer.From((program, referrer), new ListPosition(from, string.Empty), strict: false, own), from, until, limit);
 
-    public OrderRow? FindOrder(ProgramId program, string orderId) => _orders.TryGetValue((program, orderId), out var o) ? o : null;
+    public OrderRow? FindOrder(ProgramId program, string orderId, bool own) => _orders.TryGet((program, orderId), own, out var o) ? o : null;
 
-    public IReadOnlyList<OrderRow> ListCustomerOrders(ProgramId program, ParticipantId customer, ListPosition? after, int limit) =>
-        OrdersAfter(program, _ordersByCustomer.Get((program, customer)), after, limit);
+    public IReadOnlyList<OrderRow> ListCustomerOrders(ProgramId program, ParticipantId customer, ListPosition? after, int limit, bool own) =>
+        OrdersAfter(program, _ordersByCustomer, (program, customer), after, limit, own);
 
-    public IReadOnlyList<OrderRow> ListProgramOrders(ProgramId program, ListPosition? after, int limit) =>
-        OrdersAfter(program, _ordersByProgram.Get(program), after, limit);
+    public IReadOnlyList<OrderRow> ListProgramOrders(ProgramId program, ListPosition? after, int limit, bool own) =>
+        OrdersAfter(program, _ordersByProgram, program, after, limit, own);
 
-    public IReadOnlyList<OrderRow> ListReferrals(ProgramId program, ParticipantId referrer, ListPosition? after, int limit) =>
-        OrdersAfter(program, _ordersByCounted.Get((program, referrer)), after, limit);
+    public IReadOnlyList<OrderRow> ListReferrals(ProgramId program, ParticipantId referrer, ListPosition? after, int limit, bool own) =>
+        OrdersAfter(program, _ordersByCounted, (program, referrer), after, limit, own);
 
-    private List<OrderRow> OrdersAfter(ProgramId program, ImmutableSortedSet<ListPosition> set, ListPosition? after, int limit)
+    private List<OrderRow> OrdersAfter<TKey>(ProgramId program, VersionedIndex<TKey, ListPosition> index, TKey key, ListPosition? after, int limit, bool own)
+        where TKey : notnull
     {
         CheckLimit(limit);
         var list = new List<OrderRow>();
-        for (int i = after is { } a ? set.UpperBound(a) : 0; i < set.Count && list.Count < limit; i++)
+        foreach (var p in after is { } a ? index.From(key, a, strict: true, own) : index.All(key, own))
         {
-            list.Add(_orders[(program, set[i].Id)]);
+            if (list.Count == limit)
+            {
+                break;
+            }
+            list.Add(FindOrder(program, p.Id, own)!);
         }
         return list;
     }
 
-    public int CountCreditedOrders(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit) =>
-        CountRange(_ordersByCredited.Get((program, referrer)), from, until, limit);
+    public int CountCreditedOrders(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, bool own) =>
+        CountRange(_ordersByCredited.From((program, referrer), new ListPosition(from, string.Empty), strict: false, own), from, until, limit);
 
-    public int CountCodeUses(ReferralCode code, ListPosition before, int limit)
+    public int CountCodeUses(ReferralCode code, ListPosition before, int limit, bool own)
     {
         CheckLimit(limit);
-        return Math.Min(_ordersByCode.Get(code.Value).LowerBound((before, string.Empty)), limit);
+        int n = 0;
+        foreach (var use in _ordersByCode.All(code.Value, own))
+        {
+            if (n == limit || use.Position.CompareTo(before) >= 0)
+            {
+                break;
+            }
+            n++;
+        }
+        return n;
     }
 
-    private static int CountRange(ImmutableSortedSet<ListPosition> set, Instant from, Instant until, int limit)
+    private static int CountRange<TKey>(VersionedIndex<TKey, ListPosition>.Range range, Instant from, Instant until, int limit)
+        where TKey : notnull
     {
         CheckLimit(limit);
         if (until <= from)
         {
             return 0;
         }
-        int n = set.LowerBound(new ListPosition(until, string.Empty)) - set.LowerBound(new ListPosition(from, string.Empty));
-        return Math.Min(n, limit);
+        int n = 0;
+        foreach (var p in range)
+        {
+            if (n == limit || p.Time >= until)
+            {
+                break;
+            }
+            n++;
+        }
+        return n;
     }
 
-    public IReadOnlyList<Refund> ListRefunds(ProgramId program, string orderId) => _refunds.TryGetValue((program, orderId), out var r) ? r : [];
+    public IReadOnlyList<Refund> ListRefunds(ProgramId program, string orderId, bool own) => _refunds.Copy((program, orderId), own);
 
-    public IReadOnlyList<SummaryRow> GetSummaries(ProgramId program, ParticipantId participant, IReadOnlyList<string> keys)
+    public IReadOnlyList<SummaryRow> GetSummaries(ProgramId program, ParticipantId participant, IReadOnlyList<string> keys, bool own)
     {
         var list = new List<SummaryRow>(keys.Count);
         foreach (var key in keys)
         {
-            if (_summaries.TryGetValue((program, participant, key), out var row))
+            if (_summaries.TryGet((program, participant, key), own, out var row))
             {
                 list.Add(row);
             }
@@ -216,57 +282,64 @@ internal sealed class StoreState
         return list;
     }
 
-    public RewardRow? FindReward(ProgramId program, string rewardId) => _rewards.TryGetValue((program, rewardId), out var r) ? r : null;
+    public RewardRow? FindReward(ProgramId program, string rewardId, bool own) => _rewards.TryGet((program, rewardId), own, out var r) ? r : null;
 
-    public IReadOnlyList<RewardRow> ListOrderRewards(ProgramId program, string orderId)
+    public IReadOnlyList<RewardRow> ListOrderRewards(ProgramId program, string orderId, bool own)
     {
-        var set = _rewardsByOrder.Get((program, orderId));
-        var list = new List<RewardRow>(set.Count);
-        foreach (var id in set)
-        {
-            list.Add(_rewards[(program, id)]);
-        }
-        return list;
-    }
-
-    public IReadOnlyList<RewardRow> ListDueRewards(ProgramId program, RewardDue due, Instant until, ListPosition? after, int limit)
-    {
-        CheckLimit(limit);
-        var set = _rewardsDue.Get((program, due));
         var list = new List<RewardRow>();
-        for (int i = after is { } a ? set.UpperBound(a) : 0; i < set.Count && list.Count < limit && set[i].Time <= until; i++)
+        foreach (var id in _rewardsByOrder.All((program, orderId), own))
         {
-            list.Add(_rewards[(program, set[i].Id)]);
+            list.Add(FindReward(program, id, own)!);
         }
         return list;
     }
 
-    public IReadOnlyList<RewardRow> ListBeneficiaryRewards(ProgramId program, ParticipantId beneficiary, ListPosition? after, int limit)
+    public IReadOnlyList<RewardRow> ListDueRewards(ProgramId program, RewardDue due, Instant until, ListPosition? after, int limit, bool own)
     {
         CheckLimit(limit);
-        var set = _rewardsByBeneficiary.Get((program, beneficiary));
         var list = new List<RewardRow>();
-        for (int i = after is { } a ? set.UpperBound(a) : 0; i < set.Count && list.Count < limit; i++)
+        foreach (var p in after is { } a ? _rewardsDue.From((program, due), a, strict: true, own) : _rewardsDue.All((program, due), own))
         {
-            list.Add(_rewards[(program, set[i].Id)]);
+            if (list.Count == limit || p.Time > until)
+            {
+                break;
+            }
+            list.Add(FindReward(program, p.Id, own)!);
         }
         return list;
     }
 
-    public IReadOnlyList<EntryRow> ListEntries(ProgramId program, string rewardId) => _entries.TryGetValue((program, rewardId), out var e) ? e : [];
-
-    public IReadOnlyList<EntryRow> ListLedger(ProgramId program, long afterSequence, int limit)
+    public IReadOnlyList<RewardRow> ListBeneficiaryRewards(ProgramId program, ParticipantId beneficiary, ListPosition? after, int limit, bool own)
     {
         CheckLimit(limit);
-        if (!_ledger.TryGetValue(program, out var ledger))
+        var list = new List<RewardRow>();
+        var key = (program, beneficiary);
+        foreach (var p in after is { } a ? _rewardsByBeneficiary.From(key, a, strict: true, own) : _rewardsByBeneficiary.All(key, own))
+        {
+            if (list.Count == limit)
+            {
+                break;
+            }
+            list.Add(FindReward(program, p.Id, own)!);
+        }
+        return list;
+    }
+
+    public IReadOnlyList<EntryRow> ListEntries(ProgramId program, string rewardId, bool own) => _entries.Copy((program, rewardId), own);
+
+    public IReadOnlyList<EntryRow> ListLedger(ProgramId program, long afterSequence, int limit, bool own)
+    {
+        CheckLimit(limit);
+        var (ledger, count) = _ledger.Get(program, own);
+        if (count == 0)
         {
             return [];
         }
-        int lo = 0, hi = ledger.Count;
+        int lo = 0, hi = count;
         while (lo < hi)
         {
             int mid = (lo + hi) >>> 1;
-            if (ledger[mid].Sequence <= afterSequence)
+            if (ledger![mid].Sequence <= afterSequence)
             {
                 lo = mid + 1;
             }
@@ -275,19 +348,15 @@ internal sealed class StoreState
                 hi = mid;
             }
         }
-        var list = new List<EntryRow>(Math.Min(limit, ledger.Count - lo));
-        for (int i = lo; i < ledger.Count && list.Count < limit; i++)
-        {
-            list.Add(ledger[i]);
-        }
-        return list;
+        int n = Math.Min(limit, count - lo);
+        return n == 0 ? [] : ledger!.GetRange(lo, n);
     }
 
-    public IReadOnlyList<FingerprintSighting> FindSightings(ProgramId program, Fingerprint fingerprint, Instant until, int limit)
+    public IReadOnlyList<FingerprintSighting> FindSightings(ProgramId program, Fingerprint fingerprint, Instant until, int limit, bool own)
     {
         CheckLimit(limit);
         var list = new List<FingerprintSighting>();
-        foreach (var id in _participantsByFingerprint.Get(fingerprint))
+        foreach (var id in _participantsByFingerprint.All(fingerprint, own))
         {
             if (list.Count == limit)
             {
@@ -295,39 +364,81 @@ internal sealed class StoreState
             }
             list.Add(new FingerprintSighting(new ParticipantId(id), null, null));
         }
-        var set = _ordersByFingerprint.Get((program, fingerprint));
-        for (int i = set.LowerBound(new ListPosition(until, string.Empty)) - 1, n = 0; i >= 0 && n < limit; i--, n++)
+        int n = 0;
+        foreach (var p in _ordersByFingerprint.Before((program, fingerprint), new ListPosition(until, string.Empty), own))
         {
-            var order = _orders[(program, set[i].Id)];
-            list.Add(new FingerprintSighting(order.Conversion.Customer, set[i].Time, set[i].Id));
+            if (n++ == limit)
+            {
+                break;
+            }
+            var order = FindOrder(program, p.Id, own)!;
+            list.Add(new FingerprintSighting(order.Conversion.Customer, p.Time, p.Id));
         }
         return list;
     }
 
-    public IReadOnlyList<ParticipantErasure> ListErasures(ParticipantId participant) =>
-        _erasuresByParticipant.TryGetValue(participant, out var list) ? list : [];
+    public IReadOnlyList<ParticipantErasure> ListErasures(ParticipantId participant, bool own)
+    {
+        var list = new List<ParticipantErasure>();
+        foreach (var (_, id) in _erasuresByParticipant.All(participant, own))
+        {
+            _erasures.TryGet(id, own, out var erasure);
+            list.Add(erasure);
+        }
+        return list;
+    }
 
     private static void CheckLimit(int limit) => ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
 
     // ---------------------------------------------------------------- writes
 
-    /// <summary>
-    /// Applies a unit to a copy of this snapshot: the new snapshot, or this one unchanged with the outcome that stopped
-    /// the unit. <paramref name="isNotificationDuplicate"/> tells whether a notification id is taken (the outbox lives
-    /// outside the snapshots, see <see cref="InMemoryStore"/>).
-    /// </summary>
-    public (StoreState State, WriteOutcome Outcome) Apply(UnitOfWork unit, Func<string, bool> isNotificationDuplicate)
+    /// <summary>Savepoints of every table and index, taken before a unit.</summary>
+    public void Mark(Span<int> marks)
     {
-        var s = Copy();
-        var outcome = s.ApplyInPlace(unit, isNotificationDuplicate);
-        return outcome.Status == WriteStatus.Written ? (s, outcome) : (this, outcome);
+        for (int i = 0; i < _journaled.Length; i++)
+        {
+            marks[i] = _journaled[i].Mark;
+        }
     }
 
-    private WriteOutcome ApplyInPlace(UnitOfWork unit, Func<string, bool> isNotificationDuplicate)
+    /// <summary>Undoes what was written after <paramref name="marks"/> (0s: the whole session).</summary>
+    public void RollbackTo(ReadOnlySpan<int> marks)
     {
+        for (int i = 0; i < _journaled.Length; i++)
+        {
+            _journaled[i].RollbackTo(marks[i]);
+        }
+    }
+
+    /// <summary>Undoes every write of the session.</summary>
+    public void RollbackAll()
+    {
+        foreach (var j in _journaled)
+        {
+            j.RollbackTo(0);
+        }
+    }
+
+    /// <summary>Makes the session's writes the committed state.</summary>
+    public void Commit()
+    {
+        foreach (var j in _journaled)
+        {
+            j.Commit();
+        }
+    }
+
+    /// <summary>
+    /// Applies a unit in the session: <see cref="WriteOutcome.Written"/>, or the outcome that stopped it, after which
+    /// the caller rolls back to the marks it took. <paramref name="isNotificationDuplicate"/> tells whether a
+    /// notification id is taken (the outbox lives apart, see <see cref="InMemoryStore"/>).
+    /// </summary>
+    public WriteOutcome Apply(UnitOfWork unit, Func<string, bool> isNotificationDuplicate)
+    {
+        const bool own = true;
         foreach (var read in unit.ReadSummaries)
         {
-            long stored = _summaries.TryGetValue((read.Program, read.Participant, read.Key), out var row) ? row.Version : 0;
+            long stored = _summaries.TryGet((read.Program, read.Participant, read.Key), own, out var row) ? row.Version : 0;
             if (stored != read.Version)
             {
                 return WriteOutcome.Conflict(RowKind.Summary, SummaryKey(read));
@@ -335,7 +446,7 @@ internal sealed class StoreState
         }
         foreach (var read in unit.ReadOrders)
         {
-            long stored = _orders.TryGetValue((read.Conversion.Program, read.Conversion.OrderId), out var row) ? row.Version : 0;
+            long stored = _orders.TryGet((read.Conversion.Program, read.Conversion.OrderId), own, out var row) ? row.Version : 0;
             if (stored != read.Version)
             {
                 return WriteOutcome.Conflict(RowKind.Order, read.Conversion.OrderId);
@@ -354,15 +465,15 @@ internal sealed class StoreState
         }
         foreach (var link in unit.VisitorLinks)
         {
-            _visitors = _visitors.With(link.Customer, link.Visitor, OrdinalOrder);
+            _visitors.Add(link.Customer, link.Visitor);
         }
         foreach (var touch in unit.Touches)
         {
-            if (_touches.ContainsKey((touch.Program, touch.Id)))
+            if (_touches.Contains((touch.Program, touch.Id), own))
             {
                 return WriteOutcome.Duplicate(RowKind.Touch, touch.Id);
             }
-            _touches = _touches.Add((touch.Program, touch.Id), touch);
+            _touches.Set((touch.Program, touch.Id), touch);
             IndexTouch(touch, add: true);
         }
         foreach (var order in unit.Orders)
@@ -374,34 +485,33 @@ internal sealed class StoreState
         }
         foreach (var refund in unit.Refunds)
         {
-            if (_refundIds.Contains((refund.Program, refund.RefundId)))
+            if (_refundIds.Contains((refund.Program, refund.RefundId), own))
             {
                 return WriteOutcome.Duplicate(RowKind.Refund, refund.RefundId);
             }
-            _refundIds = _refundIds.Add((refund.Program, refund.RefundId));
-            var key = (refund.Program, refund.OrderId);
-            _refunds = _refunds.SetItem(key, (_refunds.TryGetValue(key, out var list) ? list : []).Add(refund));
+            _refundIds.Set((refund.Program, refund.RefundId), true);
+            _refunds.Append((refund.Program, refund.OrderId), refund);
         }
         foreach (var entry in unit.Entries)
         {
             var key = (entry.Program, entry.RewardId);
-            var list = _entries.TryGetValue(key, out var l) ? l : [];
-            foreach (var e in list)
+            var (list, count) = _entries.Get(key, own);
+            for (int i = 0; i < count; i++)
             {
-                if (string.Equals(e.EntryId, entry.EntryId, StringComparison.Ordinal))
+                if (string.Equals(list![i].EntryId, entry.EntryId, StringComparison.Ordinal))
                 {
                     return WriteOutcome.Duplicate(RowKind.Entry, entry.RewardId + "/" + entry.EntryId);
                 }
             }
             var stored = new EntryRow(entry.Program, entry.RewardId, entry.EntryId, entry.RecordedAt, entry.Document, ++_lastSequence);
-            _entries = _entries.SetItem(key, list.Add(stored));
-            _ledger = _ledger.SetItem(entry.Program, (_ledger.TryGetValue(entry.Program, out var ledger) ? ledger : []).Add(stored));
+            _entries.Append(key, stored);
+            _ledger.Append(entry.Program, stored);
         }
         foreach (var reward in unit.Rewards)
         {
             CheckVersion(reward.Version, nameof(unit.Rewards));
             var key = (reward.Program, reward.RewardId);
-            long stored = _rewards.TryGetValue(key, out var old) ? old.Version : 0;
+            long stored = _rewards.TryGet(key, own, out var old) ? old.Version : 0;
             if (stored != reward.Version - 1)
             {
                 return WriteOutcome.Conflict(RowKind.Reward, reward.RewardId);
@@ -410,37 +520,50 @@ internal sealed class StoreState
             {
                 IndexReward(old, add: false);
             }
-            _rewards = _rewards.SetItem(key, reward);
+            _rewards.Set(key, reward);
             IndexReward(reward, add: true);
         }
         foreach (var summary in unit.Summaries)
         {
             CheckVersion(summary.Version, nameof(unit.Summaries));
             var key = (summary.Program, summary.Participant, summary.Key);
-            long stored = _summaries.TryGetValue(key, out var old) ? old.Version : 0;
+            long stored = _summaries.TryGet(key, own, out var old) ? old.Version : 0;
             if (stored != summary.Version - 1)
             {
                 return WriteOutcome.Conflict(RowKind.Summary, SummaryKey(summary));
             }
-            _summaries = _summaries.SetItem(key, summary);
+            _summaries.Set(key, summary);
         }
-        HashSet<string>? notificationIds = null;
-        foreach (var notification in unit.Notifications)
+        for (int i = 0; i < unit.Notifications.Count; i++)
         {
-            if (isNotificationDuplicate(notification.Id) || !(notificationIds ??= new(Ordinal)).Add(notification.Id))
+            string id = unit.Notifications[i].Id;
+            if (isNotificationDuplicate(id) || SameIdEarlier(unit.Notifications, i, id))
             {
-                return WriteOutcome.Duplicate(RowKind.Notification, notification.Id);
+                return WriteOutcome.Duplicate(RowKind.Notification, id);
             }
         }
         foreach (var erasure in unit.Erasures)
         {
-            if (_erasures.ContainsKey(erasure.ErasureId))
+            if (_erasures.Contains(erasure.ErasureId, own))
             {
                 return WriteOutcome.Duplicate(RowKind.Erasure, erasure.ErasureId);
             }
             Erase(erasure);
         }
         return WriteOutcome.Written;
+    }
+
+    // A unit carries a handful of notifications: a scan beats a hash set's allocation.
+    private static bool SameIdEarlier(IReadOnlyList<Notifications.PendingNotification> notifications, int i, string id)
+    {
+        for (int j = 0; j < i; j++)
+        {
+            if (string.Equals(notifications[j].Id, id, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static string SummaryKey(SummaryRow row) => row.Participant.Value + "/" + row.Key;
@@ -455,50 +578,51 @@ internal sealed class StoreState
 
     private WriteOutcome? WriteCode(CodeRow row)
     {
+        const bool own = true;
         var record = row.Record;
         CheckVersion(record.Version, nameof(UnitOfWork.Codes));
         var key = record.Code.Value;
-        _codes.TryGetValue(key, out var history);
+        var (history, count) = _codes.Get(key, own);
+        var latest = count == 0 ? null : history![count - 1].Record;
         if (record.Version == 1)
         {
-            if (history is not null)
+            if (latest is not null)
             {
                 return WriteOutcome.Duplicate(RowKind.Code, key);
             }
-            history = [];
         }
-        else if (history is null || history[^1].Record.Version != record.Version - 1)
+        else if (latest is null || latest.Version != record.Version - 1)
         {
             return WriteOutcome.Conflict(RowKind.Code, key);
         }
-        else if (history[^1].Record.Owner is { } oldOwner)
+        else if (latest.Owner is { } oldOwner)
         {
-            _codesByOwner = _codesByOwner.Without((history[^1].Record.Program, oldOwner), key);
+            _codesByOwner.Remove((latest.Program, oldOwner), key);
         }
-        _codes = _codes.SetItem(key, history.Add(row));
+        _codes.Append(key, row);
         if (record.Owner is { } owner)
         {
-            _codesByOwner = _codesByOwner.With((record.Program, owner), key, OrdinalOrder);
+            _codesByOwner.Add((record.Program, owner), key);
         }
-        if (_codePositions.TryGetValue(key, out var oldPosition))
+        if (_codePositions.TryGet(key, own, out long oldPosition))
         {
-            _codeFeed = _codeFeed.Remove(oldPosition);
-            _codeAtPosition = _codeAtPosition.Remove(oldPosition);
+            _codeFeed.Remove(0, oldPosition);
+            _codeAtPosition.Delete(oldPosition);
         }
         long position = ++_lastCodePosition;
-        _codePositions = _codePositions.SetItem(key, position);
-        _codeFeed = _codeFeed.Add(position);
-        _codeAtPosition = _codeAtPosition.Add(position, key);
+        _codePositions.Set(key, position);
+        _codeFeed.Add(0, position);
+        _codeAtPosition.Set(position, key);
         return null;
     }
 
     private void WriteParticipant(Participant participant)
     {
-        if (_participants.TryGetValue(participant.Id, out var old))
+        if (_participants.TryGet(participant.Id, own: true, out var old))
         {
             IndexParticipant(old, add: false);
         }
-        _participants = _participants.SetItem(participant.Id, participant);
+        _participants.Set(participant.Id, participant);
         IndexParticipant(participant, add: true);
     }
 
@@ -506,11 +630,24 @@ internal sealed class StoreState
     {
         foreach (var c in p.Contacts)
         {
-            _participantsByContact = add ? _participantsByContact.With(c, p.Id.Value, OrdinalOrder) : _participantsByContact.Without(c, p.Id.Value);
+            Index(_participantsByContact, c, p.Id.Value, add);
         }
         foreach (var f in p.Fingerprints)
         {
-            _participantsByFingerprint = add ? _participantsByFingerprint.With(f, p.Id.Value, OrdinalOrder) : _participantsByFingerprint.Without(f, p.Id.Value);
+            Index(_participantsByFingerprint, f, p.Id.Value, add);
+        }
+    }
+
+    private static void Index<TKey, T>(VersionedIndex<TKey, T> index, TKey key, T value, bool add)
+        where TKey : notnull
+    {
+        if (add)
+        {
+            index.Add(key, value);
+        }
+        else
+        {
+            index.Remove(key, value);
         }
     }
 
@@ -519,17 +656,17 @@ internal sealed class StoreState
         var pos = new ListPosition(t.EventTime, t.Id);
         if (t.Customer is { } c)
         {
-            _touchesByCustomer = add ? _touchesByCustomer.With((t.Program, c), pos) : _touchesByCustomer.Without((t.Program, c), pos);
+            Index(_touchesByCustomer, (t.Program, c), pos, add);
         }
         if (t.VisitorId is { } v)
         {
-            _touchesByVisitor = add ? _touchesByVisitor.With((t.Program, v), pos) : _touchesByVisitor.Without((t.Program, v), pos);
+            Index(_touchesByVisitor, (t.Program, v), pos, add);
         }
         if (t.Contact is { } h)
         {
-            _touchesByContact = add ? _touchesByContact.With((t.Program, h), pos) : _touchesByContact.Without((t.Program, h), pos);
+            Index(_touchesByContact, (t.Program, h), pos, add);
         }
-        _touchesByReferrer = add ? _touchesByReferrer.With((t.Program, t.Referrer), pos) : _touchesByReferrer.Without((t.Program, t.Referrer), pos);
+        Index(_touchesByReferrer, (t.Program, t.Referrer), pos, add);
     }
 
     private WriteOutcome? WriteOrder(OrderRow row)
@@ -537,7 +674,7 @@ internal sealed class StoreState
         CheckVersion(row.Version, nameof(UnitOfWork.Orders));
         var c = row.Conversion;
         var key = (c.Program, c.OrderId);
-        _orders.TryGetValue(key, out var old);
+        _orders.TryGet(key, own: true, out var old);
         if (row.Version == 1 && old is not null)
         {
             return WriteOutcome.Duplicate(RowKind.Order, c.OrderId);
@@ -550,7 +687,7 @@ internal sealed class StoreState
         {
             IndexOrder(old, add: false);
         }
-        _orders = _orders.SetItem(key, row);
+        _orders.Set(key, row);
         IndexOrder(row, add: true);
         return null;
     }
@@ -559,36 +696,33 @@ internal sealed class StoreState
     {
         var c = row.Conversion;
         var pos = new ListPosition(c.EventTime, c.OrderId);
-        _ordersByProgram = add ? _ordersByProgram.With(c.Program, pos) : _ordersByProgram.Without(c.Program, pos);
-        _ordersByCustomer = add ? _ordersByCustomer.With((c.Program, c.Customer), pos) : _ordersByCustomer.Without((c.Program, c.Customer), pos);
+        Index(_ordersByProgram, c.Program, pos, add);
+        Index(_ordersByCustomer, (c.Program, c.Customer), pos, add);
         if (row.CreditedReferrer is { } credited)
         {
-            _ordersByCredited = add ? _ordersByCredited.With((c.Program, credited), pos) : _ordersByCredited.Without((c.Program, credited), pos);
+            Index(_ordersByCredited, (c.Program, credited), pos, add);
         }
         if (row.CountedReferrer is { } counted)
         {
-            _ordersByCounted = add ? _ordersByCounted.With((c.Program, counted), pos) : _ordersByCounted.Without((c.Program, counted), pos);
+            Index(_ordersByCounted, (c.Program, counted), pos, add);
         }
         if (row.CreditedCode is { } code)
         {
-            var use = (pos, c.Program.Value);
-            _ordersByCode = add ? _ordersByCode.With(code.Value, use, UseOrder) : _ordersByCode.Without(code.Value, use);
+            Index(_ordersByCode, code.Value, (pos, c.Program.Value), add);
         }
         foreach (var f in c.Fingerprints)
         {
-            _ordersByFingerprint = add ? _ordersByFingerprint.With((c.Program, f), pos) : _ordersByFingerprint.Without((c.Program, f), pos);
+            Index(_ordersByFingerprint, (c.Program, f), pos, add);
         }
     }
 
     private void IndexReward(RewardRow r, bool add)
     {
-        _rewardsByOrder = add ? _rewardsByOrder.With((r.Program, r.OrderId), r.RewardId, OrdinalOrder) : _rewardsByOrder.Without((r.Program, r.OrderId), r.RewardId);
-        var byTime = new ListPosition(r.ConversionTime, r.RewardId);
-        _rewardsByBeneficiary = add ? _rewardsByBeneficiary.With((r.Program, r.Beneficiary), byTime) : _rewardsByBeneficiary.Without((r.Program, r.Beneficiary), byTime);
+        Index(_rewardsByOrder, (r.Program, r.OrderId), r.RewardId, add);
+        Index(_rewardsByBeneficiary, (r.Program, r.Beneficiary), new ListPosition(r.ConversionTime, r.RewardId), add);
         if (r.Due is { } due && r.DueAt is { } at)
         {
-            var pos = new ListPosition(at, r.RewardId);
-            _rewardsDue = add ? _rewardsDue.With((r.Program, due), pos) : _rewardsDue.Without((r.Program, due), pos);
+            Index(_rewardsDue, (r.Program, due), new ListPosition(at, r.RewardId), add);
         }
     }
 
@@ -596,18 +730,26 @@ internal sealed class StoreState
     // host-wide indexes for it. A database store uses indexes (touches by customer, visitor and contact; orders by customer).
     private void Erase(ParticipantErasure erasure)
     {
+        const bool own = true;
         var id = erasure.Participant;
         var contacts = new HashSet<ContactHash>();
-        if (_participants.TryGetValue(id, out var participant))
+        if (_participants.TryGet(id, own, out var participant))
         {
             IndexParticipant(participant, add: false);
-            _participants = _participants.Remove(id);
+            _participants.Delete(id);
             contacts.UnionWith(participant.Contacts);
         }
-        var visitors = new HashSet<string>(_visitors.Get(id), Ordinal);
-        _visitors = _visitors.Remove(id);
+        var visitors = new HashSet<string>(Ordinal);
+        foreach (var v in _visitors.All(id, own))
+        {
+            visitors.Add(v);
+        }
+        foreach (var v in visitors)
+        {
+            _visitors.Remove(id, v);
+        }
 
-        foreach (var (key, touch) in _touches)
+        foreach (var (key, touch) in _touches.Snapshot(own))
         {
             bool theirs = touch.Customer == id
                 || (touch.VisitorId is { } v && visitors.Contains(v))
@@ -616,11 +758,11 @@ internal sealed class StoreState
             {
                 IndexTouch(touch, add: false);
                 var scrubbed = touch with { VisitorId = null, Contact = null };
-                _touches = _touches.SetItem(key, scrubbed);
+                _touches.Set(key, scrubbed);
                 IndexTouch(scrubbed, add: true);
             }
         }
-        foreach (var (key, order) in _orders)
+        foreach (var (key, order) in _orders.Snapshot(own))
         {
             var c = order.Conversion;
             if (c.Customer == id && (c.VisitorId is not null || c.Contacts.Count > 0 || c.Fingerprints.Count > 0))
@@ -630,13 +772,11 @@ internal sealed class StoreState
                 // personal data back.
                 var scrubbed = new OrderRow(c with { VisitorId = null, Contacts = [], Fingerprints = [] }, order.Version + 1, order.Document,
                     order.CreditedReferrer, order.CreditedCode, order.CountedReferrer);
-                _orders = _orders.SetItem(key, scrubbed);
+                _orders.Set(key, scrubbed);
                 IndexOrder(scrubbed, add: true);
             }
         }
-        _erasures = _erasures.Add(erasure.ErasureId, erasure);
-        var audits = (_erasuresByParticipant.TryGetValue(id, out var l) ? l : []).Add(erasure)
-            .Sort(static (a, b) => a.At != b.At ? a.At.CompareTo(b.At) : string.CompareOrdinal(a.ErasureId, b.ErasureId));
-        _erasuresByParticipant = _erasuresByParticipant.SetItem(id, audits);
+        _erasures.Set(erasure.ErasureId, erasure);
+        _erasuresByParticipant.Add(id, (erasure.At, erasure.ErasureId));
     }
 }

@@ -3,7 +3,7 @@ using System.Text.Json;
 using NodaTime;
 using NodaTime.Text;
 
-namespace Referrals.Storage;
+namespace Referrals.Internal;
 
 /// <summary>
 /// The pieces every Core document is written with: ids that may hold lone surrogates (JSON text cannot carry them), exact
