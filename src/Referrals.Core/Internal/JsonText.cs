@@ -138,7 +138,8 @@ internal static class JsonText
 
     /// <summary>
     /// Parses a document of format 1 to <paramref name="maxFormat"/> with <paramref name="body"/>, or a format-0 wrapper of
-    /// values carried over from an earlier store (<see cref="LegacyDocuments"/>) with <paramref name="legacy"/>; every
+    /// values carried over from an earlier store with <paramref name="legacy"/> (which refuses a format-0 document that is not
+    /// its own with a <see cref="FormatException"/>); every
     /// failure is a <see cref="FormatException"/>. The readers take <paramref name="state"/>, so static lambdas allocate
     /// nothing per read.
     /// </summary>
@@ -150,7 +151,7 @@ internal static class JsonText
             using var doc = JsonDocument.Parse(json);
             var root = doc.RootElement;
             int version = root.GetProperty("v").GetInt32();
-            if (version == 0 && legacy is not null && LegacyDocuments.IsLegacy(root))
+            if (version == 0 && legacy is not null)
             {
                 return legacy(root, state);
             }

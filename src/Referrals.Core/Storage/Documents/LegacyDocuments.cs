@@ -3,6 +3,7 @@ using System.Text.Json;
 using NodaTime;
 using Referrals.Attribution;
 using Referrals.Fraud;
+using Referrals.Internal;
 using Referrals.Rewards;
 
 namespace Referrals.Storage;
@@ -29,6 +30,7 @@ internal static class LegacyDocuments
     /// <summary>An order's attribution and reward decision from the wrapper of its v6 columns.</summary>
     public static OrderDocument ReadOrder(Conversion c, JsonElement root)
     {
+        RequireLegacy(root, "order");
         if (!root.TryGetProperty("reason", out var reason) || reason.ValueKind != JsonValueKind.Number
             || !root.TryGetProperty("attribution", out var detail) || detail.ValueKind != JsonValueKind.Object)
         {
@@ -121,7 +123,21 @@ internal static class LegacyDocuments
     }
 
     /// <summary>A ledger entry from the wrapper of its v6 columns.</summary>
-    public static RewardEntry ReadEntry(EntryRow row, JsonElement root) => new()
+    public static RewardEntry ReadEntry(EntryRow row, JsonElement root)
+    {
+        RequireLegacy(root, "ledger entry");
+        return ReadEntryColumns(row, root);
+    }
+
+    private static void RequireLegacy(JsonElement root, string what)
+    {
+        if (!IsLegacy(root))
+        {
+            throw new FormatException($"A {what} document of format 0 that no store of this library carried over (no \"legacy\": \"{Marker}\").");
+        }
+    }
+
+    private static RewardEntry ReadEntryColumns(EntryRow row, JsonElement root) => new()
     {
         EntryId = row.EntryId,
         RewardId = row.RewardId,
