@@ -176,16 +176,16 @@ public static class OmnichannelStory
         private readonly TextWriter _out;
         private readonly CancellationToken _ct;
         private readonly ReferralCodeService _codes;
-        private readonly IReferralCodeStore _codeStore;
         private readonly ShareLinkService _links;
         private readonly AttributionService _attribution;
         private readonly RewardService _rewards;
         private readonly ReviewQueue _reviews;
         private readonly ContactHasher _contacts;
         private readonly FingerprintHasher _fingerprints;
-        private readonly IConversionStore _conversions;
-        private readonly ITouchStore _touches;
-        private readonly IParticipantStore _participants;
+        /// <summary>The page size of the store reads that list a whole program or code index.</summary>
+        private const int PageSize = 500;
+
+        private readonly IReferralStore _store;
         private readonly List<(Scene Scene, ProgramId Program, string OrderId)> _orders = [];
         private readonly Dictionary<ParticipantId, ReferralCodeRecord> _referrerCodes = [];
         private int _week;
@@ -197,16 +197,13 @@ public static class OmnichannelStory
             _out = output;
             _ct = cancellationToken;
             _codes = services.GetRequiredService<ReferralCodeService>();
-            _codeStore = services.GetRequiredService<IReferralCodeStore>();
             _links = services.GetRequiredService<ShareLinkService>();
             _attribution = services.GetRequiredService<AttributionService>();
             _rewards = services.GetRequiredService<RewardService>();
             _reviews = services.GetRequiredService<ReviewQueue>();
             _contacts = services.GetRequiredService<ContactHasher>();
             _fingerprints = services.GetRequiredService<FingerprintHasher>();
-            _conversions = services.GetRequiredService<IConversionStore>();
-            _touches = services.GetRequiredService<ITouchStore>();
-            _participants = services.GetRequiredService<IParticipantStore>();
+            _store = services.GetRequiredService<IReferralStore>();
         }
 
         public async Task<StoryResult> TellAsync(string databasePath)
@@ -247,7 +244,7 @@ public static class OmnichannelStory
             await NightlyAsync(6).ConfigureAwait(false);
 
             _time.AdvanceTo(InstantAt(_monday.PlusDays(6), 23, 30));
-            var report = new StoryReport(_attribution, _rewards, _touches, _participants, _ct);
+            var report = new StoryReport(_attribution, _rewards, _store, _ct);
             var orders = new List<StoryOrder>();
             foreach (var (scene, program, orderId) in _orders)
             {
@@ -309,7 +306,8 @@ public static class OmnichannelStory
         /// <summary>The referrer's active code for the medium from an earlier week, or a new one.</summary>
         private async Task EnsureCodeAsync(ProgramId program, ParticipantId owner, ShareMedium medium, string? prefix)
         {
-            var held = await _codeStore.ListByOwnerAsync(program, owner, _ct).ConfigureAwait(false);
+            // A referrer of the story holds a few codes; one page is all of them.
+            var held = await _store.ListCodesByOwnerAsync(program, owner, after: null, limit: 100, _ct).ConfigureAwait(false);
             var code = held.FirstOrDefault(c => c.Medium == medium && c.Kind == CodeKind.Generated && c.GetState(_time.Now) == CodeState.Active);
             string how = "reused from an earlier week";
             if (code is null)
@@ -612,10 +610,13 @@ public static class OmnichannelStory
 
         private async Task<int> CountCodesAsync()
         {
+            // The change feed lists each code once, with its latest version.
             int n = 0;
-            await foreach (var _ in _codeStore.ListAllAsync(_ct).ConfigureAwait(false))
+            long after = 0;
+            while (await _store.ListCodeChangesAsync(after, PageSize, _ct).ConfigureAwait(false) is { Count: > 0 } page)
             {
-                n++;
+                n += page.Count;
+                after = page[^1].Position;
             }
             return n;
         }
@@ -625,9 +626,11 @@ public static class OmnichannelStory
             var all = new List<(ProgramId, Conversion)>();
             foreach (var program in new[] { Customers, Staff })
             {
-                foreach (var c in await _conversions.ListAllConversionsAsync(program, _ct).ConfigureAwait(false))
+                ListPosition? after = null;
+                while (await _store.ListProgramOrdersAsync(program, after, PageSize, _ct).ConfigureAwait(false) is { Count: > 0 } page)
                 {
-                    all.Add((program, c));
+                    all.AddRange(page.Select(o => (program, o.Conversion)));
+                    after = new ListPosition(page[^1].Conversion.EventTime, page[^1].Conversion.OrderId);
                 }
             }
             return all;

@@ -13,10 +13,11 @@ namespace Referrals.Omnichannel;
 internal sealed class StoryReport(
     AttributionService attribution,
     RewardService rewards,
-    ITouchStore touches,
-    IParticipantStore participants,
+    IReferralStoreReader store,
     CancellationToken ct)
 {
+    private const int MaxTouchesPerCustomer = 1_000;
+
     private static readonly ChannelCombination[] Combinations =
         [ChannelCombination.OfflineToOnline, ChannelCombination.OnlineToOffline, ChannelCombination.OnlineToOnline, ChannelCombination.OfflineToOffline];
 
@@ -66,9 +67,10 @@ internal sealed class StoryReport(
         foreach (var customer in all.GroupBy(c => (c.Program, c.Conversion.Customer)))
         {
             var (program, id) = customer.Key;
-            var visitors = await participants.FindVisitorsAsync(id, ct).ConfigureAwait(false);
+            var visitors = await store.ListVisitorsAsync(id, ct).ConfigureAwait(false);
             IReadOnlyList<ContactHash> contacts = customer.SelectMany(c => c.Conversion.Contacts).Distinct().ToList();
-            foreach (var touch in await touches.FindTouchesAsync(program, id, visitors, contacts, ct).ConfigureAwait(false))
+            // A customer of the story has a handful of touches; a report over real customers would page by event time.
+            foreach (var touch in await store.FindTouchesAsync(program, id, visitors, contacts, Instant.MinValue, Instant.MaxValue, MaxTouchesPerCustomer, ct).ConfigureAwait(false))
             {
                 if (seen.Add((program, touch.Id)))
                 {

@@ -161,6 +161,9 @@ public sealed partial class SqliteReferralStore : IReferralStore
     ValueTask<IReadOnlyList<ParticipantErasure>> IReferralStoreReader.ListErasuresAsync(ParticipantId participant, CancellationToken cancellationToken) =>
         CommittedReads.ListErasuresAsync(participant, cancellationToken);
 
+    ValueTask<IReadOnlyList<ProgramId>> IReferralStoreReader.ListPendingRebuildsAsync(CancellationToken cancellationToken) =>
+        CommittedReads.ListPendingRebuildsAsync(cancellationToken);
+
     /// <summary>The contract's reads outside a session: each on a reader's connection, in one read transaction of its own.</summary>
     private sealed class CommittedReader(SqliteReferralStore store) : ContractReader
     {

@@ -423,6 +423,20 @@ public sealed partial class SqliteReferralStore
                 list.Sort(static (a, b) => CompareByTime(a.At, a.ErasureId, b.At, b.ErasureId));
                 return (IReadOnlyList<ParticipantErasure>)list;
             }, cancellationToken);
+
+        public ValueTask<IReadOnlyList<ProgramId>> ListPendingRebuildsAsync(CancellationToken cancellationToken = default) =>
+            Run(0, static async (db, _, ct) =>
+            {
+                var command = db.Command("SELECT program FROM pending_rebuilds;");
+                var list = new List<ProgramId>();
+                using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    list.Add(ReadProgramId(reader, 0, "pending_rebuilds", "program"));
+                }
+                list.Sort(static (a, b) => string.CompareOrdinal(a.Value, b.Value));
+                return (IReadOnlyList<ProgramId>)list;
+            }, cancellationToken);
     }
 
     // The keyset reads, each a range of one index in (instant, id) order; the store tests check their plans.

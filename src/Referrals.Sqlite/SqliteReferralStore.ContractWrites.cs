@@ -25,6 +25,7 @@ public sealed partial class SqliteReferralStore
         ArgumentNullException.ThrowIfNull(unit.Summaries, "unit.Summaries");
         ArgumentNullException.ThrowIfNull(unit.Notifications, "unit.Notifications");
         ArgumentNullException.ThrowIfNull(unit.Erasures, "unit.Erasures");
+        ArgumentNullException.ThrowIfNull(unit.RebuiltPrograms, "unit.RebuiltPrograms");
         foreach (var read in unit.ReadSummaries)
         {
             ArgumentOutOfRangeException.ThrowIfNegative(read.Version, "unit.ReadSummaries");
@@ -278,6 +279,19 @@ public sealed partial class SqliteReferralStore
                 if (await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 0)
                 {
                     return WriteOutcome.Duplicate(RowKind.Notification, n.Id);
+                }
+            }
+        }
+        if (unit.RebuiltPrograms.Count > 0)
+        {
+            var command = db.Command("DELETE FROM pending_rebuilds WHERE program = $program;");
+            var program = command.Parameters.Add("$program", SqliteType.Text);
+            foreach (var rebuilt in unit.RebuiltPrograms)
+            {
+                program.Value = rebuilt.Value;
+                if (await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 0)
+                {
+                    return WriteOutcome.Duplicate(RowKind.Rebuild, rebuilt.Value);
                 }
             }
         }

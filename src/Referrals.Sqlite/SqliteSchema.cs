@@ -20,6 +20,7 @@ internal static class SqliteSchema
         new(5, "notification delivery state: due instant, attempts, notifiers told, failures, dead letters; capture notifications by touch id", V5),
         new(6, "presented codes of decided conversions that are not a code are removed (customers typed e-mail addresses and phone numbers there)", V6),
         new(7, "the narrow store contract beside the old tables: order versions, documents and index values Core computes, touches keyed by program, summaries, reward rows with a due index, a ledger of documents, code versions, erasures", V7),
+        new(8, "the switch-over to the narrow contract: rows the old store interfaces wrote since version 7 carried over as version 7 carried its rows over, and the programs whose reward rows and summaries Core must build from their orders and ledger", V8),
     ];
 
     internal static int LatestVersion => Migrations[^1].Version;
@@ -127,6 +128,60 @@ internal static class SqliteSchema
     //   is also kept in code_versions, which starts with each code's current version (effective from its creation: the
     //   instant older versions took effect was never stored).
     // - Erasures: the audit rows, host-wide like participants.
+    // Version 8: the services switch to the narrow contract, and the old interfaces stop writing. What they wrote since
+    // version 7 is carried over as version 7 carried over the rows before it: every order still in the old format (no
+    // document, or the format-0 wrapper, which may be stale: the old interfaces kept updating the v6 columns) is wrapped
+    // again from its v6 columns and its reward decision; touches and ledger entries the contract's tables lack are
+    // copied; a code whose version moved on gets that version in code_versions, effective from its latest known change.
+    // Reward rows and summaries are Core's folds of the ledger and the orders, which no SQL may compute: every program
+    // with carried-over orders or entries is listed in pending_rebuilds (IReferralStoreReader.ListPendingRebuildsAsync),
+    // and Core builds them once, in one unit that removes the program from the list.
+    private const string V8 = """
+        UPDATE conversions SET
+            version = coalesce(version, 1),
+            credited_referrer = CASE WHEN reason = 0 AND is_repeat = 0 THEN referrer END,
+            credited_code = CASE WHEN reason = 0 AND is_repeat = 0 THEN code END,
+            counted_referrer = NULL,
+            document = json_object('v', 0, 'legacy', 'sqlite-v6',
+                'reason', reason, 'is_repeat', is_repeat, 'referrer', referrer, 'code', code,
+                'attribution_customer', attribution_customer, 'decided_at', decided_at,
+                'attribution', json(attribution_detail), 'is_new_customer', is_new_customer)
+        WHERE document IS NULL OR json_extract(document, '$.v') = 0;
+        UPDATE conversions SET
+            counted_referrer = CASE WHEN json_extract(d.detail, '$.counted') THEN d.referrer END,
+            document = json_set(conversions.document, '$.decision',
+                json_object('revision', d.revision, 'referrer', d.referrer, 'referral_seq', d.referral_seq,
+                            'decided_at', d.decided_at, 'detail', json(d.detail)))
+        FROM reward_decisions d
+        WHERE d.program = conversions.program AND d.order_id = conversions.order_id
+          AND json_extract(conversions.document, '$.v') = 0;
+
+        INSERT OR IGNORE INTO program_touches (program, id, kind, referrer, code, medium, visitor, customer, contact, store_id, register_id, order_id, event_time, recorded_at)
+        SELECT program, id, kind, referrer, code, medium, visitor, customer, contact, store_id, register_id, order_id, event_time, recorded_at FROM touches;
+
+        INSERT INTO ledger (program, reward_id, entry_id, recorded_at, document)
+        SELECT e.program, e.reward_id, e.entry_id, e.recorded_at,
+               json_object('v', 0, 'legacy', 'sqlite-v6', 'beneficiary', e.beneficiary, 'order_id', e.order_id, 'type', e.type,
+                           'amount', e.amount, 'currency', e.currency, 'actor', e.actor, 'reason', e.reason, 'reference', e.reference,
+                           'terms', json(e.terms))
+        FROM reward_entries e
+        WHERE NOT EXISTS (SELECT 1 FROM ledger l WHERE l.program = e.program AND l.reward_id = e.reward_id AND l.entry_id = e.entry_id)
+        ORDER BY e.seq;
+
+        INSERT OR IGNORE INTO code_versions (code, version, changed_at, display, program, owner, medium, kind, status, created_at, expires_at, max_uses, uses)
+        SELECT c.code, c.version, coalesce((SELECT max(v.changed_at) FROM code_versions v WHERE v.code = c.code), c.created_at),
+               c.display, c.program, c.owner, c.medium, c.kind, c.status, c.created_at, c.expires_at, c.max_uses, c.uses
+        FROM codes c;
+
+        CREATE TABLE pending_rebuilds (
+            program  TEXT NOT NULL PRIMARY KEY
+        ) STRICT, WITHOUT ROWID;
+        INSERT OR IGNORE INTO pending_rebuilds (program)
+        SELECT program FROM conversions WHERE json_extract(document, '$.v') = 0
+        UNION
+        SELECT program FROM ledger WHERE json_extract(document, '$.v') = 0;
+        """;
+
     private const string V7 = """
         ALTER TABLE conversions ADD COLUMN version INTEGER;
         ALTER TABLE conversions ADD COLUMN document TEXT;

@@ -6,6 +6,20 @@ namespace Referrals.Testing;
 
 public abstract partial class ReferralStoreContract
 {
+    /// <summary>
+    /// A new store has no program pending a rebuild, and a unit that names one as rebuilt is a duplicate naming the program
+    /// and writes nothing of itself (a store that carries data over lists its programs; its own tests cover that).
+    /// </summary>
+    [Fact]
+    public async Task A_new_store_has_no_pending_rebuild_and_a_unit_claiming_one_is_a_duplicate()
+    {
+        var store = await NewStoreAsync();
+        Assert.Empty(await store.ListPendingRebuildsAsync(Ct));
+        var outcome = await WriteAsync(store, new UnitOfWork { Orders = [Order("o-1")], RebuiltPrograms = [Program] });
+        Assert.Equal(WriteOutcome.Duplicate(RowKind.Rebuild, Program.Value), outcome);
+        Assert.Null(await store.FindOrderAsync(Program, "o-1", Ct));
+    }
+
     /// <summary>A code inserted twice (version 1) is a duplicate naming the code; a code is unique across programs.</summary>
     [Fact]
     public async Task Code_inserted_twice_is_a_duplicate_naming_the_code()

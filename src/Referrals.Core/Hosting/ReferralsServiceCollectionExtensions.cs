@@ -98,7 +98,8 @@ public static class ReferralsServiceCollectionExtensions
         // Which store the services run on, decided once when first resolved: a registered IReferralStore (the narrow
         // contract); else the default in-memory store, on the contract too; else the store a host registered for today's
         // interfaces (UseSqlite until the SQLite store implements the contract).
-        services.TryAddSingleton(sp => Referrals.Pipeline.StorePath.Choose(sp.GetService<IReferralStore>(), sp.GetRequiredService<IConversionStore>()));
+        services.TryAddSingleton(sp => Referrals.Pipeline.StorePath.Open(sp.GetService<IReferralStore>(), sp.GetRequiredService<IConversionStore>(),
+            sp.GetRequiredService<IOptions<ReferralsOptions>>().Value));
         services.TryAddSingleton<IFraudHistory>(sp => sp.GetRequiredService<Referrals.Pipeline.StorePath>().Contract is { } store
             ? new Referrals.Pipeline.ContractFraudHistory(store)
             : new Referrals.Pipeline.StoreFraudHistory(sp.GetRequiredService<IFraudStore>(), sp.GetRequiredService<IConversionStore>()));

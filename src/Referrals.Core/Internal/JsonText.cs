@@ -133,7 +133,17 @@ internal static class JsonText
     }
 
     /// <summary>Parses a document of format 1 to <paramref name="maxFormat"/>; every failure is a <see cref="FormatException"/>.</summary>
-    public static T Read<T>(string json, int maxFormat, string what, Func<JsonElement, T> body)
+    public static T Read<T>(string json, int maxFormat, string what, Func<JsonElement, T> body) =>
+        Read(json, maxFormat, what, body, static (root, body) => body(root), null);
+
+    /// <summary>
+    /// Parses a document of format 1 to <paramref name="maxFormat"/> with <paramref name="body"/>, or a format-0 wrapper of
+    /// values carried over from an earlier store with <paramref name="legacy"/> (which refuses a format-0 document that is not
+    /// its own with a <see cref="FormatException"/>); every
+    /// failure is a <see cref="FormatException"/>. The readers take <paramref name="state"/>, so static lambdas allocate
+    /// nothing per read.
+    /// </summary>
+    public static T Read<TState, T>(string json, int maxFormat, string what, TState state, Func<JsonElement, TState, T> body, Func<JsonElement, TState, T>? legacy)
     {
         ArgumentNullException.ThrowIfNull(json);
         try
@@ -141,11 +151,15 @@ internal static class JsonText
             using var doc = JsonDocument.Parse(json);
             var root = doc.RootElement;
             int version = root.GetProperty("v").GetInt32();
+            if (version == 0 && legacy is not null)
+            {
+                return legacy(root, state);
+            }
             if (version < 1 || version > maxFormat)
             {
                 throw new FormatException($"A {what} document of format {version} cannot be read by this library (formats 1 to {maxFormat}).");
             }
-            return body(root);
+            return body(root, state);
         }
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or UnparsableValueException or ArgumentException or OverflowException)
         {

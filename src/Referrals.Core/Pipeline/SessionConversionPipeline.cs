@@ -34,6 +34,20 @@ internal sealed partial class SessionConversionPipeline(
 {
     private const int MaxAttempts = 16;
 
+    /// <summary>The reward rules of every configured program that has any, compiled in its time zone.</summary>
+    public static Dictionary<ProgramId, RewardRuleSet> CompileRules(ReferralsOptions options)
+    {
+        var rules = new Dictionary<ProgramId, RewardRuleSet>();
+        foreach (var (id, program) in options.Programs)
+        {
+            if (RewardRuleSet.Compile(program.Rewards, DateTimeZoneProviders.Tzdb[program.TimeZone]) is { } set)
+            {
+                rules[new ProgramId(id)] = set;
+            }
+        }
+        return rules;
+    }
+
     /// <summary>Composes the pipeline from validated options.</summary>
     public static SessionConversionPipeline Create(
         ReferralsOptions options,
@@ -45,14 +59,7 @@ internal sealed partial class SessionConversionPipeline(
         ILogger logger)
     {
         var told = new NotifierSet(notifiers, logger);
-        var rules = new Dictionary<ProgramId, RewardRuleSet>();
-        foreach (var (id, program) in options.Programs)
-        {
-            if (RewardRuleSet.Compile(program.Rewards, DateTimeZoneProviders.Tzdb[program.TimeZone]) is { } set)
-            {
-                rules[new ProgramId(id)] = set;
-            }
-        }
+        var rules = CompileRules(options);
         return new SessionConversionPipeline(
             store,
             new AttributionDecider(Programs.ProgramRules.Compile(options), clock),

@@ -15,4 +15,20 @@ internal sealed class StorePath(IReferralStore? contract)
 
     public static StorePath Choose(IReferralStore? registered, IConversionStore conversions) =>
         new(registered ?? (conversions is InMemoryReferralStore ? new InMemoryStore() : null));
+
+    /// <summary>
+    /// Chooses the store and, on the contract, builds once the derived rows of the programs the store carried over from
+    /// an earlier format (<see cref="StoreRebuild"/>) before any service reads them: opening an upgraded database
+    /// finishes its upgrade, as the store's own migrations do when it opens.
+    /// </summary>
+    public static StorePath Open(IReferralStore? registered, IConversionStore conversions, ReferralsOptions options)
+    {
+        var path = Choose(registered, conversions);
+        if (path.Contract is { } store)
+        {
+            // Dependency injection resolves synchronously; this runs once per container, before the first operation.
+            StoreRebuild.RunAsync(store, SessionConversionPipeline.CompileRules(options), CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        }
+        return path;
+    }
 }

@@ -10,9 +10,11 @@ namespace Referrals.Pipeline;
 /// values, each beneficiary's account totals and cap usage per period, and the versions of the summaries it rewrites or
 /// only read (<see cref="UnitOfWork.ReadSummaries"/>). Every operation that changes rewards — a conversion, a status
 /// change, a refund, a re-attribution — describes the change as "this order's rewards moved from these states to those"
-/// (<see cref="ApplyOrderAsync"/>), so the bookkeeping exists once. Not thread-safe: one per attempt.
+/// (<see cref="ApplyOrderAsync"/>), so the bookkeeping exists once. Not thread-safe: one per attempt. With
+/// <c>fromEmpty</c> (a rebuild, <see cref="StoreRebuild"/>) the summaries start empty instead of from what is stored —
+/// every value is added again — keeping only an erasure's instant; their stored versions are read all the same.
 /// </summary>
-internal sealed class UnitBuilder(SessionFacts facts, ProgramId program)
+internal sealed class UnitBuilder(SessionFacts facts, ProgramId program, bool fromEmpty = false)
 {
     // (participant, key) → the summary as this unit changed it (an AccountSummary or a CapUsageDocument), written as JSON once, in Build.
     private readonly Dictionary<(ParticipantId, string), object> _changed = new();
@@ -32,19 +34,29 @@ internal sealed class UnitBuilder(SessionFacts facts, ProgramId program)
     public List<PendingNotification> Notifications { get; } = [];
 
     /// <summary>A participant's account summary as this unit has changed it so far (or as read).</summary>
-    public async ValueTask<AccountSummary> AccountAsync(ParticipantId participant, CancellationToken ct) =>
-        _changed.TryGetValue((participant, ""), out var changed)
-            ? (AccountSummary)changed
-            : await facts.AccountAsync(program, participant, ct).ConfigureAwait(false);
+    public async ValueTask<AccountSummary> AccountAsync(ParticipantId participant, CancellationToken ct)
+    {
+        if (_changed.TryGetValue((participant, ""), out var changed))
+        {
+            return (AccountSummary)changed;
+        }
+        var stored = await facts.AccountAsync(program, participant, ct).ConfigureAwait(false);
+        return fromEmpty ? AccountSummary.Empty with { ErasedAt = stored.ErasedAt } : stored;
+    }
 
     /// <summary>Rewrites a participant's account summary in this unit.</summary>
     public void SetAccount(ParticipantId participant, AccountSummary summary) => _changed[(participant, "")] = summary;
 
     /// <summary>A participant's cap usage in a period as this unit has changed it so far (or as read).</summary>
-    public async ValueTask<CapUsageDocument> UsageAsync(ParticipantId participant, string period, CancellationToken ct) =>
-        _changed.TryGetValue((participant, CapUsageDocument.Key(period)), out var changed)
-            ? (CapUsageDocument)changed
-            : await facts.CapUsageAsync(program, participant, period, ct).ConfigureAwait(false);
+    public async ValueTask<CapUsageDocument> UsageAsync(ParticipantId participant, string period, CancellationToken ct)
+    {
+        if (_changed.TryGetValue((participant, CapUsageDocument.Key(period)), out var changed))
+        {
+            return (CapUsageDocument)changed;
+        }
+        var stored = await facts.CapUsageAsync(program, participant, period, ct).ConfigureAwait(false);
+        return fromEmpty ? CapUsageDocument.Empty : stored;
+    }
 
     /// <summary>Appends ledger entries.</summary>
     public void Append(IReadOnlyList<RewardEntry> entries)

@@ -13,7 +13,7 @@ public static class SqliteReferralsBuilderExtensions
     /// refunds and the fraud history: registers a singleton <see cref="SqliteReferralStore"/>, opened on first use
     /// (creating the file and migrating its schema, see <see cref="SqliteReferralStore.Open"/>) and disposed with the
     /// container, and makes <see cref="IReferralCodeStore"/>, <see cref="IParticipantStore"/>, <see cref="ITouchStore"/>,
-    /// <see cref="IConversionStore"/>, <see cref="IRewardStore"/> and <see cref="IFraudStore"/> resolve to it, replacing the
+    /// <see cref="IConversionStore"/>, <see cref="IRewardStore"/>, <see cref="IFraudStore"/> and the narrow store contract <see cref="IReferralStore"/> resolve to it, replacing the
     /// registrations made before (the in-memory store's, or the host's own).
     /// </summary>
     /// <remarks>
@@ -49,10 +49,8 @@ public static class SqliteReferralsBuilderExtensions
         Replace<IConversionStore>(services);
         Replace<IRewardStore>(services);
         Replace<IFraudStore>(services);
-        // The services run on the interfaces above until the switch-over to the narrow store contract (issue 17): the
-        // store implements IReferralStore already (its contract suite runs against it), but dependency injection puts
-        // the services on the contract path whenever an IReferralStore is registered, so none is registered here yet.
-        services.RemoveAll<IReferralStore>();
+        // The narrow store contract, on the same instance (and file) as the interfaces above.
+        Replace<IReferralStore>(services);
         // The hot code lookup stays in memory: loaded when the host starts, caught up with other processes' writes.
         builder.AddCodeIndexRefresh();
         return builder;

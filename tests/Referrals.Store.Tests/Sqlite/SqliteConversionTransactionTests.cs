@@ -15,8 +15,9 @@ using static Referrals.Store.Tests.Support.TestData;
 namespace Referrals.Store.Tests.Sqlite;
 
 /// <summary>
-/// A conversion on SQLite is one store transaction (<see cref="ITransactionalStore"/>): the order claim, the presented
+/// A conversion on SQLite is one store session (<see cref="IReferralStore.BeginAsync"/>): the order, the presented
 /// code's touch, the decision's reads and the unit of work commit together, and the notifiers hear of it afterwards.
+/// What was committed is read through the store contract and the public services, as the engine reads it.
 /// </summary>
 public sealed class SqliteConversionTransactionTests : IDisposable
 {
@@ -53,7 +54,7 @@ public sealed class SqliteConversionTransactionTests : IDisposable
         await using var provider = SqliteEngine.Build(path, new FakeClock(Start), (services, _) => services.AddSingleton<IFraudCheck>(failing));
         var code = await IssueCodeAsync(provider, "ana");
         var attribution = provider.GetRequiredService<AttributionService>();
-        var store = provider.GetRequiredService<SqliteReferralStore>();
+        var store = provider.GetRequiredService<IReferralStore>();
         var order = NewOrder("o-1", "bea", Start) with { PresentedCode = code.Display };
 
         // The fraud check runs after the order was claimed and the code recorded; the request is cancelled there, so the
@@ -63,15 +64,16 @@ public sealed class SqliteConversionTransactionTests : IDisposable
             failing.Cancel = cancel;
             await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await attribution.RecordConversionAsync(order, cancel.Token));
         }
-        Assert.Null(await store.FindConversionAsync(Program, "o-1", Ct));
-        Assert.Empty(await store.FindTouchesAsync(Program, new ParticipantId("bea"), [], [], Ct));
-        Assert.Null(await store.FindAttributionAsync(Program, "o-1", Ct));
+        Assert.Null(await store.FindOrderAsync(Program, "o-1", Ct));
+        Assert.Empty(await TouchesOfAsync(store, "bea"));
+        Assert.Null(await attribution.FindAttributionAsync(Program, "o-1", Ct));
+        Assert.Empty(await store.ListOrderRewardsAsync(Program, "o-1", Ct));
 
         failing.Cancel = null;
         var decided = await attribution.RecordConversionAsync(order, Ct);
         Assert.True(decided.IsAttributed);
-        Assert.Equal(2, (await store.ListOrderEntriesAsync(Program, "o-1", Ct)).Count);
-        Assert.Single(await store.FindTouchesAsync(Program, new ParticipantId("bea"), [], [], Ct));
+        Assert.Equal(2, await CountOrderEntriesAsync(store, "o-1"));
+        Assert.Single(await TouchesOfAsync(store, "bea"));
     }
 
     [Fact]
@@ -81,14 +83,15 @@ public sealed class SqliteConversionTransactionTests : IDisposable
         await using var provider = SqliteEngine.Build(path, new FakeClock(Start));
         var code = await IssueCodeAsync(provider, "ana");
         var attribution = provider.GetRequiredService<AttributionService>();
-        var store = provider.GetRequiredService<SqliteReferralStore>();
+        var store = provider.GetRequiredService<IReferralStore>();
 
         var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
             await attribution.RecordConversionAsync(NewOrder("o-1", "bea", Start) with { PresentedCode = code.Display }, Ct), Ct)));
 
         Assert.All(results, r => Assert.Equal(results[0].DecidedAt, r.DecidedAt));
-        Assert.Equal(2, (await store.ListOrderEntriesAsync(Program, "o-1", Ct)).Count);
-        Assert.Equal(1, (await store.LoadAccountAsync(Program, new ParticipantId("ana"), Ct)).Version);
+        Assert.Equal(2, await CountOrderEntriesAsync(store, "o-1"));
+        // The referrer's account summary was written by one unit of work only.
+        Assert.Equal(1, Assert.Single(await store.GetSummariesAsync(Program, new ParticipantId("ana"), [""], Ct)).Version);
     }
 
     [Fact]
@@ -124,7 +127,7 @@ public sealed class SqliteConversionTransactionTests : IDisposable
         await using var provider = SqliteEngine.Build(path, new FakeClock(Start), (services, _) => services.AddSingleton<IFraudCheck>(failing));
         var orders = await StoryAsync(provider);
         var attribution = provider.GetRequiredService<AttributionService>();
-        var store = provider.GetRequiredService<SqliteReferralStore>();
+        var store = provider.GetRequiredService<IReferralStore>();
 
         // The second credited conversion's fraud check cancels the request.
         using (var cancel = new CancellationTokenSource())
@@ -135,14 +138,15 @@ public sealed class SqliteConversionTransactionTests : IDisposable
         }
         foreach (var order in orders)
         {
-            Assert.Null(await store.FindConversionAsync(Program, order.OrderId, Ct));
+            Assert.Null(await store.FindOrderAsync(Program, order.OrderId, Ct));
+            Assert.Null(await attribution.FindAttributionAsync(Program, order.OrderId, Ct));
         }
 
         failing.Cancel = null;
         var decided = await attribution.RecordConversionsAsync(orders, Ct);
         Assert.All(decided, d => Assert.NotNull(d));
-        Assert.Equal(2, (await store.ListOrderEntriesAsync(Program, "o-1", Ct)).Count);
-        Assert.Equal(2, (await store.ListOrderEntriesAsync(Program, "o-4", Ct)).Count);
+        Assert.Equal(2, await CountOrderEntriesAsync(store, "o-1"));
+        Assert.Equal(2, await CountOrderEntriesAsync(store, "o-4"));
     }
 
     [Fact]
@@ -155,7 +159,7 @@ public sealed class SqliteConversionTransactionTests : IDisposable
         await Assert.ThrowsAsync<ArgumentException>(async () =>
             await provider.GetRequiredService<AttributionService>().RecordConversionsAsync(bad, Ct));
 
-        Assert.Null(await provider.GetRequiredService<SqliteReferralStore>().FindConversionAsync(Program, "o-1", Ct));
+        Assert.Null(await provider.GetRequiredService<IReferralStore>().FindOrderAsync(Program, "o-1", Ct));
     }
 
     /// <summary>Codes for ana and ben, and orders: bea with ana's code, bea again, the first order again, ana with her own code, cem with ben's.</summary>
@@ -176,17 +180,33 @@ public sealed class SqliteConversionTransactionTests : IDisposable
 
     private static async Task<List<(NotAttributedReason Reason, string? Referrer, bool IsRepeat, int Rewards)>> OutcomesAsync(ServiceProvider provider, IEnumerable<AttributionResult> results)
     {
-        var store = provider.GetRequiredService<SqliteReferralStore>();
+        var store = provider.GetRequiredService<IReferralStore>();
+        var attribution = provider.GetRequiredService<AttributionService>();
         var outcomes = new List<(NotAttributedReason, string?, bool, int)>();
         foreach (var r in results)
         {
-            var stored = await store.FindAttributionAsync(Program, r.OrderId, Ct);
+            var stored = await attribution.FindAttributionAsync(Program, r.OrderId, Ct);
             Assert.NotNull(stored);
             Assert.Equal((r.Reason, r.Referrer, r.Code, r.TouchId, r.IsRepeat, r.DecidedAt), (stored.Reason, stored.Referrer, stored.Code, stored.TouchId, stored.IsRepeat, stored.DecidedAt));
-            outcomes.Add((r.Reason, r.Referrer?.Value, r.IsRepeat, (await store.ListOrderEntriesAsync(Program, r.OrderId, Ct)).Count));
+            outcomes.Add((r.Reason, r.Referrer?.Value, r.IsRepeat, await CountOrderEntriesAsync(store, r.OrderId)));
         }
         return outcomes;
     }
+
+    /// <summary>The ledger entries of an order: those of each of its rewards.</summary>
+    private static async Task<int> CountOrderEntriesAsync(IReferralStoreReader store, string orderId)
+    {
+        int entries = 0;
+        foreach (var reward in await store.ListOrderRewardsAsync(Program, orderId, Ct))
+        {
+            entries += (await store.ListEntriesAsync(Program, reward.RewardId, Ct)).Count;
+        }
+        return entries;
+    }
+
+    /// <summary>The touches of a customer in the program, whenever they happened.</summary>
+    private static async Task<IReadOnlyList<Touch>> TouchesOfAsync(IReferralStoreReader store, string customer) =>
+        await store.FindTouchesAsync(Program, new ParticipantId(customer), [], [], Instant.MinValue, Instant.MaxValue, 100, Ct);
 
     private static async Task<ReferralCodeRecord> IssueCodeAsync(ServiceProvider provider, string owner)
     {
@@ -195,7 +215,7 @@ public sealed class SqliteConversionTransactionTests : IDisposable
         return await codes.IssueAsync(new CodeRequest { Program = Program, Owner = new ParticipantId(owner), Medium = ShareMedium.Email }, Ct);
     }
 
-    private sealed class CommittedStateNotifier(SqliteReferralStore outside) : IReferralNotifier
+    private sealed class CommittedStateNotifier(IReferralStoreReader outside) : IReferralNotifier
     {
         public List<(string Kind, bool Committed)> Heard { get; } = [];
 
@@ -208,9 +228,10 @@ public sealed class SqliteConversionTransactionTests : IDisposable
         public async ValueTask OnRewardChangedAsync(RewardEntry entry, CancellationToken cancellationToken) =>
             Heard.Add(("reward", await IsCommittedAsync(entry.OrderId, cancellationToken)));
 
+        // The order row carries the attribution; the unit writes it with the rewards and their entries.
         private async ValueTask<bool> IsCommittedAsync(string orderId, CancellationToken ct) =>
-            await outside.FindAttributionAsync(Program, orderId, ct) is not null
-            && (await outside.ListOrderEntriesAsync(Program, orderId, ct)).Count == 2;
+            await outside.FindOrderAsync(Program, orderId, ct) is not null
+            && await CountOrderEntriesAsync(outside, orderId) == 2;
     }
 
     private sealed class CancellingCheck : IFraudCheck

@@ -233,6 +233,8 @@ public sealed class SqliteOutboxTests : IDisposable
         string path = _directory.NewDatabasePath();
         long t = Start.ToUnixTimeTicks();
         const string Detail = """{"amount":"50","currency":"EUR","channel":1,"medium":1,"chain":["ana"],"touches":[]}""";
+        // The old engine wrote an earned entry's terms with it (the reward's fold starts from them).
+        string Terms = $$"""{"role":1,"level":1,"kind":1,"rule":"credit","tier":"base","referral_number":1,"order_amount":"50","order_currency":"EUR","before_cap":"10","before_cap_currency":"EUR","conversion_time":{{t}},"hold_until":{{t + 12_096_000_000_000}}}""";
         using (var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ConnectionString))
         {
             connection.Open();
@@ -250,8 +252,8 @@ public sealed class SqliteOutboxTests : IDisposable
                                          attribution_customer, conversion_time, reason, is_repeat, referrer, code, decided_at, attribution_detail)
                 VALUES ('customers', 'o-1', 'bob', '50', 'EUR', {t}, 1, 'bob', {t}, 0, 0, 'ana', NULL, {t}, '{Detail}');
                 INSERT INTO reward_accounts (program, beneficiary, version) VALUES ('customers', 'ana', 1);
-                INSERT INTO reward_entries (seq, program, entry_id, reward_id, beneficiary, order_id, type, amount, currency, recorded_at)
-                VALUES (1, 'customers', 'o-1#1:credit:earned', 'o-1#1:credit', 'ana', 'o-1', {(int)RewardEntryType.Earned}, '10', 'EUR', {t});
+                INSERT INTO reward_entries (seq, program, entry_id, reward_id, beneficiary, order_id, type, amount, currency, recorded_at, terms)
+                VALUES (1, 'customers', 'o-1#1:credit:earned', 'o-1#1:credit', 'ana', 'o-1', {(int)RewardEntryType.Earned}, '10', 'EUR', {t}, '{Terms}');
                 INSERT INTO pending_notifications (id, kind, program, order_id, entry_id, reward_id, recorded_at)
                 VALUES ('n-1', 1, 'customers', 'o-1', NULL, NULL, {t}),
                        ('n-2', 2, 'customers', 'o-1', 'o-1#1:credit:earned', 'o-1#1:credit', {t});

@@ -203,7 +203,7 @@ public sealed class SqliteReferralStoreTests : IDisposable
         string[] tables =
         [
             "code_versions", "codes", "conversion_contacts", "conversion_fingerprints", "conversions", "erasures", "ledger", "open_rewards",
-            "participant_contacts", "participant_fingerprints", "participants", "pending_notifications", "program_touches", "refunded_orders",
+            "participant_contacts", "participant_fingerprints", "participants", "pending_notifications", "pending_rebuilds", "program_touches", "refunded_orders",
             "refunds", "reward_accounts", "reward_decisions", "reward_entries", "rewards", "schema_migrations", "summaries", "touches", "visitor_links",
         ];
         Assert.Equal(tables, Column<string>(connection, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name;"));

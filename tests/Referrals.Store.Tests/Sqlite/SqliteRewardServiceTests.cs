@@ -74,9 +74,9 @@ public sealed class SqliteRewardServiceTests : IDisposable
             Assert.Equal(new RewardProcessingResult(2, 0, 0), await rewards.ProcessDueAsync(Ct));
             Assert.All(await rewards.ListOrderRewardsAsync(Program, "o-1", Ct), r => Assert.Equal(RewardStatus.Approved, r.Status));
 
-            // The fraud history is the file's: o-1 and o-2 are credited to ana; her registered device is still hers, and
-            // carl's order on it two weeks ago makes a third friend on that device a ring of her network.
-            var fraud = provider.GetRequiredService<IFraudStore>();
+            // The fraud history the checks read is the file's: o-1 and o-2 are credited to ana; her registered device is still
+            // hers, and carl's order on it two weeks ago makes a third friend on that device a ring of her network.
+            var fraud = provider.GetRequiredService<IFraudHistory>();
             Assert.Equal(new ReferredOrderStats(2, 0), await fraud.GetReferredOrderStatsAsync(Program, Ana, Ct));
             var again = await provider.GetRequiredService<AttributionService>().RecordConversionAsync(
                 NewOrder("o-3", "dan", clock.GetCurrentInstant()) with { PresentedCode = code.Display, Fingerprints = [Device(1)] }, Ct);
@@ -109,7 +109,7 @@ public sealed class SqliteRewardServiceTests : IDisposable
             {
                 Program = Program, OrderId = "o-1", RefundId = "rf-1", Amount = new Money(50m, "EUR"), EventTime = clock.GetCurrentInstant(),
             }, Ct)).Outcome);
-            Assert.Equal(new ReferredOrderStats(2, 1), await provider.GetRequiredService<IFraudStore>().GetReferredOrderStatsAsync(Program, Ana, Ct));
+            Assert.Equal(new ReferredOrderStats(2, 1), await provider.GetRequiredService<IFraudHistory>().GetReferredOrderStatsAsync(Program, Ana, Ct));
             Assert.Equal("o-2", Assert.Single(await provider.GetRequiredService<ReviewQueue>().ListAsync(Program, Ct)).OrderId);
         }
     }

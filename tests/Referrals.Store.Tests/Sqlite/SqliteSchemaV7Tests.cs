@@ -72,7 +72,7 @@ public sealed class SqliteSchemaV7Tests : IDisposable
         IReferralStore contract = store;
         var ana = new ParticipantId("ana");
 
-        Assert.Equal([1L, 2, 3, 4, 5, 6, 7], Column<long>(path, "SELECT version FROM schema_migrations ORDER BY version;"));
+        Assert.Equal([1L, 2, 3, 4, 5, 6, 7, 8], Column<long>(path, "SELECT version FROM schema_migrations ORDER BY version;"));
 
         // The old interfaces serve the old data as before.
         Assert.Equal(ana, (await store.FindAttributionAsync(Program, "o-1", Ct))!.Referrer);

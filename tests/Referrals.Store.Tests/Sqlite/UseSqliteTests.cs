@@ -36,7 +36,7 @@ public sealed class UseSqliteTests : IDisposable
     }
 
     [Fact]
-    public void Until_the_switch_over_the_services_run_on_the_sqlite_store_and_no_other_contract_store_is_left_registered()
+    public void The_narrow_store_contract_resolves_to_the_same_store_replacing_one_registered_before()
     {
         var services = new ServiceCollection();
         services.AddSingleton<IClock>(new NodaTime.Testing.FakeClock(Start));
@@ -44,9 +44,8 @@ public sealed class UseSqliteTests : IDisposable
         services.AddReferrals(o => o.Links.Template = "https://shop.example/r/{code}").UseSqlite($"Data Source={_directory.NewDatabasePath()}");
         using var provider = services.BuildServiceProvider();
 
-        // An in-memory contract store registered before would otherwise take the services off the SQLite file.
-        Assert.Empty(provider.GetServices<IReferralStore>());
-        Assert.IsAssignableFrom<IReferralStore>(provider.GetRequiredService<SqliteReferralStore>());
+        var sqlite = provider.GetRequiredService<SqliteReferralStore>();
+        Assert.Same(sqlite, Assert.Single(provider.GetServices<IReferralStore>()));
     }
 
     [Fact]
@@ -96,7 +95,7 @@ public sealed class UseSqliteTests : IDisposable
             var found = await provider.GetRequiredService<AttributionService>().FindAttributionAsync(Program, "o-2", Ct);
             Assert.NotNull(found);
             Assert.Equal(flagged.Explain(), found.Explain());
-            Assert.Equal(2, await provider.GetRequiredService<IFraudStore>().CountReferredConversionsAsync(Program, new ParticipantId("ana"), Start, Start + Duration.FromHours(1), Ct));
+            Assert.Equal(2, await provider.GetRequiredService<IFraudHistory>().CountReferredConversionsAsync(Program, new ParticipantId("ana"), Start, Start + Duration.FromHours(1), Ct));
         }
     }
 

@@ -56,6 +56,14 @@ public interface IReferralStoreReader
     /// </summary>
     ValueTask<IReadOnlyList<CodeRow>> ListCodeHistoryAsync(ReferralCode code, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The programs whose derived rows — reward rows and summaries — Core must build once from their orders and ledger,
+    /// ordinal: a store lists a program here when its data was carried over from a format that kept no such rows (a
+    /// database upgraded from before the narrow contract), and nowhere else. Core builds them in one unit naming the
+    /// program in <see cref="UnitOfWork.RebuiltPrograms"/>, which removes it from this list. A new store lists none.
+    /// </summary>
+    ValueTask<IReadOnlyList<ProgramId>> ListPendingRebuildsAsync(CancellationToken cancellationToken = default);
+
     /// <summary>A participant, or <see langword="null"/> (never registered, or erased).</summary>
     ValueTask<Participant?> FindParticipantAsync(ParticipantId id, CancellationToken cancellationToken = default);
 

@@ -33,4 +33,7 @@ public enum RowKind
 
     /// <summary>An erasure (<see cref="UnitOfWork.Erasures"/>); the key is the erasure id.</summary>
     Erasure = 9,
+
+    /// <summary>A program's pending rebuild (<see cref="UnitOfWork.RebuiltPrograms"/>), keyed by the program id.</summary>
+    Rebuild = 10,
 }

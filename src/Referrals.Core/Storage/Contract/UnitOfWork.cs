@@ -90,6 +90,13 @@ public sealed class UnitOfWork
     public IReadOnlyList<PendingNotification> Notifications { get; init; } = [];
 
     /// <summary>
+    /// Programs whose derived rows this unit built (see <see cref="IReferralStoreReader.ListPendingRebuildsAsync"/>): the
+    /// store removes them from the pending list with the unit. A program not pending is a duplicate:
+    /// <see cref="WriteStatus.Duplicate"/> (<see cref="RowKind.Rebuild"/>) — another process built it first.
+    /// </summary>
+    public IReadOnlyList<ProgramId> RebuiltPrograms { get; init; } = [];
+
+    /// <summary>
     /// Erasures, applied after every other list; erasure id exists: <see cref="WriteStatus.Duplicate"/>
     /// (<see cref="RowKind.Erasure"/>). For each, the store, in the same unit:
     /// <list type="bullet">

@@ -135,7 +135,7 @@ internal sealed record OrderDocument(AttributionResult Attribution, RewardDecisi
 
     /// <inheritdoc cref="FromRow"/>
     public static OrderDocument FromJson(Conversion conversion, string json) =>
-        JsonText.Read(json, FormatVersion, "order", root => Read(conversion, root));
+        JsonText.Read(json, FormatVersion, "order", conversion, static (root, c) => Read(c, root), static (root, c) => LegacyDocuments.ReadOrder(c, root));
 
     private static OrderDocument Read(Conversion c, JsonElement root)
     {

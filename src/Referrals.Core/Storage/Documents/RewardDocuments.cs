@@ -21,7 +21,7 @@ internal static class RewardDocuments
     /// <summary>The entry of a row.</summary>
     /// <exception cref="FormatException">The document is not an entry document this library reads.</exception>
     public static RewardEntry FromRow(EntryRow row) =>
-        JsonText.Read(row.Document, FormatVersion, "ledger entry", root => new RewardEntry
+        JsonText.Read(row.Document, FormatVersion, "ledger entry", row, static (root, row) => new RewardEntry
         {
             EntryId = row.EntryId,
             RewardId = row.RewardId,
@@ -35,7 +35,7 @@ internal static class RewardDocuments
             Reason = JsonText.ReadText(root, "reason"),
             Reference = JsonText.ReadText(root, "reference"),
             Terms = root.TryGetProperty("terms", out var t) ? ReadTerms(t) : null,
-        });
+        }, static (root, row) => LegacyDocuments.ReadEntry(row, root));
 
     private static void WriteEntry(Utf8JsonWriter w, RewardEntry e)
     {

@@ -83,6 +83,7 @@ internal sealed class InMemorySession(InMemoryStore store, StoreState data) : St
         ArgumentNullException.ThrowIfNull(unit.Summaries, "unit.Summaries");
         ArgumentNullException.ThrowIfNull(unit.Notifications, "unit.Notifications");
         ArgumentNullException.ThrowIfNull(unit.Erasures, "unit.Erasures");
+        ArgumentNullException.ThrowIfNull(unit.RebuiltPrograms, "unit.RebuiltPrograms");
         foreach (var read in unit.ReadSummaries)
         {
             ArgumentOutOfRangeException.ThrowIfNegative(read.Version, "unit.ReadSummaries");

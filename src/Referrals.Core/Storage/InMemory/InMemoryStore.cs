@@ -176,6 +176,9 @@ public sealed class InMemoryStore : IReferralStore
     ValueTask<IReadOnlyList<ParticipantErasure>> IReferralStoreReader.ListErasuresAsync(ParticipantId participant, CancellationToken cancellationToken) =>
         _reads.ListErasuresAsync(participant, cancellationToken);
 
+    ValueTask<IReadOnlyList<ProgramId>> IReferralStoreReader.ListPendingRebuildsAsync(CancellationToken cancellationToken) =>
+        _reads.ListPendingRebuildsAsync(cancellationToken);
+
     private sealed class CommittedReader(StoreState state, ReaderWriterLockSlim gate) : StateReader(state, gate)
     {
         protected override bool Own => false;

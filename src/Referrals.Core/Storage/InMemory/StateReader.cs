@@ -255,4 +255,11 @@ internal abstract class StateReader(StoreState state, ReaderWriterLockSlim? gate
             return new(state.ListErasures(participant, Own));
         }
     }
+
+    /// <summary>None: a store in memory holds nothing carried over from an earlier format.</summary>
+    public ValueTask<IReadOnlyList<ProgramId>> ListPendingRebuildsAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return new([]);
+    }
 }

@@ -542,6 +542,11 @@ internal sealed class StoreState
                 return WriteOutcome.Duplicate(RowKind.Notification, id);
             }
         }
+        if (unit.RebuiltPrograms.Count > 0)
+        {
+            // Nothing is ever carried over into a store in memory: no program is pending.
+            return WriteOutcome.Duplicate(RowKind.Rebuild, unit.RebuiltPrograms[0].Value);
+        }
         foreach (var erasure in unit.Erasures)
         {
             if (_erasures.Contains(erasure.ErasureId, own))
