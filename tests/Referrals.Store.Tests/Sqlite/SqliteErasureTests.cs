@@ -1,5 +1,9 @@
 using System.Text;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using NodaTime;
+using NodaTime.Testing;
+using Referrals.Services;
 using Referrals.Participants;
 using Referrals.Sqlite;
 using Referrals.Storage;
@@ -76,6 +80,42 @@ public sealed class SqliteErasureTests : IDisposable
         Assert.Null(await contract.FindParticipantAsync(jane, Ct));
         Assert.Null((await store.FindTouchAsync(Program, "t-old", Ct))!.VisitorId);
         Assert.Equal("o-jane", (await contract.FindOrderAsync(Program, "o-jane", Ct))!.Conversion.OrderId);
+    }
+
+    [Fact]
+    public async Task A_host_forgetting_a_participant_through_the_service_scrubs_the_sqlite_file_and_audits_it()
+    {
+        string path = _directory.NewDatabasePath();
+        var jane = new ParticipantId("jane");
+        const string Visitor = "visitor-5e6f-jane-laptop";
+        var contacts = new[] { Email(815), Phone(815) };
+        var fingerprints = new[] { Device(815) };
+        string[] personal = [Visitor, .. contacts.Select(c => c.ToString()), .. fingerprints.Select(f => f.ToString())];
+        var clock = new FakeClock(Start);
+        await using var provider = SqliteEngine.Build(path, clock);
+        var participants = provider.GetRequiredService<ParticipantService>();
+        await participants.RegisterAsync(new Participant { Id = jane, Contacts = contacts, Fingerprints = fingerprints }, Ct);
+        await participants.LinkVisitorAsync(Visitor, jane, Ct);
+        await provider.GetRequiredService<AttributionService>().RecordConversionAsync(
+            NewOrder("o-jane", "jane", Start) with { VisitorId = Visitor, Contacts = contacts, Fingerprints = fingerprints }, Ct);
+        Assert.Equal(jane, Assert.Single(await participants.LookupReferrersAsync(contacts[0], Ct)).Referrer);
+        Checkpoint(path);
+        Assert.All(personal, value => Assert.True(Contains(path, value), $"'{value}' should be in the file before the erasure."));
+
+        clock.Advance(Duration.FromDays(2));
+        await participants.ForgetAsync(jane, "dpo@shop", "ticket 815", Ct);
+        Checkpoint(path);
+
+        foreach (string value in personal)
+        {
+            Assert.False(Contains(path, value), $"'{value}' is in the database file after the erasure.");
+            Assert.False(Contains(path + "-wal", value), $"'{value}' is in the write-ahead log after the erasure.");
+        }
+        Assert.Empty(await participants.LookupReferrersAsync(contacts[0], Ct));
+        var store = provider.GetRequiredService<IReferralStore>();
+        var audit = Assert.Single(await store.ListErasuresAsync(jane, Ct));
+        Assert.Equal(("dpo@shop", "ticket 815", Start + Duration.FromDays(2)), (audit.Actor, audit.Reason, audit.At));
+        Assert.Equal(jane, (await store.FindOrderAsync(Program, "o-jane", Ct))!.Conversion.Customer);
     }
 
     private static async Task WriteAsync(IReferralStore store, UnitOfWork unit)
