@@ -2,6 +2,7 @@ using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.Options;
 using NodaTime;
 using NodaTime.Testing;
+using Referrals.Pipeline;
 using Referrals.Attribution;
 using Referrals.Fraud;
 using Referrals.Participants;

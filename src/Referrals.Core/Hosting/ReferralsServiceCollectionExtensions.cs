@@ -10,6 +10,7 @@ using Referrals.Fraud;
 using Referrals.Links;
 using Referrals.Privacy;
 using Referrals.Rewards;
+using Referrals.Pipeline;
 using Referrals.Storage;
 using Referrals.Services;
 

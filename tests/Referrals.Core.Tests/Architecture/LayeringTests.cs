@@ -62,8 +62,6 @@ public sealed class LayeringTests
         // The engine split (issue 17): the decider and the assessor still read the compiled program rules; the pipeline still
         // commits rewards through RewardService; IFraudHistory still returns the old contract's sighting and order stats.
         // All four go when the engine moves onto the narrow store contract.
-        "Referrals.Attribution.AttributionDecider -> Referrals.Programs",
-        "Referrals.Fraud.FraudAssessor -> Referrals.Programs",
         "Referrals.Fraud.IFraudHistory -> Referrals.Storage",
         "Referrals.Pipeline.ConversionPipeline -> Referrals.Services",
     ];

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using NodaTime;
+using Referrals.Pipeline;
 using Referrals.Attribution;
 using Referrals.Codes;
 using Referrals.Fraud;

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using NodaTime;
 using NodaTime.Testing;
+using Referrals.Pipeline;
 using Referrals.Attribution;
 using Referrals.Codes;
 using Referrals.Fraud;

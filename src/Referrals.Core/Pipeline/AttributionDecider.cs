@@ -6,7 +6,9 @@ using Referrals.Participants;
 using Referrals.Privacy;
 using Referrals.Programs;
 
-namespace Referrals.Attribution;
+using Referrals.Attribution;
+
+namespace Referrals.Pipeline;
 
 /// <summary>
 /// What the attribution stage decided for one conversion, before the fraud assessment: the credit (or why there is
