@@ -192,6 +192,42 @@ public sealed class SqliteSchemaV7Tests : IDisposable
         Assert.DoesNotContain("TEMP B-TREE", text, StringComparison.Ordinal);
     }
 
+    public static TheoryData<string, string, string> KeyReads => new()
+    {
+        { "an order's rewards", SqliteReferralStore.OrderRewardsSql, "rewards_by_order (program=? AND order_id=?)" },
+        { "a reward's entries", SqliteReferralStore.RewardEntriesSql, "ledger_by_reward (program=? AND reward_id=?)" },
+    };
+
+    /// <summary>
+    /// Look-ups of one order's rewards and one reward's entries search their own index by the whole key, on a file with
+    /// more than one order: without it SQLite reads every reward or entry of the program (it did, before they named it).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(KeyReads))]
+    public void Key_lookups_search_their_index_by_the_whole_key(string read, string sql, string search)
+    {
+        string path = _directory.NewDatabasePath();
+        using (SqliteReferralStore.OpenFile(path))
+        {
+        }
+        using var connection = OpenRaw(path);
+        using var command = connection.CreateCommand();
+        command.CommandText = "EXPLAIN QUERY PLAN " + sql;
+        command.Parameters.AddWithValue("$program", "x");
+        command.Parameters.AddWithValue("$key", "y");
+        var plan = new List<string>();
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                plan.Add(reader.GetString(3));
+            }
+        }
+        string text = string.Join(" | ", plan);
+        Assert.True(plan.Any(l => l.StartsWith("SEARCH ", StringComparison.Ordinal) && l.Contains("INDEX " + search, StringComparison.Ordinal)), $"{read}: {text}");
+        Assert.DoesNotContain(plan, l => l.StartsWith("SCAN ", StringComparison.Ordinal));
+    }
+
     private static SqliteConnection OpenRaw(string path)
     {
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ConnectionString);
