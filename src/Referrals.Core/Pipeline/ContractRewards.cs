@@ -75,7 +75,7 @@ internal sealed partial class ContractRewards(
     public async ValueTask<ReferrerSummary> GetReferrerSummaryAsync(ProgramId program, ParticipantId referrer, CancellationToken ct)
     {
         var rows = await store.GetSummariesAsync(program, referrer, [""], ct).ConfigureAwait(false);
-        var account = rows.Count == 0 ? AccountSummary.Empty : AccountSummary.FromJson(rows[0].Document);
+        var account = rows.Count == 0 ? AccountSummary.Empty : SummaryDocuments.Account(rows[0]);
         var rewards = new List<Reward>();
         ListPosition? after = null;
         while (true)
@@ -375,7 +375,7 @@ internal sealed partial class ContractRewards(
                     var account = await unit.AccountAsync(creditedReferrer, ct).ConfigureAwait(false);
                     unit.SetAccount(creditedReferrer, account with { RefundedOrders = account.RefundedOrders + 1 });
                 }
-                unit.Orders.Add(new OrderRow(order.Conversion, order.Version + 1, (document with { Decision = decision, Refunded = total }).ToJson(),
+                unit.Orders.Add(new OrderRow(order.Conversion, order.Version + 1, (document with { Decision = decision, Refunded = total }).ToDocument(),
                     order.CreditedReferrer, order.CreditedCode, countedReferrer));
                 planned = outbox.Plan(refund.Program, reversals, null, now);
                 unit.Notifications.AddRange(planned);

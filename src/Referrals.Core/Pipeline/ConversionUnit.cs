@@ -92,7 +92,7 @@ internal sealed class ConversionUnit(Conversion conversion, OrderRow? existing, 
         _unit.Orders.Add(new OrderRow(
             existing?.Conversion ?? conversion,
             (existing?.Version ?? 0) + 1,
-            new OrderDocument(result, decision, previous?.Refunded).ToJson(),
+            new OrderDocument(result, decision, previous?.Refunded).ToDocument(),
             newCredited,
             newCredited is null ? null : result.Code,
             decision is { Counted: true } ? decision.Referrer : null));

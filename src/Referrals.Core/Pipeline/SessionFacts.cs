@@ -54,7 +54,7 @@ internal sealed class SessionFacts(IReferralStoreReader reader, ReferralCodeServ
             return (AccountSummary)parsed;
         }
         var row = await SummaryAsync(program, participant, "", ct).ConfigureAwait(false);
-        var account = row is null ? AccountSummary.Empty : AccountSummary.FromJson(row.Document);
+        var account = row is null ? AccountSummary.Empty : SummaryDocuments.Account(row);
         _parsed[(participant, "")] = account;
         return account;
     }
@@ -68,7 +68,7 @@ internal sealed class SessionFacts(IReferralStoreReader reader, ReferralCodeServ
             return (CapUsageDocument)parsed;
         }
         var row = await SummaryAsync(program, participant, key, ct).ConfigureAwait(false);
-        var usage = row is null ? CapUsageDocument.Empty : CapUsageDocument.FromJson(row.Document);
+        var usage = row is null ? CapUsageDocument.Empty : SummaryDocuments.Usage(row);
         _parsed[(participant, key)] = usage;
         return usage;
     }

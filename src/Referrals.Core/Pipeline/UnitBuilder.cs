@@ -183,7 +183,7 @@ internal sealed class UnitBuilder(SessionFacts facts, ProgramId program, bool fr
         {
             if (_changed.TryGetValue((participant, key), out var changed))
             {
-                string document = changed is AccountSummary account ? account.ToJson() : ((CapUsageDocument)changed).ToJson();
+                var document = SummaryDocuments.ToDocument(changed);
                 summaries.Add(new SummaryRow(program, participant, key, (stored?.Version ?? 0) + 1, document));
             }
             else

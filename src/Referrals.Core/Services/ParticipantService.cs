@@ -103,10 +103,10 @@ public sealed class ParticipantService
         foreach (var program in _programs)
         {
             var rows = await session.GetSummariesAsync(program, participant, [""], cancellationToken).ConfigureAwait(false);
-            var account = rows.Count == 0 ? AccountSummary.Empty : AccountSummary.FromJson(rows[0].Document);
+            var account = rows.Count == 0 ? AccountSummary.Empty : SummaryDocuments.Account(rows[0]);
             if (rows.Count > 0)
             {
-                summaries.Add(new SummaryRow(program, participant, "", (rows.Count == 0 ? 0 : rows[0].Version) + 1, (account with { ErasedAt = now }).ToJson()));
+                summaries.Add(new SummaryRow(program, participant, "", (rows.Count == 0 ? 0 : rows[0].Version) + 1, SummaryDocuments.ToDocument(account with { ErasedAt = now })));
             }
         }
         var erasure = new ParticipantErasure(participant, Pipeline.NotificationDispatcher.NewId(), now, actor, reason);

@@ -8,6 +8,9 @@ namespace Referrals.Storage;
 /// </summary>
 public sealed class EntryRow
 {
+    private readonly string? _text;
+    private readonly LazyDocument? _lazy;
+
     /// <summary>A ledger entry.</summary>
     /// <param name="program">The program.</param>
     /// <param name="rewardId">The reward.</param>
@@ -25,7 +28,21 @@ public sealed class EntryRow
         RewardId = rewardId;
         EntryId = entryId;
         RecordedAt = recordedAt;
-        Document = document;
+        _text = document;
+        Sequence = sequence;
+    }
+
+    /// <summary>A row whose document Core writes as text only when a store reads it (see <see cref="LazyDocument"/>).</summary>
+    internal EntryRow(ProgramId program, string rewardId, string entryId, Instant recordedAt, LazyDocument document, long sequence = 0)
+    {
+        ArgumentNullException.ThrowIfNull(rewardId);
+        ArgumentNullException.ThrowIfNull(entryId);
+        ArgumentNullException.ThrowIfNull(document);
+        Program = program;
+        RewardId = rewardId;
+        EntryId = entryId;
+        RecordedAt = recordedAt;
+        _lazy = document;
         Sequence = sequence;
     }
 
@@ -42,7 +59,14 @@ public sealed class EntryRow
     public Instant RecordedAt { get; }
 
     /// <summary>Core's JSON document, stored and returned verbatim.</summary>
-    public string Document { get; }
+    public string Document => _text ?? _lazy!.Text;
+
+    /// <summary>The same row with the store's sequence, its document still unwritten if it was.</summary>
+    internal EntryRow WithSequence(long sequence) =>
+        _lazy is { } lazy ? new(Program, RewardId, EntryId, RecordedAt, lazy, sequence) : new(Program, RewardId, EntryId, RecordedAt, _text!, sequence);
+
+    /// <summary>The value the document was written from, when Core made this row (a store that keeps rows as given returns it to Core unparsed).</summary>
+    internal object? Parsed => _lazy?.Value;
 
     /// <summary>
     /// The store's sequence number: greater than 0, increasing with every entry the store writes (gaps allowed), so the

@@ -15,6 +15,9 @@ namespace Referrals.Storage;
 /// </remarks>
 public sealed class OrderRow
 {
+    private readonly string? _text;
+    private readonly LazyDocument? _lazy;
+
     /// <summary>An order row.</summary>
     /// <param name="conversion">The conversion as recorded.</param>
     /// <param name="version">1 for a new order; every replacement carries the stored version + 1.</param>
@@ -29,7 +32,20 @@ public sealed class OrderRow
         ArgumentNullException.ThrowIfNull(document);
         Conversion = conversion;
         Version = version;
-        Document = document;
+        _text = document;
+        CreditedReferrer = creditedReferrer;
+        CreditedCode = creditedCode;
+        CountedReferrer = countedReferrer;
+    }
+
+    /// <summary>A row whose document Core writes as text only when a store reads it (see <see cref="LazyDocument"/>).</summary>
+    internal OrderRow(Conversion conversion, long version, LazyDocument document, ParticipantId? creditedReferrer, ReferralCode? creditedCode, ParticipantId? countedReferrer)
+    {
+        ArgumentNullException.ThrowIfNull(conversion);
+        ArgumentNullException.ThrowIfNull(document);
+        Conversion = conversion;
+        Version = version;
+        _lazy = document;
         CreditedReferrer = creditedReferrer;
         CreditedCode = creditedCode;
         CountedReferrer = countedReferrer;
@@ -45,7 +61,10 @@ public sealed class OrderRow
     public long Version { get; }
 
     /// <summary>Core's JSON document (with a <c>"v"</c> format field), stored and returned verbatim, never parsed by a store.</summary>
-    public string Document { get; }
+    public string Document => _text ?? _lazy!.Text;
+
+    /// <summary>The value the document was written from, when Core made this row (a store that keeps rows as given returns it to Core unparsed).</summary>
+    internal object? Parsed => _lazy?.Value;
 
     /// <summary>Index value: who is credited (found by <see cref="IReferralStoreReader.CountCreditedOrdersAsync"/>).</summary>
     public ParticipantId? CreditedReferrer { get; }

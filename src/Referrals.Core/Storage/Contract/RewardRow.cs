@@ -11,6 +11,9 @@ namespace Referrals.Storage;
 /// </summary>
 public sealed class RewardRow
 {
+    private readonly string? _text;
+    private readonly LazyDocument? _lazy;
+
     /// <summary>A reward row.</summary>
     /// <param name="program">The program.</param>
     /// <param name="rewardId">The reward id.</param>
@@ -35,7 +38,24 @@ public sealed class RewardRow
         Version = version;
         Due = due;
         DueAt = due is null ? null : dueAt;
-        Document = document;
+        _text = document;
+    }
+
+    /// <summary>A row whose document Core writes as text only when a store reads it (see <see cref="LazyDocument"/>).</summary>
+    internal RewardRow(ProgramId program, string rewardId, ParticipantId beneficiary, string orderId, Instant conversionTime, long version, RewardDue? due, Instant? dueAt, LazyDocument document)
+    {
+        ArgumentNullException.ThrowIfNull(rewardId);
+        ArgumentNullException.ThrowIfNull(orderId);
+        ArgumentNullException.ThrowIfNull(document);
+        Program = program;
+        RewardId = rewardId;
+        Beneficiary = beneficiary;
+        OrderId = orderId;
+        ConversionTime = conversionTime;
+        Version = version;
+        Due = due;
+        DueAt = due is null ? null : dueAt;
+        _lazy = document;
     }
 
     /// <summary>The program.</summary>
@@ -63,5 +83,8 @@ public sealed class RewardRow
     public Instant? DueAt { get; }
 
     /// <summary>Core's JSON document, stored and returned verbatim.</summary>
-    public string Document { get; }
+    public string Document => _text ?? _lazy!.Text;
+
+    /// <summary>The value the document was written from, when Core made this row (a store that keeps rows as given returns it to Core unparsed).</summary>
+    internal object? Parsed => _lazy?.Value;
 }

@@ -7,6 +7,9 @@ namespace Referrals.Storage;
 /// </summary>
 public sealed class SummaryRow
 {
+    private readonly string? _text;
+    private readonly LazyDocument? _lazy;
+
     /// <summary>A summary row.</summary>
     /// <param name="program">The program.</param>
     /// <param name="participant">The participant.</param>
@@ -22,7 +25,19 @@ public sealed class SummaryRow
         Participant = participant;
         Key = key;
         Version = version;
-        Document = document;
+        _text = document;
+    }
+
+    /// <summary>A row whose document Core writes as text only when a store reads it (see <see cref="LazyDocument"/>).</summary>
+    internal SummaryRow(ProgramId program, ParticipantId participant, string key, long version, LazyDocument document)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(document);
+        Program = program;
+        Participant = participant;
+        Key = key;
+        Version = version;
+        _lazy = document;
     }
 
     /// <summary>The program.</summary>
@@ -38,5 +53,8 @@ public sealed class SummaryRow
     public long Version { get; }
 
     /// <summary>Core's JSON document, stored and returned verbatim.</summary>
-    public string Document { get; }
+    public string Document => _text ?? _lazy!.Text;
+
+    /// <summary>The value the document was written from, when Core made this row (a store that keeps rows as given returns it to Core unparsed).</summary>
+    internal object? Parsed => _lazy?.Value;
 }

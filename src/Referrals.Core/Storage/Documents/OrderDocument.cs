@@ -131,7 +131,10 @@ internal sealed record OrderDocument(AttributionResult Attribution, RewardDecisi
 
     /// <summary>Reads the document of <paramref name="row"/>; the conversion's own fields come from the row.</summary>
     /// <exception cref="FormatException">The document is not an order document this library reads.</exception>
-    public static OrderDocument FromRow(OrderRow row) => FromJson(row.Conversion, row.Document);
+    public static OrderDocument FromRow(OrderRow row) => row.Parsed as OrderDocument ?? FromJson(row.Conversion, row.Document);
+
+    /// <summary>This document for a row Core writes: its JSON is written only if a store reads it.</summary>
+    public LazyDocument ToDocument() => new(this, static o => ((OrderDocument)o).ToJson());
 
     /// <inheritdoc cref="FromRow"/>
     public static OrderDocument FromJson(Conversion conversion, string json) =>

@@ -16,11 +16,11 @@ internal static class RewardDocuments
 
     /// <summary>The row of a ledger entry.</summary>
     public static EntryRow ToRow(RewardEntry e) =>
-        new(e.Program, e.RewardId, e.EntryId, e.RecordedAt, JsonText.Write(FormatVersion, e, static (w, e) => WriteEntry(w, e)));
+        new(e.Program, e.RewardId, e.EntryId, e.RecordedAt, new LazyDocument(e, static o => JsonText.Write(FormatVersion, (RewardEntry)o, static (w, e) => WriteEntry(w, e))));
 
     /// <summary>The entry of a row.</summary>
     /// <exception cref="FormatException">The document is not an entry document this library reads.</exception>
-    public static RewardEntry FromRow(EntryRow row) =>
+    public static RewardEntry FromRow(EntryRow row) => row.Parsed as RewardEntry ??
         JsonText.Read(row.Document, FormatVersion, "ledger entry", row, static (root, row) => new RewardEntry
         {
             EntryId = row.EntryId,
@@ -59,12 +59,12 @@ internal static class RewardDocuments
     {
         var (due, at) = RewardFold.Due(s);
         return new RewardRow(s.Program, s.Id, s.Beneficiary, s.OrderId, s.Terms.ConversionTime, version, due, at,
-            JsonText.Write(FormatVersion, s, static (w, s) => WriteState(w, s)));
+            new LazyDocument(s, static o => JsonText.Write(FormatVersion, (RewardFold.State)o, static (w, s) => WriteState(w, s))));
     }
 
     /// <summary>The state of a reward row.</summary>
     /// <exception cref="FormatException">The document is not a reward document this library reads.</exception>
-    public static RewardFold.State FromRow(RewardRow row) =>
+    public static RewardFold.State FromRow(RewardRow row) => row.Parsed is RewardFold.State state ? state :
         JsonText.Read(row.Document, FormatVersion, "reward", root => new RewardFold.State
         {
             Id = row.RewardId,

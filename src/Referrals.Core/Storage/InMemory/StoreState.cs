@@ -503,7 +503,7 @@ internal sealed class StoreState
                     return WriteOutcome.Duplicate(RowKind.Entry, entry.RewardId + "/" + entry.EntryId);
                 }
             }
-            var stored = new EntryRow(entry.Program, entry.RewardId, entry.EntryId, entry.RecordedAt, entry.Document, ++_lastSequence);
+            var stored = entry.WithSequence(++_lastSequence);
             _entries.Append(key, stored);
             _ledger.Append(entry.Program, stored);
         }
