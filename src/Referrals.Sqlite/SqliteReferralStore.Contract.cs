@@ -54,7 +54,7 @@ public sealed partial class SqliteReferralStore : IReferralStore
                 db.Ambient = null;
             }
             return true;
-        }, cancellationToken, joinable: false).AsTask();
+        }, cancellationToken).AsTask();
         var first = await Task.WhenAny(session.Started.Task, session.Running).ConfigureAwait(false);
         if (first == session.Running)
         {
