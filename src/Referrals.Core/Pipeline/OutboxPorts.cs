@@ -31,20 +31,42 @@ internal sealed class OutboxPort(IReferralStore store)
                 }
                 return OrderDocument.FromRow(order).Attribution;
             case NotificationKind.RewardChanged:
-                if (n.RewardId is null || n.EntryId is null)
+                if (n.EntryId is null)
                 {
                     return null;
                 }
-                foreach (var row in await store.ListEntriesAsync(n.Program, n.RewardId, ct).ConfigureAwait(false))
+                if (n.RewardId is not null)
                 {
-                    if (string.Equals(row.EntryId, n.EntryId, StringComparison.Ordinal))
+                    return await FindEntryAsync(n.Program, n.RewardId, n.EntryId, ct).ConfigureAwait(false);
+                }
+                // Stored without its reward id (by a version before schema 4, when entry ids were unique in the program):
+                // the entry of that id among the order's rewards, the first reward's first.
+                if (n.OrderId is null)
+                {
+                    return null;
+                }
+                foreach (var reward in await store.ListOrderRewardsAsync(n.Program, n.OrderId, ct).ConfigureAwait(false))
+                {
+                    if (await FindEntryAsync(n.Program, reward.RewardId, n.EntryId, ct).ConfigureAwait(false) is { } entry)
                     {
-                        return RewardDocuments.FromRow(row);
+                        return entry;
                     }
                 }
                 return null;
             default:
                 return n.TouchId is null ? null : await store.FindTouchAsync(n.Program, n.TouchId, ct).ConfigureAwait(false);
         }
+    }
+
+    private async ValueTask<RewardEntry?> FindEntryAsync(ProgramId program, string rewardId, string entryId, CancellationToken ct)
+    {
+        foreach (var row in await store.ListEntriesAsync(program, rewardId, ct).ConfigureAwait(false))
+        {
+            if (string.Equals(row.EntryId, entryId, StringComparison.Ordinal))
+            {
+                return RewardDocuments.FromRow(row);
+            }
+        }
+        return null;
     }
 }

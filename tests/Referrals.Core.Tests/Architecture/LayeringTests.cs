@@ -58,14 +58,11 @@ public sealed class LayeringTests
         "Referrals.ReferralsOptions -> Referrals.Notifications",
         "Referrals.ReferralsOptions -> Referrals.Privacy",
         "Referrals.ReferralsOptions -> Referrals.Programs",
-        "Referrals.Rewards.RewardCommit -> Referrals.Notifications",
-        // The engine split (issue 17): the decider and the assessor still read the compiled program rules; the pipeline still
-        // commits rewards through RewardService; IFraudHistory still returns the old contract's sighting and order stats.
-        // All four go when the engine moves onto the narrow store contract.
+        // The engine split (issue 17): the decider and the assessor still read the compiled program rules; IFraudHistory
+        // returns the store contract's sighting and order stats types.
         "Referrals.Attribution.AttributionDecider -> Referrals.Programs",
         "Referrals.Fraud.FraudAssessor -> Referrals.Programs",
         "Referrals.Fraud.IFraudHistory -> Referrals.Storage",
-        "Referrals.Pipeline.ConversionPipeline -> Referrals.Services",
     ];
 
     /// <summary>
@@ -77,9 +74,7 @@ public sealed class LayeringTests
         "Referrals.Codes.ReferralCodeService -> Referrals.Storage",
         "Referrals.Notifications.PendingNotification -> Referrals.Storage",
         "Referrals.ReferralsOptions -> Referrals.Privacy",
-        "Referrals.Rewards.RewardCommit -> Referrals.Storage",
         "Referrals.Fraud.IFraudHistory -> Referrals.Storage",
-        "Referrals.Pipeline.ConversionPipeline -> Referrals.Services",
     ];
 
     private static readonly string CorePath = typeof(ReferralException).Assembly.Location;
