@@ -340,19 +340,10 @@ public sealed class SqliteReferralStoreTests : IDisposable
         Assert.Empty(await contract.ListProgramOrdersAsync(Program, null, 10, Ct));
     }
 
-    private static async Task<WriteOutcome> WriteAsync(IReferralStore store, UnitOfWork unit)
-    {
-        await using var session = await store.BeginAsync(Ct);
-        var outcome = await session.WriteAsync(unit, Ct);
-        if (outcome.Status == WriteStatus.Written)
-        {
-            await session.CommitAsync(Ct);
-        }
-        return outcome;
-    }
+    private static ValueTask<WriteOutcome> WriteAsync(IReferralStore store, UnitOfWork unit) => store.WriteUnitAsync(unit, Ct);
 
     private static async Task WrittenAsync(IReferralStore store, UnitOfWork unit) =>
-        Assert.Equal(WriteOutcome.Written, await WriteAsync(store, unit));
+        Assert.Equal(WriteOutcome.Written, await store.WriteUnitAsync(unit, Ct));
 
     private static SqliteConnection OpenRaw(string path)
     {

@@ -79,7 +79,8 @@ internal static class StoreCalls
     public static async ValueTask<bool> TryAddTouchAsync(this SqliteReferralStore store, Touch touch, CancellationToken ct) =>
         await WriteAsync(store, new UnitOfWork { Touches = [touch] }, ct) == WriteStatus.Written;
 
-    private static async ValueTask<WriteStatus> WriteAsync(IReferralStore store, UnitOfWork unit, CancellationToken ct)
+    /// <summary>Writes one unit in a session of its own and commits it if it was written.</summary>
+    public static async ValueTask<WriteOutcome> WriteUnitAsync(this IReferralStore store, UnitOfWork unit, CancellationToken ct)
     {
         await using var session = await store.BeginAsync(ct);
         var outcome = await session.WriteAsync(unit, ct);
@@ -87,6 +88,9 @@ internal static class StoreCalls
         {
             await session.CommitAsync(ct);
         }
-        return outcome.Status;
+        return outcome;
     }
+
+    private static async ValueTask<WriteStatus> WriteAsync(IReferralStore store, UnitOfWork unit, CancellationToken ct) =>
+        (await WriteUnitAsync(store, unit, ct)).Status;
 }
