@@ -34,12 +34,6 @@ public class AttributionBenchmarks
     private int _next;
     private int _iteration;
 
-    /// <summary>
-    /// Runs the services on the narrow store contract (<see cref="InMemoryStore"/>) instead of today's in-memory store:
-    /// the environment variable <c>REFERRALS_ATTRIBUTION_STORE=contract</c>, or <c>attribution-quick N contract</c>.
-    /// </summary>
-    public bool OnContract { get; set; } = Environment.GetEnvironmentVariable("REFERRALS_ATTRIBUTION_STORE") == "contract";
-
     [GlobalSetup]
     public void Setup()
     {
@@ -47,31 +41,18 @@ public class AttributionBenchmarks
         options.Programs["customers"] = new ProgramOptions { TimeZone = "Europe/Berlin" };
         var clock = new FakeClock(Start);
         var wrapped = Microsoft.Extensions.Options.Options.Create(options);
-        if (OnContract)
+        // The store AddReferrals composes by default: participants written in units of 10,000.
+        var contract = new InMemoryStore();
+        _codes = new ReferralCodeService(contract, wrapped, clock, CryptoRandomSource.Instance, new Links.ShareLinkService(options), null);
+        _attribution = new AttributionService(wrapped, clock, _codes, contract, Array.Empty<IReferralNotifier>(), null);
+        IReferralStore writer = contract;
+        for (int from = 0; from < Participants; from += 10_000)
         {
-            // The narrow store contract (what AddReferrals composes by default): participants written in units of 10,000.
-            var contract = new InMemoryStore();
-            _codes = new ReferralCodeService(contract, wrapped, clock, CryptoRandomSource.Instance, new Links.ShareLinkService(options), null);
-            _attribution = new AttributionService(wrapped, clock, _codes, contract, Array.Empty<IReferralNotifier>(), null, null);
-            IReferralStore writer = contract;
-            for (int from = 0; from < Participants; from += 10_000)
-            {
-                var session = writer.BeginAsync().AsTask().GetAwaiter().GetResult();
-                var unit = new UnitOfWork { Participants = [.. Enumerable.Range(from, 10_000).Select(i => new Participant { Id = new ParticipantId($"c-{i}") })] };
-                session.WriteAsync(unit).AsTask().GetAwaiter().GetResult();
-                session.CommitAsync().AsTask().GetAwaiter().GetResult();
-                session.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            }
-        }
-        else
-        {
-            var store = new InMemoryReferralStore();
-            _codes = new ReferralCodeService(store, wrapped, clock, CryptoRandomSource.Instance, new Links.ShareLinkService(options));
-            _attribution = new AttributionService(wrapped, clock, _codes, store, store, store, Array.Empty<IReferralNotifier>());
-            for (int i = 0; i < Participants; i++)
-            {
-                store.UpsertParticipantAsync(new Participant { Id = new ParticipantId($"c-{i}") }).GetAwaiter().GetResult();
-            }
+            var session = writer.BeginAsync().AsTask().GetAwaiter().GetResult();
+            var unit = new UnitOfWork { Participants = [.. Enumerable.Range(from, 10_000).Select(i => new Participant { Id = new ParticipantId($"c-{i}") })] };
+            session.WriteAsync(unit).AsTask().GetAwaiter().GetResult();
+            session.CommitAsync().AsTask().GetAwaiter().GetResult();
+            session.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }
         _referrerCodes = Enumerable.Range(0, 3)
             .Select(i => _codes.IssueAsync(new CodeRequest { Program = Program, Owner = new ParticipantId($"c-{i}"), Medium = ShareMedium.Email }).GetAwaiter().GetResult())

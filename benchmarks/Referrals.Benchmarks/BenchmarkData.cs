@@ -20,7 +20,7 @@ internal static class BenchmarkData
     public static async Task<(ReferralCodeService Service, List<ReferralCodeRecord> Codes)> CodesAsync(int count)
     {
         var clock = new FakeClock(Instant.FromUtc(2026, 11, 23, 9, 0));
-        var service = new ReferralCodeService(new InMemoryReferralStore(), Options(), clock);
+        var service = new ReferralCodeService(new InMemoryStore(), Options(), clock);
         var codes = new List<ReferralCodeRecord>(count);
         var request = new CodeRequest { Program = Program, Owner = new ParticipantId("store-1"), Medium = ShareMedium.Receipt };
         await foreach (var record in service.GenerateBulkAsync(request, count))

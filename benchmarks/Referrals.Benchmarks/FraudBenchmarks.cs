@@ -15,8 +15,9 @@ namespace Referrals.Benchmarks;
 /// <summary>
 /// All built-in fraud checks (self-referral, disposable e-mail, velocity, ring, refund abuse) for one conversion of a
 /// referrer with a history of 1,000 referrals (touches, credited conversions, 100 of them refunded) on the in-memory
-/// store. The friend brings six fingerprints (device, card, address, IP, IP + browser, e-mail domain), the referrer was
-/// referred by someone else (the ring check climbs). Baseline: one fraud-store query (a referral count).
+/// store (<see cref="InMemoryStore"/>, the history recorded through the services). The friend brings six fingerprints
+/// (device, card, address, IP, IP + browser, e-mail domain), the referrer was referred by someone else (the ring check
+/// climbs). Baseline: one store query of the fraud history (a referral count).
 /// </summary>
 [MemoryDiagnoser]
 public class FraudBenchmarks
@@ -26,7 +27,7 @@ public class FraudBenchmarks
     private static readonly Instant Start = Instant.FromUtc(2026, 8, 1, 9, 0);
 
     private FraudAssessor _fraud = null!;
-    private InMemoryReferralStore _store = null!;
+    private IReferralStore _store = null!;
     private Conversion _conversion = null!;
     private AttributionResult _credit = null!;
     private Participant _friend = null!;
@@ -38,7 +39,7 @@ public class FraudBenchmarks
     [Benchmark(Baseline = true)]
     public int Baseline_OneStoreQuery()
     {
-        var task = _store.CountReferralsAsync(Program, _ana, _conversion.EventTime - Duration.FromHours(1), _conversion.EventTime);
+        var task = _store.CountTouchesAsync(Program, _ana, _conversion.EventTime - Duration.FromHours(1), _conversion.EventTime, int.MaxValue);
         return task.IsCompletedSuccessfully ? task.Result : task.AsTask().GetAwaiter().GetResult();
     }
 
@@ -65,35 +66,51 @@ public class FraudBenchmarks
         options.Programs["customers"] = new ProgramOptions { TimeZone = "Europe/Berlin" };
         var wrapped = Options.Create(options);
         var clock = new FakeClock(Start + Duration.FromDays(120));
-        _store = new InMemoryReferralStore();
+        _store = new InMemoryStore();
         var hasher = new FingerprintHasher(options);
-        _fraud = new FraudAssessor(wrapped, clock, new Referrals.Pipeline.StoreFraudHistory(_store, _store), [new SelfReferralCheck(), new DisposableEmailCheck(wrapped), new VelocityCheck(), new RingCheck(), new RefundAbuseCheck()]);
+        _fraud = new FraudAssessor(wrapped, clock, new Referrals.Pipeline.ContractFraudHistory(_store), [new SelfReferralCheck(), new DisposableEmailCheck(wrapped), new VelocityCheck(), new RingCheck(), new RefundAbuseCheck()]);
+        // The history is recorded as a host records it, without fraud checks (every referral credited): Core computes the
+        // orders' index values and the referrer's summary the checks read.
+        var history = new FakeClock(Start - Duration.FromDays(30));
+        var codes = new Referrals.Codes.ReferralCodeService(_store, wrapped, history, Referrals.Codes.CryptoRandomSource.Instance, new Referrals.Links.ShareLinkService(options));
+        var attribution = new Referrals.Services.AttributionService(wrapped, history, codes, _store, []);
+        var rewards = new Referrals.Services.RewardService(wrapped, history, _store, [], []);
+        var participants = new Referrals.Services.ParticipantService(_store, history, wrapped);
 
         _ana = new ParticipantId("ana");
-        await _store.UpsertParticipantAsync(new Participant { Id = _ana, Fingerprints = hasher.Fingerprints(deviceId: "ana-phone", paymentFingerprint: "ana-card", shippingAddress: "Hauptstraße 1, Berlin") });
-        await CreditAsync(new ParticipantId("zoe"), _ana, "o-ana", Start - Duration.FromDays(10), hasher.Fingerprints(deviceId: "ana-phone"));
+        var zoe = new ParticipantId("zoe");
+        await participants.RegisterAsync(new Participant { Id = _ana, Fingerprints = hasher.Fingerprints(deviceId: "ana-phone", paymentFingerprint: "ana-card", shippingAddress: "Hauptstraße 1, Berlin") });
+        var zoes = await codes.IssueAsync(new Referrals.Codes.CodeRequest { Program = Program, Owner = zoe, Medium = ShareMedium.Email });
+        var anas = await codes.IssueAsync(new Referrals.Codes.CodeRequest { Program = Program, Owner = _ana, Medium = ShareMedium.Email });
+        await CreditAsync(attribution, zoes, _ana, "o-ana", Start - Duration.FromDays(10), hasher.Fingerprints(deviceId: "ana-phone"));
 
-        // 1,000 referrals over 100 days: a touch and a credited conversion each, every tenth refunded in full.
+        // 1,000 referrals over 100 days: a touch and a credited conversion an hour later each, every tenth refunded in full.
         for (int i = 0; i < History; i++)
         {
             var friend = new ParticipantId($"f{i}");
             var at = Start + Duration.FromMinutes(144 * i);
-            await _store.TryAddTouchAsync(new Touch { Id = $"t{i}", Program = Program, Kind = TouchKind.LinkClick, Referrer = _ana, Customer = friend, EventTime = at, RecordedAt = at });
-            await CreditAsync(_ana, friend, $"o-{i}", at + Duration.FromHours(1), hasher.Fingerprints(deviceId: $"device-{i}", paymentFingerprint: $"card-{i}", ipAddress: $"198.51.{i / 250}.{i % 250}", userAgent: "Mozilla/5.0", email: $"f{i}@example.com"));
+            history.Reset(at);
+            await attribution.CaptureAsync(new CaptureRequest { Program = Program, Kind = TouchKind.CodeEnteredOnline, Input = anas.Display, Customer = friend, EventTime = at });
+            await CreditAsync(attribution, null, friend, $"o-{i}", at + Duration.FromHours(1), hasher.Fingerprints(deviceId: $"device-{i}", paymentFingerprint: $"card-{i}", ipAddress: $"198.51.{i / 250}.{i % 250}", userAgent: "Mozilla/5.0", email: $"f{i}@example.com"));
             if (i % 10 == 0)
             {
-                await _store.TryCommitAsync(new Rewards.RewardCommit
+                history.Reset(at + Duration.FromDays(2));
+                var refunded = await rewards.RecordRefundAsync(new Rewards.Refund { Program = Program, OrderId = $"o-{i}", RefundId = $"r-{i}", Amount = new Money(40m, "EUR"), EventTime = at + Duration.FromDays(2) });
+                if (refunded.Outcome != Rewards.RefundOutcome.Recorded)
                 {
-                    Program = Program,
-                    Accounts = [],
-                    Refund = new Rewards.Refund { Program = Program, OrderId = $"o-{i}", RefundId = $"r-{i}", Amount = new Money(40m, "EUR"), EventTime = at + Duration.FromDays(2) },
-                });
+                    throw new InvalidOperationException($"Benchmark setup is wrong: refund r-{i} was {refunded.Outcome}.");
+                }
             }
+        }
+        var stats = await new Referrals.Pipeline.ContractFraudHistory(_store).GetReferredOrderStatsAsync(Program, _ana);
+        if (stats != new ReferredOrderStats(History, History / 10))
+        {
+            throw new InvalidOperationException($"Benchmark setup is wrong: ana's history is {stats}.");
         }
 
         var bea = new ParticipantId("bea");
         _friend = new Participant { Id = bea, Fingerprints = hasher.Fingerprints(deviceId: "bea-phone") };
-        await _store.UpsertParticipantAsync(_friend);
+        await participants.RegisterAsync(_friend);
         _conversion = new Conversion
         {
             Program = Program,
@@ -120,10 +137,14 @@ public class FraudBenchmarks
         }
     }
 
-    private async Task CreditAsync(ParticipantId referrer, ParticipantId friend, string order, Instant at, IReadOnlyList<Fingerprint> fingerprints)
+    /// <summary>Records a conversion (with <paramref name="code"/> presented, or decided from the touches recorded before) and checks it was credited.</summary>
+    private static async Task CreditAsync(Referrals.Services.AttributionService attribution, Referrals.Codes.ReferralCodeRecord? code, ParticipantId friend, string order, Instant at, IReadOnlyList<Fingerprint> fingerprints)
     {
-        var conversion = new Conversion { Program = Program, OrderId = order, Customer = friend, Amount = new Money(40m, "EUR"), EventTime = at, Fingerprints = fingerprints };
-        await _store.TryAddConversionAsync(conversion);
-        await _store.SaveAttributionAsync(new AttributionResult { Program = Program, OrderId = order, Customer = friend, Amount = conversion.Amount, ConversionTime = at, Referrer = referrer, Chain = [referrer] });
+        var conversion = new Conversion { Program = Program, OrderId = order, Customer = friend, Amount = new Money(40m, "EUR"), EventTime = at, Fingerprints = fingerprints, PresentedCode = code?.Display };
+        var result = await attribution.RecordConversionAsync(conversion);
+        if (!result.IsAttributed)
+        {
+            throw new InvalidOperationException("Benchmark setup is wrong: " + result.Explain());
+        }
     }
 }

@@ -11,7 +11,7 @@ internal static class IndexMemory
     public static async Task ReportAsync(int count)
     {
         var clock = new FakeClock(Instant.FromUtc(2026, 11, 23, 9, 0));
-        var store = new InMemoryReferralStore();
+        var store = new InMemoryStore();
         long before = Heap();
         var service = new ReferralCodeService(store, BenchmarkData.Options(), clock);
         var request = new CodeRequest { Program = BenchmarkData.Program, Owner = new ParticipantId("store-1"), Medium = ShareMedium.Receipt };

@@ -6,7 +6,7 @@ using Referrals.Benchmarks;
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- sqlite-quick N [notify]   conversions/s on SQLite (a quick look; notify: with a notifier)
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- sqlite-pages W M  pages of each B-tree one conversion writes
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- history-seed N [memory|sqlite]  how long seeding N referrals of one referrer takes
-// dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- attribution-quick [rounds] [contract]  time per conversion (contract: on the narrow store contract)
+// dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- attribution-quick [rounds]  time per conversion
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- store-unit [N...]  a conversion-shaped session on the in-memory store, before/now, at histories N
 if (args.Length > 0 && args[0] == "store-unit")
 {
@@ -46,10 +46,6 @@ if (args.Length > 0 && args[0] == "attribution-quick")
 {
     // A quick look while optimising (not a result to quote): average time and bytes per conversion.
     var b = new AttributionBenchmarks();
-    if (args.Length > 2 && args[2] == "contract")
-    {
-        b.OnContract = true;
-    }
     b.Setup();
     int rounds = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5;
     for (int round = 0; round < rounds; round++)

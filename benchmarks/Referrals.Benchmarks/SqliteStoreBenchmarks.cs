@@ -10,6 +10,7 @@ using Referrals.Programs;
 using Referrals.Rewards;
 using Referrals.Sqlite;
 using Referrals.Services;
+using Referrals.Storage;
 
 namespace Referrals.Benchmarks;
 
@@ -65,8 +66,11 @@ public class SqliteStoreBenchmarks
         var records = generated.Select((r, i) => r with { Owner = new ParticipantId("r-" + (i % Referrers).ToString(System.Globalization.CultureInfo.InvariantCulture)), Medium = ShareMedium.Email }).ToList();
         await using (var seed = SqliteReferralStore.OpenFile(path))
         {
-            var rejected = await seed.AddManyAsync(records).ConfigureAwait(false);
-            Check(rejected.Count == 0, "every generated code is stored");
+            IReferralStore contract = seed;
+            await using var session = await contract.BeginAsync().ConfigureAwait(false);
+            var written = await session.WriteAsync(new UnitOfWork { Codes = [.. records.Select(r => new CodeRow(r, start))] }).ConfigureAwait(false);
+            Check(written.Status == WriteStatus.Written, "every generated code is stored");
+            await session.CommitAsync().ConfigureAwait(false);
         }
 
         var services = new ServiceCollection();
@@ -134,7 +138,7 @@ public class SqliteStoreBenchmarks
     public CodeResolution ResolveCode_InMemoryIndex() => _codes.Resolve(_rawHit);
 
     [Benchmark]
-    public ReferralCodeRecord? ReadCode_FromFile() => _store.FindAsync(_hitCode).AsTask().GetAwaiter().GetResult();
+    public ReferralCodeRecord? ReadCode_FromFile() => ((IReferralStore)_store).FindCodeAsync(_hitCode).AsTask().GetAwaiter().GetResult();
 
     [Benchmark(Baseline = true)]
     public int Baseline_OneRowTransaction()

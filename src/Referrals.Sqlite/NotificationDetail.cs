@@ -8,7 +8,7 @@ namespace Referrals.Sqlite;
 /// which is every notification on the happy path). Nothing filters on them.
 /// </summary>
 /// <remarks>
-/// A stored format, like <see cref="RewardTermsDetail"/>: the JSON names are never renamed; a later version adds
+/// A stored format: the JSON names are never renamed; a later version adds
 /// properties as optional; readers take a missing list as empty.
 /// </remarks>
 internal sealed record NotificationDeliveryDetail
@@ -23,7 +23,10 @@ internal sealed record NotificationDeliveryDetail
 /// <summary>One <see cref="Notifications.NotifierFailure"/>.</summary>
 internal sealed record NotifierFailureDetail(string Notifier, string ErrorType);
 
-/// <summary>Source-generated serialisation of <see cref="NotificationDeliveryDetail"/> (see <see cref="AttributionDetailJsonContext"/>).</summary>
+/// <summary>
+/// Source-generated serialisation of <see cref="NotificationDeliveryDetail"/>: no reflection at run time, and trimming
+/// and AOT keep working.
+/// </summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,

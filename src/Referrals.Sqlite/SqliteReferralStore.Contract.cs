@@ -11,8 +11,8 @@ using Referrals.Storage;
 namespace Referrals.Sqlite;
 
 /// <summary>
-/// The narrow store contract (<see cref="IReferralStore"/>) on the same file as the old store interfaces: the reads of
-/// <see cref="ContractReader"/>, sessions (<see cref="ContractSession"/>) and the outbox methods the two contracts share.
+/// The store contract (<see cref="IReferralStore"/>) on the file: the reads of <see cref="ContractReader"/>, sessions
+/// (<see cref="ContractSession"/>) and the notification outbox.
 /// </summary>
 /// <remarks>
 /// A session is one <c>BEGIN IMMEDIATE</c> transaction on the writer's connection, run as one write of the store: it
@@ -54,7 +54,7 @@ public sealed partial class SqliteReferralStore : IReferralStore
                 db.Ambient = null;
             }
             return true;
-        }, cancellationToken, joinable: false).AsTask();
+        }, cancellationToken).AsTask();
         var first = await Task.WhenAny(session.Started.Task, session.Running).ConfigureAwait(false);
         if (first == session.Running)
         {

@@ -439,20 +439,16 @@ public sealed partial class SqliteReferralStore
                 }
             }
 
-            // The old interfaces' touches too, while they exist: the same data, written before version 7 or through them.
-            foreach (var table in new[] { "program_touches", "touches" })
+            foreach (var program in await ProgramsAsync(db, "program_touches", ct).ConfigureAwait(false))
             {
-                foreach (var program in await ProgramsAsync(db, table, ct).ConfigureAwait(false))
+                await ScrubTouchesAsync(db, "customer", program, id, ct).ConfigureAwait(false);
+                foreach (var visitor in visitors)
                 {
-                    await ScrubTouchesAsync(db, table, "customer", program, id, ct).ConfigureAwait(false);
-                    foreach (var visitor in visitors)
-                    {
-                        await ScrubTouchesAsync(db, table, "visitor", program, visitor, ct).ConfigureAwait(false);
-                    }
-                    foreach (var contact in contacts)
-                    {
-                        await ScrubTouchesAsync(db, table, "contact", program, contact, ct).ConfigureAwait(false);
-                    }
+                    await ScrubTouchesAsync(db, "visitor", program, visitor, ct).ConfigureAwait(false);
+                }
+                foreach (var contact in contacts)
+                {
+                    await ScrubTouchesAsync(db, "contact", program, contact, ct).ConfigureAwait(false);
                 }
             }
 
@@ -523,12 +519,12 @@ public sealed partial class SqliteReferralStore
         return programs;
     }
 
-    private static async ValueTask ScrubTouchesAsync(SqliteSession db, string table, string column, string program, string key, CancellationToken ct)
+    private static async ValueTask ScrubTouchesAsync(SqliteSession db, string column, string program, string key, CancellationToken ct)
     {
-        // table and column are constants of this class, never input; each table has an index by program and column.
+        // column is a constant of this class, never input; the table has an index by program and each such column.
         var command = db.Command($"""
-            UPDATE {table} SET visitor = NULL, contact = NULL
-            WHERE (program, id) IN (SELECT program, id FROM {table} INDEXED BY {table}_by_{column} WHERE program = $program AND {column} = $key)
+            UPDATE program_touches SET visitor = NULL, contact = NULL
+            WHERE (program, id) IN (SELECT program, id FROM program_touches INDEXED BY program_touches_by_{column} WHERE program = $program AND {column} = $key)
               AND (visitor IS NOT NULL OR contact IS NOT NULL);
             """);
         command.Parameters.AddWithValue("$program", program);

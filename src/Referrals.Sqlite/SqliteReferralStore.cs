@@ -9,24 +9,21 @@ namespace Referrals.Sqlite;
 
 /// <summary>
 /// A durable store in one SQLite database file, for a single shop served by one process (or a few processes on one
-/// machine sharing the file). Implements every store interface — <see cref="IReferralCodeStore"/>,
-/// <see cref="IParticipantStore"/>, <see cref="ITouchStore"/>, <see cref="IConversionStore"/>, <see cref="IRewardStore"/>
-/// and <see cref="IFraudStore"/> — with the semantics of <see cref="InMemoryReferralStore"/>.
+/// machine sharing the file). Implements the store contract <see cref="IReferralStore"/> (explicitly; resolve or cast to
+/// the interface), with the semantics of <see cref="InMemoryStore"/>.
 /// </summary>
 /// <remarks>
 /// <para>
-/// <b>The narrow store contract.</b> The store also implements <see cref="IReferralStore"/> (explicitly; resolve or cast
-/// to the interface) on the same file, in tables of schema version 7 beside the old interfaces' until the engine has moved
-/// onto it. A session (<see cref="IReferralStore.BeginAsync"/>) is one <c>BEGIN IMMEDIATE</c> transaction on the writer's
-/// connection, taken as one write of this store: it waits for this instance's other writers and for other processes' write
-/// lock (on the calling thread, up to <c>Default Timeout</c>), they wait for it until it is committed or disposed, and it
-/// gets the checks every write gets (the file's identity before and after, a checkpoint first after a full disk or past
-/// the log's bound); so a caller holding a session must not write through this store otherwise. Each unit of work is a
-/// savepoint: a duplicate key or a stale version rolls back to it and the session goes on; a database error dooms the
-/// session (its commit throws, disposal rolls it back). Keys and versions are checked by the database (<c>INSERT ... ON
-/// CONFLICT DO NOTHING</c>, the version in the <c>UPDATE</c>'s <c>WHERE</c>); no trigger or SQL derives a value of the
-/// contract's rows. Paged reads walk an index in (instant, id) order and order the ids of one instant in .NET, since
-/// SQLite's BINARY order (UTF-8 bytes) differs from ordinal UTF-16 order above U+FFFF. An erasure runs with
+/// <b>Sessions.</b> A session (<see cref="IReferralStore.BeginAsync"/>) is one <c>BEGIN IMMEDIATE</c> transaction on the
+/// writer's connection, taken as one write of this store: it waits for this instance's other writers and for other
+/// processes' write lock (on the calling thread, up to <c>Default Timeout</c>), they wait for it until it is committed or
+/// disposed, and it gets the checks every write gets (the file's identity before and after, a checkpoint first after a
+/// full disk or past the log's bound); so a caller holding a session must not write through this store otherwise. Each
+/// unit of work is a savepoint: a duplicate key or a stale version rolls back to it and the session goes on; a database
+/// error dooms the session (its commit throws, disposal rolls it back). Keys and versions are checked by the database
+/// (<c>INSERT ... ON CONFLICT DO NOTHING</c>, the version in the <c>UPDATE</c>'s <c>WHERE</c>); no trigger or SQL derives a
+/// value of the contract's rows. Paged reads walk an index in (instant, id) order and order the ids of one instant in
+/// .NET, since SQLite's BINARY order (UTF-8 bytes) differs from ordinal UTF-16 order above U+FFFF. An erasure runs with
 /// <c>PRAGMA secure_delete</c> on, so the values it removes are zeroed in the file's pages, and gone from the log once the
 /// log is copied and starts over (within about a second when no long read holds it).
 /// </para>
@@ -48,12 +45,8 @@ namespace Referrals.Sqlite;
 /// spinning on SQLite's lock); writes of other processes or instances on the same file wait for SQLite's write lock up to
 /// the connection string's <c>Default Timeout</c> (30 seconds unless set), then fail with a <see cref="SqliteException"/>.
 /// Correctness never rests on the gate: uniqueness and optimistic concurrency are enforced by the database (a unique key
-/// with <c>INSERT ... ON CONFLICT DO NOTHING</c>, a version check in the <c>UPDATE</c>'s <c>WHERE</c> clause, or for a
-/// reward commit every version, revision and id checked after <c>BEGIN IMMEDIATE</c> took the write lock), and
-/// multi-row writes run in <c>BEGIN IMMEDIATE</c> transactions.
-/// <see cref="RunInTransactionAsync{TState, TResult}"/> runs a whole unit of work (the library's: one conversion, or a
-/// list of them) on the writer's connection in one <c>BEGIN IMMEDIATE</c> transaction; this instance's other writers
-/// queue behind it as behind any write.
+/// with <c>INSERT ... ON CONFLICT DO NOTHING</c>, a version check in the <c>UPDATE</c>'s <c>WHERE</c> clause), and
+/// sessions and other multi-row writes run in <c>BEGIN IMMEDIATE</c> transactions.
 /// Microsoft.Data.Sqlite does its I/O synchronously, so the asynchronous methods complete on the caller's thread: waiting
 /// for this instance's gate does not hold a thread, waiting for another process's lock does.
 /// </para>
@@ -80,8 +73,8 @@ namespace Referrals.Sqlite;
 /// that grew past that (a long read, a large batch, a full disk) is truncated to nothing by the checkpointer as soon as
 /// all of it is copied, without waiting for the next write. The log cannot be
 /// copied past the oldest state a read transaction on the file still reads, so while a read is open the log grows by
-/// everything written meanwhile. This store's own reads are short: each is one query, and
-/// <see cref="ListAllAsync"/> reads 1,024 codes at a time, each page in a read of its own. A read of the host on the same
+/// everything written meanwhile. This store's own reads are short: each is one query, and paged reads (the code change
+/// feed, the ledger) read each page in a read of its own. A read of the host on the same
 /// file (its own connection, a report, a backup through SQLite's backup API, the <c>sqlite3</c> shell left in a
 /// transaction) pins the log for as long as it lasts: once the log holds 1 GB that it cannot copy, writes fail with a
 /// <see cref="ReferralException"/> of <see cref="ReferralErrorCode.StoreLogFull"/> until that read ends (then the next
@@ -113,19 +106,15 @@ namespace Referrals.Sqlite;
 /// a sub-tick remainder, which no .NET clock produces, is dropped. Enumerations are their documented numeric values;
 /// contact hashes and fingerprints their stored string forms (<see cref="Privacy.ContactHash.ToString"/>,
 /// <see cref="Privacy.Fingerprint.ToString"/>); identifiers and codes their text; money an exact decimal text and a
-/// currency. The parts of an attribution nothing filters on (amount, channels, chain, considered touches, fraud
-/// assessment) are one JSON document in its <c>attribution_detail</c> column (an attribution is the rest of its
-/// conversion's row); so are a reward's terms and the lists of a reward
-/// decision. Text compares and sorts ordinally
-/// (SQLite's BINARY collation), and lists the interfaces promise in order are sorted by .NET ordinal comparison, the
-/// order of the in-memory store.
+/// currency. Core's documents (an order's attribution and reward decision, a reward, a ledger entry, a summary) are kept
+/// as the text Core wrote, beside the plain index values Core computed. Text compares and sorts ordinally (SQLite's
+/// BINARY collation), and lists the contract promises in order are sorted by .NET ordinal comparison, the order of the
+/// in-memory store.
 /// </para>
 /// <para>
-/// <b>Fraud history.</b> What <see cref="IFraudStore"/> reads is the data the other interfaces write, through indexes:
-/// touches by referrer and time, credited attributions by referrer and conversion time, fingerprints of participants and
-/// of conversions (with the conversion's time). Orders refunded in full or charged back are marked when the refund that
-/// completes them is committed, and each referrer's credited and refunded order counts are kept by triggers, so they
-/// follow the credit when a re-evaluation moves an order. After a restart the checks see the whole history.
+/// <b>Fraud history.</b> What the fraud checks read is the data the contract's writes keep, through indexes: touches by
+/// referrer and time, credited orders by referrer and event time (the index values Core computed), fingerprints of
+/// participants and of orders (with the order's time). After a restart the checks see the whole history.
 /// </para>
 /// <para>
 /// Exceptions of the database (<see cref="SqliteException"/>) propagate unchanged, except that a failure caused by the
@@ -137,7 +126,7 @@ namespace Referrals.Sqlite;
 /// <see cref="ObjectDisposedException"/>.
 /// </para>
 /// </remarks>
-public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposable, IAsyncDisposable
+public sealed partial class SqliteReferralStore : IDisposable, IAsyncDisposable
 {
     // Every connection after the first opens the file without creating it (Mode=ReadWrite): a file deleted while the store
     // runs is not silently replaced by a new empty one. The first connection, which creates the file, uses the caller's.
@@ -169,16 +158,6 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
     private readonly int _maxIdleReaders = Math.Max(4, Environment.ProcessorCount);
     private SqliteSession? _idleWriter;
     private int _disposed;
-
-    // The store transaction (RunInTransactionAsync) of the current asynchronous flow, if it runs one: its operations use
-    // the transaction's session instead of renting one. Cleared when the transaction ends, so work that escaped it (a
-    // task it started and did not await) gets sessions of its own again.
-    private readonly AsyncLocal<StoreTransaction?> _transaction = new();
-
-    private sealed class StoreTransaction(SqliteSession session)
-    {
-        public SqliteSession? Session = session;
-    }
 
     // Checkpoints run off the commit path: the store's connections have automatic checkpoints off; every
     // CheckpointEveryWrites writes wake a background checkpointer (a PASSIVE checkpoint on a connection of its own, which
@@ -798,82 +777,16 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
         }
     }
 
-    /// <inheritdoc />
-    /// <remarks>
-    /// <para>
-    /// One <c>BEGIN IMMEDIATE</c> transaction on the writer's connection: the database's write lock is taken first, so
-    /// this instance's other writers queue (as for any write) and other processes' writers wait up to the connection
-    /// string's <c>Default Timeout</c>; reads from other flows run on their own connections and see the state before it.
-    /// Every operation <paramref name="work"/> makes on this store from its flow runs on the same connection in that
-    /// transaction (reads included, so they see its writes and the connection's warm page cache). A write that refuses
-    /// or throws is undone alone: most writes run in a savepoint; the order claim and the reward commit (the writes of
-    /// every conversion) check everything before their first row instead, so a refusal writes nothing, and should one of
-    /// their later rows fail (an I/O error) the whole transaction is doomed — it rolls back when <paramref name="work"/>
-    /// ends and throws <see cref="InvalidOperationException"/> even if the work caught the write's exception. It commits
-    /// when <paramref name="work"/> completes and rolls back when it throws; the connection is then closed, as after any
-    /// failed write.
-    /// </para>
-    /// <para>
-    /// Operations of <em>another</em> <see cref="SqliteReferralStore"/> instance on the same file must not be awaited from
-    /// <paramref name="work"/>: their writes wait for this transaction's lock, which is released only after
-    /// <paramref name="work"/> returns.
-    /// </para>
-    /// </remarks>
-    public ValueTask<TResult> RunInTransactionAsync<TState, TResult>(
-        TState state,
-        Func<TState, CancellationToken, ValueTask<TResult>> work,
-        CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(work);
-        if (_transaction.Value?.Session is not null)
-        {
-            return work(state, cancellationToken); // joins the transaction of its flow
-        }
-        cancellationToken.ThrowIfCancellationRequested();
-        return WriteAsync((Store: this, State: state, Work: work), static async (session, s, ct) =>
-        {
-            using var transaction = session.Begin(deferred: false);
-            var scope = new StoreTransaction(session);
-            session.Ambient = transaction.Transaction;
-            s.Store._transaction.Value = scope;
-            session.Doomed = false;
-            try
-            {
-                var result = await s.Work(s.State, ct).ConfigureAwait(false);
-                if (session.Doomed)
-                {
-                    // Disposing the transaction rolls it back; the session is then closed, as after any failed write.
-                    throw new InvalidOperationException(
-                        "A write inside this store transaction failed after writing part of its rows; the whole transaction is rolled back. The write's own exception was thrown to the work when it failed.");
-                }
-                await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
-                return result;
-            }
-            finally
-            {
-                scope.Session = null;
-                session.Ambient = null;
-                s.Store._transaction.Value = null;
-            }
-        }, cancellationToken, joinable: false);
-    }
-
     /// <summary>
     /// Runs a write on the writer's session (one open connection with its prepared statements, kept between writes),
-    /// after the writers of this instance queued before it; inside a store transaction of the caller's flow, on that
-    /// transaction's session.
+    /// after the writers of this instance queued before it.
     /// </summary>
     private async ValueTask<TResult> WriteAsync<TState, TResult>(
         TState state,
         Func<SqliteSession, TState, CancellationToken, ValueTask<TResult>> write,
-        CancellationToken cancellationToken,
-        bool joinable = true)
+        CancellationToken cancellationToken)
     {
         ThrowIfUnusable();
-        if (joinable && _transaction.Value?.Session is { } joined)
-        {
-            return await write(joined, state, cancellationToken).ConfigureAwait(false);
-        }
         await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -952,7 +865,7 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
 
     /// <summary>
     /// Runs a read on a session of its own (an idle one with its prepared statements, or a new one), concurrently with
-    /// other reads and writes; inside a store transaction of the caller's flow, on that transaction's session.
+    /// other reads and writes.
     /// </summary>
     private async ValueTask<TResult> ReadAsync<TState, TResult>(
         TState state,
@@ -960,10 +873,6 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
         CancellationToken cancellationToken)
     {
         ThrowIfUnusable();
-        if (_transaction.Value?.Session is { } joined)
-        {
-            return await read(joined, state, cancellationToken).ConfigureAwait(false);
-        }
         SqliteSession? session = null;
         lock (_sessionsLock)
         {
@@ -991,18 +900,6 @@ public sealed partial class SqliteReferralStore : ITransactionalStore, IDisposab
         session?.Dispose();
         return result;
     }
-
-    /// <summary>The one row a query by <c>$program</c> and <c>$order_id</c> finds, read by <paramref name="read"/>; <see langword="null"/> when none.</summary>
-    private ValueTask<T?> FindByOrderAsync<T>(string sql, ProgramId program, string orderId, Func<SqliteDataReader, T> read, CancellationToken cancellationToken)
-        where T : class =>
-        ReadAsync((Sql: sql, Program: program, OrderId: orderId, Read: read), static async (session, q, ct) =>
-        {
-            var command = session.Command(q.Sql);
-            command.Parameters.AddWithValue("$program", DbValue(q.Program.Value));
-            command.Parameters.AddWithValue("$order_id", DbValue(q.OrderId));
-            using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-            return await reader.ReadAsync(ct).ConfigureAwait(false) ? q.Read(reader) : null;
-        }, cancellationToken);
 
     /// <summary>By instant, then key in .NET ordinal order: how the in-memory store orders touches, conversions and code uses.</summary>
     private static int CompareByTime(Instant t1, string k1, Instant t2, string k2)

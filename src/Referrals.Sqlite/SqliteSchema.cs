@@ -21,6 +21,7 @@ internal static class SqliteSchema
         new(6, "presented codes of decided conversions that are not a code are removed (customers typed e-mail addresses and phone numbers there)", V6),
         new(7, "the narrow store contract beside the old tables: order versions, documents and index values Core computes, touches keyed by program, summaries, reward rows with a due index, a ledger of documents, code versions, erasures", V7),
         new(8, "the switch-over to the narrow contract: rows the old store interfaces wrote since version 7 carried over as version 7 carried its rows over, and the programs whose reward rows and summaries Core must build from their orders and ledger", V8),
+        new(9, "the old store interfaces' tables, columns, indexes and triggers are dropped: the old touches, reward entries, decisions and accounts with their trigger-kept counters, open rewards, refunded orders, and the v4 attribution columns of conversions", V9),
     ];
 
     internal static int LatestVersion => Migrations[^1].Version;
@@ -106,6 +107,38 @@ internal static class SqliteSchema
         command.CommandText = sql;
         command.ExecuteNonQuery();
     }
+
+    // Version 9: nothing reads or writes the old store interfaces' tables any more (version 8 carried their rows over), so
+    // they go, and with them every business rule the schema spelled: the three triggers that kept the per-referrer
+    // order counters (reward_accounts.orders and .refunded, the fraud history's), the partial indexes whose WHERE said
+    // what "credited" means (reason = 0 AND is_repeat = 0), the open-reward table kept by the reward commit's own reading
+    // of the state machine, and the refunded-order marks. The v4 attribution columns of conversions go as well: an
+    // order's attribution is its document now (version 7 wrapped the old values into it). SQLite refuses to drop a
+    // column an index or trigger names, so those go first; reward_entries before reward_accounts, which it references.
+    // DROP COLUMN rewrites the conversions table once per column, inside this one transaction.
+    private const string V9 = """
+        DROP TRIGGER conversions_credit_taken;
+        DROP TRIGGER conversions_credit_given;
+        DROP TRIGGER refunded_orders_counted;
+
+        DROP INDEX conversions_credited_by_code;
+        DROP INDEX conversions_credited_by_referrer;
+        ALTER TABLE conversions DROP COLUMN attribution_customer;
+        ALTER TABLE conversions DROP COLUMN conversion_time;
+        ALTER TABLE conversions DROP COLUMN reason;
+        ALTER TABLE conversions DROP COLUMN is_repeat;
+        ALTER TABLE conversions DROP COLUMN referrer;
+        ALTER TABLE conversions DROP COLUMN code;
+        ALTER TABLE conversions DROP COLUMN decided_at;
+        ALTER TABLE conversions DROP COLUMN attribution_detail;
+
+        DROP TABLE touches;
+        DROP TABLE open_rewards;
+        DROP TABLE reward_decisions;
+        DROP TABLE reward_entries;
+        DROP TABLE refunded_orders;
+        DROP TABLE reward_accounts;
+        """;
 
     // Version 7: the tables and columns of the narrow store contract (IReferralStore), beside those the old store
     // interfaces use, which keep working unchanged until the engine switches over; the switch-over migration then drops

@@ -27,8 +27,8 @@ internal sealed class SqliteSession : IDisposable
     public SqliteConnection Connection { get; }
 
     /// <summary>
-    /// The store transaction (<see cref="SqliteReferralStore.RunInTransactionAsync{TState, TResult}"/>) this session runs, while it runs one:
-    /// every command enlists in it and <see cref="Begin"/> nests in it.
+    /// The transaction of the store contract's session (<see cref="Referrals.Storage.IReferralStore.BeginAsync"/>) this
+    /// session runs, while it runs one: every command enlists in it and <see cref="Begin"/> nests in it.
     /// </summary>
     public SqliteTransaction? Ambient { get; set; }
 
@@ -55,20 +55,11 @@ internal sealed class SqliteSession : IDisposable
     }
 
     /// <summary>
-    /// Whether a write of the store transaction this session runs failed after it had written part of its rows (see
-    /// <see cref="SqliteWork.Writing"/>): the transaction must then be rolled back as a whole.
-    /// </summary>
-    public bool Doomed { get; set; }
-
-    /// <summary>
     /// Begins the work of one store operation: a transaction of its own (<c>BEGIN</c> to read when
     /// <paramref name="deferred"/>, else <c>BEGIN IMMEDIATE</c> to write), or inside a store transaction a savepoint for a
     /// write (so a write that fails or refuses leaves the transaction's earlier writes as they were) and nothing for a read.
-    /// A write that <paramref name="checksFirst"/> needs no savepoint: it refuses before its first write and calls <see cref="SqliteWork.Writing"/>
-    /// once it writes rows that cannot refuse, so only a failure after that (an I/O error) leaves rows half-written,
-    /// which dooms the store transaction (<see cref="Doomed"/>).
     /// </summary>
-    public SqliteWork Begin(bool deferred, bool checksFirst = false)
+    public SqliteWork Begin(bool deferred)
     {
         if (Ambient is not { } ambient)
         {
@@ -77,10 +68,6 @@ internal sealed class SqliteSession : IDisposable
         if (deferred)
         {
             return new SqliteWork(this, ambient, SqliteWork.Mode.Joined);
-        }
-        if (checksFirst)
-        {
-            return new SqliteWork(this, ambient, SqliteWork.Mode.Unguarded);
         }
         Command("SAVEPOINT referrals_write;").ExecuteNonQuery();
         return new SqliteWork(this, ambient, SqliteWork.Mode.Savepoint);
@@ -130,13 +117,11 @@ internal sealed class SqliteWork : IDisposable
         Own,
         Savepoint,
         Joined,
-        Unguarded,
     }
 
     private readonly SqliteSession _session;
     private readonly Mode _mode;
     private bool _ended;
-    private bool _writing;
 
     internal SqliteWork(SqliteSession session, SqliteTransaction transaction, Mode mode)
     {
@@ -147,12 +132,6 @@ internal sealed class SqliteWork : IDisposable
 
     /// <summary>The transaction commands of this work enlist in.</summary>
     public SqliteTransaction Transaction { get; }
-
-    /// <summary>
-    /// Marks that the work checked what it had to and now writes rows that cannot refuse: inside a store transaction
-    /// without a savepoint, ending it uncommitted from here on dooms the store transaction.
-    /// </summary>
-    public void Writing() => _writing = true;
 
     /// <summary>Commits the work: its transaction, or releases its savepoint into the store transaction.</summary>
     public ValueTask CommitAsync(CancellationToken cancellationToken)
@@ -183,9 +162,6 @@ internal sealed class SqliteWork : IDisposable
         {
             case Mode.Own:
                 Transaction.Dispose();
-                break;
-            case Mode.Unguarded when _writing:
-                _session.Doomed = true; // rows of this work are half-written; nothing can undo them but the whole rollback
                 break;
             case Mode.Savepoint:
                 try

@@ -40,4 +40,27 @@ public abstract partial class ReferralStoreContract
         Assert.Equal(["n-d", "n-a"], (await store.ListDueNotificationsAsync(At(30), 10, Ct)).Select(n => n.Id));
         Assert.Empty(await store.TryUpdateNotificationsAsync([new NotificationUpdate(Notification("n-c", 40), At(1))], Ct));
     }
+
+    /// <summary>
+    /// The due list spans programs, by (due instant, id); a notification is due at its due instant, not a tick before;
+    /// of many writers claiming one notification from the due instant they all read, exactly one wins.
+    /// </summary>
+    [Fact]
+    public async Task Outbox_due_lists_span_programs_and_one_of_racing_claims_wins()
+    {
+        var store = await NewStoreAsync();
+        await WrittenAsync(store, new UnitOfWork { Notifications = [Notification("n-b", 5), Notification("n-c", 1)] });
+        await WrittenAsync(store, new UnitOfWork { Notifications = [Notification("n-o", 3) with { Program = OtherProgram }] });
+        Assert.Equal(["n-c", "n-o", "n-b"], (await store.ListDueNotificationsAsync(At(5), 10, Ct)).Select(n => n.Id));
+        Assert.Equal(OtherProgram, (await store.ListDueNotificationsAsync(At(3), 10, Ct))[1].Program);
+        Assert.Equal(["n-c"], (await store.ListDueNotificationsAsync(At(3) - NodaTime.Duration.FromTicks(1), 10, Ct)).Select(n => n.Id));
+
+        var n = Notification("n-c", 1);
+        var claims = await Task.WhenAll(Enumerable.Range(1, 8).Select(i =>
+            Task.Run(async () => await store.TryUpdateNotificationsAsync([new NotificationUpdate(n with { DueAt = At(10 + i) }, n.DueAt)], Ct), Ct)));
+
+        Assert.Equal(1, claims.Count(c => c.Count == 1));
+        int winner = Array.FindIndex(claims, c => c.Count == 1) + 1;
+        Assert.Equal(At(10 + winner), (await store.ListDueNotificationsAsync(At(60), 10, Ct)).Single(x => x.Id == "n-c").DueAt);
+    }
 }

@@ -17,8 +17,8 @@ namespace Referrals.Codes;
 /// Resolving reads an in-memory index that this service keeps current on its own writes at once. With a durable store,
 /// call <see cref="InitializeAsync"/> once at start so the index holds the codes written before (the SQLite store's
 /// registration does it in a hosted service). Codes that other processes issue or change reach this index when
-/// <see cref="RefreshAsync"/> runs (on a timer with that registration), if the store implements
-/// <see cref="IReferralCodeChangeFeed"/>; until then a code issued elsewhere resolves as not found and a code paused
+/// <see cref="RefreshAsync"/> runs (on a timer with that registration), read from the store's change feed
+/// (<see cref="IReferralStoreReader.ListCodeChangesAsync"/>); until then a code issued elsewhere resolves as not found and a code paused
 /// elsewhere still resolves as active.
 /// </remarks>
 public sealed partial class ReferralCodeService
@@ -26,7 +26,7 @@ public sealed partial class ReferralCodeService
     private const int MaxLifecycleRetries = 8;
     private const int BulkChunkSize = 1024;
 
-    private readonly IReferralCodeStore _store;
+    private readonly ContractCodeStore _store;
     private readonly IClock _clock;
     private readonly ShareLinkService _links;
     private readonly ILogger _logger;
@@ -45,18 +45,27 @@ public sealed partial class ReferralCodeService
     private readonly int _minLength;
     private readonly CodeLookupGuard? _guard;
 
-    /// <summary>Creates the service from options (validated here as in dependency injection).</summary>
+    /// <summary>
+    /// Creates the service on the store, from options (validated here as in dependency injection, which uses this
+    /// constructor with the registered store).
+    /// </summary>
+    /// <param name="store">The store the codes are kept in.</param>
+    /// <param name="options">The settings.</param>
+    /// <param name="clock">The library's clock.</param>
+    /// <param name="random">The source of random codes (<see cref="CryptoRandomSource.Instance"/> unless testing).</param>
+    /// <param name="links">The share link service that builds a code's links.</param>
+    /// <param name="logger">Optional.</param>
     /// <exception cref="OptionsValidationException">A setting is bad; the message names every one.</exception>
     public ReferralCodeService(
-        IReferralCodeStore store,
+        IReferralStore store,
         IOptions<ReferralsOptions> options,
         IClock clock,
         IRandomSource random,
         ShareLinkService links,
         ILogger<ReferralCodeService>? logger = null)
     {
-        _store = Preconditions.CheckNotNull(store);
         _clock = Preconditions.CheckNotNull(clock);
+        _store = new ContractCodeStore(Preconditions.CheckNotNull(store), clock);
         _links = Preconditions.CheckNotNull(links);
         Preconditions.CheckNotNull(random);
         var o = Preconditions.CheckNotNull(options).Value;
@@ -76,25 +85,9 @@ public sealed partial class ReferralCodeService
         _guard = CodeLookupGuard.From(o.CodeGuessing);
     }
 
-    /// <summary>
-    /// Creates the service on the narrow store contract (options validated here as in dependency injection, which uses
-    /// this constructor when an <see cref="IReferralStore"/> is registered).
-    /// </summary>
-    /// <exception cref="OptionsValidationException">A setting is bad; the message names every one.</exception>
-    internal ReferralCodeService(
-        IReferralStore store,
-        IOptions<ReferralsOptions> options,
-        IClock clock,
-        IRandomSource random,
-        ShareLinkService links,
-        ILogger<ReferralCodeService>? logger)
-        : this(new ContractCodeStore(Preconditions.CheckNotNull(store), Preconditions.CheckNotNull(clock)), options, clock, random, links, logger)
-    {
-    }
-
     /// <summary>Creates the service without dependency injection, with the cryptographic random source.</summary>
     /// <exception cref="OptionsValidationException">A setting is bad; the message names every one.</exception>
-    public ReferralCodeService(IReferralCodeStore store, ReferralsOptions options, IClock clock)
+    public ReferralCodeService(IReferralStore store, ReferralsOptions options, IClock clock)
         : this(store, Options.Create(Preconditions.CheckNotNull(options)), clock, CryptoRandomSource.Instance, new ShareLinkService(options))
     {
     }
@@ -116,21 +109,9 @@ public sealed partial class ReferralCodeService
                 await CatchUpAsync(cancellationToken).ConfigureAwait(false);
                 return;
             }
-            // The position is read before the codes: a change committed while they stream is read again by the next
-            // refresh (the index keeps the higher version), never missed.
-            if (_store is ContractCodeStore)
-            {
-                // The store contract's change feed from position 0 is every code once, at its latest version.
-                await CatchUpAsync(cancellationToken).ConfigureAwait(false);
-                _initialized = true;
-                return;
-            }
-            long position = _store is IReferralCodeChangeFeed feed ? await feed.GetChangePositionAsync(cancellationToken).ConfigureAwait(false) : 0;
-            await foreach (var record in _store.ListAllAsync(cancellationToken).ConfigureAwait(false))
-            {
-                _index.Set(record);
-            }
-            _feedPosition = position;
+            // The store's change feed from position 0 is every code once, at its latest version; the position it ends at
+            // is the last one read, so a change committed meanwhile is read by the next refresh, never missed.
+            await CatchUpAsync(cancellationToken).ConfigureAwait(false);
             _initialized = true;
         }
         finally
@@ -141,16 +122,11 @@ public sealed partial class ReferralCodeService
 
     /// <summary>
     /// Brings the in-memory index up to date with codes issued or changed by other processes since the last call (or
-    /// since <see cref="InitializeAsync"/>), when the store implements <see cref="IReferralCodeChangeFeed"/>; otherwise
-    /// does nothing. This process's own writes are in the index at once and need no refresh.
+    /// since <see cref="InitializeAsync"/>), read from the store's change feed. This process's own writes are in the index at once and need no refresh.
     /// </summary>
     /// <returns>How many changed records were read (0 when the index was current).</returns>
     public async Task<int> RefreshAsync(CancellationToken cancellationToken = default)
     {
-        if (_store is not IReferralCodeChangeFeed)
-        {
-            return 0;
-        }
         await _refreshGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -165,15 +141,11 @@ public sealed partial class ReferralCodeService
     // Under _refreshGate.
     private async Task<int> CatchUpAsync(CancellationToken cancellationToken)
     {
-        if (_store is not IReferralCodeChangeFeed feed)
-        {
-            return 0;
-        }
         const int Page = 1024;
         int read = 0;
         while (true)
         {
-            var changes = await feed.ListChangesAsync(_feedPosition, Page, cancellationToken).ConfigureAwait(false);
+            var changes = await _store.ListChangesAsync(_feedPosition, Page, cancellationToken).ConfigureAwait(false);
             foreach (var change in changes)
             {
                 _index.Set(change.Record);

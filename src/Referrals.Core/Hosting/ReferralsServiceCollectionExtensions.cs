@@ -24,10 +24,8 @@ public static class ReferralsServiceCollectionExtensions
     /// <see cref="TimeProvider.System"/> and an <see cref="IClock"/> reading the registered <see cref="TimeProvider"/>
     /// (register either to control time, e.g. in tests), the cryptographic random source, the services (among them
     /// <see cref="Referrals.Services.ParticipantService"/>), the fraud history the checks read (<see cref="IFraudHistory"/>)
-    /// and the built-in fraud checks (<see cref="FraudCheckNames"/>). The services run on the store contract
-    /// <see cref="IReferralStore"/>: the one the host registers, else an <see cref="InMemoryStore"/> of their own; a host
-    /// that registers its own stores of the earlier interfaces instead (<see cref="IConversionStore"/> and the others, as
-    /// <c>UseSqlite</c> does until the SQLite store implements the contract) has the services run on those.
+    /// and the built-in fraud checks (<see cref="FraudCheckNames"/>). The services run on the store
+    /// (<see cref="IReferralStore"/>) the host registers (<c>UseSqlite</c> does), else on an <see cref="InMemoryStore"/>.
     /// Options are validated when the host starts (<c>ValidateOnStart</c>) and again when a service is first created.
     /// </summary>
     public static ReferralsBuilder AddReferrals(this IServiceCollection services) => AddReferrals(services, static _ => { });
@@ -85,87 +83,45 @@ public static class ReferralsServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IClock>(sp => sp.GetRequiredService<TimeProvider>().ToClock());
         services.TryAddSingleton<IRandomSource>(CryptoRandomSource.Instance);
-        services.TryAddSingleton<InMemoryReferralStore>();
-        services.TryAddSingleton<IReferralCodeStore>(sp => sp.GetRequiredService<InMemoryReferralStore>());
-        services.TryAddSingleton<IParticipantStore>(sp => sp.GetRequiredService<InMemoryReferralStore>());
-        services.TryAddSingleton<ITouchStore>(sp => sp.GetRequiredService<InMemoryReferralStore>());
-        services.TryAddSingleton<IConversionStore>(sp => sp.GetRequiredService<InMemoryReferralStore>());
-        services.TryAddSingleton<IRewardStore>(sp => sp.GetRequiredService<InMemoryReferralStore>());
-        services.TryAddSingleton<IFraudStore>(sp => sp.GetRequiredService<InMemoryReferralStore>());
+        services.TryAddSingleton<IReferralStore, InMemoryStore>();
+        // The services' store, opened once: the derived rows of programs an upgraded store carried over are built first.
+        services.TryAddSingleton(sp => OpenedStore.Open(sp.GetRequiredService<IReferralStore>(), sp.GetRequiredService<IOptions<ReferralsOptions>>().Value));
         foreach (var check in ReferralsBuilder.BuiltInChecks.Values)
         {
             services.TryAddEnumerable(ServiceDescriptor.Singleton(typeof(IFraudCheck), check));
         }
-        // Which store the services run on, decided once when first resolved: a registered IReferralStore (the narrow
-        // contract); else the default in-memory store, on the contract too; else the store a host registered for today's
-        // interfaces (UseSqlite until the SQLite store implements the contract).
-        services.TryAddSingleton(sp => Referrals.Pipeline.StorePath.Open(sp.GetService<IReferralStore>(), sp.GetRequiredService<IConversionStore>(),
-            sp.GetRequiredService<IOptions<ReferralsOptions>>().Value));
-        services.TryAddSingleton<IFraudHistory>(sp => sp.GetRequiredService<Referrals.Pipeline.StorePath>().Contract is { } store
-            ? new Referrals.Pipeline.ContractFraudHistory(store)
-            : new Referrals.Pipeline.StoreFraudHistory(sp.GetRequiredService<IFraudStore>(), sp.GetRequiredService<IConversionStore>()));
+        services.TryAddSingleton<IFraudHistory>(sp => new Referrals.Pipeline.ContractFraudHistory(sp.GetRequiredService<OpenedStore>().Store));
         services.TryAddSingleton<FraudAssessor>();
-        services.TryAddSingleton(sp => sp.GetRequiredService<Referrals.Pipeline.StorePath>().Contract is not null
-            ? new ReviewQueue(sp.GetRequiredService<RewardService>())
-            : new ReviewQueue(sp.GetRequiredService<RewardService>(), sp.GetRequiredService<IConversionStore>()));
-        services.TryAddSingleton(sp => sp.GetRequiredService<Referrals.Pipeline.StorePath>().Contract is { } store
-            ? new Referrals.Services.ParticipantService(store, sp.GetRequiredService<IClock>(), [.. sp.GetRequiredService<IOptions<ReferralsOptions>>().Value.Programs.Keys.Select(k => new ProgramId(k))])
-            : new Referrals.Services.ParticipantService(sp.GetRequiredService<IParticipantStore>()));
+        services.TryAddSingleton<ReviewQueue>();
+        services.TryAddSingleton(sp => new Referrals.Services.ParticipantService(
+            sp.GetRequiredService<OpenedStore>().Store,
+            sp.GetRequiredService<IClock>(),
+            sp.GetRequiredService<IOptions<ReferralsOptions>>()));
         services.TryAddSingleton<FingerprintHasher>();
-        services.TryAddSingleton(sp => sp.GetRequiredService<Referrals.Pipeline.StorePath>().Contract is { } store
-            ? new RewardService(
-                sp.GetRequiredService<IOptions<ReferralsOptions>>(),
-                sp.GetRequiredService<IClock>(),
-                store,
-                sp.GetServices<IRewardFulfiller>(),
-                sp.GetServices<Referrals.Notifications.IReferralNotifier>(),
-                sp.GetService<Microsoft.Extensions.Logging.ILogger<RewardService>>())
-            : new RewardService(
-                sp.GetRequiredService<IOptions<ReferralsOptions>>(),
-                sp.GetRequiredService<IClock>(),
-                sp.GetRequiredService<IRewardStore>(),
-                sp.GetRequiredService<IConversionStore>(),
-                sp.GetServices<IRewardFulfiller>(),
-                sp.GetServices<Referrals.Notifications.IReferralNotifier>(),
-                sp.GetService<Microsoft.Extensions.Logging.ILogger<RewardService>>(),
-                sp.GetService<ITouchStore>()));
+        services.TryAddSingleton(sp => new RewardService(
+            sp.GetRequiredService<IOptions<ReferralsOptions>>(),
+            sp.GetRequiredService<IClock>(),
+            sp.GetRequiredService<OpenedStore>().Store,
+            sp.GetServices<IRewardFulfiller>(),
+            sp.GetServices<Referrals.Notifications.IReferralNotifier>(),
+            sp.GetService<Microsoft.Extensions.Logging.ILogger<RewardService>>()));
         services.TryAddSingleton<ShareLinkService>();
-        // The internal constructors: the ones with the fraud assessment (FraudAssessor is internal).
-        services.TryAddSingleton(sp => sp.GetRequiredService<Referrals.Pipeline.StorePath>().Contract is { } store
-            ? new AttributionService(
-                sp.GetRequiredService<IOptions<ReferralsOptions>>(),
-                sp.GetRequiredService<IClock>(),
-                sp.GetRequiredService<ReferralCodeService>(),
-                store,
-                sp.GetServices<Referrals.Notifications.IReferralNotifier>(),
-                sp.GetService<Microsoft.Extensions.Logging.ILogger<AttributionService>>(),
-                sp.GetRequiredService<FraudAssessor>())
-            : new AttributionService(
-                sp.GetRequiredService<IOptions<ReferralsOptions>>(),
-                sp.GetRequiredService<IClock>(),
-                sp.GetRequiredService<ReferralCodeService>(),
-                sp.GetRequiredService<ITouchStore>(),
-                sp.GetRequiredService<IConversionStore>(),
-                sp.GetRequiredService<IParticipantStore>(),
-                sp.GetServices<Referrals.Notifications.IReferralNotifier>(),
-                sp.GetService<Microsoft.Extensions.Logging.ILogger<AttributionService>>(),
-                sp.GetRequiredService<RewardService>(),
-                sp.GetRequiredService<FraudAssessor>()));
-        services.TryAddSingleton(sp => sp.GetRequiredService<Referrals.Pipeline.StorePath>().Contract is { } store
-            ? new ReferralCodeService(
-                store,
-                sp.GetRequiredService<IOptions<ReferralsOptions>>(),
-                sp.GetRequiredService<IClock>(),
-                sp.GetRequiredService<IRandomSource>(),
-                sp.GetRequiredService<ShareLinkService>(),
-                sp.GetService<Microsoft.Extensions.Logging.ILogger<ReferralCodeService>>())
-            : new ReferralCodeService(
-                sp.GetRequiredService<IReferralCodeStore>(),
-                sp.GetRequiredService<IOptions<ReferralsOptions>>(),
-                sp.GetRequiredService<IClock>(),
-                sp.GetRequiredService<IRandomSource>(),
-                sp.GetRequiredService<ShareLinkService>(),
-                sp.GetService<Microsoft.Extensions.Logging.ILogger<ReferralCodeService>>()));
+        // The internal constructor: the one with the fraud assessment (FraudAssessor is internal).
+        services.TryAddSingleton(sp => new AttributionService(
+            sp.GetRequiredService<IOptions<ReferralsOptions>>(),
+            sp.GetRequiredService<IClock>(),
+            sp.GetRequiredService<ReferralCodeService>(),
+            sp.GetRequiredService<OpenedStore>().Store,
+            sp.GetServices<Referrals.Notifications.IReferralNotifier>(),
+            sp.GetService<Microsoft.Extensions.Logging.ILogger<AttributionService>>(),
+            sp.GetRequiredService<FraudAssessor>()));
+        services.TryAddSingleton(sp => new ReferralCodeService(
+            sp.GetRequiredService<OpenedStore>().Store,
+            sp.GetRequiredService<IOptions<ReferralsOptions>>(),
+            sp.GetRequiredService<IClock>(),
+            sp.GetRequiredService<IRandomSource>(),
+            sp.GetRequiredService<ShareLinkService>(),
+            sp.GetService<Microsoft.Extensions.Logging.ILogger<ReferralCodeService>>()));
         services.TryAddSingleton<ContactHasher>();
         return new ReferralsBuilder(services);
     }

@@ -17,12 +17,12 @@ namespace Referrals.Pipeline;
 /// <remarks>
 /// Delivery state is per notifier (<see cref="PendingNotification.NotifiersTold"/>), so a healthy notifier is not told
 /// again because another failed. Every change of delivery state is a conditional update on the due instant the writer
-/// read (<see cref="IRewardStore.TryUpdateNotificationsAsync"/>), and a pass claims what it delivers first by moving the
+/// read (<see cref="IReferralStore.TryUpdateNotificationsAsync"/>), and a pass claims what it delivers first by moving the
 /// due instant <see cref="ClaimFor"/> ahead: passes of several processes at once neither lose a notification (a claim
 /// that is never settled runs out) nor, normally, deliver one twice.
 /// </remarks>
 internal sealed partial class NotificationDispatcher(
-    IOutboxPort store,
+    OutboxPort store,
     NotifierSet notifiers,
     NotificationOptions options,
     IClock clock,
@@ -38,12 +38,6 @@ internal sealed partial class NotificationDispatcher(
 
     /// <summary>True when no notifier is registered: nothing is planned and delivering does nothing.</summary>
     public bool IsEmpty => notifiers.IsEmpty;
-
-    /// <summary>
-    /// True when "referral captured" notifications go through the outbox: a notifier is registered and the touch store
-    /// is known, so that a later attempt can read the touch back.
-    /// </summary>
-    public bool KeepsCaptures => !notifiers.IsEmpty && store.ReadsTouches;
 
     /// <summary>The notifications of a change about to be committed; none when no notifier is registered.</summary>
     public IReadOnlyList<PendingNotification> Plan(ProgramId program, IReadOnlyList<RewardEntry> entries, AttributionResult? decided, Instant now)
@@ -83,33 +77,6 @@ internal sealed partial class NotificationDispatcher(
         return planned;
     }
 
-    /// <summary>The notification of a touch about to be recorded (only when <see cref="KeepsCaptures"/>).</summary>
-    public PendingNotification PlanCaptured(Touch touch, Instant now) => new()
-    {
-        Id = NewId(),
-        Kind = NotificationKind.ReferralCaptured,
-        Program = touch.Program,
-        TouchId = touch.Id,
-        RecordedAt = now,
-        DueAt = now + RedeliverAfter,
-    };
-
-    /// <summary>
-    /// Writes a notification on its own (a capture's): in the store transaction of the caller's flow when there is one,
-    /// so it commits with the touch.
-    /// </summary>
-    /// <exception cref="InvalidOperationException">The store refused it (its id exists: 128 random bits make that a broken store).</exception>
-    public async ValueTask WriteAsync(PendingNotification notification, CancellationToken ct)
-    {
-        if (!await store.TryWriteAloneAsync(notification, ct).ConfigureAwait(false))
-        {
-            throw new InvalidOperationException($"The store refused a new notification: its random id {notification.Id} is stored already.");
-        }
-    }
-
-    /// <summary>Removes a notification written for a change that did not happen after all (a touch recorded before).</summary>
-    public ValueTask DiscardAsync(PendingNotification notification, CancellationToken ct) => RecordAsync([notification.Id], null, ct);
-
     /// <summary>
     /// Tells the notifiers of a committed change (reward entries first, then the decision), removes the notifications
     /// every notifier took and records the failed attempt of the others, in one write. Never throws but for <paramref name="ct"/>.
@@ -140,37 +107,29 @@ internal sealed partial class NotificationDispatcher(
     }
 
     /// <summary>
-    /// Tells the notifiers of everything a committed unit of work collected, in the order collected, then records what
-    /// the outbox's deliveries achieved in one write (see <see cref="RecordAsync"/>).
+    /// Tells the notifiers of everything a committed unit of work collected, in the order collected (each notification
+    /// with what it reports), then records what the deliveries achieved in one write (see <see cref="RecordAsync"/>).
     /// </summary>
     /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled: what was not recorded is delivered again by a lifecycle pass.</exception>
-    public async ValueTask DeliverAsync(Deliveries deliveries, NotifierSet direct, CancellationToken ct)
+    public async ValueTask DeliverAsync(IReadOnlyList<(PendingNotification Notification, object Payload)> told, CancellationToken ct)
     {
-        if (deliveries.IsEmpty)
+        if (told.Count == 0)
         {
             return;
         }
         List<string>? delivered = null;
         List<NotificationUpdate>? failed = null;
-        bool outbox = false;
         try
         {
-            foreach (var item in deliveries.Items)
+            foreach (var (notification, payload) in told)
             {
-                if (item.Notification is null)
-                {
-                    // No outbox (no notifier can be told again): told once, directly; a failure is logged and counted.
-                    _ = await direct.TellAsync(item.Kind, item.Payload, [], ct).ConfigureAwait(false);
-                    continue;
-                }
-                outbox = true;
-                if (await TellAsync(item.Notification, item.Payload, ct).ConfigureAwait(false) is { } failure)
+                if (await TellAsync(notification, payload, ct).ConfigureAwait(false) is { } failure)
                 {
                     (failed ??= []).Add(failure);
                 }
                 else
                 {
-                    (delivered ??= []).Add(item.Notification.Id);
+                    (delivered ??= []).Add(notification.Id);
                 }
             }
         }
@@ -181,19 +140,7 @@ internal sealed partial class NotificationDispatcher(
             await RecordAsync(delivered ?? (IReadOnlyList<string>)[], failed, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
-        if (outbox)
-        {
-            await RecordAsync(delivered ?? (IReadOnlyList<string>)[], failed, ct).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>Tells <paramref name="direct"/> of a committed unit's direct tells, once each (no outbox).</summary>
-    public static async ValueTask TellDirectlyAsync(Deliveries deliveries, NotifierSet direct, CancellationToken ct)
-    {
-        foreach (var item in deliveries.Items)
-        {
-            _ = await direct.TellAsync(item.Kind, item.Payload, [], ct).ConfigureAwait(false);
-        }
+        await RecordAsync(delivered ?? (IReadOnlyList<string>)[], failed, ct).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -236,17 +183,16 @@ internal sealed partial class NotificationDispatcher(
                 {
                     continue; // another pass took it
                 }
-                if (!NotifierSet.IsDeliverable(n.Kind) || (n.Kind == NotificationKind.ReferralCaptured && !store.ReadsTouches))
+                if (!NotifierSet.IsDeliverable(n.Kind))
                 {
-                    // Written by a newer version, or a capture this process cannot read back: left to one that can, due
-                    // again when the claim runs out.
+                    // Written by a newer version: left to one that can deliver it, due again when the claim runs out.
                     continue;
                 }
                 var payload = await store.ReadPayloadAsync(n, ct).ConfigureAwait(false);
                 if (payload is null)
                 {
-                    // What it reports is not stored (a capture whose writer stopped before recording the touch, on a store
-                    // without transactions): there is nothing to tell.
+                    // What it reports is not stored (written by an earlier version, whose capture could be written before
+                    // its touch and the writer stop between the two): there is nothing to tell.
                     done.Add(n.Id);
                     LogNothingToTell(logger, n.Id, n.Kind);
                     continue;

@@ -10,7 +10,7 @@ namespace Referrals.Pipeline;
 /// conversion pipeline (its touch, its conversion and the conversion's decision), then the late touches' customers
 /// decided again. Thread-safe.
 /// </summary>
-internal sealed class PosBatchImport(IConversionFlow pipeline, Reevaluation reevaluation, Lazy<ContactHasher?> hasher)
+internal sealed class PosBatchImport(ConversionFlow pipeline, Reevaluation reevaluation, Lazy<ContactHasher?> hasher)
 {
     /// <summary>Imports a POS batch upload; see <c>AttributionService.ImportPosBatchAsync</c>.</summary>
     public async Task<BatchImportResult> ImportAsync(ProgramId program, TextReader csv, CancellationToken cancellationToken = default)
@@ -71,7 +71,7 @@ internal sealed class PosBatchImport(IConversionFlow pipeline, Reevaluation reev
         (CaptureOutcome.Rejected, new RowProblem(reason, column, text), false);
 
     private async ValueTask<(CaptureOutcome Outcome, RowProblem Problem, bool Order)> ImportRowAsync(
-        IConversionUnitScope unit,
+        ConversionFlow.Unit unit,
         ProgramId program,
         PosBatchRow row,
         HashSet<ParticipantId> touchedCustomers,

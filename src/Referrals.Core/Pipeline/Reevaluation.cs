@@ -7,7 +7,7 @@ namespace Referrals.Pipeline;
 /// Deciding recorded conversions again (late touches, identity links, repairs): each conversion one unit of work of the
 /// conversion pipeline, in event order. Thread-safe.
 /// </summary>
-internal sealed class Reevaluation(IConversionFlow pipeline, IReadOnlyDictionary<ProgramId, ProgramRules> programs)
+internal sealed class Reevaluation(ConversionFlow pipeline, IReadOnlyDictionary<ProgramId, ProgramRules> programs)
 {
     /// <summary>Decides one recorded conversion again and stores the decision; <see langword="null"/> when there is none.</summary>
     public async ValueTask<AttributionResult?> OrderAsync(ProgramId program, string orderId, CancellationToken cancellationToken) =>

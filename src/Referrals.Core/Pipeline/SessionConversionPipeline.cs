@@ -67,7 +67,7 @@ internal sealed partial class SessionConversionPipeline(
             fraud,
             rules,
             told,
-            new NotificationDispatcher(new ContractOutboxPort(store), told, options.Notifications, clock, logger),
+            new NotificationDispatcher(new OutboxPort(store), told, options.Notifications, clock, logger),
             clock,
             logger);
     }
@@ -358,19 +358,8 @@ internal sealed partial class SessionConversionPipeline(
     /// 5 notify, after the commit: tells every notifier, removes what every notifier took and records the failed
     /// attempts (who was told, when to try again), so the lifecycle pass tells only the notifiers that failed.
     /// </summary>
-    public ValueTask DeliverAsync(IReadOnlyList<(PendingNotification Notification, object Payload)> told, CancellationToken ct)
-    {
-        if (told.Count == 0)
-        {
-            return ValueTask.CompletedTask;
-        }
-        var deliveries = new Deliveries();
-        foreach (var (notification, payload) in told)
-        {
-            deliveries.Add(notification, payload);
-        }
-        return outbox.DeliverAsync(deliveries, notifiers, ct);
-    }
+    public ValueTask DeliverAsync(IReadOnlyList<(PendingNotification Notification, object Payload)> told, CancellationToken ct) =>
+        outbox.DeliverAsync(told, ct);
 
     private static int CountEarned(IReadOnlyList<RewardEntry> entries)
     {

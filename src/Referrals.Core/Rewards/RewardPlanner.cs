@@ -4,23 +4,12 @@ using Referrals.Attribution;
 namespace Referrals.Rewards;
 
 /// <summary>
-/// What the reward planner needs to know of the past, read in one place (<see cref="IRewardFacts"/>): the referral number
+/// What the reward planner needs to know of the past, read from the referrers' account summaries: the referral number
 /// this conversion is for its referrer, and the cap usage of every level's referrer in the conversion's periods.
 /// </summary>
 /// <param name="ReferralNumber">1 for the referrer's first counted referral, and so on (this order not counted).</param>
 /// <param name="Usage">Cap usage, level by level, cap by cap (levels × caps), without this order.</param>
 internal readonly record struct RewardPlanInput(int ReferralNumber, CapUsage[] Usage);
-
-/// <summary>
-/// The reward planner's read port: the inputs of <see cref="RewardPlanner.Plan"/> for one decided conversion. Today's
-/// implementation reads whole accounts (<c>LoadAccountAsync</c>); a store that keeps per-referrer summaries answers the
-/// same from a few rows, and nothing else changes.
-/// </summary>
-internal interface IRewardFacts
-{
-    /// <summary>The referral number and cap usage for <paramref name="attribution"/>, credited to <paramref name="referrer"/>.</summary>
-    ValueTask<RewardPlanInput> ReadPlanInputAsync(RewardRuleSet rules, AttributionResult attribution, ParticipantId referrer);
-}
 
 /// <summary>The rewards planned for one decided conversion: the entries to append and the decision to record.</summary>
 internal sealed class RewardPlan(IReadOnlyList<RewardEntry> entries, RewardDecision decision)
@@ -46,7 +35,7 @@ internal static class RewardPlanner
     /// <param name="rules">The program's compiled reward rules.</param>
     /// <param name="a">The decided attribution (with its fraud verdict).</param>
     /// <param name="referrer">The level-1 referrer credited.</param>
-    /// <param name="input">Referral number and cap usage (<see cref="IRewardFacts"/>); the usage array is not changed.</param>
+    /// <param name="input">Referral number and cap usage (<see cref="RewardPlanInput"/>); the usage array is not changed.</param>
     /// <param name="revision">The decision's revision (1, or one more than the decision it replaces).</param>
     /// <param name="refunds">Refunds of the order recorded before this decision (a re-attribution after a refund).</param>
     /// <param name="now">The instant of the decision.</param>

@@ -33,93 +33,47 @@ namespace Referrals.Services;
 /// event time. Use limits count the earlier attributed conversions of the code (by event time, then order id).
 /// </para>
 /// <para>
-/// A conversion runs through the one conversion pipeline: decide, assess (fraud), plan rewards, commit, notify. The
-/// stores it was given form one transaction when they are one store object that can run one (the SQLite store): then
-/// the touch, the attribution, its rewards and the notifications of a conversion commit together.
+/// A conversion runs through the one conversion pipeline: decide, assess (fraud), plan rewards, commit, notify. Each
+/// operation is one session of the store (<see cref="IReferralStore"/>): the touch, the attribution, its rewards and the
+/// pending notifications of a conversion commit together, and the notifiers are told after the commit.
 /// </para>
 /// <para>
-/// Notifications (captures and decisions) go through the <see cref="RewardService"/>'s outbox, which keeps each until
-/// every notifier took it (see <see cref="Notifications.PendingNotification"/>). Constructed without a
-/// <see cref="RewardService"/> (dependency injection always passes one), the service tells its notifiers directly,
-/// once: a notifier that throws then misses the change.
+/// Notifications (captures and decisions) are kept in the store's outbox until every notifier took it (see
+/// <see cref="Notifications.PendingNotification"/>); <see cref="RewardService.ProcessDueAsync"/> delivers again what a
+/// notifier failed to take.
 /// </para>
 /// </remarks>
 public sealed class AttributionService
 {
-    private readonly ReferralStores? _stores;
-    private readonly ConversionPipeline? _pipeline;
-    private readonly SessionConversionPipeline? _contract;
+    private readonly IReferralStore _store;
+    private readonly SessionConversionPipeline _contract;
     private readonly PosBatchImport _import;
     private readonly Reevaluation _reevaluation;
     private readonly ParticipantService _participants;
     private readonly Dictionary<ProgramId, ProgramRules> _programs;
 
-    /// <summary>Creates the service; options are validated here as in dependency injection.</summary>
+    /// <summary>Creates the service on the store; options are validated here as in dependency injection.</summary>
     /// <param name="options">The settings.</param>
     /// <param name="clock">The library's clock.</param>
     /// <param name="codes">The code service whose index resolves presented codes and links.</param>
-    /// <param name="touches">The touches.</param>
-    /// <param name="conversions">The conversions and attributions.</param>
-    /// <param name="participants">The participants and visitor links.</param>
-    /// <param name="notifiers">The notifiers.</param>
+    /// <param name="store">The store: participants, touches, orders and their rewards, and the notification outbox.</param>
+    /// <param name="notifiers">The notifiers, told of captures and decisions through the store's outbox.</param>
     /// <param name="logger">Optional.</param>
-    /// <param name="rewards">The reward service whose rules, ledger and outbox a decision's rewards go to; optional.</param>
     /// <exception cref="OptionsValidationException">A setting is bad; the message names every one.</exception>
     public AttributionService(
         IOptions<ReferralsOptions> options,
         IClock clock,
         ReferralCodeService codes,
-        ITouchStore touches,
-        IConversionStore conversions,
-        IParticipantStore participants,
+        IReferralStore store,
         IEnumerable<IReferralNotifier> notifiers,
-        ILogger<AttributionService>? logger = null,
-        RewardService? rewards = null)
-        : this(options, clock, codes, touches, conversions, participants, notifiers, logger, rewards, fraud: null)
+        ILogger<AttributionService>? logger = null)
+        : this(options, clock, codes, store, notifiers, logger, fraud: null)
     {
-    }
-
-    /// <summary>The constructor dependency injection uses: with the fraud assessment of credited conversions.</summary>
-    internal AttributionService(
-        IOptions<ReferralsOptions> options,
-        IClock clock,
-        ReferralCodeService codes,
-        ITouchStore touches,
-        IConversionStore conversions,
-        IParticipantStore participants,
-        IEnumerable<IReferralNotifier> notifiers,
-        ILogger<AttributionService>? logger,
-        RewardService? rewards,
-        FraudAssessor? fraud)
-    {
-        var o = Preconditions.CheckNotNull(options).Value;
-        ReferralsOptionsValidator.ThrowIfInvalid(o);
-        Preconditions.CheckNotNull(clock);
-        Preconditions.CheckNotNull(codes);
-        Preconditions.CheckNotNull(touches);
-        Preconditions.CheckNotNull(conversions);
-        Preconditions.CheckNotNull(participants);
-        var log = logger ?? (ILogger)NullLogger.Instance;
-        _programs = ProgramRules.Compile(o);
-        _stores = ReferralStores.Compose(touches, conversions, participants, rewards?.Store);
-        _participants = new ParticipantService(participants);
-        _pipeline = new ConversionPipeline(
-            _stores,
-            new AttributionDecider(_programs, clock),
-            new TouchBuilder(codes, clock, o.Links.SignatureRequired),
-            fraud,
-            rewards,
-            new NotifierSet(notifiers, log),
-            log);
-        var hasher = new Lazy<ContactHasher?>(() => string.IsNullOrEmpty(o.Privacy.ContactHashKey) ? null : new ContactHasher(o));
-        var flow = new StoreConversionFlow(_pipeline);
-        _reevaluation = new Reevaluation(flow, _programs);
-        _import = new PosBatchImport(flow, _reevaluation, hasher);
     }
 
     /// <summary>
-    /// The constructor on the narrow store contract, which dependency injection uses when an <see cref="IReferralStore"/>
-    /// is registered: every operation is one session of the store, passed through the pipeline.
+    /// The constructor dependency injection uses: with the fraud assessment of credited conversions. Every operation is
+    /// one session of the store, passed through the pipeline.
     /// </summary>
     internal AttributionService(
         IOptions<ReferralsOptions> options,
@@ -140,13 +94,11 @@ public sealed class AttributionService
         _participants = new ParticipantService(store, clock, [.. o.Programs.Keys.Select(k => new ProgramId(k))]);
         _contract = SessionConversionPipeline.Create(o, store, codes, clock, fraud, notifiers, log);
         var hasher = new Lazy<ContactHasher?>(() => string.IsNullOrEmpty(o.Privacy.ContactHashKey) ? null : new ContactHasher(o));
-        var flow = new ContractConversionFlow(store, _contract);
+        var flow = new ConversionFlow(store, _contract);
         _reevaluation = new Reevaluation(flow, _programs);
         _import = new PosBatchImport(flow, _reevaluation, hasher);
         _store = store;
     }
-
-    private readonly IReferralStore? _store;
 
     /// <summary>Records or replaces a participant; the same as <see cref="ParticipantService.RegisterAsync"/>.</summary>
     public ValueTask RegisterParticipantAsync(Participant participant, CancellationToken cancellationToken = default) =>
@@ -180,25 +132,12 @@ public sealed class AttributionService
         {
             return new CaptureResult(CaptureOutcome.Rejected, CaptureRejection.NoProspect, null, null);
         }
-        if (_contract is not null)
-        {
-            // Building reads only the referrer's registration (a contact look-up), committed state is enough.
-            var facts = new SessionFacts(_store!, _contract.Touches.Codes);
-            var made = await _contract.Touches.BuildAsync(facts, request, orderId: null, cancellationToken).ConfigureAwait(false);
-            return made.Touch is null
-                ? new CaptureResult(CaptureOutcome.Rejected, made.Rejection, null, made.CodeOutcome)
-                : await _contract.CaptureAsync(made.Touch, made.CodeOutcome, cancellationToken).ConfigureAwait(false);
-        }
-        var built = await _pipeline!.Touches.BuildAsync(_pipeline.Facts, request, orderId: null, cancellationToken).ConfigureAwait(false);
-        if (built.Touch is null)
-        {
-            return new CaptureResult(CaptureOutcome.Rejected, built.Rejection, null, built.CodeOutcome);
-        }
-        // The touch and its pending notification: one unit of work.
-        return await _pipeline.RunUnitAsync(
-            (Touch: built.Touch, Outcome: built.CodeOutcome),
-            static (pipeline, s, deliveries, ct) => pipeline.StoreTouchAsync(s.Touch, s.Outcome, deliveries, ct),
-            cancellationToken).ConfigureAwait(false);
+        // Building reads only the referrer's registration (a contact look-up), committed state is enough.
+        var facts = new SessionFacts(_store, _contract.Touches.Codes);
+        var made = await _contract.Touches.BuildAsync(facts, request, orderId: null, cancellationToken).ConfigureAwait(false);
+        return made.Touch is null
+            ? new CaptureResult(CaptureOutcome.Rejected, made.Rejection, null, made.CodeOutcome)
+            : await _contract.CaptureAsync(made.Touch, made.CodeOutcome, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -206,8 +145,7 @@ public sealed class AttributionService
     /// returns the decision already made and changes nothing. A <see cref="Conversion.PresentedCode"/> is recorded as a
     /// touch at the conversion itself, as <see cref="CaptureAsync"/> would (the source for the guessing limit is the
     /// till, the visitor, else the customer); the conversion keeps only its normalised form (see
-    /// <see cref="Conversion.PresentedCode"/>). With a <see cref="RewardService"/> registered, the decision's rewards are
-    /// recorded as well (see <see cref="RewardService.ProcessAttributionAsync"/>). A presented code that cannot be used (any
+    /// <see cref="Conversion.PresentedCode"/>). The decision's rewards are recorded with it, by the program's rules. A presented code that cannot be used (any
     /// text: malformed, unknown, a link to another host) is not recorded and does not stop the order being recorded and decided.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="conversion"/> is <see langword="null"/>.</exception>
@@ -219,21 +157,15 @@ public sealed class AttributionService
     public ValueTask<AttributionResult> RecordConversionAsync(Conversion conversion, CancellationToken cancellationToken = default)
     {
         CheckConversion(conversion);
-        if (_contract is not null)
-        {
-            return _contract.RecordAsync(conversion, cancellationToken);
-        }
-        return _pipeline!.RunUnitAsync(conversion, static (pipeline, c, deliveries, ct) => pipeline.RecordAsync(c, deliveries, ct), cancellationToken);
+        return _contract.RecordAsync(conversion, cancellationToken);
     }
 
     /// <summary>
     /// Records many conversions — a till's end-of-day upload, an import — and decides them in the order given, each as
     /// <see cref="RecordConversionAsync"/> would (idempotent by order id; a conversion sees the ones before it in the
-    /// list). On the store contract (<see cref="IReferralStore"/>, the default) they are one session of the store; on
-    /// today's interfaces, when the store can run them as one transaction (<see cref="ITransactionalStore"/>, as the SQLite
-    /// store does), they are: committed together, or none of them when one fails, and the notifiers are told afterwards. That is
-    /// much cheaper per conversion than one transaction each, but holds the store's write lock for the whole list: keep
-    /// lists to a few hundred or thousand. Otherwise each conversion is recorded and committed in turn.
+    /// list). They are one session of the store: committed together, or none of them when one fails, and the notifiers
+    /// are told afterwards. That is much cheaper per conversion than one session each, but holds the store's write lock
+    /// for the whole list (the SQLite store's): keep lists to a few hundred or thousand.
     /// </summary>
     /// <returns>The decisions, in the order of <paramref name="conversions"/>.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="conversions"/> or one of them is <see langword="null"/>.</exception>
@@ -245,31 +177,7 @@ public sealed class AttributionService
         {
             CheckConversion(conversions[i]);
         }
-        if (_contract is not null)
-        {
-            return await _contract.RecordManyAsync(conversions, cancellationToken).ConfigureAwait(false);
-        }
-        var results = new AttributionResult[conversions.Count];
-        if (_stores!.Transaction is null)
-        {
-            // No transaction to share: each conversion is its own unit, committed (and told) in turn.
-            for (int i = 0; i < results.Length; i++)
-            {
-                results[i] = await _pipeline!.RunUnitAsync(conversions[i], static (pipeline, c, deliveries, ct) => pipeline.RecordAsync(c, deliveries, ct), cancellationToken).ConfigureAwait(false);
-            }
-            return results;
-        }
-        return await _pipeline!.RunUnitAsync(
-            (List: conversions, Results: results),
-            static async (pipeline, s, deliveries, ct) =>
-            {
-                for (int i = 0; i < s.Results.Length; i++)
-                {
-                    s.Results[i] = await pipeline.RecordAsync(s.List[i], deliveries, ct).ConfigureAwait(false);
-                }
-                return (IReadOnlyList<AttributionResult>)s.Results;
-            },
-            cancellationToken).ConfigureAwait(false);
+        return await _contract.RecordManyAsync(conversions, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -313,12 +221,8 @@ public sealed class AttributionService
     public async ValueTask<AttributionResult?> FindAttributionAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default)
     {
         Preconditions.CheckNotNull(orderId);
-        if (_store is not null)
-        {
-            var order = await _store.FindOrderAsync(program, orderId, cancellationToken).ConfigureAwait(false);
-            return order is null ? null : OrderDocument.FromRow(order).Attribution;
-        }
-        return await _stores!.Conversions.FindAttributionAsync(program, orderId, cancellationToken).ConfigureAwait(false);
+        var order = await _store.FindOrderAsync(program, orderId, cancellationToken).ConfigureAwait(false);
+        return order is null ? null : OrderDocument.FromRow(order).Attribution;
     }
 
     private static void CheckConversion(Conversion conversion)

@@ -19,16 +19,21 @@ namespace Referrals.Services;
 /// </remarks>
 public sealed class ParticipantService
 {
-    private readonly IParticipantStore? _participants;
-    private readonly IReferralStore? _store;
-    private readonly IClock? _clock;
-    private readonly IReadOnlyCollection<ProgramId> _programs = [];
+    private readonly IReferralStore _store;
+    private readonly IClock _clock;
+    private readonly IReadOnlyCollection<ProgramId> _programs;
 
-    /// <summary>Creates the service over the store of participants.</summary>
-    /// <exception cref="ArgumentNullException"><paramref name="participants"/> is <see langword="null"/>.</exception>
-    public ParticipantService(IParticipantStore participants) => _participants = Preconditions.CheckNotNull(participants);
+    /// <summary>Creates the service over the store; dependency injection uses it with the registered store.</summary>
+    /// <param name="store">The store of participants and visitor links.</param>
+    /// <param name="clock">The library's clock (the time of an erasure).</param>
+    /// <param name="options">The settings; the programs of <see cref="ReferralsOptions.Programs"/> are the ones an erasure marks the participant erased in.</param>
+    /// <exception cref="ArgumentNullException">An argument is <see langword="null"/>.</exception>
+    public ParticipantService(IReferralStore store, IClock clock, Microsoft.Extensions.Options.IOptions<ReferralsOptions> options)
+        : this(store, clock, [.. Preconditions.CheckNotNull(options).Value.Programs.Keys.Select(k => new ProgramId(k))])
+    {
+    }
 
-    /// <summary>The service on the narrow store contract (dependency injection uses it when an <see cref="IReferralStore"/> is registered).</summary>
+    /// <summary>The service for the given programs.</summary>
     internal ParticipantService(IReferralStore store, IClock clock, IReadOnlyCollection<ProgramId> programs)
     {
         _store = Preconditions.CheckNotNull(store);
@@ -41,9 +46,7 @@ public sealed class ParticipantService
     public ValueTask RegisterAsync(Participant participant, CancellationToken cancellationToken = default)
     {
         Preconditions.CheckNotNull(participant);
-        return _store is null
-            ? _participants!.UpsertParticipantAsync(participant, cancellationToken)
-            : WriteAsync(new UnitOfWork { Participants = [participant] }, cancellationToken);
+        return WriteAsync(new UnitOfWork { Participants = [participant] }, cancellationToken);
     }
 
     /// <summary>Links a visitor or device id (seen on a link click) to a customer, so the click counts for the customer's orders.</summary>
@@ -51,9 +54,7 @@ public sealed class ParticipantService
     public ValueTask LinkVisitorAsync(string visitorId, ParticipantId customer, CancellationToken cancellationToken = default)
     {
         Preconditions.CheckArgument(!string.IsNullOrWhiteSpace(visitorId), nameof(visitorId), "A visitor id cannot be empty.");
-        return _store is null
-            ? _participants!.LinkVisitorAsync(visitorId, customer, cancellationToken)
-            : WriteAsync(new UnitOfWork { VisitorLinks = [new VisitorLink(visitorId, customer)] }, cancellationToken);
+        return WriteAsync(new UnitOfWork { VisitorLinks = [new VisitorLink(visitorId, customer)] }, cancellationToken);
     }
 
     /// <summary>
@@ -62,9 +63,7 @@ public sealed class ParticipantService
     /// </summary>
     public async ValueTask<IReadOnlyList<ReferrerMatch>> LookupReferrersAsync(ContactHash contact, CancellationToken cancellationToken = default)
     {
-        var found = _store is null
-            ? await _participants!.FindParticipantsByContactAsync(contact, cancellationToken).ConfigureAwait(false)
-            : await _store.FindParticipantsByContactAsync(contact, cancellationToken).ConfigureAwait(false);
+        var found = await _store.FindParticipantsByContactAsync(contact, cancellationToken).ConfigureAwait(false);
         var matches = new ReferrerMatch[found.Count];
         for (int i = 0; i < matches.Length; i++)
         {
@@ -87,16 +86,11 @@ public sealed class ParticipantService
     /// <param name="reason">Why: a ticket reference or words, without personal data.</param>
     /// <param name="cancellationToken">Cancels the erasure; nothing is erased then.</param>
     /// <exception cref="ArgumentException"><paramref name="actor"/> or <paramref name="reason"/> is empty or white space, or longer than 256 characters.</exception>
-    /// <exception cref="InvalidOperationException">The service runs on today's store interfaces, which cannot erase; register a store of the narrow contract (<see cref="IReferralStore"/>).</exception>
     public async ValueTask ForgetAsync(ParticipantId participant, string actor, string reason, CancellationToken cancellationToken = default)
     {
         Preconditions.CheckArgument(!string.IsNullOrWhiteSpace(actor) && actor.Length <= 256, nameof(actor), "Say who asked for the erasure (1 to 256 characters).");
         Preconditions.CheckArgument(!string.IsNullOrWhiteSpace(reason) && reason.Length <= 256, nameof(reason), "Say why (1 to 256 characters).");
-        if (_store is null)
-        {
-            throw new InvalidOperationException("Erasure needs a store of the narrow contract (IReferralStore); this service runs on IParticipantStore.");
-        }
-        var now = _clock!.GetCurrentInstant();
+        var now = _clock.GetCurrentInstant();
         await using var session = await _store.BeginAsync(cancellationToken).ConfigureAwait(false);
         // Core decides nothing of an erased participant again: their account summaries in every program say so.
         var summaries = new List<SummaryRow>();
@@ -121,7 +115,7 @@ public sealed class ParticipantService
 
     private async ValueTask WriteAsync(UnitOfWork unit, CancellationToken cancellationToken)
     {
-        await using var session = await _store!.BeginAsync(cancellationToken).ConfigureAwait(false);
+        await using var session = await _store.BeginAsync(cancellationToken).ConfigureAwait(false);
         var outcome = await session.WriteAsync(unit, cancellationToken).ConfigureAwait(false);
         if (outcome.Status != WriteStatus.Written)
         {

@@ -69,21 +69,10 @@ public sealed record ReviewItem
 public sealed class ReviewQueue
 {
     private readonly RewardService _rewards;
-    private readonly IConversionStore? _conversions;
 
-    /// <summary>Creates the queue over the reward service and the stored attributions.</summary>
-    public ReviewQueue(RewardService rewards, IConversionStore conversions)
-    {
-        _rewards = Preconditions.CheckNotNull(rewards);
-        _conversions = Preconditions.CheckNotNull(conversions);
-    }
-
-    /// <summary>The queue over a reward service on the narrow store contract, which reads the attributions itself.</summary>
-    internal ReviewQueue(RewardService rewards)
-    {
-        _rewards = Preconditions.CheckNotNull(rewards);
-        Preconditions.CheckArgument(rewards.Contract is not null, nameof(rewards), "This constructor needs a reward service on the store contract (IReferralStore).");
-    }
+    /// <summary>Creates the queue over the reward service, whose store it reads the attributions from.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="rewards"/> is <see langword="null"/>.</exception>
+    public ReviewQueue(RewardService rewards) => _rewards = Preconditions.CheckNotNull(rewards);
 
     /// <summary>The items waiting in a program, longest-waiting first.</summary>
     public async ValueTask<IReadOnlyList<ReviewItem>> ListAsync(ProgramId program, CancellationToken cancellationToken = default)
@@ -139,9 +128,7 @@ public sealed class ReviewQueue
         _rewards.DecideReviewAsync(program, Preconditions.CheckNotNull(orderId), release: false, actor, reason, cancellationToken);
 
     private ValueTask<AttributionResult?> FindAttributionAsync(ProgramId program, string orderId, CancellationToken cancellationToken) =>
-        _rewards.Contract is { } contract
-            ? contract.FindAttributionAsync(program, orderId, cancellationToken)
-            : _conversions!.FindAttributionAsync(program, orderId, cancellationToken);
+        _rewards.Contract.FindAttributionAsync(program, orderId, cancellationToken);
 
     private static ReviewItem? Item(AttributionResult? attribution, List<Reward> held)
     {

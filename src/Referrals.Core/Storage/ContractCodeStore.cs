@@ -1,19 +1,16 @@
-using System.Runtime.CompilerServices;
 using NodaTime;
 using Referrals.Codes;
 
 namespace Referrals.Storage;
 
 /// <summary>
-/// The code service's store port over the narrow contract: inserts and updates are units of one session each (codes are
-/// keyed host-wide, versioned, and the store keeps every version for <see cref="IReferralStoreReader.ListCodeHistoryAsync"/>),
+/// The code service's writes and reads over the store contract: inserts and updates are units of one session each (codes
+/// are keyed host-wide, versioned, and the store keeps every version for <see cref="IReferralStoreReader.ListCodeHistoryAsync"/>),
 /// reads are the contract's, and the change feed is <see cref="IReferralStoreReader.ListCodeChangesAsync"/>. Codes carry
 /// no business rule a store could decide, so this is a plain translation. Thread-safe.
 /// </summary>
-internal sealed class ContractCodeStore(IReferralStore store, IClock clock) : IReferralCodeStore, IReferralCodeChangeFeed
+internal sealed class ContractCodeStore(IReferralStore store, IClock clock)
 {
-    private const int Page = 1024;
-
     public async ValueTask<bool> TryAddAsync(ReferralCodeRecord record, CancellationToken cancellationToken = default)
     {
         await using var session = await store.BeginAsync(cancellationToken).ConfigureAwait(false);
@@ -76,46 +73,7 @@ internal sealed class ContractCodeStore(IReferralStore store, IClock clock) : IR
         return await TryAddAsync(record, cancellationToken).ConfigureAwait(false);
     }
 
-    public async IAsyncEnumerable<ReferralCodeRecord> ListAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
-    {
-        long after = 0;
-        while (true)
-        {
-            var page = await store.ListCodeChangesAsync(after, Page, cancellationToken).ConfigureAwait(false);
-            foreach (var change in page)
-            {
-                yield return change.Record;
-                after = change.Position;
-            }
-            if (page.Count < Page)
-            {
-                yield break;
-            }
-        }
-    }
-
-    public async ValueTask<IReadOnlyList<ReferralCodeRecord>> ListByOwnerAsync(ProgramId program, ParticipantId owner, CancellationToken cancellationToken = default)
-    {
-        var all = new List<ReferralCodeRecord>();
-        ReferralCode? after = null;
-        while (true)
-        {
-            var page = await store.ListCodesByOwnerAsync(program, owner, after, Page, cancellationToken).ConfigureAwait(false);
-            all.AddRange(page);
-            if (page.Count < Page)
-            {
-                return all;
-            }
-            after = page[^1].Code;
-        }
-    }
-
-    /// <summary>
-    /// Not used on the contract: <see cref="ReferralCodeService.InitializeAsync"/> loads the index from the change feed
-    /// itself (position 0 onwards), so the position it ends at is the last one read, with no second pass.
-    /// </summary>
-    public ValueTask<long> GetChangePositionAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult(0L);
-
+    /// <summary>The codes inserted or changed after a position of the change feed, in feed order.</summary>
     public ValueTask<IReadOnlyList<ReferralCodeChange>> ListChangesAsync(long after, int limit, CancellationToken cancellationToken = default) =>
         store.ListCodeChangesAsync(after, limit, cancellationToken);
 }

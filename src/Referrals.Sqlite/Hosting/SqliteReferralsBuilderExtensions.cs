@@ -9,12 +9,11 @@ public static class SqliteReferralsBuilderExtensions
 {
     /// <summary>
     /// Keeps everything the library stores in a SQLite database file — referral codes, participants (with their contact
-    /// hashes, fingerprints and visitor links), touches, conversions, attributions, the reward ledger, reward decisions,
-    /// refunds and the fraud history: registers a singleton <see cref="SqliteReferralStore"/>, opened on first use
-    /// (creating the file and migrating its schema, see <see cref="SqliteReferralStore.Open"/>) and disposed with the
-    /// container, and makes <see cref="IReferralCodeStore"/>, <see cref="IParticipantStore"/>, <see cref="ITouchStore"/>,
-    /// <see cref="IConversionStore"/>, <see cref="IRewardStore"/>, <see cref="IFraudStore"/> and the narrow store contract <see cref="IReferralStore"/> resolve to it, replacing the
-    /// registrations made before (the in-memory store's, or the host's own).
+    /// hashes, fingerprints and visitor links), touches, orders with their attributions, rewards, the reward ledger,
+    /// refunds, summaries and the notification outbox: registers a singleton <see cref="SqliteReferralStore"/>, opened on
+    /// first use (creating the file and migrating its schema, see <see cref="SqliteReferralStore.Open"/>) and disposed with
+    /// the container, and makes the store contract <see cref="IReferralStore"/> resolve to it, replacing the registration
+    /// made before (the in-memory store's, or the host's own).
     /// </summary>
     /// <remarks>
     /// <para>
@@ -43,23 +42,10 @@ public static class SqliteReferralsBuilderExtensions
         var services = builder.Services;
         services.RemoveAll<SqliteReferralStore>();
         services.AddSingleton(_ => SqliteReferralStore.Open(connectionString));
-        Replace<IReferralCodeStore>(services);
-        Replace<IParticipantStore>(services);
-        Replace<ITouchStore>(services);
-        Replace<IConversionStore>(services);
-        Replace<IRewardStore>(services);
-        Replace<IFraudStore>(services);
-        // The narrow store contract, on the same instance (and file) as the interfaces above.
-        Replace<IReferralStore>(services);
+        services.RemoveAll<IReferralStore>();
+        services.AddSingleton<IReferralStore>(sp => sp.GetRequiredService<SqliteReferralStore>());
         // The hot code lookup stays in memory: loaded when the host starts, caught up with other processes' writes.
         builder.AddCodeIndexRefresh();
         return builder;
-    }
-
-    private static void Replace<T>(IServiceCollection services)
-        where T : class
-    {
-        services.RemoveAll<T>();
-        services.AddSingleton<T>(sp => (T)(object)sp.GetRequiredService<SqliteReferralStore>());
     }
 }

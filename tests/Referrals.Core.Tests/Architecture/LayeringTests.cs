@@ -58,12 +58,8 @@ public sealed class LayeringTests
         "Referrals.ReferralsOptions -> Referrals.Notifications",
         "Referrals.ReferralsOptions -> Referrals.Privacy",
         "Referrals.ReferralsOptions -> Referrals.Programs",
-        "Referrals.Rewards.RewardCommit -> Referrals.Notifications",
-        // The engine split (issue 17): the decider and the assessor still read the compiled program rules; the pipeline still
-        // commits rewards through RewardService; IFraudHistory still returns the old contract's sighting and order stats.
-        // All four go when the engine moves onto the narrow store contract.
+        // IFraudHistory returns the store contract's sighting and order stats types.
         "Referrals.Fraud.IFraudHistory -> Referrals.Storage",
-        "Referrals.Pipeline.ConversionPipeline -> Referrals.Services",
     ];
 
     /// <summary>
@@ -75,9 +71,7 @@ public sealed class LayeringTests
         "Referrals.Codes.ReferralCodeService -> Referrals.Storage",
         "Referrals.Notifications.PendingNotification -> Referrals.Storage",
         "Referrals.ReferralsOptions -> Referrals.Privacy",
-        "Referrals.Rewards.RewardCommit -> Referrals.Storage",
         "Referrals.Fraud.IFraudHistory -> Referrals.Storage",
-        "Referrals.Pipeline.ConversionPipeline -> Referrals.Services",
     ];
 
     private static readonly string CorePath = typeof(ReferralException).Assembly.Location;

@@ -144,14 +144,4 @@ public sealed class ParticipantErasureTests
         Assert.Equal(actor.Length == 0 ? "actor" : "reason", ex.ParamName);
         Assert.NotNull(await s.World.Reads.FindParticipantAsync(s.Bea, Ct));
     }
-
-    [Fact]
-    public async Task On_todays_store_interfaces_an_erasure_is_refused_with_what_to_register()
-    {
-        var participants = new ParticipantService(new InMemoryReferralStore());
-
-        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => participants.ForgetAsync(new ParticipantId("bea"), "dpo", "ticket", Ct).AsTask());
-
-        Assert.Contains("IReferralStore", ex.Message, StringComparison.Ordinal);
-    }
 }

@@ -54,7 +54,7 @@ public sealed class ParticipantServiceTests
     [InlineData("  ")]
     public async Task An_empty_visitor_id_is_refused_by_name(string visitorId)
     {
-        var participants = new ParticipantService(new InMemoryReferralStore());
+        var participants = new ParticipantService(new InMemoryStore(), new NodaTime.Testing.FakeClock(Monday), [Customers]);
 
         var ex = await Assert.ThrowsAsync<ArgumentException>(() => participants.LinkVisitorAsync(visitorId, new ParticipantId("bea"), Ct).AsTask());
 
@@ -68,8 +68,8 @@ public sealed class ParticipantServiceTests
         services.AddReferrals(o => o.Programs["customers"] = new Programs.ProgramOptions { TimeZone = "Europe/Berlin" });
         using var provider = services.BuildServiceProvider();
         var participants = provider.GetRequiredService<ParticipantService>();
-        // The default in-memory store runs on the narrow contract: the one the attribution reads.
-        IReferralStoreReader store = provider.GetRequiredService<Referrals.Pipeline.StorePath>().Contract!;
+        // The default in-memory store: the one the attribution reads.
+        IReferralStoreReader store = provider.GetRequiredService<IReferralStore>();
 
         await participants.RegisterAsync(new Participant { Id = new ParticipantId("cem"), Kind = ParticipantKind.Employee }, Ct);
 

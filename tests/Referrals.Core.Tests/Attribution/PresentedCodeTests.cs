@@ -104,31 +104,6 @@ public sealed class PresentedCodeTests
         });
     }
 
-    [Fact]
-    public async Task A_conversion_whose_writer_stopped_before_its_touch_is_decided_from_the_kept_link_as_from_the_link_itself()
-    {
-        var w = new AttributionWorld();
-        var ana = await w.ParticipantAsync("ana");
-        var code = await w.CodeAsync(ana, ShareMedium.Link);
-        string link = w.Links.Build(code.Code, ShareMedium.Sms, new UtmParameters(Source: "sms", Content: "jane.doe@example.com")).Url;
-        var touches = new FailingOnceTouchStore(w.Store);
-        var attribution = new AttributionService(
-            Microsoft.Extensions.Options.Options.Create(w.Options), w.Clock, w.Codes, touches, w.Store, w.Store, []);
-        var bea = await w.ParticipantAsync("bea");
-        var order = w.Order("web-1", bea, Monday) with { PresentedCode = link };
-
-        await Assert.ThrowsAsync<IOException>(() => attribution.RecordConversionAsync(order, Ct).AsTask());
-        string kept = (await w.Store.FindConversionAsync(Customers, "web-1", Ct))!.PresentedCode!;
-        Assert.Equal(w.Links.Build(code.Code, ShareMedium.Sms).Url, kept);
-
-        var result = await attribution.RecordConversionAsync(order, Ct);
-
-        Assert.True(result.IsAttributed, result.Explain());
-        Assert.Equal(ana, result.Referrer);
-        Assert.Equal(ShareMedium.Sms, result.Medium);
-        Assert.Equal(TouchKind.CodeEnteredOnline, result.CaptureMethod);
-    }
-
     /// <summary>How to make one input for the shop of a <see cref="Fixture"/>, described for a failing case.</summary>
     internal sealed record Input(string Description, Func<Fixture, string> Make)
     {
@@ -168,30 +143,4 @@ public sealed class PresentedCodeTests
         public int Orders { get; set; }
     }
 
-    /// <summary>The in-memory touch store, failing its first write as a crash between two steps would.</summary>
-    private sealed class FailingOnceTouchStore(ITouchStore inner) : ITouchStore
-    {
-        private bool _failed;
-
-        public ValueTask<bool> TryAddTouchAsync(Touch touch, CancellationToken cancellationToken = default)
-        {
-            if (!_failed)
-            {
-                _failed = true;
-                throw new IOException("The disk went away.");
-            }
-            return inner.TryAddTouchAsync(touch, cancellationToken);
-        }
-
-        public ValueTask<IReadOnlyList<Touch>> FindTouchesAsync(
-            ProgramId program,
-            ParticipantId customer,
-            IReadOnlyList<string> visitorIds,
-            IReadOnlyList<Referrals.Privacy.ContactHash> contacts,
-            CancellationToken cancellationToken = default) =>
-            inner.FindTouchesAsync(program, customer, visitorIds, contacts, cancellationToken);
-
-        public ValueTask<Touch?> FindTouchAsync(ProgramId program, string touchId, CancellationToken cancellationToken = default) =>
-            inner.FindTouchAsync(program, touchId, cancellationToken);
-    }
 }

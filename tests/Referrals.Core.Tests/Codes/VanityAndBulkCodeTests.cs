@@ -59,7 +59,7 @@ public sealed class VanityAndBulkCodeTests
         Assert.False(result.IsIssued);
         Assert.Equal(reason, result.Rejection);
         Assert.False(string.IsNullOrWhiteSpace(result.Message));
-        Assert.Equal(0, t.Store.CodeCount);
+        Assert.Equal(0, await t.CodeCountAsync());
     }
 
     [Fact]
@@ -81,7 +81,7 @@ public sealed class VanityAndBulkCodeTests
         Assert.Equal(50_000, batch.Select(r => r.Code.Value).Distinct().Count());
         Assert.DoesNotContain(batch, r => existing.Contains(r.Code.Value));
         Assert.All(batch, r => Assert.Equal(CodeKind.Bulk, r.Kind));
-        Assert.Equal(52_000, t.Store.CodeCount);
+        Assert.Equal(52_000, await t.CodeCountAsync());
         Assert.Equal(CodeResolutionOutcome.Found, t.Codes.Resolve(batch[^1].Display).Outcome);
     }
 
@@ -99,7 +99,7 @@ public sealed class VanityAndBulkCodeTests
             }
         }
         Assert.Equal(10, read);
-        Assert.InRange(t.Store.CodeCount, 10, 1024);
+        Assert.InRange(await t.CodeCountAsync(), 10, 1024);
     }
 
     [Fact]
@@ -140,6 +140,6 @@ public sealed class VanityAndBulkCodeTests
         var ex = await Assert.ThrowsAsync<ReferralException>(() => t.Codes.IssueAsync(TestServices.Request(), Ct));
         Assert.Equal(ReferralErrorCode.BlocklistExhausted, ex.ErrorCode);
         Assert.Equal(7, random.Calls);
-        Assert.Equal(0, t.Store.CodeCount);
+        Assert.Equal(0, await t.CodeCountAsync());
     }
 }

@@ -150,31 +150,33 @@ public sealed class FraudConfigurationTests
     }
 
     [Fact]
-    public async Task The_fraud_store_counts_in_half_open_ranges_and_sightings_come_latest_first()
+    public async Task The_fraud_history_counts_in_half_open_ranges_and_sightings_come_latest_first()
     {
-        var store = new InMemoryReferralStore();
-        var t0 = Instant.FromUtc(2026, 11, 23, 9, 0);
-        var hasher = new Referrals.Privacy.FingerprintHasher(new Referrals.Tests.Support.AttributionWorld().Options);
-        Assert.True(hasher.TryHashDevice("d-1", out var device));
-        var ana = new ParticipantId("ana");
+        var w = new Referrals.Tests.Support.AttributionWorld();
+        var t0 = Referrals.Tests.Support.AttributionWorld.Monday;
+        Assert.True(w.Fingerprints.TryHashDevice("d-1", out var device));
+        var ana = await w.ParticipantAsync("ana");
+        var code = await w.CodeAsync(ana, ShareMedium.Receipt);
         for (int i = 0; i < 3; i++)
         {
-            var order = $"o-{i}";
-            var conversion = new Conversion { Program = Customers, OrderId = order, Customer = new ParticipantId($"f{i}"), Amount = new Money(10m, "EUR"), EventTime = t0 + Duration.FromMinutes(i), Fingerprints = [device] };
-            Assert.True(await store.TryAddConversionAsync(conversion, Ct));
-            await store.TryAddTouchAsync(new Touch { Id = $"t{i}", Program = Customers, Kind = TouchKind.LinkClick, Referrer = ana, Customer = conversion.Customer, EventTime = conversion.EventTime, RecordedAt = t0 }, Ct);
-            await store.SaveAttributionAsync(new AttributionResult { Program = Customers, OrderId = order, Customer = conversion.Customer, Amount = conversion.Amount, ConversionTime = conversion.EventTime, Referrer = ana }, Ct);
+            var friend = await w.ParticipantAsync($"f{i}");
+            var order = w.Order($"o-{i}", friend, t0 + Duration.FromMinutes(i)) with { PresentedCode = code.Display, Fingerprints = [device] };
+            var result = await w.Attribution.RecordConversionAsync(order, Ct);
+            Assert.True(result.IsAttributed, result.Explain());
         }
+        var history = new Referrals.Pipeline.ContractFraudHistory(w.Contract);
 
-        Assert.Equal(2, await store.CountReferralsAsync(Customers, ana, t0, t0 + Duration.FromMinutes(2), Ct));
-        Assert.Equal(1, await store.CountReferredConversionsAsync(Customers, ana, t0 + Duration.FromMinutes(1), t0 + Duration.FromMinutes(2), Ct));
-        Assert.Equal(new ReferredOrderStats(3, 0), await store.GetReferredOrderStatsAsync(Customers, ana, Ct));
-        var seen = await store.FindSightingsAsync(Customers, device, t0 + Duration.FromMinutes(2), 10, Ct);
+        Assert.Equal(2, await history.CountReferralsAsync(Customers, ana, t0, t0 + Duration.FromMinutes(2), Ct));
+        Assert.Equal(1, await history.CountReferredConversionsAsync(Customers, ana, t0 + Duration.FromMinutes(1), t0 + Duration.FromMinutes(2), Ct));
+        Assert.Equal(new ReferredOrderStats(3, 0), await history.GetReferredOrderStatsAsync(Customers, ana, Ct));
+        var seen = await history.FindSightingsAsync(Customers, device, t0 + Duration.FromMinutes(2), 10, Ct);
         Assert.Equal(["o-1", "o-0"], seen.Select(s => s.OrderId));
 
-        // A re-evaluation that takes the credit away moves the order out of ana's history.
-        await store.SaveAttributionAsync(new AttributionResult { Program = Customers, OrderId = "o-1", Customer = new ParticipantId("f1"), Amount = new Money(10m, "EUR"), ConversionTime = t0 + Duration.FromMinutes(1), Reason = NotAttributedReason.FraudBlocked, Referrer = ana }, Ct);
-        Assert.Equal(new ReferredOrderStats(2, 0), await store.GetReferredOrderStatsAsync(Customers, ana, Ct));
+        // A re-evaluation that takes the credit away (the code was revoked since) moves the order out of ana's history.
+        await w.Codes.RevokeAsync(code.Code, Ct);
+        Assert.False((await w.Attribution.ReevaluateAsync(Customers, "o-1", Ct))!.IsAttributed);
+        Assert.Equal(new ReferredOrderStats(2, 0), await history.GetReferredOrderStatsAsync(Customers, ana, Ct));
+        Assert.Equal(0, await history.CountReferredConversionsAsync(Customers, ana, t0 + Duration.FromMinutes(1), t0 + Duration.FromMinutes(2), Ct));
     }
 
     private sealed class WatchListCheck : IFraudCheck

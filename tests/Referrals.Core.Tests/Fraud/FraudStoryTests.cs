@@ -423,7 +423,7 @@ public sealed class SelfReferralCheckTests
             Program = Customers, OrderId = "o-1", Customer = conversion.Customer, Referrer = ana.Id, Amount = conversion.Amount, EventTime = Monday,
             Chain = [ana.Id], ReferrerParticipant = ana, CustomerContacts = [.. conversion.Contacts, samePhone], ConversionFingerprints = [],
         };
-        var context = new FraudContext(facts, FraudPolicy.Default, new Referrals.Pipeline.StoreFraudHistory(w.Store, w.Store), 3);
+        var context = new FraudContext(facts, FraudPolicy.Default, new Referrals.Pipeline.ContractFraudHistory(w.Contract), 3);
         var sink = new FraudSignalSink(FraudPolicy.Default);
 
         await new SelfReferralCheck().CheckAsync(context, sink, Ct);

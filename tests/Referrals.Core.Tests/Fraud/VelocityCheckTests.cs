@@ -96,7 +96,7 @@ public sealed class VelocityCheckTests
             ConversionFingerprints = [],
         };
         var policy = new FraudPolicy(options);
-        var context = new FraudContext(facts, policy, new Referrals.Pipeline.StoreFraudHistory(history, new InMemoryReferralStore()), 1);
+        var context = new FraudContext(facts, policy, history, 1);
         var sink = new FraudSignalSink(policy);
         var task = new VelocityCheck().CheckAsync(context, sink, CancellationToken.None);
         Assert.True(task.IsCompletedSuccessfully);
@@ -104,7 +104,7 @@ public sealed class VelocityCheckTests
     }
 
     /// <summary>Counts for the hour and the day before <see cref="At"/>, whatever the store holds.</summary>
-    private sealed record Counts(int ReferralsHour, int ReferralsDay, int ConversionsHour, int ConversionsDay) : IFraudStore
+    private sealed record Counts(int ReferralsHour, int ReferralsDay, int ConversionsHour, int ConversionsDay) : IFraudHistory
     {
         public ValueTask<int> CountReferralsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, CancellationToken cancellationToken = default) =>
             ValueTask.FromResult(Window(from, until) ? ReferralsHour : ReferralsDay);
@@ -117,6 +117,9 @@ public sealed class VelocityCheckTests
 
         public ValueTask<IReadOnlyList<FingerprintSighting>> FindSightingsAsync(ProgramId program, Fingerprint fingerprint, Instant until, int limit, CancellationToken cancellationToken = default) =>
             ValueTask.FromResult((IReadOnlyList<FingerprintSighting>)[]);
+
+        public ValueTask<ParticipantId?> FindFirstReferrerAsync(ProgramId program, ParticipantId participant, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult<ParticipantId?>(null);
 
         // True for the hour, false for the day; anything else is a query the rule does not make.
         private static bool Window(Instant from, Instant until)

@@ -73,7 +73,7 @@ public sealed class ReferralsOptionsTests
     {
         var options = new ReferralsOptions();
         options.Codes.Length = 99;
-        var ex = Assert.Throws<OptionsValidationException>(() => new ReferralCodeService(new InMemoryReferralStore(), options, new FakeClock(Instant.FromUtc(2026, 1, 1, 0, 0))));
+        var ex = Assert.Throws<OptionsValidationException>(() => new ReferralCodeService(new InMemoryStore(), options, new FakeClock(Instant.FromUtc(2026, 1, 1, 0, 0))));
         Assert.Contains("Referrals:Codes:Length", ex.Message, StringComparison.Ordinal);
         Assert.Throws<OptionsValidationException>(() => new ShareLinkService(options));
     }
@@ -106,7 +106,7 @@ public sealed class ReferralsOptionsTests
         using var provider = services.BuildServiceProvider();
         Assert.Equal(12, provider.GetRequiredService<IOptions<ReferralsOptions>>().Value.Codes.Length);
         Assert.Same(clock, provider.GetRequiredService<IClock>());
-        Assert.Same(provider.GetRequiredService<InMemoryReferralStore>(), provider.GetRequiredService<IReferralCodeStore>());
+        Assert.IsType<InMemoryStore>(provider.GetRequiredService<IReferralStore>());
     }
 
     [Fact]

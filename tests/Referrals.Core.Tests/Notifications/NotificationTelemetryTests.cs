@@ -44,8 +44,8 @@ public sealed class NotificationTelemetryTests
         var w = new AttributionWorld(p => p.Rewards = new RewardOptions { Rules = [new RewardRuleOptions { Name = "credit", Amount = 10m, Currency = "EUR" }] });
         w.Options.Notifications.MaxAttempts = 2;
         var options = Microsoft.Extensions.Options.Options.Create(w.Options);
-        var rewards = new RewardService(options, w.Clock, w.Store, w.Store, [], [flaky, failing], touches: w.Store);
-        var attribution = new AttributionService(options, w.Clock, w.Codes, w.Store, w.Store, w.Store, [flaky, failing], rewards: rewards);
+        var rewards = new RewardService(options, w.Clock, w.Contract, [], [flaky, failing]);
+        var attribution = new AttributionService(options, w.Clock, w.Codes, w.Contract, [flaky, failing]);
         var ana = await w.ParticipantAsync("ana");
         var code = await w.CodeAsync(ana, ShareMedium.Email);
         var bea = await w.ParticipantAsync("bea");

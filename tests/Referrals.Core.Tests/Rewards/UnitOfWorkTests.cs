@@ -20,59 +20,44 @@ public sealed class UnitOfWorkTests
     private static AttributionWorld World(params IReferralNotifier[] notifiers) =>
         new(p => p.Rewards = new RewardOptions { HoldPeriod = TimeSpan.FromDays(14), Rules = [Fixed("credit", 10m), Fixed("welcome", 5m, RewardRole.Referee)] }, notifiers);
 
-    /// <summary>The world's services again over the same store and clock, as a new process would build them.</summary>
-    private static (AttributionService Attribution, RewardService Rewards) Restart(AttributionWorld w, IConversionStore conversions, IRewardStore rewards, params IReferralNotifier[] notifiers)
+    /// <summary>The world's services again over <paramref name="store"/> and the same clock, as a new process would build them.</summary>
+    private static (AttributionService Attribution, RewardService Rewards) Restart(AttributionWorld w, IReferralStore store, params IReferralNotifier[] notifiers)
     {
         var options = Microsoft.Extensions.Options.Options.Create(w.Options);
-        var rewardService = new RewardService(options, w.Clock, rewards, conversions, [], notifiers, touches: w.Store);
-        var attribution = new AttributionService(options, w.Clock, w.Codes, w.Store, conversions, w.Store, notifiers, null, rewardService, w.Fraud);
+        var rewardService = new RewardService(options, w.Clock, store, [], notifiers, null);
+        var attribution = new AttributionService(options, w.Clock, w.Codes, store, notifiers, null, w.Fraud);
         return (attribution, rewardService);
     }
 
     [Fact]
-    public async Task A_crash_inside_the_commit_leaves_neither_the_attribution_nor_its_rewards_and_recording_again_completes_both()
+    public async Task A_crash_inside_the_commit_leaves_nothing_of_the_conversion_and_recording_again_completes_it()
     {
         var w = World();
         var ana = await w.ParticipantAsync("ana");
         var code = await w.CodeAsync(ana, ShareMedium.Email);
         var bea = await w.ParticipantAsync("bea");
-        var crashing = new CrashingStore(w.Store);
-        var (attribution, rewards) = Restart(w, crashing, crashing);
+        var crashing = UnitRecordingStore.Wrap(w.Contract);
+        var (attribution, rewards) = Restart(w, crashing.Store);
         var order = w.Order("o-1", bea, Monday) with { PresentedCode = code.Display };
 
-        crashing.CrashNextCommit = true;
+        crashing.Recorder.CrashNextCommit = true;
         await Assert.ThrowsAsync<IOException>(async () => await attribution.RecordConversionAsync(order, Ct));
 
-        Assert.NotNull(await w.Store.FindConversionAsync(Customers, "o-1", Ct)); // the order id was claimed first
-        Assert.Null(await w.Store.FindAttributionAsync(Customers, "o-1", Ct));
-        Assert.Empty(await w.Store.ListOrderEntriesAsync(Customers, "o-1", Ct));
-        Assert.Null(await w.Store.FindDecisionAsync(Customers, "o-1", Ct));
+        // The session's units — the presented code's touch, the order with its decision, its rewards — were written and
+        // rolled back together: nothing of them is stored.
+        Assert.NotEmpty(crashing.Recorder.Units);
+        Assert.Null(await w.Reads.FindOrderAsync(Customers, "o-1", Ct));
+        Assert.Empty(await w.Reads.ListOrderRewardsAsync(Customers, "o-1", Ct));
+        Assert.Empty(await w.LedgerAsync());
+        Assert.Equal(0, (await rewards.GetReferrerSummaryAsync(Customers, ana, Ct)).SuccessfulReferrals);
 
         var result = await attribution.RecordConversionAsync(order, Ct);
 
         Assert.True(result.IsAttributed, result.Explain());
-        Assert.Equal(result, await w.Store.FindAttributionAsync(Customers, "o-1", Ct));
+        Assert.Equivalent(result, await w.Attribution.FindAttributionAsync(Customers, "o-1", Ct), strict: true);
         var earned = await rewards.ListOrderRewardsAsync(Customers, "o-1", Ct);
         Assert.Equal(["credit", "welcome"], earned.Select(r => r.Terms.Rule).Order(StringComparer.Ordinal));
         Assert.Equal(1, (await rewards.GetReferrerSummaryAsync(Customers, ana, Ct)).SuccessfulReferrals);
-    }
-
-    [Fact]
-    public async Task With_separate_stores_the_attribution_is_saved_first_and_the_rewards_follow()
-    {
-        var w = World();
-        var ana = await w.ParticipantAsync("ana");
-        var code = await w.CodeAsync(ana, ShareMedium.Email);
-        var bea = await w.ParticipantAsync("bea");
-        var rewardsOnly = new CrashingStore(w.Store); // a different object than the conversion store: no shared unit of work
-        var (attribution, rewards) = Restart(w, w.Store, rewardsOnly);
-
-        var result = await attribution.RecordConversionAsync(w.Order("o-1", bea, Monday) with { PresentedCode = code.Display }, Ct);
-
-        Assert.True(result.IsAttributed);
-        Assert.All(rewardsOnly.Commits, c => Assert.Null(c.Attribution));
-        Assert.Equal(result, await w.Store.FindAttributionAsync(Customers, "o-1", Ct));
-        Assert.Equal(2, (await rewards.ListOrderRewardsAsync(Customers, "o-1", Ct)).Count);
     }
 
     [Fact]
@@ -85,13 +70,14 @@ public sealed class UnitOfWorkTests
 
         Assert.Equal(2, w.Notifier.RewardChanges.Count);
         Assert.Single(w.Notifier.Decided);
-        Assert.Empty(await w.Store.ListDueNotificationsAsync(Monday + Duration.FromDays(365), 100, Ct));
+        Assert.Empty(await w.Reads.ListDueNotificationsAsync(Monday + Duration.FromDays(365), 100, Ct));
 
-        var quiet = new CrashingStore(w.Store);
-        var (attribution, _) = Restart(w, quiet, quiet);
+        var quiet = UnitRecordingStore.Wrap(w.Contract);
+        var (attribution, _) = Restart(w, quiet.Store);
         var cem = await w.ParticipantAsync("cem");
         await attribution.RecordConversionAsync(w.Order("o-2", cem, Monday + Duration.FromHours(1)) with { PresentedCode = code.Display }, Ct);
-        Assert.All(quiet.Commits, c => Assert.Empty(c.Notifications));
+        Assert.Contains(quiet.Recorder.Units, u => u.Orders.Count == 1 && u.Entries.Count == 2);
+        Assert.All(quiet.Recorder.Units, u => Assert.Empty(u.Notifications));
     }
 
     [Fact]
@@ -180,16 +166,19 @@ public sealed class UnitOfWorkTests
             DueAt = at + Duration.FromMinutes(1),
         };
         // Written by a caller of the store (entry ids are unique per reward) and left pending, as by a process that stopped.
-        Assert.Equal(RewardCommitOutcome.Committed, await w.Store.TryCommitAsync(new RewardCommit
+        await using (var session = await w.Reads.BeginAsync(Ct))
         {
-            Program = Customers,
-            Accounts = [new AccountVersion(ana, 0)],
-            Entries = [Entry("r-1", 5m), Entry("r-2", 7m)],
-            Notifications = [Changed("n-1", "r-1"), Changed("n-2", "r-2"), Changed("n-3", null)],
-        }, Ct));
+            Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork
+            {
+                Entries = [RewardDocuments.ToRow(Entry("r-1", 5m)), RewardDocuments.ToRow(Entry("r-2", 7m))],
+                Rewards = [RewardDocuments.ToRow(RewardFold.Start(Entry("r-1", 5m)), 1), RewardDocuments.ToRow(RewardFold.Start(Entry("r-2", 7m)), 1)],
+                Notifications = [Changed("n-1", "r-1"), Changed("n-2", "r-2"), Changed("n-3", null)],
+            }, Ct));
+            await session.CommitAsync(Ct);
+        }
 
         var recorder = new RecordingNotifier();
-        var (_, rewards) = Restart(w, w.Store, w.Store, recorder);
+        var (_, rewards) = Restart(w, w.Contract, recorder);
         w.Clock.Advance(Duration.FromMinutes(2));
         Assert.Equal(3, (await rewards.ProcessDueAsync(Ct)).Redelivered);
 
@@ -214,63 +203,5 @@ public sealed class UnitOfWorkTests
             cancellationToken.ThrowIfCancellationRequested();
             return ValueTask.CompletedTask;
         }
-    }
-
-    /// <summary>
-    /// The in-memory store behind a second object, recording every commit; a commit can be made to fail as a process
-    /// or disk would fail in the middle of it (before anything is written).
-    /// </summary>
-    private sealed class CrashingStore(InMemoryReferralStore inner) : IConversionStore, IRewardStore
-    {
-        public bool CrashNextCommit { get; set; }
-
-        public List<RewardCommit> Commits { get; } = [];
-
-        public ValueTask<RewardCommitOutcome> TryCommitAsync(RewardCommit commit, CancellationToken cancellationToken = default)
-        {
-            if (CrashNextCommit)
-            {
-                CrashNextCommit = false;
-                throw new IOException("disk I/O error (simulated)");
-            }
-            Commits.Add(commit);
-            return inner.TryCommitAsync(commit, cancellationToken);
-        }
-
-        public ValueTask<bool> TryAddConversionAsync(Conversion conversion, CancellationToken cancellationToken = default) => inner.TryAddConversionAsync(conversion, cancellationToken);
-
-        public ValueTask<Conversion?> FindConversionAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default) => inner.FindConversionAsync(program, orderId, cancellationToken);
-
-        public ValueTask<IReadOnlyList<Conversion>> ListConversionsAsync(ProgramId program, ParticipantId customer, CancellationToken cancellationToken = default) => inner.ListConversionsAsync(program, customer, cancellationToken);
-
-        public ValueTask<IReadOnlyList<Conversion>> ListAllConversionsAsync(ProgramId program, CancellationToken cancellationToken = default) => inner.ListAllConversionsAsync(program, cancellationToken);
-
-        public ValueTask SaveAttributionAsync(AttributionResult attribution, CancellationToken cancellationToken = default) => inner.SaveAttributionAsync(attribution, cancellationToken);
-
-        public ValueTask<AttributionResult?> FindAttributionAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default) => inner.FindAttributionAsync(program, orderId, cancellationToken);
-
-        public ValueTask<AttributionResult?> FindFirstAttributionAsync(ProgramId program, ParticipantId customer, CancellationToken cancellationToken = default) => inner.FindFirstAttributionAsync(program, customer, cancellationToken);
-
-        public ValueTask<int> CountCodeUsesBeforeAsync(ReferralCode code, Instant conversionTime, string orderId, CancellationToken cancellationToken = default) => inner.CountCodeUsesBeforeAsync(code, conversionTime, orderId, cancellationToken);
-
-        public ValueTask<RewardAccount> LoadAccountAsync(ProgramId program, ParticipantId beneficiary, CancellationToken cancellationToken = default) => inner.LoadAccountAsync(program, beneficiary, cancellationToken);
-
-        public ValueTask<RewardDecision?> FindDecisionAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default) => inner.FindDecisionAsync(program, orderId, cancellationToken);
-
-        public ValueTask<IReadOnlyList<RewardEntry>> ListOrderEntriesAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default) => inner.ListOrderEntriesAsync(program, orderId, cancellationToken);
-
-        public ValueTask<IReadOnlyList<RewardEntry>> ListRewardEntriesAsync(ProgramId program, string rewardId, CancellationToken cancellationToken = default) => inner.ListRewardEntriesAsync(program, rewardId, cancellationToken);
-
-        public ValueTask<IReadOnlyList<Refund>> ListRefundsAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default) => inner.ListRefundsAsync(program, orderId, cancellationToken);
-
-        public ValueTask<IReadOnlyList<RewardEntry>> ListOpenEntriesAsync(ProgramId program, CancellationToken cancellationToken = default) => inner.ListOpenEntriesAsync(program, cancellationToken);
-
-        public ValueTask<IReadOnlyList<PendingNotification>> ListDueNotificationsAsync(Instant now, int limit, CancellationToken cancellationToken = default) => inner.ListDueNotificationsAsync(now, limit, cancellationToken);
-
-        public ValueTask<IReadOnlyList<string>> TryUpdateNotificationsAsync(IReadOnlyList<NotificationUpdate> updates, CancellationToken cancellationToken = default) => inner.TryUpdateNotificationsAsync(updates, cancellationToken);
-
-        public ValueTask<IReadOnlyList<PendingNotification>> ListDeadLetteredNotificationsAsync(int limit, CancellationToken cancellationToken = default) => inner.ListDeadLetteredNotificationsAsync(limit, cancellationToken);
-
-        public ValueTask AcknowledgeNotificationsAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken = default) => inner.AcknowledgeNotificationsAsync(ids, cancellationToken);
     }
 }

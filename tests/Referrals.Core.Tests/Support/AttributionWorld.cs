@@ -40,7 +40,6 @@ internal sealed class AttributionWorld
         Options.Programs["customers"] = p;
         configure?.Invoke(Options);
         Clock = new FakeClock(Monday);
-        Store = new InMemoryReferralStore();
         Contract = new InMemoryStore();
         Links = new ShareLinkService(Options);
         var wrapped = Microsoft.Extensions.Options.Options.Create(Options);
@@ -63,9 +62,6 @@ internal sealed class AttributionWorld
     public ReferralsOptions Options { get; }
 
     public FakeClock Clock { get; }
-
-    /// <summary>A store of today's interfaces, for tests that compose the services on it themselves (the old path).</summary>
-    public InMemoryReferralStore Store { get; }
 
     /// <summary>The store of the narrow contract the world's services run on.</summary>
     public InMemoryStore Contract { get; }

@@ -17,7 +17,7 @@ internal sealed class TestServices
         Options.Links.Template = "https://shop.example/r/{code}";
         configure?.Invoke(Options);
         Clock = new FakeClock(Start);
-        Store = new InMemoryReferralStore();
+        Store = new InMemoryStore();
         Links = new ShareLinkService(Options);
         Codes = new ReferralCodeService(Store, Microsoft.Extensions.Options.Options.Create(Options), Clock, random ?? CryptoRandomSource.Instance, Links);
     }
@@ -26,9 +26,27 @@ internal sealed class TestServices
 
     public FakeClock Clock { get; }
 
-    public InMemoryReferralStore Store { get; }
+    /// <summary>The store the services run on (its reads through the contract, which it implements explicitly).</summary>
+    public IReferralStore Store { get; }
 
     public ShareLinkService Links { get; }
+
+    /// <summary>How many codes the store holds: its code change feed lists each once, at its latest version.</summary>
+    public async Task<int> CodeCountAsync()
+    {
+        int count = 0;
+        long after = 0;
+        while (true)
+        {
+            var page = await Store.ListCodeChangesAsync(after, 1000, TestContext.Current.CancellationToken);
+            count += page.Count;
+            if (page.Count < 1000)
+            {
+                return count;
+            }
+            after = page[^1].Position;
+        }
+    }
 
     public ReferralCodeService Codes { get; }
 

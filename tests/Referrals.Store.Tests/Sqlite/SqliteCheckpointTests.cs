@@ -117,8 +117,7 @@ public sealed class SqliteCheckpointTests : IDisposable
         // One write of many rows, far fewer writes than wake the checkpointer by count, then nothing.
         long checkpoints = store.Checkpoints;
         long databaseBefore = Database();
-        var rejected = await store.AddManyAsync(Enumerable.Range(0, 3_000).Select(i => Record(Code(i), owner: $"c-{i % 97}")).ToList(), Ct);
-        Assert.Empty(rejected);
+        Assert.True(await store.AddManyAsync(Enumerable.Range(0, 3_000).Select(i => Record(Code(i), owner: $"c-{i % 97}")).ToList(), Ct));
         long logAfterImport = Log();
 
         await WaitForCheckpointsAsync(store, checkpoints + 1);
@@ -139,8 +138,8 @@ public sealed class SqliteCheckpointTests : IDisposable
         string path = _directory.NewDatabasePath();
         await using var store = SqliteReferralStore.OpenFile(path);
         long Log() => new FileInfo(path + "-wal").Length;
-        const int Codes = 3 * SqliteReferralStore.ListAllPageSize + 10;
-        Assert.Empty(await store.AddManyAsync(Enumerable.Range(0, Codes).Select(i => Record(Code(i), owner: $"c-{i % 97}")).ToList(), Ct));
+        const int Codes = 3 * StoreCalls.ListAllPageSize + 10;
+        Assert.True(await store.AddManyAsync(Enumerable.Range(0, Codes).Select(i => Record(Code(i), owner: $"c-{i % 97}")).ToList(), Ct));
         int next = Codes;
 
         // An index load that reads one code, then waits (a slow consumer, a long pause of the host) while the shop writes.
@@ -246,7 +245,7 @@ public sealed class SqliteCheckpointTests : IDisposable
         long Log() => new FileInfo(path + "-wal").Length;
 
         // One large write (a bulk import) grows the log far past what a steady stream leaves; then the shop is quiet.
-        Assert.Empty(await store.AddManyAsync(Enumerable.Range(0, 20_000).Select(i => Record(Code(i), owner: $"c-{i % 97}")).ToList(), Ct));
+        Assert.True(await store.AddManyAsync(Enumerable.Range(0, 20_000).Select(i => Record(Code(i), owner: $"c-{i % 97}")).ToList(), Ct));
         Assert.True(Log() > bounds.LogFileLimitBytes, $"The import wrote only {Log()} bytes of log.");
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);

@@ -69,22 +69,22 @@ public sealed class SqliteCodeIndexTests : IDisposable
     public async Task The_change_feed_lists_each_code_once_at_its_latest_change_in_commit_order()
     {
         await using var store = SqliteReferralStore.OpenFile(_directory.NewDatabasePath());
-        IReferralCodeChangeFeed feed = store;
-        Assert.Equal(0, await feed.GetChangePositionAsync(Ct));
+        IReferralStore feed = store;
+        Assert.Equal(0, await store.GetChangePositionAsync(Ct));
 
         Assert.True(await store.TryAddAsync(Record(Code(1)), Ct));
-        Assert.Empty(await store.AddManyAsync([Record(Code(2)), Record(Code(3))], Ct));
+        Assert.True(await store.AddManyAsync([Record(Code(2)), Record(Code(3))], Ct));
         Assert.False(await store.TryAddAsync(Record(Code(2)), Ct)); // refused: no change, no position
-        Assert.Equal(3, await feed.GetChangePositionAsync(Ct));
-        Assert.True(await store.TryUpdateAsync(Record(Code(1)) with { Status = CodeStatus.Revoked, Version = 2 }, 1, Ct));
-        Assert.False(await store.TryUpdateAsync(Record(Code(3)) with { Version = 9 }, 8, Ct)); // stale: no change
+        Assert.Equal(3, await store.GetChangePositionAsync(Ct));
+        Assert.True(await store.TryUpdateAsync(Record(Code(1)) with { Status = CodeStatus.Revoked, Version = 2 }, Ct));
+        Assert.False(await store.TryUpdateAsync(Record(Code(3)) with { Version = 9 }, Ct)); // not the next version: no change
 
-        var changes = await feed.ListChangesAsync(0, 10, Ct);
+        var changes = await feed.ListCodeChangesAsync(0, 10, Ct);
         Assert.Equal([(2L, Code(2)), (3L, Code(3)), (4L, Code(1))], changes.Select(c => (c.Position, c.Record.Code)));
         Assert.Equal(CodeStatus.Revoked, changes[^1].Record.Status);
-        Assert.Equal([Code(3)], (await feed.ListChangesAsync(2, 1, Ct)).Select(c => c.Record.Code));
-        Assert.Empty(await feed.ListChangesAsync(4, 10, Ct));
-        Assert.Equal(4, await feed.GetChangePositionAsync(Ct));
+        Assert.Equal([Code(3)], (await feed.ListCodeChangesAsync(2, 1, Ct)).Select(c => c.Record.Code));
+        Assert.Empty(await feed.ListCodeChangesAsync(4, 10, Ct));
+        Assert.Equal(4, await store.GetChangePositionAsync(Ct));
     }
 
     [Fact]
@@ -111,7 +111,7 @@ public sealed class SqliteCodeIndexTests : IDisposable
 
         await using var store = SqliteReferralStore.OpenFile(path);
 
-        var changes = await store.ListChangesAsync(0, 10, Ct);
+        var changes = await ((IReferralStore)store).ListCodeChangesAsync(0, 10, Ct);
         Assert.Equal([(1L, Code(1)), (2L, Code(2))], changes.Select(c => (c.Position, c.Record.Code)));
         Assert.True(await store.TryAddAsync(Record(Code(3)), Ct));
         Assert.Equal(3, await store.GetChangePositionAsync(Ct));

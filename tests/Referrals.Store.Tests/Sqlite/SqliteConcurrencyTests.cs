@@ -73,7 +73,7 @@ public sealed class SqliteConcurrencyTests : IDisposable
             var earned = await rewards.ListOrderRewardsAsync(Program, order.OrderId, Ct);
             Assert.Equal(["credit", "friend"], earned.Select(r => r.Terms.Rule).Order(StringComparer.Ordinal));
         }
-        var conversions = await first.GetRequiredService<Referrals.Storage.IConversionStore>().ListAllConversionsAsync(Program, Ct);
+        var conversions = await first.GetRequiredService<Referrals.Storage.IReferralStore>().ListProgramOrdersAsync(Program, null, 1000, Ct);
         Assert.Equal(orders.Length, conversions.Count);
     }
 }

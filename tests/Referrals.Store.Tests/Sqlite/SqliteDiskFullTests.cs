@@ -37,7 +37,7 @@ public sealed class SqliteDiskFullTests
         {
             // A shop's database of a few MB, then a disk that fills up.
             var imported = Enumerable.Range(0, 20_000).Select(NewRecord).ToList();
-            Assert.Empty(await store.AddManyAsync(imported, Ct));
+            Assert.True(await store.AddManyAsync(imported, Ct));
             acknowledged.AddRange(imported);
             next = imported.Count;
             await WriteUntilTheLogIsCutBackAsync(); // the import copied into the database file
@@ -104,7 +104,7 @@ public sealed class SqliteDiskFullTests
         {
             listed.Add(record);
         }
-        Assert.Equal(acknowledged.Select(r => r.Code.Value).Order(StringComparer.Ordinal), listed.Select(r => r.Code.Value));
+        Assert.Equal(acknowledged.Select(r => r.Code.Value).Order(StringComparer.Ordinal), listed.Select(r => r.Code.Value).Order(StringComparer.Ordinal));
 
         // A write now and then, as a quiet shop makes: the checkpointer copies the log meanwhile, and a write after that
         // starts it over, cutting its file back to the limit (within seconds).

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 using Referrals.Sqlite;
+using Referrals.Storage;
 using Referrals.Store.Tests.Support;
 using static Referrals.Store.Tests.Support.TestData;
 
@@ -39,7 +40,7 @@ public sealed class SqliteFileLossTests : IDisposable
         Assert.Contains(path, lost.Message, StringComparison.Ordinal);
         // Every write and read after it, the conversion's unit of work included.
         await AssertLostAsync(async () => await store.TryAddAsync(Record(Code(11)), Ct));
-        await AssertLostAsync(async () => await store.RunInTransactionAsync(store, static async (s, ct) => await s.TryAddConversionAsync(NewOrder("o-1", "bea", Start), ct), Ct));
+        await AssertLostAsync(async () => await ((IReferralStore)store).BeginAsync(Ct));
         await AssertLostAsync(async () => await store.FindAsync(Code(1), Ct));
         await AssertLostAsync(async () => await store.GetChangePositionAsync(Ct));
         // Nothing was created in the deleted file's place: an empty database there would hide that it is gone.

@@ -44,7 +44,7 @@ public sealed class SqliteOutboxTests : IDisposable
                 await provider.GetRequiredService<AttributionService>().RecordConversionAsync(NewOrder("o-1", "bob", Start) with { PresentedCode = code.Display }, shutdown.Token));
             // Committed as one unit: the presented code's touch, the decision, its two rewards and four pending notifications.
             Assert.True((await provider.GetRequiredService<AttributionService>().FindAttributionAsync(Program, "o-1", Ct))!.IsAttributed);
-            var pending = await provider.GetRequiredService<IRewardStore>().ListDueNotificationsAsync(Start + Duration.FromDays(1), 10, Ct);
+            var pending = await provider.GetRequiredService<IReferralStore>().ListDueNotificationsAsync(Start + Duration.FromDays(1), 10, Ct);
             Assert.Equal(
                 [NotificationKind.ConversionDecided, NotificationKind.RewardChanged, NotificationKind.RewardChanged, NotificationKind.ReferralCaptured],
                 pending.Select(n => n.Kind).Order());
@@ -63,7 +63,7 @@ public sealed class SqliteOutboxTests : IDisposable
             Assert.Equal(["o-1#1:credit:earned", "o-1#1:friend:earned"], recorder.Rewards.Select(e => e.EntryId).Order(StringComparer.Ordinal));
             var captured = Assert.Single(recorder.Captured);
             Assert.Equal(("o-1", new ParticipantId("ana"), new ParticipantId("bob")), (captured.OrderId, captured.Referrer, captured.Customer!.Value));
-            Assert.Empty(await provider.GetRequiredService<IRewardStore>().ListDueNotificationsAsync(clock.GetCurrentInstant() + Duration.FromDays(1), 10, Ct));
+            Assert.Empty(await provider.GetRequiredService<IReferralStore>().ListDueNotificationsAsync(clock.GetCurrentInstant() + Duration.FromDays(1), 10, Ct));
         }
     }
 
@@ -224,7 +224,7 @@ public sealed class SqliteOutboxTests : IDisposable
         var told = first.Told.Concat(second.Told).ToList();
         Assert.Equal(240, told.Count);
         Assert.Equal(240, told.Distinct().Count());
-        Assert.Empty(await one.GetRequiredService<IRewardStore>().ListDueNotificationsAsync(clock.GetCurrentInstant() + Duration.FromDays(1), 10, Ct));
+        Assert.Empty(await one.GetRequiredService<IReferralStore>().ListDueNotificationsAsync(clock.GetCurrentInstant() + Duration.FromDays(1), 10, Ct));
     }
 
     [Fact]
@@ -265,7 +265,7 @@ public sealed class SqliteOutboxTests : IDisposable
         var clock = new FakeClock(Start + Duration.FromSeconds(59));
         var recorder = new RecordingNotifier();
         using var provider = SqliteEngine.Build(path, clock, recorder);
-        var store = provider.GetRequiredService<IRewardStore>();
+        var store = provider.GetRequiredService<IReferralStore>();
 
         var pending = await store.ListDueNotificationsAsync(Start + Duration.FromMinutes(1), 10, Ct);
         Assert.Equal(

@@ -99,7 +99,7 @@ public sealed class SqlitePosImportHostileInputTests : IDisposable
         options.Links.Template = "https://shop.example/r/{code}";
         options.Programs[Program.Value] = new ProgramOptions { TimeZone = "Europe/Berlin" };
         var codes = new ReferralCodeService(store, options, clock);
-        var attribution = new AttributionService(Microsoft.Extensions.Options.Options.Create(options), clock, codes, store, store, store, []);
+        var attribution = new AttributionService(Microsoft.Extensions.Options.Options.Create(options), clock, codes, store, []);
         return (codes, attribution);
     }
 }

@@ -171,7 +171,7 @@ public sealed class SqlitePresentedCodePrivacyTests : IDisposable
         options.Programs[Program.Value] = new ProgramOptions { TimeZone = "Europe/Berlin" };
         var links = new ShareLinkService(options);
         var codes = new ReferralCodeService(store, options, clock);
-        var attribution = new AttributionService(Microsoft.Extensions.Options.Options.Create(options), clock, codes, store, store, store, [], logger);
+        var attribution = new AttributionService(Microsoft.Extensions.Options.Options.Create(options), clock, codes, store, [], logger);
         return (codes, links, attribution);
     }
 

@@ -7,7 +7,6 @@ using Referrals.Fraud;
 using Referrals.Rewards;
 using Referrals.Storage;
 using Referrals.Sqlite;
-using Referrals.Store.Tests.Contracts;
 using Referrals.Store.Tests.Support;
 using static Referrals.Store.Tests.Support.TestData;
 
@@ -40,18 +39,16 @@ public sealed class SqliteReferralStoreTests : IDisposable
         await using (var store = SqliteReferralStore.OpenFile(path))
         {
             Assert.True(await store.TryAddAsync(updated, Ct));
-            Assert.True(await store.TryUpdateAsync(updated with { Uses = 4, Version = 2 }, 1, Ct));
-            Assert.Empty(await store.AddManyAsync(bulk, Ct));
-            await store.UpsertParticipantAsync(jane, Ct);
-            await store.LinkVisitorAsync("v-2", jane.Id, Ct);
-            await store.LinkVisitorAsync("v-1", jane.Id, Ct);
+            Assert.True(await store.TryUpdateAsync(updated with { Uses = 4, Version = 2 }, Ct));
+            Assert.True(await store.AddManyAsync(bulk, Ct));
+            await WrittenAsync(store, new UnitOfWork { Participants = [jane], VisitorLinks = [new VisitorLink("v-2", jane.Id), new VisitorLink("v-1", jane.Id)] });
         }
 
         await using (var reopened = SqliteReferralStore.OpenFile(path))
         {
             Assert.Equal(updated with { Uses = 4, Version = 2 }, await reopened.FindAsync(updated.Code, Ct));
             Assert.False(await reopened.TryAddAsync(Record(Code("KEEP1"), owner: "john"), Ct));
-            Assert.False(await reopened.TryUpdateAsync(updated with { Version = 2 }, 1, Ct));
+            Assert.False(await reopened.TryUpdateAsync(updated with { Version = 2 }, Ct));
             var all = new List<ReferralCodeRecord>();
             await foreach (var r in reopened.ListAllAsync(Ct))
             {
@@ -60,92 +57,20 @@ public sealed class SqliteReferralStoreTests : IDisposable
             Assert.Equal(51, all.Count);
             Assert.All(bulk, b => Assert.Contains(b, all));
 
-            var read = await reopened.FindParticipantAsync(jane.Id, Ct);
+            IReferralStore contract = reopened;
+            var read = await contract.FindParticipantAsync(jane.Id, Ct);
             Assert.NotNull(read);
             Assert.Equal(jane.Kind, read.Kind);
             Assert.Equal(jane.Contacts, read.Contacts);
             Assert.Equal(jane.Fingerprints, read.Fingerprints);
             Assert.Equal(jane.MaskedEmail, read.MaskedEmail);
             Assert.Null(read.MaskedPhone);
-            Assert.Equal(["jane"], (await reopened.FindParticipantsByContactAsync(Phone(1), Ct)).Select(p => p.Id.Value));
-            Assert.Equal(["v-1", "v-2"], await reopened.FindVisitorsAsync(jane.Id, Ct));
+            Assert.Equal(["jane"], (await contract.FindParticipantsByContactAsync(Phone(1), Ct)).Select(p => p.Id.Value));
+            Assert.Equal(["v-1", "v-2"], await contract.ListVisitorsAsync(jane.Id, Ct));
         }
 
         // Reopening applied nothing again.
         Assert.Equal(SqliteSchema.Migrations.Select(m => (long)m.Version), AppliedVersions(path));
-    }
-
-    [Fact]
-    public async Task Touches_conversions_and_attributions_are_read_back_after_the_store_is_reopened()
-    {
-        string path = _directory.NewDatabasePath();
-        var jane = new ParticipantId("jane");
-        var x = Code("XCODE1");
-        var full = ConversionStoreContract.FullOrder("o-full");
-        var fullDecision = ConversionStoreContract.FullDecision(full);
-        var bare = NewOrder("o-bare", "jane", Start + Duration.FromHours(1));
-        var bareDecision = Decision(bare, x, "bob");
-        var touches = new[]
-        {
-            NewTouch("t-customer", Start) with { Customer = jane, Code = x, Medium = ShareMedium.Sms, OrderId = "o-bare" },
-            NewTouch("t-visitor", Start - Duration.FromDays(1)) with { Kind = TouchKind.PosContactLookup, VisitorId = "v-1", Contact = Phone(1), StoreId = "s-1", RegisterId = "r-1" },
-        };
-
-        await using (var store = SqliteReferralStore.OpenFile(path))
-        {
-            foreach (var t in touches)
-            {
-                Assert.True(await store.TryAddTouchAsync(t, Ct));
-            }
-            Assert.True(await store.TryAddConversionAsync(full, Ct));
-            Assert.True(await store.TryAddConversionAsync(bare, Ct));
-            await store.SaveAttributionAsync(fullDecision with { Reason = NotAttributedReason.OutsideWindow }, Ct);
-            await store.SaveAttributionAsync(fullDecision, Ct);
-            await store.SaveAttributionAsync(bareDecision, Ct);
-        }
-
-        await using (var reopened = SqliteReferralStore.OpenFile(path))
-        {
-            Assert.Equal([touches[1], touches[0]], await reopened.FindTouchesAsync(Program, jane, ["v-1"], [], Ct));
-            Assert.False(await reopened.TryAddTouchAsync(touches[0] with { Referrer = new ParticipantId("other") }, Ct));
-            Assert.False(await reopened.TryAddConversionAsync(bare with { Customer = new ParticipantId("other") }, Ct));
-
-            ConversionStoreContract.AssertSame(full, await reopened.FindConversionAsync(Program, "o-full", Ct));
-            ConversionStoreContract.AssertSame(bare, await reopened.FindConversionAsync(Program, "o-bare", Ct));
-            Assert.Equal(["o-full", "o-bare"], (await reopened.ListConversionsAsync(Program, jane, Ct)).Select(c => c.OrderId));
-            Assert.Equal(["o-full", "o-bare"], (await reopened.ListAllConversionsAsync(Program, Ct)).Select(c => c.OrderId));
-
-            ConversionStoreContract.AssertSame(fullDecision, await reopened.FindAttributionAsync(Program, "o-full", Ct));
-            ConversionStoreContract.AssertSame(bareDecision, await reopened.FindAttributionAsync(Program, "o-bare", Ct));
-            ConversionStoreContract.AssertSame(fullDecision, await reopened.FindFirstAttributionAsync(Program, jane, Ct));
-            Assert.Equal(1, await reopened.CountCodeUsesBeforeAsync(x, Start + Duration.FromDays(1), "", Ct));
-            Assert.Equal(1, await reopened.CountCodeUsesBeforeAsync(fullDecision.Code!.Value, Start + Duration.FromDays(1), "", Ct));
-        }
-    }
-
-    [Fact]
-    public async Task An_attribution_is_the_rest_of_its_conversions_row_with_its_nested_parts_as_JSON_in_the_detail_column()
-    {
-        string path = _directory.NewDatabasePath();
-        var order = ConversionStoreContract.FullOrder();
-        await using (var store = SqliteReferralStore.OpenFile(path))
-        {
-            Assert.True(await store.TryAddConversionAsync(order, Ct));
-            await store.SaveAttributionAsync(ConversionStoreContract.FullDecision(order), Ct);
-        }
-
-        using var connection = OpenRaw(path);
-        Assert.Equal(1L, Scalar(connection, "SELECT count(*) FROM conversions WHERE reason IS NOT NULL;"));
-        Assert.Equal("ANA2026", Scalar(connection, "SELECT code FROM conversions;"));
-        // The stored names: renaming one would orphan the rows written before.
-        Assert.Equal("12.50", Scalar(connection, "SELECT json_extract(attribution_detail, '$.amount') FROM conversions;"));
-        Assert.Equal("EUR", Scalar(connection, "SELECT json_extract(attribution_detail, '$.currency') FROM conversions;"));
-        Assert.Equal("zoe", Scalar(connection, "SELECT json_extract(attribution_detail, '$.chain[1]') FROM conversions;"));
-        Assert.Equal("order:o-1", Scalar(connection, "SELECT json_extract(attribution_detail, '$.touches[1].id') FROM conversions;"));
-        Assert.Equal(60L, Scalar(connection, "SELECT json_extract(attribution_detail, '$.fraud.signals[0].score') FROM conversions;"));
-        Assert.Equal(2L, Scalar(connection, "SELECT json_extract(attribution_detail, '$.fraud.verdict') FROM conversions;"));
-        Assert.Equal(3L, Scalar(connection, "SELECT count(*) FROM conversion_contacts;"));
-        Assert.Equal(2L, Scalar(connection, "SELECT count(*) FROM conversion_fingerprints WHERE customer = 'jane';"));
     }
 
     [Fact]
@@ -198,19 +123,19 @@ public sealed class SqliteReferralStoreTests : IDisposable
         Assert.Equal(
             ["pending_notifications_dead_lettered", "pending_notifications_due"],
             Column<string>(connection, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'pending_notifications' AND sql IS NOT NULL ORDER BY name;"));
-        // Version 7 adds the narrow store contract's tables beside the old interfaces' (code_versions, erasures, ledger,
-        // program_touches, rewards, summaries); the switch-over drops the old ones.
+        // Version 7 added the store contract's tables (code_versions, erasures, ledger, program_touches, rewards, summaries);
+        // version 9 dropped the old interfaces' (touches, reward entries, decisions, accounts, open rewards, refunded orders).
         string[] tables =
         [
-            "code_versions", "codes", "conversion_contacts", "conversion_fingerprints", "conversions", "erasures", "ledger", "open_rewards",
-            "participant_contacts", "participant_fingerprints", "participants", "pending_notifications", "pending_rebuilds", "program_touches", "refunded_orders",
-            "refunds", "reward_accounts", "reward_decisions", "reward_entries", "rewards", "schema_migrations", "summaries", "touches", "visitor_links",
+            "code_versions", "codes", "conversion_contacts", "conversion_fingerprints", "conversions", "erasures", "ledger",
+            "participant_contacts", "participant_fingerprints", "participants", "pending_notifications", "pending_rebuilds", "program_touches",
+            "refunds", "rewards", "schema_migrations", "summaries", "visitor_links",
         ];
         Assert.Equal(tables, Column<string>(connection, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name;"));
     }
 
     [Fact]
-    public async Task A_file_of_schema_version_3_keeps_its_attributions_referrer_counts_and_ledger_when_opened()
+    public async Task A_file_of_schema_version_3_keeps_its_decisions_and_ledger_when_opened()
     {
         string path = _directory.NewDatabasePath();
         long t = Start.ToUnixTimeTicks();
@@ -246,33 +171,21 @@ public sealed class SqliteReferralStoreTests : IDisposable
         await using var store = SqliteReferralStore.OpenFile(path);
 
         Assert.Equal(SqliteSchema.Migrations.Select(m => (long)m.Version), AppliedVersions(path));
+        IReferralStore contract = store;
         var ana = new ParticipantId("ana");
-        var first = await store.FindAttributionAsync(Program, "o-1", Ct);
-        Assert.Equal((ana, "ANA2026", "c-1", 50m), (first!.Referrer, first.Code?.Value, first.Customer.Value, first.Amount.Amount));
-        Assert.Equal((NotAttributedReason)1, (await store.FindAttributionAsync(Program, "o-3", Ct))!.Reason);
-        Assert.Null(await store.FindAttributionAsync(Program, "o-4", Ct));
-        Assert.NotNull(await store.FindConversionAsync(Program, "o-4", Ct));
-        Assert.Equal(new ReferredOrderStats(2, 1), await store.GetReferredOrderStatsAsync(Program, ana, Ct));
-        Assert.Equal(2, await store.CountReferredConversionsAsync(Program, ana, Start, Start + Duration.FromMinutes(1), Ct));
-        Assert.Equal(1, await store.CountCodeUsesBeforeAsync(Code("ANA2026"), Start + Duration.FromTicks(10), "o-2", Ct));
-        var account = await store.LoadAccountAsync(Program, ana, Ct);
-        Assert.Equal(2, account.Version);
-        Assert.Equal(["r-1:earned", "r-1:approved"], account.Entries.Select(e => e.EntryId));
-        Assert.Equal(["r-1:earned", "r-1:approved"], (await store.ListRewardEntriesAsync(Program, "r-1", Ct)).Select(e => e.EntryId));
-        Assert.Equal(["r-1:earned", "r-1:approved"], (await store.ListOrderEntriesAsync(Program, "o-1", Ct)).Select(e => e.EntryId));
-        Assert.Equal(["r-1:earned", "r-1:approved"], (await store.ListOpenEntriesAsync(Program, Ct)).Select(e => e.EntryId));
-
-        // The new triggers carry on from the copied counts: the refunded o-2 moves to bob; the ledger's ids stay unique
-        // per reward, and its sequence goes on after the copied entries.
-        await store.SaveAttributionAsync(Decision(NewOrder("o-2", "c-2", Start + Duration.FromTicks(10)), referrer: "bob"), Ct);
-        Assert.Equal(new ReferredOrderStats(1, 0), await store.GetReferredOrderStatsAsync(Program, ana, Ct));
-        Assert.Equal(new ReferredOrderStats(1, 1), await store.GetReferredOrderStatsAsync(Program, new ParticipantId("bob"), Ct));
-        var again = RewardStoreContract.Entry("r-1:earned", "r-1", Start, ana);
-        Assert.Equal(RewardCommitOutcome.Duplicate, await store.TryCommitAsync(RewardStoreContract.Commit([again], (ana, 2)), Ct));
-        var paid = RewardStoreContract.Entry("r-1:fulfilled", "r-1", Start, ana, RewardEntryType.Fulfilled, amount: 0m);
-        Assert.Equal(RewardCommitOutcome.Committed, await store.TryCommitAsync(RewardStoreContract.Commit([paid], (ana, 2)), Ct));
-        Assert.Equal(["r-1:earned", "r-1:approved", "r-1:fulfilled"], (await store.LoadAccountAsync(Program, ana, Ct)).Entries.Select(e => e.EntryId));
-        Assert.Empty(await store.ListOpenEntriesAsync(Program, Ct));
+        // The orders carry their decisions over (the credit as the v3 rows held it), the undecided o-4 too; the ledger
+        // keeps its entries and their sequence.
+        var first = await contract.FindOrderAsync(Program, "o-1", Ct);
+        Assert.Equal((ana, "ANA2026", "c-1", 50m), (first!.CreditedReferrer, first.CreditedCode?.Value, first.Conversion.Customer.Value, first.Conversion.Amount.Amount));
+        Assert.Null((await contract.FindOrderAsync(Program, "o-3", Ct))!.CreditedReferrer);
+        Assert.NotNull(await contract.FindOrderAsync(Program, "o-4", Ct));
+        Assert.Equal(2, await contract.CountCreditedOrdersAsync(Program, ana, Start, Start + Duration.FromMinutes(1), 10, Ct));
+        Assert.Equal(1, await contract.CountCodeUsesAsync(Code("ANA2026"), new ListPosition(Start + Duration.FromTicks(10), "o-2"), 10, Ct));
+        Assert.Equal([(1L, "r-1:earned"), (2L, "r-1:approved")], (await contract.ListLedgerAsync(Program, 0, 10, Ct)).Select(e => (e.Sequence, e.EntryId)));
+        Assert.Equal(["r-1:earned", "r-1:approved"], (await contract.ListEntriesAsync(Program, "r-1", Ct)).Select(e => e.EntryId));
+        // Nothing of the counters the old triggers kept is left.
+        using var raw = OpenRaw(path);
+        Assert.Equal(0L, Scalar(raw, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' OR name IN ('referrer_order_stats', 'reward_accounts', 'refunded_orders', 'open_rewards');"));
     }
 
     [Fact]
@@ -300,7 +213,7 @@ public sealed class SqliteReferralStoreTests : IDisposable
         await using (var store = SqliteReferralStore.OpenFile(path))
         {
             Assert.True(await store.TryAddAsync(Record(Code("F0RM1")) with { CreatedAt = created, Medium = ShareMedium.Kiosk }, Ct));
-            await store.UpsertParticipantAsync(new Participant { Id = new ParticipantId("jane"), Contacts = [Phone(5)], Fingerprints = [Device(5)] }, Ct);
+            await WrittenAsync(store, new UnitOfWork { Participants = [new Participant { Id = new ParticipantId("jane"), Contacts = [Phone(5)], Fingerprints = [Device(5)] }] });
         }
 
         using var connection = OpenRaw(path);
@@ -316,7 +229,7 @@ public sealed class SqliteReferralStoreTests : IDisposable
         string path = _directory.NewDatabasePath();
         await using var store = SqliteReferralStore.OpenFile(path);
         Assert.True(await store.TryAddAsync(Record(Code("G00D1")), Ct));
-        await store.UpsertParticipantAsync(Person("jane", Email(1)), Ct);
+        await WrittenAsync(store, new UnitOfWork { Participants = [Person("jane", Email(1))] });
         using (var connection = OpenRaw(path))
         {
             Execute(connection, "UPDATE codes SET code = 'bad code!' WHERE code = 'G00D1';");
@@ -329,7 +242,7 @@ public sealed class SqliteReferralStoreTests : IDisposable
             {
             }
         });
-        await Assert.ThrowsAsync<InvalidDataException>(async () => await store.FindParticipantAsync(new ParticipantId("jane"), Ct));
+        await Assert.ThrowsAsync<InvalidDataException>(async () => await ((IReferralStore)store).FindParticipantAsync(new ParticipantId("jane"), Ct));
     }
 
     [Theory]
@@ -406,34 +319,31 @@ public sealed class SqliteReferralStoreTests : IDisposable
 
         await Assert.ThrowsAsync<ObjectDisposedException>(async () => await store.FindAsync(Code("ANY1"), Ct));
         await Assert.ThrowsAsync<ObjectDisposedException>(async () => await store.TryAddAsync(Record(Code("ANY1")), Ct));
-        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await store.LinkVisitorAsync("v", new ParticipantId("p"), Ct));
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await ((IReferralStore)store).BeginAsync(Ct));
     }
 
     [Fact]
     public async Task Default_values_no_parser_makes_are_refused_instead_of_stored()
     {
         await using var store = SqliteReferralStore.OpenFile(_directory.NewDatabasePath());
+        IReferralStore contract = store;
         await Assert.ThrowsAsync<ArgumentException>(async () => await store.TryAddAsync(Record(default), Ct));
-        await Assert.ThrowsAsync<ArgumentException>(async () => await store.AddManyAsync(new ReferralCodeRecord[] { Record(Code("OK1")), null! }, Ct));
-        await Assert.ThrowsAsync<ArgumentException>(async () => await store.UpsertParticipantAsync(Person("jane", new Referrals.Privacy.ContactHash[] { default }), Ct));
+        await Assert.ThrowsAsync<ArgumentException>(async () => await WriteAsync(store, new UnitOfWork { Participants = [Person("jane", new Referrals.Privacy.ContactHash[] { default })] }));
         await Assert.ThrowsAsync<ArgumentException>(async () => await store.TryAddTouchAsync(NewTouch(null!, Start), Ct));
         await Assert.ThrowsAsync<ArgumentException>(async () => await store.TryAddTouchAsync(NewTouch("t-1", Start) with { Contact = default(Referrals.Privacy.ContactHash) }, Ct));
-        await Assert.ThrowsAsync<ArgumentException>(async () => await store.TryAddConversionAsync(NewOrder("o-1", "jane", Start) with { Amount = default }, Ct));
-        await Assert.ThrowsAsync<ArgumentException>(async () => await store.TryAddConversionAsync(NewOrder("o-1", "jane", Start) with { Fingerprints = [Device(1), default] }, Ct));
-        Assert.True(await store.TryAddConversionAsync(NewOrder("o-2", "jane", Start), Ct));
-        var decision = Decision(NewOrder("o-2", "jane", Start));
-        await Assert.ThrowsAsync<ArgumentException>(async () => await store.SaveAttributionAsync(decision with { Chain = null! }, Ct));
-        await Assert.ThrowsAsync<ArgumentException>(async () => await store.SaveAttributionAsync(decision with { Chain = [default] }, Ct));
-        await Assert.ThrowsAsync<ArgumentException>(async () => await store.SaveAttributionAsync(
-            decision with { Fraud = new Referrals.Fraud.FraudAssessment { Verdict = Referrals.Fraud.FraudVerdict.Allow, Score = 0, ReviewAt = 40, BlockAt = 100, AssessedAt = Start, Signals = [new("x", 1, null!)] } },
-            Ct));
+        await Assert.ThrowsAsync<ArgumentException>(async () => await WriteAsync(store, new UnitOfWork { Orders = [new OrderRow(NewOrder("o-1", "jane", Start) with { Amount = default }, 1, "{}", null, null, null)] }));
+        await Assert.ThrowsAsync<ArgumentException>(async () => await WriteAsync(store, new UnitOfWork { Orders = [new OrderRow(NewOrder("o-1", "jane", Start) with { Fingerprints = [Device(1), default] }, 1, "{}", null, null, null)] }));
         // Nothing of the refused writes was stored.
         Assert.Null(await store.FindAsync(Code("OK1"), Ct));
-        Assert.Null(await store.FindParticipantAsync(new ParticipantId("jane"), Ct));
-        Assert.Empty(await store.FindTouchesAsync(Program, new ParticipantId("jane"), [], [], Ct));
-        Assert.Equal(["o-2"], (await store.ListAllConversionsAsync(Program, Ct)).Select(c => c.OrderId));
-        Assert.Null(await store.FindAttributionAsync(Program, "o-2", Ct));
+        Assert.Null(await contract.FindParticipantAsync(new ParticipantId("jane"), Ct));
+        Assert.Empty(await contract.FindTouchesAsync(Program, new ParticipantId("jane"), [], [], Start - Duration.FromDays(1), Start + Duration.FromDays(1), 10, Ct));
+        Assert.Empty(await contract.ListProgramOrdersAsync(Program, null, 10, Ct));
     }
+
+    private static ValueTask<WriteOutcome> WriteAsync(IReferralStore store, UnitOfWork unit) => store.WriteUnitAsync(unit, Ct);
+
+    private static async Task WrittenAsync(IReferralStore store, UnitOfWork unit) =>
+        Assert.Equal(WriteOutcome.Written, await store.WriteUnitAsync(unit, Ct));
 
     private static SqliteConnection OpenRaw(string path)
     {

@@ -22,21 +22,7 @@ public sealed class UseSqliteTests : IDisposable
     public void Dispose() => _directory.Dispose();
 
     [Fact]
-    public void Every_store_interface_resolves_to_the_one_SQLite_store()
-    {
-        using var provider = Build(_directory.NewDatabasePath());
-
-        var sqlite = provider.GetRequiredService<SqliteReferralStore>();
-        Assert.Same(sqlite, provider.GetRequiredService<IReferralCodeStore>());
-        Assert.Same(sqlite, provider.GetRequiredService<IParticipantStore>());
-        Assert.Same(sqlite, provider.GetRequiredService<ITouchStore>());
-        Assert.Same(sqlite, provider.GetRequiredService<IConversionStore>());
-        Assert.Same(sqlite, provider.GetRequiredService<IRewardStore>());
-        Assert.Same(sqlite, provider.GetRequiredService<IFraudStore>());
-    }
-
-    [Fact]
-    public void The_narrow_store_contract_resolves_to_the_same_store_replacing_one_registered_before()
+    public void The_store_contract_resolves_to_the_SQLite_store_replacing_one_registered_before()
     {
         var services = new ServiceCollection();
         services.AddSingleton<IClock>(new NodaTime.Testing.FakeClock(Start));
@@ -46,21 +32,6 @@ public sealed class UseSqliteTests : IDisposable
 
         var sqlite = provider.GetRequiredService<SqliteReferralStore>();
         Assert.Same(sqlite, Assert.Single(provider.GetServices<IReferralStore>()));
-    }
-
-    [Fact]
-    public void Stores_registered_before_are_replaced()
-    {
-        var services = new ServiceCollection();
-        services.AddSingleton<IClock>(new NodaTime.Testing.FakeClock(Start));
-        services.AddSingleton<IFraudStore, EmptyFraudStore>();
-        services.AddReferrals(o => o.Links.Template = "https://shop.example/r/{code}").UseSqlite($"Data Source={_directory.NewDatabasePath()}");
-        using var provider = services.BuildServiceProvider();
-
-        var sqlite = provider.GetRequiredService<SqliteReferralStore>();
-        Assert.Same(sqlite, provider.GetRequiredService<IFraudStore>());
-        Assert.Same(sqlite, Assert.Single(provider.GetServices<IFraudStore>()));
-        Assert.Same(sqlite, Assert.Single(provider.GetServices<IRewardStore>()));
     }
 
     [Fact]
@@ -106,17 +77,17 @@ public sealed class UseSqliteTests : IDisposable
         var jane = new Participant { Id = new ParticipantId("jane"), Contacts = [Email(1)], Fingerprints = [Card(1)] };
         using (var provider = Build(path))
         {
-            var participants = provider.GetRequiredService<IParticipantStore>();
-            await participants.UpsertParticipantAsync(jane, Ct);
+            var participants = provider.GetRequiredService<ParticipantService>();
+            await participants.RegisterAsync(jane, Ct);
             await participants.LinkVisitorAsync("v-1", jane.Id, Ct);
         }
 
         using (var provider = Build(path))
         {
-            var sqlite = provider.GetRequiredService<SqliteReferralStore>();
-            Assert.Equal([Email(1)], (await sqlite.FindParticipantAsync(jane.Id, Ct))!.Contacts);
-            Assert.Equal(["v-1"], await sqlite.FindVisitorsAsync(jane.Id, Ct));
-            var sightings = await provider.GetRequiredService<IFraudStore>().FindSightingsAsync(Program, Card(1), Start, 10, Ct);
+            var store = provider.GetRequiredService<IReferralStore>();
+            Assert.Equal([Email(1)], (await store.FindParticipantAsync(jane.Id, Ct))!.Contacts);
+            Assert.Equal(["v-1"], await store.ListVisitorsAsync(jane.Id, Ct));
+            var sightings = await provider.GetRequiredService<IFraudHistory>().FindSightingsAsync(Program, Card(1), Start, 10, Ct);
             Assert.Equal([new FingerprintSighting(jane.Id, null, null)], sightings);
         }
     }
@@ -145,10 +116,10 @@ public sealed class UseSqliteTests : IDisposable
     public async Task Disposing_the_container_disposes_the_store()
     {
         var provider = Build(_directory.NewDatabasePath());
-        var store = provider.GetRequiredService<SqliteReferralStore>();
+        var store = provider.GetRequiredService<IReferralStore>();
         await provider.DisposeAsync();
 
-        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await store.FindAsync(Code("ANY1"), Ct));
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await store.FindCodeAsync(Code("ANY1"), Ct));
     }
 
     [Fact]
@@ -172,18 +143,5 @@ public sealed class UseSqliteTests : IDisposable
             }
         }).UseSqlite($"Data Source={path}");
         return services.BuildServiceProvider();
-    }
-
-    /// <summary>A host's own fraud history, here one that has seen nothing.</summary>
-    private sealed class EmptyFraudStore : IFraudStore
-    {
-        public ValueTask<int> CountReferralsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, CancellationToken cancellationToken = default) => ValueTask.FromResult(0);
-
-        public ValueTask<int> CountReferredConversionsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, CancellationToken cancellationToken = default) => ValueTask.FromResult(0);
-
-        public ValueTask<ReferredOrderStats> GetReferredOrderStatsAsync(ProgramId program, ParticipantId referrer, CancellationToken cancellationToken = default) => ValueTask.FromResult(default(ReferredOrderStats));
-
-        public ValueTask<IReadOnlyList<FingerprintSighting>> FindSightingsAsync(ProgramId program, Privacy.Fingerprint fingerprint, Instant until, int limit, CancellationToken cancellationToken = default) =>
-            ValueTask.FromResult<IReadOnlyList<FingerprintSighting>>([]);
     }
 }

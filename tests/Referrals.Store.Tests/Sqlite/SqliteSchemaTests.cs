@@ -12,10 +12,11 @@ using static Referrals.Store.Tests.Support.TestData;
 namespace Referrals.Store.Tests.Sqlite;
 
 /// <summary>
-/// Schema version 7: the narrow store contract's tables beside the old interfaces' — a file of version 4 migrates and
-/// serves both; the contract's reads are ranges of their indexes; its writes set no value through a trigger.
+/// The schema of the store contract: a file of version 4 migrates (through version 7, which carries its rows into the
+/// contract's tables, and version 9, which drops the old interfaces' tables, columns, indexes and triggers) and serves the
+/// contract; the contract's reads are ranges of their indexes; no trigger and no index spells a business rule.
 /// </summary>
-public sealed class SqliteSchemaV7Tests : IDisposable
+public sealed class SqliteSchemaTests : IDisposable
 {
     private readonly TempDirectory _directory = new();
 
@@ -24,7 +25,7 @@ public sealed class SqliteSchemaV7Tests : IDisposable
     public void Dispose() => _directory.Dispose();
 
     [Fact]
-    public async Task A_file_of_schema_version_4_migrates_to_7_and_serves_both_contracts()
+    public async Task A_file_of_schema_version_4_migrates_serves_the_contract_and_keeps_nothing_of_the_old_interfaces()
     {
         string path = _directory.NewDatabasePath();
         long t = Start.ToUnixTimeTicks();
@@ -72,14 +73,14 @@ public sealed class SqliteSchemaV7Tests : IDisposable
         IReferralStore contract = store;
         var ana = new ParticipantId("ana");
 
-        Assert.Equal([1L, 2, 3, 4, 5, 6, 7, 8], Column<long>(path, "SELECT version FROM schema_migrations ORDER BY version;"));
+        Assert.Equal([1L, 2, 3, 4, 5, 6, 7, 8, 9], Column<long>(path, "SELECT version FROM schema_migrations ORDER BY version;"));
 
-        // The old interfaces serve the old data as before.
-        Assert.Equal(ana, (await store.FindAttributionAsync(Program, "o-1", Ct))!.Referrer);
-        Assert.Equal(3, (await store.FindAsync(Code("ANA2026"), Ct))!.Version);
-        Assert.Equal(["r-1:earned", "r-1:approved"], (await store.ListRewardEntriesAsync(Program, "r-1", Ct)).Select(e => e.EntryId));
-        Assert.Equal(new ReferredOrderStats(1, 0), await store.GetReferredOrderStatsAsync(Program, ana, Ct));
-        Assert.NotNull(await store.FindTouchAsync(Program, "t-1", Ct));
+        // What only the old interfaces used is gone: their tables, the trigger-kept counters, the triggers, the partial
+        // indexes whose WHERE said what "credited" means, and the v4 attribution columns of conversions.
+        Assert.Empty(Column<string>(path, "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('touches', 'reward_entries', 'reward_decisions', 'reward_accounts', 'open_rewards', 'refunded_orders', 'attributions', 'referrer_order_stats');"));
+        Assert.Empty(Column<string>(path, "SELECT name FROM sqlite_master WHERE type = 'trigger';"));
+        Assert.Empty(Column<string>(path, "SELECT name FROM sqlite_master WHERE type = 'index' AND (sql LIKE '%reason =%' OR sql LIKE '%is_repeat%');"));
+        Assert.Empty(Column<string>(path, "SELECT name FROM pragma_table_info('conversions') WHERE name IN ('attribution_customer', 'conversion_time', 'reason', 'is_repeat', 'referrer', 'code', 'decided_at', 'attribution_detail');"));
 
         // The contract serves the same data: codes with their current version as history, participants, touches, orders
         // with the index values copied once from the v6 columns, the ledger by sequence, refunds, the outbox.
@@ -107,8 +108,8 @@ public sealed class SqliteSchemaV7Tests : IDisposable
         Assert.Equal(["f-1"], (await contract.ListRefundsAsync(Program, "o-1", Ct)).Select(r => r.RefundId));
         Assert.Equal(["n-1"], (await contract.ListDueNotificationsAsync(Start + Duration.FromHours(1), 10, Ct)).Select(n => n.Id));
 
-        // Core writes on: a legacy order replaced at version 2 moves its index values as written — no trigger counts it
-        // (the old per-referrer counters stay as the old interfaces left them) — and new rows go on after the old.
+        // Core writes on: a legacy order replaced at version 2 moves its index values as written — nothing counts it — and
+        // new rows go on after the old.
         await using (var session = await contract.BeginAsync(Ct))
         {
             Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork
@@ -122,24 +123,21 @@ public sealed class SqliteSchemaV7Tests : IDisposable
         }
         Assert.Empty(await contract.ListReferralsAsync(Program, ana, null, 10, Ct));
         Assert.Equal(0, await contract.CountCreditedOrdersAsync(Program, ana, Start, Start + Duration.FromMinutes(1), 10, Ct));
-        Assert.Equal(new ReferredOrderStats(1, 0), await store.GetReferredOrderStatsAsync(Program, ana, Ct));
         Assert.Equal(3L, (await contract.ListLedgerAsync(Program, 2, 10, Ct)).Single().Sequence);
         Assert.Equal([3L, 4L], (await contract.ListCodeHistoryAsync(Code("ANA2026"), Ct)).Select(h => h.Record.Version));
-        Assert.Equal(CodeStatus.Paused, (await store.FindAsync(Code("ANA2026"), Ct))!.Status);
+        Assert.Equal(CodeStatus.Paused, (await contract.FindCodeAsync(Code("ANA2026"), Ct))!.Status);
     }
 
     [Fact]
-    public void The_new_tables_have_no_trigger()
+    public void A_new_file_has_no_trigger_and_no_index_that_spells_a_business_rule()
     {
         string path = _directory.NewDatabasePath();
         using (SqliteReferralStore.OpenFile(path))
         {
         }
-        // The triggers left are the old interfaces' (on conversions and refunded_orders), which the switch-over drops.
-        Assert.Equal(
-            ["conversions", "conversions", "refunded_orders"],
-            Column<string>(path, "SELECT tbl_name FROM sqlite_master WHERE type = 'trigger' ORDER BY tbl_name;"));
-        Assert.Empty(Column<string>(path, "SELECT sql FROM sqlite_master WHERE tbl_name IN ('conversions', 'ledger', 'rewards', 'summaries', 'program_touches', 'code_versions', 'erasures') AND type = 'trigger' AND sql LIKE '%credited_referrer%';"));
+        Assert.Empty(Column<string>(path, "SELECT name FROM sqlite_master WHERE type = 'trigger';"));
+        Assert.Empty(Column<string>(path, "SELECT name FROM sqlite_master WHERE type = 'index' AND (sql LIKE '%reason =%' OR sql LIKE '%is_repeat%');"));
+        Assert.Empty(Column<string>(path, "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('touches', 'reward_entries', 'reward_decisions', 'reward_accounts', 'open_rewards', 'refunded_orders');"));
     }
 
     public static TheoryData<string, string, string> Reads => new()

@@ -9,11 +9,10 @@ using Referrals.Storage;
 namespace Referrals.Tests.Storage;
 
 /// <summary>
-/// The in-memory store keeps, per customer, the touches of the visitor ids linked to them (so a decision needs one
-/// lookup). Whatever the order of touches and links, a lookup must find exactly what a plain filter over every stored
-/// touch finds.
+/// The in-memory store finds a prospect's touches through its indexes by customer, visitor and contact. Whatever the
+/// order of touches and links, a lookup must find exactly what a plain filter over every stored touch finds, latest first.
 /// </summary>
-public sealed class InMemoryTouchLookupPropertyTests
+public sealed class InMemoryStoreTouchLookupPropertyTests
 {
     private static readonly ProgramId[] Programs = [new("customers"), new("employees")];
     private static readonly Instant Start = Instant.FromUtc(2026, 11, 23, 9, 0);
@@ -44,8 +43,8 @@ public sealed class InMemoryTouchLookupPropertyTests
     public Property Lookups_by_customer_linked_and_other_visitors_and_contacts_match_a_plain_filter() =>
         Prop.ForAll(Steps(), steps =>
         {
-            var store = new InMemoryReferralStore();
-            var stored = new Dictionary<string, Touch>(StringComparer.Ordinal);
+            IReferralStore store = new InMemoryStore();
+            var stored = new Dictionary<(ProgramId, string), Touch>();
             foreach (var step in steps)
             {
                 switch (step)
@@ -53,7 +52,8 @@ public sealed class InMemoryTouchLookupPropertyTests
                     case Touched t:
                         var touch = new Touch
                         {
-                            // The id does not follow the time: ties at one minute are broken by id, ordinally.
+                            // The id does not follow the time: ties at one minute are broken by id, ordinally. Ids are
+                            // keyed per program.
                             Id = $"t{t.Id}",
                             Program = Programs[t.Program],
                             Kind = TouchKind.LinkClick,
@@ -64,14 +64,17 @@ public sealed class InMemoryTouchLookupPropertyTests
                             EventTime = Start + Duration.FromMinutes(t.Minute),
                             RecordedAt = Start,
                         };
-                        bool added = store.TryAddTouchAsync(touch).AsTask().GetAwaiter().GetResult();
-                        if (added != stored.TryAdd(touch.Id, touch))
+                        bool added = Write(store, new UnitOfWork { Touches = [touch] }) == WriteStatus.Written;
+                        if (added != stored.TryAdd((touch.Program, touch.Id), touch))
                         {
                             return false;
                         }
                         break;
                     case Linked l:
-                        store.LinkVisitorAsync(Visitor(l.Visitor), Customer(l.Customer)).AsTask().GetAwaiter().GetResult();
+                        if (Write(store, new UnitOfWork { VisitorLinks = [new VisitorLink(Visitor(l.Visitor), Customer(l.Customer))] }) != WriteStatus.Written)
+                        {
+                            return false;
+                        }
                         break;
                 }
             }
@@ -80,7 +83,7 @@ public sealed class InMemoryTouchLookupPropertyTests
                 for (int c = 0; c < 5; c++)
                 {
                     var customer = Customer(c);
-                    var linked = store.FindVisitorsAsync(customer).AsTask().GetAwaiter().GetResult();
+                    var linked = store.ListVisitorsAsync(customer).AsTask().GetAwaiter().GetResult();
                     // As a decision asks (linked visitors, the order's own visitor, contacts), and a few other shapes.
                     IReadOnlyList<string>[] visitorQueries = [[], linked, [.. linked, Visitor(c)], [Visitor(4), Visitor(4)]];
                     IReadOnlyList<ContactHash>[] contactQueries = [[], [Contacts[c % 3]], Contacts];
@@ -93,10 +96,10 @@ public sealed class InMemoryTouchLookupPropertyTests
                                     && (t.Customer == customer
                                         || (t.VisitorId is { } v && visitors.Contains(v))
                                         || (t.Contact is { } h && contacts.Contains(h))))
-                                .OrderBy(t => t.EventTime)
-                                .ThenBy(t => t.Id, StringComparer.Ordinal)
+                                .OrderByDescending(t => t.EventTime)
+                                .ThenByDescending(t => t.Id, StringComparer.Ordinal)
                                 .Select(t => t.Id);
-                            var found = store.FindTouchesAsync(program, customer, visitors, contacts).AsTask().GetAwaiter().GetResult();
+                            var found = store.FindTouchesAsync(program, customer, visitors, contacts, Start, Start + Duration.FromMinutes(6), 1000).AsTask().GetAwaiter().GetResult();
                             if (!expected.SequenceEqual(found.Select(t => t.Id)))
                             {
                                 return false;
@@ -107,6 +110,21 @@ public sealed class InMemoryTouchLookupPropertyTests
             }
             return true;
         });
+
+    private static WriteStatus Write(IReferralStore store, UnitOfWork unit)
+    {
+        var session = store.BeginAsync().AsTask().GetAwaiter().GetResult();
+        try
+        {
+            var outcome = session.WriteAsync(unit).AsTask().GetAwaiter().GetResult();
+            session.CommitAsync().AsTask().GetAwaiter().GetResult();
+            return outcome.Status;
+        }
+        finally
+        {
+            session.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
 
     private static ParticipantId Customer(int n) => new($"c{n}");
 
