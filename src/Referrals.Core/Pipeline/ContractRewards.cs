@@ -369,7 +369,8 @@ internal sealed partial class ContractRewards(
                         unit.SetAccount(counted, account with { CountedReferrals = account.CountedReferrals - 1 });
                     }
                 }
-                if (full && before.Amount < amount.Amount && order.CreditedReferrer is { } creditedReferrer)
+                if (OrderDocument.IsRefundedInFull(amount, total) && !OrderDocument.IsRefundedInFull(amount, earlier.Count == 0 ? null : before)
+                    && order.CreditedReferrer is { } creditedReferrer)
                 {
                     // A credited order refunded in full counts against its referrer (the refund-abuse check).
                     var account = await unit.AccountAsync(creditedReferrer, ct).ConfigureAwait(false);

@@ -37,16 +37,18 @@ internal sealed class ConversionUnit(Conversion conversion, OrderRow? existing, 
         await CustomerAsync(point, newCredited, ct).ConfigureAwait(false);
         if (oldCredited != newCredited)
         {
-            // Who is credited with the order: the refund-abuse check's count of credited orders per referrer.
+            // Who is credited with the order: the refund-abuse check's counts of credited orders per referrer, and of those
+            // refunded in full, move with the order.
+            int refunded = OrderDocument.IsRefundedInFull((existing?.Conversion ?? conversion).Amount, previous?.Refunded) ? 1 : 0;
             if (oldCredited is { } lost)
             {
                 var account = await _unit.AccountAsync(lost, ct).ConfigureAwait(false);
-                _unit.SetAccount(lost, account with { CreditedOrders = account.CreditedOrders - 1 });
+                _unit.SetAccount(lost, account with { CreditedOrders = account.CreditedOrders - 1, RefundedOrders = account.RefundedOrders - refunded });
             }
             if (newCredited is { } gained)
             {
                 var account = await _unit.AccountAsync(gained, ct).ConfigureAwait(false);
-                _unit.SetAccount(gained, account with { CreditedOrders = account.CreditedOrders + 1 });
+                _unit.SetAccount(gained, account with { CreditedOrders = account.CreditedOrders + 1, RefundedOrders = account.RefundedOrders + refunded });
             }
         }
 

@@ -165,7 +165,7 @@ internal static class StoreRebuild
             var account = await unit.AccountAsync(referrer, ct).ConfigureAwait(false);
             account = account with { CreditedOrders = account.CreditedOrders + 1 };
             var refunds = await session.ListRefundsAsync(order.Conversion.Program, conversion.OrderId, ct).ConfigureAwait(false);
-            if (refunds.Count > 0 && Refund.Total(conversion.Amount, refunds).Amount >= conversion.Amount.Amount)
+            if (refunds.Count > 0 && OrderDocument.IsRefundedInFull(conversion.Amount, Refund.Total(conversion.Amount, refunds)))
             {
                 account = account with { RefundedOrders = account.RefundedOrders + 1 };
             }

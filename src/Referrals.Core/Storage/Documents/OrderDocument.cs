@@ -133,6 +133,12 @@ internal sealed record OrderDocument(AttributionResult Attribution, RewardDecisi
     /// <exception cref="FormatException">The document is not an order document this library reads.</exception>
     public static OrderDocument FromRow(OrderRow row) => row.Parsed as OrderDocument ?? FromJson(row.Conversion, row.Document);
 
+    /// <summary>
+    /// Whether refunds of <paramref name="refunded"/> in total take back the whole of an order of <paramref name="amount"/>:
+    /// what the refund-abuse check counts against the order's credited referrer (an order of nothing is never refunded in full).
+    /// </summary>
+    public static bool IsRefundedInFull(Money amount, Money? refunded) => refunded is { } r && amount.Amount > 0 && r.Amount >= amount.Amount;
+
     /// <summary>This document for a row Core writes: its JSON is written only if a store reads it.</summary>
     public LazyDocument ToDocument() => new(this, static o => ((OrderDocument)o).ToJson());
 
