@@ -12,11 +12,12 @@ namespace Referrals.Pipeline;
 /// </summary>
 internal sealed class StoreFraudHistory(IFraudStore fraud, IConversionStore conversions) : IFraudHistory
 {
-    public ValueTask<int> CountReferralsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, CancellationToken cancellationToken = default) =>
-        fraud.CountReferralsAsync(program, referrer, from, until, cancellationToken);
+    // The old stores count without a limit; the result is capped so the port's contract holds.
+    public async ValueTask<int> CountReferralsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken = default) =>
+        Math.Min(limit, await fraud.CountReferralsAsync(program, referrer, from, until, cancellationToken).ConfigureAwait(false));
 
-    public ValueTask<int> CountReferredConversionsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, CancellationToken cancellationToken = default) =>
-        fraud.CountReferredConversionsAsync(program, referrer, from, until, cancellationToken);
+    public async ValueTask<int> CountReferredConversionsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken = default) =>
+        Math.Min(limit, await fraud.CountReferredConversionsAsync(program, referrer, from, until, cancellationToken).ConfigureAwait(false));
 
     public ValueTask<ReferredOrderStats> GetReferredOrderStatsAsync(ProgramId program, ParticipantId referrer, CancellationToken cancellationToken = default) =>
         fraud.GetReferredOrderStatsAsync(program, referrer, cancellationToken);
