@@ -28,13 +28,18 @@ internal static class HistoryProfile
         var at = HistoryScenario.BenchInstant;
         // Seconds between two measured conversions (1 by default): more for long profiling runs, so that the hour and
         // the day windows do not fill up beyond the scenario's velocity limits.
+        // HISTORY_PROFILE_SETTLE=0: no full compacting collection before each round (the benchmark makes one).
+        bool settle = Environment.GetEnvironmentVariable("HISTORY_PROFILE_SETTLE") != "0";
         int spacing = int.TryParse(Environment.GetEnvironmentVariable("HISTORY_PROFILE_SPACING"), CultureInfo.InvariantCulture, out int s) ? s : 1;
         for (int round = 0; round < rounds; round++)
         {
             foreach (var (history, scenario, times) in cases)
             {
                 var conversions = Enumerable.Range(0, perRound).Select(i => scenario.NewConversion(friend++, HistoryScenario.AnaCode, at + Duration.FromSeconds(i * spacing))).ToArray();
-                GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+                if (settle)
+                {
+                    GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+                }
                 var sw = Stopwatch.StartNew();
                 foreach (var c in conversions)
                 {
