@@ -7,7 +7,15 @@ using Referrals.Benchmarks;
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- sqlite-pages W M  pages of each B-tree one conversion writes
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- history-seed N [memory|sqlite]  how long seeding N referrals of one referrer takes
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- attribution-quick [rounds]  time per conversion
+// dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- history-profile PER_ROUND ROUNDS N...  time per conversion (public API, in memory) at histories N, for profiling
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- store-unit [N...]  a conversion-shaped session on the in-memory store, before/now, at histories N
+if (args.Length > 0 && args[0] == "history-profile")
+{
+    // history-profile PER_ROUND ROUNDS N...: conversions timed over the public API against histories N, in memory.
+    var inv = System.Globalization.CultureInfo.InvariantCulture;
+    await HistoryProfile.RunAsync([.. args.Skip(3).Select(a => int.Parse(a, inv))], int.Parse(args[1], inv), int.Parse(args[2], inv));
+    return;
+}
 if (args.Length > 0 && args[0] == "store-unit")
 {
     int[] histories = args.Length > 1 ? [.. args.Skip(1).Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture))] : [10, 100_000];

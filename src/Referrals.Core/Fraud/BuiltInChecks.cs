@@ -154,27 +154,35 @@ internal sealed class VelocityCheck : IFraudCheck
         var history = context.History;
         // One burst shows in the hour and in the day: each kind reports the hour, or else the day, not both. The day's
         // count comes first: the hour lies within the day, so when the day's count is within the hourly limit the hour's
-        // is too, and the common case reads one count per kind instead of two.
-        int day = await history.CountReferralsAsync(program, referrer, t - Day, t, cancellationToken).ConfigureAwait(false);
-        int n;
+        // is too, and the common case reads one count per kind instead of two. Each count stops one past the limit it is
+        // compared with, so a referrer's history costs a check no more than the policy's limits; only a window that
+        // breaks its limit is counted again, further, for the evidence.
+        int dayLimit = Past(Math.Max(p.MaxReferralsPerHour, p.MaxReferralsPerDay));
+        int day = await history.CountReferralsAsync(program, referrer, t - Day, t, dayLimit, cancellationToken).ConfigureAwait(false);
         if (day > p.MaxReferralsPerHour
-            && (n = await history.CountReferralsAsync(program, referrer, t - Hour, t, cancellationToken).ConfigureAwait(false)) > p.MaxReferralsPerHour)
+            && await history.CountReferralsAsync(program, referrer, t - Hour, t, Past(p.MaxReferralsPerHour), cancellationToken).ConfigureAwait(false) > p.MaxReferralsPerHour)
         {
-            signals.Add(ReferralsPerHour, Text($"{referrer} captured {n} referrals in the hour before this conversion (more than {p.MaxReferralsPerHour})"));
+            int n = await history.CountReferralsAsync(program, referrer, t - Hour, t, EvidenceLimit, cancellationToken).ConfigureAwait(false);
+            signals.Add(ReferralsPerHour, Text($"{referrer} captured {AtLeast(n)} referrals in the hour before this conversion (more than {p.MaxReferralsPerHour})"));
         }
         else if (day > p.MaxReferralsPerDay)
         {
-            signals.Add(ReferralsPerDay, Text($"{referrer} captured {day} referrals in the day before this conversion (more than {p.MaxReferralsPerDay})"));
+            int n = await history.CountReferralsAsync(program, referrer, t - Day, t, EvidenceLimit, cancellationToken).ConfigureAwait(false);
+            signals.Add(ReferralsPerDay, Text($"{referrer} captured {AtLeast(n)} referrals in the day before this conversion (more than {p.MaxReferralsPerDay})"));
         }
-        day = await history.CountReferredConversionsAsync(program, referrer, t - Day, t, cancellationToken).ConfigureAwait(false) + 1;
+        // This conversion counts too (+ 1).
+        dayLimit = Past(Math.Max(p.MaxConversionsPerHour, p.MaxConversionsPerDay));
+        day = await history.CountReferredConversionsAsync(program, referrer, t - Day, t, dayLimit, cancellationToken).ConfigureAwait(false) + 1;
         if (day > p.MaxConversionsPerHour
-            && (n = await history.CountReferredConversionsAsync(program, referrer, t - Hour, t, cancellationToken).ConfigureAwait(false) + 1) > p.MaxConversionsPerHour)
+            && await history.CountReferredConversionsAsync(program, referrer, t - Hour, t, Past(p.MaxConversionsPerHour), cancellationToken).ConfigureAwait(false) + 1 > p.MaxConversionsPerHour)
         {
-            signals.Add(ConversionsPerHour, Text($"this is {referrer}'s referred conversion number {n} within an hour (more than {p.MaxConversionsPerHour})"));
+            int n = await history.CountReferredConversionsAsync(program, referrer, t - Hour, t, EvidenceLimit, cancellationToken).ConfigureAwait(false);
+            signals.Add(ConversionsPerHour, Text($"this is {referrer}'s referred conversion number {AtLeast(n, plusOne: true)} within an hour (more than {p.MaxConversionsPerHour})"));
         }
         else if (day > p.MaxConversionsPerDay)
         {
-            signals.Add(ConversionsPerDay, Text($"this is {referrer}'s referred conversion number {day} within a day (more than {p.MaxConversionsPerDay})"));
+            int n = await history.CountReferredConversionsAsync(program, referrer, t - Day, t, EvidenceLimit, cancellationToken).ConfigureAwait(false);
+            signals.Add(ConversionsPerDay, Text($"this is {referrer}'s referred conversion number {AtLeast(n, plusOne: true)} within a day (more than {p.MaxConversionsPerDay})"));
         }
         bool device = false, ip = false;
         foreach (var f in context.CustomerFingerprints)
@@ -209,6 +217,20 @@ internal sealed class VelocityCheck : IFraudCheck
         signals.Add(signal, Text($"{others.Count} other customers converted from the friend's {SelfReferralCheck.Describe(f.Kind)} in the day before ({f.Short}; more than {max})"));
         return true;
     }
+
+    /// <summary>
+    /// How far a window that broke its limit is counted for the evidence: a reviewer reads "35 referrals in the hour"; past
+    /// this many, the exact figure no longer matters and a flood must not make each flagged conversion read all of it.
+    /// </summary>
+    internal const int EvidenceLimit = 100_000;
+
+    // One past the limit: enough to tell whether a count exceeds it (the options allow int.MaxValue, meaning no limit).
+    private static int Past(int max) => max == int.MaxValue ? max : max + 1;
+
+    private static string AtLeast(int n, bool plusOne = false) =>
+        n >= EvidenceLimit
+            ? Text($"{(plusOne ? EvidenceLimit + 1 : EvidenceLimit)} or more")
+            : (plusOne ? n + 1 : n).ToString(CultureInfo.InvariantCulture);
 
     private static string Text(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }

@@ -12,11 +12,21 @@ namespace Referrals.Fraud;
 /// </summary>
 public interface IFraudHistory
 {
-    /// <summary>Touches (referrals captured) of the referrer's codes or look-ups with event time in [from, until).</summary>
-    ValueTask<int> CountReferralsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Touches (referrals captured) of the referrer's codes or look-ups with event time in [from, until), counted up to
+    /// <paramref name="limit"/>: the result is the count or <paramref name="limit"/>, whichever is smaller. A check that
+    /// compares with a maximum passes the maximum + 1, so its cost is bounded by its policy, not by the referrer's history
+    /// (a database counts the rows of the range one by one).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is less than 1.</exception>
+    ValueTask<int> CountReferralsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken = default);
 
-    /// <summary>Conversions credited to the referrer (attributed, not repeats) with conversion time in [from, until).</summary>
-    ValueTask<int> CountReferredConversionsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Conversions credited to the referrer (attributed, not repeats) with conversion time in [from, until), counted up
+    /// to <paramref name="limit"/> (see <see cref="CountReferralsAsync"/>).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is less than 1.</exception>
+    ValueTask<int> CountReferredConversionsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken = default);
 
     /// <summary>The referrer's credited orders and how many of them were refunded in full or charged back.</summary>
     ValueTask<ReferredOrderStats> GetReferredOrderStatsAsync(ProgramId program, ParticipantId referrer, CancellationToken cancellationToken = default);

@@ -115,13 +115,13 @@ internal sealed class SessionFacts(IReferralStoreReader reader, ReferralCodeServ
 
     public ReferralCodeRecord? FindCode(ReferralCode code) => codes?.FindIndexed(code);
 
-    // IFraudHistory: the velocity counts are bounded by the time range the check asks for (an hour, a day).
+    // IFraudHistory: the velocity counts are bounded by the limit the check passes (its maximum + 1).
 
-    public ValueTask<int> CountReferralsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, CancellationToken cancellationToken = default) =>
-        reader.CountTouchesAsync(program, referrer, from, until, int.MaxValue, cancellationToken);
+    public ValueTask<int> CountReferralsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken = default) =>
+        reader.CountTouchesAsync(program, referrer, from, until, limit, cancellationToken);
 
-    public ValueTask<int> CountReferredConversionsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, CancellationToken cancellationToken = default) =>
-        reader.CountCreditedOrdersAsync(program, referrer, from, until, int.MaxValue, cancellationToken);
+    public ValueTask<int> CountReferredConversionsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken = default) =>
+        reader.CountCreditedOrdersAsync(program, referrer, from, until, limit, cancellationToken);
 
     public async ValueTask<ReferredOrderStats> GetReferredOrderStatsAsync(ProgramId program, ParticipantId referrer, CancellationToken cancellationToken = default)
     {
@@ -143,11 +143,11 @@ internal sealed class SessionFacts(IReferralStoreReader reader, ReferralCodeServ
 /// </summary>
 internal sealed class ContractFraudHistory(IReferralStore store) : IFraudHistory
 {
-    public ValueTask<int> CountReferralsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, CancellationToken cancellationToken = default) =>
-        new SessionFacts(store, null).CountReferralsAsync(program, referrer, from, until, cancellationToken);
+    public ValueTask<int> CountReferralsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken = default) =>
+        store.CountTouchesAsync(program, referrer, from, until, limit, cancellationToken);
 
-    public ValueTask<int> CountReferredConversionsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, CancellationToken cancellationToken = default) =>
-        new SessionFacts(store, null).CountReferredConversionsAsync(program, referrer, from, until, cancellationToken);
+    public ValueTask<int> CountReferredConversionsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken = default) =>
+        store.CountCreditedOrdersAsync(program, referrer, from, until, limit, cancellationToken);
 
     public ValueTask<ReferredOrderStats> GetReferredOrderStatsAsync(ProgramId program, ParticipantId referrer, CancellationToken cancellationToken = default) =>
         new SessionFacts(store, null).GetReferredOrderStatsAsync(program, referrer, cancellationToken);

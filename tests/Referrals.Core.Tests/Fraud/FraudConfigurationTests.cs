@@ -166,8 +166,8 @@ public sealed class FraudConfigurationTests
         }
         var history = new Referrals.Pipeline.ContractFraudHistory(w.Contract);
 
-        Assert.Equal(2, await history.CountReferralsAsync(Customers, ana, t0, t0 + Duration.FromMinutes(2), Ct));
-        Assert.Equal(1, await history.CountReferredConversionsAsync(Customers, ana, t0 + Duration.FromMinutes(1), t0 + Duration.FromMinutes(2), Ct));
+        Assert.Equal(2, await history.CountReferralsAsync(Customers, ana, t0, t0 + Duration.FromMinutes(2), 100, Ct));
+        Assert.Equal(1, await history.CountReferredConversionsAsync(Customers, ana, t0 + Duration.FromMinutes(1), t0 + Duration.FromMinutes(2), 100, Ct));
         Assert.Equal(new ReferredOrderStats(3, 0), await history.GetReferredOrderStatsAsync(Customers, ana, Ct));
         var seen = await history.FindSightingsAsync(Customers, device, t0 + Duration.FromMinutes(2), 10, Ct);
         Assert.Equal(["o-1", "o-0"], seen.Select(s => s.OrderId));
@@ -176,7 +176,7 @@ public sealed class FraudConfigurationTests
         await w.Codes.RevokeAsync(code.Code, Ct);
         Assert.False((await w.Attribution.ReevaluateAsync(Customers, "o-1", Ct))!.IsAttributed);
         Assert.Equal(new ReferredOrderStats(2, 0), await history.GetReferredOrderStatsAsync(Customers, ana, Ct));
-        Assert.Equal(0, await history.CountReferredConversionsAsync(Customers, ana, t0 + Duration.FromMinutes(1), t0 + Duration.FromMinutes(2), Ct));
+        Assert.Equal(0, await history.CountReferredConversionsAsync(Customers, ana, t0 + Duration.FromMinutes(1), t0 + Duration.FromMinutes(2), 100, Ct));
     }
 
     private sealed class WatchListCheck : IFraudCheck

@@ -73,7 +73,40 @@ public sealed class VelocityCheckTests
         Assert.Contains("referred conversion number 8 within a day", day[1].Evidence, StringComparison.Ordinal);
     }
 
-    private static IReadOnlyList<FraudSignal> Run(Counts history, FraudPolicyOptions options)
+    [Fact]
+    public void Each_count_stops_one_past_the_limit_it_is_compared_with_and_only_a_broken_window_is_counted_further()
+    {
+        var policy = new FraudPolicyOptions { MaxReferralsPerHour = 2, MaxReferralsPerDay = 5, MaxConversionsPerHour = 3, MaxConversionsPerDay = 4 };
+        var history = new RecordedCounts(new Counts(1, 9, 0, 2));
+
+        var signals = Run(history, policy);
+
+        // Referrals: the day up to 6 (one past the larger limit) gives 6 > 2, so the hour up to 3 gives 1; the day broke
+        // its limit, so it is counted again for the evidence. Conversions: the day up to 5 gives 2, this one makes 3.
+        Assert.Equal(
+            [("referrals", "day", 6), ("referrals", "hour", 3), ("referrals", "day", VelocityCheck.EvidenceLimit), ("conversions", "day", 5)],
+            history.Calls);
+        var signal = Assert.Single(signals);
+        Assert.Equal(FraudSignalNames.ReferralsPerDay, signal.Name);
+        Assert.Contains("captured 9 referrals in the day", signal.Evidence, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_flood_beyond_the_evidence_limit_is_reported_as_that_many_or_more()
+    {
+        var policy = new FraudPolicyOptions { MaxReferralsPerHour = 20, MaxReferralsPerDay = 100, MaxConversionsPerHour = 10, MaxConversionsPerDay = 50 };
+
+        var signals = Run(new RecordedCounts(new Counts(0, 0, 250_000, 250_000)), policy);
+
+        var signal = Assert.Single(signals);
+        Assert.Equal(FraudSignalNames.ConversionsPerHour, signal.Name);
+        Assert.Contains("referred conversion number 100001 or more within an hour", signal.Evidence, StringComparison.Ordinal);
+    }
+
+    private static IReadOnlyList<FraudSignal> Run(Counts history, FraudPolicyOptions options) =>
+        Run(new RecordedCounts(history), options);
+
+    private static IReadOnlyList<FraudSignal> Run(IFraudHistory history, FraudPolicyOptions options)
     {
         var conversion = new Conversion
         {
@@ -103,8 +136,35 @@ public sealed class VelocityCheckTests
         return sink.Signals;
     }
 
+    /// <summary>A history of <see cref="Counts"/> that honours the limit and records each count asked: (kind, window, limit).</summary>
+    private sealed class RecordedCounts(Counts counts) : IFraudHistory
+    {
+        public List<(string Kind, string Window, int Limit)> Calls { get; } = [];
+
+        public async ValueTask<int> CountReferralsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken = default)
+        {
+            Calls.Add(("referrals", until - from == Duration.FromHours(1) ? "hour" : "day", limit));
+            return Math.Min(limit, await counts.CountReferralsAsync(program, referrer, from, until, cancellationToken));
+        }
+
+        public async ValueTask<int> CountReferredConversionsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken = default)
+        {
+            Calls.Add(("conversions", until - from == Duration.FromHours(1) ? "hour" : "day", limit));
+            return Math.Min(limit, await counts.CountReferredConversionsAsync(program, referrer, from, until, cancellationToken));
+        }
+
+        public ValueTask<ReferredOrderStats> GetReferredOrderStatsAsync(ProgramId program, ParticipantId referrer, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult(default(ReferredOrderStats));
+
+        public ValueTask<IReadOnlyList<FingerprintSighting>> FindSightingsAsync(ProgramId program, Fingerprint fingerprint, Instant until, int limit, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult<IReadOnlyList<FingerprintSighting>>([]);
+
+        public ValueTask<ParticipantId?> FindFirstReferrerAsync(ProgramId program, ParticipantId participant, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult<ParticipantId?>(null);
+    }
+
     /// <summary>Counts for the hour and the day before <see cref="At"/>, whatever the store holds.</summary>
-    private sealed record Counts(int ReferralsHour, int ReferralsDay, int ConversionsHour, int ConversionsDay) : IFraudHistory
+    private sealed record Counts(int ReferralsHour, int ReferralsDay, int ConversionsHour, int ConversionsDay)
     {
         public ValueTask<int> CountReferralsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, CancellationToken cancellationToken = default) =>
             ValueTask.FromResult(Window(from, until) ? ReferralsHour : ReferralsDay);

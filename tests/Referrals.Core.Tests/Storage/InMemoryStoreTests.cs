@@ -34,6 +34,62 @@ public sealed class InMemoryStoreTests
         Assert.InRange(large, small - small / 100, small + small / 100);
     }
 
+    [Fact]
+    public async Task Counting_a_window_goes_by_rank_whatever_the_window_holds()
+    {
+        // An influencer's day: 20,000 credited orders, every one using her code. The fraud checks count the day before
+        // each conversion; walking the window would visit 20,000 index entries per count.
+        var ct = TestContext.Current.CancellationToken;
+        var store = new InMemoryStore();
+        IReferralStore contract = store;
+        var code = ReferralCode.Parse("ANA20");
+        const int Orders = 20_000;
+        for (int done = 0; done < Orders; done += 1000)
+        {
+            await using var seed = await contract.BeginAsync(ct);
+            var rows = Enumerable.Range(done, 1000).Select(n => CreditedOrder(n, code)).ToArray();
+            Assert.Equal(WriteOutcome.Written, await seed.WriteAsync(new UnitOfWork { Orders = rows }, ct));
+            await seed.CommitAsync(ct);
+        }
+        var from = T0;
+        var until = T0 + Duration.FromDays(1);
+        long walked = store.CountEntriesWalked;
+
+        Assert.Equal(Orders, await contract.CountCreditedOrdersAsync(Program, Referrers[0], from, until, int.MaxValue, ct));
+        Assert.Equal(15_000, await contract.CountCreditedOrdersAsync(Program, Referrers[0], T0 + Duration.FromSeconds(5_000), until, int.MaxValue, ct));
+        Assert.Equal(101, await contract.CountCreditedOrdersAsync(Program, Referrers[0], from, until, 101, ct));
+        Assert.Equal(12_345, await contract.CountCodeUsesAsync(code, new ListPosition(T0 + Duration.FromSeconds(12_345), ""), int.MaxValue, ct));
+        // Committed entries only: no chunk needs a walk.
+        Assert.Equal(walked, store.CountEntriesWalked);
+
+        // A session that added three orders (one early, two late) and sees them, while outside readers do not: at most
+        // the two chunks at a count's ends are walked, MaxChunk entries each.
+        await using (var session = await contract.BeginAsync(ct))
+        {
+            var added = new[] { CreditedOrderAt(Orders, code, T0 + Duration.FromMilliseconds(1500)), CreditedOrder(Orders + 1, code), CreditedOrder(Orders + 2, code) };
+            Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork { Orders = added }, ct));
+            walked = store.CountEntriesWalked;
+            Assert.Equal(Orders + 3, await session.CountCreditedOrdersAsync(Program, Referrers[0], from, until, int.MaxValue, ct));
+            // From second 2: the committed orders 2 to 19,999, and the two late ones the session added.
+            Assert.Equal(Orders, await session.CountCreditedOrdersAsync(Program, Referrers[0], T0 + Duration.FromSeconds(2), until, int.MaxValue, ct));
+            Assert.Equal(Orders, await contract.CountCreditedOrdersAsync(Program, Referrers[0], from, until, int.MaxValue, ct));
+            Assert.Equal(Orders - 2, await contract.CountCreditedOrdersAsync(Program, Referrers[0], T0 + Duration.FromSeconds(2), until, int.MaxValue, ct));
+            Assert.InRange(store.CountEntriesWalked - walked, 0, 4 * 2 * SortedChunkList<ListPosition>.MaxChunk);
+        }
+    }
+
+    private static OrderRow CreditedOrder(int n, ReferralCode code) => CreditedOrderAt(n, code, T0 + Duration.FromSeconds(n));
+
+    private static OrderRow CreditedOrderAt(int n, ReferralCode code, Instant at) =>
+        new(new Conversion
+        {
+            Program = Program,
+            OrderId = "w-" + n.ToString("D7", CultureInfo.InvariantCulture),
+            Customer = new ParticipantId("w-" + n.ToString("D7", CultureInfo.InvariantCulture)),
+            Amount = new Money(40m, "EUR"),
+            EventTime = at,
+        }, 1, Doc, Referrers[0], code, Referrers[0]);
+
     private static async Task<long> MedianBytesPerSessionAsync(int history)
     {
         IReferralStore store = new InMemoryStore();

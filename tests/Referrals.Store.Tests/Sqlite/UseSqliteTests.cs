@@ -66,7 +66,7 @@ public sealed class UseSqliteTests : IDisposable
             var found = await provider.GetRequiredService<AttributionService>().FindAttributionAsync(Program, "o-2", Ct);
             Assert.NotNull(found);
             Assert.Equal(flagged.Explain(), found.Explain());
-            Assert.Equal(2, await provider.GetRequiredService<IFraudHistory>().CountReferredConversionsAsync(Program, new ParticipantId("ana"), Start, Start + Duration.FromHours(1), Ct));
+            Assert.Equal(2, await provider.GetRequiredService<IFraudHistory>().CountReferredConversionsAsync(Program, new ParticipantId("ana"), Start, Start + Duration.FromHours(1), 10, Ct));
         }
     }
 

@@ -69,6 +69,18 @@ public sealed class InMemoryStore : IReferralStore
 
     internal bool IsNotificationTaken(string id) => _outbox.Contains(id);
 
+    /// <summary>Index entries the range counts visited one by one since the store was made (counts go by rank); for tests.</summary>
+    internal long CountEntriesWalked
+    {
+        get
+        {
+            using (Write())
+            {
+                return _state.CountEntriesWalked;
+            }
+        }
+    }
+
     internal void ReleaseWriter() => _writer.Release();
 
     ValueTask<IReadOnlyList<PendingNotification>> IReferralStore.ListDueNotificationsAsync(Instant now, int limit, CancellationToken cancellationToken)

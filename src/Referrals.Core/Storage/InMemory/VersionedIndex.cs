@@ -28,11 +28,10 @@ internal sealed class VersionedIndex<TKey, T>(IComparer<T> comparer, IEqualityCo
             _journal.Add((key, value, null));
             return;
         }
-        ref var entry = ref list.At(at);
-        if (entry.State == Presence.Removed)
+        if (list.StateAt(at) == Presence.Removed)
         {
             _journal.Add((key, value, Presence.Removed));
-            entry.State = Presence.Committed;
+            list.SetState(at, Presence.Committed);
         }
     }
 
@@ -42,12 +41,11 @@ internal sealed class VersionedIndex<TKey, T>(IComparer<T> comparer, IEqualityCo
         {
             return;
         }
-        ref var entry = ref list.At(at);
-        switch (entry.State)
+        switch (list.StateAt(at))
         {
             case Presence.Committed:
                 _journal.Add((key, value, Presence.Committed));
-                entry.State = Presence.Removed;
+                list.SetState(at, Presence.Removed);
                 break;
             case Presence.Added:
                 _journal.Add((key, value, Presence.Added));
@@ -72,7 +70,7 @@ internal sealed class VersionedIndex<TKey, T>(IComparer<T> comparer, IEqualityCo
             }
             else if (found)
             {
-                list.At(at).State = state;
+                list.SetState(at, state);
             }
             else
             {
@@ -92,14 +90,13 @@ internal sealed class VersionedIndex<TKey, T>(IComparer<T> comparer, IEqualityCo
             {
                 continue;
             }
-            ref var entry = ref list.At(at);
-            if (entry.State == Presence.Removed)
+            if (list.StateAt(at) == Presence.Removed)
             {
                 list.RemoveAt(at);
             }
             else
             {
-                entry.State = Presence.Committed;
+                list.SetState(at, Presence.Committed);
             }
         }
         _journal.Clear();
@@ -139,10 +136,29 @@ internal sealed class VersionedIndex<TKey, T>(IComparer<T> comparer, IEqualityCo
         else
         {
             c--;
-            i = c >= 0 ? list.Chunk(c).Count - 1 : 0;
+            i = c >= 0 ? list[c].Count - 1 : 0;
         }
         return new Range(list, (c, i), own, forward: false);
     }
+
+    /// <summary>
+    /// How many values of <paramref name="key"/> from <paramref name="from"/> (inclusive) to <paramref name="until"/>
+    /// (exclusive) the reader sees, by rank: O(log n) however many lie between (see <see cref="SortedChunkList{T}.Count"/>).
+    /// </summary>
+    public int Count(TKey key, T from, T until, bool own)
+    {
+        if (!_lists.TryGetValue(key, out var list))
+        {
+            return 0;
+        }
+        long walked = list.EntriesWalked;
+        int n = list.Count(from, until, own);
+        EntriesWalked += list.EntriesWalked - walked;
+        return n;
+    }
+
+    /// <summary>Entries counts visited one by one, over every key (at most two partial chunks per count); for tests.</summary>
+    public long EntriesWalked { get; private set; }
 
     /// <summary>A walk over one key's values in one direction that skips what its reader must not see.</summary>
     internal struct Range
@@ -184,7 +200,7 @@ internal sealed class VersionedIndex<TKey, T>(IComparer<T> comparer, IEqualityCo
                 {
                     return false;
                 }
-                var entry = _list.Chunk(_c)[_i];
+                var entry = _list[_c][_i];
                 if (entry.State == Presence.Committed || entry.State == (_own ? Presence.Added : Presence.Removed))
                 {
                     Current = entry.Value;
@@ -197,7 +213,7 @@ internal sealed class VersionedIndex<TKey, T>(IComparer<T> comparer, IEqualityCo
         {
             if (_forward)
             {
-                if (++_i >= _list!.Chunk(_c).Count)
+                if (++_i >= _list![_c].Count)
                 {
                     _c++;
                     _i = 0;
@@ -205,7 +221,7 @@ internal sealed class VersionedIndex<TKey, T>(IComparer<T> comparer, IEqualityCo
             }
             else if (--_i < 0 && --_c >= 0)
             {
-                _i = _list!.Chunk(_c).Count - 1;
+                _i = _list![_c].Count - 1;
             }
         }
     }
