@@ -45,17 +45,7 @@ public sealed class SqliteLegacyDocumentTests : IDisposable
             {"chain":["ana","zoe"],"referral_number":3,"counted":true,"reward_ids":["o-1#1:credit"],
              "skipped":[{"rule":"friend","beneficiary":"bob","reason":2,"detail":"cap reached"}]}
             """;
-        using (var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ConnectionString))
-        {
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = $"""
-                CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT;
-                {SqliteSchema.Migrations[0].Sql}
-                {SqliteSchema.Migrations[1].Sql}
-                {SqliteSchema.Migrations[2].Sql}
-                {SqliteSchema.Migrations[3].Sql}
-                INSERT INTO schema_migrations VALUES (1, 'v1', '2026-11-01T00:00:00Z'), (2, 'v2', '2026-11-01T00:00:00Z'), (3, 'v3', '2026-11-01T00:00:00Z'), (4, 'v4', '2026-11-01T00:00:00Z');
+        SqliteFiles.Write(path, 4, $"""
                 INSERT INTO conversions (program, order_id, customer, amount, currency, event_time, channel, store_id,
                                          attribution_customer, conversion_time, reason, is_repeat, referrer, code, decided_at, attribution_detail)
                 VALUES ('customers', 'o-1', 'bob', '49.90', 'EUR', {t}, 2, 'store-7', 'bob', {t}, 0, 0, 'ana', 'ANA2026', {t + 5}, '{detail}');
@@ -66,10 +56,7 @@ public sealed class SqliteLegacyDocumentTests : IDisposable
                 VALUES (1, 'customers', 'o-1#1:credit:earned', 'o-1#1:credit', 'ana', 'o-1', {(int)RewardEntryType.Earned}, '12.50', 'EUR', {t + 5}, 'mia', 'held', 'ref-1', '{terms}');
                 INSERT INTO pending_notifications (id, kind, program, order_id, entry_id, reward_id, recorded_at)
                 VALUES ('n-2', 2, 'customers', 'o-1', 'o-1#1:credit:earned', 'o-1#1:credit', {t});
-                """;
-            command.ExecuteNonQuery();
-        }
-        SqliteConnection.ClearAllPools();
+                """);
 
         var clock = new FakeClock(Start + Duration.FromMinutes(2));
         var recorder = new EntryRecorder();

@@ -235,19 +235,9 @@ public sealed class SqliteOutboxTests : IDisposable
         const string Detail = """{"amount":"50","currency":"EUR","channel":1,"medium":1,"chain":["ana"],"touches":[]}""";
         // The old engine wrote an earned entry's terms with it (the reward's fold starts from them).
         string Terms = $$"""{"role":1,"level":1,"kind":1,"rule":"credit","tier":"base","referral_number":1,"order_amount":"50","order_currency":"EUR","before_cap":"10","before_cap_currency":"EUR","conversion_time":{{t}},"hold_until":{{t + 12_096_000_000_000}}}""";
-        using (var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ConnectionString))
-        {
-            connection.Open();
-            using var command = connection.CreateCommand();
-            // Version 4 as the earlier library left it after a process stopped before telling its notifiers: o-1 credited
-            // to ana with one reward, its decision and reward change pending.
-            command.CommandText = $"""
-                CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT;
-                {SqliteSchema.Migrations[0].Sql}
-                {SqliteSchema.Migrations[1].Sql}
-                {SqliteSchema.Migrations[2].Sql}
-                {SqliteSchema.Migrations[3].Sql}
-                INSERT INTO schema_migrations VALUES (1, 'v1', '2026-11-01T00:00:00Z'), (2, 'v2', '2026-11-01T00:00:00Z'), (3, 'v3', '2026-11-01T00:00:00Z'), (4, 'v4', '2026-11-01T00:00:00Z');
+        // Version 4 as the earlier library left it after a process stopped before telling its notifiers: o-1 credited
+        // to ana with one reward, its decision and reward change pending.
+        SqliteFiles.Write(path, 4, $"""
                 INSERT INTO conversions (program, order_id, customer, amount, currency, event_time, channel,
                                          attribution_customer, conversion_time, reason, is_repeat, referrer, code, decided_at, attribution_detail)
                 VALUES ('customers', 'o-1', 'bob', '50', 'EUR', {t}, 1, 'bob', {t}, 0, 0, 'ana', NULL, {t}, '{Detail}');
@@ -257,10 +247,7 @@ public sealed class SqliteOutboxTests : IDisposable
                 INSERT INTO pending_notifications (id, kind, program, order_id, entry_id, reward_id, recorded_at)
                 VALUES ('n-1', 1, 'customers', 'o-1', NULL, NULL, {t}),
                        ('n-2', 2, 'customers', 'o-1', 'o-1#1:credit:earned', 'o-1#1:credit', {t});
-                """;
-            command.ExecuteNonQuery();
-        }
-        SqliteConnection.ClearAllPools();
+                """);
 
         var clock = new FakeClock(Start + Duration.FromSeconds(59));
         var recorder = new RecordingNotifier();

@@ -94,21 +94,10 @@ public sealed class SqlitePresentedCodePrivacyTests : IDisposable
         string path = _directory.NewDatabasePath();
         long t = Start.ToUnixTimeTicks();
         const string Detail = """{"amount":"50","currency":"EUR","channel":1,"medium":1,"chain":[],"touches":[]}""";
-        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection(new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ConnectionString))
-        {
-            connection.Open();
-            using var command = connection.CreateCommand();
-            // Version 5 as earlier versions wrote it: two decided orders whose customers typed an e-mail address and a phone
-            // number into the code box, one decided order with a real code, and one order whose writer stopped before
-            // deciding it (it still has to be decided from what was presented).
-            command.CommandText = $"""
-                CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT;
-                {SqliteSchema.Migrations[0].Sql}
-                {SqliteSchema.Migrations[1].Sql}
-                {SqliteSchema.Migrations[2].Sql}
-                {SqliteSchema.Migrations[3].Sql}
-                {SqliteSchema.Migrations[4].Sql}
-                INSERT INTO schema_migrations VALUES (1, 'v1', '2026-11-01T00:00:00Z'), (2, 'v2', '2026-11-01T00:00:00Z'), (3, 'v3', '2026-11-01T00:00:00Z'), (4, 'v4', '2026-11-01T00:00:00Z'), (5, 'v5', '2026-11-01T00:00:00Z');
+        // Version 5 as earlier versions wrote it: two decided orders whose customers typed an e-mail address and a phone
+        // number into the code box, one decided order with a real code, and one order whose writer stopped before
+        // deciding it (it still has to be decided from what was presented).
+        SqliteFiles.Write(path, 5, $"""
                 INSERT INTO codes (code, display, program, owner, medium, kind, status, created_at, uses, version)
                 VALUES ('ABCD2345X', 'ABCD-2345X', 'customers', 'ana', 1, 1, 1, {t}, 0, 1);
                 INSERT INTO conversions (program, order_id, customer, amount, currency, event_time, channel, presented_code,
@@ -118,10 +107,7 @@ public sealed class SqlitePresentedCodePrivacyTests : IDisposable
                        ('customers', 'o-code', 'dee', '50', 'EUR', {t}, 1, 'ABCD2345X', 'dee', {t}, 1, 0, NULL, NULL, {t}, '{Detail}');
                 INSERT INTO conversions (program, order_id, customer, amount, currency, event_time, channel, presented_code)
                 VALUES ('customers', 'o-open', 'eve', '50', 'EUR', {t}, 1, 'abcd 2345x');
-                """;
-            command.ExecuteNonQuery();
-        }
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+                """);
 
         await using (var store = SqliteReferralStore.OpenFile(path))
         {

@@ -138,17 +138,7 @@ public sealed class SqliteUpgradeRebuildTests : IDisposable
         string Entry(int seq, string order, string reward, string type, int typeId, string beneficiary, string amount, long at, string? terms) =>
             $"({seq}, 'customers', '{reward}:{type}', '{reward}', '{beneficiary}', '{order}', {typeId}, '{amount}', 'EUR', {at}, NULL, NULL, NULL, {(terms is null ? "NULL" : $"'{terms}'")})";
         long t1 = T(Duration.Zero), t2 = T(Duration.FromDays(1)), t3 = T(Duration.FromDays(2)), t4 = T(Duration.FromDays(3));
-        using (var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ConnectionString))
-        {
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = $"""
-                CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT;
-                {SqliteSchema.Migrations[0].Sql}
-                {SqliteSchema.Migrations[1].Sql}
-                {SqliteSchema.Migrations[2].Sql}
-                {SqliteSchema.Migrations[3].Sql}
-                INSERT INTO schema_migrations VALUES (1, 'v1', '2026-11-01T00:00:00Z'), (2, 'v2', '2026-11-01T00:00:00Z'), (3, 'v3', '2026-11-01T00:00:00Z'), (4, 'v4', '2026-11-01T00:00:00Z');
+        SqliteFiles.Write(path, 4, $"""
                 INSERT INTO conversions (program, order_id, customer, amount, currency, event_time, channel, store_id,
                                          attribution_customer, conversion_time, reason, is_repeat, referrer, code, decided_at, attribution_detail)
                 VALUES ('customers', 'o-1', 'bob', '40.00', 'EUR', {t1}, 1, NULL, 'bob', {t1}, 0, 0, 'ana', 'ANA2026', {t1}, '{Detail("\"ana\"")}'),
@@ -173,10 +163,7 @@ public sealed class SqliteUpgradeRebuildTests : IDisposable
                        {Entry(10, "o-1", "o-1#1:friend", "approved", 2, "bob", "0", t1 + (14 * day), null)};
                 INSERT INTO refunds (seq, program, refund_id, order_id, amount, currency, event_time, is_chargeback)
                 VALUES (1, 'customers', 'r-1', 'o-3', '40.00', 'EUR', {t3 + day}, 0);
-                """;
-            command.ExecuteNonQuery();
-        }
-        SqliteConnection.ClearAllPools();
+                """);
         return path;
     }
 }

@@ -20,20 +20,17 @@ public sealed class EntryRow
     /// <param name="sequence">Assigned by the store; 0 in a <see cref="UnitOfWork"/> (any value there is ignored).</param>
     /// <exception cref="ArgumentNullException"><paramref name="rewardId"/>, <paramref name="entryId"/> or <paramref name="document"/> is <see langword="null"/>.</exception>
     public EntryRow(ProgramId program, string rewardId, string entryId, Instant recordedAt, string document, long sequence = 0)
+        : this(program, rewardId, entryId, recordedAt, (object)document, sequence)
     {
-        ArgumentNullException.ThrowIfNull(rewardId);
-        ArgumentNullException.ThrowIfNull(entryId);
-        ArgumentNullException.ThrowIfNull(document);
-        Program = program;
-        RewardId = rewardId;
-        EntryId = entryId;
-        RecordedAt = recordedAt;
-        _text = document;
-        Sequence = sequence;
     }
 
     /// <summary>A row whose document Core writes as text only when a store reads it (see <see cref="LazyDocument"/>).</summary>
     internal EntryRow(ProgramId program, string rewardId, string entryId, Instant recordedAt, LazyDocument document, long sequence = 0)
+        : this(program, rewardId, entryId, recordedAt, (object)document, sequence)
+    {
+    }
+
+    private EntryRow(ProgramId program, string rewardId, string entryId, Instant recordedAt, object document, long sequence)
     {
         ArgumentNullException.ThrowIfNull(rewardId);
         ArgumentNullException.ThrowIfNull(entryId);
@@ -42,7 +39,8 @@ public sealed class EntryRow
         RewardId = rewardId;
         EntryId = entryId;
         RecordedAt = recordedAt;
-        _lazy = document;
+        _text = document as string;
+        _lazy = document as LazyDocument;
         Sequence = sequence;
     }
 
@@ -63,7 +61,7 @@ public sealed class EntryRow
 
     /// <summary>The same row with the store's sequence, its document still unwritten if it was.</summary>
     internal EntryRow WithSequence(long sequence) =>
-        _lazy is { } lazy ? new(Program, RewardId, EntryId, RecordedAt, lazy, sequence) : new(Program, RewardId, EntryId, RecordedAt, _text!, sequence);
+        new(Program, RewardId, EntryId, RecordedAt, (object?)_lazy ?? _text!, sequence);
 
     /// <summary>The value the document was written from, when Core made this row (a store that keeps rows as given returns it to Core unparsed).</summary>
     internal object? Parsed => _lazy?.Value;

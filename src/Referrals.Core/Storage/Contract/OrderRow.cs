@@ -27,25 +27,24 @@ public sealed class OrderRow
     /// <param name="countedReferrer">The referrer for whom the order counts as a successful referral (ranked by event time), or <see langword="null"/>.</param>
     /// <exception cref="ArgumentNullException"><paramref name="conversion"/> or <paramref name="document"/> is <see langword="null"/>.</exception>
     public OrderRow(Conversion conversion, long version, string document, ParticipantId? creditedReferrer, ReferralCode? creditedCode, ParticipantId? countedReferrer)
+        : this(conversion, version, (object)document, creditedReferrer, creditedCode, countedReferrer)
     {
-        ArgumentNullException.ThrowIfNull(conversion);
-        ArgumentNullException.ThrowIfNull(document);
-        Conversion = conversion;
-        Version = version;
-        _text = document;
-        CreditedReferrer = creditedReferrer;
-        CreditedCode = creditedCode;
-        CountedReferrer = countedReferrer;
     }
 
     /// <summary>A row whose document Core writes as text only when a store reads it (see <see cref="LazyDocument"/>).</summary>
     internal OrderRow(Conversion conversion, long version, LazyDocument document, ParticipantId? creditedReferrer, ReferralCode? creditedCode, ParticipantId? countedReferrer)
+        : this(conversion, version, (object)document, creditedReferrer, creditedCode, countedReferrer)
+    {
+    }
+
+    private OrderRow(Conversion conversion, long version, object document, ParticipantId? creditedReferrer, ReferralCode? creditedCode, ParticipantId? countedReferrer)
     {
         ArgumentNullException.ThrowIfNull(conversion);
         ArgumentNullException.ThrowIfNull(document);
         Conversion = conversion;
         Version = version;
-        _lazy = document;
+        _text = document as string;
+        _lazy = document as LazyDocument;
         CreditedReferrer = creditedReferrer;
         CreditedCode = creditedCode;
         CountedReferrer = countedReferrer;

@@ -26,23 +26,17 @@ public sealed class RewardRow
     /// <param name="document">Core's JSON document of the folded state.</param>
     /// <exception cref="ArgumentNullException"><paramref name="rewardId"/>, <paramref name="orderId"/> or <paramref name="document"/> is <see langword="null"/>.</exception>
     public RewardRow(ProgramId program, string rewardId, ParticipantId beneficiary, string orderId, Instant conversionTime, long version, RewardDue? due, Instant? dueAt, string document)
+        : this(program, rewardId, beneficiary, orderId, conversionTime, version, due, dueAt, (object)document)
     {
-        ArgumentNullException.ThrowIfNull(rewardId);
-        ArgumentNullException.ThrowIfNull(orderId);
-        ArgumentNullException.ThrowIfNull(document);
-        Program = program;
-        RewardId = rewardId;
-        Beneficiary = beneficiary;
-        OrderId = orderId;
-        ConversionTime = conversionTime;
-        Version = version;
-        Due = due;
-        DueAt = due is null ? null : dueAt;
-        _text = document;
     }
 
     /// <summary>A row whose document Core writes as text only when a store reads it (see <see cref="LazyDocument"/>).</summary>
     internal RewardRow(ProgramId program, string rewardId, ParticipantId beneficiary, string orderId, Instant conversionTime, long version, RewardDue? due, Instant? dueAt, LazyDocument document)
+        : this(program, rewardId, beneficiary, orderId, conversionTime, version, due, dueAt, (object)document)
+    {
+    }
+
+    private RewardRow(ProgramId program, string rewardId, ParticipantId beneficiary, string orderId, Instant conversionTime, long version, RewardDue? due, Instant? dueAt, object document)
     {
         ArgumentNullException.ThrowIfNull(rewardId);
         ArgumentNullException.ThrowIfNull(orderId);
@@ -55,7 +49,8 @@ public sealed class RewardRow
         Version = version;
         Due = due;
         DueAt = due is null ? null : dueAt;
-        _lazy = document;
+        _text = document as string;
+        _lazy = document as LazyDocument;
     }
 
     /// <summary>The program.</summary>

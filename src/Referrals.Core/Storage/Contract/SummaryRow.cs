@@ -18,18 +18,17 @@ public sealed class SummaryRow
     /// <param name="document">Core's JSON document; empty when <paramref name="version"/> is 0.</param>
     /// <exception cref="ArgumentNullException"><paramref name="key"/> or <paramref name="document"/> is <see langword="null"/>.</exception>
     public SummaryRow(ProgramId program, ParticipantId participant, string key, long version, string document)
+        : this(program, participant, key, version, (object)document)
     {
-        ArgumentNullException.ThrowIfNull(key);
-        ArgumentNullException.ThrowIfNull(document);
-        Program = program;
-        Participant = participant;
-        Key = key;
-        Version = version;
-        _text = document;
     }
 
     /// <summary>A row whose document Core writes as text only when a store reads it (see <see cref="LazyDocument"/>).</summary>
     internal SummaryRow(ProgramId program, ParticipantId participant, string key, long version, LazyDocument document)
+        : this(program, participant, key, version, (object)document)
+    {
+    }
+
+    private SummaryRow(ProgramId program, ParticipantId participant, string key, long version, object document)
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(document);
@@ -37,7 +36,8 @@ public sealed class SummaryRow
         Participant = participant;
         Key = key;
         Version = version;
-        _lazy = document;
+        _text = document as string;
+        _lazy = document as LazyDocument;
     }
 
     /// <summary>The program.</summary>
