@@ -3,7 +3,6 @@ using Microsoft.Extensions.Options;
 using NodaTime;
 using Referrals.Internal;
 using Referrals.Privacy;
-using Referrals.Storage;
 using static Referrals.Fraud.FraudSignalNames;
 
 namespace Referrals.Fraud;

@@ -52,7 +52,7 @@ internal sealed partial class SessionConversionPipeline(
     public static SessionConversionPipeline Create(
         ReferralsOptions options,
         IReferralStore store,
-        ReferralCodeService codes,
+        CodeResolver codes,
         IClock clock,
         FraudAssessor? fraud,
         IEnumerable<IReferralNotifier> notifiers,
