@@ -1,6 +1,7 @@
 using NodaTime;
 using NodaTime.Testing;
 using Referrals.Codes;
+using Referrals.Services;
 using Referrals.Storage;
 
 namespace Referrals.Benchmarks;

@@ -8,6 +8,7 @@ using Referrals.Fraud;
 using Referrals.Participants;
 using Referrals.Privacy;
 using Referrals.Programs;
+using Referrals.Services;
 using Referrals.Storage;
 
 namespace Referrals.Benchmarks;
@@ -72,7 +73,7 @@ public class FraudBenchmarks
         // The history is recorded as a host records it, without fraud checks (every referral credited): Core computes the
         // orders' index values and the referrer's summary the checks read.
         var history = new FakeClock(Start - Duration.FromDays(30));
-        var codes = new Referrals.Codes.ReferralCodeService(_store, wrapped, history, Referrals.Codes.CryptoRandomSource.Instance, new Referrals.Links.ShareLinkService(options));
+        var codes = new Referrals.Services.ReferralCodeService(_store, wrapped, history, Referrals.Codes.CryptoRandomSource.Instance, new Referrals.Links.ShareLinkService(options));
         var attribution = new Referrals.Services.AttributionService(wrapped, history, codes, _store, []);
         var rewards = new Referrals.Services.RewardService(wrapped, history, _store, [], []);
         var participants = new Referrals.Services.ParticipantService(_store, history, wrapped);

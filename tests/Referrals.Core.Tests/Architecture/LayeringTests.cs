@@ -46,20 +46,12 @@ public sealed class LayeringTests
     /// </summary>
     private static readonly string[] Allowed =
     [
-        "Referrals.Codes.ReferralCodeService -> Referrals.Storage",
-        "Referrals.Fraud.FraudContext -> Referrals.Storage",
-        "Referrals.Fraud.RefundAbuseCheck -> Referrals.Storage",
-        "Referrals.Fraud.RingCheck -> Referrals.Storage",
-        "Referrals.Fraud.SelfReferralCheck -> Referrals.Storage",
-        "Referrals.Fraud.VelocityCheck -> Referrals.Storage",
         "Referrals.ReferralsOptions -> Referrals.Codes",
         "Referrals.ReferralsOptions -> Referrals.Fraud",
         "Referrals.ReferralsOptions -> Referrals.Links",
         "Referrals.ReferralsOptions -> Referrals.Notifications",
         "Referrals.ReferralsOptions -> Referrals.Privacy",
         "Referrals.ReferralsOptions -> Referrals.Programs",
-        // IFraudHistory returns the store contract's sighting and order stats types.
-        "Referrals.Fraud.IFraudHistory -> Referrals.Storage",
     ];
 
     /// <summary>
@@ -68,10 +60,7 @@ public sealed class LayeringTests
     /// </summary>
     private static readonly string[] AllowedInDocs =
     [
-        "Referrals.Codes.ReferralCodeService -> Referrals.Storage",
-        "Referrals.Notifications.PendingNotification -> Referrals.Storage",
         "Referrals.ReferralsOptions -> Referrals.Privacy",
-        "Referrals.Fraud.IFraudHistory -> Referrals.Storage",
     ];
 
     private static readonly string CorePath = typeof(ReferralException).Assembly.Location;

@@ -2,6 +2,7 @@ using NodaTime;
 using NodaTime.Testing;
 using Referrals.Codes;
 using Referrals.Links;
+using Referrals.Services;
 using Referrals.Storage;
 
 namespace Referrals.Tests.Support;
