@@ -1,6 +1,7 @@
 using NodaTime;
 using NodaTime.Testing;
 using Referrals.Codes;
+using Referrals.Programs;
 using Referrals.Services;
 using Referrals.Storage;
 

@@ -5,6 +5,7 @@ using Referrals.Codes;
 using Referrals.Fraud;
 using Referrals.Internal;
 using Referrals.Notifications;
+using Referrals.Programs;
 using Referrals.Rewards;
 using Referrals.Storage;
 

@@ -6,6 +6,7 @@ using NodaTime;
 using Referrals.Codes;
 using Referrals.Internal;
 using Referrals.Links;
+using Referrals.Programs;
 using Referrals.Storage;
 
 namespace Referrals.Services;
@@ -91,8 +92,16 @@ public sealed partial class ReferralCodeService
     /// <summary>Creates the service without dependency injection, with the cryptographic random source.</summary>
     /// <exception cref="OptionsValidationException">A setting is bad; the message names every one.</exception>
     public ReferralCodeService(IReferralStore store, ReferralsOptions options, IClock clock)
-        : this(store, Options.Create(Preconditions.CheckNotNull(options)), clock, CryptoRandomSource.Instance, new ShareLinkService(options))
+        : this(store, Options.Create(Validated(options)), clock, CryptoRandomSource.Instance, new ShareLinkService(options.Links, validated: true))
     {
+    }
+
+    // Every setting checked first, so the links section is built only when valid and a bad setting anywhere is reported
+    // with all the others, in one message.
+    private static ReferralsOptions Validated(ReferralsOptions options)
+    {
+        ReferralsOptionsValidator.ThrowIfInvalid(Preconditions.CheckNotNull(options));
+        return options;
     }
 
     /// <summary>How many codes the in-memory index holds.</summary>

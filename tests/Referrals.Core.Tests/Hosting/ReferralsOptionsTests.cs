@@ -75,7 +75,13 @@ public sealed class ReferralsOptionsTests
         options.Codes.Length = 99;
         var ex = Assert.Throws<OptionsValidationException>(() => new ReferralCodeService(new InMemoryStore(), options, new FakeClock(Instant.FromUtc(2026, 1, 1, 0, 0))));
         Assert.Contains("Referrals:Codes:Length", ex.Message, StringComparison.Ordinal);
-        Assert.Throws<OptionsValidationException>(() => new ShareLinkService(options));
+        // The link service (below the root options) takes and checks its own section, named by the same paths.
+        options.Links.MaxLength = 10;
+        options.Links.CodeParameter = "";
+        var links = Assert.Throws<OptionsValidationException>(() => new ShareLinkService(options.Links));
+        Assert.Contains("Referrals:Links:MaxLength must be 64 to 8192; got 10.", links.Message, StringComparison.Ordinal);
+        Assert.Contains("Referrals:Links:CodeParameter", links.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Referrals:Codes:Length", links.Message, StringComparison.Ordinal);
     }
 
     [Fact]
