@@ -9,7 +9,9 @@ using NodaTime;
 using NodaTime.Testing;
 using NodaTime.Text;
 using Referrals.Codes;
+using Referrals.Fraud;
 using Referrals.Links;
+using Referrals.Privacy;
 using Referrals.Programs;
 using Referrals.Rewards;
 using Referrals.Tests.Support;
@@ -82,6 +84,25 @@ public sealed class ReferralsOptionsTests
         Assert.Contains("Referrals:Links:MaxLength must be 64 to 8192; got 10.", links.Message, StringComparison.Ordinal);
         Assert.Contains("Referrals:Links:CodeParameter", links.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("Referrals:Codes:Length", links.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Lower_layers_get_their_section_of_the_validated_options_from_DI()
+    {
+        using var provider = Build(Json, o =>
+        {
+            o.Privacy.ContactHashKey = Convert.ToBase64String(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray());
+            o.Fraud.DisposableDomains.Add("throwaway.example");
+        });
+        var root = provider.GetRequiredService<IOptions<ReferralsOptions>>().Value;
+        // The disposable-mail check (Fraud, below the root options) is created by type from these two sections.
+        Assert.Same(root.Privacy, provider.GetRequiredService<IOptions<PrivacyOptions>>().Value);
+        Assert.Same(root.Fraud, provider.GetRequiredService<IOptions<FraudOptions>>().Value);
+        // The registered hasher knows the host's additions (a Fraud setting): a subdomain of one hashes as the listed domain.
+        var hasher = provider.GetRequiredService<FingerprintHasher>();
+        Assert.True(hasher.TryHashEmailDomain("a@mail.throwaway.example", out var subdomain));
+        Assert.True(hasher.TryHashEmailDomain("b@throwaway.example", out var listed));
+        Assert.Equal(listed, subdomain);
     }
 
     [Fact]
