@@ -44,15 +44,11 @@ public sealed class ReferralsOptions
     /// </summary>
     public IDictionary<string, ProgramOptions> Programs { get; set; } = new Dictionary<string, ProgramOptions>(StringComparer.Ordinal);
 
-    // The settings a lower layer reads from another section of the configuration tree. ReferralsOptions is the root that
-    // knows where each setting sits (the paths stay Referrals:Fraud:...); reading through it keeps Codes and Privacy from
-    // depending on the Fraud namespace, which sits above them.
+    // A setting a lower layer reads from another section of the configuration tree. ReferralsOptions is the root that
+    // knows where each setting sits (the path stays Referrals:Fraud:CodeGuessing) and hands the lower layers their values.
 
-    /// <summary><c>Referrals:Fraud:CodeGuessing</c>, read by the code services.</summary>
+    /// <summary><c>Referrals:Fraud:CodeGuessing</c>, read by the code service.</summary>
     internal CodeGuessingOptions CodeGuessing => Fraud.CodeGuessing;
-
-    /// <summary><c>Referrals:Fraud:DisposableDomains</c>, read by <see cref="FingerprintHasher"/>.</summary>
-    internal IList<string> ExtraDisposableDomains => Fraud.DisposableDomains;
 
     /// <summary>
     /// Adds a message naming the setting by its configuration path (<c>Referrals:Codes:Length</c>) for every bad setting

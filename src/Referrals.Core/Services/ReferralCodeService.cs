@@ -318,7 +318,7 @@ public sealed partial class ReferralCodeService
     /// </param>
     /// <exception cref="ArgumentException"><paramref name="program"/> is the default (empty) <see cref="ProgramId"/>.</exception>
     public CodeResolution Resolve(string? raw, ProgramId program, string? source)
-        => _resolver.Resolve(raw, program, source);
+        => _resolver.Resolve(raw, program, source); // the resolver checks the program
 
     /// <summary>
     /// Resolves raw input (typed at a till, entered in a form, scanned from a QR code, or a share link) to a code.
