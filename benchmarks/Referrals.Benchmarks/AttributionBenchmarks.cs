@@ -43,7 +43,7 @@ public class AttributionBenchmarks
         var wrapped = Microsoft.Extensions.Options.Options.Create(options);
         // The store AddReferrals composes by default: participants written in units of 10,000.
         var contract = new InMemoryStore();
-        _codes = new ReferralCodeService(contract, wrapped, clock, CryptoRandomSource.Instance, new Links.ShareLinkService(options), null);
+        _codes = new ReferralCodeService(contract, wrapped, clock, CryptoRandomSource.Instance, new Links.ShareLinkService(options.Links), null);
         _attribution = new AttributionService(wrapped, clock, _codes, contract, Array.Empty<IReferralNotifier>(), null);
         IReferralStore writer = contract;
         for (int from = 0; from < Participants; from += 10_000)

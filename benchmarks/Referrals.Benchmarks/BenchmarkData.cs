@@ -1,6 +1,8 @@
 using NodaTime;
 using NodaTime.Testing;
 using Referrals.Codes;
+using Referrals.Programs;
+using Referrals.Services;
 using Referrals.Storage;
 
 namespace Referrals.Benchmarks;

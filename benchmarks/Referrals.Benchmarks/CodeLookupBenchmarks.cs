@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Referrals.Codes;
+using Referrals.Services;
 
 namespace Referrals.Benchmarks;
 

@@ -8,6 +8,7 @@ using Referrals.Fraud;
 using Referrals.Participants;
 using Referrals.Privacy;
 using Referrals.Programs;
+using Referrals.Services;
 using Referrals.Storage;
 
 namespace Referrals.Benchmarks;
@@ -67,12 +68,12 @@ public class FraudBenchmarks
         var wrapped = Options.Create(options);
         var clock = new FakeClock(Start + Duration.FromDays(120));
         _store = new InMemoryStore();
-        var hasher = new FingerprintHasher(options);
-        _fraud = new FraudAssessor(wrapped, clock, new Referrals.Pipeline.ContractFraudHistory(_store), [new SelfReferralCheck(), new DisposableEmailCheck(wrapped), new VelocityCheck(), new RingCheck(), new RefundAbuseCheck()]);
+        var hasher = new FingerprintHasher(options.Privacy, options.Fraud.DisposableDomains);
+        _fraud = new FraudAssessor(wrapped, clock, new Referrals.Pipeline.ContractFraudHistory(_store), [new SelfReferralCheck(), new DisposableEmailCheck(Options.Create(options.Privacy), Options.Create(options.Fraud)), new VelocityCheck(), new RingCheck(), new RefundAbuseCheck()]);
         // The history is recorded as a host records it, without fraud checks (every referral credited): Core computes the
         // orders' index values and the referrer's summary the checks read.
         var history = new FakeClock(Start - Duration.FromDays(30));
-        var codes = new Referrals.Codes.ReferralCodeService(_store, wrapped, history, Referrals.Codes.CryptoRandomSource.Instance, new Referrals.Links.ShareLinkService(options));
+        var codes = new Referrals.Services.ReferralCodeService(_store, wrapped, history, Referrals.Codes.CryptoRandomSource.Instance, new Referrals.Links.ShareLinkService(options.Links));
         var attribution = new Referrals.Services.AttributionService(wrapped, history, codes, _store, []);
         var rewards = new Referrals.Services.RewardService(wrapped, history, _store, [], []);
         var participants = new Referrals.Services.ParticipantService(_store, history, wrapped);

@@ -1,4 +1,5 @@
 using Referrals.Codes;
+using Referrals.Services;
 using Referrals.Storage;
 using NodaTime;
 using NodaTime.Testing;

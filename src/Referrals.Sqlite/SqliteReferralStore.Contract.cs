@@ -2,6 +2,7 @@ using System.Runtime.ExceptionServices;
 using NodaTime;
 using Referrals.Attribution;
 using Referrals.Codes;
+using Referrals.Fraud;
 using Referrals.Notifications;
 using Referrals.Participants;
 using Referrals.Privacy;

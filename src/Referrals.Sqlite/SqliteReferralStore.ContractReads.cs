@@ -2,6 +2,7 @@ using Microsoft.Data.Sqlite;
 using NodaTime;
 using Referrals.Attribution;
 using Referrals.Codes;
+using Referrals.Fraud;
 using Referrals.Participants;
 using Referrals.Privacy;
 using Referrals.Rewards;

@@ -10,10 +10,10 @@ namespace Referrals.Attribution;
 /// resolves the code or link under the code-guessing limit, checks program, owner and signature, and names the touch by
 /// its natural id. Writes nothing. Thread-safe.
 /// </summary>
-internal sealed class TouchBuilder(ReferralCodeService codes, IClock clock, bool requireLinkSignature)
+internal sealed class TouchBuilder(CodeResolver codes, IClock clock, bool requireLinkSignature)
 {
-    /// <summary>The code service whose index resolves what was presented.</summary>
-    public ReferralCodeService Codes => codes;
+    /// <summary>The code index and resolution that resolve what was presented.</summary>
+    public CodeResolver Codes => codes;
 
     public async ValueTask<(Touch? Touch, CaptureRejection Rejection, CodeResolutionOutcome? CodeOutcome)> BuildAsync(
         IAttributionFacts facts,

@@ -9,11 +9,11 @@ namespace Referrals.Codes;
 /// <para>
 /// Limited are the look-ups people can reach: <c>AttributionService.CaptureAsync</c>,
 /// <c>AttributionService.RecordConversionAsync</c> (a presented code) and
-/// <see cref="ReferralCodeService.Resolve(string?, ProgramId, string?)"/> with its suggestions. A limited look-up is
+/// <c>ReferralCodeService.Resolve(raw, program, source)</c> with its suggestions. A limited look-up is
 /// refused before its input is read, found code or not. The source is the one the caller gives; without one, a capture
 /// falls back to the till, the visitor, the customer, then the contact, and a resolve without one counts against the
 /// program's single shared "unknown source", limited like one source — so pass the client's IP address or device id. POS
-/// batch uploads and <see cref="ReferralCodeService.Resolve(string?)"/> (for input from your own systems) are not
+/// batch uploads and <c>ReferralCodeService.Resolve(raw)</c> (for input from your own systems) are not
 /// limited.
 /// </para>
 /// <para>

@@ -3,7 +3,7 @@ using Referrals.Links;
 
 namespace Referrals.Codes;
 
-/// <summary>What became of raw input given to <see cref="ReferralCodeService.Resolve(string?)"/>.</summary>
+/// <summary>What became of raw input given to <c>ReferralCodeService.Resolve(raw)</c>.</summary>
 public enum CodeResolutionOutcome
 {
     /// <summary>The input is a known code; see <see cref="CodeResolution.Record"/> and <see cref="CodeResolution.State"/>.</summary>
@@ -24,7 +24,7 @@ public enum CodeResolutionOutcome
     /// <summary>
     /// The look-up was refused: its source, or its program as a whole, had too many failed look-ups in the window of
     /// <see cref="Codes.CodeGuessingOptions"/>, and the result says nothing about the input (found or not, it counts
-    /// nothing). Only <see cref="ReferralCodeService.Resolve(string?, ProgramId, string?)"/> gives it. Ask the person to try
+    /// nothing). Only <c>ReferralCodeService.Resolve(raw, program, source)</c> gives it. Ask the person to try
     /// again later.
     /// </summary>
     Limited = 5,
@@ -35,7 +35,7 @@ public enum CodeResolutionOutcome
 /// </summary>
 public readonly struct CodeResolution
 {
-    private readonly ReferralCodeService? _service;
+    private readonly CodeResolver? _resolver;
     private readonly string? _raw;
     // Set when the look-up was limited (ReferralCodeService.Resolve(raw, program, source)): suggestions count against it.
     private readonly string? _program;
@@ -50,7 +50,7 @@ public readonly struct CodeResolution
         CodeMalformedReason malformedReason = CodeMalformedReason.None,
         int invalidCharacterIndex = -1,
         ShareLinkParseResult? link = null,
-        ReferralCodeService? service = null,
+        CodeResolver? resolver = null,
         string? raw = null,
         ProgramId? program = null,
         string? source = null,
@@ -62,7 +62,7 @@ public readonly struct CodeResolution
         MalformedReason = malformedReason;
         InvalidCharacterIndex = invalidCharacterIndex;
         Link = link;
-        _service = service;
+        _resolver = resolver;
         _raw = raw;
         _program = program?.Value;
         _source = source;
@@ -100,23 +100,23 @@ public readonly struct CodeResolution
     /// </summary>
     /// <remarks>
     /// Every suggestion is a real code, so suggestions are guesses too. After
-    /// <see cref="ReferralCodeService.Resolve(string?, ProgramId, string?)"/> each call counts against the same source and
+    /// <c>ReferralCodeService.Resolve(raw, program, source)</c> each call counts against the same source and
     /// program as failed look-ups, one for each code it returns (at least one); it returns no more codes than the failures
     /// they have left, and nothing while they are limited.
-    /// After <see cref="ReferralCodeService.Resolve(string?)"/> nothing is counted or limited: do not show those to people.
+    /// After <c>ReferralCodeService.Resolve(raw)</c> nothing is counted or limited: do not show those to people.
     /// </remarks>
     /// <param name="max">Most suggestions to return, 1 to 50.</param>
     public IReadOnlyList<ReferralCodeRecord> GetSuggestions(int max = 5)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(max, 50);
-        if (_service is null || _raw is null || Outcome is not (CodeResolutionOutcome.NotFound or CodeResolutionOutcome.CheckFailed))
+        if (_resolver is null || _raw is null || Outcome is not (CodeResolutionOutcome.NotFound or CodeResolutionOutcome.CheckFailed))
         {
             return [];
         }
         return _program is { } program
-            ? _service.SuggestLimited(_raw, Link?.Code, max, new ProgramId(program), _source)
-            : _service.SuggestFor(_raw, Link?.Code, max);
+            ? _resolver.SuggestLimited(_raw, Link?.Code, max, new ProgramId(program), _source)
+            : _resolver.SuggestFor(_raw, Link?.Code, max);
     }
 
     /// <summary>For <see cref="CodeResolutionOutcome.Found"/>: the instant <see cref="State"/> was judged at.</summary>
@@ -124,7 +124,7 @@ public readonly struct CodeResolution
 
     /// <summary>This resolution, its suggestions counted against <paramref name="program"/> and <paramref name="source"/>.</summary>
     internal CodeResolution CountedAgainst(ProgramId program, string? source) =>
-        new(Outcome, Record, State, MalformedReason, InvalidCharacterIndex, Link, _service, _raw, program, source);
+        new(Outcome, Record, State, MalformedReason, InvalidCharacterIndex, Link, _resolver, _raw, program, source);
 
     /// <inheritdoc />
     public override string ToString() => Outcome switch

@@ -3,7 +3,6 @@ using Microsoft.Extensions.Options;
 using NodaTime;
 using Referrals.Internal;
 using Referrals.Privacy;
-using Referrals.Storage;
 using static Referrals.Fraud.FraudSignalNames;
 
 namespace Referrals.Fraud;
@@ -109,11 +108,14 @@ internal sealed class DisposableEmailCheck : IFraudCheck
 {
     private readonly FingerprintHasher? _hasher;
 
-    public DisposableEmailCheck(IOptions<ReferralsOptions> options)
+    /// <param name="privacy">The privacy settings (<c>Referrals:Privacy</c>): the hash key.</param>
+    /// <param name="fraud">The fraud settings (<c>Referrals:Fraud</c>): the host's additions to the disposable-mail list.</param>
+    public DisposableEmailCheck(IOptions<PrivacyOptions> privacy, IOptions<FraudOptions> fraud)
     {
-        var o = Preconditions.CheckNotNull(options).Value;
+        var p = Preconditions.CheckNotNull(privacy).Value;
+        var extra = Preconditions.CheckNotNull(fraud).Value.DisposableDomains;
         // Without a key the host cannot make e-mail-domain fingerprints, so there is nothing to check.
-        _hasher = string.IsNullOrEmpty(o.Privacy.ContactHashKey) ? null : new FingerprintHasher(o);
+        _hasher = string.IsNullOrEmpty(p.ContactHashKey) ? null : new FingerprintHasher(p, extra);
     }
 
     public string Name => FraudCheckNames.DisposableEmail;

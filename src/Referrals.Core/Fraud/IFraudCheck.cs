@@ -2,7 +2,6 @@ using NodaTime;
 using Referrals.Codes;
 using Referrals.Participants;
 using Referrals.Privacy;
-using Referrals.Storage;
 
 namespace Referrals.Fraud;
 

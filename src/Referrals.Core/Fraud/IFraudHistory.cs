@@ -1,6 +1,5 @@
 using NodaTime;
 using Referrals.Privacy;
-using Referrals.Storage;
 
 namespace Referrals.Fraud;
 

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Referrals.Codes;
+using Referrals.Services;
 
 namespace Referrals.Hosting;
 

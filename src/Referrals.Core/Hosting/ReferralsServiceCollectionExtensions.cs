@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using NodaTime;
 using NodaTime.Extensions;
+using Referrals.Programs;
 using Referrals;
 using Referrals.Attribution;
 using Referrals.Codes;
@@ -86,6 +87,9 @@ public static class ReferralsServiceCollectionExtensions
         services.TryAddSingleton<IReferralStore, InMemoryStore>();
         // The services' store, opened once: the derived rows of programs an upgraded store carried over are built first.
         services.TryAddSingleton(sp => OpenedStore.Open(sp.GetRequiredService<IReferralStore>(), sp.GetRequiredService<IOptions<ReferralsOptions>>().Value));
+        // The sections a lower layer's type takes (the built-in checks are created by type), read from the validated options.
+        services.TryAddSingleton<IOptions<PrivacyOptions>>(sp => Microsoft.Extensions.Options.Options.Create(sp.GetRequiredService<IOptions<ReferralsOptions>>().Value.Privacy));
+        services.TryAddSingleton<IOptions<FraudOptions>>(sp => Microsoft.Extensions.Options.Options.Create(sp.GetRequiredService<IOptions<ReferralsOptions>>().Value.Fraud));
         foreach (var check in ReferralsBuilder.BuiltInChecks.Values)
         {
             services.TryAddEnumerable(ServiceDescriptor.Singleton(typeof(IFraudCheck), check));
@@ -97,7 +101,11 @@ public static class ReferralsServiceCollectionExtensions
             sp.GetRequiredService<OpenedStore>().Store,
             sp.GetRequiredService<IClock>(),
             sp.GetRequiredService<IOptions<ReferralsOptions>>()));
-        services.TryAddSingleton<FingerprintHasher>();
+        services.TryAddSingleton(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<ReferralsOptions>>().Value;
+            return new FingerprintHasher(o.Privacy, o.Fraud.DisposableDomains);
+        });
         services.TryAddSingleton(sp => new RewardService(
             sp.GetRequiredService<IOptions<ReferralsOptions>>(),
             sp.GetRequiredService<IClock>(),
@@ -105,7 +113,8 @@ public static class ReferralsServiceCollectionExtensions
             sp.GetServices<IRewardFulfiller>(),
             sp.GetServices<Referrals.Notifications.IReferralNotifier>(),
             sp.GetService<Microsoft.Extensions.Logging.ILogger<RewardService>>()));
-        services.TryAddSingleton<ShareLinkService>();
+        // From the validated options: the link template passed the round trip for the longest code the code settings issue.
+        services.TryAddSingleton(sp => new ShareLinkService(sp.GetRequiredService<IOptions<ReferralsOptions>>().Value.Links, validated: true));
         // The internal constructor: the one with the fraud assessment (FraudAssessor is internal).
         services.TryAddSingleton(sp => new AttributionService(
             sp.GetRequiredService<IOptions<ReferralsOptions>>(),
@@ -122,7 +131,7 @@ public static class ReferralsServiceCollectionExtensions
             sp.GetRequiredService<IRandomSource>(),
             sp.GetRequiredService<ShareLinkService>(),
             sp.GetService<Microsoft.Extensions.Logging.ILogger<ReferralCodeService>>()));
-        services.TryAddSingleton<ContactHasher>();
+        services.TryAddSingleton(sp => new ContactHasher(sp.GetRequiredService<IOptions<ReferralsOptions>>().Value.Privacy));
         return new ReferralsBuilder(services);
     }
 }

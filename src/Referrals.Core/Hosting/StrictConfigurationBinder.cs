@@ -4,6 +4,7 @@ using System.Reflection;
 using System.Text;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Primitives;
+using Referrals.Programs;
 
 namespace Referrals.Hosting;
 

@@ -158,17 +158,16 @@ public sealed class LinkOptions
     /// template ending <c>?ref=1</c>), and a path with dot segments or backslashes (the URL parser rewrites them, so the
     /// code is never found), and whatever else breaks the round trip.
     /// </summary>
-    /// <param name="options">The whole options, for the service that builds and reads the link.</param>
+    /// <param name="o">The link options, for the service that builds and reads the link.</param>
     /// <param name="longestCode">Symbols of the longest code the code options let the library issue, check symbol included.</param>
     /// <param name="path">The configuration path of the link options.</param>
     /// <param name="f">Receives one message per bad setting.</param>
-    internal static void ValidateRoundTrip(ReferralsOptions options, int longestCode, string path, List<string> f)
+    internal static void ValidateRoundTrip(LinkOptions o, int longestCode, string path, List<string> f)
     {
-        var o = options.Links;
         ShareLinkService service;
         try
         {
-            service = new ShareLinkService(options, validated: true);
+            service = new ShareLinkService(o, validated: true);
         }
         catch (OptionsValidationException ex)
         {
@@ -230,7 +229,8 @@ public sealed class LinkOptions
     }
 
     /// <summary>25 symbols: the longest code the library issues (24 data symbols and a check symbol; vanity codes are at most 24).</summary>
-    private const string LongestSampleCode = "ABCDEFGHJKMNPQRSTVWXYZ234";
+    /// <summary>A code of the most symbols any code options let the library issue, for the round trip.</summary>
+    internal const string LongestSampleCode = "ABCDEFGHJKMNPQRSTVWXYZ234";
 }
 
 /// <summary>One HMAC-SHA256 key for share-link signatures.</summary>

@@ -58,16 +58,15 @@ public sealed class ShareLinkService
     private readonly Dictionary<string, byte[]> verificationKeys;
     private readonly string? activeKeyId;
 
-    /// <summary>Creates the service from options bound by dependency injection.</summary>
-    /// <exception cref="OptionsValidationException">The options are invalid; every bad setting is listed.</exception>
-    public ShareLinkService(IOptions<ReferralsOptions> options)
-        : this(Preconditions.CheckNotNull(options).Value)
-    {
-    }
-
-    /// <summary>Creates the service from options built in code.</summary>
-    /// <exception cref="OptionsValidationException">The options are invalid; every bad setting is listed.</exception>
-    public ShareLinkService(ReferralsOptions options)
+    /// <summary>
+    /// Creates the service from the link settings (<c>ReferralsOptions.Links</c>, the <c>Referrals:Links</c> section),
+    /// validated here: every bad setting is listed, and the template must build a link that reads back for a code of the
+    /// most symbols any code settings allow. (<c>AddReferrals</c> validates all settings at start, the link length against
+    /// the longest code the configured code settings issue, and creates the service from the validated links section.)
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is <see langword="null"/>.</exception>
+    /// <exception cref="OptionsValidationException">The link settings are invalid; every bad setting is listed by its path.</exception>
+    public ShareLinkService(LinkOptions options)
         : this(Validated(options), validated: true)
     {
     }
@@ -76,10 +75,9 @@ public sealed class ShareLinkService
     /// Creates the service from options that passed validation, or whose link settings did while the validator tries the
     /// template (it builds and reads back a link with this service).
     /// </summary>
-    internal ShareLinkService(ReferralsOptions options, bool validated)
+    internal ShareLinkService(LinkOptions links, bool validated)
     {
         _ = validated;
-        var links = options.Links;
 
         codeParameter = links.CodeParameter;
         mediumParameter = links.MediumParameter;
@@ -106,7 +104,7 @@ public sealed class ShareLinkService
         codeInPath = codeAt >= 0;
         if (codeInPath && (codeAt < pathStart || codeAt >= pathEnd))
         {
-            throw Invalid($"{ReferralsOptions.SectionName}:Links:Template must carry {{code}} in its path, not in its host; got '{links.Template}'.");
+            throw Invalid($"{ConfigurationPaths.Links}:Template must carry {{code}} in its path, not in its host; got '{links.Template}'.");
         }
         buildPrefix = codeInPath ? main[..codeAt] : main;
         buildSuffix = codeInPath ? main[(codeAt + CodePlaceholder.Length)..] : string.Empty;
@@ -117,7 +115,7 @@ public sealed class ShareLinkService
             {
                 if (IsReservedName(name))
                 {
-                    throw Invalid($"{ReferralsOptions.SectionName}:Links:Template must not carry the '{name}' parameter itself (the link builder writes it); got '{links.Template}'.");
+                    throw Invalid($"{ConfigurationPaths.Links}:Template must not carry the '{name}' parameter itself (the link builder writes it); got '{links.Template}'.");
                 }
             }
         }
@@ -182,7 +180,7 @@ public sealed class ShareLinkService
         Preconditions.CheckArgument(
             sb.Length <= maxLength,
             nameof(utm),
-            $"The link would be {sb.Length} characters, longer than {ReferralsOptions.SectionName}:Links:MaxLength ({maxLength}); shorten the UTM values.");
+            $"The link would be {sb.Length} characters, longer than {ConfigurationPaths.Links}:MaxLength ({maxLength}); shorten the UTM values.");
         return new ShareLink(sb.ToString(), code, medium, utm, activeKeyId);
     }
 
@@ -641,12 +639,22 @@ public sealed class ShareLinkService
     /// <summary>Quotes untrusted text for a detail message: shortened, invisible characters replaced.</summary>
     private static string Echo(string value) => UntrustedText.Echo(value, MaxEchoLength);
 
-    private static ReferralsOptions Validated(ReferralsOptions options)
+    private static LinkOptions Validated(LinkOptions options)
     {
-        ReferralsOptionsValidator.ThrowIfInvalid(options);
+        Preconditions.CheckNotNull(options);
+        var f = new List<string>();
+        options.Validate(ConfigurationPaths.Links, f);
+        if (f.Count == 0)
+        {
+            LinkOptions.ValidateRoundTrip(options, LinkOptions.LongestSampleCode.Length, ConfigurationPaths.Links, f);
+        }
+        if (f.Count > 0)
+        {
+            throw new OptionsValidationException(Options.DefaultName, typeof(LinkOptions), f);
+        }
         return options;
     }
 
     private static OptionsValidationException Invalid(string failure) =>
-        new(Options.DefaultName, typeof(ReferralsOptions), [failure]);
+        new(Options.DefaultName, typeof(LinkOptions), [failure]);
 }

@@ -35,7 +35,7 @@ public enum NotificationKind
 /// <para>
 /// It holds references, not copies: a delivery after the first reads the attribution, ledger entry or touch from the
 /// store, so no personal data is duplicated into the outbox; of a failure it keeps the exception's type, never its message.
-/// Stores keep it until acknowledged; see <see cref="Storage.IReferralStore"/>. Two notifications are equal when every
+/// Stores keep it until acknowledged; see the store contract, <c>Referrals.Storage.IReferralStore</c>. Two notifications are equal when every
 /// property is, lists compared by their elements.
 /// </para>
 /// </remarks>
@@ -75,7 +75,7 @@ public sealed record PendingNotification
     /// <summary>
     /// When a lifecycle pass may next try to deliver it: a minute after <see cref="RecordedAt"/> until the first attempt
     /// failed (the committing process tells the notifiers itself), then after each failed attempt the backoff of
-    /// <see cref="NotificationOptions"/>. Stores find due notifications by it; see <see cref="Storage.IReferralStore.ListDueNotificationsAsync"/>.
+    /// <see cref="NotificationOptions"/>. Stores find due notifications by it; see <c>IReferralStore.ListDueNotificationsAsync</c> of the store contract.
     /// </summary>
     public required Instant DueAt { get; init; }
 

@@ -7,6 +7,7 @@ using Referrals.Internal;
 using Referrals.Participants;
 using Referrals.Fraud;
 using Referrals.Privacy;
+using Referrals.Programs;
 
 namespace Referrals.Pipeline;
 

@@ -1,3 +1,4 @@
+using Referrals.Programs;
 using Referrals.Storage;
 
 namespace Referrals.Pipeline;

@@ -5,6 +5,7 @@ using Referrals.Codes;
 using Referrals.Fraud;
 using Referrals.Internal;
 using Referrals.Notifications;
+using Referrals.Programs;
 using Referrals.Rewards;
 using Referrals.Storage;
 
@@ -52,7 +53,7 @@ internal sealed partial class SessionConversionPipeline(
     public static SessionConversionPipeline Create(
         ReferralsOptions options,
         IReferralStore store,
-        ReferralCodeService codes,
+        CodeResolver codes,
         IClock clock,
         FraudAssessor? fraud,
         IEnumerable<IReferralNotifier> notifiers,

@@ -17,7 +17,7 @@ namespace Referrals.Pipeline;
 /// their versions, so the unit names them (<see cref="UnitOfWork.ReadSummaries"/>) and a concurrent change to one makes
 /// the unit a conflict instead of a decision on stale facts. One per operation attempt; not thread-safe.
 /// </summary>
-internal sealed class SessionFacts(IReferralStoreReader reader, ReferralCodeService? codes) : IAttributionFacts, IFraudHistory
+internal sealed class SessionFacts(IReferralStoreReader reader, CodeResolver? codes) : IAttributionFacts, IFraudHistory
 {
     /// <summary>
     /// How many of a prospect's touches one decision considers (latest first). A prospect meets a handful of referrals;

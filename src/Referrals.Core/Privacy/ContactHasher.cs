@@ -44,23 +44,18 @@ public sealed class ContactHasher
     private readonly byte[] key;
     private readonly string? defaultCountryCallingCode;
 
-    /// <summary>Creates the hasher from options bound by dependency injection.</summary>
+    /// <summary>
+    /// Creates the hasher from the privacy settings (<c>ReferralsOptions.Privacy</c>, the <c>Referrals:Privacy</c>
+    /// section), validated here. <c>AddReferrals</c> registers one made from the validated settings.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is <see langword="null"/>.</exception>
     /// <exception cref="OptionsValidationException">
-    /// The options are invalid (every bad setting is listed), or <see cref="PrivacyOptions.ContactHashKey"/> is not set.
+    /// The privacy settings are invalid (every bad setting is listed), or <see cref="PrivacyOptions.ContactHashKey"/> is not set.
     /// </exception>
-    public ContactHasher(IOptions<ReferralsOptions> options)
-        : this(Preconditions.CheckNotNull(options).Value)
+    public ContactHasher(PrivacyOptions options)
     {
-    }
-
-    /// <summary>Creates the hasher from options built in code.</summary>
-    /// <exception cref="OptionsValidationException">
-    /// The options are invalid (every bad setting is listed), or <see cref="PrivacyOptions.ContactHashKey"/> is not set.
-    /// </exception>
-    public ContactHasher(ReferralsOptions options)
-    {
-        key = KeyedHash.LoadKey(Preconditions.CheckNotNull(options), "contact details");
-        defaultCountryCallingCode = options.Privacy.DefaultCountryCallingCode;
+        key = KeyedHash.LoadKey(options, "contact details");
+        defaultCountryCallingCode = options.DefaultCountryCallingCode;
     }
 
     /// <summary>Normalises an e-mail address (by the rules in the remarks) and hashes it. Never throws.</summary>

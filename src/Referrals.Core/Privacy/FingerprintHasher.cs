@@ -29,21 +29,29 @@ public sealed class FingerprintHasher
     private readonly DisposableEmailDomainList _disposable;
     private readonly Lazy<FrozenSet<string>> _disposableHashes;
 
-    /// <summary>Creates the hasher from options bound by dependency injection.</summary>
-    /// <exception cref="OptionsValidationException">The options are invalid, or <see cref="PrivacyOptions.ContactHashKey"/> is not set.</exception>
-    public FingerprintHasher(IOptions<ReferralsOptions> options)
-        : this(Preconditions.CheckNotNull(options).Value)
+    /// <summary>
+    /// Creates the hasher from the privacy settings (<c>ReferralsOptions.Privacy</c>, the <c>Referrals:Privacy</c>
+    /// section), validated here, and the host's additions to the disposable-mail list. <c>AddReferrals</c> registers one
+    /// made from the validated settings.
+    /// </summary>
+    /// <param name="options">The privacy settings; the key is required.</param>
+    /// <param name="extraDisposableDomains">
+    /// The host's additions to the shipped disposable-mail list, <c>ReferralsOptions.Fraud.DisposableDomains</c>
+    /// (<c>Referrals:Fraud:DisposableDomains</c>): pass the same list the fraud checks are configured with, so an e-mail
+    /// domain under one of them hashes as the listed domain. <see langword="null"/> or empty for the shipped list alone.
+    /// </param>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">A domain of <paramref name="extraDisposableDomains"/> is not a domain name.</exception>
+    /// <exception cref="OptionsValidationException">
+    /// The privacy settings are invalid (every bad setting is listed), or <see cref="PrivacyOptions.ContactHashKey"/> is not set.
+    /// </exception>
+    public FingerprintHasher(PrivacyOptions options, IEnumerable<string>? extraDisposableDomains = null)
     {
-    }
-
-    /// <summary>Creates the hasher from options built in code.</summary>
-    /// <exception cref="OptionsValidationException">The options are invalid, or <see cref="PrivacyOptions.ContactHashKey"/> is not set.</exception>
-    public FingerprintHasher(ReferralsOptions options)
-    {
-        _key = KeyedHash.LoadKey(Preconditions.CheckNotNull(options), "fingerprints");
-        _disposable = options.ExtraDisposableDomains.Count == 0
+        _key = KeyedHash.LoadKey(options, "fingerprints");
+        var extra = extraDisposableDomains?.ToList();
+        _disposable = extra is null || extra.Count == 0
             ? DisposableEmailDomainList.Default
-            : DisposableEmailDomainList.Default.With(options.ExtraDisposableDomains);
+            : DisposableEmailDomainList.Default.With(extra);
         _disposableHashes = new Lazy<FrozenSet<string>>(() => _disposable.Domains.Select(d => KeyedHash.Compute(_key, DomainTag, d)).ToFrozenSet(StringComparer.Ordinal));
     }
 

@@ -10,19 +10,24 @@ namespace Referrals.Privacy;
 internal static class KeyedHash
 {
     /// <summary>Decodes <see cref="PrivacyOptions.ContactHashKey"/>, which the hashers cannot work without.</summary>
-    /// <exception cref="OptionsValidationException">The options are invalid, or the key is not set.</exception>
-    public static byte[] LoadKey(ReferralsOptions options, string purpose)
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is <see langword="null"/>.</exception>
+    /// <exception cref="OptionsValidationException">The privacy settings are invalid (every bad one is listed), or the key is not set.</exception>
+    public static byte[] LoadKey(PrivacyOptions options, string purpose)
     {
-        ReferralsOptionsValidator.ThrowIfInvalid(options);
+        Preconditions.CheckNotNull(options);
+        var f = new List<string>();
+        options.Validate(ConfigurationPaths.Privacy, f);
         // The validator accepts a missing key, since hosts that never hash anything need none; the hashers cannot work without it.
-        if (string.IsNullOrEmpty(options.Privacy.ContactHashKey) || !Secrets.TryDecodeSecret(options.Privacy.ContactHashKey, out var key))
+        byte[]? key = null;
+        if (f.Count == 0 && (string.IsNullOrEmpty(options.ContactHashKey) || !Secrets.TryDecodeSecret(options.ContactHashKey, out key)))
         {
-            throw new OptionsValidationException(
-                Options.DefaultName,
-                typeof(ReferralsOptions),
-                [$"{ReferralsOptions.SectionName}:Privacy:ContactHashKey is required to hash {purpose}: base64 of at least {Secrets.MinSecretBytes} random bytes."]);
+            f.Add($"{ConfigurationPaths.Privacy}:ContactHashKey is required to hash {purpose}: base64 of at least {Secrets.MinSecretBytes} random bytes.");
         }
-        return key;
+        if (f.Count > 0)
+        {
+            throw new OptionsValidationException(Options.DefaultName, typeof(PrivacyOptions), f);
+        }
+        return key!;
     }
 
     /// <summary>The first 8 characters of a hash, for evidence a person reads: enough to compare, never the raw value.</summary>

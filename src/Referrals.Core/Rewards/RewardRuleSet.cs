@@ -32,7 +32,7 @@ internal sealed class RewardRuleSet
     /// <summary>The deepest referrer level a rule pays (0 when no referrer rule).</summary>
     public int MaxLevel { get; }
 
-    /// <summary>Compiles validated options (see <see cref="ReferralsOptionsValidator"/>); <see langword="null"/> when there are no rules.</summary>
+    /// <summary>Compiles validated options (validated with every other setting at start); <see langword="null"/> when there are no rules.</summary>
     public static RewardRuleSet? Compile(RewardOptions? options, DateTimeZone zone)
     {
         if (options is null || options.Rules.Count == 0)

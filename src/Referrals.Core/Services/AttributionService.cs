@@ -92,8 +92,8 @@ public sealed class AttributionService
         var log = logger ?? (ILogger)NullLogger.Instance;
         _programs = ProgramRules.Compile(o);
         _participants = new ParticipantService(store, clock, [.. o.Programs.Keys.Select(k => new ProgramId(k))]);
-        _contract = SessionConversionPipeline.Create(o, store, codes, clock, fraud, notifiers, log);
-        var hasher = new Lazy<ContactHasher?>(() => string.IsNullOrEmpty(o.Privacy.ContactHashKey) ? null : new ContactHasher(o));
+        _contract = SessionConversionPipeline.Create(o, store, codes.Resolver, clock, fraud, notifiers, log);
+        var hasher = new Lazy<ContactHasher?>(() => string.IsNullOrEmpty(o.Privacy.ContactHashKey) ? null : new ContactHasher(o.Privacy));
         var flow = new ConversionFlow(store, _contract);
         _reevaluation = new Reevaluation(flow, _programs);
         _import = new PosBatchImport(flow, _reevaluation, hasher);

@@ -3,6 +3,7 @@ using Referrals.Attribution;
 using Referrals.Internal;
 using Referrals.Participants;
 using Referrals.Privacy;
+using Referrals.Programs;
 using Referrals.Rewards;
 using Referrals.Storage;
 

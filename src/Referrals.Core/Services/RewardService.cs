@@ -6,6 +6,7 @@ using Referrals.Attribution;
 using Referrals.Internal;
 using Referrals.Notifications;
 using Referrals.Pipeline;
+using Referrals.Programs;
 using Referrals.Rewards;
 using Referrals.Storage;
 

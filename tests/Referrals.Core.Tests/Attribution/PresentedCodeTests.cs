@@ -5,6 +5,7 @@ using NodaTime;
 using Referrals.Attribution;
 using Referrals.Codes;
 using Referrals.Links;
+using Referrals.Programs;
 using Referrals.Storage;
 using Referrals.Tests.Links;
 using Referrals.Tests.Support;
@@ -122,7 +123,7 @@ public sealed class PresentedCodeTests
             var ana = World.ParticipantAsync("ana").GetAwaiter().GetResult();
             Codes = [World.CodeAsync(ana, ShareMedium.Link).GetAwaiter().GetResult(), World.CodeAsync(ana, ShareMedium.Receipt).GetAwaiter().GetResult()];
             var unsignedOptions = new ReferralsOptions { Links = { Template = World.Options.Links.Template } };
-            var unsigned = new ShareLinkService(unsignedOptions);
+            var unsigned = new ShareLinkService(unsignedOptions.Links);
             Allowed = [.. Codes.Select(c => c.Code.Value)];
             foreach (var c in Codes)
             {

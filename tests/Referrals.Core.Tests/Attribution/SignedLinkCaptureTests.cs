@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Referrals.Attribution;
 using Referrals.Codes;
 using Referrals.Links;
+using Referrals.Programs;
 using Referrals.Tests.Links;
 using Referrals.Tests.Support;
 using static Referrals.Tests.Support.AttributionWorld;
@@ -180,14 +181,11 @@ public sealed class SignedLinkCaptureTests
     }
 
     /// <summary>Links signed with a key the world no longer has (a rotated-out key), same template.</summary>
-    private static ShareLinkService OldKeyLinks(AttributionWorld w) => new(new ReferralsOptions
+    private static ShareLinkService OldKeyLinks(AttributionWorld w) => new(new LinkOptions
     {
-        Links =
-        {
-            Template = w.Options.Links.Template,
-            SigningKeys = { new LinkSigningKey { Id = "k0", Secret = OldSecret } },
-            ActiveSigningKeyId = "k0",
-        },
+        Template = w.Options.Links.Template,
+        SigningKeys = { new LinkSigningKey { Id = "k0", Secret = OldSecret } },
+        ActiveSigningKeyId = "k0",
     });
 
     private static string StripSignature(string url) => Remove(Remove(url, "kid"), "sig");

@@ -3,6 +3,8 @@ using NodaTime;
 using Referrals.Attribution;
 using Referrals.Codes;
 using Referrals.Fraud;
+using Referrals.Programs;
+using Referrals.Services;
 using Referrals.Tests.Support;
 using static Referrals.Tests.Support.AttributionWorld;
 

@@ -3,6 +3,7 @@ using FsCheck.Fluent;
 using FsCheck.Xunit;
 using Referrals.Codes;
 using Referrals.Links;
+using Referrals.Services;
 using Referrals.Tests.Links;
 using Referrals.Tests.Support;
 

@@ -3,6 +3,7 @@ using FsCheck.Fluent;
 using FsCheck.Xunit;
 using NodaTime;
 using Referrals.Codes;
+using Referrals.Services;
 using Referrals.Tests.Support;
 
 namespace Referrals.Tests.Codes;
@@ -324,7 +325,7 @@ public sealed class ReferralCodeServiceTests
     {
         var t = new TestServices();
         var record = await t.Codes.IssueAsync(TestServices.Request(), Ct);
-        var restarted = new Referrals.Codes.ReferralCodeService(t.Store, t.Options, t.Clock);
+        var restarted = new Referrals.Services.ReferralCodeService(t.Store, t.Options, t.Clock);
         Assert.Equal(CodeResolutionOutcome.NotFound, restarted.Resolve(record.Code.Value).Outcome);
         await restarted.InitializeAsync(Ct);
         Assert.Equal(CodeResolutionOutcome.Found, restarted.Resolve(record.Code.Value).Outcome);

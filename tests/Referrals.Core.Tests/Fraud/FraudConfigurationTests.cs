@@ -9,6 +9,7 @@ using Referrals.Attribution;
 using Referrals.Codes;
 using Referrals.Fraud;
 using Referrals.Participants;
+using Referrals.Programs;
 using Referrals.Storage;
 using Referrals.Services;
 

@@ -250,8 +250,8 @@ public sealed class FraudStoryTests
     {
         var w = new AttributionWorld();
         w.Options.Fraud.DisposableDomains.Add("throwaway.example");
-        var hasher = new FingerprintHasher(w.Options);
-        var check = new DisposableEmailCheck(Microsoft.Extensions.Options.Options.Create(w.Options));
+        var hasher = new FingerprintHasher(w.Options.Privacy, w.Options.Fraud.DisposableDomains);
+        var check = new DisposableEmailCheck(Microsoft.Extensions.Options.Options.Create(w.Options.Privacy), Microsoft.Extensions.Options.Options.Create(w.Options.Fraud));
 
         Assert.True(hasher.TryHashEmailDomain("x@eu.mailinator.com", out var sub));
         Assert.True(hasher.TryHashEmailDomain("y@mailinator.com", out var listed));

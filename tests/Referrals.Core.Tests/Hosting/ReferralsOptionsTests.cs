@@ -9,7 +9,9 @@ using NodaTime;
 using NodaTime.Testing;
 using NodaTime.Text;
 using Referrals.Codes;
+using Referrals.Fraud;
 using Referrals.Links;
+using Referrals.Privacy;
 using Referrals.Programs;
 using Referrals.Rewards;
 using Referrals.Tests.Support;
@@ -75,7 +77,32 @@ public sealed class ReferralsOptionsTests
         options.Codes.Length = 99;
         var ex = Assert.Throws<OptionsValidationException>(() => new ReferralCodeService(new InMemoryStore(), options, new FakeClock(Instant.FromUtc(2026, 1, 1, 0, 0))));
         Assert.Contains("Referrals:Codes:Length", ex.Message, StringComparison.Ordinal);
-        Assert.Throws<OptionsValidationException>(() => new ShareLinkService(options));
+        // The link service (below the root options) takes and checks its own section, named by the same paths.
+        options.Links.MaxLength = 10;
+        options.Links.CodeParameter = "";
+        var links = Assert.Throws<OptionsValidationException>(() => new ShareLinkService(options.Links));
+        Assert.Contains("Referrals:Links:MaxLength must be 64 to 8192; got 10.", links.Message, StringComparison.Ordinal);
+        Assert.Contains("Referrals:Links:CodeParameter", links.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Referrals:Codes:Length", links.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Lower_layers_get_their_section_of_the_validated_options_from_DI()
+    {
+        using var provider = Build(Json, o =>
+        {
+            o.Privacy.ContactHashKey = Convert.ToBase64String(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray());
+            o.Fraud.DisposableDomains.Add("throwaway.example");
+        });
+        var root = provider.GetRequiredService<IOptions<ReferralsOptions>>().Value;
+        // The disposable-mail check (Fraud, below the root options) is created by type from these two sections.
+        Assert.Same(root.Privacy, provider.GetRequiredService<IOptions<PrivacyOptions>>().Value);
+        Assert.Same(root.Fraud, provider.GetRequiredService<IOptions<FraudOptions>>().Value);
+        // The registered hasher knows the host's additions (a Fraud setting): a subdomain of one hashes as the listed domain.
+        var hasher = provider.GetRequiredService<FingerprintHasher>();
+        Assert.True(hasher.TryHashEmailDomain("a@mail.throwaway.example", out var subdomain));
+        Assert.True(hasher.TryHashEmailDomain("b@throwaway.example", out var listed));
+        Assert.Equal(listed, subdomain);
     }
 
     [Fact]

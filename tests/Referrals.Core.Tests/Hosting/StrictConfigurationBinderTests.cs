@@ -7,6 +7,7 @@ using FsCheck.Xunit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Referrals.Programs;
 
 namespace Referrals.Tests.Hosting;
 

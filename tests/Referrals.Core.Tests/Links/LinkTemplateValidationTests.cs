@@ -5,6 +5,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Referrals.Links;
+using Referrals.Programs;
 
 namespace Referrals.Tests.Links;
 
@@ -115,7 +116,7 @@ public sealed class LinkTemplateValidationTests
             {
                 return true.Label("refused");
             }
-            var service = new ShareLinkService(options);
+            var service = new ShareLinkService(options.Links);
             var link = service.Build(code, medium);
             var read = service.Parse(link.Url);
             return (read.IsSuccess && read.Code == code && read.Medium == medium && read.Signature == LinkSignatureStatus.Valid)

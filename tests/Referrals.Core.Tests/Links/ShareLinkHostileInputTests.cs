@@ -2,6 +2,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
 using Referrals.Links;
+using Referrals.Programs;
 using Referrals.Tests.Support;
 
 namespace Referrals.Tests.Links;
@@ -14,21 +15,15 @@ public sealed class ShareLinkHostileInputTests
 {
     private static readonly string Secret = Convert.ToBase64String(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray());
 
-    private static readonly ShareLinkService Signed = new(new ReferralsOptions
+    private static readonly ShareLinkService Signed = new(new LinkOptions
     {
-        Links =
-        {
-            Template = "https://shop.example/r/{code}",
-            AdditionalHosts = { "go.example", "bücher.example" },
-            SigningKeys = { new LinkSigningKey { Id = "k1", Secret = Secret } },
-            ActiveSigningKeyId = "k1",
-        },
+        Template = "https://shop.example/r/{code}",
+        AdditionalHosts = { "go.example", "bücher.example" },
+        SigningKeys = { new LinkSigningKey { Id = "k1", Secret = Secret } },
+        ActiveSigningKeyId = "k1",
     });
 
-    private static readonly ShareLinkService QueryTemplate = new(new ReferralsOptions
-    {
-        Links = { Template = "https://shop.example/join?src=app", MaxLength = 8192 },
-    });
+    private static readonly ShareLinkService QueryTemplate = new(new LinkOptions { Template = "https://shop.example/join?src=app", MaxLength = 8192 });
 
     private static readonly ShareLinkService[] Services = [Signed, QueryTemplate];
 

@@ -6,6 +6,7 @@ using FsCheck.Fluent;
 using FsCheck.Xunit;
 using Microsoft.Extensions.Options;
 using Referrals.Links;
+using Referrals.Programs;
 using Xunit;
 
 namespace Referrals.Tests.Links;
@@ -19,8 +20,8 @@ public sealed class ShareLinkServiceTests
     private static readonly string Secret1 = Convert.ToBase64String(Secret1Bytes);
     private static readonly string Secret2 = Convert.ToBase64String(Secret2Bytes);
 
-    private static readonly ShareLinkService Signed = new(SignedOptions());
-    private static readonly ShareLinkService Unsigned = new(UnsignedOptions());
+    private static readonly ShareLinkService Signed = new(SignedOptions().Links);
+    private static readonly ShareLinkService Unsigned = new(UnsignedOptions().Links);
 
     private static readonly ReferralCode Abcd = ReferralCode.Parse("ABCD");
 
@@ -84,7 +85,7 @@ public sealed class ShareLinkServiceTests
     [Fact]
     public void Build_QueryTemplate_KeepsTemplateQueryAndAddsCodeParameter()
     {
-        var service = new ShareLinkService(UnsignedOptions("https://shop.example/join?src=app"));
+        var service = new ShareLinkService(UnsignedOptions("https://shop.example/join?src=app").Links);
 
         var link = service.Build(Abcd, ShareMedium.Email);
 
@@ -98,7 +99,7 @@ public sealed class ShareLinkServiceTests
     [Fact]
     public void Build_QueryTemplateWithoutQuery_StartsTheQuery()
     {
-        var service = new ShareLinkService(UnsignedOptions("https://shop.example/join"));
+        var service = new ShareLinkService(UnsignedOptions("https://shop.example/join").Links);
 
         Assert.Equal("https://shop.example/join?ref=ABCD", service.Build(Abcd, ShareMedium.Unknown).Url);
     }
@@ -106,7 +107,7 @@ public sealed class ShareLinkServiceTests
     [Fact]
     public void Build_PathTemplateWithQueryAndFragment_AppendsBeforeFragment()
     {
-        var service = new ShareLinkService(UnsignedOptions("https://shop.example/r/{code}?src=app#join"));
+        var service = new ShareLinkService(UnsignedOptions("https://shop.example/r/{code}?src=app#join").Links);
 
         var link = service.Build(Abcd, ShareMedium.Card);
 
@@ -162,7 +163,7 @@ public sealed class ShareLinkServiceTests
     [Fact]
     public void Build_LinkLongerThanMaxLength_Throws()
     {
-        var service = new ShareLinkService(UnsignedOptions(maxLength: 64));
+        var service = new ShareLinkService(UnsignedOptions(maxLength: 64).Links);
 
         var ex = Assert.Throws<ArgumentException>(() => service.Build(Abcd, ShareMedium.Sms, new UtmParameters(Campaign: new string('x', 64))));
         Assert.Contains("MaxLength", ex.Message, StringComparison.Ordinal);
@@ -187,7 +188,7 @@ public sealed class ShareLinkServiceTests
     {
         var options = UnsignedOptions();
         options.Links.QrPayloadAsLink = false;
-        var service = new ShareLinkService(options);
+        var service = new ShareLinkService(options.Links);
 
         Assert.Equal("AB-CD", service.BuildQrPayload(Abcd, ShareMedium.Receipt, "AB-CD"));
         Assert.Equal("ABCD", service.BuildQrPayload(Abcd, ShareMedium.Receipt));
@@ -201,7 +202,7 @@ public sealed class ShareLinkServiceTests
     [Fact]
     public void Constructor_FromIOptions_Works()
     {
-        var service = new ShareLinkService(Options.Create(SignedOptions()));
+        var service = new ShareLinkService(SignedOptions().Links);
 
         Assert.Equal(LinkSignatureStatus.Valid, service.Parse(Signed.Build(Abcd, ShareMedium.Sms).Url).Signature);
     }
@@ -212,14 +213,13 @@ public sealed class ShareLinkServiceTests
         var options = SignedOptions();
         options.Links.ActiveSigningKeyId = "nope";
 
-        Assert.Throws<OptionsValidationException>(() => new ShareLinkService(options));
+        Assert.Throws<OptionsValidationException>(() => new ShareLinkService(options.Links));
     }
 
     [Fact]
     public void Constructor_NullOptions_Throws()
     {
-        Assert.Throws<ArgumentNullException>(() => new ShareLinkService((ReferralsOptions)null!));
-        Assert.Throws<ArgumentNullException>(() => new ShareLinkService((IOptions<ReferralsOptions>)null!));
+        Assert.Throws<ArgumentNullException>(() => new ShareLinkService(null!));
     }
 
     [Theory]
@@ -229,14 +229,14 @@ public sealed class ShareLinkServiceTests
     [InlineData("https://shop.example/join?SIG=x")]
     public void Constructor_TemplateThatBuildsUnreadableLinks_Throws(string template)
     {
-        Assert.Throws<OptionsValidationException>(() => new ShareLinkService(UnsignedOptions(template)));
+        Assert.Throws<OptionsValidationException>(() => new ShareLinkService(UnsignedOptions(template).Links));
     }
 
     [Fact]
     public void Constructor_CopiesOptions()
     {
         var options = SignedOptions();
-        var service = new ShareLinkService(options);
+        var service = new ShareLinkService(options.Links);
         options.Links.SigningKeys.Clear();
         options.Links.ActiveSigningKeyId = null;
         options.Links.Template = "https://other.example/{code}";
@@ -329,7 +329,7 @@ public sealed class ShareLinkServiceTests
         Assert.Contains("k2", result.Detail, StringComparison.Ordinal);
 
         // Also when k2 is a configured key: the signature was made with k1's secret.
-        var rotated = new ShareLinkService(RotatedOptions(keepOldKey: true));
+        var rotated = new ShareLinkService(RotatedOptions(keepOldKey: true).Links);
         Assert.Equal(LinkSignatureStatus.Invalid, rotated.Parse(url).Signature);
     }
 
@@ -384,8 +384,8 @@ public sealed class ShareLinkServiceTests
     public void Parse_KeyRotation_OldLinksVerifyUntilTheOldKeyIsRemoved()
     {
         string oldLink = Signed.Build(Abcd, ShareMedium.Email).Url;
-        var rotated = new ShareLinkService(RotatedOptions(keepOldKey: true));
-        var retired = new ShareLinkService(RotatedOptions(keepOldKey: false));
+        var rotated = new ShareLinkService(RotatedOptions(keepOldKey: true).Links);
+        var retired = new ShareLinkService(RotatedOptions(keepOldKey: false).Links);
 
         Assert.Equal(LinkSignatureStatus.Valid, rotated.Parse(oldLink).Signature);
         var newLink = rotated.Build(Abcd, ShareMedium.Email);
@@ -470,7 +470,7 @@ public sealed class ShareLinkServiceTests
     [Fact]
     public void Parse_TemplateWithWww_AcceptsHostWithoutWww()
     {
-        var service = new ShareLinkService(UnsignedOptions("https://www.shop.example/r/{code}"));
+        var service = new ShareLinkService(UnsignedOptions("https://www.shop.example/r/{code}").Links);
 
         Assert.Equal(ShareLinkParseStatus.Parsed, service.Parse("https://shop.example/r/ABCD").Status);
         Assert.Equal(ShareLinkParseStatus.Parsed, service.Parse("https://WWW.SHOP.EXAMPLE/r/ABCD").Status);
@@ -481,7 +481,7 @@ public sealed class ShareLinkServiceTests
     {
         var options = UnsignedOptions();
         options.Links.AdditionalHosts.Add("Go.Shop.Example");
-        var service = new ShareLinkService(options);
+        var service = new ShareLinkService(options.Links);
 
         Assert.Equal(ShareLinkParseStatus.Parsed, service.Parse("https://go.shop.example/r/ABCD").Status);
         Assert.Equal(ShareLinkParseStatus.Parsed, service.Parse("go.shop.example/r/ABCD").Status);
@@ -491,7 +491,7 @@ public sealed class ShareLinkServiceTests
     [Fact]
     public void Parse_PathTemplateWithCodeInsideSegment_ReadsTheCode()
     {
-        var service = new ShareLinkService(UnsignedOptions("https://shop.example/invite/ref-{code}.html"));
+        var service = new ShareLinkService(UnsignedOptions("https://shop.example/invite/ref-{code}.html").Links);
         var link = service.Build(Abcd, ShareMedium.Link);
 
         Assert.Equal("https://shop.example/invite/ref-ABCD.html?m=link", link.Url);
@@ -659,9 +659,9 @@ public sealed class ShareLinkServiceTests
     {
         var services = new[]
         {
-            new ShareLinkService(SignedOptions(maxLength: 8192)),
-            new ShareLinkService(UnsignedOptions(maxLength: 8192)),
-            new ShareLinkService(UnsignedOptions("https://shop.example/join?src=app", maxLength: 8192)),
+            new ShareLinkService(SignedOptions(maxLength: 8192).Links),
+            new ShareLinkService(UnsignedOptions(maxLength: 8192).Links),
+            new ShareLinkService(UnsignedOptions("https://shop.example/join?src=app", maxLength: 8192).Links),
         };
         var cases =
             from code in LinkArbitraries.Codes

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Referrals.Notifications;
+using Referrals.Programs;
 
 namespace Referrals.Tests.Notifications;
 

@@ -58,7 +58,7 @@ public sealed class SessionConversionPipelineTests
         {
             Old = new AttributionWorld(program ?? Program);
             Store = new InMemoryStore();
-            Pipeline = SessionConversionPipeline.Create(Old.Options, Store, Old.Codes, Old.Clock, Old.Fraud, [], NullLogger.Instance);
+            Pipeline = SessionConversionPipeline.Create(Old.Options, Store, Old.Codes.Resolver, Old.Clock, Old.Fraud, [], NullLogger.Instance);
         }
 
         public AttributionWorld Old { get; }

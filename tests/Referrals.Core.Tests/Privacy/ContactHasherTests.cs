@@ -7,6 +7,7 @@ using FsCheck.Xunit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Referrals.Privacy;
+using Referrals.Programs;
 
 namespace Referrals.Tests.Privacy;
 
@@ -196,11 +197,12 @@ public sealed class ContactHasherTests
         var options = new ReferralsOptions();
         ReferralsOptionsValidator.ThrowIfInvalid(options); // optional at validation level
 
-        var ex = Assert.Throws<OptionsValidationException>(() => new ContactHasher(options));
+        var ex = Assert.Throws<OptionsValidationException>(() => new ContactHasher(options.Privacy));
         Assert.Contains("Referrals:Privacy:ContactHashKey is required to hash contact details", ex.Message, StringComparison.Ordinal);
 
         options.Privacy.ContactHashKey = string.Empty;
-        Assert.Throws<OptionsValidationException>(() => new ContactHasher(Options.Create(options)));
+        Assert.Throws<OptionsValidationException>(() => new ContactHasher(options.Privacy));
+        Assert.Throws<ArgumentNullException>(() => new ContactHasher(null!));
     }
 
     [Fact]
@@ -210,7 +212,7 @@ public sealed class ContactHasherTests
         var options = new ReferralsOptions();
         options.Privacy.ContactHashKey = secret;
 
-        var ex = Assert.Throws<OptionsValidationException>(() => new ContactHasher(options));
+        var ex = Assert.Throws<OptionsValidationException>(() => new ContactHasher(options.Privacy));
         Assert.Contains("Referrals:Privacy:ContactHashKey must be base64 of at least 32 bytes (the key itself is not shown).", ex.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(secret, ex.Message, StringComparison.Ordinal);
     }
@@ -311,7 +313,7 @@ public sealed class ContactHasherTests
         var options = new ReferralsOptions();
         options.Privacy.ContactHashKey = key;
         options.Privacy.DefaultCountryCallingCode = defaultCountry;
-        return new ContactHasher(options);
+        return new ContactHasher(options.Privacy);
     }
 
     private static string HmacOf(string text) =>

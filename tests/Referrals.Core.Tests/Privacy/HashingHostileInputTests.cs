@@ -2,6 +2,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
 using Referrals.Privacy;
+using Referrals.Programs;
 using Referrals.Tests.Support;
 
 namespace Referrals.Tests.Privacy;
@@ -22,8 +23,8 @@ public sealed class HashingHostileInputTests
         },
     };
 
-    private static readonly FingerprintHasher Fingerprints = new(Options);
-    private static readonly ContactHasher Contacts = new(Options);
+    private static readonly FingerprintHasher Fingerprints = new(Options.Privacy, Options.Fraud.DisposableDomains);
+    private static readonly ContactHasher Contacts = new(Options.Privacy);
 
     [Theory]
     [InlineData(@"Hauptstraße 5\uD800")]

@@ -41,7 +41,7 @@ internal sealed class AttributionWorld
         configure?.Invoke(Options);
         Clock = new FakeClock(Monday);
         Contract = new InMemoryStore();
-        Links = new ShareLinkService(Options);
+        Links = new ShareLinkService(Options.Links);
         var wrapped = Microsoft.Extensions.Options.Options.Create(Options);
         // The services run on the narrow store contract, as dependency injection composes them by default.
         Codes = new ReferralCodeService(Contract, wrapped, Clock, CryptoRandomSource.Instance, Links, null);
@@ -51,8 +51,8 @@ internal sealed class AttributionWorld
         Fraud = new FraudAssessor(wrapped, Clock, new Referrals.Pipeline.ContractFraudHistory(Contract), BuiltInChecks(wrapped));
         Attribution = new AttributionService(wrapped, Clock, Codes, Contract, [Notifier, .. notifiers], null, Fraud);
         Reviews = new ReviewQueue(Rewards);
-        Hasher = new ContactHasher(Options);
-        Fingerprints = new FingerprintHasher(Options);
+        Hasher = new ContactHasher(Options.Privacy);
+        Fingerprints = new FingerprintHasher(Options.Privacy, Options.Fraud.DisposableDomains);
     }
 
     /// <summary>A world whose options <paramref name="configure"/> changes before the services are made from them.</summary>
@@ -85,7 +85,7 @@ internal sealed class AttributionWorld
 
     /// <summary>The built-in checks, as dependency injection registers them.</summary>
     public static IFraudCheck[] BuiltInChecks(IOptions<ReferralsOptions> options) =>
-        [new SelfReferralCheck(), new DisposableEmailCheck(options), new VelocityCheck(), new RingCheck(), new RefundAbuseCheck()];
+        [new SelfReferralCheck(), new DisposableEmailCheck(Microsoft.Extensions.Options.Options.Create(options.Value.Privacy), Microsoft.Extensions.Options.Options.Create(options.Value.Fraud)), new VelocityCheck(), new RingCheck(), new RefundAbuseCheck()];
 
     public RewardService Rewards { get; }
 

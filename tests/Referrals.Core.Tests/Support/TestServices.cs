@@ -2,6 +2,8 @@ using NodaTime;
 using NodaTime.Testing;
 using Referrals.Codes;
 using Referrals.Links;
+using Referrals.Programs;
+using Referrals.Services;
 using Referrals.Storage;
 
 namespace Referrals.Tests.Support;
@@ -18,7 +20,7 @@ internal sealed class TestServices
         configure?.Invoke(Options);
         Clock = new FakeClock(Start);
         Store = new InMemoryStore();
-        Links = new ShareLinkService(Options);
+        Links = new ShareLinkService(Options.Links);
         Codes = new ReferralCodeService(Store, Microsoft.Extensions.Options.Options.Create(Options), Clock, random ?? CryptoRandomSource.Instance, Links);
     }
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using NodaTime.Testing;
 using Referrals.Codes;
 using Referrals.Programs;
+using Referrals.Services;
 using Referrals.Sqlite;
 using Referrals.Storage;
 using Referrals.Store.Tests.Support;

@@ -155,7 +155,7 @@ public sealed class SqlitePresentedCodePrivacyTests : IDisposable
         options.Links.SigningKeys.Add(new LinkSigningKey { Id = "k1", Secret = Secret });
         options.Links.ActiveSigningKeyId = "k1";
         options.Programs[Program.Value] = new ProgramOptions { TimeZone = "Europe/Berlin" };
-        var links = new ShareLinkService(options);
+        var links = new ShareLinkService(options.Links);
         var codes = new ReferralCodeService(store, options, clock);
         var attribution = new AttributionService(Microsoft.Extensions.Options.Options.Create(options), clock, codes, store, [], logger);
         return (codes, links, attribution);

@@ -4,6 +4,7 @@ using NodaTime;
 using NodaTime.Testing;
 using Referrals.Attribution;
 using Referrals.Codes;
+using Referrals.Fraud;
 using Referrals.Rewards;
 using Referrals.Services;
 using Referrals.Sqlite;

@@ -1,6 +1,7 @@
 using NodaTime;
 using Referrals.Attribution;
 using Referrals.Codes;
+using Referrals.Fraud;
 using Referrals.Participants;
 using Referrals.Privacy;
 using Referrals.Rewards;

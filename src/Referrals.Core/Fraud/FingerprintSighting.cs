@@ -1,6 +1,6 @@
 using NodaTime;
 
-namespace Referrals.Storage;
+namespace Referrals.Fraud;
 
 /// <summary>A participant seen with a fingerprint: registered with it, or converting with it.</summary>
 /// <param name="Participant">Who.</param>

@@ -1,4 +1,4 @@
-namespace Referrals.Storage;
+namespace Referrals.Fraud;
 
 /// <summary>A referrer's referred orders and how many of them were refunded in full or charged back.</summary>
 /// <param name="Orders">Conversions currently credited to the referrer (first conversions, not repeats).</param>

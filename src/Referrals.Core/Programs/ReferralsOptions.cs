@@ -1,10 +1,11 @@
 using Referrals.Codes;
-using Referrals.Links;
-using Referrals.Programs;
-using Referrals.Privacy;
 using Referrals.Fraud;
+using Referrals.Internal;
+using Referrals.Links;
+using Referrals.Notifications;
+using Referrals.Privacy;
 
-namespace Referrals;
+namespace Referrals.Programs;
 
 /// <summary>
 /// Settings of Referrals.Core, bound from the <c>Referrals</c> configuration section or set in code.
@@ -14,7 +15,7 @@ namespace Referrals;
 public sealed class ReferralsOptions
 {
     /// <summary>The configuration section the options are bound from: <c>Referrals</c>.</summary>
-    public const string SectionName = "Referrals";
+    public const string SectionName = ConfigurationPaths.Root;
 
     /// <summary>How generated codes look.</summary>
     public CodeOptions Codes { get; set; } = new();
@@ -32,10 +33,10 @@ public sealed class ReferralsOptions
     public PrivacyOptions Privacy { get; set; } = new();
 
     /// <summary>Process-wide fraud settings: extra disposable-mail domains, the code-guessing limit. Each program has its own policy.</summary>
-    public Fraud.FraudOptions Fraud { get; set; } = new();
+    public FraudOptions Fraud { get; set; } = new();
 
     /// <summary>How notifications a notifier failed to take are tried again, and when they are given up (dead-lettered).</summary>
-    public Notifications.NotificationOptions Notifications { get; set; } = new();
+    public NotificationOptions Notifications { get; set; } = new();
 
     /// <summary>
     /// The referral programs by id (<c>Referrals:Programs:customers</c>): time zone, active window and attribution rules.
@@ -43,15 +44,11 @@ public sealed class ReferralsOptions
     /// </summary>
     public IDictionary<string, ProgramOptions> Programs { get; set; } = new Dictionary<string, ProgramOptions>(StringComparer.Ordinal);
 
-    // The settings a lower layer reads from another section of the configuration tree. ReferralsOptions is the root that
-    // knows where each setting sits (the paths stay Referrals:Fraud:...); reading through it keeps Codes and Privacy from
-    // depending on the Fraud namespace, which sits above them.
+    // A setting a lower layer reads from another section of the configuration tree. ReferralsOptions is the root that
+    // knows where each setting sits (the path stays Referrals:Fraud:CodeGuessing) and hands the lower layers their values.
 
-    /// <summary><c>Referrals:Fraud:CodeGuessing</c>, read by the code services.</summary>
+    /// <summary><c>Referrals:Fraud:CodeGuessing</c>, read by the code service.</summary>
     internal CodeGuessingOptions CodeGuessing => Fraud.CodeGuessing;
-
-    /// <summary><c>Referrals:Fraud:DisposableDomains</c>, read by <see cref="FingerprintHasher"/>.</summary>
-    internal IList<string> ExtraDisposableDomains => Fraud.DisposableDomains;
 
     /// <summary>
     /// Adds a message naming the setting by its configuration path (<c>Referrals:Codes:Length</c>) for every bad setting
@@ -89,7 +86,7 @@ public sealed class ReferralsOptions
             if (f.Count == before)
             {
                 int longestCode = Math.Max((Codes?.Length ?? 0) + (Codes?.UseCheckCharacter == true ? 1 : 0), Vanity?.MaxLength ?? 0);
-                LinkOptions.ValidateRoundTrip(this, longestCode, $"{root}:Links", f);
+                LinkOptions.ValidateRoundTrip(Links, longestCode, $"{root}:Links", f);
             }
         }
         if (Privacy is null)

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Options;
 
-namespace Referrals;
+namespace Referrals.Programs;
 
 /// <summary>
 /// Checks <see cref="ReferralsOptions"/> and lists every bad setting by its configuration path

@@ -3,11 +3,13 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using NodaTime;
+using Referrals.Codes;
 using Referrals.Internal;
 using Referrals.Links;
+using Referrals.Programs;
 using Referrals.Storage;
 
-namespace Referrals.Codes;
+namespace Referrals.Services;
 
 /// <summary>
 /// Issues referral codes (generated, vanity, bulk), manages their lifecycle and resolves raw input from a till, a form,
@@ -34,16 +36,13 @@ public sealed partial class ReferralCodeService
     private readonly VanityCodeOptions _vanityOptions;
     private readonly CodeBlocklist _blocklist;
     private readonly CodeGenerator _generator;
-    private readonly CodeIndex _index = new();
+    private readonly CodeResolver _resolver;
     // The change feed's position the index has caught up to; read and written under _refreshGate.
     private readonly SemaphoreSlim _refreshGate = new(1, 1);
     private long _feedPosition;
     private bool _initialized;
-    private readonly string[] _foldedPrefixes;
     private readonly HashSet<string> _allowedPrefixes;
     private readonly HashSet<string> _reservedWords;
-    private readonly int _minLength;
-    private readonly CodeLookupGuard? _guard;
 
     /// <summary>
     /// Creates the service on the store, from options (validated here as in dependency injection, which uses this
@@ -76,24 +75,37 @@ public sealed partial class ReferralCodeService
         _blocklist = o.Codes.BlockedWords.Count == 0 ? CodeBlocklist.Default : CodeBlocklist.Default.With(o.Codes.BlockedWords);
         _generator = new CodeGenerator(o.Codes, _blocklist, random);
         _allowedPrefixes = new HashSet<string>(o.Codes.AllPrefixes(), StringComparer.OrdinalIgnoreCase);
-        _foldedPrefixes = _allowedPrefixes.Select(p => CodeText.FoldToString(p)!).Distinct(StringComparer.Ordinal)
+        var foldedPrefixes = _allowedPrefixes.Select(p => CodeText.FoldToString(p)!).Distinct(StringComparer.Ordinal)
             .OrderByDescending(p => p.Length).ToArray();
         _reservedWords = new HashSet<string>(
             VanityCodeOptions.DefaultReservedWords.Concat(o.Vanity.ReservedWords).Select(CodeBlocklist.Skeleton),
             StringComparer.Ordinal);
-        _minLength = Math.Min(o.Vanity.MinLength, o.Codes.Length);
-        _guard = CodeLookupGuard.From(o.CodeGuessing);
+        _resolver = new CodeResolver(
+            clock,
+            _links,
+            foldedPrefixes,
+            minLength: Math.Min(o.Vanity.MinLength, o.Codes.Length),
+            checkedKeyLength: _generator.UsesCheckCharacter ? _generator.KeyLength : 0,
+            CodeLookupGuard.From(o.CodeGuessing));
     }
 
     /// <summary>Creates the service without dependency injection, with the cryptographic random source.</summary>
     /// <exception cref="OptionsValidationException">A setting is bad; the message names every one.</exception>
     public ReferralCodeService(IReferralStore store, ReferralsOptions options, IClock clock)
-        : this(store, Options.Create(Preconditions.CheckNotNull(options)), clock, CryptoRandomSource.Instance, new ShareLinkService(options))
+        : this(store, Options.Create(Validated(options)), clock, CryptoRandomSource.Instance, new ShareLinkService(options.Links, validated: true))
     {
     }
 
+    // Every setting checked first, so the links section is built only when valid and a bad setting anywhere is reported
+    // with all the others, in one message.
+    private static ReferralsOptions Validated(ReferralsOptions options)
+    {
+        ReferralsOptionsValidator.ThrowIfInvalid(Preconditions.CheckNotNull(options));
+        return options;
+    }
+
     /// <summary>How many codes the in-memory index holds.</summary>
-    public int IndexedCount => _index.Count;
+    public int IndexedCount => _resolver.Index.Count;
 
     /// <summary>
     /// Loads every code of the store into the in-memory index. Call once at start with a durable store; a later call only
@@ -148,7 +160,7 @@ public sealed partial class ReferralCodeService
             var changes = await _store.ListChangesAsync(_feedPosition, Page, cancellationToken).ConfigureAwait(false);
             foreach (var change in changes)
             {
-                _index.Set(change.Record);
+                _resolver.Index.Set(change.Record);
                 _feedPosition = change.Position;
             }
             read += changes.Count;
@@ -170,7 +182,7 @@ public sealed partial class ReferralCodeService
             var record = NewRecord(request, prefix, CodeKind.Generated);
             if (await _store.TryAddAsync(record, cancellationToken).ConfigureAwait(false))
             {
-                _index.Set(record);
+                _resolver.Index.Set(record);
                 ReferralsTelemetry.CodesIssued.Add(1, new KeyValuePair<string, object?>(ReferralsTelemetry.Tags.Kind, "generated"));
                 LogCodeIssued(_logger, request.Program.Value, CodeKind.Generated, request.Medium);
                 return record;
@@ -212,7 +224,7 @@ public sealed partial class ReferralCodeService
         {
             return new VanityCodeResult(null, VanityCodeRejection.Taken, $"The code {Echo(vanity.Trim())} is taken (codes are compared ignoring case, and O/0 and I/L/1 count as the same).");
         }
-        _index.Set(record);
+        _resolver.Index.Set(record);
         ReferralsTelemetry.CodesIssued.Add(1, new KeyValuePair<string, object?>(ReferralsTelemetry.Tags.Kind, "vanity"));
         LogCodeIssued(_logger, request.Program.Value, CodeKind.Vanity, request.Medium);
         return new VanityCodeResult(record, VanityCodeRejection.None, null);
@@ -263,7 +275,7 @@ public sealed partial class ReferralCodeService
                     if (rejectedSet is null || !rejectedSet.Contains(record.Code.Value))
                     {
                         byKey[record.Code.Value] = record;
-                        _index.Set(record);
+                        _resolver.Index.Set(record);
                     }
                 }
                 if (rejectedSet is not null)
@@ -281,11 +293,8 @@ public sealed partial class ReferralCodeService
         LogBulkIssued(_logger, request.Program.Value, count, request.Medium);
     }
 
-    /// <summary>
-    /// The code-guessing limit this service and the attribution service built on it share (<see langword="null"/> when
-    /// <c>Referrals:Fraud:CodeGuessing:Enabled</c> is off).
-    /// </summary>
-    internal CodeLookupGuard? Guard => _guard;
+    /// <summary>The read side of the codes (the index and resolution), shared with the conversion pipeline.</summary>
+    internal CodeResolver Resolver => _resolver;
 
     /// <summary>
     /// Resolves input a person typed, scanned or opened — at a checkout form, a kiosk, a till — as
@@ -309,28 +318,7 @@ public sealed partial class ReferralCodeService
     /// </param>
     /// <exception cref="ArgumentException"><paramref name="program"/> is the default (empty) <see cref="ProgramId"/>.</exception>
     public CodeResolution Resolve(string? raw, ProgramId program, string? source)
-    {
-        Preconditions.CheckArgument(program.Value is not null, nameof(program), "The program is the default (empty) ProgramId.");
-        var resolution = Resolve(raw);
-        if (_guard is null)
-        {
-            return resolution;
-        }
-        // Resolved first so that a hit reuses the instant it was resolved at: while nobody is limited (MayBeLimited) a hit
-        // pays two volatile reads for the limit. A refused look-up returns nothing of what was resolved, found or not.
-        var lookup = LookupSource.Host(source);
-        var now = resolution.Outcome == CodeResolutionOutcome.Found ? resolution.ResolvedAt : _clock.GetCurrentInstant();
-        if (_guard.IsRefused(program, lookup, now))
-        {
-            return new CodeResolution(CodeResolutionOutcome.Limited);
-        }
-        if (resolution.Outcome is CodeResolutionOutcome.NotFound or CodeResolutionOutcome.CheckFailed)
-        {
-            _guard.CountFailures(program, lookup, now);
-            return resolution.CountedAgainst(program, source);
-        }
-        return resolution;
-    }
+        => _resolver.Resolve(raw, program, source); // the resolver checks the program
 
     /// <summary>
     /// Resolves raw input (typed at a till, entered in a form, scanned from a QR code, or a share link) to a code.
@@ -345,30 +333,7 @@ public sealed partial class ReferralCodeService
     /// harvest "did you mean" suggestions) until one hits.
     /// </remarks>
     /// <param name="raw">The input, or <see langword="null"/> (which resolves as <see cref="CodeMalformedReason.Empty"/>).</param>
-    public CodeResolution Resolve(string? raw)
-    {
-        if (raw is null)
-        {
-            return Malformed(CodeMalformedReason.Empty, -1);
-        }
-        Span<char> buffer = stackalloc char[CodeText.MaxKeyLength];
-        var reason = CodeText.Fold(raw, buffer, out int n, out int bad);
-        // A link is recognised before the code's length limit applies: a share link may be far longer than a code
-        // (tracking parameters), and its host alone may hold more letters than a code has symbols.
-        if (reason is CodeMalformedReason.InvalidCharacter or CodeMalformedReason.TooLong && LooksLikeLink(raw))
-        {
-            return ResolveLink(raw);
-        }
-        if (reason != CodeMalformedReason.None)
-        {
-            return Malformed(reason, bad);
-        }
-        if (n < _minLength)
-        {
-            return Malformed(CodeMalformedReason.TooShort, -1);
-        }
-        return ResolveKey(buffer[..n], raw, link: null);
-    }
+    public CodeResolution Resolve(string? raw) => _resolver.Resolve(raw);
 
     /// <summary>Reads a code record from the store (not the index), or <see langword="null"/>.</summary>
     public ValueTask<ReferralCodeRecord?> FindAsync(ReferralCode code, CancellationToken cancellationToken = default) =>
@@ -396,166 +361,6 @@ public sealed partial class ReferralCodeService
     /// <exception cref="ReferralException"><see cref="ReferralErrorCode.InvalidCodeTransition"/> when another referrer owns it; <see cref="ReferralErrorCode.CodeNotFound"/>.</exception>
     public Task<ReferralCodeRecord> AssignAsync(ReferralCode code, ParticipantId owner, CancellationToken cancellationToken = default) =>
         ChangeAsync(code, r => r.Owner is null || r.Owner == owner ? r with { Owner = owner } : null, "assign", cancellationToken);
-
-    /// <summary>The indexed record of a normalised code, or <see langword="null"/>; no allocation.</summary>
-    internal ReferralCodeRecord? FindIndexed(ReferralCode code) => _index.TryGet(code.Value, out var r) ? r : null;
-
-    /// <summary>
-    /// What a conversion keeps of a presented code: the normalised code when the input was a code that resolved, the
-    /// canonical link (<see cref="ShareLinkService.Canonical"/>: code, medium and signature only) when it was a link to a
-    /// code with a signature that is valid or absent, and nothing otherwise — the input may be an e-mail address, a phone
-    /// number or a name typed into the code box. Resolving the kept form gives the same capture as the input did.
-    /// </summary>
-    internal string? PresentedForm(in CodeResolution resolution)
-    {
-        if (resolution.Outcome != CodeResolutionOutcome.Found)
-        {
-            return null;
-        }
-        if (resolution.Link is not { } link)
-        {
-            return resolution.Record!.Code.Value;
-        }
-        return link.Signature == LinkSignatureStatus.Invalid ? null : _links.Canonical(link);
-    }
-
-    /// <summary>Suggestions counted against, and refused by, the guessing limit of a program and source.</summary>
-    internal IReadOnlyList<ReferralCodeRecord> SuggestLimited(string raw, ReferralCode? linkCode, int max, ProgramId program, string? source)
-    {
-        if (_guard is null)
-        {
-            return SuggestFor(raw, linkCode, max);
-        }
-        var lookup = LookupSource.Host(source);
-        var now = _clock.GetCurrentInstant();
-        if (_guard.IsRefused(program, lookup, now))
-        {
-            return [];
-        }
-        // No more codes than the failures the source and program have left: a list never reveals more than guessing could.
-        int budget = _guard.Budget(program, lookup, now);
-        var found = budget == 0 ? [] : SuggestFor(raw, linkCode, Math.Min(max, budget));
-        _guard.CountFailures(program, lookup, now, Math.Max(1, found.Count));
-        return found;
-    }
-
-    internal IReadOnlyList<ReferralCodeRecord> SuggestFor(string raw, ReferralCode? linkCode, int max)
-    {
-        Span<char> buffer = stackalloc char[CodeText.MaxKeyLength];
-        int n;
-        if (linkCode is { } lc)
-        {
-            lc.Value.AsSpan().CopyTo(buffer);
-            n = lc.Value.Length;
-        }
-        else if (CodeText.Fold(raw, buffer, out n, out _) != CodeMalformedReason.None)
-        {
-            return [];
-        }
-        var found = new SortedDictionary<string, ReferralCodeRecord>(StringComparer.Ordinal);
-        CollectNeighbours(buffer[..n], found);
-        foreach (var p in _foldedPrefixes)
-        {
-            if (n > p.Length && buffer[..n].StartsWith(p))
-            {
-                CollectNeighbours(buffer[p.Length..n], found);
-            }
-        }
-        return found.Values.Take(max).ToList();
-    }
-
-    private void CollectNeighbours(ReadOnlySpan<char> key, SortedDictionary<string, ReferralCodeRecord> found)
-    {
-        Span<char> probe = stackalloc char[key.Length];
-        key.CopyTo(probe);
-        for (int i = 0; i < probe.Length; i++)
-        {
-            char original = probe[i];
-            foreach (char s in CodeAlphabet.Symbols)
-            {
-                if (s == original)
-                {
-                    continue;
-                }
-                probe[i] = s;
-                if (_index.TryGet(probe, out var r))
-                {
-                    found.TryAdd(r.Code.Value, r);
-                }
-            }
-            probe[i] = original;
-        }
-        for (int i = 0; i + 1 < probe.Length; i++)
-        {
-            if (probe[i] == probe[i + 1])
-            {
-                continue;
-            }
-            (probe[i], probe[i + 1]) = (probe[i + 1], probe[i]);
-            if (_index.TryGet(probe, out var r))
-            {
-                found.TryAdd(r.Code.Value, r);
-            }
-            (probe[i], probe[i + 1]) = (probe[i + 1], probe[i]);
-        }
-    }
-
-    private CodeResolution ResolveKey(ReadOnlySpan<char> key, string raw, ShareLinkParseResult? link)
-    {
-        if (_index.TryGet(key, out var record))
-        {
-            return Found(record, link);
-        }
-        ReadOnlySpan<char> stripped = key;
-        foreach (var p in _foldedPrefixes)
-        {
-            if (key.Length > p.Length && key.StartsWith(p))
-            {
-                stripped = key[p.Length..];
-                if (_index.TryGet(stripped, out record))
-                {
-                    return Found(record, link);
-                }
-                break;
-            }
-        }
-        if (_generator.UsesCheckCharacter && LooksGenerated(stripped) && !CheckCharacter.IsValid(stripped))
-        {
-            ReferralsTelemetry.CodesResolved.Add(1, ReferralsTelemetry.CheckFailed);
-            return new CodeResolution(CodeResolutionOutcome.CheckFailed, link: link, service: this, raw: raw);
-        }
-        ReferralsTelemetry.CodesResolved.Add(1, ReferralsTelemetry.NotFound);
-        return new CodeResolution(CodeResolutionOutcome.NotFound, link: link, service: this, raw: raw);
-    }
-
-    private bool LooksGenerated(ReadOnlySpan<char> key) => key.Length == _generator.KeyLength && CodeAlphabet.AllSymbols(key);
-
-    private CodeResolution Found(ReferralCodeRecord record, ShareLinkParseResult? link)
-    {
-        ReferralsTelemetry.CodesResolved.Add(1, ReferralsTelemetry.Found);
-        var now = _clock.GetCurrentInstant();
-        return new CodeResolution(CodeResolutionOutcome.Found, record, record.GetState(now), link: link, resolvedAt: now.ToUnixTimeTicks());
-    }
-
-    private static CodeResolution Malformed(CodeMalformedReason reason, int index)
-    {
-        ReferralsTelemetry.CodesResolved.Add(1, ReferralsTelemetry.Malformed);
-        return new CodeResolution(CodeResolutionOutcome.Malformed, malformedReason: reason, invalidCharacterIndex: index);
-    }
-
-    private static bool LooksLikeLink(string raw) =>
-        raw.Contains("://", StringComparison.Ordinal) || raw.Contains('/', StringComparison.Ordinal);
-
-    private CodeResolution ResolveLink(string raw)
-    {
-        var link = _links.Parse(raw);
-        if (!link.IsSuccess || link.Code is not { } code)
-        {
-            ReferralsTelemetry.CodesResolved.Add(1, ReferralsTelemetry.Malformed);
-            return new CodeResolution(CodeResolutionOutcome.Malformed, malformedReason: CodeMalformedReason.InvalidLink, link: link);
-        }
-        return ResolveKey(code.Value, raw, link);
-    }
 
     private (string? Key, VanityCodeRejection Rejection, string? Message) ValidateVanity(string vanity)
     {
@@ -645,13 +450,13 @@ public sealed partial class ReferralCodeService
                 ?? throw new ReferralException(ReferralErrorCode.InvalidCodeTransition, $"Cannot {action} the code '{code}': it is {current.Status}{(current.Owner is { } o ? $" and owned by {o}" : string.Empty)}.");
             if (next == current)
             {
-                _index.Set(current);
+                _resolver.Index.Set(current);
                 return current;
             }
             next = next with { Version = current.Version + 1 };
             if (await _store.TryUpdateAsync(next, current.Version, cancellationToken).ConfigureAwait(false))
             {
-                _index.Set(next);
+                _resolver.Index.Set(next);
                 return next;
             }
         }
