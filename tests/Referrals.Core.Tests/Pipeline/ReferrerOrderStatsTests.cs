@@ -1,6 +1,6 @@
 using NodaTime;
 using Referrals.Rewards;
-using Referrals.Storage;
+using Referrals.Fraud;
 using Referrals.Tests.Support;
 using static Referrals.Tests.Support.AttributionWorld;
 
