@@ -131,4 +131,15 @@ internal static class RewardLedgers
             UnderReview = status == RewardStatus.Pending && earned.Terms!.HeldForReview && !released,
         };
     }
+
+    /// <summary>
+    /// True when two folds of the same entries agree on every field (rewards have no value equality): the terms and the
+    /// entries are the very objects of the ledger.
+    /// </summary>
+    public static bool Same(Reward a, Reward b) =>
+        a.Id == b.Id && a.Program == b.Program && a.OrderId == b.OrderId && a.Beneficiary == b.Beneficiary
+        && ReferenceEquals(a.Terms, b.Terms) && a.Earned == b.Earned && a.Net == b.Net && a.Status == b.Status
+        && a.CreatedAt == b.CreatedAt && a.ApprovedAt == b.ApprovedAt && a.FulfilledAt == b.FulfilledAt
+        && a.FulfilmentReference == b.FulfilmentReference && a.Reason == b.Reason && a.UnderReview == b.UnderReview
+        && a.Entries.SequenceEqual(b.Entries);
 }
