@@ -130,6 +130,8 @@ public readonly struct ConsideredTouch
 /// </summary>
 public sealed class AttributionResult
 {
+    // Only Core builds it (a host reads it): constructor and init are internal, so `required` cannot stay; Core's
+    // object initialisers set every non-nullable reference that starts as null! below.
     internal AttributionResult()
     {
     }

@@ -30,6 +30,7 @@ public sealed record FraudSignal(string Name, int Score, string Evidence);
 /// <summary>The fraud assessment of one referred conversion: the verdict and every signal that led to it.</summary>
 public sealed class FraudAssessment
 {
+    // Only Core builds it (a host reads it): constructor and init are internal, so `required` cannot stay.
     internal FraudAssessment()
     {
     }

@@ -43,6 +43,8 @@ public sealed class RewardTierProgress
 /// <summary>A referrer's standing in a program: referrals, tier, rewards by status and balance.</summary>
 public sealed class ReferrerSummary
 {
+    // Only Core builds it (a host reads it): constructor and init are internal, so `required` cannot stay; Core's
+    // object initialisers set every non-nullable reference that starts as null! below.
     internal ReferrerSummary()
     {
     }

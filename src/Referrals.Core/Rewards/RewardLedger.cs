@@ -74,6 +74,8 @@ public enum RewardSkipReason
 /// <summary>What a rule awarded and why: the terms recorded on a reward when it is earned; they never change.</summary>
 public sealed class RewardTerms
 {
+    // Only Core builds it (a host reads it): constructor and init are internal, so `required` cannot stay; Core's
+    // object initialisers set every non-nullable reference that starts as null! below.
     internal RewardTerms()
     {
     }
@@ -134,6 +136,8 @@ public sealed class RewardTerms
 /// </summary>
 public sealed class RewardEntry
 {
+    // Only Core builds it (a host reads it): constructor and init are internal, so `required` cannot stay; Core's
+    // object initialisers set every non-nullable reference that starts as null! below.
     internal RewardEntry()
     {
     }
@@ -181,6 +185,8 @@ public sealed class RewardEntry
 /// <summary>A reward as its ledger entries say it stands now.</summary>
 public sealed class Reward
 {
+    // Only Core builds it (a host reads it): constructor and init are internal, so `required` cannot stay; Core's
+    // object initialisers set every non-nullable reference that starts as null! below.
     internal Reward()
     {
     }
@@ -337,6 +343,8 @@ public sealed class SkippedReward
 /// </summary>
 public sealed class RewardDecision
 {
+    // Only Core builds it (a host reads it): constructor and init are internal, so `required` cannot stay; Core's
+    // object initialisers set every non-nullable reference that starts as null! below.
     internal RewardDecision()
     {
     }

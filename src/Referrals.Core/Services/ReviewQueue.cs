@@ -12,6 +12,8 @@ namespace Referrals.Services;
 /// <summary>One referral waiting for a person: the conversion, why the checks sent it to review, and its held rewards.</summary>
 public sealed class ReviewItem
 {
+    // Only Core builds it (a host reads it): constructor and init are internal, so `required` cannot stay; Core's
+    // object initialisers set every non-nullable reference that starts as null! below.
     internal ReviewItem()
     {
     }
