@@ -95,75 +95,103 @@ public enum TouchVerdict
 }
 
 /// <summary>One touch as the decision saw it.</summary>
-/// <param name="TouchId">The touch's id.</param>
-/// <param name="Kind">How it was captured.</param>
-/// <param name="Referrer">The referrer it points to.</param>
-/// <param name="EventTime">When it happened.</param>
-/// <param name="Verdict">What became of it.</param>
-public readonly record struct ConsideredTouch(string TouchId, TouchKind Kind, ParticipantId Referrer, Instant EventTime, TouchVerdict Verdict);
+public readonly struct ConsideredTouch
+{
+    internal ConsideredTouch(string touchId, TouchKind kind, ParticipantId referrer, Instant eventTime, TouchVerdict verdict)
+    {
+        TouchId = touchId;
+        Kind = kind;
+        Referrer = referrer;
+        EventTime = eventTime;
+        Verdict = verdict;
+    }
+
+    /// <summary>The touch's id.</summary>
+    public string TouchId { get; }
+
+    /// <summary>How it was captured.</summary>
+    public TouchKind Kind { get; }
+
+    /// <summary>The referrer it points to.</summary>
+    public ParticipantId Referrer { get; }
+
+    /// <summary>When it happened.</summary>
+    public Instant EventTime { get; }
+
+    /// <summary>What became of it.</summary>
+    public TouchVerdict Verdict { get; }
+
+    internal ConsideredTouch WithVerdict(TouchVerdict verdict) => new(TouchId, Kind, Referrer, EventTime, verdict);
+}
 
 /// <summary>
 /// The decision which referral, if any, earns credit for a conversion, and why: an explanation a support agent can read
 /// (<see cref="Explain"/>). Unique by program and order id; a re-evaluation replaces it.
 /// </summary>
-public sealed record AttributionResult
+public sealed class AttributionResult
 {
+    // Only Core builds it (a host reads it): constructor and init are internal, so `required` cannot stay; Core's
+    // object initialisers set every non-nullable reference that starts as null! below.
+    internal AttributionResult()
+    {
+    }
+
     /// <summary>The program.</summary>
-    public required ProgramId Program { get; init; }
+    public ProgramId Program { get; internal init; }
 
     /// <summary>The order.</summary>
-    public required string OrderId { get; init; }
+    public string OrderId { get; internal init; } = null!;
 
     /// <summary>The referee.</summary>
-    public required ParticipantId Customer { get; init; }
+    public ParticipantId Customer { get; internal init; }
 
     /// <summary>The order value.</summary>
-    public required Money Amount { get; init; }
+    public Money Amount { get; internal init; }
 
     /// <summary>When the order was placed.</summary>
-    public required Instant ConversionTime { get; init; }
+    public Instant ConversionTime { get; internal init; }
 
     /// <summary>Where the order was placed.</summary>
-    public Channel ConversionChannel { get; init; }
+    public Channel ConversionChannel { get; internal init; }
 
     /// <summary>The store, for offline conversions.</summary>
-    public string? StoreId { get; init; }
+    public string? StoreId { get; internal init; }
 
     /// <summary>Why no credit was given, or <see cref="NotAttributedReason.None"/>.</summary>
-    public NotAttributedReason Reason { get; init; }
+    public NotAttributedReason Reason { get; internal init; }
 
     /// <summary>True when a referrer earned the credit.</summary>
     public bool IsAttributed => Reason == NotAttributedReason.None;
 
     /// <summary>The referrer credited (level 1), or <see langword="null"/>.</summary>
-    public ParticipantId? Referrer { get; init; }
+    public ParticipantId? Referrer { get; internal init; }
 
     /// <summary>The code of the winning touch, or <see langword="null"/> (a contact look-up carries none).</summary>
-    public ReferralCode? Code { get; init; }
+    public ReferralCode? Code { get; internal init; }
 
     /// <summary>How the winning referral was shared.</summary>
-    public ShareMedium Medium { get; init; }
+    public ShareMedium Medium { get; internal init; }
 
     /// <summary>How the winning touch was captured.</summary>
-    public TouchKind? CaptureMethod { get; init; }
+    public TouchKind? CaptureMethod { get; internal init; }
 
     /// <summary>The winning touch.</summary>
-    public string? TouchId { get; init; }
+    public string? TouchId { get; internal init; }
 
     /// <summary>Where it was shared and where the friend converted.</summary>
-    public ChannelCombination? Combination { get; init; }
+    public ChannelCombination? Combination { get; internal init; }
 
     /// <summary>The referral chain: index 0 is the referrer, 1 the referrer's own referrer, and so on; never loops.</summary>
-    public IReadOnlyList<ParticipantId> Chain { get; init; } = [];
+    public IReadOnlyList<ParticipantId> Chain { get; internal init; } = [];
 
     /// <summary>True when this is a later conversion of an already-attributed friend, credited to the same referrer.</summary>
-    public bool IsRepeat { get; init; }
+    public bool IsRepeat { get; internal init; }
 
     /// <summary>Every touch the decision considered, with what became of it, in event order.</summary>
-    public IReadOnlyList<ConsideredTouch> Touches { get; init; } = [];
+    public IReadOnlyList<ConsideredTouch> Touches { get; internal init; } = [];
 
     /// <summary>When the decision was made (by the library's clock).</summary>
-    public Instant DecidedAt { get; init; }
+    public Instant DecidedAt { get; internal init; }
 
     /// <summary>
     /// The fraud assessment of the credit, or <see langword="null"/> when none was made (not referred, a repeat purchase,
@@ -171,7 +199,31 @@ public sealed record AttributionResult
     /// <see cref="Fraud.FraudVerdict.Review"/> the rewards are held for review; a blocked referral has
     /// <see cref="Reason"/> <see cref="NotAttributedReason.FraudBlocked"/>.
     /// </summary>
-    public Fraud.FraudAssessment? Fraud { get; init; }
+    public Fraud.FraudAssessment? Fraud { get; internal init; }
+
+    /// <summary>This decision with a fraud assessment, and the reason and chain the assessment leaves it.</summary>
+    internal AttributionResult WithFraud(Fraud.FraudAssessment assessment, NotAttributedReason reason, IReadOnlyList<ParticipantId> chain) => new()
+    {
+        Program = Program,
+        OrderId = OrderId,
+        Customer = Customer,
+        Amount = Amount,
+        ConversionTime = ConversionTime,
+        ConversionChannel = ConversionChannel,
+        StoreId = StoreId,
+        Reason = reason,
+        Referrer = Referrer,
+        Code = Code,
+        Medium = Medium,
+        CaptureMethod = CaptureMethod,
+        TouchId = TouchId,
+        Combination = Combination,
+        Chain = chain,
+        IsRepeat = IsRepeat,
+        Touches = Touches,
+        DecidedAt = DecidedAt,
+        Fraud = assessment,
+    };
 
     /// <summary>A few lines in plain English for a support agent.</summary>
     public string Explain()

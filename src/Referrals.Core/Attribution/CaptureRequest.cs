@@ -137,7 +137,21 @@ public sealed class CaptureResult
 }
 
 /// <summary>A referrer found by a contact look-up at a till, shown masked so the cashier can confirm with the friend.</summary>
-/// <param name="Referrer">The referrer's id.</param>
-/// <param name="Kind">What kind of participant they are.</param>
-/// <param name="MaskedContact">The contact the friend gave, masked (<c>j***@example.com</c>).</param>
-public sealed record ReferrerMatch(ParticipantId Referrer, Participants.ParticipantKind Kind, string MaskedContact);
+public sealed class ReferrerMatch
+{
+    internal ReferrerMatch(ParticipantId referrer, Participants.ParticipantKind kind, string maskedContact)
+    {
+        Referrer = referrer;
+        Kind = kind;
+        MaskedContact = maskedContact;
+    }
+
+    /// <summary>The referrer's id.</summary>
+    public ParticipantId Referrer { get; }
+
+    /// <summary>What kind of participant they are.</summary>
+    public Participants.ParticipantKind Kind { get; }
+
+    /// <summary>The contact the friend gave, masked (<c>j***@example.com</c>).</summary>
+    public string MaskedContact { get; }
+}

@@ -28,25 +28,30 @@ public enum FraudVerdict
 public sealed record FraudSignal(string Name, int Score, string Evidence);
 
 /// <summary>The fraud assessment of one referred conversion: the verdict and every signal that led to it.</summary>
-public sealed record FraudAssessment
+public sealed class FraudAssessment
 {
+    // Only Core builds it (a host reads it): constructor and init are internal, so `required` cannot stay.
+    internal FraudAssessment()
+    {
+    }
+
     /// <summary>The verdict.</summary>
-    public required FraudVerdict Verdict { get; init; }
+    public FraudVerdict Verdict { get; internal init; }
 
     /// <summary>The sum of the signals' scores.</summary>
-    public required int Score { get; init; }
+    public int Score { get; internal init; }
 
     /// <summary>The policy's thresholds the score was compared with: review from, block from.</summary>
-    public required int ReviewAt { get; init; }
+    public int ReviewAt { get; internal init; }
 
     /// <summary>The score from which a referral is blocked.</summary>
-    public required int BlockAt { get; init; }
+    public int BlockAt { get; internal init; }
 
     /// <summary>The signals, in the order the checks ran.</summary>
-    public IReadOnlyList<FraudSignal> Signals { get; init; } = [];
+    public IReadOnlyList<FraudSignal> Signals { get; internal init; } = [];
 
     /// <summary>When the assessment was made (by the library's clock).</summary>
-    public required Instant AssessedAt { get; init; }
+    public Instant AssessedAt { get; internal init; }
 
     /// <summary>The verdict and its reasons in plain English, one signal per line.</summary>
     public string Explain()

@@ -20,7 +20,7 @@ internal sealed partial class RewardProcessingService(RewardService rewards, Tim
             try
             {
                 var result = await rewards.ProcessDueAsync(stoppingToken).ConfigureAwait(false);
-                if (result != default)
+                if (!result.IsIdle)
                 {
                     LogPass(_logger, result.Approved, result.Fulfilled, result.Failed, result.Redelivered, result.Undelivered, result.DeadLettered);
                 }

@@ -35,8 +35,8 @@ internal readonly struct AttributionDecision(AttributionResult result, Participa
     public AttributionResult Complete(FraudAssessment? assessment) => assessment is null
         ? Result
         : assessment.Verdict == FraudVerdict.Block
-            ? Result with { Reason = NotAttributedReason.FraudBlocked, Chain = [], Fraud = assessment }
-            : Result with { Fraud = assessment };
+            ? Result.WithFraud(assessment, NotAttributedReason.FraudBlocked, [])
+            : Result.WithFraud(assessment, Result.Reason, Result.Chain);
 
     /// <summary>The flat facts the fraud checks see of this credit.</summary>
     public FraudCase ToFraudCase(Conversion conversion, Participant? referrer) => new()
@@ -152,7 +152,7 @@ internal sealed class AttributionDecider(IReadOnlyDictionary<ProgramId, ProgramR
             return (result.With(ReasonFrom(verdicts), touches: verdicts), participant, contacts, null);
         }
         var chosen = touches[winner];
-        verdicts[winner] = verdicts[winner] with { Verdict = TouchVerdict.Chosen };
+        verdicts[winner] = verdicts[winner].WithVerdict(TouchVerdict.Chosen);
         var (chain, referrersFirst) = await ChainAsync(facts, conversion, chosen.Referrer, rules.MaxChainDepth, ct).ConfigureAwait(false);
         var credit = result.Create(
             NotAttributedReason.None,

@@ -361,7 +361,7 @@ internal sealed partial class ContractRewards(
                 var countedReferrer = order.CountedReferrer;
                 if (decision is { Counted: true } && full)
                 {
-                    decision = decision with { Revision = decision.Revision + 1, Counted = false, DecidedAt = now };
+                    decision = decision.Uncounted(now);
                     countedReferrer = null;
                     if (decision.Referrer is { } counted)
                     {

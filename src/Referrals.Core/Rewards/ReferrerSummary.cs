@@ -1,50 +1,84 @@
 namespace Referrals.Rewards;
 
 /// <summary>How many rewards stand in one status and what they are worth, per currency.</summary>
-/// <param name="Count">How many rewards.</param>
-/// <param name="Amounts">Their value per currency (net for pending, approved and fulfilled; earned for rejected and revoked), ordered by currency.</param>
-public sealed record RewardTotals(int Count, IReadOnlyList<Money> Amounts);
+public sealed class RewardTotals
+{
+    internal RewardTotals(int count, IReadOnlyList<Money> amounts)
+    {
+        Count = count;
+        Amounts = amounts;
+    }
+
+    /// <summary>How many rewards.</summary>
+    public int Count { get; }
+
+    /// <summary>Their value per currency (net for pending, approved and fulfilled; earned for rejected and revoked), ordered by currency.</summary>
+    public IReadOnlyList<Money> Amounts { get; }
+}
 
 /// <summary>Where a referrer stands on a ladder rule.</summary>
-/// <param name="Rule">The ladder rule (the first level-1 referrer rule with tiers).</param>
-/// <param name="CurrentTier">The tier the referrer's next successful referral earns.</param>
-/// <param name="NextTier">The tier after it, or <see langword="null"/> at the top.</param>
-/// <param name="ReferralsUntilNextTier">How many more successful referrals until one earns <paramref name="NextTier"/> (that one included).</param>
-public sealed record RewardTierProgress(string Rule, string CurrentTier, string? NextTier, int? ReferralsUntilNextTier);
+public sealed class RewardTierProgress
+{
+    internal RewardTierProgress(string rule, string currentTier, string? nextTier, int? referralsUntilNextTier)
+    {
+        Rule = rule;
+        CurrentTier = currentTier;
+        NextTier = nextTier;
+        ReferralsUntilNextTier = referralsUntilNextTier;
+    }
+
+    /// <summary>The ladder rule (the first level-1 referrer rule with tiers).</summary>
+    public string Rule { get; }
+
+    /// <summary>The tier the referrer's next successful referral earns.</summary>
+    public string CurrentTier { get; }
+
+    /// <summary>The tier after it, or <see langword="null"/> at the top.</summary>
+    public string? NextTier { get; }
+
+    /// <summary>How many more successful referrals until one earns <see cref="NextTier"/> (that one included).</summary>
+    public int? ReferralsUntilNextTier { get; }
+}
 
 /// <summary>A referrer's standing in a program: referrals, tier, rewards by status and balance.</summary>
-public sealed record ReferrerSummary
+public sealed class ReferrerSummary
 {
+    // Only Core builds it (a host reads it): constructor and init are internal, so `required` cannot stay; Core's
+    // object initialisers set every non-nullable reference that starts as null! below.
+    internal ReferrerSummary()
+    {
+    }
+
     /// <summary>The program.</summary>
-    public required ProgramId Program { get; init; }
+    public ProgramId Program { get; internal init; }
 
     /// <summary>The referrer.</summary>
-    public required ParticipantId Referrer { get; init; }
+    public ParticipantId Referrer { get; internal init; }
 
     /// <summary>Referred conversions that count (not fully refunded, not re-attributed).</summary>
-    public required int SuccessfulReferrals { get; init; }
+    public int SuccessfulReferrals { get; internal init; }
 
     /// <summary>Ladder progress, or <see langword="null"/> when the program has no ladder.</summary>
-    public RewardTierProgress? Tier { get; init; }
+    public RewardTierProgress? Tier { get; internal init; }
 
     /// <summary>Rewards held for the hold period.</summary>
-    public required RewardTotals Pending { get; init; }
+    public RewardTotals Pending { get; internal init; } = null!;
 
     /// <summary>Rewards approved, waiting for fulfilment.</summary>
-    public required RewardTotals Approved { get; init; }
+    public RewardTotals Approved { get; internal init; } = null!;
 
     /// <summary>Rewards fulfilled (net of partial claw-backs).</summary>
-    public required RewardTotals Fulfilled { get; init; }
+    public RewardTotals Fulfilled { get; internal init; } = null!;
 
     /// <summary>Rewards rejected.</summary>
-    public required RewardTotals Rejected { get; init; }
+    public RewardTotals Rejected { get; internal init; } = null!;
 
     /// <summary>Rewards revoked (cancelled or clawed back in full).</summary>
-    public required RewardTotals Revoked { get; init; }
+    public RewardTotals Revoked { get; internal init; } = null!;
 
     /// <summary>The sum of the referrer's ledger entries, per currency (ordered by currency): what they have earned net.</summary>
-    public required IReadOnlyList<Money> Balance { get; init; }
+    public IReadOnlyList<Money> Balance { get; internal init; } = [];
 
     /// <summary>Every reward paid to the participant in the program (as referrer, upline or referee), oldest first.</summary>
-    public required IReadOnlyList<Reward> Rewards { get; init; }
+    public IReadOnlyList<Reward> Rewards { get; internal init; } = [];
 }

@@ -72,55 +72,61 @@ public enum RewardSkipReason
 }
 
 /// <summary>What a rule awarded and why: the terms recorded on a reward when it is earned; they never change.</summary>
-public sealed record RewardTerms
+public sealed class RewardTerms
 {
+    // Only Core builds it (a host reads it): constructor and init are internal, so `required` cannot stay; Core's
+    // object initialisers set every non-nullable reference that starts as null! below.
+    internal RewardTerms()
+    {
+    }
+
     /// <summary>Referrer or referee.</summary>
-    public required RewardRole Role { get; init; }
+    public RewardRole Role { get; internal init; }
 
     /// <summary>1 for the referrer (and the referee), 2 and up for the referrer's own referrers.</summary>
-    public required int Level { get; init; }
+    public int Level { get; internal init; }
 
     /// <summary>What the reward is.</summary>
-    public required RewardKind Kind { get; init; }
+    public RewardKind Kind { get; internal init; }
 
     /// <summary>The rule's item (SKU, coupon template), if any.</summary>
-    public string? Item { get; init; }
+    public string? Item { get; internal init; }
 
     /// <summary>The rule that produced it.</summary>
-    public required string Rule { get; init; }
+    public string Rule { get; internal init; } = null!;
 
     /// <summary>The tier or milestone, in words (<c>referrals 5-9</c>, <c>milestone: referral 10</c>).</summary>
-    public required string Tier { get; init; }
+    public string Tier { get; internal init; } = null!;
 
     /// <summary>Which referral of the level-1 referrer this was (1 is the first).</summary>
-    public required int ReferralNumber { get; init; }
+    public int ReferralNumber { get; internal init; }
 
     /// <summary>True when the amount is a percentage of the order (a partial refund reduces it in proportion).</summary>
-    public required bool PercentOfOrder { get; init; }
+    public bool PercentOfOrder { get; internal init; }
 
     /// <summary>The order value the reward was computed from.</summary>
-    public required Money OrderAmount { get; init; }
+    public Money OrderAmount { get; internal init; }
 
     /// <summary>The boosts applied, by name, in order.</summary>
-    public IReadOnlyList<string> Boosts { get; init; } = [];
+    public IReadOnlyList<string> Boosts { get; internal init; } = [];
 
     /// <summary>The cap that reduced the reward, in words, or <see langword="null"/>.</summary>
-    public string? CappedBy { get; init; }
+    public string? CappedBy { get; internal init; }
 
     /// <summary>The amount before a cap reduced it (equal to the earned amount when no cap did).</summary>
-    public required Money BeforeCap { get; init; }
+    public Money BeforeCap { get; internal init; }
 
     /// <summary>When the order was placed.</summary>
-    public required Instant ConversionTime { get; init; }
+    public Instant ConversionTime { get; internal init; }
 
     /// <summary>When the hold ends and the reward is approved.</summary>
-    public required Instant HoldUntil { get; init; }
+    public Instant HoldUntil { get; internal init; }
 
     /// <summary>
     /// Earned on a referral the fraud checks sent to review: the reward waits for a person's decision
     /// (<c>ReviewQueue</c>) even after its hold ends.
     /// </summary>
-    public bool HeldForReview { get; init; }
+    public bool HeldForReview { get; internal init; }
 }
 
 /// <summary>
@@ -128,98 +134,110 @@ public sealed record RewardTerms
 /// A beneficiary's balance is the sum of their entries' amounts, per currency. Every negative entry belongs to an earlier
 /// <see cref="RewardEntryType.Earned"/> entry of the same <see cref="RewardId"/> and never takes it below zero.
 /// </summary>
-public sealed record RewardEntry
+public sealed class RewardEntry
 {
+    // Only Core builds it (a host reads it): constructor and init are internal, so `required` cannot stay; Core's
+    // object initialisers set every non-nullable reference that starts as null! below.
+    internal RewardEntry()
+    {
+    }
+
     /// <summary>
     /// Id of the entry, unique within its reward: a store refuses a second entry with this id for the same
     /// <see cref="RewardId"/> (the library's ids are the reward id and what happened, so they are unique anywhere).
     /// </summary>
-    public required string EntryId { get; init; }
+    public string EntryId { get; internal init; } = null!;
 
     /// <summary>The reward.</summary>
-    public required string RewardId { get; init; }
+    public string RewardId { get; internal init; } = null!;
 
     /// <summary>The program.</summary>
-    public required ProgramId Program { get; init; }
+    public ProgramId Program { get; internal init; }
 
     /// <summary>Who is paid.</summary>
-    public required ParticipantId Beneficiary { get; init; }
+    public ParticipantId Beneficiary { get; internal init; }
 
     /// <summary>The order the reward was earned on.</summary>
-    public required string OrderId { get; init; }
+    public string OrderId { get; internal init; } = null!;
 
     /// <summary>What happened.</summary>
-    public required RewardEntryType Type { get; init; }
+    public RewardEntryType Type { get; internal init; }
 
     /// <summary>Positive for <see cref="RewardEntryType.Earned"/>, negative for reversals, zero for status changes.</summary>
-    public required Money Amount { get; init; }
+    public Money Amount { get; internal init; }
 
     /// <summary>When the entry was written (the library's clock).</summary>
-    public required Instant RecordedAt { get; init; }
+    public Instant RecordedAt { get; internal init; }
 
     /// <summary>Who did it, for manual approvals and rejections.</summary>
-    public string? Actor { get; init; }
+    public string? Actor { get; internal init; }
 
     /// <summary>Why, in words.</summary>
-    public string? Reason { get; init; }
+    public string? Reason { get; internal init; }
 
     /// <summary>The fulfiller's reference, or the refund id.</summary>
-    public string? Reference { get; init; }
+    public string? Reference { get; internal init; }
 
     /// <summary>The terms, on <see cref="RewardEntryType.Earned"/> entries.</summary>
-    public RewardTerms? Terms { get; init; }
+    public RewardTerms? Terms { get; internal init; }
 }
 
 /// <summary>A reward as its ledger entries say it stands now.</summary>
-public sealed record Reward
+public sealed class Reward
 {
+    // Only Core builds it (a host reads it): constructor and init are internal, so `required` cannot stay; Core's
+    // object initialisers set every non-nullable reference that starts as null! below.
+    internal Reward()
+    {
+    }
+
     /// <summary>The reward id: the fulfiller's idempotency key.</summary>
-    public required string Id { get; init; }
+    public string Id { get; internal init; } = null!;
 
     /// <summary>The program.</summary>
-    public required ProgramId Program { get; init; }
+    public ProgramId Program { get; internal init; }
 
     /// <summary>The order it was earned on.</summary>
-    public required string OrderId { get; init; }
+    public string OrderId { get; internal init; } = null!;
 
     /// <summary>Who is paid.</summary>
-    public required ParticipantId Beneficiary { get; init; }
+    public ParticipantId Beneficiary { get; internal init; }
 
     /// <summary>What was awarded and why.</summary>
-    public required RewardTerms Terms { get; init; }
+    public RewardTerms Terms { get; internal init; } = null!;
 
     /// <summary>The amount earned.</summary>
-    public required Money Earned { get; init; }
+    public Money Earned { get; internal init; }
 
     /// <summary>What is left of it after reversals (the sum of its entries).</summary>
-    public required Money Net { get; init; }
+    public Money Net { get; internal init; }
 
     /// <summary>Where it stands (a pending reward whose hold has ended reads as approved only once the approval is written).</summary>
-    public required RewardStatus Status { get; init; }
+    public RewardStatus Status { get; internal init; }
 
     /// <summary>When it was earned.</summary>
-    public required Instant CreatedAt { get; init; }
+    public Instant CreatedAt { get; internal init; }
 
     /// <summary>When it was approved, if it was.</summary>
-    public Instant? ApprovedAt { get; init; }
+    public Instant? ApprovedAt { get; internal init; }
 
     /// <summary>When it was fulfilled, if it was.</summary>
-    public Instant? FulfilledAt { get; init; }
+    public Instant? FulfilledAt { get; internal init; }
 
     /// <summary>The fulfiller's reference.</summary>
-    public string? FulfilmentReference { get; init; }
+    public string? FulfilmentReference { get; internal init; }
 
     /// <summary>The reason of the last reversal or rejection.</summary>
-    public string? Reason { get; init; }
+    public string? Reason { get; internal init; }
 
     /// <summary>Its ledger entries, oldest first.</summary>
-    public required IReadOnlyList<RewardEntry> Entries { get; init; }
+    public IReadOnlyList<RewardEntry> Entries { get; internal init; } = [];
 
     /// <summary>
     /// Pending and held for fraud review: it is not approved when its hold ends until a person releases or approves it
     /// (or the program's review deadline acts).
     /// </summary>
-    public bool UnderReview { get; init; }
+    public bool UnderReview { get; internal init; }
 
     /// <summary>One line for a support agent or a finance report.</summary>
     public string Explain()
@@ -296,47 +314,85 @@ public sealed record Reward
 }
 
 /// <summary>A rule that applied to a referral but paid nothing, and why.</summary>
-/// <param name="Rule">The rule.</param>
-/// <param name="Beneficiary">Who it would have paid.</param>
-/// <param name="Reason">Why it did not.</param>
-/// <param name="Detail">The cap or amount, in words.</param>
-public sealed record SkippedReward(string Rule, ParticipantId Beneficiary, RewardSkipReason Reason, string Detail);
+public sealed class SkippedReward
+{
+    internal SkippedReward(string rule, ParticipantId beneficiary, RewardSkipReason reason, string detail)
+    {
+        Rule = rule;
+        Beneficiary = beneficiary;
+        Reason = reason;
+        Detail = detail;
+    }
+
+    /// <summary>The rule.</summary>
+    public string Rule { get; }
+
+    /// <summary>Who it would have paid.</summary>
+    public ParticipantId Beneficiary { get; }
+
+    /// <summary>Why it did not.</summary>
+    public RewardSkipReason Reason { get; }
+
+    /// <summary>The cap or amount, in words.</summary>
+    public string Detail { get; }
+}
 
 /// <summary>
 /// The reward decision of one conversion: which referral number it was for the referrer, which rewards it produced and
 /// which rules paid nothing. Unique by program and order id; a re-attribution writes a new revision.
 /// </summary>
-public sealed record RewardDecision
+public sealed class RewardDecision
 {
+    // Only Core builds it (a host reads it): constructor and init are internal, so `required` cannot stay; Core's
+    // object initialisers set every non-nullable reference that starts as null! below.
+    internal RewardDecision()
+    {
+    }
+
     /// <summary>The program.</summary>
-    public required ProgramId Program { get; init; }
+    public ProgramId Program { get; internal init; }
 
     /// <summary>The order.</summary>
-    public required string OrderId { get; init; }
+    public string OrderId { get; internal init; } = null!;
 
     /// <summary>1 for the first decision, increased by every later one (re-attribution, full refund).</summary>
-    public required int Revision { get; init; }
+    public int Revision { get; internal init; }
 
     /// <summary>The level-1 referrer credited, or <see langword="null"/> once the order is no longer referred.</summary>
-    public ParticipantId? Referrer { get; init; }
+    public ParticipantId? Referrer { get; internal init; }
 
     /// <summary>The referral chain the rewards were computed for (index 0 is the referrer).</summary>
-    public IReadOnlyList<ParticipantId> Chain { get; init; } = [];
+    public IReadOnlyList<ParticipantId> Chain { get; internal init; } = [];
 
     /// <summary>Which referral of the referrer this was (1 is the first); 0 when not referred.</summary>
-    public int ReferralNumber { get; init; }
+    public int ReferralNumber { get; internal init; }
 
     /// <summary>True while it counts as a successful referral (false once fully refunded or re-attributed).</summary>
-    public bool Counted { get; init; }
+    public bool Counted { get; internal init; }
 
     /// <summary>The rewards it produced (in this revision).</summary>
-    public IReadOnlyList<string> RewardIds { get; init; } = [];
+    public IReadOnlyList<string> RewardIds { get; internal init; } = [];
 
     /// <summary>The rules that applied but paid nothing.</summary>
-    public IReadOnlyList<SkippedReward> Skipped { get; init; } = [];
+    public IReadOnlyList<SkippedReward> Skipped { get; internal init; } = [];
 
     /// <summary>When it was decided.</summary>
-    public required Instant DecidedAt { get; init; }
+    public Instant DecidedAt { get; internal init; }
+
+    /// <summary>The next revision, which no longer counts as a successful referral (the order was refunded in full).</summary>
+    internal RewardDecision Uncounted(Instant now) => new()
+    {
+        Program = Program,
+        OrderId = OrderId,
+        Revision = Revision + 1,
+        Referrer = Referrer,
+        Chain = Chain,
+        ReferralNumber = ReferralNumber,
+        Counted = false,
+        RewardIds = RewardIds,
+        Skipped = Skipped,
+        DecidedAt = now,
+    };
 }
 
 /// <summary>A refund or charge-back of an order. Idempotent by program and <see cref="RefundId"/>.</summary>
@@ -397,7 +453,21 @@ public enum RefundOutcome
 }
 
 /// <summary>The outcome of recording a refund.</summary>
-/// <param name="Outcome">What happened.</param>
-/// <param name="Entries">The ledger entries written (reversals), empty when none.</param>
-/// <param name="RefundedTotal">The order's refunded total after this refund (capped at the order value).</param>
-public sealed record RefundResult(RefundOutcome Outcome, IReadOnlyList<RewardEntry> Entries, Money? RefundedTotal);
+public sealed class RefundResult
+{
+    internal RefundResult(RefundOutcome outcome, IReadOnlyList<RewardEntry> entries, Money? refundedTotal)
+    {
+        Outcome = outcome;
+        Entries = entries;
+        RefundedTotal = refundedTotal;
+    }
+
+    /// <summary>What happened.</summary>
+    public RefundOutcome Outcome { get; }
+
+    /// <summary>The ledger entries written (reversals), empty when none.</summary>
+    public IReadOnlyList<RewardEntry> Entries { get; }
+
+    /// <summary>The order's refunded total after this refund (capped at the order value).</summary>
+    public Money? RefundedTotal { get; }
+}

@@ -10,37 +10,43 @@ using Referrals.Storage;
 namespace Referrals.Services;
 
 /// <summary>One referral waiting for a person: the conversion, why the checks sent it to review, and its held rewards.</summary>
-public sealed record ReviewItem
+public sealed class ReviewItem
 {
+    // Only Core builds it (a host reads it): constructor and init are internal, so `required` cannot stay; Core's
+    // object initialisers set every non-nullable reference that starts as null! below.
+    internal ReviewItem()
+    {
+    }
+
     /// <summary>The program.</summary>
-    public required ProgramId Program { get; init; }
+    public ProgramId Program { get; internal init; }
 
     /// <summary>The order.</summary>
-    public required string OrderId { get; init; }
+    public string OrderId { get; internal init; } = null!;
 
     /// <summary>The friend who converted.</summary>
-    public required ParticipantId Customer { get; init; }
+    public ParticipantId Customer { get; internal init; }
 
     /// <summary>The referrer credited.</summary>
-    public required ParticipantId Referrer { get; init; }
+    public ParticipantId Referrer { get; internal init; }
 
     /// <summary>The order value.</summary>
-    public required Money Amount { get; init; }
+    public Money Amount { get; internal init; }
 
     /// <summary>When the order was placed.</summary>
-    public required Instant ConversionTime { get; init; }
+    public Instant ConversionTime { get; internal init; }
 
     /// <summary>When the first of its rewards was held (the oldest item waits longest).</summary>
-    public required Instant HeldSince { get; init; }
+    public Instant HeldSince { get; internal init; }
 
     /// <summary>
     /// The fraud assessment of the order's current attribution: verdict, score and every signal with its evidence;
     /// <see langword="null"/> if a re-evaluation since stored none.
     /// </summary>
-    public FraudAssessment? Assessment { get; init; }
+    public FraudAssessment? Assessment { get; internal init; }
 
     /// <summary>The rewards held, for referrer and friend.</summary>
-    public required IReadOnlyList<Reward> Rewards { get; init; }
+    public IReadOnlyList<Reward> Rewards { get; internal init; } = [];
 
     /// <summary>A few lines for the reviewer: the order, the signals, the rewards at stake.</summary>
     public string Explain()

@@ -13,16 +13,42 @@ using Referrals.Storage;
 namespace Referrals.Services;
 
 /// <summary>What one pass of <see cref="RewardService.ProcessDueAsync"/> did.</summary>
-/// <param name="Approved">Rewards approved because their hold ended.</param>
-/// <param name="Fulfilled">Rewards the fulfiller delivered.</param>
-/// <param name="Failed">Fulfilments that threw; they stay approved and are retried on the next pass.</param>
-/// <param name="Redelivered">
-/// Pending notifications delivered to every notifier not told before: after a notifier failed, or because the process
-/// that committed their change stopped before telling the notifiers (see <see cref="Notifications.PendingNotification"/>).
-/// </param>
-/// <param name="Undelivered">Pending notifications tried again that a notifier failed to take again; they wait for a later pass.</param>
-/// <param name="DeadLettered">Pending notifications whose last allowed attempt failed in this pass: now dead letters.</param>
-public readonly record struct RewardProcessingResult(int Approved, int Fulfilled, int Failed, int Redelivered = 0, int Undelivered = 0, int DeadLettered = 0);
+public readonly struct RewardProcessingResult
+{
+    internal RewardProcessingResult(int approved, int fulfilled, int failed, int redelivered = 0, int undelivered = 0, int deadLettered = 0)
+    {
+        Approved = approved;
+        Fulfilled = fulfilled;
+        Failed = failed;
+        Redelivered = redelivered;
+        Undelivered = undelivered;
+        DeadLettered = deadLettered;
+    }
+
+    /// <summary>Rewards approved because their hold ended.</summary>
+    public int Approved { get; }
+
+    /// <summary>Rewards the fulfiller delivered.</summary>
+    public int Fulfilled { get; }
+
+    /// <summary>Fulfilments that threw; they stay approved and are retried on the next pass.</summary>
+    public int Failed { get; }
+
+    /// <summary>
+    /// Pending notifications delivered to every notifier not told before: after a notifier failed, or because the process
+    /// that committed their change stopped before telling the notifiers (see <see cref="Notifications.PendingNotification"/>).
+    /// </summary>
+    public int Redelivered { get; }
+
+    /// <summary>Pending notifications tried again that a notifier failed to take again; they wait for a later pass.</summary>
+    public int Undelivered { get; }
+
+    /// <summary>Pending notifications whose last allowed attempt failed in this pass: now dead letters.</summary>
+    public int DeadLettered { get; }
+
+    /// <summary>True when the pass changed nothing and delivered nothing (what the hosted pass does not log).</summary>
+    internal bool IsIdle => Approved == 0 && Fulfilled == 0 && Failed == 0 && Redelivered == 0 && Undelivered == 0 && DeadLettered == 0;
+}
 
 /// <summary>
 /// Turns attributed conversions into rewards by the program's rules, and runs their lifecycle: pending for the hold

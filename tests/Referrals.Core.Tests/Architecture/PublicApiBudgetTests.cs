@@ -12,10 +12,11 @@ public sealed class PublicApiBudgetTests
     /// contract (<c>Referrals.Storage</c>: IReferralStore, its session, unit of work and rows, InMemoryStore), which lands
     /// beside the old store interfaces until the engine is moved onto it (the old interfaces then go), and by the engine
     /// split's ParticipantService, IFraudHistory and the flat FraudContext (FraudService went), and by
-    /// ParticipantService.ForgetAsync (erasure, issue 17 item 2); lowered by the layering (the hashers and the link service
-    /// take their own options section, no longer an IOptions overload each).
+    /// ParticipantService.ForgetAsync (erasure, issue 17 item 2); 1,384 once the results only Core creates stopped being
+    /// records (no generated equality, <c>with</c>, <c>Deconstruct</c> or public <c>init</c>), and lowered by the layering
+    /// (the hashers and the link service take their own options section, no longer an IOptions overload each).
     /// </summary>
-    private const int Ceiling = 1630;
+    private const int Ceiling = 1381;
 
     [Fact]
     public void The_public_surface_of_Referrals_Core_is_at_its_budget()

@@ -44,7 +44,7 @@ public sealed class ParticipantServiceTests
         var masked = Assert.Single(await participants.LookupReferrersAsync(w.Email(" Hana.Berg@EXAMPLE.com "), Ct));
         var unmasked = Assert.Single(await participants.LookupReferrersAsync(w.Email("ole@example.com"), Ct));
 
-        Assert.Equal(new ReferrerMatch(hana, ParticipantKind.Customer, "h***@example.com"), masked);
+        Assert.Equal((hana, ParticipantKind.Customer, "h***@example.com"), (masked.Referrer, masked.Kind, masked.MaskedContact));
         Assert.Equal("***", unmasked.MaskedContact);
         Assert.Empty(await participants.LookupReferrersAsync(w.Email("nobody@example.com"), Ct));
     }

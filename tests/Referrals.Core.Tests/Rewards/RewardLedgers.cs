@@ -25,9 +25,8 @@ internal static class RewardLedgers
 
     public static RewardEntry[] Build(string rewardId, string beneficiary, int cents, bool heldForReview, string currency, IEnumerable<(RewardEntryType Type, int Cents)> later)
     {
-        var earned = Entry(rewardId, beneficiary, 0, RewardEntryType.Earned, cents, currency) with
-        {
-            Terms = new RewardTerms
+        var earned = Entry(rewardId, beneficiary, 0, RewardEntryType.Earned, cents, currency,
+            new RewardTerms
             {
                 Role = RewardRole.Referrer,
                 Level = 1,
@@ -41,8 +40,7 @@ internal static class RewardLedgers
                 ConversionTime = Start,
                 HoldUntil = Start + Duration.FromDays(30),
                 HeldForReview = heldForReview,
-            },
-        };
+            });
         var entries = new List<RewardEntry> { earned };
         int i = 1;
         foreach (var (type, c) in later)
@@ -53,8 +51,9 @@ internal static class RewardLedgers
         return [.. entries];
     }
 
-    private static RewardEntry Entry(string rewardId, string beneficiary, int n, RewardEntryType type, int cents, string currency) => new()
+    private static RewardEntry Entry(string rewardId, string beneficiary, int n, RewardEntryType type, int cents, string currency, RewardTerms? terms = null) => new()
     {
+        Terms = terms,
         EntryId = $"{rewardId}:{n}:{type}",
         RewardId = rewardId,
         Program = new ProgramId("p"),
@@ -132,4 +131,15 @@ internal static class RewardLedgers
             UnderReview = status == RewardStatus.Pending && earned.Terms!.HeldForReview && !released,
         };
     }
+
+    /// <summary>
+    /// True when two folds of the same entries agree on every field (rewards have no value equality): the terms and the
+    /// entries are the very objects of the ledger.
+    /// </summary>
+    public static bool Same(Reward a, Reward b) =>
+        a.Id == b.Id && a.Program == b.Program && a.OrderId == b.OrderId && a.Beneficiary == b.Beneficiary
+        && ReferenceEquals(a.Terms, b.Terms) && a.Earned == b.Earned && a.Net == b.Net && a.Status == b.Status
+        && a.CreatedAt == b.CreatedAt && a.ApprovedAt == b.ApprovedAt && a.FulfilledAt == b.FulfilledAt
+        && a.FulfilmentReference == b.FulfilmentReference && a.Reason == b.Reason && a.UnderReview == b.UnderReview
+        && a.Entries.SequenceEqual(b.Entries);
 }

@@ -71,7 +71,8 @@ public sealed class SqliteRewardServiceTests : IDisposable
             Assert.Contains(FraudSignalNames.SelfReferralDevice, review.Explain(), StringComparison.Ordinal);
 
             // The lifecycle pass finds the open rewards in the file: o-1's two are approved, o-2's stay held.
-            Assert.Equal(new RewardProcessingResult(2, 0, 0), await rewards.ProcessDueAsync(Ct));
+            var pass = await rewards.ProcessDueAsync(Ct);
+            Assert.Equal((2, 0, 0, 0, 0, 0), (pass.Approved, pass.Fulfilled, pass.Failed, pass.Redelivered, pass.Undelivered, pass.DeadLettered));
             Assert.All(await rewards.ListOrderRewardsAsync(Program, "o-1", Ct), r => Assert.Equal(RewardStatus.Approved, r.Status));
 
             // The fraud history the checks read is the file's: o-1 and o-2 are credited to ana; her registered device is still

@@ -71,27 +71,6 @@ internal static class TestData
         EventTime = at,
     };
 
-    /// <summary>The decision for an order: credited to <paramref name="referrer"/> with <paramref name="code"/>, or with <paramref name="reason"/>.</summary>
-    public static AttributionResult Decision(
-        Conversion order,
-        ReferralCode? code = null,
-        string? referrer = "ref-1",
-        NotAttributedReason reason = NotAttributedReason.None,
-        bool isRepeat = false) => new()
-    {
-        Program = order.Program,
-        OrderId = order.OrderId,
-        Customer = order.Customer,
-        Amount = order.Amount,
-        ConversionTime = order.EventTime,
-        ConversionChannel = order.Channel,
-        Reason = reason,
-        Referrer = referrer is null ? null : new ParticipantId(referrer),
-        Code = code,
-        IsRepeat = isRepeat,
-        DecidedAt = order.EventTime + Duration.FromSeconds(1),
-    };
-
     private static ContactHash Contact(char kind, int n)
     {
         Assert.True(ContactHash.TryParse($"{kind}:{HashText(n)}", out var hash));
