@@ -74,8 +74,7 @@ internal sealed partial class ContractRewards(
     /// <summary>A referrer's standing from the account summary; the reward list is paged from the beneficiary index.</summary>
     public async ValueTask<ReferrerSummary> GetReferrerSummaryAsync(ProgramId program, ParticipantId referrer, CancellationToken ct)
     {
-        var rows = await store.GetSummariesAsync(program, referrer, [""], ct).ConfigureAwait(false);
-        var account = rows.Count == 0 ? AccountSummary.Empty : SummaryDocuments.Account(rows[0]);
+        var account = await SummaryDocuments.ReadAccountAsync(store, program, referrer, ct).ConfigureAwait(false);
         var rewards = new List<Reward>();
         ListPosition? after = null;
         while (true)

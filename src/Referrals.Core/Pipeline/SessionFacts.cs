@@ -40,7 +40,7 @@ internal sealed class SessionFacts(IReferralStoreReader reader, CodeResolver? co
         {
             return row;
         }
-        var rows = await reader.GetSummariesAsync(program, participant, [key], ct).ConfigureAwait(false);
+        var rows = await reader.GetSummariesAsync(program, participant, key.Length == 0 ? SummaryDocuments.AccountKey : [key], ct).ConfigureAwait(false);
         row = rows.Count == 0 ? null : rows[0];
         _summaries[(participant, key)] = row;
         return row;
@@ -149,12 +149,15 @@ internal sealed class ContractFraudHistory(IReferralStore store) : IFraudHistory
     public ValueTask<int> CountReferredConversionsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken = default) =>
         store.CountCreditedOrdersAsync(program, referrer, from, until, limit, cancellationToken);
 
-    public ValueTask<ReferredOrderStats> GetReferredOrderStatsAsync(ProgramId program, ParticipantId referrer, CancellationToken cancellationToken = default) =>
-        new SessionFacts(store, null).GetReferredOrderStatsAsync(program, referrer, cancellationToken);
+    public async ValueTask<ReferredOrderStats> GetReferredOrderStatsAsync(ProgramId program, ParticipantId referrer, CancellationToken cancellationToken = default)
+    {
+        var account = await SummaryDocuments.ReadAccountAsync(store, program, referrer, cancellationToken).ConfigureAwait(false);
+        return new ReferredOrderStats(account.CreditedOrders, account.RefundedOrders);
+    }
 
     public ValueTask<IReadOnlyList<FingerprintSighting>> FindSightingsAsync(ProgramId program, Fingerprint fingerprint, Instant until, int limit, CancellationToken cancellationToken = default) =>
         store.FindSightingsAsync(program, fingerprint, until, limit, cancellationToken);
 
-    public ValueTask<ParticipantId?> FindFirstReferrerAsync(ProgramId program, ParticipantId participant, CancellationToken cancellationToken = default) =>
-        new SessionFacts(store, null).FindFirstReferrerAsync(program, participant, cancellationToken);
+    public async ValueTask<ParticipantId?> FindFirstReferrerAsync(ProgramId program, ParticipantId participant, CancellationToken cancellationToken = default) =>
+        (await SummaryDocuments.ReadAccountAsync(store, program, participant, cancellationToken).ConfigureAwait(false)).FirstReferrer;
 }

@@ -97,7 +97,7 @@ public sealed class ParticipantService
         var summaries = new List<SummaryRow>();
         foreach (var program in _programs)
         {
-            var rows = await session.GetSummariesAsync(program, participant, [""], cancellationToken).ConfigureAwait(false);
+            var rows = await session.GetSummariesAsync(program, participant, SummaryDocuments.AccountKey, cancellationToken).ConfigureAwait(false);
             var account = rows.Count == 0 ? AccountSummary.Empty : SummaryDocuments.Account(rows[0]);
             if (rows.Count > 0)
             {

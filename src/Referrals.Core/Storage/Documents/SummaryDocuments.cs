@@ -5,6 +5,16 @@ namespace Referrals.Storage;
 /// <summary>The documents of summary rows: a participant's account summary (key "") and cap usage per period.</summary>
 internal static class SummaryDocuments
 {
+    /// <summary>The key list of an account summary read alone (one array for every read).</summary>
+    public static readonly IReadOnlyList<string> AccountKey = [""];
+
+    /// <summary>A participant's account summary as stored (empty when none was written).</summary>
+    public static async ValueTask<AccountSummary> ReadAccountAsync(IReferralStoreReader reader, ProgramId program, ParticipantId participant, CancellationToken ct)
+    {
+        var rows = await reader.GetSummariesAsync(program, participant, AccountKey, ct).ConfigureAwait(false);
+        return rows.Count == 0 ? AccountSummary.Empty : Account(rows[0]);
+    }
+
     /// <summary>The account summary a row holds (the value itself when Core wrote the row; see <see cref="LazyDocument"/>).</summary>
     public static AccountSummary Account(SummaryRow row) => row.Parsed as AccountSummary ?? AccountSummary.FromJson(row.Document);
 
