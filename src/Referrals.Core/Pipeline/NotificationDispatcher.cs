@@ -40,7 +40,11 @@ internal sealed partial class NotificationDispatcher(
     public bool IsEmpty => notifiers.IsEmpty;
 
     /// <summary>The notifications of a change about to be committed; none when no notifier is registered.</summary>
-    public IReadOnlyList<PendingNotification> Plan(ProgramId program, IReadOnlyList<RewardEntry> entries, AttributionResult? decided, Instant now)
+    public IReadOnlyList<PendingNotification> Plan(ProgramId program, IReadOnlyList<RewardEntry> entries, AttributionResult? decided, Instant now) =>
+        Plan(notifiers, program, entries, decided, now);
+
+    /// <summary>The notifications of a change about to be committed for <paramref name="notifiers"/>; none when there are none.</summary>
+    public static IReadOnlyList<PendingNotification> Plan(NotifierSet notifiers, ProgramId program, IReadOnlyList<RewardEntry> entries, AttributionResult? decided, Instant now)
     {
         if (notifiers.IsEmpty || (entries.Count == 0 && decided is null))
         {

@@ -318,42 +318,8 @@ internal sealed partial class SessionConversionPipeline(
     }
 
     /// <summary>The notifications of a change about to be written; none when no notifier is registered.</summary>
-    private IReadOnlyList<PendingNotification> Plan(ProgramId program, IReadOnlyList<RewardEntry> entries, AttributionResult? decided, Instant now)
-    {
-        if (notifiers.IsEmpty || (entries.Count == 0 && decided is null))
-        {
-            return [];
-        }
-        var due = now + NotificationDispatcher.RedeliverAfter;
-        var planned = new PendingNotification[entries.Count + (decided is null ? 0 : 1)];
-        for (int i = 0; i < entries.Count; i++)
-        {
-            planned[i] = new PendingNotification
-            {
-                Id = NotificationDispatcher.NewId(),
-                Kind = NotificationKind.RewardChanged,
-                Program = program,
-                OrderId = entries[i].OrderId,
-                EntryId = entries[i].EntryId,
-                RewardId = entries[i].RewardId,
-                RecordedAt = now,
-                DueAt = due,
-            };
-        }
-        if (decided is not null)
-        {
-            planned[^1] = new PendingNotification
-            {
-                Id = NotificationDispatcher.NewId(),
-                Kind = NotificationKind.ConversionDecided,
-                Program = program,
-                OrderId = decided.OrderId,
-                RecordedAt = now,
-                DueAt = due,
-            };
-        }
-        return planned;
-    }
+    private IReadOnlyList<PendingNotification> Plan(ProgramId program, IReadOnlyList<RewardEntry> entries, AttributionResult? decided, Instant now) =>
+        NotificationDispatcher.Plan(notifiers, program, entries, decided, now);
 
     /// <summary>
     /// 5 notify, after the commit: tells every notifier, removes what every notifier took and records the failed
