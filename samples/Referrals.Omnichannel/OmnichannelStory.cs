@@ -269,6 +269,7 @@ public static class OmnichannelStory
                 PosBatch = batch,
                 Combinations = await report.CombinationsAsync(after).ConfigureAwait(false),
                 Referrers = await report.ReferrersAsync([(Customers, Anna), (Customers, Carla), (Customers, Jane), (Staff, Max)]).ConfigureAwait(false),
+                ReferrerRewards = await report.RewardsAsync([(Customers, Anna), (Customers, Carla), (Customers, Jane), (Staff, Max)]).ConfigureAwait(false),
             };
             StoryReport.Write(_out, result, Stamp);
             return result;

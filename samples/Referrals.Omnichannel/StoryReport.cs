@@ -96,6 +96,28 @@ internal sealed class StoryReport(
         return list;
     }
 
+    /// <summary>Each referrer's rewards in the program, oldest first, read a page at a time.</summary>
+    public async Task<IReadOnlyDictionary<ParticipantId, IReadOnlyList<Reward>>> RewardsAsync(IEnumerable<(ProgramId Program, ParticipantId Referrer)> referrers)
+    {
+        var all = new Dictionary<ParticipantId, IReadOnlyList<Reward>>();
+        foreach (var (program, referrer) in referrers)
+        {
+            var list = new List<Reward>();
+            for (Reward? after = null; ;)
+            {
+                var page = await rewards.ListRewardsAsync(program, referrer, after, 100, ct).ConfigureAwait(false);
+                list.AddRange(page);
+                if (page.Count < 100)
+                {
+                    break;
+                }
+                after = page[^1];
+            }
+            all[referrer] = list;
+        }
+        return all;
+    }
+
     /// <summary>Writes the report of a run.</summary>
     public static void Write(TextWriter output, StoryResult result, Func<Instant, string> stamp)
     {

@@ -98,6 +98,12 @@ public sealed record StoryResult
     /// <summary>Each referrer's standing, balance included (the sum of their ledger entries), over every week.</summary>
     public required IReadOnlyList<ReferrerSummary> Referrers { get; init; }
 
+    /// <summary>Each referrer's rewards, oldest first, over every week.</summary>
+    public required IReadOnlyDictionary<ParticipantId, IReadOnlyList<Reward>> ReferrerRewards { get; init; }
+
+    /// <summary>A referrer's rewards after this run.</summary>
+    public IReadOnlyList<Reward> RewardsOf(ParticipantId referrer) => ReferrerRewards[referrer];
+
     /// <summary>This week's order of a scene.</summary>
     /// <exception cref="InvalidOperationException">The scene produced no order this week.</exception>
     public StoryOrder Order(Scene scene) => Orders.Single(o => o.Scene == scene);

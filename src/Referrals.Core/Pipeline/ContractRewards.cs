@@ -71,25 +71,10 @@ internal sealed partial class ContractRewards(
     public async ValueTask<RewardDecision?> FindDecisionAsync(ProgramId program, string orderId, CancellationToken ct) =>
         await store.FindOrderAsync(program, orderId, ct).ConfigureAwait(false) is { } order ? OrderDocument.FromRow(order).Decision : null;
 
-    /// <summary>A referrer's standing from the account summary; the reward list is paged from the beneficiary index.</summary>
+    /// <summary>A referrer's standing from the account summary alone: one read, whatever the history.</summary>
     public async ValueTask<ReferrerSummary> GetReferrerSummaryAsync(ProgramId program, ParticipantId referrer, CancellationToken ct)
     {
         var account = await SummaryDocuments.ReadAccountAsync(store, program, referrer, ct).ConfigureAwait(false);
-        var rewards = new List<Reward>();
-        ListPosition? after = null;
-        while (true)
-        {
-            var page = await store.ListBeneficiaryRewardsAsync(program, referrer, after, Page, ct).ConfigureAwait(false);
-            foreach (var row in page)
-            {
-                rewards.Add((await ViewAsync(store, row, ct).ConfigureAwait(false)).Reward);
-            }
-            if (page.Count < Page)
-            {
-                break;
-            }
-            after = new ListPosition(page[^1].ConversionTime, page[^1].RewardId);
-        }
         return new ReferrerSummary
         {
             Program = program,
@@ -102,8 +87,19 @@ internal sealed partial class ContractRewards(
             Rejected = account.TotalsOf(RewardStatus.Rejected, net: false),
             Revoked = account.TotalsOf(RewardStatus.Revoked, net: false),
             Balance = account.Balance,
-            Rewards = rewards,
         };
+    }
+
+    /// <summary>One page of a participant's rewards (as referrer, upline or referee) by conversion time and reward id, after <paramref name="after"/>.</summary>
+    public async ValueTask<IReadOnlyList<Reward>> ListParticipantRewardsAsync(ProgramId program, ParticipantId participant, Reward? after, int limit, CancellationToken ct)
+    {
+        var page = await store.ListBeneficiaryRewardsAsync(program, participant, after is null ? null : new ListPosition(after.Terms.ConversionTime, after.Id), limit, ct).ConfigureAwait(false);
+        var rewards = new List<Reward>(page.Count);
+        foreach (var row in page)
+        {
+            rewards.Add((await ViewAsync(store, row, ct).ConfigureAwait(false)).Reward);
+        }
+        return rewards;
     }
 
     /// <summary>The rewards held for review (the due index's review entries), oldest first.</summary>

@@ -79,6 +79,4 @@ public sealed class ReferrerSummary
     /// <summary>The sum of the referrer's ledger entries, per currency (ordered by currency): what they have earned net.</summary>
     public IReadOnlyList<Money> Balance { get; internal init; } = [];
 
-    /// <summary>Every reward paid to the participant in the program (as referrer, upline or referee), oldest first.</summary>
-    public IReadOnlyList<Reward> Rewards { get; internal init; } = [];
 }

@@ -266,7 +266,24 @@ public sealed class RewardService
     public ValueTask<RewardDecision?> FindDecisionAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default) =>
         _contract.FindDecisionAsync(program, Preconditions.CheckNotNull(orderId), cancellationToken);
 
-    /// <summary>A referrer's standing: successful referrals, ladder tier and progress, rewards by status, balance per currency.</summary>
+    /// <summary>
+    /// A participant's rewards in the program (as referrer, upline or referee), oldest conversion first, one page at a
+    /// time: pass the last reward of a page as <paramref name="after"/> for the next (<see langword="null"/> for the first).
+    /// A page shorter than <paramref name="limit"/> is the last.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is not 1 to 1,000.</exception>
+    public ValueTask<IReadOnlyList<Reward>> ListRewardsAsync(ProgramId program, ParticipantId participant, Reward? after = null, int limit = 100, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, 1_000);
+        return _contract.ListParticipantRewardsAsync(program, participant, after, limit, cancellationToken);
+    }
+
+    /// <summary>
+    /// A referrer's standing: successful referrals, ladder tier and progress, rewards by status, balance per currency —
+    /// read from the participant's account summary, so it costs the same whatever the history; the rewards themselves are
+    /// listed by <see cref="ListRewardsAsync"/>.
+    /// </summary>
     public ValueTask<ReferrerSummary> GetReferrerSummaryAsync(ProgramId program, ParticipantId referrer, CancellationToken cancellationToken = default)
     {
         return _contract.GetReferrerSummaryAsync(program, referrer, cancellationToken);

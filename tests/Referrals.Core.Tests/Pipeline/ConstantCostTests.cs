@@ -121,4 +121,23 @@ public sealed class ConstantCostTests
         Assert.Equal(reads[0], reads[1]);
         Assert.Equal(0, reads[1].GetValueOrDefault("ListBeneficiaryRewardsAsync") + reads[1].GetValueOrDefault("ListLedgerAsync"));
     }
+
+    [Fact]
+    public async Task A_referrer_summary_reads_the_account_summary_alone_whatever_the_rewards_held()
+    {
+        var reads = new List<SortedDictionary<string, int>>();
+        foreach (int history in new[] { 3, 60 })
+        {
+            var shop = new Shop(history);
+            await shop.SeedAsync();
+            shop.Counter.Reset();
+
+            var summary = await shop.Rewards.GetReferrerSummaryAsync(Customers, new ParticipantId("ana"), Ct);
+
+            Assert.Equal(history, summary.SuccessfulReferrals);
+            reads.Add(shop.Counter.Reads());
+        }
+        Assert.Equal(reads[0], reads[1]);
+        Assert.Equal(0, reads[1].GetValueOrDefault("ListBeneficiaryRewardsAsync") + reads[1].GetValueOrDefault("ListEntriesAsync"));
+    }
 }

@@ -21,6 +21,22 @@ internal static class RewardWorldExtensions
     public static async Task<IReadOnlyList<Reward>> RewardsOfAsync(this AttributionWorld w, string orderId) =>
         await w.Rewards.ListOrderRewardsAsync(AttributionWorld.Customers, orderId, AttributionWorld.Ct);
 
+    /// <summary>Every reward of a participant, read through <see cref="Referrals.Services.RewardService.ListRewardsAsync"/> a page of 2 at a time.</summary>
+    public static async Task<List<Reward>> AllRewardsAsync(this AttributionWorld w, ParticipantId participant)
+    {
+        var all = new List<Reward>();
+        for (Reward? after = null; ;)
+        {
+            var page = await w.Rewards.ListRewardsAsync(AttributionWorld.Customers, participant, after, 2, AttributionWorld.Ct);
+            all.AddRange(page);
+            if (page.Count < 2)
+            {
+                return all;
+            }
+            after = page[^1];
+        }
+    }
+
     public static Task<ReferrerSummary> SummaryAsync(this AttributionWorld w, ParticipantId referrer) =>
         w.Rewards.GetReferrerSummaryAsync(AttributionWorld.Customers, referrer, AttributionWorld.Ct).AsTask();
 

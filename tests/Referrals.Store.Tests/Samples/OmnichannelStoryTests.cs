@@ -60,7 +60,7 @@ public sealed class OmnichannelStoryTests : IDisposable
         Assert.Equal(FraudVerdict.Block, self.Attribution.Fraud!.Verdict);
         Assert.Contains(self.Attribution.Fraud.Signals, s => s.Name == FraudSignalNames.SelfReferralPayment);
         Assert.Empty(self.Rewards);
-        Assert.DoesNotContain(week1.Referrer(Carla).Rewards, r => r.OrderId == self.Attribution.OrderId);
+        Assert.DoesNotContain(week1.RewardsOf(Carla), r => r.OrderId == self.Attribution.OrderId);
 
         // The refund: the rewards had been paid out, so they are clawed back in full.
         var refunded = week1.Order(Scene.ReceiptQrOnline);
@@ -207,7 +207,7 @@ public sealed class OmnichannelStoryTests : IDisposable
 
         // Last Saturday's reward, pending at the end of week 1, was approved and paid in week 2 when its hold ended.
         string saturday = week1.Order(Scene.ContactLookupAtTill).Attribution.OrderId;
-        var carried = week2.Referrer(Anna).Rewards.Single(r => r.OrderId == saturday);
+        var carried = week2.RewardsOf(Anna).Single(r => r.OrderId == saturday);
         Assert.Equal(RewardStatus.Fulfilled, carried.Status);
         Assert.True(carried.ApprovedAt >= week2.WeekStart);
 
