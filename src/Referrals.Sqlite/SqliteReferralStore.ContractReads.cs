@@ -201,6 +201,39 @@ public sealed partial class SqliteReferralStore
             return Run((program, referrer, from, until, limit), static (db, q, ct) => CountAsync(db, CountCreditedOrdersSql, q.program, q.referrer.Value, q.from, q.until, q.limit, ct), cancellationToken);
         }
 
+        public ValueTask<int> CountReferralsAsync(ProgramId program, ParticipantId referrer, ListPosition before, int limit, CancellationToken cancellationToken = default)
+        {
+            CheckLimit(limit);
+            return Run((program, referrer, before, limit), static async (db, q, ct) =>
+            {
+                // Referrals at instants before the position's, counted on the index; those at its instant compared in .NET
+                // (ordinal, as every other position).
+                var command = db.Command(ReferralsBeforeSql);
+                command.Parameters.AddWithValue("$program", DbValue(q.program.Value));
+                command.Parameters.AddWithValue("$key", q.referrer.Value);
+                command.Parameters.AddWithValue("$until", ToTicks(q.before.Time));
+                command.Parameters.AddWithValue("$limit", q.limit);
+                long count = (long)(await command.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+                if (count >= q.limit)
+                {
+                    return q.limit;
+                }
+                command = db.Command(ReferralsAtSql);
+                command.Parameters.AddWithValue("$program", DbValue(q.program.Value));
+                command.Parameters.AddWithValue("$key", q.referrer.Value);
+                command.Parameters.AddWithValue("$time", ToTicks(q.before.Time));
+                using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                while (count < q.limit && await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    if (string.CompareOrdinal(reader.GetString(0), q.before.Id) < 0)
+                    {
+                        count++;
+                    }
+                }
+                return (int)count;
+            }, cancellationToken);
+        }
+
         public ValueTask<int> CountCodeUsesAsync(ReferralCode code, ListPosition before, int limit, CancellationToken cancellationToken = default)
         {
             CheckLimit(limit);
@@ -467,6 +500,15 @@ public sealed partial class SqliteReferralStore
     internal const string CountCreditedOrdersSql = """
         SELECT count(*) FROM (SELECT 1 FROM conversions
         WHERE program = $program AND credited_referrer = $key AND event_time >= $from AND event_time < $until LIMIT $limit);
+        """;
+
+    internal const string ReferralsBeforeSql = """
+        SELECT count(*) FROM (SELECT 1 FROM conversions
+        WHERE program = $program AND counted_referrer = $key AND event_time < $until LIMIT $limit);
+        """;
+
+    internal const string ReferralsAtSql = """
+        SELECT order_id FROM conversions WHERE program = $program AND counted_referrer = $key AND event_time = $time;
         """;
 
     internal const string CodeUsesBeforeSql = """

@@ -68,8 +68,22 @@ internal sealed partial class ContractRewards(
         await store.FindOrderAsync(program, orderId, ct).ConfigureAwait(false) is { } order ? OrderDocument.FromRow(order).Attribution : null;
 
     /// <summary>The order's reward decision, or <see langword="null"/>.</summary>
-    public async ValueTask<RewardDecision?> FindDecisionAsync(ProgramId program, string orderId, CancellationToken ct) =>
-        await store.FindOrderAsync(program, orderId, ct).ConfigureAwait(false) is { } order ? OrderDocument.FromRow(order).Decision : null;
+    public async ValueTask<RewardDecision?> FindDecisionAsync(ProgramId program, string orderId, CancellationToken ct)
+    {
+        if (await store.FindOrderAsync(program, orderId, ct).ConfigureAwait(false) is not { } order)
+        {
+            return null;
+        }
+        var decision = OrderDocument.FromRow(order).Decision;
+        if (decision is { Counted: true, Referrer: { } referrer })
+        {
+            // The number is the referral's rank by event time as it stands now: a late referral before it moved it, and
+            // the stored decision keeps the number it was decided with.
+            int before = await store.CountReferralsAsync(program, referrer, new ListPosition(order.Conversion.EventTime, orderId), int.MaxValue, ct).ConfigureAwait(false);
+            decision = decision.Numbered(before + 1);
+        }
+        return decision;
+    }
 
     /// <summary>A referrer's standing from the account summary alone: one read, whatever the history.</summary>
     public async ValueTask<ReferrerSummary> GetReferrerSummaryAsync(ProgramId program, ParticipantId referrer, CancellationToken ct)
@@ -196,6 +210,7 @@ internal sealed partial class ContractRewards(
         for (int attempt = 1; ; attempt++)
         {
             Reward? changed = null;
+            RewardCascade? cascaded = null;
             RewardEntry? entry = null;
             IReadOnlyList<PendingNotification> planned = [];
             WriteOutcome outcome;
@@ -236,6 +251,10 @@ internal sealed partial class ContractRewards(
                 var unit = new UnitBuilder(new SessionFacts(session, null), program);
                 unit.Append([entry]);
                 await unit.ApplyOrderAsync(rules.GetValueOrDefault(program), [(state, row.Version, after)], await OthersAsync(session, row, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+                if (type == RewardEntryType.Rejected && state.Terms is { Role: RewardRole.Referrer, Level: 1 })
+                {
+                    await UncountAsync(session, unit, program, state.OrderId, now, ct).ConfigureAwait(false);
+                }
                 planned = outbox.Plan(program, [entry], null, now);
                 unit.Notifications.AddRange(planned);
                 outcome = await session.WriteAsync(unit.Build(), ct).ConfigureAwait(false);
@@ -243,12 +262,14 @@ internal sealed partial class ContractRewards(
                 {
                     var entries = await session.ListEntriesAsync(program, rewardId, ct).ConfigureAwait(false);
                     changed = RewardFold.ToReward(after, [.. entries.Select(RewardDocuments.FromRow)]);
+                    cascaded = await CascadeAsync(session, program, unit, now, ct).ConfigureAwait(false);
                     await session.CommitAsync(ct).ConfigureAwait(false);
                 }
             }
             if (changed is not null)
             {
                 await outbox.DeliverAsync([entry!], null, planned, ct).ConfigureAwait(false);
+                await DeliverCascadeAsync(cascaded, ct).ConfigureAwait(false);
                 return changed;
             }
             if (outcome.Status == WriteStatus.Duplicate)
@@ -256,6 +277,54 @@ internal sealed partial class ContractRewards(
                 return null; // written by another pass
             }
             CheckAttempts(attempt, $"reward {rewardId}");
+        }
+    }
+
+    /// <summary>
+    /// A rejected referral gives its referral number back (issue 18): the order is no longer counted for its referrer, and
+    /// the referrals after it move down one (see <see cref="RewardCascade"/>).
+    /// </summary>
+    private static async ValueTask UncountAsync(IReferralStoreSession session, UnitBuilder unit, ProgramId program, string orderId, Instant now, CancellationToken ct)
+    {
+        if (await session.FindOrderAsync(program, orderId, ct).ConfigureAwait(false) is not { } order)
+        {
+            return;
+        }
+        var document = OrderDocument.FromRow(order);
+        if (document.Decision is not { Counted: true, Referrer: { } referrer } decision)
+        {
+            return;
+        }
+        var account = await unit.AccountAsync(referrer, ct).ConfigureAwait(false);
+        unit.SetAccount(referrer, account with { CountedReferrals = account.CountedReferrals - 1 });
+        var point = new AccountSummary.Point(order.Conversion.EventTime, orderId);
+        if (account.LastReferral is { } later && later.CompareTo(point) > 0)
+        {
+            unit.Triggers.Add(new CascadeTrigger(referrer, null, point));
+        }
+        unit.Orders.Add(new OrderRow(order.Conversion, order.Version + 1, (document with { Decision = decision.Uncounted(now) }).ToDocument(),
+            order.CreditedReferrer, order.CreditedCode, null));
+    }
+
+    /// <summary>Runs, in the session, the re-decision of the later rewards a written unit changed (a late event); <see langword="null"/> when it changed none.</summary>
+    private async ValueTask<RewardCascade?> CascadeAsync(IReferralStoreSession session, ProgramId program, UnitBuilder unit, Instant now, CancellationToken ct)
+    {
+        if (unit.Triggers.Count == 0 || rules.GetValueOrDefault(program) is not { } programRules)
+        {
+            return null;
+        }
+        var cascade = new RewardCascade(session, program, programRules, e => outbox.Plan(program, e, null, now), now);
+        await cascade.RunAsync(unit.Triggers, ct).ConfigureAwait(false);
+        return cascade;
+    }
+
+    private async ValueTask DeliverCascadeAsync(RewardCascade? cascade, CancellationToken ct)
+    {
+        if (cascade is { Entries.Count: > 0 })
+        {
+            var told = new List<(PendingNotification, object)>(cascade.Notifications.Count);
+            RewardCascade.Pair(cascade, told);
+            await outbox.DeliverAsync(told, ct).ConfigureAwait(false);
         }
     }
 
@@ -297,6 +366,7 @@ internal sealed partial class ContractRewards(
         for (int attempt = 1; ; attempt++)
         {
             RefundResult? result = null;
+            RewardCascade? cascaded = null;
             IReadOnlyList<RewardEntry> reversals = [];
             IReadOnlyList<PendingNotification> planned = [];
             await using (var session = await store.BeginAsync(ct).ConfigureAwait(false))
@@ -362,6 +432,11 @@ internal sealed partial class ContractRewards(
                     {
                         var account = await unit.AccountAsync(counted, ct).ConfigureAwait(false);
                         unit.SetAccount(counted, account with { CountedReferrals = account.CountedReferrals - 1 });
+                        var point = new AccountSummary.Point(order.Conversion.EventTime, refund.OrderId);
+                        if (account.LastReferral is { } later && later.CompareTo(point) > 0)
+                        {
+                            unit.Triggers.Add(new CascadeTrigger(counted, null, point)); // the referrals after it move down one
+                        }
                     }
                 }
                 if (OrderDocument.IsRefundedInFull(amount, total) && !OrderDocument.IsRefundedInFull(amount, earlier.Count == 0 ? null : before)
@@ -378,6 +453,7 @@ internal sealed partial class ContractRewards(
                 var outcome = await session.WriteAsync(unit.Build(), ct).ConfigureAwait(false);
                 if (outcome.Status == WriteStatus.Written)
                 {
+                    cascaded = await CascadeAsync(session, refund.Program, unit, now, ct).ConfigureAwait(false);
                     await session.CommitAsync(ct).ConfigureAwait(false);
                     result = new RefundResult(RefundOutcome.Recorded, reversals, total);
                 }
@@ -385,6 +461,7 @@ internal sealed partial class ContractRewards(
             if (result is not null)
             {
                 await outbox.DeliverAsync(reversals, null, planned, ct).ConfigureAwait(false);
+                await DeliverCascadeAsync(cascaded, ct).ConfigureAwait(false);
                 return result;
             }
             // A duplicate is the same refund id written by another caller since we read: the loop's first check reports it.

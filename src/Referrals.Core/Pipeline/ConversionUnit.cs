@@ -67,17 +67,33 @@ internal sealed class ConversionUnit(Conversion conversion, OrderRow? existing, 
             int revision = (decision?.Revision ?? 0) + 1;
             if (newCredited is { } referrer)
             {
-                // Read after the reversal: the referral number and cap usage leave out this order's earlier rewards.
-                var input = await ReadPlanInputAsync(rules!, referrer, ct).ConfigureAwait(false);
+                // Read after the reversal: the referral number and cap usage leave out this order's earlier rewards. By
+                // event time: the rank among the referrer's counted referrals, the room the rewards before it used.
+                int number = await PlanInputs.NumberAsync(_unit, referrer, point, ct).ConfigureAwait(false);
+                var (usage, approximate) = await PlanInputs.UsageAsync(_unit, rules!, result, referrer, own: null, exact: false, ct).ConfigureAwait(false);
                 var refunds = await facts.Reader.ListRefundsAsync(Program, conversion.OrderId, ct).ConfigureAwait(false);
-                var plan = RewardPlanner.Plan(rules!, result, referrer, input, revision, refunds, now);
+                var plan = RewardPlanner.Plan(rules!, result, referrer, new RewardPlanInput(number, usage), revision, refunds, now);
+                if (approximate && plan.Capped.Count > 0)
+                {
+                    // A late order that a cap reached, read against the period's totals: the room before it, exactly.
+                    (usage, _) = await PlanInputs.UsageAsync(_unit, rules!, result, referrer, own: null, exact: true, ct).ConfigureAwait(false);
+                    plan = RewardPlanner.Plan(rules!, result, referrer, new RewardPlanInput(number, usage), revision, refunds, now);
+                }
                 _unit.Append(plan.Entries);
                 entries.AddRange(plan.Entries);
                 await _unit.ApplyOrderAsync(rules, [.. UnitBuilder.Fold(plan.Entries).Select(s => ((RewardFold.State?)null, 0L, s))], [], ct).ConfigureAwait(false);
+                foreach (var (beneficiary, capIndex) in plan.Capped)
+                {
+                    await _unit.MarkCappedAsync(beneficiary, rules!.PeriodKey(rules.Caps[capIndex].Period, result.ConversionTime), point, ct).ConfigureAwait(false);
+                }
                 decision = plan.Decision;
                 if (decision.Counted)
                 {
                     var account = await _unit.AccountAsync(referrer, ct).ConfigureAwait(false);
+                    if (account.LastReferral is { } later && later.CompareTo(point) > 0)
+                    {
+                        _unit.Triggers.Add(new CascadeTrigger(referrer, null, point)); // the referrals after it move up one
+                    }
                     _unit.SetAccount(referrer, account with
                     {
                         CountedReferrals = account.CountedReferrals + 1,
@@ -175,31 +191,12 @@ internal sealed class ConversionUnit(Conversion conversion, OrderRow? existing, 
         {
             var account = await _unit.AccountAsync(counted, ct).ConfigureAwait(false);
             _unit.SetAccount(counted, account with { CountedReferrals = account.CountedReferrals - 1 });
-        }
-        return reversals;
-    }
-
-    /// <summary>
-    /// The planner's inputs from summaries as this unit has changed them: the referral number is the referrer's counted
-    /// referrals + 1, and each level's cap usage is its cap-usage row of the conversion's period. O(levels × caps) rows.
-    /// </summary>
-    private async ValueTask<RewardPlanInput> ReadPlanInputAsync(RewardRuleSet rules, ParticipantId referrer, CancellationToken ct)
-    {
-        var account = await _unit.AccountAsync(referrer, ct).ConfigureAwait(false);
-        int levels = RewardPlanner.Levels(rules, result);
-        var usage = new CapUsage[rules.Caps.Length == 0 ? 0 : levels * rules.Caps.Length];
-        for (int level = 1; level <= levels && rules.Caps.Length > 0; level++)
-        {
-            var beneficiary = level == 1 ? referrer : result.Chain[level - 1];
-            for (int i = 0; i < rules.Caps.Length; i++)
+            var point = new AccountSummary.Point(conversion.EventTime, conversion.OrderId);
+            if (account.LastReferral is { } later && later.CompareTo(point) > 0)
             {
-                var cap = rules.Caps[i];
-                var row = await _unit.UsageAsync(beneficiary, rules.PeriodKey(cap.Period, result.ConversionTime), ct).ConfigureAwait(false);
-                ref var u = ref usage[((level - 1) * rules.Caps.Length) + i];
-                u.Count = row.Orders;
-                u.Value = cap.Currency is null ? 0 : row.ValueIn(cap.Currency);
+                _unit.Triggers.Add(new CascadeTrigger(counted, null, point)); // the referrals after it move down one
             }
         }
-        return new RewardPlanInput(account.CountedReferrals + 1, usage);
+        return reversals;
     }
 }

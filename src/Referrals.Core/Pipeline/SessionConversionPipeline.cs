@@ -213,7 +213,16 @@ internal sealed partial class SessionConversionPipeline(
                 {
                     told.Add((planned[i], i < rewarded.Entries.Count ? rewarded.Entries[i] : result));
                 }
-                return new Outcome(result, rewarded.Decision, rewarded.Entries, told);
+                var entries = rewarded.Entries;
+                if (unit.Unit.Triggers.Count > 0 && rules.GetValueOrDefault(conversion.Program) is { } programRules)
+                {
+                    // A late order: the later rewards it changes are re-decided in this session (see RewardCascade).
+                    var cascade = new RewardCascade(session, conversion.Program, programRules, e => Plan(conversion.Program, e, null, now), now);
+                    await cascade.RunAsync(unit.Unit.Triggers, ct).ConfigureAwait(false);
+                    RewardCascade.Pair(cascade, told);
+                    entries = [.. entries, .. cascade.Entries];
+                }
+                return new Outcome(result, rewarded.Decision, entries, told);
             }
             if (attempt >= MaxAttempts)
             {

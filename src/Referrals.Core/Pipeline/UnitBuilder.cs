@@ -33,6 +33,26 @@ internal sealed class UnitBuilder(SessionFacts facts, ProgramId program, bool fr
 
     public List<PendingNotification> Notifications { get; } = [];
 
+    /// <summary>
+    /// The cap-usage rows this unit changed at a position with later positions in the same row (the room of the rewards
+    /// after it moved): what <see cref="RewardCascade"/> looks at once the unit is written.
+    /// </summary>
+    public List<CascadeTrigger> Triggers { get; } = [];
+
+    /// <summary>
+    /// Marks that a cap reduced or skipped a reward of <paramref name="participant"/> in the period, for the order at
+    /// <paramref name="at"/> (a skipped reward's order is a later position too: room given back before it may now reach it).
+    /// </summary>
+    public async ValueTask MarkCappedAsync(ParticipantId participant, string period, AccountSummary.Point at, CancellationToken ct)
+    {
+        var usage = await UsageAsync(participant, period, ct).ConfigureAwait(false);
+        var marked = usage.Reaching(at) with { Capped = true };
+        if (!marked.Equals(usage))
+        {
+            _changed[(participant, CapUsageDocument.Key(period))] = marked;
+        }
+    }
+
     /// <summary>A participant's account summary as this unit has changed it so far (or as read).</summary>
     public async ValueTask<AccountSummary> AccountAsync(ParticipantId participant, CancellationToken ct)
     {
@@ -91,7 +111,7 @@ internal sealed class UnitBuilder(SessionFacts facts, ProgramId program, bool fr
             return;
         }
         // Per beneficiary of a referrer reward: live before and after, and the net per currency it moves.
-        var moves = new Dictionary<ParticipantId, (bool LiveBefore, bool LiveAfter, Dictionary<string, decimal> Value, Instant At)>();
+        var moves = new Dictionary<ParticipantId, (bool LiveBefore, bool LiveAfter, Dictionary<string, decimal> Value, AccountSummary.Point At)>();
         void Count(RewardFold.State? s, bool after)
         {
             if (s is not { } r || r.Terms.Role != RewardRole.Referrer)
@@ -100,7 +120,7 @@ internal sealed class UnitBuilder(SessionFacts facts, ProgramId program, bool fr
             }
             if (!moves.TryGetValue(r.Beneficiary, out var m))
             {
-                m = (false, false, new Dictionary<string, decimal>(StringComparer.Ordinal), r.Terms.ConversionTime);
+                m = (false, false, new Dictionary<string, decimal>(StringComparer.Ordinal), new AccountSummary.Point(r.Terms.ConversionTime, r.OrderId));
             }
             if (IsLive(r))
             {
@@ -129,13 +149,21 @@ internal sealed class UnitBuilder(SessionFacts facts, ProgramId program, bool fr
             var periods = new HashSet<string>(StringComparer.Ordinal);
             foreach (var cap in rules.Caps)
             {
-                string period = rules.PeriodKey(cap.Period, m.At);
+                string period = rules.PeriodKey(cap.Period, m.At.Time);
                 if (!periods.Add(period))
                 {
                     continue; // two caps of one period share its usage row
                 }
                 var usage = await UsageAsync(beneficiary, period, ct).ConfigureAwait(false);
+                if (usage.Last is { } last && last.CompareTo(m.At) > 0)
+                {
+                    Triggers.Add(new CascadeTrigger(beneficiary, period, m.At));
+                }
                 usage = usage.Add(orders, "", 0);
+                if (m.LiveAfter)
+                {
+                    usage = usage.Reaching(m.At);
+                }
                 foreach (var (currency, value) in m.Value)
                 {
                     usage = usage.Add(0, currency, value);

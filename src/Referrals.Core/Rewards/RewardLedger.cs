@@ -98,7 +98,11 @@ public sealed class RewardTerms
     /// <summary>The tier or milestone, in words (<c>referrals 5-9</c>, <c>milestone: referral 10</c>).</summary>
     public string Tier { get; internal init; } = null!;
 
-    /// <summary>Which referral of the level-1 referrer this was (1 is the first).</summary>
+    /// <summary>
+    /// Which referral of the level-1 referrer this was when the reward was decided (1 is the first): its rank among the
+    /// referrer's counted referrals by event time, then order id. A late referral before it moves the rank on; the reward
+    /// is re-decided (adjusted, or topped up by a reward of its own) only when that changes what it earns.
+    /// </summary>
     public int ReferralNumber { get; internal init; }
 
     /// <summary>True when the amount is a percentage of the order (a partial refund reduces it in proportion).</summary>
@@ -127,6 +131,26 @@ public sealed class RewardTerms
     /// (<c>ReviewQueue</c>) even after its hold ends.
     /// </summary>
     public bool HeldForReview { get; internal init; }
+
+    /// <summary>The same terms, not held for review (a top-up of an order whose rewards were released).</summary>
+    internal RewardTerms Released() => new()
+    {
+        Role = Role,
+        Level = Level,
+        Kind = Kind,
+        Item = Item,
+        Rule = Rule,
+        Tier = Tier,
+        ReferralNumber = ReferralNumber,
+        PercentOfOrder = PercentOfOrder,
+        OrderAmount = OrderAmount,
+        Boosts = Boosts,
+        CappedBy = CappedBy,
+        BeforeCap = BeforeCap,
+        ConversionTime = ConversionTime,
+        HoldUntil = HoldUntil,
+        HeldForReview = false,
+    };
 }
 
 /// <summary>
@@ -364,10 +388,14 @@ public sealed class RewardDecision
     /// <summary>The referral chain the rewards were computed for (index 0 is the referrer).</summary>
     public IReadOnlyList<ParticipantId> Chain { get; internal init; } = [];
 
-    /// <summary>Which referral of the referrer this was (1 is the first); 0 when not referred.</summary>
+    /// <summary>
+    /// Which referral of the referrer this is (1 is the first): its rank among the referrer's counted referrals by event
+    /// time, then order id — as read now (the reward service's decision look-up counts it), so a late
+    /// referral before it moves it on. The number it had when last decided while no longer counted; 0 when not referred.
+    /// </summary>
     public int ReferralNumber { get; internal init; }
 
-    /// <summary>True while it counts as a successful referral (false once fully refunded or re-attributed).</summary>
+    /// <summary>True while it counts as a successful referral (false once fully refunded, rejected or re-attributed).</summary>
     public bool Counted { get; internal init; }
 
     /// <summary>The rewards it produced (in this revision).</summary>
@@ -379,7 +407,22 @@ public sealed class RewardDecision
     /// <summary>When it was decided.</summary>
     public Instant DecidedAt { get; internal init; }
 
-    /// <summary>The next revision, which no longer counts as a successful referral (the order was refunded in full).</summary>
+    /// <summary>The same decision with the referral's current number (its rank by event time now).</summary>
+    internal RewardDecision Numbered(int number) => number == ReferralNumber ? this : new()
+    {
+        Program = Program,
+        OrderId = OrderId,
+        Revision = Revision,
+        Referrer = Referrer,
+        Chain = Chain,
+        ReferralNumber = number,
+        Counted = Counted,
+        RewardIds = RewardIds,
+        Skipped = Skipped,
+        DecidedAt = DecidedAt,
+    };
+
+    /// <summary>The next revision, which no longer counts as a successful referral (refunded in full or rejected).</summary>
     internal RewardDecision Uncounted(Instant now) => new()
     {
         Program = Program,

@@ -12,8 +12,11 @@ namespace Referrals.Rewards;
 internal readonly record struct RewardPlanInput(int ReferralNumber, CapUsage[] Usage);
 
 /// <summary>The rewards planned for one decided conversion: the entries to append and the decision to record.</summary>
-internal sealed class RewardPlan(IReadOnlyList<RewardEntry> entries, RewardDecision decision)
+internal sealed class RewardPlan(IReadOnlyList<RewardEntry> entries, RewardDecision decision, IReadOnlyList<(ParticipantId Beneficiary, int CapIndex)> capped)
 {
+    /// <summary>The beneficiaries whose reward a cap reduced or skipped, with the cap (index in <see cref="RewardRuleSet.Caps"/>).</summary>
+    public IReadOnlyList<(ParticipantId Beneficiary, int CapIndex)> Capped { get; } = capped;
+
     /// <summary>The earned entries, then the reversals of refunds recorded before the decision, in order.</summary>
     public IReadOnlyList<RewardEntry> Entries { get; } = entries;
 
@@ -55,8 +58,13 @@ internal static class RewardPlanner
         var ids = new List<string>();
         var skipped = new List<SkippedReward>();
         var entries = new List<RewardEntry>(drafts.Length);
+        List<(ParticipantId, int)>? capped = null;
         foreach (var d in drafts)
         {
+            if (d.CapIndex is { } capIndex)
+            {
+                (capped ??= []).Add((d.Beneficiary, capIndex));
+            }
             if (d.Skipped is { } reason)
             {
                 skipped.Add(new SkippedReward(d.Rule.Name, d.Beneficiary, reason, d.SkipDetail ?? ""));
@@ -116,7 +124,7 @@ internal static class RewardPlanner
             Skipped = skipped,
             DecidedAt = now,
         };
-        return new RewardPlan(entries, decision);
+        return new RewardPlan(entries, decision, capped ?? (IReadOnlyList<(ParticipantId, int)>)[]);
     }
 
     /// <summary>

@@ -175,12 +175,13 @@ internal sealed class RewardRuleSet
         }
 
         string? cappedBy = null;
+        int? capIndex = null;
         for (int i = 0; i < usage.Length; i++)
         {
             var cap = Caps[i];
             if (cap.MaxCount is { } max && !usage[i].CountedThisOrder && usage[i].Count >= max)
             {
-                return new RewardDraft(rule, tier, beneficiary, before, before, percent, applied, null, RewardSkipReason.CountCapReached, cap.Label);
+                return new RewardDraft(rule, tier, beneficiary, before, before, percent, applied, null, RewardSkipReason.CountCapReached, cap.Label) { CapIndex = i };
             }
         }
         for (int i = 0; i < usage.Length; i++)
@@ -193,12 +194,13 @@ internal sealed class RewardRuleSet
             decimal left = maxAmount - usage[i].Value;
             if (left <= 0 || (amount > left && cap.Policy == CapPolicy.Skip))
             {
-                return new RewardDraft(rule, tier, beneficiary, before, before, percent, applied, null, RewardSkipReason.ValueCapReached, cap.Label);
+                return new RewardDraft(rule, tier, beneficiary, before, before, percent, applied, null, RewardSkipReason.ValueCapReached, cap.Label) { CapIndex = i };
             }
             if (amount > left)
             {
                 amount = left;
                 cappedBy = cap.Label;
+                capIndex = i;
             }
         }
         for (int i = 0; i < usage.Length; i++)
@@ -215,7 +217,7 @@ internal sealed class RewardRuleSet
             }
         }
         var value = cappedBy is null ? before : new Money(amount, currency);
-        return new RewardDraft(rule, tier, beneficiary, value, before, percent, applied, cappedBy, null, null);
+        return new RewardDraft(rule, tier, beneficiary, value, before, percent, applied, cappedBy, null, null) { CapIndex = capIndex };
     }
 
     internal sealed class CompiledRule
@@ -379,4 +381,8 @@ internal sealed record RewardDraft(
     IReadOnlyList<string> Boosts,
     string? CappedBy,
     RewardSkipReason? Skipped,
-    string? SkipDetail);
+    string? SkipDetail)
+{
+    /// <summary>The cap (index in <see cref="RewardRuleSet.Caps"/>) that reduced or skipped the reward, if one did.</summary>
+    public int? CapIndex { get; init; }
+}

@@ -16,7 +16,7 @@ public sealed class PublicApiBudgetTests
     /// records (no generated equality, <c>with</c>, <c>Deconstruct</c> or public <c>init</c>), and lowered by the layering
     /// (the hashers and the link service take their own options section, no longer an IOptions overload each).
     /// </summary>
-    private const int Ceiling = 1381;
+    private const int Ceiling = 1382;
 
     [Fact]
     public void The_public_surface_of_Referrals_Core_is_at_its_budget()

@@ -57,7 +57,7 @@ public sealed class RewardPlannerTests
     };
 
     [Property(MaxTest = 40)]
-    public Property Every_conversion_earns_what_the_rules_give_for_its_referral_number_and_cap_usage_read_from_the_whole_ledger() =>
+    public Property Every_conversion_earns_what_the_rules_give_for_its_referral_number_and_cap_usage_by_event_time_read_from_the_whole_ledger() =>
         Prop.ForAll(Histories(), ops => RunAsync(ops).GetAwaiter().GetResult());
 
     [Fact]
@@ -136,15 +136,18 @@ public sealed class RewardPlannerTests
     }
 
     /// <summary>
-    /// The rules applied as before the split: the referral number counts the referrer's counted decisions on other orders;
-    /// each cap counts the referrer-role rewards on other orders, neither rejected nor revoked and with value left, whose
-    /// conversions fall in the cap's period (distinct orders for a count, net value in the cap's currency).
+    /// The rules applied by event time, from the whole ledger: the referral number counts the referrer's counted decisions
+    /// on orders before this one by (event time, order id); each cap counts the referrer-role rewards of orders before it,
+    /// neither rejected nor revoked and with value left, whose conversions fall in the cap's period (distinct orders for a
+    /// count, net value in the cap's currency).
     /// </summary>
     private static async Task<List<(ParticipantId, Money, string, string, int, string?)>> ExpectedAsync(AttributionWorld w, RewardRuleSet rules, AttributionResult a, ParticipantId referrer)
     {
-        int number = await w.CountedReferralsAsync(referrer, a.OrderId) + 1;
+        bool Before(NodaTime.Instant time, string orderId) =>
+            time < a.ConversionTime || (time == a.ConversionTime && string.CompareOrdinal(orderId, a.OrderId) < 0);
+        int number = (await w.Reads.ListReferralsAsync(Customers, referrer, null, 100_000, Ct)).Count(o => Before(o.Conversion.EventTime, o.Conversion.OrderId)) + 1;
         var live = Reward.FoldAll(await w.LedgerAsync(referrer))
-            .Where(r => r.Terms.Role == RewardRole.Referrer && r.OrderId != a.OrderId && r.Status is not (RewardStatus.Rejected or RewardStatus.Revoked) && r.Net.Amount > 0)
+            .Where(r => r.Terms.Role == RewardRole.Referrer && Before(r.Terms.ConversionTime, r.OrderId) && r.Status is not (RewardStatus.Rejected or RewardStatus.Revoked) && r.Net.Amount > 0)
             .ToList();
         var usage = new CapUsage[rules.Caps.Length];
         for (int i = 0; i < usage.Length; i++)

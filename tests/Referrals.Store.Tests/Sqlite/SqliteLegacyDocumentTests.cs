@@ -86,7 +86,7 @@ public sealed class SqliteLegacyDocumentTests : IDisposable
         """;
 
     private const string OldDecision = """
-        customers|o-1|2|ana|2026-11-23T09:00:00Z|ana,zoe|3|True|o-1#1:credit|friend/bob/ValueCapReached/cap reached
+        customers|o-1|2|ana|2026-11-23T09:00:00Z|ana,zoe|1|True|o-1#1:credit|friend/bob/ValueCapReached/cap reached
         """;
 
     private const string OldEntry = """

@@ -104,10 +104,19 @@ public interface IReferralStoreReader
     /// <summary>
     /// A referrer's referrals ranked by event time: the orders whose <see cref="OrderRow.CountedReferrer"/> is
     /// <paramref name="referrer"/>, by (event time, order id), after <paramref name="after"/>, at most
-    /// <paramref name="limit"/>. A late order's referral number is the referrer's count less the referrals after it,
-    /// which this pages through from the late order's position.
+    /// <paramref name="limit"/>: the later referrals a late order moves along
+    /// (<see cref="CountReferralsAsync"/> gives its rank).
     /// </summary>
     ValueTask<IReadOnlyList<OrderRow>> ListReferralsAsync(ProgramId program, ParticipantId referrer, ListPosition? after, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// A referral's rank by event time: how many orders have <see cref="OrderRow.CountedReferrer"/>
+    /// <paramref name="referrer"/> and a position (event time, order id) strictly before <paramref name="before"/>,
+    /// counting no further than <paramref name="limit"/>. Core asks it only for an order that arrives late (its position
+    /// before the referrer's latest referral); a store should answer from its index in better than a walk of the whole
+    /// history where it can (the in-memory store counts by rank in O(log n)).
+    /// </summary>
+    ValueTask<int> CountReferralsAsync(ProgramId program, ParticipantId referrer, ListPosition before, int limit, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// How many orders have <see cref="OrderRow.CreditedReferrer"/> <paramref name="referrer"/> and event time in

@@ -18,6 +18,9 @@ internal static class SummaryDocuments
     /// <summary>The account summary a row holds (the value itself when Core wrote the row; see <see cref="LazyDocument"/>).</summary>
     public static AccountSummary Account(SummaryRow row) => row.Parsed as AccountSummary ?? AccountSummary.FromJson(row.Document);
 
+    /// <summary>The cap usage of the first row read, or an empty one when the summary does not exist yet.</summary>
+    public static CapUsageDocument UsageOrEmpty(IReadOnlyList<SummaryRow> rows) => rows.Count == 0 ? CapUsageDocument.Empty : Usage(rows[0]);
+
     /// <summary>The cap usage a row holds.</summary>
     public static CapUsageDocument Usage(SummaryRow row) => row.Parsed as CapUsageDocument ?? CapUsageDocument.FromJson(row.Document);
 

@@ -156,6 +156,14 @@ internal abstract class StateReader(StoreState state, ReaderWriterLockSlim? gate
         }
     }
 
+    public ValueTask<int> CountReferralsAsync(ProgramId program, ParticipantId referrer, ListPosition before, int limit, CancellationToken cancellationToken = default)
+    {
+        using (Read(cancellationToken))
+        {
+            return new(state.CountReferrals(program, referrer, before, limit, Own));
+        }
+    }
+
     public ValueTask<int> CountCreditedOrdersAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken = default)
     {
         using (Read(cancellationToken))

@@ -230,6 +230,12 @@ internal sealed class StoreState
         return list;
     }
 
+    public int CountReferrals(ProgramId program, ParticipantId referrer, ListPosition before, int limit, bool own)
+    {
+        CheckLimit(limit);
+        return Math.Min(limit, _ordersByCounted.Count((program, referrer), new ListPosition(Instant.MinValue, string.Empty), before, own));
+    }
+
     public int CountCreditedOrders(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, bool own) =>
         CountRange(_ordersByCredited, (program, referrer), from, until, limit, own);
 
