@@ -206,6 +206,23 @@ internal sealed class HistoryScenario : IDisposable
         Clock.Reset(BenchInstant);
     }
 
+    /// <summary>How many ledger entries the program holds (reads the whole ledger: for checks outside measured code).</summary>
+    public async Task<long> LedgerEntriesAsync()
+    {
+        var store = _provider.GetRequiredService<Referrals.Pipeline.OpenedStore>().Store;
+        long count = 0, after = 0;
+        while (true)
+        {
+            var page = await store.ListLedgerAsync(Program, after, 10_000).ConfigureAwait(false);
+            count += page.Count;
+            if (page.Count < 10_000)
+            {
+                return count;
+            }
+            after = page[^1].Sequence;
+        }
+    }
+
     /// <summary>
     /// Friend number <paramref name="number"/>'s first order with <paramref name="code"/> typed at web checkout, with the
     /// friend's own device and IP address and an e-mail address at the domain every friend shares.
