@@ -34,8 +34,9 @@ namespace Referrals.Tests.Rewards;
 // - The clock is set to each arrival's time; arrivals are sorted by time, so it only moves forward. The replay in
 //   event-time order is the reference: every delay zero, nothing twice.
 // - A touch is followed by AttributionService.ReevaluateCustomerAsync for its customer, as the library documents for a
-//   touch arriving after the conversion (a no-op when it arrives before). No program-wide re-evaluation runs at the end:
-//   what a host sees after the last arrival is what is compared.
+//   touch arriving after the conversion (a no-op when it arrives before). Nothing else is re-decided on the host's side:
+//   the amounts after the last arrival are compared with those of the replay in event-time order; then, again, after
+//   AttributionService.ReevaluateProgramAsync (the same events decided again must not change an amount).
 // Statuses (pending, approved, fulfilled, clawed back) may differ between replays; amounts may not.
 
 /// <summary>Which kinds of event a generated history holds.</summary>
@@ -142,7 +143,7 @@ internal static class EventOrderHistories
 
     public static readonly string[] Referrers = ["r0", "r1", "r2"];
 
-    public static readonly string[] Friends = ["f0", "f1", "f2", "f3"];
+    public static readonly string[] Friends = ["f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7"];
 
     private const int Days = 28;
 
@@ -397,8 +398,8 @@ internal sealed class EventOrderWorld : IDisposable
 
     /// <summary>
     /// The program of the property: a ladder (10 EUR, 15 EUR from the 2nd referral, 10 % from the 4th), a gift card on the
-    /// 3rd, 2.50 EUR to the referrer's referrer, 10 % for the friend, double rewards 5-8 December (Berlin), at most 40 EUR
-    /// per month and 3 rewarded referrals per week per referrer; 7-day hold; an order from the referrer's own registered
+    /// 3rd, 2.50 EUR to the referrer's referrer, 10 % for the friend, double rewards 5-8 December (Berlin), at most 35 EUR
+    /// per month and 2 rewarded referrals per week per referrer; 7-day hold; an order from the referrer's own registered
     /// device goes to review (score 50: review from 40, block from 100).
     /// </summary>
     public static void PropertyProgram(ProgramOptions p)
@@ -427,8 +428,8 @@ internal sealed class EventOrderWorld : IDisposable
             Boosts = [new RewardBoostOptions { Name = "st-nicholas", From = "2026-12-05", Until = "2026-12-08", Multiply = 2m }],
             Caps =
             [
-                new RewardCapOptions { Period = CapPeriod.Month, MaxAmount = 40m, Currency = "EUR" },
-                new RewardCapOptions { Period = CapPeriod.Week, MaxCount = 3 },
+                new RewardCapOptions { Period = CapPeriod.Month, MaxAmount = 35m, Currency = "EUR" },
+                new RewardCapOptions { Period = CapPeriod.Week, MaxCount = 2 },
             ],
         };
         p.Fraud = new FraudPolicyOptions { Scores = { [FraudSignalNames.SelfReferralDevice] = 50 } };

@@ -44,6 +44,10 @@ public sealed class EventOrderPropertyTests
             string order = string.Join(", ", arrival.Select(o => o.Id));
             expected.Add($"{order}: F-1 10, F-2 0, G-1 10, r's balance 20");
             actual.Add($"{order}: F-1 {await NetAsync(w, "F-1")}, F-2 {await NetAsync(w, "F-2")}, G-1 {await NetAsync(w, "G-1")}, r's balance {await BalanceAsync(w, "r")}");
+            // Deciding the same events again changes no amount.
+            await w.Attribution.ReevaluateProgramAsync(EventOrderWorld.Program, Ct);
+            expected.Add($"{order}, re-evaluated: F-1 10, F-2 0, G-1 10, r's balance 20");
+            actual.Add($"{order}, re-evaluated: F-1 {await NetAsync(w, "F-1")}, F-2 {await NetAsync(w, "F-2")}, G-1 {await NetAsync(w, "G-1")}, r's balance {await BalanceAsync(w, "r")}");
         }
         AssertEveryArrivalOrder(expected, actual);
     }
@@ -80,6 +84,9 @@ public sealed class EventOrderPropertyTests
             string order = string.Join(", ", arrival.Select(o => o.Id));
             expected.Add($"{order}: F-1 10, G-1 15, r's balance 25");
             actual.Add($"{order}: F-1 {await NetAsync(w, "F-1")}, G-1 {await NetAsync(w, "G-1")}, r's balance {await BalanceAsync(w, "r")}");
+            await w.Attribution.ReevaluateProgramAsync(EventOrderWorld.Program, Ct);
+            expected.Add($"{order}, re-evaluated: F-1 10, G-1 15, r's balance 25");
+            actual.Add($"{order}, re-evaluated: F-1 {await NetAsync(w, "F-1")}, G-1 {await NetAsync(w, "G-1")}, r's balance {await BalanceAsync(w, "r")}");
         }
         AssertEveryArrivalOrder(expected, actual);
     }
@@ -97,14 +104,16 @@ public sealed class EventOrderPropertyTests
 
     private static void AssertSameAmounts(History h)
     {
-        var reference = ReplayAsync(h, -1).GetAwaiter().GetResult();
-        for (int r = 0; r < h.Replays; r++)
+        var inEventTimeOrder = ReplayAsync(h, -1).GetAwaiter().GetResult();
+        var reference = inEventTimeOrder.Arrived;
+        for (int r = -1; r < h.Replays; r++)
         {
-            var outcome = ReplayAsync(h, r).GetAwaiter().GetResult();
+            var (arrived, reevaluated) = r < 0 ? inEventTimeOrder : ReplayAsync(h, r).GetAwaiter().GetResult();
+            var (outcome, when) = arrived.FirstDifferenceFrom(reference) is null ? (reevaluated, " once AttributionService.ReevaluateProgramAsync ran after the last arrival") : (arrived, "");
             if (outcome.FirstDifferenceFrom(reference) is { } difference)
             {
                 var sb = new StringBuilder();
-                sb.Append(CultureInfo.InvariantCulture, $"Shuffled replay {r} pays differently from event-time order: {difference}.");
+                sb.Append(CultureInfo.InvariantCulture, $"{(r < 0 ? "The replay in event-time order" : $"Shuffled replay {r}")} pays differently from event-time order{when}: {difference}.");
                 sb.AppendLine().Append(CultureInfo.InvariantCulture, $"Arrivals of replay {r}:");
                 foreach (var (at, e) in EventOrderHistories.Arrivals(h, r))
                 {
@@ -117,8 +126,12 @@ public sealed class EventOrderPropertyTests
         }
     }
 
-    /// <summary>Replays a history into a fresh world: <paramref name="replay"/> -1 in event-time order, else the shuffled replay of that number.</summary>
-    private static async Task<Outcome> ReplayAsync(History h, int replay)
+    /// <summary>
+    /// Replays a history into a fresh world: <paramref name="replay"/> -1 in event-time order, else the shuffled replay of
+    /// that number. Returns the amounts after the last arrival, and after the program's conversions were all decided again
+    /// (the same events: no amount may change).
+    /// </summary>
+    private static async Task<(Outcome Arrived, Outcome Reevaluated)> ReplayAsync(History h, int replay)
     {
         using var w = await EventOrderWorld.CreateAsync(EventOrderWorld.PropertyProgram, EventOrderHistories.Referrers, EventOrderHistories.Friends);
         var orders = h.Events.Select(s => s.Event).OfType<BuyEvent>().ToList();
@@ -130,7 +143,10 @@ public sealed class EventOrderPropertyTests
         {
             await w.ArriveAsync(at, e);
         }
-        return await w.OutcomeAsync([.. EventOrderHistories.Referrers, .. EventOrderHistories.Friends], orders.Select(b => b.OrderId));
+        string[] participants = [.. EventOrderHistories.Referrers, .. EventOrderHistories.Friends];
+        var arrived = await w.OutcomeAsync(participants, orders.Select(b => b.OrderId));
+        await w.Attribution.ReevaluateProgramAsync(EventOrderWorld.Program, Ct);
+        return (arrived, await w.OutcomeAsync(participants, orders.Select(b => b.OrderId)));
     }
 
     /// <summary>Fails naming every arrival order that paid differently, not only the first.</summary>
