@@ -45,6 +45,12 @@ internal sealed record HistoryShape(bool Refunds, bool RefundsBeforeOrder, bool 
     /// <summary>Everything issue 18 names: refunds (also before their order), reviews, passes, chains, pausing codes.</summary>
     public static readonly HistoryShape Full = new(Refunds: true, RefundsBeforeOrder: true, Reviews: true, Passes: true, Chains: true, CodePausing: true);
 
+    /// <summary>
+    /// The reward engine's events without the two other parts of issue 18: refunds arrive after their order, no code is
+    /// paused; touches, conversions, repeats, refunds, reviews, passes and chains.
+    /// </summary>
+    public static readonly HistoryShape WithoutEarlyRefundsOrPausing = new(Refunds: true, RefundsBeforeOrder: false, Reviews: true, Passes: true, Chains: true, CodePausing: false);
+
     /// <summary>The reward engine alone: touches, conversions and repeat purchases, under ladders, a milestone, a boost and caps.</summary>
     public static readonly HistoryShape EngineOnly = new(Refunds: false, RefundsBeforeOrder: false, Reviews: false, Passes: false, Chains: false, CodePausing: false);
 }
@@ -70,7 +76,11 @@ internal sealed record TouchEvent(int Hour, string Customer, string Referrer, bo
     public override string Describe() => $"touch   {Customer} {(Click ? "clicks" : "types")} {Referrer}'s {(Click ? "link" : "code")} at {When}";
 }
 
-/// <summary>An order; <see cref="Code"/> names the referrer whose code is presented at checkout, <see cref="Device"/> the referrer whose registered device the order is placed from (a self-referral signal that sends it to review).</summary>
+/// <summary>
+/// An order; <see cref="Code"/> names the referrer whose code is presented at checkout, <see cref="Device"/> the referrer
+/// whose registered device the order is placed from (always the code's owner: a self-referral signal that sends the
+/// referral to review).
+/// </summary>
 internal sealed record BuyEvent(int Hour, string OrderId, string Customer, string? Code, int Cents, string? Device) : HistoryEvent(Hour)
 {
     public override bool IsData => true;
@@ -227,7 +237,11 @@ internal static class EventOrderHistories
                     var customer = customers[op.A % customers.Length];
                     var referrers = ReferrersOf(customer);
                     string? code = op.B % 3 == 0 ? null : referrers[op.B % referrers.Length];
-                    string? device = shape.Reviews && op.C % 4 == 0 ? code ?? referrers[op.C % referrers.Length] : null;
+                    // Only a friend's order with a code is sent to review: its referrer is the code's owner in every
+                    // replay (a code at checkout beats any touch), so a reviewer decides about the same referral whenever
+                    // the events arrive; and only friends' orders carry a device, so no referrer's own order is a
+                    // "sighting" of it (sightings are history, read as recorded so far).
+                    string? device = shape.Reviews && code is not null && customer.StartsWith('f') && op.C % 3 == 0 ? code : null;
                     var buy = new BuyEvent(op.D, $"o{buys.Count}", customer, code, 2000 + (op.C * 13 % 13000), device);
                     buys.Add(buy);
                     e = buy;
