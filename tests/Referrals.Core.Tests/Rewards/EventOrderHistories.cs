@@ -280,7 +280,12 @@ internal static class EventOrderHistories
     {
         for (int i = 0; i < h.Events.Length; i++)
         {
-            yield return h with { Events = [.. h.Events.Take(i), .. h.Events.Skip(i + 1)] };
+            // An order goes with its refunds and reviews: every refund and review of a history names an order of it.
+            string? order = (h.Events[i].Event as BuyEvent)?.OrderId;
+            yield return h with
+            {
+                Events = [.. h.Events.Where((s, k) => k != i && (order is null || OrderOf(s.Event) != order))],
+            };
         }
         for (int i = 0; i < h.Events.Length; i++)
         {
@@ -304,6 +309,13 @@ internal static class EventOrderHistories
             }
         }
     }
+
+    private static string? OrderOf(HistoryEvent e) => e switch
+    {
+        RefundEvent f => f.OrderId,
+        ReviewEvent r => r.OrderId,
+        _ => null,
+    };
 
     private static History With(History h, int index, int replay, int[] delays)
     {
