@@ -95,20 +95,21 @@ public sealed class EventOrderPropertyTests
     [Property(MaxTest = 200)]
     [Trait("Issue", "18")]
     public Property Every_arrival_order_of_a_history_pays_every_beneficiary_and_order_the_same() =>
-        Prop.ForAll(EventOrderHistories.Histories(HistoryShape.Full), h => AssertSameAmounts(h));
+        Prop.ForAll(EventOrderHistories.Histories(HistoryShape.Full), (History h) => AssertSameAmounts(h));
 
     /// <summary>The same without refunds that arrive before their order and without code pausing (the two other parts of the issue).</summary>
     [Property(MaxTest = 200)]
     [Trait("Issue", "18")]
     public Property Every_arrival_order_pays_the_same_when_refunds_follow_their_orders_and_no_code_is_paused() =>
-        Prop.ForAll(EventOrderHistories.Histories(HistoryShape.WithoutEarlyRefundsOrPausing), h => AssertSameAmounts(h));
+        Prop.ForAll(EventOrderHistories.Histories(HistoryShape.WithoutEarlyRefundsOrPausing), (History h) => AssertSameAmounts(h));
 
     /// <summary>The engine's part alone: touches, conversions and repeats under ladders, a milestone, a boost and caps — no refunds, reviews, passes, chains or code pausing.</summary>
     [Property(MaxTest = 100)]
     [Trait("Issue", "18")]
     public Property Every_arrival_order_of_touches_conversions_and_repeats_pays_the_same() =>
-        Prop.ForAll(EventOrderHistories.Histories(HistoryShape.EngineOnly), h => AssertSameAmounts(h));
+        Prop.ForAll(EventOrderHistories.Histories(HistoryShape.EngineOnly), (History h) => AssertSameAmounts(h));
 
+    /// <summary>Fails with the first difference, the arrivals of the replay that paid differently and both outcomes.</summary>
     private static void AssertSameAmounts(History h)
     {
         var inEventTimeOrder = ReplayAsync(h, -1).GetAwaiter().GetResult();
