@@ -275,7 +275,7 @@ internal static class EventOrderHistories
         return new History(shape, [.. events]);
     }
 
-    /// <summary>Smaller histories first (an event left out), then fewer second arrivals, then delays set to zero.</summary>
+    /// <summary>Smaller histories first (an event left out), then orders not sent to review, fewer second arrivals, delays set to zero.</summary>
     private static IEnumerable<History> Shrink(History h)
     {
         for (int i = 0; i < h.Events.Length; i++)
@@ -286,6 +286,16 @@ internal static class EventOrderHistories
             {
                 Events = [.. h.Events.Where((s, k) => k != i && (order is null || OrderOf(s.Event) != order))],
             };
+        }
+        for (int i = 0; i < h.Events.Length; i++)
+        {
+            // An order not sent to review, when the review is not what makes the difference (its reviews then do nothing).
+            if (h.Events[i].Event is BuyEvent { Device: not null } b)
+            {
+                var events = h.Events.ToArray();
+                events[i] = events[i] with { Event = b with { Device = null } };
+                yield return h with { Events = events };
+            }
         }
         for (int i = 0; i < h.Events.Length; i++)
         {
