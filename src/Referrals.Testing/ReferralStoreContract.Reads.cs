@@ -191,6 +191,29 @@ public abstract partial class ReferralStoreContract
     }
 
     /// <summary>
+    /// A refund row is kept as given whatever its order: written before the order, in another currency than the order's,
+    /// as a charge-back — a store checks neither the order nor the currency (what a refund counts for is Core's rule). The
+    /// session that records the order reads the refunds whole, and rolling that session back leaves them.
+    /// </summary>
+    [Fact]
+    public async Task A_refund_before_its_order_is_kept_as_given_and_read_by_the_session_recording_the_order()
+    {
+        var store = await NewStoreAsync();
+        var usd = Refund("o-1", "r-1", 3) with { Amount = new Money(12.34m, "USD") };
+        var chargeback = Refund("o-1", "r-2", 4) with { IsChargeback = true };
+        await WrittenAsync(store, new UnitOfWork { Refunds = [usd] });
+        await WrittenAsync(store, new UnitOfWork { Refunds = [chargeback] });
+        await using (var session = await store.BeginAsync(Ct))
+        {
+            Assert.Equal([usd, chargeback], await session.ListRefundsAsync(Program, "o-1", Ct));
+            Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork { Orders = [Order("o-1")] }, Ct));
+            Assert.Equal([usd, chargeback], await session.ListRefundsAsync(Program, "o-1", Ct));
+        }
+        Assert.Null(await store.FindOrderAsync(Program, "o-1", Ct));
+        Assert.Equal([usd, chargeback], await store.ListRefundsAsync(Program, "o-1", Ct));
+    }
+
+    /// <summary>
     /// Codes keep every version with the instant it took effect; the change feed lists each code once at its latest
     /// write, in increasing positions, from any position on.
     /// </summary>

@@ -32,6 +32,7 @@ internal static class ReferralsTelemetry
 
     public static readonly Counter<long> RewardsEarned = Meter.CreateCounter<long>("referrals.rewards.earned", "{reward}", "Rewards earned (pending).");
     public static readonly Counter<long> RewardsFulfilled = Meter.CreateCounter<long>("referrals.rewards.fulfilled", "{reward}", "Rewards the fulfiller delivered.");
+    public static readonly Counter<long> RefundsIgnored = Meter.CreateCounter<long>("referrals.refunds.ignored", "{refund}", "Refunds recorded before their order in another currency than the order's: kept, refunding nothing.");
     public static readonly Counter<long> FulfilmentFailures = Meter.CreateCounter<long>("referrals.rewards.fulfilment_failures", "{failure}", "Exceptions thrown by the fulfiller, caught, logged and retried.");
 
     public static readonly Counter<long> FraudVerdicts = Meter.CreateCounter<long>("referrals.fraud.verdicts", "{conversion}", "Referred conversions assessed, by verdict.");

@@ -359,7 +359,10 @@ internal sealed partial class ContractRewards(
     /// <summary>
     /// Records a refund and reverses the order's rewards (a full refund or charge-back cancels or claws back, a partial one reduces percentage rewards):
     /// the refund, the reversals, the rewards' rows and summaries, the order's refunded total and, once refunded in
-    /// full, its decision no longer counted — one unit.
+    /// full, its decision no longer counted — one unit. A refund of an order not recorded yet is kept alone
+    /// (<see cref="RefundOutcome.RecordedBeforeOrder"/>): the order's conversion unit applies it (<see cref="ConversionUnit"/>).
+    /// Duplicates by refund id are found before the currency is checked, so a refund recorded before its order stays a
+    /// duplicate whatever the order's currency turns out to be.
     /// </summary>
     public async ValueTask<RefundResult> RecordRefundAsync(Refund refund, CancellationToken ct)
     {
@@ -372,19 +375,32 @@ internal sealed partial class ContractRewards(
             await using (var session = await store.BeginAsync(ct).ConfigureAwait(false))
             {
                 var order = await session.FindOrderAsync(refund.Program, refund.OrderId, ct).ConfigureAwait(false);
-                if (order is null)
-                {
-                    return new RefundResult(RefundOutcome.UnknownOrder, [], null);
-                }
-                var amount = order.Conversion.Amount;
-                if (!refund.IsChargeback && refund.Amount.Currency != amount.Currency)
-                {
-                    return new RefundResult(RefundOutcome.CurrencyMismatch, [], null);
-                }
                 var earlier = await session.ListRefundsAsync(refund.Program, refund.OrderId, ct).ConfigureAwait(false);
                 if (earlier.Any(x => x.RefundId == refund.RefundId))
                 {
-                    return new RefundResult(RefundOutcome.Duplicate, [], Refund.Total(amount, earlier));
+                    return new RefundResult(RefundOutcome.Duplicate, [], order is null ? null : Refund.Total(order.Conversion.Amount, earlier));
+                }
+                if (order is null)
+                {
+                    // Before its order: kept, nothing else to change; the order's conversion unit applies it when it arrives.
+                    var pending = new UnitOfWork { Refunds = [refund] };
+                    var stored = await session.WriteAsync(pending, ct).ConfigureAwait(false);
+                    if (stored.Status == WriteStatus.Written)
+                    {
+                        await session.CommitAsync(ct).ConfigureAwait(false);
+                        return new RefundResult(RefundOutcome.RecordedBeforeOrder, [], null);
+                    }
+                    if (stored is { Status: WriteStatus.Duplicate, Kind: RowKind.Refund })
+                    {
+                        return new RefundResult(RefundOutcome.Duplicate, [], null); // the refund id is another order's
+                    }
+                    CheckAttempts(attempt, $"refund {refund.RefundId}");
+                    continue;
+                }
+                var amount = order.Conversion.Amount;
+                if (refund.InOtherCurrency(amount))
+                {
+                    return new RefundResult(RefundOutcome.CurrencyMismatch, [], null);
                 }
                 var before = Refund.Total(amount, earlier);
                 var total = Refund.Total(amount, [.. earlier, refund]);
@@ -457,6 +473,11 @@ internal sealed partial class ContractRewards(
                     await session.CommitAsync(ct).ConfigureAwait(false);
                     result = new RefundResult(RefundOutcome.Recorded, reversals, total);
                 }
+                else if (outcome is { Status: WriteStatus.Duplicate, Kind: RowKind.Refund })
+                {
+                    // The refund id is taken by another order's refund (refund ids are unique per program): recorded before.
+                    return new RefundResult(RefundOutcome.Duplicate, [], before);
+                }
             }
             if (result is not null)
             {
@@ -464,7 +485,6 @@ internal sealed partial class ContractRewards(
                 await DeliverCascadeAsync(cascaded, ct).ConfigureAwait(false);
                 return result;
             }
-            // A duplicate is the same refund id written by another caller since we read: the loop's first check reports it.
             CheckAttempts(attempt, $"refund {refund.RefundId}");
         }
     }

@@ -26,6 +26,12 @@ internal sealed class ConversionUnit(Conversion conversion, OrderRow? existing, 
     /// <summary>What the unit decided about the order's rewards: the decision (unchanged, new or <see langword="null"/>) and the entries written.</summary>
     public readonly record struct Rewarded(RewardDecision? Decision, IReadOnlyList<RewardEntry> Entries);
 
+    /// <summary>
+    /// The new order's refunds recorded before it in another currency than its own, found by <see cref="ComputeAsync"/>:
+    /// kept, refunding nothing (<see cref="RefundOutcome.RecordedBeforeOrder"/>); the pipeline reports them once written.
+    /// </summary>
+    public IReadOnlyList<Refund> RefundsInOtherCurrency { get; private set; } = [];
+
     /// <summary>Computes the unit's rows; <paramref name="rules"/> are the program's reward rules, if any.</summary>
     public async ValueTask<Rewarded> ComputeAsync(RewardRuleSet? rules, Instant now, CancellationToken ct)
     {
@@ -33,13 +39,18 @@ internal sealed class ConversionUnit(Conversion conversion, OrderRow? existing, 
         var oldCredited = previous is null ? null : CreditedReferrer(previous.Attribution);
         var newCredited = CreditedReferrer(result);
         var point = new AccountSummary.Point(conversion.EventTime, conversion.OrderId);
+        // A new order's refunds recorded before it arrived apply as if they came after it: its refunded total, the
+        // refund-abuse counts below and, through the planner, its rewards. A recorded order's total is in its document.
+        var refunds = existing is null ? await facts.Reader.ListRefundsAsync(Program, conversion.OrderId, ct).ConfigureAwait(false) : null;
+        var refundedTotal = refunds is null ? previous?.Refunded : refunds.Count == 0 ? null : Refund.Total(conversion.Amount, refunds);
+        RefundsInOtherCurrency = refunds is { Count: > 0 } ? [.. refunds.Where(r => r.InOtherCurrency(conversion.Amount))] : [];
 
         await CustomerAsync(point, newCredited, ct).ConfigureAwait(false);
         if (oldCredited != newCredited)
         {
             // Who is credited with the order: the refund-abuse check's counts of credited orders per referrer, and of those
             // refunded in full, move with the order.
-            int refunded = OrderDocument.IsRefundedInFull((existing?.Conversion ?? conversion).Amount, previous?.Refunded) ? 1 : 0;
+            int refunded = OrderDocument.IsRefundedInFull((existing?.Conversion ?? conversion).Amount, refundedTotal) ? 1 : 0;
             if (oldCredited is { } lost)
             {
                 var account = await _unit.AccountAsync(lost, ct).ConfigureAwait(false);
@@ -71,7 +82,7 @@ internal sealed class ConversionUnit(Conversion conversion, OrderRow? existing, 
                 // event time: the rank among the referrer's counted referrals, the room the rewards before it used.
                 int number = await PlanInputs.NumberAsync(_unit, referrer, point, ct).ConfigureAwait(false);
                 var (usage, approximate) = await PlanInputs.UsageAsync(_unit, rules!, result, referrer, own: null, exact: false, ct).ConfigureAwait(false);
-                var refunds = await facts.Reader.ListRefundsAsync(Program, conversion.OrderId, ct).ConfigureAwait(false);
+                refunds ??= await facts.Reader.ListRefundsAsync(Program, conversion.OrderId, ct).ConfigureAwait(false);
                 var plan = RewardPlanner.Plan(rules!, result, referrer, new RewardPlanInput(number, usage), revision, refunds, now);
                 if (approximate && plan.Capped.Count > 0)
                 {
@@ -110,7 +121,7 @@ internal sealed class ConversionUnit(Conversion conversion, OrderRow? existing, 
         _unit.Orders.Add(new OrderRow(
             existing?.Conversion ?? conversion,
             (existing?.Version ?? 0) + 1,
-            new OrderDocument(result, decision, previous?.Refunded).ToDocument(),
+            new OrderDocument(result, decision, refundedTotal).ToDocument(),
             newCredited,
             newCredited is null ? null : result.Code,
             decision is { Counted: true } ? decision.Referrer : null));

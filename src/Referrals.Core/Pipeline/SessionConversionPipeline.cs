@@ -208,6 +208,11 @@ internal sealed partial class SessionConversionPipeline(
             {
                 ReferralsTelemetry.ConversionsDecided.Add(1, result.IsAttributed ? ReferralsTelemetry.Attributed : ReferralsTelemetry.NotAttributed);
                 ReferralsTelemetry.RewardsEarned.Add(CountEarned(rewarded.Entries));
+                foreach (var ignored in unit.RefundsInOtherCurrency)
+                {
+                    ReferralsTelemetry.RefundsIgnored.Add(1);
+                    LogRefundInOtherCurrency(logger, ignored.RefundId, conversion.OrderId, conversion.Program.Value, ignored.Amount.Currency, conversion.Amount.Currency);
+                }
                 var told = new List<(PendingNotification, object)>(planned.Count);
                 for (int i = 0; i < planned.Count; i++)
                 {
@@ -349,6 +354,9 @@ internal sealed partial class SessionConversionPipeline(
         }
         return n;
     }
+
+    [LoggerMessage(EventId = 5002, Level = LogLevel.Warning, Message = "Refund {RefundId} of order {OrderId} in program {Program} was recorded before its order, in {RefundCurrency}, not the order's {OrderCurrency}: it is kept and refunds nothing")]
+    private static partial void LogRefundInOtherCurrency(ILogger logger, string refundId, string orderId, string program, string refundCurrency, string orderCurrency);
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "A code presented at a conversion in program {Program} was not recorded: {Rejection}")]
     private static partial void LogPresentedCodeRejected(ILogger logger, string program, CaptureRejection rejection);

@@ -158,13 +158,18 @@ public sealed class RewardService
     /// <summary>
     /// Records a refund or charge-back of an order and reverses its rewards: a full refund (or charge-back) cancels the
     /// unfulfilled ones and claws back the fulfilled ones, and the referral stops counting; a partial refund reduces
-    /// percentage-based rewards in proportion (fixed rewards stand). Idempotent by refund id.
+    /// percentage-based rewards in proportion (fixed rewards stand). Idempotent by refund id. A refund of an order not
+    /// recorded yet is kept and applies when the order arrives (<see cref="RefundOutcome.RecordedBeforeOrder"/>, which
+    /// says how its currency is checked then).
     /// </summary>
+    /// <exception cref="ArgumentException">The refund id or order id is empty or longer than 128 characters, or a refund (not a charge-back) is of zero or less.</exception>
     /// <exception cref="ReferralException"><see cref="ReferralErrorCode.ConcurrencyConflict"/>: other writers kept winning.</exception>
     public ValueTask<RefundResult> RecordRefundAsync(Refund refund, CancellationToken cancellationToken = default)
     {
         Preconditions.CheckNotNull(refund);
         Preconditions.CheckArgument(!string.IsNullOrWhiteSpace(refund.RefundId) && refund.RefundId.Length <= 128, nameof(refund), $"A refund id is 1 to 128 characters; got '{refund.RefundId}'.");
+        // Kept even before its order arrives: an order id no conversion can have would wait forever.
+        Preconditions.CheckArgument(!string.IsNullOrWhiteSpace(refund.OrderId) && refund.OrderId.Length <= 128, nameof(refund), $"An order id is 1 to 128 characters; got '{refund.OrderId}'.");
         Preconditions.CheckArgument(refund.IsChargeback || refund.Amount.Amount > 0, nameof(refund), $"A refund amount must be more than zero; got {refund.Amount}.");
         return _contract.RecordRefundAsync(refund, cancellationToken);
     }

@@ -106,10 +106,12 @@ public sealed class RewardLifecycleTests
         Assert.Empty(again.Entries);
         Assert.Equal(2, (await w.RewardsOfAsync("o-1")).Single().Entries.Count);
 
-        Assert.Equal(RefundOutcome.UnknownOrder, (await w.Rewards.RecordRefundAsync(refund with { OrderId = "o-404", RefundId = "rf-2" }, Ct)).Outcome);
+        Assert.Equal(RefundOutcome.RecordedBeforeOrder, (await w.Rewards.RecordRefundAsync(refund with { OrderId = "o-404", RefundId = "rf-2" }, Ct)).Outcome);
         Assert.Equal(RefundOutcome.CurrencyMismatch, (await w.Rewards.RecordRefundAsync(refund with { RefundId = "rf-3", Amount = new Money(5m, "USD") }, Ct)).Outcome);
         var bad = await Assert.ThrowsAsync<ArgumentException>(async () => await w.Rewards.RecordRefundAsync(refund with { RefundId = "rf-4", Amount = new Money(0m, "EUR") }, Ct));
         Assert.Contains("more than zero", bad.Message, StringComparison.Ordinal);
+        var noOrder = await Assert.ThrowsAsync<ArgumentException>(async () => await w.Rewards.RecordRefundAsync(refund with { RefundId = "rf-5", OrderId = " " }, Ct));
+        Assert.Contains("An order id is 1 to 128 characters; got ' '", noOrder.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -114,4 +114,49 @@ public sealed class SqliteRewardServiceTests : IDisposable
             Assert.Equal("o-2", Assert.Single(await provider.GetRequiredService<ReviewQueue>().ListAsync(Program, Ct)).OrderId);
         }
     }
+
+    [Fact]
+    public async Task A_refund_recorded_before_its_order_survives_a_restart_and_applies_when_the_order_arrives()
+    {
+        string path = _directory.NewDatabasePath();
+        var clock = new FakeClock(Start);
+        var refund = new Refund { Program = Program, OrderId = "o-1", RefundId = "rf-1", Amount = new Money(50m, "EUR"), EventTime = Start };
+        ReferralCodeRecord code;
+
+        // Process 1: the refund syncs before the web order; it is kept.
+        using (var provider = SqliteEngine.Build(path, clock))
+        {
+            code = await provider.GetRequiredService<ReferralCodeService>().IssueAsync(new CodeRequest { Program = Program, Owner = Ana, Medium = ShareMedium.Sms }, Ct);
+            var rewards = provider.GetRequiredService<RewardService>();
+            Assert.Equal(RefundOutcome.RecordedBeforeOrder, (await rewards.RecordRefundAsync(refund, Ct)).Outcome);
+            Assert.Equal(RefundOutcome.Duplicate, (await rewards.RecordRefundAsync(refund, Ct)).Outcome);
+        }
+
+        // Process 2: the refund is read from the file — still a duplicate — and the order, arriving now, is refunded at once.
+        clock.Reset(Start + Duration.FromHours(1));
+        using (var provider = SqliteEngine.Build(path, clock))
+        {
+            await provider.GetRequiredService<ReferralCodeService>().InitializeAsync(Ct);
+            var rewards = provider.GetRequiredService<RewardService>();
+            Assert.Equal(RefundOutcome.Duplicate, (await rewards.RecordRefundAsync(refund, Ct)).Outcome);
+            var result = await provider.GetRequiredService<AttributionService>().RecordConversionAsync(NewOrder("o-1", "bob", Start - Duration.FromHours(1)) with { PresentedCode = code.Display }, Ct);
+            Assert.True(result.IsAttributed, result.Explain());
+            Assert.All(await rewards.ListOrderRewardsAsync(Program, "o-1", Ct), r => Assert.Equal((RewardStatus.Revoked, 0m), (r.Status, r.Net.Amount)));
+        }
+
+        // Process 3: the cancelled rewards, the uncounted referral and the refunded order are in the file.
+        using (var provider = SqliteEngine.Build(path, clock))
+        {
+            var rewards = provider.GetRequiredService<RewardService>();
+            var rows = await rewards.ListOrderRewardsAsync(Program, "o-1", Ct);
+            Assert.Equal(["credit", "friend"], rows.Select(r => r.Terms.Rule).Order(StringComparer.Ordinal));
+            Assert.All(rows, r => Assert.Equal([RewardEntryType.Earned, RewardEntryType.Cancelled], r.Entries.Select(e => e.Type)));
+            var summary = await rewards.GetReferrerSummaryAsync(Program, Ana, Ct);
+            Assert.Equal(0, summary.SuccessfulReferrals);
+            Assert.Equal([new Money(0m, "EUR")], summary.Balance);
+            Assert.Equal(new ReferredOrderStats(1, 1), await provider.GetRequiredService<IFraudHistory>().GetReferredOrderStatsAsync(Program, Ana, Ct));
+            var again = await rewards.RecordRefundAsync(refund, Ct);
+            Assert.Equal((RefundOutcome.Duplicate, (Money?)new Money(50m, "EUR")), (again.Outcome, again.RefundedTotal));
+        }
+    }
 }
