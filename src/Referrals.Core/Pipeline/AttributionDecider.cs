@@ -64,6 +64,9 @@ internal readonly struct AttributionDecision(AttributionResult result, Participa
 /// </summary>
 internal sealed class AttributionDecider(IReadOnlyDictionary<ProgramId, ProgramRules> programs, IClock clock)
 {
+    /// <summary>How many referrers up a program's chains go (1 when the program is not configured).</summary>
+    public int ChainDepth(ProgramId program) => programs.TryGetValue(program, out var rules) ? rules.MaxChainDepth : 1;
+
     /// <summary>Decides the conversion from the facts.</summary>
     public async ValueTask<AttributionDecision> DecideAsync(Conversion conversion, IAttributionFacts facts, CancellationToken ct)
     {
@@ -293,7 +296,9 @@ internal sealed class AttributionDecider(IReadOnlyDictionary<ProgramId, ProgramR
         {
             return ([referrer], null);
         }
-        var top = await facts.FindFirstAttributionAsync(conversion.Program, referrer, ct).ConfigureAwait(false);
+        // By event time: a referrer's own referral counts in the chain only if it happened before this conversion (one that
+        // arrives later re-decides the referrer's referrals after it).
+        var top = Before(await facts.FindFirstAttributionAsync(conversion.Program, referrer, ct).ConfigureAwait(false), conversion);
         var read = new StrongBox<ParticipantId?>(top?.Referrer);
         if (top?.Referrer is not { } second || second == conversion.Customer || second == referrer)
         {
@@ -303,7 +308,7 @@ internal sealed class AttributionDecider(IReadOnlyDictionary<ProgramId, ProgramR
         var current = second;
         while (chain.Count < depth)
         {
-            var up = await facts.FindFirstAttributionAsync(conversion.Program, current, ct).ConfigureAwait(false);
+            var up = Before(await facts.FindFirstAttributionAsync(conversion.Program, current, ct).ConfigureAwait(false), conversion);
             if (up?.Referrer is not { } next || next == conversion.Customer || chain.Contains(next))
             {
                 break; // the top of the chain, or a loop
@@ -313,6 +318,13 @@ internal sealed class AttributionDecider(IReadOnlyDictionary<ProgramId, ProgramR
         }
         return (chain, read);
     }
+
+    /// <summary>The attribution if its conversion comes before <paramref name="conversion"/> by (event time, order id).</summary>
+    private static AttributionResult? Before(AttributionResult? first, Conversion conversion) =>
+        first is not null && (first.ConversionTime < conversion.EventTime
+            || (first.ConversionTime == conversion.EventTime && string.CompareOrdinal(first.OrderId, conversion.OrderId) < 0))
+            ? first
+            : null;
 
     private static bool Better(Touch candidate, bool candidateAtConversion, Touch best, bool bestAtConversion, TouchPrecedence precedence)
     {

@@ -20,6 +20,18 @@ internal sealed class ConversionUnit(Conversion conversion, OrderRow? existing, 
 
     private ProgramId Program => conversion.Program;
 
+    /// <summary>
+    /// The order comes before the customer's first conversion or first credited referral as recorded so far (it arrived
+    /// late): the customer's orders after it may now be repeats or credited otherwise, and decide again.
+    /// </summary>
+    public bool BeforeCustomersOrders { get; private set; }
+
+    /// <summary>
+    /// The customer's first credited referral moved (this order became it, or stopped being it) while the customer, as a
+    /// referrer, has referrals after it: their chains change, and they decide again.
+    /// </summary>
+    public bool MovedCustomersFirstReferral { get; private set; }
+
     /// <summary>The unit's collector (notifications are added by the caller).</summary>
     public UnitBuilder Unit => _unit;
 
@@ -134,6 +146,7 @@ internal sealed class ConversionUnit(Conversion conversion, OrderRow? existing, 
     private async ValueTask CustomerAsync(AccountSummary.Point point, ParticipantId? credited, CancellationToken ct)
     {
         var customer = await _unit.AccountAsync(conversion.Customer, ct).ConfigureAwait(false);
+        BeforeCustomersOrders = (customer.FirstConversion is { } fc && point.CompareTo(fc) < 0) || (customer.FirstReferral is { } fr && point.CompareTo(fr) < 0);
         var next = customer;
         if (customer.FirstConversion is not { } firstConversion || point.CompareTo(firstConversion) < 0)
         {
@@ -173,6 +186,8 @@ internal sealed class ConversionUnit(Conversion conversion, OrderRow? existing, 
         {
             _unit.SetAccount(conversion.Customer, next);
         }
+        MovedCustomersFirstReferral = (next.FirstReferral != customer.FirstReferral || next.FirstReferrer != customer.FirstReferrer)
+            && customer.LastReferral is { } referred && referred.CompareTo(point) > 0; // and the customer referred others after it
     }
 
     /// <summary>Reverses what is left of the order's rewards (a re-attribution) and takes the referral back from its referrer.</summary>

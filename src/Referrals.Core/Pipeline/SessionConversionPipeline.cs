@@ -227,6 +227,17 @@ internal sealed partial class SessionConversionPipeline(
                     RewardCascade.Pair(cascade, told);
                     entries = [.. entries, .. cascade.Entries];
                 }
+                var point = new ListPosition(conversion.EventTime, conversion.OrderId);
+                if (unit.BeforeCustomersOrders)
+                {
+                    // Arrived before the customer's orders recorded so far: they may now be repeats, or credited otherwise.
+                    entries = [.. entries, .. await RedecideAfterAsync(session, conversion.Program, (after, n) => session.ListCustomerOrdersAsync(conversion.Program, conversion.Customer, after, n, ct), point, told, ct).ConfigureAwait(false)];
+                }
+                if (unit.MovedCustomersFirstReferral && decider.ChainDepth(conversion.Program) > 1)
+                {
+                    // The customer's own referrer changed (a late first referral): the chains of the customer's referrals after it.
+                    entries = [.. entries, .. await RedecideAfterAsync(session, conversion.Program, (after, n) => session.ListReferralsAsync(conversion.Program, conversion.Customer, after, n, ct), point, told, ct).ConfigureAwait(false)];
+                }
                 return new Outcome(result, rewarded.Decision, entries, told);
             }
             if (attempt >= MaxAttempts)
@@ -243,6 +254,39 @@ internal sealed partial class SessionConversionPipeline(
             }
             existing = current;
         }
+    }
+
+    /// <summary>Decides again, in the session, the orders a list gives after <paramref name="from"/>; returns the entries written.</summary>
+    private async ValueTask<List<RewardEntry>> RedecideAfterAsync(
+        IReferralStoreSession session,
+        ProgramId program,
+        Func<ListPosition?, int, ValueTask<IReadOnlyList<OrderRow>>> list,
+        ListPosition from,
+        List<(PendingNotification, object)> told,
+        CancellationToken ct)
+    {
+        const int Page = 100;
+        var ids = new List<string>();
+        for (ListPosition? after = from; ;)
+        {
+            var page = await list(after, Page).ConfigureAwait(false);
+            ids.AddRange(page.Select(o => o.Conversion.OrderId));
+            if (page.Count < Page)
+            {
+                break;
+            }
+            after = new ListPosition(page[^1].Conversion.EventTime, page[^1].Conversion.OrderId);
+        }
+        var entries = new List<RewardEntry>();
+        foreach (var id in ids)
+        {
+            if (await RedecideAsync(session, program, id, tell: true, ct).ConfigureAwait(false) is { } outcome)
+            {
+                entries.AddRange(outcome.Entries);
+                told.AddRange(outcome.Notifications);
+            }
+        }
+        return entries;
     }
 
     private async ValueTask CaptureAsync(IReferralStoreSession session, SessionFacts facts, Conversion conversion, string presented, CodeResolution? resolved, List<(PendingNotification, object)> told, CancellationToken ct)

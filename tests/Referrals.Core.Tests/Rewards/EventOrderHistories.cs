@@ -28,7 +28,9 @@ namespace Referrals.Tests.Rewards;
 // - Actions of the host — lifecycle passes, pausing or resuming a code — happen when the host does them: their arrival
 //   is their event time. So a data event delayed past a pass arrives after the pass, never the other way round.
 // - A review decision is made by a person looking at the review queue, so it comes after its conversion arrived: at
-//   its own time, or one minute after the order's first arrival when the order arrived later than that.
+//   its own time, or one minute after the order's first arrival when the order arrived later than that. An order is
+//   reviewed once: the first decision closes its review (a second one finds nothing under review), so two conflicting
+//   decisions about one order are not events whose arrival order a shuffle may swap.
 // - Where the shape says refunds do not arrive before their order, a refund arriving earlier is moved to one minute
 //   after the order's first arrival.
 // - The clock is set to each arrival's time; arrivals are sorted by time, so it only moves forward. The replay in
@@ -219,6 +221,7 @@ internal static class EventOrderHistories
         var buys = new List<BuyEvent>();
         var events = new List<ScheduledEvent>();
         int refunds = 0;
+        var reviewed = new HashSet<string>(StringComparer.Ordinal);
         int[][] once = [.. Enumerable.Range(0, ShuffledReplays).Select(_ => new[] { 0 })];
         foreach (var op in ops)
         {
@@ -256,10 +259,11 @@ internal static class EventOrderHistories
                 case 3:
                     e = new PassEvent(op.D);
                     break;
-                case 4 when buys.Any(b => b.Device is not null):
+                case 4 when buys.Any(b => b.Device is not null && !reviewed.Contains(b.OrderId)):
                 {
-                    var flagged = buys.Where(b => b.Device is not null).ToList();
+                    var flagged = buys.Where(b => b.Device is not null && !reviewed.Contains(b.OrderId)).ToList();
                     var of = flagged[op.A % flagged.Count];
+                    reviewed.Add(of.OrderId);
                     e = new ReviewEvent(of.Hour + 1 + (op.B % 200), of.OrderId, Approve: op.C % 2 == 0);
                     break;
                 }
