@@ -244,7 +244,15 @@ internal sealed class AttributionDecider(IReadOnlyDictionary<ProgramId, ProgramR
         }
         if (t.Code is { } code && facts.FindCode(code) is { } record)
         {
-            if (record.Status != CodeStatus.Active || (record.ExpiresAt is { } exp && conversion.EventTime >= exp))
+            if (record.ExpiresAt is { } exp && conversion.EventTime >= exp)
+            {
+                return TouchVerdict.CodeInactive;
+            }
+            // A code never changed since it was issued (version 1) has had its status all along: no history to read, so an
+            // ordinary conversion costs no read more. A changed one is judged by its status at the event times.
+            if (record.Version == 1
+                ? record.Status != CodeStatus.Active
+                : !await WasActiveAsync(facts, record, t, conversion, ct).ConfigureAwait(false))
             {
                 return TouchVerdict.CodeInactive;
             }
@@ -255,6 +263,18 @@ internal sealed class AttributionDecider(IReadOnlyDictionary<ProgramId, ProgramR
             }
         }
         return null;
+    }
+
+    /// <summary>
+    /// Whether a changed code was active (status, not expiry or uses) both when the touch met it and when the sale was made:
+    /// each judged at its own event time, whenever either arrived, so a sale made while the code was active is credited
+    /// though the code was paused or revoked before the sale was recorded; a sale made while it was paused or revoked is not,
+    /// though the touch came before the pause; and a touch made during a pause earns nothing after the code is resumed.
+    /// </summary>
+    private static async ValueTask<bool> WasActiveAsync(IAttributionFacts facts, ReferralCodeRecord record, Touch t, Conversion conversion, CancellationToken ct)
+    {
+        var history = await facts.FindCodeHistoryAsync(record, ct).ConfigureAwait(false);
+        return history.IsActiveAt(conversion.EventTime) && history.IsActiveAt(t.EventTime);
     }
 
     private static async ValueTask<bool> SharesContactAsync(IAttributionFacts facts, ParticipantId referrer, IReadOnlyList<ContactHash> customerContacts, CancellationToken ct)
