@@ -151,6 +151,38 @@ public sealed class CodeStateAtEventTimeTests
         Assert.Equal(anna, decided.Referrer);
     }
 
+    [Fact]
+    public async Task A_sale_refused_for_a_pause_uses_nothing_of_the_codes_limit_whenever_it_arrives()
+    {
+        // One use allowed. The sale in the pause arrives (with the till's batch) after the code was resumed: it is refused,
+        // and the use stays for the sale after the resume, whichever of the two is recorded first.
+        foreach (bool pausedSaleFirst in new[] { true, false })
+        {
+            var w = new AttributionWorld();
+            var emil = await w.ParticipantAsync("emp-emil", ParticipantKind.Employee);
+            var code = await w.CodeAsync(emil, ShareMedium.Employee, maxUses: 1);
+            await w.ParticipantAsync("fay");
+            await w.ParticipantAsync("gus");
+            w.Clock.Reset(TuesdayPause);
+            await w.Codes.PauseAsync(code.Code, Ct);
+            w.Clock.Reset(WednesdayResume);
+            await w.Codes.ResumeAsync(code.Code, Ct);
+            w.Clock.Reset(WednesdayResume + Duration.FromDays(1));
+            string inThePause = Row("C-1", code, "fay", "pos-1", TuesdayPause + Duration.FromHours(4));
+            string afterTheResume = Row("C-2", code, "gus", "pos-2", WednesdayResume + Duration.FromHours(4));
+            foreach (var csv in pausedSaleFirst ? new[] { inThePause, afterTheResume } : [afterTheResume, inThePause])
+            {
+                Assert.Equal(1, (await w.Attribution.ImportPosBatchAsync(Customers, new StringReader(csv), Ct)).Conversions);
+            }
+
+            var paused = await w.Attribution.FindAttributionAsync(Customers, "pos-1", Ct);
+            var resumed = await w.Attribution.FindAttributionAsync(Customers, "pos-2", Ct);
+            Assert.Equal(NotAttributedReason.CodeInactive, paused!.Reason);
+            Assert.True(resumed!.IsAttributed, resumed.Explain());
+            Assert.Equal(emil, resumed.Referrer);
+        }
+    }
+
     [Theory]
     [InlineData("pause")]
     [InlineData("revoke")]
