@@ -62,6 +62,11 @@ internal readonly struct AttributionDecision(AttributionResult result, Participa
 /// program window, sticky referees, new customers, minimum order, window, precedence, self-referral, code state and use
 /// limits, the chain of referrers. Reads only through <see cref="IAttributionFacts"/>; writes nothing. Thread-safe.
 /// </summary>
+/// <remarks>
+/// Every rule is judged at the events' own times, so the same events give the same decision in any arrival order: a
+/// code's expiry at the sale's event time, its status (from the code's history) at the touch's and at the sale's event
+/// time, its use limit against the credited uses before the sale by event time (then order id).
+/// </remarks>
 internal sealed class AttributionDecider(IReadOnlyDictionary<ProgramId, ProgramRules> programs, IClock clock)
 {
     /// <summary>Decides the conversion from the facts.</summary>
