@@ -50,10 +50,13 @@ public enum NotAttributedReason
     /// <summary>The order is below the program's minimum for its currency.</summary>
     BelowMinimumOrder = 7,
 
-    /// <summary>The touches' codes were paused, revoked or expired at the conversion's event time.</summary>
+    /// <summary>
+    /// The touches' codes were expired at the conversion's event time, or paused or revoked then or when the touch was
+    /// made: judged by the code's history at those event times, whenever the events arrive.
+    /// </summary>
     CodeInactive = 8,
 
-    /// <summary>The touches' codes had reached their use limit.</summary>
+    /// <summary>The touches' codes had reached their use limit with the credited conversions before this one by event time.</summary>
     CodeUsedUp = 9,
 
     /// <summary>The customer was attributed before and the program does not credit later conversions.</summary>
@@ -84,10 +87,10 @@ public enum TouchVerdict
     /// <summary>Points to the customer themself.</summary>
     SelfReferral = 5,
 
-    /// <summary>Its code was paused, revoked or expired at the conversion.</summary>
+    /// <summary>Its code was expired at the conversion, or paused or revoked at the conversion's or the touch's event time.</summary>
     CodeInactive = 6,
 
-    /// <summary>Its code had reached its use limit.</summary>
+    /// <summary>Its code had reached its use limit with the credited conversions before this one by event time.</summary>
     CodeUsedUp = 7,
 
     /// <summary>Not looked at: the decision did not rest on touches (a repeat purchase, an inactive program, ...).</summary>

@@ -35,4 +35,11 @@ internal interface IAttributionFacts
 
     /// <summary>A code's current record from the in-memory index, or <see langword="null"/> when it is not indexed.</summary>
     ReferralCodeRecord? FindCode(ReferralCode code);
+
+    /// <summary>
+    /// The statuses a code had over time, for judging it at a touch's and a conversion's event time, from the store's
+    /// versions of the code (<c>IReferralStoreReader.ListCodeHistoryAsync</c>); a code never changed (version 1) is its
+    /// status all along, without a read. <paramref name="current"/> is the record <see cref="FindCode"/> returned.
+    /// </summary>
+    ValueTask<CodeStatusHistory> FindCodeHistoryAsync(ReferralCodeRecord current, CancellationToken ct);
 }

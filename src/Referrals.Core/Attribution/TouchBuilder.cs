@@ -10,6 +10,11 @@ namespace Referrals.Attribution;
 /// resolves the code or link under the code-guessing limit, checks program, owner and signature, and names the touch by
 /// its natural id. Writes nothing. Thread-safe.
 /// </summary>
+/// <remarks>
+/// The code's status (active, paused, revoked) and expiry are not checked here: a capture is recorded whatever they are
+/// when it arrives, and the decision judges the code at the touch's own event time and the sale's (a POS batch row made
+/// yesterday and uploaded after this morning's pause is evidence of a referral made while the code was active).
+/// </remarks>
 internal sealed class TouchBuilder(CodeResolver codes, IClock clock, bool requireLinkSignature)
 {
     /// <summary>The code index and resolution that resolve what was presented.</summary>

@@ -39,6 +39,9 @@ internal sealed class CodeResolver
     /// <summary>The codes by normalised code; the code service writes it, on its own writes and from the store's change feed.</summary>
     internal CodeIndex Index { get; } = new();
 
+    /// <summary>The status histories read for the index's records (judging a changed code at an event time).</summary>
+    internal CodeStatusHistories Histories { get; } = new();
+
     /// <summary>
     /// The code-guessing limit the code service and the conversion pipeline share (<see langword="null"/> when
     /// <c>Referrals:Fraud:CodeGuessing:Enabled</c> is off).

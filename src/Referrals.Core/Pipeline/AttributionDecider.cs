@@ -62,6 +62,11 @@ internal readonly struct AttributionDecision(AttributionResult result, Participa
 /// program window, sticky referees, new customers, minimum order, window, precedence, self-referral, code state and use
 /// limits, the chain of referrers. Reads only through <see cref="IAttributionFacts"/>; writes nothing. Thread-safe.
 /// </summary>
+/// <remarks>
+/// Every rule is judged at the events' own times, so the same events give the same decision in any arrival order: a
+/// code's expiry at the sale's event time, its status (from the code's history) at the touch's and at the sale's event
+/// time, its use limit against the credited uses before the sale by event time (then order id).
+/// </remarks>
 internal sealed class AttributionDecider(IReadOnlyDictionary<ProgramId, ProgramRules> programs, IClock clock)
 {
     /// <summary>How many referrers up a program's chains go (1 when the program is not configured).</summary>
@@ -247,7 +252,15 @@ internal sealed class AttributionDecider(IReadOnlyDictionary<ProgramId, ProgramR
         }
         if (t.Code is { } code && facts.FindCode(code) is { } record)
         {
-            if (record.Status != CodeStatus.Active || (record.ExpiresAt is { } exp && conversion.EventTime >= exp))
+            if (record.ExpiresAt is { } exp && conversion.EventTime >= exp)
+            {
+                return TouchVerdict.CodeInactive;
+            }
+            // A code never changed since it was issued (version 1) has had its status all along: no history to read, so an
+            // ordinary conversion costs no read more. A changed one is judged by its status at the event times.
+            if (record.Version == 1
+                ? record.Status != CodeStatus.Active
+                : !await WasActiveAsync(facts, record, t, conversion, ct).ConfigureAwait(false))
             {
                 return TouchVerdict.CodeInactive;
             }
@@ -258,6 +271,18 @@ internal sealed class AttributionDecider(IReadOnlyDictionary<ProgramId, ProgramR
             }
         }
         return null;
+    }
+
+    /// <summary>
+    /// Whether a changed code was active (status, not expiry or uses) both when the touch met it and when the sale was made:
+    /// each judged at its own event time, whenever either arrived, so a sale made while the code was active is credited
+    /// though the code was paused or revoked before the sale was recorded; a sale made while it was paused or revoked is not,
+    /// though the touch came before the pause; and a touch made during a pause earns nothing after the code is resumed.
+    /// </summary>
+    private static async ValueTask<bool> WasActiveAsync(IAttributionFacts facts, ReferralCodeRecord record, Touch t, Conversion conversion, CancellationToken ct)
+    {
+        var history = await facts.FindCodeHistoryAsync(record, ct).ConfigureAwait(false);
+        return history.IsActiveAt(conversion.EventTime) && history.IsActiveAt(t.EventTime);
     }
 
     private static async ValueTask<bool> SharesContactAsync(IAttributionFacts facts, ParticipantId referrer, IReadOnlyList<ContactHash> customerContacts, CancellationToken ct)

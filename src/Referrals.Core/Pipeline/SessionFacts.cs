@@ -115,6 +115,44 @@ internal sealed class SessionFacts(IReferralStoreReader reader, CodeResolver? co
 
     public ReferralCodeRecord? FindCode(ReferralCode code) => codes?.FindIndexed(code);
 
+    public async ValueTask<CodeStatusHistory> FindCodeHistoryAsync(ReferralCodeRecord current, CancellationToken ct)
+    {
+        if (current.Version == 1)
+        {
+            return CodeStatusHistory.Constant(current.Status);
+        }
+        if (codes is not null && codes.Histories.TryGet(current, out var known))
+        {
+            return known;
+        }
+        var rows = await reader.ListCodeHistoryAsync(current.Code, ct).ConfigureAwait(false);
+        var history = StatusHistory(rows, current);
+        // Kept for the index's record only when the rows reach its version: then they are all its versions, for good.
+        if (codes is not null && rows.Count > 0 && rows[^1].Record.Version >= current.Version)
+        {
+            codes.Histories.Remember(current, history);
+        }
+        return history;
+    }
+
+    /// <summary>
+    /// A code's status over time from its versions (<see cref="IReferralStoreReader.ListCodeHistoryAsync"/>: oldest first,
+    /// each with the instant it took effect); a code the store has no version of is judged by <paramref name="current"/>.
+    /// </summary>
+    internal static CodeStatusHistory StatusHistory(IReadOnlyList<CodeRow> rows, ReferralCodeRecord current)
+    {
+        if (rows.Count == 0)
+        {
+            return CodeStatusHistory.Constant(current.Status);
+        }
+        var versions = new (Instant, CodeStatus)[rows.Count];
+        for (int i = 0; i < versions.Length; i++)
+        {
+            versions[i] = (rows[i].ChangedAt, rows[i].Record.Status);
+        }
+        return CodeStatusHistory.FromVersions(versions);
+    }
+
     // IFraudHistory: the velocity counts are bounded by the limit the check passes (its maximum + 1).
 
     public ValueTask<int> CountReferralsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken = default) =>

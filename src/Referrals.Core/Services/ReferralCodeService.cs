@@ -339,17 +339,27 @@ public sealed partial class ReferralCodeService
     public ValueTask<ReferralCodeRecord?> FindAsync(ReferralCode code, CancellationToken cancellationToken = default) =>
         _store.FindAsync(code, cancellationToken);
 
-    /// <summary>Pauses an active code; resolving it then reports <see cref="CodeState.Paused"/>.</summary>
+    /// <summary>
+    /// Pauses an active code; resolving it then reports <see cref="CodeState.Paused"/>. Takes effect now (the library's
+    /// clock) and is kept in the code's history: a sale made before now still earns its credit when it arrives later (a
+    /// POS batch), and a touch or sale made from now until the code is resumed earns nothing, whenever it arrives.
+    /// Orders already recorded are not decided again.
+    /// </summary>
     /// <exception cref="ReferralException"><see cref="ReferralErrorCode.CodeNotFound"/>, <see cref="ReferralErrorCode.InvalidCodeTransition"/> (revoked) or <see cref="ReferralErrorCode.ConcurrencyConflict"/>.</exception>
     public Task<ReferralCodeRecord> PauseAsync(ReferralCode code, CancellationToken cancellationToken = default) =>
         ChangeAsync(code, r => r.Status == CodeStatus.Revoked ? null : r with { Status = CodeStatus.Paused }, "pause", cancellationToken);
 
-    /// <summary>Resumes a paused code.</summary>
+    /// <summary>
+    /// Resumes a paused code, from now (the library's clock): touches and sales made during the pause still earn nothing.
+    /// </summary>
     /// <exception cref="ReferralException"><see cref="ReferralErrorCode.CodeNotFound"/>, <see cref="ReferralErrorCode.InvalidCodeTransition"/> (revoked) or <see cref="ReferralErrorCode.ConcurrencyConflict"/>.</exception>
     public Task<ReferralCodeRecord> ResumeAsync(ReferralCode code, CancellationToken cancellationToken = default) =>
         ChangeAsync(code, r => r.Status == CodeStatus.Revoked ? null : r with { Status = CodeStatus.Active }, "resume", cancellationToken);
 
-    /// <summary>Revokes a code for good. Revoking a revoked code changes nothing.</summary>
+    /// <summary>
+    /// Revokes a code for good, from now (the library's clock). Revoking a revoked code changes nothing. A sale made before
+    /// now keeps its credit, or earns it when it arrives later; orders already recorded are not decided again.
+    /// </summary>
     /// <exception cref="ReferralException"><see cref="ReferralErrorCode.CodeNotFound"/> or <see cref="ReferralErrorCode.ConcurrencyConflict"/>.</exception>
     public Task<ReferralCodeRecord> RevokeAsync(ReferralCode code, CancellationToken cancellationToken = default) =>
         ChangeAsync(code, r => r with { Status = CodeStatus.Revoked }, "revoke", cancellationToken);

@@ -1,0 +1,147 @@
+using System.Runtime.CompilerServices;
+using NodaTime;
+
+namespace Referrals.Codes;
+
+/// <summary>
+/// The statuses a code had over time (<see cref="CodeStatus"/>: active, paused, revoked), so a touch and a conversion are
+/// judged by the status in effect at their event time, whenever they arrive. Built from the code's versions, oldest first,
+/// each with the instant it took effect; consecutive versions with the same status (an owner assigned) are one span.
+/// Immutable and thread-safe.
+/// </summary>
+/// <remarks>
+/// <para>
+/// A change takes effect at its instant: an event at exactly that instant sees the new status (as an event at a code's
+/// expiry instant sees it expired). A version whose instant is earlier than the one before it (clocks of two processes
+/// apart) takes effect when the one before it did, never earlier, so the history stays in the order of the versions.
+/// </para>
+/// <para>
+/// Before the first version known, the code is judged by that first version: event times come from the host's clocks (a
+/// till a minute behind the server that issued the code) and from imports of history older than the code's record here
+/// (codes carried over from another system, a store upgraded from a format that kept only the latest version).
+/// </para>
+/// </remarks>
+internal sealed class CodeStatusHistory
+{
+    private static readonly CodeStatusHistory AlwaysActive = new([Instant.MinValue], [CodeStatus.Active]);
+    private static readonly CodeStatusHistory AlwaysPaused = new([Instant.MinValue], [CodeStatus.Paused]);
+    private static readonly CodeStatusHistory AlwaysRevoked = new([Instant.MinValue], [CodeStatus.Revoked]);
+
+    // _from[i] is the instant span i took effect (_from[0] is not read: the first span also holds before it); strictly
+    // increasing, and _status[i] differs from _status[i - 1].
+    private readonly Instant[] _from;
+    private readonly CodeStatus[] _status;
+
+    private CodeStatusHistory(Instant[] from, CodeStatus[] status)
+    {
+        _from = from;
+        _status = status;
+    }
+
+    /// <summary>A code whose status never changed (a code never changed since it was issued).</summary>
+    public static CodeStatusHistory Constant(CodeStatus status) => status switch
+    {
+        CodeStatus.Active => AlwaysActive,
+        CodeStatus.Paused => AlwaysPaused,
+        CodeStatus.Revoked => AlwaysRevoked,
+        _ => new([Instant.MinValue], [status]),
+    };
+
+    /// <summary>
+    /// The history of a code's versions, oldest first: each version's status and the instant it took effect. An empty list
+    /// is a programmer error (a code has at least the version it was issued with).
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="versions"/> is empty.</exception>
+    public static CodeStatusHistory FromVersions(IReadOnlyList<(Instant ChangedAt, CodeStatus Status)> versions)
+    {
+        ArgumentNullException.ThrowIfNull(versions);
+        if (versions.Count == 0)
+        {
+            throw new ArgumentException("A code's history holds at least the version it was issued with; got none.", nameof(versions));
+        }
+        // Each version takes effect at its instant, but never before the version it replaced: versions are the order of
+        // the changes, and their instants may come from the clocks of processes a little apart.
+        var from = new List<Instant>(versions.Count);
+        var status = new List<CodeStatus>(versions.Count);
+        foreach (var (at, s) in versions)
+        {
+            int last = from.Count - 1;
+            if (last < 0 || at > from[last])
+            {
+                from.Add(at);
+                status.Add(s);
+            }
+            else
+            {
+                status[last] = s; // in effect no time at all: the later version replaces it
+            }
+        }
+        // Spans with the same status run on (an owner assigned, a pause that lasted no time).
+        int n = 1;
+        for (int i = 1; i < status.Count; i++)
+        {
+            if (status[i] != status[n - 1])
+            {
+                from[n] = from[i];
+                status[n] = status[i];
+                n++;
+            }
+        }
+        from.RemoveRange(n, from.Count - n);
+        status.RemoveRange(n, status.Count - n);
+        if (status.Count == 1)
+        {
+            return Constant(status[0]);
+        }
+        return new CodeStatusHistory([.. from], [.. status]);
+    }
+
+    /// <summary>True when the status was the same at every instant: judging the code needs no instant.</summary>
+    public bool IsConstant => _status.Length == 1;
+
+    /// <summary>The status in effect at <paramref name="at"/>.</summary>
+    public CodeStatus StatusAt(Instant at)
+    {
+        // Histories are a handful of spans: a scan from the latest is quicker than a search.
+        for (int i = _status.Length - 1; i > 0; i--)
+        {
+            if (at >= _from[i])
+            {
+                return _status[i];
+            }
+        }
+        return _status[0];
+    }
+
+    /// <summary>True when the code's status was active at <paramref name="at"/>.</summary>
+    public bool IsActiveAt(Instant at) => StatusAt(at) == CodeStatus.Active;
+
+    /// <inheritdoc/>
+    public override string ToString()
+    {
+        var parts = new string[_status.Length];
+        for (int i = 0; i < parts.Length; i++)
+        {
+            parts[i] = i == 0 ? _status[0].ToString() : $"{_status[i]} from {_from[i]}";
+        }
+        return string.Join(", ", parts);
+    }
+}
+
+/// <summary>
+/// The status histories read for the code index's records, held as long as the record is: a code's versions up to a given
+/// one never change, so the history read for the record the index holds stays right until the index holds a newer version
+/// (a new record, which reads it again). Keyed by the record instance, so a record replaced in the index lets its history go
+/// with it. Thread-safe; a look-up takes no lock.
+/// </summary>
+internal sealed class CodeStatusHistories
+{
+    private readonly ConditionalWeakTable<ReferralCodeRecord, CodeStatusHistory> _byRecord = new();
+
+    /// <summary>The history read before for this record instance, if any.</summary>
+    public bool TryGet(ReferralCodeRecord record, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out CodeStatusHistory? history) =>
+        _byRecord.TryGetValue(record, out history);
+
+    /// <summary>Keeps the history read for this record instance (the first kept wins; both are the same versions).</summary>
+    public void Remember(ReferralCodeRecord record, CodeStatusHistory history) => _byRecord.TryAdd(record, history);
+}
