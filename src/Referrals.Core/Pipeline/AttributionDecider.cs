@@ -238,8 +238,11 @@ internal sealed class AttributionDecider(IReadOnlyDictionary<ProgramId, ProgramR
         Instant windowStart,
         CancellationToken ct)
     {
-        if (!atConversion && t.EventTime > conversion.EventTime)
+        if (!atConversion && (t.EventTime > conversion.EventTime
+            || (t.EventTime == conversion.EventTime && t.OrderId is { } at && string.CompareOrdinal(at, conversion.OrderId) > 0)))
         {
+            // A touch captured at another order's checkout at the same instant comes after this order if that order does
+            // (positions are (event time, order id)): the same in every arrival order.
             return TouchVerdict.AfterConversion;
         }
         if (!atConversion && t.EventTime < windowStart)

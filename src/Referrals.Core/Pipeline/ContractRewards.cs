@@ -293,6 +293,11 @@ internal sealed partial class ContractRewards(
         var document = OrderDocument.FromRow(order);
         if (document.Decision is not { Counted: true, Referrer: { } referrer } decision)
         {
+            if (!document.Rejected)
+            {
+                unit.Orders.Add(new OrderRow(order.Conversion, order.Version + 1, (document with { Rejected = true }).ToDocument(),
+                    order.CreditedReferrer, order.CreditedCode, order.CountedReferrer));
+            }
             return;
         }
         var account = await unit.AccountAsync(referrer, ct).ConfigureAwait(false);
@@ -302,7 +307,7 @@ internal sealed partial class ContractRewards(
         {
             unit.Triggers.Add(new CascadeTrigger(referrer, null, point));
         }
-        unit.Orders.Add(new OrderRow(order.Conversion, order.Version + 1, (document with { Decision = decision.Uncounted(now) }).ToDocument(),
+        unit.Orders.Add(new OrderRow(order.Conversion, order.Version + 1, (document with { Decision = decision.Uncounted(now), Rejected = true }).ToDocument(),
             order.CreditedReferrer, order.CreditedCode, null));
     }
 
@@ -341,7 +346,12 @@ internal sealed partial class ContractRewards(
         return others;
     }
 
-    /// <summary>Releases (or rejects) every reward of an order held for review; returns the rewards changed.</summary>
+    /// <summary>
+    /// Releases (or rejects) every reward of an order held for review; returns the rewards changed. A rejection is of the
+    /// referral, not only of the rewards it holds now: an order sent to review and rejected is no longer counted, whether
+    /// or not a cap had left its referrer a reward to reject (so the referrals after it number the same in every arrival
+    /// order), and it earns nothing when decided again.
+    /// </summary>
     public async ValueTask<IReadOnlyList<Reward>> DecideReviewAsync(ProgramId program, string orderId, bool release, string actor, string reason, CancellationToken ct)
     {
         var changed = new List<Reward>();
@@ -353,7 +363,44 @@ internal sealed partial class ContractRewards(
                 changed.Add(after);
             }
         }
+        if (!release)
+        {
+            await RejectReferralAsync(program, orderId, ct).ConfigureAwait(false);
+        }
         return changed;
+    }
+
+    /// <summary>Marks an order sent to review as rejected and no longer counted, in a session of its own (a no-op when it is already).</summary>
+    private async ValueTask RejectReferralAsync(ProgramId program, string orderId, CancellationToken ct)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            RewardCascade? cascaded = null;
+            await using (var session = await store.BeginAsync(ct).ConfigureAwait(false))
+            {
+                if (await session.FindOrderAsync(program, orderId, ct).ConfigureAwait(false) is not { } order)
+                {
+                    return;
+                }
+                var document = OrderDocument.FromRow(order);
+                if (document.Rejected || document.Attribution.Fraud is not { Verdict: FraudVerdict.Review })
+                {
+                    return;
+                }
+                var now = clock.GetCurrentInstant();
+                var unit = new UnitBuilder(new SessionFacts(session, null), program);
+                await UncountAsync(session, unit, program, orderId, now, ct).ConfigureAwait(false);
+                var outcome = await session.WriteAsync(unit.Build(), ct).ConfigureAwait(false);
+                if (outcome.Status == WriteStatus.Written)
+                {
+                    cascaded = await CascadeAsync(session, program, unit, now, ct).ConfigureAwait(false);
+                    await session.CommitAsync(ct).ConfigureAwait(false);
+                    await DeliverCascadeAsync(cascaded, ct).ConfigureAwait(false);
+                    return;
+                }
+            }
+            CheckAttempts(attempt, $"the review of order {orderId}");
+        }
     }
 
     /// <summary>
@@ -407,7 +454,11 @@ internal sealed partial class ContractRewards(
                 var now = clock.GetCurrentInstant();
                 var rows = await session.ListOrderRewardsAsync(refund.Program, refund.OrderId, ct).ConfigureAwait(false);
                 var states = rows.Select(RewardDocuments.FromRow).ToList();
-                reversals = RewardPlanner.RefundReversals(
+                var programRules = rules.GetValueOrDefault(refund.Program);
+                // With the program's rules, the rewards are brought to what the rules give the order now less its refunds,
+                // once the refund is written (RewardCascade.RedecideAsync): a reward a late event moved to another tier is
+                // refunded from what it earns now. Without rules (they were removed), from what each reward earned.
+                reversals = programRules is not null ? [] : RewardPlanner.RefundReversals(
                     [.. states.Select(s => RewardFold.ToReward(s, []))], amount, total, ":refund:" + refund.RefundId, "refund " + refund.RefundId, now);
 
                 var unit = new UnitBuilder(new SessionFacts(session, null), refund.Program);
@@ -469,7 +520,17 @@ internal sealed partial class ContractRewards(
                 var outcome = await session.WriteAsync(unit.Build(), ct).ConfigureAwait(false);
                 if (outcome.Status == WriteStatus.Written)
                 {
-                    cascaded = await CascadeAsync(session, refund.Program, unit, now, ct).ConfigureAwait(false);
+                    if (programRules is not null)
+                    {
+                        cascaded = new RewardCascade(session, refund.Program, programRules, e => outbox.Plan(refund.Program, e, null, now), now);
+                        var moved = await cascaded.RedecideAsync(refund.OrderId, "refund " + refund.RefundId, ":refund:" + refund.RefundId, ct).ConfigureAwait(false);
+                        await cascaded.RunAsync([.. unit.Triggers, .. moved], ct).ConfigureAwait(false);
+                        reversals = [.. cascaded.Entries.Where(e => string.Equals(e.OrderId, refund.OrderId, StringComparison.Ordinal))];
+                    }
+                    else
+                    {
+                        cascaded = await CascadeAsync(session, refund.Program, unit, now, ct).ConfigureAwait(false);
+                    }
                     await session.CommitAsync(ct).ConfigureAwait(false);
                     result = new RefundResult(RefundOutcome.Recorded, reversals, total);
                 }

@@ -88,7 +88,12 @@ internal sealed class ConversionUnit(Conversion conversion, OrderRow? existing, 
                 entries.AddRange(await ReverseAsync(rules, decision, now, ct).ConfigureAwait(false));
             }
             int revision = (decision?.Revision ?? 0) + 1;
-            if (newCredited is { } referrer)
+            if (newCredited is not null && previous is { Rejected: true })
+            {
+                // Rejected in review: decided again (a late event moved its chain or number), it still earns nothing.
+                decision = new RewardDecision { Program = Program, OrderId = conversion.OrderId, Revision = revision, Referrer = newCredited, Chain = result.Chain, DecidedAt = now };
+            }
+            else if (newCredited is { } referrer)
             {
                 // Read after the reversal: the referral number and cap usage leave out this order's earlier rewards. By
                 // event time: the rank among the referrer's counted referrals, the room the rewards before it used.
@@ -133,7 +138,7 @@ internal sealed class ConversionUnit(Conversion conversion, OrderRow? existing, 
         _unit.Orders.Add(new OrderRow(
             existing?.Conversion ?? conversion,
             (existing?.Version ?? 0) + 1,
-            new OrderDocument(result, decision, refundedTotal).ToDocument(),
+            (new OrderDocument(result, decision, refundedTotal) { Rejected = previous?.Rejected ?? false }).ToDocument(),
             newCredited,
             newCredited is null ? null : result.Code,
             decision is { Counted: true } ? decision.Referrer : null));

@@ -63,7 +63,7 @@ internal sealed class RewardCascade(
         {
             var next = _queue.Min;
             _queue.Remove(next);
-            foreach (var t in await RedecideAsync(next.OrderId, ct).ConfigureAwait(false))
+            foreach (var t in await RedecideAsync(next.OrderId, RewardFold.RedecidedReason, null, ct).ConfigureAwait(false))
             {
                 await EnqueueAsync(t, ct).ConfigureAwait(false);
             }
@@ -145,8 +145,14 @@ internal sealed class RewardCascade(
 
     private void Add(OrderRow order) => _queue.Add(new AccountSummary.Point(order.Conversion.EventTime, order.Conversion.OrderId));
 
-    /// <summary>Re-decides one counted order's rewards from the state as written so far; returns what its change moved.</summary>
-    private async ValueTask<IReadOnlyList<CascadeTrigger>> RedecideAsync(string orderId, CancellationToken ct)
+    /// <summary>
+    /// Brings one order's rewards to what the rules give it now — its referral number and the cap room before it as
+    /// written so far, less its refunds; nothing for an order no longer counted — with entries of
+    /// <paramref name="reason"/> (ids: reward id + <paramref name="suffix"/>, by default <c>:redecided</c> + the decision's next revision), in a unit of its own. A refund uses it for
+    /// the refunded order (so a reward a late event moved is refunded from what it earns now); the cascade for the orders
+    /// after a late event. Returns what the change moved for the orders after it.
+    /// </summary>
+    public async ValueTask<IReadOnlyList<CascadeTrigger>> RedecideAsync(string orderId, string reason, string? suffix, CancellationToken ct)
     {
         var order = await session.FindOrderAsync(program, orderId, ct).ConfigureAwait(false);
         if (order is null)
@@ -154,9 +160,9 @@ internal sealed class RewardCascade(
             return [];
         }
         var document = OrderDocument.FromRow(order);
-        if (document.Decision is not { Counted: true, Referrer: { } referrer } decision)
+        if (document.Decision is not { Referrer: { } referrer } decision)
         {
-            return []; // not counted: its rewards hold no room and it has no number
+            return []; // not referred: no rewards
         }
         Counts = (Counts.Looked + 1, Counts.Changed);
         var a = document.Attribution;
@@ -165,7 +171,7 @@ internal sealed class RewardCascade(
         var states = rows.Select(RewardDocuments.FromRow).ToList();
         var unit = new UnitBuilder(new SessionFacts(session, null), program);
 
-        int number = await NumberOfCountedAsync(unit, referrer, at, ct).ConfigureAwait(false);
+        int number = decision.Counted ? await NumberOfCountedAsync(unit, referrer, at, ct).ConfigureAwait(false) : decision.ReferralNumber;
         (int, IReadOnlyDictionary<string, decimal>) Own(ParticipantId beneficiary, string period)
         {
             var value = new Dictionary<string, decimal>(StringComparer.Ordinal);
@@ -180,13 +186,17 @@ internal sealed class RewardCascade(
             }
             return (live ? 1 : 0, value);
         }
-        var (usage, approximate) = await PlanInputs.UsageAsync(unit, rules, a, referrer, Own, exact: false, ct).ConfigureAwait(false);
         int revision = decision.Revision + 1;
-        var planned = RewardPlanner.Plan(rules, a, referrer, new RewardPlanInput(number, usage), revision, [], now);
-        if (approximate && planned.Capped.Count > 0)
+        RewardPlan? planned = null;
+        if (decision.Counted)
         {
-            (usage, _) = await PlanInputs.UsageAsync(unit, rules, a, referrer, Own, exact: true, ct).ConfigureAwait(false);
+            var (usage, approximate) = await PlanInputs.UsageAsync(unit, rules, a, referrer, Own, exact: false, ct).ConfigureAwait(false);
             planned = RewardPlanner.Plan(rules, a, referrer, new RewardPlanInput(number, usage), revision, [], now);
+            if (approximate && planned.Capped.Count > 0)
+            {
+                (usage, _) = await PlanInputs.UsageAsync(unit, rules, a, referrer, Own, exact: true, ct).ConfigureAwait(false);
+                planned = RewardPlanner.Plan(rules, a, referrer, new RewardPlanInput(number, usage), revision, [], now);
+            }
         }
 
         // Each rule's target (what it earns now, less the order's refunds) against what its rewards hold now.
@@ -202,7 +212,7 @@ internal sealed class RewardCascade(
             {
                 continue; // a rejected reward stays rejected: its order is not counted again
             }
-            var earned = planned.Entries.FirstOrDefault(e => e.Type == RewardEntryType.Earned && string.Equals(e.Terms!.Rule, rule.Name, StringComparison.Ordinal));
+            var earned = planned?.Entries.FirstOrDefault(e => e.Type == RewardEntryType.Earned && string.Equals(e.Terms!.Rule, rule.Name, StringComparison.Ordinal));
             decimal target = earned is null || full ? 0
                 : earned.Terms!.PercentOfOrder && refunded.Amount > 0 ? new Money(earned.Amount.Amount * (amount.Amount - refunded.Amount) / amount.Amount, earned.Amount.Currency).RoundToMinorUnit().Amount
                 : earned.Amount.Amount;
@@ -221,7 +231,7 @@ internal sealed class RewardCascade(
                     Type = RewardEntryType.Earned,
                     Amount = new Money(target - current, earned.Amount.Currency),
                     RecordedAt = now,
-                    Reason = "re-decided by event time",
+                    Reason = reason,
                     Terms = earned.Terms!.HeldForReview && states.Any(s => s.Released) ? earned.Terms.Released() : earned.Terms,
                 });
             }
@@ -236,8 +246,8 @@ internal sealed class RewardCascade(
                         RewardFold.ToReward(s, []),
                         new Money(-take, s.Net.Currency),
                         take == s.Net.Amount ? RewardEntryType.Cancelled : RewardEntryType.Adjusted,
-                        "re-decided by event time",
-                        ":redecided" + revision,
+                        reason,
+                        suffix ?? ":redecided" + revision,
                         now));
                     if (cut == 0)
                     {
@@ -246,8 +256,17 @@ internal sealed class RewardCascade(
                 }
             }
         }
+        foreach (var (beneficiary, capIndex) in planned?.Capped ?? [])
+        {
+            // Where a cap now bites (the amounts unchanged or not), room given back before it later must reach this order.
+            await unit.MarkCappedAsync(beneficiary, rules.PeriodKey(rules.Caps[capIndex].Period, a.ConversionTime), at, ct).ConfigureAwait(false);
+        }
         if (entries.Count == 0)
         {
+            if (unit.HasChangedSummaries)
+            {
+                await WriteAsync(unit, orderId, ct).ConfigureAwait(false);
+            }
             return [];
         }
         Counts = (Counts.Looked, Counts.Changed + 1);
@@ -282,9 +301,14 @@ internal sealed class RewardCascade(
             }
         }
         await unit.ApplyOrderAsync(rules, changes, unchanged, ct).ConfigureAwait(false);
-        foreach (var (beneficiary, capIndex) in planned.Capped)
+        if (!decision.Counted)
         {
-            await unit.MarkCappedAsync(beneficiary, rules.PeriodKey(rules.Caps[capIndex].Period, a.ConversionTime), at, ct).ConfigureAwait(false);
+            // No longer counted (refunded in full): the rewards go, the decision stays as written.
+            unit.Notifications.AddRange(plan(entries));
+            await WriteAsync(unit, orderId, ct).ConfigureAwait(false);
+            Entries.AddRange(entries);
+            Notifications.AddRange(unit.Notifications);
+            return unit.Triggers;
         }
         var redecided = new RewardDecision
         {
@@ -296,21 +320,26 @@ internal sealed class RewardCascade(
             ReferralNumber = number,
             Counted = true,
             RewardIds = ids,
-            Skipped = planned.Decision.Skipped,
+            Skipped = planned!.Decision.Skipped,
             DecidedAt = now,
         };
         unit.Orders.Add(new OrderRow(order.Conversion, order.Version + 1, (document with { Decision = redecided }).ToDocument(),
             order.CreditedReferrer, order.CreditedCode, order.CountedReferrer));
         var told = plan(entries);
         unit.Notifications.AddRange(told);
+        await WriteAsync(unit, orderId, ct).ConfigureAwait(false);
+        Entries.AddRange(entries);
+        Notifications.AddRange(told);
+        return unit.Triggers;
+    }
+
+    private async ValueTask WriteAsync(UnitBuilder unit, string orderId, CancellationToken ct)
+    {
         var written = await session.WriteAsync(unit.Build(), ct).ConfigureAwait(false);
         if (written.Status != WriteStatus.Written)
         {
             throw new ReferralException(ReferralErrorCode.ConcurrencyConflict, $"Re-deciding order {orderId} after a late event conflicted with another writer ({written}).");
         }
-        Entries.AddRange(entries);
-        Notifications.AddRange(told);
-        return unit.Triggers;
     }
 
     /// <summary>Adds the cascade's notifications, each with its entry, to what is told after the commit.</summary>

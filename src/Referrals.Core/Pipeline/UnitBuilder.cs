@@ -53,6 +53,9 @@ internal sealed class UnitBuilder(SessionFacts facts, ProgramId program, bool fr
         }
     }
 
+    /// <summary>Whether the unit rewrites any summary.</summary>
+    public bool HasChangedSummaries => _changed.Count > 0;
+
     /// <summary>A participant's account summary as this unit has changed it so far (or as read).</summary>
     public async ValueTask<AccountSummary> AccountAsync(ParticipantId participant, CancellationToken ct)
     {

@@ -20,6 +20,12 @@ internal static class RewardFold
         public required ParticipantId Beneficiary { get; init; }
         public required RewardTerms Terms { get; init; }
         public required Money Earned { get; init; }
+
+        /// <summary>
+        /// What the reward is worth before refunds: its earned amount, moved by the re-decisions of a late event
+        /// (<see cref="RedecidedReason"/>). A partial refund of a percentage reward takes its share of this.
+        /// </summary>
+        public Money Entitled { get; init; }
         public required Money Net { get; init; }
         public required RewardStatus Status { get; init; }
         public required Instant CreatedAt { get; init; }
@@ -38,6 +44,9 @@ internal static class RewardFold
         public bool IsOpen => Status is RewardStatus.Pending or RewardStatus.Approved;
     }
 
+    /// <summary>The reason of the entries a late event's re-decision writes (<c>Pipeline.RewardCascade</c>): they move what the reward is worth.</summary>
+    public const string RedecidedReason = "re-decided by event time";
+
     /// <summary>The state a reward starts in: pending, for the amount of its earned entry.</summary>
     /// <exception cref="ArgumentException"><paramref name="earned"/> is not an earned entry with terms.</exception>
     public static State Start(RewardEntry earned)
@@ -54,6 +63,7 @@ internal static class RewardFold
             Beneficiary = earned.Beneficiary,
             Terms = earned.Terms,
             Earned = earned.Amount,
+            Entitled = earned.Amount,
             Net = earned.Amount,
             Status = RewardStatus.Pending,
             CreatedAt = earned.RecordedAt,
@@ -90,6 +100,7 @@ internal static class RewardFold
             case RewardEntryType.ClawedBack:
                 return next with
                 {
+                    Entitled = string.Equals(entry.Reason, RedecidedReason, StringComparison.Ordinal) ? state.Entitled + entry.Amount : state.Entitled,
                     Reason = entry.Reason,
                     Status = net.Amount <= 0 && state.Status != RewardStatus.Rejected ? RewardStatus.Revoked : state.Status,
                 };
@@ -121,6 +132,7 @@ internal static class RewardFold
         Beneficiary = state.Beneficiary,
         Terms = state.Terms,
         Earned = state.Earned,
+        Entitled = state.Entitled,
         Net = state.Net,
         Status = state.Status,
         CreatedAt = state.CreatedAt,

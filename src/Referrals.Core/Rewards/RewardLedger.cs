@@ -233,6 +233,9 @@ public sealed class Reward
     /// <summary>The amount earned.</summary>
     public Money Earned { get; internal init; }
 
+    /// <summary>What it is worth before refunds: <see cref="Earned"/> as a late event's re-decisions moved it.</summary>
+    internal Money Entitled { get; init; }
+
     /// <summary>What is left of it after reversals (the sum of its entries).</summary>
     public Money Net { get; internal init; }
 

@@ -128,7 +128,8 @@ internal static class RewardPlanner
     }
 
     /// <summary>
-    /// For every reward with value left: the target is zero after a full refund, the earned amount times the share of
+    /// For every reward with value left: the target is zero after a full refund, the entitled amount (what it earned, as a
+    /// late event's re-decisions moved it) times the share of
     /// the order not refunded (rounded to the minor unit) for percentage rewards, unchanged for fixed ones. Computing
     /// from the cumulative refund, never step by step, is what keeps rounding from creating or losing a minor unit.
     /// </summary>
@@ -144,7 +145,7 @@ internal static class RewardPlanner
                 continue;
             }
             Money target = full ? Money.Zero(r.Net.Currency)
-                : r.Terms.PercentOfOrder ? new Money(r.Earned.Amount * (order.Amount - refunded.Amount) / order.Amount, r.Earned.Currency).RoundToMinorUnit()
+                : r.Terms.PercentOfOrder ? new Money(r.Entitled.Amount * (order.Amount - refunded.Amount) / order.Amount, r.Entitled.Currency).RoundToMinorUnit()
                 : r.Net;
             var delta = target - r.Net;
             if (delta.Amount < 0)

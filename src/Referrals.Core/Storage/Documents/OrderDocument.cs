@@ -14,6 +14,12 @@ namespace Referrals.Storage;
 /// </summary>
 internal sealed record OrderDocument(AttributionResult Attribution, RewardDecision? Decision, Money? Refunded)
 {
+    /// <summary>
+    /// A person (or the review deadline) rejected the order's referral in review: it stays uncounted and earns nothing
+    /// when it is decided again (a late event changing its chain or referral number does not undo a review).
+    /// </summary>
+    public bool Rejected { get; init; }
+
     public const int FormatVersion = 1;
 
     public string ToJson() => JsonText.Write(FormatVersion, this, static (w, d) => d.WriteBody(w));
@@ -103,6 +109,10 @@ internal sealed record OrderDocument(AttributionResult Attribution, RewardDecisi
         if (Refunded is { } refunded)
         {
             JsonText.WriteMoney(w, "refunded", refunded);
+        }
+        if (Rejected)
+        {
+            w.WriteBoolean("rejected", true);
         }
     }
 
@@ -230,6 +240,6 @@ internal sealed record OrderDocument(AttributionResult Attribution, RewardDecisi
             };
         }
         Money? refunded = root.TryGetProperty("refunded", out _) ? JsonText.ReadMoney(root, "refunded") : null;
-        return new OrderDocument(attribution, decision, refunded);
+        return new OrderDocument(attribution, decision, refunded) { Rejected = root.TryGetProperty("rejected", out var rejected) && rejected.GetBoolean() };
     }
 }

@@ -73,6 +73,7 @@ internal static class RewardDocuments
             Beneficiary = row.Beneficiary,
             Terms = ReadTerms(root.GetProperty("terms")),
             Earned = JsonText.ReadMoney(root, "earned"),
+            Entitled = JsonText.ReadMoney(root, root.TryGetProperty("entitled", out _) ? "entitled" : "earned"),
             Net = JsonText.ReadMoney(root, "net"),
             Status = (RewardStatus)root.GetProperty("status").GetInt32(),
             CreatedAt = JsonText.RequireInstant(root, "createdAt"),
@@ -89,6 +90,10 @@ internal static class RewardDocuments
         WriteTerms(w, s.Terms);
         w.WriteEndObject();
         JsonText.WriteMoney(w, "earned", s.Earned);
+        if (s.Entitled != s.Earned)
+        {
+            JsonText.WriteMoney(w, "entitled", s.Entitled);
+        }
         JsonText.WriteMoney(w, "net", s.Net);
         w.WriteNumber("status", (int)s.Status);
         JsonText.WriteInstant(w, "createdAt", s.CreatedAt);
