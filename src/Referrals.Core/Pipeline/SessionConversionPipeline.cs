@@ -233,6 +233,21 @@ internal sealed partial class SessionConversionPipeline(
                     // Arrived before the customer's orders recorded so far: they may now be repeats, or credited otherwise.
                     entries = [.. entries, .. await RedecideAfterAsync(session, conversion.Program, (after, n) => session.ListCustomerOrdersAsync(conversion.Program, conversion.Customer, after, n, ct), point, told, ct).ConfigureAwait(false)];
                 }
+                if (result is { IsAttributed: true, IsRepeat: false, Referrer: { } user, Code: { } code }
+                    && touches.Codes.FindIndexed(code) is { MaxUses: { } maxUses }
+                    && await session.CountCodeUsesAsync(code, new ListPosition(Instant.FromUtc(9999, 1, 1, 0, 0), string.Empty), maxUses + 1, ct).ConfigureAwait(false) > maxUses)
+                {
+                    // A use-limited code now holds more credited uses than its limit: a late sale took a use before later
+                    // ones, and the latest by event time are over the limit now (the referrer's referrals with this code after it).
+                    entries = [.. entries, .. await RedecideAfterAsync(
+                        session,
+                        conversion.Program,
+                        (after, n) => session.ListReferralsAsync(conversion.Program, user, after, n, ct),
+                        point,
+                        told,
+                        ct,
+                        o => o.CreditedCode == code).ConfigureAwait(false)];
+                }
                 if (unit.MovedCustomersFirstReferral && decider.ChainDepth(conversion.Program) > 1)
                 {
                     // The customer's own referrer changed (a late first referral): the chains of the customer's referrals after it.
@@ -256,21 +271,22 @@ internal sealed partial class SessionConversionPipeline(
         }
     }
 
-    /// <summary>Decides again, in the session, the orders a list gives after <paramref name="from"/>; returns the entries written.</summary>
+    /// <summary>Decides again, in the session, the orders a list gives after <paramref name="from"/> (those <paramref name="which"/> keeps); returns the entries written.</summary>
     private async ValueTask<List<RewardEntry>> RedecideAfterAsync(
         IReferralStoreSession session,
         ProgramId program,
         Func<ListPosition?, int, ValueTask<IReadOnlyList<OrderRow>>> list,
         ListPosition from,
         List<(PendingNotification, object)> told,
-        CancellationToken ct)
+        CancellationToken ct,
+        Func<OrderRow, bool>? which = null)
     {
         const int Page = 100;
         var ids = new List<string>();
         for (ListPosition? after = from; ;)
         {
             var page = await list(after, Page).ConfigureAwait(false);
-            ids.AddRange(page.Select(o => o.Conversion.OrderId));
+            ids.AddRange(page.Where(o => which?.Invoke(o) ?? true).Select(o => o.Conversion.OrderId));
             if (page.Count < Page)
             {
                 break;

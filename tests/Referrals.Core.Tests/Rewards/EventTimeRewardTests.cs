@@ -141,4 +141,34 @@ public sealed class EventTimeRewardTests
         Assert.Equal([10m, 10m, 5m, 0m], [nets["o-0"], nets["o-1"], nets["o-2"], nets["o-3"]]);
         Assert.Equal([new Money(25m, "EUR")], (await w.SummaryAsync(ana)).Balance);
     }
+
+    [Theory]
+    [InlineData(new[] { 1, 2, 3 })]
+    [InlineData(new[] { 2, 3, 1 })]
+    [InlineData(new[] { 3, 1, 2 })]
+    [InlineData(new[] { 3, 2, 1 })]
+    public async Task A_code_with_a_use_limit_credits_its_first_uses_by_event_time_whatever_order_they_arrive_in(int[] arrival)
+    {
+        var w = World(null, Fixed("credit", 10m));
+        var ana = await w.ParticipantAsync("ana");
+        var code = await w.CodeAsync(ana, ShareMedium.Email, maxUses: 2);
+        foreach (int i in arrival)
+        {
+            var friend = await w.ParticipantAsync($"f{i}");
+            await w.Attribution.RecordConversionAsync(w.Order($"o-{i}", friend, Monday + Duration.FromHours(i)) with { PresentedCode = code.Display }, Ct);
+        }
+
+        var credited = new List<string>();
+        for (int i = 1; i <= 3; i++)
+        {
+            if (await w.Rewards.FindDecisionAsync(Customers, $"o-{i}", Ct) is { Counted: true })
+            {
+                credited.Add($"o-{i}");
+            }
+        }
+        Assert.Equal(["o-1", "o-2"], credited);
+        var nets = await NetsAsync(w, ana);
+        Assert.Equal(20m, nets.Values.Sum());
+        Assert.Equal(0m, nets.GetValueOrDefault("o-3"));
+    }
 }
