@@ -49,16 +49,10 @@ public class HistoryLengthBenchmarks
     private bool _reported;
 
     /// <summary>The history lengths: <c>REFERRALS_HISTORY</c> (comma-separated), else 10, 1,000 and 100,000.</summary>
-    public static IEnumerable<int> Histories() =>
-        Environment.GetEnvironmentVariable("REFERRALS_HISTORY") is { Length: > 0 } list
-            ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(n => int.Parse(n.Replace("_", "", StringComparison.Ordinal), CultureInfo.InvariantCulture))
-            : [10, 1_000, 100_000];
+    public static IEnumerable<int> Histories() => HistoryScenario.NumbersFrom("REFERRALS_HISTORY", [10, 1_000, 100_000]);
 
     /// <summary>The stores: <c>REFERRALS_HISTORY_STORES</c> (comma-separated), else both.</summary>
-    public static IEnumerable<HistoryStore> Stores() =>
-        Environment.GetEnvironmentVariable("REFERRALS_HISTORY_STORES") is { Length: > 0 } list
-            ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => Enum.Parse<HistoryStore>(s, ignoreCase: true))
-            : [HistoryStore.Memory, HistoryStore.Sqlite];
+    public static IEnumerable<HistoryStore> Stores() => HistoryScenario.StoresFrom([HistoryStore.Memory, HistoryStore.Sqlite]);
 
     [ParamsSource(nameof(Stores))]
     public HistoryStore Store { get; set; }

@@ -110,6 +110,18 @@ internal sealed class HistoryScenario : IDisposable
     /// <summary>Bob's vanity code.</summary>
     public const string BobCode = "BOB2026";
 
+    /// <summary>The comma-separated numbers of an environment variable (underscores allowed), or <paramref name="otherwise"/>.</summary>
+    public static IEnumerable<int> NumbersFrom(string variable, IEnumerable<int> otherwise) =>
+        Environment.GetEnvironmentVariable(variable) is { Length: > 0 } list
+            ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(n => int.Parse(n.Replace("_", "", StringComparison.Ordinal), CultureInfo.InvariantCulture))
+            : otherwise;
+
+    /// <summary>The stores of <c>REFERRALS_HISTORY_STORES</c> (comma-separated), or <paramref name="otherwise"/>.</summary>
+    public static IEnumerable<HistoryStore> StoresFrom(IEnumerable<HistoryStore> otherwise) =>
+        Environment.GetEnvironmentVariable("REFERRALS_HISTORY_STORES") is { Length: > 0 } list
+            ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => Enum.Parse<HistoryStore>(s, ignoreCase: true))
+            : otherwise;
+
     /// <summary>A fresh in-memory program with <paramref name="history"/> seeded referrals of ana.</summary>
     public static async Task<HistoryScenario> SeedInMemoryAsync(int history)
     {

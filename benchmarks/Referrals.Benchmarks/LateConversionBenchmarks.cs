@@ -33,16 +33,10 @@ public class LateConversionBenchmarks
     private int _inOrder;
 
     /// <summary>The histories: <c>REFERRALS_LATE</c>, else 1,000 and 100,000.</summary>
-    public static IEnumerable<int> Histories() =>
-        Environment.GetEnvironmentVariable("REFERRALS_LATE") is { Length: > 0 } list
-            ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(n => int.Parse(n.Replace("_", "", StringComparison.Ordinal), CultureInfo.InvariantCulture))
-            : [1_000, 100_000];
+    public static IEnumerable<int> Histories() => HistoryScenario.NumbersFrom("REFERRALS_LATE", [1_000, 100_000]);
 
     /// <summary>The stores: <c>REFERRALS_HISTORY_STORES</c>, else memory.</summary>
-    public static IEnumerable<HistoryStore> Stores() =>
-        Environment.GetEnvironmentVariable("REFERRALS_HISTORY_STORES") is { Length: > 0 } list
-            ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => Enum.Parse<HistoryStore>(s, ignoreCase: true))
-            : [HistoryStore.Memory];
+    public static IEnumerable<HistoryStore> Stores() => HistoryScenario.StoresFrom([HistoryStore.Memory]);
 
     [ParamsSource(nameof(Stores))]
     public HistoryStore Store { get; set; }

@@ -204,64 +204,48 @@ public sealed partial class SqliteReferralStore
         public ValueTask<int> CountReferralsAsync(ProgramId program, ParticipantId referrer, ListPosition before, int limit, CancellationToken cancellationToken = default)
         {
             CheckLimit(limit);
-            return Run((program, referrer, before, limit), static async (db, q, ct) =>
+            return Run((program, referrer, before, limit), static (db, q, ct) => CountBeforeAsync(db, ReferralsBeforeSql, ReferralsAtSql, q.before, q.limit, c =>
             {
-                // Referrals at instants before the position's, counted on the index; those at its instant compared in .NET
-                // (ordinal, as every other position).
-                var command = db.Command(ReferralsBeforeSql);
-                command.Parameters.AddWithValue("$program", DbValue(q.program.Value));
-                command.Parameters.AddWithValue("$key", q.referrer.Value);
-                command.Parameters.AddWithValue("$until", ToTicks(q.before.Time));
-                command.Parameters.AddWithValue("$limit", q.limit);
-                long count = (long)(await command.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
-                if (count >= q.limit)
-                {
-                    return q.limit;
-                }
-                command = db.Command(ReferralsAtSql);
-                command.Parameters.AddWithValue("$program", DbValue(q.program.Value));
-                command.Parameters.AddWithValue("$key", q.referrer.Value);
-                command.Parameters.AddWithValue("$time", ToTicks(q.before.Time));
-                using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                while (count < q.limit && await reader.ReadAsync(ct).ConfigureAwait(false))
-                {
-                    if (string.CompareOrdinal(reader.GetString(0), q.before.Id) < 0)
-                    {
-                        count++;
-                    }
-                }
-                return (int)count;
-            }, cancellationToken);
+                c.Parameters.AddWithValue("$program", DbValue(q.program.Value));
+                c.Parameters.AddWithValue("$key", q.referrer.Value);
+            }, ct), cancellationToken);
         }
 
         public ValueTask<int> CountCodeUsesAsync(ReferralCode code, ListPosition before, int limit, CancellationToken cancellationToken = default)
         {
             CheckLimit(limit);
-            return Run((code, before, limit), static async (db, q, ct) =>
+            return Run((code, before, limit), static (db, q, ct) => CountBeforeAsync(db, CodeUsesBeforeSql, CodeUsesAtSql, q.before, q.limit, c =>
+                c.Parameters.AddWithValue("$code", q.code.Value ?? string.Empty), ct), cancellationToken);
+        }
+
+        /// <summary>
+        /// Rows before a position: those at earlier instants counted on the index (<paramref name="beforeSql"/>, up to the
+        /// limit), those at its instant (<paramref name="atSql"/>, their order ids) compared in .NET — ordinal, as every
+        /// other position.
+        /// </summary>
+        private static async ValueTask<int> CountBeforeAsync(SqliteSession db, string beforeSql, string atSql, ListPosition before, int limit, Action<SqliteCommand> bind, CancellationToken ct)
+        {
+            var command = db.Command(beforeSql);
+            bind(command);
+            command.Parameters.AddWithValue("$until", ToTicks(before.Time));
+            command.Parameters.AddWithValue("$limit", limit);
+            long count = (long)(await command.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+            if (count >= limit)
             {
-                // Uses at instants before the position's, counted by the index; those at its instant compared in .NET.
-                var command = db.Command(CodeUsesBeforeSql);
-                command.Parameters.AddWithValue("$code", q.code.Value ?? string.Empty);
-                command.Parameters.AddWithValue("$until", ToTicks(q.before.Time));
-                command.Parameters.AddWithValue("$limit", q.limit);
-                long count = (long)(await command.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
-                if (count >= q.limit)
+                return limit;
+            }
+            command = db.Command(atSql);
+            bind(command);
+            command.Parameters.AddWithValue("$time", ToTicks(before.Time));
+            using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (count < limit && await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                if (string.CompareOrdinal(reader.GetString(0), before.Id) < 0)
                 {
-                    return q.limit;
+                    count++;
                 }
-                command = db.Command("SELECT order_id FROM conversions WHERE credited_code = $code AND event_time = $time;");
-                command.Parameters.AddWithValue("$code", q.code.Value ?? string.Empty);
-                command.Parameters.AddWithValue("$time", ToTicks(q.before.Time));
-                using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                while (count < q.limit && await reader.ReadAsync(ct).ConfigureAwait(false))
-                {
-                    if (string.CompareOrdinal(reader.GetString(0), q.before.Id) < 0)
-                    {
-                        count++;
-                    }
-                }
-                return (int)count;
-            }, cancellationToken);
+            }
+            return (int)count;
         }
 
         public ValueTask<IReadOnlyList<Refund>> ListRefundsAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default)
@@ -509,6 +493,10 @@ public sealed partial class SqliteReferralStore
 
     internal const string ReferralsAtSql = """
         SELECT order_id FROM conversions WHERE program = $program AND counted_referrer = $key AND event_time = $time;
+        """;
+
+    internal const string CodeUsesAtSql = """
+        SELECT order_id FROM conversions WHERE credited_code = $code AND event_time = $time;
         """;
 
     internal const string CodeUsesBeforeSql = """

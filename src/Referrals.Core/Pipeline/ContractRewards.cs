@@ -464,27 +464,7 @@ internal sealed partial class ContractRewards(
                 var unit = new UnitBuilder(new SessionFacts(session, null), refund.Program);
                 unit.Refunds.Add(refund);
                 unit.Append(reversals);
-                var changes = new List<(RewardFold.State?, long, RewardFold.State)>();
-                var unchanged = new List<RewardFold.State>();
-                for (int i = 0; i < rows.Count; i++)
-                {
-                    var after = states[i];
-                    foreach (var e in reversals)
-                    {
-                        if (string.Equals(e.RewardId, rows[i].RewardId, StringComparison.Ordinal))
-                        {
-                            after = RewardFold.Apply(after, e);
-                        }
-                    }
-                    if (after.Equals(states[i]))
-                    {
-                        unchanged.Add(after);
-                    }
-                    else
-                    {
-                        changes.Add((states[i], rows[i].Version, after));
-                    }
-                }
+                var (changes, unchanged) = UnitBuilder.Split(rows, states, reversals);
                 await unit.ApplyOrderAsync(rules.GetValueOrDefault(refund.Program), changes, unchanged, ct).ConfigureAwait(false);
 
                 var document = OrderDocument.FromRow(order);

@@ -272,27 +272,7 @@ internal sealed class RewardCascade(
         Counts = (Counts.Looked, Counts.Changed + 1);
 
         unit.Append(entries);
-        var changes = new List<(RewardFold.State?, long, RewardFold.State)>();
-        var unchanged = new List<RewardFold.State>();
-        for (int i = 0; i < rows.Count; i++)
-        {
-            var after = states[i];
-            foreach (var e in entries)
-            {
-                if (string.Equals(e.RewardId, rows[i].RewardId, StringComparison.Ordinal))
-                {
-                    after = RewardFold.Apply(after, e);
-                }
-            }
-            if (after.Equals(states[i]))
-            {
-                unchanged.Add(after);
-            }
-            else
-            {
-                changes.Add((states[i], rows[i].Version, after));
-            }
-        }
+        var (changes, unchanged) = UnitBuilder.Split(rows, states, entries);
         foreach (var e in entries)
         {
             if (e.Type == RewardEntryType.Earned)

@@ -176,6 +176,37 @@ internal sealed class UnitBuilder(SessionFacts facts, ProgramId program, bool fr
         }
     }
 
+    /// <summary>
+    /// An order's reward rows (<paramref name="states"/> as read) after <paramref name="entries"/>: those the entries
+    /// change, from and to with their row version (what <see cref="ApplyOrderAsync"/> takes), and the others.
+    /// </summary>
+    public static (List<(RewardFold.State? Before, long Version, RewardFold.State After)> Changes, List<RewardFold.State> Unchanged) Split(
+        IReadOnlyList<RewardRow> rows, IReadOnlyList<RewardFold.State> states, IReadOnlyList<RewardEntry> entries)
+    {
+        var changes = new List<(RewardFold.State?, long, RewardFold.State)>();
+        var unchanged = new List<RewardFold.State>();
+        for (int i = 0; i < rows.Count; i++)
+        {
+            var after = states[i];
+            foreach (var e in entries)
+            {
+                if (string.Equals(e.RewardId, rows[i].RewardId, StringComparison.Ordinal))
+                {
+                    after = RewardFold.Apply(after, e);
+                }
+            }
+            if (after.Equals(states[i]))
+            {
+                unchanged.Add(after);
+            }
+            else
+            {
+                changes.Add((states[i], rows[i].Version, after));
+            }
+        }
+        return (changes, unchanged);
+    }
+
     /// <summary>What a cap counts: a referrer reward not rejected or revoked, with value left.</summary>
     public static bool IsLive(in RewardFold.State s) =>
         s.Terms.Role == RewardRole.Referrer && s.Status is not (RewardStatus.Rejected or RewardStatus.Revoked) && s.Net.Amount > 0;
