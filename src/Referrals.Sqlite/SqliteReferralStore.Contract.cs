@@ -126,8 +126,8 @@ public sealed partial class SqliteReferralStore : IReferralStore
     ValueTask<IReadOnlyList<OrderRow>> IReferralStoreReader.ListReferralsAsync(ProgramId program, ParticipantId referrer, ListPosition? after, int limit, CancellationToken cancellationToken) =>
         CommittedReads.ListReferralsAsync(program, referrer, after, limit, cancellationToken);
 
-    ValueTask<int> IReferralStoreReader.CountReferralsAsync(ProgramId program, ParticipantId referrer, ListPosition before, int limit, CancellationToken cancellationToken) =>
-        CommittedReads.CountReferralsAsync(program, referrer, before, limit, cancellationToken);
+    ValueTask<int> IReferralStoreReader.CountReferralsAsync(ProgramId program, ParticipantId referrer, ListPosition? after, ListPosition before, int limit, CancellationToken cancellationToken) =>
+        CommittedReads.CountReferralsAsync(program, referrer, after, before, limit, cancellationToken);
 
     ValueTask<int> IReferralStoreReader.CountCreditedOrdersAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken) =>
         CommittedReads.CountCreditedOrdersAsync(program, referrer, from, until, limit, cancellationToken);

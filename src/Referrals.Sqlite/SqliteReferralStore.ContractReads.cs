@@ -201,14 +201,53 @@ public sealed partial class SqliteReferralStore
             return Run((program, referrer, from, until, limit), static (db, q, ct) => CountAsync(db, CountCreditedOrdersSql, q.program, q.referrer.Value, q.from, q.until, q.limit, ct), cancellationToken);
         }
 
-        public ValueTask<int> CountReferralsAsync(ProgramId program, ParticipantId referrer, ListPosition before, int limit, CancellationToken cancellationToken = default)
+        public ValueTask<int> CountReferralsAsync(ProgramId program, ParticipantId referrer, ListPosition? after, ListPosition before, int limit, CancellationToken cancellationToken = default)
         {
             CheckLimit(limit);
-            return Run((program, referrer, before, limit), static (db, q, ct) => CountBeforeAsync(db, ReferralsBeforeSql, ReferralsAtSql, q.before, q.limit, c =>
+            return Run((program, referrer, after, before, limit), static async (db, q, ct) =>
             {
-                c.Parameters.AddWithValue("$program", DbValue(q.program.Value));
-                c.Parameters.AddWithValue("$key", q.referrer.Value);
-            }, ct), cancellationToken);
+                void Bind(SqliteCommand c)
+                {
+                    c.Parameters.AddWithValue("$program", DbValue(q.program.Value));
+                    c.Parameters.AddWithValue("$key", q.referrer.Value);
+                }
+                if (q.after is not { } a)
+                {
+                    return await CountBeforeAsync(db, ReferralsBeforeSql, ReferralsAtSql, q.before, q.limit, Bind, ct).ConfigureAwait(false);
+                }
+                if (q.before.CompareTo(a) <= 0)
+                {
+                    return 0;
+                }
+                // Strictly between: the instants between the two on the index, then the rows at each end's instant
+                // compared in .NET (ordinal, as every other position).
+                long count = 0;
+                if (a.Time < q.before.Time)
+                {
+                    var command = db.Command(ReferralsBetweenSql);
+                    Bind(command);
+                    command.Parameters.AddWithValue("$from", ToTicks(a.Time));
+                    command.Parameters.AddWithValue("$until", ToTicks(q.before.Time));
+                    command.Parameters.AddWithValue("$limit", q.limit);
+                    count = (long)(await command.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+                }
+                foreach (var time in a.Time < q.before.Time ? new[] { a.Time, q.before.Time } : [a.Time])
+                {
+                    var command = db.Command(ReferralsAtSql);
+                    Bind(command);
+                    command.Parameters.AddWithValue("$time", ToTicks(time));
+                    using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                    while (count < q.limit && await reader.ReadAsync(ct).ConfigureAwait(false))
+                    {
+                        var at = new ListPosition(time, reader.GetString(0));
+                        if (at.CompareTo(a) > 0 && at.CompareTo(q.before) < 0)
+                        {
+                            count++;
+                        }
+                    }
+                }
+                return (int)Math.Min(count, q.limit);
+            }, cancellationToken);
         }
 
         public ValueTask<int> CountCodeUsesAsync(ReferralCode code, ListPosition before, int limit, CancellationToken cancellationToken = default)
@@ -489,6 +528,11 @@ public sealed partial class SqliteReferralStore
     internal const string ReferralsBeforeSql = """
         SELECT count(*) FROM (SELECT 1 FROM conversions
         WHERE program = $program AND counted_referrer = $key AND event_time < $until LIMIT $limit);
+        """;
+
+    internal const string ReferralsBetweenSql = """
+        SELECT count(*) FROM (SELECT 1 FROM conversions
+        WHERE program = $program AND counted_referrer = $key AND event_time > $from AND event_time < $until LIMIT $limit);
         """;
 
     internal const string ReferralsAtSql = """

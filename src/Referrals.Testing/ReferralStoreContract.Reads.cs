@@ -102,6 +102,37 @@ public abstract partial class ReferralStoreContract
         Assert.Equal(["o-2b"], (await store.ListCustomerOrdersAsync(Program, Id("b"), new ListPosition(At(20), "o-2"), 10, Ct)).Select(o => o.Conversion.OrderId));
     }
 
+    /// <summary>
+    /// A referral's rank: the referrer's counted referrals strictly between two positions (event time, then ordinal order
+    /// id; from the first when the lower one is missing), no further than the limit — orders at the same instant as either
+    /// end compared by id, an order no longer counted left out.
+    /// </summary>
+    [Fact]
+    public async Task Referrals_are_counted_between_two_positions_by_event_time_then_order_id()
+    {
+        var store = await NewStoreAsync();
+        await WrittenAsync(store, new UnitOfWork
+        {
+            Orders = [Order("o-3", minute: 30, counted: "ana", customer: "c"), Order("o-1", minute: 10, counted: "ana", customer: "a"),
+                Order("o-2", minute: 20, counted: "ana", customer: "b"), Order("o-2b", minute: 20, counted: "ana", customer: "d"),
+                Order("o-0", minute: 20, counted: "bob", customer: "e"), Order("o-4", minute: 40, counted: "ana", customer: "f")],
+        });
+        var end = new ListPosition(At(60), "");
+        Assert.Equal(0, await store.CountReferralsAsync(Program, Id("ana"), null, new ListPosition(At(10), "o-1"), 10, Ct));
+        Assert.Equal(2, await store.CountReferralsAsync(Program, Id("ana"), null, new ListPosition(At(20), "o-2b"), 10, Ct));
+        Assert.Equal(3, await store.CountReferralsAsync(Program, Id("ana"), null, new ListPosition(At(20), "o-2c"), 10, Ct));
+        Assert.Equal(2, await store.CountReferralsAsync(Program, Id("ana"), null, new ListPosition(At(30), "o-3"), 2, Ct));
+        Assert.Equal(3, await store.CountReferralsAsync(Program, Id("ana"), new ListPosition(At(20), "o-2"), end, 10, Ct));
+        Assert.Equal(2, await store.CountReferralsAsync(Program, Id("ana"), new ListPosition(At(20), "o-2b"), end, 10, Ct));
+        Assert.Equal(1, await store.CountReferralsAsync(Program, Id("ana"), new ListPosition(At(20), "o-2"), new ListPosition(At(20), "o-3"), 10, Ct));
+        Assert.Equal(2, await store.CountReferralsAsync(Program, Id("ana"), new ListPosition(At(10), "o-1"), new ListPosition(At(30), "o-3"), 10, Ct));
+        Assert.Equal(1, await store.CountReferralsAsync(Program, Id("ana"), new ListPosition(At(10), "o-1"), new ListPosition(At(30), "o-3"), 1, Ct));
+        Assert.Equal(0, await store.CountReferralsAsync(Program, Id("ana"), new ListPosition(At(30), "o-3"), new ListPosition(At(20), "o-2"), 10, Ct));
+        Assert.Equal(0, await store.CountReferralsAsync(OtherProgram, Id("ana"), null, end, 10, Ct));
+        await WrittenAsync(store, new UnitOfWork { Orders = [Order("o-2", minute: 20, version: 2, customer: "b")] });
+        Assert.Equal(4, await store.CountReferralsAsync(Program, Id("ana"), null, end, 10, Ct));
+    }
+
     /// <summary>Credited orders and touches are counted in a half-open range of event time, and no further than the limit.</summary>
     [Fact]
     public async Task Counts_are_half_open_and_stop_at_the_limit()

@@ -79,7 +79,8 @@ internal sealed partial class ContractRewards(
         {
             // The number is the referral's rank by event time as it stands now: a late referral before it moved it, and
             // the stored decision keeps the number it was decided with.
-            int before = await store.CountReferralsAsync(program, referrer, new ListPosition(order.Conversion.EventTime, orderId), int.MaxValue, ct).ConfigureAwait(false);
+            var account = await SummaryDocuments.ReadAccountAsync(store, program, referrer, ct).ConfigureAwait(false);
+            int before = await PlanInputs.RankAsync(store, program, referrer, account, new AccountSummary.Point(order.Conversion.EventTime, orderId), selfCounted: true, ct).ConfigureAwait(false);
             decision = decision.Numbered(before + 1);
         }
         return decision;

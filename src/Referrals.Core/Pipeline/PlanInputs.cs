@@ -22,12 +22,32 @@ internal static class PlanInputs
     public static async ValueTask<int> NumberAsync(UnitBuilder unit, ParticipantId referrer, AccountSummary.Point at, CancellationToken ct)
     {
         var account = await unit.AccountAsync(referrer, ct).ConfigureAwait(false);
-        if (account.LastReferral is not { } last || last.CompareTo(at) < 0)
+        return await RankAsync(unit.Facts.Reader, unit.Program, referrer, account, at, selfCounted: false, ct).ConfigureAwait(false) + 1;
+    }
+
+    /// <summary>A position after every order a store holds.</summary>
+    internal static readonly ListPosition End = new(NodaTime.Instant.FromUtc(9999, 1, 1, 0, 0), string.Empty);
+
+    private const int Near = 256;
+
+    /// <summary>
+    /// How many of the referrer's counted referrals come before <paramref name="at"/>, from the account summary
+    /// (<paramref name="account"/>: its count and latest referral, including the order at <paramref name="at"/> when
+    /// <paramref name="selfCounted"/>). In order, none is read; a late order counts the referrals after it on the store's
+    /// index (usually few: a day's late upload), and only past a few hundred the ones before it.
+    /// </summary>
+    public static async ValueTask<int> RankAsync(IReferralStoreReader reader, ProgramId program, ParticipantId referrer, AccountSummary account, AccountSummary.Point at, bool selfCounted, CancellationToken ct)
+    {
+        int others = account.CountedReferrals - (selfCounted ? 1 : 0);
+        if (account.LastReferral is not { } last || last.CompareTo(at) < 0 || (selfCounted && last.CompareTo(at) == 0))
         {
-            return account.CountedReferrals + 1; // in order: every counted referral is before it
+            return others; // in order: every other counted referral is before it
         }
-        int before = await unit.Facts.Reader.CountReferralsAsync(unit.Program, referrer, new ListPosition(at.Time, at.OrderId), int.MaxValue, ct).ConfigureAwait(false);
-        return before + 1;
+        var position = new ListPosition(at.Time, at.OrderId);
+        int later = await reader.CountReferralsAsync(program, referrer, position, End, Near, ct).ConfigureAwait(false);
+        return later < Near
+            ? others - later
+            : await reader.CountReferralsAsync(program, referrer, null, position, int.MaxValue, ct).ConfigureAwait(false);
     }
 
     /// <summary>

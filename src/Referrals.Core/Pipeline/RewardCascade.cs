@@ -77,7 +77,7 @@ internal sealed class RewardCascade(
         {
             // Referral numbers moved by one after the position: only the referrals whose old or new number is at most
             // the last boundary can change.
-            int before = await session.CountReferralsAsync(program, trigger.Participant, from, LastBoundary + 1, ct).ConfigureAwait(false);
+            int before = await session.CountReferralsAsync(program, trigger.Participant, null, from, LastBoundary + 1, ct).ConfigureAwait(false);
             int look = LastBoundary + 1 - before;
             if (look <= 0)
             {
@@ -335,10 +335,6 @@ internal sealed class RewardCascade(
     private static async ValueTask<int> NumberOfCountedAsync(UnitBuilder unit, ParticipantId referrer, AccountSummary.Point at, CancellationToken ct)
     {
         var account = await unit.AccountAsync(referrer, ct).ConfigureAwait(false);
-        if (account.LastReferral is { } last && last.CompareTo(at) <= 0)
-        {
-            return account.CountedReferrals; // the latest: every other counted referral is before it
-        }
-        return await unit.Facts.Reader.CountReferralsAsync(unit.Program, referrer, new ListPosition(at.Time, at.OrderId), int.MaxValue, ct).ConfigureAwait(false) + 1;
+        return await PlanInputs.RankAsync(unit.Facts.Reader, unit.Program, referrer, account, at, selfCounted: true, ct).ConfigureAwait(false) + 1;
     }
 }

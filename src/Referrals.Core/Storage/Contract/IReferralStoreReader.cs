@@ -110,13 +110,14 @@ public interface IReferralStoreReader
     ValueTask<IReadOnlyList<OrderRow>> ListReferralsAsync(ProgramId program, ParticipantId referrer, ListPosition? after, int limit, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// A referral's rank by event time: how many orders have <see cref="OrderRow.CountedReferrer"/>
-    /// <paramref name="referrer"/> and a position (event time, order id) strictly before <paramref name="before"/>,
-    /// counting no further than <paramref name="limit"/>. Core asks it only for an order that arrives late (its position
-    /// before the referrer's latest referral); a store should answer from its index in better than a walk of the whole
-    /// history where it can (the in-memory store counts by rank in O(log n)).
+    /// How many orders have <see cref="OrderRow.CountedReferrer"/> <paramref name="referrer"/> and a position (event time,
+    /// order id) strictly after <paramref name="after"/> (from the first when <see langword="null"/>) and strictly before
+    /// <paramref name="before"/>, counting no further than <paramref name="limit"/>: a late referral's rank. Core asks it
+    /// only for an order that arrives late (before the referrer's latest referral), first for the referrals after it
+    /// (usually few: a day's late upload) and only when those pass a few hundred for the ones before it; a store should
+    /// answer from its index (the in-memory store counts by rank in O(log n)).
     /// </summary>
-    ValueTask<int> CountReferralsAsync(ProgramId program, ParticipantId referrer, ListPosition before, int limit, CancellationToken cancellationToken = default);
+    ValueTask<int> CountReferralsAsync(ProgramId program, ParticipantId referrer, ListPosition? after, ListPosition before, int limit, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// How many orders have <see cref="OrderRow.CreditedReferrer"/> <paramref name="referrer"/> and event time in

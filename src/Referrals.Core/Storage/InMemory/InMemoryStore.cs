@@ -153,8 +153,8 @@ public sealed class InMemoryStore : IReferralStore
     ValueTask<IReadOnlyList<OrderRow>> IReferralStoreReader.ListReferralsAsync(ProgramId program, ParticipantId referrer, ListPosition? after, int limit, CancellationToken cancellationToken) =>
         _reads.ListReferralsAsync(program, referrer, after, limit, cancellationToken);
 
-    ValueTask<int> IReferralStoreReader.CountReferralsAsync(ProgramId program, ParticipantId referrer, ListPosition before, int limit, CancellationToken cancellationToken) =>
-        _reads.CountReferralsAsync(program, referrer, before, limit, cancellationToken);
+    ValueTask<int> IReferralStoreReader.CountReferralsAsync(ProgramId program, ParticipantId referrer, ListPosition? after, ListPosition before, int limit, CancellationToken cancellationToken) =>
+        _reads.CountReferralsAsync(program, referrer, after, before, limit, cancellationToken);
 
     ValueTask<int> IReferralStoreReader.CountCreditedOrdersAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken) =>
         _reads.CountCreditedOrdersAsync(program, referrer, from, until, limit, cancellationToken);

@@ -156,11 +156,11 @@ internal abstract class StateReader(StoreState state, ReaderWriterLockSlim? gate
         }
     }
 
-    public ValueTask<int> CountReferralsAsync(ProgramId program, ParticipantId referrer, ListPosition before, int limit, CancellationToken cancellationToken = default)
+    public ValueTask<int> CountReferralsAsync(ProgramId program, ParticipantId referrer, ListPosition? after, ListPosition before, int limit, CancellationToken cancellationToken = default)
     {
         using (Read(cancellationToken))
         {
-            return new(state.CountReferrals(program, referrer, before, limit, Own));
+            return new(state.CountReferrals(program, referrer, after, before, limit, Own));
         }
     }
 

@@ -230,10 +230,16 @@ internal sealed class StoreState
         return list;
     }
 
-    public int CountReferrals(ProgramId program, ParticipantId referrer, ListPosition before, int limit, bool own)
+    public int CountReferrals(ProgramId program, ParticipantId referrer, ListPosition? after, ListPosition before, int limit, bool own)
     {
         CheckLimit(limit);
-        return Math.Min(limit, _ordersByCounted.Count((program, referrer), new ListPosition(Instant.MinValue, string.Empty), before, own));
+        var from = new ListPosition(Instant.MinValue, string.Empty);
+        if (after is { } a)
+        {
+            // Strictly after: the smallest position above a (the same instant, the id with a NUL appended).
+            from = new ListPosition(a.Time, a.Id + "\0");
+        }
+        return Math.Min(limit, _ordersByCounted.Count((program, referrer), from, before, own));
     }
 
     public int CountCreditedOrders(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, bool own) =>
