@@ -306,7 +306,7 @@ internal sealed partial class ContractRewards(
         var point = new AccountSummary.Point(order.Conversion.EventTime, orderId);
         if (account.LastReferral is { } later && later.CompareTo(point) > 0)
         {
-            unit.Triggers.Add(new CascadeTrigger(referrer, null, point));
+            unit.AddTrigger(new CascadeTrigger(referrer, null, point));
         }
         unit.Orders.Add(new OrderRow(order.Conversion, order.Version + 1, (document with { Decision = decision.Uncounted(now), Rejected = true }).ToDocument(),
             order.CreditedReferrer, order.CreditedCode, null));
@@ -483,7 +483,7 @@ internal sealed partial class ContractRewards(
                         var point = new AccountSummary.Point(order.Conversion.EventTime, refund.OrderId);
                         if (account.LastReferral is { } later && later.CompareTo(point) > 0)
                         {
-                            unit.Triggers.Add(new CascadeTrigger(counted, null, point)); // the referrals after it move down one
+                            unit.AddTrigger(new CascadeTrigger(counted, null, point)); // the referrals after it move down one
                         }
                     }
                 }

@@ -120,7 +120,7 @@ internal sealed class ConversionUnit(Conversion conversion, OrderRow? existing, 
                     var account = await _unit.AccountAsync(referrer, ct).ConfigureAwait(false);
                     if (account.LastReferral is { } later && later.CompareTo(point) > 0)
                     {
-                        _unit.Triggers.Add(new CascadeTrigger(referrer, null, point)); // the referrals after it move up one
+                        _unit.AddTrigger(new CascadeTrigger(referrer, null, point)); // the referrals after it move up one
                     }
                     _unit.SetAccount(referrer, account with
                     {
@@ -225,7 +225,7 @@ internal sealed class ConversionUnit(Conversion conversion, OrderRow? existing, 
             var point = new AccountSummary.Point(conversion.EventTime, conversion.OrderId);
             if (account.LastReferral is { } later && later.CompareTo(point) > 0)
             {
-                _unit.Triggers.Add(new CascadeTrigger(counted, null, point)); // the referrals after it move down one
+                _unit.AddTrigger(new CascadeTrigger(counted, null, point)); // the referrals after it move down one
             }
         }
         return reversals;

@@ -37,7 +37,12 @@ internal sealed class UnitBuilder(SessionFacts facts, ProgramId program, bool fr
     /// The cap-usage rows this unit changed at a position with later positions in the same row (the room of the rewards
     /// after it moved): what <see cref="RewardCascade"/> looks at once the unit is written.
     /// </summary>
-    public List<CascadeTrigger> Triggers { get; } = [];
+    public IReadOnlyList<CascadeTrigger> Triggers => _triggers ?? (IReadOnlyList<CascadeTrigger>)[];
+
+    private List<CascadeTrigger>? _triggers; // allocated by the first (a late event's), none for an in-order one
+
+    /// <summary>Adds what the unit moved for the orders after it (see <see cref="Triggers"/>).</summary>
+    public void AddTrigger(CascadeTrigger trigger) => (_triggers ??= []).Add(trigger);
 
     /// <summary>
     /// Marks that a cap reduced or skipped a reward of <paramref name="participant"/> in the period, for the order at
@@ -160,7 +165,7 @@ internal sealed class UnitBuilder(SessionFacts facts, ProgramId program, bool fr
                 var usage = await UsageAsync(beneficiary, period, ct).ConfigureAwait(false);
                 if (usage.Last is { } last && last.CompareTo(m.At) > 0)
                 {
-                    Triggers.Add(new CascadeTrigger(beneficiary, period, m.At));
+                    AddTrigger(new CascadeTrigger(beneficiary, period, m.At));
                 }
                 usage = usage.Add(orders, "", 0);
                 if (m.LiveAfter)

@@ -61,9 +61,9 @@ internal static class RewardPlanner
         List<(ParticipantId, int)>? capped = null;
         foreach (var d in drafts)
         {
-            if (d.CapIndex is { } capIndex)
+            if (d.CapLabel is { } cap)
             {
-                (capped ??= []).Add((d.Beneficiary, capIndex));
+                (capped ??= []).Add((d.Beneficiary, rules.CapIndexOf(cap)));
             }
             if (d.Skipped is { } reason)
             {

@@ -29,6 +29,9 @@ internal sealed class RewardRuleSet
 
     public CompiledCap[] Caps { get; }
 
+    /// <summary>The index in <see cref="Caps"/> of the cap with a label (two caps with one label share a period and limits).</summary>
+    public int CapIndexOf(string label) => Array.FindIndex(Caps, c => string.Equals(c.Label, label, StringComparison.Ordinal));
+
     /// <summary>The deepest referrer level a rule pays (0 when no referrer rule).</summary>
     public int MaxLevel { get; }
 
@@ -175,13 +178,12 @@ internal sealed class RewardRuleSet
         }
 
         string? cappedBy = null;
-        int? capIndex = null;
         for (int i = 0; i < usage.Length; i++)
         {
             var cap = Caps[i];
             if (cap.MaxCount is { } max && !usage[i].CountedThisOrder && usage[i].Count >= max)
             {
-                return new RewardDraft(rule, tier, beneficiary, before, before, percent, applied, null, RewardSkipReason.CountCapReached, cap.Label) { CapIndex = i };
+                return new RewardDraft(rule, tier, beneficiary, before, before, percent, applied, null, RewardSkipReason.CountCapReached, cap.Label);
             }
         }
         for (int i = 0; i < usage.Length; i++)
@@ -194,13 +196,12 @@ internal sealed class RewardRuleSet
             decimal left = maxAmount - usage[i].Value;
             if (left <= 0 || (amount > left && cap.Policy == CapPolicy.Skip))
             {
-                return new RewardDraft(rule, tier, beneficiary, before, before, percent, applied, null, RewardSkipReason.ValueCapReached, cap.Label) { CapIndex = i };
+                return new RewardDraft(rule, tier, beneficiary, before, before, percent, applied, null, RewardSkipReason.ValueCapReached, cap.Label);
             }
             if (amount > left)
             {
                 amount = left;
                 cappedBy = cap.Label;
-                capIndex = i;
             }
         }
         for (int i = 0; i < usage.Length; i++)
@@ -217,7 +218,7 @@ internal sealed class RewardRuleSet
             }
         }
         var value = cappedBy is null ? before : new Money(amount, currency);
-        return new RewardDraft(rule, tier, beneficiary, value, before, percent, applied, cappedBy, null, null) { CapIndex = capIndex };
+        return new RewardDraft(rule, tier, beneficiary, value, before, percent, applied, cappedBy, null, null);
     }
 
     internal sealed class CompiledRule
@@ -383,6 +384,6 @@ internal sealed record RewardDraft(
     RewardSkipReason? Skipped,
     string? SkipDetail)
 {
-    /// <summary>The cap (index in <see cref="RewardRuleSet.Caps"/>) that reduced or skipped the reward, if one did.</summary>
-    public int? CapIndex { get; init; }
+    /// <summary>The label of the cap that reduced or skipped the reward, if one did.</summary>
+    public string? CapLabel => CappedBy ?? (Skipped is RewardSkipReason.CountCapReached or RewardSkipReason.ValueCapReached ? SkipDetail : null);
 }
