@@ -18,8 +18,9 @@ internal readonly record struct CascadeTrigger(ParticipantId Participant, string
 /// referral counted or uncounted before later ones moves their referral numbers by one, which changes a reward only where
 /// the number crosses a tier's first referral or a milestone: only the later referrals up to the highest such number are
 /// looked at. Cap room used or given back before later rewards of the same period changes them only if a cap ever bit in
-/// that period (<see cref="CapUsageDocument.Capped"/>): only then are the period's later orders of that beneficiary
-/// re-decided. Each re-decided order whose rewards differ gets append-only entries — a reduction (<see
+/// that period (<see cref="CapUsageDocument.Capped"/>) or the period's total now passes a cap: only then are the period's
+/// later orders of that beneficiary re-decided (its own referrals; for an upper level, the program's orders in the period
+/// that pay it there). Each re-decided order whose rewards differ gets append-only entries — a reduction (<see
 /// cref="RewardEntryType.Adjusted"/>, <see cref="RewardEntryType.Cancelled"/> to zero, or <see
 /// cref="RewardEntryType.ClawedBack"/> once fulfilled) or a top-up, which is a reward of its own (id
 /// <c>{order}#{revision}:{rule}</c>) with the same hold, so what was fulfilled stays as it was and the difference is
@@ -42,9 +43,6 @@ internal sealed class RewardCascade(
 
     /// <summary>The notifications of those entries (written with them, to deliver after the commit).</summary>
     public List<PendingNotification> Notifications { get; } = [];
-
-    /// <summary>How many orders were re-decided and how many of them changed (for tests and benchmarks).</summary>
-    public (int Looked, int Changed) Counts { get; private set; }
 
     /// <summary>
     /// The highest referral number at which a rule's outcome can differ from the number before it: a referral numbered
@@ -164,7 +162,6 @@ internal sealed class RewardCascade(
         {
             return []; // not referred: no rewards
         }
-        Counts = (Counts.Looked + 1, Counts.Changed);
         var a = document.Attribution;
         var at = new AccountSummary.Point(a.ConversionTime, a.OrderId);
         var rows = await session.ListOrderRewardsAsync(program, orderId, ct).ConfigureAwait(false);
@@ -269,7 +266,6 @@ internal sealed class RewardCascade(
             }
             return [];
         }
-        Counts = (Counts.Looked, Counts.Changed + 1);
 
         unit.Append(entries);
         var (changes, unchanged) = UnitBuilder.Split(rows, states, entries);
