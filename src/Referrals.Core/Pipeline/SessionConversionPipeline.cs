@@ -219,39 +219,11 @@ internal sealed partial class SessionConversionPipeline(
                     told.Add((planned[i], i < rewarded.Entries.Count ? rewarded.Entries[i] : result));
                 }
                 var entries = rewarded.Entries;
-                if (unit.Unit.Triggers.Count > 0 && rules.GetValueOrDefault(conversion.Program) is { } programRules)
+                if (unit.Unit.Triggers.Count > 0 || unit.BeforeCustomersOrders || unit.MovedCustomersFirstReferral
+                    || (result.Code is { } used && touches.Codes.FindIndexed(used) is { MaxUses: not null }))
                 {
-                    // A late order: the later rewards it changes are re-decided in this session (see RewardCascade).
-                    var cascade = new RewardCascade(session, conversion.Program, programRules, e => Plan(conversion.Program, e, null, now), now);
-                    await cascade.RunAsync(unit.Unit.Triggers, ct).ConfigureAwait(false);
-                    RewardCascade.Pair(cascade, told);
-                    entries = [.. entries, .. cascade.Entries];
-                }
-                var point = new ListPosition(conversion.EventTime, conversion.OrderId);
-                if (unit.BeforeCustomersOrders)
-                {
-                    // Arrived before the customer's orders recorded so far: they may now be repeats, or credited otherwise.
-                    entries = [.. entries, .. await RedecideAfterAsync(session, conversion.Program, (after, n) => session.ListCustomerOrdersAsync(conversion.Program, conversion.Customer, after, n, ct), point, told, ct).ConfigureAwait(false)];
-                }
-                if (result is { IsAttributed: true, IsRepeat: false, Referrer: { } user, Code: { } code }
-                    && touches.Codes.FindIndexed(code) is { MaxUses: { } maxUses }
-                    && await session.CountCodeUsesAsync(code, new ListPosition(Instant.FromUtc(9999, 1, 1, 0, 0), string.Empty), maxUses + 1, ct).ConfigureAwait(false) > maxUses)
-                {
-                    // A use-limited code now holds more credited uses than its limit: a late sale took a use before later
-                    // ones, and the latest by event time are over the limit now (the referrer's referrals with this code after it).
-                    entries = [.. entries, .. await RedecideAfterAsync(
-                        session,
-                        conversion.Program,
-                        (after, n) => session.ListReferralsAsync(conversion.Program, user, after, n, ct),
-                        point,
-                        told,
-                        ct,
-                        o => o.CreditedCode == code).ConfigureAwait(false)];
-                }
-                if (unit.MovedCustomersFirstReferral && decider.ChainDepth(conversion.Program) > 1)
-                {
-                    // The customer's own referrer changed (a late first referral): the chains of the customer's referrals after it.
-                    entries = [.. entries, .. await RedecideAfterAsync(session, conversion.Program, (after, n) => session.ListReferralsAsync(conversion.Program, conversion.Customer, after, n, ct), point, told, ct).ConfigureAwait(false)];
+                    // Only a late order (or a use-limited code) pays for what follows; an in-order one allocates nothing for it.
+                    entries = await FollowUpAsync(session, conversion, unit, result, entries, told, now, ct).ConfigureAwait(false);
                 }
                 return new Outcome(result, rewarded.Decision, entries, told);
             }
@@ -269,6 +241,58 @@ internal sealed partial class SessionConversionPipeline(
             }
             existing = current;
         }
+    }
+
+    /// <summary>
+    /// What a written conversion re-decides after it, in the session: the later rewards it changes (<see cref="RewardCascade"/>),
+    /// the customer's later orders when it came before them, the referrer's later uses of a use-limited code now over its
+    /// limit, and the customer's own referrals when their first referral moved. Returns every entry written, its own first.
+    /// </summary>
+    private async ValueTask<IReadOnlyList<RewardEntry>> FollowUpAsync(
+        IReferralStoreSession session,
+        Conversion conversion,
+        ConversionUnit unit,
+        AttributionResult result,
+        IReadOnlyList<RewardEntry> entries,
+        List<(PendingNotification, object)> told,
+        Instant now,
+        CancellationToken ct)
+    {
+        if (unit.Unit.Triggers.Count > 0 && rules.GetValueOrDefault(conversion.Program) is { } programRules)
+        {
+            // A late order: the later rewards it changes are re-decided in this session (see RewardCascade).
+            var cascade = new RewardCascade(session, conversion.Program, programRules, e => Plan(conversion.Program, e, null, now), now);
+            await cascade.RunAsync(unit.Unit.Triggers, ct).ConfigureAwait(false);
+            RewardCascade.Pair(cascade, told);
+            entries = [.. entries, .. cascade.Entries];
+        }
+        var point = new ListPosition(conversion.EventTime, conversion.OrderId);
+        if (unit.BeforeCustomersOrders)
+        {
+            // Arrived before the customer's orders recorded so far: they may now be repeats, or credited otherwise.
+            entries = [.. entries, .. await RedecideAfterAsync(session, conversion.Program, (after, n) => session.ListCustomerOrdersAsync(conversion.Program, conversion.Customer, after, n, ct), point, told, ct).ConfigureAwait(false)];
+        }
+        if (result is { IsAttributed: true, IsRepeat: false, Referrer: { } user, Code: { } code }
+            && touches.Codes.FindIndexed(code) is { MaxUses: { } maxUses }
+            && await session.CountCodeUsesAsync(code, PlanInputs.End, maxUses + 1, ct).ConfigureAwait(false) > maxUses)
+        {
+            // A use-limited code now holds more credited uses than its limit: a late sale took a use before later ones, and
+            // the latest by event time are over the limit now (the referrer's referrals with this code after it).
+            entries = [.. entries, .. await RedecideAfterAsync(
+                session,
+                conversion.Program,
+                (after, n) => session.ListReferralsAsync(conversion.Program, user, after, n, ct),
+                point,
+                told,
+                ct,
+                o => o.CreditedCode == code).ConfigureAwait(false)];
+        }
+        if (unit.MovedCustomersFirstReferral && decider.ChainDepth(conversion.Program) > 1)
+        {
+            // The customer's own referrer changed (a late first referral): the chains of the customer's referrals after it.
+            entries = [.. entries, .. await RedecideAfterAsync(session, conversion.Program, (after, n) => session.ListReferralsAsync(conversion.Program, conversion.Customer, after, n, ct), point, told, ct).ConfigureAwait(false)];
+        }
+        return entries;
     }
 
     /// <summary>Decides again, in the session, the orders a list gives after <paramref name="from"/> (those <paramref name="which"/> keeps); returns the entries written.</summary>
