@@ -370,7 +370,10 @@ internal sealed class AttributionDecider(IReadOnlyDictionary<ProgramId, ProgramR
         {
             return byKind > 0;
         }
-        return string.CompareOrdinal(candidate.Id, best.Id) < 0;
+        // Then by what the host named (the referrer's id), and only then by the touch's id (a hash that includes the code,
+        // which is random): the same two touches decide the same way in every store and arrival order.
+        int byReferrer = string.CompareOrdinal(candidate.Referrer.Value, best.Referrer.Value);
+        return byReferrer != 0 ? byReferrer < 0 : string.CompareOrdinal(candidate.Id, best.Id) < 0;
     }
 
     // At the same instant, a deliberate act (a code typed or scanned) says more than a click.

@@ -171,4 +171,28 @@ public sealed class EventTimeRewardTests
         Assert.Equal(20m, nets.Values.Sum());
         Assert.Equal(0m, nets.GetValueOrDefault("o-3"));
     }
+
+    [Fact]
+    public async Task Two_codes_typed_at_the_same_instant_credit_the_same_referrer_whatever_order_they_arrive_in()
+    {
+        // The codes are random (new in each world); the tie is broken by the referrers' ids, which the host gave. Eight
+        // worlds in each arrival order: a tie broken by anything random passes here once in 2^16.
+        for (int world = 0; world < 16; world++)
+        {
+            var w = World(null, Fixed("credit", 10m));
+            var ana = await w.ParticipantAsync("ana");
+            var zoe = await w.ParticipantAsync("zoe");
+            var bea = await w.ParticipantAsync("bea");
+            var anaCode = await w.CodeAsync(ana, ShareMedium.Email);
+            var zoeCode = await w.CodeAsync(zoe, ShareMedium.Email);
+            foreach (var code in world % 2 == 0 ? new[] { zoeCode, anaCode } : [anaCode, zoeCode])
+            {
+                await w.EnteredAsync(code.Display, bea, Monday);
+            }
+
+            var result = await w.Attribution.RecordConversionAsync(w.Order("o-1", bea, Monday + Duration.FromDays(1)), Ct);
+
+            Assert.Equal(ana, result.Referrer);
+        }
+    }
 }
