@@ -148,6 +148,34 @@ public sealed class ConfigurationSnippets
     }
 
     [Fact]
+    public void KeysAreCaseInsensitiveButNamesAreValues()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["referrals:codes:length"] = "6",
+            ["Referrals:Programs:Customers:MinimumOrder:eur"] = "20",
+            // A signal name no check reports: accepted, and it changes nothing (the page says so).
+            ["Referrals:Programs:Customers:Fraud:Scores:self-referral.adress"] = "0",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddReferrals(configuration);
+        using var provider = services.BuildServiceProvider();
+        provider.GetRequiredService<IStartupValidator>().Validate();
+        var o = provider.GetRequiredService<IOptions<ReferralsOptions>>().Value;
+        Assert.Equal(6, o.Codes.Length);
+        Assert.Equal(["Customers"], o.Programs.Keys);
+        Assert.False(o.Programs.ContainsKey("customers"));
+        Assert.Equal(20m, o.Programs["Customers"].MinimumOrder["EUR"]);
+
+        var section = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Referrals:Codes"] = "SHOP" }).Build();
+        var s = new ServiceCollection();
+        s.AddReferrals(section);
+        using var p = s.BuildServiceProvider();
+        var error = Assert.Throws<OptionsValidationException>(() => p.GetRequiredService<IStartupValidator>().Validate());
+        Assert.Equal("Referrals:Codes must be a section of settings (a JSON object); got a single value (not shown).", error.Message);
+    }
+
+    [Fact]
     public async Task ServicesWithoutDependencyInjection()
     {
         string contactKey = ContactKey;   // from the host's secret store
