@@ -294,10 +294,11 @@ public sealed class GettingStartedSnippets
     public void TheBackgroundServices()
     {
         var services = new ServiceCollection();
+        var configuration = new ConfigurationBuilder().Build();
         string connectionString = "Data Source=referrals.db";
 
         #region GettingStarted.Background
-        services.AddReferrals(o => { })
+        services.AddReferrals(configuration)
             .UseSqlite(connectionString)                      // loads the code index at start, refreshes it every 2 seconds
             .AddCodeIndexRefresh(TimeSpan.FromSeconds(10))    // ... or at another interval
             .AddRewardProcessing(TimeSpan.FromMinutes(5));    // a reward pass at start, then every 5 minutes
