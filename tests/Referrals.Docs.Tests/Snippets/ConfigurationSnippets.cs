@@ -97,8 +97,12 @@ public sealed class ConfigurationSnippets
     [Fact]
     public void BadSettingsStopTheHostWithOneMessage()
     {
-        var bad = DocsFiles.Blocks(Page).Single(b => b.Marker == "config: bad").Text;
-        var shown = DocsFiles.Blocks(Page).Single(b => b.Marker == "output: Configuration.Validate").Text;
+        // The page shows the bad configuration in the block before the code that checks it, and the failures after.
+        var blocks = DocsFiles.Blocks(Page);
+        int check = blocks.ToList().FindIndex(b => b.Marker == "snippet: Configuration.Validate");
+        Assert.Equal("text", blocks[check - 1].Language);
+        var bad = blocks[check - 1].Text;
+        var shown = blocks.Single(b => b.Marker == "output: Configuration.Validate").Text;
         var configuration = new ConfigurationBuilder().AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(bad))).Build();
         var services = new ServiceCollection();
 

@@ -422,6 +422,6 @@ public sealed class GettingStartedSnippets
         return provider;
     }
 
-    /// <summary>The appsettings.json the page shows.</summary>
-    private static string PageAppSettings() => DocsFiles.Blocks(Page).Single(b => b.Marker == "config: appsettings.json").Text;
+    /// <summary>The appsettings.json the page shows (its one JSON block).</summary>
+    private static string PageAppSettings() => DocsFiles.Blocks(Page).Single(b => b.Language == "json").Text;
 }
