@@ -473,6 +473,59 @@ public sealed class RewardsSnippets
     }
 
     [Fact]
+    public async Task AChargeBackReversesTheWholeOrderWhateverItsAmount()
+    {
+        await using var app = await StartAsync();
+        await AnnaRefersAsync(app, friends: 1);
+        var rewards = app.Get<RewardService>();
+
+        var result = await rewards.RecordRefundAsync(new Refund
+        {
+            Program = Customers, OrderId = "web-1001", RefundId = "cb-1001", Amount = new Money(0.01m, "EUR"),
+            EventTime = app.Clock.GetCurrentInstant(), IsChargeback = true,
+        }, Ct);
+
+        Assert.Equal(new Money(49.95m, "EUR"), result.RefundedTotal);
+        Assert.Equal(
+            [("web-1001#1:friend", RewardEntryType.Cancelled, -5m), ("web-1001#1:ladder", RewardEntryType.Cancelled, -10m)],
+            result.Entries.Select(e => (e.RewardId, e.Type, e.Amount.Amount)).Order());
+        Assert.Equal(0, (await rewards.GetReferrerSummaryAsync(Customers, Anna, Ct)).SuccessfulReferrals);
+    }
+
+    [Fact]
+    public async Task ARefundKeptBeforeItsOrderInAnotherCurrencyRefundsNothing()
+    {
+        await using var app = await StartAsync();
+        var code = await AnnaRefersAsync(app, friends: 1);
+        var rewards = app.Get<RewardService>();
+        Assert.Equal(RefundOutcome.RecordedBeforeOrder, (await rewards.RecordRefundAsync(new Refund
+        {
+            Program = Customers, OrderId = "pos-0458", RefundId = "rf-0458", Amount = new Money(30m, "USD"), EventTime = app.Clock.GetCurrentInstant(),
+        }, Ct)).Outcome);
+
+        await ReferAsync(app, code, "pos-0458", app.Clock.GetCurrentInstant() - Duration.FromMinutes(30), amount: 30m);
+
+        Assert.All(await rewards.ListOrderRewardsAsync(Customers, "pos-0458", Ct), r => Assert.Equal(RewardStatus.Pending, r.Status));
+        Assert.True((await rewards.FindDecisionAsync(Customers, "pos-0458", Ct))!.Counted);
+    }
+
+    [Fact]
+    public async Task AValueCapWithTheSkipPolicyPaysNothingRatherThanTheRemainder()
+    {
+        await using var app = await DocsServices.StartAsync(o =>
+        {
+            Configure(o);
+            o.Programs["customers"].Rewards!.Caps = [new RewardCapOptions { Period = CapPeriod.Month, MaxAmount = 25m, Currency = "EUR", Policy = CapPolicy.Skip }];
+        });
+
+        await AnnaRefersAsync(app, friends: 3);
+
+        Assert.Equal([10m, 10m, 0m], await LadderAsync(app, "web-1001", "web-1002", "web-1003"));
+        var skipped = Assert.Single((await app.Get<RewardService>().FindDecisionAsync(Customers, "web-1003", Ct))!.Skipped);
+        Assert.Equal((RewardSkipReason.ValueCapReached, "month cap of 25.00 EUR"), (skipped.Reason, skipped.Detail));
+    }
+
+    [Fact]
     public async Task ALateConversionTakesItsPlaceByEventTimeAndTopsUpTheReferralItPushesIntoTheNextTier()
     {
         await using var app = await StartAsync();
