@@ -199,6 +199,31 @@ public sealed class FraudSnippets
         Assert.Empty(await app.Get<RewardService>().ListOrderRewardsAsync(Customers, "web-3003", Ct));
     }
 
+    [Theory]
+    [InlineData("gus@mailinator.com")]
+    [InlineData("gus@eu.throwaway.example")]
+    public async Task AFriendAtADisposableMailDomainIsSentToReview(string email)
+    {
+        await using var app = await DocsServices.StartAsync(o =>
+        {
+            Configure()(o);
+            o.Fraud.DisposableDomains.Add("throwaway.example");
+        });
+        var code = await app.Get<ReferralCodeService>().IssueAsync(new CodeRequest { Program = Customers, Owner = Anna }, Ct);
+        var fingerprints = app.Get<FingerprintHasher>();
+
+        var result = await app.Get<AttributionService>().RecordConversionAsync(
+            new Conversion
+            {
+                Program = Customers, OrderId = "web-3005", Customer = new ParticipantId("cust-gus"), Amount = new Money(59.90m, "EUR"),
+                EventTime = app.Clock.GetCurrentInstant(), PresentedCode = code.Display, Fingerprints = fingerprints.Fingerprints(email: email),
+            },
+            Ct);
+
+        Assert.Equal((FraudVerdict.Review, 50), (result.Fraud!.Verdict, result.Fraud.Score));
+        Assert.Equal(FraudSignalNames.DisposableEmail, Assert.Single(result.Fraud.Signals).Name);
+    }
+
     [Fact]
     public async Task AReviewDeadlineWithReleaseLetsTheRewardsContinueWithoutAPerson()
     {
