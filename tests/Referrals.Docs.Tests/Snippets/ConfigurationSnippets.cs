@@ -13,9 +13,6 @@ using Referrals.Rewards;
 using Referrals.Services;
 using Referrals.Storage;
 
-// The regions are what a host writes, and a host passes no test cancellation token (optional parameters are left out).
-#pragma warning disable xUnit1051
-
 namespace Referrals.Docs;
 
 /// <summary>The code of docs/configuration.md, run: each test asserts what the page says the code does.</summary>

@@ -14,9 +14,6 @@ using Referrals.Programs;
 using Referrals.Rewards;
 using Referrals.Services;
 
-// The regions are what a host writes, and a host passes no test cancellation token (optional parameters are left out).
-#pragma warning disable xUnit1051
-
 namespace Referrals.Docs;
 
 /// <summary>The code of docs/getting-started.md, run: each test asserts what the page says the code does.</summary>
