@@ -349,6 +349,69 @@ public sealed class AttributionSnippets
     }
 
     [Fact]
+    public async Task ACaptureIsStoredOnceOrRefusedWithAReason()
+    {
+        await using var app = await DocsServices.StartAsync(o =>
+        {
+            Settings(o);
+            o.Programs["staff"] = new ProgramOptions { TimeZone = "Europe/Berlin" };
+        });
+        var attribution = app.Get<AttributionService>();
+        var ct = TestContext.Current.CancellationToken;
+        var code = await IssueAsync(app, "cust-anna", ShareMedium.Card);
+        var now = app.Clock.GetCurrentInstant();
+        var scan = new CaptureRequest { Program = Customers, Kind = TouchKind.PosCodeScan, Input = code.Display, Customer = new ParticipantId("cust-ben"), StoreId = "berlin-mitte", EventTime = now };
+
+        Assert.Equal(CaptureOutcome.Captured, (await attribution.CaptureAsync(scan, ct)).Outcome);
+        Assert.Equal(CaptureOutcome.Duplicate, (await attribution.CaptureAsync(scan, ct)).Outcome);
+        var withId = scan with { CaptureId = "BM-77", EventTime = now + Duration.FromMinutes(1) };
+        Assert.Equal(CaptureOutcome.Captured, (await attribution.CaptureAsync(withId, ct)).Outcome);
+        Assert.Equal(CaptureOutcome.Duplicate, (await attribution.CaptureAsync(withId with { EventTime = now + Duration.FromMinutes(2) }, ct)).Outcome);
+        Assert.Equal(CaptureRejection.NoProspect, (await attribution.CaptureAsync(scan with { Customer = null }, ct)).Rejection);
+        Assert.Equal(CaptureRejection.WrongProgram, (await attribution.CaptureAsync(scan with { Program = new ProgramId("staff") }, ct)).Rejection);
+        Assert.Equal(CaptureRejection.CodeMalformed, (await attribution.CaptureAsync(scan with { Input = "anna@example.com" }, ct)).Rejection);
+        Assert.Equal(CaptureRejection.UnknownReferrer, (await attribution.CaptureAsync(
+            scan with { Kind = TouchKind.PosContactLookup, Input = null, Referrer = new ParticipantId("nobody") }, ct)).Rejection);
+
+        // A paused code's capture is recorded; it is judged when a conversion is decided.
+        await app.Get<ReferralCodeService>().PauseAsync(code.Code, ct);
+        Assert.Equal(CaptureOutcome.Captured, (await attribution.CaptureAsync(scan with { Customer = new ParticipantId("cust-cy") }, ct)).Outcome);
+    }
+
+    [Theory]
+    [InlineData(StickyReferee.NotCreditedAgain)]
+    [InlineData(StickyReferee.Off)]
+    public async Task StickinessDecidesAFriendsLaterOrders(StickyReferee sticky)
+    {
+        await using var app = await DocsServices.StartAsync(o =>
+        {
+            Settings(o);
+            o.Programs["customers"].Sticky = sticky;
+            o.Programs["customers"].NewCustomersOnly = false;
+        });
+        var attribution = app.Get<AttributionService>();
+        var ct = TestContext.Current.CancellationToken;
+        var anna = await IssueAsync(app, "cust-anna", ShareMedium.Sms);
+        var ben = await IssueAsync(app, "cust-ben", ShareMedium.Sms);
+        var now = app.Clock.GetCurrentInstant();
+        Conversion Order(string id, Instant at, string code) => new()
+        {
+            Program = Customers, OrderId = id, Customer = new ParticipantId("cust-eva"), Amount = new Money(40m, "EUR"), EventTime = at, PresentedCode = code,
+        };
+        Assert.Equal(new ParticipantId("cust-anna"), (await attribution.RecordConversionAsync(Order("web-1", now, anna.Display), ct)).Referrer);
+        var second = await attribution.RecordConversionAsync(Order("web-2", now + Duration.FromDays(1), ben.Display), ct);
+        if (sticky == StickyReferee.NotCreditedAgain)
+        {
+            Assert.Equal(NotAttributedReason.AlreadyAttributed, second.Reason);
+        }
+        else
+        {
+            Assert.Equal(new ParticipantId("cust-ben"), second.Referrer);
+            Assert.False(second.IsRepeat);
+        }
+    }
+
+    [Fact]
     public async Task FirstTouchCreditsTheEarliestTouchInTheWindow()
     {
         await using var app = await DocsServices.StartAsync(o =>

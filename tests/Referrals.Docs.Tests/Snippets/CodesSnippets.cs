@@ -58,6 +58,10 @@ public sealed class CodesSnippets
         Assert.StartsWith("NYC5-", store.Display, StringComparison.Ordinal);
         await Assert.ThrowsAsync<ArgumentException>(async () =>
             await codes.IssueAsync(new CodeRequest { Program = Customers, Owner = new ParticipantId("x"), Medium = ShareMedium.Sign, Prefix = "LA01" }));
+        await Assert.ThrowsAsync<ArgumentException>(async () =>
+            await codes.IssueAsync(new CodeRequest { Program = Customers, Owner = new ParticipantId("x"), Medium = ShareMedium.Sign, MaxUses = 0 }));
+        await Assert.ThrowsAsync<ArgumentException>(async () =>
+            await codes.IssueAsync(new CodeRequest { Program = Customers, Owner = new ParticipantId("x"), Medium = (ShareMedium)99 }));
 
         // The prefix, case, separators and the look-alikes O/0 and I/L/1 do not matter when it is read back.
         string sloppy = code.Code.Value.ToLowerInvariant().Replace('0', 'o').Replace('1', 'l');

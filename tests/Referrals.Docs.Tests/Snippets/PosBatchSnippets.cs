@@ -179,6 +179,22 @@ public sealed class PosBatchSnippets
         Assert.Equal(1, stray.Captured);
         Assert.Equal(PosBatchErrorReason.MalformedCsv, Assert.Single(stray.Errors).ReadReason);
 
+        // Rows that name no customer, an order without customer_id, a referrer nobody registered with.
+        var unusable = await attribution.ImportPosBatchAsync(Customers, new StringReader(
+            "capture_id,store_id,event_time,code,referrer_email,customer_id,customer_email,order_id,amount,currency\n"
+            + "BM-4,berlin-mitte,2026-11-22T10:00:00Z,EMIL-7,,,,,,\n"
+            + "BM-5,berlin-mitte,2026-11-22T10:00:00Z,EMIL-7,,,ida.k@example.org,pos-5,10,EUR\n"
+            + "BM-6,berlin-mitte,2026-11-22T10:00:00Z,,nobody@example.org,cust-q,,,,\n"), ct);
+        Assert.Equal(
+            new[] { BatchImportErrorReason.NoCustomer, BatchImportErrorReason.OrderWithoutCustomerId, BatchImportErrorReason.ReferrerNotFound },
+            unusable.Errors.Select(e => e.Reason));
+        Assert.Equal(new[] { 2, 3, 4 }, unusable.Errors.Select(e => e.LineNumber));
+
+        // The same capture id in another store is another capture.
+        var otherStore = await attribution.ImportPosBatchAsync(Customers, new StringReader(
+            "capture_id,store_id,event_time,code,customer_id\nBM-1,hamburg,2026-11-22T10:00:00Z,EMIL-7,cust-x\n"), ct);
+        Assert.Equal(1, otherStore.Captured);
+
         // E-mail and phone columns need the contact hash key.
         await using var keyless = await DocsServices.StartAsync(o => o.Programs["customers"] = new ProgramOptions());
         await keyless.Get<ReferralCodeService>().IssueVanityAsync("EMIL-7", new CodeRequest { Program = Customers, Owner = new ParticipantId("emp-emil"), Medium = ShareMedium.Employee }, ct);
