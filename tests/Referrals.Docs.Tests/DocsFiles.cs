@@ -13,9 +13,11 @@ internal static partial class DocsFiles
 {
     public static string Root { get; } = FindRoot();
 
-    /// <summary>README.md and every page under docs/, as paths relative to the repository root.</summary>
+    /// <summary>README.md, the packages' READMEs and every page under docs/, as paths relative to the repository root.</summary>
     public static IReadOnlyList<string> Pages { get; } =
         new[] { "README.md" }
+            .Concat(Directory.GetDirectories(Path.Combine(Root, "src")).Select(d => Path.Combine(d, "README.md")).Where(File.Exists)
+                .Select(p => Path.GetRelativePath(Root, p).Replace('\\', '/')).Order(StringComparer.Ordinal))
             .Concat(Directory.Exists(Path.Combine(Root, "docs"))
                 ? Directory.GetFiles(Path.Combine(Root, "docs"), "*.md", SearchOption.AllDirectories)
                     .Select(p => Path.GetRelativePath(Root, p).Replace('\\', '/')).Order(StringComparer.Ordinal)
@@ -24,7 +26,8 @@ internal static partial class DocsFiles
 
     public static string Read(string relativePath) => File.ReadAllText(Path.Combine(Root, relativePath)).ReplaceLineEndings("\n");
 
-    /// <summary>Every fenced block of a page; the marker is an HTML comment such as <c>&lt;!-- snippet: Rewards.Ledger --&gt;</c> on the line before it.</summary>
+    /// <summary>Every fenced block of a page; the marker is an HTML comment such as <c>&lt;!-- snippet: Rewards.Ledger --&gt;</c>,
+    /// <c>&lt;!-- output: samples/Referrals.QuickStart --&gt;</c> or <c>&lt;!-- install --&gt;</c> on the line before it.</summary>
     public static IReadOnlyList<CodeBlock> Blocks(string page)
     {
         var lines = Read(page).Split('\n');
@@ -55,7 +58,7 @@ internal static partial class DocsFiles
                     continue;
                 }
                 var m = MarkerPattern().Match(lines[j].Trim());
-                marker = m.Success ? m.Groups[1].Value + ": " + m.Groups[2].Value.Trim() : null;
+                marker = !m.Success ? null : m.Groups[2].Value.Length == 0 ? m.Groups[1].Value : m.Groups[1].Value + ": " + m.Groups[2].Value;
                 break;
             }
             blocks.Add(new CodeBlock(page, i + 1, language, marker, Dedent(lines[start..end])));
@@ -136,7 +139,7 @@ internal static partial class DocsFiles
         throw new InvalidOperationException("The repository root (with Referrals.Core.sln) is not above " + AppContext.BaseDirectory);
     }
 
-    [GeneratedRegex(@"^<!--\s*(snippet|output|config)\s*:?\s*(.*?)\s*-->$")]
+    [GeneratedRegex(@"^<!--\s*(snippet|output|install)\s*:?\s*(.*?)\s*-->$")]
     private static partial Regex MarkerPattern();
 
     [GeneratedRegex(@"^\s*#region\s+(\S.*)$")]

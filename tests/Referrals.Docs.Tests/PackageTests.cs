@@ -64,7 +64,7 @@ public sealed class PackageTests
                   <config><add key="globalPackagesFolder" value="{Path.Combine(dir.FullName, "packages")}" /></config>
                 </configuration>
                 """);
-            var install = DocsFiles.Blocks("README.md").Single(b => b.Marker == "snippet: install").Text;
+            var install = DocsFiles.Blocks("README.md").Single(b => b.Marker == "install").Text;
             foreach (var line in install.Split('\n').Where(l => l.StartsWith("dotnet add package ", StringComparison.Ordinal)))
             {
                 var words = line.Split('#')[0].Split(' ', StringSplitOptions.RemoveEmptyEntries);

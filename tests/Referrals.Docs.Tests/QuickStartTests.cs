@@ -61,7 +61,9 @@ public sealed partial class QuickStartTests
         var code = CodeLine().Match(text);
         if (code.Success)
         {
-            text = text.Replace(code.Groups[1].Value, "<code>", StringComparison.Ordinal);
+            // Shown as issued (grouped) and as stored (the symbols alone).
+            text = text.Replace(code.Groups[1].Value, "<code>", StringComparison.Ordinal)
+                .Replace(code.Groups[1].Value.Replace("-", "", StringComparison.Ordinal), "<code>", StringComparison.Ordinal);
         }
         return Instant().Replace(text, "<time>");
     }
