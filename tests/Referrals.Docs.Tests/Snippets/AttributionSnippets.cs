@@ -197,6 +197,7 @@ public sealed class AttributionSnippets
         var card = await IssueAsync(app, "cust-otto", ShareMedium.Card);
         string cardCode = card.Display;
         string friendsEmail = "Finn.Lang@example.org";
+        var purchasedAt = app.Clock.GetCurrentInstant() + Duration.FromDays(7);
 
         #region Attribution.Kiosk
         // At the kiosk, a friend types the code from a referral card and signs up with an e-mail address.
@@ -208,11 +209,11 @@ public sealed class AttributionSnippets
                 StoreId = "berlin-mitte", Source = "kiosk-1", EventTime = clock.GetCurrentInstant(),
             });
         }
-        // A week later the friend buys in the store; the till knows the same address.
+        // A week later the friend buys in the store, and the till knows the same address.
         var bought = await attribution.RecordConversionAsync(new Conversion
         {
             Program = new ProgramId("customers"), OrderId = "pos-55-0100", Customer = new ParticipantId("cust-finn"),
-            Amount = new Money(64.90m, "EUR"), EventTime = clock.GetCurrentInstant() + Duration.FromDays(7),
+            Amount = new Money(64.90m, "EUR"), EventTime = purchasedAt,
             Channel = Channel.Offline, StoreId = "berlin-mitte", Contacts = [friend],
         });
         #endregion
@@ -300,22 +301,22 @@ public sealed class AttributionSnippets
         var cara = await Vanity("CARA-25", "cust-cara", ShareMedium.Sms);
         var dana = await Vanity("DANA-25", "cust-dana", ShareMedium.Card);
 
-        // Window and precedence: 40 days ago is outside the 30-day window; of the two inside, the last wins.
+        // Window and precedence: 40 days ago is outside the 30-day window; of the two inside, the result wins.
         await ClickAsync(anna, "v-1", now - Duration.FromDays(40));
         await ClickAsync(ben, "v-1", now - Duration.FromDays(10));
         await ClickAsync(cara, "v-1", now - Duration.FromDays(2));
-        var last = await attribution.RecordConversionAsync(Order("web-1", "cust-eva", now) with { VisitorId = "v-1" }, ct);
-        Assert.Equal(new ParticipantId("cust-cara"), last.Referrer);
+        var result = await attribution.RecordConversionAsync(Order("web-1", "cust-eva", now) with { VisitorId = "v-1" }, ct);
+        Assert.Equal(new ParticipantId("cust-cara"), result.Referrer);
         Assert.Equal(
             new[] { TouchVerdict.OutsideWindow, TouchVerdict.Outranked, TouchVerdict.Chosen },
-            last.Touches.Select(t => t.Verdict));
+            result.Touches.Select(t => t.Verdict));
 
         #region Attribution.Explain
-        Console.WriteLine(last.Explain());
+        Console.WriteLine(result.Explain());
         #endregion
 
         var shown = DocsFiles.Blocks("docs/attribution.md").Single(b => b.Marker == "output: Attribution.Explain").Text;
-        Assert.Equal(shown, last.Explain().ReplaceLineEndings("\n"));
+        Assert.Equal(shown, result.Explain().ReplaceLineEndings("\n"));
 
         // A code presented at the sale beats the later clicks.
         await ClickAsync(ben, "v-2", now - Duration.FromDays(1));
