@@ -323,6 +323,7 @@ public sealed class CodesSnippets
         Assert.True((await attribution.RecordConversionAsync(Sale("pos-0", "ida", t0 + Duration.FromMinutes(30)), ct)).IsAttributed);
         Assert.Equal(withRewards ? NotAttributedReason.CodeUsedUp : NotAttributedReason.None, (await attribution.FindAttributionAsync(Customers, "web-2", ct))!.Reason);
         Assert.True((await attribution.FindAttributionAsync(Customers, "web-1", ct))!.IsAttributed);
+        Assert.Equal(NotAttributedReason.CodeUsedUp, (await attribution.ReevaluateAsync(Customers, "web-2", ct))!.Reason);
     }
 
     [Fact]
