@@ -29,8 +29,8 @@ namespace Referrals.Services;
 /// re-evaluates the customers it touched by itself.
 /// </para>
 /// <para>
-/// Code status (paused, revoked) is the code's current status; expiry and use limits are judged at the conversion's
-/// event time. Use limits count the earlier attributed conversions of the code (by event time, then order id).
+/// Code status (paused, revoked) is the code's status at the touch's and the conversion's event time (the store keeps
+/// every version of a code); expiry and use limits are judged at the conversion's event time. Use limits count the earlier attributed conversions of the code (by event time, then order id).
 /// </para>
 /// <para>
 /// A conversion runs through the one conversion pipeline: decide, assess (fraud), plan rewards, commit, notify. Each

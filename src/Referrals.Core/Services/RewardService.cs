@@ -57,10 +57,11 @@ public readonly struct RewardProcessingResult
 /// </summary>
 /// <remarks>
 /// <para>
-/// Referral numbers (for tiers and milestones) count the referrer's successful referrals in the order their rewards were
-/// decided. Caps count the referrer's rewards (not rejected or revoked) whose conversions fall in the same calendar period
-/// of the program's time zone. Both hold under concurrency through the store's optimistic versions: a commit that lost a
-/// race is evaluated again.
+/// Referral numbers (for tiers and milestones) rank the referrer's counted referrals by event time, then order id,
+/// whatever order they arrive in. Caps count the referrer's rewards (not rejected or revoked) whose conversions fall in
+/// the same calendar period of the program's time zone, used in event-time order. A late event re-decides the later
+/// rewards it changes with new ledger entries. Both hold under concurrency through the store's optimistic versions: a
+/// commit that lost a race is evaluated again.
 /// </para>
 /// <para>Repeat purchases of an already-referred friend earn no rewards.</para>
 /// </remarks>
