@@ -1,6 +1,3 @@
-// The snippets are a host's code, which passes no cancellation token where one is optional (the docs' convention).
-#pragma warning disable xUnit1051
-
 using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
 using Referrals.Attribution;
