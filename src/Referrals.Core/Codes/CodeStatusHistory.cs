@@ -11,8 +11,11 @@ namespace Referrals.Codes;
 /// </summary>
 /// <remarks>
 /// <para>
-/// A change takes effect at its instant: an event at exactly that instant sees the new status (as an event at a code's
-/// expiry instant sees it expired). A version whose instant is earlier than the one before it (clocks of two processes
+/// A change takes effect just after its instant: an event at exactly that instant sees the status before it. A change is
+/// dated by the library's clock when it is made, and a sale dated that same instant may arrive before or after it; were
+/// it judged by the new status, it would be credited when it arrived first (a pause decides no recorded order again) and
+/// refused when it arrived second — or when re-evaluated. Judged by the status before, it is decided the same way
+/// whatever the order (found by EventOrderPropertyTests: a sale and a pause at one instant). A version whose instant is earlier than the one before it (clocks of two processes
 /// apart) takes effect when the one before it did, never earlier, so the history stays in the order of the versions.
 /// </para>
 /// <para>
@@ -105,7 +108,7 @@ internal sealed class CodeStatusHistory
         // Histories are a handful of spans: a scan from the latest is quicker than a search.
         for (int i = _status.Length - 1; i > 0; i--)
         {
-            if (at >= _from[i])
+            if (at > _from[i])
             {
                 return _status[i];
             }

@@ -172,7 +172,7 @@ internal sealed class AttributionDecider(IReadOnlyDictionary<ProgramId, ProgramR
             chosen.Id,
             chain,
             isRepeat: false,
-            Combine(chosen.Medium, chosen.Kind, conversion.Channel));
+            Combine(chosen.Medium, chosen.Code, chosen.Kind, conversion.Channel));
         return (credit, participant, contacts, referrersFirst);
     }
 
@@ -193,7 +193,7 @@ internal sealed class AttributionDecider(IReadOnlyDictionary<ProgramId, ProgramR
                 first.TouchId,
                 first.Chain,
                 isRepeat: true,
-                Combine(first.Medium, first.CaptureMethod, conversion.Channel));
+                Combine(first.Medium, first.Code, first.CaptureMethod, conversion.Channel));
 
         public AttributionResult Create(
             NotAttributedReason reason,
@@ -412,14 +412,15 @@ internal sealed class AttributionDecider(IReadOnlyDictionary<ProgramId, ProgramR
         return result;
     }
 
-    private static ChannelCombination? Combine(ShareMedium medium, TouchKind? captureMethod, Channel converted)
+    private static ChannelCombination? Combine(ShareMedium medium, ReferralCode? code, TouchKind? captureMethod, Channel converted)
     {
         if (captureMethod is null)
         {
             return null;
         }
-        // A contact look-up carries no medium: the referral was passed on by word of mouth, offline.
-        var shared = medium == ShareMedium.Unknown && captureMethod == TouchKind.PosContactLookup ? Channel.Offline : medium.GetChannel();
+        // A referrer found by contact (looked up at the till, or named by e-mail or phone in a POS batch) carries no code
+        // and no medium: the referral was passed on by word of mouth, offline.
+        var shared = medium == ShareMedium.Unknown && (code is null || captureMethod == TouchKind.PosContactLookup) ? Channel.Offline : medium.GetChannel();
         return (shared, converted) switch
         {
             (Channel.Online, Channel.Online) => ChannelCombination.OnlineToOnline,

@@ -121,6 +121,20 @@ internal sealed partial class SessionConversionPipeline(
         {
             // The store gets only what the presented input resolved to, never an e-mail address or phone typed there.
             var resolution = touches.Codes.Resolve(raw);
+            if (resolution.Outcome == CodeResolutionOutcome.NotFound)
+            {
+                // Issued by another process since this index last caught up (another app instance, the POS service):
+                // the store has it, and the order must not lose its referral for the few seconds until the refresh.
+                foreach (var key in touches.Codes.MissedKeys(raw, resolution))
+                {
+                    if (await session.FindCodeAsync(key, ct).ConfigureAwait(false) is { } stored)
+                    {
+                        touches.Codes.Index.Set(stored);
+                        resolution = touches.Codes.Resolve(raw);
+                        break;
+                    }
+                }
+            }
             presentedResolution = resolution;
             string? kept = touches.Codes.PresentedForm(resolution);
             if (!string.Equals(kept, raw, StringComparison.Ordinal))

@@ -275,10 +275,11 @@ public sealed class CodeStateAtEventTimeTests
         Prop.ForAll(Lives(), life =>
         {
             var (changes, revoked, sale) = life;
-            // Active at the sale: no change yet, or the last change by then was a resume (odd count), and not revoked by then.
-            int before = changes.Count(c => c <= sale);
+            // Active at the sale: no change before it yet, or the last change before it was a resume (odd count), and not
+            // revoked before it (a change takes effect just after its instant).
+            int before = changes.Count(c => c < sale);
             int revokedAt = changes.Length == 0 ? 1 : changes[^1] + 1;
-            bool active = before % 2 == 0 && !(revoked && sale >= revokedAt);
+            bool active = before % 2 == 0 && !(revoked && sale > revokedAt);
             var inOrder = DecideAsync(changes, revoked, sale, saleInItsPlace: true).GetAwaiter().GetResult();
             var late = DecideAsync(changes, revoked, sale, saleInItsPlace: false).GetAwaiter().GetResult();
             return (inOrder.IsAttributed == active && late.IsAttributed == active

@@ -13,14 +13,15 @@ public sealed class CodeStatusHistoryTests
     private static Instant At(int hours) => Issued + Duration.FromHours(hours);
 
     [Fact]
-    public void A_change_takes_effect_at_its_instant()
+    public void A_change_takes_effect_just_after_its_instant()
     {
+        // An event at the change's own instant may arrive before or after the change: it sees the status before it.
         var history = CodeStatusHistory.FromVersions([(At(0), CodeStatus.Active), (At(10), CodeStatus.Paused), (At(20), CodeStatus.Active)]);
 
-        Assert.Equal(CodeStatus.Active, history.StatusAt(At(10) - Duration.Epsilon));
-        Assert.Equal(CodeStatus.Paused, history.StatusAt(At(10)));
-        Assert.Equal(CodeStatus.Paused, history.StatusAt(At(20) - Duration.Epsilon));
-        Assert.Equal(CodeStatus.Active, history.StatusAt(At(20)));
+        Assert.Equal(CodeStatus.Active, history.StatusAt(At(10)));
+        Assert.Equal(CodeStatus.Paused, history.StatusAt(At(10) + Duration.Epsilon));
+        Assert.Equal(CodeStatus.Paused, history.StatusAt(At(20)));
+        Assert.Equal(CodeStatus.Active, history.StatusAt(At(20) + Duration.Epsilon));
         Assert.False(history.IsConstant);
     }
 
@@ -118,8 +119,9 @@ public sealed class CodeStatusHistoryTests
             (versions, hour) =>
             {
                 var history = CodeStatusHistory.FromVersions([.. versions.Select(v => (At(v.Hour), v.Status))]);
-                // Changes fall on whole hours: just before an hour, the status is the one of the hour before.
-                return history.StatusAt(At(hour)) == Reference(versions, hour)
-                    && history.StatusAt(At(hour) - Duration.Epsilon) == Reference(versions, hour - 1);
+                // Changes fall on whole hours and take effect just after: at an hour, the status is the one of the hour
+                // before; just after it, the one of that hour.
+                return history.StatusAt(At(hour) + Duration.Epsilon) == Reference(versions, hour)
+                    && history.StatusAt(At(hour)) == Reference(versions, hour - 1);
             });
 }

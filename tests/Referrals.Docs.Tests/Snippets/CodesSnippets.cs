@@ -281,7 +281,8 @@ public sealed class CodesSnippets
 
         // Resuming does not credit what happened during the pause, and pausing decides no recorded order again.
         await codes.ResumeAsync(code.Code, ct);
-        var later = await attribution.RecordConversionAsync(Sale("pos-3", "hal", app.Clock.GetCurrentInstant()), ct);
+        // (A change takes effect just after its instant: a sale dated the resume's own instant would still be refused.)
+        var later = await attribution.RecordConversionAsync(Sale("pos-3", "hal", app.Clock.GetCurrentInstant() + Duration.FromMinutes(1)), ct);
         Assert.True(later.IsAttributed);
         Assert.Equal(NotAttributedReason.CodeInactive, (await attribution.FindAttributionAsync(Customers, "pos-2", ct))!.Reason);
         await codes.RevokeAsync(code.Code, ct);

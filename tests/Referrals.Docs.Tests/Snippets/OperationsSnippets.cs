@@ -114,14 +114,15 @@ public sealed class OperationsSnippets
         var issued = await elsewhere.IssueAsync(new CodeRequest { Program = Customers, Owner = new ParticipantId("dana") }, Ct);
         Assert.Equal(CodeResolutionOutcome.NotFound, codes.Resolve(issued.Display).Outcome);
 
-        // A conversion presenting it here before the refresh is recorded without the code, and not credited.
+        // A conversion presenting it here before the refresh finds it in the store: credited, with the code kept.
         var early = await app.Get<AttributionService>().RecordConversionAsync(new Conversion
         {
             Program = Customers, OrderId = "web-0999", Customer = new ParticipantId("erik"), PresentedCode = issued.Display,
             Amount = new Money(49.90m, "EUR"), EventTime = app.Clock.GetCurrentInstant(),
         }, Ct);
-        Assert.False(early.IsAttributed);
-        Assert.Null((await app.Get<IReferralStore>().FindOrderAsync(Customers, "web-0999", Ct))!.Conversion.PresentedCode);
+        Assert.True(early.IsAttributed);
+        Assert.Equal(new ParticipantId("dana"), early.Referrer);
+        Assert.Equal(issued.Code.Value, (await app.Get<IReferralStore>().FindOrderAsync(Customers, "web-0999", Ct))!.Conversion.PresentedCode);
 
         #region Operations.Refresh
         int changed = await codes.RefreshAsync();   // reads the codes other processes issued or changed since the last call

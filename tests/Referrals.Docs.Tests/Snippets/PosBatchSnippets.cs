@@ -100,7 +100,7 @@ public sealed class PosBatchSnippets
         Assert.Equal(new ParticipantId("cust-anna"), hal.Referrer);
         Assert.Null(hal.Code);
         Assert.Equal(Instant.FromUtc(2026, 11, 22, 12, 30), hal.ConversionTime);
-        Assert.Equal(ChannelCombination.OnlineToOffline, hal.Combination);
+        Assert.Equal(ChannelCombination.OfflineToOffline, hal.Combination);
 
         // Line 5: a quoted register id with a comma, a fraction of a second, and only the friend's e-mail address: a
         // touch that counts for an order that carries the same address's hash.
