@@ -127,11 +127,7 @@ public sealed class ConfigurationSnippets
             ["Referrals:Fraud:CodeGuessing:Window"] = "00:10",
             ["Referrals:Notifications:FirstRetryDelay"] = "00:00:45",
         }).Build();
-        var services = new ServiceCollection();
-        services.AddReferrals(configuration);
-        using var provider = services.BuildServiceProvider();
-        provider.GetRequiredService<IStartupValidator>().Validate();
-        var o = provider.GetRequiredService<IOptions<ReferralsOptions>>().Value;
+        var o = Started(configuration);
         Assert.Equal(TimeSpan.FromDays(30), o.Programs["a"].AttributionWindow);
         Assert.Equal(TimeSpan.FromDays(14), o.Programs["a"].Rewards!.HoldPeriod);   // a bare number is days
         Assert.Equal(TimeSpan.FromMinutes(10), o.Fraud.CodeGuessing.Window);          // hh:mm
@@ -140,10 +136,7 @@ public sealed class ConfigurationSnippets
         foreach (var (key, value) in new[] { ("AttributionWindow", "30 days"), ("AttributionWindow", "P30D"), ("ActiveFrom", "27.11.2026") })
         {
             var bad = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [$"Referrals:Programs:a:{key}"] = value }).Build();
-            var s = new ServiceCollection();
-            s.AddReferrals(bad);
-            using var p = s.BuildServiceProvider();
-            var error = Assert.Throws<OptionsValidationException>(() => p.GetRequiredService<IStartupValidator>().Validate());
+            var error = Assert.Throws<OptionsValidationException>(() => Started(bad));
             Assert.StartsWith($"Referrals:Programs:a:{key} must be", error.Message, StringComparison.Ordinal);
         }
     }
@@ -158,22 +151,25 @@ public sealed class ConfigurationSnippets
             // A signal name no check reports: accepted, and it changes nothing (the page says so).
             ["Referrals:Programs:Customers:Fraud:Scores:self-referral.adress"] = "0",
         }).Build();
-        var services = new ServiceCollection();
-        services.AddReferrals(configuration);
-        using var provider = services.BuildServiceProvider();
-        provider.GetRequiredService<IStartupValidator>().Validate();
-        var o = provider.GetRequiredService<IOptions<ReferralsOptions>>().Value;
+        var o = Started(configuration);
         Assert.Equal(6, o.Codes.Length);
         Assert.Equal(["Customers"], o.Programs.Keys);
         Assert.False(o.Programs.ContainsKey("customers"));
         Assert.Equal(20m, o.Programs["Customers"].MinimumOrder["EUR"]);
 
         var section = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Referrals:Codes"] = "SHOP" }).Build();
-        var s = new ServiceCollection();
-        s.AddReferrals(section);
-        using var p = s.BuildServiceProvider();
-        var error = Assert.Throws<OptionsValidationException>(() => p.GetRequiredService<IStartupValidator>().Validate());
+        var error = Assert.Throws<OptionsValidationException>(() => Started(section));
         Assert.Equal("Referrals:Codes must be a section of settings (a JSON object); got a single value (not shown).", error.Message);
+    }
+
+    /// <summary>The options a host binds from <paramref name="configuration"/>, checked as at its start (throws as it would).</summary>
+    private static ReferralsOptions Started(IConfiguration configuration)
+    {
+        var services = new ServiceCollection();
+        services.AddReferrals(configuration);
+        using var provider = services.BuildServiceProvider();
+        provider.GetRequiredService<IStartupValidator>().Validate();
+        return provider.GetRequiredService<IOptions<ReferralsOptions>>().Value;
     }
 
     [Fact]
