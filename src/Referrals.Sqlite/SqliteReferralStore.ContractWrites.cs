@@ -12,63 +12,7 @@ public sealed partial class SqliteReferralStore
     private static void ValidateUnit(UnitOfWork unit)
     {
         ArgumentNullException.ThrowIfNull(unit);
-        ArgumentNullException.ThrowIfNull(unit.ReadSummaries, "unit.ReadSummaries");
-        ArgumentNullException.ThrowIfNull(unit.ReadOrders, "unit.ReadOrders");
-        ArgumentNullException.ThrowIfNull(unit.Codes, "unit.Codes");
-        ArgumentNullException.ThrowIfNull(unit.Participants, "unit.Participants");
-        ArgumentNullException.ThrowIfNull(unit.VisitorLinks, "unit.VisitorLinks");
-        ArgumentNullException.ThrowIfNull(unit.Touches, "unit.Touches");
-        ArgumentNullException.ThrowIfNull(unit.Orders, "unit.Orders");
-        ArgumentNullException.ThrowIfNull(unit.Refunds, "unit.Refunds");
-        ArgumentNullException.ThrowIfNull(unit.Entries, "unit.Entries");
-        ArgumentNullException.ThrowIfNull(unit.Rewards, "unit.Rewards");
-        ArgumentNullException.ThrowIfNull(unit.Summaries, "unit.Summaries");
-        ArgumentNullException.ThrowIfNull(unit.Notifications, "unit.Notifications");
-        ArgumentNullException.ThrowIfNull(unit.Erasures, "unit.Erasures");
-        ArgumentNullException.ThrowIfNull(unit.RebuiltPrograms, "unit.RebuiltPrograms");
-        foreach (var read in unit.ReadSummaries)
-        {
-            ArgumentOutOfRangeException.ThrowIfNegative(read.Version, "unit.ReadSummaries");
-        }
-        foreach (var read in unit.ReadOrders)
-        {
-            ArgumentOutOfRangeException.ThrowIfNegative(read.Version, "unit.ReadOrders");
-        }
-        foreach (var code in unit.Codes)
-        {
-            CheckRecord(code?.Record, "unit.Codes");
-            CheckWrittenVersion(code!.Record.Version, nameof(UnitOfWork.Codes));
-        }
-        foreach (var participant in unit.Participants)
-        {
-            CheckParticipant(participant);
-        }
-        foreach (var touch in unit.Touches)
-        {
-            CheckTouch(touch);
-        }
-        foreach (var order in unit.Orders)
-        {
-            ArgumentNullException.ThrowIfNull(order, "unit.Orders");
-            CheckConversion(order.Conversion);
-            CheckWrittenVersion(order.Version, nameof(UnitOfWork.Orders));
-        }
-        foreach (var reward in unit.Rewards)
-        {
-            CheckWrittenVersion(reward.Version, nameof(UnitOfWork.Rewards));
-        }
-        foreach (var summary in unit.Summaries)
-        {
-            CheckWrittenVersion(summary.Version, nameof(UnitOfWork.Summaries));
-        }
-    }
-
-    private static void CheckWrittenVersion(long version, string list)
-    {
-        if (version < 1)
-        {
-            throw new ArgumentOutOfRangeException(nameof(UnitOfWork), version, $"A row of UnitOfWork.{list} has version {version}; written rows start at version 1.");
-        }
+        unit.ThrowIfInvalid();
     }
 
     /// <summary>

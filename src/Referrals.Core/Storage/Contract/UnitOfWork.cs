@@ -114,4 +114,15 @@ public sealed class UnitOfWork
     /// <c>secure_delete</c>, PostgreSQL's vacuum) is its own documentation's business.
     /// </summary>
     public IReadOnlyList<ParticipantErasure> Erasures { get; init; } = [];
+
+    /// <summary>
+    /// Throws for the programmer errors a store refuses before it writes anything: a <see langword="null"/> list or row, a
+    /// written row with a version below 1, a read row with a version below 0, and default values a store cannot key (an
+    /// empty code, a default program, participant or customer id, a null order or touch id, an amount without a currency,
+    /// an empty contact hash or fingerprint). A store calls it first in <see cref="IReferralStoreSession.WriteAsync"/>.
+    /// </summary>
+    /// <exception cref="ArgumentNullException">A list or a row is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A version is out of range.</exception>
+    /// <exception cref="ArgumentException">A row holds a default value a store cannot key.</exception>
+    public void ThrowIfInvalid() => UnitValidation.ThrowIfInvalid(this);
 }

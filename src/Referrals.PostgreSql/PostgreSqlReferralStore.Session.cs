@@ -1,0 +1,554 @@
+using Npgsql;
+using NpgsqlTypes;
+using Referrals.Storage;
+
+namespace Referrals.PostgreSql;
+
+public sealed partial class PostgreSqlReferralStore
+{
+    // SQLSTATEs that mean "another transaction holds what this one needs": reported as a conflict of the unit, which is
+    // rolled back to its savepoint (the session stays usable; Core reads again and decides again).
+    private static bool IsContention(PostgresException e) =>
+        e.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.LockNotAvailable;
+
+    /// <summary>
+    /// A session (see the class remarks): the reads and units run on one connection inside its transaction; each unit is a
+    /// batch under a savepoint.
+    /// </summary>
+    private sealed class ContractSession(PgDb db) : ContractReader, IReferralStoreSession
+    {
+        private bool _ended;
+        private bool _committed;
+        private bool _disposed;
+        private Exception? _failure;
+        // The last unit's savepoint, released with the next unit's batch (no round trip of its own).
+        private bool _releasePending;
+
+        private PgDb Open()
+        {
+            if (_ended)
+            {
+                throw new InvalidOperationException(_disposed ? "The session was disposed." : "The session was committed; begin a new one.");
+            }
+            if (_failure is not null)
+            {
+                throw new InvalidOperationException("A read or unit of this session failed with a database error; the session can only be disposed, which rolls it back.", _failure);
+            }
+            return db;
+        }
+
+        protected override async ValueTask<T> Run<TState, T>(TState state, Func<PgDb, TState, CancellationToken, ValueTask<T>> read, CancellationToken cancellationToken)
+        {
+            var session = Open();
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                return await read(session, state, cancellationToken).ConfigureAwait(false);
+            }
+            catch (NpgsqlException e)
+            {
+                _failure = e;
+                throw;
+            }
+            catch (OperationCanceledException e)
+            {
+                // A cancelled statement aborts the transaction: nothing but a rollback is left.
+                _failure = e;
+                throw;
+            }
+        }
+
+        public async ValueTask<WriteOutcome> WriteAsync(UnitOfWork unit, CancellationToken cancellationToken = default)
+        {
+            ArgumentNullException.ThrowIfNull(unit);
+            unit.ThrowIfInvalid();
+            var session = Open();
+            cancellationToken.ThrowIfCancellationRequested();
+            var plan = new UnitPlan(session);
+            if (_releasePending)
+            {
+                plan.Add("RELEASE SAVEPOINT referrals_unit;");
+                _releasePending = false;
+            }
+            plan.Add("SAVEPOINT referrals_unit;");
+            plan.AddUnit(unit);
+            WriteOutcome outcome;
+            try
+            {
+                outcome = await plan.ExecuteAsync(cancellationToken).ConfigureAwait(false);
+                if (outcome.Status == WriteStatus.Written && unit.Erasures.Count > 0)
+                {
+                    foreach (var erasure in unit.Erasures)
+                    {
+                        if (await EraseAsync(session, erasure, cancellationToken).ConfigureAwait(false) is { } stop)
+                        {
+                            outcome = stop;
+                            break;
+                        }
+                    }
+                }
+            }
+            catch (PostgresException e) when (IsContention(e))
+            {
+                await RollBackUnitAsync(session, e).ConfigureAwait(false);
+                return WriteOutcome.Conflict(plan.KindOf(e.BatchCommand), plan.KeyOf(e.BatchCommand) ?? e.SqlState);
+            }
+            catch (OperationCanceledException e)
+            {
+                await RollBackUnitAsync(session, e).ConfigureAwait(false);
+                throw;
+            }
+            catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+            {
+                _failure ??= e;
+                throw;
+            }
+            if (outcome.Status == WriteStatus.Written)
+            {
+                _releasePending = true;
+            }
+            else
+            {
+                await RollBackUnitAsync(session, null).ConfigureAwait(false);
+            }
+            return outcome;
+        }
+
+        /// <summary>Rolls the unit back to its savepoint; when even that fails (the connection is gone), the session is doomed.</summary>
+        private async ValueTask RollBackUnitAsync(PgDb session, Exception? cause)
+        {
+            try
+            {
+                await using var command = session.Command("ROLLBACK TO SAVEPOINT referrals_unit; RELEASE SAVEPOINT referrals_unit;");
+                await command.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+            {
+                _failure ??= cause ?? e;
+            }
+        }
+
+        public async ValueTask CommitAsync(CancellationToken cancellationToken = default)
+        {
+            var session = Open();
+            cancellationToken.ThrowIfCancellationRequested();
+            _ended = true;
+            await session.Transaction!.CommitAsync(cancellationToken).ConfigureAwait(false);
+            _committed = true;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            _disposed = true;
+            _ended = true;
+            try
+            {
+                if (!_committed && db.Connection.FullState == System.Data.ConnectionState.Open)
+                {
+                    await db.Transaction!.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+            }
+            catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+            {
+                // The connection broke: the server rolls the transaction back itself.
+            }
+            finally
+            {
+                await db.Transaction!.DisposeAsync().ConfigureAwait(false);
+                await db.Connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A unit of work as one batch: its statements in the order of the unit's lists, each with what a row count of 0
+    /// (or, for a version check, anything but 1) means. Executed in one round trip; the first statement, in list order,
+    /// whose count says so names the row that stopped the unit.
+    /// </summary>
+    private sealed class UnitPlan(PgDb db)
+    {
+        private readonly NpgsqlBatch _batch = new(db.Connection, db.Transaction);
+        private readonly List<Expect> _expects = [];
+        private bool _codesWritten;
+
+        private readonly record struct Expect(WriteStatus OnZero, RowKind Kind, string? Key);
+
+        public void Add(string template) => Add(template, default, null);
+
+        private NpgsqlParameterCollection Add(string template, WriteStatus onZero, RowKind kind, string? key)
+        {
+            var command = db.BatchCommand(template);
+            _batch.BatchCommands.Add(command);
+            _expects.Add(new Expect(onZero, kind, key));
+            return command.Parameters;
+        }
+
+        private NpgsqlParameterCollection Add(string template, WriteStatus onZero, string? key) => Add(template, onZero, default, key);
+
+        public RowKind KindOf(NpgsqlBatchCommand? command)
+        {
+            int i = command is null ? -1 : _batch.BatchCommands.IndexOf(command);
+            return i >= 0 && _expects[i].Kind != 0 ? _expects[i].Kind : RowKind.Summary;
+        }
+
+        public string? KeyOf(NpgsqlBatchCommand? command)
+        {
+            int i = command is null ? -1 : _batch.BatchCommands.IndexOf(command);
+            return i >= 0 ? _expects[i].Key : null;
+        }
+
+        public async ValueTask<WriteOutcome> ExecuteAsync(CancellationToken ct)
+        {
+            if (_codesWritten)
+            {
+                var p = Add("SELECT pg_notify('" + CodeChannel + "', @schema);", default, null);
+                p.AddWithValue("schema", db.Store.Schema);
+            }
+            await using (_batch)
+            {
+                await _batch.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                for (int i = 0; i < _expects.Count; i++)
+                {
+                    var expect = _expects[i];
+                    if (expect.OnZero != 0 && _batch.BatchCommands[i].RecordsAffected != 1)
+                    {
+                        return expect.OnZero == WriteStatus.Duplicate
+                            ? WriteOutcome.Duplicate(expect.Kind, expect.Key!)
+                            : WriteOutcome.Conflict(expect.Kind, expect.Key!);
+                    }
+                }
+            }
+            return WriteOutcome.Written;
+        }
+
+        /// <summary>The advisory lock of a row's key, which a check of its absence and every insert of it take.</summary>
+        private void LockKey(string table, string key)
+        {
+            var p = Add("SELECT pg_advisory_xact_lock(hashtextextended(@key, 0));", default, null);
+            p.AddWithValue("key", db.Store.Schema + "/" + table + "/" + key);
+        }
+
+        public void AddUnit(UnitOfWork unit)
+        {
+            foreach (var read in unit.ReadSummaries)
+            {
+                string key = read.Participant.Value + "/" + read.Key;
+                string lockKey = read.Program.Value + "/" + key;
+                if (read.Version == 0)
+                {
+                    LockKey("summaries", lockKey);
+                }
+                var p = Add(read.Version == 0
+                    ? "SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM {s}.summaries WHERE program = @program AND participant = @participant AND key = @key);"
+                    : "SELECT 1 FROM {s}.summaries WHERE program = @program AND participant = @participant AND key = @key AND version = @version FOR UPDATE;",
+                    WriteStatus.Conflict, RowKind.Summary, key);
+                p.AddWithValue("program", read.Program.Value);
+                p.AddWithValue("participant", read.Participant.Value);
+                p.AddWithValue("key", read.Key);
+                if (read.Version != 0)
+                {
+                    p.AddWithValue("version", read.Version);
+                }
+            }
+            foreach (var read in unit.ReadOrders)
+            {
+                var c = read.Conversion;
+                if (read.Version == 0)
+                {
+                    LockKey("orders", c.Program.Value + "/" + c.OrderId);
+                }
+                var p = Add(read.Version == 0
+                    ? "SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM {s}.orders WHERE program = @program AND order_id = @order_id);"
+                    : "SELECT 1 FROM {s}.orders WHERE program = @program AND order_id = @order_id AND version = @version FOR UPDATE;",
+                    WriteStatus.Conflict, RowKind.Order, c.OrderId);
+                p.AddWithValue("program", c.Program.Value);
+                p.AddWithValue("order_id", c.OrderId);
+                if (read.Version != 0)
+                {
+                    p.AddWithValue("version", read.Version);
+                }
+            }
+            foreach (var row in unit.Codes)
+            {
+                AddCode(row);
+            }
+            foreach (var participant in unit.Participants)
+            {
+                AddParticipant(participant);
+            }
+            foreach (var link in unit.VisitorLinks)
+            {
+                var p = Add("INSERT INTO {s}.visitor_links (participant, visitor) VALUES (@participant, @visitor) ON CONFLICT DO NOTHING;", default, null);
+                p.AddWithValue("participant", link.Customer.Value);
+                p.AddWithValue("visitor", link.Visitor);
+            }
+            foreach (var t in unit.Touches)
+            {
+                var p = Add($$"""
+                    INSERT INTO {s}.touches ({{TouchColumns}})
+                    VALUES (@id, @program, @kind, @referrer, @code, @medium, @visitor, @customer, @contact, @store_id, @register_id, @order_id, @event_time, @recorded_at)
+                    ON CONFLICT (program, id) DO NOTHING;
+                    """, WriteStatus.Duplicate, RowKind.Touch, t.Id);
+                p.AddWithValue("id", t.Id);
+                p.AddWithValue("program", t.Program.Value);
+                p.AddWithValue("kind", (int)t.Kind);
+                p.AddWithValue("referrer", t.Referrer.Value);
+                p.Add(Text("code", t.Code?.Value));
+                p.AddWithValue("medium", (int)t.Medium);
+                p.Add(Text("visitor", t.VisitorId));
+                p.Add(Text("customer", t.Customer?.Value));
+                p.Add(Text("contact", t.Contact?.ToString()));
+                p.Add(Text("store_id", t.StoreId));
+                p.Add(Text("register_id", t.RegisterId));
+                p.Add(Text("order_id", t.OrderId));
+                p.AddWithValue("event_time", ToTicks(t.EventTime));
+                p.AddWithValue("recorded_at", ToTicks(t.RecordedAt));
+            }
+            foreach (var order in unit.Orders)
+            {
+                AddOrder(order);
+            }
+            foreach (var refund in unit.Refunds)
+            {
+                var p = Add("""
+                    INSERT INTO {s}.refunds (program, refund_id, order_id, amount, currency, event_time, is_chargeback)
+                    VALUES (@program, @refund_id, @order_id, @amount, @currency, @event_time, @is_chargeback)
+                    ON CONFLICT (program, refund_id) DO NOTHING;
+                    """, WriteStatus.Duplicate, RowKind.Refund, refund.RefundId);
+                p.AddWithValue("program", refund.Program.Value);
+                p.AddWithValue("refund_id", refund.RefundId);
+                p.AddWithValue("order_id", refund.OrderId);
+                p.AddWithValue("amount", refund.Amount.Amount);
+                p.AddWithValue("currency", refund.Amount.Currency);
+                p.AddWithValue("event_time", ToTicks(refund.EventTime));
+                p.AddWithValue("is_chargeback", refund.IsChargeback);
+            }
+            foreach (var entry in unit.Entries)
+            {
+                var p = Add("""
+                    INSERT INTO {s}.ledger (program, reward_id, entry_id, recorded_at, document)
+                    VALUES (@program, @reward_id, @entry_id, @recorded_at, @document)
+                    ON CONFLICT (program, reward_id, entry_id) DO NOTHING;
+                    """, WriteStatus.Duplicate, RowKind.Entry, entry.RewardId + "/" + entry.EntryId);
+                p.AddWithValue("program", entry.Program.Value);
+                p.AddWithValue("reward_id", entry.RewardId);
+                p.AddWithValue("entry_id", entry.EntryId);
+                p.AddWithValue("recorded_at", ToTicks(entry.RecordedAt));
+                p.AddWithValue("document", entry.Document);
+            }
+            foreach (var reward in unit.Rewards)
+            {
+                var p = Add(reward.Version == 1
+                    ? $$"""
+                      INSERT INTO {s}.rewards ({{RewardColumns}})
+                      VALUES (@program, @reward_id, @beneficiary, @order_id, @conversion_time, @version, @due, @due_at, @document)
+                      ON CONFLICT (program, reward_id) DO NOTHING;
+                      """
+                    : """
+                      UPDATE {s}.rewards SET beneficiary = @beneficiary, order_id = @order_id, conversion_time = @conversion_time,
+                          version = @version, due = @due, due_at = @due_at, document = @document
+                      WHERE program = @program AND reward_id = @reward_id AND version = @version - 1;
+                      """, WriteStatus.Conflict, RowKind.Reward, reward.RewardId);
+                p.AddWithValue("program", reward.Program.Value);
+                p.AddWithValue("reward_id", reward.RewardId);
+                p.AddWithValue("beneficiary", reward.Beneficiary.Value);
+                p.AddWithValue("order_id", reward.OrderId);
+                p.AddWithValue("conversion_time", ToTicks(reward.ConversionTime));
+                p.AddWithValue("version", reward.Version);
+                p.Add(new NpgsqlParameter<int?>("due", NpgsqlDbType.Integer) { TypedValue = reward.Due is { } due ? (int)due : null });
+                p.Add(Ticks("due_at", reward.DueAt));
+                p.AddWithValue("document", reward.Document);
+            }
+            foreach (var summary in unit.Summaries)
+            {
+                string key = summary.Participant.Value + "/" + summary.Key;
+                if (summary.Version == 1)
+                {
+                    LockKey("summaries", summary.Program.Value + "/" + key);
+                }
+                var p = Add(summary.Version == 1
+                    ? """
+                      INSERT INTO {s}.summaries (program, participant, key, version, document) VALUES (@program, @participant, @key, @version, @document)
+                      ON CONFLICT (program, participant, key) DO NOTHING;
+                      """
+                    : """
+                      UPDATE {s}.summaries SET version = @version, document = @document
+                      WHERE program = @program AND participant = @participant AND key = @key AND version = @version - 1;
+                      """, WriteStatus.Conflict, RowKind.Summary, key);
+                p.AddWithValue("program", summary.Program.Value);
+                p.AddWithValue("participant", summary.Participant.Value);
+                p.AddWithValue("key", summary.Key);
+                p.AddWithValue("version", summary.Version);
+                p.AddWithValue("document", summary.Document);
+            }
+            foreach (var n in unit.Notifications)
+            {
+                var p = Add(InsertNotificationSql, WriteStatus.Duplicate, RowKind.Notification, n.Id);
+                BindNotification(p, n);
+            }
+            foreach (var rebuilt in unit.RebuiltPrograms)
+            {
+                var p = Add("DELETE FROM {s}.pending_rebuilds WHERE program = @program;", WriteStatus.Duplicate, RowKind.Rebuild, rebuilt.Value);
+                p.AddWithValue("program", rebuilt.Value);
+            }
+            foreach (var erasure in unit.Erasures)
+            {
+                var p = Add("""
+                    INSERT INTO {s}.erasures (erasure_id, participant, at, actor, reason) VALUES (@erasure_id, @participant, @at, @actor, @reason)
+                    ON CONFLICT (erasure_id) DO NOTHING;
+                    """, WriteStatus.Duplicate, RowKind.Erasure, erasure.ErasureId);
+                p.AddWithValue("erasure_id", erasure.ErasureId);
+                p.AddWithValue("participant", erasure.Participant.Value);
+                p.AddWithValue("at", ToTicks(erasure.At));
+                p.AddWithValue("actor", erasure.Actor);
+                p.AddWithValue("reason", erasure.Reason);
+            }
+        }
+
+        private void AddCode(CodeRow row)
+        {
+            var record = row.Record;
+            _codesWritten = true;
+            // The feed's counter row is locked to the end of the transaction: positions are taken in commit order.
+            var p = Add(record.Version == 1
+                ? $$"""
+                  WITH feed AS (UPDATE {s}.code_feed SET position = position + 1 WHERE id = 1 RETURNING position)
+                  INSERT INTO {s}.codes ({{CodeColumns}}, change_position)
+                  SELECT @code, @display, @program, @owner, @medium, @kind, @status, @created_at, @expires_at, @max_uses, @uses, @version, feed.position FROM feed
+                  ON CONFLICT (code) DO NOTHING;
+                  """
+                : """
+                  WITH feed AS (UPDATE {s}.code_feed SET position = position + 1 WHERE id = 1 RETURNING position)
+                  UPDATE {s}.codes SET display = @display, program = @program, owner = @owner, medium = @medium, kind = @kind,
+                      status = @status, created_at = @created_at, expires_at = @expires_at, max_uses = @max_uses, uses = @uses,
+                      version = @version, change_position = feed.position
+                  FROM feed
+                  WHERE code = @code AND version = @version - 1;
+                  """,
+                record.Version == 1 ? WriteStatus.Duplicate : WriteStatus.Conflict, RowKind.Code, record.Code.Value);
+            BindCode(p, record);
+            p = Add($$"""
+                INSERT INTO {s}.code_versions (program, code, version, changed_at, display, owner, medium, kind, status, created_at, expires_at, max_uses, uses)
+                VALUES (@program, @code, @version, @changed_at, @display, @owner, @medium, @kind, @status, @created_at, @expires_at, @max_uses, @uses)
+                ON CONFLICT DO NOTHING;
+                """, default, null);
+            BindCode(p, record);
+            p.AddWithValue("changed_at", ToTicks(row.ChangedAt));
+        }
+
+        private void AddParticipant(Referrals.Participants.Participant participant)
+        {
+            var p = Add("""
+                INSERT INTO {s}.participants (id, kind, masked_email, masked_phone) VALUES (@id, @kind, @masked_email, @masked_phone)
+                ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, masked_email = excluded.masked_email, masked_phone = excluded.masked_phone;
+                """, default, null);
+            p.AddWithValue("id", participant.Id.Value);
+            p.AddWithValue("kind", (int)participant.Kind);
+            p.Add(Text("masked_email", participant.MaskedEmail));
+            p.Add(Text("masked_phone", participant.MaskedPhone));
+            p = Add("""
+                DELETE FROM {s}.participant_contacts WHERE participant = @id;
+                """, default, null);
+            p.AddWithValue("id", participant.Id.Value);
+            p = Add("DELETE FROM {s}.participant_fingerprints WHERE participant = @id;", default, null);
+            p.AddWithValue("id", participant.Id.Value);
+            if (participant.Contacts.Count > 0)
+            {
+                p = Add("INSERT INTO {s}.participant_contacts (participant, ordinal, contact) SELECT @id, o - 1, v FROM unnest(@values) WITH ORDINALITY AS u(v, o);", default, null);
+                p.AddWithValue("id", participant.Id.Value);
+                p.AddWithValue("values", participant.Contacts.Select(static c => c.ToString()).ToArray());
+            }
+            if (participant.Fingerprints.Count > 0)
+            {
+                p = Add("INSERT INTO {s}.participant_fingerprints (participant, ordinal, fingerprint) SELECT @id, o - 1, v FROM unnest(@values) WITH ORDINALITY AS u(v, o);", default, null);
+                p.AddWithValue("id", participant.Id.Value);
+                p.AddWithValue("values", participant.Fingerprints.Select(static f => f.ToString()).ToArray());
+            }
+        }
+
+        private void AddOrder(OrderRow order)
+        {
+            var c = order.Conversion;
+            if (order.Version > 1)
+            {
+                // Core writes the same conversion in every version: only what it decided changes.
+                var u = Add("""
+                    UPDATE {s}.orders SET version = @version, document = @document, credited_referrer = @credited_referrer,
+                        credited_code = @credited_code, counted_referrer = @counted_referrer
+                    WHERE program = @program AND order_id = @order_id AND version = @version - 1;
+                    """, WriteStatus.Conflict, RowKind.Order, c.OrderId);
+                BindOrder(u, order);
+                return;
+            }
+            LockKey("orders", c.Program.Value + "/" + c.OrderId);
+            var p = Add("""
+                INSERT INTO {s}.orders (program, order_id, customer, amount, currency, event_time, channel, store_id, visitor, is_new_customer, presented_code, register_id,
+                                        version, document, credited_referrer, credited_code, counted_referrer)
+                VALUES (@program, @order_id, @customer, @amount, @currency, @event_time, @channel, @store_id, @visitor, @is_new_customer, @presented_code, @register_id,
+                        @version, @document, @credited_referrer, @credited_code, @counted_referrer)
+                ON CONFLICT (program, order_id) DO NOTHING;
+                """, WriteStatus.Duplicate, RowKind.Order, c.OrderId);
+            BindOrder(p, order);
+            p.AddWithValue("customer", c.Customer.Value);
+            p.AddWithValue("amount", c.Amount.Amount);
+            p.AddWithValue("currency", c.Amount.Currency);
+            p.AddWithValue("event_time", ToTicks(c.EventTime));
+            p.AddWithValue("channel", (int)c.Channel);
+            p.Add(Text("store_id", c.StoreId));
+            p.Add(Text("visitor", c.VisitorId));
+            p.Add(new NpgsqlParameter<bool?>("is_new_customer", NpgsqlDbType.Boolean) { TypedValue = c.IsNewCustomer });
+            p.Add(Text("presented_code", c.PresentedCode));
+            p.Add(Text("register_id", c.RegisterId));
+            if (c.Contacts.Count > 0)
+            {
+                p = Add("""
+                    INSERT INTO {s}.order_contacts (program, order_id, ordinal, contact)
+                    SELECT @program, @order_id, o - 1, v FROM unnest(@values) WITH ORDINALITY AS u(v, o) ON CONFLICT DO NOTHING;
+                    """, default, null);
+                p.AddWithValue("program", c.Program.Value);
+                p.AddWithValue("order_id", c.OrderId);
+                p.AddWithValue("values", c.Contacts.Select(static h => h.ToString()).ToArray());
+            }
+            if (c.Fingerprints.Count > 0)
+            {
+                p = Add("""
+                    INSERT INTO {s}.order_fingerprints (program, order_id, ordinal, fingerprint, customer, event_time)
+                    SELECT @program, @order_id, o - 1, v, @customer, @event_time FROM unnest(@values) WITH ORDINALITY AS u(v, o) ON CONFLICT DO NOTHING;
+                    """, default, null);
+                p.AddWithValue("program", c.Program.Value);
+                p.AddWithValue("order_id", c.OrderId);
+                p.AddWithValue("customer", c.Customer.Value);
+                p.AddWithValue("event_time", ToTicks(c.EventTime));
+                p.AddWithValue("values", c.Fingerprints.Select(static f => f.ToString()).ToArray());
+            }
+        }
+
+        private static void BindOrder(NpgsqlParameterCollection p, OrderRow order)
+        {
+            p.AddWithValue("program", order.Conversion.Program.Value);
+            p.AddWithValue("order_id", order.Conversion.OrderId);
+            p.AddWithValue("version", order.Version);
+            p.AddWithValue("document", order.Document);
+            p.Add(Text("credited_referrer", order.CreditedReferrer?.Value));
+            p.Add(Text("credited_code", order.CreditedCode?.Value));
+            p.Add(Text("counted_referrer", order.CountedReferrer?.Value));
+        }
+    }
+
+    /// <summary>A text parameter that may be null (typed, so a null needs no inference).</summary>
+    private static NpgsqlParameter<string?> Text(string name, string? value) => new(name, NpgsqlDbType.Text) { TypedValue = value };
+
+    /// <summary>An instant parameter in ticks that may be null.</summary>
+    private static NpgsqlParameter<long?> Ticks(string name, NodaTime.Instant? value) =>
+        new(name, NpgsqlDbType.Bigint) { TypedValue = value is { } v ? ToTicks(v) : null };
+
+    /// <summary>An instant as Unix ticks (100 ns); a sub-tick remainder, which no .NET clock produces, is dropped.</summary>
+    internal static long ToTicks(NodaTime.Instant instant) => instant.ToUnixTimeTicks();
+
+    /// <summary>Unix ticks as an instant.</summary>
+    internal static NodaTime.Instant ToInstant(long ticks) => NodaTime.Instant.FromUnixTimeTicks(ticks);
+}

@@ -1,0 +1,226 @@
+using System.Collections.Concurrent;
+using Npgsql;
+using Referrals.Storage;
+
+namespace Referrals.PostgreSql;
+
+/// <summary>
+/// The store for many app instances sharing one PostgreSQL database (Npgsql): web shop instances behind a load balancer,
+/// a POS integration service and nightly jobs. Implements the store contract <see cref="IReferralStore"/> (explicitly;
+/// resolve or cast to the interface) with the semantics of <see cref="InMemoryStore"/>; every guarantee comes from the
+/// database, none from a lock in this process.
+/// </summary>
+/// <remarks>
+/// <para>
+/// <b>Opening.</b> <see cref="OpenAsync(NpgsqlDataSource, PostgreSqlStoreOptions?, CancellationToken)"/> creates the
+/// schema (<see cref="PostgreSqlStoreOptions.Schema"/>) when missing and applies the migrations this version knows and
+/// the schema lacks, forward only, each in a transaction holding a PostgreSQL advisory lock of the schema: instances
+/// starting at once migrate once, the others wait for the lock and find the work done. A schema newer than this version
+/// is refused (<see cref="InvalidOperationException"/>). The database user needs <c>CREATE</c> on the database (or the
+/// schema created beforehand and owned by it).
+/// </para>
+/// <para>
+/// <b>Sessions.</b> A session (<see cref="IReferralStore.BeginAsync"/>) is one <c>READ COMMITTED</c> transaction on one
+/// connection of the data source. Sessions run at once; each unit of work is one round trip (a batch under a savepoint).
+/// Keys are the database's: unique keys with <c>INSERT … ON CONFLICT DO NOTHING</c> (nothing inserted: a duplicate), the
+/// version in the <c>UPDATE</c>'s <c>WHERE</c> (nothing updated: a conflict). A row written or read by a unit stays
+/// locked to the end of the session (the update's row lock; <c>SELECT … FOR UPDATE</c> for a row only read; for a row
+/// read as absent, a transaction advisory lock on its key that every insert of that key takes too), so a version check
+/// holds until commit and a commit never fails for a conflict the unit did not report. A writer that waits for another's
+/// row finds, once that one commits, the version moved and reports a conflict; Core reads again and decides again, so
+/// referral numbers, caps and account versions of one referrer are decided one after the other across instances. Two
+/// sessions that each wait for the other (PostgreSQL's deadlock detection after <c>deadlock_timeout</c>) or a lock
+/// timeout are reported as a conflict too: the unit is rolled back to its savepoint and the session goes on.
+/// </para>
+/// <para>
+/// <b>The code index across instances.</b> Every code write takes the next position of the change feed from one counter
+/// row, locked to the end of its transaction (so positions follow commit order), and sends a <c>NOTIFY</c> that is
+/// delivered when it commits. <c>UsePostgreSql</c> registers a listener per process that refreshes the in-memory code
+/// index on each notification and catches up by position after every reconnect.
+/// </para>
+/// <para>
+/// <b>Errors.</b> Exceptions of the database propagate: <see cref="NpgsqlException"/> (a <see cref="PostgresException"/>
+/// for an error the server reported). Those with <see cref="NpgsqlException.IsTransient"/> — the connection lost, the
+/// server restarting or failing over, too many connections — are worth retrying: the operation, sent again, is
+/// idempotent by its natural keys (an order id, a refund id), and returns what the first attempt did if that one landed.
+/// A commit that throws may or may not have happened; sending the operation again tells. A session whose unit or read
+/// failed with a database error can only be disposed (which rolls it back).
+/// </para>
+/// <para>
+/// <b>Stored forms.</b> Instants are <c>bigint</c> Unix ticks (100 ns); enumerations their documented numbers; money
+/// <c>numeric</c> and a currency; identifiers and codes text in the <c>"C"</c> collation; Core's documents the text it
+/// wrote. Lists the contract orders by id are ordered ordinally (UTF-16) in .NET where byte order differs.
+/// </para>
+/// <para>
+/// Thread-safe. Dispose the store to dispose the data source it created from a connection string (a data source passed in
+/// stays the caller's).
+/// </para>
+/// </remarks>
+public sealed partial class PostgreSqlReferralStore : IAsyncDisposable
+{
+    /// <summary>The channel of the code change notifications; the payload is the schema's name.</summary>
+    internal const string CodeChannel = "referrals_codes";
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly bool _ownsDataSource;
+    private readonly string _quotedSchema;
+    private readonly ConcurrentDictionary<string, string> _sql = new(StringComparer.Ordinal);
+    private readonly object _readyLock = new();
+    private Task? _ready;
+    private int _disposed;
+
+    private PostgreSqlReferralStore(NpgsqlDataSource dataSource, bool ownsDataSource, PostgreSqlStoreOptions options)
+    {
+        _dataSource = dataSource;
+        _ownsDataSource = ownsDataSource;
+        Schema = options.Schema;
+        _quotedSchema = PostgreSqlSchema.QuoteIdentifier(options.Schema);
+    }
+
+    /// <summary>The PostgreSQL schema holding the store's tables.</summary>
+    public string Schema { get; }
+
+    /// <summary>The data source the store takes its connections from.</summary>
+    internal NpgsqlDataSource DataSource => _dataSource;
+
+    /// <summary>
+    /// Opens the store on a data source the host built (with its own pooling, logging, authentication): creates and
+    /// migrates the schema (see the class remarks) and returns the store. The data source stays the caller's to dispose,
+    /// after the store.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="dataSource"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">The schema name is empty or longer than 63 bytes.</exception>
+    /// <exception cref="NpgsqlException">The server could not be reached or refused the migration.</exception>
+    /// <exception cref="InvalidOperationException">The schema was migrated by a newer version of this library.</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026", Justification = "Two overloads told apart by their first parameter's type, both new in this version.")]
+    public static async Task<PostgreSqlReferralStore> OpenAsync(NpgsqlDataSource dataSource, PostgreSqlStoreOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var store = Create(dataSource, ownsDataSource: false, options);
+        await store.EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
+        return store;
+    }
+
+    /// <summary>
+    /// Opens the store on an Npgsql connection string (for example
+    /// <c>Host=db;Database=shop;Username=app;Password=…</c>; a multi-host one with <c>Target Session Attributes=primary</c>
+    /// follows a failover): builds a data source it owns and disposes, creates and migrates the schema, returns the store.
+    /// </summary>
+    /// <exception cref="ArgumentException">The connection string is empty or malformed, or the schema name is invalid.</exception>
+    /// <exception cref="NpgsqlException">The server could not be reached or refused the migration.</exception>
+    /// <exception cref="InvalidOperationException">The schema was migrated by a newer version of this library.</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026", Justification = "Two overloads told apart by their first parameter's type, both new in this version.")]
+    public static async Task<PostgreSqlReferralStore> OpenAsync(string connectionString, PostgreSqlStoreOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var dataSource = BuildDataSource(connectionString);
+        PostgreSqlReferralStore store;
+        try
+        {
+            store = Create(dataSource, ownsDataSource: true, options);
+        }
+        catch
+        {
+            await dataSource.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        try
+        {
+            await store.EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await store.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        return store;
+    }
+
+    /// <summary>A store that migrates on first use (dependency injection builds it synchronously).</summary>
+    internal static PostgreSqlReferralStore Create(NpgsqlDataSource dataSource, bool ownsDataSource, PostgreSqlStoreOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
+        options ??= new PostgreSqlStoreOptions();
+        ArgumentNullException.ThrowIfNull(options.Schema, "options.Schema");
+        return new PostgreSqlReferralStore(dataSource, ownsDataSource, options);
+    }
+
+    /// <summary>Checks a connection string and builds a data source on it.</summary>
+    /// <exception cref="ArgumentException">Empty or malformed.</exception>
+    internal static NpgsqlDataSource BuildDataSource(string connectionString)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        NpgsqlConnectionStringBuilder builder;
+        try
+        {
+            builder = new NpgsqlConnectionStringBuilder(connectionString);
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or KeyNotFoundException or InvalidCastException)
+        {
+            throw new ArgumentException($"The PostgreSQL connection string is malformed: {e.Message}", nameof(connectionString), e);
+        }
+        if (string.IsNullOrEmpty(builder.Host))
+        {
+            throw new ArgumentException("The PostgreSQL connection string names no Host.", nameof(connectionString));
+        }
+        return new NpgsqlDataSourceBuilder(builder.ConnectionString).Build();
+    }
+
+    /// <summary>The SQL of a template, with <c>{s}</c> replaced by the quoted schema (cached per template).</summary>
+    internal string Sql(string template) =>
+        _sql.TryGetValue(template, out var sql) ? sql : _sql.GetOrAdd(template, template.Replace("{s}", _quotedSchema, StringComparison.Ordinal));
+
+    /// <summary>The schema migrated: the first caller runs the migration; one that failed is tried again by the next.</summary>
+    internal ValueTask EnsureReadyAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var ready = Volatile.Read(ref _ready);
+        if (ready is { IsCompletedSuccessfully: true })
+        {
+            return ValueTask.CompletedTask;
+        }
+        lock (_readyLock)
+        {
+            if (_ready is null || _ready.IsFaulted || _ready.IsCanceled)
+            {
+                _ready = PostgreSqlSchema.MigrateAsync(_dataSource, Schema, CancellationToken.None);
+            }
+            ready = _ready;
+        }
+        return new ValueTask(ready.WaitAsync(cancellationToken));
+    }
+
+    /// <summary>A connection of the data source, the schema migrated.</summary>
+    internal async ValueTask<NpgsqlConnection> OpenConnectionAsync(CancellationToken cancellationToken)
+    {
+        await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
+        return await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Disposes the data source when the store built it; operations started afterwards throw <see cref="ObjectDisposedException"/>.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+        if (_ownsDataSource)
+        {
+            await _dataSource.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A connection (and the session's transaction, if any) with the store's SQL.</summary>
+    internal sealed class PgDb(PostgreSqlReferralStore store, NpgsqlConnection connection, NpgsqlTransaction? transaction)
+    {
+        public PostgreSqlReferralStore Store => store;
+
+        public NpgsqlConnection Connection => connection;
+
+        public NpgsqlTransaction? Transaction => transaction;
+
+        /// <summary>A command of a template (<c>{s}</c> the schema) on the connection, in the transaction.</summary>
+        public NpgsqlCommand Command(string template) => new(store.Sql(template), connection, transaction);
+
+        /// <summary>A batch command of a template.</summary>
+        public NpgsqlBatchCommand BatchCommand(string template) => new(store.Sql(template));
+    }
+}
