@@ -9,6 +9,52 @@ using Referrals.Benchmarks;
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- attribution-quick [rounds]  time per conversion
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- history-profile PER_ROUND ROUNDS N...  time per conversion (public API, in memory) at histories N, for profiling
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- store-unit [N...]  a conversion-shaped session on the in-memory store, before/now, at histories N
+// dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- pg-seed [N]   seed PostgreSqlStoreBenchmarks' template database again (REFERRALS_POSTGRES), how long it takes
+// dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- pg-isolation [N] [REFERRERS]  the isolation comparison in loops: transactions/s, retries
+// dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- pg-quick [N] [ROUNDS] [CODES]  raw inserts and conversions on PostgreSQL timed in loops; round trips per conversion
+if (args.Length > 0 && args[0] == "pg-seed")
+{
+    // pg-seed [N]: seeds the template database of PostgreSqlStoreBenchmarks again through the store; how long it took.
+    int n = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : PostgreSqlStoreBenchmarks.CodeCount;
+    var took = await PostgreSqlBench.EnsureTemplateAsync(n, reseed: true);
+    Console.WriteLine($"seeded {n} codes in {took.TotalSeconds:F1} s");
+    return;
+}
+if (args.Length > 0 && args[0] == "pg-quick")
+{
+    // pg-quick [N] [ROUNDS] [CODES]: a quick look at the PostgreSQL store (not a result to quote): raw inserts and conversions
+    // timed in loops, then round trips and statements per conversion.
+    var inv = System.Globalization.CultureInfo.InvariantCulture;
+    await PostgreSqlQuick.RunAsync(args.Length > 1 ? int.Parse(args[1], inv) : 2000, args.Length > 2 ? int.Parse(args[2], inv) : 3, args.Length > 3 ? int.Parse(args[3], inv) : PostgreSqlStoreBenchmarks.CodeCount);
+    return;
+}
+if (args.Length > 0 && args[0] == "pg-isolation")
+{
+    // pg-isolation [N] [REFERRERS]: the isolation comparison in loops (not a result to quote): transactions/s and retries.
+    var inv = System.Globalization.CultureInfo.InvariantCulture;
+    int n = args.Length > 1 ? int.Parse(args[1], inv) : 4096;
+    var iso = new PostgreSqlIsolationBenchmarks { Referrers = args.Length > 2 ? int.Parse(args[2], inv) : 8 };
+    await iso.SetupAsync();
+    try
+    {
+        for (int round = 0; round < 2; round++)
+        {
+            foreach (string kind in (string[])["for-update", "version-check", "serializable"])
+            {
+                var (commits0, retries0) = iso.Counters;
+                var sw = System.Diagnostics.Stopwatch.StartNew();
+                await iso.RunAsync(kind, n);
+                var (commits1, retries1) = iso.Counters;
+                Console.WriteLine($"{kind,-14} {(commits1 - commits0) / sw.Elapsed.TotalSeconds,7:F0} transactions/s, {(retries1 - retries0) / (double)(commits1 - commits0):F3} retries per transaction");
+            }
+        }
+    }
+    finally
+    {
+        iso.Cleanup();
+    }
+    return;
+}
 if (args.Length > 0 && args[0] == "history-profile")
 {
     // history-profile PER_ROUND ROUNDS N...: conversions timed over the public API against histories N, in memory.

@@ -174,8 +174,12 @@ public sealed partial class PostgreSqlReferralStore
         private readonly NpgsqlBatch _batch = new(db.Connection, db.Transaction);
         private readonly List<Expect> _expects = [];
         private bool _codesWritten;
+        // The codes of the one statement inserting a unit's new codes together (AddNewCodes), in list order, and its index.
+        private string[]? _newCodes;
+        private int _newCodesAt = -1;
 
-        private readonly record struct Expect(WriteStatus OnZero, RowKind Kind, string? Key);
+        // Rows: what the statement must count (1 but for the new codes' statement, which counts its codes).
+        private readonly record struct Expect(WriteStatus OnZero, RowKind Kind, string? Key, int Rows = 1);
 
         public void Add(string template) => Add(template, default, null);
 
@@ -214,8 +218,13 @@ public sealed partial class PostgreSqlReferralStore
                 for (int i = 0; i < _expects.Count; i++)
                 {
                     var expect = _expects[i];
-                    if (expect.OnZero != 0 && _batch.BatchCommands[i].RecordsAffected != 1)
+                    // Rows, not RecordsAffected: that one is -1 for a SELECT (the version checks of rows only read).
+                    if (expect.OnZero != 0 && _batch.BatchCommands[i].Rows != (ulong)expect.Rows)
                     {
+                        if (i == _newCodesAt)
+                        {
+                            return WriteOutcome.Duplicate(RowKind.Code, await FirstDuplicateCodeAsync(ct).ConfigureAwait(false));
+                        }
                         return expect.OnZero == WriteStatus.Duplicate
                             ? WriteOutcome.Duplicate(expect.Kind, expect.Key!)
                             : WriteOutcome.Conflict(expect.Kind, expect.Key!);
@@ -272,9 +281,16 @@ public sealed partial class PostgreSqlReferralStore
                     p.AddWithValue("version", read.Version);
                 }
             }
-            foreach (var row in unit.Codes)
+            if (unit.Codes.Count > 1 && unit.Codes.All(static r => r.Record.Version == 1))
             {
-                AddCode(row);
+                AddNewCodes(unit.Codes);
+            }
+            else
+            {
+                foreach (var row in unit.Codes)
+                {
+                    AddCode(row);
+                }
             }
             foreach (var participant in unit.Participants)
             {
@@ -407,6 +423,111 @@ public sealed partial class PostgreSqlReferralStore
                 p.AddWithValue("actor", erasure.Actor);
                 p.AddWithValue("reason", erasure.Reason);
             }
+        }
+
+        /// <summary>
+        /// New codes (every one version 1) inserted by one statement from arrays: the codes of a bulk generation (thousands
+        /// per unit) in one round of the feed's counter row and one statement, not two statements each. Each code gets the
+        /// position its place in the list gives it, as one statement per code would; a code that exists (or comes twice)
+        /// is inserted by none, and the count of the statement tells.
+        /// </summary>
+        private void AddNewCodes(IReadOnlyList<CodeRow> rows)
+        {
+            _codesWritten = true;
+            int n = rows.Count;
+            var p = Add("""
+                WITH rows AS (
+                    SELECT * FROM unnest(@code, @display, @program, @owner, @medium, @kind, @status, @created_at, @expires_at, @max_uses, @uses, @changed_at)
+                        WITH ORDINALITY AS u(code, display, program, owner, medium, kind, status, created_at, expires_at, max_uses, uses, changed_at, ordinal)
+                ),
+                feed AS (UPDATE {s}.code_feed SET position = position + @count WHERE id = 1 RETURNING position),
+                versions AS (
+                    INSERT INTO {s}.code_versions (program, code, version, changed_at, display, owner, medium, kind, status, created_at, expires_at, max_uses, uses)
+                    SELECT program, code, 1, changed_at, display, owner, medium, kind, status, created_at, expires_at, max_uses, uses FROM rows
+                    ON CONFLICT DO NOTHING
+                )
+                INSERT INTO {s}.codes (code, display, program, owner, medium, kind, status, created_at, expires_at, max_uses, uses, version, change_position)
+                SELECT r.code, r.display, r.program, r.owner, r.medium, r.kind, r.status, r.created_at, r.expires_at, r.max_uses, r.uses, 1, feed.position - @count + r.ordinal
+                FROM rows r CROSS JOIN feed
+                ON CONFLICT (code) DO NOTHING;
+                """, WriteStatus.Duplicate, RowKind.Code, null);
+            _expects[^1] = _expects[^1] with { Rows = n };
+            _newCodesAt = _expects.Count - 1;
+            _newCodes = new string[n];
+            var display = new string[n];
+            var program = new string[n];
+            var owner = new string?[n];
+            var medium = new int[n];
+            var kind = new int[n];
+            var status = new int[n];
+            var createdAt = new long[n];
+            var expiresAt = new long?[n];
+            var maxUses = new int?[n];
+            var uses = new int[n];
+            var changedAt = new long[n];
+            for (int i = 0; i < n; i++)
+            {
+                var record = rows[i].Record;
+                _newCodes[i] = record.Code.Value;
+                display[i] = record.Display;
+                program[i] = record.Program.Value;
+                owner[i] = record.Owner?.Value;
+                medium[i] = (int)record.Medium;
+                kind[i] = (int)record.Kind;
+                status[i] = (int)record.Status;
+                createdAt[i] = ToTicks(record.CreatedAt);
+                expiresAt[i] = record.ExpiresAt is { } expires ? ToTicks(expires) : null;
+                maxUses[i] = record.MaxUses;
+                uses[i] = record.Uses;
+                changedAt[i] = ToTicks(rows[i].ChangedAt);
+            }
+            p.Add(new NpgsqlParameter<string[]>("code", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = _newCodes });
+            p.Add(new NpgsqlParameter<string[]>("display", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = display });
+            p.Add(new NpgsqlParameter<string[]>("program", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = program });
+            p.Add(new NpgsqlParameter<string?[]>("owner", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = owner });
+            p.Add(new NpgsqlParameter<int[]>("medium", NpgsqlDbType.Array | NpgsqlDbType.Integer) { TypedValue = medium });
+            p.Add(new NpgsqlParameter<int[]>("kind", NpgsqlDbType.Array | NpgsqlDbType.Integer) { TypedValue = kind });
+            p.Add(new NpgsqlParameter<int[]>("status", NpgsqlDbType.Array | NpgsqlDbType.Integer) { TypedValue = status });
+            p.Add(new NpgsqlParameter<long[]>("created_at", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = createdAt });
+            p.Add(new NpgsqlParameter<long?[]>("expires_at", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = expiresAt });
+            p.Add(new NpgsqlParameter<int?[]>("max_uses", NpgsqlDbType.Array | NpgsqlDbType.Integer) { TypedValue = maxUses });
+            p.Add(new NpgsqlParameter<int[]>("uses", NpgsqlDbType.Array | NpgsqlDbType.Integer) { TypedValue = uses });
+            p.Add(new NpgsqlParameter<long[]>("changed_at", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = changedAt });
+            p.AddWithValue("count", (long)n);
+        }
+
+        /// <summary>
+        /// The code that stopped the new codes' statement, as one statement per code would name it: the first, in list
+        /// order, that was stored before (its position is below this statement's, the feed row being locked by it) or that
+        /// comes a second time in the list. Runs before the unit is rolled back to its savepoint.
+        /// </summary>
+        private async ValueTask<string> FirstDuplicateCodeAsync(CancellationToken ct)
+        {
+            var codes = _newCodes!;
+            int first = int.MaxValue;
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            for (int i = 0; i < codes.Length; i++)
+            {
+                if (!seen.Add(codes[i]))
+                {
+                    first = i;
+                    break;
+                }
+            }
+            await using (var command = db.Command("""
+                SELECT min(u.ordinal) FROM unnest(@codes) WITH ORDINALITY AS u(code, ordinal)
+                JOIN {s}.codes c ON c.code = u.code
+                WHERE c.change_position <= (SELECT position FROM {s}.code_feed WHERE id = 1) - @count;
+                """))
+            {
+                command.Parameters.Add(new NpgsqlParameter<string[]>("codes", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = codes });
+                command.Parameters.AddWithValue("count", (long)codes.Length);
+                if (await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is long stored)
+                {
+                    first = Math.Min(first, (int)stored - 1);
+                }
+            }
+            return codes[first == int.MaxValue ? 0 : first];
         }
 
         private void AddCode(CodeRow row)

@@ -1,0 +1,93 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace Referrals.Benchmarks;
+
+/// <summary>
+/// A quick look at the PostgreSQL store while optimising (not a result to quote): the benchmarks' operations timed in
+/// plain loops on one database, and what a conversion sends to the server — the round trips (Npgsql's commands and
+/// batches, from its <see cref="ActivitySource"/>, plus the commit) and the statements in them.
+/// </summary>
+internal static class PostgreSqlQuick
+{
+    public static async Task RunAsync(int count, int rounds, int codes)
+    {
+        var b = new PostgreSqlStoreBenchmarks { Codes = codes };
+        await b.SetupAsync(engine: true).ConfigureAwait(false);
+        try
+        {
+            for (int round = 0; round < rounds; round++)
+            {
+                double raw1 = await TimeAsync(count, () => b.RawInsertAsync(0)).ConfigureAwait(false);
+                double raw8 = await TimeConcurrentlyAsync(count, i => b.RawInsertAsync(i)).ConfigureAwait(false);
+                double one = await TimeAsync(count, () => b.RecordConversionAsync()).ConfigureAwait(false);
+                double eight = await TimeConcurrentlyAsync(count, _ => b.RecordConversionAsync()).ConfigureAwait(false);
+                double batch = await TimeAsync(count / PostgreSqlStoreBenchmarks.BatchSize, () => b.RecordConversions_Batch()).ConfigureAwait(false) / PostgreSqlStoreBenchmarks.BatchSize;
+                Console.WriteLine(
+                    $"raw insert: 1 connection {raw1:F0} us, 8 connections {raw8:F0} us per insert | conversion: 1 caller {one:F0} us ({one / raw1:F2}x), " +
+                    $"8 callers {eight:F0} us per conversion ({eight / raw1:F2}x the 1-connection insert, {eight / raw8:F2}x the 8-connection one; {1e6 / eight:F0}/s), batch {batch:F0} us");
+            }
+            await RoundTripsAsync(b, 200).ConfigureAwait(false);
+        }
+        finally
+        {
+            b.Cleanup();
+        }
+    }
+
+    // Round trips and statements per conversion, from Npgsql's activities (one per command or batch executed; the
+    // commit, sent by the transaction, is not one and is added).
+    private static async Task RoundTripsAsync(PostgreSqlStoreBenchmarks b, int count)
+    {
+        var spans = new ConcurrentBag<(string Statement, double Microseconds)>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name.StartsWith("Npgsql", StringComparison.Ordinal),
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
+            ActivityStopped = a => spans.Add((Shorten(a.GetTagItem("db.query.text") as string ?? a.GetTagItem("db.statement") as string ?? a.DisplayName), a.Duration.TotalMicroseconds)),
+        };
+        ActivitySource.AddActivityListener(listener);
+        var sw = Stopwatch.StartNew();
+        for (int i = 0; i < count; i++)
+        {
+            await b.RecordConversionAsync().ConfigureAwait(false);
+        }
+        sw.Stop();
+        var all = spans.ToArray();
+        Console.WriteLine($"per conversion ({count}, 1 caller, traced): {all.Length / (double)count:F1} commands or batches + 1 commit; {sw.Elapsed.TotalMicroseconds / count:F0} us each with tracing on");
+        foreach (var group in all.GroupBy(s => s.Statement).OrderByDescending(g => g.Sum(s => s.Microseconds)))
+        {
+            Console.WriteLine($"  {group.Count() / (double)count,5:F2} x {group.Average(s => s.Microseconds),7:F0} us  {group.Key}");
+        }
+    }
+
+    private static string Shorten(string sql)
+    {
+        string flat = string.Join(' ', sql.Split((char[])['\n', '\r', ' '], StringSplitOptions.RemoveEmptyEntries));
+        return flat.Length > 150 ? flat[..150] + "…" : flat;
+    }
+
+    private static async Task<double> TimeAsync<T>(int count, Func<Task<T>> operation)
+    {
+        var sw = Stopwatch.StartNew();
+        for (int i = 0; i < count; i++)
+        {
+            await operation().ConfigureAwait(false);
+        }
+        return sw.Elapsed.TotalMicroseconds / count;
+    }
+
+    private static async Task<double> TimeConcurrentlyAsync<T>(int count, Func<int, Task<T>> operation)
+    {
+        int callers = PostgreSqlStoreBenchmarks.Callers;
+        var sw = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, callers).Select(i => Task.Run(async () =>
+        {
+            for (int k = 0; k < count / callers; k++)
+            {
+                await operation(i).ConfigureAwait(false);
+            }
+        }))).ConfigureAwait(false);
+        return sw.Elapsed.TotalMicroseconds / (count / callers * callers);
+    }
+}
