@@ -57,14 +57,14 @@ internal sealed partial class PostgreSqlServer
         }
         string name = $"{prefix}_{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}";
         // template0: creating from template1 fails while anyone else is connected to template1.
-        await ExecuteAsync($"CREATE DATABASE {PostgreSqlSchema.QuoteIdentifier(name)} TEMPLATE template0 ENCODING 'UTF8'", cancellationToken);
+        await ExecuteAsync($"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8'", cancellationToken);
         var builder = new NpgsqlConnectionStringBuilder(ConnectionString) { Database = name, IncludeErrorDetail = true };
         return (name, builder.ConnectionString);
     }
 
     /// <summary>Drops a database made by <see cref="CreateDatabaseAsync"/>, closing the connections still open to it.</summary>
     public Task DropDatabaseAsync(string name, CancellationToken cancellationToken) =>
-        ExecuteAsync($"DROP DATABASE IF EXISTS {PostgreSqlSchema.QuoteIdentifier(name)} WITH (FORCE)", cancellationToken);
+        ExecuteAsync($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", cancellationToken);
 
     private async Task ExecuteAsync(string sql, CancellationToken cancellationToken)
     {
