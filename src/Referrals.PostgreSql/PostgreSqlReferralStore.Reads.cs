@@ -453,14 +453,17 @@ public sealed partial class PostgreSqlReferralStore
 
     internal static readonly string BeneficiaryRewardsSql = PagedSql(RewardColumns, "rewards", "program = @program AND beneficiary = @key", "conversion_time", "reward_id");
 
+    // The counts order by the index's instant so that PostgreSQL walks the index and stops at the limit: without the order,
+    // for a referrer holding most of a table it may choose a sequential scan that stops only as early as the heap's layout
+    // lets it, or a bitmap scan that reads every match before the limit applies.
     internal const string CountTouchesSql = """
         SELECT count(*) FROM (SELECT 1 FROM {s}.touches
-        WHERE program = @program AND referrer = @key AND event_time >= @from AND event_time < @until LIMIT @limit) x;
+        WHERE program = @program AND referrer = @key AND event_time >= @from AND event_time < @until ORDER BY event_time LIMIT @limit) x;
         """;
 
     internal const string CountCreditedOrdersSql = """
         SELECT count(*) FROM (SELECT 1 FROM {s}.orders
-        WHERE program = @program AND credited_referrer = @key AND event_time >= @from AND event_time < @until LIMIT @limit) x;
+        WHERE program = @program AND credited_referrer = @key AND event_time >= @from AND event_time < @until ORDER BY event_time LIMIT @limit) x;
         """;
 
     /// <summary>
@@ -468,7 +471,7 @@ public sealed partial class PostgreSqlReferralStore
     /// order ids at the two instants themselves, which <see cref="CountBetweenAsync"/> compares ordinally.
     /// </summary>
     private static string CountBetweenSql(string filter) => $$"""
-        SELECT (SELECT count(*) FROM (SELECT 1 FROM {s}.orders WHERE {{filter}} AND event_time > @from AND event_time < @until LIMIT @limit) x), NULL::text
+        SELECT (SELECT count(*) FROM (SELECT 1 FROM {s}.orders WHERE {{filter}} AND event_time > @from AND event_time < @until ORDER BY event_time LIMIT @limit) x), NULL::text
         UNION ALL
         SELECT event_time, order_id FROM {s}.orders WHERE {{filter}} AND event_time = ANY(@times);
         """;
