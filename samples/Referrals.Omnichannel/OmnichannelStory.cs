@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -104,12 +105,17 @@ public static class OmnichannelStory
         ArgumentException.ThrowIfNullOrEmpty(databasePath);
         ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(configuration);
+        return BuildServices(time, configuration, referrals => referrals.UseSqlite(new SqliteConnectionStringBuilder { DataSource = databasePath }.ToString()));
+    }
+
+    /// <summary>As <see cref="BuildServices(string, TimeProvider, IConfiguration)"/>, with the store the caller registers.</summary>
+    private static ServiceProvider BuildServices(TimeProvider time, IConfiguration configuration, Action<ReferralsBuilder> useStore)
+    {
         var services = new ServiceCollection();
         // Registered before AddReferrals, whose TryAdd then keeps it; the library's IClock reads this TimeProvider.
         services.AddSingleton(time);
         services.AddSingleton<IRewardFulfiller, StoreCreditFulfiller>();
-        services.AddReferrals(configuration)
-            .UseSqlite(new SqliteConnectionStringBuilder { DataSource = databasePath }.ToString());
+        useStore(services.AddReferrals(configuration));
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
         provider.GetRequiredService<IStartupValidator>().Validate();
         return provider;
@@ -152,6 +158,43 @@ public static class OmnichannelStory
         await using var provider = BuildServices(databasePath, time, configuration ?? LoadConfiguration());
         var story = new Week(provider, time, output, cancellationToken);
         return await story.TellAsync(databasePath).ConfigureAwait(false);
+    }
+
+    /// <summary>The PostgreSQL schema the story keeps its data in (<see cref="RunOnPostgreSqlAsync"/>).</summary>
+    public const string PostgreSqlSchema = "omnichannel";
+
+    /// <summary>
+    /// As <see cref="RunAsync"/>, on a PostgreSQL database shared as many app instances would share it: the data lives in
+    /// the schema <see cref="PostgreSqlSchema"/> (created on first use) of the database <paramref name="connectionString"/>
+    /// names.
+    /// </summary>
+    /// <param name="connectionString">An Npgsql connection string, e.g. <c>Host=localhost;Database=shop;Username=app;Password=…</c>.</param>
+    /// <param name="output">Where the story and the report are written.</param>
+    /// <param name="reset">Drops the schema first, so the story starts again at week 1.</param>
+    /// <param name="configuration">The settings; <see langword="null"/> reads <c>appsettings.json</c> beside the application.</param>
+    /// <param name="cancellationToken">Stops the story between steps; what was written stays.</param>
+    /// <exception cref="ArgumentException">The connection string is malformed.</exception>
+    /// <exception cref="NpgsqlException">The server cannot be reached or refuses the work.</exception>
+    public static async Task<StoryResult> RunOnPostgreSqlAsync(
+        string connectionString,
+        TextWriter output,
+        bool reset = false,
+        IConfiguration? configuration = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        ArgumentNullException.ThrowIfNull(output);
+        var where = new NpgsqlConnectionStringBuilder(connectionString);
+        if (reset)
+        {
+            await using var dataSource = NpgsqlDataSource.Create(connectionString);
+            await using var drop = dataSource.CreateCommand($"DROP SCHEMA IF EXISTS \"{PostgreSqlSchema}\" CASCADE;");
+            await drop.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        var time = new SimulatedTime(Monday(1));
+        await using var provider = BuildServices(time, configuration ?? LoadConfiguration(), referrals => referrals.UsePostgreSql(connectionString, o => o.Schema = PostgreSqlSchema));
+        var story = new Week(provider, time, output, cancellationToken);
+        return await story.TellAsync($"PostgreSQL {where.Host}:{where.Port}/{where.Database ?? where.Username}, schema {PostgreSqlSchema}").ConfigureAwait(false);
     }
 
     private static Instant Monday(int week) => InstantAt(FirstMonday.PlusWeeks(week - 1), 0, 0);

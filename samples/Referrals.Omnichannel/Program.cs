@@ -1,11 +1,13 @@
 // Referrals.Core omnichannel sample: one shop's referral program across receipts, texts, an influencer, staff and a POS
-// upload, kept in a SQLite file. Each run tells the next simulated week on the same database.
-// Run: dotnet run --project samples/Referrals.Omnichannel [-- --data <dir>] [--reset]
+// upload, kept in a SQLite file (or a PostgreSQL database). Each run tells the next simulated week on the same database.
+// Run: dotnet run --project samples/Referrals.Omnichannel [-- --data <dir> | --postgres <connection string>] [--reset]
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using Referrals.Omnichannel;
 
 string? dataDirectory = null;
+string? postgres = null;
 bool reset = false;
 for (int i = 0; i < args.Length; i++)
 {
@@ -16,6 +18,11 @@ for (int i = 0; i < args.Length; i++)
             break;
         case "--data":
             return Fail("--data needs a directory, e.g. --data ./referrals-data");
+        case "--postgres" when i + 1 < args.Length && !string.IsNullOrWhiteSpace(args[i + 1]):
+            postgres = args[++i];
+            break;
+        case "--postgres":
+            return Fail("--postgres needs a connection string, e.g. --postgres \"Host=localhost;Database=shop;Username=app\"");
         case "--reset":
             reset = true;
             break;
@@ -24,6 +31,25 @@ for (int i = 0; i < args.Length; i++)
             return 0;
         default:
             return Fail($"unknown argument '{args[i]}'");
+    }
+}
+
+if (postgres is not null)
+{
+    if (dataDirectory is not null)
+    {
+        return Fail("--data and --postgres name two stores; give one");
+    }
+    try
+    {
+        await OmnichannelStory.RunOnPostgreSqlAsync(postgres, Console.Out, reset);
+        return 0;
+    }
+    catch (Exception ex) when (ex is ArgumentException or NpgsqlException or OptionsValidationException)
+    {
+        Console.Error.WriteLine($"Referrals.Omnichannel: cannot run on PostgreSQL: {ex.Message}");
+        Console.Error.WriteLine("Check the connection string and that the server is up, or start over with --reset.");
+        return 1;
     }
 }
 
@@ -49,8 +75,10 @@ static int Fail(string message)
 
 static void Usage(TextWriter output)
 {
-    output.WriteLine("Usage: dotnet run --project samples/Referrals.Omnichannel [-- [--data <dir>] [--reset]]");
-    output.WriteLine($"  --data <dir>  where the SQLite database lives (default: {OmnichannelStory.DefaultDataDirectory()})");
-    output.WriteLine("  --reset       delete the database first and start again at week 1");
+    output.WriteLine("Usage: dotnet run --project samples/Referrals.Omnichannel [-- [--data <dir> | --postgres <connection string>] [--reset]]");
+    output.WriteLine($"  --data <dir>         where the SQLite database lives (default: {OmnichannelStory.DefaultDataDirectory()})");
+    output.WriteLine($"  --postgres <string>  keep the data in a PostgreSQL database instead (schema {OmnichannelStory.PostgreSqlSchema}), e.g.");
+    output.WriteLine("                       \"Host=localhost;Database=shop;Username=app;Password=secret\"");
+    output.WriteLine("  --reset              delete the data first and start again at week 1");
     output.WriteLine("Each run tells the next simulated week of the story on the same database.");
 }

@@ -59,7 +59,7 @@ public sealed record StoryResult
     /// <summary>The simulated week this run told: 1 for a new database, one more than the last stored week otherwise.</summary>
     public required int Week { get; init; }
 
-    /// <summary>The full path of the SQLite database file.</summary>
+    /// <summary>Where the data lives: the full path of the SQLite database file, or the PostgreSQL server, database and schema.</summary>
     public required string DatabasePath { get; init; }
 
     /// <summary>True when the database held conversions of earlier weeks.</summary>

@@ -18,6 +18,9 @@ internal sealed partial class PostgreSqlCodeListener(PostgreSqlReferralStore sto
     /// <summary>With no notification for this long, the connection is checked and the feed read anyway.</summary>
     internal static readonly TimeSpan Quiet = TimeSpan.FromSeconds(10);
 
+    /// <summary>The listener connection's <c>application_name</c>.</summary>
+    internal const string ApplicationName = "referrals-code-listener";
+
     private readonly ILogger _logger = logger ?? (ILogger)NullLogger.Instance;
     private int _told;
 
@@ -60,7 +63,8 @@ internal sealed partial class PostgreSqlCodeListener(PostgreSqlReferralStore sto
     {
         await using var connection = await store.OpenConnectionAsync(ct).ConfigureAwait(false);
         connection.Notification += OnNotification;
-        await using (var listen = new NpgsqlCommand("LISTEN " + PostgreSqlReferralStore.CodeChannel + ";", connection))
+        // Named, so an operator (and the tests) can tell the listener's connection apart in pg_stat_activity.
+        await using (var listen = new NpgsqlCommand($"SET application_name = '{ApplicationName}'; LISTEN {PostgreSqlReferralStore.CodeChannel};", connection))
         {
             await listen.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }

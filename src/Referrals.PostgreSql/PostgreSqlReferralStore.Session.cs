@@ -21,8 +21,10 @@ public sealed partial class PostgreSqlReferralStore
         private bool _committed;
         private bool _disposed;
         private Exception? _failure;
-        // The last unit's savepoint, released with the next unit's batch (no round trip of its own).
-        private bool _releasePending;
+        // The last written unit's savepoint, released with the next unit's batch (no round trip of its own); each unit
+        // has a savepoint of its own name, so rolling one back can never reach an earlier unit.
+        private string? _releasePending;
+        private int _units;
 
         private PgDb Open()
         {
@@ -64,23 +66,26 @@ public sealed partial class PostgreSqlReferralStore
             unit.ThrowIfInvalid();
             var session = Open();
             cancellationToken.ThrowIfCancellationRequested();
+            string savepoint = "referrals_unit_" + (++_units).ToString(System.Globalization.CultureInfo.InvariantCulture);
             var plan = new UnitPlan(session);
-            if (_releasePending)
+            if (_releasePending is { } release)
             {
-                plan.Add("RELEASE SAVEPOINT referrals_unit;");
-                _releasePending = false;
+                plan.Add("RELEASE SAVEPOINT " + release + ";");
+                _releasePending = null;
             }
-            plan.Add("SAVEPOINT referrals_unit;");
+            plan.Add("SAVEPOINT " + savepoint + ";");
             plan.AddUnit(unit);
             WriteOutcome outcome;
             try
             {
-                outcome = await plan.ExecuteAsync(cancellationToken).ConfigureAwait(false);
+                // Cancellation is honoured up to here: once the unit is sent it runs to its end (a unit is short; a lock
+                // wait ends when the other transaction does), so a cancelled unit never leaves half a savepoint behind.
+                outcome = await plan.ExecuteAsync(CancellationToken.None).ConfigureAwait(false);
                 if (outcome.Status == WriteStatus.Written && unit.Erasures.Count > 0)
                 {
                     foreach (var erasure in unit.Erasures)
                     {
-                        if (await EraseAsync(session, erasure, cancellationToken).ConfigureAwait(false) is { } stop)
+                        if (await EraseAsync(session, erasure, CancellationToken.None).ConfigureAwait(false) is { } stop)
                         {
                             outcome = stop;
                             break;
@@ -90,13 +95,8 @@ public sealed partial class PostgreSqlReferralStore
             }
             catch (PostgresException e) when (IsContention(e))
             {
-                await RollBackUnitAsync(session, e).ConfigureAwait(false);
+                await RollBackUnitAsync(session, savepoint, e).ConfigureAwait(false);
                 return WriteOutcome.Conflict(plan.KindOf(e.BatchCommand), plan.KeyOf(e.BatchCommand) ?? e.SqlState);
-            }
-            catch (OperationCanceledException e)
-            {
-                await RollBackUnitAsync(session, e).ConfigureAwait(false);
-                throw;
             }
             catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
             {
@@ -105,21 +105,21 @@ public sealed partial class PostgreSqlReferralStore
             }
             if (outcome.Status == WriteStatus.Written)
             {
-                _releasePending = true;
+                _releasePending = savepoint;
             }
             else
             {
-                await RollBackUnitAsync(session, null).ConfigureAwait(false);
+                await RollBackUnitAsync(session, savepoint, null).ConfigureAwait(false);
             }
             return outcome;
         }
 
         /// <summary>Rolls the unit back to its savepoint; when even that fails (the connection is gone), the session is doomed.</summary>
-        private async ValueTask RollBackUnitAsync(PgDb session, Exception? cause)
+        private async ValueTask RollBackUnitAsync(PgDb session, string savepoint, Exception? cause)
         {
             try
             {
-                await using var command = session.Command("ROLLBACK TO SAVEPOINT referrals_unit; RELEASE SAVEPOINT referrals_unit;");
+                await using var command = session.Command($"ROLLBACK TO SAVEPOINT {savepoint}; RELEASE SAVEPOINT {savepoint};");
                 await command.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
@@ -181,7 +181,7 @@ public sealed partial class PostgreSqlReferralStore
         // Rows: what the statement must count (1 but for the new codes' statement, which counts its codes).
         private readonly record struct Expect(WriteStatus OnZero, RowKind Kind, string? Key, int Rows = 1);
 
-        public void Add(string template) => Add(template, default, null);
+        public void Add(string template) => Add(template, default, default, null);
 
         private NpgsqlParameterCollection Add(string template, WriteStatus onZero, RowKind kind, string? key)
         {
@@ -191,7 +191,6 @@ public sealed partial class PostgreSqlReferralStore
             return command.Parameters;
         }
 
-        private NpgsqlParameterCollection Add(string template, WriteStatus onZero, string? key) => Add(template, onZero, default, key);
 
         public RowKind KindOf(NpgsqlBatchCommand? command)
         {
@@ -209,7 +208,7 @@ public sealed partial class PostgreSqlReferralStore
         {
             if (_codesWritten)
             {
-                var p = Add("SELECT pg_notify('" + CodeChannel + "', @schema);", default, null);
+                var p = Add("SELECT pg_notify('" + CodeChannel + "', @schema);", default, default, null);
                 p.AddWithValue("schema", db.Store.Schema);
             }
             await using (_batch)
@@ -235,10 +234,11 @@ public sealed partial class PostgreSqlReferralStore
         }
 
         /// <summary>The advisory lock of a row's key, which a check of its absence and every insert of it take.</summary>
-        private void LockKey(string table, string key)
+        private void LockKey(RowKind kind, string rowKey, string lockKey)
         {
-            var p = Add("SELECT pg_advisory_xact_lock(hashtextextended(@key, 0));", default, null);
-            p.AddWithValue("key", db.Store.Schema + "/" + table + "/" + key);
+            // No count to check: a wait that deadlocks names the row it guards.
+            var p = Add("SELECT pg_advisory_xact_lock(hashtextextended(@key, 0));", default, kind, rowKey);
+            p.AddWithValue("key", db.Store.Schema + "/" + kind.ToString() + "/" + lockKey);
         }
 
         public void AddUnit(UnitOfWork unit)
@@ -249,7 +249,7 @@ public sealed partial class PostgreSqlReferralStore
                 string lockKey = read.Program.Value + "/" + key;
                 if (read.Version == 0)
                 {
-                    LockKey("summaries", lockKey);
+                    LockKey(RowKind.Summary, key, lockKey);
                 }
                 var p = Add(read.Version == 0
                     ? "SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM {s}.summaries WHERE program = @program AND participant = @participant AND key = @key);"
@@ -268,7 +268,7 @@ public sealed partial class PostgreSqlReferralStore
                 var c = read.Conversion;
                 if (read.Version == 0)
                 {
-                    LockKey("orders", c.Program.Value + "/" + c.OrderId);
+                    LockKey(RowKind.Order, c.OrderId, c.Program.Value + "/" + c.OrderId);
                 }
                 var p = Add(read.Version == 0
                     ? "SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM {s}.orders WHERE program = @program AND order_id = @order_id);"
@@ -298,7 +298,7 @@ public sealed partial class PostgreSqlReferralStore
             }
             foreach (var link in unit.VisitorLinks)
             {
-                var p = Add("INSERT INTO {s}.visitor_links (participant, visitor) VALUES (@participant, @visitor) ON CONFLICT DO NOTHING;", default, null);
+                var p = Add("INSERT INTO {s}.visitor_links (participant, visitor) VALUES (@participant, @visitor) ON CONFLICT DO NOTHING;", default, default, null);
                 p.AddWithValue("participant", link.Customer.Value);
                 p.AddWithValue("visitor", link.Visitor);
             }
@@ -384,7 +384,7 @@ public sealed partial class PostgreSqlReferralStore
                 string key = summary.Participant.Value + "/" + summary.Key;
                 if (summary.Version == 1)
                 {
-                    LockKey("summaries", summary.Program.Value + "/" + key);
+                    LockKey(RowKind.Summary, key, summary.Program.Value + "/" + key);
                 }
                 var p = Add(summary.Version == 1
                     ? """
@@ -556,7 +556,7 @@ public sealed partial class PostgreSqlReferralStore
                 INSERT INTO {s}.code_versions (program, code, version, changed_at, display, owner, medium, kind, status, created_at, expires_at, max_uses, uses)
                 VALUES (@program, @code, @version, @changed_at, @display, @owner, @medium, @kind, @status, @created_at, @expires_at, @max_uses, @uses)
                 ON CONFLICT DO NOTHING;
-                """, default, null);
+                """, default, default, null);
             BindCode(p, record);
             p.AddWithValue("changed_at", ToTicks(row.ChangedAt));
         }
@@ -566,26 +566,26 @@ public sealed partial class PostgreSqlReferralStore
             var p = Add("""
                 INSERT INTO {s}.participants (id, kind, masked_email, masked_phone) VALUES (@id, @kind, @masked_email, @masked_phone)
                 ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, masked_email = excluded.masked_email, masked_phone = excluded.masked_phone;
-                """, default, null);
+                """, default, default, null);
             p.AddWithValue("id", participant.Id.Value);
             p.AddWithValue("kind", (int)participant.Kind);
             p.Add(Text("masked_email", participant.MaskedEmail));
             p.Add(Text("masked_phone", participant.MaskedPhone));
             p = Add("""
                 DELETE FROM {s}.participant_contacts WHERE participant = @id;
-                """, default, null);
+                """, default, default, null);
             p.AddWithValue("id", participant.Id.Value);
-            p = Add("DELETE FROM {s}.participant_fingerprints WHERE participant = @id;", default, null);
+            p = Add("DELETE FROM {s}.participant_fingerprints WHERE participant = @id;", default, default, null);
             p.AddWithValue("id", participant.Id.Value);
             if (participant.Contacts.Count > 0)
             {
-                p = Add("INSERT INTO {s}.participant_contacts (participant, ordinal, contact) SELECT @id, o - 1, v FROM unnest(@values) WITH ORDINALITY AS u(v, o);", default, null);
+                p = Add("INSERT INTO {s}.participant_contacts (participant, ordinal, contact) SELECT @id, o - 1, v FROM unnest(@values) WITH ORDINALITY AS u(v, o);", default, default, null);
                 p.AddWithValue("id", participant.Id.Value);
                 p.AddWithValue("values", participant.Contacts.Select(static c => c.ToString()).ToArray());
             }
             if (participant.Fingerprints.Count > 0)
             {
-                p = Add("INSERT INTO {s}.participant_fingerprints (participant, ordinal, fingerprint) SELECT @id, o - 1, v FROM unnest(@values) WITH ORDINALITY AS u(v, o);", default, null);
+                p = Add("INSERT INTO {s}.participant_fingerprints (participant, ordinal, fingerprint) SELECT @id, o - 1, v FROM unnest(@values) WITH ORDINALITY AS u(v, o);", default, default, null);
                 p.AddWithValue("id", participant.Id.Value);
                 p.AddWithValue("values", participant.Fingerprints.Select(static f => f.ToString()).ToArray());
             }
@@ -605,7 +605,7 @@ public sealed partial class PostgreSqlReferralStore
                 BindOrder(u, order);
                 return;
             }
-            LockKey("orders", c.Program.Value + "/" + c.OrderId);
+            LockKey(RowKind.Order, c.OrderId, c.Program.Value + "/" + c.OrderId);
             var p = Add("""
                 INSERT INTO {s}.orders (program, order_id, customer, amount, currency, event_time, channel, store_id, visitor, is_new_customer, presented_code, register_id,
                                         version, document, credited_referrer, credited_code, counted_referrer)
@@ -629,7 +629,7 @@ public sealed partial class PostgreSqlReferralStore
                 p = Add("""
                     INSERT INTO {s}.order_contacts (program, order_id, ordinal, contact)
                     SELECT @program, @order_id, o - 1, v FROM unnest(@values) WITH ORDINALITY AS u(v, o) ON CONFLICT DO NOTHING;
-                    """, default, null);
+                    """, default, default, null);
                 p.AddWithValue("program", c.Program.Value);
                 p.AddWithValue("order_id", c.OrderId);
                 p.AddWithValue("values", c.Contacts.Select(static h => h.ToString()).ToArray());
@@ -639,7 +639,7 @@ public sealed partial class PostgreSqlReferralStore
                 p = Add("""
                     INSERT INTO {s}.order_fingerprints (program, order_id, ordinal, fingerprint, customer, event_time)
                     SELECT @program, @order_id, o - 1, v, @customer, @event_time FROM unnest(@values) WITH ORDINALITY AS u(v, o) ON CONFLICT DO NOTHING;
-                    """, default, null);
+                    """, default, default, null);
                 p.AddWithValue("program", c.Program.Value);
                 p.AddWithValue("order_id", c.OrderId);
                 p.AddWithValue("customer", c.Customer.Value);

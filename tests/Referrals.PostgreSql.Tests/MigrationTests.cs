@@ -1,0 +1,173 @@
+using NodaTime;
+using Npgsql;
+using Referrals.Codes;
+using Referrals.PostgreSql.Tests.Support;
+using Referrals.Storage;
+
+namespace Referrals.PostgreSql.Tests;
+
+/// <summary>Opening a store creates and migrates its schema: once however many instances start at once, in any schema name, forward only.</summary>
+public sealed class MigrationTests(DatabaseFixture database) : IClassFixture<DatabaseFixture>
+{
+    private static readonly Instant T0 = Instant.FromUtc(2026, 11, 2, 9, 0);
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Ten_stores_opening_one_new_schema_at_once_all_succeed_and_each_migration_is_applied_once()
+    {
+        // The tables one store makes alone, to compare with what ten make together.
+        string alone = database.NewSchemaName();
+        await (await OpenAsync(alone)).DisposeAsync();
+
+        string schema = database.NewSchemaName();
+        // Each on a data source of its own (OpenAsync with a connection string), as ten app instances starting at once.
+        var opening = Enumerable.Range(0, 10).Select(_ => Task.Run(() => OpenAsync(schema))).ToArray();
+        try
+        {
+            await Task.WhenAll(opening);
+        }
+        finally
+        {
+            foreach (var open in opening.Where(o => o.IsCompletedSuccessfully))
+            {
+                await (await open).DisposeAsync();
+            }
+        }
+
+        Assert.Equal(
+            PostgreSqlSchema.Migrations.Select(m => (m.Version, 1L)),
+            await QueryAsync($"SELECT version, count(*) FROM {Quoted(schema)}.schema_migrations GROUP BY version ORDER BY version",
+                r => (r.GetInt32(0), r.GetInt64(1))));
+        var tables = await TablesAsync(schema);
+        Assert.Contains("schema_migrations", tables);
+        Assert.Contains("codes", tables);
+        Assert.Equal(await TablesAsync(alone), tables);
+    }
+
+    [Theory]
+    [InlineData("it's a \"schema\"")]
+    [InlineData("Mixed Case, ünïcödé; DROP TABLE x; --")]
+    public async Task A_schema_named_with_quotes_spaces_and_other_characters_is_created_migrated_and_written_under_that_exact_name(string name)
+    {
+        string schema = name + " " + database.NewSchemaName();
+        await using (var store = await OpenAsync(schema))
+        {
+            Assert.Equal(schema, store.Schema);
+            Assert.Equal(WriteStatus.Written, (await WriteCodeAsync(store, "JANE20")).Status);
+        }
+        // Opened again: already at the latest version, nothing applied twice.
+        await using (var store = await OpenAsync(schema))
+        {
+            Assert.Equal(WriteStatus.Written, (await WriteCodeAsync(store, "ANA10")).Status);
+        }
+
+        Assert.Equal([schema], await QueryAsync("SELECT nspname FROM pg_namespace WHERE nspname = @name", r => r.GetString(0), ("name", schema)));
+        Assert.Equal(
+            PostgreSqlSchema.Migrations.Select(m => m.Version),
+            await QueryAsync($"SELECT version FROM {Quoted(schema)}.schema_migrations ORDER BY version", r => r.GetInt32(0)));
+        Assert.Equal(["ANA10", "JANE20"], await QueryAsync($"SELECT code FROM {Quoted(schema)}.codes ORDER BY code", r => r.GetString(0)));
+    }
+
+    [Fact]
+    public async Task A_schema_migrated_by_a_newer_version_is_refused_naming_the_schema_and_both_versions()
+    {
+        string schema = "newer " + database.NewSchemaName();
+        await (await OpenAsync(schema)).DisposeAsync();
+        int future = PostgreSqlSchema.LatestVersion + 1;
+        await ExecuteAsync($"INSERT INTO {Quoted(schema)}.schema_migrations (version, description) VALUES ({future}, 'from a newer library')");
+
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => OpenAsync(schema));
+
+        Assert.Contains($"\"{schema}\"", refused.Message, StringComparison.Ordinal);
+        Assert.Contains($"version {future}", refused.Message, StringComparison.Ordinal);
+        Assert.Contains($"({PostgreSqlSchema.LatestVersion})", refused.Message, StringComparison.Ordinal);
+        // Refused, not repaired: the newer version's record is left as it was.
+        Assert.Equal(
+            [.. PostgreSqlSchema.Migrations.Select(m => m.Version), future],
+            await QueryAsync($"SELECT version FROM {Quoted(schema)}.schema_migrations ORDER BY version", r => r.GetInt32(0)));
+    }
+
+    [Theory]
+    [InlineData(64, 'a')]
+    [InlineData(32, 'é')] // 64 bytes in UTF-8
+    public async Task A_schema_name_longer_than_63_bytes_is_refused_before_anything_is_created(int length, char character)
+    {
+        string schema = new(character, length);
+
+        await Assert.ThrowsAsync<ArgumentException>(() => OpenAsync(schema));
+
+        Assert.Empty(await QueryAsync("SELECT nspname FROM pg_namespace WHERE starts_with(@name, nspname)", r => r.GetString(0), ("name", schema)));
+    }
+
+    [Fact]
+    public async Task A_store_sees_only_the_rows_of_its_own_schema()
+    {
+        await using var a = await OpenAsync(database.NewSchemaName());
+        await using var b = await OpenAsync(database.NewSchemaName());
+
+        Assert.Equal(WriteStatus.Written, (await WriteCodeAsync(a, "JANE20")).Status);
+
+        Assert.Equal(["JANE20"], await QueryAsync($"SELECT code FROM {Quoted(a.Schema)}.codes", r => r.GetString(0)));
+        Assert.Empty(await QueryAsync($"SELECT code FROM {Quoted(b.Schema)}.codes", r => r.GetString(0)));
+        Assert.Null(await ((IReferralStore)b).FindCodeAsync(ReferralCode.Parse("JANE20"), Ct));
+        Assert.Equal("JANE20", (await ((IReferralStore)a).FindCodeAsync(ReferralCode.Parse("JANE20"), Ct))?.Display);
+        // Keys are per schema too: the code is new in B.
+        Assert.Equal(WriteStatus.Written, (await WriteCodeAsync(b, "JANE20")).Status);
+    }
+
+    private Task<PostgreSqlReferralStore> OpenAsync(string schema) =>
+        PostgreSqlReferralStore.OpenAsync(database.ConnectionString, new PostgreSqlStoreOptions { Schema = schema }, Ct);
+
+    private static async Task<WriteOutcome> WriteCodeAsync(IReferralStore store, string code)
+    {
+        var record = new ReferralCodeRecord
+        {
+            Code = ReferralCode.Parse(code),
+            Display = code,
+            Program = new ProgramId("migrations"),
+            Owner = new ParticipantId("ana"),
+            Medium = ShareMedium.Receipt,
+            Kind = CodeKind.Vanity,
+            Status = CodeStatus.Active,
+            CreatedAt = T0,
+            Version = 1,
+        };
+        await using var session = await store.BeginAsync(Ct);
+        var outcome = await session.WriteAsync(new UnitOfWork { Codes = [new CodeRow(record, T0)] }, Ct);
+        if (outcome.Status == WriteStatus.Written)
+        {
+            await session.CommitAsync(Ct);
+        }
+        return outcome;
+    }
+
+    private static string Quoted(string schema) => PostgreSqlSchema.QuoteIdentifier(schema);
+
+    private Task<List<string>> TablesAsync(string schema) =>
+        QueryAsync("SELECT table_name FROM information_schema.tables WHERE table_schema = @schema ORDER BY table_name", r => r.GetString(0), ("schema", schema));
+
+    private async Task<List<T>> QueryAsync<T>(string sql, Func<NpgsqlDataReader, T> read, params (string Name, object Value)[] parameters)
+    {
+        await using var connection = await database.OpenConnectionAsync(Ct);
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+        await using var reader = await command.ExecuteReaderAsync(Ct);
+        var rows = new List<T>();
+        while (await reader.ReadAsync(Ct))
+        {
+            rows.Add(read(reader));
+        }
+        return rows;
+    }
+
+    private async Task ExecuteAsync(string sql)
+    {
+        await using var connection = await database.OpenConnectionAsync(Ct);
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(Ct);
+    }
+}
