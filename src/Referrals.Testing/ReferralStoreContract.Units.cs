@@ -31,6 +31,25 @@ public abstract partial class ReferralStoreContract
         Assert.Equal(Program, (await store.FindCodeAsync(Code("JANE20"), Ct))!.Program);
     }
 
+    /// <summary>
+    /// A unit of new codes (a bulk generation writes thousands per unit) with one that exists, or one listed twice, is a
+    /// duplicate naming the first such code in list order, and writes none of its codes.
+    /// </summary>
+    [Fact]
+    public async Task A_unit_of_new_codes_is_a_duplicate_naming_the_first_code_that_exists_or_repeats()
+    {
+        var store = await NewStoreAsync();
+        await WrittenAsync(store, new UnitOfWork { Codes = [CodeVersion("BEN7"), CodeVersion("JANE20")] });
+        var exists = await WriteAsync(store, new UnitOfWork { Codes = [CodeVersion("ANA2026"), CodeVersion("JANE20", program: OtherProgram), CodeVersion("BEN7")] });
+        Assert.Equal(WriteOutcome.Duplicate(RowKind.Code, "JANE20"), exists);
+        var repeats = await WriteAsync(store, new UnitOfWork { Codes = [CodeVersion("ANA2026"), CodeVersion("BUCK9"), CodeVersion("BUCK9"), CodeVersion("BEN7")] });
+        Assert.Equal(WriteOutcome.Duplicate(RowKind.Code, "BUCK9"), repeats);
+        Assert.Null(await store.FindCodeAsync(Code("ANA2026"), Ct));
+        Assert.Null(await store.FindCodeAsync(Code("BUCK9"), Ct));
+        Assert.Equal(["BEN7", "JANE20"], (await store.ListCodeChangesAsync(0, 10, Ct)).Select(c => c.Record.Code.Value));
+        Assert.Equal(Program, (await store.FindCodeAsync(Code("JANE20"), Ct))!.Program);
+    }
+
     /// <summary>Touches, orders, refunds, ledger entries, notifications: a second insert of a key is a duplicate naming it.</summary>
     [Fact]
     public async Task Natural_keys_are_duplicates_naming_the_key()
