@@ -104,9 +104,6 @@ public sealed partial class PostgreSqlReferralStore : IAsyncDisposable
     /// Opens the store on an Npgsql connection string (for example
     /// <c>Host=db;Database=shop;Username=app;Password=…</c>; a multi-host one with <c>Target Session Attributes=primary</c>
     /// follows a failover): builds a data source it owns and disposes, creates and migrates the schema, returns the store.
-    /// The data source prepares the store's statements on each connection once used a few times (Npgsql's
-    /// <c>Max Auto Prepare=128</c>, unless the connection string sets <c>Max Auto Prepare</c> itself; set it to 0 behind a
-    /// pooler in transaction mode that does not support prepared statements, such as PgBouncer before 1.21).
     /// </summary>
     /// <exception cref="ArgumentException">The connection string is empty or malformed, or the schema name is invalid.</exception>
     /// <exception cref="NpgsqlException">The server could not be reached or refused the migration.</exception>
@@ -146,10 +143,7 @@ public sealed partial class PostgreSqlReferralStore : IAsyncDisposable
         return new PostgreSqlReferralStore(dataSource, ownsDataSource, options);
     }
 
-    /// <summary>Statements prepared per connection of a data source the store builds (when the connection string does not say).</summary>
-    internal const int AutoPreparedStatements = 128;
-
-    /// <summary>Checks a connection string and builds a data source on it (statements prepared automatically unless it says otherwise).</summary>
+    /// <summary>Checks a connection string and builds a data source on it.</summary>
     /// <exception cref="ArgumentException">Empty or malformed.</exception>
     internal static NpgsqlDataSource BuildDataSource(string connectionString)
     {
@@ -166,14 +160,6 @@ public sealed partial class PostgreSqlReferralStore : IAsyncDisposable
         if (string.IsNullOrEmpty(builder.Host))
         {
             throw new ArgumentException("The PostgreSQL connection string names no Host.", nameof(connectionString));
-        }
-        // Prepared statements: without them the server parses and plans every statement of every conversion, which was
-        // most of its CPU time per conversion (~2 ms of ~2.6 ms, measured with pg_stat_statements: the store's statements
-        // are many small ones, and their plans are cached by nothing else). A host's own setting wins.
-        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = builder.ConnectionString };
-        if (!given.ContainsKey("Max Auto Prepare") && !given.ContainsKey("MaxAutoPrepare"))
-        {
-            builder.MaxAutoPrepare = AutoPreparedStatements;
         }
         return new NpgsqlDataSourceBuilder(builder.ConnectionString).Build();
     }

@@ -35,11 +35,7 @@ public static class PostgreSqlReferralsBuilderExtensions
     /// </para>
     /// </remarks>
     /// <param name="builder">The builder <c>AddReferrals</c> returned.</param>
-    /// <param name="connectionString">
-    /// An Npgsql connection string, for example <c>Host=db;Database=shop;Username=app;Password=…</c>. Statements are
-    /// prepared automatically (<c>Max Auto Prepare=128</c>) unless it sets <c>Max Auto Prepare</c> (0 behind a pooler in
-    /// transaction mode without prepared statements, such as PgBouncer before 1.21).
-    /// </param>
+    /// <param name="connectionString">An Npgsql connection string, for example <c>Host=db;Database=shop;Username=app;Password=…</c>.</param>
     /// <param name="configure">Sets the store's options (the schema name); optional.</param>
     /// <exception cref="ArgumentNullException"><paramref name="builder"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">The connection string is empty, malformed or names no host, or the schema name is invalid (checked here, before the container is built).</exception>
