@@ -20,11 +20,13 @@ internal static class PostgreSqlQuick
             {
                 double raw1 = await TimeAsync(count, () => b.RawInsertAsync(0)).ConfigureAwait(false);
                 double raw8 = await TimeConcurrentlyAsync(count, i => b.RawInsertAsync(i)).ConfigureAwait(false);
+                var cpu = Process.GetCurrentProcess().TotalProcessorTime;
                 double one = await TimeAsync(count, () => b.RecordConversionAsync()).ConfigureAwait(false);
+                double clientCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / count;
                 double eight = await TimeConcurrentlyAsync(count, _ => b.RecordConversionAsync()).ConfigureAwait(false);
                 double batch = await TimeAsync(count / PostgreSqlStoreBenchmarks.BatchSize, () => b.RecordConversions_Batch()).ConfigureAwait(false) / PostgreSqlStoreBenchmarks.BatchSize;
                 Console.WriteLine(
-                    $"raw insert: 1 connection {raw1:F0} us, 8 connections {raw8:F0} us per insert | conversion: 1 caller {one:F0} us ({one / raw1:F2}x), " +
+                    $"raw insert: 1 connection {raw1:F0} us, 8 connections {raw8:F0} us per insert | conversion: 1 caller {one:F0} us ({one / raw1:F2}x; this process on a CPU {clientCpu:F0} us), " +
                     $"8 callers {eight:F0} us per conversion ({eight / raw1:F2}x the 1-connection insert, {eight / raw8:F2}x the 8-connection one; {1e6 / eight:F0}/s), batch {batch:F0} us");
             }
             await RoundTripsAsync(b, 200).ConfigureAwait(false);
