@@ -32,9 +32,15 @@ public sealed partial class PostgreSqlReferralStore
             {
                 throw new InvalidOperationException(_disposed ? "The session was disposed." : "The session was committed; begin a new one.");
             }
+            if (_failure is NpgsqlException failure)
+            {
+                // Still a database error, transient when the first one was: a caller that let the first one pass (Core
+                // logs a fraud check that throws and goes on) gets one it knows to retry, not a programmer error.
+                throw new NpgsqlException("A read or unit of this session failed with a database error (the inner exception); the session can only be disposed, which rolls it back.", failure);
+            }
             if (_failure is not null)
             {
-                throw new InvalidOperationException("A read or unit of this session failed with a database error; the session can only be disposed, which rolls it back.", _failure);
+                throw new InvalidOperationException("A read or unit of this session failed or was cancelled; the session can only be disposed, which rolls it back.", _failure);
             }
             return db;
         }
