@@ -219,7 +219,8 @@ public sealed partial class PostgreSqlReferralStore
                 for (int i = 0; i < _expects.Count; i++)
                 {
                     var expect = _expects[i];
-                    if (expect.OnZero != 0 && _batch.BatchCommands[i].RecordsAffected != 1)
+                    // Rows, not RecordsAffected: that one is -1 for a SELECT (the version checks of rows only read).
+                    if (expect.OnZero != 0 && _batch.BatchCommands[i].Rows != 1)
                     {
                         return expect.OnZero == WriteStatus.Duplicate
                             ? WriteOutcome.Duplicate(expect.Kind, expect.Key!)
