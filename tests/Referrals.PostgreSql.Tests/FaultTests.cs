@@ -15,10 +15,11 @@ namespace Referrals.PostgreSql.Tests;
 
 /// <summary>
 /// The store under the faults of a real deployment, each on a PostgreSQL cluster of the test's own
-/// (<see cref="PrivateCluster"/>): backends terminated mid-transaction, the server restarted under load, and a failover to
-/// a synchronous hot standby (with a multi-host connection string). Callers do what the store documents — send a conversion again after an
-/// <see cref="NpgsqlException"/> with <see cref="NpgsqlException.IsTransient"/> — and every acknowledged conversion must be
-/// found afterwards, once, with all of its rewards (<see cref="ConversionAudit"/>). Each test prints its figures.
+/// (<see cref="PrivateCluster"/>): backends terminated mid-transaction, the server restarted under load (a clean shutdown
+/// and a crash), and a failover to a synchronous hot standby (with a multi-host connection string). Callers do what the
+/// store documents — send a conversion again after an <see cref="NpgsqlException"/> with
+/// <see cref="NpgsqlException.IsTransient"/> — and every acknowledged conversion must be found afterwards, once, with all
+/// of its rewards (<see cref="ConversionAudit"/>). Each test prints its figures.
 /// </summary>
 /// <remarks>
 /// One collection that runs alone: the tests start servers and load them from several tasks, which the 2-core CI
@@ -151,8 +152,10 @@ public sealed class FaultTests
         Assert.Equal([conversion.OrderId], found);
     }
 
-    [Fact]
-    public async Task A_server_restarted_under_load_loses_no_acknowledged_conversion()
+    [Theory]
+    [InlineData(ShutdownMode.Fast)]
+    [InlineData(ShutdownMode.Immediate)]
+    public async Task A_server_restarted_under_load_loses_no_acknowledged_conversion(ShutdownMode mode)
     {
         const int Orders = 1000, Referrers = 50, Tasks = 8;
         await using var cluster = await PrivateCluster.StartAsync("restart", Ct);
@@ -167,7 +170,7 @@ public sealed class FaultTests
         await load.WhenAcknowledged(Orders / 3);
         int before = load.Acknowledged.Count;
         var restart = Stopwatch.StartNew();
-        await cluster.RestartAsync(ShutdownMode.Fast, Ct);
+        await cluster.RestartAsync(mode, Ct);
         restart.Stop();
         await running;
         elapsed.Stop();
@@ -176,8 +179,8 @@ public sealed class FaultTests
         var found = await ConversionAudit.AssertConsistentAsync(cluster.ConnectionString(pooling: true), orders, owners, Ct);
         audit.Stop();
         int missing = load.Acknowledged.Keys.Count(id => !found.Contains(id));
-        Report($"restart under load: {load.Sent} orders sent from {Tasks} tasks, {load.Attempts} calls, {load.Acknowledged.Count} acknowledged " +
-            $"({before} before the restart), {found.Count} found after, {missing} missing; restart (pg_ctl -m fast) took {restart.Elapsed.TotalSeconds:F1} s; " +
+        Report($"restart under load ({mode}): {load.Sent} orders sent from {Tasks} tasks, {load.Attempts} calls, {load.Acknowledged.Count} acknowledged " +
+            $"({before} before the restart), {found.Count} found after, {missing} missing; restart (pg_ctl -m {mode.ToString().ToLowerInvariant()}) took {restart.Elapsed.TotalSeconds:F1} s; " +
             $"{load.TransientFailures} transient failures ({load.FailureSummary}); {load.Errors.Count} errors; load {elapsed.Elapsed.TotalSeconds:F1} s, audit {audit.Elapsed.TotalSeconds:F1} s");
         AssertNoErrors(load);
         Assert.Equal(Orders, load.Acknowledged.Count);

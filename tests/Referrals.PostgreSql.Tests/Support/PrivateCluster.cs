@@ -426,8 +426,8 @@ internal sealed class PrivateCluster : IAsyncDisposable
     }
 }
 
-/// <summary>How <see cref="PrivateCluster"/> stops a server (<c>pg_ctl -m</c>).</summary>
-internal enum ShutdownMode
+/// <summary>How <see cref="PrivateCluster"/> stops a server (<c>pg_ctl -m</c>); public for test data.</summary>
+public enum ShutdownMode
 {
     /// <summary>Disconnects clients, rolls back their transactions, checkpoints: a clean shutdown.</summary>
     Fast = 1,
