@@ -250,16 +250,35 @@ public sealed partial class PostgreSqlReferralStore
                 {
                     return (IReadOnlyList<SummaryRow>)[];
                 }
-                await using var command = db.Command("""
-                    SELECT key, version, document FROM {s}.summaries
-                    WHERE program = @program AND participant = @participant AND key = ANY(@keys);
-                    """);
+                // In a session the summaries read are locked to its end (row-level locking): the row by FOR UPDATE, and
+                // its key (so a summary read as absent too) by the advisory lock every insert of it takes. Another session
+                // deciding on the same participant waits here instead of deciding on what is about to change and meeting a
+                // conflict at its write; a participant's decisions run one after the other across instances.
+                bool locking = db.Transaction is not null;
+                await using var command = db.Command(locking
+                    ? """
+                      SELECT pg_advisory_xact_lock(hashtextextended(@lock_prefix || k, 0)) FROM unnest(@keys) AS k ORDER BY k;
+                      SELECT key, version, document FROM {s}.summaries
+                      WHERE program = @program AND participant = @participant AND key = ANY(@keys) ORDER BY key FOR UPDATE;
+                      """
+                    : """
+                      SELECT key, version, document FROM {s}.summaries
+                      WHERE program = @program AND participant = @participant AND key = ANY(@keys);
+                      """);
                 command.Parameters.Add(Text("program", q.program.Value));
                 command.Parameters.Add(Text("participant", q.participant.Value));
                 command.Parameters.AddWithValue("keys", q.keys.ToArray());
+                if (locking)
+                {
+                    command.Parameters.AddWithValue("lock_prefix", SummaryLockPrefix(db.Store.Schema, q.program, q.participant));
+                }
                 var stored = new Dictionary<string, (long Version, string Document)>(StringComparer.Ordinal);
                 await using (var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false))
                 {
+                    if (locking)
+                    {
+                        await reader.NextResultAsync(ct).ConfigureAwait(false);
+                    }
                     while (await reader.ReadAsync(ct).ConfigureAwait(false))
                     {
                         stored[reader.GetString(0)] = (reader.GetInt64(1), reader.GetString(2));

@@ -32,9 +32,15 @@ public sealed partial class PostgreSqlReferralStore
             {
                 throw new InvalidOperationException(_disposed ? "The session was disposed." : "The session was committed; begin a new one.");
             }
+            if (_failure is NpgsqlException failure)
+            {
+                // Still a database error, transient when the first one was: a caller that let the first one pass (Core
+                // logs a fraud check that throws and goes on) gets one it knows to retry, not a programmer error.
+                throw new NpgsqlException("A read or unit of this session failed with a database error (the inner exception); the session can only be disposed, which rolls it back.", failure);
+            }
             if (_failure is not null)
             {
-                throw new InvalidOperationException("A read or unit of this session failed with a database error; the session can only be disposed, which rolls it back.", _failure);
+                throw new InvalidOperationException("A read or unit of this session failed or was cancelled; the session can only be disposed, which rolls it back.", _failure);
             }
             return db;
         }
@@ -241,15 +247,20 @@ public sealed partial class PostgreSqlReferralStore
             p.AddWithValue("key", db.Store.Schema + "/" + kind.ToString() + "/" + lockKey);
         }
 
+        private void LockSummary(SummaryRow row)
+        {
+            var p = Add("SELECT pg_advisory_xact_lock(hashtextextended(@key, 0));", default, RowKind.Summary, row.Participant.Value + "/" + row.Key);
+            p.AddWithValue("key", SummaryLockPrefix(db.Store.Schema, row.Program, row.Participant) + row.Key);
+        }
+
         public void AddUnit(UnitOfWork unit)
         {
             foreach (var read in unit.ReadSummaries)
             {
                 string key = read.Participant.Value + "/" + read.Key;
-                string lockKey = read.Program.Value + "/" + key;
                 if (read.Version == 0)
                 {
-                    LockKey(RowKind.Summary, key, lockKey);
+                    LockSummary(read);
                 }
                 var p = Add(read.Version == 0
                     ? "SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM {s}.summaries WHERE program = @program AND participant = @participant AND key = @key);"
@@ -384,7 +395,7 @@ public sealed partial class PostgreSqlReferralStore
                 string key = summary.Participant.Value + "/" + summary.Key;
                 if (summary.Version == 1)
                 {
-                    LockKey(RowKind.Summary, key, summary.Program.Value + "/" + key);
+                    LockSummary(summary);
                 }
                 var p = Add(summary.Version == 1
                     ? """
@@ -659,6 +670,13 @@ public sealed partial class PostgreSqlReferralStore
             p.Add(Text("counted_referrer", order.CountedReferrer?.Value));
         }
     }
+
+    /// <summary>
+    /// The advisory lock key of a participant's summaries, before the summary key: one key per (schema, program,
+    /// participant, summary key), taken by a session's read of the summary and by every insert of it.
+    /// </summary>
+    private static string SummaryLockPrefix(string schema, ProgramId program, ParticipantId participant) =>
+        schema + "/" + nameof(RowKind.Summary) + "/" + program.Value + "/" + participant.Value + "/";
 
     /// <summary>A text parameter that may be null (typed, so a null needs no inference).</summary>
     private static NpgsqlParameter<string?> Text(string name, string? value) => new(name, NpgsqlDbType.Text) { TypedValue = value };

@@ -44,7 +44,11 @@ namespace Referrals.PostgreSql;
 /// server restarting or failing over, too many connections — are worth retrying: the operation, sent again, is
 /// idempotent by its natural keys (an order id, a refund id), and returns what the first attempt did if that one landed.
 /// A commit that throws may or may not have happened; sending the operation again tells. A session whose unit or read
-/// failed with a database error can only be disposed (which rolls it back).
+/// failed with a database error can only be disposed (which rolls it back): its later reads, units and commit throw an
+/// <see cref="NpgsqlException"/> holding that error, transient when it was, so an operation that caught the first one
+/// and went on still fails with an error its caller knows to retry. With a multi-host connection string, a moment with no
+/// host of the target type (a failover: the primary gone, the standby not promoted or not yet seen as promoted) fails
+/// with a transient <see cref="NpgsqlException"/> too, which Npgsql's own "no suitable host" error is not.
 /// </para>
 /// <para>
 /// <b>Stored forms.</b> Instants are <c>bigint</c> Unix ticks (100 ns); enumerations their documented numbers; money
@@ -65,6 +69,7 @@ public sealed partial class PostgreSqlReferralStore : IAsyncDisposable
     private readonly bool _ownsDataSource;
     private readonly string _quotedSchema;
     private readonly ConcurrentDictionary<string, string> _sql = new(StringComparer.Ordinal);
+    private readonly bool _multiHost;
     private readonly object _readyLock = new();
     private Task? _ready;
     private int _disposed;
@@ -75,6 +80,8 @@ public sealed partial class PostgreSqlReferralStore : IAsyncDisposable
         _ownsDataSource = ownsDataSource;
         Schema = options.Schema;
         _quotedSchema = PostgreSqlSchema.QuoteIdentifier(options.Schema);
+        // Its hosts, not its type: Npgsql's WithTargetSession wraps a multi-host data source in another type.
+        _multiHost = new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).Host?.Contains(',', StringComparison.Ordinal) == true;
     }
 
     /// <summary>The PostgreSQL schema holding the store's tables.</summary>
@@ -181,18 +188,65 @@ public sealed partial class PostgreSqlReferralStore : IAsyncDisposable
         {
             if (_ready is null || _ready.IsFaulted || _ready.IsCanceled)
             {
-                _ready = PostgreSqlSchema.MigrateAsync(_dataSource, Schema, CancellationToken.None);
+                _ready = MigrateAsync();
             }
             ready = _ready;
         }
         return new ValueTask(ready.WaitAsync(cancellationToken));
+
+        async Task MigrateAsync()
+        {
+            try
+            {
+                await PostgreSqlSchema.MigrateAsync(_dataSource, Schema, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (NpgsqlException e) when (_multiHost && IsNoSuitableHostNow(e))
+            {
+                throw new NoSuitableHostException(e);
+            }
+        }
     }
 
     /// <summary>A connection of the data source, the schema migrated.</summary>
+    /// <exception cref="NpgsqlException">No connection; transient also when no host of a multi-host data source is a suitable one now.</exception>
     internal async ValueTask<NpgsqlConnection> OpenConnectionAsync(CancellationToken cancellationToken)
     {
         await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
-        return await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (NpgsqlException e) when (_multiHost && IsNoSuitableHostNow(e))
+        {
+            throw new NoSuitableHostException(e);
+        }
+    }
+
+    /// <summary>
+    /// Whether a multi-host data source's failure to open is "no host is of the target type now": Npgsql skips, for Host
+    /// Recheck Seconds (10 by default), the hosts it last found down or of the wrong type (a primary wanted, a standby
+    /// found) and throws "No suitable host was found." with no cause when none is left; or it tried them and each failed
+    /// transiently or was of the wrong type ("Unable to connect to a suitable host", every cause in an
+    /// <see cref="AggregateException"/>). Npgsql marks neither transient, but both are what a failover looks like
+    /// from here — the old primary gone, the standby not promoted yet or not seen as promoted yet — and pass once it is
+    /// over. A host refusing the login (a <see cref="PostgresException"/> that is not transient) keeps the error as it is.
+    /// </summary>
+    private static bool IsNoSuitableHostNow(NpgsqlException e) =>
+        !e.IsTransient && e is not PostgresException && e.InnerException switch
+        {
+            null => true,
+            AggregateException all => all.InnerExceptions.Count > 0 && all.InnerExceptions.All(static x => x is NpgsqlException { IsTransient: true } or IOException or System.Net.Sockets.SocketException or TimeoutException),
+            _ => false,
+        };
+
+    /// <summary>
+    /// No host of a multi-host data source can be used now (see <see cref="IsNoSuitableHostNow"/>): transient, so a
+    /// caller following the store's documentation sends the operation again, and finds the new primary once it is there.
+    /// </summary>
+    private sealed class NoSuitableHostException(NpgsqlException cause)
+        : NpgsqlException("No host of the connection string is usable as the Target Session Attributes require now (a failover or restart in progress?): " + cause.Message, cause)
+    {
+        public override bool IsTransient => true;
     }
 
     /// <summary>Disposes the data source when the store built it; operations started afterwards throw <see cref="ObjectDisposedException"/>.</summary>

@@ -28,20 +28,6 @@ public sealed partial class SqliteReferralStore
         WHERE code = $code AND version = $expected_version;
         """;
 
-    private static void CheckRecord(ReferralCodeRecord? record, string paramName)
-    {
-        if (record is null)
-        {
-            throw paramName == nameof(record)
-                ? new ArgumentNullException(paramName)
-                : new ArgumentException($"{paramName} is null.", paramName);
-        }
-        if (record.Code.Value.Length == 0)
-        {
-            throw new ArgumentException($"{paramName} has the empty default code; make codes with ReferralCode.Parse or TryParse.", paramName);
-        }
-    }
-
     private static void AddCodeParameters(SqliteCommand command)
     {
         var p = command.Parameters;

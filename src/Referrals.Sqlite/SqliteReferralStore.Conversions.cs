@@ -13,41 +13,6 @@ namespace Referrals.Sqlite;
 public sealed partial class SqliteReferralStore
 {
     private const string ConversionColumns = "c.program, c.order_id, c.customer, c.amount, c.currency, c.event_time, c.channel, c.store_id, c.visitor, c.is_new_customer, c.presented_code, c.register_id";
-    private static void CheckConversion(Conversion? conversion)
-    {
-        ArgumentNullException.ThrowIfNull(conversion);
-        if (conversion.OrderId is null)
-        {
-            throw new ArgumentException("The conversion has a null order id.", nameof(conversion));
-        }
-        if (conversion.Program.Value is null || conversion.Customer.Value is null)
-        {
-            throw new ArgumentException($"Conversion '{conversion.OrderId}' has the empty default program or customer id.", nameof(conversion));
-        }
-        if (conversion.Amount.Currency.Length == 0)
-        {
-            throw new ArgumentException($"Conversion '{conversion.OrderId}' has the default amount, without a currency; make amounts with new Money(amount, currency).", nameof(conversion));
-        }
-        if (conversion.Contacts is null || conversion.Fingerprints is null)
-        {
-            throw new ArgumentException($"Conversion '{conversion.OrderId}' has a null contact or fingerprint list; use an empty list.", nameof(conversion));
-        }
-        for (int i = 0; i < conversion.Contacts.Count; i++)
-        {
-            if (conversion.Contacts[i].Value.Length == 0)
-            {
-                throw new ArgumentException($"Conversion '{conversion.OrderId}' has the empty default contact hash at index {i}; make hashes with ContactHasher.", nameof(conversion));
-            }
-        }
-        for (int i = 0; i < conversion.Fingerprints.Count; i++)
-        {
-            if (conversion.Fingerprints[i].Value.Length == 0)
-            {
-                throw new ArgumentException($"Conversion '{conversion.OrderId}' has the empty default fingerprint at index {i}; make fingerprints with FingerprintHasher.", nameof(conversion));
-            }
-        }
-    }
-
     /// <summary>A conversion from a row selecting <see cref="ConversionColumns"/> first, with the given lists.</summary>
     private static Conversion ReadConversionColumns(SqliteDataReader reader, IReadOnlyList<ContactHash> contacts, IReadOnlyList<Fingerprint> fingerprints) => new()
     {

@@ -8,38 +8,6 @@ namespace Referrals.Sqlite;
 public sealed partial class SqliteReferralStore
 {
 
-    private static void CheckParticipant(Participant? participant)
-    {
-        ArgumentNullException.ThrowIfNull(participant);
-        CheckId(participant.Id, nameof(participant));
-        if (participant.Contacts is null || participant.Fingerprints is null)
-        {
-            throw new ArgumentException($"Participant '{participant.Id}' has a null contact or fingerprint list; use an empty list.", nameof(participant));
-        }
-        for (int i = 0; i < participant.Contacts.Count; i++)
-        {
-            if (participant.Contacts[i].Value.Length == 0)
-            {
-                throw new ArgumentException($"Participant '{participant.Id}' has the empty default contact hash at index {i}; make hashes with ContactHasher.", nameof(participant));
-            }
-        }
-        for (int i = 0; i < participant.Fingerprints.Count; i++)
-        {
-            if (participant.Fingerprints[i].Value.Length == 0)
-            {
-                throw new ArgumentException($"Participant '{participant.Id}' has the empty default fingerprint at index {i}; make fingerprints with FingerprintHasher.", nameof(participant));
-            }
-        }
-    }
-
-    private static void CheckId(ParticipantId id, string paramName)
-    {
-        if (id.Value is null)
-        {
-            throw new ArgumentException("The participant id is the empty default value.", paramName);
-        }
-    }
-
     private static async ValueTask InsertListAsync<T>(
         SqliteSession session,
         SqliteWork? transaction,

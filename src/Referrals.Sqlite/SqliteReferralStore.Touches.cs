@@ -12,27 +12,6 @@ public sealed partial class SqliteReferralStore
 {
     private const string TouchColumns = "id, program, kind, referrer, code, medium, visitor, customer, contact, store_id, register_id, order_id, event_time, recorded_at";
 
-    private static void CheckTouch(Touch? touch)
-    {
-        ArgumentNullException.ThrowIfNull(touch);
-        if (touch.Id is null)
-        {
-            throw new ArgumentException("The touch has a null id.", nameof(touch));
-        }
-        if (touch.Program.Value is null || touch.Referrer.Value is null || touch.Customer is { Value: null })
-        {
-            throw new ArgumentException($"Touch '{touch.Id}' has the empty default program, referrer or customer id.", nameof(touch));
-        }
-        if (touch.Code is { Value.Length: 0 })
-        {
-            throw new ArgumentException($"Touch '{touch.Id}' has the empty default code; make codes with ReferralCode.Parse or TryParse.", nameof(touch));
-        }
-        if (touch.Contact is { Value.Length: 0 })
-        {
-            throw new ArgumentException($"Touch '{touch.Id}' has the empty default contact hash; make hashes with ContactHasher.", nameof(touch));
-        }
-    }
-
     private static Touch ReadTouch(SqliteDataReader reader) => new()
     {
         Id = reader.GetString(0),

@@ -47,7 +47,7 @@ int tasks = int.Parse(args[6], System.Globalization.CultureInfo.InvariantCulture
 var orders = Engine.Orders(referrerCodes, orderCount);
 new Random(worker).Shuffle(orders);
 var attribution = provider.GetRequiredService<AttributionService>();
-int next = -1, attributed = 0, retried = 0;
+int next = -1, attributed = 0, retried = 0, conflicts = 0;
 var errors = new System.Collections.Concurrent.ConcurrentBag<string>();
 await Task.WhenAll(Enumerable.Range(0, tasks).Select(_ => Task.Run(async () =>
 {
@@ -66,8 +66,13 @@ await Task.WhenAll(Enumerable.Range(0, tasks).Select(_ => Task.Run(async () =>
             }
             catch (NpgsqlException e) when (e.IsTransient && attempt < 5)
             {
-                // Documented retryable: send the same order again.
+                // Documented retryable (docs/stores.md): send the same order again.
                 Interlocked.Increment(ref retried);
+            }
+            catch (ReferralException e) when (e.ErrorCode == ReferralErrorCode.ConcurrencyConflict && attempt < 5)
+            {
+                // Documented retryable too: Core gave up after many conflicting attempts; the order is sent again.
+                Interlocked.Increment(ref conflicts);
             }
             catch (Exception e)
             {
@@ -77,5 +82,5 @@ await Task.WhenAll(Enumerable.Range(0, tasks).Select(_ => Task.Run(async () =>
         }
     }
 })));
-Console.WriteLine(JsonSerializer.Serialize(new { worker, sent = orders.Length, attributed, retried, errors = errors.ToArray() }));
+Console.WriteLine(JsonSerializer.Serialize(new { worker, sent = orders.Length, attributed, retried, conflicts, errors = errors.ToArray() }));
 return 0;

@@ -72,7 +72,11 @@ internal sealed partial class FraudAssessor
             return null;
         }
         var policy = _policies[facts.Program];
-        var context = new FraudContext(facts, policy, history, _depths[facts.Program]);
+        // The checks read the history through a guard that remembers a failed read: a check's own failure is recorded as a
+        // signal, but a failed read of the store (a lost connection, a dead session) fails the conversion, as every other
+        // store error does, so it is sent again instead of being decided on a session that can no longer commit.
+        var guarded = new GuardedHistory(history);
+        var context = new FraudContext(facts, policy, guarded, _depths[facts.Program]);
         var sink = new FraudSignalSink(policy);
         foreach (var check in _checks)
         {
@@ -81,13 +85,18 @@ internal sealed partial class FraudAssessor
                 await check.CheckAsync(context, sink, ct).ConfigureAwait(false);
             }
 #pragma warning disable CA1031 // a failing check is logged, counted and shown; it never fails the conversion
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (ex is not OperationCanceledException && guarded.Failure is null)
 #pragma warning restore CA1031
             {
                 ReferralsTelemetry.FraudCheckFailures.Add(1);
                 LogCheckFailed(_logger, ex, check.Name, facts.Program.Value);
                 sink.Add(FraudSignalNames.CheckFailed, 0, $"check '{check.Name}' failed with {ex.GetType().Name}; see the log");
             }
+        }
+        if (guarded.Failure is { } failure)
+        {
+            // A check caught the store's exception itself: it still fails the conversion.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
         }
         int score = 0;
         foreach (var s in sink.Signals)
@@ -118,4 +127,39 @@ internal sealed partial class FraudAssessor
 
     [LoggerMessage(EventId = 4001, Level = LogLevel.Error, Message = "Fraud check {Check} threw for a conversion of program {Program}; recorded as check-failed")]
     private static partial void LogCheckFailed(ILogger logger, Exception exception, string check, string program);
+
+    /// <summary>The history as the checks read it, remembering the first read that threw (the store's exception).</summary>
+    private sealed class GuardedHistory(IFraudHistory inner) : IFraudHistory
+    {
+        public Exception? Failure { get; private set; }
+
+        // The read is started inside the try: a history may throw before it returns its task.
+        private async ValueTask<T> Read<TArgs, T>(TArgs args, Func<IFraudHistory, TArgs, ValueTask<T>> read)
+        {
+            try
+            {
+                return await read(inner, args).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                Failure ??= ex;
+                throw;
+            }
+        }
+
+        public ValueTask<int> CountReferralsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken = default) =>
+            Read((program, referrer, from, until, limit, cancellationToken), static (h, a) => h.CountReferralsAsync(a.program, a.referrer, a.from, a.until, a.limit, a.cancellationToken));
+
+        public ValueTask<int> CountReferredConversionsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken = default) =>
+            Read((program, referrer, from, until, limit, cancellationToken), static (h, a) => h.CountReferredConversionsAsync(a.program, a.referrer, a.from, a.until, a.limit, a.cancellationToken));
+
+        public ValueTask<ReferredOrderStats> GetReferredOrderStatsAsync(ProgramId program, ParticipantId referrer, CancellationToken cancellationToken = default) =>
+            Read((program, referrer, cancellationToken), static (h, a) => h.GetReferredOrderStatsAsync(a.program, a.referrer, a.cancellationToken));
+
+        public ValueTask<IReadOnlyList<FingerprintSighting>> FindSightingsAsync(ProgramId program, Fingerprint fingerprint, Instant until, int limit, CancellationToken cancellationToken = default) =>
+            Read((program, fingerprint, until, limit, cancellationToken), static (h, a) => h.FindSightingsAsync(a.program, a.fingerprint, a.until, a.limit, a.cancellationToken));
+
+        public ValueTask<ParticipantId?> FindFirstReferrerAsync(ProgramId program, ParticipantId participant, CancellationToken cancellationToken = default) =>
+            Read((program, participant, cancellationToken), static (h, a) => h.FindFirstReferrerAsync(a.program, a.participant, a.cancellationToken));
+    }
 }

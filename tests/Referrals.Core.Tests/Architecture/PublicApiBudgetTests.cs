@@ -14,9 +14,11 @@ public sealed class PublicApiBudgetTests
     /// split's ParticipantService, IFraudHistory and the flat FraudContext (FraudService went), and by
     /// ParticipantService.ForgetAsync (erasure, issue 17 item 2); 1,384 once the results only Core creates stopped being
     /// records (no generated equality, <c>with</c>, <c>Deconstruct</c> or public <c>init</c>), and lowered by the layering
-    /// (the hashers and the link service take their own options section, no longer an IOptions overload each).
+    /// (the hashers and the link service take their own options section, no longer an IOptions overload each); 1,383 with
+    /// UnitOfWork.ThrowIfInvalid (issue 20: the checks every store makes before writing a unit, once in Core instead of a
+    /// copy per store, and open to a host's own store).
     /// </summary>
-    private const int Ceiling = 1382;
+    private const int Ceiling = 1383;
 
     [Fact]
     public void The_public_surface_of_Referrals_Core_is_at_its_budget()

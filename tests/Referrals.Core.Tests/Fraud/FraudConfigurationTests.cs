@@ -9,6 +9,7 @@ using Referrals.Attribution;
 using Referrals.Codes;
 using Referrals.Fraud;
 using Referrals.Participants;
+using Referrals.Privacy;
 using Referrals.Programs;
 using Referrals.Storage;
 using Referrals.Services;
@@ -108,6 +109,43 @@ public sealed class FraudConfigurationTests
             result.Fraud.Signals.Select(s => (s.Name, s.Score)));
         Assert.Contains("check 'broken' failed with InvalidOperationException", result.Fraud.Signals[1].Evidence, StringComparison.Ordinal);
         Assert.Single(await provider.GetRequiredService<ReviewQueue>().ListAsync(Customers, Ct));
+    }
+
+    [Fact]
+    public async Task A_failed_read_of_the_history_fails_the_assessment_while_a_checks_own_failure_is_a_signal()
+    {
+        using var provider = Build(b => b.AddFraudCheck<BrokenCheck>());
+        var assessor = provider.GetRequiredService<FraudAssessor>();
+        var facts = new FraudCase
+        {
+            Program = Customers, OrderId = "o-1", Customer = new ParticipantId("bo"), Referrer = new ParticipantId("ana"),
+            Amount = new Money(30m, "EUR"), EventTime = Instant.FromUtc(2026, 11, 23, 8, 0),
+            Chain = [new ParticipantId("ana")], ReferrerParticipant = null, CustomerContacts = [], ConversionFingerprints = [],
+        };
+
+        // The store answers: the broken check is a signal, the conversion goes on.
+        var assessed = await assessor.AssessAsync(facts, new Referrals.Pipeline.ContractFraudHistory(new InMemoryStore()), Ct);
+        Assert.Contains(assessed!.Signals, s => s.Name == FraudSignalNames.CheckFailed);
+
+        // The store fails (a lost connection): the built-in checks' reads throw, and so does the assessment — the
+        // conversion fails and is sent again, instead of being decided on a session that cannot commit.
+        var lost = new InvalidOperationException("connection lost");
+        var thrown = await Assert.ThrowsAsync<InvalidOperationException>(async () => await assessor.AssessAsync(facts, new FailingHistory(lost), Ct));
+        Assert.Same(lost, thrown);
+    }
+
+    /// <summary>A history whose every read fails, as a store whose connection is gone.</summary>
+    private sealed class FailingHistory(Exception failure) : IFraudHistory
+    {
+        public ValueTask<int> CountReferralsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken = default) => throw failure;
+
+        public ValueTask<int> CountReferredConversionsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken = default) => throw failure;
+
+        public ValueTask<ReferredOrderStats> GetReferredOrderStatsAsync(ProgramId program, ParticipantId referrer, CancellationToken cancellationToken = default) => throw failure;
+
+        public ValueTask<IReadOnlyList<FingerprintSighting>> FindSightingsAsync(ProgramId program, Fingerprint fingerprint, Instant until, int limit, CancellationToken cancellationToken = default) => throw failure;
+
+        public ValueTask<ParticipantId?> FindFirstReferrerAsync(ProgramId program, ParticipantId participant, CancellationToken cancellationToken = default) => throw failure;
     }
 
     [Fact]

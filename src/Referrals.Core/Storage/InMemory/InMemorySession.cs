@@ -68,31 +68,7 @@ internal sealed class InMemorySession(InMemoryStore store, StoreState data) : St
         return false;
     }
 
-    private static void Validate(UnitOfWork unit)
-    {
-        ArgumentNullException.ThrowIfNull(unit.ReadSummaries, "unit.ReadSummaries");
-        ArgumentNullException.ThrowIfNull(unit.ReadOrders, "unit.ReadOrders");
-        ArgumentNullException.ThrowIfNull(unit.Codes, "unit.Codes");
-        ArgumentNullException.ThrowIfNull(unit.Participants, "unit.Participants");
-        ArgumentNullException.ThrowIfNull(unit.VisitorLinks, "unit.VisitorLinks");
-        ArgumentNullException.ThrowIfNull(unit.Touches, "unit.Touches");
-        ArgumentNullException.ThrowIfNull(unit.Orders, "unit.Orders");
-        ArgumentNullException.ThrowIfNull(unit.Refunds, "unit.Refunds");
-        ArgumentNullException.ThrowIfNull(unit.Entries, "unit.Entries");
-        ArgumentNullException.ThrowIfNull(unit.Rewards, "unit.Rewards");
-        ArgumentNullException.ThrowIfNull(unit.Summaries, "unit.Summaries");
-        ArgumentNullException.ThrowIfNull(unit.Notifications, "unit.Notifications");
-        ArgumentNullException.ThrowIfNull(unit.Erasures, "unit.Erasures");
-        ArgumentNullException.ThrowIfNull(unit.RebuiltPrograms, "unit.RebuiltPrograms");
-        foreach (var read in unit.ReadSummaries)
-        {
-            ArgumentOutOfRangeException.ThrowIfNegative(read.Version, "unit.ReadSummaries");
-        }
-        foreach (var read in unit.ReadOrders)
-        {
-            ArgumentOutOfRangeException.ThrowIfNegative(read.Version, "unit.ReadOrders");
-        }
-    }
+    private static void Validate(UnitOfWork unit) => UnitValidation.ThrowIfInvalid(unit);
 
     public ValueTask CommitAsync(CancellationToken cancellationToken = default)
     {
