@@ -72,11 +72,12 @@ internal sealed partial class FraudAssessor
             return null;
         }
         var policy = _policies[facts.Program];
-        // The checks read the history through a guard that remembers a failed read: a check's own failure is recorded as a
-        // signal, but a failed read of the store (a lost connection, a dead session) fails the conversion, as every other
-        // store error does, so it is sent again instead of being decided on a session that can no longer commit.
-        var guarded = new GuardedHistory(history);
-        var context = new FraudContext(facts, policy, guarded, _depths[facts.Program]);
+        // The library's own history (the store's reads) is read through a guard that remembers a failed read: a check's own
+        // failure is recorded as a signal, but a failed read of the store (a lost connection, a dead session) fails the
+        // conversion, as every other store error does, so it is sent again instead of being decided on a session that can
+        // no longer commit. A host's own history is the host's: passed as it is, its failures are the checks' failures.
+        var guarded = history is SessionFacts or ContractFraudHistory ? new GuardedHistory(history) : null;
+        var context = new FraudContext(facts, policy, (IFraudHistory?)guarded ?? history, _depths[facts.Program]);
         var sink = new FraudSignalSink(policy);
         foreach (var check in _checks)
         {
@@ -85,7 +86,7 @@ internal sealed partial class FraudAssessor
                 await check.CheckAsync(context, sink, ct).ConfigureAwait(false);
             }
 #pragma warning disable CA1031 // a failing check is logged, counted and shown; it never fails the conversion
-            catch (Exception ex) when (ex is not OperationCanceledException && guarded.Failure is null)
+            catch (Exception ex) when (ex is not OperationCanceledException && guarded?.Failure is null)
 #pragma warning restore CA1031
             {
                 ReferralsTelemetry.FraudCheckFailures.Add(1);
@@ -93,7 +94,7 @@ internal sealed partial class FraudAssessor
                 sink.Add(FraudSignalNames.CheckFailed, 0, $"check '{check.Name}' failed with {ex.GetType().Name}; see the log");
             }
         }
-        if (guarded.Failure is { } failure)
+        if (guarded?.Failure is { } failure)
         {
             // A check caught the store's exception itself: it still fails the conversion.
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);

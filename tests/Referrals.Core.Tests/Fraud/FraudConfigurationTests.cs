@@ -129,23 +129,18 @@ public sealed class FraudConfigurationTests
 
         // The store fails (a lost connection): the built-in checks' reads throw, and so does the assessment — the
         // conversion fails and is sent again, instead of being decided on a session that cannot commit.
-        var lost = new InvalidOperationException("connection lost");
-        var thrown = await Assert.ThrowsAsync<InvalidOperationException>(async () => await assessor.AssessAsync(facts, new FailingHistory(lost), Ct));
+        var lost = FailingStore.Failure;
+        var thrown = await Assert.ThrowsAsync<InvalidOperationException>(async () =>
+            await assessor.AssessAsync(facts, new Referrals.Pipeline.ContractFraudHistory(System.Reflection.DispatchProxy.Create<IReferralStore, FailingStore>()), Ct));
         Assert.Same(lost, thrown);
     }
 
-    /// <summary>A history whose every read fails, as a store whose connection is gone.</summary>
-    private sealed class FailingHistory(Exception failure) : IFraudHistory
+    /// <summary>A store whose every call fails, as one whose connection is gone.</summary>
+    public class FailingStore : System.Reflection.DispatchProxy
     {
-        public ValueTask<int> CountReferralsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken = default) => throw failure;
+        public static readonly InvalidOperationException Failure = new("connection lost");
 
-        public ValueTask<int> CountReferredConversionsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken = default) => throw failure;
-
-        public ValueTask<ReferredOrderStats> GetReferredOrderStatsAsync(ProgramId program, ParticipantId referrer, CancellationToken cancellationToken = default) => throw failure;
-
-        public ValueTask<IReadOnlyList<FingerprintSighting>> FindSightingsAsync(ProgramId program, Fingerprint fingerprint, Instant until, int limit, CancellationToken cancellationToken = default) => throw failure;
-
-        public ValueTask<ParticipantId?> FindFirstReferrerAsync(ProgramId program, ParticipantId participant, CancellationToken cancellationToken = default) => throw failure;
+        protected override object? Invoke(System.Reflection.MethodInfo? targetMethod, object?[]? args) => throw Failure;
     }
 
     [Fact]
