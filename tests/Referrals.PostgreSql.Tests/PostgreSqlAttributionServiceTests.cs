@@ -1,86 +1,13 @@
-using NodaTime;
-using NodaTime.Testing;
-using Referrals.Attribution;
-using Referrals.Codes;
-using Referrals.Participants;
 using Referrals.PostgreSql.Tests.Support;
-using Referrals.Programs;
-using Referrals.Services;
-using Referrals.Storage;
-using static Referrals.Store.Tests.Support.TestData;
+using Referrals.Tests.Shared;
 
 namespace Referrals.PostgreSql.Tests;
 
-/// <summary>
-/// The attribution engine on the PostgreSQL store, end to end, across a restart (a new store on the same schema; the
-/// SQLite store's <c>SqliteAttributionServiceTests</c>).
-/// </summary>
-public sealed class PostgreSqlAttributionServiceTests(DatabaseFixture database) : IClassFixture<DatabaseFixture>
+/// <summary><see cref="AttributionServiceTests{TStore}"/> on the PostgreSQL store: a restart opens a new store on the test's schema.</summary>
+public sealed class PostgreSqlAttributionServiceTests(DatabaseFixture database) : AttributionServiceTests<PostgreSqlReferralStore>, IClassFixture<DatabaseFixture>
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+    protected override string NewDatabase() => database.NewSchemaName();
 
-    [Fact]
-    public async Task A_conversion_with_a_presented_code_is_attributed_and_the_decision_is_read_back_by_a_new_store()
-    {
-        string schema = database.NewSchemaName();
-        var clock = new FakeClock(Start);
-        var bob = new ParticipantId("bob");
-        AttributionResult decided;
-        ReferralCodeRecord anasCode;
-
-        await using (var store = await OpenAsync(schema))
-        {
-            var (codes, attribution) = Services(store, clock);
-            var ana = new ParticipantId("ana");
-            await attribution.RegisterParticipantAsync(new Participant { Id = ana, Contacts = [Email(1)] }, Ct);
-            anasCode = await codes.IssueAsync(new CodeRequest { Program = Program, Owner = ana, Medium = ShareMedium.Receipt }, Ct);
-            var zoesCode = await codes.IssueAsync(new CodeRequest { Program = Program, Owner = new ParticipantId("zoe"), Medium = ShareMedium.Email }, Ct);
-            // A day earlier bob typed zoe's code online; at the till he presents ana's receipt code, which wins.
-            var captured = await attribution.CaptureAsync(
-                new CaptureRequest { Program = Program, Kind = TouchKind.CodeEnteredOnline, Input = zoesCode.Display, Customer = bob, EventTime = Start - Duration.FromDays(1) },
-                Ct);
-            Assert.Equal(CaptureOutcome.Captured, captured.Outcome);
-
-            decided = await attribution.RecordConversionAsync(
-                NewOrder("o-1", "bob", Start) with { Channel = Channel.Offline, StoreId = "store-7", RegisterId = "till-3", PresentedCode = anasCode.Display.ToLowerInvariant() },
-                Ct);
-
-            Assert.True(decided.IsAttributed);
-            Assert.Equal(ana, decided.Referrer);
-            Assert.Equal(anasCode.Code, decided.Code);
-            Assert.Equal(TouchKind.PosCodeScan, decided.CaptureMethod);
-            Assert.Equal(ChannelCombination.OfflineToOffline, decided.Combination);
-            Assert.Equal([TouchVerdict.Outranked, TouchVerdict.Chosen], decided.Touches.Select(t => t.Verdict));
-        }
-
-        await using (var reopened = await OpenAsync(schema))
-        {
-            var (_, attribution) = Services(reopened, clock);
-
-            var found = await attribution.FindAttributionAsync(Program, "o-1", Ct);
-
-            Assert.Equivalent(decided, found, strict: true);
-            Assert.Equal(decided.Explain(), found!.Explain());
-            // Recording the order again after the restart returns the stored decision and records nothing new.
-            var again = await attribution.RecordConversionAsync(NewOrder("o-1", "bob", Start + Duration.FromHours(1)) with { PresentedCode = "SOMETHING-ELSE" }, Ct);
-            Assert.Equal(decided.Explain(), again.Explain());
-            IReferralStore contract = reopened;
-            Assert.Equal(1, await contract.CountCodeUsesAsync(anasCode.Code, new ListPosition(Start + Duration.FromDays(1), ""), 10, Ct));
-            Assert.Equal(["o-1"], (await contract.ListCustomerOrdersAsync(Program, bob, null, 10, Ct)).Where(o => o.CreditedReferrer is not null).Select(o => o.Conversion.OrderId));
-            Assert.Equal(2, (await contract.FindTouchesAsync(Program, bob, [], [], Start - Duration.FromDays(30), Start + Duration.FromDays(1), 10, Ct)).Count);
-        }
-    }
-
-    private Task<PostgreSqlReferralStore> OpenAsync(string schema) =>
+    protected override Task<PostgreSqlReferralStore> OpenAsync(string schema) =>
         PostgreSqlReferralStore.OpenAsync(database.ConnectionString, new PostgreSqlStoreOptions { Schema = schema }, Ct);
-
-    private static (ReferralCodeService Codes, AttributionService Attribution) Services(IReferralStore store, IClock clock)
-    {
-        var options = new ReferralsOptions();
-        options.Links.Template = "https://shop.example/r/{code}";
-        options.Programs[Program.Value] = new ProgramOptions { TimeZone = "Europe/Berlin" };
-        var codes = new ReferralCodeService(store, options, clock);
-        var attribution = new AttributionService(Microsoft.Extensions.Options.Options.Create(options), clock, codes, store, []);
-        return (codes, attribution);
-    }
 }
