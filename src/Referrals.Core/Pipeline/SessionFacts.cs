@@ -27,6 +27,7 @@ internal sealed class SessionFacts(IReferralStoreReader reader, CodeResolver? co
 
     private readonly Dictionary<(ParticipantId, string), SummaryRow?> _summaries = new();
     private readonly Dictionary<(ParticipantId, string), object> _parsed = new();
+    private readonly Dictionary<ParticipantId, Participant?> _participants = new();
 
     public IReferralStoreReader Reader => reader;
 
@@ -73,7 +74,16 @@ internal sealed class SessionFacts(IReferralStoreReader reader, CodeResolver? co
         return usage;
     }
 
-    public ValueTask<Participant?> FindParticipantAsync(ParticipantId id, CancellationToken ct) => reader.FindParticipantAsync(id, ct);
+    /// <summary>A participant, read once per attempt (the decision and the fraud checks both ask for the referrer).</summary>
+    public async ValueTask<Participant?> FindParticipantAsync(ParticipantId id, CancellationToken ct)
+    {
+        if (!_participants.TryGetValue(id, out var participant))
+        {
+            participant = await reader.FindParticipantAsync(id, ct).ConfigureAwait(false);
+            _participants[id] = participant;
+        }
+        return participant;
+    }
 
     public ValueTask<IReadOnlyList<string>> FindVisitorsAsync(ParticipantId customer, CancellationToken ct) => reader.ListVisitorsAsync(customer, ct);
 
