@@ -1,4 +1,5 @@
 using NodaTime;
+using Referrals.Attribution;
 using NodaTime.Testing;
 using Referrals.Codes;
 using Referrals.Programs;
@@ -30,5 +31,25 @@ internal static class BenchmarkData
             codes.Add(record);
         }
         return (service, codes);
+    }
+
+    /// <summary>
+    /// The store benchmarks' n-th conversion: a new customer (<c>f-n</c>, order <c>o-n</c>), 50 EUR online at
+    /// <paramref name="at"/>, presenting the (n × 7919 mod the number of codes)-th code of <paramref name="displays"/>, so
+    /// consecutive conversions credit different referrers.
+    /// </summary>
+    public static Conversion StoreConversion(int n, Instant at, string[] displays)
+    {
+        string id = n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return new Conversion
+        {
+            Program = Program,
+            OrderId = "o-" + id,
+            Customer = new ParticipantId("f-" + id),
+            Amount = new Money(50m, "EUR"),
+            EventTime = at,
+            Channel = Channel.Online,
+            PresentedCode = displays[(int)((n * 7919L) % displays.Length)],
+        };
     }
 }

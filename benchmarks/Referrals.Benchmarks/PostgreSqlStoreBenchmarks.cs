@@ -221,17 +221,7 @@ public class PostgreSqlStoreBenchmarks
         int n = Interlocked.Increment(ref _next);
         var at = PostgreSqlBench.Start + Duration.FromSeconds(n);
         _clock.AtLeast(at);
-        string id = n.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return new Conversion
-        {
-            Program = BenchmarkData.Program,
-            OrderId = "o-" + id,
-            Customer = new ParticipantId("f-" + id),
-            Amount = new Money(50m, "EUR"),
-            EventTime = at,
-            Channel = Channel.Online,
-            PresentedCode = _displays[(int)((n * 7919L) % Codes)],
-        };
+        return BenchmarkData.StoreConversion(n, at, _displays);
     }
 
     private static void Check(bool condition, string what)

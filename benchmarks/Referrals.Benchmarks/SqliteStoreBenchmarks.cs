@@ -180,17 +180,7 @@ public class SqliteStoreBenchmarks
     {
         int n = Interlocked.Increment(ref _next);
         _clock.Advance(Duration.FromSeconds(1));
-        string id = n.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return new Conversion
-        {
-            Program = BenchmarkData.Program,
-            OrderId = "o-" + id,
-            Customer = new ParticipantId("f-" + id),
-            Amount = new Money(50m, "EUR"),
-            EventTime = _clock.GetCurrentInstant(),
-            Channel = Channel.Online,
-            PresentedCode = _displays[(int)((n * 7919L) % CodeCount)],
-        };
+        return BenchmarkData.StoreConversion(n, _clock.GetCurrentInstant(), _displays);
     }
 
     /// <summary>The database file.</summary>

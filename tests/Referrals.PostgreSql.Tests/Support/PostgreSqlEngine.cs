@@ -1,9 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
 using Referrals.Notifications;
-using Referrals.Programs;
-using Referrals.Rewards;
-using static Referrals.Store.Tests.Support.TestData;
 
 namespace Referrals.PostgreSql.Tests.Support;
 
@@ -26,23 +23,7 @@ internal static class PostgreSqlEngine
         {
             services.AddSingleton(notifier);
         }
-        var builder = services.AddReferrals(o =>
-        {
-            o.Links.Template = "https://shop.example/r/{code}";
-            o.Programs[Program.Value] = new ProgramOptions
-            {
-                TimeZone = "Europe/Berlin",
-                Rewards = new RewardOptions
-                {
-                    HoldPeriod = TimeSpan.FromDays(14),
-                    Rules =
-                    [
-                        new RewardRuleOptions { Name = "credit", Amount = 10m, Currency = "EUR" },
-                        new RewardRuleOptions { Name = "friend", For = RewardRole.Referee, Kind = RewardKind.Coupon, Amount = 5m, Currency = "EUR" },
-                    ],
-                },
-            };
-        }).UsePostgreSql(connectionString, o => o.Schema = schema);
+        var builder = services.AddReferrals(Referrals.Tests.Shared.EngineOptions.Configure).UsePostgreSql(connectionString, o => o.Schema = schema);
         configure(services, builder);
         return services.BuildServiceProvider();
     }

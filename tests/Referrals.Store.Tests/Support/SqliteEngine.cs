@@ -1,9 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
 using Referrals.Notifications;
-using Referrals.Programs;
-using Referrals.Rewards;
-using static Referrals.Store.Tests.Support.TestData;
 
 namespace Referrals.Store.Tests.Support;
 
@@ -22,23 +19,7 @@ internal static class SqliteEngine
         {
             services.AddSingleton(notifier);
         }
-        var builder = services.AddReferrals(o =>
-        {
-            o.Links.Template = "https://shop.example/r/{code}";
-            o.Programs[Program.Value] = new ProgramOptions
-            {
-                TimeZone = "Europe/Berlin",
-                Rewards = new RewardOptions
-                {
-                    HoldPeriod = TimeSpan.FromDays(14),
-                    Rules =
-                    [
-                        new RewardRuleOptions { Name = "credit", Amount = 10m, Currency = "EUR" },
-                        new RewardRuleOptions { Name = "friend", For = RewardRole.Referee, Kind = RewardKind.Coupon, Amount = 5m, Currency = "EUR" },
-                    ],
-                },
-            };
-        }).UseSqlite($"Data Source={path}");
+        var builder = services.AddReferrals(Referrals.Tests.Shared.EngineOptions.Configure).UseSqlite($"Data Source={path}");
         configure(services, builder);
         return services.BuildServiceProvider();
     }
