@@ -82,10 +82,10 @@ public sealed partial class PostgreSqlReferralStore
             }, cancellationToken);
 
         public ValueTask<Participant?> FindParticipantAsync(ParticipantId id, CancellationToken cancellationToken = default) =>
-            Run(id, static async (db, id, ct) =>
+            Run(new ParticipantRead(id), static async (db, read, ct) =>
             {
-                var found = await LoadParticipantsAsync(db, ParticipantByIdSql, id.Value, ct).ConfigureAwait(false);
-                return found.Count == 0 ? null : found[0];
+                await RunReadsAsync(db, [read], ct).ConfigureAwait(false);
+                return read.Result;
             }, cancellationToken);
 
         public ValueTask<IReadOnlyList<Participant>> FindParticipantsByContactAsync(ContactHash contact, CancellationToken cancellationToken = default) =>
@@ -94,13 +94,10 @@ public sealed partial class PostgreSqlReferralStore
                 cancellationToken);
 
         public ValueTask<IReadOnlyList<string>> ListVisitorsAsync(ParticipantId customer, CancellationToken cancellationToken = default) =>
-            Run(customer, static async (db, customer, ct) =>
+            Run(new VisitorsRead(customer), static async (db, read, ct) =>
             {
-                await using var command = db.Command("SELECT visitor FROM {s}.visitor_links WHERE participant = @participant;");
-                command.Parameters.Add(Text("participant", customer.Value));
-                var visitors = await ReadAllAsync(command, static r => r.GetString(0), ct).ConfigureAwait(false);
-                visitors.Sort(StringComparer.Ordinal);
-                return (IReadOnlyList<string>)visitors;
+                await RunReadsAsync(db, [read], ct).ConfigureAwait(false);
+                return read.Result;
             }, cancellationToken);
 
         public ValueTask<Touch?> FindTouchAsync(ProgramId program, string touchId, CancellationToken cancellationToken = default)
@@ -169,13 +166,10 @@ public sealed partial class PostgreSqlReferralStore
         public ValueTask<OrderRow?> FindOrderAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default)
         {
             ArgumentNullException.ThrowIfNull(orderId);
-            return Run((program, orderId), static async (db, q, ct) =>
+            return Run(new OrderRead(program, orderId), static async (db, read, ct) =>
             {
-                await using var command = db.Command(OrderByIdSql);
-                command.Parameters.Add(Text("program", q.program.Value));
-                command.Parameters.AddWithValue("order_id", q.orderId);
-                await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                return await reader.ReadAsync(ct).ConfigureAwait(false) ? ReadOrder(reader) : null;
+                await RunReadsAsync(db, [read], ct).ConfigureAwait(false);
+                return read.Result;
             }, cancellationToken);
         }
 
@@ -225,15 +219,10 @@ public sealed partial class PostgreSqlReferralStore
         public ValueTask<IReadOnlyList<Refund>> ListRefundsAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default)
         {
             ArgumentNullException.ThrowIfNull(orderId);
-            return Run((program, orderId), static async (db, q, ct) =>
+            return Run(new RefundsRead(program, orderId), static async (db, read, ct) =>
             {
-                await using var command = db.Command("""
-                    SELECT program, order_id, refund_id, amount, currency, event_time, is_chargeback FROM {s}.refunds
-                    WHERE program = @program AND order_id = @order_id ORDER BY sequence;
-                    """);
-                command.Parameters.Add(Text("program", q.program.Value));
-                command.Parameters.AddWithValue("order_id", q.orderId);
-                return (IReadOnlyList<Refund>)await ReadAllAsync(command, ReadRefund, ct).ConfigureAwait(false);
+                await RunReadsAsync(db, [read], ct).ConfigureAwait(false);
+                return read.Result;
             }, cancellationToken);
         }
 
@@ -244,55 +233,10 @@ public sealed partial class PostgreSqlReferralStore
             {
                 ArgumentNullException.ThrowIfNull(k, nameof(keys));
             }
-            return Run((program, participant, keys), static async (db, q, ct) =>
+            return Run(new SummariesRead(program, participant, keys), static async (db, read, ct) =>
             {
-                if (q.keys.Count == 0)
-                {
-                    return (IReadOnlyList<SummaryRow>)[];
-                }
-                // In a session the summaries read are locked to its end (row-level locking): the row by FOR UPDATE, and
-                // its key (so a summary read as absent too) by the advisory lock every insert of it takes. Another session
-                // deciding on the same participant waits here instead of deciding on what is about to change and meeting a
-                // conflict at its write; a participant's decisions run one after the other across instances.
-                bool locking = db.Transaction is not null;
-                await using var command = db.Command(locking
-                    ? """
-                      SELECT pg_advisory_xact_lock(hashtextextended(@lock_prefix || k, 0)) FROM unnest(@keys) AS k ORDER BY k;
-                      SELECT key, version, document FROM {s}.summaries
-                      WHERE program = @program AND participant = @participant AND key = ANY(@keys) ORDER BY key FOR UPDATE;
-                      """
-                    : """
-                      SELECT key, version, document FROM {s}.summaries
-                      WHERE program = @program AND participant = @participant AND key = ANY(@keys);
-                      """);
-                command.Parameters.Add(Text("program", q.program.Value));
-                command.Parameters.Add(Text("participant", q.participant.Value));
-                command.Parameters.AddWithValue("keys", q.keys.ToArray());
-                if (locking)
-                {
-                    command.Parameters.AddWithValue("lock_prefix", SummaryLockPrefix(db.Store.Schema, q.program, q.participant));
-                }
-                var stored = new Dictionary<string, (long Version, string Document)>(StringComparer.Ordinal);
-                await using (var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false))
-                {
-                    if (locking)
-                    {
-                        await reader.NextResultAsync(ct).ConfigureAwait(false);
-                    }
-                    while (await reader.ReadAsync(ct).ConfigureAwait(false))
-                    {
-                        stored[reader.GetString(0)] = (reader.GetInt64(1), reader.GetString(2));
-                    }
-                }
-                var list = new List<SummaryRow>(stored.Count);
-                foreach (var k in q.keys)
-                {
-                    if (stored.TryGetValue(k, out var row))
-                    {
-                        list.Add(new SummaryRow(q.program, q.participant, k, row.Version, row.Document));
-                    }
-                }
-                return (IReadOnlyList<SummaryRow>)list;
+                await RunReadsAsync(db, [read], ct).ConfigureAwait(false);
+                return read.Result;
             }, cancellationToken);
         }
 
@@ -379,53 +323,10 @@ public sealed partial class PostgreSqlReferralStore
         public ValueTask<IReadOnlyList<FingerprintSighting>> FindSightingsAsync(ProgramId program, Fingerprint fingerprint, Instant until, int limit, CancellationToken cancellationToken = default)
         {
             CheckLimit(limit);
-            return Run((program, fingerprint, until, limit), static async (db, q, ct) =>
+            return Run(new SightingsRead(program, fingerprint, until, limit), static async (db, read, ct) =>
             {
-                await using var command = db.Command(SightingsSql);
-                command.Parameters.Add(Text("program", q.program.Value));
-                command.Parameters.Add(Text("fingerprint", q.fingerprint.Value is null ? null : q.fingerprint.ToString()));
-                command.Parameters.AddWithValue("until", ToTicks(q.until));
-                command.Parameters.AddWithValue("floor", long.MinValue);
-                command.Parameters.AddWithValue("limit", q.limit);
-                var registered = new List<string>();
-                var seen = new List<(long Time, string Id, string Customer)>();
-                await using (var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false))
-                {
-                    while (await reader.ReadAsync(ct).ConfigureAwait(false))
-                    {
-                        if (reader.IsDBNull(1))
-                        {
-                            registered.Add(reader.GetString(0));
-                        }
-                        else
-                        {
-                            seen.Add((reader.GetInt64(1), reader.GetString(2), reader.GetString(0)));
-                        }
-                    }
-                }
-                // Registered: bounded by the limit in the index's (byte) order, then ordered ordinally; the two orders
-                // differ only for ids holding characters above U+FFFF against ones from U+E000, where the set chosen past
-                // the limit may differ from the in-memory store's (a shared fingerprint such as a mail domain must not
-                // read everyone). Orders: whole instants down to the limit-th's, cut here in the contract's order.
-                registered.Sort(StringComparer.Ordinal);
-                seen.Sort(static (a, b) => b.Time != a.Time ? b.Time.CompareTo(a.Time) : string.CompareOrdinal(b.Id, a.Id));
-                var list = new List<FingerprintSighting>(Math.Min(registered.Count, q.limit) + Math.Min(seen.Count, q.limit));
-                foreach (var id in registered.Take(q.limit))
-                {
-                    list.Add(new FingerprintSighting(ParseParticipantId(id, "participant_fingerprints", "participant"), null, null));
-                }
-                int orders = 0;
-                for (int i = 0; i < seen.Count && orders < q.limit; i++)
-                {
-                    // An order that carried the fingerprint twice is one sighting.
-                    if (i > 0 && seen[i - 1].Time == seen[i].Time && seen[i - 1].Id == seen[i].Id)
-                    {
-                        continue;
-                    }
-                    list.Add(new FingerprintSighting(ParseParticipantId(seen[i].Customer, "order_fingerprints", "customer"), ToInstant(seen[i].Time), seen[i].Id));
-                    orders++;
-                }
-                return (IReadOnlyList<FingerprintSighting>)list;
+                await RunReadsAsync(db, [read], ct).ConfigureAwait(false);
+                return read.Result;
             }, cancellationToken);
         }
 
@@ -618,12 +519,17 @@ public sealed partial class PostgreSqlReferralStore
             return 0;
         }
         await using var command = db.Command(sql);
-        command.Parameters.Add(Text("program", program.Value));
-        command.Parameters.Add(Text("key", key));
-        command.Parameters.AddWithValue("from", ToTicks(from));
-        command.Parameters.AddWithValue("until", ToTicks(until));
-        command.Parameters.AddWithValue("limit", limit);
+        BindCount(command.Parameters, program, key, from, until, limit);
         return checked((int)(long)(await command.ExecuteScalarAsync(ct).ConfigureAwait(false))!);
+    }
+
+    private static void BindCount(NpgsqlParameterCollection p, ProgramId program, string? key, Instant from, Instant until, int limit)
+    {
+        p.Add(Text("program", program.Value));
+        p.Add(Text("key", key));
+        p.AddWithValue("from", ToTicks(from));
+        p.AddWithValue("until", ToTicks(until));
+        p.AddWithValue("limit", limit);
     }
 
     /// <summary>
@@ -675,19 +581,22 @@ public sealed partial class PostgreSqlReferralStore
     {
         await using var command = db.Command(sql);
         command.Parameters.Add(Text("key", key));
-        var participants = await ReadAllAsync(command, static r => new Participant
-        {
-            Id = ReadParticipantId(r, 0, "participants", "id"),
-            Kind = (ParticipantKind)r.GetInt32(1),
-            MaskedEmail = GetNullableString(r, 2),
-            MaskedPhone = GetNullableString(r, 3),
-            Contacts = Array.ConvertAll(r.GetFieldValue<string[]>(4), static s => ContactHash.TryParse(s, out var h) ? h : throw BadRow("participant_contacts", "contact", s)),
-            Fingerprints = Array.ConvertAll(r.GetFieldValue<string[]>(5), static s => Fingerprint.TryParse(s, out var f) ? f : throw BadRow("participant_fingerprints", "fingerprint", s)),
-        }, ct).ConfigureAwait(false);
+        var participants = await ReadAllAsync(command, ReadParticipant, ct).ConfigureAwait(false);
         // .NET ordinal order, like the in-memory store ("C" orders UTF-8 bytes).
         participants.Sort(static (a, b) => string.CompareOrdinal(a.Id.Value, b.Id.Value));
         return participants;
     }
+
+    /// <summary>A participant from a row selecting <see cref="ParticipantColumns"/>.</summary>
+    private static Participant ReadParticipant(NpgsqlDataReader r) => new()
+    {
+        Id = ReadParticipantId(r, 0, "participants", "id"),
+        Kind = (ParticipantKind)r.GetInt32(1),
+        MaskedEmail = GetNullableString(r, 2),
+        MaskedPhone = GetNullableString(r, 3),
+        Contacts = Array.ConvertAll(r.GetFieldValue<string[]>(4), static s => ContactHash.TryParse(s, out var h) ? h : throw BadRow("participant_contacts", "contact", s)),
+        Fingerprints = Array.ConvertAll(r.GetFieldValue<string[]>(5), static s => Fingerprint.TryParse(s, out var f) ? f : throw BadRow("participant_fingerprints", "fingerprint", s)),
+    };
 
     /// <summary>A code record from a row selecting <see cref="CodeColumns"/> first.</summary>
     private static ReferralCodeRecord ReadCode(NpgsqlDataReader reader, string table) => new()

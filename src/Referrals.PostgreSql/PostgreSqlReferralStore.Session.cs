@@ -15,7 +15,7 @@ public sealed partial class PostgreSqlReferralStore
     /// A session (see the class remarks): the reads and units run on one connection inside its transaction; each unit is a
     /// batch under a savepoint.
     /// </summary>
-    private sealed class ContractSession(PgDb db) : ContractReader, IReferralStoreSession
+    private sealed class ContractSession(PgDb db) : ContractReader, IReferralStoreSession, IBatchReader
     {
         private bool _ended;
         private bool _committed;
@@ -65,6 +65,14 @@ public sealed partial class PostgreSqlReferralStore
                 throw;
             }
         }
+
+        /// <summary>Several reads in one round trip (see <see cref="RunReadsAsync"/>).</summary>
+        public async ValueTask ReadAsync(IReadOnlyList<StoreRead> reads, CancellationToken ct) =>
+            _ = await Run(reads, static async (db, r, ct) =>
+            {
+                await RunReadsAsync(db, r, ct).ConfigureAwait(false);
+                return 0;
+            }, ct).ConfigureAwait(false);
 
         public async ValueTask<WriteOutcome> WriteAsync(UnitOfWork unit, CancellationToken cancellationToken = default)
         {

@@ -147,6 +147,14 @@ internal sealed class VelocityCheck : IFraudCheck
 
     public string Name => FraudCheckNames.Velocity;
 
+    /// <summary>
+    /// The two counts every run of the check starts with (until the event time <paramref name="t"/>): the window's start,
+    /// and the limits of the day's referrals and referred conversions. A pipeline that reads in batches asks for both with
+    /// the referrer (the fraud assessor's <c>ReferrerReads</c>).
+    /// </summary>
+    internal static (Instant From, int ReferralsLimit, int ConversionsLimit) DayCounts(FraudPolicy p, Instant t) =>
+        (t - Day, Past(Math.Max(p.MaxReferralsPerHour, p.MaxReferralsPerDay)), Past(Math.Max(p.MaxConversionsPerHour, p.MaxConversionsPerDay)));
+
     public async ValueTask CheckAsync(FraudContext context, FraudSignalSink signals, CancellationToken cancellationToken)
     {
         var p = context.Policy;
@@ -159,8 +167,8 @@ internal sealed class VelocityCheck : IFraudCheck
         // is too, and the common case reads one count per kind instead of two. Each count stops one past the limit it is
         // compared with, so a referrer's history costs a check no more than the policy's limits; only a window that
         // breaks its limit is counted again, further, for the evidence.
-        int dayLimit = Past(Math.Max(p.MaxReferralsPerHour, p.MaxReferralsPerDay));
-        int day = await history.CountReferralsAsync(program, referrer, t - Day, t, dayLimit, cancellationToken).ConfigureAwait(false);
+        var (from, referralsLimit, conversionsLimit) = DayCounts(p, t);
+        int day = await history.CountReferralsAsync(program, referrer, from, t, referralsLimit, cancellationToken).ConfigureAwait(false);
         if (day > p.MaxReferralsPerHour
             && await history.CountReferralsAsync(program, referrer, t - Hour, t, Past(p.MaxReferralsPerHour), cancellationToken).ConfigureAwait(false) > p.MaxReferralsPerHour)
         {
@@ -173,8 +181,7 @@ internal sealed class VelocityCheck : IFraudCheck
             signals.Add(ReferralsPerDay, Text($"{referrer} captured {AtLeast(n)} referrals in the day before this conversion (more than {p.MaxReferralsPerDay})"));
         }
         // This conversion counts too (+ 1).
-        dayLimit = Past(Math.Max(p.MaxConversionsPerHour, p.MaxConversionsPerDay));
-        day = await history.CountReferredConversionsAsync(program, referrer, t - Day, t, dayLimit, cancellationToken).ConfigureAwait(false) + 1;
+        day = await history.CountReferredConversionsAsync(program, referrer, from, t, conversionsLimit, cancellationToken).ConfigureAwait(false) + 1;
         if (day > p.MaxConversionsPerHour
             && await history.CountReferredConversionsAsync(program, referrer, t - Hour, t, Past(p.MaxConversionsPerHour), cancellationToken).ConfigureAwait(false) + 1 > p.MaxConversionsPerHour)
         {

@@ -82,7 +82,7 @@ public sealed class FraudSignalSink
 /// </summary>
 public sealed class FraudContext
 {
-    private const int SightingLimit = 64;
+    internal const int SightingLimit = 64;
     private Dictionary<Fingerprint, IReadOnlyList<FingerprintSighting>>? _sightings;
 
     internal FraudContext(in FraudCase facts, FraudPolicy policy, IFraudHistory history, int maxChainDepth)

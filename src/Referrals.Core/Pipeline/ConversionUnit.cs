@@ -53,7 +53,7 @@ internal sealed class ConversionUnit(Conversion conversion, OrderRow? existing, 
         var point = new AccountSummary.Point(conversion.EventTime, conversion.OrderId);
         // A new order's refunds recorded before it arrived apply as if they came after it: its refunded total, the
         // refund-abuse counts below and, through the planner, its rewards. A recorded order's total is in its document.
-        var refunds = existing is null ? await facts.Reader.ListRefundsAsync(Program, conversion.OrderId, ct).ConfigureAwait(false) : null;
+        var refunds = existing is null ? await facts.RefundsAsync(Program, conversion.OrderId, ct).ConfigureAwait(false) : null;
         var refundedTotal = refunds is null ? previous?.Refunded : refunds.Count == 0 ? null : Refund.Total(conversion.Amount, refunds);
         RefundsInOtherCurrency = refunds is { Count: > 0 } ? [.. refunds.Where(r => r.InOtherCurrency(conversion.Amount))] : [];
 
@@ -99,7 +99,7 @@ internal sealed class ConversionUnit(Conversion conversion, OrderRow? existing, 
                 // event time: the rank among the referrer's counted referrals, the room the rewards before it used.
                 int number = await PlanInputs.NumberAsync(_unit, referrer, point, ct).ConfigureAwait(false);
                 var (usage, approximate) = await PlanInputs.UsageAsync(_unit, rules!, result, referrer, own: null, exact: false, ct).ConfigureAwait(false);
-                refunds ??= await facts.Reader.ListRefundsAsync(Program, conversion.OrderId, ct).ConfigureAwait(false);
+                refunds ??= await facts.RefundsAsync(Program, conversion.OrderId, ct).ConfigureAwait(false);
                 var plan = RewardPlanner.Plan(rules!, result, referrer, new RewardPlanInput(number, usage), revision, refunds, now);
                 if (approximate && plan.Capped.Count > 0)
                 {

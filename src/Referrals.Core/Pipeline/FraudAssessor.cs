@@ -117,6 +117,32 @@ internal sealed partial class FraudAssessor
         };
     }
 
+    /// <summary>
+    /// The reads the checks will make of the store for a conversion at <paramref name="eventTime"/> credited to
+    /// <paramref name="referrer"/> — the velocity check's two day counts, and who was seen with each of the customer's
+    /// fingerprints (<see cref="FraudContext.FindSightingsAsync"/>) — for a store that answers reads in batches to answer
+    /// with the referrer's other reads; none when the program is not assessed or the history is the host's own.
+    /// </summary>
+    internal IReadOnlyList<Storage.StoreRead> ReferrerReads(ProgramId program, ParticipantId referrer, Instant eventTime, IReadOnlyList<Fingerprint> customerFingerprints)
+    {
+        if (!Assesses(program) || _history is not ContractFraudHistory)
+        {
+            return [];
+        }
+        var reads = new List<Storage.StoreRead>(2 + customerFingerprints.Count);
+        if (Array.Exists(_checks, c => c is VelocityCheck))
+        {
+            var (from, referrals, conversions) = VelocityCheck.DayCounts(_policies[program], eventTime);
+            reads.Add(new Storage.CountRead(Storage.CountKind.Touches, program, referrer, from, eventTime, referrals));
+            reads.Add(new Storage.CountRead(Storage.CountKind.CreditedOrders, program, referrer, from, eventTime, conversions));
+        }
+        foreach (var f in customerFingerprints)
+        {
+            reads.Add(new Storage.SightingsRead(program, f, eventTime, FraudContext.SightingLimit));
+        }
+        return reads;
+    }
+
     internal FraudPolicy PolicyOf(ProgramId program) => _policies.GetValueOrDefault(program) ?? FraudPolicy.Default;
 
     private static string VerdictTag(FraudVerdict v) => v switch

@@ -142,18 +142,19 @@ internal sealed partial class SessionConversionPipeline(
                 conversion = conversion with { PresentedCode = kept };
             }
         }
-        if (await session.FindOrderAsync(conversion.Program, conversion.OrderId, ct).ConfigureAwait(false) is { } recorded)
+        // The decision's first attempt reads through these facts: on a server store the order, the customer and what the
+        // decision reads of them come in one round trip here.
+        var facts = await PrefetchedFactsAsync(session, conversion, ct).ConfigureAwait(false);
+        if (await facts.FindOrderAsync(conversion.Program, conversion.OrderId, ct).ConfigureAwait(false) is { } recorded)
         {
             var stored = OrderDocument.FromRow(recorded);
             return new Outcome(stored.Attribution, stored.Decision, [], told);
         }
-        if (presented is not null)
-        {
-            // The capture is built from what was presented (its resolution counts against the guessing limit even when
-            // nothing of it is kept), the conversion keeps only the resolved form.
-            await CaptureAsync(session, new SessionFacts(session, touches.Codes), conversion, presented, presentedResolution, told, ct).ConfigureAwait(false);
-        }
-        var outcome = await DecideAsync(session, conversion, existing: null, tell: true, ct).ConfigureAwait(false);
+        // The capture is built from what was presented (its resolution counts against the guessing limit even when
+        // nothing of it is kept), the conversion keeps only the resolved form. Its touch is written with the decision, in
+        // the conversion's one unit: the decision sees it among the customer's touches (SessionFacts.PendingTouch).
+        var captured = presented is null ? null : await BuildCaptureAsync(facts, conversion, presented, presentedResolution, ct).ConfigureAwait(false);
+        var outcome = await DecideAsync(session, conversion, existing: null, tell: true, ct, facts, captured).ConfigureAwait(false);
         return outcome with { Notifications = [.. told, .. outcome.Notifications] };
     }
 
@@ -197,11 +198,13 @@ internal sealed partial class SessionConversionPipeline(
     }
 
     // 1 decide → 2 assess → 3 plan rewards → 4 write the unit, in the caller's session; retried on a conflict.
-    private async ValueTask<Outcome> DecideAsync(IReferralStoreSession session, Conversion conversion, OrderRow? existing, bool tell, CancellationToken ct)
+    private async ValueTask<Outcome> DecideAsync(IReferralStoreSession session, Conversion conversion, OrderRow? existing, bool tell, CancellationToken ct, SessionFacts? prefetched = null, Captured? captured = null)
     {
         for (int attempt = 1; ; attempt++)
         {
-            var facts = new SessionFacts(session, touches.Codes);
+            // A later attempt reads everything again: what the earlier one read has moved.
+            var facts = attempt == 1 && prefetched is not null ? prefetched : new SessionFacts(session, touches.Codes);
+            facts.PendingTouch = captured?.Touch;
             var decision = await decider.DecideAsync(conversion, facts, ct).ConfigureAwait(false);
             var result = decision.Result;
             if (decision.IsCredited && assessor is not null && assessor.Assesses(conversion.Program))
@@ -216,8 +219,18 @@ internal sealed partial class SessionConversionPipeline(
             var unit = new ConversionUnit(conversion, existing, result, facts);
             var rewarded = await unit.ComputeAsync(rules.GetValueOrDefault(conversion.Program), now, ct).ConfigureAwait(false);
             var planned = Plan(conversion.Program, rewarded.Entries, tell ? result : null, now);
+            if (captured?.Note is { } capturedNote)
+            {
+                unit.Unit.Notifications.Add(capturedNote);
+            }
             unit.Unit.Notifications.AddRange(planned);
-            var written = await session.WriteAsync(unit.Unit.Build(), ct).ConfigureAwait(false);
+            var written = await session.WriteAsync(unit.Unit.Build(captured is null ? null : [captured.Touch]), ct).ConfigureAwait(false);
+            if (written is { Status: WriteStatus.Duplicate, Kind: RowKind.Touch } && captured is not null && written.Key == captured.Touch.Id)
+            {
+                // The capture's touch was recorded before (its natural id): the decision reads it from the store instead.
+                captured = null;
+                continue;
+            }
             if (written.Status == WriteStatus.Written)
             {
                 ReferralsTelemetry.ConversionsDecided.Add(1, result.IsAttributed ? ReferralsTelemetry.Attributed : ReferralsTelemetry.NotAttributed);
@@ -227,7 +240,15 @@ internal sealed partial class SessionConversionPipeline(
                     ReferralsTelemetry.RefundsIgnored.Add(1);
                     LogRefundInOtherCurrency(logger, ignored.RefundId, conversion.OrderId, conversion.Program.Value, ignored.Amount.Currency, conversion.Amount.Currency);
                 }
-                var told = new List<(PendingNotification, object)>(planned.Count);
+                var told = new List<(PendingNotification, object)>(planned.Count + 1);
+                if (captured is not null)
+                {
+                    ReferralsTelemetry.TouchesCaptured.Add(1);
+                    if (captured.Note is { } note)
+                    {
+                        told.Add((note, captured.Touch));
+                    }
+                }
                 for (int i = 0; i < planned.Count; i++)
                 {
                     told.Add((planned[i], i < rewarded.Entries.Count ? rewarded.Entries[i] : result));
@@ -343,7 +364,10 @@ internal sealed partial class SessionConversionPipeline(
         return entries;
     }
 
-    private async ValueTask CaptureAsync(IReferralStoreSession session, SessionFacts facts, Conversion conversion, string presented, CodeResolution? resolved, List<(PendingNotification, object)> told, CancellationToken ct)
+    /// <summary>A conversion's capture of its presented code: the touch, and its "referral captured" notification if any notifier is registered.</summary>
+    internal sealed record Captured(Touch Touch, PendingNotification? Note);
+
+    private async ValueTask<Captured?> BuildCaptureAsync(SessionFacts facts, Conversion conversion, string presented, CodeResolution? resolved, CancellationToken ct)
     {
         var request = new CaptureRequest
         {
@@ -361,10 +385,21 @@ internal sealed partial class SessionConversionPipeline(
         if (built.Touch is not { } touch)
         {
             LogPresentedCodeRejected(logger, conversion.Program.Value, built.Rejection);
-            return;
+            return null;
         }
-        _ = await StoreTouchAsync(session, touch, built.CodeOutcome, told, ct).ConfigureAwait(false);
+        return new Captured(touch, CapturedNote(touch));
     }
+
+    /// <summary>The "referral captured" notification of a touch, or <see langword="null"/> when no notifier is registered.</summary>
+    private PendingNotification? CapturedNote(Touch touch) => notifiers.IsEmpty ? null : new PendingNotification
+    {
+        Id = NotificationDispatcher.NewId(),
+        Kind = NotificationKind.ReferralCaptured,
+        Program = touch.Program,
+        TouchId = touch.Id,
+        RecordedAt = touch.RecordedAt,
+        DueAt = touch.RecordedAt + NotificationDispatcher.RedeliverAfter,
+    };
 
     /// <summary>The touch builder (code resolution, natural ids).</summary>
     public TouchBuilder Touches => touches;
@@ -375,15 +410,7 @@ internal sealed partial class SessionConversionPipeline(
     /// </summary>
     public async ValueTask<CaptureResult> StoreTouchAsync(IReferralStoreSession session, Touch touch, CodeResolutionOutcome? outcome, List<(PendingNotification, object)> told, CancellationToken ct)
     {
-        PendingNotification? note = notifiers.IsEmpty ? null : new PendingNotification
-        {
-            Id = NotificationDispatcher.NewId(),
-            Kind = NotificationKind.ReferralCaptured,
-            Program = touch.Program,
-            TouchId = touch.Id,
-            RecordedAt = touch.RecordedAt,
-            DueAt = touch.RecordedAt + NotificationDispatcher.RedeliverAfter,
-        };
+        var note = CapturedNote(touch);
         var written = await session.WriteAsync(new UnitOfWork { Touches = [touch], Notifications = note is null ? [] : [note] }, ct).ConfigureAwait(false);
         if (written.Status != WriteStatus.Written)
         {
@@ -420,13 +447,33 @@ internal sealed partial class SessionConversionPipeline(
     /// </summary>
     public async ValueTask<bool> RecordNewAsync(IReferralStoreSession session, Conversion conversion, List<(PendingNotification, object)> told, CancellationToken ct)
     {
-        if (await session.FindOrderAsync(conversion.Program, conversion.OrderId, ct).ConfigureAwait(false) is not null)
+        var facts = await PrefetchedFactsAsync(session, conversion, ct).ConfigureAwait(false);
+        if (await facts.FindOrderAsync(conversion.Program, conversion.OrderId, ct).ConfigureAwait(false) is not null)
         {
             return false;
         }
-        var outcome = await DecideAsync(session, conversion, existing: null, tell: true, ct).ConfigureAwait(false);
+        var outcome = await DecideAsync(session, conversion, existing: null, tell: true, ct, facts).ConfigureAwait(false);
         told.AddRange(outcome.Notifications);
         return true;
+    }
+
+    /// <summary>
+    /// The facts of a new conversion's first decision attempt, with what it is about to read prefetched when the store
+    /// answers reads in batches (<see cref="SessionFacts.PrefetchConversionAsync"/>).
+    /// </summary>
+    private async ValueTask<SessionFacts> PrefetchedFactsAsync(IReferralStoreSession session, Conversion conversion, CancellationToken ct)
+    {
+        var facts = new SessionFacts(session, touches.Codes);
+        if (session is not IBatchReader)
+        {
+            return facts;
+        }
+        await facts.PrefetchConversionAsync(
+            conversion,
+            assessor is null ? null : (referrer, customer) => assessor.ReferrerReads(
+                conversion.Program, referrer, conversion.EventTime, FraudCase.Union(conversion.Fingerprints, customer?.Fingerprints)),
+            ct).ConfigureAwait(false);
+        return facts;
     }
 
     /// <summary>The notifications of a change about to be written; none when no notifier is registered.</summary>

@@ -28,8 +28,80 @@ internal sealed class SessionFacts(IReferralStoreReader reader, CodeResolver? co
     private readonly Dictionary<(ParticipantId, string), SummaryRow?> _summaries = new();
     private readonly Dictionary<(ParticipantId, string), object> _parsed = new();
     private readonly Dictionary<ParticipantId, Participant?> _participants = new();
+    private readonly Dictionary<ParticipantId, IReadOnlyList<string>> _visitors = new();
+    private readonly Dictionary<string, OrderRow?> _orders = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, IReadOnlyList<Refund>> _refunds = new(StringComparer.Ordinal);
+
+    // The program of the conversion prefetched (PrefetchConversionAsync), when the store answers reads in batches: a
+    // participant read then brings their account summary in the program along.
+    private ProgramId? _batchProgram;
+    private Conversion? _batchConversion;
+    private Func<ParticipantId, Participant?, IReadOnlyList<StoreRead>>? _referrerReads;
+    private List<StoreRead>? _answered;
 
     public IReferralStoreReader Reader => reader;
+
+    /// <summary>
+    /// A touch about to be written with this attempt's unit (a conversion's capture of its presented code): the decision
+    /// sees it among the customer's touches as if it were stored.
+    /// </summary>
+    public Touch? PendingTouch { get; set; }
+
+    /// <summary>
+    /// Reads at once, when the store answers reads in batches (<see cref="IBatchReader"/>), what deciding a new order is
+    /// about to read one after the other: the order (recorded already?), the customer, their visitor links and account
+    /// summary, and the order's refunds recorded before it. Remembered for this attempt; with any other store nothing is
+    /// read here and each read happens when it is made.
+    /// </summary>
+    /// <param name="conversion">The conversion about to be decided.</param>
+    /// <param name="referrerReads">
+    /// Further reads of a referrer the decision judges (given the customer as read), answered with their participant and
+    /// account summary (the fraud checks' counts and sightings, <see cref="FraudAssessor.ReferrerReads"/>);
+    /// <see langword="null"/> for none.
+    /// </param>
+    /// <param name="ct">Cancels the reads.</param>
+    public async ValueTask PrefetchConversionAsync(Conversion conversion, Func<ParticipantId, Participant?, IReadOnlyList<StoreRead>>? referrerReads, CancellationToken ct)
+    {
+        if (reader is not IBatchReader batch)
+        {
+            return;
+        }
+        var program = conversion.Program;
+        _batchProgram = program;
+        _batchConversion = conversion;
+        _referrerReads = referrerReads;
+        var order = new OrderRead(program, conversion.OrderId);
+        var refunds = new RefundsRead(program, conversion.OrderId);
+        var customer = new ParticipantRead(conversion.Customer);
+        var visitors = new VisitorsRead(conversion.Customer);
+        var account = new SummariesRead(program, conversion.Customer, SummaryDocuments.AccountKey);
+        await batch.ReadAsync([order, customer, visitors, account, refunds], ct).ConfigureAwait(false);
+        _orders[conversion.OrderId] = order.Result;
+        _refunds[conversion.OrderId] = refunds.Result;
+        _participants[conversion.Customer] = customer.Result;
+        _visitors[conversion.Customer] = visitors.Result;
+        _summaries[(conversion.Customer, "")] = account.Result.Count == 0 ? null : account.Result[0];
+    }
+
+    /// <summary>An order of the program prefetched or read in this attempt (cached), or <see langword="null"/>.</summary>
+    public async ValueTask<OrderRow?> FindOrderAsync(ProgramId program, string orderId, CancellationToken ct)
+    {
+        if (_batchProgram == program && _orders.TryGetValue(orderId, out var cached))
+        {
+            return cached;
+        }
+        return await reader.FindOrderAsync(program, orderId, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The refunds recorded for an order (prefetched for the conversion's own order), oldest first.</summary>
+    public async ValueTask<IReadOnlyList<Refund>> RefundsAsync(ProgramId program, string orderId, CancellationToken ct)
+    {
+        if (_batchProgram == program && _refunds.TryGetValue(orderId, out var cached))
+        {
+            return cached;
+        }
+        return await reader.ListRefundsAsync(program, orderId, ct).ConfigureAwait(false);
+    }
 
     /// <summary>The summaries read, with the versions read (a missing one as version 0).</summary>
     public IEnumerable<KeyValuePair<(ParticipantId Participant, string Key), SummaryRow?>> SummariesRead => _summaries;
@@ -40,6 +112,11 @@ internal sealed class SessionFacts(IReferralStoreReader reader, CodeResolver? co
         if (_summaries.TryGetValue((participant, key), out var row))
         {
             return row;
+        }
+        if (key.Length == 0 && IsBatching(program) && !_participants.ContainsKey(participant))
+        {
+            await ReadParticipantWithAccountAsync(program, participant, ct).ConfigureAwait(false);
+            return _summaries[(participant, key)];
         }
         var rows = await reader.GetSummariesAsync(program, participant, key.Length == 0 ? SummaryDocuments.AccountKey : [key], ct).ConfigureAwait(false);
         row = rows.Count == 0 ? null : rows[0];
@@ -77,20 +154,60 @@ internal sealed class SessionFacts(IReferralStoreReader reader, CodeResolver? co
     /// <summary>A participant, read once per attempt (the decision and the fraud checks both ask for the referrer).</summary>
     public async ValueTask<Participant?> FindParticipantAsync(ParticipantId id, CancellationToken ct)
     {
-        if (!_participants.TryGetValue(id, out var participant))
+        if (_participants.TryGetValue(id, out var participant))
         {
-            participant = await reader.FindParticipantAsync(id, ct).ConfigureAwait(false);
-            _participants[id] = participant;
+            return participant;
         }
+        if (_batchProgram is { } program && !_summaries.ContainsKey((id, "")))
+        {
+            await ReadParticipantWithAccountAsync(program, id, ct).ConfigureAwait(false);
+            return _participants[id];
+        }
+        participant = await reader.FindParticipantAsync(id, ct).ConfigureAwait(false);
+        _participants[id] = participant;
         return participant;
     }
 
-    public ValueTask<IReadOnlyList<string>> FindVisitorsAsync(ParticipantId customer, CancellationToken ct) => reader.ListVisitorsAsync(customer, ct);
+    private bool IsBatching(ProgramId program) => _batchProgram == program && reader is IBatchReader;
+
+    /// <summary>
+    /// A participant and their account summary in one round trip (a batching store, see <see cref="PrefetchConversionAsync"/>):
+    /// the participants a decision reads beyond the customer are the referrers it judges, and of a referrer it reads both
+    /// (the chain and the fraud checks read the account, the self-referral and fraud checks the participant).
+    /// </summary>
+    private async ValueTask ReadParticipantWithAccountAsync(ProgramId program, ParticipantId id, CancellationToken ct)
+    {
+        var read = new ParticipantRead(id);
+        var account = new SummariesRead(program, id, SummaryDocuments.AccountKey);
+        var more = _referrerReads is not null && _batchConversion is { } conversion && id != conversion.Customer
+            ? _referrerReads(id, _participants.GetValueOrDefault(conversion.Customer))
+            : [];
+        await ((IBatchReader)reader).ReadAsync([read, account, .. more], ct).ConfigureAwait(false);
+        if (more.Count > 0)
+        {
+            (_answered ??= []).AddRange(more);
+        }
+        _participants[id] = read.Result;
+        _summaries[(id, "")] = account.Result.Count == 0 ? null : account.Result[0];
+    }
+
+    public async ValueTask<IReadOnlyList<string>> FindVisitorsAsync(ParticipantId customer, CancellationToken ct)
+    {
+        if (_visitors.TryGetValue(customer, out var cached))
+        {
+            return cached;
+        }
+        return await reader.ListVisitorsAsync(customer, ct).ConfigureAwait(false);
+    }
 
     public async ValueTask<IReadOnlyList<Touch>> FindTouchesAsync(ProgramId program, ParticipantId customer, IReadOnlyList<string> visitors, IReadOnlyList<ContactHash> contacts, CancellationToken ct)
     {
         // The store lists latest first; the decision and its explanation read touches oldest first.
         var touches = await reader.FindTouchesAsync(program, customer, visitors, contacts, Instant.MinValue, Instant.MaxValue, MaxTouches, ct).ConfigureAwait(false);
+        if (PendingTouch is { } pending && pending.Program == program && IsProspects(pending, customer, visitors, contacts))
+        {
+            touches = WithPending(touches, pending);
+        }
         if (touches.Count < 2)
         {
             return touches;
@@ -101,6 +218,45 @@ internal sealed class SessionFacts(IReferralStoreReader reader, CodeResolver? co
             ordered[i] = touches[touches.Count - 1 - i];
         }
         return ordered;
+    }
+
+    // What the store's FindTouchesAsync matches: the customer, one of the visitor ids or one of the contacts.
+    private static bool IsProspects(Touch t, ParticipantId customer, IReadOnlyList<string> visitors, IReadOnlyList<ContactHash> contacts) =>
+        t.Customer == customer
+        || (t.VisitorId is { } v && visitors.Contains(v, StringComparer.Ordinal))
+        || (t.Contact is { } c && contacts.Contains(c));
+
+    /// <summary>The store's touches (latest first: by event time, then id, both descending) with the pending one in its place, at most <see cref="MaxTouches"/>.</summary>
+    private static IReadOnlyList<Touch> WithPending(IReadOnlyList<Touch> latestFirst, Touch pending)
+    {
+        int at = 0;
+        for (int i = 0; i < latestFirst.Count; i++)
+        {
+            var t = latestFirst[i];
+            if (string.Equals(t.Id, pending.Id, StringComparison.Ordinal))
+            {
+                return latestFirst; // stored already
+            }
+            if (t.EventTime > pending.EventTime || (t.EventTime == pending.EventTime && string.CompareOrdinal(t.Id, pending.Id) > 0))
+            {
+                at = i + 1;
+            }
+        }
+        if (at >= MaxTouches)
+        {
+            return latestFirst;
+        }
+        var merged = new List<Touch>(latestFirst.Count + 1);
+        for (int i = 0; i < at; i++)
+        {
+            merged.Add(latestFirst[i]);
+        }
+        merged.Add(pending);
+        for (int i = at; i < latestFirst.Count && merged.Count < MaxTouches; i++)
+        {
+            merged.Add(latestFirst[i]);
+        }
+        return merged;
     }
 
     public async ValueTask<AttributionResult?> FindFirstAttributionAsync(ProgramId program, ParticipantId customer, CancellationToken ct)
@@ -166,10 +322,31 @@ internal sealed class SessionFacts(IReferralStoreReader reader, CodeResolver? co
     // IFraudHistory: the velocity counts are bounded by the limit the check passes (its maximum + 1).
 
     public ValueTask<int> CountReferralsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken = default) =>
-        reader.CountTouchesAsync(program, referrer, from, until, limit, cancellationToken);
+        Counted(CountKind.Touches, program, referrer, from, until, limit) is { } n
+            ? ValueTask.FromResult(n)
+            : reader.CountTouchesAsync(program, referrer, from, until, limit, cancellationToken);
 
     public ValueTask<int> CountReferredConversionsAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken = default) =>
-        reader.CountCreditedOrdersAsync(program, referrer, from, until, limit, cancellationToken);
+        Counted(CountKind.CreditedOrders, program, referrer, from, until, limit) is { } n
+            ? ValueTask.FromResult(n)
+            : reader.CountCreditedOrdersAsync(program, referrer, from, until, limit, cancellationToken);
+
+    // A count read with the referrer (ReadParticipantWithAccountAsync): nothing is written between that read and the
+    // checks of the same attempt, so it is what the count would read now.
+    private int? Counted(CountKind kind, ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit)
+    {
+        if (_answered is not null)
+        {
+            foreach (var r in _answered)
+            {
+                if (r is CountRead c && c.Is(kind, program, referrer, from, until, limit))
+                {
+                    return c.Result;
+                }
+            }
+        }
+        return null;
+    }
 
     public async ValueTask<ReferredOrderStats> GetReferredOrderStatsAsync(ProgramId program, ParticipantId referrer, CancellationToken cancellationToken = default)
     {
@@ -178,7 +355,25 @@ internal sealed class SessionFacts(IReferralStoreReader reader, CodeResolver? co
     }
 
     public ValueTask<IReadOnlyList<FingerprintSighting>> FindSightingsAsync(ProgramId program, Fingerprint fingerprint, Instant until, int limit, CancellationToken cancellationToken = default) =>
-        reader.FindSightingsAsync(program, fingerprint, until, limit, cancellationToken);
+        Sighted(program, fingerprint, until, limit) is { } sightings
+            ? ValueTask.FromResult(sightings)
+            : reader.FindSightingsAsync(program, fingerprint, until, limit, cancellationToken);
+
+    // Sightings read with the referrer (ReadParticipantWithAccountAsync); nothing is written before the checks read them.
+    private IReadOnlyList<FingerprintSighting>? Sighted(ProgramId program, Fingerprint fingerprint, Instant until, int limit)
+    {
+        if (_answered is not null)
+        {
+            foreach (var r in _answered)
+            {
+                if (r is SightingsRead s && s.Is(program, fingerprint, until, limit))
+                {
+                    return s.Result;
+                }
+            }
+        }
+        return null;
+    }
 
     public async ValueTask<ParticipantId?> FindFirstReferrerAsync(ProgramId program, ParticipantId participant, CancellationToken cancellationToken = default) =>
         (await AccountAsync(program, participant, cancellationToken).ConfigureAwait(false)).FirstReferrer;

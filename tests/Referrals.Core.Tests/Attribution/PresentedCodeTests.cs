@@ -105,6 +105,45 @@ public sealed class PresentedCodeTests
         });
     }
 
+    /// <summary>
+    /// A conversion's capture of its presented code is written with its decision, in one unit; when a touch of the same
+    /// natural id is recorded already (a host captured the order's code itself, with the capture id the conversion uses),
+    /// that touch decides and the conversion writes no second one.
+    /// </summary>
+    [Fact]
+    public async Task A_presented_code_captured_before_under_the_same_id_is_not_captured_twice_and_still_credits()
+    {
+        var world = new AttributionWorld();
+        var ana = await world.ParticipantAsync("ana");
+        var code = await world.CodeAsync(ana, ShareMedium.Receipt);
+        var bob = new ParticipantId("bob");
+        var captured = await world.Attribution.CaptureAsync(new CaptureRequest
+        {
+            Program = Customers,
+            Kind = TouchKind.CodeEnteredOnline,
+            EventTime = Monday,
+            Input = code.Display,
+            Customer = bob,
+            CaptureId = "order:o-1",
+        }, Ct);
+        Assert.Equal(CaptureOutcome.Captured, captured.Outcome);
+        int told = world.Notifier.Captured.Count;
+
+        var result = await world.Attribution.RecordConversionAsync(world.Order("o-1", bob, Monday) with { PresentedCode = code.Display }, Ct);
+
+        Assert.True(result.IsAttributed);
+        Assert.Equal(ana, result.Referrer);
+        var touches = await world.Reads.FindTouchesAsync(Customers, bob, [], [], Instant.MinValue, Instant.MaxValue, 10, Ct);
+        Assert.Equal(captured.Touch!.Id, Assert.Single(touches).Id);
+        Assert.Equal(told, world.Notifier.Captured.Count);
+
+        // A new order with the code: its capture is written with it, once, and told once.
+        var second = await world.Attribution.RecordConversionAsync(world.Order("o-2", new ParticipantId("carl"), Monday + Duration.FromMinutes(1)) with { PresentedCode = code.Display }, Ct);
+        Assert.Equal(ana, second.Referrer);
+        Assert.Single(await world.Reads.FindTouchesAsync(Customers, new ParticipantId("carl"), [], [], Instant.MinValue, Instant.MaxValue, 10, Ct));
+        Assert.Equal(told + 1, world.Notifier.Captured.Count);
+    }
+
     /// <summary>How to make one input for the shop of a <see cref="Fixture"/>, described for a failing case.</summary>
     internal sealed record Input(string Description, Func<Fixture, string> Make)
     {

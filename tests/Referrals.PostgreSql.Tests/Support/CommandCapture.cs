@@ -12,6 +12,11 @@ internal sealed class CommandCapture : ILoggerFactory
 {
     private readonly ConcurrentQueue<CapturedStatement> _statements = new();
 
+    private int _executions;
+
+    /// <summary>Commands and batches executed so far (each one round trip to the server; a transaction's commit is not one).</summary>
+    public int Executions => Volatile.Read(ref _executions);
+
     /// <summary>Every statement sent since the last <see cref="Take"/>, in order, and forgets them.</summary>
     public List<CapturedStatement> Take()
     {
@@ -47,6 +52,10 @@ internal sealed class CommandCapture : ILoggerFactory
                 return;
             }
             // Npgsql logs each command (or batch) when it starts executing, with its parameters when parameter logging is on.
+            if (eventId.Name?.StartsWith("Executing", StringComparison.Ordinal) == true)
+            {
+                Interlocked.Increment(ref capture._executions);
+            }
             switch (eventId.Name)
             {
                 case "ExecutingCommandWithParameters":
