@@ -112,6 +112,18 @@ public sealed partial class PostgreSqlReferralStore
                 BindCount(c.Parameters, count.Program, count.Referrer.Value, count.From, count.Until, count.Limit);
                 return 1;
             }
+            case CustomerTouchesRead touches:
+            {
+                var c = Add(CustomerTouchesSql);
+                c.Parameters.Add(Text("program", touches.Program.Value));
+                c.Parameters.Add(Text("customer", touches.Customer.Value));
+                c.Parameters.AddWithValue("visitors", touches.Visitors.Where(static v => v is not null).ToArray());
+                c.Parameters.AddWithValue("contacts", touches.Contacts.Where(static h => h.Value is not null).Select(static h => h.ToString()).ToArray());
+                c.Parameters.AddWithValue("from", ToTicks(Instant.MinValue));
+                c.Parameters.AddWithValue("until", ToTicks(Instant.MaxValue));
+                c.Parameters.AddWithValue("limit", touches.Limit);
+                return 1;
+            }
             case SightingsRead sightings:
             {
                 var c = Add(SightingsSql);
@@ -146,6 +158,9 @@ public sealed partial class PostgreSqlReferralStore
             }
             case RefundsRead refunds:
                 refunds.Result = await ReadRowsAsync(reader, ReadRefund, ct).ConfigureAwait(false);
+                break;
+            case CustomerTouchesRead touches:
+                touches.Result = LatestTouchesOf(await ReadRowsAsync(reader, ReadTouch, ct).ConfigureAwait(false), touches.Limit);
                 break;
             case SightingsRead sightings:
                 sightings.Result = await ReadSightingsAsync(reader, sightings.Limit, ct).ConfigureAwait(false);

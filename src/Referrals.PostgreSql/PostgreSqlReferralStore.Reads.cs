@@ -140,20 +140,7 @@ public sealed partial class PostgreSqlReferralStore
                 command.Parameters.AddWithValue("from", ToTicks(q.from));
                 command.Parameters.AddWithValue("until", ToTicks(q.until));
                 command.Parameters.AddWithValue("limit", q.limit);
-                // Each look-up returned its latest touches down to the instant of its limit-th, whole instants: the
-                // latest of all of them, in the contract's order, are among those.
-                var found = new Dictionary<string, Touch>(StringComparer.Ordinal);
-                foreach (var touch in await ReadAllAsync(command, ReadTouch, ct).ConfigureAwait(false))
-                {
-                    found.TryAdd(touch.Id, touch);
-                }
-                var list = found.Values.ToList();
-                list.Sort(static (a, b) => CompareByTime(b.EventTime, b.Id, a.EventTime, a.Id));
-                if (list.Count > q.limit)
-                {
-                    list.RemoveRange(q.limit, list.Count - q.limit);
-                }
-                return (IReadOnlyList<Touch>)list;
+                return (IReadOnlyList<Touch>)LatestTouchesOf(await ReadAllAsync(command, ReadTouch, ct).ConfigureAwait(false), q.limit);
             }, cancellationToken);
         }
 
@@ -418,7 +405,38 @@ public sealed partial class PostgreSqlReferralStore
     /// </summary>
     internal static readonly string[] LatestTouchesSql = [.. Enumerable.Range(0, 8).Select(static keys => string.Join(
         "\nUNION ALL\n",
-        new[] { LatestTouches("customers", "customer"), LatestTouches("visitors", "visitor"), LatestTouches("contacts", "contact") }.Where((_, i) => (keys & (1 << i)) != 0)) + ";")];
+        new[] { LatestTouches("unnest(@customers)", "customer"), LatestTouches("unnest(@visitors)", "visitor"), LatestTouches("unnest(@contacts)", "contact") }.Where((_, i) => (keys & (1 << i)) != 0)) + ";")];
+
+    /// <summary>
+    /// A customer's touches with the customer's visitor links and contacts found by the statement itself (a
+    /// <c>CustomerTouchesRead</c>, in the batch that reads the links and contacts too), and the conversion's own.
+    /// </summary>
+    internal static readonly string CustomerTouchesSql = string.Join(
+        "\nUNION ALL\n",
+        LatestTouches("(SELECT @customer::text)", "customer"),
+        LatestTouches("(SELECT visitor FROM {s}.visitor_links WHERE participant = @customer UNION SELECT unnest(@visitors))", "visitor"),
+        LatestTouches("(SELECT contact FROM {s}.participant_contacts WHERE participant = @customer UNION SELECT unnest(@contacts))", "contact")) + ";";
+
+    /// <summary>
+    /// The latest <paramref name="limit"/> of touches read by the look-ups of <see cref="LatestTouches"/>: each returned its
+    /// latest down to the instant of its limit-th, whole instants, so the latest of all of them are among those; each once,
+    /// in the contract's order.
+    /// </summary>
+    private static List<Touch> LatestTouchesOf(List<Touch> read, int limit)
+    {
+        var found = new Dictionary<string, Touch>(StringComparer.Ordinal);
+        foreach (var touch in read)
+        {
+            found.TryAdd(touch.Id, touch);
+        }
+        var list = found.Values.ToList();
+        list.Sort(static (a, b) => CompareByTime(b.EventTime, b.Id, a.EventTime, a.Id));
+        if (list.Count > limit)
+        {
+            list.RemoveRange(limit, list.Count - limit);
+        }
+        return list;
+    }
 
     // OFFSET 0 keeps the lateral subquery a subquery run per key, so the key is a condition of its index scan. Without it
     // PostgreSQL may pull the subquery up into a join of the keys with the touches and, when its statistics say the
@@ -426,7 +444,7 @@ public sealed partial class PostgreSqlReferralStore
     // (program, event_time) and filter the key: seen with auto_explain in the benchmarks (1,400 rows read per look-up
     // after 1,400 conversions, growing with the table).
     private static string LatestTouches(string keys, string column) => $$"""
-        SELECT t.* FROM unnest(@{{keys}}) AS k(value)
+        SELECT t.* FROM {{keys}} AS k(value)
         CROSS JOIN LATERAL (
             SELECT {{TouchColumns}} FROM {s}.touches
             WHERE program = @program AND {{column}} = k.value AND event_time < @until AND event_time >= coalesce(

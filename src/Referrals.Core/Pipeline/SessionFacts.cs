@@ -38,6 +38,7 @@ internal sealed class SessionFacts(IReferralStoreReader reader, CodeResolver? co
     private Conversion? _batchConversion;
     private Func<ParticipantId, Participant?, IReadOnlyList<StoreRead>>? _referrerReads;
     private List<StoreRead>? _answered;
+    private CustomerTouchesRead? _customerTouches;
 
     public IReferralStoreReader Reader => reader;
 
@@ -75,7 +76,9 @@ internal sealed class SessionFacts(IReferralStoreReader reader, CodeResolver? co
         var customer = new ParticipantRead(conversion.Customer);
         var visitors = new VisitorsRead(conversion.Customer);
         var account = new SummariesRead(program, conversion.Customer, SummaryDocuments.AccountKey);
-        await batch.ReadAsync([order, customer, visitors, account, refunds], ct).ConfigureAwait(false);
+        var touches = new CustomerTouchesRead(program, conversion.Customer, conversion.VisitorId is { } v ? [v] : [], conversion.Contacts, MaxTouches);
+        await batch.ReadAsync([order, customer, visitors, account, refunds, touches], ct).ConfigureAwait(false);
+        _customerTouches = touches;
         _orders[conversion.OrderId] = order.Result;
         _refunds[conversion.OrderId] = refunds.Result;
         _participants[conversion.Customer] = customer.Result;
@@ -203,7 +206,8 @@ internal sealed class SessionFacts(IReferralStoreReader reader, CodeResolver? co
     public async ValueTask<IReadOnlyList<Touch>> FindTouchesAsync(ProgramId program, ParticipantId customer, IReadOnlyList<string> visitors, IReadOnlyList<ContactHash> contacts, CancellationToken ct)
     {
         // The store lists latest first; the decision and its explanation read touches oldest first.
-        var touches = await reader.FindTouchesAsync(program, customer, visitors, contacts, Instant.MinValue, Instant.MaxValue, MaxTouches, ct).ConfigureAwait(false);
+        var touches = Prefetched(program, customer, visitors, contacts)
+            ?? await reader.FindTouchesAsync(program, customer, visitors, contacts, Instant.MinValue, Instant.MaxValue, MaxTouches, ct).ConfigureAwait(false);
         if (PendingTouch is { } pending && pending.Program == program && IsProspects(pending, customer, visitors, contacts))
         {
             touches = WithPending(touches, pending);
@@ -218,6 +222,24 @@ internal sealed class SessionFacts(IReferralStoreReader reader, CodeResolver? co
             ordered[i] = touches[touches.Count - 1 - i];
         }
         return ordered;
+    }
+
+    /// <summary>
+    /// The customer's touches read with the conversion's other reads, when asked for with the visitors and contacts they
+    /// were read with: the customer's links and contacts (as read in the same batch) with the conversion's own.
+    /// </summary>
+    private IReadOnlyList<Touch>? Prefetched(ProgramId program, ParticipantId customer, IReadOnlyList<string> visitors, IReadOnlyList<ContactHash> contacts)
+    {
+        if (_customerTouches is not { } read || read.Program != program || read.Customer != customer
+            || !_visitors.TryGetValue(customer, out var links) || !_participants.TryGetValue(customer, out var participant))
+        {
+            return null;
+        }
+        var expectedVisitors = new HashSet<string>(links, StringComparer.Ordinal);
+        expectedVisitors.UnionWith(read.Visitors);
+        var expectedContacts = new HashSet<ContactHash>(participant?.Contacts ?? []);
+        expectedContacts.UnionWith(read.Contacts);
+        return expectedVisitors.SetEquals(visitors) && expectedContacts.SetEquals(contacts) ? read.Result : null;
     }
 
     // What the store's FindTouchesAsync matches: the customer, one of the visitor ids or one of the contacts.

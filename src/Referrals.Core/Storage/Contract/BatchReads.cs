@@ -81,6 +81,43 @@ internal sealed class SummariesRead(ProgramId program, ParticipantId participant
         Result = await reader.GetSummariesAsync(program, participant, keys, ct).ConfigureAwait(false);
 }
 
+/// <summary>
+/// A customer's touches as a decision reads them: <see cref="IReferralStoreReader.FindTouchesAsync"/> over all time, with
+/// the customer, the customer's visitor links and <see cref="Visitors"/>, and the customer's contacts and
+/// <see cref="Contacts"/>, latest first, at most <see cref="Limit"/> — answerable before the links and contacts are read.
+/// </summary>
+internal sealed class CustomerTouchesRead(ProgramId program, ParticipantId customer, IReadOnlyList<string> visitors, IReadOnlyList<Privacy.ContactHash> contacts, int limit) : StoreRead
+{
+    public ProgramId Program => program;
+
+    public ParticipantId Customer => customer;
+
+    /// <summary>Visitor ids on top of the customer's links (the conversion's own).</summary>
+    public IReadOnlyList<string> Visitors => visitors;
+
+    /// <summary>Contacts on top of the customer's own (the conversion's).</summary>
+    public IReadOnlyList<Privacy.ContactHash> Contacts => contacts;
+
+    public int Limit => limit;
+
+    public IReadOnlyList<Attribution.Touch> Result { get; set; } = [];
+
+    public override async ValueTask RunAsync(IReferralStoreReader reader, CancellationToken ct)
+    {
+        var links = await reader.ListVisitorsAsync(customer, ct).ConfigureAwait(false);
+        var participant = await reader.FindParticipantAsync(customer, ct).ConfigureAwait(false);
+        Result = await reader.FindTouchesAsync(
+            program,
+            customer,
+            [.. links.Union(visitors, StringComparer.Ordinal)],
+            participant is null ? contacts : [.. participant.Contacts.Union(contacts)],
+            NodaTime.Instant.MinValue,
+            NodaTime.Instant.MaxValue,
+            limit,
+            ct).ConfigureAwait(false);
+    }
+}
+
 /// <summary>Which count a <see cref="CountRead"/> is.</summary>
 internal enum CountKind
 {
