@@ -55,15 +55,18 @@ public sealed partial class PostgreSqlReferralStore
             return command;
         }
 
+        // A statement of one order's rows (the order, its refunds): one result set.
+        static int ByOrder(NpgsqlBatchCommand command, ProgramId program, string orderId)
+        {
+            command.Parameters.Add(Text("program", program.Value));
+            command.Parameters.AddWithValue("order_id", orderId);
+            return 1;
+        }
+
         switch (read)
         {
             case OrderRead order:
-            {
-                var c = Add(OrderByIdSql);
-                c.Parameters.Add(Text("program", order.Program.Value));
-                c.Parameters.AddWithValue("order_id", order.OrderId);
-                return 1;
-            }
+                return ByOrder(Add(OrderByIdSql), order.Program, order.OrderId);
             case ParticipantRead participant:
                 Add(ParticipantByIdSql).Parameters.Add(Text("key", participant.Id.Value));
                 return 1;
@@ -71,12 +74,7 @@ public sealed partial class PostgreSqlReferralStore
                 Add(VisitorsSql).Parameters.Add(Text("participant", visitors.Customer.Value));
                 return 1;
             case RefundsRead refunds:
-            {
-                var c = Add(RefundsSql);
-                c.Parameters.Add(Text("program", refunds.Program.Value));
-                c.Parameters.AddWithValue("order_id", refunds.OrderId);
-                return 1;
-            }
+                return ByOrder(Add(RefundsSql), refunds.Program, refunds.OrderId);
             case SummariesRead summaries:
             {
                 if (summaries.Keys.Count == 0)
