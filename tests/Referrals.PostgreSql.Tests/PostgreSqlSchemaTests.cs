@@ -99,6 +99,14 @@ public sealed class PostgreSqlSchemaTests(DatabaseFixture database) : IClassFixt
             ("ListLedgerAsync", async r => Assert.Equal(10, (await r.ListLedgerAsync(p3, Rows / 2, 10, Ct)).Count)),
             ("FindSightingsAsync", async r => Assert.NotEmpty(await r.FindSightingsAsync(p3, Device(3), end, 10, Ct))),
             ("ListErasuresAsync", async r => Assert.NotEmpty(await r.ListErasuresAsync(new("c3"), Ct))),
+            // Not a contract read: the customer's touches as a session reads them in a conversion's first batch, the
+            // statement finding the customer's visitor links and contacts itself (outside a session: the contract reads).
+            ("CustomerTouchesRead", async r =>
+            {
+                var read = new CustomerTouchesRead(p3, new("c3"), ["v13"], [Email(3)], 10);
+                await (r is IBatchReader batch ? batch.ReadAsync([read], Ct) : read.RunAsync(r, Ct));
+                Assert.NotEmpty(read.Result);
+            }),
         };
         var outbox = new (string Name, Func<Task> Read)[]
         {
