@@ -168,7 +168,23 @@ public sealed partial class PostgreSqlReferralStore : IAsyncDisposable
         {
             throw new ArgumentException("The PostgreSQL connection string names no Host.", nameof(connectionString));
         }
+        if (!SetsAutoPrepare(connectionString))
+        {
+            // The store's statements repeat with every conversion: prepared, PostgreSQL plans each once per connection
+            // instead of every time (planning was most of the server's work per conversion). Their generic plans are
+            // checked to use indexes (PostgreSqlSchemaTests). A connection string that sets Max Auto Prepare keeps its own.
+            builder.MaxAutoPrepare = AutoPrepared;
+        }
         return new NpgsqlDataSourceBuilder(builder.ConnectionString).Build();
+    }
+
+    /// <summary>How many statements a connection of the store's own data source keeps prepared (Npgsql's Max Auto Prepare).</summary>
+    internal const int AutoPrepared = 64;
+
+    private static bool SetsAutoPrepare(string connectionString)
+    {
+        var keys = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        return keys.ContainsKey("Max Auto Prepare") || keys.ContainsKey("MaxAutoPrepare");
     }
 
     /// <summary>The SQL of a template, with <c>{s}</c> replaced by the quoted schema (cached per template).</summary>

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 using NodaTime;
 using Referrals.Codes;
 using Referrals.Participants;
@@ -172,6 +173,16 @@ public sealed class PostgreSqlReferralStoreTests(DatabaseFixture database) : ICl
     {
         await Assert.ThrowsAsync<ArgumentException>(() => PostgreSqlReferralStore.OpenAsync(connectionString, null, Ct));
         Assert.Throws<ArgumentException>(() => new ServiceCollection().AddReferrals(static _ => { }).UsePostgreSql(connectionString));
+    }
+
+    [Theory]
+    [InlineData("Host=db", PostgreSqlReferralStore.AutoPrepared)]
+    [InlineData("Host=db;Max Auto Prepare=0", 0)]
+    [InlineData("Host=db;MaxAutoPrepare=10", 10)]
+    public async Task The_stores_own_data_source_prepares_statements_unless_the_connection_string_says(string connectionString, int prepared)
+    {
+        await using var dataSource = PostgreSqlReferralStore.BuildDataSource(connectionString);
+        Assert.Equal(prepared, new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).MaxAutoPrepare);
     }
 
     [Fact]

@@ -116,10 +116,13 @@ public sealed class PostgreSqlSchemaTests(DatabaseFixture database) : IClassFixt
 
         var explained = new List<(string Read, string Sql, List<string> SeqScans)>();
         await using var raw = await RawSql.OpenAsync(database, schema);
+        var committedReads = new List<(string Name, List<CapturedStatement> Statements)>();
         foreach (var (name, read) in reads)
         {
             await read(contract);
-            explained.AddRange(await ExplainAsync(raw, name, capture.Take()));
+            var taken = capture.Take();
+            committedReads.Add((name, taken));
+            explained.AddRange(await ExplainAsync(raw, name, taken));
         }
         foreach (var (name, read) in outbox)
         {
@@ -148,6 +151,75 @@ public sealed class PostgreSqlSchemaTests(DatabaseFixture database) : IClassFixt
 
         var scans = explained.Where(e => e.SeqScans.Count > 0).Select(e => $"{e.Read}: {string.Join(", ", e.SeqScans)} in\n{e.Sql}").ToList();
         Assert.True(scans.Count == 0, string.Join("\n\n", scans));
+
+        // The same statements prepared, as Npgsql's automatic preparation runs them once they repeat, with PostgreSQL's
+        // generic plan (the one a prepared statement settles on, made without the parameters' values): served by indexes
+        // too. auto_explain hands each executed plan to this connection as a notice.
+        var generic = new List<(string Read, string Sql, List<string> SeqScans)>();
+        foreach (var (name, statements) in committedReads.Concat(sessionReads))
+        {
+            generic.AddRange(await ExplainGenericAsync(raw, name, statements));
+        }
+        Assert.True(generic.Count >= sessionReads.Count, $"only {generic.Count} generic plans checked");
+        var genericScans = generic.Where(e => e.SeqScans.Count > 0).Select(e => $"{e.Read} (generic plan): {string.Join(", ", e.SeqScans)} in\n{e.Sql}").ToList();
+        Assert.True(genericScans.Count == 0, string.Join("\n\n", genericScans));
+    }
+
+    private static async Task<List<(string Read, string Sql, List<string> SeqScans)>> ExplainGenericAsync(RawSql raw, string read, List<CapturedStatement> statements)
+    {
+        var plans = new List<string>();
+        void OnNotice(object? sender, NpgsqlNoticeEventArgs e)
+        {
+            int at = e.Notice.MessageText.IndexOf('{', StringComparison.Ordinal);
+            if (e.Notice.MessageText.Contains("plan:", StringComparison.Ordinal) && at >= 0)
+            {
+                plans.Add(e.Notice.MessageText[at..]);
+            }
+        }
+        raw.Connection.Notice += OnNotice;
+        try
+        {
+            await raw.ExecuteAsync("""
+                LOAD 'auto_explain';
+                SET auto_explain.log_min_duration = 0;
+                SET auto_explain.log_analyze = on;
+                SET auto_explain.log_format = json;
+                SET auto_explain.log_level = notice;
+                SET plan_cache_mode = force_generic_plan;
+                """);
+            var explained = new List<(string, string, List<string>)>();
+            foreach (var statement in statements.Where(s => !s.Sql.StartsWith("SELECT pg_advisory_xact_lock", StringComparison.Ordinal)))
+            {
+                await using var command = new NpgsqlCommand(statement.Sql, raw.Connection);
+                foreach (var value in statement.Parameters)
+                {
+                    command.Parameters.Add(new NpgsqlParameter { Value = ParameterValue(value) });
+                }
+                await command.PrepareAsync(Ct);
+                plans.Clear();
+                await using (var reader = await command.ExecuteReaderAsync(Ct))
+                {
+                    while (await reader.ReadAsync(Ct))
+                    {
+                    }
+                }
+                await command.UnprepareAsync(Ct);
+                Assert.True(plans.Count > 0, $"{read}: no plan was reported for\n{statement.Sql}");
+                var scans = new List<string>();
+                foreach (var plan in plans)
+                {
+                    using var json = JsonDocument.Parse(plan);
+                    Walk(json.RootElement.GetProperty("Plan"), scans);
+                }
+                explained.Add((read, statement.Sql, scans));
+            }
+            return explained;
+        }
+        finally
+        {
+            raw.Connection.Notice -= OnNotice;
+            await raw.ExecuteAsync("RESET plan_cache_mode; SET auto_explain.log_min_duration = -1;");
+        }
     }
 
     [Fact]
@@ -169,6 +241,12 @@ public sealed class PostgreSqlSchemaTests(DatabaseFixture database) : IClassFixt
 
         Assert.Equal(["Seq Scan on orders"], scans);
         Assert.Empty(none);
+
+        // The same for generic plans (the check of prepared statements).
+        var (_, _, genericScans) = Assert.Single(await ExplainGenericAsync(raw, "by document", [new("SELECT order_id FROM orders WHERE document = $1", ["{}"])]));
+        var (_, _, genericNone) = Assert.Single(await ExplainGenericAsync(raw, "by key", [new("SELECT order_id FROM orders WHERE program = $1 AND order_id = $2", ["p3", "o3"])]));
+        Assert.Equal(["Seq Scan on orders"], genericScans);
+        Assert.Empty(genericNone);
     }
 
     /// <summary>
@@ -184,7 +262,7 @@ public sealed class PostgreSqlSchemaTests(DatabaseFixture database) : IClassFixt
             await using var command = new NpgsqlCommand("EXPLAIN (ANALYZE, FORMAT JSON) " + statement.Sql, raw.Connection);
             foreach (var value in statement.Parameters)
             {
-                command.Parameters.Add(new NpgsqlParameter { Value = Parameter(value) });
+                command.Parameters.Add(new NpgsqlParameter { Value = ParameterValue(value) });
             }
             string json;
             try
@@ -207,39 +285,39 @@ public sealed class PostgreSqlSchemaTests(DatabaseFixture database) : IClassFixt
             explained.Add((read, statement.Sql, scans));
         }
         return explained;
+    }
 
-        // Npgsql's parameter logging writes an array as text, "[a, b]": made an array again (the values of these tests
-        // hold no brackets or commas), of numbers when every element is one.
-        static object Parameter(object? value)
+    // Npgsql's parameter logging writes an array as text, "[a, b]": made an array again (the values of these tests hold no
+    // brackets or commas), of numbers when every element is one.
+    private static object ParameterValue(object? value)
+    {
+        if (value is not string text || !text.StartsWith('[') || !text.EndsWith(']'))
         {
-            if (value is not string text || !text.StartsWith('[') || !text.EndsWith(']'))
-            {
-                return value ?? DBNull.Value;
-            }
-            string[] elements = text.Length == 2 ? [] : text[1..^1].Split(", ");
-            return elements.Length > 0 && elements.All(e => long.TryParse(e, out _)) ? elements.Select(long.Parse).ToArray() : elements;
+            return value ?? DBNull.Value;
         }
+        string[] elements = text.Length == 2 ? [] : text[1..^1].Split(", ");
+        return elements.Length > 0 && elements.All(e => long.TryParse(e, out _)) ? elements.Select(long.Parse).ToArray() : elements;
+    }
 
-        static void Walk(JsonElement node, List<string> scans)
+    private static void Walk(JsonElement node, List<string> scans)
+    {
+        string type = node.GetProperty("Node Type").GetString()!;
+        if (type == "Seq Scan")
         {
-            string type = node.GetProperty("Node Type").GetString()!;
-            if (type == "Seq Scan")
+            scans.Add("Seq Scan on " + node.GetProperty("Relation Name").GetString());
+        }
+        // An index scan that reads many rows only to drop them walks an index that does not select what is asked
+        // (a whole program's rows by the primary key, say): with pages of 10 out of a few thousand rows, a read served
+        // by its index drops none or a few.
+        else if (node.TryGetProperty("Rows Removed by Filter", out var removed) && removed.GetDouble() * node.GetProperty("Actual Loops").GetDouble() > FilteredRows)
+        {
+            scans.Add($"{type} on {(node.TryGetProperty("Relation Name", out var relation) ? relation.GetString() : "?")} dropping {removed.GetDouble() * node.GetProperty("Actual Loops").GetDouble()} rows by filter");
+        }
+        if (node.TryGetProperty("Plans", out var children))
+        {
+            foreach (var child in children.EnumerateArray())
             {
-                scans.Add("Seq Scan on " + node.GetProperty("Relation Name").GetString());
-            }
-            // An index scan that reads many rows only to drop them walks an index that does not select what is asked
-            // (a whole program's rows by the primary key, say): with pages of 10 out of a few thousand rows, a read served
-            // by its index drops none or a few.
-            else if (node.TryGetProperty("Rows Removed by Filter", out var removed) && removed.GetDouble() * node.GetProperty("Actual Loops").GetDouble() > FilteredRows)
-            {
-                scans.Add($"{type} on {(node.TryGetProperty("Relation Name", out var relation) ? relation.GetString() : "?")} dropping {removed.GetDouble() * node.GetProperty("Actual Loops").GetDouble()} rows by filter");
-            }
-            if (node.TryGetProperty("Plans", out var children))
-            {
-                foreach (var child in children.EnumerateArray())
-                {
-                    Walk(child, scans);
-                }
+                Walk(child, scans);
             }
         }
     }
