@@ -28,9 +28,10 @@ internal sealed class SessionFacts(IReferralStoreReader reader, CodeResolver? co
     private readonly Dictionary<(ParticipantId, string), SummaryRow?> _summaries = new();
     private readonly Dictionary<(ParticipantId, string), object> _parsed = new();
     private readonly Dictionary<ParticipantId, Participant?> _participants = new();
-    private readonly Dictionary<ParticipantId, IReadOnlyList<string>> _visitors = new();
-    private readonly Dictionary<string, OrderRow?> _orders = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, IReadOnlyList<Refund>> _refunds = new(StringComparer.Ordinal);
+    // The reads of the conversion prefetched (PrefetchConversionAsync), or null: no allocation for a store that does not batch.
+    private OrderRead? _order;
+    private RefundsRead? _refunds;
+    private VisitorsRead? _visitors;
 
     // The program of the conversion prefetched (PrefetchConversionAsync), when the store answers reads in batches: a
     // participant read then brings their account summary in the program along.
@@ -79,19 +80,19 @@ internal sealed class SessionFacts(IReferralStoreReader reader, CodeResolver? co
         var touches = new CustomerTouchesRead(program, conversion.Customer, conversion.VisitorId is { } v ? [v] : [], conversion.Contacts, MaxTouches);
         await batch.ReadAsync([order, customer, visitors, account, refunds, touches], ct).ConfigureAwait(false);
         _customerTouches = touches;
-        _orders[conversion.OrderId] = order.Result;
-        _refunds[conversion.OrderId] = refunds.Result;
+        _order = order;
+        _refunds = refunds;
         _participants[conversion.Customer] = customer.Result;
-        _visitors[conversion.Customer] = visitors.Result;
+        _visitors = visitors;
         _summaries[(conversion.Customer, "")] = account.Result.Count == 0 ? null : account.Result[0];
     }
 
     /// <summary>An order of the program prefetched or read in this attempt (cached), or <see langword="null"/>.</summary>
     public async ValueTask<OrderRow?> FindOrderAsync(ProgramId program, string orderId, CancellationToken ct)
     {
-        if (_batchProgram == program && _orders.TryGetValue(orderId, out var cached))
+        if (_order is { } read && read.Program == program && string.Equals(read.OrderId, orderId, StringComparison.Ordinal))
         {
-            return cached;
+            return read.Result;
         }
         return await reader.FindOrderAsync(program, orderId, ct).ConfigureAwait(false);
     }
@@ -99,9 +100,9 @@ internal sealed class SessionFacts(IReferralStoreReader reader, CodeResolver? co
     /// <summary>The refunds recorded for an order (prefetched for the conversion's own order), oldest first.</summary>
     public async ValueTask<IReadOnlyList<Refund>> RefundsAsync(ProgramId program, string orderId, CancellationToken ct)
     {
-        if (_batchProgram == program && _refunds.TryGetValue(orderId, out var cached))
+        if (_refunds is { } read && read.Program == program && string.Equals(read.OrderId, orderId, StringComparison.Ordinal))
         {
-            return cached;
+            return read.Result;
         }
         return await reader.ListRefundsAsync(program, orderId, ct).ConfigureAwait(false);
     }
@@ -196,9 +197,9 @@ internal sealed class SessionFacts(IReferralStoreReader reader, CodeResolver? co
 
     public async ValueTask<IReadOnlyList<string>> FindVisitorsAsync(ParticipantId customer, CancellationToken ct)
     {
-        if (_visitors.TryGetValue(customer, out var cached))
+        if (_visitors is { } read && read.Customer == customer)
         {
-            return cached;
+            return read.Result;
         }
         return await reader.ListVisitorsAsync(customer, ct).ConfigureAwait(false);
     }
@@ -231,11 +232,11 @@ internal sealed class SessionFacts(IReferralStoreReader reader, CodeResolver? co
     private IReadOnlyList<Touch>? Prefetched(ProgramId program, ParticipantId customer, IReadOnlyList<string> visitors, IReadOnlyList<ContactHash> contacts)
     {
         if (_customerTouches is not { } read || read.Program != program || read.Customer != customer
-            || !_visitors.TryGetValue(customer, out var links) || !_participants.TryGetValue(customer, out var participant))
+            || _visitors is not { } visitorsRead || visitorsRead.Customer != customer || !_participants.TryGetValue(customer, out var participant))
         {
             return null;
         }
-        var expectedVisitors = new HashSet<string>(links, StringComparer.Ordinal);
+        var expectedVisitors = new HashSet<string>(visitorsRead.Result, StringComparer.Ordinal);
         expectedVisitors.UnionWith(read.Visitors);
         var expectedContacts = new HashSet<ContactHash>(participant?.Contacts ?? []);
         expectedContacts.UnionWith(read.Contacts);
