@@ -374,9 +374,9 @@ public static class OmnichannelStory
                 code = result.Record!;
                 how = "issued";
             }
-            else if (result.Rejection == VanityCodeRejection.Taken && _codes.Resolve(JaneVanityCode).Record is { } existing && existing.Owner == Jane)
+            else if (result.Rejection == VanityCodeRejection.Taken && _codes.Resolve(JaneVanityCode) is { Owner: { } owner, Code: { } taken } && owner == Jane)
             {
-                code = existing;
+                code = (await _codes.FindAsync(taken))!;
                 how = "already hers (vanity code taken → reused)";
             }
             else

@@ -41,7 +41,7 @@ var share = await codes.IssueAsync(new CodeRequest { Program = customers, Owner 
 var link = links.Build(share.Code, ShareMedium.Sms, new UtmParameters(Source: "referral", Medium: "sms", Campaign: "winter-2026"));
 Console.WriteLine($"   link: {link.Url}");
 var scanned = codes.Resolve(link.Url + "&fbclid=IwAR0x");
-Console.WriteLine($"   scanned at the till → {scanned.Outcome}: owner {scanned.Record?.Owner}, medium {scanned.Link?.Medium}, signature {scanned.Link?.Signature}");
+Console.WriteLine($"   scanned at the till → {scanned.Outcome}: owner {scanned.Owner}, medium {scanned.Link?.Medium}, signature {scanned.Link?.Signature}");
 var altered = links.Parse(link.Url.Replace("m=sms", "m=email", StringComparison.Ordinal));
 Console.WriteLine($"   the same link with its medium altered → signature {altered.Signature}");
 

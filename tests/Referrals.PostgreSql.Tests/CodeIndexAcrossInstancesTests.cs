@@ -31,11 +31,11 @@ public sealed class CodeIndexAcrossInstancesTests(DatabaseFixture database) : IC
         TestContext.Current.SendDiagnosticMessage($"issued → resolvable in the other instance after {seen.TotalMilliseconds:F0} ms");
 
         await a.Codes.PauseAsync(code.Code, Ct);
-        seen = await WaitAsync(() => b.Codes.Resolve(code.Display).Record?.Status == CodeStatus.Paused, Promise);
+        seen = await WaitAsync(() => b.Codes.Resolve(code.Display).State == CodeState.Paused, Promise);
         TestContext.Current.SendDiagnosticMessage($"paused → seen after {seen.TotalMilliseconds:F0} ms");
 
         await a.Codes.RevokeAsync(code.Code, Ct);
-        seen = await WaitAsync(() => b.Codes.Resolve(code.Display).Record?.Status == CodeStatus.Revoked, Promise);
+        seen = await WaitAsync(() => b.Codes.Resolve(code.Display).State == CodeState.Revoked, Promise);
         TestContext.Current.SendDiagnosticMessage($"revoked → seen after {seen.TotalMilliseconds:F0} ms");
     }
 

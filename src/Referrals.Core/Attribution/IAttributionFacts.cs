@@ -33,13 +33,13 @@ internal interface IAttributionFacts
     /// </summary>
     ValueTask<int> CountCodeUsesBeforeAsync(ReferralCode code, Instant eventTime, string orderId, int limit, CancellationToken ct);
 
-    /// <summary>A code's current record from the in-memory index, or <see langword="null"/> when it is not indexed.</summary>
-    ReferralCodeRecord? FindCode(ReferralCode code);
+    /// <summary>What the in-memory index holds of a code now, or <see langword="null"/> when it is not indexed.</summary>
+    IndexedCode? FindCode(ReferralCode code);
 
     /// <summary>
     /// The statuses a code had over time, for judging it at a touch's and a conversion's event time, from the store's
     /// versions of the code (<c>IReferralStoreReader.ListCodeHistoryAsync</c>); a code never changed (version 1) is its
-    /// status all along, without a read. <paramref name="current"/> is the record <see cref="FindCode"/> returned.
+    /// status all along, without a read. <paramref name="current"/> is what <see cref="FindCode"/> returned.
     /// </summary>
-    ValueTask<CodeStatusHistory> FindCodeHistoryAsync(ReferralCodeRecord current, CancellationToken ct);
+    ValueTask<CodeStatusHistory> FindCodeHistoryAsync(IndexedCode current, CancellationToken ct);
 }

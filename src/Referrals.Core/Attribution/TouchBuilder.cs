@@ -65,7 +65,7 @@ internal sealed class TouchBuilder(CodeResolver codes, IClock clock, bool requir
                 case CodeResolutionOutcome.CheckFailed:
                     return (null, CaptureRejection.CodeCheckFailed, outcome);
             }
-            var record = resolution.Record!;
+            var record = resolution.Found;
             if (record.Program != request.Program)
             {
                 return (null, CaptureRejection.WrongProgram, outcome);

@@ -1,33 +1,664 @@
 using System.Collections.Concurrent;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using NodaTime;
 
 namespace Referrals.Codes;
 
 /// <summary>
-/// The in-memory lookup of codes by normalised key, read on every checkout and scan. Lock-free reads; a span lookup
-/// through the dictionary's alternate comparer, so neither a hit nor a miss allocates.
+/// The in-memory look-up of codes by normalised key, read on every checkout and scan, holding what resolving needs and
+/// nothing more: 16 bytes a slot in one open-addressing table (the code packed into 64 bits, and 64 bits of references
+/// into shared tables: program, owner, medium, kind, status, display format, expiry and use limit).
 /// </summary>
+/// <remarks>
+/// <para>
+/// A normalised code of 1 to 12 symbols of the code alphabet (every generated code of up to 11 data symbols and its check
+/// symbol; most vanity codes) packs into one <see cref="ulong"/>: 5 bits a symbol, the length in the top 4 bits. Input is
+/// folded and packed in registers, the table probed at the packed key's hashed position (linear probing, at most 3/4
+/// full, at least 1/2 after growing by half), so a random hit costs one main-memory access where a dictionary of strings
+/// pays three (bucket, entry, key string). Codes that do not pack (a vanity code with a U, or longer than 12) and codes
+/// whose references overflow a shared table (more than 255 programs, 131,071 distinct expiry and use-limit pairs or 2^26
+/// owners in one process) are held whole in a side table; so are vanity displays that differ from the code
+/// (<c>Jane20</c>) and the versions of codes changed since they were issued.
+/// </para>
+/// <para>
+/// Readers never lock and never see a torn entry: a slot's value is written before its key and changed only as one 64-bit
+/// write; a table that grows is copied under the writers' lock and published whole. Writers (the code service's own
+/// writes, a refresh from the change feed, a conversion that found a code issued elsewhere) take one lock.
+/// </para>
+/// </remarks>
 internal sealed class CodeIndex
 {
-    private readonly ConcurrentDictionary<string, ReferralCodeRecord> _map;
-    private readonly ConcurrentDictionary<string, ReferralCodeRecord>.AlternateLookup<ReadOnlySpan<char>> _spanLookup;
+    // The value of a slot whose code is held whole in the side table (never a real value: the owner id is below its maximum).
+    internal const ulong Moved = ulong.MaxValue;
+
+    private const int OwnerBits = 26;
+    private const int ProgramShift = 26;
+    private const int MediumShift = 34;
+    private const int KindShift = 38;
+    private const int StatusShift = 40;
+    private const int UsedUpBit = 42;
+    private const int ChangedBit = 43;
+    private const int FormatShift = 44;
+    internal const int LimitsShift = 47;
+    private const int MaxOwners = (1 << OwnerBits) - 2;
+    private const int MaxPrograms = 255;
+    private const int MaxFormats = 7;
+    private const int MaxLimits = (1 << 17) - 1;
+    private const ulong HashMultiplier = 0x9E3779B97F4A7C15UL;
+
+    private readonly Lock _write = new();
+    private volatile Table _table;
+    // Codes held (in the table or only beside it), and slots taken in the table; written under _write.
+    private int _count;
+    private int _slots;
+
+    // Shared tables; read by id without a lock (ids are published after their entries), added to under _write.
+    private readonly Interned<ProgramId> _programs = new(MaxPrograms);
+    private readonly Interned<ParticipantId> _owners = new(MaxOwners);
+    private readonly Interned<Limits> _limits = new(MaxLimits);
+    private volatile DisplayFormat[] _formats = [];
+
+    // Side tables: codes held whole, vanity displays, versions above 1.
+    private readonly ConcurrentDictionary<string, ReferralCodeRecord> _wide = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ReferralCodeRecord>.AlternateLookup<ReadOnlySpan<char>> _wideLookup;
+    private volatile int _wideCount;
+    private volatile int _widePacked;
+    private readonly ConcurrentDictionary<ulong, string> _displays = new();
+    private readonly ConcurrentDictionary<ulong, long> _versions = new();
 
     public CodeIndex(int capacity = 0)
     {
-        _map = new ConcurrentDictionary<string, ReferralCodeRecord>(Environment.ProcessorCount, Math.Max(capacity, 31), StringComparer.Ordinal);
-        _spanLookup = _map.GetAlternateLookup<ReadOnlySpan<char>>();
+        _table = new Table(CapacityFor(Math.Max(capacity, 16)));
+        _wideLookup = _wide.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
-    public int Count => _map.Count;
+    /// <summary>How many codes the index holds.</summary>
+    public int Count => Volatile.Read(ref _count);
 
-    public bool TryGet(ReadOnlySpan<char> key, out ReferralCodeRecord record) => _spanLookup.TryGetValue(key, out record!);
+    /// <summary>Bytes of the main table (for the memory report).</summary>
+    internal long TableBytes => (long)_table.Slots.Length * sizeof(ulong);
 
-    /// <summary>Adds or replaces a record; a replacement with a lower version than the one held is ignored.</summary>
+    /// <summary>How many codes are held whole in the side table.</summary>
+    internal int WideCount => _wideCount;
+
+    /// <summary>Looks a normalised key up; no lock, no allocation.</summary>
+    public bool TryGet(ReadOnlySpan<char> key, out IndexedCode code)
+    {
+        if (TryPack(key, out ulong packed))
+        {
+            var table = _table;
+            ulong[] slots = table.Slots;
+            int capacity = table.Capacity;
+            int i = Home(packed, capacity);
+            while (true)
+            {
+                ulong k = Volatile.Read(ref slots[2 * i]);
+                if (k == packed)
+                {
+                    ulong value = Volatile.Read(ref slots[(2 * i) + 1]);
+                    if (value != Moved)
+                    {
+                        code = new IndexedCode(this, packed, value, null);
+                        return true;
+                    }
+                    break;
+                }
+                if (k == 0)
+                {
+                    if (_widePacked == 0)
+                    {
+                        code = default;
+                        return false;
+                    }
+                    break;
+                }
+                if (++i == capacity)
+                {
+                    i = 0;
+                }
+            }
+        }
+        if (_wideCount > 0 && _wideLookup.TryGetValue(key, out var record))
+        {
+            code = new IndexedCode(this, 0, 0, record);
+            return true;
+        }
+        code = default;
+        return false;
+    }
+
+    /// <summary>Adds or replaces a code; a record with a lower version than the one held is ignored.</summary>
     public void Set(ReferralCodeRecord record)
     {
-        _map.AddOrUpdate(
-            record.Code.Value,
-            static (_, r) => r,
-            static (_, existing, r) => r.Version >= existing.Version ? r : existing,
-            record);
+        lock (_write)
+        {
+            SetLocked(record);
+        }
     }
+
+    /// <summary>Adds or replaces many codes under one acquisition of the writers' lock.</summary>
+    public void SetMany(IEnumerable<ReferralCodeRecord> records)
+    {
+        lock (_write)
+        {
+            foreach (var record in records)
+            {
+                SetLocked(record);
+            }
+        }
+    }
+
+    /// <summary>Makes room for <paramref name="more"/> codes beyond those held, at once (before a load).</summary>
+    public void Reserve(int more)
+    {
+        lock (_write)
+        {
+            long needed = (long)_slots + more;
+            if (needed * 4 > (long)_table.Capacity * 3)
+            {
+                Resize(CapacityFor(needed));
+            }
+        }
+    }
+
+    private void SetLocked(ReferralCodeRecord record)
+    {
+        string code = record.Code.Value;
+        if (!TryPack(code, out ulong packed))
+        {
+            if (_wide.TryGetValue(code, out var held))
+            {
+                if (record.Version >= held.Version)
+                {
+                    _wide[code] = record;
+                }
+                return;
+            }
+            _wide[code] = record;
+            _wideCount++;
+            Volatile.Write(ref _count, _count + 1);
+            return;
+        }
+        var table = _table;
+        int slot = Find(table, packed);
+        ulong current = slot >= 0 ? table.Slots[(2 * slot) + 1] : 0;
+        ReferralCodeRecord? wide = null;
+        if (slot >= 0 ? record.Version < VersionOf(packed, current, code)
+            : _widePacked > 0 && _wide.TryGetValue(code, out wide) && record.Version < wide.Version)
+        {
+            return;
+        }
+        if (!TryEncode(record, packed, out ulong value))
+        {
+            // A shared table is full: held whole, beside the table (its slot, if it has one, says so).
+            bool added = !_wide.ContainsKey(code);
+            _wide[code] = record;
+            if (added)
+            {
+                _wideCount++;
+                _widePacked++;
+                if (slot < 0)
+                {
+                    Volatile.Write(ref _count, _count + 1);
+                }
+            }
+            if (slot >= 0 && current != Moved)
+            {
+                Volatile.Write(ref table.Slots[(2 * slot) + 1], Moved);
+            }
+            return;
+        }
+        if (record.Version > 1)
+        {
+            _versions[packed] = record.Version;
+        }
+        else
+        {
+            _versions.TryRemove(packed, out _);
+        }
+        if (slot >= 0)
+        {
+            // One 64-bit write: a reader sees the old value or the new one.
+            Volatile.Write(ref table.Slots[(2 * slot) + 1], value);
+            if (current == Moved && _wide.TryRemove(code, out _))
+            {
+                _wideCount--;
+                _widePacked--;
+            }
+            return;
+        }
+        if ((long)(_slots + 1) * 4 > (long)table.Capacity * 3)
+        {
+            Resize(CapacityFor(_slots + 1L + ((_slots + 1L) / 2)));
+            table = _table;
+        }
+        Insert(table, packed, value);
+        _slots++;
+        if (wide is not null && _wide.TryRemove(code, out _))
+        {
+            // Held whole while a shared table was full, and it fits now: in the table first, then out of the side table.
+            _wideCount--;
+            _widePacked--;
+        }
+        else
+        {
+            Volatile.Write(ref _count, _count + 1);
+        }
+    }
+
+    private long VersionOf(ulong packed, ulong value, string code)
+    {
+        if (value == Moved)
+        {
+            return _wide.TryGetValue(code, out var held) ? held.Version : 0;
+        }
+        return (value & (1UL << ChangedBit)) == 0 ? 1 : _versions.GetValueOrDefault(packed, 1);
+    }
+
+    private bool TryEncode(ReferralCodeRecord record, ulong packed, out ulong value)
+    {
+        value = 0;
+        if ((int)record.Medium is < 0 or > 0xF)
+        {
+            return false;
+        }
+        int program = _programs.IdOf(record.Program);
+        if (program < 0)
+        {
+            return false;
+        }
+        int owner = 0;
+        if (record.Owner is { } o)
+        {
+            owner = _owners.IdOf(o) + 1;
+            if (owner <= 0)
+            {
+                return false;
+            }
+        }
+        int limits = 0;
+        if (record.ExpiresAt is not null || record.MaxUses is not null)
+        {
+            limits = _limits.IdOf(new Limits(record.ExpiresAt, record.MaxUses)) + 1;
+            if (limits <= 0)
+            {
+                return false;
+            }
+        }
+        int format = FormatOf(record.Display, record.Code.Value);
+        if (format == 0)
+        {
+            _displays[packed] = record.Display;
+        }
+        else
+        {
+            _displays.TryRemove(packed, out _);
+        }
+        bool usedUp = record.MaxUses is { } max && record.Uses >= max;
+        value = (ulong)(uint)owner
+            | ((ulong)(uint)program << ProgramShift)
+            | ((ulong)((int)record.Medium & 0xF) << MediumShift)
+            | ((ulong)((int)record.Kind & 0x3) << KindShift)
+            | ((ulong)((int)record.Status & 0x3) << StatusShift)
+            | (usedUp ? 1UL << UsedUpBit : 0)
+            | (record.Version > 1 ? 1UL << ChangedBit : 0)
+            | ((ulong)(uint)format << FormatShift)
+            | ((ulong)(uint)limits << LimitsShift);
+        return true;
+    }
+
+    // The id (1..7) of the display format that prints this code as its display, or 0 when none does (a vanity display
+    // that differs from its code): the display is then kept in _displays.
+    private int FormatOf(string display, string key)
+    {
+        var formats = _formats;
+        for (int i = 0; i < formats.Length; i++)
+        {
+            if (formats[i].Prints(display, key))
+            {
+                return i + 1;
+            }
+        }
+        if (formats.Length == MaxFormats || DisplayFormat.Infer(display, key) is not { } inferred)
+        {
+            return 0;
+        }
+        _formats = [.. formats, inferred];
+        return formats.Length + 1;
+    }
+
+    private void Resize(long capacity)
+    {
+        var old = _table;
+        var next = new Table(capacity);
+        ulong[] slots = old.Slots;
+        for (int i = 0; i < old.Capacity; i++)
+        {
+            ulong k = slots[2 * i];
+            if (k != 0)
+            {
+                Insert(next, k, slots[(2 * i) + 1]);
+            }
+        }
+        _table = next;
+    }
+
+    private static void Insert(Table table, ulong packed, ulong value)
+    {
+        ulong[] slots = table.Slots;
+        int capacity = table.Capacity;
+        int i = Home(packed, capacity);
+        while (slots[2 * i] != 0)
+        {
+            if (++i == capacity)
+            {
+                i = 0;
+            }
+        }
+        slots[(2 * i) + 1] = value;
+        Volatile.Write(ref slots[2 * i], packed);
+    }
+
+    private static int Find(Table table, ulong packed)
+    {
+        ulong[] slots = table.Slots;
+        int capacity = table.Capacity;
+        int i = Home(packed, capacity);
+        while (true)
+        {
+            ulong k = slots[2 * i];
+            if (k == packed)
+            {
+                return i;
+            }
+            if (k == 0)
+            {
+                return -1;
+            }
+            if (++i == capacity)
+            {
+                i = 0;
+            }
+        }
+    }
+
+    // The home slot: the multiplied key's top bits scaled to the capacity (any capacity, not only powers of two).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Home(ulong packed, int capacity) => (int)Math.BigMul(unchecked(packed * HashMultiplier), (ulong)capacity, out _);
+
+    // At most 3/4 full at the count given; at least 16 slots.
+    private static int CapacityFor(long count)
+    {
+        long capacity = Math.Max(16, (count * 4 / 3) + 1);
+        return (int)Math.Min(capacity, Array.MaxLength / 2);
+    }
+
+    /// <summary>
+    /// Packs a normalised key of 1 to 12 alphabet symbols into 64 bits (5 bits a symbol from the lowest, the length in the
+    /// top 4 bits); false for any other key. Never zero when true.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool TryPack(ReadOnlySpan<char> key, out ulong packed)
+    {
+        packed = 0;
+        if ((uint)(key.Length - 1) >= 12)
+        {
+            return false;
+        }
+        ulong p = (ulong)key.Length << 60;
+        for (int i = 0; i < key.Length; i++)
+        {
+            int v = CodeAlphabet.ValueOf(key[i]);
+            if (v < 0)
+            {
+                return false;
+            }
+            p |= (ulong)v << (5 * i);
+        }
+        packed = p;
+        return true;
+    }
+
+    /// <summary>The normalised key of a packed code.</summary>
+    internal static string Unpack(ulong packed)
+    {
+        int length = (int)(packed >> 60);
+        return string.Create(length, packed, static (span, p) =>
+        {
+            for (int i = 0; i < span.Length; i++)
+            {
+                span[i] = CodeAlphabet.SymbolOf((int)((p >> (5 * i)) & 0x1F));
+            }
+        });
+    }
+
+    // Decoding of a slot's value, for IndexedCode.
+    internal ProgramId ProgramOf(ulong value) => _programs[(int)((value >> ProgramShift) & 0xFF)];
+
+    internal ParticipantId? OwnerOf(ulong value)
+    {
+        int id = (int)(value & ((1UL << OwnerBits) - 1));
+        return id == 0 ? null : _owners[id - 1];
+    }
+
+    internal static ShareMedium MediumOf(ulong value) => (ShareMedium)(int)((value >> MediumShift) & 0xF);
+
+    internal static CodeKind KindOf(ulong value) => (CodeKind)(int)((value >> KindShift) & 0x3);
+
+    internal static CodeStatus StatusOf(ulong value) => (CodeStatus)(int)((value >> StatusShift) & 0x3);
+
+    internal static bool UsedUpOf(ulong value) => (value & (1UL << UsedUpBit)) != 0;
+
+    internal Limits LimitsOf(ulong value)
+    {
+        int id = (int)(value >> LimitsShift);
+        return id == 0 ? default : _limits[id - 1];
+    }
+
+    internal long VersionOf(ulong packed, ulong value) =>
+        (value & (1UL << ChangedBit)) == 0 ? 1 : _versions.GetValueOrDefault(packed, 1);
+
+    internal string DisplayOf(ulong packed, ulong value)
+    {
+        int format = (int)((value >> FormatShift) & 0x7);
+        if (format == 0)
+        {
+            return _displays.TryGetValue(packed, out var display) ? display : Unpack(packed);
+        }
+        return _formats[format - 1].Print(Unpack(packed));
+    }
+
+    /// <summary>The expiry instant and use limit of a code, shared by the codes that have the same.</summary>
+    internal readonly record struct Limits(Instant? ExpiresAt, int? MaxUses);
+
+    private sealed class Table(long capacity)
+    {
+        public readonly int Capacity = (int)capacity;
+        public readonly ulong[] Slots = new ulong[capacity * 2];
+    }
+
+    /// <summary>
+    /// A shared table of values by id: appended to under the index's writers' lock, read by id without a lock (an id is
+    /// published, in a slot, only after its value is in the array read).
+    /// </summary>
+    private sealed class Interned<T>(int max)
+        where T : IEquatable<T>
+    {
+        private readonly Dictionary<T, int> _ids = [];
+        private volatile T[] _values = new T[4];
+
+        public T this[int id] => _values[id];
+
+        /// <summary>The id of a value, added if new; -1 when the table is full.</summary>
+        public int IdOf(T value)
+        {
+            if (_ids.TryGetValue(value, out int id))
+            {
+                return id;
+            }
+            id = _ids.Count;
+            if (id >= max)
+            {
+                return -1;
+            }
+            var values = _values;
+            if (id == values.Length)
+            {
+                var grown = new T[Math.Min((long)values.Length * 2, max)];
+                Array.Copy(values, grown, values.Length);
+                grown[id] = value;
+                _values = grown;
+            }
+            else
+            {
+                values[id] = value;
+            }
+            _ids.Add(value, id);
+            return id;
+        }
+    }
+
+    /// <summary>How a generated code is printed: a prefix and dash, data symbols in groups, the check symbol joining the last group.</summary>
+    private sealed record DisplayFormat(string? Prefix, int GroupSize, bool Check)
+    {
+        public string Print(string key)
+        {
+            int data = key.Length - (Check ? 1 : 0);
+            return CodeText.Format(Prefix, key.AsSpan(0, data), Check ? key[^1] : null, GroupSize);
+        }
+
+        /// <summary>True if printing <paramref name="key"/> in this format gives <paramref name="display"/>; no allocation.</summary>
+        public bool Prints(ReadOnlySpan<char> display, ReadOnlySpan<char> key)
+        {
+            int p = 0;
+            if (!string.IsNullOrEmpty(Prefix))
+            {
+                if (!display.StartsWith(Prefix, StringComparison.Ordinal) || display.Length <= Prefix.Length || display[Prefix.Length] != '-')
+                {
+                    return false;
+                }
+                p = Prefix.Length + 1;
+            }
+            int data = key.Length - (Check ? 1 : 0);
+            if (data < 1)
+            {
+                return false;
+            }
+            for (int i = 0; i < key.Length; i++)
+            {
+                if (i < data && GroupSize > 0 && i > 0 && i % GroupSize == 0)
+                {
+                    if (p >= display.Length || display[p] != '-')
+                    {
+                        return false;
+                    }
+                    p++;
+                }
+                if (p >= display.Length || display[p] != key[i])
+                {
+                    return false;
+                }
+                p++;
+            }
+            return p == display.Length;
+        }
+
+        /// <summary>A format that prints the key as the display, or null (a display that is not a printed key).</summary>
+        public static DisplayFormat? Infer(string display, string key)
+        {
+            int dash = display.IndexOf('-', StringComparison.Ordinal);
+            string?[] prefixes = dash > 0 ? [null, display[..dash]] : [null];
+            foreach (var prefix in prefixes)
+            {
+                foreach (bool check in (ReadOnlySpan<bool>)[true, false])
+                {
+                    for (int group = 0; group <= 12; group++)
+                    {
+                        var format = new DisplayFormat(prefix, group, check);
+                        if (format.Prints(display, key))
+                        {
+                            return format;
+                        }
+                    }
+                }
+            }
+            return null;
+        }
+    }
+}
+
+/// <summary>
+/// What the index holds of one code, decoded on demand: a value type of a reference and two words, so a look-up allocates
+/// nothing; reading <see cref="Code"/> or <see cref="Display"/> builds the string.
+/// </summary>
+internal readonly struct IndexedCode
+{
+    private readonly CodeIndex? _index;
+    private readonly ulong _key;
+    private readonly ulong _value;
+    private readonly ReferralCodeRecord? _record;
+
+    internal IndexedCode(CodeIndex index, ulong key, ulong value, ReferralCodeRecord? record)
+    {
+        _index = index;
+        _key = key;
+        _value = value;
+        _record = record;
+    }
+
+    /// <summary>False for the default value.</summary>
+    public bool HasValue => _index is not null;
+
+    public ReferralCode Code => _record?.Code ?? ReferralCode.FromNormalized(CodeIndex.Unpack(_key));
+
+    public string Display => _record?.Display ?? _index!.DisplayOf(_key, _value);
+
+    public ProgramId Program => _record?.Program ?? _index!.ProgramOf(_value);
+
+    public ParticipantId? Owner => _record is { } r ? r.Owner : _index!.OwnerOf(_value);
+
+    public ShareMedium Medium => _record?.Medium ?? CodeIndex.MediumOf(_value);
+
+    public CodeKind Kind => _record?.Kind ?? CodeIndex.KindOf(_value);
+
+    public CodeStatus Status => _record?.Status ?? CodeIndex.StatusOf(_value);
+
+    public Instant? ExpiresAt => _record is { } r ? r.ExpiresAt : _index!.LimitsOf(_value).ExpiresAt;
+
+    public int? MaxUses => _record is { } r ? r.MaxUses : _index!.LimitsOf(_value).MaxUses;
+
+    /// <summary>The record's version: 1 for a code never changed since it was issued.</summary>
+    public long Version => _record?.Version ?? _index!.VersionOf(_key, _value);
+
+    /// <summary>Whether the code can be used at <paramref name="now"/>, as <see cref="ReferralCodeRecord.GetState"/> judges.</summary>
+    public CodeState GetState(Instant now)
+    {
+        if (_record is { } r)
+        {
+            return r.GetState(now);
+        }
+        var status = CodeIndex.StatusOf(_value);
+        if (status == CodeStatus.Revoked)
+        {
+            return CodeState.Revoked;
+        }
+        if (status == CodeStatus.Paused)
+        {
+            return CodeState.Paused;
+        }
+        if (_value >> CodeIndex.LimitsShift != 0)
+        {
+            var limits = _index!.LimitsOf(_value);
+            if (limits.ExpiresAt is { } expires && now >= expires)
+            {
+                return CodeState.Expired;
+            }
+        }
+        return CodeIndex.UsedUpOf(_value) ? CodeState.UsedUp : CodeState.Active;
+    }
+
+    /// <summary>True when this is the code <paramref name="code"/> (normalised), without building a string.</summary>
+    public bool Is(ReferralCode code) =>
+        _record is { } r ? r.Code == code : CodeIndex.TryPack(code.Value, out ulong k) && k == _key;
 }

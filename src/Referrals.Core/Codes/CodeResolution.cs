@@ -6,7 +6,10 @@ namespace Referrals.Codes;
 /// <summary>What became of raw input given to <c>ReferralCodeService.Resolve(raw)</c>.</summary>
 public enum CodeResolutionOutcome
 {
-    /// <summary>The input is a known code; see <see cref="CodeResolution.Record"/> and <see cref="CodeResolution.State"/>.</summary>
+    /// <summary>
+    /// The input is a known code; see <see cref="CodeResolution.Code"/>, <see cref="CodeResolution.Owner"/> and
+    /// <see cref="CodeResolution.State"/>.
+    /// </summary>
     Found = 1,
 
     /// <summary>Well-formed, but no such code exists. <see cref="CodeResolution.GetSuggestions"/> may offer near codes.</summary>
@@ -31,7 +34,9 @@ public enum CodeResolutionOutcome
 }
 
 /// <summary>
-/// The result of resolving raw input to a code. A value type that holds references only, so resolving allocates nothing.
+/// The result of resolving raw input to a code: for a found code, what the in-memory index holds of it (program, owner,
+/// medium, state). A value type, so resolving allocates nothing; reading <see cref="Code"/> or <see cref="Display"/> builds
+/// the string. The whole record (issue time, version) is the store's: <c>ReferralCodeService.FindAsync(resolution.Code)</c>.
 /// </summary>
 public readonly struct CodeResolution
 {
@@ -43,9 +48,11 @@ public readonly struct CodeResolution
     // For Found: the clock's instant the state was judged at, in Unix ticks.
     private readonly long _resolvedAt;
 
+    private readonly IndexedCode _found;
+
     internal CodeResolution(
         CodeResolutionOutcome outcome,
-        ReferralCodeRecord? record = null,
+        IndexedCode found = default,
         CodeState state = default,
         CodeMalformedReason malformedReason = CodeMalformedReason.None,
         int invalidCharacterIndex = -1,
@@ -57,7 +64,7 @@ public readonly struct CodeResolution
         long resolvedAt = 0)
     {
         Outcome = outcome;
-        Record = record;
+        _found = found;
         State = state;
         MalformedReason = malformedReason;
         InvalidCharacterIndex = invalidCharacterIndex;
@@ -72,8 +79,26 @@ public readonly struct CodeResolution
     /// <summary>What became of the input.</summary>
     public CodeResolutionOutcome Outcome { get; }
 
-    /// <summary>The code found, or <see langword="null"/>.</summary>
-    public ReferralCodeRecord? Record { get; }
+    /// <summary>For <see cref="CodeResolutionOutcome.Found"/>: the normalised code (built on each read); otherwise <see langword="null"/>.</summary>
+    public ReferralCode? Code => _found.HasValue ? _found.Code : null;
+
+    /// <summary>For <see cref="CodeResolutionOutcome.Found"/>: the code as printed or shown (<c>SHOP-ABCD-EFGHK</c>, <c>Jane20</c>); otherwise <see langword="null"/>.</summary>
+    public string? Display => _found.HasValue ? _found.Display : null;
+
+    /// <summary>
+    /// For <see cref="CodeResolutionOutcome.Found"/>: the program the code belongs to; otherwise <see langword="null"/>.
+    /// A code is found whatever its program: compare it with the program of the checkout.
+    /// </summary>
+    public ProgramId? Program => _found.HasValue ? _found.Program : null;
+
+    /// <summary>For <see cref="CodeResolutionOutcome.Found"/>: the referrer who owns the code; <see langword="null"/> for an unassigned bulk code or when not found.</summary>
+    public ParticipantId? Owner => _found.HasValue ? _found.Owner : null;
+
+    /// <summary>For <see cref="CodeResolutionOutcome.Found"/>: the medium the code was issued for; otherwise <see cref="ShareMedium.Unknown"/>.</summary>
+    public ShareMedium Medium => _found.HasValue ? _found.Medium : ShareMedium.Unknown;
+
+    /// <summary>What the index holds of the found code (default when not found).</summary>
+    internal IndexedCode Found => _found;
 
     /// <summary>For <see cref="CodeResolutionOutcome.Found"/>: whether the code can be used at the instant it was resolved (the clock's).</summary>
     public CodeState State { get; }
@@ -96,6 +121,7 @@ public readonly struct CodeResolution
     /// <summary>
     /// For <see cref="CodeResolutionOutcome.NotFound"/> and <see cref="CodeResolutionOutcome.CheckFailed"/>: the existing
     /// codes one typo away from the input (one symbol substituted or two neighbours swapped), for a "did you mean" prompt.
+    /// Each is a <see cref="CodeResolutionOutcome.Found"/> resolution of that code, its <see cref="State"/> judged now.
     /// Ordered by code; empty for other outcomes. Allocates; call it only when you show the prompt.
     /// </summary>
     /// <remarks>
@@ -106,7 +132,7 @@ public readonly struct CodeResolution
     /// After <c>ReferralCodeService.Resolve(raw)</c> nothing is counted or limited: do not show those to people.
     /// </remarks>
     /// <param name="max">Most suggestions to return, 1 to 50.</param>
-    public IReadOnlyList<ReferralCodeRecord> GetSuggestions(int max = 5)
+    public IReadOnlyList<CodeResolution> GetSuggestions(int max = 5)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(max, 50);
@@ -124,12 +150,12 @@ public readonly struct CodeResolution
 
     /// <summary>This resolution, its suggestions counted against <paramref name="program"/> and <paramref name="source"/>.</summary>
     internal CodeResolution CountedAgainst(ProgramId program, string? source) =>
-        new(Outcome, Record, State, MalformedReason, InvalidCharacterIndex, Link, _resolver, _raw, program, source);
+        new(Outcome, _found, State, MalformedReason, InvalidCharacterIndex, Link, _resolver, _raw, program, source);
 
     /// <inheritdoc />
     public override string ToString() => Outcome switch
     {
-        CodeResolutionOutcome.Found => $"Found {Record!.Display} ({State})",
+        CodeResolutionOutcome.Found => $"Found {Display} ({State})",
         CodeResolutionOutcome.Malformed => InvalidCharacterIndex >= 0 ? $"Malformed ({MalformedReason} at index {InvalidCharacterIndex})" : $"Malformed ({MalformedReason})",
         _ => Outcome.ToString(),
     };

@@ -140,7 +140,7 @@ internal sealed class CodeResolver
     }
 
     /// <summary>The indexed record of a normalised code, or <see langword="null"/>; no allocation.</summary>
-    internal ReferralCodeRecord? FindIndexed(ReferralCode code) => Index.TryGet(code.Value, out var r) ? r : null;
+    internal IndexedCode? FindIndexed(ReferralCode code) => Index.TryGet(code.Value, out var r) ? r : null;
 
     /// <summary>
     /// What a conversion keeps of a presented code: the normalised code when the input was a code that resolved, the
@@ -156,13 +156,13 @@ internal sealed class CodeResolver
         }
         if (resolution.Link is not { } link)
         {
-            return resolution.Record!.Code.Value;
+            return resolution.Found.Code.Value;
         }
         return link.Signature == LinkSignatureStatus.Invalid ? null : _links.Canonical(link);
     }
 
     /// <summary>Suggestions counted against, and refused by, the guessing limit of a program and source.</summary>
-    internal IReadOnlyList<ReferralCodeRecord> SuggestLimited(string raw, ReferralCode? linkCode, int max, ProgramId program, string? source)
+    internal IReadOnlyList<CodeResolution> SuggestLimited(string raw, ReferralCode? linkCode, int max, ProgramId program, string? source)
     {
         if (_guard is null)
         {
@@ -181,7 +181,7 @@ internal sealed class CodeResolver
         return found;
     }
 
-    internal IReadOnlyList<ReferralCodeRecord> SuggestFor(string raw, ReferralCode? linkCode, int max)
+    internal IReadOnlyList<CodeResolution> SuggestFor(string raw, ReferralCode? linkCode, int max)
     {
         Span<char> buffer = stackalloc char[CodeText.MaxKeyLength];
         int n;
@@ -194,7 +194,7 @@ internal sealed class CodeResolver
         {
             return [];
         }
-        var found = new SortedDictionary<string, ReferralCodeRecord>(StringComparer.Ordinal);
+        var found = new SortedDictionary<string, IndexedCode>(StringComparer.Ordinal);
         CollectNeighbours(buffer[..n], found);
         foreach (var p in _foldedPrefixes)
         {
@@ -203,10 +203,11 @@ internal sealed class CodeResolver
                 CollectNeighbours(buffer[p.Length..n], found);
             }
         }
-        return found.Values.Take(max).ToList();
+        var now = _clock.GetCurrentInstant();
+        return found.Values.Take(max).Select(c => new CodeResolution(CodeResolutionOutcome.Found, c, c.GetState(now), resolvedAt: now.ToUnixTimeTicks())).ToList();
     }
 
-    private void CollectNeighbours(ReadOnlySpan<char> key, SortedDictionary<string, ReferralCodeRecord> found)
+    private void CollectNeighbours(ReadOnlySpan<char> key, SortedDictionary<string, IndexedCode> found)
     {
         Span<char> probe = stackalloc char[key.Length];
         key.CopyTo(probe);
@@ -222,7 +223,7 @@ internal sealed class CodeResolver
                 probe[i] = s;
                 if (Index.TryGet(probe, out var r))
                 {
-                    found.TryAdd(r.Code.Value, r);
+                    found.TryAdd(new string(probe), r);
                 }
             }
             probe[i] = original;
@@ -236,7 +237,7 @@ internal sealed class CodeResolver
             (probe[i], probe[i + 1]) = (probe[i + 1], probe[i]);
             if (Index.TryGet(probe, out var r))
             {
-                found.TryAdd(r.Code.Value, r);
+                found.TryAdd(new string(probe), r);
             }
             (probe[i], probe[i + 1]) = (probe[i + 1], probe[i]);
         }
@@ -272,7 +273,7 @@ internal sealed class CodeResolver
 
     private bool LooksGenerated(ReadOnlySpan<char> key) => key.Length == _checkedKeyLength && CodeAlphabet.AllSymbols(key);
 
-    private CodeResolution Found(ReferralCodeRecord record, ShareLinkParseResult? link)
+    private CodeResolution Found(in IndexedCode record, ShareLinkParseResult? link)
     {
         ReferralsTelemetry.CodesResolved.Add(1, ReferralsTelemetry.Found);
         var now = _clock.GetCurrentInstant();

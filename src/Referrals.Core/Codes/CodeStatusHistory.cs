@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using NodaTime;
 
 namespace Referrals.Codes;
@@ -132,19 +131,28 @@ internal sealed class CodeStatusHistory
 }
 
 /// <summary>
-/// The status histories read for the code index's records, held as long as the record is: a code's versions up to a given
-/// one never change, so the history read for the record the index holds stays right until the index holds a newer version
-/// (a new record, which reads it again). Keyed by the record instance, so a record replaced in the index lets its history go
-/// with it. Thread-safe; a look-up takes no lock.
+/// The status histories read for the code index's codes, by code and version: a code's versions up to a given one never
+/// change, so the history read for the version the index holds stays right until the index holds a newer version (which
+/// reads it again, replacing this one). Only codes changed since they were issued and met by a conversion are kept.
+/// Thread-safe; a look-up takes no lock.
 /// </summary>
 internal sealed class CodeStatusHistories
 {
-    private readonly ConditionalWeakTable<ReferralCodeRecord, CodeStatusHistory> _byRecord = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (long Version, CodeStatusHistory History)> _byCode = new(StringComparer.Ordinal);
 
-    /// <summary>The history read before for this record instance, if any.</summary>
-    public bool TryGet(ReferralCodeRecord record, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out CodeStatusHistory? history) =>
-        _byRecord.TryGetValue(record, out history);
+    /// <summary>The history read before for this version of the code, if any.</summary>
+    public bool TryGet(ReferralCode code, long version, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out CodeStatusHistory? history)
+    {
+        if (_byCode.TryGetValue(code.Value, out var held) && held.Version == version)
+        {
+            history = held.History;
+            return true;
+        }
+        history = null;
+        return false;
+    }
 
-    /// <summary>Keeps the history read for this record instance (the first kept wins; both are the same versions).</summary>
-    public void Remember(ReferralCodeRecord record, CodeStatusHistory history) => _byRecord.TryAdd(record, history);
+    /// <summary>Keeps the history read for this version of the code (a later version replaces an earlier one).</summary>
+    public void Remember(ReferralCode code, long version, CodeStatusHistory history) =>
+        _byCode.AddOrUpdate(code.Value, static (_, v) => v, static (_, held, v) => v.Version >= held.Version ? v : held, (Version: version, History: history));
 }

@@ -282,7 +282,7 @@ internal sealed class AttributionDecider(IReadOnlyDictionary<ProgramId, ProgramR
     /// though the code was paused or revoked before the sale was recorded; a sale made while it was paused or revoked is not,
     /// though the touch came before the pause; and a touch made during a pause earns nothing after the code is resumed.
     /// </summary>
-    private static async ValueTask<bool> WasActiveAsync(IAttributionFacts facts, ReferralCodeRecord record, Touch t, Conversion conversion, CancellationToken ct)
+    private static async ValueTask<bool> WasActiveAsync(IAttributionFacts facts, IndexedCode record, Touch t, Conversion conversion, CancellationToken ct)
     {
         var history = await facts.FindCodeHistoryAsync(record, ct).ConfigureAwait(false);
         return history.IsActiveAt(conversion.EventTime) && history.IsActiveAt(t.EventTime);

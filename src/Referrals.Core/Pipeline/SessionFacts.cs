@@ -302,24 +302,26 @@ internal sealed class SessionFacts(IReferralStoreReader reader, CodeResolver? co
     public ValueTask<int> CountCodeUsesBeforeAsync(ReferralCode code, Instant eventTime, string orderId, int limit, CancellationToken ct) =>
         reader.CountCodeUsesAsync(code, new ListPosition(eventTime, orderId), limit, ct);
 
-    public ReferralCodeRecord? FindCode(ReferralCode code) => codes?.FindIndexed(code);
+    public IndexedCode? FindCode(ReferralCode code) => codes?.FindIndexed(code);
 
-    public async ValueTask<CodeStatusHistory> FindCodeHistoryAsync(ReferralCodeRecord current, CancellationToken ct)
+    public async ValueTask<CodeStatusHistory> FindCodeHistoryAsync(IndexedCode current, CancellationToken ct)
     {
-        if (current.Version == 1)
+        long version = current.Version;
+        if (version == 1)
         {
             return CodeStatusHistory.Constant(current.Status);
         }
-        if (codes is not null && codes.Histories.TryGet(current, out var known))
+        var code = current.Code;
+        if (codes is not null && codes.Histories.TryGet(code, version, out var known))
         {
             return known;
         }
-        var rows = await reader.ListCodeHistoryAsync(current.Code, ct).ConfigureAwait(false);
-        var history = StatusHistory(rows, current);
-        // Kept for the index's record only when the rows reach its version: then they are all its versions, for good.
-        if (codes is not null && rows.Count > 0 && rows[^1].Record.Version >= current.Version)
+        var rows = await reader.ListCodeHistoryAsync(code, ct).ConfigureAwait(false);
+        var history = StatusHistory(rows, current.Status);
+        // Kept for the index's version only when the rows reach it: then they are all its versions, for good.
+        if (codes is not null && rows.Count > 0 && rows[^1].Record.Version >= version)
         {
-            codes.Histories.Remember(current, history);
+            codes.Histories.Remember(code, version, history);
         }
         return history;
     }
@@ -328,11 +330,11 @@ internal sealed class SessionFacts(IReferralStoreReader reader, CodeResolver? co
     /// A code's status over time from its versions (<see cref="IReferralStoreReader.ListCodeHistoryAsync"/>: oldest first,
     /// each with the instant it took effect); a code the store has no version of is judged by <paramref name="current"/>.
     /// </summary>
-    internal static CodeStatusHistory StatusHistory(IReadOnlyList<CodeRow> rows, ReferralCodeRecord current)
+    internal static CodeStatusHistory StatusHistory(IReadOnlyList<CodeRow> rows, CodeStatus current)
     {
         if (rows.Count == 0)
         {
-            return CodeStatusHistory.Constant(current.Status);
+            return CodeStatusHistory.Constant(current);
         }
         var versions = new (Instant, CodeStatus)[rows.Count];
         for (int i = 0; i < versions.Length; i++)

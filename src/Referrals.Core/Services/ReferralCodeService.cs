@@ -158,10 +158,10 @@ public sealed partial class ReferralCodeService
         while (true)
         {
             var changes = await _store.ListChangesAsync(_feedPosition, Page, cancellationToken).ConfigureAwait(false);
-            foreach (var change in changes)
+            if (changes.Count > 0)
             {
-                _resolver.Index.Set(change.Record);
-                _feedPosition = change.Position;
+                _resolver.Index.SetMany(changes.Select(static c => c.Record));
+                _feedPosition = changes[^1].Position;
             }
             read += changes.Count;
             if (changes.Count < Page)

@@ -99,7 +99,8 @@ public sealed class PresentedCodeTests
             Assert.Contains(kept, f.Allowed);
             var after = f.World.Codes.Resolve(kept);
             Assert.Equal(CodeResolutionOutcome.Found, before.Outcome);
-            Assert.Equal(before.Record, after.Record);
+            Assert.Equal(before.Code, after.Code);
+            Assert.Equal(before.Owner, after.Owner);
             Assert.Equal(before.Link?.Medium, after.Link?.Medium);
             Assert.Equal(before.Link?.Signature, after.Link?.Signature);
         });

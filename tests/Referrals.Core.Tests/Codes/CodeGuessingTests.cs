@@ -103,7 +103,7 @@ public sealed class CodeGuessingTests
         var refused = t.Codes.Resolve(code.Display, Program, "198.51.100.7");
 
         Assert.Equal(CodeResolutionOutcome.Limited, refused.Outcome);
-        Assert.Null(refused.Record);
+        Assert.Null(refused.Code);
         Assert.Empty(refused.GetSuggestions());
         Assert.Equal(CodeResolutionOutcome.Found, t.Codes.Resolve(code.Display, Program, "198.51.100.8").Outcome);
         t.Clock.Advance(Duration.FromMinutes(21));
@@ -167,7 +167,7 @@ public sealed class CodeGuessingTests
             lookups++;
             foreach (var s in r.GetSuggestions(max: 50))
             {
-                revealed.Add(s.Code.Value);
+                revealed.Add(s.Code!.Value.Value);
             }
         }
 

@@ -56,7 +56,7 @@ public sealed class CodeResolutionHostileInputTests
         var resolution = t.Codes.Resolve(link.Url);
 
         Assert.Equal(CodeResolutionOutcome.Found, resolution.Outcome);
-        Assert.Same(record, resolution.Record);
+        Assert.Equal(record.Code, resolution.Code);
         Assert.Equal(ShareMedium.Sms, resolution.Link?.Medium);
     }
 
@@ -122,7 +122,7 @@ public sealed class CodeResolutionHostileInputTests
         var t = new TestServices();
         var result = t.Codes.IssueVanityAsync(vanity, TestServices.Request(), Ct).GetAwaiter().GetResult();
         return result.Rejection == VanityCodeRejection.None
-            ? result.Record is not null && t.Codes.Resolve(vanity).Record == result.Record
+            ? result.Record is not null && t.Codes.Resolve(vanity) is { Code: { } found, Display: { } shown } && found == result.Record.Code && shown == result.Record.Display
             : result.Record is null && !string.IsNullOrEmpty(result.Message) && HostileText.IsSafeMessage(result.Message);
     }
 
@@ -135,7 +135,7 @@ public sealed class CodeResolutionHostileInputTests
         }
         if (r.Outcome != CodeResolutionOutcome.Malformed)
         {
-            return r.MalformedReason == CodeMalformedReason.None && (r.Outcome != CodeResolutionOutcome.Found || r.Record is not null);
+            return r.MalformedReason == CodeMalformedReason.None && (r.Outcome != CodeResolutionOutcome.Found || r.Code is not null);
         }
         return r.MalformedReason switch
         {

@@ -26,7 +26,7 @@ public sealed class ReferralCodeServiceTests
 
         var resolution = t.Codes.Resolve(record.Display.ToLowerInvariant());
         Assert.Equal(CodeResolutionOutcome.Found, resolution.Outcome);
-        Assert.Same(record, resolution.Record);
+        CodeAssert.ResolvesTo(record, resolution);
         Assert.True(resolution.IsUsable);
     }
 
@@ -55,10 +55,10 @@ public sealed class ReferralCodeServiceTests
         var record = await t.Codes.IssueAsync(TestServices.Request() with { Prefix = "NYC5" }, Ct);
         Assert.StartsWith("NYC5-", record.Display, StringComparison.Ordinal);
 
-        Assert.Same(record, t.Codes.Resolve(record.Display).Record);
-        Assert.Same(record, t.Codes.Resolve("nyc5 " + record.Code.Value).Record);
-        Assert.Same(record, t.Codes.Resolve(record.Code.Value).Record);
-        Assert.Same(record, t.Codes.Resolve("SH0P-" + record.Code.Value).Record);
+        CodeAssert.ResolvesTo(record, t.Codes.Resolve(record.Display));
+        CodeAssert.ResolvesTo(record, t.Codes.Resolve("nyc5 " + record.Code.Value));
+        CodeAssert.ResolvesTo(record, t.Codes.Resolve(record.Code.Value));
+        CodeAssert.ResolvesTo(record, t.Codes.Resolve("SH0P-" + record.Code.Value));
 
         var byDefault = await t.Codes.IssueAsync(TestServices.Request(), Ct);
         Assert.StartsWith("SHOP-", byDefault.Display, StringComparison.Ordinal);
@@ -74,7 +74,7 @@ public sealed class ReferralCodeServiceTests
         return Prop.ForAll(gen.ToArbitrary(), pair =>
         {
             var resolution = t.Codes.Resolve(pair.messy);
-            return resolution.Outcome == CodeResolutionOutcome.Found && ReferenceEquals(resolution.Record, pair.r);
+            return resolution.Outcome == CodeResolutionOutcome.Found && resolution.Code == pair.r.Code && resolution.Display == pair.r.Display;
         });
     }
 
@@ -88,14 +88,14 @@ public sealed class ReferralCodeServiceTests
 
         var resolution = t.Codes.Resolve(new string(typo));
         Assert.Equal(CodeResolutionOutcome.CheckFailed, resolution.Outcome);
-        Assert.Contains(record, resolution.GetSuggestions());
+        Assert.Contains(record.Code, resolution.GetSuggestions().Select(s => s.Code));
 
         char[] swapped = record.Code.Value.ToCharArray();
         int i = Enumerable.Range(0, swapped.Length - 1).First(k => swapped[k] != swapped[k + 1]);
         (swapped[i], swapped[i + 1]) = (swapped[i + 1], swapped[i]);
         var swap = t.Codes.Resolve(new string(swapped));
         Assert.Equal(CodeResolutionOutcome.CheckFailed, swap.Outcome);
-        Assert.Contains(record, swap.GetSuggestions());
+        Assert.Contains(record.Code, swap.GetSuggestions().Select(s => s.Code));
     }
 
     [Fact]
@@ -105,7 +105,7 @@ public sealed class ReferralCodeServiceTests
         var jane = await t.Codes.IssueVanityAsync("JANE20", TestServices.Request("jane"), Ct);
         var resolution = t.Codes.Resolve("JANE21");
         Assert.Equal(CodeResolutionOutcome.NotFound, resolution.Outcome);
-        Assert.Equal([jane.Record!], resolution.GetSuggestions());
+        Assert.Equal([jane.Record!.Code], resolution.GetSuggestions().Select(s => s.Code!.Value));
 
         string data = "ABCDEFGH";
         var valid = t.Codes.Resolve(data + CheckCharacter.Compute(data));
@@ -140,7 +140,7 @@ public sealed class ReferralCodeServiceTests
 
         var resolution = t.Codes.Resolve(url);
         Assert.Equal(CodeResolutionOutcome.Found, resolution.Outcome);
-        Assert.Same(record, resolution.Record);
+        CodeAssert.ResolvesTo(record, resolution);
         Assert.Equal(ShareMedium.Sms, resolution.Link!.Medium);
     }
 
@@ -311,7 +311,7 @@ public sealed class ReferralCodeServiceTests
 
         var assigned = await t.Codes.AssignAsync(record.Code, new ParticipantId("c-9"), Ct);
         Assert.Equal(new ParticipantId("c-9"), assigned.Owner);
-        Assert.Equal(new ParticipantId("c-9"), t.Codes.Resolve(record.Code.Value).Record!.Owner);
+        Assert.Equal(new ParticipantId("c-9"), t.Codes.Resolve(record.Code.Value).Owner);
         Assert.Same(assigned.Code.Value, (await t.Codes.AssignAsync(record.Code, new ParticipantId("c-9"), Ct)).Code.Value);
 
         var ex = await Assert.ThrowsAsync<ReferralException>(() => t.Codes.AssignAsync(record.Code, new ParticipantId("c-10"), Ct));

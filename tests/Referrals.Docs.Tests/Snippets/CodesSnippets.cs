@@ -66,7 +66,7 @@ public sealed class CodesSnippets
         {
             var read = codes.Resolve(input);
             Assert.Equal(CodeResolutionOutcome.Found, read.Outcome);
-            Assert.Equal(code.Code, read.Record!.Code);
+            Assert.Equal(code.Code, read.Code);
         }
     }
 
@@ -108,8 +108,8 @@ public sealed class CodesSnippets
             var typed = codes.Resolve(input, new ProgramId("customers"), source: till);   // till: "berlin-mitte/2", or the client's IP
             string answer = typed.Outcome switch
             {
-                CodeResolutionOutcome.Found when typed.Record!.Program != new ProgramId("customers") => "No such code",
-                CodeResolutionOutcome.Found when typed.IsUsable => $"Referred by {typed.Record!.Owner}",
+                CodeResolutionOutcome.Found when typed.Program != new ProgramId("customers") => "No such code",
+                CodeResolutionOutcome.Found when typed.IsUsable => $"Referred by {typed.Owner}",
                 CodeResolutionOutcome.Found => $"This code is {typed.State}",                  // Paused, Expired, Revoked, UsedUp
                 CodeResolutionOutcome.NotFound or CodeResolutionOutcome.CheckFailed
                     when typed.GetSuggestions() is [var nearest, ..] => $"Did you mean {nearest.Display}?",
@@ -182,7 +182,7 @@ public sealed class CodesSnippets
         Assert.Equal(VanityCodeRejection.TooShort, (await codes.IssueVanityAsync("ABC", request)).Rejection);
         Assert.Equal(VanityCodeRejection.TooLong, (await codes.IssueVanityAsync("ABCDEFGHJKABCDEFGHJKA", request)).Rejection);
         Assert.Equal(VanityCodeRejection.InvalidCharacter, (await codes.IssueVanityAsync("JANE_20", request)).Rejection);
-        Assert.Equal("Jane20", codes.Resolve("jane 2o").Record?.Display);
+        Assert.Equal("Jane20", codes.Resolve("jane 2o").Display);
     }
 
     [Fact]
@@ -203,7 +203,7 @@ public sealed class CodesSnippets
         var lines = printFile.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         Assert.Equal(5_000, lines.Length);
         Assert.Equal(5_000, lines.Distinct(StringComparer.Ordinal).Count());
-        var card = codes.Resolve(lines[42]).Record!;
+        var card = (await codes.FindAsync(codes.Resolve(lines[42]).Code!.Value))!;
         Assert.Null(card.Owner);
         Assert.Equal(CodeKind.Bulk, card.Kind);
 

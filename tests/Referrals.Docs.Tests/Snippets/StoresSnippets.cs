@@ -79,7 +79,7 @@ public sealed class StoresSnippets
                 await host.StartAsync(Ct);
                 var resolved = host.Services.GetRequiredService<ReferralCodeService>().Resolve(issued.Value);
                 Assert.Equal(CodeResolutionOutcome.Found, resolved.Outcome);
-                Assert.Equal(new ParticipantId("anna"), resolved.Record!.Owner);
+                Assert.Equal(new ParticipantId("anna"), resolved.Owner);
                 await host.StopAsync(Ct);
             }
         }

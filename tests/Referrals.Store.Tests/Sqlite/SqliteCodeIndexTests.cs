@@ -54,8 +54,8 @@ public sealed class SqliteCodeIndexTests : IDisposable
         Assert.Equal(2, await till.RefreshAsync(Ct));
 
         Assert.Equal(CodeResolutionOutcome.Found, till.Resolve(late.Display).Outcome);
-        Assert.Equal(new ParticipantId("bea"), till.Resolve(late.Display).Record!.Owner);
-        Assert.Equal(CodeStatus.Paused, till.Resolve(early.Display).Record!.Status);
+        Assert.Equal(new ParticipantId("bea"), till.Resolve(late.Display).Owner);
+        Assert.Equal(CodeState.Paused, till.Resolve(early.Display).State);
         Assert.False(till.Resolve(early.Display).IsUsable);
         Assert.Equal(0, await till.RefreshAsync(Ct));
         // The till's own write is in its index at once, and the back office catches up with it the same way.

@@ -43,7 +43,7 @@ public sealed class SqliteCodeStateAtEventTimeTests : IDisposable
         {
             var (codes, attribution) = Services(reopened, clock);
             await codes.InitializeAsync(Ct);
-            Assert.Equal(CodeStatus.Active, codes.Resolve(code.Display).Record!.Status);
+            Assert.Equal(CodeState.Active, codes.Resolve(code.Display).State);
 
             // The till's sales of the last two days arrive together: before the pause, in it, after the resume.
             var before = await attribution.RecordConversionAsync(Sale("o-1", "bob", Start + Duration.FromHours(5)), Ct);
