@@ -54,9 +54,9 @@ internal sealed class CodeIndex
     private int _slots;
 
     // Shared tables; read by id without a lock (ids are published after their entries), added to under _write.
-    private readonly Interned<ProgramId> _programs = new(MaxPrograms);
-    private readonly Interned<ParticipantId> _owners = new(MaxOwners);
-    private readonly Interned<Limits> _limits = new(MaxLimits);
+    private readonly Interned<ProgramId> _programs;
+    private readonly Interned<ParticipantId> _owners;
+    private readonly Interned<Limits> _limits;
     private volatile DisplayFormat[] _formats = [];
 
     // Side tables: codes held whole, vanity displays, versions above 1.
@@ -67,8 +67,15 @@ internal sealed class CodeIndex
     private readonly ConcurrentDictionary<ulong, string> _displays = new();
     private readonly ConcurrentDictionary<ulong, long> _versions = new();
 
-    public CodeIndex(int capacity = 0)
+    /// <param name="capacity">Codes to make room for at once.</param>
+    /// <param name="maxPrograms">Most programs in the shared table (tests make it small to reach the side table).</param>
+    /// <param name="maxOwners">Most owners in the shared table.</param>
+    /// <param name="maxLimits">Most distinct expiry and use-limit pairs in the shared table.</param>
+    public CodeIndex(int capacity = 0, int maxPrograms = MaxPrograms, int maxOwners = MaxOwners, int maxLimits = MaxLimits)
     {
+        _programs = new Interned<ProgramId>(Math.Clamp(maxPrograms, 1, MaxPrograms));
+        _owners = new Interned<ParticipantId>(Math.Clamp(maxOwners, 1, MaxOwners));
+        _limits = new Interned<Limits>(Math.Clamp(maxLimits, 1, MaxLimits));
         _table = new Table(CapacityFor(Math.Max(capacity, 16)));
         _wideLookup = _wide.GetAlternateLookup<ReadOnlySpan<char>>();
     }

@@ -1,0 +1,251 @@
+using FsCheck.Xunit;
+using NodaTime;
+using Referrals.Codes;
+
+namespace Referrals.Tests.Codes;
+
+/// <summary>
+/// The compact code index against a dictionary of whole records: the same answers for every code, whichever way it is
+/// held (packed in the table, its display beside it, or whole in the side table when a shared table is full or the code
+/// does not pack), and readers that never see a torn entry or miss a code while the table grows.
+/// </summary>
+public sealed class CodeIndexTests
+{
+    private static readonly Instant Now = Instant.FromUtc(2026, 12, 1, 12, 0);
+
+    // Keys of every shape: generated (check symbol and not), short vanity, vanity with U (does not pack), 14 symbols (does
+    // not pack), 12 symbols (the longest that packs).
+    private static readonly string[] Keys =
+    [
+        "ABCD1234X", "ZZZZ0000Q", "0000000000", "JANE20", "BEN7", "10U1SE", "ABCDEFGHJKMNPQ", "ABCDEFGHJKMN", "X7Y8", "QRST5678W",
+    ];
+
+    private static readonly string?[] Prefixes = [null, "SHOP", "NYC5"];
+
+    [Property(MaxTest = 300)]
+    public bool Every_code_reads_back_as_the_latest_version_written_whichever_table_holds_it(int seed)
+    {
+        var random = new Random(seed);
+        // Small shared tables, so that a run reaches the side table and comes back from it.
+        var index = new CodeIndex(capacity: random.Next(0, 4), maxPrograms: 2, maxOwners: 3, maxLimits: 2);
+        var model = new Dictionary<string, ReferralCodeRecord>(StringComparer.Ordinal);
+        int steps = random.Next(1, 80);
+        for (int i = 0; i < steps; i++)
+        {
+            var record = RandomRecord(random);
+            index.Set(record);
+            if (!model.TryGetValue(record.Code.Value, out var held) || record.Version >= held.Version)
+            {
+                model[record.Code.Value] = record;
+            }
+        }
+        if (index.Count != model.Count)
+        {
+            return false;
+        }
+        foreach (var key in Keys)
+        {
+            bool found = index.TryGet(key, out var code);
+            if (found != model.TryGetValue(key, out var expected))
+            {
+                return false;
+            }
+            if (found && !Same(expected!, code))
+            {
+                return false;
+            }
+        }
+        return !index.TryGet("ABCD1234Y", out _) && !index.TryGet("JANE21", out _);
+    }
+
+    [Fact]
+    public void A_record_older_than_the_one_held_is_ignored_in_the_table_and_beside_it()
+    {
+        var index = new CodeIndex(maxPrograms: 1);
+        var v2 = Record("ABCD1234X", "p1", version: 2, status: CodeStatus.Paused);
+        index.Set(v2);
+        index.Set(Record("ABCD1234X", "p1", version: 1));
+        Assert.True(index.TryGet("ABCD1234X", out var held));
+        Assert.Equal(CodeStatus.Paused, held.Status);
+        Assert.Equal(2, held.Version);
+
+        // A second program does not fit the table of one: held whole beside it, versions still ordered.
+        index.Set(Record("QRST5678W", "p2", version: 3, status: CodeStatus.Revoked));
+        index.Set(Record("QRST5678W", "p2", version: 2));
+        Assert.True(index.TryGet("QRST5678W", out var wide));
+        Assert.Equal(CodeStatus.Revoked, wide.Status);
+        Assert.Equal(new ProgramId("p2"), wide.Program);
+        Assert.Equal(1, index.WideCount);
+        Assert.Equal(2, index.Count);
+    }
+
+    [Fact]
+    public void Displays_are_printed_from_the_code_unless_a_person_chose_them()
+    {
+        var index = new CodeIndex();
+        index.Set(Record("ABCD1234X", "p", display: "SHOP-ABCD-1234X"));
+        index.Set(Record("QRST5678W", "p", display: "QRST-5678W"));
+        index.Set(Record("JANE20", "p", display: "Jane 20", kind: CodeKind.Vanity));
+        index.Set(Record("10U1SE", "p", display: "Louise", kind: CodeKind.Vanity));
+
+        Assert.True(index.TryGet("ABCD1234X", out var a));
+        Assert.Equal("SHOP-ABCD-1234X", a.Display);
+        Assert.True(index.TryGet("QRST5678W", out var b));
+        Assert.Equal("QRST-5678W", b.Display);
+        Assert.True(index.TryGet("JANE20", out var c));
+        Assert.Equal("Jane 20", c.Display);
+        Assert.Equal("JANE20", c.Code.Value);
+        Assert.True(index.TryGet("10U1SE", out var d));
+        Assert.Equal("Louise", d.Display);
+        Assert.Equal(1, index.WideCount); // only the code with a U is held whole
+    }
+
+    [Fact]
+    public async Task Readers_see_a_changing_code_as_one_version_or_the_other_never_a_mix()
+    {
+        var index = new CodeIndex();
+        var a = Record("ABCD1234X", "p-a", owner: "owner-a", medium: ShareMedium.Email, status: CodeStatus.Active);
+        var b = Record("ABCD1234X", "p-b", owner: "owner-b", medium: ShareMedium.Sms, status: CodeStatus.Paused);
+        index.Set(a);
+        using var stop = new CancellationTokenSource();
+        int torn = 0;
+        long reads = 0;
+        var reader = Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                if (!index.TryGet("ABCD1234X", out var seen))
+                {
+                    Interlocked.Increment(ref torn);
+                    continue;
+                }
+                var program = seen.Program;
+                bool isA = program == a.Program && seen.Owner == a.Owner && seen.Medium == a.Medium && seen.Status == a.Status;
+                bool isB = program == b.Program && seen.Owner == b.Owner && seen.Medium == b.Medium && seen.Status == b.Status;
+                if (!isA && !isB)
+                {
+                    Interlocked.Increment(ref torn);
+                }
+                reads++;
+            }
+        }, TestContext.Current.CancellationToken);
+        for (int i = 0; i < 200_000; i++)
+        {
+            // Same version each time: a replacement of equal version is taken, so the value flips on every write.
+            index.Set(i % 2 == 0 ? b : a);
+        }
+        await stop.CancelAsync();
+        await reader;
+        Assert.Equal(0, torn);
+        Assert.True(reads > 0);
+    }
+
+    [Fact]
+    public async Task Readers_find_every_code_held_while_the_table_grows_under_them()
+    {
+        var index = new CodeIndex();
+        var first = Enumerable.Range(0, 1000).Select(i => Record(Key(i), "p")).ToArray();
+        foreach (var r in first)
+        {
+            index.Set(r);
+        }
+        using var stop = new CancellationTokenSource();
+        int missed = 0;
+        var reader = Task.Run(() =>
+        {
+            var rng = new Random(7);
+            while (!stop.IsCancellationRequested)
+            {
+                if (!index.TryGet(first[rng.Next(first.Length)].Code.Value, out _))
+                {
+                    Interlocked.Increment(ref missed);
+                }
+            }
+        }, TestContext.Current.CancellationToken);
+        for (int i = 1000; i < 300_000; i++)
+        {
+            index.Set(Record(Key(i), "p"));
+        }
+        await stop.CancelAsync();
+        await reader;
+        Assert.Equal(0, missed);
+        Assert.Equal(300_000, index.Count);
+        Assert.All(Enumerable.Range(0, 300_000).Where(i => i % 997 == 0), i => Assert.True(index.TryGet(Key(i), out _)));
+    }
+
+    // The i-th of many distinct 9-symbol keys (i in base 32).
+    private static string Key(int i)
+    {
+        var key = new char[9];
+        for (int k = 0; k < key.Length; k++, i >>= 5)
+        {
+            key[k] = CodeAlphabet.SymbolOf(i & 31);
+        }
+        return new string(key);
+    }
+
+    private static bool Same(ReferralCodeRecord expected, IndexedCode code) =>
+        code.Code == expected.Code
+        && code.Display == expected.Display
+        && code.Program == expected.Program
+        && code.Owner == expected.Owner
+        && code.Medium == expected.Medium
+        && code.Kind == expected.Kind
+        && code.Status == expected.Status
+        && code.ExpiresAt == expected.ExpiresAt
+        && code.MaxUses == expected.MaxUses
+        && code.Version == expected.Version
+        && code.GetState(Now) == expected.GetState(Now)
+        && code.Is(expected.Code);
+
+    private static ReferralCodeRecord RandomRecord(Random random)
+    {
+        string key = Keys[random.Next(Keys.Length)];
+        string display = random.Next(4) switch
+        {
+            0 => key,
+            1 => key.ToLowerInvariant() + " ",
+            _ => Printed(Prefixes[random.Next(Prefixes.Length)], key, random.Next(0, 6)),
+        };
+        int? maxUses = random.Next(3) == 0 ? random.Next(1, 3) : null;
+        return new ReferralCodeRecord
+        {
+            Code = ReferralCode.FromNormalized(key),
+            Display = display,
+            Program = new ProgramId("p" + random.Next(3)),
+            Owner = random.Next(3) == 0 ? null : new ParticipantId("o" + random.Next(4)),
+            Medium = (ShareMedium)random.Next(0, 14),
+            Kind = (CodeKind)random.Next(1, 4),
+            Status = (CodeStatus)random.Next(1, 4),
+            CreatedAt = Now,
+            ExpiresAt = random.Next(3) == 0 ? Now + Duration.FromHours(random.Next(-2, 3)) : null,
+            MaxUses = maxUses,
+            Uses = maxUses is { } m && random.Next(2) == 0 ? m : 0,
+            Version = random.Next(1, 4),
+        };
+    }
+
+    private static string Printed(string? prefix, string key, int group) =>
+        CodeText.Format(prefix, key.AsSpan(0, key.Length - 1), key[^1], group);
+
+    private static ReferralCodeRecord Record(
+        string key,
+        string program,
+        string? owner = "owner",
+        ShareMedium medium = ShareMedium.Receipt,
+        CodeStatus status = CodeStatus.Active,
+        long version = 1,
+        string? display = null,
+        CodeKind kind = CodeKind.Generated) => new()
+        {
+            Code = ReferralCode.FromNormalized(key),
+            Display = display ?? key,
+            Program = new ProgramId(program),
+            Owner = owner is null ? null : new ParticipantId(owner),
+            Medium = medium,
+            Kind = kind,
+            Status = status,
+            CreatedAt = Now,
+            Version = version,
+        };
+}
