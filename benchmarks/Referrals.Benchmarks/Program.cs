@@ -2,6 +2,7 @@ using BenchmarkDotNet.Running;
 using Referrals.Benchmarks;
 
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- --filter '*'     BenchmarkDotNet
+// dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- lookup-quick [CODES] [ROUNDS]  ns per look-up in loops (a quick look)
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- memory           bytes held per indexed code
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- sqlite-quick N [notify]   conversions/s on SQLite (a quick look; notify: with a notifier)
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- sqlite-pages W M  pages of each B-tree one conversion writes
@@ -89,6 +90,13 @@ if (args.Length > 0 && args[0] == "contract-store-quick")
     // and committed in its own session of the in-memory contract store, when the store holds N such orders already.
     int n = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10;
     await ContractStoreQuick.RunAsync(n);
+    return;
+}
+if (args.Length > 0 && args[0] == "lookup-quick")
+{
+    // lookup-quick [CODES] [ROUNDS]: a quick look at a look-up's costs (not a result to quote).
+    var inv = System.Globalization.CultureInfo.InvariantCulture;
+    LookupQuick.Run(args.Length > 1 ? int.Parse(args[1], inv) : 1_000_000, args.Length > 2 ? int.Parse(args[2], inv) : 5);
     return;
 }
 if (args.Length > 0 && args[0] == "memory")

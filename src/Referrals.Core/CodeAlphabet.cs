@@ -18,6 +18,26 @@ internal static class CodeAlphabet
     /// <summary>The symbol value 0..31 of every ASCII character, -1 where it is no symbol of the alphabet.</summary>
     private static readonly sbyte[] Values = BuildValues();
 
+    /// <summary>What folding makes of an ASCII character: <see cref="FoldedU"/>, <see cref="Skipped"/>, <see cref="Invalid"/> or its symbol value.</summary>
+    private static readonly sbyte[] FoldValues = BuildFoldValues();
+
+    /// <summary><see cref="FoldValue"/> of U and u: kept (vanity codes), no symbol of the alphabet.</summary>
+    public const int FoldedU = 32;
+
+    /// <summary><see cref="FoldValue"/> of a separator or white space: dropped.</summary>
+    public const int Skipped = -1;
+
+    /// <summary><see cref="FoldValue"/> of a character that cannot be in a code.</summary>
+    public const int Invalid = -2;
+
+    /// <summary>
+    /// The folded symbol value 0..31 of a character (lower case as upper, O as 0, I and L as 1), <see cref="FoldedU"/>,
+    /// <see cref="Skipped"/> for separators and white space, <see cref="Invalid"/> otherwise: one table read for ASCII.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static int FoldValue(char c) =>
+        c < 128 ? FoldValues[c] : IsSeparator(c) || char.IsWhiteSpace(c) ? Skipped : Invalid;
+
     /// <summary>Folds one character; returns '\0' for a character that cannot be part of a code.</summary>
     public static char FoldChar(char c) => c < 128 ? Fold[c] : '\0';
 
@@ -58,6 +78,19 @@ internal static class CodeAlphabet
         fold['L'] = fold['l'] = '1';
         fold['U'] = fold['u'] = 'U';
         return fold;
+    }
+
+    private static sbyte[] BuildFoldValues()
+    {
+        var values = new sbyte[128];
+        for (int c = 0; c < 128; c++)
+        {
+            char f = Fold[c];
+            values[c] = f == '\0'
+                ? (sbyte)(IsSeparator((char)c) || char.IsWhiteSpace((char)c) ? Skipped : Invalid)
+                : f == 'U' ? (sbyte)FoldedU : (sbyte)Symbols.IndexOf(f, StringComparison.Ordinal);
+        }
+        return values;
     }
 
     private static sbyte[] BuildValues()

@@ -17,37 +17,65 @@ internal static class CodeText
     /// <param name="destination">Receives the folded symbols.</param>
     /// <param name="written">How many symbols were written.</param>
     /// <param name="invalidIndex">For <see cref="CodeMalformedReason.InvalidCharacter"/>, the index in <paramref name="raw"/> of the first bad character; otherwise -1.</param>
-    public static CodeMalformedReason Fold(ReadOnlySpan<char> raw, Span<char> destination, out int written, out int invalidIndex)
+    public static CodeMalformedReason Fold(ReadOnlySpan<char> raw, Span<char> destination, out int written, out int invalidIndex) =>
+        Fold(raw, destination, out written, out invalidIndex, out _);
+
+    /// <summary>
+    /// Folds as <see cref="Fold(ReadOnlySpan{char}, Span{char}, out int, out int)"/> does and packs the folded key in the same
+    /// pass, as the code index packs it (<c>CodeIndex.TryPack</c>): <paramref name="packed"/> is 0 when it does not pack
+    /// (a U, or more than 12 symbols).
+    /// </summary>
+    public static CodeMalformedReason Fold(ReadOnlySpan<char> raw, Span<char> destination, out int written, out int invalidIndex, out ulong packed)
     {
         written = 0;
         invalidIndex = -1;
+        packed = 0;
         if (raw.Length > MaxRawLength)
         {
             return CodeMalformedReason.TooLong;
         }
         int max = Math.Min(destination.Length, MaxKeyLength);
+        ulong p = 0;
+        bool packs = true;
+        int n = 0;
         for (int i = 0; i < raw.Length; i++)
         {
-            char c = raw[i];
-            char f = CodeAlphabet.FoldChar(c);
-            if (f == '\0')
+            int v = CodeAlphabet.FoldValue(raw[i]);
+            if (v < 0)
             {
-                if (CodeAlphabet.IsSeparator(c) || char.IsWhiteSpace(c))
+                if (v == CodeAlphabet.Skipped)
                 {
                     continue;
                 }
                 invalidIndex = i;
-                written = 0;
                 return CodeMalformedReason.InvalidCharacter;
             }
-            if (written == max)
+            if (n == max)
             {
-                written = 0;
                 return CodeMalformedReason.TooLong;
             }
-            destination[written++] = f;
+            if (v == CodeAlphabet.FoldedU)
+            {
+                destination[n++] = 'U';
+                packs = false;
+                continue;
+            }
+            if (n < 12)
+            {
+                p |= (ulong)v << (5 * n);
+            }
+            destination[n++] = CodeAlphabet.SymbolOf(v);
         }
-        return written == 0 ? CodeMalformedReason.Empty : CodeMalformedReason.None;
+        written = n;
+        if (n == 0)
+        {
+            return CodeMalformedReason.Empty;
+        }
+        if (packs && n <= 12)
+        {
+            packed = p | ((ulong)n << 60);
+        }
+        return CodeMalformedReason.None;
     }
 
     /// <summary>Folds a whole string; null when it is not well formed.</summary>
@@ -57,7 +85,7 @@ internal static class CodeText
         return Fold(raw, buffer, out int n, out _) == CodeMalformedReason.None ? new string(buffer[..n]) : null;
     }
 
-    /// <summary>True if <paramref name="folded"/> is already in normalised form (idempotence of <see cref="Fold"/>).</summary>
+    /// <summary>True if <paramref name="folded"/> is already in normalised form (idempotence of <see cref="Fold(ReadOnlySpan{char}, Span{char}, out int, out int)"/>).</summary>
     public static bool IsFolded(ReadOnlySpan<char> folded)
     {
         if (folded.IsEmpty || folded.Length > MaxKeyLength)

@@ -45,7 +45,7 @@ public readonly struct CodeResolution
     // Set when the look-up was limited (ReferralCodeService.Resolve(raw, program, source)): suggestions count against it.
     private readonly string? _program;
     private readonly string? _source;
-    // For Found: the clock's instant the state was judged at, in Unix ticks.
+    // For Found: the clock's instant the state was judged at, in Unix ticks, or NotJudged when no state depended on it.
     private readonly long _resolvedAt;
 
     private readonly IndexedCode _found;
@@ -61,7 +61,7 @@ public readonly struct CodeResolution
         string? raw = null,
         ProgramId? program = null,
         string? source = null,
-        long resolvedAt = 0)
+        long resolvedAt = NotJudged)
     {
         Outcome = outcome;
         _found = found;
@@ -145,8 +145,11 @@ public readonly struct CodeResolution
             : _resolver.SuggestFor(_raw, Link?.Code, max);
     }
 
-    /// <summary>For <see cref="CodeResolutionOutcome.Found"/>: the instant <see cref="State"/> was judged at.</summary>
-    internal Instant ResolvedAt => Instant.FromUnixTimeTicks(_resolvedAt);
+    /// <summary>The value of a resolution's judging instant when the clock was not read (no state depended on it).</summary>
+    internal const long NotJudged = long.MinValue;
+
+    /// <summary>For <see cref="CodeResolutionOutcome.Found"/> with an expiry: the clock's instant <see cref="State"/> was judged at; otherwise <see langword="null"/>.</summary>
+    internal Instant? ResolvedAt => _resolvedAt == NotJudged || Outcome != CodeResolutionOutcome.Found ? null : Instant.FromUnixTimeTicks(_resolvedAt);
 
     /// <summary>This resolution, its suggestions counted against <paramref name="program"/> and <paramref name="source"/>.</summary>
     internal CodeResolution CountedAgainst(ProgramId program, string? source) =>

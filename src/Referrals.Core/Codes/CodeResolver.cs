@@ -67,7 +67,7 @@ internal sealed class CodeResolver
         // Resolved first so that a hit reuses the instant it was resolved at: while nobody is limited (MayBeLimited) a hit
         // pays two volatile reads for the limit. A refused look-up returns nothing of what was resolved, found or not.
         var lookup = LookupSource.Host(source);
-        var now = resolution.Outcome == CodeResolutionOutcome.Found ? resolution.ResolvedAt : _clock.GetCurrentInstant();
+        var now = resolution.ResolvedAt ?? _clock.GetCurrentInstant();
         if (_guard.IsRefused(program, lookup, now))
         {
             return new CodeResolution(CodeResolutionOutcome.Limited);
@@ -89,7 +89,7 @@ internal sealed class CodeResolver
             return Malformed(CodeMalformedReason.Empty, -1);
         }
         Span<char> buffer = stackalloc char[CodeText.MaxKeyLength];
-        var reason = CodeText.Fold(raw, buffer, out int n, out int bad);
+        var reason = CodeText.Fold(raw, buffer, out int n, out int bad, out ulong packed);
         // A link is recognised before the code's length limit applies: a share link may be far longer than a code
         // (tracking parameters), and its host alone may hold more letters than a code has symbols.
         if (reason is CodeMalformedReason.InvalidCharacter or CodeMalformedReason.TooLong && LooksLikeLink(raw))
@@ -104,7 +104,7 @@ internal sealed class CodeResolver
         {
             return Malformed(CodeMalformedReason.TooShort, -1);
         }
-        return ResolveKey(buffer[..n], raw, link: null);
+        return ResolveKey(buffer[..n], packed, raw, link: null);
     }
 
 
@@ -243,9 +243,15 @@ internal sealed class CodeResolver
         }
     }
 
-    private CodeResolution ResolveKey(ReadOnlySpan<char> key, string raw, ShareLinkParseResult? link)
+    private CodeResolution ResolveKey(ReadOnlySpan<char> key, ulong packed, string raw, ShareLinkParseResult? link)
     {
-        if (Index.TryGet(key, out var record))
+        if (key.Length == _checkedKeyLength && packed != 0 && Index.NoneFailsCheck(key.Length) && !CheckCharacter.IsValid(key) && !StartsWithPrefix(key))
+        {
+            // Shaped as a generated code, its check symbol wrong, and no code of its length fails its check (no vanity code
+            // of that length) nor does it start with a prefix: no code, and no look-up needed to know it.
+            return CheckFailed(raw, link);
+        }
+        if (Index.TryGet(packed, key, out var record))
         {
             return Found(record, link);
         }
@@ -264,11 +270,28 @@ internal sealed class CodeResolver
         }
         if (_checkedKeyLength > 0 && LooksGenerated(stripped) && !CheckCharacter.IsValid(stripped))
         {
-            ReferralsTelemetry.CodesResolved.Add(1, ReferralsTelemetry.CheckFailed);
-            return new CodeResolution(CodeResolutionOutcome.CheckFailed, link: link, resolver: this, raw: raw);
+            return CheckFailed(raw, link);
         }
         ReferralsTelemetry.CodesResolved.Add(1, ReferralsTelemetry.NotFound);
         return new CodeResolution(CodeResolutionOutcome.NotFound, link: link, resolver: this, raw: raw);
+    }
+
+    private CodeResolution CheckFailed(string raw, ShareLinkParseResult? link)
+    {
+        ReferralsTelemetry.CodesResolved.Add(1, ReferralsTelemetry.CheckFailed);
+        return new CodeResolution(CodeResolutionOutcome.CheckFailed, link: link, resolver: this, raw: raw);
+    }
+
+    private bool StartsWithPrefix(ReadOnlySpan<char> key)
+    {
+        foreach (var p in _foldedPrefixes)
+        {
+            if (key.Length > p.Length && key.StartsWith(p))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private bool LooksGenerated(ReadOnlySpan<char> key) => key.Length == _checkedKeyLength && CodeAlphabet.AllSymbols(key);
@@ -276,8 +299,8 @@ internal sealed class CodeResolver
     private CodeResolution Found(in IndexedCode record, ShareLinkParseResult? link)
     {
         ReferralsTelemetry.CodesResolved.Add(1, ReferralsTelemetry.Found);
-        var now = _clock.GetCurrentInstant();
-        return new CodeResolution(CodeResolutionOutcome.Found, record, record.GetState(now), link: link, resolvedAt: now.ToUnixTimeTicks());
+        var state = record.GetState(_clock, out var judgedAt);
+        return new CodeResolution(CodeResolutionOutcome.Found, record, state, link: link, resolvedAt: judgedAt is { } at ? at.ToUnixTimeTicks() : CodeResolution.NotJudged);
     }
 
     private static CodeResolution Malformed(CodeMalformedReason reason, int index)
@@ -297,6 +320,7 @@ internal sealed class CodeResolver
             ReferralsTelemetry.CodesResolved.Add(1, ReferralsTelemetry.Malformed);
             return new CodeResolution(CodeResolutionOutcome.Malformed, malformedReason: CodeMalformedReason.InvalidLink, link: link);
         }
-        return ResolveKey(code.Value, raw, link);
+        CodeIndex.TryPack(code.Value, out ulong packed);
+        return ResolveKey(code.Value, packed, raw, link);
     }
 }

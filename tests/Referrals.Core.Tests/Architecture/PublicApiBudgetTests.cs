@@ -16,11 +16,11 @@ public sealed class PublicApiBudgetTests
     /// records (no generated equality, <c>with</c>, <c>Deconstruct</c> or public <c>init</c>), and lowered by the layering
     /// (the hashers and the link service take their own options section, no longer an IOptions overload each); 1,383 with
     /// UnitOfWork.ThrowIfInvalid (issue 20: the checks every store makes before writing a unit, once in Core instead of a
-    /// copy per store, and open to a host's own store); 1,386 with issue 21's compact code index, which holds no record
+    /// copy per store, and open to a host's own store); 1,387 with issue 21's compact code index, which holds no record
     /// per code: <c>CodeResolution.Record</c> went and the five things a resolution reads from the index (code, display,
     /// program, owner, medium) took its place.
     /// </summary>
-    private const int Ceiling = 1386;
+    private const int Ceiling = 1387;
 
     [Fact]
     public void The_public_surface_of_Referrals_Core_is_at_its_budget()

@@ -8,6 +8,27 @@ public sealed class VanityAndBulkCodeTests
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
+    public async Task A_vanity_code_shaped_like_a_generated_one_with_a_wrong_check_symbol_is_found_and_typos_still_fail_the_check()
+    {
+        var t = new TestServices();
+        var generated = await t.Codes.IssueAsync(TestServices.Request(), Ct);
+        string data = "SUMMER202"[..8].Replace('U', 'V');
+        char wrong = CodeAlphabet.SymbolOf((CodeAlphabet.ValueOf(CheckCharacter.Compute(data)) + 1) % 32);
+        string shaped = data + wrong; // nine symbols, as long as a generated code, failing the check
+        char[] typo = generated.Code.Value.ToCharArray();
+        typo[0] = typo[0] == 'X' ? 'Y' : 'X';
+
+        // Before the vanity code exists, input shaped like it fails the check without a look-up.
+        Assert.Equal(CodeResolutionOutcome.CheckFailed, t.Codes.Resolve(shaped).Outcome);
+        var vanity = await t.Codes.IssueVanityAsync(shaped.ToLowerInvariant(), TestServices.Request("jane", ShareMedium.Social), Ct);
+        Assert.True(vanity.IsIssued);
+
+        CodeAssert.ResolvesTo(vanity.Record, t.Codes.Resolve(shaped));
+        Assert.Equal(CodeResolutionOutcome.CheckFailed, t.Codes.Resolve(new string(typo)).Outcome);
+        Assert.Contains(generated.Code, t.Codes.Resolve(new string(typo)).GetSuggestions().Select(s => s.Code));
+    }
+
+    [Fact]
     public async Task An_influencer_gets_a_vanity_code_that_resolves_from_confusable_spellings()
     {
         var t = new TestServices();

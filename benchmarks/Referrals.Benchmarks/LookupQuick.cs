@@ -1,0 +1,60 @@
+using System.Diagnostics;
+using NodaTime;
+using Referrals.Codes;
+using Referrals.Services;
+using Referrals.Storage;
+
+namespace Referrals.Benchmarks;
+
+/// <summary>A quick look at the look-up's costs while optimising (not a result to quote): ns per look-up in loops.</summary>
+internal static class LookupQuick
+{
+    public static void Run(int count, int rounds)
+    {
+        var service = new ReferralCodeService(new InMemoryStore(), BenchmarkData.Options(), SystemClock.Instance);
+        var codes = RandomCodes.Draw(count, seed: 2026);
+        var plain = new Dictionary<string, long>(count, StringComparer.Ordinal);
+        var index = service.Resolver.Index;
+        index.Reserve(count);
+        var now = SystemClock.Instance.GetCurrentInstant();
+        for (int i = 0; i < codes.Length; i++)
+        {
+            index.Set(RandomCodes.Record(codes[i], now));
+            plain.Add(codes[i], i);
+        }
+        var random = new Random(1);
+        const int N = 4096;
+        var hits = new string[N];
+        var raw = new string[N];
+        for (int i = 0; i < N; i++)
+        {
+            string c = codes[random.Next(codes.Length)];
+            hits[i] = new string(c.AsSpan());
+            raw[i] = RandomCodes.Raw(c);
+        }
+        codes = null;
+        GC.Collect();
+        for (int round = 0; round < rounds; round++)
+        {
+            Console.WriteLine(
+                $"dict {Time(() => { long s = 0; foreach (var k in hits) { if (plain.TryGetValue(k, out long v)) { s += v; } } return (int)s; }):F1}  " +
+                $"index(normalised) {Time(() => { int s = 0; foreach (var k in hits) { if (index.TryGet(k, out _)) { s++; } } return s; }):F1}  " +
+                $"resolve {Time(() => { int s = 0; foreach (var k in raw) { s += (int)service.Resolve(k).Outcome; } return s; }):F1}  " +
+                $"hot {Time(() => { int s = 0; string k = raw[0]; for (int i = 0; i < N; i++) { s += (int)service.Resolve(k).Outcome; } return s; }):F1}  " +
+                $"fold {Time(() => { int s = 0; Span<char> b = stackalloc char[40]; foreach (var k in raw) { CodeText.Fold(k, b, out int n, out _); s += n; } return s; }):F1} ns");
+        }
+    }
+
+    private static double Time(Func<int> pass)
+    {
+        pass();
+        var sw = Stopwatch.StartNew();
+        int reps = 0;
+        while (sw.ElapsedMilliseconds < 300)
+        {
+            pass();
+            reps++;
+        }
+        return sw.Elapsed.TotalNanoseconds / (reps * 4096.0);
+    }
+}
