@@ -33,6 +33,12 @@ internal interface IAttributionFacts
     /// </summary>
     ValueTask<int> CountCodeUsesBeforeAsync(ReferralCode code, Instant eventTime, string orderId, int limit, CancellationToken ct);
 
+    /// <summary>
+    /// A code's record read from the store, for input the index did not find: a code issued by another process since the
+    /// index last caught up, or one not loaded yet while the index loads in the background.
+    /// </summary>
+    ValueTask<ReferralCodeRecord?> FindStoredCodeAsync(ReferralCode code, CancellationToken ct);
+
     /// <summary>What the in-memory index holds of a code now, or <see langword="null"/> when it is not indexed.</summary>
     IndexedCode? FindCode(ReferralCode code);
 

@@ -51,6 +51,20 @@ internal sealed class TouchBuilder(CodeResolver codes, IClock clock, bool requir
                 return (null, CaptureRejection.TooManyFailedLookups, null);
             }
             var resolution = resolved ?? codes.Resolve(request.Input);
+            if (resolved is null && resolution.Outcome == CodeResolutionOutcome.NotFound && request.Input is { } input)
+            {
+                // Issued by another process since this index last caught up, or not loaded yet (the index loading in the
+                // background at start): the store has it.
+                foreach (var key in codes.MissedKeys(input, resolution))
+                {
+                    if (await facts.FindStoredCodeAsync(key, ct).ConfigureAwait(false) is { } stored)
+                    {
+                        codes.Index.Set(stored);
+                        resolution = codes.Resolve(input);
+                        break;
+                    }
+                }
+            }
             outcome = resolution.Outcome;
             if (guard is not null && resolution.Outcome is CodeResolutionOutcome.NotFound or CodeResolutionOutcome.CheckFailed)
             {

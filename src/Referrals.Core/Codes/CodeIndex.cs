@@ -54,8 +54,8 @@ internal sealed class CodeIndex
     private int _slots;
 
     // Shared tables; read by id without a lock (ids are published after their entries), added to under _write.
-    private readonly Interned<ProgramId> _programs;
-    private readonly Interned<ParticipantId> _owners;
+    private readonly InternedIds<ProgramId> _programs;
+    private readonly InternedIds<ParticipantId> _owners;
     private readonly Interned<Limits> _limits;
     private volatile DisplayFormat[] _formats = [];
 
@@ -76,8 +76,8 @@ internal sealed class CodeIndex
     /// <param name="maxLimits">Most distinct expiry and use-limit pairs in the shared table.</param>
     public CodeIndex(int capacity = 0, int maxPrograms = MaxPrograms, int maxOwners = MaxOwners, int maxLimits = MaxLimits)
     {
-        _programs = new Interned<ProgramId>(Math.Clamp(maxPrograms, 1, MaxPrograms));
-        _owners = new Interned<ParticipantId>(Math.Clamp(maxOwners, 1, MaxOwners));
+        _programs = new InternedIds<ProgramId>(Math.Clamp(maxPrograms, 1, MaxPrograms), static s => new ProgramId(s));
+        _owners = new InternedIds<ParticipantId>(Math.Clamp(maxOwners, 1, MaxOwners), static s => new ParticipantId(s));
         _limits = new Interned<Limits>(Math.Clamp(maxLimits, 1, MaxLimits));
         _table = new Table(CapacityFor(Math.Max(capacity, 16)));
         _wideLookup = _wide.GetAlternateLookup<ReadOnlySpan<char>>();
@@ -157,7 +157,7 @@ internal sealed class CodeIndex
     {
         lock (_write)
         {
-            SetLocked(record);
+            Put(Incoming.Of(record));
         }
     }
 
@@ -168,17 +168,43 @@ internal sealed class CodeIndex
         {
             foreach (var record in records)
             {
-                SetLocked(record);
+                Put(Incoming.Of(record));
             }
         }
     }
 
+    /// <summary>
+    /// Adds or replaces a code from a store's row (<see cref="Storage.ICodeIndexSource"/>) without a record: nothing is
+    /// allocated for a code that packs and fits the shared tables. A row older than the code held is ignored.
+    /// </summary>
+    public void Load(in Storage.CodeIndexRow row)
+    {
+        var incoming = new Incoming
+        {
+            Code = row.Code,
+            Display = row.Display,
+            Program = row.Program,
+            Owner = row.Owner,
+            Medium = row.Medium,
+            Kind = row.Kind,
+            Status = row.Status,
+            ExpiresAt = row.ExpiresAt is { } ticks ? Instant.FromUnixTimeTicks(ticks) : null,
+            MaxUses = row.MaxUses,
+            Uses = row.Uses,
+            Version = row.Version,
+        };
+        lock (_write)
+        {
+            Put(incoming);
+        }
+    }
+
     /// <summary>Makes room for <paramref name="more"/> codes beyond those held, at once (before a load).</summary>
-    public void Reserve(int more)
+    public void Reserve(long more)
     {
         lock (_write)
         {
-            long needed = (long)_slots + more;
+            long needed = _slots + more;
             if (needed * 5 > (long)_table.Capacity * 3)
             {
                 // Room at 3/5 full: a look-up that misses probes 3.6 slots on average there, 8.5 at 3/4.
@@ -187,20 +213,22 @@ internal sealed class CodeIndex
         }
     }
 
-    private void SetLocked(ReferralCodeRecord record)
+    // Under _write.
+    private void Put(in Incoming incoming)
     {
-        string code = record.Code.Value;
+        var code = incoming.Code;
         if (!TryPack(code, out ulong packed))
         {
-            if (_wide.TryGetValue(code, out var held))
+            if (_wideLookup.TryGetValue(code, out var held))
             {
-                if (record.Version >= held.Version)
+                if (incoming.Version >= held.Version)
                 {
-                    _wide[code] = record;
+                    _wide[held.Code.Value] = incoming.Whole();
                 }
                 return;
             }
-            _wide[code] = record;
+            var whole = incoming.Whole();
+            _wide[whole.Code.Value] = whole;
             _wideCount++;
             Added(code);
             return;
@@ -209,16 +237,17 @@ internal sealed class CodeIndex
         int slot = Find(table, packed);
         ulong current = slot >= 0 ? table.Slots[(2 * slot) + 1] : 0;
         ReferralCodeRecord? wide = null;
-        if (slot >= 0 ? record.Version < VersionOf(packed, current, code)
-            : _widePacked > 0 && _wide.TryGetValue(code, out wide) && record.Version < wide.Version)
+        if (slot >= 0 ? incoming.Version < VersionOf(packed, current, code)
+            : _widePacked > 0 && _wideLookup.TryGetValue(code, out wide) && incoming.Version < wide.Version)
         {
             return;
         }
-        if (!TryEncode(record, packed, out ulong value))
+        if (!TryEncode(incoming, packed, out ulong value))
         {
             // A shared table is full: held whole, beside the table (its slot, if it has one, says so).
-            bool added = !_wide.ContainsKey(code);
-            _wide[code] = record;
+            var whole = incoming.Whole();
+            bool added = !_wide.ContainsKey(whole.Code.Value);
+            _wide[whole.Code.Value] = whole;
             if (added)
             {
                 _wideCount++;
@@ -234,11 +263,11 @@ internal sealed class CodeIndex
             }
             return;
         }
-        if (record.Version > 1)
+        if (incoming.Version > 1)
         {
-            _versions[packed] = record.Version;
+            _versions[packed] = incoming.Version;
         }
-        else
+        else if (!_versions.IsEmpty)
         {
             _versions.TryRemove(packed, out _);
         }
@@ -246,7 +275,7 @@ internal sealed class CodeIndex
         {
             // One 64-bit write: a reader sees the old value or the new one.
             Volatile.Write(ref table.Slots[(2 * slot) + 1], value);
-            if (current == Moved && _wide.TryRemove(code, out _))
+            if (current == Moved && _wideLookup.TryRemove(code, out _, out _))
             {
                 _wideCount--;
                 _widePacked--;
@@ -260,7 +289,7 @@ internal sealed class CodeIndex
         }
         Insert(table, packed, value);
         _slots++;
-        if (wide is not null && _wide.TryRemove(code, out _))
+        if (wide is not null && _wideLookup.TryRemove(code, out _, out _))
         {
             // Held whole while a shared table was full, and it fits now: in the table first, then out of the side table.
             _wideCount--;
@@ -273,7 +302,7 @@ internal sealed class CodeIndex
     }
 
     // A code new to the index: counted, and by length when its key fails the check symbol.
-    private void Added(string code)
+    private void Added(ReadOnlySpan<char> code)
     {
         if (code.Length < _failingCheck.Length && !CheckCharacter.IsValid(code))
         {
@@ -282,70 +311,132 @@ internal sealed class CodeIndex
         Volatile.Write(ref _count, _count + 1);
     }
 
-    private long VersionOf(ulong packed, ulong value, string code)
+    private long VersionOf(ulong packed, ulong value, ReadOnlySpan<char> code)
     {
         if (value == Moved)
         {
-            return _wide.TryGetValue(code, out var held) ? held.Version : 0;
+            return _wideLookup.TryGetValue(code, out var held) ? held.Version : 0;
         }
         return (value & (1UL << ChangedBit)) == 0 ? 1 : _versions.GetValueOrDefault(packed, 1);
     }
 
-    private bool TryEncode(ReferralCodeRecord record, ulong packed, out ulong value)
+    private bool TryEncode(in Incoming incoming, ulong packed, out ulong value)
     {
         value = 0;
-        if ((int)record.Medium is < 0 or > 0xF)
+        if (incoming.Medium is < 0 or > 0xF || incoming.Kind is < 0 or > 3 || incoming.Status is < 0 or > 3)
         {
             return false;
         }
-        int program = _programs.IdOf(record.Program);
+        int program = _programs.IdOf(incoming.Program);
         if (program < 0)
         {
             return false;
         }
         int owner = 0;
-        if (record.Owner is { } o)
+        if (!incoming.Owner.IsEmpty)
         {
-            owner = _owners.IdOf(o) + 1;
+            owner = _owners.IdOf(incoming.Owner) + 1;
             if (owner <= 0)
             {
                 return false;
             }
         }
         int limits = 0;
-        if (record.ExpiresAt is not null || record.MaxUses is not null)
+        if (incoming.ExpiresAt is not null || incoming.MaxUses is not null)
         {
-            limits = _limits.IdOf(new Limits(record.ExpiresAt, record.MaxUses)) + 1;
+            limits = _limits.IdOf(new Limits(incoming.ExpiresAt, incoming.MaxUses)) + 1;
             if (limits <= 0)
             {
                 return false;
             }
         }
-        int format = FormatOf(record.Display, record.Code.Value);
+        int format = FormatOf(incoming.Display, incoming.Code);
         if (format == 0)
         {
-            _displays[packed] = record.Display;
+            _displays[packed] = incoming.Record?.Display ?? incoming.Display.ToString();
         }
-        else
+        else if (!_displays.IsEmpty)
         {
             _displays.TryRemove(packed, out _);
         }
-        bool usedUp = record.MaxUses is { } max && record.Uses >= max;
+        bool usedUp = incoming.MaxUses is { } max && incoming.Uses >= max;
         value = (ulong)(uint)owner
             | ((ulong)(uint)program << ProgramShift)
-            | ((ulong)((int)record.Medium & 0xF) << MediumShift)
-            | ((ulong)((int)record.Kind & 0x3) << KindShift)
-            | ((ulong)((int)record.Status & 0x3) << StatusShift)
+            | ((ulong)(uint)incoming.Medium << MediumShift)
+            | ((ulong)(uint)incoming.Kind << KindShift)
+            | ((ulong)(uint)incoming.Status << StatusShift)
             | (usedUp ? 1UL << UsedUpBit : 0)
-            | (record.Version > 1 ? 1UL << ChangedBit : 0)
+            | (incoming.Version > 1 ? 1UL << ChangedBit : 0)
             | ((ulong)(uint)format << FormatShift)
             | ((ulong)(uint)limits << LimitsShift);
         return true;
     }
 
+    /// <summary>A code being written, from a record or a store's row: what the index reads of it.</summary>
+    private readonly ref struct Incoming
+    {
+        public required ReadOnlySpan<char> Code { get; init; }
+
+        public required ReadOnlySpan<char> Display { get; init; }
+
+        public required ReadOnlySpan<char> Program { get; init; }
+
+        /// <summary>Empty when the code has no owner.</summary>
+        public required ReadOnlySpan<char> Owner { get; init; }
+
+        public required int Medium { get; init; }
+
+        public required int Kind { get; init; }
+
+        public required int Status { get; init; }
+
+        public required Instant? ExpiresAt { get; init; }
+
+        public required int? MaxUses { get; init; }
+
+        public required int Uses { get; init; }
+
+        public required long Version { get; init; }
+
+        /// <summary>The record it came as, if it came as one.</summary>
+        public ReferralCodeRecord? Record { get; init; }
+
+        public static Incoming Of(ReferralCodeRecord record) => new()
+        {
+            Code = record.Code.Value,
+            Display = record.Display,
+            Program = record.Program.Value,
+            Owner = record.Owner is { } o ? o.Value : default,
+            Medium = (int)record.Medium,
+            Kind = (int)record.Kind,
+            Status = (int)record.Status,
+            ExpiresAt = record.ExpiresAt,
+            MaxUses = record.MaxUses,
+            Uses = record.Uses,
+            Version = record.Version,
+            Record = record,
+        };
+
+        /// <summary>The code as a whole record, for the side table (a row's issue instant is not read: the index never tells it).</summary>
+        public ReferralCodeRecord Whole() => Record ?? new ReferralCodeRecord
+        {
+            Code = ReferralCode.FromNormalized(Code.ToString()),
+            Display = Display.ToString(),
+            Program = new ProgramId(Program.ToString()),
+            Owner = Owner.IsEmpty ? null : new ParticipantId(Owner.ToString()),
+            Medium = (ShareMedium)Medium,
+            Kind = (CodeKind)Kind,
+            Status = (CodeStatus)Status,
+            ExpiresAt = ExpiresAt,
+            MaxUses = MaxUses,
+            Uses = Uses,
+            Version = Version,
+        };
+    }
+
     // The id (1..7) of the display format that prints this code as its display, or 0 when none does (a vanity display
     // that differs from its code): the display is then kept in _displays.
-    private int FormatOf(string display, string key)
+    private int FormatOf(ReadOnlySpan<char> display, ReadOnlySpan<char> key)
     {
         var formats = _formats;
         for (int i = 0; i < formats.Length; i++)
@@ -355,7 +446,7 @@ internal sealed class CodeIndex
                 return i + 1;
             }
         }
-        if (formats.Length == MaxFormats || DisplayFormat.Infer(display, key) is not { } inferred)
+        if (formats.Length == MaxFormats || DisplayFormat.Infer(display.ToString(), key) is not { } inferred)
         {
             return 0;
         }
@@ -517,7 +608,7 @@ internal sealed class CodeIndex
     /// A shared table of values by id: appended to under the index's writers' lock, read by id without a lock (an id is
     /// published, in a slot, only after its value is in the array read).
     /// </summary>
-    private sealed class Interned<T>(int max)
+    private class Interned<T>(int max)
         where T : IEquatable<T>
     {
         private readonly Dictionary<T, int> _ids = [];
@@ -526,13 +617,13 @@ internal sealed class CodeIndex
         public T this[int id] => _values[id];
 
         /// <summary>The id of a value, added if new; -1 when the table is full.</summary>
-        public int IdOf(T value)
+        public int IdOf(T value) => _ids.TryGetValue(value, out int id) ? id : Add(value, _ids, value);
+
+        /// <summary>Appends a value and files its id under <paramref name="key"/>; -1 when the table is full.</summary>
+        protected int Add<TKey>(T value, Dictionary<TKey, int> ids, TKey key)
+            where TKey : notnull
         {
-            if (_ids.TryGetValue(value, out int id))
-            {
-                return id;
-            }
-            id = _ids.Count;
+            int id = ids.Count;
             if (id >= max)
             {
                 return -1;
@@ -549,8 +640,26 @@ internal sealed class CodeIndex
             {
                 values[id] = value;
             }
-            _ids.Add(value, id);
+            ids.Add(key, id);
             return id;
+        }
+    }
+
+    /// <summary>A shared table of identifiers, found by their text without allocating.</summary>
+    private sealed class InternedIds<T>(int max, Func<string, T> create) : Interned<T>(max)
+        where T : IEquatable<T>
+    {
+        private readonly Dictionary<string, int> _byText = new(StringComparer.Ordinal);
+
+        public int IdOf(ReadOnlySpan<char> text)
+        {
+            var lookup = _byText.GetAlternateLookup<ReadOnlySpan<char>>();
+            if (lookup.TryGetValue(text, out int id))
+            {
+                return id;
+            }
+            string key = text.ToString();
+            return Add(create(key), _byText, key);
         }
     }
 
@@ -600,7 +709,7 @@ internal sealed class CodeIndex
         }
 
         /// <summary>A format that prints the key as the display, or null (a display that is not a printed key).</summary>
-        public static DisplayFormat? Infer(string display, string key)
+        public static DisplayFormat? Infer(string display, ReadOnlySpan<char> key)
         {
             int dash = display.IndexOf('-', StringComparison.Ordinal);
             string?[] prefixes = dash > 0 ? [null, display[..dash]] : [null];

@@ -304,6 +304,8 @@ internal sealed class SessionFacts(IReferralStoreReader reader, CodeResolver? co
 
     public IndexedCode? FindCode(ReferralCode code) => codes?.FindIndexed(code);
 
+    public ValueTask<ReferralCodeRecord?> FindStoredCodeAsync(ReferralCode code, CancellationToken ct) => reader.FindCodeAsync(code, ct);
+
     public async ValueTask<CodeStatusHistory> FindCodeHistoryAsync(IndexedCode current, CancellationToken ct)
     {
         long version = current.Version;

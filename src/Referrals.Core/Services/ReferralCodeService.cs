@@ -121,8 +121,13 @@ public sealed partial class ReferralCodeService
                 await CatchUpAsync(cancellationToken).ConfigureAwait(false);
                 return;
             }
-            // The store's change feed from position 0 is every code once, at its latest version; the position it ends at
-            // is the last one read, so a change committed meanwhile is read by the next refresh, never missed.
+            // A store with a fast start hands over every code from one snapshot and its feed position; otherwise the change
+            // feed from position 0 is every code once, at its latest version. Either way the position reached is the last
+            // one read, so a change committed meanwhile is read by the catch-up or the next refresh, never missed.
+            if (_store.IndexSource is { } source)
+            {
+                _feedPosition = await source.ReadCodeIndexAsync(new IndexLoader(_resolver.Index), cancellationToken).ConfigureAwait(false);
+            }
             await CatchUpAsync(cancellationToken).ConfigureAwait(false);
             _initialized = true;
         }
@@ -169,6 +174,14 @@ public sealed partial class ReferralCodeService
                 return read;
             }
         }
+    }
+
+    /// <summary>Puts a store's rows in the index as they are read.</summary>
+    private sealed class IndexLoader(CodeIndex index) : ICodeIndexSink
+    {
+        public void Expect(long rows) => index.Reserve(rows);
+
+        public void Add(in CodeIndexRow row) => index.Load(row);
     }
 
     /// <summary>Issues a new random code for a referrer (or an unassigned one), unique in the store.</summary>

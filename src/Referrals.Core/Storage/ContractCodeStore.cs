@@ -11,6 +11,9 @@ namespace Referrals.Storage;
 /// </summary>
 internal sealed class ContractCodeStore(IReferralStore store, IClock clock)
 {
+    /// <summary>The store's fast start for the code index, when it has one.</summary>
+    public ICodeIndexSource? IndexSource => store as ICodeIndexSource;
+
     public async ValueTask<bool> TryAddAsync(ReferralCodeRecord record, CancellationToken cancellationToken = default)
     {
         await using var session = await store.BeginAsync(cancellationToken).ConfigureAwait(false);
