@@ -10,9 +10,17 @@ using Referrals.Benchmarks;
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- attribution-quick [rounds]  time per conversion
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- history-profile PER_ROUND ROUNDS N...  time per conversion (public API, in memory) at histories N, for profiling
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- store-unit [N...]  a conversion-shaped session on the in-memory store, before/now, at histories N
+// dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- gen-quick [N] [memory|sqlite] [ROUNDS]  bulk generation timed in rounds
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- pg-seed [N]   seed PostgreSqlStoreBenchmarks' template database again (REFERRALS_POSTGRES), how long it takes
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- pg-isolation [N] [REFERRERS]  the isolation comparison in loops: transactions/s, retries
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- pg-quick [N] [ROUNDS] [CODES]  raw inserts and conversions on PostgreSQL timed in loops; round trips per conversion
+if (args.Length > 0 && args[0] == "gen-quick")
+{
+    // gen-quick [N] [memory|sqlite] [ROUNDS]: bulk generation of N codes timed in rounds (not a result to quote).
+    var inv = System.Globalization.CultureInfo.InvariantCulture;
+    await GenerationQuick.RunAsync(args.Length > 1 ? int.Parse(args[1], inv) : 100_000, args.Length > 2 && args[2] == "sqlite", args.Length > 3 ? int.Parse(args[3], inv) : 5);
+    return;
+}
 if (args.Length > 0 && args[0] == "pg-seed")
 {
     // pg-seed [N]: seeds the template database of PostgreSqlStoreBenchmarks again through the store; how long it took.

@@ -105,23 +105,41 @@ internal static class CodeText
     /// <summary>Formats symbols for print in groups: <c>ABCD-EFGH</c>; the check symbol joins the last group.</summary>
     public static string Format(string? prefix, ReadOnlySpan<char> data, char? check, int groupSize, char separator = '-')
     {
-        var sb = new System.Text.StringBuilder(64);
+        int length = FormattedLength(prefix, data.Length, check is not null, groupSize);
+        Span<char> buffer = length <= 128 ? stackalloc char[length] : new char[length];
+        int n = 0;
         if (!string.IsNullOrEmpty(prefix))
         {
-            sb.Append(prefix).Append(separator);
+            prefix.CopyTo(buffer);
+            n = prefix.Length;
+            buffer[n++] = separator;
         }
         for (int i = 0; i < data.Length; i++)
         {
             if (groupSize > 0 && i > 0 && i % groupSize == 0)
             {
-                sb.Append(separator);
+                buffer[n++] = separator;
             }
-            sb.Append(data[i]);
+            buffer[n++] = data[i];
         }
         if (check is char c)
         {
-            sb.Append(c);
+            buffer[n++] = c;
         }
-        return sb.ToString();
+        return new string(buffer[..n]);
+    }
+
+    private static int FormattedLength(string? prefix, int dataLength, bool check, int groupSize)
+    {
+        int length = dataLength + (check ? 1 : 0);
+        if (!string.IsNullOrEmpty(prefix))
+        {
+            length += prefix.Length + 1;
+        }
+        if (groupSize > 0 && dataLength > 0)
+        {
+            length += (dataLength - 1) / groupSize;
+        }
+        return length;
     }
 }

@@ -11,11 +11,10 @@ public sealed partial class SqliteReferralStore
 
     // The unique key refuses the second insert of a code; DO NOTHING turns that into "no row changed" instead of an error,
     // and ExecuteNonQuery returns sqlite3_changes(), so the insert reports itself whether it happened. Other constraint
-    // failures (NOT NULL, types) still throw.
+    // failures (NOT NULL, types) still throw. $change_seq is the next position of the change feed (see WriteCodes).
     private const string InsertCode = $"""
         INSERT INTO codes ({CodeColumns}, change_seq)
-        VALUES ($code, $display, $program, $owner, $medium, $kind, $status, $created_at, $expires_at, $max_uses, $uses, $version,
-                (SELECT coalesce(max(change_seq), 0) + 1 FROM codes))
+        VALUES ($code, $display, $program, $owner, $medium, $kind, $status, $created_at, $expires_at, $max_uses, $uses, $version, $change_seq)
         ON CONFLICT (code) DO NOTHING;
         """;
 
@@ -24,11 +23,19 @@ public sealed partial class SqliteReferralStore
         UPDATE codes
         SET display = $display, program = $program, owner = $owner, medium = $medium, kind = $kind, status = $status,
             created_at = $created_at, expires_at = $expires_at, max_uses = $max_uses, uses = $uses, version = $version,
-            change_seq = (SELECT max(change_seq) + 1 FROM codes)
+            change_seq = $change_seq
         WHERE code = $code AND version = $expected_version;
         """;
 
-    private static void AddCodeParameters(SqliteCommand command)
+    private const string InsertCodeVersion = $"""
+        INSERT INTO code_versions ({CodeColumns}, changed_at)
+        VALUES ($code, $display, $program, $owner, $medium, $kind, $status, $created_at, $expires_at, $max_uses, $uses, $version, $changed_at);
+        """;
+
+    // The parameters every code statement has, in this order (BindCode sets them by position): then each statement's own.
+    private const int CodeParameterCount = 12;
+
+    private static void AddCodeParameters(SqliteCommand command, string extra, SqliteType extraType, string? extra2 = null)
     {
         var p = command.Parameters;
         p.Add("$code", SqliteType.Text);
@@ -43,23 +50,83 @@ public sealed partial class SqliteReferralStore
         p.Add("$max_uses", SqliteType.Integer);
         p.Add("$uses", SqliteType.Integer);
         p.Add("$version", SqliteType.Integer);
+        p.Add(extra, extraType);
+        if (extra2 is not null)
+        {
+            p.Add(extra2, SqliteType.Integer);
+        }
     }
 
     private static void BindCode(SqliteCommand command, ReferralCodeRecord r)
     {
         var p = command.Parameters;
-        p["$code"].Value = r.Code.Value;
-        p["$display"].Value = r.Display ?? throw new ArgumentException($"The record of code {r.Code} has no display text.", "record");
-        p["$program"].Value = r.Program.Value ?? throw new ArgumentException($"The record of code {r.Code} has the empty default program id.", "record");
-        p["$owner"].Value = DbValue(r.Owner?.Value);
-        p["$medium"].Value = (long)r.Medium;
-        p["$kind"].Value = (long)r.Kind;
-        p["$status"].Value = (long)r.Status;
-        p["$created_at"].Value = ToTicks(r.CreatedAt);
-        p["$expires_at"].Value = DbValue(r.ExpiresAt is { } e ? ToTicks(e) : null);
-        p["$max_uses"].Value = DbValue(r.MaxUses);
-        p["$uses"].Value = (long)r.Uses;
-        p["$version"].Value = r.Version;
+        p[0].Value = r.Code.Value;
+        p[1].Value = r.Display ?? throw new ArgumentException($"The record of code {r.Code} has no display text.", "record");
+        p[2].Value = r.Program.Value ?? throw new ArgumentException($"The record of code {r.Code} has the empty default program id.", "record");
+        p[3].Value = DbValue(r.Owner?.Value);
+        p[4].Value = (long)r.Medium;
+        p[5].Value = (long)r.Kind;
+        p[6].Value = (long)r.Status;
+        p[7].Value = ToTicks(r.CreatedAt);
+        p[8].Value = DbValue(r.ExpiresAt is { } e ? ToTicks(e) : null);
+        p[9].Value = DbValue(r.MaxUses);
+        p[10].Value = (long)r.Uses;
+        p[11].Value = r.Version;
+    }
+
+    /// <summary>
+    /// Writes a unit's code versions: each into <c>codes</c> (an insert for version 1, else an update checking the version
+    /// before) and into <c>code_versions</c>, each statement prepared once and bound per row. Returns at the first row that
+    /// stops the unit (the caller rolls back its savepoint).
+    /// </summary>
+    /// <remarks>
+    /// Every written version takes the next position of the change feed (<c>change_seq</c>): the feed's end is read once
+    /// for the unit, inside the writer's transaction (BEGIN IMMEDIATE), so no other writer takes a position meanwhile and
+    /// positions still follow commit order, as reading <c>max + 1</c> for every row did.
+    /// </remarks>
+    private static WriteOutcome? WriteCodes(SqliteSession db, IReadOnlyList<CodeRow> rows, CancellationToken ct)
+    {
+        long position = (long)db.Command("SELECT coalesce(max(change_seq), 0) FROM codes;").ExecuteScalar()!;
+        SqliteCommand? insert = null;
+        SqliteCommand? update = null;
+        var version = db.Command(InsertCodeVersion);
+        AddCodeParameters(version, "$changed_at", SqliteType.Integer);
+        foreach (var row in rows)
+        {
+            ct.ThrowIfCancellationRequested();
+            var record = row.Record;
+            SqliteCommand command;
+            if (record.Version == 1)
+            {
+                if (insert is null)
+                {
+                    insert = db.Command(InsertCode);
+                    AddCodeParameters(insert, "$change_seq", SqliteType.Integer);
+                }
+                command = insert;
+            }
+            else
+            {
+                if (update is null)
+                {
+                    update = db.Command(UpdateCode);
+                    AddCodeParameters(update, "$change_seq", SqliteType.Integer, "$expected_version");
+                }
+                command = update;
+                command.Parameters[CodeParameterCount + 1].Value = record.Version - 1;
+            }
+            BindCode(command, record);
+            command.Parameters[CodeParameterCount].Value = position + 1;
+            if (command.ExecuteNonQuery() == 0)
+            {
+                return record.Version == 1 ? WriteOutcome.Duplicate(RowKind.Code, record.Code.Value) : WriteOutcome.Conflict(RowKind.Code, record.Code.Value);
+            }
+            position++;
+            BindCode(version, record);
+            version.Parameters[CodeParameterCount].Value = ToTicks(row.ChangedAt);
+            version.ExecuteNonQuery();
+        }
+        return null;
     }
 
     private static ReferralCodeRecord ReadCode(SqliteDataReader reader)

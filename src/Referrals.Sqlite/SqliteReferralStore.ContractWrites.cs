@@ -46,29 +46,9 @@ public sealed partial class SqliteReferralStore
                 return WriteOutcome.Conflict(RowKind.Order, read.Conversion.OrderId);
             }
         }
-        foreach (var row in unit.Codes)
+        if (unit.Codes.Count > 0 && WriteCodes(db, unit.Codes, ct) is { } stopped)
         {
-            ct.ThrowIfCancellationRequested();
-            var record = row.Record;
-            var command = db.Command(record.Version == 1 ? InsertCode : UpdateCode);
-            AddCodeParameters(command);
-            BindCode(command, record);
-            if (record.Version > 1)
-            {
-                command.Parameters.AddWithValue("$expected_version", record.Version - 1);
-            }
-            if (await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 0)
-            {
-                return record.Version == 1 ? WriteOutcome.Duplicate(RowKind.Code, record.Code.Value) : WriteOutcome.Conflict(RowKind.Code, record.Code.Value);
-            }
-            command = db.Command($"""
-                INSERT INTO code_versions ({CodeColumns}, changed_at)
-                VALUES ($code, $display, $program, $owner, $medium, $kind, $status, $created_at, $expires_at, $max_uses, $uses, $version, $changed_at);
-                """);
-            AddCodeParameters(command);
-            BindCode(command, record);
-            command.Parameters.AddWithValue("$changed_at", ToTicks(row.ChangedAt));
-            await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            return stopped;
         }
         foreach (var p in unit.Participants)
         {

@@ -55,6 +55,26 @@ internal static class CheckCharacter
     }
 
     /// <summary>
+    /// The value 0..31 of the check symbol for data given as symbol values (each 0..31), as <see cref="Compute"/> gives for
+    /// their symbols. For the generator, whose values are its own: nothing is checked beyond the length.
+    /// </summary>
+    internal static int ComputeValue(ReadOnlySpan<byte> values)
+    {
+        System.Diagnostics.Debug.Assert(values.Length is > 0 and <= MaxDataLength);
+        int sum = 0;
+        int exponent = 1;
+        for (int i = values.Length - 1; i >= 0; i--, exponent++)
+        {
+            int v = values[i] & 0x1F;
+            if (v != 0)
+            {
+                sum ^= Exp[Log[v] + exponent];
+            }
+        }
+        return sum;
+    }
+
+    /// <summary>
     /// True if the last symbol of <paramref name="codeWithCheck"/> is the check symbol of the rest. False for anything else,
     /// including characters outside the alphabet; never throws.
     /// </summary>

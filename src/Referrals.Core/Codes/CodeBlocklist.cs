@@ -1,4 +1,3 @@
-using System.Buffers;
 using Referrals.Internal;
 
 namespace Referrals.Codes;
@@ -13,12 +12,35 @@ internal sealed class CodeBlocklist
     private const string ResourceName = "Referrals.Codes.Blocklist.txt";
     private static readonly Lazy<CodeBlocklist> LazyDefault = new(LoadDefault);
 
-    private readonly SearchValues<string> _search;
+    // Skeletons are letters A-Z, so a word's first three letters are one of 26³ trigrams. A text is scanned trigram by
+    // trigram against a bitmap of the words' first trigrams (2 KB, it stays in the cache), and only a set bit compares the
+    // words that start with that trigram: a generated code costs a table read per character and no allocation.
+    private const int Trigrams = 26 * 26 * 26;
+    private readonly ulong[] _firstTrigrams = new ulong[(Trigrams + 63) / 64];
+    private readonly Dictionary<int, string[]> _byFirstTrigram;
+
+    // The skeleton of every ASCII character ('\0': none); others go through SkeletonChar.
+    private static readonly char[] AsciiSkeleton = BuildAsciiSkeleton();
 
     private CodeBlocklist(IReadOnlyCollection<string> skeletons)
     {
         Words = skeletons;
-        _search = SearchValues.Create(skeletons.ToArray(), StringComparison.Ordinal);
+        var groups = new Dictionary<int, List<string>>();
+        foreach (var word in skeletons)
+        {
+            if (word.Length < 3)
+            {
+                throw new InvalidOperationException($"The blocked word '{word}' has fewer than 3 letters or digits.");
+            }
+            int t = Trigram(word);
+            _firstTrigrams[t >> 6] |= 1UL << (t & 63);
+            if (!groups.TryGetValue(t, out var list))
+            {
+                groups.Add(t, list = []);
+            }
+            list.Add(word);
+        }
+        _byFirstTrigram = groups.ToDictionary(g => g.Key, g => g.Value.ToArray());
     }
 
     /// <summary>
@@ -54,13 +76,42 @@ internal sealed class CodeBlocklist
         int n = 0;
         foreach (char c in text)
         {
-            char s = SkeletonChar(c);
+            char s = c < 128 ? AsciiSkeleton[c] : SkeletonChar(c);
             if (s != '\0')
             {
                 buffer[n++] = s;
             }
         }
-        return buffer[..n].ContainsAny(_search);
+        var skeleton = buffer[..n];
+        for (int i = 0; i + 3 <= skeleton.Length; i++)
+        {
+            int t = Trigram(skeleton[i..]);
+            if ((_firstTrigrams[t >> 6] & (1UL << (t & 63))) == 0)
+            {
+                continue;
+            }
+            foreach (var word in _byFirstTrigram[t])
+            {
+                if (skeleton[i..].StartsWith(word, StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static int Trigram(ReadOnlySpan<char> skeleton) =>
+        ((skeleton[0] - 'A') * 26 + (skeleton[1] - 'A')) * 26 + (skeleton[2] - 'A');
+
+    private static char[] BuildAsciiSkeleton()
+    {
+        var table = new char[128];
+        for (char c = '\0'; c < 128; c++)
+        {
+            table[c] = SkeletonChar(c);
+        }
+        return table;
     }
 
     internal static string Skeleton(string word)

@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace Referrals.Codes;
 
 /// <summary>Draws candidate codes: uniform symbols (5 random bits each, so no modulo bias), check symbol, blocklist.</summary>
@@ -25,42 +27,89 @@ internal sealed class CodeGenerator
 
     public bool UsesCheckCharacter => _check;
 
+    // Random bytes one code takes: 5 bits a symbol, rounded up to whole bytes.
+    private int BytesPerCode => (_length * 5 + 7) / 8;
+
     /// <summary>Draws one candidate free of blocked words.</summary>
     /// <exception cref="ReferralException">Every draw within the budget hit the blocklist.</exception>
     public (ReferralCode Code, string Display) Draw(string? prefix)
     {
-        Span<char> symbols = stackalloc char[CodeText.MaxKeyLength];
+        Span<char> key = stackalloc char[KeyLength];
+        Span<byte> bytes = stackalloc byte[BytesPerCode];
         for (int attempt = 0; attempt < _maxBlocklistAttempts; attempt++)
         {
-            DrawSymbols(symbols[.._length]);
-            int n = _length;
-            if (_check)
+            _random.Fill(bytes);
+            Encode(bytes, key);
+            if (!_blocklist.ContainsBlockedWord(key))
             {
-                symbols[n++] = CheckCharacter.Compute(symbols[.._length]);
+                return (ReferralCode.FromNormalized(new string(key)), Display(prefix, key));
             }
-            var key = symbols[..n];
-            if (_blocklist.ContainsBlockedWord(key))
-            {
-                continue;
-            }
-            char? check = _check ? key[^1] : null;
-            string display = CodeText.Format(prefix, key[.._length], check, _groupSize);
-            return (ReferralCode.FromNormalized(new string(key)), display);
         }
-        throw new ReferralException(
-            ReferralErrorCode.BlocklistExhausted,
-            $"{_maxBlocklistAttempts} draws of {_length}-symbol codes all contained a blocked word; check Referrals:Codes:BlockedWords or raise Referrals:Codes:MaxBlocklistAttempts.");
+        throw BlocklistExhausted();
     }
 
-    private void DrawSymbols(Span<char> destination)
+    /// <summary>
+    /// Draws <paramref name="count"/> candidates free of blocked words into <paramref name="keys"/>, one after the other,
+    /// <see cref="KeyLength"/> symbols each: the random bytes of all of them are drawn at once, and those of the few that
+    /// hit the blocklist drawn again together. Candidates are not checked for uniqueness.
+    /// </summary>
+    /// <exception cref="ReferralException">A candidate hit the blocklist in every draw within the budget.</exception>
+    public void DrawMany(Span<char> keys, int count)
     {
+        int keyLength = KeyLength;
+        int bytesPerCode = BytesPerCode;
+        byte[] bytes = ArrayPool<byte>.Shared.Rent(count * bytesPerCode);
+        int[] pending = ArrayPool<int>.Shared.Rent(count);
+        try
+        {
+            int pendingCount = count;
+            for (int i = 0; i < count; i++)
+            {
+                pending[i] = i;
+            }
+            for (int attempt = 0; attempt < _maxBlocklistAttempts; attempt++)
+            {
+                _random.Fill(bytes.AsSpan(0, pendingCount * bytesPerCode));
+                int blocked = 0;
+                for (int j = 0; j < pendingCount; j++)
+                {
+                    int slot = pending[j];
+                    var key = keys.Slice(slot * keyLength, keyLength);
+                    Encode(bytes.AsSpan(j * bytesPerCode, bytesPerCode), key);
+                    if (_blocklist.ContainsBlockedWord(key))
+                    {
+                        pending[blocked++] = slot;
+                    }
+                }
+                if (blocked == 0)
+                {
+                    return;
+                }
+                pendingCount = blocked;
+            }
+            throw BlocklistExhausted();
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(pending);
+            ArrayPool<byte>.Shared.Return(bytes);
+        }
+    }
+
+    /// <summary>The printed form of a key (data symbols, then the check symbol if any): prefix, groups, check symbol last.</summary>
+    public string Display(string? prefix, ReadOnlySpan<char> key) =>
+        CodeText.Format(prefix, key[.._length], _check ? key[_length] : null, _groupSize);
+
+    /// <summary>Turns random bytes into the key: 5 bits a symbol, read from the first byte's top bit on, then the check symbol.</summary>
+    private void Encode(ReadOnlySpan<byte> bytes, Span<char> key)
+    {
+        Span<byte> values = stackalloc byte[CheckCharacter.MaxDataLength];
+        values = values[.._length];
         // 5 bits per symbol: 32 symbols take exactly 5 bits, so every symbol is equally likely.
-        Span<byte> bytes = stackalloc byte[(destination.Length * 5 + 7) / 8];
-        _random.Fill(bytes);
         ulong acc = 0;
         int bits = 0;
         int b = 0;
-        for (int i = 0; i < destination.Length; i++)
+        for (int i = 0; i < values.Length; i++)
         {
             if (bits < 5)
             {
@@ -68,7 +117,17 @@ internal sealed class CodeGenerator
                 bits += 8;
             }
             bits -= 5;
-            destination[i] = CodeAlphabet.SymbolOf((int)((acc >> bits) & 0x1F));
+            int v = (int)((acc >> bits) & 0x1F);
+            values[i] = (byte)v;
+            key[i] = CodeAlphabet.SymbolOf(v);
+        }
+        if (_check)
+        {
+            key[_length] = CodeAlphabet.SymbolOf(CheckCharacter.ComputeValue(values));
         }
     }
+
+    private ReferralException BlocklistExhausted() => new(
+        ReferralErrorCode.BlocklistExhausted,
+        $"{_maxBlocklistAttempts} draws of {_length}-symbol codes all contained a blocked word; check Referrals:Codes:BlockedWords or raise Referrals:Codes:MaxBlocklistAttempts.");
 }

@@ -257,47 +257,52 @@ public sealed partial class ReferralCodeService
     {
         string? prefix = CheckRequest(request);
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        int keyLength = _generator.KeyLength;
+        int chunkSize = Math.Min(count, BulkChunkSize);
+        var keys = new char[chunkSize * keyLength];
+        var drawn = new List<ReferralCodeRecord>(chunkSize);
+        var accepted = new List<ReferralCodeRecord>(chunkSize);
         int remaining = count;
-        var chunk = new List<ReferralCodeRecord>(Math.Min(count, BulkChunkSize));
-        var byKey = new Dictionary<string, ReferralCodeRecord>(StringComparer.Ordinal);
-        var pending = new HashSet<string>(StringComparer.Ordinal);
         while (remaining > 0)
         {
             int size = Math.Min(remaining, BulkChunkSize);
-            byKey.Clear();
-            for (int attempt = 0; byKey.Count < size; attempt++)
+            accepted.Clear();
+            for (int attempt = 0; accepted.Count < size; attempt++)
             {
                 if (attempt >= _codeOptions.MaxUniquenessAttempts)
                 {
                     throw SpaceExhausted();
                 }
-                chunk.Clear();
-                pending.Clear();
-                while (byKey.Count + chunk.Count < size)
+                int n = size - accepted.Count;
+                _generator.DrawMany(keys, n); // the random bytes of the whole chunk at once
+                var createdAt = _clock.GetCurrentInstant();
+                drawn.Clear();
+                for (int i = 0; i < n; i++)
                 {
-                    var record = NewRecord(request, prefix, CodeKind.Bulk);
-                    if (!byKey.ContainsKey(record.Code.Value) && pending.Add(record.Code.Value))
-                    {
-                        chunk.Add(record);
-                    }
+                    var key = keys.AsSpan(i * keyLength, keyLength);
+                    drawn.Add(NewRecord(request, ReferralCode.FromNormalized(new string(key)), _generator.Display(prefix, key), CodeKind.Bulk, createdAt));
                 }
-                var rejected = await _store.AddManyAsync(chunk, cancellationToken).ConfigureAwait(false);
-                var rejectedSet = rejected.Count == 0 ? null : rejected.Select(c => c.Value).ToHashSet(StringComparer.Ordinal);
-                foreach (var record in chunk)
+                // One unit for the chunk; the store adapter names the records it left out (a code drawn twice in the chunk, or
+                // one the store holds already, this batch's earlier chunks included), and those are drawn again.
+                var rejected = await _store.AddManyAsync(drawn, cancellationToken).ConfigureAwait(false);
+                HashSet<ReferralCodeRecord>? rejectedSet = null;
+                if (rejected.Count > 0)
                 {
-                    if (rejectedSet is null || !rejectedSet.Contains(record.Code.Value))
+                    // By reference: two records of the same drawn code are equal as values.
+                    rejectedSet = new HashSet<ReferralCodeRecord>(rejected, ReferenceEqualityComparer.Instance);
+                    ReferralsTelemetry.CodeCollisions.Add(rejected.Count);
+                }
+                foreach (var record in drawn)
+                {
+                    if (rejectedSet is null || !rejectedSet.Contains(record))
                     {
-                        byKey[record.Code.Value] = record;
+                        accepted.Add(record);
                         _resolver.Index.Set(record);
                     }
                 }
-                if (rejectedSet is not null)
-                {
-                    ReferralsTelemetry.CodeCollisions.Add(rejectedSet.Count);
-                }
             }
-            ReferralsTelemetry.CodesIssued.Add(byKey.Count, new KeyValuePair<string, object?>(ReferralsTelemetry.Tags.Kind, "bulk"));
-            foreach (var record in byKey.Values)
+            ReferralsTelemetry.CodesIssued.Add(accepted.Count, new KeyValuePair<string, object?>(ReferralsTelemetry.Tags.Kind, "bulk"));
+            foreach (var record in accepted)
             {
                 yield return record;
             }
@@ -424,19 +429,21 @@ public sealed partial class ReferralCodeService
     private ReferralCodeRecord NewRecord(CodeRequest request, string? prefix, CodeKind kind)
     {
         var (code, display) = _generator.Draw(prefix);
-        return new ReferralCodeRecord
-        {
-            Code = code,
-            Display = display,
-            Program = request.Program,
-            Owner = request.Owner,
-            Medium = request.Medium,
-            Kind = kind,
-            CreatedAt = _clock.GetCurrentInstant(),
-            ExpiresAt = request.ExpiresAt,
-            MaxUses = request.MaxUses,
-        };
+        return NewRecord(request, code, display, kind, _clock.GetCurrentInstant());
     }
+
+    private static ReferralCodeRecord NewRecord(CodeRequest request, ReferralCode code, string display, CodeKind kind, Instant createdAt) => new()
+    {
+        Code = code,
+        Display = display,
+        Program = request.Program,
+        Owner = request.Owner,
+        Medium = request.Medium,
+        Kind = kind,
+        CreatedAt = createdAt,
+        ExpiresAt = request.ExpiresAt,
+        MaxUses = request.MaxUses,
+    };
 
     private string? CheckRequest(CodeRequest request)
     {

@@ -26,10 +26,14 @@ internal sealed class ContractCodeStore(IReferralStore store, IClock clock)
         return true;
     }
 
-    public async ValueTask<IReadOnlyCollection<ReferralCode>> AddManyAsync(IReadOnlyList<ReferralCodeRecord> records, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Writes new codes in one unit of one session, leaving out those it cannot write; returns the records left out (the
+    /// very objects given): a code given twice (every record of it after the first) and codes the store holds already.
+    /// </summary>
+    public async ValueTask<IReadOnlyList<ReferralCodeRecord>> AddManyAsync(IReadOnlyList<ReferralCodeRecord> records, CancellationToken cancellationToken = default)
     {
-        var rejected = new List<ReferralCode>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var rejected = new List<ReferralCodeRecord>();
+        var seen = new HashSet<string>(records.Count, StringComparer.Ordinal);
         var rows = new List<CodeRow>(records.Count);
         var now = clock.GetCurrentInstant();
         foreach (var r in records)
@@ -40,7 +44,7 @@ internal sealed class ContractCodeStore(IReferralStore store, IClock clock)
             }
             else
             {
-                rejected.Add(r.Code);
+                rejected.Add(r);
             }
         }
         await using var session = await store.BeginAsync(cancellationToken).ConfigureAwait(false);
@@ -57,7 +61,7 @@ internal sealed class ContractCodeStore(IReferralStore store, IClock clock)
             {
                 throw new InvalidOperationException($"The store refused a batch of new codes with {outcome}, which names none of them.");
             }
-            rejected.Add(rows[i].Record.Code);
+            rejected.Add(rows[i].Record);
             rows.RemoveAt(i);
         }
         await session.CommitAsync(cancellationToken).ConfigureAwait(false);

@@ -52,4 +52,30 @@ public sealed class CodeBlocklistTests
                 int cut = padding.Length / 2;
                 return CodeBlocklist.Default.ContainsBlockedWord(padding[..cut] + pair.Item1 + padding[cut..]);
             });
+
+    /// <summary>
+    /// The fast scan (first-trigram bitmap, then the words of that trigram) finds exactly what a plain search of every
+    /// word in the text's skeleton finds: texts around a word, often with one character changed, in mixed case, with
+    /// separators and non-ASCII characters that fold to letters (ı → I).
+    /// </summary>
+    [Property(MaxTest = 2000)]
+    public Property The_scan_finds_what_a_plain_search_of_every_word_finds()
+    {
+        var words = CodeBlocklist.Default.Words.ToArray();
+        var chars = Gen.Elements("0123456789ABCDEFGHJKMNPQRSTVWXYZabcdefghijklmnopqrstuvwxyzILOU -\u0131\u00E9".ToCharArray());
+        var text =
+            from word in Gen.Elements(words)
+            from left in chars.ArrayOf()
+            from right in chars.ArrayOf()
+            from at in Gen.Choose(0, 7)
+            from replacement in chars
+            from change in Gen.Elements(true, false)
+            select new string(left) + (change ? word[..(at % word.Length)] + replacement + word[(at % word.Length + 1)..] : word) + new string(right);
+        return Prop.ForAll(text.ToArbitrary(), s =>
+        {
+            string skeleton = CodeBlocklist.Skeleton(s);
+            bool expected = words.Any(w => skeleton.Contains(w, StringComparison.Ordinal));
+            return CodeBlocklist.Default.ContainsBlockedWord(s) == expected;
+        });
+    }
 }

@@ -22,7 +22,6 @@ internal sealed class StoreState
     private static readonly StringComparer Ordinal = StringComparer.Ordinal;
     private static readonly IComparer<string> OrdinalOrder = StringComparer.Ordinal;
     private static readonly IComparer<ListPosition> PositionOrder = Comparer<ListPosition>.Default;
-    private static readonly IComparer<long> LongOrder = Comparer<long>.Default;
 
     // Codes are host-wide, so a use is ((event time, order id), program).
     private static readonly IComparer<(ListPosition Position, string Program)> UseOrder =
@@ -31,11 +30,8 @@ internal sealed class StoreState
     private static readonly IComparer<(Instant At, string Id)> ErasureOrder =
         Comparer<(Instant At, string Id)>.Create(static (a, b) => a.At != b.At ? a.At.CompareTo(b.At) : string.CompareOrdinal(a.Id, b.Id));
 
-    // Codes: every version, the change feed (position -> code, code -> position), and the owner index.
-    private readonly VersionedLists<string, CodeRow> _codes = new(Ordinal);
-    private readonly VersionedTable<string, long> _codePositions = new(Ordinal);
-    private readonly VersionedIndex<byte, long> _codeFeed = new(LongOrder);
-    private readonly VersionedTable<long, string> _codeAtPosition = new();
+    // Codes: every version and the change feed, and the owner index.
+    private readonly CodeTable _codes = new();
     private readonly VersionedIndex<(ProgramId, ParticipantId), string> _codesByOwner = new(OrdinalOrder);
 
     // Participants and identity.
@@ -77,7 +73,6 @@ internal sealed class StoreState
     private readonly VersionedIndex<ParticipantId, (Instant At, string Id)> _erasuresByParticipant = new(ErasureOrder);
 
     // Counters: gaps are allowed (a rolled-back unit's numbers are not reused), so they are never rolled back.
-    private long _lastCodePosition;
     private long _lastSequence;
 
     private readonly IJournaled[] _journaled;
@@ -85,7 +80,7 @@ internal sealed class StoreState
     public StoreState() =>
         _journaled =
         [
-            _codes, _codePositions, _codeFeed, _codeAtPosition, _codesByOwner,
+            _codes, _codesByOwner,
             _participants, _participantsByContact, _participantsByFingerprint, _visitors,
             _touches, _touchesByCustomer, _touchesByVisitor, _touchesByContact, _touchesByReferrer,
             _orders, _ordersByProgram, _ordersByCustomer, _ordersByCredited, _ordersByCounted, _ordersByCode, _ordersByFingerprint,
@@ -99,11 +94,7 @@ internal sealed class StoreState
 
     public ReferralCodeRecord? FindCode(ReferralCode code, bool own) => FindCode(code.Value, own);
 
-    private ReferralCodeRecord? FindCode(string code, bool own)
-    {
-        var (items, count) = _codes.Get(code, own);
-        return count == 0 ? null : items![count - 1].Record;
-    }
+    private ReferralCodeRecord? FindCode(string code, bool own) => _codes.Latest(code, own)?.Record;
 
     public IReadOnlyList<ReferralCodeRecord> ListCodesByOwner(ProgramId program, ParticipantId owner, ReferralCode? after, int limit, bool own)
     {
@@ -124,20 +115,17 @@ internal sealed class StoreState
     public IReadOnlyList<ReferralCodeChange> ListCodeChanges(long after, int limit, bool own)
     {
         CheckLimit(limit);
-        var list = new List<ReferralCodeChange>();
-        foreach (long position in _codeFeed.From(0, after, strict: true, own))
+        var changes = new List<(long Position, CodeRow Row)>(Math.Min(limit, 1024));
+        _codes.ListChanges(after, limit, own, changes);
+        var list = new List<ReferralCodeChange>(changes.Count);
+        foreach (var (position, row) in changes)
         {
-            if (list.Count == limit)
-            {
-                break;
-            }
-            _codeAtPosition.TryGet(position, own, out var code);
-            list.Add(new ReferralCodeChange(position, FindCode(code, own)!));
+            list.Add(new ReferralCodeChange(position, row.Record));
         }
         return list;
     }
 
-    public IReadOnlyList<CodeRow> ListCodeHistory(ReferralCode code, bool own) => _codes.Copy(code.Value, own);
+    public IReadOnlyList<CodeRow> ListCodeHistory(ReferralCode code, bool own) => _codes.History(code.Value, own);
 
     public Participant? FindParticipant(ParticipantId id, bool own) => _participants.TryGet(id, own, out var p) ? p : null;
 
@@ -587,8 +575,7 @@ internal sealed class StoreState
         var record = row.Record;
         CheckVersion(record.Version, nameof(UnitOfWork.Codes));
         var key = record.Code.Value;
-        var (history, count) = _codes.Get(key, own);
-        var latest = count == 0 ? null : history![count - 1].Record;
+        var latest = _codes.Latest(key, own)?.Record;
         if (record.Version == 1)
         {
             if (latest is not null)
@@ -604,20 +591,11 @@ internal sealed class StoreState
         {
             _codesByOwner.Remove((latest.Program, oldOwner), key);
         }
-        _codes.Append(key, row);
+        _codes.Append(row);
         if (record.Owner is { } owner)
         {
             _codesByOwner.Add((record.Program, owner), key);
         }
-        if (_codePositions.TryGet(key, own, out long oldPosition))
-        {
-            _codeFeed.Remove(0, oldPosition);
-            _codeAtPosition.Delete(oldPosition);
-        }
-        long position = ++_lastCodePosition;
-        _codePositions.Set(key, position);
-        _codeFeed.Add(0, position);
-        _codeAtPosition.Set(position, key);
         return null;
     }
 

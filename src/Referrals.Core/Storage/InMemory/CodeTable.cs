@@ -1,0 +1,156 @@
+using System.Runtime.InteropServices;
+
+namespace Referrals.Storage;
+
+/// <summary>
+/// The in-memory store's codes: every version of each code, and the change feed, in which each code appears once, at the
+/// position of its latest write. Writing a version costs one hash update and an append to the feed, so a bulk insert of
+/// codes costs the same per code however many there are: a code's earlier feed positions stay behind as stale entries
+/// that readers skip, and are dropped at a commit once they outnumber the live ones. The open session's versions and
+/// positions are seen by the session only until it commits. Not thread-safe: the store's lock guards it.
+/// </summary>
+internal sealed class CodeTable : IJournaled
+{
+    private sealed class Entry(string key)
+    {
+        public readonly string Key = key;
+        public CodeRow[] Versions = new CodeRow[1];
+
+        /// <summary>Versions the open session sees.</summary>
+        public int Count;
+
+        /// <summary>Versions every other reader sees.</summary>
+        public int Committed;
+
+        /// <summary>The code's feed position as the open session sees it (0: none).</summary>
+        public long Position;
+
+        /// <summary>The code's feed position as every other reader sees it (0: none).</summary>
+        public long CommittedPosition;
+    }
+
+    private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+
+    // In position order: appended by every write, trimmed back by a rollback, stale entries dropped by a commit.
+    private readonly List<(long Position, Entry Entry)> _feed = [];
+
+    // Each write with the entry's count and position before it; Added: the write put the entry into the table.
+    private readonly List<(Entry Entry, int PreviousCount, long PreviousPosition, bool Added)> _journal = [];
+
+    // Never rolled back: a rolled-back write leaves a gap in the feed's positions, as a database sequence does.
+    private long _lastPosition;
+
+    public int Mark => _journal.Count;
+
+    /// <summary>The latest version of <paramref name="key"/> the reader sees, or <see langword="null"/>.</summary>
+    public CodeRow? Latest(string key, bool own)
+    {
+        if (!_entries.TryGetValue(key, out var entry))
+        {
+            return null;
+        }
+        int count = own ? entry.Count : entry.Committed;
+        return count == 0 ? null : entry.Versions[count - 1];
+    }
+
+    /// <summary>Every version of <paramref name="key"/> the reader sees, oldest first: a copy the caller may keep.</summary>
+    public IReadOnlyList<CodeRow> History(string key, bool own)
+    {
+        if (!_entries.TryGetValue(key, out var entry))
+        {
+            return [];
+        }
+        int count = own ? entry.Count : entry.Committed;
+        return count == 0 ? [] : entry.Versions.AsSpan(0, count).ToArray();
+    }
+
+    /// <summary>Appends a version of its code in the session and moves the code to the end of the feed. The caller checked the version.</summary>
+    public void Append(CodeRow row)
+    {
+        string key = row.Record.Code.Value;
+        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_entries, key, out bool existed);
+        var entry = slot ??= new Entry(key);
+        _journal.Add((entry, entry.Count, entry.Position, !existed));
+        if (entry.Count == entry.Versions.Length)
+        {
+            Array.Resize(ref entry.Versions, entry.Count * 2);
+        }
+        entry.Versions[entry.Count++] = row;
+        entry.Position = ++_lastPosition;
+        _feed.Add((entry.Position, entry));
+    }
+
+    /// <summary>
+    /// Up to <paramref name="limit"/> codes whose feed position is after <paramref name="after"/>, in feed order, with
+    /// their positions and latest versions as the reader sees them.
+    /// </summary>
+    public void ListChanges(long after, int limit, bool own, List<(long Position, CodeRow Row)> into)
+    {
+        var feed = CollectionsMarshal.AsSpan(_feed);
+        int lo = 0, hi = feed.Length;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (feed[mid].Position <= after)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+        for (int i = lo; i < feed.Length && into.Count < limit; i++)
+        {
+            var (position, entry) = feed[i];
+            if ((own ? entry.Position : entry.CommittedPosition) == position)
+            {
+                into.Add((position, entry.Versions[(own ? entry.Count : entry.Committed) - 1]));
+            }
+        }
+    }
+
+    public void RollbackTo(int mark)
+    {
+        for (int j = _journal.Count - 1; j >= mark; j--)
+        {
+            var (entry, previousCount, previousPosition, added) = _journal[j];
+            entry.Versions[entry.Count - 1] = null!;
+            entry.Count = previousCount;
+            entry.Position = previousPosition;
+            if (added)
+            {
+                _entries.Remove(entry.Key);
+            }
+        }
+        // Every write since the last commit appended one feed entry, so the writes undone are the feed's last ones.
+        int undone = _journal.Count - mark;
+        _feed.RemoveRange(_feed.Count - undone, undone);
+        _journal.RemoveRange(mark, undone);
+        Trim();
+    }
+
+    public void Commit()
+    {
+        foreach (var (entry, _, _, _) in _journal)
+        {
+            entry.Committed = entry.Count;
+            entry.CommittedPosition = entry.Position;
+        }
+        _journal.Clear();
+        Trim();
+        if (_feed.Count > 2 * _entries.Count + 1024)
+        {
+            _feed.RemoveAll(static f => f.Entry.CommittedPosition != f.Position);
+        }
+    }
+
+    // A bulk session (a million codes) should not leave its journal's array behind.
+    private void Trim()
+    {
+        if (_journal.Count == 0 && _journal.Capacity > 4096)
+        {
+            _journal.Capacity = 64;
+        }
+    }
+}
