@@ -174,10 +174,10 @@ internal sealed class CodeIndex
     }
 
     /// <summary>
-    /// Adds or replaces a code from a store's row (<see cref="Storage.ICodeIndexSource"/>) without a record: nothing is
+    /// Adds or replaces a code from a store's row (the store's fast start) without a record: nothing is
     /// allocated for a code that packs and fits the shared tables. A row older than the code held is ignored.
     /// </summary>
-    public void Load(in Storage.CodeIndexRow row)
+    public void Load(in CodeIndexRow row)
     {
         var incoming = new Incoming
         {

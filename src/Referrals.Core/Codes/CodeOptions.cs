@@ -37,6 +37,17 @@ public sealed class CodeOptions
     /// <summary>Draws allowed per code when draws contain a blocked word, before giving up with <see cref="ReferralErrorCode.BlocklistExhausted"/>. 1 to 10000; default 100.</summary>
     public int MaxBlocklistAttempts { get; set; } = 100;
 
+    /// <summary>
+    /// How a host with a durable store starts (the code index service of <c>AddCodeIndexRefresh</c>, which
+    /// <c>UseSqlite</c> and <c>UsePostgreSql</c> register). <see langword="false"/> (the default): the host's start waits
+    /// until every code is in the in-memory index (about 0.4 s per million codes from SQLite), so it never serves a look-up
+    /// from a partial index. <see langword="true"/>: the host starts at once and the index loads in the background;
+    /// meanwhile <c>ReferralCodeService.Resolve</c> finds the codes loaded so far and reports the others as not found,
+    /// while a capture or a conversion presenting a code the index does not hold yet reads it from the store (one read
+    /// more), so no referral is lost. <c>ReferralCodeService.IndexedCount</c> tells how far the load is.
+    /// </summary>
+    public bool LoadIndexInBackground { get; set; }
+
     /// <summary>Every prefix the parser strips: <see cref="Prefix"/> and <see cref="AdditionalPrefixes"/>.</summary>
     internal IEnumerable<string> AllPrefixes()
     {

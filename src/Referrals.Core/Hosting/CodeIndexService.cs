@@ -7,8 +7,9 @@ using Referrals.Services;
 namespace Referrals.Hosting;
 
 /// <summary>
-/// Loads the code index when the host starts (before it serves anything) and then catches up with other processes'
-/// code writes on a timer; a failing refresh is logged and the next one runs.
+/// Loads the code index when the host starts (before it serves anything, unless <see cref="CodeOptions.LoadIndexInBackground"/>
+/// leaves it to the background) and then catches up with other processes' code writes on a timer; a failing refresh (or
+/// background load) is logged and the next one runs.
 /// </summary>
 internal sealed partial class CodeIndexService(ReferralCodeService codes, TimeProvider time, TimeSpan interval, ILogger<CodeIndexService>? logger)
     : BackgroundService
@@ -17,19 +18,37 @@ internal sealed partial class CodeIndexService(ReferralCodeService codes, TimePr
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        await codes.InitializeAsync(cancellationToken).ConfigureAwait(false);
-        LogLoaded(_logger, codes.IndexedCount);
+        if (!codes.LoadsIndexInBackground)
+        {
+            await codes.InitializeAsync(cancellationToken).ConfigureAwait(false);
+            LogLoaded(_logger, codes.IndexedCount);
+        }
         await base.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        bool loaded = !codes.LoadsIndexInBackground;
+        if (!loaded)
+        {
+            await Task.Yield(); // the host's start goes on while the index loads
+        }
         using var timer = new PeriodicTimer(interval, time);
-        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+        do
         {
             try
             {
-                await codes.RefreshAsync(stoppingToken).ConfigureAwait(false);
+                if (loaded)
+                {
+                    await codes.RefreshAsync(stoppingToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    // Loading in the background: a second call after a failure loads again from the start.
+                    await codes.InitializeAsync(stoppingToken).ConfigureAwait(false);
+                    loaded = true;
+                    LogLoaded(_logger, codes.IndexedCount);
+                }
             }
 #pragma warning disable CA1031 // the store may be briefly unavailable: the next refresh tries again
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -38,6 +57,7 @@ internal sealed partial class CodeIndexService(ReferralCodeService codes, TimePr
                 LogRefreshFailed(_logger, ex);
             }
         }
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Code index loaded: {Count} codes")]

@@ -104,6 +104,9 @@ public sealed partial class ReferralCodeService
         return options;
     }
 
+    /// <summary>Whether the host's start leaves loading the index to the background (<see cref="CodeOptions.LoadIndexInBackground"/>).</summary>
+    internal bool LoadsIndexInBackground => _codeOptions.LoadIndexInBackground;
+
     /// <summary>How many codes the in-memory index holds.</summary>
     public int IndexedCount => _resolver.Index.Count;
 

@@ -60,6 +60,36 @@ public sealed class SqliteCodeStateAtEventTimeTests : IDisposable
             NewOrder(orderId, customer, at) with { Channel = Channel.Offline, StoreId = "store-7", RegisterId = "till-3", PresentedCode = code.Display };
     }
 
+    [Fact]
+    public async Task A_code_the_index_does_not_hold_yet_is_read_from_the_store_by_a_capture_and_a_conversion()
+    {
+        // An index loading in the background (CodeOptions.LoadIndexInBackground), or one that has not caught up with
+        // another process: the code is in the file, not in this process's index.
+        string path = _directory.NewDatabasePath();
+        var clock = new FakeClock(Start);
+        ReferralCodeRecord code;
+        await using (var writer = SqliteReferralStore.OpenFile(path))
+        {
+            var (codes, _) = Services(writer, clock);
+            code = await codes.IssueAsync(new CodeRequest { Program = Program, Owner = new ParticipantId("ana"), Medium = ShareMedium.Receipt }, Ct);
+        }
+        await using var store = SqliteReferralStore.OpenFile(path);
+        var (notLoaded, attribution) = Services(store, clock);
+        Assert.Equal(0, notLoaded.IndexedCount);
+        Assert.Equal(CodeResolutionOutcome.NotFound, notLoaded.Resolve(code.Display).Outcome);
+
+        var capture = await attribution.CaptureAsync(
+            new CaptureRequest { Program = Program, Kind = TouchKind.PosCodeScan, Input = code.Display, Customer = new ParticipantId("bob"), StoreId = "store-7", EventTime = Start },
+            Ct);
+        Assert.Equal(CaptureOutcome.Captured, capture.Outcome);
+        Assert.Equal(new ParticipantId("ana"), capture.Touch!.Referrer);
+
+        var (fresh, freshAttribution) = Services(store, clock);
+        var sale = await freshAttribution.RecordConversionAsync(NewOrder("o-1", "cem", Start) with { PresentedCode = code.Display }, Ct);
+        Assert.True(sale.IsAttributed, sale.Explain());
+        Assert.Equal(1, fresh.IndexedCount); // the code read from the store is held from then on
+    }
+
     private static (ReferralCodeService Codes, AttributionService Attribution) Services(SqliteReferralStore store, IClock clock)
     {
         var options = new ReferralsOptions();
