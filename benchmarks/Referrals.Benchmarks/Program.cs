@@ -3,6 +3,7 @@ using Referrals.Benchmarks;
 
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- --filter '*'     BenchmarkDotNet
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- lookup-quick [CODES] [ROUNDS]  ns per look-up in loops (a quick look)
+// dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- index-memory [CODES] [ROUNDS]  bytes per code of an index loaded from SQLite; load vs bare read
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- memory           bytes held per indexed code
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- sqlite-quick N [notify]   conversions/s on SQLite (a quick look; notify: with a notifier)
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- sqlite-pages W M  pages of each B-tree one conversion writes
@@ -105,6 +106,14 @@ if (args.Length > 0 && args[0] == "lookup-quick")
     // lookup-quick [CODES] [ROUNDS]: a quick look at a look-up's costs (not a result to quote).
     var inv = System.Globalization.CultureInfo.InvariantCulture;
     LookupQuick.Run(args.Length > 1 ? int.Parse(args[1], inv) : 1_000_000, args.Length > 2 ? int.Parse(args[2], inv) : 5);
+    return;
+}
+if (args.Length > 0 && args[0] == "index-memory")
+{
+    // index-memory [CODES] [ROUNDS]: a process whose codes live in SQLite: bytes per code held after loading the index
+    // (GC heap after a full collection, RSS), and the load's time against a bare read of the same rows.
+    var inv = System.Globalization.CultureInfo.InvariantCulture;
+    await CodeIndexMemory.ReportAsync(args.Length > 1 ? int.Parse(args[1], inv) : 1_000_000, args.Length > 2 ? int.Parse(args[2], inv) : 3);
     return;
 }
 if (args.Length > 0 && args[0] == "memory")

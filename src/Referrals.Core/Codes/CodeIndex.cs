@@ -234,7 +234,7 @@ internal sealed class CodeIndex
             return;
         }
         var table = _table;
-        int slot = Find(table, packed);
+        int slot = Find(table, packed, out int free);
         ulong current = slot >= 0 ? table.Slots[(2 * slot) + 1] : 0;
         ReferralCodeRecord? wide = null;
         if (slot >= 0 ? incoming.Version < VersionOf(packed, current, code)
@@ -285,9 +285,14 @@ internal sealed class CodeIndex
         if ((long)(_slots + 1) * 4 > (long)table.Capacity * 3)
         {
             Resize(CapacityFor(_slots + 1L + ((_slots + 1L) / 2)));
-            table = _table;
+            Insert(_table, packed, value);
         }
-        Insert(table, packed, value);
+        else
+        {
+            // Where the look-up ended: the value first, then the key, so a reader that sees the key sees its value.
+            table.Slots[(2 * free) + 1] = value;
+            Volatile.Write(ref table.Slots[2 * free], packed);
+        }
         _slots++;
         if (wide is not null && _wideLookup.TryRemove(code, out _, out _))
         {
@@ -486,7 +491,8 @@ internal sealed class CodeIndex
         Volatile.Write(ref slots[2 * i], packed);
     }
 
-    private static int Find(Table table, ulong packed)
+    // The slot holding the key, or -1 with the empty slot where it would go in <paramref name="free"/>.
+    private static int Find(Table table, ulong packed, out int free)
     {
         ulong[] slots = table.Slots;
         int capacity = table.Capacity;
@@ -496,10 +502,12 @@ internal sealed class CodeIndex
             ulong k = slots[2 * i];
             if (k == packed)
             {
+                free = -1;
                 return i;
             }
             if (k == 0)
             {
+                free = i;
                 return -1;
             }
             if (++i == capacity)
