@@ -66,6 +66,16 @@ internal sealed class CodeIndex
     private volatile int _widePacked;
     private readonly ConcurrentDictionary<ulong, string> _displays = new();
     private readonly ConcurrentDictionary<ulong, long> _versions = new();
+    private int _displayCount;
+    private int _versionCount;
+
+    // A load's rows waiting to go in the table together (under _write): packed key, value, length if the key fails its check.
+    private const int LoadBatch = 256;
+    private readonly ulong[] _loadKeys = new ulong[LoadBatch];
+    private readonly ulong[] _loadValues = new ulong[LoadBatch];
+    private readonly int[] _loadHomes = new int[LoadBatch];
+    private readonly byte[] _loadFailing = new byte[LoadBatch];
+    private int _loadCount;
 
     // Codes held whose key fails the check symbol, by length (vanity codes, codes issued without a check symbol).
     private readonly int[] _failingCheck = new int[CodeText.MaxKeyLength + 1];
@@ -157,6 +167,7 @@ internal sealed class CodeIndex
     {
         lock (_write)
         {
+            FlushLoad(); // rows of a load read before this write go in first
             Put(Incoming.Of(record));
         }
     }
@@ -166,6 +177,7 @@ internal sealed class CodeIndex
     {
         lock (_write)
         {
+            FlushLoad();
             foreach (var record in records)
             {
                 Put(Incoming.Of(record));
@@ -174,8 +186,10 @@ internal sealed class CodeIndex
     }
 
     /// <summary>
-    /// Adds or replaces a code from a store's row (the store's fast start) without a record: nothing is
-    /// allocated for a code that packs and fits the shared tables. A row older than the code held is ignored.
+    /// Adds or replaces a code from a store's row (the store's fast start) without a record: nothing is allocated for a
+    /// code that packs and fits the shared tables. A row older than the code held is ignored. Rows of codes issued and never
+    /// changed go in by batches, their slots read together first (the memory latency of one miss paid for many): call
+    /// <see cref="EndLoad"/> after the last row.
     /// </summary>
     public void Load(in CodeIndexRow row)
     {
@@ -195,7 +209,95 @@ internal sealed class CodeIndex
         };
         lock (_write)
         {
+            if (incoming.Version == 1 && TryPack(incoming.Code, out ulong packed) && TryEncode(incoming, packed, out ulong value)
+                && (value >> FormatShift & 0x7) != 0 && (_displayCount == 0 || !_displays.ContainsKey(packed)))
+            {
+                // Printed by a format, and no display of its beside the table to remove: nothing to do but the slot.
+                int n = _loadCount;
+                _loadKeys[n] = packed;
+                _loadValues[n] = value;
+                _loadFailing[n] = CheckCharacter.IsValid(incoming.Code) ? (byte)0 : (byte)incoming.Code.Length;
+                _loadCount = n + 1;
+                if (_loadCount == LoadBatch)
+                {
+                    FlushLoad();
+                }
+                return;
+            }
+            FlushLoad();
             Put(incoming);
+        }
+    }
+
+    /// <summary>Puts the rows <see cref="Load"/> holds back in the table.</summary>
+    public void EndLoad()
+    {
+        lock (_write)
+        {
+            FlushLoad();
+        }
+    }
+
+    // Under _write: the batch's home slots read first, all at once (independent loads, in flight together), then the inserts.
+    private void FlushLoad()
+    {
+        int n = _loadCount;
+        if (n == 0)
+        {
+            return;
+        }
+        _loadCount = 0;
+        if ((long)(_slots + n) * 4 > (long)_table.Capacity * 3)
+        {
+            Resize(CapacityFor(_slots + n + ((_slots + n) / 2L)));
+        }
+        var table = _table;
+        ulong[] slots = table.Slots;
+        int capacity = table.Capacity;
+        ulong touched = 0;
+        for (int i = 0; i < n; i++)
+        {
+            int home = Home(_loadKeys[i], capacity);
+            _loadHomes[i] = home;
+            touched |= slots[2 * home];
+        }
+        GC.KeepAlive(touched);
+        for (int i = 0; i < n; i++)
+        {
+            ulong packed = _loadKeys[i];
+            int at = _loadHomes[i];
+            while (true)
+            {
+                ulong k = slots[2 * at];
+                if (k == 0)
+                {
+                    break;
+                }
+                if (k == packed)
+                {
+                    at = -1;
+                    break;
+                }
+                if (++at == capacity)
+                {
+                    at = 0;
+                }
+            }
+            if (at < 0 || _widePacked > 0)
+            {
+                // Held already (written by this process while it loads) or perhaps beside the table: the whole way.
+                Put(Incoming.Of(new IndexedCode(this, packed, _loadValues[i], null).ToRecord()));
+                continue;
+            }
+            slots[(2 * at) + 1] = _loadValues[i];
+            Volatile.Write(ref slots[2 * at], packed);
+            _slots++;
+            int failing = _loadFailing[i];
+            if (failing != 0)
+            {
+                Volatile.Write(ref _failingCheck[failing], _failingCheck[failing] + 1);
+            }
+            Volatile.Write(ref _count, _count + 1);
         }
     }
 
@@ -263,13 +365,36 @@ internal sealed class CodeIndex
             }
             return;
         }
+        // The display beside the table when no format prints it (a vanity display), else none.
+        if ((value >> FormatShift & 0x7) == 0)
+        {
+            if (_displays.TryAdd(packed, incoming.Record?.Display ?? incoming.Display.ToString()))
+            {
+                _displayCount++;
+            }
+            else
+            {
+                _displays[packed] = incoming.Record?.Display ?? incoming.Display.ToString();
+            }
+        }
+        else if (_displayCount > 0 && _displays.TryRemove(packed, out _))
+        {
+            _displayCount--;
+        }
         if (incoming.Version > 1)
         {
-            _versions[packed] = incoming.Version;
+            if (_versions.TryAdd(packed, incoming.Version))
+            {
+                _versionCount++;
+            }
+            else
+            {
+                _versions[packed] = incoming.Version;
+            }
         }
-        else if (!_versions.IsEmpty)
+        else if (_versionCount > 0 && _versions.TryRemove(packed, out _))
         {
-            _versions.TryRemove(packed, out _);
+            _versionCount--;
         }
         if (slot >= 0)
         {
@@ -356,14 +481,6 @@ internal sealed class CodeIndex
             }
         }
         int format = FormatOf(incoming.Display, incoming.Code);
-        if (format == 0)
-        {
-            _displays[packed] = incoming.Record?.Display ?? incoming.Display.ToString();
-        }
-        else if (!_displays.IsEmpty)
-        {
-            _displays.TryRemove(packed, out _);
-        }
         bool usedUp = incoming.MaxUses is { } max && incoming.Uses >= max;
         value = (ulong)(uint)owner
             | ((ulong)(uint)program << ProgramShift)
@@ -824,6 +941,26 @@ internal readonly struct IndexedCode
             }
         }
         return CodeIndex.UsedUpOf(_value) ? CodeState.UsedUp : CodeState.Active;
+    }
+
+    /// <summary>The code as a record (its issue instant is not held: left at its default).</summary>
+    public ReferralCodeRecord ToRecord()
+    {
+        var limits = _record is null ? _index!.LimitsOf(_value) : default;
+        return _record ?? new ReferralCodeRecord
+        {
+            Code = Code,
+            Display = Display,
+            Program = Program,
+            Owner = Owner,
+            Medium = Medium,
+            Kind = Kind,
+            Status = Status,
+            ExpiresAt = limits.ExpiresAt,
+            MaxUses = limits.MaxUses,
+            Uses = CodeIndex.UsedUpOf(_value) && limits.MaxUses is { } max ? max : 0,
+            Version = Version,
+        };
     }
 
     /// <summary>True when this is the code <paramref name="code"/> (normalised), without building a string.</summary>

@@ -129,7 +129,14 @@ public sealed partial class ReferralCodeService
             // one read, so a change committed meanwhile is read by the catch-up or the next refresh, never missed.
             if (_store.IndexSource is { } source)
             {
-                _feedPosition = await source.ReadCodeIndexAsync(new IndexLoader(_resolver.Index), cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    _feedPosition = await source.ReadCodeIndexAsync(new IndexLoader(_resolver.Index), cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _resolver.Index.EndLoad();
+                }
             }
             await CatchUpAsync(cancellationToken).ConfigureAwait(false);
             _initialized = true;
