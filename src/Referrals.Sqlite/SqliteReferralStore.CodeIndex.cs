@@ -43,20 +43,40 @@ public sealed partial class SqliteReferralStore : ICodeIndexSource
             Span<char> display = stackalloc char[256];
             Span<char> program = stackalloc char[256];
             Span<char> owner = stackalloc char[512];
+            bool direct = SqliteNative.HasRowReaders;
+            IntPtr s = statement.DangerousGetHandle(); // held by the using above for the whole loop
             int rows = 0;
             int step;
-            while ((step = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
+            while ((step = direct ? SqliteNative.StepRow(s) : raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
             {
                 if ((++rows & 0xFFFF) == 0)
                 {
                     ct.ThrowIfCancellationRequested();
                 }
+                if (direct)
+                {
+                    sink.Add(new CodeIndexRow
+                    {
+                        Code = Text(SqliteNative.Bytes(s, 0), 0, code),
+                        Display = Text(SqliteNative.Bytes(s, 1), 1, display),
+                        Program = Text(SqliteNative.Bytes(s, 2), 2, program),
+                        Owner = SqliteNative.IsNull(s, 3) ? default : Text(SqliteNative.Bytes(s, 3), 3, owner),
+                        Medium = (int)SqliteNative.Int64(s, 4),
+                        Kind = (int)SqliteNative.Int64(s, 5),
+                        Status = (int)SqliteNative.Int64(s, 6),
+                        ExpiresAt = SqliteNative.IsNull(s, 7) ? null : SqliteNative.Int64(s, 7),
+                        MaxUses = SqliteNative.IsNull(s, 8) ? null : (int)SqliteNative.Int64(s, 8),
+                        Uses = (int)SqliteNative.Int64(s, 9),
+                        Version = SqliteNative.Int64(s, 10),
+                    });
+                    continue;
+                }
                 sink.Add(new CodeIndexRow
                 {
-                    Code = Text(statement, 0, code),
-                    Display = Text(statement, 1, display),
-                    Program = Text(statement, 2, program),
-                    Owner = raw.sqlite3_column_type(statement, 3) == raw.SQLITE_NULL ? default : Text(statement, 3, owner),
+                    Code = Text(raw.sqlite3_column_blob(statement, 0), 0, code),
+                    Display = Text(raw.sqlite3_column_blob(statement, 1), 1, display),
+                    Program = Text(raw.sqlite3_column_blob(statement, 2), 2, program),
+                    Owner = raw.sqlite3_column_type(statement, 3) == raw.SQLITE_NULL ? default : Text(raw.sqlite3_column_blob(statement, 3), 3, owner),
                     Medium = raw.sqlite3_column_int(statement, 4),
                     Kind = raw.sqlite3_column_int(statement, 5),
                     Status = raw.sqlite3_column_int(statement, 6),
@@ -74,9 +94,8 @@ public sealed partial class SqliteReferralStore : ICodeIndexSource
     }
 
     // A text column decoded into the buffer (UTF-8 to UTF-16, no string).
-    private static ReadOnlySpan<char> Text(sqlite3_stmt statement, int column, Span<char> buffer)
+    private static ReadOnlySpan<char> Text(ReadOnlySpan<byte> bytes, int column, Span<char> buffer)
     {
-        var bytes = raw.sqlite3_column_blob(statement, column);
         if (Encoding.UTF8.GetMaxCharCount(bytes.Length) > buffer.Length && Encoding.UTF8.GetCharCount(bytes) > buffer.Length)
         {
             throw new InvalidDataException($"The SQLite table 'codes' holds a value of {bytes.Length} bytes in column {column}, longer than any code, display or id can be; was the file edited by hand?");
