@@ -19,7 +19,7 @@ internal static class CodeAlphabet
     private static readonly sbyte[] Values = BuildValues();
 
     /// <summary>What folding makes of an ASCII character: <see cref="FoldedU"/>, <see cref="Skipped"/>, <see cref="Invalid"/> or its symbol value.</summary>
-    private static readonly sbyte[] FoldValues = BuildFoldValues();
+    internal static readonly sbyte[] FoldValues = BuildFoldValues();
 
     /// <summary><see cref="FoldValue"/> of U and u: kept (vanity codes), no symbol of the alphabet.</summary>
     public const int FoldedU = 32;

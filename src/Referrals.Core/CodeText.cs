@@ -78,6 +78,61 @@ internal static class CodeText
         return CodeMalformedReason.None;
     }
 
+    /// <summary>
+    /// The resolver's fast path for the common input, a typed or scanned code: folds and packs (as the code index packs)
+    /// ASCII input of 1 to 12 code symbols with separators and white space, in one pass that writes nothing, and computes
+    /// the check sum (0 exactly when <c>CheckCharacter.IsValid</c> holds for the folded key). False for anything else — a U,
+    /// more than 12 symbols, a character outside ASCII or the alphabet, nothing but separators — which
+    /// <see cref="Fold(ReadOnlySpan{char}, Span{char}, out int, out int, out ulong)"/> then reads.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static bool TryFoldPacked(string raw, out ulong packed, out int length, out int checkSum)
+    {
+        packed = 0;
+        length = 0;
+        checkSum = 0;
+        if (raw.Length > MaxRawLength)
+        {
+            return false;
+        }
+        ref sbyte values = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(CodeAlphabet.FoldValues);
+        ref byte timesAlpha = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Codes.CheckCharacter.TimesAlpha);
+        ulong p = 0;
+        int n = 0;
+        int sum = 0;
+        foreach (char c in raw)
+        {
+            if (c >= 128)
+            {
+                return false;
+            }
+            int v = System.Runtime.CompilerServices.Unsafe.Add(ref values, c);
+            if (unchecked((uint)v) >= 32)
+            {
+                if (v == CodeAlphabet.Skipped)
+                {
+                    continue;
+                }
+                return false; // a U or a character that cannot be in a code
+            }
+            if (n == 12)
+            {
+                return false;
+            }
+            p |= (ulong)v << (5 * n);
+            sum = System.Runtime.CompilerServices.Unsafe.Add(ref timesAlpha, sum) ^ v;
+            n++;
+        }
+        if (n == 0)
+        {
+            return false;
+        }
+        packed = p | ((ulong)n << 60);
+        length = n;
+        checkSum = sum;
+        return true;
+    }
+
     /// <summary>Folds a whole string; null when it is not well formed.</summary>
     public static string? FoldToString(ReadOnlySpan<char> raw)
     {

@@ -115,6 +115,41 @@ internal sealed class CodeIndex
     /// </summary>
     public bool NoneFailsCheck(int length) => (uint)length < (uint)_failingCheck.Length && Volatile.Read(ref _failingCheck[length]) == 0;
 
+    /// <summary>True when some code under a packed key is held whole beside the table (a shared table was full).</summary>
+    public bool MayHoldBeside => _widePacked != 0;
+
+    /// <summary>
+    /// Looks a packed key up in the table alone: false when it is not there (then, if <see cref="MayHoldBeside"/>, it may be
+    /// beside it). No lock, no allocation.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryGetPacked(ulong packed, out IndexedCode code)
+    {
+        var table = _table;
+        ulong[] slots = table.Slots;
+        int capacity = table.Capacity;
+        int i = Home(packed, capacity);
+        while (true)
+        {
+            ulong k = Volatile.Read(ref slots[2 * i]);
+            if (k == packed)
+            {
+                ulong value = Volatile.Read(ref slots[(2 * i) + 1]);
+                code = new IndexedCode(this, packed, value, null);
+                return value != Moved;
+            }
+            if (k == 0)
+            {
+                code = default;
+                return false;
+            }
+            if (++i == capacity)
+            {
+                i = 0;
+            }
+        }
+    }
+
     /// <summary>Looks a normalised key up by its packed form (0 when it does not pack); no lock, no allocation.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryGet(ulong packed, ReadOnlySpan<char> key, out IndexedCode code)

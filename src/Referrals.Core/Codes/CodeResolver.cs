@@ -19,6 +19,8 @@ internal sealed class CodeResolver
     // Symbols of a generated code with its check symbol, or 0 when generated codes carry none.
     private readonly int _checkedKeyLength;
     private readonly CodeLookupGuard? _guard;
+    // No prefix configured: input is resolved as the code it folds to, without stripping.
+    private readonly bool _plain;
 
     /// <param name="clock">The library's clock, for a found code's state and the guessing limit's windows.</param>
     /// <param name="links">Reads input that is a share link.</param>
@@ -26,7 +28,8 @@ internal sealed class CodeResolver
     /// <param name="minLength">The fewest symbols a code has (the shorter of generated and vanity codes).</param>
     /// <param name="checkedKeyLength">Symbols of a generated code with its check symbol, or 0 when generated codes carry none.</param>
     /// <param name="guard">The code-guessing limit, or <see langword="null"/> when it is off.</param>
-    public CodeResolver(IClock clock, ShareLinkService links, string[] foldedPrefixes, int minLength, int checkedKeyLength, CodeLookupGuard? guard)
+    /// <param name="fastPath">Whether typed codes are resolved from their packed key alone when they can be (tests compare both paths).</param>
+    public CodeResolver(IClock clock, ShareLinkService links, string[] foldedPrefixes, int minLength, int checkedKeyLength, CodeLookupGuard? guard, bool fastPath = true)
     {
         _clock = clock;
         _links = links;
@@ -34,6 +37,7 @@ internal sealed class CodeResolver
         _minLength = minLength;
         _checkedKeyLength = checkedKeyLength;
         _guard = guard;
+        _plain = fastPath && foldedPrefixes.Length == 0;
     }
 
     /// <summary>The codes by normalised code; the code service writes it, on its own writes and from the store's change feed.</summary>
@@ -87,6 +91,24 @@ internal sealed class CodeResolver
         if (raw is null)
         {
             return Malformed(CodeMalformedReason.Empty, -1);
+        }
+        if (_plain && CodeText.TryFoldPacked(raw, out ulong fast, out int length, out int checkSum) && length >= _minLength)
+        {
+            // A code typed or scanned, without a prefix to strip (none configured) and no code held beside the table under
+            // a packed key: the whole resolution from the packed key, nothing written.
+            bool shapedGenerated = length == _checkedKeyLength;
+            if (shapedGenerated && checkSum != 0 && Index.NoneFailsCheck(length))
+            {
+                return CheckFailed(raw, null);
+            }
+            if (Index.TryGetPacked(fast, out var hit))
+            {
+                return Found(hit, null);
+            }
+            if (!Index.MayHoldBeside)
+            {
+                return shapedGenerated && checkSum != 0 ? CheckFailed(raw, null) : NotFound(raw, null);
+            }
         }
         Span<char> buffer = stackalloc char[CodeText.MaxKeyLength];
         var reason = CodeText.Fold(raw, buffer, out int n, out int bad, out ulong packed);
@@ -272,6 +294,11 @@ internal sealed class CodeResolver
         {
             return CheckFailed(raw, link);
         }
+        return NotFound(raw, link);
+    }
+
+    private CodeResolution NotFound(string raw, ShareLinkParseResult? link)
+    {
         ReferralsTelemetry.CodesResolved.Add(1, ReferralsTelemetry.NotFound);
         return new CodeResolution(CodeResolutionOutcome.NotFound, link: link, resolver: this, raw: raw);
     }

@@ -1,6 +1,8 @@
 using FsCheck.Xunit;
 using NodaTime;
 using Referrals.Codes;
+using Referrals.Links;
+using Referrals.Programs;
 
 namespace Referrals.Tests.Codes;
 
@@ -277,4 +279,99 @@ public sealed class CodeIndexTests
             CreatedAt = Now,
             Version = version,
         };
+}
+
+/// <summary>The resolver's fast path for typed codes against its general path, and the folded check sum against the check.</summary>
+public sealed class CodeResolverFastPathTests
+{
+    private static readonly NodaTime.Testing.FakeClock Clock = new(Instant.FromUtc(2026, 12, 1, 12, 0));
+
+    // Symbols, look-alikes, lower case, U, separators, white space, characters no code has, non-ASCII.
+    private const string Pieces = "0123456789ABCDEFGHJKMNPQRSTVWXYZabcdxyzOoIiLlUu - \t_*/é\u00A0\u2028";
+
+    [Property(MaxTest = 500)]
+    public bool Typed_input_resolves_alike_on_both_paths(int seed)
+    {
+        var random = new Random(seed);
+        var fast = Resolver(fastPath: true);
+        var general = Resolver(fastPath: false);
+        // Codes of every shape: generated with a valid check, vanity of the generated length failing it, short vanity,
+        // with a U (held whole), beside the table or not.
+        var keys = new List<string>();
+        for (int i = 0; i < 6; i++)
+        {
+            string data = new(Enumerable.Range(0, 8).Select(_ => CodeAlphabet.SymbolOf(random.Next(32))).ToArray());
+            keys.Add(data + CheckCharacter.Compute(data));
+        }
+        keys.AddRange(["JANE20", "ABCDEFGHJ", "10U1SE", "X7Y8Z"]);
+        foreach (var key in keys.Where(_ => random.Next(4) != 0))
+        {
+            var record = new ReferralCodeRecord
+            {
+                Code = ReferralCode.FromNormalized(key),
+                Display = key,
+                Program = new ProgramId("p"),
+                Owner = new ParticipantId("o"),
+                Medium = ShareMedium.Receipt,
+                Kind = CodeKind.Generated,
+                Status = random.Next(3) == 0 ? CodeStatus.Paused : CodeStatus.Active,
+                CreatedAt = Clock.GetCurrentInstant(),
+            };
+            fast.Index.Set(record);
+            general.Index.Set(record);
+        }
+        for (int t = 0; t < 50; t++)
+        {
+            string input = random.Next(3) == 0 && keys.Count > 0
+                ? Mangle(keys[random.Next(keys.Count)], random)
+                : new string(Enumerable.Range(0, random.Next(0, 16)).Select(_ => Pieces[random.Next(Pieces.Length)]).ToArray());
+            var a = fast.Resolve(input);
+            var b = general.Resolve(input);
+            if (a.Outcome != b.Outcome || a.Code != b.Code || a.State != b.State || a.MalformedReason != b.MalformedReason || a.InvalidCharacterIndex != b.InvalidCharacterIndex)
+            {
+                Assert.Fail($"'{input}': fast {a} {a.Code}, general {b} {b.Code}");
+            }
+        }
+        return true;
+    }
+
+    [Property(MaxTest = 1000)]
+    public bool The_folded_check_sum_is_zero_exactly_when_the_check_symbol_matches(int seed)
+    {
+        var random = new Random(seed);
+        int length = random.Next(2, 13);
+        string key = new(Enumerable.Range(0, length).Select(_ => CodeAlphabet.SymbolOf(random.Next(32))).ToArray());
+        if (random.Next(2) == 0)
+        {
+            key = string.Concat(key.AsSpan(0, length - 1), CheckCharacter.Compute(key.AsSpan(0, length - 1)).ToString());
+        }
+        return CodeText.TryFoldPacked(key.ToLowerInvariant(), out _, out int n, out int sum)
+            && n == length
+            && (sum == 0) == CheckCharacter.IsValid(key);
+    }
+
+    // A typed code: a typo, a swap, case, separators.
+    private static string Mangle(string key, Random random)
+    {
+        var chars = key.ToCharArray();
+        switch (random.Next(4))
+        {
+            case 0:
+                chars[random.Next(chars.Length)] = CodeAlphabet.SymbolOf(random.Next(32));
+                break;
+            case 1:
+                int i = random.Next(chars.Length - 1);
+                (chars[i], chars[i + 1]) = (chars[i + 1], chars[i]);
+                break;
+        }
+        string s = new string(chars).ToLowerInvariant();
+        return random.Next(2) == 0 ? " " + s[..2] + "-" + s[2..] + " " : s;
+    }
+
+    private static CodeResolver Resolver(bool fastPath)
+    {
+        var options = new ReferralsOptions();
+        options.Links.Template = "https://shop.example/r/{code}";
+        return new CodeResolver(Clock, new ShareLinkService(options.Links), [], minLength: 4, checkedKeyLength: 9, guard: null, fastPath);
+    }
 }
