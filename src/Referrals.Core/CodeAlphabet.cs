@@ -21,6 +21,13 @@ internal static class CodeAlphabet
     /// <summary>What folding makes of an ASCII character: <see cref="FoldedU"/>, <see cref="Skipped"/>, <see cref="Invalid"/> or its symbol value.</summary>
     internal static readonly sbyte[] FoldValues = BuildFoldValues();
 
+    /// <summary>
+    /// Each symbol value times α in GF(32), the field of the check symbol (<c>CheckCharacter</c>, on x⁵ + x² + 1): folding
+    /// a code's values left to right as <c>s = TimesAlpha[s] ^ value</c> gives the weighted sum the check symbol zeroes
+    /// (Horner's rule).
+    /// </summary>
+    internal static readonly byte[] TimesAlpha = BuildTimesAlpha();
+
     /// <summary><see cref="FoldValue"/> of U and u: kept (vanity codes), no symbol of the alphabet.</summary>
     public const int FoldedU = 32;
 
@@ -78,6 +85,17 @@ internal static class CodeAlphabet
         fold['L'] = fold['l'] = '1';
         fold['U'] = fold['u'] = 'U';
         return fold;
+    }
+
+    private static byte[] BuildTimesAlpha()
+    {
+        var table = new byte[32];
+        for (int s = 0; s < 32; s++)
+        {
+            int x = s << 1;
+            table[s] = (byte)((x & 0b100000) != 0 ? x ^ 0b100101 : x);
+        }
+        return table;
     }
 
     private static sbyte[] BuildFoldValues()

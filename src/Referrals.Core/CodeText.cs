@@ -96,7 +96,7 @@ internal static class CodeText
             return false;
         }
         ref sbyte values = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(CodeAlphabet.FoldValues);
-        ref byte timesAlpha = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Codes.CheckCharacter.TimesAlpha);
+        ref byte timesAlpha = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(CodeAlphabet.TimesAlpha);
         ulong p = 0;
         int n = 0;
         int sum = 0;

@@ -26,13 +26,7 @@ internal static class CheckCharacter
     private static readonly byte[] Exp = new byte[62];
     private static readonly byte[] Log = new byte[32];
 
-    /// <summary>
-    /// Each element of GF(32) times α: folding a code's symbols left to right as <c>s = TimesAlpha[s] ^ symbol</c> gives
-    /// the weighted sum <see cref="IsValid"/> computes (Horner's rule), 0 exactly when the check symbol matches.
-    /// </summary>
-    internal static readonly byte[] TimesAlpha = BuildTimesAlpha();
-
-#pragma warning disable CA1810 // the tables are built once from arithmetic; a static constructor reads best here
+    #pragma warning disable CA1810 // the tables are built once from arithmetic; a static constructor reads best here
     static CheckCharacter()
 #pragma warning restore CA1810
     {
@@ -91,17 +85,6 @@ internal static class CheckCharacter
             return false;
         }
         return WeightedSum(codeWithCheck, firstWeightExponent: 0) == 0;
-    }
-
-    private static byte[] BuildTimesAlpha()
-    {
-        var table = new byte[32];
-        for (int s = 0; s < 32; s++)
-        {
-            int x = s << 1;
-            table[s] = (byte)((x & 0b100000) != 0 ? x ^ 0b100101 : x);
-        }
-        return table;
     }
 
     /// <summary>Σ α^(e+k)·symbol over the symbols, k counted from the last one; -1 on a character outside the alphabet.</summary>
