@@ -299,13 +299,13 @@ internal sealed class CodeResolver
 
     private CodeResolution NotFound(string raw, ShareLinkParseResult? link)
     {
-        ReferralsTelemetry.CodesResolved.Add(1, ReferralsTelemetry.NotFound);
+        Count(ReferralsTelemetry.NotFound);
         return new CodeResolution(CodeResolutionOutcome.NotFound, link: link, resolver: this, raw: raw);
     }
 
     private CodeResolution CheckFailed(string raw, ShareLinkParseResult? link)
     {
-        ReferralsTelemetry.CodesResolved.Add(1, ReferralsTelemetry.CheckFailed);
+        Count(ReferralsTelemetry.CheckFailed);
         return new CodeResolution(CodeResolutionOutcome.CheckFailed, link: link, resolver: this, raw: raw);
     }
 
@@ -325,14 +325,23 @@ internal sealed class CodeResolver
 
     private CodeResolution Found(in IndexedCode record, ShareLinkParseResult? link)
     {
-        ReferralsTelemetry.CodesResolved.Add(1, ReferralsTelemetry.Found);
+        Count(ReferralsTelemetry.Found);
         var state = record.GetState(_clock, out var judgedAt);
         return new CodeResolution(CodeResolutionOutcome.Found, record, state, link: link, resolvedAt: judgedAt is { } at ? at.ToUnixTimeTicks() : CodeResolution.NotJudged);
     }
 
+    // The outcome counted when someone listens (an OpenTelemetry exporter): nothing but a read of the flag otherwise.
+    private static void Count(in KeyValuePair<string, object?> outcome)
+    {
+        if (ReferralsTelemetry.CodesResolved.Enabled)
+        {
+            ReferralsTelemetry.CodesResolved.Add(1, outcome);
+        }
+    }
+
     private static CodeResolution Malformed(CodeMalformedReason reason, int index)
     {
-        ReferralsTelemetry.CodesResolved.Add(1, ReferralsTelemetry.Malformed);
+        Count(ReferralsTelemetry.Malformed);
         return new CodeResolution(CodeResolutionOutcome.Malformed, malformedReason: reason, invalidCharacterIndex: index);
     }
 
@@ -344,7 +353,7 @@ internal sealed class CodeResolver
         var link = _links.Parse(raw);
         if (!link.IsSuccess || link.Code is not { } code)
         {
-            ReferralsTelemetry.CodesResolved.Add(1, ReferralsTelemetry.Malformed);
+            Count(ReferralsTelemetry.Malformed);
             return new CodeResolution(CodeResolutionOutcome.Malformed, malformedReason: CodeMalformedReason.InvalidLink, link: link);
         }
         CodeIndex.TryPack(code.Value, out ulong packed);
