@@ -109,23 +109,31 @@ public sealed partial class SqliteReferralStore
     /// <summary>
     /// Writes a unit's code versions: a new code (version 1) is one insert into <c>codes</c>; a change moves the current
     /// row into <c>code_versions</c> and updates <c>codes</c>, checking the version before. Each statement is prepared once
-    /// for the unit and bound per row. Returns at the first row that stops the unit (the caller rolls back its savepoint).
+    /// for the unit and bound per row. Returns the outcome of the first row (in the unit's order) that stops the unit; the
+    /// caller then rolls back its savepoint.
     /// </summary>
     /// <remarks>
-    /// Every written version takes the next position of the change feed (<c>change_seq</c>): the feed's end is read once
-    /// for the unit, inside the writer's transaction (BEGIN IMMEDIATE), so no other writer takes a position meanwhile and
-    /// positions still follow commit order, as reading <c>max + 1</c> for every row did.
+    /// Every written version takes a position of the change feed (<c>change_seq</c>) after the feed's end, by its place in
+    /// the unit (rows are written in key order, <see cref="KeyOrder"/>): the feed's end is read once for the unit, inside
+    /// the writer's transaction (BEGIN IMMEDIATE), so no other writer takes a position meanwhile and positions still
+    /// follow commit order, as reading <c>max + 1</c> for every row did.
     /// </remarks>
     private static WriteOutcome? WriteCodes(SqliteSession db, IReadOnlyList<CodeRow> rows, CancellationToken ct)
     {
         long position = (long)db.Command("SELECT coalesce(max(change_seq), 0) FROM codes;").ExecuteScalar()!;
         RawStatement insert = default, move = default, update = default;
         bool prepared = false, preparedChange = false;
+        // The row that stops the unit is the first in the unit's order, as if written in that order: rows of one code keep
+        // their order in KeyOrder, and codes do not affect each other, so it is the stopping row of lowest index. The rest
+        // are written meanwhile (the caller rolls the unit back).
+        int stopAt = int.MaxValue;
+        WriteOutcome? stop = null;
         try
         {
-            foreach (var row in rows)
+            foreach (int i in KeyOrder(rows))
             {
                 ct.ThrowIfCancellationRequested();
+                var row = rows[i];
                 var record = row.Record;
                 if (record.Version == 1)
                 {
@@ -135,11 +143,11 @@ public sealed partial class SqliteReferralStore
                         prepared = true;
                     }
                     BindCode(insert, record);
-                    insert.Integer(CodeParameterCount + 1, position + 1);
+                    insert.Integer(CodeParameterCount + 1, position + 1 + i);
                     insert.Integer(CodeParameterCount + 2, ToTicks(row.ChangedAt));
-                    if (insert.Execute() == 0)
+                    if (insert.Execute() == 0 && i < stopAt)
                     {
-                        return WriteOutcome.Duplicate(RowKind.Code, record.Code.Value);
+                        (stopAt, stop) = (i, WriteOutcome.Duplicate(RowKind.Code, record.Code.Value));
                     }
                 }
                 else
@@ -154,21 +162,24 @@ public sealed partial class SqliteReferralStore
                     move.Integer(2, record.Version - 1);
                     if (move.Execute() == 0)
                     {
-                        return WriteOutcome.Conflict(RowKind.Code, record.Code.Value);
+                        if (i < stopAt)
+                        {
+                            (stopAt, stop) = (i, WriteOutcome.Conflict(RowKind.Code, record.Code.Value));
+                        }
+                        continue;
                     }
                     BindCode(update, record);
-                    update.Integer(CodeParameterCount + 1, position + 1);
+                    update.Integer(CodeParameterCount + 1, position + 1 + i);
                     update.Integer(CodeParameterCount + 2, ToTicks(row.ChangedAt));
                     update.Integer(CodeParameterCount + 3, record.Version - 1);
-                    if (update.Execute() == 0)
+                    if (update.Execute() == 0 && i < stopAt)
                     {
                         // Not reached: the row just moved is at that version, and the writer's transaction holds the file.
-                        return WriteOutcome.Conflict(RowKind.Code, record.Code.Value);
+                        (stopAt, stop) = (i, WriteOutcome.Conflict(RowKind.Code, record.Code.Value));
                     }
                 }
-                position++;
             }
-            return null;
+            return stop;
         }
         finally
         {
@@ -182,6 +193,32 @@ public sealed partial class SqliteReferralStore
                 update.Dispose();
             }
         }
+    }
+
+    /// <summary>
+    /// The order a unit's code rows are written in: by code (then as given, so two versions of a code keep their order)
+    /// when there are many. Random codes in the order drawn touch the leaves of the codes B-tree at random, again and
+    /// again in a large unit, and a leaf that left the page cache meanwhile is read and written again; in key order each
+    /// leaf is read and written once a unit. Each row still takes the feed position its place in the unit gives it.
+    /// </summary>
+    private static int[] KeyOrder(IReadOnlyList<CodeRow> rows)
+    {
+        var order = new int[rows.Count];
+        for (int i = 0; i < order.Length; i++)
+        {
+            order[i] = i;
+        }
+        if (order.Length > 64)
+        {
+            var keys = new string[order.Length];
+            for (int i = 0; i < keys.Length; i++)
+            {
+                keys[i] = rows[i].Record.Code.Value;
+            }
+            // Ordinal order is SQLite's BINARY order for these ASCII keys; any order is correct, this one is fast.
+            Array.Sort(order, (a, b) => string.CompareOrdinal(keys[a], keys[b]) is var c && c != 0 ? c : a.CompareTo(b));
+        }
+        return order;
     }
 
     private static ReferralCodeRecord ReadCode(SqliteDataReader reader)
