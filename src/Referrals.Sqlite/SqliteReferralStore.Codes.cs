@@ -215,8 +215,21 @@ public sealed partial class SqliteReferralStore
             {
                 keys[i] = rows[i].Record.Code.Value;
             }
-            // Ordinal order is SQLite's BINARY order for these ASCII keys; any order is correct, this one is fast.
-            Array.Sort(order, (a, b) => string.CompareOrdinal(keys[a], keys[b]) is var c && c != 0 ? c : a.CompareTo(b));
+            // Ordinal order is SQLite's BINARY order for these ASCII keys; any order is correct, this one is fast. The sort
+            // is not stable: the rows of a code given more than once are put back in list order.
+            Array.Sort(keys, order, StringComparer.Ordinal);
+            for (int i = 1; i < keys.Length; i++)
+            {
+                if (string.Equals(keys[i], keys[i - 1], StringComparison.Ordinal))
+                {
+                    int start = i - 1;
+                    while (i + 1 < keys.Length && string.Equals(keys[i + 1], keys[start], StringComparison.Ordinal))
+                    {
+                        i++;
+                    }
+                    Array.Sort(order, start, i - start + 1);
+                }
+            }
         }
         return order;
     }

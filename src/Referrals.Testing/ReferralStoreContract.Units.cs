@@ -77,6 +77,22 @@ public abstract partial class ReferralStoreContract
         Assert.Equal(300, (await store.ListCodeChangesAsync(0, 1000, Ct)).Count);
     }
 
+    /// <summary>A large unit with several versions of one code among new codes writes that code's versions in list order.</summary>
+    [Fact]
+    public async Task A_large_unit_writes_the_versions_of_a_code_in_list_order()
+    {
+        var store = await NewStoreAsync();
+        await WrittenAsync(store, new UnitOfWork { Codes = [CodeVersion("JANE20")] });
+        var rows = Enumerable.Range(0, 200).Select(n => CodeVersion($"K{n * 7919 % 100_000:D5}", owner: null)).ToList();
+        for (int v = 2; v <= 21; v++)
+        {
+            rows.Insert((v - 2) * 10, CodeVersion("JANE20", version: v, minute: v));
+        }
+        await WrittenAsync(store, new UnitOfWork { Codes = rows });
+        Assert.Equal(Enumerable.Range(1, 21).Select(v => (long)v), (await store.ListCodeHistoryAsync(Code("JANE20"), Ct)).Select(h => h.Record.Version));
+        Assert.Equal(21, (await store.FindCodeAsync(Code("JANE20"), Ct))!.Version);
+    }
+
     /// <summary>Touches, orders, refunds, ledger entries, notifications: a second insert of a key is a duplicate naming it.</summary>
     [Fact]
     public async Task Natural_keys_are_duplicates_naming_the_key()
