@@ -77,7 +77,8 @@ public sealed partial class SqliteReferralStore
         public ValueTask<IReadOnlyList<CodeRow>> ListCodeHistoryAsync(ReferralCode code, CancellationToken cancellationToken = default) =>
             Run(code, static async (db, code, ct) =>
             {
-                var command = db.Command($"SELECT {CodeColumns}, changed_at FROM code_versions WHERE code = $code ORDER BY version;");
+                // The versions before the current one, then the current one (schema version 10), in one statement: one snapshot.
+                var command = db.Command($"SELECT {CodeColumns}, changed_at FROM code_versions WHERE code = $code UNION ALL SELECT {CodeColumns}, changed_at FROM codes WHERE code = $code ORDER BY version;");
                 command.Parameters.AddWithValue("$code", code.Value ?? string.Empty);
                 var list = new List<CodeRow>();
                 using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);

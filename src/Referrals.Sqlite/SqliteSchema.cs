@@ -22,6 +22,7 @@ internal static class SqliteSchema
         new(7, "the narrow store contract beside the old tables: order versions, documents and index values Core computes, touches keyed by program, summaries, reward rows with a due index, a ledger of documents, code versions, erasures", V7),
         new(8, "the switch-over to the narrow contract: rows the old store interfaces wrote since version 7 carried over as version 7 carried its rows over, and the programs whose reward rows and summaries Core must build from their orders and ledger", V8),
         new(9, "the old store interfaces' tables, columns, indexes and triggers are dropped: the old touches, reward entries, decisions and accounts with their trigger-kept counters, open rewards, refunded orders, and the v4 attribution columns of conversions", V9),
+        new(10, "a code's current version is kept once, in codes (with the instant it took effect, codes.changed_at); code_versions keeps the versions before it", V10),
     ];
 
     internal static int LatestVersion => Migrations[^1].Version;
@@ -107,6 +108,21 @@ internal static class SqliteSchema
         command.CommandText = sql;
         command.ExecuteNonQuery();
     }
+
+    // Version 10: a code's current version was written twice, into codes and into code_versions, so a bulk generation
+    // inserted two rows into two B-trees keyed by random codes for every code. Now codes holds the current version with
+    // the instant it took effect (changed_at, as code_versions has it), and code_versions the versions before it: a new
+    // code is one row, and a change moves the current row into code_versions before it updates codes. A code's history
+    // is code_versions then codes, in version order, as before. The current versions' rows leave code_versions here, their
+    // instants go to codes (a code without one, which no version of this library wrote, takes its creation instant).
+    private const string V10 = """
+        ALTER TABLE codes ADD COLUMN changed_at INTEGER NOT NULL DEFAULT 0;
+        UPDATE codes SET changed_at = coalesce(
+            (SELECT v.changed_at FROM code_versions v WHERE v.code = codes.code AND v.version = codes.version),
+            created_at);
+        DELETE FROM code_versions
+        WHERE EXISTS (SELECT 1 FROM codes c WHERE c.code = code_versions.code AND c.version = code_versions.version);
+        """;
 
     // Version 9: nothing reads or writes the old store interfaces' tables any more (version 8 carried their rows over), so
     // they go, and with them every business rule the schema spelled: the three triggers that kept the per-referrer

@@ -50,6 +50,49 @@ public abstract partial class ReferralStoreContract
         Assert.Equal(Program, (await store.FindCodeAsync(Code("JANE20"), Ct))!.Program);
     }
 
+    /// <summary>
+    /// A large unit of new codes (a bulk generation's chunk), listed in no key order: the codes take positions of the change
+    /// feed in list order; a unit with a code that exists and one listed twice is a duplicate naming the first of them in
+    /// list order (a store may write such a unit in another order, for its own reasons), and writes none of its codes.
+    /// </summary>
+    [Fact]
+    public async Task A_large_unit_of_new_codes_takes_feed_positions_in_list_order_and_names_its_first_duplicate_in_list_order()
+    {
+        var store = await NewStoreAsync();
+        // 7,919 is prime to 100,000: 300 distinct codes, their list order not their key order.
+        var codes = Enumerable.Range(0, 300).Select(n => $"K{n * 7919 % 100_000:D5}").ToList();
+        await WrittenAsync(store, new UnitOfWork { Codes = codes.Select(c => CodeVersion(c, owner: null)).ToList() });
+        var changes = await store.ListCodeChangesAsync(0, 1000, Ct);
+        Assert.Equal(codes, changes.Select(c => c.Record.Code.Value));
+        Assert.True(changes.Zip(changes.Skip(1)).All(p => p.First.Position < p.Second.Position));
+
+        // M codes sort after K codes: a store writing in key order meets the existing K code (at 200) before the repeated
+        // M code (at 150), which comes first in the list.
+        var fresh = Enumerable.Range(0, 300).Select(n => $"M{n * 7919 % 100_000:D5}").ToList();
+        fresh[150] = fresh[40];
+        fresh[200] = codes[5];
+        var outcome = await WriteAsync(store, new UnitOfWork { Codes = fresh.Select(c => CodeVersion(c, owner: null)).ToList() });
+        Assert.Equal(WriteOutcome.Duplicate(RowKind.Code, fresh[40]), outcome);
+        Assert.Null(await store.FindCodeAsync(Code(fresh[0]), Ct));
+        Assert.Equal(300, (await store.ListCodeChangesAsync(0, 1000, Ct)).Count);
+    }
+
+    /// <summary>A large unit with several versions of one code among new codes writes that code's versions in list order.</summary>
+    [Fact]
+    public async Task A_large_unit_writes_the_versions_of_a_code_in_list_order()
+    {
+        var store = await NewStoreAsync();
+        await WrittenAsync(store, new UnitOfWork { Codes = [CodeVersion("JANE20")] });
+        var rows = Enumerable.Range(0, 200).Select(n => CodeVersion($"K{n * 7919 % 100_000:D5}", owner: null)).ToList();
+        for (int v = 2; v <= 21; v++)
+        {
+            rows.Insert((v - 2) * 10, CodeVersion("JANE20", version: v, minute: v));
+        }
+        await WrittenAsync(store, new UnitOfWork { Codes = rows });
+        Assert.Equal(Enumerable.Range(1, 21).Select(v => (long)v), (await store.ListCodeHistoryAsync(Code("JANE20"), Ct)).Select(h => h.Record.Version));
+        Assert.Equal(21, (await store.FindCodeAsync(Code("JANE20"), Ct))!.Version);
+    }
+
     /// <summary>Touches, orders, refunds, ledger entries, notifications: a second insert of a key is a duplicate naming it.</summary>
     [Fact]
     public async Task Natural_keys_are_duplicates_naming_the_key()

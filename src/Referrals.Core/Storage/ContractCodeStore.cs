@@ -28,24 +28,21 @@ internal sealed class ContractCodeStore(IReferralStore store, IClock clock)
 
     /// <summary>
     /// Writes new codes in one unit of one session, leaving out those it cannot write; returns the records left out (the
-    /// very objects given): a code given twice (every record of it after the first) and codes the store holds already.
+    /// very objects given): a code given twice (one record of it is kept) and codes the store holds already.
     /// </summary>
+    /// <remarks>
+    /// A store refuses a new code it holds, its open unit's own rows included, so a code given twice is refused at its
+    /// second row: no set of the batch's keys is built here. Each refusal costs the unit again, which is rare (a random
+    /// code drawn twice, or one the store holds).
+    /// </remarks>
     public async ValueTask<IReadOnlyList<ReferralCodeRecord>> AddManyAsync(IReadOnlyList<ReferralCodeRecord> records, CancellationToken cancellationToken = default)
     {
         var rejected = new List<ReferralCodeRecord>();
-        var seen = new HashSet<string>(records.Count, StringComparer.Ordinal);
         var rows = new List<CodeRow>(records.Count);
         var now = clock.GetCurrentInstant();
         foreach (var r in records)
         {
-            if (seen.Add(r.Code.Value))
-            {
-                rows.Add(new CodeRow(r, now));
-            }
-            else
-            {
-                rejected.Add(r);
-            }
+            rows.Add(new CodeRow(r, now));
         }
         await using var session = await store.BeginAsync(cancellationToken).ConfigureAwait(false);
         while (rows.Count > 0)
@@ -56,7 +53,9 @@ internal sealed class ContractCodeStore(IReferralStore store, IClock clock)
             {
                 break;
             }
-            int i = rows.FindIndex(r => string.Equals(r.Record.Code.Value, outcome.Key, StringComparison.Ordinal));
+            // The last row of the code: when the code comes twice, the first row was written and the second refused (or,
+            // when the store holds it, the first is refused at the next try).
+            int i = rows.FindLastIndex(r => string.Equals(r.Record.Code.Value, outcome.Key, StringComparison.Ordinal));
             if (outcome.Kind != RowKind.Code || i < 0)
             {
                 throw new InvalidOperationException($"The store refused a batch of new codes with {outcome}, which names none of them.");

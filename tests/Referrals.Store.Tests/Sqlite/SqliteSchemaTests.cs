@@ -73,7 +73,7 @@ public sealed class SqliteSchemaTests : IDisposable
         IReferralStore contract = store;
         var ana = new ParticipantId("ana");
 
-        Assert.Equal([1L, 2, 3, 4, 5, 6, 7, 8, 9], Column<long>(path, "SELECT version FROM schema_migrations ORDER BY version;"));
+        Assert.Equal([1L, 2, 3, 4, 5, 6, 7, 8, 9, 10], Column<long>(path, "SELECT version FROM schema_migrations ORDER BY version;"));
 
         // What only the old interfaces used is gone: their tables, the trigger-kept counters, the triggers, the partial
         // indexes whose WHERE said what "credited" means, and the v4 attribution columns of conversions.
@@ -126,6 +126,76 @@ public sealed class SqliteSchemaTests : IDisposable
         Assert.Equal(3L, (await contract.ListLedgerAsync(Program, 2, 10, Ct)).Single().Sequence);
         Assert.Equal([3L, 4L], (await contract.ListCodeHistoryAsync(Code("ANA2026"), Ct)).Select(h => h.Record.Version));
         Assert.Equal(CodeStatus.Paused, (await contract.FindCodeAsync(Code("ANA2026"), Ct))!.Status);
+    }
+
+    /// <summary>
+    /// Version 10 keeps a code's current version once, in <c>codes</c> with the instant it took effect, and the versions
+    /// before it in <c>code_versions</c>: a file of version 9 (every version, the current one too, in code_versions) keeps
+    /// each code's history as it was read before; a new code then takes no code_versions row, and a change moves the
+    /// current version there.
+    /// </summary>
+    [Fact]
+    public async Task A_file_of_schema_version_9_keeps_every_version_of_its_codes_and_a_new_code_is_one_row()
+    {
+        string path = _directory.NewDatabasePath();
+        long t = Start.ToUnixTimeTicks();
+        using (var connection = OpenRaw(path))
+        {
+            var migrations = string.Join("\n", SqliteSchema.Migrations.Where(m => m.Version <= 9).Select(m => m.Sql));
+            var applied = string.Join(", ", SqliteSchema.Migrations.Where(m => m.Version <= 9).Select(m => $"({m.Version}, 'v{m.Version}', '2026-11-01T00:00:00Z')"));
+            // As version 9 wrote them: ANA2026 issued at t and paused at t + 10 (its versions 1 and 2 in code_versions, 2 in
+            // codes); BEN2026 issued at t + 5, never changed.
+            Execute(connection, $"""
+                CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT;
+                {migrations}
+                INSERT INTO schema_migrations VALUES {applied};
+                INSERT INTO codes (code, display, program, owner, medium, kind, status, created_at, uses, version, change_seq)
+                VALUES ('ANA2026', 'Ana2026', 'customers', 'ana', 1, 2, 2, {t}, 0, 2, 2),
+                       ('BEN2026', 'BEN2026', 'customers', NULL, 3, 3, 1, {t + 5}, 0, 1, 1);
+                INSERT INTO code_versions (code, version, changed_at, display, program, owner, medium, kind, status, created_at, uses)
+                VALUES ('ANA2026', 1, {t}, 'Ana2026', 'customers', 'ana', 1, 2, 1, {t}, 0),
+                       ('ANA2026', 2, {t + 10}, 'Ana2026', 'customers', 'ana', 1, 2, 2, {t}, 0),
+                       ('BEN2026', 1, {t + 5}, 'BEN2026', 'customers', NULL, 3, 3, 1, {t + 5}, 0);
+                """);
+        }
+
+        using var store = SqliteReferralStore.OpenFile(path);
+        IReferralStore contract = store;
+        async Task<List<(long, Instant, CodeStatus)>> History(string code) =>
+            (await contract.ListCodeHistoryAsync(Code(code), Ct)).Select(h => (h.Record.Version, h.ChangedAt, h.Record.Status)).ToList();
+        var at = Instant.FromUnixTimeTicks;
+
+        Assert.Equal(10L, Column<long>(path, "SELECT max(version) FROM schema_migrations;").Single());
+        Assert.Equal([(1L, at(t), CodeStatus.Active), (2L, at(t + 10), CodeStatus.Paused)], await History("ANA2026"));
+        Assert.Equal([(1L, at(t + 5), CodeStatus.Active)], await History("BEN2026"));
+        Assert.Equal(["ANA2026:1"], Column<string>(path, "SELECT code || ':' || version FROM code_versions ORDER BY code, version;"));
+        Assert.Equal([t + 10, t + 5], Column<long>(path, "SELECT changed_at FROM codes ORDER BY code;"));
+        Assert.Equal(["BEN2026", "ANA2026"], (await contract.ListCodeChangesAsync(0, 10, Ct)).Select(c => c.Record.Code.Value));
+
+        // A new code is one row of codes; a change moves the current version into code_versions; a stale change moves
+        // nothing and changes nothing.
+        var ben = (await contract.FindCodeAsync(Code("BEN2026"), Ct))!;
+        await using (var session = await contract.BeginAsync(Ct))
+        {
+            Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork
+            {
+                Codes =
+                [
+                    new CodeRow(Record(Code("CAT2026"), owner: null), Start + Duration.FromMinutes(1)),
+                    new CodeRow(ben with { Version = 2, Owner = new ParticipantId("ben") }, Start + Duration.FromMinutes(2)),
+                ],
+            }, Ct));
+            await session.CommitAsync(Ct);
+        }
+        await using (var session = await contract.BeginAsync(Ct))
+        {
+            var stale = await session.WriteAsync(new UnitOfWork { Codes = [new CodeRow(ben with { Version = 2, Status = CodeStatus.Revoked }, Start + Duration.FromMinutes(3))] }, Ct);
+            Assert.Equal((WriteStatus.Conflict, RowKind.Code, "BEN2026"), (stale.Status, stale.Kind, stale.Key));
+        }
+        Assert.Equal([(1L, Start + Duration.FromMinutes(1), CodeStatus.Active)], await History("CAT2026"));
+        Assert.Equal([(1L, at(t + 5), CodeStatus.Active), (2L, Start + Duration.FromMinutes(2), CodeStatus.Active)], await History("BEN2026"));
+        Assert.Equal(new ParticipantId("ben"), (await contract.FindCodeAsync(Code("BEN2026"), Ct))!.Owner);
+        Assert.Equal(["ANA2026:1", "BEN2026:1"], Column<string>(path, "SELECT code || ':' || version FROM code_versions ORDER BY code, version;"));
     }
 
     [Fact]

@@ -11,10 +11,15 @@ namespace Referrals.Storage;
 /// </summary>
 internal sealed class CodeTable : IJournaled
 {
-    private sealed class Entry(string key)
+    private sealed class Entry(string key, CodeRow first)
     {
         public readonly string Key = key;
-        public CodeRow[] Versions = new CodeRow[1];
+
+        /// <summary>The code's only version while <see cref="Many"/> is null (most codes never change: no array for them).</summary>
+        public CodeRow One = first;
+
+        /// <summary>Every version, oldest first, once there are two.</summary>
+        public CodeRow[]? Many;
 
         /// <summary>Versions the open session sees.</summary>
         public int Count;
@@ -27,6 +32,36 @@ internal sealed class CodeTable : IJournaled
 
         /// <summary>The code's feed position as every other reader sees it (0: none).</summary>
         public long CommittedPosition;
+
+        public CodeRow At(int i) => Many is null ? One : Many[i];
+
+        /// <summary>Puts a version after the <see cref="Count"/> the session sees.</summary>
+        public void Put(CodeRow row)
+        {
+            if (Count == 0)
+            {
+                // Not reached: an entry whose versions are all rolled back leaves the table. Kept whole for safety.
+                One = row;
+                if (Many is not null)
+                {
+                    Many[0] = row;
+                }
+            }
+            else
+            {
+                if (Many is null)
+                {
+                    Many = new CodeRow[4];
+                    Many[0] = One;
+                }
+                else if (Count == Many.Length)
+                {
+                    Array.Resize(ref Many, Count * 2);
+                }
+                Many[Count] = row;
+            }
+            Count++;
+        }
     }
 
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
@@ -50,7 +85,7 @@ internal sealed class CodeTable : IJournaled
             return null;
         }
         int count = own ? entry.Count : entry.Committed;
-        return count == 0 ? null : entry.Versions[count - 1];
+        return count == 0 ? null : entry.At(count - 1);
     }
 
     /// <summary>Every version of <paramref name="key"/> the reader sees, oldest first: a copy the caller may keep.</summary>
@@ -61,23 +96,49 @@ internal sealed class CodeTable : IJournaled
             return [];
         }
         int count = own ? entry.Count : entry.Committed;
-        return count == 0 ? [] : entry.Versions.AsSpan(0, count).ToArray();
+        return count == 0 ? [] : entry.Many is null ? [entry.One] : entry.Many.AsSpan(0, count).ToArray();
     }
 
-    /// <summary>Appends a version of its code in the session and moves the code to the end of the feed. The caller checked the version.</summary>
-    public void Append(CodeRow row)
+    /// <summary>
+    /// Appends a version of its code in the session and moves the code to the end of the feed, if it follows the latest
+    /// version the session sees (version 1 for a code the session does not see): one look-up of the key.
+    /// </summary>
+    /// <param name="row">The version.</param>
+    /// <param name="previous">The latest version before, or <see langword="null"/>; when false, the latest version the session sees.</param>
+    /// <returns>False, and nothing written, when the version does not follow.</returns>
+    public bool TryAppend(CodeRow row, out CodeRow? previous)
     {
         string key = row.Record.Code.Value;
+        long version = row.Record.Version;
         ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_entries, key, out bool existed);
-        var entry = slot ??= new Entry(key);
-        _journal.Add((entry, entry.Count, entry.Position, !existed));
-        if (entry.Count == entry.Versions.Length)
+        if (!existed)
         {
-            Array.Resize(ref entry.Versions, entry.Count * 2);
+            previous = null;
+            if (version != 1)
+            {
+                _entries.Remove(key);
+                return false;
+            }
+            slot = new Entry(key, row);
         }
-        entry.Versions[entry.Count++] = row;
+        var entry = slot!;
+        previous = existed && entry.Count > 0 ? entry.At(entry.Count - 1) : null;
+        if (existed && version != (previous?.Record.Version ?? 0) + 1)
+        {
+            return false;
+        }
+        _journal.Add((entry, existed ? entry.Count : 0, entry.Position, !existed));
+        if (existed)
+        {
+            entry.Put(row);
+        }
+        else
+        {
+            entry.Count = 1;
+        }
         entry.Position = ++_lastPosition;
         _feed.Add((entry.Position, entry));
+        return true;
     }
 
     /// <summary>
@@ -105,7 +166,7 @@ internal sealed class CodeTable : IJournaled
             var (position, entry) = feed[i];
             if ((own ? entry.Position : entry.CommittedPosition) == position)
             {
-                into.Add((position, entry.Versions[(own ? entry.Count : entry.Committed) - 1]));
+                into.Add((position, entry.At((own ? entry.Count : entry.Committed) - 1)));
             }
         }
     }
@@ -115,7 +176,10 @@ internal sealed class CodeTable : IJournaled
         for (int j = _journal.Count - 1; j >= mark; j--)
         {
             var (entry, previousCount, previousPosition, added) = _journal[j];
-            entry.Versions[entry.Count - 1] = null!;
+            if (entry.Many is not null)
+            {
+                entry.Many[entry.Count - 1] = null!;
+            }
             entry.Count = previousCount;
             entry.Position = previousPosition;
             if (added)

@@ -571,27 +571,18 @@ internal sealed class StoreState
 
     private WriteOutcome? WriteCode(CodeRow row)
     {
-        const bool own = true;
         var record = row.Record;
         CheckVersion(record.Version, nameof(UnitOfWork.Codes));
         var key = record.Code.Value;
-        var latest = _codes.Latest(key, own)?.Record;
-        if (record.Version == 1)
+        if (!_codes.TryAppend(row, out var previous))
         {
-            if (latest is not null)
-            {
-                return WriteOutcome.Duplicate(RowKind.Code, key);
-            }
+            // The session's own rows count: a code given twice in a unit is refused at its second row.
+            return record.Version == 1 ? WriteOutcome.Duplicate(RowKind.Code, key) : WriteOutcome.Conflict(RowKind.Code, key);
         }
-        else if (latest is null || latest.Version != record.Version - 1)
+        if (previous?.Record.Owner is { } oldOwner)
         {
-            return WriteOutcome.Conflict(RowKind.Code, key);
+            _codesByOwner.Remove((previous.Record.Program, oldOwner), key);
         }
-        else if (latest.Owner is { } oldOwner)
-        {
-            _codesByOwner.Remove((latest.Program, oldOwner), key);
-        }
-        _codes.Append(row);
         if (record.Owner is { } owner)
         {
             _codesByOwner.Add((record.Program, owner), key);
