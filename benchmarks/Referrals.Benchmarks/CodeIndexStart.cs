@@ -59,7 +59,7 @@ internal static class CodeStoreTemplate
     {
         string directory = Path.Combine(Path.GetTempPath(), "referrals-code-bench");
         Directory.CreateDirectory(directory);
-        string file = Path.Combine(directory, $"codes-v1-{count.ToString(CultureInfo.InvariantCulture)}.db");
+        string file = Path.Combine(directory, $"codes-v2-{count.ToString(CultureInfo.InvariantCulture)}.db");
         if (File.Exists(file))
         {
             return file;
@@ -85,8 +85,8 @@ internal static class CodeStoreTemplate
             using var transaction = connection.BeginTransaction();
             using var insert = connection.CreateCommand();
             insert.Transaction = transaction;
-            insert.CommandText = "INSERT INTO codes (code, display, program, owner, medium, kind, status, created_at, expires_at, max_uses, uses, version, change_seq) " +
-                "VALUES ($code, $display, 'customers', NULL, 10, 3, 1, $created, NULL, NULL, 0, 1, $seq);";
+            insert.CommandText = "INSERT INTO codes (code, display, program, owner, medium, kind, status, created_at, expires_at, max_uses, uses, version, change_seq, changed_at) " +
+                "VALUES ($code, $display, 'customers', NULL, 10, 3, 1, $created, NULL, NULL, 0, 1, $seq, $created);";
             var code = insert.Parameters.Add("$code", SqliteType.Text);
             var display = insert.Parameters.Add("$display", SqliteType.Text);
             insert.Parameters.Add("$created", SqliteType.Integer).Value = created;
