@@ -89,34 +89,10 @@ public class CodeLookupBenchmarks
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Inputs)]
-    public long Baseline_DictionaryHit_Random()
-    {
-        long sum = 0;
-        var plain = _plain;
-        foreach (var key in _normalizedHits)
-        {
-            if (plain.TryGetValue(key, out long v))
-            {
-                sum += v;
-            }
-        }
-        return sum;
-    }
+    public long Baseline_DictionaryHit_Random() => LookUpAll(_normalizedHits);
 
     [Benchmark(OperationsPerInvoke = Inputs)]
-    public long DictionaryMiss_Random()
-    {
-        long sum = 0;
-        var plain = _plain;
-        foreach (var key in _normalizedMisses)
-        {
-            if (plain.TryGetValue(key, out long v))
-            {
-                sum += v;
-            }
-        }
-        return sum;
-    }
+    public long DictionaryMiss_Random() => LookUpAll(_normalizedMisses);
 
     [Benchmark(OperationsPerInvoke = Inputs)]
     public int ResolveRaw_Hit_Random() => ResolveAll(_rawHits);
@@ -152,6 +128,20 @@ public class CodeLookupBenchmarks
             found += (int)service.Resolve(raw).Outcome;
         }
         return found;
+    }
+
+    private long LookUpAll(string[] keys)
+    {
+        long sum = 0;
+        var plain = _plain;
+        foreach (var key in keys)
+        {
+            if (plain.TryGetValue(key, out long v))
+            {
+                sum += v;
+            }
+        }
+        return sum;
     }
 
     private int ResolveAll(string[] inputs)

@@ -156,36 +156,14 @@ internal sealed class CodeIndex
     {
         if (packed != 0)
         {
-            var table = _table;
-            ulong[] slots = table.Slots;
-            int capacity = table.Capacity;
-            int i = Home(packed, capacity);
-            while (true)
+            if (TryGetPacked(packed, out code))
             {
-                ulong k = Volatile.Read(ref slots[2 * i]);
-                if (k == packed)
-                {
-                    ulong value = Volatile.Read(ref slots[(2 * i) + 1]);
-                    if (value != Moved)
-                    {
-                        code = new IndexedCode(this, packed, value, null);
-                        return true;
-                    }
-                    break;
-                }
-                if (k == 0)
-                {
-                    if (_widePacked == 0)
-                    {
-                        code = default;
-                        return false;
-                    }
-                    break;
-                }
-                if (++i == capacity)
-                {
-                    i = 0;
-                }
+                return true;
+            }
+            // Not in the table (or its slot says it is beside it): beside the table only if something is.
+            if (!code.HasValue && _widePacked == 0)
+            {
+                return false;
             }
         }
         if (_wideCount > 0 && _wideLookup.TryGetValue(key, out var record))
@@ -203,7 +181,7 @@ internal sealed class CodeIndex
         lock (_write)
         {
             FlushLoad(); // rows of a load read before this write go in first
-            Put(Incoming.Of(record));
+            Put(RowOf(record), record);
         }
     }
 
@@ -215,7 +193,7 @@ internal sealed class CodeIndex
             FlushLoad();
             foreach (var record in records)
             {
-                Put(Incoming.Of(record));
+                Put(RowOf(record), record);
             }
         }
     }
@@ -228,30 +206,16 @@ internal sealed class CodeIndex
     /// </summary>
     public void Load(in CodeIndexRow row)
     {
-        var incoming = new Incoming
-        {
-            Code = row.Code,
-            Display = row.Display,
-            Program = row.Program,
-            Owner = row.Owner,
-            Medium = row.Medium,
-            Kind = row.Kind,
-            Status = row.Status,
-            ExpiresAt = row.ExpiresAt is { } ticks ? Instant.FromUnixTimeTicks(ticks) : null,
-            MaxUses = row.MaxUses,
-            Uses = row.Uses,
-            Version = row.Version,
-        };
         lock (_write)
         {
-            if (incoming.Version == 1 && TryPack(incoming.Code, out ulong packed) && TryEncode(incoming, packed, out ulong value)
+            if (row.Version == 1 && TryPack(row.Code, out ulong packed) && TryEncode(row, packed, out ulong value)
                 && (value >> FormatShift & 0x7) != 0 && (_displayCount == 0 || !_displays.ContainsKey(packed)))
             {
                 // Printed by a format, and no display of its beside the table to remove: nothing to do but the slot.
                 int n = _loadCount;
                 _loadKeys[n] = packed;
                 _loadValues[n] = value;
-                _loadFailing[n] = CheckCharacter.IsValid(incoming.Code) ? (byte)0 : (byte)incoming.Code.Length;
+                _loadFailing[n] = CheckCharacter.IsValid(row.Code) ? (byte)0 : (byte)row.Code.Length;
                 _loadCount = n + 1;
                 if (_loadCount == LoadBatch)
                 {
@@ -260,7 +224,7 @@ internal sealed class CodeIndex
                 return;
             }
             FlushLoad();
-            Put(incoming);
+            Put(row, null);
         }
     }
 
@@ -321,7 +285,8 @@ internal sealed class CodeIndex
             if (at < 0 || _widePacked > 0)
             {
                 // Held already (written by this process while it loads) or perhaps beside the table: the whole way.
-                Put(Incoming.Of(new IndexedCode(this, packed, _loadValues[i], null).ToRecord()));
+                var held = new IndexedCode(this, packed, _loadValues[i], null).ToRecord();
+                Put(RowOf(held), held);
                 continue;
             }
             slots[(2 * at) + 1] = _loadValues[i];
@@ -351,7 +316,7 @@ internal sealed class CodeIndex
     }
 
     // Under _write.
-    private void Put(in Incoming incoming)
+    private void Put(in CodeIndexRow incoming, ReferralCodeRecord? record)
     {
         var code = incoming.Code;
         if (!TryPack(code, out ulong packed))
@@ -360,11 +325,11 @@ internal sealed class CodeIndex
             {
                 if (incoming.Version >= held.Version)
                 {
-                    _wide[held.Code.Value] = incoming.Whole();
+                    _wide[held.Code.Value] = Whole(incoming, record);
                 }
                 return;
             }
-            var whole = incoming.Whole();
+            var whole = Whole(incoming, record);
             _wide[whole.Code.Value] = whole;
             _wideCount++;
             Added(code);
@@ -382,7 +347,7 @@ internal sealed class CodeIndex
         if (!TryEncode(incoming, packed, out ulong value))
         {
             // A shared table is full: held whole, beside the table (its slot, if it has one, says so).
-            var whole = incoming.Whole();
+            var whole = Whole(incoming, record);
             bool added = !_wide.ContainsKey(whole.Code.Value);
             _wide[whole.Code.Value] = whole;
             if (added)
@@ -403,13 +368,13 @@ internal sealed class CodeIndex
         // The display beside the table when no format prints it (a vanity display), else none.
         if ((value >> FormatShift & 0x7) == 0)
         {
-            if (_displays.TryAdd(packed, incoming.Record?.Display ?? incoming.Display.ToString()))
+            if (_displays.TryAdd(packed, record?.Display ?? incoming.Display.ToString()))
             {
                 _displayCount++;
             }
             else
             {
-                _displays[packed] = incoming.Record?.Display ?? incoming.Display.ToString();
+                _displays[packed] = record?.Display ?? incoming.Display.ToString();
             }
         }
         else if (_displayCount > 0 && _displays.TryRemove(packed, out _))
@@ -485,7 +450,7 @@ internal sealed class CodeIndex
         return (value & (1UL << ChangedBit)) == 0 ? 1 : _versions.GetValueOrDefault(packed, 1);
     }
 
-    private bool TryEncode(in Incoming incoming, ulong packed, out ulong value)
+    private bool TryEncode(in CodeIndexRow incoming, ulong packed, out ulong value)
     {
         value = 0;
         if (incoming.Medium is < 0 or > 0xF || incoming.Kind is < 0 or > 3 || incoming.Status is < 0 or > 3)
@@ -529,67 +494,40 @@ internal sealed class CodeIndex
         return true;
     }
 
-    /// <summary>A code being written, from a record or a store's row: what the index reads of it.</summary>
-    private readonly ref struct Incoming
+    /// <summary>What the index reads of a record: the row a store would hand over.</summary>
+    private static CodeIndexRow RowOf(ReferralCodeRecord record) => new()
     {
-        public required ReadOnlySpan<char> Code { get; init; }
+        Code = record.Code.Value,
+        Display = record.Display,
+        Program = record.Program.Value,
+        Owner = record.Owner is { } o ? o.Value : default,
+        Medium = (int)record.Medium,
+        Kind = (int)record.Kind,
+        Status = (int)record.Status,
+        ExpiresAt = record.ExpiresAt,
+        MaxUses = record.MaxUses,
+        Uses = record.Uses,
+        Version = record.Version,
+    };
 
-        public required ReadOnlySpan<char> Display { get; init; }
-
-        public required ReadOnlySpan<char> Program { get; init; }
-
-        /// <summary>Empty when the code has no owner.</summary>
-        public required ReadOnlySpan<char> Owner { get; init; }
-
-        public required int Medium { get; init; }
-
-        public required int Kind { get; init; }
-
-        public required int Status { get; init; }
-
-        public required Instant? ExpiresAt { get; init; }
-
-        public required int? MaxUses { get; init; }
-
-        public required int Uses { get; init; }
-
-        public required long Version { get; init; }
-
-        /// <summary>The record it came as, if it came as one.</summary>
-        public ReferralCodeRecord? Record { get; init; }
-
-        public static Incoming Of(ReferralCodeRecord record) => new()
-        {
-            Code = record.Code.Value,
-            Display = record.Display,
-            Program = record.Program.Value,
-            Owner = record.Owner is { } o ? o.Value : default,
-            Medium = (int)record.Medium,
-            Kind = (int)record.Kind,
-            Status = (int)record.Status,
-            ExpiresAt = record.ExpiresAt,
-            MaxUses = record.MaxUses,
-            Uses = record.Uses,
-            Version = record.Version,
-            Record = record,
-        };
-
-        /// <summary>The code as a whole record, for the side table (a row's issue instant is not read: the index never tells it).</summary>
-        public ReferralCodeRecord Whole() => Record ?? new ReferralCodeRecord
-        {
-            Code = ReferralCode.FromNormalized(Code.ToString()),
-            Display = Display.ToString(),
-            Program = new ProgramId(Program.ToString()),
-            Owner = Owner.IsEmpty ? null : new ParticipantId(Owner.ToString()),
-            Medium = (ShareMedium)Medium,
-            Kind = (CodeKind)Kind,
-            Status = (CodeStatus)Status,
-            ExpiresAt = ExpiresAt,
-            MaxUses = MaxUses,
-            Uses = Uses,
-            Version = Version,
-        };
-    }
+    /// <summary>
+    /// The code as a whole record, for the side table: the record it came as, or one built from the row (a row's issue
+    /// instant is not read: the index never tells it).
+    /// </summary>
+    private static ReferralCodeRecord Whole(in CodeIndexRow row, ReferralCodeRecord? record) => record ?? new ReferralCodeRecord
+    {
+        Code = ReferralCode.FromNormalized(row.Code.ToString()),
+        Display = row.Display.ToString(),
+        Program = new ProgramId(row.Program.ToString()),
+        Owner = row.Owner.IsEmpty ? null : new ParticipantId(row.Owner.ToString()),
+        Medium = (ShareMedium)row.Medium,
+        Kind = (CodeKind)row.Kind,
+        Status = (CodeStatus)row.Status,
+        ExpiresAt = row.ExpiresAt,
+        MaxUses = row.MaxUses,
+        Uses = row.Uses,
+        Version = row.Version,
+    };
 
     // The id (1..7) of the display format that prints this code as its display, or 0 when none does (a vanity display
     // that differs from its code): the display is then kept in _displays.

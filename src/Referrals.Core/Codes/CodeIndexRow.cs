@@ -1,3 +1,5 @@
+using NodaTime;
+
 namespace Referrals.Codes;
 
 /// <summary>
@@ -22,8 +24,8 @@ internal readonly ref struct CodeIndexRow
 
     public required int Status { get; init; }
 
-    /// <summary>Unix ticks of the expiry instant, or <see langword="null"/>.</summary>
-    public required long? ExpiresAt { get; init; }
+    /// <summary>The expiry instant, or <see langword="null"/>.</summary>
+    public required Instant? ExpiresAt { get; init; }
 
     public required int? MaxUses { get; init; }
 

@@ -250,7 +250,7 @@ public sealed class CodeIndexTests
         Medium = (int)r.Medium,
         Kind = (int)r.Kind,
         Status = (int)r.Status,
-        ExpiresAt = r.ExpiresAt?.ToUnixTimeTicks(),
+        ExpiresAt = r.ExpiresAt,
         MaxUses = r.MaxUses,
         Uses = r.Uses,
         Version = r.Version,
