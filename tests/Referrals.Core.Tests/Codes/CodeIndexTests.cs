@@ -286,8 +286,9 @@ public sealed class CodeResolverFastPathTests
 {
     private static readonly NodaTime.Testing.FakeClock Clock = new(Instant.FromUtc(2026, 12, 1, 12, 0));
 
-    // Symbols, look-alikes, lower case, U, separators, white space, characters no code has, non-ASCII.
-    private const string Pieces = "0123456789ABCDEFGHJKMNPQRSTVWXYZabcdxyzOoIiLlUu - \t_*/é\u00A0\u2028";
+    // Symbols, look-alikes, lower case, U, separators, white space (ideographic too), characters no code has, non-ASCII:
+    // lone surrogates, a line separator, a full-width letter.
+    private const string Pieces = "0123456789ABCDEFGHJKMNPQRSTVWXYZabcdxyzOoIiLlUu - \t_*/é\u00A0\u2028\uD800\uDC00\u3000\uFF21";
 
     [Property(MaxTest = 500)]
     public bool Typed_input_resolves_alike_on_both_paths(int seed)
