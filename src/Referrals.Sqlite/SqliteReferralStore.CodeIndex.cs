@@ -27,7 +27,15 @@ public sealed partial class SqliteReferralStore : ICodeIndexSource
             long at = (long)position.ExecuteScalar()!;
             // Every change took the next position, so the last position bounds the number of codes (updates take one too).
             sink.Expect(at);
-            ReadRows(db.Connection.Handle!, sink, ct);
+            try
+            {
+                ReadRows(db.Connection.Handle!, sink, ct);
+            }
+            catch (ArgumentException e)
+            {
+                // A row the index cannot take (an empty program or owner id): named as the other reads name bad rows.
+                throw new InvalidDataException($"The SQLite table 'codes' holds a row that cannot be read back ({e.Message}); was the file edited by hand?", e);
+            }
             transaction.Commit();
             return ValueTask.FromResult(at);
         }, cancellationToken);

@@ -495,7 +495,7 @@ internal sealed class CodeIndex
     }
 
     /// <summary>What the index reads of a record: the row a store would hand over.</summary>
-    private static CodeIndexRow RowOf(ReferralCodeRecord record) => new()
+    internal static CodeIndexRow RowOf(ReferralCodeRecord record) => new()
     {
         Code = record.Code.Value,
         Display = record.Display,

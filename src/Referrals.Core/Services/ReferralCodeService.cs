@@ -235,18 +235,7 @@ public sealed partial class ReferralCodeService
         {
             return new VanityCodeResult(null, rejection, message);
         }
-        var record = new ReferralCodeRecord
-        {
-            Code = ReferralCode.FromNormalized(key!),
-            Display = vanity.Trim(),
-            Program = request.Program,
-            Owner = request.Owner,
-            Medium = request.Medium,
-            Kind = CodeKind.Vanity,
-            CreatedAt = _clock.GetCurrentInstant(),
-            ExpiresAt = request.ExpiresAt,
-            MaxUses = request.MaxUses,
-        };
+        var record = NewRecord(request, ReferralCode.FromNormalized(key!), vanity.Trim(), CodeKind.Vanity, _clock.GetCurrentInstant());
         if (!await _store.TryAddAsync(record, cancellationToken).ConfigureAwait(false))
         {
             return new VanityCodeResult(null, VanityCodeRejection.Taken, $"The code {Echo(vanity.Trim())} is taken (codes are compared ignoring case, and O/0 and I/L/1 count as the same).");

@@ -46,7 +46,7 @@ public sealed class CodeIndexTests
                     break;
                 default:
                     // As a store's fast start hands it over: a row over spans, held back in a batch until EndLoad.
-                    index.Load(Row(record));
+                    index.Load(CodeIndex.RowOf(record));
                     break;
             }
             if (!model.TryGetValue(record.Code.Value, out var held) || record.Version >= held.Version)
@@ -240,21 +240,6 @@ public sealed class CodeIndexTests
             Version = random.Next(1, 4),
         };
     }
-
-    private static CodeIndexRow Row(ReferralCodeRecord r) => new()
-    {
-        Code = r.Code.Value,
-        Display = r.Display,
-        Program = r.Program.Value,
-        Owner = r.Owner is { } o ? o.Value : default,
-        Medium = (int)r.Medium,
-        Kind = (int)r.Kind,
-        Status = (int)r.Status,
-        ExpiresAt = r.ExpiresAt,
-        MaxUses = r.MaxUses,
-        Uses = r.Uses,
-        Version = r.Version,
-    };
 
     private static string Printed(string? prefix, string key, int group) =>
         CodeText.Format(prefix, key.AsSpan(0, key.Length - 1), key[^1], group);

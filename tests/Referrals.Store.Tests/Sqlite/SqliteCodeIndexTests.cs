@@ -77,6 +77,29 @@ public sealed class SqliteCodeIndexTests : IDisposable
     }
 
     [Fact]
+    public async Task A_hand_edited_code_row_the_index_cannot_take_is_named_at_start()
+    {
+        string path = _directory.NewDatabasePath();
+        await using (var writer = SqliteReferralStore.OpenFile(path))
+        {
+            await Codes(writer).IssueVanityAsync("Louise-Summer", new CodeRequest { Program = Program, Owner = new ParticipantId("louise"), Medium = ShareMedium.Social }, Ct);
+        }
+        SqliteConnection.ClearAllPools();
+        await using (var edit = new SqliteConnection($"Data Source={path}"))
+        {
+            await edit.OpenAsync(Ct);
+            await using var command = edit.CreateCommand();
+            command.CommandText = "UPDATE codes SET program = '';";
+            Assert.Equal(1, await command.ExecuteNonQueryAsync(Ct));
+        }
+        SqliteConnection.ClearAllPools();
+
+        await using var store = SqliteReferralStore.OpenFile(path);
+        var e = await Assert.ThrowsAsync<InvalidDataException>(async () => await Codes(store).InitializeAsync(Ct));
+        Assert.Contains("'codes'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Codes_issued_and_paused_by_another_process_resolve_here_after_a_refresh()
     {
         string path = _directory.NewDatabasePath();
