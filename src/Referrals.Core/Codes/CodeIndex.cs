@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using NodaTime;
 
 namespace Referrals.Codes;
@@ -129,6 +131,38 @@ internal sealed class CodeIndex
         ulong[] slots = table.Slots;
         int capacity = table.Capacity;
         int i = Home(packed, capacity);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            // Four slots (key, value, key, value, ...) in one read: the first that holds the key or is empty ends the probe.
+            // One predictable branch for most probes, where a slot at a time mispredicts the end of a miss's run (3.6 slots
+            // on average at 3/5 full). Keys are the even lanes; a key, once in a slot, never changes in that table.
+            var wanted = Vector512.Create(packed);
+            ref ulong first = ref MemoryMarshal.GetArrayDataReference(slots);
+            while (i + 4 <= capacity)
+            {
+                var four = Vector512.LoadUnsafe(ref first, (nuint)(2 * i));
+                ulong found = Vector512.Equals(four, wanted).ExtractMostSignificantBits() & EvenLanes;
+                ulong stop = found | (Vector512.Equals(four, Vector512<ulong>.Zero).ExtractMostSignificantBits() & EvenLanes);
+                if (stop != 0)
+                {
+                    int lane = BitOperations.TrailingZeroCount(stop);
+                    if ((found & (1UL << lane)) == 0)
+                    {
+                        code = default;
+                        return false;
+                    }
+                    // The value read after its key (loads are not reordered): as written before the key, or later.
+                    ulong value = Volatile.Read(ref slots[(2 * i) + lane + 1]);
+                    code = new IndexedCode(this, packed, value, null);
+                    return value != Moved;
+                }
+                i += 4;
+            }
+            if (i == capacity)
+            {
+                i = 0;
+            }
+        }
         while (true)
         {
             ulong k = Volatile.Read(ref slots[2 * i]);
@@ -695,6 +729,9 @@ internal sealed class CodeIndex
 
     /// <summary>The expiry instant and use limit of a code, shared by the codes that have the same.</summary>
     internal readonly record struct Limits(Instant? ExpiresAt, int? MaxUses);
+
+    // The key lanes of four slots read as one 512-bit vector.
+    private const ulong EvenLanes = 0b0101_0101;
 
     private sealed class Table(long capacity)
     {
