@@ -26,8 +26,14 @@ public class CodeLookupBenchmarks
 {
     private const int Inputs = 4096;
 
-    [Params(1_000_000, 10_000_000)]
+    [ParamsSource(nameof(CodeCounts))]
     public int CodeCount { get; set; }
+
+    /// <summary>1M and 10M codes; <c>REFERRALS_LOOKUP_CODES=1000000</c> runs one count (a quicker look).</summary>
+    public static IEnumerable<int> CodeCounts =>
+        Environment.GetEnvironmentVariable("REFERRALS_LOOKUP_CODES") is { Length: > 0 } only
+            ? only.Split(',').Select(c => int.Parse(c, System.Globalization.CultureInfo.InvariantCulture))
+            : [1_000_000, 10_000_000];
 
     private ReferralCodeService _service = null!;
     private Dictionary<string, long> _plain = null!;
