@@ -99,7 +99,7 @@ internal static class PngImage
             int start = (row * stride) + 1;
             for (int col = x; col < x + w; col++)
             {
-                raw[start + (col >> 3)] &= (byte)~(0x80 >> (col & 7));
+                raw[start + (col >> 3)] &= (byte)(~(0x80 >> (col & 7)) & 0xFF);
             }
         }
     }

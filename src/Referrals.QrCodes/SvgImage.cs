@@ -13,6 +13,8 @@ internal static class SvgImage
     private const double Baseline = 2.2;  // modules below the band's top
     private const double AdvanceEm = 0.6; // a monospace character's advance, in em, for the width estimate
 
+    /// <remarks>No XML declaration: a string has no encoding of its own (a writer given one would declare UTF-16), and
+    /// SVG files without one are read as UTF-8, the encoding a caller writing the string to a file normally uses.</remarks>
     internal static string Render(QrMatrix matrix, int moduleSize, int quietZone, string? caption)
     {
         bool hasCaption = !string.IsNullOrEmpty(caption);
@@ -38,7 +40,7 @@ internal static class SvgImage
         }
 
         var sb = new StringBuilder();
-        var settings = new XmlWriterSettings { OmitXmlDeclaration = false, Indent = false, CheckCharacters = true, Encoding = Encoding.UTF8 };
+        var settings = new XmlWriterSettings { OmitXmlDeclaration = true, Indent = false, CheckCharacters = true };
         using (var w = XmlWriter.Create(sb, settings))
         {
             w.WriteStartElement("svg", Namespace);
