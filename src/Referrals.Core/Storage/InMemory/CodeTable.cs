@@ -209,10 +209,13 @@ internal sealed class CodeTable : IJournaled
         }
     }
 
-    // A bulk session (a million codes) should not leave its journal's array behind.
+    // A unit of a million codes should not leave its journal's array behind, but one of bulk generation's chunks (16,384
+    // codes at most) may: trimmed, the array would be grown again, a large object each time, by every chunk.
+    private const int KeptJournalCapacity = 16 * 1024;
+
     private void Trim()
     {
-        if (_journal.Count == 0 && _journal.Capacity > 4096)
+        if (_journal.Count == 0 && _journal.Capacity > KeptJournalCapacity)
         {
             _journal.Capacity = 64;
         }
