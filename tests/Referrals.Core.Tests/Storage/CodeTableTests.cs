@@ -52,9 +52,9 @@ public sealed class CodeTableTests
         var sessions = Enumerable.Range(0, 3000).Select(i => new Session([[new Write(i % 3, false)]], Commits: true)).ToArray();
         var (table, committed) = Run(sessions);
         Assert.Equal(3, committed.Count);
-        var changes = new List<(long Position, CodeRow Row)>();
+        var changes = new List<(long Position, ReferralCodeRecord Record)>();
         table.ListChanges(0, 10, own: false, changes);
-        Assert.Equal([(2998L, "C0000", 1000L), (2999L, "C0001", 1000L), (3000L, "C0002", 1000L)], changes.Select(c => (c.Position, c.Row.Record.Code.Value, c.Row.Record.Version)));
+        Assert.Equal([(2998L, "C0000", 1000L), (2999L, "C0001", 1000L), (3000L, "C0002", 1000L)], changes.Select(c => (c.Position, c.Record.Code.Value, c.Record.Version)));
     }
 
     [Fact]
@@ -65,15 +65,15 @@ public sealed class CodeTableTests
         Assert.True(table.TryAppend(first, out var previous));
         Assert.Null(previous);
         Assert.True(table.TryAppend(Row("JANE20", 2, 2), out previous));
-        Assert.Same(first.Record, previous!.Record);
+        Assert.Same(first.Record, previous);
         Assert.False(table.TryAppend(Row("JANE20", 1, 3), out previous));
-        Assert.Equal(2, previous!.Record.Version);
+        Assert.Equal(2, previous!.Version);
         table.RollbackTo(0);
         Assert.Null(table.Latest("JANE20", own: true));
         Assert.Empty(table.History("JANE20", own: true));
         Assert.True(table.TryAppend(Row("JANE20", 1, 4), out _));
         table.Commit();
-        var changes = new List<(long Position, CodeRow Row)>();
+        var changes = new List<(long Position, ReferralCodeRecord Record)>();
         table.ListChanges(0, 10, own: false, changes);
         Assert.Equal([3L], changes.Select(c => c.Position)); // positions 1 and 2 were taken by the rolled-back writes
     }
@@ -108,7 +108,7 @@ public sealed class CodeTableTests
                     var row = Row(key, w.Bad ? (following == 1 ? 2 : following - 1) : following, ++tick);
                     bool written = table.TryAppend(row, out var previous);
                     Assert.Equal(!w.Bad, written);
-                    Assert.Same(seen?.Rows[^1], previous);
+                    Assert.Same(seen?.Rows[^1].Record, previous);
                     if (!written)
                     {
                         stopped = true;
@@ -148,19 +148,26 @@ public sealed class CodeTableTests
     {
         foreach (var (key, versions) in model)
         {
-            Assert.Same(versions.Rows[^1], table.Latest(key, own));
-            Assert.Equal(versions.Rows, table.History(key, own));
+            Assert.Same(versions.Rows[^1].Record, table.Latest(key, own));
+            // The versions as written: the very records, at their instants (a code's only version keeps no row).
+            var history = table.History(key, own);
+            Assert.Equal(versions.Rows.Count, history.Count);
+            for (int i = 0; i < history.Count; i++)
+            {
+                Assert.Same(versions.Rows[i].Record, history[i].Record);
+                Assert.Equal(versions.Rows[i].ChangedAt, history[i].ChangedAt);
+            }
         }
         Assert.Null(table.Latest("NONE", own));
         Assert.Empty(table.History("NONE", own));
-        var expected = model.OrderBy(kv => kv.Value.Position).Select(kv => (kv.Value.Position, kv.Value.Rows[^1])).ToList();
-        var all = new List<(long Position, CodeRow Row)>();
+        var expected = model.OrderBy(kv => kv.Value.Position).Select(kv => (kv.Value.Position, kv.Value.Rows[^1].Record)).ToList();
+        var all = new List<(long Position, ReferralCodeRecord Record)>();
         table.ListChanges(0, int.MaxValue, own, all);
         Assert.Equal(expected, all);
         // Paged from the middle: what follows a position, up to a limit.
         if (expected.Count > 2)
         {
-            var page = new List<(long Position, CodeRow Row)>();
+            var page = new List<(long Position, ReferralCodeRecord Record)>();
             long after = expected[expected.Count / 2].Position;
             table.ListChanges(after, 3, own, page);
             Assert.Equal(expected.Where(e => e.Position > after).Take(3), page);

@@ -1,3 +1,6 @@
+using NodaTime;
+using Referrals.Codes;
+
 namespace Referrals.Storage;
 
 /// <summary>
@@ -10,14 +13,20 @@ namespace Referrals.Storage;
 internal sealed class CodeTable : IJournaled
 {
     // A bulk insert of a million codes holds a million entries: each is a struct in a segment of entries, found through an
-    // open-addressing table of (hash, entry) pairs, so a code costs the table nothing beyond its row (kept as given: the
-    // store's row, shared by every reader), 32 bytes of entry, 16 of feed and 8 to 16 of hash table, and growing copies
-    // nothing but the hash table. A Dictionary of entry objects cost an object, a dictionary entry and the garbage of its
-    // growth a code: 250 bytes more a code in bulk generation.
+    // open-addressing table of (hash, entry) pairs, so a code costs the table nothing beyond its record: 48 bytes of entry,
+    // 16 of feed and 8 to 16 of hash table, none of it an object the collector copies, and growing copies nothing but the
+    // hash table. A Dictionary of entry objects holding the rows cost the row, an object, a dictionary entry and the
+    // garbage of its growth a code: 250 bytes more a code in bulk generation, copied by every collection that kept them.
     private struct Entry
     {
-        /// <summary>The code's only version (a <see cref="CodeRow"/>), or every version, oldest first (a <see cref="CodeRow"/>[] with room to spare) once there are two.</summary>
+        /// <summary>
+        /// The code's only version (its <see cref="ReferralCodeRecord"/>, written at <see cref="ChangedAt"/>: most codes never
+        /// change, and keep no row), or every version, oldest first (a <see cref="CodeRow"/>[] with room to spare) once there are two.
+        /// </summary>
         public object Versions;
+
+        /// <summary>When the only version was written (unused once there are two).</summary>
+        public Instant ChangedAt;
 
         /// <summary>The code's feed position as the open session sees it.</summary>
         public long Position;
@@ -31,9 +40,9 @@ internal sealed class CodeTable : IJournaled
         /// <summary>Versions every other reader sees.</summary>
         public int Committed;
 
-        public readonly CodeRow At(int i) => Versions as CodeRow ?? ((CodeRow[])Versions)[i];
+        public readonly ReferralCodeRecord RecordAt(int i) => Versions as ReferralCodeRecord ?? ((CodeRow[])Versions)[i].Record;
 
-        public readonly string Key => At(0).Record.Code.Value;
+        public readonly string Key => RecordAt(0).Code.Value;
     }
 
     private readonly record struct FeedItem(long Position, int Entry);
@@ -59,7 +68,7 @@ internal sealed class CodeTable : IJournaled
     public int Mark => _journal.Count;
 
     /// <summary>The latest version of <paramref name="key"/> the reader sees, or <see langword="null"/>.</summary>
-    public CodeRow? Latest(string key, bool own)
+    public ReferralCodeRecord? Latest(string key, bool own)
     {
         int e = Find(key, Hash(key), out _);
         if (e < 0)
@@ -68,7 +77,7 @@ internal sealed class CodeTable : IJournaled
         }
         ref var entry = ref _entries[e];
         int count = own ? entry.Count : entry.Committed;
-        return count == 0 ? null : entry.At(count - 1);
+        return count == 0 ? null : entry.RecordAt(count - 1);
     }
 
     /// <summary>Every version of <paramref name="key"/> the reader sees, oldest first: a copy the caller may keep.</summary>
@@ -81,7 +90,7 @@ internal sealed class CodeTable : IJournaled
         }
         ref var entry = ref _entries[e];
         int count = own ? entry.Count : entry.Committed;
-        return count == 0 ? [] : entry.Versions is CodeRow one ? [one] : ((CodeRow[])entry.Versions).AsSpan(0, count).ToArray();
+        return count == 0 ? [] : entry.Versions is ReferralCodeRecord one ? [new CodeRow(one, entry.ChangedAt)] : ((CodeRow[])entry.Versions).AsSpan(0, count).ToArray();
     }
 
     /// <summary>
@@ -91,7 +100,7 @@ internal sealed class CodeTable : IJournaled
     /// <param name="row">The version.</param>
     /// <param name="previous">The latest version before, or <see langword="null"/>; when false, the latest version the session sees.</param>
     /// <returns>False, and nothing written, when the version does not follow.</returns>
-    public bool TryAppend(CodeRow row, out CodeRow? previous)
+    public bool TryAppend(CodeRow row, out ReferralCodeRecord? previous)
     {
         string key = row.Record.Code.Value;
         long version = row.Record.Version;
@@ -112,15 +121,16 @@ internal sealed class CodeTable : IJournaled
             }
             _slots[free] = Slot(hash, e);
             ref var added = ref _entries.Add();
-            added.Versions = row;
+            added.Versions = row.Record;
+            added.ChangedAt = row.ChangedAt;
             added.Count = 1;
             _journal.Add(new Undo(e, 0, 0));
             added.Position = Append(e);
             return true;
         }
         ref var entry = ref _entries[e];
-        previous = entry.At(entry.Count - 1);
-        if (version != previous.Record.Version + 1)
+        previous = entry.RecordAt(entry.Count - 1);
+        if (version != previous.Version + 1)
         {
             return false;
         }
@@ -140,9 +150,9 @@ internal sealed class CodeTable : IJournaled
     // Puts a version after the Count (at least 1) the session sees.
     private static void Put(ref Entry entry, CodeRow row)
     {
-        if (entry.Versions is CodeRow one)
+        if (entry.Versions is ReferralCodeRecord one)
         {
-            entry.Versions = new CodeRow[] { one, row, null!, null! };
+            entry.Versions = new CodeRow[] { new(one, entry.ChangedAt), row, null!, null! };
         }
         else
         {
@@ -161,7 +171,7 @@ internal sealed class CodeTable : IJournaled
     /// Up to <paramref name="limit"/> codes whose feed position is after <paramref name="after"/>, in feed order, with
     /// their positions and latest versions as the reader sees them.
     /// </summary>
-    public void ListChanges(long after, int limit, bool own, List<(long Position, CodeRow Row)> into)
+    public void ListChanges(long after, int limit, bool own, List<(long Position, ReferralCodeRecord Record)> into)
     {
         int lo = 0, hi = _feed.Count;
         while (lo < hi)
@@ -182,7 +192,7 @@ internal sealed class CodeTable : IJournaled
             ref var entry = ref _entries[e];
             if ((own ? entry.Position : entry.CommittedPosition) == position)
             {
-                into.Add((position, entry.At((own ? entry.Count : entry.Committed) - 1)));
+                into.Add((position, entry.RecordAt((own ? entry.Count : entry.Committed) - 1)));
             }
         }
     }

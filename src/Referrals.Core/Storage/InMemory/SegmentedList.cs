@@ -4,17 +4,22 @@ using System.Runtime.CompilerServices;
 namespace Referrals.Storage;
 
 /// <summary>
-/// A list of structs kept in arrays of a fixed length (about 64 KB each), read and written by reference. Growing adds an
-/// array and copies nothing, so a list that grows to millions of items leaves no garbage behind, and none of its arrays
-/// is a large object. Not thread-safe.
+/// A list of structs kept in arrays of a fixed length (64 to 128 KB each but the first), read and written by reference.
+/// Growing adds an array and copies nothing, so a list that grows to millions of items leaves no garbage behind; and its
+/// full arrays are large objects on purpose: they live as long as the list, and the collector never copies a large object,
+/// where each small one would be copied twice on its way to the oldest generation. The first array starts small and
+/// doubles up to the full length, so a list of a few items costs a few items. Not thread-safe.
 /// </summary>
 internal sealed class SegmentedList<T>
     where T : struct
 {
-    private const int SegmentBytes = 64 * 1024;
+    private const int SegmentBytes = 128 * 1024;
+    private const int FirstLength = 16;
 
-    // A power of two, so an index splits into a segment and an offset with a shift and a mask.
-    private static readonly int Shift = BitOperations.Log2((uint)Math.Max(1, SegmentBytes / Unsafe.SizeOf<T>()));
+    // A power of two, so an index splits into a segment and an offset with a shift and a mask; at least half of
+    // SegmentBytes, so mostly above the large object threshold (85,000 bytes): 96 KB of the code table's 48-byte entries,
+    // 128 KB of its 16-byte feed items.
+    private static readonly int Shift = BitOperations.Log2((uint)Math.Max(FirstLength, SegmentBytes / Unsafe.SizeOf<T>()));
     private static readonly int Mask = (1 << Shift) - 1;
 
     private readonly List<T[]> _segments = [];
@@ -39,12 +44,20 @@ internal sealed class SegmentedList<T>
     {
         int index = _count;
         int segment = index >> Shift;
+        int offset = index & Mask;
         if (segment == _segments.Count)
         {
-            _segments.Add(new T[1 << Shift]);
+            _segments.Add(new T[segment == 0 ? Math.Min(FirstLength, Mask + 1) : Mask + 1]);
+        }
+        else if (offset == _segments[segment].Length)
+        {
+            // Only the first array is ever shorter than the full length.
+            var grown = new T[Math.Min(offset * 2, Mask + 1)];
+            Array.Copy(_segments[segment], grown, offset);
+            _segments[segment] = grown;
         }
         _count = index + 1;
-        return ref _segments[segment][index & Mask];
+        return ref _segments[segment][offset];
     }
 
     /// <summary>
