@@ -263,6 +263,8 @@ public sealed partial class ReferralCodeService
         string? prefix = CheckRequest(request);
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         int keyLength = _generator.KeyLength;
+        // Room in the index for the whole batch at once: grown a chunk at a time, it would copy its table again and again.
+        _resolver.Index.Reserve(count);
         int chunk = BulkChunkSize;
         var keys = new char[Math.Min(count, chunk) * keyLength];
         var drawn = new List<ReferralCodeRecord>(Math.Min(count, chunk));

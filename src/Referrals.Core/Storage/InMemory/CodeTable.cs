@@ -1,4 +1,5 @@
-using System.Runtime.InteropServices;
+using NodaTime;
+using Referrals.Codes;
 
 namespace Referrals.Storage;
 
@@ -11,66 +12,55 @@ namespace Referrals.Storage;
 /// </summary>
 internal sealed class CodeTable : IJournaled
 {
-    private sealed class Entry(string key, CodeRow first)
+    // A bulk insert of a million codes holds a million entries: each is a struct in a segment of entries, found through an
+    // open-addressing table of (hash, entry) pairs, so a code costs the table nothing beyond its record: 48 bytes of entry,
+    // 16 of feed and 8 to 16 of hash table, none of it an object the collector copies, and growing copies nothing but the
+    // hash table. A Dictionary of entry objects holding the rows cost the row, an object, a dictionary entry and the
+    // garbage of its growth a code: 250 bytes more a code in bulk generation, copied by every collection that kept them.
+    private struct Entry
     {
-        public readonly string Key = key;
+        /// <summary>
+        /// The code's only version (its <see cref="ReferralCodeRecord"/>, written at <see cref="ChangedAt"/>: most codes never
+        /// change, and keep no row), or every version, oldest first (a <see cref="CodeRow"/>[] with room to spare) once there are two.
+        /// </summary>
+        public object Versions;
 
-        /// <summary>The code's only version while <see cref="Many"/> is null (most codes never change: no array for them).</summary>
-        public CodeRow One = first;
+        /// <summary>When the only version was written (unused once there are two).</summary>
+        public Instant ChangedAt;
 
-        /// <summary>Every version, oldest first, once there are two.</summary>
-        public CodeRow[]? Many;
-
-        /// <summary>Versions the open session sees.</summary>
-        public int Count;
-
-        /// <summary>Versions every other reader sees.</summary>
-        public int Committed;
-
-        /// <summary>The code's feed position as the open session sees it (0: none).</summary>
+        /// <summary>The code's feed position as the open session sees it.</summary>
         public long Position;
 
         /// <summary>The code's feed position as every other reader sees it (0: none).</summary>
         public long CommittedPosition;
 
-        public CodeRow At(int i) => Many is null ? One : Many[i];
+        /// <summary>Versions the open session sees (at least 1: an entry whose versions are all rolled back leaves the table).</summary>
+        public int Count;
 
-        /// <summary>Puts a version after the <see cref="Count"/> the session sees.</summary>
-        public void Put(CodeRow row)
-        {
-            if (Count == 0)
-            {
-                // Not reached: an entry whose versions are all rolled back leaves the table. Kept whole for safety.
-                One = row;
-                if (Many is not null)
-                {
-                    Many[0] = row;
-                }
-            }
-            else
-            {
-                if (Many is null)
-                {
-                    Many = new CodeRow[4];
-                    Many[0] = One;
-                }
-                else if (Count == Many.Length)
-                {
-                    Array.Resize(ref Many, Count * 2);
-                }
-                Many[Count] = row;
-            }
-            Count++;
-        }
+        /// <summary>Versions every other reader sees.</summary>
+        public int Committed;
+
+        public readonly ReferralCodeRecord RecordAt(int i) => Versions as ReferralCodeRecord ?? ((CodeRow[])Versions)[i].Record;
+
+        public readonly string Key => RecordAt(0).Code.Value;
     }
 
-    private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly record struct FeedItem(long Position, int Entry);
 
-    // In position order: appended by every write, trimmed back by a rollback, stale entries dropped by a commit.
-    private readonly List<(long Position, Entry Entry)> _feed = [];
+    // Each write with the entry's count and position before it; a count of 0: the write put the entry into the table.
+    private readonly record struct Undo(int Entry, int PreviousCount, long PreviousPosition);
 
-    // Each write with the entry's count and position before it; Added: the write put the entry into the table.
-    private readonly List<(Entry Entry, int PreviousCount, long PreviousPosition, bool Added)> _journal = [];
+    // In the order they were put in the table, so the entries a rollback takes out of it are always the last ones.
+    private readonly SegmentedList<Entry> _entries = new();
+
+    // Open addressing with linear probing: a slot is 0 (empty) or a key's hash in the high half and its entry + 1 in the
+    // low half, so probing compares the hashes and reads an entry only when they match; a capacity that is a power of two.
+    private ulong[] _slots = new ulong[16];
+
+    // In position order: appended by every write, trimmed back by a rollback, stale items dropped by a commit.
+    private readonly SegmentedList<FeedItem> _feed = new();
+
+    private readonly List<Undo> _journal = [];
 
     // Never rolled back: a rolled-back write leaves a gap in the feed's positions, as a database sequence does.
     private long _lastPosition;
@@ -78,25 +68,29 @@ internal sealed class CodeTable : IJournaled
     public int Mark => _journal.Count;
 
     /// <summary>The latest version of <paramref name="key"/> the reader sees, or <see langword="null"/>.</summary>
-    public CodeRow? Latest(string key, bool own)
+    public ReferralCodeRecord? Latest(string key, bool own)
     {
-        if (!_entries.TryGetValue(key, out var entry))
+        int e = Find(key, Hash(key), out _);
+        if (e < 0)
         {
             return null;
         }
+        ref var entry = ref _entries[e];
         int count = own ? entry.Count : entry.Committed;
-        return count == 0 ? null : entry.At(count - 1);
+        return count == 0 ? null : entry.RecordAt(count - 1);
     }
 
     /// <summary>Every version of <paramref name="key"/> the reader sees, oldest first: a copy the caller may keep.</summary>
     public IReadOnlyList<CodeRow> History(string key, bool own)
     {
-        if (!_entries.TryGetValue(key, out var entry))
+        int e = Find(key, Hash(key), out _);
+        if (e < 0)
         {
             return [];
         }
+        ref var entry = ref _entries[e];
         int count = own ? entry.Count : entry.Committed;
-        return count == 0 ? [] : entry.Many is null ? [entry.One] : entry.Many.AsSpan(0, count).ToArray();
+        return count == 0 ? [] : entry.Versions is ReferralCodeRecord one ? [new CodeRow(one, entry.ChangedAt)] : ((CodeRow[])entry.Versions).AsSpan(0, count).ToArray();
     }
 
     /// <summary>
@@ -106,53 +100,84 @@ internal sealed class CodeTable : IJournaled
     /// <param name="row">The version.</param>
     /// <param name="previous">The latest version before, or <see langword="null"/>; when false, the latest version the session sees.</param>
     /// <returns>False, and nothing written, when the version does not follow.</returns>
-    public bool TryAppend(CodeRow row, out CodeRow? previous)
+    public bool TryAppend(CodeRow row, out ReferralCodeRecord? previous)
     {
         string key = row.Record.Code.Value;
         long version = row.Record.Version;
-        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_entries, key, out bool existed);
-        if (!existed)
+        int hash = Hash(key);
+        int e = Find(key, hash, out int free);
+        if (e < 0)
         {
             previous = null;
             if (version != 1)
             {
-                _entries.Remove(key);
                 return false;
             }
-            slot = new Entry(key, row);
+            e = _entries.Count;
+            if ((long)(e + 1) * 4 > (long)_slots.Length * 3)
+            {
+                Grow();
+                Find(key, hash, out free);
+            }
+            _slots[free] = Slot(hash, e);
+            ref var added = ref _entries.Add();
+            added.Versions = row.Record;
+            added.ChangedAt = row.ChangedAt;
+            added.Count = 1;
+            _journal.Add(new Undo(e, 0, 0));
+            added.Position = Append(e);
+            return true;
         }
-        var entry = slot!;
-        previous = existed && entry.Count > 0 ? entry.At(entry.Count - 1) : null;
-        if (existed && version != (previous?.Record.Version ?? 0) + 1)
+        ref var entry = ref _entries[e];
+        previous = entry.RecordAt(entry.Count - 1);
+        if (version != previous.Version + 1)
         {
             return false;
         }
-        _journal.Add((entry, existed ? entry.Count : 0, entry.Position, !existed));
-        if (existed)
+        _journal.Add(new Undo(e, entry.Count, entry.Position));
+        Put(ref entry, row);
+        entry.Position = Append(e);
+        return true;
+    }
+
+    private long Append(int entry)
+    {
+        long position = ++_lastPosition;
+        _feed.Add() = new FeedItem(position, entry);
+        return position;
+    }
+
+    // Puts a version after the Count (at least 1) the session sees.
+    private static void Put(ref Entry entry, CodeRow row)
+    {
+        if (entry.Versions is ReferralCodeRecord one)
         {
-            entry.Put(row);
+            entry.Versions = new CodeRow[] { new(one, entry.ChangedAt), row, null!, null! };
         }
         else
         {
-            entry.Count = 1;
+            var many = (CodeRow[])entry.Versions;
+            if (entry.Count == many.Length)
+            {
+                Array.Resize(ref many, entry.Count * 2);
+                entry.Versions = many;
+            }
+            many[entry.Count] = row;
         }
-        entry.Position = ++_lastPosition;
-        _feed.Add((entry.Position, entry));
-        return true;
+        entry.Count++;
     }
 
     /// <summary>
     /// Up to <paramref name="limit"/> codes whose feed position is after <paramref name="after"/>, in feed order, with
     /// their positions and latest versions as the reader sees them.
     /// </summary>
-    public void ListChanges(long after, int limit, bool own, List<(long Position, CodeRow Row)> into)
+    public void ListChanges(long after, int limit, bool own, List<(long Position, ReferralCodeRecord Record)> into)
     {
-        var feed = CollectionsMarshal.AsSpan(_feed);
-        int lo = 0, hi = feed.Length;
+        int lo = 0, hi = _feed.Count;
         while (lo < hi)
         {
             int mid = (lo + hi) >>> 1;
-            if (feed[mid].Position <= after)
+            if (_feed[mid].Position <= after)
             {
                 lo = mid + 1;
             }
@@ -161,12 +186,13 @@ internal sealed class CodeTable : IJournaled
                 hi = mid;
             }
         }
-        for (int i = lo; i < feed.Length && into.Count < limit; i++)
+        for (int i = lo; i < _feed.Count && into.Count < limit; i++)
         {
-            var (position, entry) = feed[i];
+            var (position, e) = _feed[i];
+            ref var entry = ref _entries[e];
             if ((own ? entry.Position : entry.CommittedPosition) == position)
             {
-                into.Add((position, entry.At((own ? entry.Count : entry.Committed) - 1)));
+                into.Add((position, entry.RecordAt((own ? entry.Count : entry.Committed) - 1)));
             }
         }
     }
@@ -175,46 +201,143 @@ internal sealed class CodeTable : IJournaled
     {
         for (int j = _journal.Count - 1; j >= mark; j--)
         {
-            var (entry, previousCount, previousPosition, added) = _journal[j];
-            if (entry.Many is not null)
+            var (e, previousCount, previousPosition) = _journal[j];
+            ref var entry = ref _entries[e];
+            if (previousCount == 0)
             {
-                entry.Many[entry.Count - 1] = null!;
+                // The write put the entry in the table, and every entry put in after it is out again (undone first).
+                Remove(Hash(entry.Key), e);
+                _entries.Truncate(e);
+                continue;
+            }
+            if (entry.Versions is CodeRow[] many)
+            {
+                many[entry.Count - 1] = null!;
             }
             entry.Count = previousCount;
             entry.Position = previousPosition;
-            if (added)
-            {
-                _entries.Remove(entry.Key);
-            }
         }
-        // Every write since the last commit appended one feed entry, so the writes undone are the feed's last ones.
+        // Every write since the last commit appended one feed item, so the writes undone are the feed's last ones.
         int undone = _journal.Count - mark;
-        _feed.RemoveRange(_feed.Count - undone, undone);
+        _feed.Truncate(_feed.Count - undone);
         _journal.RemoveRange(mark, undone);
         Trim();
     }
 
     public void Commit()
     {
-        foreach (var (entry, _, _, _) in _journal)
+        foreach (var (e, _, _) in _journal)
         {
+            ref var entry = ref _entries[e];
             entry.Committed = entry.Count;
             entry.CommittedPosition = entry.Position;
         }
         _journal.Clear();
         Trim();
-        if (_feed.Count > 2 * _entries.Count + 1024)
+        if (_feed.Count > (2 * _entries.Count) + 1024)
         {
-            _feed.RemoveAll(static f => f.Entry.CommittedPosition != f.Position);
+            // Compacted in place: the stale items (a code's earlier positions) dropped, the rest kept in order.
+            int kept = 0;
+            for (int i = 0; i < _feed.Count; i++)
+            {
+                var item = _feed[i];
+                if (_entries[item.Entry].CommittedPosition == item.Position)
+                {
+                    _feed[kept++] = item;
+                }
+            }
+            _feed.Truncate(kept);
         }
     }
 
-    // A bulk session (a million codes) should not leave its journal's array behind.
+    // A unit of a million codes should not leave its journal's array behind, but one of bulk generation's chunks (16,384
+    // codes at most) may: trimmed, the array would be grown again, a large object each time, by every chunk.
+    private const int KeptJournalCapacity = 16 * 1024;
+
     private void Trim()
     {
-        if (_journal.Count == 0 && _journal.Capacity > 4096)
+        if (_journal.Count == 0 && _journal.Capacity > KeptJournalCapacity)
         {
             _journal.Capacity = 64;
         }
+    }
+
+    // Randomised per process (string hashing), so nobody can choose codes that collide.
+    private static int Hash(string key) => key.GetHashCode();
+
+    private static ulong Slot(int hash, int entry) => unchecked(((ulong)(uint)hash << 32) | (uint)(entry + 1));
+
+    private static int HashOf(ulong slot) => unchecked((int)(slot >> 32));
+
+    private static int EntryOf(ulong slot) => unchecked((int)(uint)slot) - 1;
+
+    // The entry of key, or -1 and the empty slot where it would go.
+    private int Find(string key, int hash, out int free)
+    {
+        ulong[] slots = _slots;
+        int mask = slots.Length - 1;
+        int at = hash & mask;
+        while (true)
+        {
+            ulong slot = slots[at];
+            if (slot == 0)
+            {
+                free = at;
+                return -1;
+            }
+            if (HashOf(slot) == hash)
+            {
+                int e = EntryOf(slot);
+                if (string.Equals(_entries[e].Key, key, StringComparison.Ordinal))
+                {
+                    free = -1;
+                    return e;
+                }
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    private void Grow()
+    {
+        ulong[] old = _slots;
+        var slots = new ulong[old.Length * 2];
+        int mask = slots.Length - 1;
+        foreach (ulong slot in old)
+        {
+            if (slot != 0)
+            {
+                int at = HashOf(slot) & mask;
+                while (slots[at] != 0)
+                {
+                    at = (at + 1) & mask;
+                }
+                slots[at] = slot;
+            }
+        }
+        _slots = slots;
+    }
+
+    // Empties the slot of entry e and moves up the slots after it that probed past it (linear probing's deletion).
+    private void Remove(int hash, int e)
+    {
+        ulong[] slots = _slots;
+        int mask = slots.Length - 1;
+        int hole = hash & mask;
+        while (EntryOf(slots[hole]) != e)
+        {
+            hole = (hole + 1) & mask;
+        }
+        for (int at = (hole + 1) & mask; slots[at] != 0; at = (at + 1) & mask)
+        {
+            // The slot at `at` may fill the hole unless its home lies after the hole, on the way to `at`.
+            int home = HashOf(slots[at]) & mask;
+            if (((at - home) & mask) >= ((at - hole) & mask))
+            {
+                slots[hole] = slots[at];
+                hole = at;
+            }
+        }
+        slots[hole] = 0;
     }
 }

@@ -94,7 +94,7 @@ internal sealed class StoreState
 
     public ReferralCodeRecord? FindCode(ReferralCode code, bool own) => FindCode(code.Value, own);
 
-    private ReferralCodeRecord? FindCode(string code, bool own) => _codes.Latest(code, own)?.Record;
+    private ReferralCodeRecord? FindCode(string code, bool own) => _codes.Latest(code, own);
 
     public IReadOnlyList<ReferralCodeRecord> ListCodesByOwner(ProgramId program, ParticipantId owner, ReferralCode? after, int limit, bool own)
     {
@@ -115,12 +115,12 @@ internal sealed class StoreState
     public IReadOnlyList<ReferralCodeChange> ListCodeChanges(long after, int limit, bool own)
     {
         CheckLimit(limit);
-        var changes = new List<(long Position, CodeRow Row)>(Math.Min(limit, 1024));
+        var changes = new List<(long Position, ReferralCodeRecord Record)>(Math.Min(limit, 1024));
         _codes.ListChanges(after, limit, own, changes);
         var list = new List<ReferralCodeChange>(changes.Count);
-        foreach (var (position, row) in changes)
+        foreach (var (position, record) in changes)
         {
-            list.Add(new ReferralCodeChange(position, row.Record));
+            list.Add(new ReferralCodeChange(position, record));
         }
         return list;
     }
@@ -579,9 +579,9 @@ internal sealed class StoreState
             // The session's own rows count: a code given twice in a unit is refused at its second row.
             return record.Version == 1 ? WriteOutcome.Duplicate(RowKind.Code, key) : WriteOutcome.Conflict(RowKind.Code, key);
         }
-        if (previous?.Record.Owner is { } oldOwner)
+        if (previous?.Owner is { } oldOwner)
         {
-            _codesByOwner.Remove((previous.Record.Program, oldOwner), key);
+            _codesByOwner.Remove((previous.Program, oldOwner), key);
         }
         if (record.Owner is { } owner)
         {
