@@ -203,6 +203,10 @@ public sealed partial class SqliteReferralStore
     /// </summary>
     private static int[] KeyOrder(IReadOnlyList<CodeRow> rows)
     {
+        if (rows is BulkCodeRows bulk && bulk.Count > 64 && bulk.KeyOrder() is { } ordered)
+        {
+            return ordered; // the keys sorted without a record or a string made
+        }
         var order = new int[rows.Count];
         for (int i = 0; i < order.Length; i++)
         {

@@ -267,8 +267,7 @@ public sealed partial class ReferralCodeService
         _resolver.Index.Reserve(count);
         int chunk = BulkChunkSize;
         var keys = new char[Math.Min(count, chunk) * keyLength];
-        var drawn = new List<ReferralCodeRecord>(Math.Min(count, chunk));
-        var accepted = new List<ReferralCodeRecord>(Math.Min(count, chunk));
+        var accepted = new char[Math.Min(count, chunk) * keyLength];
         int remaining = count;
         while (remaining > 0)
         {
@@ -276,50 +275,59 @@ public sealed partial class ReferralCodeService
             if (keys.Length < size * keyLength)
             {
                 keys = new char[size * keyLength];
+                accepted = new char[size * keyLength];
             }
-            accepted.Clear();
-            for (int attempt = 0; accepted.Count < size; attempt++)
+            // The chunk's codes are kept as keys, not records: a record is made for each reader (the store, the index, the
+            // caller) and dropped by it (see BulkCodeRows), so no record of the chunk outlives its use.
+            var createdAt = _clock.GetCurrentInstant();
+            ReferralCodeRecord? prototype = null;
+            int held = 0;
+            for (int attempt = 0; held < size; attempt++)
             {
                 if (attempt >= _codeOptions.MaxUniquenessAttempts)
                 {
                     throw SpaceExhausted();
                 }
-                int n = size - accepted.Count;
+                int n = size - held;
                 _generator.DrawMany(keys, n); // the random bytes of the whole chunk at once
-                var createdAt = _clock.GetCurrentInstant();
-                drawn.Clear();
-                for (int i = 0; i < n; i++)
-                {
-                    var key = keys.AsSpan(i * keyLength, keyLength);
-                    drawn.Add(NewRecord(request, ReferralCode.FromNormalized(new string(key)), _generator.Display(prefix, key), CodeKind.Bulk, createdAt));
-                }
-                // One unit for the chunk; the store adapter names the records it left out (a code drawn twice in the chunk, or
+                prototype ??= NewRecord(request, ReferralCode.FromNormalized(new string(keys.AsSpan(0, keyLength))), string.Empty, CodeKind.Bulk, createdAt);
+                var rows = new BulkCodeRows(keys, keyLength, n, prototype, _generator, prefix, createdAt);
+                // One unit for the chunk; the store adapter takes out the rows it left out (a code drawn twice in the chunk, or
                 // one the store holds already, this batch's earlier chunks included), and those are drawn again.
-                var rejected = await _store.AddManyAsync(drawn, cancellationToken).ConfigureAwait(false);
-                HashSet<ReferralCodeRecord>? rejectedSet = null;
+                var rejected = await _store.AddManyAsync(rows, cancellationToken).ConfigureAwait(false);
                 if (rejected.Count > 0)
                 {
-                    // By reference: two records of the same drawn code are equal as values.
-                    rejectedSet = new HashSet<ReferralCodeRecord>(rejected, ReferenceEqualityComparer.Instance);
                     ReferralsTelemetry.CodeCollisions.Add(rejected.Count);
                 }
-                int from = accepted.Count;
-                foreach (var record in drawn)
+                int from = held;
+                for (int i = 0; i < rows.Count; i++)
                 {
-                    if (rejectedSet is null || !rejectedSet.Contains(record))
-                    {
-                        accepted.Add(record);
-                    }
+                    rows.Key(i).CopyTo(accepted.AsSpan(held * keyLength, keyLength));
+                    held++;
                 }
-                _resolver.Index.SetMany(from == 0 ? accepted : accepted.Skip(from)); // one acquisition of the index's lock
+                _resolver.Index.SetMany(Records(accepted, from, held)); // one acquisition of the index's lock
             }
-            ReferralsTelemetry.CodesIssued.Add(accepted.Count, new KeyValuePair<string, object?>(ReferralsTelemetry.Tags.Kind, "bulk"));
-            foreach (var record in accepted)
+            ReferralsTelemetry.CodesIssued.Add(held, new KeyValuePair<string, object?>(ReferralsTelemetry.Tags.Kind, "bulk"));
+            for (int i = 0; i < held; i++)
             {
-                yield return record;
+                yield return Record(accepted, i);
             }
             remaining -= size;
             chunk = Math.Min(chunk * 2, MaxBulkChunkSize);
+
+            ReferralCodeRecord Record(char[] keysHeld, int i)
+            {
+                var key = keysHeld.AsSpan(i * keyLength, keyLength);
+                return prototype! with { Code = ReferralCode.FromNormalized(new string(key)), Display = _generator.Display(prefix, key) };
+            }
+
+            IEnumerable<ReferralCodeRecord> Records(char[] keysHeld, int from, int to)
+            {
+                for (int i = from; i < to; i++)
+                {
+                    yield return Record(keysHeld, i);
+                }
+            }
         }
         LogBulkIssued(_logger, request.Program.Value, count, request.Medium);
     }

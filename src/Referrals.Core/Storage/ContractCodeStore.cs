@@ -27,40 +27,27 @@ internal sealed class ContractCodeStore(IReferralStore store, IClock clock)
     }
 
     /// <summary>
-    /// Writes new codes in one unit of one session, leaving out those it cannot write; returns the records left out (the
-    /// very objects given): a code given twice (one record of it is kept) and codes the store holds already.
+    /// Writes bulk generation's new codes in one unit of one session, leaving out those it cannot write (a code drawn twice:
+    /// its second row; a code the store holds), which it takes out of <paramref name="rows"/>; returns their positions in
+    /// the drawn keys (<see cref="BulkCodeRows.DrawnAt"/>).
     /// </summary>
-    /// <remarks>
-    /// A store refuses a new code it holds, its open unit's own rows included, so a code given twice is refused at its
-    /// second row: no set of the batch's keys is built here. Each refusal costs the unit again, which is rare (a random
-    /// code drawn twice, or one the store holds).
-    /// </remarks>
-    public async ValueTask<IReadOnlyList<ReferralCodeRecord>> AddManyAsync(IReadOnlyList<ReferralCodeRecord> records, CancellationToken cancellationToken = default)
+    public async ValueTask<IReadOnlyList<int>> AddManyAsync(BulkCodeRows rows, CancellationToken cancellationToken = default)
     {
-        var rejected = new List<ReferralCodeRecord>();
-        var rows = new List<CodeRow>(records.Count);
-        var now = clock.GetCurrentInstant();
-        foreach (var r in records)
-        {
-            rows.Add(new CodeRow(r, now));
-        }
+        var rejected = new List<int>();
         await using var session = await store.BeginAsync(cancellationToken).ConfigureAwait(false);
         while (rows.Count > 0)
         {
-            // All or nothing per unit: a code that exists is named by the outcome, left out, and the rest written again.
             var outcome = await session.WriteAsync(new UnitOfWork { Codes = rows }, cancellationToken).ConfigureAwait(false);
             if (outcome.Status == WriteStatus.Written)
             {
                 break;
             }
-            // The last row of the code: when the code comes twice, the first row was written and the second refused (or,
-            // when the store holds it, the first is refused at the next try).
-            int i = rows.FindLastIndex(r => string.Equals(r.Record.Code.Value, outcome.Key, StringComparison.Ordinal));
+            int i = rows.LastIndexOf(outcome.Key);
             if (outcome.Kind != RowKind.Code || i < 0)
             {
                 throw new InvalidOperationException($"The store refused a batch of new codes with {outcome}, which names none of them.");
             }
-            rejected.Add(rows[i].Record);
+            rejected.Add(rows.DrawnAt(i));
             rows.RemoveAt(i);
         }
         await session.CommitAsync(cancellationToken).ConfigureAwait(false);

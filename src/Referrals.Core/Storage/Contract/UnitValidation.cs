@@ -32,7 +32,8 @@ internal static class UnitValidation
         {
             ArgumentOutOfRangeException.ThrowIfNegative(read.Version, "unit.ReadOrders");
         }
-        foreach (var code in unit.Codes)
+        // Bulk generation's rows are made whole and at version 1 (BulkCodeRows); reading them would make each one more time.
+        foreach (var code in unit.Codes is BulkCodeRows ? [] : unit.Codes)
         {
             CheckRecord(code?.Record, "unit.Codes");
             CheckWrittenVersion(code!.Record.Version, nameof(UnitOfWork.Codes));
