@@ -233,6 +233,25 @@ internal sealed class CodeIndex
     }
 
     /// <summary>
+    /// Adds bulk generation's new codes under one acquisition of the writers' lock without a record each: the codes of
+    /// <paramref name="keys"/> (<paramref name="keyLength"/> characters each), every other field as in
+    /// <paramref name="prototype"/>, displayed as <paramref name="generator"/> prints them with <paramref name="prefix"/>.
+    /// </summary>
+    public void SetBulk(ReferralCodeRecord prototype, ReadOnlySpan<char> keys, int keyLength, CodeGenerator generator, string? prefix)
+    {
+        lock (_write)
+        {
+            FlushLoad();
+            var row = RowOf(prototype);
+            for (int at = 0; at + keyLength <= keys.Length; at += keyLength)
+            {
+                var key = keys.Slice(at, keyLength);
+                Put(row with { Code = key, Display = generator.Display(prefix, key) }, null);
+            }
+        }
+    }
+
+    /// <summary>
     /// Adds or replaces a code from a store's row (the store's fast start) without a record: nothing is allocated for a
     /// code that packs and fits the shared tables. A row older than the code held is ignored. Rows of codes issued and never
     /// changed go in by batches, their slots read together first (the memory latency of one miss paid for many): call

@@ -305,7 +305,7 @@ public sealed partial class ReferralCodeService
                     rows.Key(i).CopyTo(accepted.AsSpan(held * keyLength, keyLength));
                     held++;
                 }
-                _resolver.Index.SetMany(Records(accepted, from, held)); // one acquisition of the index's lock
+                _resolver.Index.SetBulk(prototype, accepted.AsSpan(from * keyLength, (held - from) * keyLength), keyLength, _generator, prefix);
             }
             ReferralsTelemetry.CodesIssued.Add(held, new KeyValuePair<string, object?>(ReferralsTelemetry.Tags.Kind, "bulk"));
             for (int i = 0; i < held; i++)
@@ -319,14 +319,6 @@ public sealed partial class ReferralCodeService
             {
                 var key = keysHeld.AsSpan(i * keyLength, keyLength);
                 return prototype! with { Code = ReferralCode.FromNormalized(new string(key)), Display = _generator.Display(prefix, key) };
-            }
-
-            IEnumerable<ReferralCodeRecord> Records(char[] keysHeld, int from, int to)
-            {
-                for (int i = from; i < to; i++)
-                {
-                    yield return Record(keysHeld, i);
-                }
             }
         }
         LogBulkIssued(_logger, request.Program.Value, count, request.Medium);

@@ -104,6 +104,12 @@ public sealed class VanityAndBulkCodeTests
         Assert.All(batch, r => Assert.Equal(CodeKind.Bulk, r.Kind));
         Assert.Equal(52_000, await t.CodeCountAsync());
         Assert.Equal(CodeResolutionOutcome.Found, t.Codes.Resolve(batch[^1].Display).Outcome);
+        foreach (var record in batch.Where((_, i) => i % 101 == 0))
+        {
+            // Every code yielded is held as yielded and indexed (the records are made for each reader: equal, not the same).
+            Assert.Equal(record, await t.Codes.FindAsync(record.Code, Ct));
+            Assert.Equal(CodeResolutionOutcome.Found, t.Codes.Resolve(record.Code.Value).Outcome);
+        }
     }
 
     [Fact]

@@ -33,6 +33,47 @@ public sealed class SqliteCodeIndexTests : IDisposable
     }
 
     [Fact]
+    public async Task Bulk_codes_drawn_twice_or_held_already_are_drawn_again_and_each_yielded_record_is_the_one_in_the_file()
+    {
+        // 5 symbols (25 bits): 40,000 codes over 2,000 held draw codes twice within a chunk of 32,768 and codes the file
+        // holds, so the store refuses rows of a bulk unit and the chunk draws them again.
+        string path = _directory.NewDatabasePath();
+        await using var store = SqliteReferralStore.OpenFile(path);
+        var options = new ReferralsOptions();
+        options.Codes.Length = 5;
+        options.Codes.Prefix = "SHOP";
+        options.Programs[Program.Value] = new ProgramOptions { TimeZone = "Europe/Berlin" };
+        var codes = new ReferralCodeService(store, options, new FakeClock(Start));
+        var held = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < 2_000; i++)
+        {
+            held.Add((await codes.IssueAsync(new CodeRequest { Program = Program, Owner = new ParticipantId($"c-{i}"), Medium = ShareMedium.Sms }, Ct)).Code.Value);
+        }
+        var request = new CodeRequest { Program = Program, Medium = ShareMedium.Receipt, Prefix = "SHOP", MaxUses = 3 };
+        var batch = new List<ReferralCodeRecord>();
+        await foreach (var record in codes.GenerateBulkAsync(request, 40_000, Ct))
+        {
+            batch.Add(record);
+        }
+        Assert.Equal(40_000, batch.Count);
+        Assert.Equal(40_000, batch.Select(r => r.Code.Value).Distinct(StringComparer.Ordinal).Count());
+        Assert.DoesNotContain(batch, r => held.Contains(r.Code.Value));
+        foreach (var record in batch.Where((_, i) => i % 97 == 0).Append(batch[^1]))
+        {
+            Assert.Equal(record, await codes.FindAsync(record.Code, Ct)); // the very fields, display and instant included
+            Assert.StartsWith("SHOP-", record.Display, StringComparison.Ordinal);
+            var resolved = codes.Resolve(record.Display);
+            Assert.Equal(CodeResolutionOutcome.Found, resolved.Outcome);
+            Assert.Equal(record.Display, resolved.Display);
+        }
+        await using var connection = new SqliteConnection($"Data Source={path}");
+        await connection.OpenAsync(Ct);
+        await using var count = connection.CreateCommand();
+        count.CommandText = "SELECT count(*) FROM codes;";
+        Assert.Equal(42_000L, (long)(await count.ExecuteScalarAsync(Ct))!);
+    }
+
+    [Fact]
     public async Task The_fast_start_from_the_file_resolves_every_code_as_the_process_that_wrote_them_does()
     {
         string path = _directory.NewDatabasePath();
