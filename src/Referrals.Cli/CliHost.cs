@@ -84,10 +84,9 @@ internal sealed class CliHost : IAsyncDisposable
                     + "in the current directory ({ \"ConnectionStrings\": { \"Referrals\": \"Data Source=referrals.db\" } }), in the file --config names, "
                     + "or in the environment variable ConnectionStrings__Referrals.");
             }
-            // A relative path in the connection string is relative to the current directory, as for the library.
             try
             {
-                referrals.UseSqlite(connectionString);
+                referrals.UseSqlite(Anchor(connectionString, console.CurrentDirectory));
             }
             catch (ArgumentException e)
             {
@@ -116,6 +115,20 @@ internal sealed class CliHost : IAsyncDisposable
             throw CliException.Refused($"The store could not be opened ({e.GetType().Name}): {e.Message} Check ConnectionStrings:Referrals and that the file's folder exists and is writable.");
         }
         return new CliHost(host);
+    }
+
+    /// <summary>
+    /// A relative file in the connection string is relative to the current directory, as for the library; made absolute here
+    /// against the command's directory, which is not the process's in the in-process tests.
+    /// </summary>
+    private static string Anchor(string connectionString, string directory)
+    {
+        var builder = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(connectionString);
+        if (builder.DataSource is { Length: > 0 } file && !file.StartsWith("file:", StringComparison.OrdinalIgnoreCase) && file != ":memory:" && !Path.IsPathRooted(file))
+        {
+            builder.DataSource = Path.GetFullPath(file, directory);
+        }
+        return builder.ConnectionString;
     }
 
     /// <summary>The program as configured; a name not in <c>Referrals:Programs</c> is a usage error naming those that are.</summary>
