@@ -69,7 +69,10 @@ internal sealed class Progress
         }
     }
 
+    /// <summary>A duration for people: <c>0.4 s</c>, <c>42 s</c>, <c>3:07</c>, <c>1:02:03</c>.</summary>
     public static string Format(TimeSpan t) => t.TotalHours >= 1
         ? string.Create(CultureInfo.InvariantCulture, $"{(int)t.TotalHours}:{t.Minutes:00}:{t.Seconds:00}")
-        : string.Create(CultureInfo.InvariantCulture, $"{t.Minutes}:{t.Seconds:00}");
+        : t.TotalSeconds >= 60
+            ? string.Create(CultureInfo.InvariantCulture, $"{t.Minutes}:{t.Seconds:00}")
+            : string.Create(CultureInfo.InvariantCulture, $"{t.TotalSeconds:0.0} s");
 }
