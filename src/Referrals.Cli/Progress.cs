@@ -15,7 +15,7 @@ internal sealed class Progress
     private readonly long _total;
     private readonly long _start;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private long _lastDraw = long.MinValue;
+    private long _lastDraw = -1_000; // not long.MinValue: now - _lastDraw is checked arithmetic
     private bool _drawn;
 
     /// <param name="console">Where the bar is drawn (its error writer).</param>
@@ -50,9 +50,9 @@ internal sealed class Progress
         double fraction = Math.Clamp((double)done / _total, 0, 1);
         int filled = (int)Math.Round(fraction * BarWidth);
         double rate = Rate(done);
-        string eta = rate > 0 && done < _total ? Format(TimeSpan.FromSeconds((_total - done) / rate)) : "0:00";
+        string eta = rate > 0 && done < _total ? Format(TimeSpan.FromSeconds((_total - done) / rate)) : Format(TimeSpan.Zero);
         string line = string.Create(CultureInfo.InvariantCulture,
-            $"\r[{new string('#', filled)}{new string('-', BarWidth - filled)}] {fraction,4:P0} {shown ?? CliApp.N(done) + " " + _unit} {rate,10:N0} {_unit}/s  ETA {eta}  ");
+            $"\r[{new string('#', filled)}{new string('-', BarWidth - filled)}] {(int)(fraction * 100),3}% {shown ?? CliApp.N(done) + " " + _unit} {rate,10:N0} {_unit}/s  ETA {eta}  ");
         _console.Error.Write(line);
         _console.Error.Flush();
         _drawn = true;

@@ -111,6 +111,21 @@ public sealed class CodesBulkTests
     }
 
     [Fact]
+    public async Task OnATerminalProgressWithRateAndEtaGoesToStderrAndTheResultToStdout()
+    {
+        using var shop = new Shop();
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var console = new CliConsole { Out = output, Error = error, ErrorIsTerminal = true, CurrentDirectory = shop.Directory };
+        int exit = await CliApp.RunAsync(["codes", "bulk", "-p", "customers", "-n", "3000", "-o", "codes.csv"], console, TestContext.Current.CancellationToken);
+        Assert.True(exit == 0, error.ToString());
+        // The last bar drawn is the complete one, then cleared with a carriage return.
+        Assert.Matches(@"\r\[#{24}\] 100% 3,000 codes +[0-9,]+ codes/s  ETA 0\.0 s", error.ToString());
+        Assert.EndsWith("\r", error.ToString(), StringComparison.Ordinal);
+        Assert.StartsWith("Wrote 3,000 codes", output.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task APartialFileOfAnotherProgramIsNotResumed()
     {
         using var shop = new Shop();
