@@ -1,0 +1,157 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Referrals.Programs;
+
+namespace Referrals.Cli;
+
+/// <summary>
+/// The library as a host would run it: the generic host with the <c>Referrals</c> section and the SQLite store from
+/// configuration, started (settings checked, file opened and migrated, code index loaded) before a command uses it.
+/// </summary>
+/// <remarks>
+/// Configuration, later sources winning: <c>appsettings.json</c> in the current directory (optional), the file named by
+/// <c>--config</c> (must exist), then environment variables (<c>Referrals__Codes__Prefix</c>,
+/// <c>ConnectionStrings__Referrals</c>), as the generic host orders files and variables. The store's connection string is
+/// <c>ConnectionStrings:Referrals</c>, the key the library's documentation uses. Secrets (link signing keys, the contact
+/// hash key) come from these sources only, never from the command line, where other users of the machine could read them.
+/// </remarks>
+internal sealed class CliHost : IAsyncDisposable
+{
+    public const string ConnectionStringName = "Referrals";
+
+    private readonly IHost _host;
+
+    private CliHost(IHost host) => _host = host;
+
+    public IServiceProvider Services => _host.Services;
+
+    public ReferralsOptions Options => _host.Services.GetRequiredService<IOptions<ReferralsOptions>>().Value;
+
+    public T Get<T>()
+        where T : notnull => _host.Services.GetRequiredService<T>();
+
+    /// <summary>Reads the configuration alone (no store), for the commands that need only settings.</summary>
+    public static IConfigurationRoot ReadConfiguration(CliConsole console, string? configFile)
+    {
+        var configuration = new ConfigurationManager();
+        configuration.AddJsonFile(Path.Combine(console.CurrentDirectory, "appsettings.json"), optional: true, reloadOnChange: false);
+        if (configFile is not null)
+        {
+            string path = console.Resolve(configFile);
+            if (!File.Exists(path))
+            {
+                throw CliException.Usage($"--config {Text.Echo(configFile)}: no such file ({path}). Name a JSON file with the Referrals section, or leave --config out to read appsettings.json in the current directory.");
+            }
+            configuration.AddJsonFile(path, optional: false, reloadOnChange: false);
+        }
+        var variables = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (key, value) in console.Environment)
+        {
+            variables[key.Replace("__", ConfigurationPath.KeyDelimiter, StringComparison.Ordinal)] = value;
+        }
+        configuration.AddInMemoryCollection(variables);
+        return configuration;
+    }
+
+    /// <summary>Builds and starts the host; every problem of the configuration or the file becomes a <see cref="CliException"/>.</summary>
+    public static async Task<CliHost> StartAsync(CliConsole console, string? configFile, bool withStore, CancellationToken cancellationToken)
+    {
+        IConfigurationRoot configuration;
+        try
+        {
+            configuration = ReadConfiguration(console, configFile);
+        }
+        catch (InvalidDataException e)
+        {
+            throw CliException.Refused($"The configuration cannot be read: {e.Message} Fix the JSON file it names.");
+        }
+        catch (FormatException e)
+        {
+            throw CliException.Refused($"The configuration cannot be read: {e.Message} Fix the JSON file it names.");
+        }
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = console.CurrentDirectory });
+        builder.Configuration.AddConfiguration(configuration);
+        var referrals = builder.Services.AddReferrals(builder.Configuration).AddQrCodes();
+        if (withStore)
+        {
+            string? connectionString = builder.Configuration.GetConnectionString(ConnectionStringName);
+            if (string.IsNullOrWhiteSpace(connectionString))
+            {
+                throw CliException.Refused(
+                    "No store is configured: set ConnectionStrings:Referrals to the SQLite file's connection string, in appsettings.json "
+                    + "in the current directory ({ \"ConnectionStrings\": { \"Referrals\": \"Data Source=referrals.db\" } }), in the file --config names, "
+                    + "or in the environment variable ConnectionStrings__Referrals.");
+            }
+            try
+            {
+                referrals.UseSqlite(Anchor(connectionString, console.CurrentDirectory));
+            }
+            catch (ArgumentException e)
+            {
+                throw CliException.Refused($"ConnectionStrings:Referrals is not a usable SQLite connection string: {e.Message}");
+            }
+        }
+        var host = builder.Build();
+        try
+        {
+            await host.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OptionsValidationException e)
+        {
+            host.Dispose();
+            throw CliException.Refused("The configuration has bad settings; fix them in appsettings.json, the --config file or the environment:"
+                + System.Environment.NewLine + "  " + string.Join(System.Environment.NewLine + "  ", e.Failures));
+        }
+        catch (InvalidOperationException e) when (e.InnerException is not null)
+        {
+            host.Dispose();
+            throw CliException.Refused($"The configuration cannot be used: {e.Message} {e.InnerException.Message}");
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            host.Dispose();
+            throw CliException.Refused($"The store could not be opened ({e.GetType().Name}): {e.Message} Check ConnectionStrings:Referrals and that the file's folder exists and is writable.");
+        }
+        return new CliHost(host);
+    }
+
+    /// <summary>
+    /// A relative file in the connection string is relative to the current directory, as for the library; made absolute here
+    /// against the command's directory, which is not the process's in the in-process tests.
+    /// </summary>
+    private static string Anchor(string connectionString, string directory)
+    {
+        var builder = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(connectionString);
+        if (builder.DataSource is { Length: > 0 } file && !file.StartsWith("file:", StringComparison.OrdinalIgnoreCase) && file != ":memory:" && !Path.IsPathRooted(file))
+        {
+            builder.DataSource = Path.GetFullPath(file, directory);
+        }
+        return builder.ConnectionString;
+    }
+
+    /// <summary>The program as configured; a name not in <c>Referrals:Programs</c> is a usage error naming those that are.</summary>
+    public ProgramId Program(string name)
+    {
+        var programs = Options.Programs;
+        if (!programs.ContainsKey(name))
+        {
+            string known = programs.Count == 0 ? "none is configured (add one under Referrals:Programs)" : "configured: " + string.Join(", ", programs.Keys.Order(StringComparer.Ordinal));
+            throw CliException.Usage($"--program {Text.Echo(name)}: no such program; {known}.");
+        }
+        return new ProgramId(name);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _host.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            _host.Dispose();
+        }
+    }
+}

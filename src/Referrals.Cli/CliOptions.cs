@@ -1,0 +1,87 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+using System.Text.Json;
+
+namespace Referrals.Cli;
+
+/// <summary>The options several commands share, each parsed with a message that says what is accepted.</summary>
+internal static class CliOptions
+{
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
+    public static readonly string MediumTokens = string.Join(", ", Enum.GetValues<ShareMedium>().Where(m => m != ShareMedium.Unknown).Select(m => m.ToToken()));
+
+    public static Option<string> Program() => new("--program", "-p")
+    {
+        Description = "The program: a key of Referrals:Programs in the configuration.",
+        HelpName = "name",
+        Required = true,
+    };
+
+    public static Option<ShareMedium> Medium(ShareMedium defaultMedium) => new("--medium", "-m")
+    {
+        Description = $"Where the codes are shared: {MediumTokens}.",
+        HelpName = "medium",
+        DefaultValueFactory = _ => defaultMedium,
+        CustomParser = ParseMedium,
+    };
+
+    public static Option<int> Count(string what, int max) => new("--count", "-n")
+    {
+        Description = $"How many {what} (1 to {CliApp.N(max)}).",
+        HelpName = "n",
+        Required = true,
+        CustomParser = r => ParseCount(r, max),
+    };
+
+    public static Option<string> Out(string description, bool required = true) => new("--out", "-o")
+    {
+        Description = description,
+        HelpName = "file",
+        Required = required,
+    };
+
+    public static Option<bool> Force(string description) => new("--force") { Description = description };
+
+    public static Option<string?> Actor() => new("--actor")
+    {
+        Description = "Who decides, as recorded in the ledger (default: the user name of this session).",
+        HelpName = "name",
+    };
+
+    public static Option<string> Reason() => new("--reason")
+    {
+        Description = "Why, as recorded in the ledger.",
+        HelpName = "text",
+        Required = true,
+    };
+
+    private static ShareMedium ParseMedium(ArgumentResult result)
+    {
+        string token = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
+        if (ShareMediumExtensions.TryParseToken(token, out var medium) && medium != ShareMedium.Unknown)
+        {
+            return medium;
+        }
+        result.AddError($"--medium {Text.Echo(token)} is no share medium; use one of {MediumTokens}.");
+        return ShareMedium.Unknown;
+    }
+
+    private static int ParseCount(ArgumentResult result, int max)
+    {
+        string token = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
+        if (!int.TryParse(token, NumberStyles.AllowThousands, CultureInfo.InvariantCulture, out int n) || n < 1 || n > max)
+        {
+            result.AddError($"--count {Text.Echo(token)} is not a whole number from 1 to {CliApp.N(max)}; write it like 50000 or 50,000.");
+            return 0;
+        }
+        return n;
+    }
+
+    public static void WriteJson(CliConsole console, object value) => console.Out.WriteLine(JsonSerializer.Serialize(value, JsonOptions));
+
+    /// <summary>The user the ledger names when no <c>--actor</c> is given.</summary>
+    public static string ActorOrUser(string? actor) =>
+        string.IsNullOrWhiteSpace(actor) ? System.Environment.UserName is { Length: > 0 } user ? user : "cli" : actor;
+}
