@@ -17,10 +17,6 @@ internal sealed class BulkCodeRows : IReadOnlyList<CodeRow>
     private readonly char[] _keys;
     private readonly int _keyLength;
     private readonly int[] _drawn;
-    private readonly ReferralCodeRecord _prototype;
-    private readonly CodeGenerator _generator;
-    private readonly string? _prefix;
-    private readonly Instant _changedAt;
     private int _count;
 
     /// <param name="keys">The drawn keys, <paramref name="keyLength"/> characters each; not changed while the rows are read.</param>
@@ -40,22 +36,22 @@ internal sealed class BulkCodeRows : IReadOnlyList<CodeRow>
         {
             _drawn[i] = i;
         }
-        _prototype = prototype;
-        _generator = generator;
-        _prefix = prefix;
-        _changedAt = changedAt;
+        Shape = new BulkCodeShape(prototype, generator, prefix);
+        ChangedAt = changedAt;
     }
+
+    /// <summary>What the rows' records have in common: every field but the code and its display.</summary>
+    public BulkCodeShape Shape { get; }
+
+    /// <summary>The rows' instant.</summary>
+    public Instant ChangedAt { get; }
 
     public int Count => _count;
 
-    public CodeRow this[int index] => new(RecordAt(index), _changedAt);
+    public CodeRow this[int index] => new(RecordAt(index), ChangedAt);
 
     /// <summary>The record of row <paramref name="index"/>, made now.</summary>
-    public ReferralCodeRecord RecordAt(int index)
-    {
-        var key = Key(index);
-        return _prototype with { Code = ReferralCode.FromNormalized(new string(key)), Display = _generator.Display(_prefix, key) };
-    }
+    public ReferralCodeRecord RecordAt(int index) => Shape.Record(Key(index));
 
     /// <summary>The key of row <paramref name="index"/>.</summary>
     public ReadOnlySpan<char> Key(int index)
@@ -146,4 +142,18 @@ internal sealed class BulkCodeRows : IReadOnlyList<CodeRow>
     }
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+}
+
+/// <summary>
+/// What the records of one bulk unit have in common — every field but the code and its display, which the generator prints
+/// from the code — so a store may hold each code as its key and this, and make the record when it is read.
+/// </summary>
+internal sealed class BulkCodeShape(ReferralCodeRecord prototype, CodeGenerator generator, string? prefix)
+{
+    /// <summary>The shared fields (its code and display are one code's, not to be read).</summary>
+    public ReferralCodeRecord Prototype => prototype;
+
+    /// <summary>The record of the code <paramref name="key"/>, made now.</summary>
+    public ReferralCodeRecord Record(ReadOnlySpan<char> key) =>
+        prototype with { Code = ReferralCode.FromNormalized(new string(key)), Display = generator.Display(prefix, key) };
 }

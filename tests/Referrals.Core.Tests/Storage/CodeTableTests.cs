@@ -18,8 +18,12 @@ public sealed class CodeTableTests
     private static readonly ProgramId Program = new("codes");
     private static readonly Instant T0 = Instant.FromUtc(2026, 11, 2, 9, 0);
 
-    /// <summary>A write of a code: the next version the session sees, or (Bad) one that does not follow it and stops the unit.</summary>
-    public sealed record Write(int Code, bool Bad);
+    /// <summary>
+    /// A write of a code: the next version the session sees, or (Bad) one that does not follow it and stops the unit; Bulk:
+    /// a new code written as bulk generation writes it (its key and a shared shape, <see cref="CodeTable.TryAppendBulk"/>),
+    /// or, with Bad, a bulk write of a code the session sees, refused.
+    /// </summary>
+    public sealed record Write(int Code, bool Bad, bool Bulk = false);
 
     /// <summary>A session: its units, each of writes, and whether it commits or rolls back all it wrote.</summary>
     public sealed record Session(Write[][] Units, bool Commits);
@@ -28,7 +32,8 @@ public sealed class CodeTableTests
     {
         var write = from code in Gen.Choose(0, codes - 1)
                     from bad in Gen.Frequency((30, Gen.Constant(false)), (1, Gen.Constant(true)))
-                    select new Write(code, bad);
+                    from bulk in Gen.Frequency((2, Gen.Constant(false)), (1, Gen.Constant(true)))
+                    select new Write(code, bad, bulk);
         var session = from units in Gen.Choose(1, 4).SelectMany(n => Gen.Choose(1, maxWrites).SelectMany(w => Gen.ArrayOf(write, w)).ArrayOf(n))
                       from commits in Gen.Frequency((3, Gen.Constant(true)), (1, Gen.Constant(false)))
                       select new Session(units, commits);
@@ -105,10 +110,22 @@ public sealed class CodeTableTests
                     string key = Key(w.Code);
                     var seen = next.GetValueOrDefault(key);
                     long following = (seen?.Rows.Count ?? 0) + 1;
-                    var row = Row(key, w.Bad ? (following == 1 ? 2 : following - 1) : following, ++tick);
-                    bool written = table.TryAppend(row, out var previous);
-                    Assert.Equal(!w.Bad, written);
-                    Assert.Same(seen?.Rows[^1].Record, previous);
+                    CodeRow row;
+                    bool written;
+                    if (w.Bulk && (following == 1) != w.Bad)
+                    {
+                        var at = T0 + Duration.FromSeconds(++tick);
+                        row = new CodeRow(Shape.Record(key), at);
+                        written = table.TryAppendBulk(Shape, key, at);
+                        Assert.Equal(!w.Bad, written);
+                    }
+                    else
+                    {
+                        row = Row(key, w.Bad ? (following == 1 ? 2 : following - 1) : following, ++tick);
+                        written = table.TryAppend(row, out var previous);
+                        Assert.Equal(!w.Bad, written);
+                        AssertSameOrEqual(seen?.Rows[^1].Record, previous);
+                    }
                     if (!written)
                     {
                         stopped = true;
@@ -142,19 +159,39 @@ public sealed class CodeTableTests
         return (table, committed);
     }
 
+    // Bulk generation's shape: a code of 4 symbols and its check symbol, printed with a prefix, shared by the bulk writes.
+    private static readonly BulkCodeShape Shape = new(
+        new ReferralCodeRecord { Code = ReferralCode.FromNormalized("C0000"), Display = "-", Program = Program, Kind = CodeKind.Bulk, Medium = ShareMedium.Card, CreatedAt = T0, MaxUses = 2 },
+        new CodeGenerator(new CodeOptions { Length = 4 }, CodeBlocklist.Default, CryptoRandomSource.Instance),
+        "SHOP");
+
+    // A record the table was given is given back as such; one it made from a bulk write's key and shape, equal to it.
+    private static void AssertSameOrEqual(ReferralCodeRecord? expected, ReferralCodeRecord? actual)
+    {
+        Assert.Equal(expected, actual);
+        if (expected is not null && expected.Display.StartsWith("SHOP", StringComparison.Ordinal))
+        {
+            Assert.NotSame(expected, actual);
+        }
+        else
+        {
+            Assert.Same(expected, actual);
+        }
+    }
+
     private static Dictionary<string, Versions> Copy(Dictionary<string, Versions> model) => new(model, StringComparer.Ordinal);
 
     private static void Check(CodeTable table, Dictionary<string, Versions> model, bool own)
     {
         foreach (var (key, versions) in model)
         {
-            Assert.Same(versions.Rows[^1].Record, table.Latest(key, own));
+            AssertSameOrEqual(versions.Rows[^1].Record, table.Latest(key, own));
             // The versions as written: the very records, at their instants (a code's only version keeps no row).
             var history = table.History(key, own);
             Assert.Equal(versions.Rows.Count, history.Count);
             for (int i = 0; i < history.Count; i++)
             {
-                Assert.Same(versions.Rows[i].Record, history[i].Record);
+                AssertSameOrEqual(versions.Rows[i].Record, history[i].Record);
                 Assert.Equal(versions.Rows[i].ChangedAt, history[i].ChangedAt);
             }
         }

@@ -21,9 +21,14 @@ internal sealed class CodeTable : IJournaled
     {
         /// <summary>
         /// The code's only version (its <see cref="ReferralCodeRecord"/>, written at <see cref="ChangedAt"/>: most codes never
-        /// change, and keep no row), or every version, oldest first (a <see cref="CodeRow"/>[] with room to spare) once there are two.
+        /// change, and keep no row; or, for a code of bulk generation, the <see cref="BulkCodeShape"/> its record is made
+        /// from with <see cref="Packed"/>, so the table keeps no object of its own for it), or every version, oldest first
+        /// (a <see cref="CodeRow"/>[] with room to spare) once there are two.
         /// </summary>
         public object Versions;
+
+        /// <summary>The key packed (<see cref="Pack"/>) while <see cref="Versions"/> is a <see cref="BulkCodeShape"/>.</summary>
+        public ulong Packed;
 
         /// <summary>When the only version was written (unused once there are two).</summary>
         public Instant ChangedAt;
@@ -40,9 +45,42 @@ internal sealed class CodeTable : IJournaled
         /// <summary>Versions every other reader sees.</summary>
         public int Committed;
 
-        public readonly ReferralCodeRecord RecordAt(int i) => Versions as ReferralCodeRecord ?? ((CodeRow[])Versions)[i].Record;
+        public readonly ReferralCodeRecord RecordAt(int i)
+        {
+            switch (Versions)
+            {
+                case ReferralCodeRecord one:
+                    return one;
+                case BulkCodeShape shape:
+                    Span<char> key = stackalloc char[MaxPacked];
+                    return shape.Record(Unpack(Packed, key));
+                default:
+                    return ((CodeRow[])Versions)[i].Record;
+            }
+        }
 
-        public readonly string Key => RecordAt(0).Code.Value;
+        public readonly int KeyHash()
+        {
+            if (Versions is BulkCodeShape)
+            {
+                Span<char> key = stackalloc char[MaxPacked];
+                return Hash(Unpack(Packed, key));
+            }
+            return Hash(RecordAt(0).Code.Value);
+        }
+
+        public readonly bool HasKey(ReadOnlySpan<char> key, ref ulong packedKey)
+        {
+            if (Versions is BulkCodeShape)
+            {
+                if (packedKey == ulong.MaxValue)
+                {
+                    packedKey = Pack(key); // once a look-up, and only if it meets a packed entry of the same hash
+                }
+                return packedKey == Packed;
+            }
+            return key.SequenceEqual(RecordAt(0).Code.Value);
+        }
     }
 
     private readonly record struct FeedItem(long Position, int Entry);
@@ -90,7 +128,7 @@ internal sealed class CodeTable : IJournaled
         }
         ref var entry = ref _entries[e];
         int count = own ? entry.Count : entry.Committed;
-        return count == 0 ? [] : entry.Versions is ReferralCodeRecord one ? [new CodeRow(one, entry.ChangedAt)] : ((CodeRow[])entry.Versions).AsSpan(0, count).ToArray();
+        return count == 0 ? [] : entry.Versions is CodeRow[] many ? many.AsSpan(0, count).ToArray() : [new CodeRow(entry.RecordAt(0), entry.ChangedAt)];
     }
 
     /// <summary>
@@ -140,6 +178,43 @@ internal sealed class CodeTable : IJournaled
         return true;
     }
 
+    /// <summary>
+    /// Appends a new code of bulk generation in the session and puts it at the end of the feed, if the session does not see
+    /// it: held as its packed key and <paramref name="shape"/> (no record kept), its record made when it is read.
+    /// </summary>
+    /// <returns>False, and nothing written, when the session sees the code already.</returns>
+    public bool TryAppendBulk(BulkCodeShape shape, ReadOnlySpan<char> key, Instant changedAt)
+    {
+        ulong packed = Pack(key);
+        if (packed == 0)
+        {
+            return TryAppend(new CodeRow(shape.Record(key), changedAt), out _);
+        }
+        int hash = Hash(key);
+        int e = Find(key, hash, out int free);
+        if (e >= 0)
+        {
+            return false;
+        }
+        e = _entries.Count;
+        if ((long)(e + 1) * 4 > (long)_slots.Length * 3)
+        {
+            Grow();
+            Find(key, hash, out free);
+        }
+        _slots[free] = Slot(hash, e);
+        ref var added = ref _entries.Add();
+        added.Versions = shape;
+        added.Packed = packed;
+        added.ChangedAt = changedAt;
+        added.Count = 1;
+        added.Committed = 0;
+        added.CommittedPosition = 0;
+        _journal.Add(new Undo(e, 0, 0));
+        added.Position = Append(e);
+        return true;
+    }
+
     private long Append(int entry)
     {
         long position = ++_lastPosition;
@@ -150,6 +225,10 @@ internal sealed class CodeTable : IJournaled
     // Puts a version after the Count (at least 1) the session sees.
     private static void Put(ref Entry entry, CodeRow row)
     {
+        if (entry.Versions is BulkCodeShape)
+        {
+            entry.Versions = entry.RecordAt(0); // a second version: the first made whole
+        }
         if (entry.Versions is ReferralCodeRecord one)
         {
             entry.Versions = new CodeRow[] { new(one, entry.ChangedAt), row, null!, null! };
@@ -206,7 +285,7 @@ internal sealed class CodeTable : IJournaled
             if (previousCount == 0)
             {
                 // The write put the entry in the table, and every entry put in after it is out again (undone first).
-                Remove(Hash(entry.Key), e);
+                Remove(entry.KeyHash(), e);
                 _entries.Truncate(e);
                 continue;
             }
@@ -262,8 +341,41 @@ internal sealed class CodeTable : IJournaled
         }
     }
 
-    // Randomised per process (string hashing), so nobody can choose codes that collide.
-    private static int Hash(string key) => key.GetHashCode();
+    // Randomised per process (string hashing), so nobody can choose codes that collide; a span's hash is its string's.
+    private static int Hash(ReadOnlySpan<char> key) => string.GetHashCode(key);
+
+    // The most symbols a packed key holds.
+    private const int MaxPacked = 12;
+
+    // A key of 1 to 12 symbols of the code alphabet as 5 bits a symbol, its length in the top 4 bits; 0 for any other key.
+    private static ulong Pack(ReadOnlySpan<char> key)
+    {
+        if (key.IsEmpty || key.Length > MaxPacked)
+        {
+            return 0;
+        }
+        ulong packed = 0;
+        for (int i = 0; i < key.Length; i++)
+        {
+            int v = CodeAlphabet.ValueOf(key[i]);
+            if (v < 0)
+            {
+                return 0;
+            }
+            packed |= (ulong)v << (5 * i);
+        }
+        return packed | ((ulong)key.Length << 60);
+    }
+
+    private static ReadOnlySpan<char> Unpack(ulong packed, Span<char> into)
+    {
+        int n = (int)(packed >> 60);
+        for (int i = 0; i < n; i++)
+        {
+            into[i] = CodeAlphabet.SymbolOf((int)((packed >> (5 * i)) & 0x1F));
+        }
+        return into[..n];
+    }
 
     private static ulong Slot(int hash, int entry) => unchecked(((ulong)(uint)hash << 32) | (uint)(entry + 1));
 
@@ -272,11 +384,12 @@ internal sealed class CodeTable : IJournaled
     private static int EntryOf(ulong slot) => unchecked((int)(uint)slot) - 1;
 
     // The entry of key, or -1 and the empty slot where it would go.
-    private int Find(string key, int hash, out int free)
+    private int Find(ReadOnlySpan<char> key, int hash, out int free)
     {
         ulong[] slots = _slots;
         int mask = slots.Length - 1;
         int at = hash & mask;
+        ulong packedKey = ulong.MaxValue; // not packed yet
         while (true)
         {
             ulong slot = slots[at];
@@ -288,7 +401,7 @@ internal sealed class CodeTable : IJournaled
             if (HashOf(slot) == hash)
             {
                 int e = EntryOf(slot);
-                if (string.Equals(_entries[e].Key, key, StringComparison.Ordinal))
+                if (_entries[e].HasKey(key, ref packedKey))
                 {
                     free = -1;
                     return e;

@@ -440,11 +440,26 @@ internal sealed class StoreState
                 return WriteOutcome.Conflict(RowKind.Order, read.Conversion.OrderId);
             }
         }
-        foreach (var code in unit.Codes)
+        if (unit.Codes is BulkCodeRows bulk)
         {
-            if (WriteCode(code) is { } stop)
+            // Bulk generation's new codes: each held as its key and the unit's shared shape, no record made.
+            var shape = bulk.Shape;
+            for (int i = 0; i < bulk.Count; i++)
             {
-                return stop;
+                if (WriteBulkCode(shape, bulk.Key(i), bulk.ChangedAt) is { } stop)
+                {
+                    return stop;
+                }
+            }
+        }
+        else
+        {
+            foreach (var code in unit.Codes)
+            {
+                if (WriteCode(code) is { } stop)
+                {
+                    return stop;
+                }
             }
         }
         foreach (var participant in unit.Participants)
@@ -586,6 +601,20 @@ internal sealed class StoreState
         if (record.Owner is { } owner)
         {
             _codesByOwner.Add((record.Program, owner), key);
+        }
+        return null;
+    }
+
+    private WriteOutcome? WriteBulkCode(BulkCodeShape shape, ReadOnlySpan<char> key, Instant changedAt)
+    {
+        if (!_codes.TryAppendBulk(shape, key, changedAt))
+        {
+            // The session's own rows count: a code drawn twice in a unit is refused at its second row.
+            return WriteOutcome.Duplicate(RowKind.Code, new string(key));
+        }
+        if (shape.Prototype.Owner is { } owner)
+        {
+            _codesByOwner.Add((shape.Prototype.Program, owner), new string(key));
         }
         return null;
     }
