@@ -1,3 +1,4 @@
+using System.Numerics;
 using NodaTime;
 using Referrals.Codes;
 
@@ -411,10 +412,22 @@ internal sealed class CodeTable : IJournaled
         }
     }
 
-    private void Grow()
+    /// <summary>Makes room for <paramref name="more"/> codes at once (a bulk unit's): the hash table grown once, not doubling again and again.</summary>
+    public void Reserve(int more)
+    {
+        long needed = ((long)(_entries.Count + more) * 4 / 3) + 1;
+        if (needed > _slots.Length)
+        {
+            Grow((int)Math.Min(BitOperations.RoundUpToPowerOf2((ulong)needed), 1UL << 30));
+        }
+    }
+
+    private void Grow() => Grow(_slots.Length * 2);
+
+    private void Grow(int length)
     {
         ulong[] old = _slots;
-        var slots = new ulong[old.Length * 2];
+        var slots = new ulong[length];
         int mask = slots.Length - 1;
         foreach (ulong slot in old)
         {

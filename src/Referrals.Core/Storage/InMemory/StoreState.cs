@@ -444,6 +444,7 @@ internal sealed class StoreState
         {
             // Bulk generation's new codes: each held as its key and the unit's shared shape, no record made.
             var shape = bulk.Shape;
+            _codes.Reserve(bulk.Count);
             for (int i = 0; i < bulk.Count; i++)
             {
                 if (WriteBulkCode(shape, bulk.Key(i), bulk.ChangedAt) is { } stop)
