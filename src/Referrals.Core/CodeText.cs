@@ -162,6 +162,15 @@ internal static class CodeText
     {
         int length = FormattedLength(prefix, data.Length, check is not null, groupSize);
         Span<char> buffer = length <= 128 ? stackalloc char[length] : new char[length];
+        return new string(buffer[..FormatInto(buffer, prefix, data, check, groupSize, separator)]);
+    }
+
+    /// <summary>
+    /// <see cref="Format"/> into <paramref name="buffer"/> (at least <see cref="FormattedLength"/> long); returns the length
+    /// written.
+    /// </summary>
+    public static int FormatInto(Span<char> buffer, string? prefix, ReadOnlySpan<char> data, char? check, int groupSize, char separator = '-')
+    {
         int n = 0;
         if (!string.IsNullOrEmpty(prefix))
         {
@@ -181,10 +190,11 @@ internal static class CodeText
         {
             buffer[n++] = c;
         }
-        return new string(buffer[..n]);
+        return n;
     }
 
-    private static int FormattedLength(string? prefix, int dataLength, bool check, int groupSize)
+    /// <summary>The length <see cref="Format"/> gives.</summary>
+    public static int FormattedLength(string? prefix, int dataLength, bool check, int groupSize)
     {
         int length = dataLength + (check ? 1 : 0);
         if (!string.IsNullOrEmpty(prefix))

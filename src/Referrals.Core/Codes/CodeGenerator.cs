@@ -100,6 +100,12 @@ internal sealed class CodeGenerator
     public string Display(string? prefix, ReadOnlySpan<char> key) =>
         CodeText.Format(prefix, key[.._length], _check ? key[_length] : null, _groupSize);
 
+    /// <summary><see cref="Display(string?, ReadOnlySpan{char})"/> into <paramref name="buffer"/>, or an empty span when it does not fit.</summary>
+    public ReadOnlySpan<char> Display(string? prefix, ReadOnlySpan<char> key, Span<char> buffer) =>
+        CodeText.FormattedLength(prefix, _length, _check, _groupSize) is int length && length <= buffer.Length
+            ? buffer[..CodeText.FormatInto(buffer, prefix, key[.._length], _check ? key[_length] : null, _groupSize)]
+            : default;
+
     /// <summary>Turns random bytes into the key: 5 bits a symbol, read from the first byte's top bit on, then the check symbol.</summary>
     private void Encode(ReadOnlySpan<byte> bytes, Span<char> key)
     {

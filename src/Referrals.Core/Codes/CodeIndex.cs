@@ -243,10 +243,12 @@ internal sealed class CodeIndex
         {
             FlushLoad();
             var row = RowOf(prototype);
+            var buffer = new char[128]; // not stackalloc: a method with one is never replaced on the stack (OSR) while it loops
             for (int at = 0; at + keyLength <= keys.Length; at += keyLength)
             {
                 var key = keys.Slice(at, keyLength);
-                Put(row with { Code = key, Display = generator.Display(prefix, key) }, null);
+                var display = generator.Display(prefix, key, buffer);
+                Put(row with { Code = key, Display = display.IsEmpty ? generator.Display(prefix, key) : display }, null);
             }
         }
     }
