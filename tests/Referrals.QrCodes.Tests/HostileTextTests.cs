@@ -30,7 +30,8 @@ public sealed class HostileTextTests
         Prop.ForAll(HostileText(), caption =>
         {
             string svg = Renderer.RenderSvg("https://shop.example/r/ABCD", new QrRenderOptions { Caption = caption });
-            var doc = XDocument.Parse(svg);
+            // Whitespace kept: a caption of spaces alone is a text node the default parse would drop.
+            var doc = XDocument.Parse(svg, LoadOptions.PreserveWhitespace);
             XNamespace ns = "http://www.w3.org/2000/svg";
             var text = doc.Root!.Element(ns + "text")!.Value;
             return text == Expected(caption);
@@ -67,6 +68,17 @@ public sealed class HostileTextTests
                 return !wellFormed && e.Message.Contains("unpaired surrogate", StringComparison.Ordinal);
             }
         });
+
+    [Theory]
+    [InlineData(" ")]
+    [InlineData("   ")]
+    [InlineData("\u3000")]
+    public void A_caption_of_spaces_alone_is_kept_as_given(string caption)
+    {
+        string svg = Renderer.RenderSvg("ABCD", new QrRenderOptions { Caption = caption });
+        XNamespace ns = "http://www.w3.org/2000/svg";
+        Assert.Equal(caption, XDocument.Parse(svg, LoadOptions.PreserveWhitespace).Root!.Element(ns + "text")!.Value);
+    }
 
     [Fact]
     public void Markup_in_a_caption_is_escaped_not_interpreted()

@@ -152,19 +152,7 @@ internal sealed class CodeTable : IJournaled
             {
                 return false;
             }
-            e = _entries.Count;
-            if ((long)(e + 1) * 4 > (long)_slots.Length * 3)
-            {
-                Grow();
-                Find(key, hash, out free);
-            }
-            _slots[free] = Slot(hash, e);
-            ref var added = ref _entries.Add();
-            added.Versions = row.Record;
-            added.ChangedAt = row.ChangedAt;
-            added.Count = 1;
-            _journal.Add(new Undo(e, 0, 0));
-            added.Position = Append(e);
+            Add(key, hash, free, row.Record, 0, row.ChangedAt);
             return true;
         }
         ref var entry = ref _entries[e];
@@ -197,7 +185,14 @@ internal sealed class CodeTable : IJournaled
         {
             return false;
         }
-        e = _entries.Count;
+        Add(key, hash, free, shape, packed, changedAt);
+        return true;
+    }
+
+    // Puts a new code's entry in the table (free: its empty slot, found before), in the session and at the end of the feed.
+    private void Add(ReadOnlySpan<char> key, int hash, int free, object versions, ulong packed, Instant changedAt)
+    {
+        int e = _entries.Count;
         if ((long)(e + 1) * 4 > (long)_slots.Length * 3)
         {
             Grow();
@@ -205,7 +200,7 @@ internal sealed class CodeTable : IJournaled
         }
         _slots[free] = Slot(hash, e);
         ref var added = ref _entries.Add();
-        added.Versions = shape;
+        added.Versions = versions;
         added.Packed = packed;
         added.ChangedAt = changedAt;
         added.Count = 1;
@@ -213,7 +208,6 @@ internal sealed class CodeTable : IJournaled
         added.CommittedPosition = 0;
         _journal.Add(new Undo(e, 0, 0));
         added.Position = Append(e);
-        return true;
     }
 
     private long Append(int entry)
