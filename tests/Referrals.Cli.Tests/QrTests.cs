@@ -40,6 +40,20 @@ public sealed class QrTests
     }
 
     [Fact]
+    public async Task ASheetOfManyPagesNamesItsFirstAndLastPageAndJsonListsThemAll()
+    {
+        using var shop = new Shop();
+        var result = await shop.RunAsync("sheet", "-p", "customers", "-n", "45", "-o", "cards.svg");
+        Assert.True(result.Exit == 0, result.ToString());
+        Assert.Contains($"Wrote 45 cards on 5 A4 page(s): {shop.PathOf("cards-1.svg")} ... {shop.PathOf("cards-5.svg")}", result.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("cards-3.svg", result.Out, StringComparison.Ordinal);
+        Assert.All(Enumerable.Range(1, 5), i => Assert.True(File.Exists(shop.PathOf($"cards-{i}.svg"))));
+        var json = await shop.RunAsync("sheet", "-p", "customers", "-n", "25", "-o", "more.svg", "--json");
+        Assert.True(json.Exit == 0, json.ToString());
+        Assert.Contains("more-3.svg", json.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ASheetOfNewCodesHasTenCardsAPageEachAStoredCode()
     {
         using var shop = new Shop();

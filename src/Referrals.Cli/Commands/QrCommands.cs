@@ -187,7 +187,14 @@ internal static class QrCommands
             }
             else
             {
-                console.Out.WriteLine($"Wrote {CliApp.N(total)} cards on {pages.Count} A4 page(s): {string.Join(", ", pages)}");
+                // A long run names its first and last pages, not each of a hundred (--json lists them all).
+                string where = pages.Count switch
+                {
+                    1 => pages[0],
+                    <= 3 => string.Join(", ", pages),
+                    _ => $"{pages[0]} ... {pages[^1]}",
+                };
+                console.Out.WriteLine($"Wrote {CliApp.N(total)} cards on {pages.Count} A4 page(s): {where}");
             }
             return total == 0 ? ExitCodes.Refused : ExitCodes.Ok;
         });
