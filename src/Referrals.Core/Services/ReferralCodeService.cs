@@ -281,6 +281,7 @@ public sealed partial class ReferralCodeService
             // caller) and dropped by it (see BulkCodeRows), so no record of the chunk outlives its use.
             var createdAt = _clock.GetCurrentInstant();
             ReferralCodeRecord? prototype = null;
+            BulkCodeShape? shape = null;
             int held = 0;
             for (int attempt = 0; held < size; attempt++)
             {
@@ -290,8 +291,12 @@ public sealed partial class ReferralCodeService
                 }
                 int n = size - held;
                 _generator.DrawMany(keys, n); // the random bytes of the whole chunk at once
-                prototype ??= NewRecord(request, ReferralCode.FromNormalized(new string(keys.AsSpan(0, keyLength))), string.Empty, CodeKind.Bulk, createdAt);
-                var rows = new BulkCodeRows(keys, keyLength, n, prototype, _generator, prefix, createdAt);
+                if (shape is null)
+                {
+                    prototype = NewRecord(request, ReferralCode.FromNormalized(new string(keys.AsSpan(0, keyLength))), string.Empty, CodeKind.Bulk, createdAt);
+                    shape = new BulkCodeShape(prototype, _generator, prefix);
+                }
+                var rows = new BulkCodeRows(keys, keyLength, n, shape, createdAt);
                 // One unit for the chunk; the store adapter takes out the rows it left out (a code drawn twice in the chunk, or
                 // one the store holds already, this batch's earlier chunks included), and those are drawn again.
                 var rejected = await _store.AddManyAsync(rows, cancellationToken).ConfigureAwait(false);
@@ -305,21 +310,15 @@ public sealed partial class ReferralCodeService
                     rows.Key(i).CopyTo(accepted.AsSpan(held * keyLength, keyLength));
                     held++;
                 }
-                _resolver.Index.SetBulk(prototype, accepted.AsSpan(from * keyLength, (held - from) * keyLength), keyLength, _generator, prefix);
+                _resolver.Index.SetBulk(prototype!, accepted.AsSpan(from * keyLength, (held - from) * keyLength), keyLength, _generator, prefix);
             }
             ReferralsTelemetry.CodesIssued.Add(held, new KeyValuePair<string, object?>(ReferralsTelemetry.Tags.Kind, "bulk"));
             for (int i = 0; i < held; i++)
             {
-                yield return Record(accepted, i);
+                yield return shape!.Record(accepted.AsSpan(i * keyLength, keyLength));
             }
             remaining -= size;
             chunk = Math.Min(chunk * 2, MaxBulkChunkSize);
-
-            ReferralCodeRecord Record(char[] keysHeld, int i)
-            {
-                var key = keysHeld.AsSpan(i * keyLength, keyLength);
-                return prototype! with { Code = ReferralCode.FromNormalized(new string(key)), Display = _generator.Display(prefix, key) };
-            }
         }
         LogBulkIssued(_logger, request.Program.Value, count, request.Medium);
     }

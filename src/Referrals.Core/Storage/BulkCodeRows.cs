@@ -22,11 +22,9 @@ internal sealed class BulkCodeRows : IReadOnlyList<CodeRow>
     /// <param name="keys">The drawn keys, <paramref name="keyLength"/> characters each; not changed while the rows are read.</param>
     /// <param name="keyLength">The length of a key.</param>
     /// <param name="count">How many keys, from the first.</param>
-    /// <param name="prototype">Every field of the records but <see cref="ReferralCodeRecord.Code"/> and <see cref="ReferralCodeRecord.Display"/>.</param>
-    /// <param name="generator">Prints a key for display.</param>
-    /// <param name="prefix">The display's prefix, if any.</param>
+    /// <param name="shape">What the records have in common: every field but the code and its display.</param>
     /// <param name="changedAt">The rows' instant.</param>
-    public BulkCodeRows(char[] keys, int keyLength, int count, ReferralCodeRecord prototype, CodeGenerator generator, string? prefix, Instant changedAt)
+    public BulkCodeRows(char[] keys, int keyLength, int count, BulkCodeShape shape, Instant changedAt)
     {
         _keys = keys;
         _keyLength = keyLength;
@@ -36,7 +34,7 @@ internal sealed class BulkCodeRows : IReadOnlyList<CodeRow>
         {
             _drawn[i] = i;
         }
-        Shape = new BulkCodeShape(prototype, generator, prefix);
+        Shape = shape;
         ChangedAt = changedAt;
     }
 
