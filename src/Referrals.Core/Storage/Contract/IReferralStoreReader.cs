@@ -86,6 +86,12 @@ public interface IReferralStoreReader
     ValueTask<IReadOnlyList<Touch>> FindTouchesAsync(ProgramId program, ParticipantId? customer, IReadOnlyList<string> visitors, IReadOnlyList<ContactHash> contacts, Instant from, Instant until, int limit, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// The program's touches by (event time, touch id), after <paramref name="after"/>, at most <paramref name="limit"/>:
+    /// reports (<c>ProgramReport</c>) read a period's touches in pages.
+    /// </summary>
+    ValueTask<IReadOnlyList<Touch>> ListProgramTouchesAsync(ProgramId program, ListPosition? after, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// How many touches point to the referrer with event time in [<paramref name="from"/>, <paramref name="until"/>),
     /// counting no further than <paramref name="limit"/> (the result is at most <paramref name="limit"/>): a velocity
     /// check asks for its threshold + 1, so its cost is bounded by the policy, not by the referrer's history.
@@ -153,6 +159,12 @@ public interface IReferralStoreReader
     /// <paramref name="after"/>, at most <paramref name="limit"/>. An idle reward pass is a probe of this index.
     /// </summary>
     ValueTask<IReadOnlyList<RewardRow>> ListDueRewardsAsync(ProgramId program, RewardDue due, Instant until, ListPosition? after, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The program's reward rows by (conversion time, reward id), after <paramref name="after"/>, at most
+    /// <paramref name="limit"/>: reports and replay read them beside the program's orders, in pages.
+    /// </summary>
+    ValueTask<IReadOnlyList<RewardRow>> ListProgramRewardsAsync(ProgramId program, ListPosition? after, int limit, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// A beneficiary's reward rows by (conversion time, reward id), after <paramref name="after"/>, at most

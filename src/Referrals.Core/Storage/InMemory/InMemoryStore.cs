@@ -138,6 +138,12 @@ public sealed class InMemoryStore : IReferralStore
     ValueTask<IReadOnlyList<Touch>> IReferralStoreReader.FindTouchesAsync(ProgramId program, ParticipantId? customer, IReadOnlyList<string> visitors, IReadOnlyList<ContactHash> contacts, Instant from, Instant until, int limit, CancellationToken cancellationToken) =>
         _reads.FindTouchesAsync(program, customer, visitors, contacts, from, until, limit, cancellationToken);
 
+    ValueTask<IReadOnlyList<Touch>> IReferralStoreReader.ListProgramTouchesAsync(ProgramId program, ListPosition? after, int limit, CancellationToken cancellationToken) =>
+        _reads.ListProgramTouchesAsync(program, after, limit, cancellationToken);
+
+    ValueTask<IReadOnlyList<RewardRow>> IReferralStoreReader.ListProgramRewardsAsync(ProgramId program, ListPosition? after, int limit, CancellationToken cancellationToken) =>
+        _reads.ListProgramRewardsAsync(program, after, limit, cancellationToken);
+
     ValueTask<int> IReferralStoreReader.CountTouchesAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken) =>
         _reads.CountTouchesAsync(program, referrer, from, until, limit, cancellationToken);
 

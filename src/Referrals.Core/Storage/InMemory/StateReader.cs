@@ -115,6 +115,22 @@ internal abstract class StateReader(StoreState state, ReaderWriterLockSlim? gate
         }
     }
 
+    public ValueTask<IReadOnlyList<Touch>> ListProgramTouchesAsync(ProgramId program, ListPosition? after, int limit, CancellationToken cancellationToken = default)
+    {
+        using (Read(cancellationToken))
+        {
+            return new(state.ListProgramTouches(program, after, limit, Own));
+        }
+    }
+
+    public ValueTask<IReadOnlyList<RewardRow>> ListProgramRewardsAsync(ProgramId program, ListPosition? after, int limit, CancellationToken cancellationToken = default)
+    {
+        using (Read(cancellationToken))
+        {
+            return new(state.ListProgramRewards(program, after, limit, Own));
+        }
+    }
+
     public ValueTask<int> CountTouchesAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken = default)
     {
         using (Read(cancellationToken))

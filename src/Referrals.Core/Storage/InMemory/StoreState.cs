@@ -46,6 +46,7 @@ internal sealed class StoreState
     private readonly VersionedIndex<(ProgramId, string), ListPosition> _touchesByVisitor = new(PositionOrder);
     private readonly VersionedIndex<(ProgramId, ContactHash), ListPosition> _touchesByContact = new(PositionOrder);
     private readonly VersionedIndex<(ProgramId, ParticipantId), ListPosition> _touchesByReferrer = new(PositionOrder);
+    private readonly VersionedIndex<ProgramId, ListPosition> _touchesByProgram = new(PositionOrder);
 
     // Orders, by id and by (event time, order id) per program, customer, credited and counted referrer, code, fingerprint.
     private readonly VersionedTable<(ProgramId, string), OrderRow> _orders = new();
@@ -64,6 +65,7 @@ internal sealed class StoreState
     private readonly VersionedTable<(ProgramId, string), RewardRow> _rewards = new();
     private readonly VersionedIndex<(ProgramId, string), string> _rewardsByOrder = new(OrdinalOrder);
     private readonly VersionedIndex<(ProgramId, ParticipantId), ListPosition> _rewardsByBeneficiary = new(PositionOrder);
+    private readonly VersionedIndex<ProgramId, ListPosition> _rewardsByProgram = new(PositionOrder);
     private readonly VersionedIndex<(ProgramId, RewardDue), ListPosition> _rewardsDue = new(PositionOrder);
 
     private readonly VersionedLists<(ProgramId, string), EntryRow> _entries = new();
@@ -82,9 +84,9 @@ internal sealed class StoreState
         [
             _codes, _codesByOwner,
             _participants, _participantsByContact, _participantsByFingerprint, _visitors,
-            _touches, _touchesByCustomer, _touchesByVisitor, _touchesByContact, _touchesByReferrer,
+            _touches, _touchesByCustomer, _touchesByVisitor, _touchesByContact, _touchesByReferrer, _touchesByProgram,
             _orders, _ordersByProgram, _ordersByCustomer, _ordersByCredited, _ordersByCounted, _ordersByCode, _ordersByFingerprint,
-            _refunds, _refundIds, _summaries, _rewards, _rewardsByOrder, _rewardsByBeneficiary, _rewardsDue,
+            _refunds, _refundIds, _summaries, _rewards, _rewardsByOrder, _rewardsByBeneficiary, _rewardsByProgram, _rewardsDue,
             _entries, _ledger, _erasures, _erasuresByParticipant,
         ];
 
@@ -297,18 +299,39 @@ internal sealed class StoreState
         return list;
     }
 
-    public IReadOnlyList<RewardRow> ListBeneficiaryRewards(ProgramId program, ParticipantId beneficiary, ListPosition? after, int limit, bool own)
+    public IReadOnlyList<RewardRow> ListBeneficiaryRewards(ProgramId program, ParticipantId beneficiary, ListPosition? after, int limit, bool own) =>
+        RewardsAfter(program, _rewardsByBeneficiary, (program, beneficiary), after, limit, own);
+
+    public IReadOnlyList<RewardRow> ListProgramRewards(ProgramId program, ListPosition? after, int limit, bool own) =>
+        RewardsAfter(program, _rewardsByProgram, program, after, limit, own);
+
+    private List<RewardRow> RewardsAfter<TKey>(ProgramId program, VersionedIndex<TKey, ListPosition> index, TKey key, ListPosition? after, int limit, bool own)
+        where TKey : notnull
     {
         CheckLimit(limit);
         var list = new List<RewardRow>();
-        var key = (program, beneficiary);
-        foreach (var p in after is { } a ? _rewardsByBeneficiary.From(key, a, strict: true, own) : _rewardsByBeneficiary.All(key, own))
+        foreach (var p in after is { } a ? index.From(key, a, strict: true, own) : index.All(key, own))
         {
             if (list.Count == limit)
             {
                 break;
             }
             list.Add(FindReward(program, p.Id, own)!);
+        }
+        return list;
+    }
+
+    public IReadOnlyList<Touch> ListProgramTouches(ProgramId program, ListPosition? after, int limit, bool own)
+    {
+        CheckLimit(limit);
+        var list = new List<Touch>();
+        foreach (var p in after is { } a ? _touchesByProgram.From(program, a, strict: true, own) : _touchesByProgram.All(program, own))
+        {
+            if (list.Count == limit)
+            {
+                break;
+            }
+            list.Add(FindTouch(program, p.Id, own)!);
         }
         return list;
     }
@@ -671,6 +694,7 @@ internal sealed class StoreState
             Index(_touchesByContact, (t.Program, h), pos, add);
         }
         Index(_touchesByReferrer, (t.Program, t.Referrer), pos, add);
+        Index(_touchesByProgram, t.Program, pos, add);
     }
 
     private WriteOutcome? WriteOrder(OrderRow row)
@@ -724,6 +748,7 @@ internal sealed class StoreState
     {
         Index(_rewardsByOrder, (r.Program, r.OrderId), r.RewardId, add);
         Index(_rewardsByBeneficiary, (r.Program, r.Beneficiary), new ListPosition(r.ConversionTime, r.RewardId), add);
+        Index(_rewardsByProgram, r.Program, new ListPosition(r.ConversionTime, r.RewardId), add);
         if (r.Due is { } due && r.DueAt is { } at)
         {
             Index(_rewardsDue, (r.Program, due), new ListPosition(at, r.RewardId), add);
