@@ -70,7 +70,7 @@ public static class ReferralsServiceCollectionExtensions
         // with the others, not a silently dropped list entry (a program without its rules). Reloads re-bind as Bind(section) would.
         services.AddSingleton<IOptionsChangeTokenSource<ReferralsOptions>>(new ConfigurationChangeTokenSource<ReferralsOptions>(Microsoft.Extensions.Options.Options.DefaultName, section));
         var optionsBuilder = services.AddOptions<ReferralsOptions>()
-            .Configure(options => Referrals.Hosting.StrictConfigurationBinder.Bind(section, options))
+            .Configure(options => Referrals.Programs.StrictConfigurationBinder.Bind(section, options))
             .Configure(configure);
         return AddCore(services, optionsBuilder);
     }
@@ -131,6 +131,9 @@ public static class ReferralsServiceCollectionExtensions
             sp.GetRequiredService<IRandomSource>(),
             sp.GetRequiredService<ShareLinkService>(),
             sp.GetService<Microsoft.Extensions.Logging.ILogger<ReferralCodeService>>()));
+        services.TryAddSingleton(sp => new Referrals.Reporting.ProgramReports(
+            sp.GetRequiredService<IOptions<ReferralsOptions>>(),
+            sp.GetRequiredService<OpenedStore>().Store));
         services.TryAddSingleton(sp => new ContactHasher(sp.GetRequiredService<IOptions<ReferralsOptions>>().Value.Privacy));
         return new ReferralsBuilder(services);
     }

@@ -412,7 +412,7 @@ internal sealed class AttributionDecider(IReadOnlyDictionary<ProgramId, ProgramR
         return result;
     }
 
-    private static ChannelCombination? Combine(ShareMedium medium, ReferralCode? code, TouchKind? captureMethod, Channel converted)
+    internal static ChannelCombination? Combine(ShareMedium medium, ReferralCode? code, TouchKind? captureMethod, Channel converted)
     {
         if (captureMethod is null)
         {

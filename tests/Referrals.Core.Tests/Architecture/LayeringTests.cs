@@ -29,6 +29,7 @@ public sealed class LayeringTests
         ["Referrals.Programs"],                    // the per-program options aggregate (attribution, rewards, fraud policy) and the root ReferralsOptions over every section
         ["Referrals.Storage"],
         ["Referrals.Pipeline"],
+        ["Referrals.Reporting"],                   // program reports and the what-if replay, read through the store contract
         ["Referrals.Services"],
         ["Referrals.Hosting", "Microsoft.Extensions.DependencyInjection"], // DI, hosted services, strict binder
     ];

@@ -434,6 +434,9 @@ internal sealed class EventOrderWorld : IDisposable
 
     public ReferralCodeService Codes { get; }
 
+    /// <summary>Reports and the what-if replay on the world's store.</summary>
+    public Referrals.Reporting.ProgramReports Reports => _provider.GetRequiredService<Referrals.Reporting.ProgramReports>();
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     /// <summary>

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Primitives;
 using Referrals.Programs;
 
-namespace Referrals.Hosting;
+namespace Referrals.Programs;
 
 /// <summary>
 /// Binds the <c>Referrals</c> section strictly. The configuration binder silently skips a list or dictionary entry it
@@ -28,6 +28,15 @@ internal static class StrictConfigurationBinder
         ReferralsOptionsValidator.RecordBindingFailures(options, failures);
         var view = unusable.Count == 0 ? section : new FilteredConfiguration(section, unusable);
         view.Bind(options);
+    }
+
+    /// <summary>Binds what can be bound of <paramref name="section"/> into <paramref name="options"/>; returns every problem, naming its path.</summary>
+    public static List<string> BindSection(IConfiguration section, object options)
+    {
+        var (failures, unusable) = Check(section, options.GetType());
+        var view = unusable.Count == 0 ? section : new FilteredConfiguration(section, unusable);
+        view.Bind(options);
+        return failures;
     }
 
     /// <summary>
