@@ -119,13 +119,8 @@ public sealed class ProgramReports
         int orders = 0, acquired = 0;
         var paid = new MoneySum();
         var would = new MoneySum();
-        var lines = new SortedDictionary<(ReplayDimension, string), (MoneySum Paid, MoneySum Would)>(
-            Comparer<(ReplayDimension, string)>.Create(static (a, b) => a.Item1 != b.Item1 ? a.Item1.CompareTo(b.Item1) : string.CompareOrdinal(a.Item2, b.Item2)));
-        var people = new Dictionary<ParticipantId, (MoneySum Paid, MoneySum Would)>();
-        (MoneySum Paid, MoneySum Would) Line(ReplayDimension d, string name) =>
-            lines.TryGetValue((d, name), out var l) ? l : lines[(d, name)] = (new MoneySum(), new MoneySum());
-        (MoneySum Paid, MoneySum Would) Person(ParticipantId p) =>
-            people.TryGetValue(p, out var l) ? l : people[p] = (new MoneySum(), new MoneySum());
+        var tally = new ReplayTally();
+        var mine = new List<(string Rule, ParticipantId Beneficiary, string Currency, decimal Net, RewardFold.State Latest)>();
 
         await foreach (var order in ProgramHistory.OrdersAsync(_store, query.Program, Instant.MinValue, until, cancellationToken).ConfigureAwait(false))
         {
@@ -141,33 +136,47 @@ public sealed class ProgramReports
                 acquired++;
             }
 
-            // Paid: the order's rewards per (rule, beneficiary), a top-up or re-decision being rewards of their own.
-            foreach (var group in order.Rewards.GroupBy(s => (s.Terms.Rule, s.Beneficiary, s.Net.Currency)))
+            // Paid: the order's rewards per (rule, beneficiary, currency), a top-up or re-decision being a reward of its
+            // own; the terms of the latest stand for them.
+            mine.Clear();
+            foreach (var s in order.Rewards)
             {
-                var latest = group.MaxBy(s => s.CreatedAt);
-                var net = new Money(group.Sum(s => s.Net.Amount), group.Key.Currency);
+                int at = mine.FindIndex(m => string.Equals(m.Rule, s.Terms.Rule, StringComparison.Ordinal) && m.Beneficiary == s.Beneficiary && string.Equals(m.Currency, s.Net.Currency, StringComparison.Ordinal));
+                if (at < 0)
+                {
+                    mine.Add((s.Terms.Rule, s.Beneficiary, s.Net.Currency, s.Net.Amount, s));
+                }
+                else
+                {
+                    var m = mine[at];
+                    mine[at] = m with { Net = m.Net + s.Net.Amount, Latest = s.CreatedAt > m.Latest.CreatedAt ? s : m.Latest };
+                }
+            }
+            foreach (var (rule, beneficiary, currency, amount, latest) in mine)
+            {
                 if (latest.Terms.CappedBy is { } cappedBy)
                 {
-                    Line(ReplayDimension.Cap, cappedBy).Paid.Add(latest.Terms.BeforeCap - latest.Earned);
+                    tally.Line(ReplayDimension.Cap, cappedBy).Paid.Add(latest.Terms.BeforeCap - latest.Earned);
                 }
-                if (net.Amount == 0)
+                if (amount == 0)
                 {
                     continue;
                 }
+                var net = new Money(amount, currency);
                 paid.Add(net);
-                Person(group.Key.Beneficiary).Paid.Add(net);
-                Line(ReplayDimension.Rule, group.Key.Rule).Paid.Add(net);
-                Line(ReplayDimension.Tier, group.Key.Rule + ": " + latest.Terms.Tier).Paid.Add(net);
+                tally.Person(beneficiary).Paid.Add(net);
+                tally.Line(ReplayDimension.Rule, rule).Paid.Add(net);
+                tally.Tier(rule, latest.Terms.Tier).Paid.Add(net);
                 foreach (var boost in latest.Terms.Boosts)
                 {
-                    Line(ReplayDimension.Boost, boost).Paid.Add(net);
+                    tally.Line(ReplayDimension.Boost, boost).Paid.Add(net);
                 }
             }
             foreach (var skipped in order.Document.Decision?.Skipped ?? [])
             {
                 if (skipped.Reason is RewardSkipReason.CountCapReached or RewardSkipReason.ValueCapReached)
                 {
-                    Line(ReplayDimension.Cap, skipped.Detail).Paid.Add(Money.Zero(order.Row.Conversion.Amount.Currency));
+                    tally.Line(ReplayDimension.Cap, skipped.Detail).Paid.Add(Money.Zero(order.Row.Conversion.Amount.Currency));
                 }
             }
 
@@ -176,22 +185,23 @@ public sealed class ProgramReports
             {
                 if (r.CapLabel is { } cap && !r.Rejected)
                 {
-                    Line(ReplayDimension.Cap, cap).Would.Add(r.Skipped is null ? r.BeforeCap - r.Drafted : r.BeforeCap);
+                    tally.Line(ReplayDimension.Cap, cap).Would.Add(r.Skipped is null ? r.BeforeCap - r.Drafted : r.BeforeCap);
                 }
                 if (r.Amount.Amount == 0)
                 {
                     continue;
                 }
                 would.Add(r.Amount);
-                Person(r.Beneficiary).Would.Add(r.Amount);
-                Line(ReplayDimension.Rule, r.Rule).Would.Add(r.Amount);
-                Line(ReplayDimension.Tier, r.Rule + ": " + r.Tier).Would.Add(r.Amount);
+                tally.Person(r.Beneficiary).Would.Add(r.Amount);
+                tally.Line(ReplayDimension.Rule, r.Rule).Would.Add(r.Amount);
+                tally.Tier(r.Rule, r.Tier).Would.Add(r.Amount);
                 foreach (var boost in r.Boosts)
                 {
-                    Line(ReplayDimension.Boost, boost).Would.Add(r.Amount);
+                    tally.Line(ReplayDimension.Boost, boost).Would.Add(r.Amount);
                 }
             }
         }
+        var people = tally.People;
 
         var participants = new List<ReplayParticipant>();
         int gainers = 0, losers = 0, mixed = 0, unchanged = 0;
@@ -224,13 +234,40 @@ public sealed class ProgramReports
             WouldPay = would.ToTotals(),
             PaidPerCustomer = paid.Per(acquired),
             WouldPayPerCustomer = would.Per(acquired),
-            Lines = [.. lines.Select(l => new ReplayLine(l.Key.Item1, l.Key.Item2, l.Value.Paid.ToTotals(), l.Value.Would.ToTotals()))],
+            Lines = tally.Lines(),
             Participants = participants,
             Gainers = gainers,
             Losers = losers,
             Mixed = mixed,
             Unchanged = unchanged,
         };
+    }
+
+    /// <summary>A replay's sums per line (rule, tier, boost, cap) and per beneficiary, paid and would pay.</summary>
+    private sealed class ReplayTally
+    {
+        private readonly Dictionary<(ReplayDimension, string), (MoneySum Paid, MoneySum Would)> _lines = [];
+        private readonly Dictionary<(string, string), (MoneySum Paid, MoneySum Would)> _tiers = [];
+
+        public Dictionary<ParticipantId, (MoneySum Paid, MoneySum Would)> People { get; } = [];
+
+        public (MoneySum Paid, MoneySum Would) Line(ReplayDimension dimension, string name) =>
+            _lines.TryGetValue((dimension, name), out var l) ? l : _lines[(dimension, name)] = (new MoneySum(), new MoneySum());
+
+        public (MoneySum Paid, MoneySum Would) Tier(string rule, string tier) =>
+            _tiers.TryGetValue((rule, tier), out var l) ? l : _tiers[(rule, tier)] = (new MoneySum(), new MoneySum());
+
+        public (MoneySum Paid, MoneySum Would) Person(ParticipantId participant) =>
+            People.TryGetValue(participant, out var l) ? l : People[participant] = (new MoneySum(), new MoneySum());
+
+        public List<ReplayLine> Lines() =>
+        [
+            .. _lines.Select(l => (l.Key.Item1, l.Key.Item2, l.Value))
+                .Concat(_tiers.Select(t => (ReplayDimension.Tier, t.Key.Item1 + ": " + t.Key.Item2, t.Value)))
+                .OrderBy(l => l.Item1)
+                .ThenBy(l => l.Item2, StringComparer.Ordinal)
+                .Select(l => new ReplayLine(l.Item1, l.Item2, l.Item3.Paid.ToTotals(), l.Item3.Would.ToTotals())),
+        ];
     }
 
     // ---------------------------------------------------------------- report

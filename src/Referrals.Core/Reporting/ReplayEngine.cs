@@ -34,6 +34,9 @@ internal sealed class ReplayEngine(RewardRuleSet? rules)
 {
     private readonly Dictionary<ParticipantId, int> _counted = [];
     private readonly Dictionary<(ParticipantId, int), Usage> _usage = [];
+    private string[]? _periods;
+    private NodaTime.Instant _dayStart;
+    private NodaTime.Instant _dayEnd;
 
     private struct Usage
     {
@@ -71,7 +74,7 @@ internal sealed class ReplayEngine(RewardRuleSet? rules)
             var beneficiary = level == 1 ? referrer : a.Chain[level - 1];
             for (int i = 0; i < caps; i++)
             {
-                if (_usage.TryGetValue((beneficiary, i), out var u) && string.Equals(u.Period, rules.PeriodKey(rules.Caps[i].Period, a.ConversionTime), StringComparison.Ordinal))
+                if (_usage.TryGetValue((beneficiary, i), out var u) && string.Equals(u.Period, PeriodsOf(a.ConversionTime)[i], StringComparison.Ordinal))
                 {
                     usage[((level - 1) * caps) + i] = new CapUsage { Count = u.Orders, Value = u.Value };
                 }
@@ -141,6 +144,19 @@ internal sealed class ReplayEngine(RewardRuleSet? rules)
         return false;
     }
 
+    /// <summary>The key of each cap's period containing <paramref name="at"/>, computed once per local day (orders come in time order).</summary>
+    private string[] PeriodsOf(NodaTime.Instant at)
+    {
+        if (_periods is null || at < _dayStart || at >= _dayEnd)
+        {
+            var date = at.InZone(rules!.Zone).Date;
+            _dayStart = rules.Zone.AtStartOfDay(date).ToInstant();
+            _dayEnd = rules.Zone.AtStartOfDay(date.PlusDays(1)).ToInstant();
+            _periods = [.. rules.Caps.Select(c => rules.PeriodKey(c.Period, at))];
+        }
+        return _periods;
+    }
+
     /// <summary>The order's live referrer rewards take their room: once per beneficiary, their amounts in each cap's currency.</summary>
     private void Use(ReplayedReward[] rewards, AttributionResult a)
     {
@@ -163,7 +179,7 @@ internal sealed class ReplayEngine(RewardRuleSet? rules)
             for (int i = 0; i < rules!.Caps.Length; i++)
             {
                 var cap = rules.Caps[i];
-                string period = rules.PeriodKey(cap.Period, a.ConversionTime);
+                string period = PeriodsOf(a.ConversionTime)[i];
                 var key = (reward.Beneficiary, i);
                 var u = _usage.TryGetValue(key, out var found) && string.Equals(found.Period, period, StringComparison.Ordinal) ? found : new Usage { Period = period };
                 if (first)
