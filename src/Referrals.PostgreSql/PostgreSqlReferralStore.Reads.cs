@@ -144,6 +144,19 @@ public sealed partial class PostgreSqlReferralStore
             }, cancellationToken);
         }
 
+        public ValueTask<IReadOnlyList<Touch>> ListProgramTouchesAsync(ProgramId program, ListPosition? after, int limit, CancellationToken cancellationToken = default)
+        {
+            CheckLimit(limit);
+            return Run((program, after, limit), static async (db, q, ct) =>
+            {
+                await using var command = db.Command(ProgramTouchesSql);
+                command.Parameters.Add(Text("program", q.program.Value));
+                BindPage(command.Parameters, q.after, long.MaxValue, q.limit);
+                var rows = await ReadAllAsync(command, static r => (r.GetInt64(12), r.GetString(0), ReadTouch(r)), ct).ConfigureAwait(false);
+                return (IReadOnlyList<Touch>)Page(rows, q.after, q.limit);
+            }, cancellationToken);
+        }
+
         public ValueTask<int> CountTouchesAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken = default)
         {
             CheckLimit(limit);
@@ -282,6 +295,19 @@ public sealed partial class PostgreSqlReferralStore
             }, cancellationToken);
         }
 
+        public ValueTask<IReadOnlyList<RewardRow>> ListProgramRewardsAsync(ProgramId program, ListPosition? after, int limit, CancellationToken cancellationToken = default)
+        {
+            CheckLimit(limit);
+            return Run((program, after, limit), static async (db, q, ct) =>
+            {
+                await using var command = db.Command(ProgramRewardsSql);
+                command.Parameters.Add(Text("program", q.program.Value));
+                BindPage(command.Parameters, q.after, long.MaxValue, q.limit);
+                var rows = await ReadAllAsync(command, static r => (r.GetInt64(4), r.GetString(1), ReadReward(r)), ct).ConfigureAwait(false);
+                return (IReadOnlyList<RewardRow>)Page(rows, q.after, q.limit);
+            }, cancellationToken);
+        }
+
         public ValueTask<IReadOnlyList<EntryRow>> ListEntriesAsync(ProgramId program, string rewardId, CancellationToken cancellationToken = default)
         {
             ArgumentNullException.ThrowIfNull(rewardId);
@@ -360,6 +386,8 @@ public sealed partial class PostgreSqlReferralStore
     // The keyset reads (internal, for tests of their plans).
     internal static readonly string OrdersByTimeSql = PagedSql(OrderColumns, "orders", "program = @program", "event_time", "order_id");
 
+    internal static readonly string ProgramTouchesSql = PagedSql(TouchColumns, "touches", "program = @program", "event_time", "id");
+
     internal static readonly string OrdersByCustomerSql = PagedSql(OrderColumns, "orders", "program = @program AND customer = @key", "event_time", "order_id");
 
     internal static readonly string ReferralsSql = PagedSql(OrderColumns, "orders", "program = @program AND counted_referrer = @key", "event_time", "order_id");
@@ -367,6 +395,8 @@ public sealed partial class PostgreSqlReferralStore
     internal static readonly string DueRewardsSql = PagedSql(RewardColumns, "rewards", "program = @program AND due = @due", "due_at", "reward_id");
 
     internal static readonly string BeneficiaryRewardsSql = PagedSql(RewardColumns, "rewards", "program = @program AND beneficiary = @key", "conversion_time", "reward_id");
+
+    internal static readonly string ProgramRewardsSql = PagedSql(RewardColumns, "rewards", "program = @program", "conversion_time", "reward_id");
 
     // The counts order by the index's instant so that PostgreSQL walks the index and stops at the limit: without the order,
     // for a referrer holding most of a table it may choose a sequential scan that stops only as early as the heap's layout

@@ -26,6 +26,7 @@ internal static class PostgreSqlSchema
     internal static readonly IReadOnlyList<(int Version, string Description, string Sql)> Migrations =
     [
         (1, "The store contract's tables", V1),
+        (2, "A program's touches by event time and its reward rows by conversion time (touches_by_time, rewards_by_time), for reports and replay", V2),
     ];
 
     internal static int LatestVersion => Migrations[^1].Version;
@@ -101,6 +102,16 @@ internal static class PostgreSqlSchema
         }
         return "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
     }
+
+    // Version 2: reports and replay read a program's touches by (event time, id) and its reward rows by (conversion time,
+    // reward id), in pages (IReferralStoreReader.ListProgramTouchesAsync, ListProgramRewardsAsync); no index had those
+    // orders. Both keys lead with the program, so the tables stay distributable by program (see the class remarks).
+    // Plain CREATE INDEX: a migration is one transaction, where CONCURRENTLY is not allowed, so the build holds off
+    // writes to each table while it runs (docs/stores.md says so for upgrades).
+    private const string V2 = """
+        CREATE INDEX touches_by_time ON {s}.touches (program, event_time, id);
+        CREATE INDEX rewards_by_time ON {s}.rewards (program, conversion_time, reward_id);
+        """;
 
     private const string V1 = """
         -- Codes, one row per normalised code (unique across programs: a code finds its program), at its latest version;

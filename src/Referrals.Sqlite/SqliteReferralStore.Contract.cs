@@ -111,6 +111,9 @@ public sealed partial class SqliteReferralStore : IReferralStore
     ValueTask<IReadOnlyList<Touch>> IReferralStoreReader.FindTouchesAsync(ProgramId program, ParticipantId? customer, IReadOnlyList<string> visitors, IReadOnlyList<ContactHash> contacts, Instant from, Instant until, int limit, CancellationToken cancellationToken) =>
         CommittedReads.FindTouchesAsync(program, customer, visitors, contacts, from, until, limit, cancellationToken);
 
+    ValueTask<IReadOnlyList<Touch>> IReferralStoreReader.ListProgramTouchesAsync(ProgramId program, ListPosition? after, int limit, CancellationToken cancellationToken) =>
+        CommittedReads.ListProgramTouchesAsync(program, after, limit, cancellationToken);
+
     ValueTask<int> IReferralStoreReader.CountTouchesAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken) =>
         CommittedReads.CountTouchesAsync(program, referrer, from, until, limit, cancellationToken);
 
@@ -149,6 +152,9 @@ public sealed partial class SqliteReferralStore : IReferralStore
 
     ValueTask<IReadOnlyList<RewardRow>> IReferralStoreReader.ListDueRewardsAsync(ProgramId program, RewardDue due, Instant until, ListPosition? after, int limit, CancellationToken cancellationToken) =>
         CommittedReads.ListDueRewardsAsync(program, due, until, after, limit, cancellationToken);
+
+    ValueTask<IReadOnlyList<RewardRow>> IReferralStoreReader.ListProgramRewardsAsync(ProgramId program, ListPosition? after, int limit, CancellationToken cancellationToken) =>
+        CommittedReads.ListProgramRewardsAsync(program, after, limit, cancellationToken);
 
     ValueTask<IReadOnlyList<RewardRow>> IReferralStoreReader.ListBeneficiaryRewardsAsync(ProgramId program, ParticipantId beneficiary, ListPosition? after, int limit, CancellationToken cancellationToken) =>
         CommittedReads.ListBeneficiaryRewardsAsync(program, beneficiary, after, limit, cancellationToken);

@@ -149,6 +149,19 @@ public sealed partial class SqliteReferralStore
             }, cancellationToken);
         }
 
+        public ValueTask<IReadOnlyList<Touch>> ListProgramTouchesAsync(ProgramId program, ListPosition? after, int limit, CancellationToken cancellationToken = default)
+        {
+            CheckLimit(limit);
+            return Run((program, after, limit), static async (db, q, ct) =>
+            {
+                var command = db.Command(ProgramTouchesSql);
+                command.Parameters.AddWithValue("$program", DbValue(q.program.Value));
+                command.Parameters.AddWithValue("$from", q.after is { } a ? ToTicks(a.Time) : long.MinValue);
+                using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                return (IReadOnlyList<Touch>)await PageRowsAsync(reader, 12, 0, ReadTouch, q.after, q.limit, ct).ConfigureAwait(false);
+            }, cancellationToken);
+        }
+
         public ValueTask<int> CountTouchesAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken = default)
         {
             CheckLimit(limit);
@@ -391,6 +404,19 @@ public sealed partial class SqliteReferralStore
             }, cancellationToken);
         }
 
+        public ValueTask<IReadOnlyList<RewardRow>> ListProgramRewardsAsync(ProgramId program, ListPosition? after, int limit, CancellationToken cancellationToken = default)
+        {
+            CheckLimit(limit);
+            return Run((program, after, limit), static async (db, q, ct) =>
+            {
+                var command = db.Command(ProgramRewardsSql);
+                command.Parameters.AddWithValue("$program", DbValue(q.program.Value));
+                command.Parameters.AddWithValue("$from", q.after is { } a ? ToTicks(a.Time) : long.MinValue);
+                using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                return (IReadOnlyList<RewardRow>)await PageRowsAsync(reader, 4, 1, ReadReward, q.after, q.limit, ct).ConfigureAwait(false);
+            }, cancellationToken);
+        }
+
         public ValueTask<IReadOnlyList<EntryRow>> ListEntriesAsync(ProgramId program, string rewardId, CancellationToken cancellationToken = default)
         {
             ArgumentNullException.ThrowIfNull(rewardId);
@@ -516,6 +542,12 @@ public sealed partial class SqliteReferralStore
         ORDER BY event_time, order_id;
         """;
 
+    internal const string ProgramTouchesSql = $"""
+        SELECT {TouchColumns} FROM program_touches
+        WHERE program = $program AND event_time >= $from
+        ORDER BY event_time, id;
+        """;
+
     internal const string CountTouchesSql = """
         SELECT count(*) FROM (SELECT 1 FROM program_touches
         WHERE program = $program AND referrer = $key AND event_time >= $from AND event_time < $until LIMIT $limit);
@@ -576,6 +608,12 @@ public sealed partial class SqliteReferralStore
     internal const string BeneficiaryRewardsSql = $"""
         SELECT {RewardColumns} FROM rewards
         WHERE program = $program AND beneficiary = $key AND conversion_time >= $from
+        ORDER BY conversion_time, reward_id;
+        """;
+
+    internal const string ProgramRewardsSql = $"""
+        SELECT {RewardColumns} FROM rewards
+        WHERE program = $program AND conversion_time >= $from
         ORDER BY conversion_time, reward_id;
         """;
 

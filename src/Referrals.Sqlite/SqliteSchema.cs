@@ -23,6 +23,7 @@ internal static class SqliteSchema
         new(8, "the switch-over to the narrow contract: rows the old store interfaces wrote since version 7 carried over as version 7 carried its rows over, and the programs whose reward rows and summaries Core must build from their orders and ledger", V8),
         new(9, "the old store interfaces' tables, columns, indexes and triggers are dropped: the old touches, reward entries, decisions and accounts with their trigger-kept counters, open rewards, refunded orders, and the v4 attribution columns of conversions", V9),
         new(10, "a code's current version is kept once, in codes (with the instant it took effect, codes.changed_at); code_versions keeps the versions before it", V10),
+        new(11, "a program's touches by event time and its reward rows by conversion time (program_touches_by_time, rewards_by_time), for reports and replay", V11),
     ];
 
     internal static int LatestVersion => Migrations[^1].Version;
@@ -108,6 +109,15 @@ internal static class SqliteSchema
         command.CommandText = sql;
         command.ExecuteNonQuery();
     }
+
+    // Version 11: reports and replay read a program's touches by (event time, id) and its reward rows by (conversion time,
+    // reward id), in pages (IReferralStoreReader.ListProgramTouchesAsync, ListProgramRewardsAsync). No index had those
+    // orders, so a page would have read and sorted every touch or reward of the program. Each is one more B-tree a touch
+    // or a reward row writes; the reads are ranges of them (the store tests check the plans).
+    private const string V11 = """
+        CREATE INDEX program_touches_by_time ON program_touches (program, event_time, id);
+        CREATE INDEX rewards_by_time ON rewards (program, conversion_time, reward_id);
+        """;
 
     // Version 10: a code's current version was written twice, into codes and into code_versions, so a bulk generation
     // inserted two rows into two B-trees keyed by random codes for every code. Now codes holds the current version with

@@ -110,8 +110,8 @@ internal static class ContractData
         new(program ?? Program, Id(participant), key, version, version == 0 ? string.Empty : document);
 
     public static RewardRow Reward(string rewardId, string beneficiary = "ana", string orderId = "o-1", int minute = 0, long version = 1,
-        RewardDue? due = null, int dueMinute = 0, string document = Doc) =>
-        new(Program, rewardId, Id(beneficiary), orderId, At(minute), version, due, due is null ? null : At(dueMinute), document);
+        RewardDue? due = null, int dueMinute = 0, string document = Doc, ProgramId? program = null) =>
+        new(program ?? Program, rewardId, Id(beneficiary), orderId, At(minute), version, due, due is null ? null : At(dueMinute), document);
 
     public static EntryRow Entry(string rewardId, string entryId, int minute = 0, ProgramId? program = null) =>
         new(program ?? Program, rewardId, entryId, At(minute), $$"""{"v":1,"entry":"{{entryId}}"}""");

@@ -47,6 +47,10 @@ public abstract partial class ReferralStoreContract
             Assert.Null(touch!.VisitorId);
             Assert.Null(touch.Contact);
         }
+        // Listed with the program's touches (a report), they hold none of her visitor ids or contacts either.
+        Assert.Equal(
+            [("t-click", (string?)null, (Privacy.ContactHash?)null), ("t-mail", null, null), ("t-id", null, null), ("t-other", "v-other", Email(2))],
+            (await store.ListProgramTouchesAsync(Program, null, 10, Ct)).Select(t => (t.Id, t.VisitorId, t.Contact)));
         var order = await store.FindOrderAsync(Program, "o-jane", Ct);
         Assert.Equal(Id("jane"), order!.Conversion.Customer);
         Assert.Null(order.Conversion.VisitorId);
@@ -59,6 +63,7 @@ public abstract partial class ReferralStoreContract
         Assert.Single(await store.ListRefundsAsync(Program, "o-jane", Ct));
         Assert.Single(await store.ListEntriesAsync(Program, "w-jane", Ct));
         Assert.Equal(Id("jane"), (await store.FindRewardAsync(Program, "w-jane", Ct))!.Beneficiary);
+        Assert.Equal([Id("jane")], (await store.ListProgramRewardsAsync(Program, null, 10, Ct)).Select(r => r.Beneficiary));
         Assert.Single(await store.GetSummariesAsync(Program, Id("jane"), [""], Ct));
         Assert.Equal(1, await store.CountCreditedOrdersAsync(Program, Id("jane"), At(0), At(100), 10, Ct));
         Assert.NotNull(await store.FindCodeAsync(Code("JANE20"), Ct));

@@ -36,6 +36,114 @@ public abstract partial class ReferralStoreContract
     }
 
     /// <summary>
+    /// A program's touches page by (event time, touch id) in ordinal order, each once and read back whole, strictly after
+    /// the position given, whatever order they were written in; another program's touches are not among them.
+    /// </summary>
+    [Fact]
+    public async Task Program_touches_page_in_event_time_then_ordinal_id_order()
+    {
+        var store = await NewStoreAsync();
+        Assert.Empty(await store.ListProgramTouchesAsync(Program, null, 10, Ct));
+        string[] written = ["é", "b", "Z", "late", "a", "B", "early"];
+        var touches = written.Select((id, i) => Touch(id, id == "late" ? 5 : id == "early" ? -5 : 0, referrer: i % 2 == 0 ? "ana" : "bob",
+            customer: i % 3 == 0 ? "c-" + i : null, visitor: i % 3 == 1 ? "v-" + i : null, contact: i % 3 == 2 ? Email(i) : null)).ToList();
+        await WrittenAsync(store, new UnitOfWork { Touches = [.. touches.Take(4), Touch("a", 0, program: OtherProgram)] });
+        await WrittenAsync(store, new UnitOfWork { Touches = [.. touches.Skip(4), Touch("x", -10, program: OtherProgram)] });
+
+        var pages = new List<string>();
+        var seen = new List<Attribution.Touch>();
+        ListPosition? after = null;
+        while ((await store.ListProgramTouchesAsync(Program, after, 2, Ct)) is { Count: > 0 } page)
+        {
+            pages.Add(string.Join(" ", page.Select(t => t.Id)));
+            seen.AddRange(page);
+            after = new ListPosition(page[^1].EventTime, page[^1].Id);
+        }
+        Assert.Equal(["early B", "Z a", "b é", "late"], pages);
+        Assert.Equal(touches.OrderBy(t => t.EventTime).ThenBy(t => t.Id, StringComparer.Ordinal), seen);
+
+        Assert.Equal(["a", "b", "é", "late"], (await store.ListProgramTouchesAsync(Program, new ListPosition(At(0), "Z"), 10, Ct)).Select(t => t.Id));
+        Assert.Equal(["B", "Z", "a"], (await store.ListProgramTouchesAsync(Program, new ListPosition(At(0), ""), 3, Ct)).Select(t => t.Id));
+        Assert.Equal(["late"], (await store.ListProgramTouchesAsync(Program, new ListPosition(At(0), "é"), 10, Ct)).Select(t => t.Id));
+        Assert.Empty(await store.ListProgramTouchesAsync(Program, new ListPosition(At(5), "late"), 10, Ct));
+        Assert.Equal(["x", "a"], (await store.ListProgramTouchesAsync(OtherProgram, null, 10, Ct)).Select(t => t.Id));
+    }
+
+    /// <summary>
+    /// A program's reward rows, every beneficiary's, page by (conversion time, reward id) in ordinal order, each once and
+    /// read back whole, strictly after the position given; a row rewritten with another conversion time is listed once,
+    /// where it is now; another program's rows are not among them.
+    /// </summary>
+    [Fact]
+    public async Task Program_rewards_page_in_conversion_time_then_ordinal_id_order()
+    {
+        var store = await NewStoreAsync();
+        Assert.Empty(await store.ListProgramRewardsAsync(Program, null, 10, Ct));
+        string[] written = ["é", "b", "Z", "late", "a", "B", "early"];
+        var rewards = written.Select((id, i) => Reward(id, beneficiary: i % 2 == 0 ? "ana" : "bob", orderId: "o-" + i, minute: id == "late" ? 5 : id == "early" ? -5 : 0,
+            due: i % 3 == 0 ? RewardDue.HoldEnds : null, dueMinute: 60 + i, document: $$"""{"v":1,"reward":"{{id}}"}""")).ToList();
+        await WrittenAsync(store, new UnitOfWork { Rewards = [.. rewards.Take(4), Reward("a", program: OtherProgram)] });
+        await WrittenAsync(store, new UnitOfWork { Rewards = [.. rewards.Skip(4), Reward("x", minute: -10, program: OtherProgram)] });
+
+        var pages = new List<string>();
+        var seen = new List<RewardRow>();
+        ListPosition? after = null;
+        while ((await store.ListProgramRewardsAsync(Program, after, 2, Ct)) is { Count: > 0 } page)
+        {
+            pages.Add(string.Join(" ", page.Select(r => r.RewardId)));
+            seen.AddRange(page);
+            after = new ListPosition(page[^1].ConversionTime, page[^1].RewardId);
+        }
+        Assert.Equal(["early B", "Z a", "b é", "late"], pages);
+        Assert.Equal(rewards.OrderBy(r => r.ConversionTime).ThenBy(r => r.RewardId, StringComparer.Ordinal).Select(RewardColumns), seen.Select(RewardColumns));
+
+        Assert.Equal(["a", "b", "é", "late"], (await store.ListProgramRewardsAsync(Program, new ListPosition(At(0), "Z"), 10, Ct)).Select(r => r.RewardId));
+        Assert.Equal(["B", "Z", "a"], (await store.ListProgramRewardsAsync(Program, new ListPosition(At(0), ""), 3, Ct)).Select(r => r.RewardId));
+        Assert.Equal(["late"], (await store.ListProgramRewardsAsync(Program, new ListPosition(At(0), "é"), 10, Ct)).Select(r => r.RewardId));
+        Assert.Empty(await store.ListProgramRewardsAsync(Program, new ListPosition(At(5), "late"), 10, Ct));
+        Assert.Equal(["x", "a"], (await store.ListProgramRewardsAsync(OtherProgram, null, 10, Ct)).Select(r => r.RewardId));
+
+        var late = rewards[Array.IndexOf(written, "late")];
+        await WrittenAsync(store, new UnitOfWork
+        {
+            Rewards = [new RewardRow(Program, "late", late.Beneficiary, late.OrderId, At(-10), 2, null, null, late.Document)],
+        });
+        Assert.Equal(["late", "early", "B", "Z", "a", "b", "é"], (await store.ListProgramRewardsAsync(Program, null, 10, Ct)).Select(r => r.RewardId));
+        Assert.Empty(await store.ListProgramRewardsAsync(Program, new ListPosition(At(0), "é"), 10, Ct));
+    }
+
+    /// <summary>
+    /// A session lists the program's touches and reward rows with the ones it wrote and has not committed; nobody else
+    /// sees those, and disposing the session without a commit leaves the committed ones alone.
+    /// </summary>
+    [Fact]
+    public async Task A_session_lists_its_own_uncommitted_touches_and_rewards_of_the_program()
+    {
+        var store = await NewStoreAsync();
+        await WrittenAsync(store, new UnitOfWork { Touches = [Touch("t-1", 10)], Rewards = [Reward("w-1", minute: 10)] });
+        await using (var session = await store.BeginAsync(Ct))
+        {
+            Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork
+            {
+                Touches = [Touch("t-0", 10), Touch("t-2", 20)],
+                Rewards = [Reward("w-0", minute: 10), Reward("w-2", minute: 20)],
+            }, Ct));
+            Assert.Equal(["t-0", "t-1", "t-2"], (await session.ListProgramTouchesAsync(Program, null, 10, Ct)).Select(t => t.Id));
+            Assert.Equal(["t-1", "t-2"], (await session.ListProgramTouchesAsync(Program, new ListPosition(At(10), "t-0"), 10, Ct)).Select(t => t.Id));
+            Assert.Equal(["w-0", "w-1", "w-2"], (await session.ListProgramRewardsAsync(Program, null, 10, Ct)).Select(r => r.RewardId));
+            Assert.Equal(["w-1", "w-2"], (await session.ListProgramRewardsAsync(Program, new ListPosition(At(10), "w-0"), 10, Ct)).Select(r => r.RewardId));
+            Assert.Equal(["t-1"], (await store.ListProgramTouchesAsync(Program, null, 10, Ct)).Select(t => t.Id));
+            Assert.Equal(["w-1"], (await store.ListProgramRewardsAsync(Program, null, 10, Ct)).Select(r => r.RewardId));
+        }
+        Assert.Equal(["t-1"], (await store.ListProgramTouchesAsync(Program, null, 10, Ct)).Select(t => t.Id));
+        Assert.Equal(["w-1"], (await store.ListProgramRewardsAsync(Program, null, 10, Ct)).Select(r => r.RewardId));
+    }
+
+    /// <summary>Every column of a reward row, to compare rows (the type has no value equality).</summary>
+    private static (ProgramId, string, ParticipantId, string, NodaTime.Instant, long, RewardDue?, NodaTime.Instant?, string) RewardColumns(RewardRow r) =>
+        (r.Program, r.RewardId, r.Beneficiary, r.OrderId, r.ConversionTime, r.Version, r.Due, r.DueAt, r.Document);
+
+    /// <summary>
     /// Ordinal (UTF-16) order holds page by page for ids that a UTF-8 byte order sorts otherwise: characters above U+FFFF
     /// (surrogate pairs) sort before those from U+E000 to U+FFFF (SQLite's BINARY and PostgreSQL's "C" collation put them
     /// after), so a store pages one instant's rows in .NET order, not its index's.
@@ -49,6 +157,7 @@ public abstract partial class ReferralStoreContract
         {
             Orders = [.. ids.Select(id => Order(id, counted: "ana"))],
             Rewards = [.. ids.Select(id => Reward(id, due: RewardDue.HoldEnds))],
+            Touches = [.. ids.Select(id => Touch(id, 0))],
         });
         string[] expected = [.. ids.Order(StringComparer.Ordinal)];
         Assert.Equal(["a", "😀", "😀b", "\uE000", "\uFFFF", "\uFFFFa"], expected);
@@ -70,6 +179,24 @@ public abstract partial class ReferralStoreContract
             after = new ListPosition(page[^1].DueAt!.Value, page[^1].RewardId);
         }
         Assert.Equal(expected, due);
+
+        var touches = new List<string>();
+        after = null;
+        while ((await store.ListProgramTouchesAsync(Program, after, 2, Ct)) is { Count: > 0 } touchPage)
+        {
+            touches.AddRange(touchPage.Select(t => t.Id));
+            after = new ListPosition(touchPage[^1].EventTime, touchPage[^1].Id);
+        }
+        Assert.Equal(expected, touches);
+
+        var rewards = new List<string>();
+        after = null;
+        while ((await store.ListProgramRewardsAsync(Program, after, 1, Ct)) is [var reward])
+        {
+            rewards.Add(reward.RewardId);
+            after = new ListPosition(reward.ConversionTime, reward.RewardId);
+        }
+        Assert.Equal(expected, rewards);
     }
 
     /// <summary>A limit below 1 is a programmer error.</summary>
@@ -78,6 +205,8 @@ public abstract partial class ReferralStoreContract
     {
         var store = await NewStoreAsync();
         await Assert.ThrowsAnyAsync<ArgumentOutOfRangeException>(() => store.ListProgramOrdersAsync(Program, null, 0, Ct).AsTask());
+        await Assert.ThrowsAnyAsync<ArgumentOutOfRangeException>(() => store.ListProgramTouchesAsync(Program, null, 0, Ct).AsTask());
+        await Assert.ThrowsAnyAsync<ArgumentOutOfRangeException>(() => store.ListProgramRewardsAsync(Program, null, 0, Ct).AsTask());
         await Assert.ThrowsAnyAsync<ArgumentOutOfRangeException>(() => store.ListCodeChangesAsync(0, 0, Ct).AsTask());
     }
 

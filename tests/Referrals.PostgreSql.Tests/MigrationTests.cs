@@ -88,6 +88,50 @@ public sealed class MigrationTests(DatabaseFixture database) : IClassFixture<Dat
             await QueryAsync($"SELECT version FROM {Quoted(schema)}.schema_migrations ORDER BY version", r => r.GetInt32(0)));
     }
 
+    /// <summary>
+    /// Version 2 indexes a program's touches by event time and its reward rows by conversion time, keys leading with the
+    /// program: a schema of version 1 gets both over the rows it holds when a store opens it, and the program's reads
+    /// list those rows in (instant, id) order.
+    /// </summary>
+    [Fact]
+    public async Task A_schema_of_version_1_gets_the_time_indexes_of_version_2_over_the_rows_it_holds()
+    {
+        string schema = database.NewSchemaName();
+        string s = Quoted(schema);
+        var (version, _, sql) = PostgreSqlSchema.Migrations[0];
+        Assert.Equal(1, version);
+        string v1 = sql.Replace("{s}", s, StringComparison.Ordinal);
+        long t = T0.ToUnixTimeTicks();
+        // As version 1 left it: two programs' touches and reward rows, written in no particular order.
+        await ExecuteAsync($"""
+            CREATE SCHEMA {s};
+            CREATE TABLE {s}.schema_migrations (version integer NOT NULL PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());
+            {v1}
+            INSERT INTO {s}.schema_migrations (version, description) VALUES (1, 'v1');
+            INSERT INTO {s}.touches (program, id, kind, referrer, medium, event_time, recorded_at)
+            VALUES ('migrations', 't-b', 1, 'ana', 1, {t}, {t}), ('migrations', 't-c', 1, 'ana', 1, {t - 10}, {t}),
+                   ('migrations', 't-a', 1, 'bob', 1, {t}, {t}), ('other', 't-x', 1, 'ana', 1, {t - 20}, {t});
+            INSERT INTO {s}.rewards (program, reward_id, beneficiary, order_id, conversion_time, version, document)
+            VALUES ('migrations', 'w-b', 'ana', 'o-1', {t}, 1, '{"{}"}'), ('migrations', 'w-c', 'bob', 'o-2', {t - 10}, 1, '{"{}"}'),
+                   ('migrations', 'w-a', 'bob', 'o-3', {t}, 1, '{"{}"}'), ('other', 'w-x', 'ana', 'o-1', {t - 20}, 1, '{"{}"}');
+            """);
+
+        await using var store = await OpenAsync(schema);
+        IReferralStore contract = store;
+        var program = new ProgramId("migrations");
+
+        Assert.Equal([1, 2], await QueryAsync($"SELECT version FROM {s}.schema_migrations ORDER BY version", r => r.GetInt32(0)));
+        Assert.Equal(
+            [("rewards_by_time", "rewards", "(program, conversion_time, reward_id)"), ("touches_by_time", "touches", "(program, event_time, id)")],
+            await QueryAsync(
+                "SELECT indexname::text, tablename::text, substring(indexdef FROM '\\(.*\\)$') FROM pg_indexes WHERE schemaname = @schema AND indexname IN ('touches_by_time', 'rewards_by_time') ORDER BY indexname",
+                r => (r.GetString(0), r.GetString(1), r.GetString(2)), ("schema", schema)));
+        Assert.Equal(["t-c", "t-a", "t-b"], (await contract.ListProgramTouchesAsync(program, null, 10, Ct)).Select(x => x.Id));
+        Assert.Equal(["t-b"], (await contract.ListProgramTouchesAsync(program, new ListPosition(T0, "t-a"), 10, Ct)).Select(x => x.Id));
+        Assert.Equal(["w-c", "w-a", "w-b"], (await contract.ListProgramRewardsAsync(program, null, 10, Ct)).Select(r => r.RewardId));
+        Assert.Equal(["w-x"], (await contract.ListProgramRewardsAsync(new ProgramId("other"), null, 10, Ct)).Select(r => r.RewardId));
+    }
+
     [Theory]
     [InlineData(64, 'a')]
     [InlineData(32, 'é')] // 64 bytes in UTF-8

@@ -81,6 +81,7 @@ public sealed class PostgreSqlSchemaTests(DatabaseFixture database) : IClassFixt
             ("ListVisitorsAsync", async r => Assert.NotEmpty(await r.ListVisitorsAsync(new("c3"), Ct))),
             ("FindTouchAsync", async r => Assert.NotNull(await r.FindTouchAsync(p3, "t3", Ct))),
             ("FindTouchesAsync", async r => Assert.NotEmpty(await r.FindTouchesAsync(p3, new("c3"), ["v3", "v13"], [Email(3)], Start, end, 10, Ct))),
+            ("ListProgramTouchesAsync", async r => Assert.Equal(10, (await r.ListProgramTouchesAsync(p3, new ListPosition(Start + Duration.FromSeconds(Rows / 2), "t"), 10, Ct)).Count)),
             ("CountTouchesAsync", async r => Assert.Equal(10, await r.CountTouchesAsync(p3, new("r3"), Start, end, 10, Ct))),
             ("FindOrderAsync", async r => Assert.NotNull(await r.FindOrderAsync(p3, "o3", Ct))),
             ("ListCustomerOrdersAsync", async r => Assert.NotEmpty(await r.ListCustomerOrdersAsync(p3, new("c3"), new ListPosition(Start, ""), 10, Ct))),
@@ -95,6 +96,7 @@ public sealed class PostgreSqlSchemaTests(DatabaseFixture database) : IClassFixt
             ("ListOrderRewardsAsync", async r => Assert.NotEmpty(await r.ListOrderRewardsAsync(p3, "o3", Ct))),
             ("ListDueRewardsAsync", async r => Assert.Equal(10, (await r.ListDueRewardsAsync(p3, RewardDue.HoldEnds, end, new ListPosition(Start + Duration.FromSeconds(Rows / 2), ""), 10, Ct)).Count)),
             ("ListBeneficiaryRewardsAsync", async r => Assert.NotEmpty(await r.ListBeneficiaryRewardsAsync(p3, new("b3"), null, 10, Ct))),
+            ("ListProgramRewardsAsync", async r => Assert.Equal(10, (await r.ListProgramRewardsAsync(p3, new ListPosition(Start + Duration.FromSeconds(Rows / 2), "w"), 10, Ct)).Count)),
             ("ListEntriesAsync", async r => Assert.NotEmpty(await r.ListEntriesAsync(p3, "w3", Ct))),
             ("ListLedgerAsync", async r => Assert.Equal(10, (await r.ListLedgerAsync(p3, Rows / 2, 10, Ct)).Count)),
             ("FindSightingsAsync", async r => Assert.NotEmpty(await r.FindSightingsAsync(p3, Device(3), end, 10, Ct))),
@@ -151,6 +153,15 @@ public sealed class PostgreSqlSchemaTests(DatabaseFixture database) : IClassFixt
 
         var scans = explained.Where(e => e.SeqScans.Count > 0).Select(e => $"{e.Read}: {string.Join(", ", e.SeqScans)} in\n{e.Sql}").ToList();
         Assert.True(scans.Count == 0, string.Join("\n\n", scans));
+
+        // The program's touches and reward rows (reports) walk the indexes made for them (version 2). Without its own, the
+        // touches' plan scans no table and drops no row by filter: it walks the program's whole range of
+        // touches_by_referrer with the instant as an index condition, which the checks above let pass.
+        foreach (var (read, index) in new[] { ("ListProgramTouchesAsync", "touches_by_time"), ("ListProgramRewardsAsync", "rewards_by_time") })
+        {
+            var walked = await IndexesAsync(raw, committedReads.Single(r => r.Name == read).Statements);
+            Assert.True(walked.Count > 0 && walked.All(i => i == index), $"{read} walks {string.Join(", ", walked)}, not only {index}");
+        }
 
         // The same statements prepared, as Npgsql's automatic preparation runs them once they repeat, with PostgreSQL's
         // generic plan (the one a prepared statement settles on, made without the parameters' values): served by indexes
@@ -285,6 +296,41 @@ public sealed class PostgreSqlSchemaTests(DatabaseFixture database) : IClassFixt
             explained.Add((read, statement.Sql, scans));
         }
         return explained;
+    }
+
+    /// <summary>The indexes the plans of the statements walk, EXPLAINed with the values they were sent with.</summary>
+    private static async Task<List<string>> IndexesAsync(RawSql raw, List<CapturedStatement> statements)
+    {
+        var indexes = new List<string>();
+        foreach (var statement in statements)
+        {
+            await using var command = new NpgsqlCommand("EXPLAIN (FORMAT JSON) " + statement.Sql, raw.Connection);
+            foreach (var value in statement.Parameters)
+            {
+                command.Parameters.Add(new NpgsqlParameter { Value = ParameterValue(value) });
+            }
+            using var plan = JsonDocument.Parse((string)(await command.ExecuteScalarAsync(Ct))!);
+            foreach (var root in plan.RootElement.EnumerateArray())
+            {
+                CollectIndexes(root.GetProperty("Plan"), indexes);
+            }
+        }
+        return indexes;
+
+        static void CollectIndexes(JsonElement node, List<string> into)
+        {
+            if (node.TryGetProperty("Index Name", out var name))
+            {
+                into.Add(name.GetString()!);
+            }
+            if (node.TryGetProperty("Plans", out var children))
+            {
+                foreach (var child in children.EnumerateArray())
+                {
+                    CollectIndexes(child, into);
+                }
+            }
+        }
     }
 
     // Npgsql's parameter logging writes an array as text, "[a, b]": made an array again (the values of these tests hold no

@@ -18,9 +18,11 @@ public sealed class PublicApiBudgetTests
     /// UnitOfWork.ThrowIfInvalid (issue 20: the checks every store makes before writing a unit, once in Core instead of a
     /// copy per store, and open to a host's own store); 1,387 with issue 21's compact code index, which holds no record
     /// per code: <c>CodeResolution.Record</c> went and the five things a resolution reads from the index (code, display,
-    /// program, owner, medium) took its place; 1,389 with CodeOptions.LoadIndexInBackground (issue 21: a host may start before the index is loaded).
+    /// program, owner, medium) took its place; 1,389 with CodeOptions.LoadIndexInBackground (issue 21: a host may start before the index is loaded);
+    /// 1,391 with IReferralStoreReader.ListProgramTouchesAsync and ListProgramRewardsAsync (reports and replay page a
+    /// program's touches and reward rows by time; members of the store contract every store implements, so not internal).
     /// </summary>
-    private const int Ceiling = 1389;
+    private const int Ceiling = 1391;
 
     [Fact]
     public void The_public_surface_of_Referrals_Core_is_at_its_budget()

@@ -73,7 +73,7 @@ public sealed class SqliteSchemaTests : IDisposable
         IReferralStore contract = store;
         var ana = new ParticipantId("ana");
 
-        Assert.Equal([1L, 2, 3, 4, 5, 6, 7, 8, 9, 10], Column<long>(path, "SELECT version FROM schema_migrations ORDER BY version;"));
+        Assert.Equal([1L, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], Column<long>(path, "SELECT version FROM schema_migrations ORDER BY version;"));
 
         // What only the old interfaces used is gone: their tables, the trigger-kept counters, the triggers, the partial
         // indexes whose WHERE said what "credited" means, and the v4 attribution columns of conversions.
@@ -90,6 +90,7 @@ public sealed class SqliteSchemaTests : IDisposable
         Assert.Equal(["ana"], (await contract.FindParticipantsByContactAsync(Email(1), Ct)).Select(p => p.Id.Value));
         Assert.Equal("v-1", (await contract.FindTouchAsync(Program, "t-1", Ct))!.VisitorId);
         Assert.Equal(["t-1"], (await contract.FindTouchesAsync(Program, new ParticipantId("c-1"), [], [], Start - Duration.FromHours(1), Start, 10, Ct)).Select(x => x.Id));
+        Assert.Equal(["t-1"], (await contract.ListProgramTouchesAsync(Program, null, 10, Ct)).Select(x => x.Id));
         var o1 = await contract.FindOrderAsync(Program, "o-1", Ct);
         Assert.Equal((1L, ana, "ANA2026", ana), (o1!.Version, o1.CreditedReferrer, o1.CreditedCode?.Value, o1.CountedReferrer));
         Assert.Equal([Device(1)], o1.Conversion.Fingerprints);
@@ -165,7 +166,7 @@ public sealed class SqliteSchemaTests : IDisposable
             (await contract.ListCodeHistoryAsync(Code(code), Ct)).Select(h => (h.Record.Version, h.ChangedAt, h.Record.Status)).ToList();
         var at = Instant.FromUnixTimeTicks;
 
-        Assert.Equal(10L, Column<long>(path, "SELECT max(version) FROM schema_migrations;").Single());
+        Assert.Equal(11L, Column<long>(path, "SELECT max(version) FROM schema_migrations;").Single());
         Assert.Equal([(1L, at(t), CodeStatus.Active), (2L, at(t + 10), CodeStatus.Paused)], await History("ANA2026"));
         Assert.Equal([(1L, at(t + 5), CodeStatus.Active)], await History("BEN2026"));
         Assert.Equal(["ANA2026:1"], Column<string>(path, "SELECT code || ':' || version FROM code_versions ORDER BY code, version;"));
@@ -198,6 +199,36 @@ public sealed class SqliteSchemaTests : IDisposable
         Assert.Equal(["ANA2026:1", "BEN2026:1"], Column<string>(path, "SELECT code || ':' || version FROM code_versions ORDER BY code, version;"));
     }
 
+    /// <summary>
+    /// Version 11 indexes a program's touches by event time and its reward rows by conversion time: a file of version 10
+    /// gets both indexes over the rows it holds, and the program's reads list those rows in (instant, id) order.
+    /// </summary>
+    [Fact]
+    public async Task A_file_of_schema_version_10_lists_the_touches_and_rewards_it_holds_by_time()
+    {
+        string path = _directory.NewDatabasePath();
+        long t = Start.ToUnixTimeTicks();
+        // As version 10 wrote them: two programs' touches and reward rows, written in no particular order.
+        SqliteFiles.Write(path, 10, $"""
+            INSERT INTO program_touches (program, id, kind, referrer, medium, event_time, recorded_at)
+            VALUES ('customers', 't-b', 1, 'ana', 1, {t}, {t}), ('customers', 't-c', 1, 'ana', 1, {t - 10}, {t}),
+                   ('customers', 't-a', 1, 'bob', 1, {t}, {t}), ('employees', 't-x', 1, 'ana', 1, {t - 20}, {t});
+            INSERT INTO rewards (program, reward_id, beneficiary, order_id, conversion_time, version, document)
+            VALUES ('customers', 'w-b', 'ana', 'o-1', {t}, 1, '{"{}"}'), ('customers', 'w-c', 'bob', 'o-2', {t - 10}, 1, '{"{}"}'),
+                   ('customers', 'w-a', 'bob', 'o-3', {t}, 1, '{"{}"}'), ('employees', 'w-x', 'ana', 'o-1', {t - 20}, 1, '{"{}"}');
+            """);
+
+        using var store = SqliteReferralStore.OpenFile(path);
+        IReferralStore contract = store;
+
+        Assert.Equal(11L, Column<long>(path, "SELECT max(version) FROM schema_migrations;").Single());
+        Assert.Equal(["program_touches_by_time", "rewards_by_time"], Column<string>(path, "SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('program_touches_by_time', 'rewards_by_time') ORDER BY name;"));
+        Assert.Equal(["t-c", "t-a", "t-b"], (await contract.ListProgramTouchesAsync(Program, null, 10, Ct)).Select(x => x.Id));
+        Assert.Equal(["t-b"], (await contract.ListProgramTouchesAsync(Program, new ListPosition(Start, "t-a"), 10, Ct)).Select(x => x.Id));
+        Assert.Equal(["w-c", "w-a", "w-b"], (await contract.ListProgramRewardsAsync(Program, null, 10, Ct)).Select(r => r.RewardId));
+        Assert.Equal(["w-x"], (await contract.ListProgramRewardsAsync(OtherProgram, null, 10, Ct)).Select(r => r.RewardId));
+    }
+
     [Fact]
     public void A_new_file_has_no_trigger_and_no_index_that_spells_a_business_rule()
     {
@@ -216,6 +247,8 @@ public sealed class SqliteSchemaTests : IDisposable
         { "rewards after a time", SqliteReferralStore.BeneficiaryRewardsSql, "rewards_by_beneficiary" },
         { "ranked referrals", SqliteReferralStore.ReferralsSql, "orders_by_counted_referrer" },
         { "program orders", SqliteReferralStore.OrdersByTimeSql, "orders_by_time" },
+        { "program touches (reports)", SqliteReferralStore.ProgramTouchesSql, "program_touches_by_time" },
+        { "program rewards (reports)", SqliteReferralStore.ProgramRewardsSql, "rewards_by_time" },
         { "customer orders", SqliteReferralStore.OrdersByCustomerSql, "conversions_by_customer" },
         { "ledger", SqliteReferralStore.LedgerSql, "ledger_by_program" },
         { "touches by referrer (velocity)", SqliteReferralStore.CountTouchesSql, "program_touches_by_referrer" },
