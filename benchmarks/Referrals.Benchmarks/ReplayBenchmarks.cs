@@ -25,6 +25,7 @@ namespace Referrals.Benchmarks;
 /// issue 16's attribution benchmark in the same run too.
 /// </summary>
 [MemoryDiagnoser]
+[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 5, invocationCount: 1)]
 public class ReplayBenchmarks
 {
     private ReplayHistory _history = null!;
@@ -40,12 +41,10 @@ public class ReplayBenchmarks
 
     /// <summary>The whole history replayed under the candidate rules; per conversion.</summary>
     [Benchmark(OperationsPerInvoke = ReplayHistory.Conversions)]
-    [SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 5, invocationCount: 1)]
     public ReplayResult Replay_Candidate() => _history.Reports.ReplayAsync(_candidate).AsTask().GetAwaiter().GetResult();
 
     /// <summary>One conversion of the same shape recorded live with the live rules, into the store holding the history.</summary>
     [Benchmark(Baseline = true, OperationsPerInvoke = ReplayHistory.LivePerInvoke)]
-    [SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 5, invocationCount: 1)]
     public void RecordConversion_Live()
     {
         for (int i = 0; i < ReplayHistory.LivePerInvoke; i++)
