@@ -13,6 +13,7 @@ using Referrals.Fraud;
 using Referrals.Links;
 using Referrals.Participants;
 using Referrals.Privacy;
+using Referrals.Reporting;
 using Referrals.Rewards;
 using Referrals.Storage;
 using Referrals.Services;
@@ -222,6 +223,7 @@ public static class OmnichannelStory
         private readonly ShareLinkService _links;
         private readonly AttributionService _attribution;
         private readonly RewardService _rewards;
+        private readonly ProgramReports _reports;
         private readonly ReviewQueue _reviews;
         private readonly ContactHasher _contacts;
         private readonly FingerprintHasher _fingerprints;
@@ -243,6 +245,7 @@ public static class OmnichannelStory
             _links = services.GetRequiredService<ShareLinkService>();
             _attribution = services.GetRequiredService<AttributionService>();
             _rewards = services.GetRequiredService<RewardService>();
+            _reports = services.GetRequiredService<ProgramReports>();
             _reviews = services.GetRequiredService<ReviewQueue>();
             _contacts = services.GetRequiredService<ContactHasher>();
             _fingerprints = services.GetRequiredService<FingerprintHasher>();
@@ -287,7 +290,7 @@ public static class OmnichannelStory
             await NightlyAsync(6).ConfigureAwait(false);
 
             _time.AdvanceTo(InstantAt(_monday.PlusDays(6), 23, 30));
-            var report = new StoryReport(_attribution, _rewards, _store, _ct);
+            var report = new StoryReport(_reports, _rewards, _ct);
             var orders = new List<StoryOrder>();
             foreach (var (scene, program, orderId) in _orders)
             {
@@ -310,7 +313,7 @@ public static class OmnichannelStory
                 Codes = new Dictionary<ParticipantId, ReferralCodeRecord>(_referrerCodes),
                 Orders = orders,
                 PosBatch = batch,
-                Combinations = await report.CombinationsAsync(after).ConfigureAwait(false),
+                Combinations = await report.CombinationsAsync([Customers, Staff]).ConfigureAwait(false),
                 Referrers = await report.ReferrersAsync([(Customers, Anna), (Customers, Carla), (Customers, Jane), (Staff, Max)]).ConfigureAwait(false),
                 ReferrerRewards = await report.RewardsAsync([(Customers, Anna), (Customers, Carla), (Customers, Jane), (Staff, Max)]).ConfigureAwait(false),
             };

@@ -2,22 +2,18 @@ using System.Globalization;
 using NodaTime;
 using Referrals.Attribution;
 using Referrals.Fraud;
-using Referrals.Privacy;
 using Referrals.Rewards;
-using Referrals.Storage;
+using Referrals.Reporting;
 using Referrals.Services;
 
 namespace Referrals.Omnichannel;
 
-/// <summary>Reads the report's figures back from the store and the ledger, and prints them.</summary>
+/// <summary>Reads the report's figures back — the library's program report and the ledger — and prints them.</summary>
 internal sealed class StoryReport(
-    AttributionService attribution,
+    ProgramReports reports,
     RewardService rewards,
-    IReferralStoreReader store,
     CancellationToken ct)
 {
-    private const int MaxTouchesPerCustomer = 1_000;
-
     private static readonly ChannelCombination[] Combinations =
         [ChannelCombination.OfflineToOnline, ChannelCombination.OnlineToOffline, ChannelCombination.OnlineToOnline, ChannelCombination.OfflineToOffline];
 
@@ -30,57 +26,46 @@ internal sealed class StoryReport(
         _ => "Offline → Offline",
     };
 
-    /// <summary>Touches, attributions and rewards per channel combination over every stored conversion.</summary>
-    public async Task<IReadOnlyList<CombinationTotals>> CombinationsAsync(IReadOnlyList<(ProgramId Program, Conversion Conversion)> all)
+    /// <summary>
+    /// Touches, attributions, new customers and rewards per channel combination over the whole history of
+    /// <paramref name="programs"/>: each program's report by combination, added up.
+    /// </summary>
+    public async Task<IReadOnlyList<CombinationTotals>> CombinationsAsync(IEnumerable<ProgramId> programs)
     {
         var rows = Combinations.ToDictionary(c => c, _ => new Row());
-
-        foreach (var (program, conversion) in all)
+        foreach (var program in programs)
         {
-            var decision = await attribution.FindAttributionAsync(program, conversion.OrderId, ct).ConfigureAwait(false);
-            if (decision is not { IsAttributed: true, Combination: { } combination })
+            var report = await reports.GetReportAsync(new ReportQuery { Program = program, By = ReportGrouping.Combination, TopReferrers = 0 }, ct).ConfigureAwait(false);
+            foreach (var group in report.Groups)
             {
-                continue;
-            }
-            var row = rows[combination];
-            row.Attributed++;
-            foreach (var reward in await rewards.ListOrderRewardsAsync(program, conversion.OrderId, ct).ConfigureAwait(false))
-            {
-                row.Earned.Add(reward.Earned);
-                if (reward.Status == RewardStatus.Pending)
+                // The other keys: "not attributed" (conversions credited to nobody, so no rewards; the fraud verdicts below
+                // tell the story's) and "unknown" (an attribution stored before combinations were recorded; the story has none).
+                if (!Enum.TryParse<ChannelCombination>(group.Key, out var combination) || !rows.TryGetValue(combination, out var row))
                 {
-                    row.Pending.Add(reward.Net);
+                    continue;
                 }
-                else if (reward.Status is RewardStatus.Approved or RewardStatus.Fulfilled)
+                var f = group.Figures;
+                row.Captured += f.Touches;
+                row.Attributed += f.Attributed;
+                row.NewCustomers += f.NewCustomers;
+                row.Earned.Add(f.Earned);
+                row.ClawedBack.Add(f.ClawedBack);
+                foreach (var figure in f.Rewards)
                 {
-                    row.Approved.Add(reward.Net);
-                }
-                foreach (var entry in reward.Entries.Where(e => e.Type == RewardEntryType.ClawedBack))
-                {
-                    row.ClawedBack.Add(-entry.Amount);
-                }
-            }
-        }
-
-        // The touches of every customer who converted: by customer id, by the visitor ids linked to them and by their contacts.
-        var seen = new HashSet<(ProgramId, string)>();
-        foreach (var customer in all.GroupBy(c => (c.Program, c.Conversion.Customer)))
-        {
-            var (program, id) = customer.Key;
-            var visitors = await store.ListVisitorsAsync(id, ct).ConfigureAwait(false);
-            IReadOnlyList<ContactHash> contacts = customer.SelectMany(c => c.Conversion.Contacts).Distinct().ToList();
-            // A customer of the story has a handful of touches; a report over real customers would page by event time.
-            foreach (var touch in await store.FindTouchesAsync(program, id, visitors, contacts, Instant.MinValue, Instant.MaxValue, MaxTouchesPerCustomer, ct).ConfigureAwait(false))
-            {
-                if (seen.Add((program, touch.Id)))
-                {
-                    rows[CombinationOf(touch)].Captured++;
+                    if (figure.Status == RewardStatus.Pending)
+                    {
+                        row.Pending.Add(figure.Totals.Amounts);
+                    }
+                    else if (figure.Status is RewardStatus.Approved or RewardStatus.Fulfilled)
+                    {
+                        row.Approved.Add(figure.Totals.Amounts);
+                    }
                 }
             }
         }
 
         return Combinations
-            .Select(c => new CombinationTotals(c, rows[c].Captured, rows[c].Attributed, rows[c].Earned.ToList(), rows[c].Pending.ToList(),
+            .Select(c => new CombinationTotals(c, rows[c].Captured, rows[c].Attributed, rows[c].NewCustomers, rows[c].Earned.ToList(), rows[c].Pending.ToList(),
                 rows[c].Approved.ToList(), rows[c].ClawedBack.ToList()))
             .ToList();
     }
@@ -132,13 +117,14 @@ internal sealed class StoryReport(
 
         output.WriteLine();
         output.WriteLine($"Referrals and rewards by channel combination (all {result.Week} week{(result.Week == 1 ? "" : "s")} in the database; amounts in EUR)");
-        output.WriteLine($"  {"shared → converted",-19}{"captured",9}{"attributed",11}{"earned",10}{"pending",10}{"approved",10}{"clawed back",13}");
+        output.WriteLine($"  {"shared → converted",-19}{"captured",9}{"attributed",11}{"new customers",14}{"earned",10}{"pending",10}{"approved",10}{"clawed back",13}");
         foreach (var row in result.Combinations)
         {
             output.WriteLine(string.Create(inv,
-                $"  {Name(row.Combination),-19}{row.Captured,9}{row.Attributed,11}{Amount(row.Earned),10}{Amount(row.Pending),10}{Amount(row.Approved),10}{Amount(row.ClawedBack),13}"));
+                $"  {Name(row.Combination),-19}{row.Captured,9}{row.Attributed,11}{row.NewCustomers,14}{Amount(row.Earned),10}{Amount(row.Pending),10}{Amount(row.Approved),10}{Amount(row.ClawedBack),13}"));
         }
-        output.WriteLine("  captured: touches recorded (link clicks, codes at checkout or till, look-ups, POS batch rows);");
+        output.WriteLine("  captured: touches recorded, whether an order followed or not (link clicks, codes at checkout or till, look-ups,");
+        output.WriteLine("  POS batch rows); new customers: attributed orders not refunded in full nor rejected in review;");
         output.WriteLine("  approved: past the hold and paid out; clawed back: taken back after payout because the order was refunded.");
 
         var assessed = result.Orders.Where(o => o.Attribution.Fraud is not null).ToList();
@@ -172,19 +158,6 @@ internal sealed class StoryReport(
         output.WriteLine("Run again to tell the next week on the same database; --reset starts over.");
     }
 
-    private static ChannelCombination CombinationOf(Touch touch)
-    {
-        // As the attribution does: a contact look-up carries no medium; the referral was passed on by word of mouth, offline.
-        var shared = touch.Medium == ShareMedium.Unknown && touch.Kind == TouchKind.PosContactLookup ? Channel.Offline : touch.Medium.GetChannel();
-        return (shared, touch.CaptureChannel) switch
-        {
-            (Channel.Online, Channel.Online) => ChannelCombination.OnlineToOnline,
-            (Channel.Online, _) => ChannelCombination.OnlineToOffline,
-            (_, Channel.Online) => ChannelCombination.OfflineToOnline,
-            _ => ChannelCombination.OfflineToOffline,
-        };
-    }
-
     /// <summary>EUR amounts without the currency (the table's unit); any other currency is named.</summary>
     private static string Amount(IReadOnlyList<Money> amounts) =>
         amounts.Count == 0
@@ -200,7 +173,13 @@ internal sealed class StoryReport(
     {
         private readonly SortedDictionary<string, decimal> _byCurrency = new(StringComparer.Ordinal);
 
-        public void Add(Money money) => _byCurrency[money.Currency] = _byCurrency.GetValueOrDefault(money.Currency) + money.Amount;
+        public void Add(IEnumerable<Money> amounts)
+        {
+            foreach (var money in amounts)
+            {
+                _byCurrency[money.Currency] = _byCurrency.GetValueOrDefault(money.Currency) + money.Amount;
+            }
+        }
 
         public List<Money> ToList() => _byCurrency.Select(kv => new Money(kv.Value, kv.Key)).ToList();
     }
@@ -210,6 +189,8 @@ internal sealed class StoryReport(
         public int Captured { get; set; }
 
         public int Attributed { get; set; }
+
+        public int NewCustomers { get; set; }
 
         public Sum Earned { get; } = new();
 

@@ -36,10 +36,14 @@ public enum Scene
 /// <param name="Rewards">The rewards earned on the order, every one with its ledger entries.</param>
 public sealed record StoryOrder(Scene Scene, AttributionResult Attribution, IReadOnlyList<Reward> Rewards);
 
-/// <summary>Referrals and rewards of one channel combination, over every week in the database.</summary>
+/// <summary>Referrals and rewards of one channel combination, over every week in the database (from the programs' reports by combination, added up).</summary>
 /// <param name="Combination">Where the referral was shared and where the friend converted.</param>
-/// <param name="Captured">Touches recorded (link clicks, codes at checkout or at the till, look-ups, POS batch rows).</param>
+/// <param name="Captured">
+/// Touches recorded (link clicks, codes at checkout or at the till, look-ups, POS batch rows), whether an order followed or
+/// not, by the combination the touch itself makes: where its code was shared and where it was captured.
+/// </param>
 /// <param name="Attributed">Conversions credited to a referrer.</param>
+/// <param name="NewCustomers">Of those, the ones counted as a successful referral: not refunded in full, not rejected in review.</param>
 /// <param name="Earned">What the rewards of those conversions were worth when earned, per currency.</param>
 /// <param name="Pending">What is still held (return window or review), net, per currency.</param>
 /// <param name="Approved">What passed its hold (approved, and paid out by the fulfiller), net, per currency.</param>
@@ -48,6 +52,7 @@ public sealed record CombinationTotals(
     ChannelCombination Combination,
     int Captured,
     int Attributed,
+    int NewCustomers,
     IReadOnlyList<Money> Earned,
     IReadOnlyList<Money> Pending,
     IReadOnlyList<Money> Approved,

@@ -42,7 +42,7 @@ public sealed class OmnichannelOnPostgreSqlTests(DatabaseFixture database) : ICl
     {
         static string Amounts(IEnumerable<Money> m) => string.Join("+", m.Select(x => x.ToString()));
         return string.Join("\n", new[] { $"week {r.Week}: {r.ConversionsBefore} -> {r.ConversionsAfter} conversions, {r.CodesBefore} -> {r.CodesAfter} codes, POS batch {r.PosBatch}" }
-            .Concat(r.Combinations.Select(c => $"{c.Combination}: captured {c.Captured}, attributed {c.Attributed}, earned {Amounts(c.Earned)}, pending {Amounts(c.Pending)}, approved {Amounts(c.Approved)}, clawed back {Amounts(c.ClawedBack)}"))
+            .Concat(r.Combinations.Select(c => $"{c.Combination}: captured {c.Captured}, attributed {c.Attributed}, new customers {c.NewCustomers}, earned {Amounts(c.Earned)}, pending {Amounts(c.Pending)}, approved {Amounts(c.Approved)}, clawed back {Amounts(c.ClawedBack)}"))
             .Concat(r.Referrers.Select(s => $"{s.Program}/{s.Referrer}: {s.SuccessfulReferrals} referrals, balance {Amounts(s.Balance)}, pending {s.Pending.Count}, approved {s.Approved.Count}, fulfilled {s.Fulfilled.Count}, rejected {s.Rejected.Count}, revoked {s.Revoked.Count}"))
             .Concat(r.Orders.Select(o => $"{o.Scene}: {o.Attribution.IsAttributed} {o.Attribution.Combination} {o.Attribution.Referrer} [{string.Join(", ", o.Rewards.Select(w => $"{w.Terms.Rule} {w.Beneficiary} {w.Status}"))}]")));
     }
