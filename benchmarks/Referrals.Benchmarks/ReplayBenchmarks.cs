@@ -69,8 +69,9 @@ internal sealed class ReplayHistory
     private readonly FakeClock _clock;
     private readonly int _conversions;
 
-    private ReplayHistory(AttributionService attribution, RewardService rewards, ProgramReports reports, string[] codes, FakeClock clock, int conversions)
+    private ReplayHistory(AttributionService attribution, RewardService rewards, ProgramReports reports, string[] codes, FakeClock clock, int conversions, IReferralStore store)
     {
+        Store = store;
         _attribution = attribution;
         _rewards = rewards;
         Reports = reports;
@@ -80,6 +81,8 @@ internal sealed class ReplayHistory
     }
 
     public ProgramReports Reports { get; }
+
+    public IReferralStore Store { get; }
 
     /// <summary>The live rules: 10 EUR, 15 EUR from the 3rd referral, 5 % of the order from the 10th; a 5 EUR coupon for the friend; double in the first week of December; at most 150 EUR a month.</summary>
     public static RewardOptions LiveRules() => new()
@@ -137,7 +140,7 @@ internal sealed class ReplayHistory
         {
             displays[i] = (await codes.IssueAsync(new CodeRequest { Program = Program, Owner = new ParticipantId($"r-{i}"), Medium = ShareMedium.Email })).Display;
         }
-        var history = new ReplayHistory(attribution, rewards, new ProgramReports(wrapped, store), displays, clock, conversions);
+        var history = new ReplayHistory(attribution, rewards, new ProgramReports(wrapped, store), displays, clock, conversions, store);
         var watch = Stopwatch.StartNew();
         const int Batch = 1_000;
         var batch = new List<Conversion>(Batch);
@@ -204,11 +207,43 @@ internal sealed class ReplayHistory
         var query = new ReplayQuery { Program = Program, Rules = CandidateRules() };
         for (int r = 0; r < rounds; r++)
         {
+            long allocated = GC.GetAllocatedBytesForCurrentThread();
+            int gen0 = GC.CollectionCount(0), gen2 = GC.CollectionCount(2);
             var watch = Stopwatch.StartNew();
             var result = await history.Reports.ReplayAsync(query);
             watch.Stop();
-            Console.WriteLine($"replay {r + 1}: {watch.Elapsed.TotalSeconds:F2} s, {watch.Elapsed.TotalNanoseconds / conversions:F0} ns/conversion; paid {string.Join(" ", result.Paid.Amounts)}, would pay {string.Join(" ", result.WouldPay.Amounts)}; gainers {result.Gainers}, losers {result.Losers}");
+            Console.WriteLine($"replay {r + 1}: {watch.Elapsed.TotalSeconds:F2} s, {watch.Elapsed.TotalNanoseconds / conversions:F0} ns/conversion, {(GC.GetAllocatedBytesForCurrentThread() - allocated) / conversions} B/conversion allocated, gen0 {GC.CollectionCount(0) - gen0}, gen2 {GC.CollectionCount(2) - gen2}; paid {string.Join(" ", result.Paid.Amounts)}, would pay {string.Join(" ", result.WouldPay.Amounts)}; gainers {result.Gainers}, losers {result.Losers}");
         }
+        for (int r = 0; r < 2; r++)
+        {
+            long allocated = GC.GetAllocatedBytesForCurrentThread();
+            int gen0 = GC.CollectionCount(0), gen2 = GC.CollectionCount(2);
+            var read = Stopwatch.StartNew();
+            int n = 0;
+            await foreach (var order in ProgramHistory.OrdersAsync(history.Store, Program, Instant.MinValue, Instant.MaxValue, default))
+            {
+                n += order.Rewards.Count;
+            }
+            read.Stop();
+            Console.WriteLine($"reading the history alone: {read.Elapsed.TotalNanoseconds / conversions:F0} ns/conversion ({n:N0} rewards), {(GC.GetAllocatedBytesForCurrentThread() - allocated) / conversions} B/conversion allocated, gen0 {GC.CollectionCount(0) - gen0}, gen2 {GC.CollectionCount(2) - gen2}");
+        }
+        var engineOnly = new List<HistoryOrder>();
+        await foreach (var order in ProgramHistory.OrdersAsync(history.Store, Program, Instant.MinValue, Instant.MaxValue, default))
+        {
+            engineOnly.Add(order);
+        }
+        for (int r = 0; r < 2; r++)
+        {
+            var engine = new ReplayEngine(RewardRuleSet.Compile(CandidateRules(), NodaTime.DateTimeZoneProviders.Tzdb["Europe/Berlin"]));
+            var decide = Stopwatch.StartNew();
+            foreach (var order in engineOnly)
+            {
+                engine.Decide(order);
+            }
+            decide.Stop();
+            Console.WriteLine($"the engine alone: {decide.Elapsed.TotalNanoseconds / conversions:F0} ns/conversion");
+        }
+        engineOnly.Clear();
         var live = Stopwatch.StartNew();
         for (int i = 0; i < LivePerInvoke; i++)
         {

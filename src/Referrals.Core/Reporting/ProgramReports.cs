@@ -116,12 +116,7 @@ public sealed class ProgramReports
         Validated(query.Rules, query.Program, []);
         var engine = new ReplayEngine(RewardRuleSet.Compile(query.Rules, zone));
 
-        int orders = 0, acquired = 0;
-        var paid = new MoneySum();
-        var would = new MoneySum();
         var tally = new ReplayTally();
-        var mine = new List<(string Rule, ParticipantId Beneficiary, string Currency, decimal Net, RewardFold.State Latest)>();
-
         await foreach (var order in ProgramHistory.OrdersAsync(_store, query.Program, Instant.MinValue, until, cancellationToken).ConfigureAwait(false))
         {
             var replayed = engine.Decide(order);
@@ -130,77 +125,9 @@ public sealed class ProgramReports
                 continue;
             }
             observe?.Invoke(order, replayed);
-            orders++;
-            if (ReplayEngine.IsCounted(order))
-            {
-                acquired++;
-            }
-
-            // Paid: the order's rewards per (rule, beneficiary, currency), a top-up or re-decision being a reward of its
-            // own; the terms of the latest stand for them.
-            mine.Clear();
-            foreach (var s in order.Rewards)
-            {
-                int at = mine.FindIndex(m => string.Equals(m.Rule, s.Terms.Rule, StringComparison.Ordinal) && m.Beneficiary == s.Beneficiary && string.Equals(m.Currency, s.Net.Currency, StringComparison.Ordinal));
-                if (at < 0)
-                {
-                    mine.Add((s.Terms.Rule, s.Beneficiary, s.Net.Currency, s.Net.Amount, s));
-                }
-                else
-                {
-                    var m = mine[at];
-                    mine[at] = m with { Net = m.Net + s.Net.Amount, Latest = s.CreatedAt > m.Latest.CreatedAt ? s : m.Latest };
-                }
-            }
-            foreach (var (rule, beneficiary, currency, amount, latest) in mine)
-            {
-                if (latest.Terms.CappedBy is { } cappedBy)
-                {
-                    tally.Line(ReplayDimension.Cap, cappedBy).Paid.Add(latest.Terms.BeforeCap - latest.Earned);
-                }
-                if (amount == 0)
-                {
-                    continue;
-                }
-                var net = new Money(amount, currency);
-                paid.Add(net);
-                tally.Person(beneficiary).Paid.Add(net);
-                tally.Line(ReplayDimension.Rule, rule).Paid.Add(net);
-                tally.Tier(rule, latest.Terms.Tier).Paid.Add(net);
-                foreach (var boost in latest.Terms.Boosts)
-                {
-                    tally.Line(ReplayDimension.Boost, boost).Paid.Add(net);
-                }
-            }
-            foreach (var skipped in order.Document.Decision?.Skipped ?? [])
-            {
-                if (skipped.Reason is RewardSkipReason.CountCapReached or RewardSkipReason.ValueCapReached)
-                {
-                    tally.Line(ReplayDimension.Cap, skipped.Detail).Paid.Add(Money.Zero(order.Row.Conversion.Amount.Currency));
-                }
-            }
-
-            // Would pay.
-            foreach (var r in replayed)
-            {
-                if (r.CapLabel is { } cap && !r.Rejected)
-                {
-                    tally.Line(ReplayDimension.Cap, cap).Would.Add(r.Skipped is null ? r.BeforeCap - r.Drafted : r.BeforeCap);
-                }
-                if (r.Amount.Amount == 0)
-                {
-                    continue;
-                }
-                would.Add(r.Amount);
-                tally.Person(r.Beneficiary).Would.Add(r.Amount);
-                tally.Line(ReplayDimension.Rule, r.Rule).Would.Add(r.Amount);
-                tally.Tier(r.Rule, r.Tier).Would.Add(r.Amount);
-                foreach (var boost in r.Boosts)
-                {
-                    tally.Line(ReplayDimension.Boost, boost).Would.Add(r.Amount);
-                }
-            }
+            tally.Add(order, replayed);
         }
+        var (paid, would, orders, acquired) = (tally.Paid, tally.Would, tally.Orders, tally.Acquired);
         var people = tally.People;
 
         var participants = new List<ReplayParticipant>();
@@ -250,6 +177,108 @@ public sealed class ProgramReports
         private readonly Dictionary<(string, string), (MoneySum Paid, MoneySum Would)> _tiers = [];
 
         public Dictionary<ParticipantId, (MoneySum Paid, MoneySum Would)> People { get; } = [];
+
+        public MoneySum Paid { get; } = new();
+
+        public MoneySum Would { get; } = new();
+
+        public int Orders { get; private set; }
+
+        public int Acquired { get; private set; }
+
+        private readonly List<(string Rule, ParticipantId Beneficiary, string Currency, decimal Net, int Latest)> _mine = [];
+
+        /// <summary>Adds one order compared: its stored rewards (paid) and the candidate's (would pay).</summary>
+        public void Add(HistoryOrder order, IReadOnlyList<ReplayedReward> replayed)
+        {
+            Orders++;
+            if (ReplayEngine.IsCounted(order))
+            {
+                Acquired++;
+            }
+
+            // Paid: the order's rewards per (rule, beneficiary, currency), a top-up or re-decision being a reward of its
+            // own; the terms of the latest stand for them.
+            _mine.Clear();
+            var stored = order.Rewards.AsSpan();
+            for (int i = 0; i < stored.Length; i++)
+            {
+                ref readonly var s = ref stored[i];
+                int at = -1;
+                for (int k = 0; k < _mine.Count; k++)
+                {
+                    if (string.Equals(_mine[k].Rule, s.Terms.Rule, StringComparison.Ordinal) && _mine[k].Beneficiary == s.Beneficiary && string.Equals(_mine[k].Currency, s.Net.Currency, StringComparison.Ordinal))
+                    {
+                        at = k;
+                        break;
+                    }
+                }
+                if (at < 0)
+                {
+                    _mine.Add((s.Terms.Rule, s.Beneficiary, s.Net.Currency, s.Net.Amount, i));
+                }
+                else
+                {
+                    var m = _mine[at];
+                    _mine[at] = m with { Net = m.Net + s.Net.Amount, Latest = s.CreatedAt > stored[m.Latest].CreatedAt ? i : m.Latest };
+                }
+            }
+            foreach (var (rule, beneficiary, currency, amount, index) in _mine)
+            {
+                ref readonly var latest = ref stored[index];
+                if (latest.Terms.CappedBy is { } cappedBy)
+                {
+                    Line(ReplayDimension.Cap, cappedBy).Paid.Add(latest.Terms.BeforeCap - latest.Earned);
+                }
+                if (amount == 0)
+                {
+                    continue;
+                }
+                var net = new Money(amount, currency);
+                Paid.Add(net);
+                if (latest.Terms.Role == RewardRole.Referrer)
+                {
+                    Person(beneficiary).Paid.Add(net);
+                }
+                Line(ReplayDimension.Rule, rule).Paid.Add(net);
+                Tier(rule, latest.Terms.Tier).Paid.Add(net);
+                foreach (var boost in latest.Terms.Boosts)
+                {
+                    Line(ReplayDimension.Boost, boost).Paid.Add(net);
+                }
+            }
+            foreach (var skipped in order.Document.Decision?.Skipped ?? [])
+            {
+                if (skipped.Reason is RewardSkipReason.CountCapReached or RewardSkipReason.ValueCapReached)
+                {
+                    Line(ReplayDimension.Cap, skipped.Detail).Paid.Add(Money.Zero(order.Row.Conversion.Amount.Currency));
+                }
+            }
+
+            // Would pay.
+            foreach (var r in replayed)
+            {
+                if (r.CapLabel is { } cap && !r.Rejected)
+                {
+                    Line(ReplayDimension.Cap, cap).Would.Add(r.Skipped is null ? r.BeforeCap - r.Drafted : r.BeforeCap);
+                }
+                if (r.Amount.Amount == 0)
+                {
+                    continue;
+                }
+                Would.Add(r.Amount);
+                if (r.Role == RewardRole.Referrer)
+                {
+                    Person(r.Beneficiary).Would.Add(r.Amount);
+                }
+                Line(ReplayDimension.Rule, r.Rule).Would.Add(r.Amount);
+                Tier(r.Rule, r.Tier).Would.Add(r.Amount);
+                foreach (var boost in r.Boosts)
+                {
+                    Line(ReplayDimension.Boost, boost).Would.Add(r.Amount);
+                }
+            }
+        }
 
         public (MoneySum Paid, MoneySum Would) Line(ReplayDimension dimension, string name) =>
             _lines.TryGetValue((dimension, name), out var l) ? l : _lines[(dimension, name)] = (new MoneySum(), new MoneySum());

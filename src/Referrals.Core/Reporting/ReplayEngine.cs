@@ -34,6 +34,7 @@ internal sealed class ReplayEngine(RewardRuleSet? rules)
 {
     private readonly Dictionary<ParticipantId, int> _counted = [];
     private readonly Dictionary<(ParticipantId, int), Usage> _usage = [];
+    private ReplayedReward[] _result = new ReplayedReward[4];
     private string[]? _periods;
     private NodaTime.Instant _dayStart;
     private NodaTime.Instant _dayEnd;
@@ -52,7 +53,10 @@ internal sealed class ReplayEngine(RewardRuleSet? rules)
     private static bool IsRefundedInFull(HistoryOrder order) =>
         order.Document.Refunded is { } refunded && refunded.Amount >= order.Row.Conversion.Amount.Amount;
 
-    /// <summary>The rewards the rules give <paramref name="order"/>, given every order before it; updates the counters.</summary>
+    /// <summary>
+    /// The rewards the rules give <paramref name="order"/>, given every order before it; updates the counters. The list is
+    /// a view of a buffer the next call reuses.
+    /// </summary>
     public IReadOnlyList<ReplayedReward> Decide(HistoryOrder order)
     {
         if (!IsCounted(order) || order.Row.CreditedReferrer is not { } referrer)
@@ -87,7 +91,11 @@ internal sealed class ReplayEngine(RewardRuleSet? rules)
         }
         var amount = order.Row.Conversion.Amount;
         decimal refunded = order.Document.Refunded?.Amount ?? 0;
-        var result = new ReplayedReward[drafts.Length];
+        if (_result.Length < drafts.Length)
+        {
+            _result = new ReplayedReward[drafts.Length];
+        }
+        var result = _result;
         for (int d = 0; d < drafts.Length; d++)
         {
             var draft = drafts[d];
@@ -106,9 +114,9 @@ internal sealed class ReplayEngine(RewardRuleSet? rules)
         }
         if (caps > 0)
         {
-            Use(result, a);
+            Use(result, drafts.Length, a);
         }
-        return result;
+        return new ArraySegment<ReplayedReward>(result, 0, drafts.Length);
     }
 
     /// <summary>
@@ -116,10 +124,10 @@ internal sealed class ReplayEngine(RewardRuleSet? rules)
     /// reward stays rejected. A rule the live rules did not have takes the rejection of the stored reward of the same
     /// beneficiary, role and level.
     /// </summary>
-    private static bool IsRejected(IReadOnlyList<RewardFold.State> stored, RewardDraft draft)
+    private static bool IsRejected(ArraySegment<RewardFold.State> stored, RewardDraft draft)
     {
         bool known = false;
-        foreach (var s in stored)
+        foreach (ref readonly var s in stored.AsSpan())
         {
             if (string.Equals(s.Terms.Rule, draft.Rule.Name, StringComparison.Ordinal))
             {
@@ -134,7 +142,7 @@ internal sealed class ReplayEngine(RewardRuleSet? rules)
         {
             return false;
         }
-        foreach (var s in stored)
+        foreach (ref readonly var s in stored.AsSpan())
         {
             if (s.Status == RewardStatus.Rejected && s.Beneficiary == draft.Beneficiary && s.Terms.Role == draft.Rule.Role && s.Terms.Level == draft.Rule.Level)
             {
@@ -158,9 +166,9 @@ internal sealed class ReplayEngine(RewardRuleSet? rules)
     }
 
     /// <summary>The order's live referrer rewards take their room: once per beneficiary, their amounts in each cap's currency.</summary>
-    private void Use(ReplayedReward[] rewards, AttributionResult a)
+    private void Use(ReplayedReward[] rewards, int count, AttributionResult a)
     {
-        for (int r = 0; r < rewards.Length; r++)
+        for (int r = 0; r < count; r++)
         {
             var reward = rewards[r];
             if (reward.Role != RewardRole.Referrer || reward.Amount.Amount <= 0)

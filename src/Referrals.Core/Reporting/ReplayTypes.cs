@@ -68,7 +68,7 @@ public sealed class ReplayLine
     public RewardTotals WouldPay { get; }
 }
 
-/// <summary>One beneficiary's rewards in a replay: paid, would pay, and the difference per currency.</summary>
+/// <summary>One referrer's rewards in a replay (as referrer at any level): paid, would pay, and the difference per currency.</summary>
 public sealed class ReplayParticipant
 {
     internal ReplayParticipant(ParticipantId participant, IReadOnlyList<Money> paid, IReadOnlyList<Money> wouldPay, IReadOnlyList<Money> difference)
@@ -79,7 +79,7 @@ public sealed class ReplayParticipant
         Difference = difference;
     }
 
-    /// <summary>The beneficiary (referrer, upline or referee).</summary>
+    /// <summary>The referrer (level 1 or an upline).</summary>
     public ParticipantId Participant { get; }
 
     /// <summary>Net amounts of the stored rewards, per currency.</summary>
@@ -133,20 +133,20 @@ public sealed class ReplayResult
     public IReadOnlyList<ReplayLine> Lines { get; internal init; } = [];
 
     /// <summary>
-    /// Every beneficiary of the orders compared, by difference (largest gain first, then by id); those whose amounts are
+    /// Every referrer paid (or who would be paid) on the orders compared, by difference (largest gain first, then by id); those whose amounts are
     /// the same under both are left out and counted in <see cref="Unchanged"/>.
     /// </summary>
     public IReadOnlyList<ReplayParticipant> Participants { get; internal init; } = [];
 
-    /// <summary>Beneficiaries who would get more (in some currency, and less in none).</summary>
+    /// <summary>Referrers who would get more (in some currency, and less in none). Referees' rewards count in the totals and lines, not here: one per customer.</summary>
     public int Gainers { get; internal init; }
 
-    /// <summary>Beneficiaries who would get less (in some currency, and more in none).</summary>
+    /// <summary>Referrers who would get less (in some currency, and more in none).</summary>
     public int Losers { get; internal init; }
 
-    /// <summary>Beneficiaries who would get more in one currency and less in another.</summary>
+    /// <summary>Referrers who would get more in one currency and less in another.</summary>
     public int Mixed { get; internal init; }
 
-    /// <summary>Beneficiaries paid the same.</summary>
+    /// <summary>Referrers paid the same.</summary>
     public int Unchanged { get; internal init; }
 }
