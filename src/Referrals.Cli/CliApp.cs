@@ -73,7 +73,7 @@ internal sealed class CliApp
     private RootCommand Build()
     {
         var root = new RootCommand("Runs a Referrals.Core referral program from the command line: codes, QR codes, POS imports, "
-            + "reviews and rewards, on the SQLite store configured in appsettings.json (ConnectionStrings:Referrals, the Referrals section).");
+            + "reviews and rewards, reports and what-if replays of other reward rules, on the SQLite store configured in appsettings.json (ConnectionStrings:Referrals, the Referrals section).");
         root.Add(Config);
         root.Add(Json);
         Example(root, "referrals codes bulk --program customers --count 50000 --medium receipt --out codes.csv");
@@ -84,6 +84,8 @@ internal sealed class CliApp
         root.Add(ReviewCommands.BuildReview(this));
         root.Add(ReviewCommands.BuildRewards(this));
         root.Add(ReviewCommands.BuildForget(this));
+        root.Add(ReportCommand.Build(this));
+        root.Add(ReplayCommand.Build(this));
         foreach (var option in root.Options)
         {
             if (option is HelpOption help && help.Action is HelpAction inner)
@@ -112,8 +114,8 @@ internal sealed class CliApp
         });
 
     /// <summary>Starts the library with the configuration the command line names.</summary>
-    public Task<CliHost> StartAsync(ParseResult result, CancellationToken cancellationToken, bool withStore = true) =>
-        CliHost.StartAsync(Console, result.GetValue(Config), withStore, cancellationToken);
+    public Task<CliHost> StartAsync(ParseResult result, CancellationToken cancellationToken, StoreFile store = StoreFile.CreateIfMissing) =>
+        CliHost.StartAsync(Console, result.GetValue(Config), store, cancellationToken);
 
     public void WriteError(string message) =>
         Console.Error.WriteLine($"{Console.Red("error:", Console.ErrorColors)} {message}");

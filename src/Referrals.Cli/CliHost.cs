@@ -56,7 +56,7 @@ internal sealed class CliHost : IAsyncDisposable
     }
 
     /// <summary>Builds and starts the host; every problem of the configuration or the file becomes a <see cref="CliException"/>.</summary>
-    public static async Task<CliHost> StartAsync(CliConsole console, string? configFile, bool withStore, CancellationToken cancellationToken)
+    public static async Task<CliHost> StartAsync(CliConsole console, string? configFile, StoreFile store, CancellationToken cancellationToken)
     {
         IConfigurationRoot configuration;
         try
@@ -74,7 +74,7 @@ internal sealed class CliHost : IAsyncDisposable
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = console.CurrentDirectory });
         builder.Configuration.AddConfiguration(configuration);
         var referrals = builder.Services.AddReferrals(builder.Configuration).AddQrCodes();
-        if (withStore)
+        if (store != StoreFile.None)
         {
             string? connectionString = builder.Configuration.GetConnectionString(ConnectionStringName);
             if (string.IsNullOrWhiteSpace(connectionString))
@@ -84,13 +84,21 @@ internal sealed class CliHost : IAsyncDisposable
                     + "in the current directory ({ \"ConnectionStrings\": { \"Referrals\": \"Data Source=referrals.db\" } }), in the file --config names, "
                     + "or in the environment variable ConnectionStrings__Referrals.");
             }
+            string anchored;
             try
             {
-                referrals.UseSqlite(Anchor(connectionString, console.CurrentDirectory));
+                anchored = Anchor(connectionString, console.CurrentDirectory);
+                referrals.UseSqlite(anchored);
             }
             catch (ArgumentException e)
             {
                 throw CliException.Refused($"ConnectionStrings:Referrals is not a usable SQLite connection string: {e.Message}");
+            }
+            if (store == StoreFile.MustExist && FileOf(anchored) is { } file && !File.Exists(file))
+            {
+                // Opening the store creates a missing file: a command that only reads would leave an empty database behind.
+                throw CliException.Refused($"There is no database at {file} (ConnectionStrings:Referrals): nothing has been recorded there. "
+                    + "Run the command in the shop's folder, or point ConnectionStrings:Referrals (--config, ConnectionStrings__Referrals) at its file.");
             }
         }
         var host = builder.Build();
@@ -129,6 +137,13 @@ internal sealed class CliHost : IAsyncDisposable
             builder.DataSource = Path.GetFullPath(file, directory);
         }
         return builder.ConnectionString;
+    }
+
+    /// <summary>The database file a connection string names, or <see langword="null"/> for a URI or in-memory database.</summary>
+    private static string? FileOf(string connectionString)
+    {
+        string file = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(connectionString).DataSource;
+        return file.Length == 0 || file.StartsWith("file:", StringComparison.OrdinalIgnoreCase) || file == ":memory:" ? null : file;
     }
 
     /// <summary>The program as configured; a name not in <c>Referrals:Programs</c> is a usage error naming those that are.</summary>

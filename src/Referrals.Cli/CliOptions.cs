@@ -1,15 +1,14 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
-using System.Text.Json;
+using NodaTime;
+using NodaTime.Text;
 
 namespace Referrals.Cli;
 
 /// <summary>The options several commands share, each parsed with a message that says what is accepted.</summary>
 internal static class CliOptions
 {
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
-
     public static readonly string MediumTokens = string.Join(", ", Enum.GetValues<ShareMedium>().Where(m => m != ShareMedium.Unknown).Select(m => m.ToToken()));
 
     public static Option<string> Program() => new("--program", "-p")
@@ -57,6 +56,50 @@ internal static class CliOptions
         Required = true,
     };
 
+    /// <summary>A day in the program's time zone, <c>yyyy-MM-dd</c>.</summary>
+    public static Option<LocalDate?> Day(string name, string description) => new(name)
+    {
+        Description = description + " A day in the program's time zone, like 2026-11-23.",
+        HelpName = "yyyy-MM-dd",
+        CustomParser = r => ParseDay(r, name),
+    };
+
+    /// <summary><c>--csv</c>: the rows as CSV on stdout, for spreadsheets and scripts.</summary>
+    public static Option<bool> Csv(string rows) => new("--csv") { Description = $"Write {rows} as CSV on stdout (one header line), for spreadsheets." };
+
+    /// <summary>Checks that <c>--first</c> and <c>--second</c> are not both given.</summary>
+    public static void OneOf(ParseResult result, Option<bool> first, Option<bool> second)
+    {
+        if (result.GetValue(first) && result.GetValue(second))
+        {
+            throw CliException.Usage($"{first.Name} and {second.Name} are two outputs; choose one.");
+        }
+    }
+
+    /// <summary>Checks that <paramref name="to"/> is not before <paramref name="from"/>.</summary>
+    public static void Days(LocalDate? from, LocalDate? to)
+    {
+        if (from is { } f && to is { } t && t < f)
+        {
+            throw CliException.Usage($"--to {Iso(t)} is before --from {Iso(f)}; the days run from --from to --to, both included.");
+        }
+    }
+
+    public static string Iso(LocalDate date) => LocalDatePattern.Iso.Format(date);
+
+    private static LocalDate? ParseDay(ArgumentResult result, string name)
+    {
+        string token = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
+        var parsed = LocalDatePattern.Iso.Parse(token);
+        // The last year is left out: the day after the last day must exist too (the days are a half-open range of instants).
+        if (!parsed.Success || parsed.Value.Year is < 1 or > 9998)
+        {
+            result.AddError($"{name} {Text.Echo(token)} is no day; write it like 2026-11-23 (year, month, day; years 1 to 9998).");
+            return null;
+        }
+        return parsed.Value;
+    }
+
     private static ShareMedium ParseMedium(ArgumentResult result)
     {
         string token = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
@@ -79,7 +122,7 @@ internal static class CliOptions
         return n;
     }
 
-    public static void WriteJson(CliConsole console, object value) => console.Out.WriteLine(JsonSerializer.Serialize(value, JsonOptions));
+    public static void WriteJson(CliConsole console, object value) => console.Out.WriteLine(CliJson.Serialize(value));
 
     /// <summary>The user the ledger names when no <c>--actor</c> is given.</summary>
     public static string ActorOrUser(string? actor) =>

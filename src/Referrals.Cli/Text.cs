@@ -61,6 +61,9 @@ internal static class Text
         return sb.Append('\'').ToString();
     }
 
+    /// <summary><see cref="Echo"/> without the quotes: untrusted text (a store id, a customer id) in a table cell.</summary>
+    public static string Plain(string? value, int max = 40) => Echo(value, max)[1..^1];
+
     /// <summary>One CSV field (RFC 4180): quoted when it holds a comma, quote or line break; and a leading <c>= + - @</c>
     /// is not special here, since our values are codes, links and library messages, never formulas a person typed.</summary>
     public static string Csv(string? value)

@@ -7,7 +7,7 @@ public sealed class CommandLineTests
     [
         "", "codes", "codes bulk", "codes issue", "codes vanity", "codes pause", "codes resume", "codes revoke", "codes show",
         "qr", "sheet", "import", "import pos", "review", "review list", "review approve", "review reject", "rewards",
-        "rewards process", "forget",
+        "rewards process", "forget", "report", "replay",
     ];
 
     [Theory]
