@@ -288,7 +288,7 @@ public sealed class ReportTests
         Assert.Equal(string.Empty, result.Out);
         var error = Normal(result.Error);
         Assert.StartsWith("error: --rules 'typo.json' has bad settings; fix them:\n  ", error, StringComparison.Ordinal);
-        Assert.Contains("\n  Rules:0:Amont names no setting (a typo of 'Amount'?).\n", error, StringComparison.Ordinal);
+        Assert.Contains("\n  Rewards:Rules:0:Amont names no setting (a typo of 'Amount'?).\n", error, StringComparison.Ordinal);
         Assert.Contains("'Fortnight'", error, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
     }

@@ -22,6 +22,7 @@ public sealed class DocsCodeBlockTests
         [
             "docs/getting-started.md", "docs/configuration.md", "docs/codes-and-links.md", "docs/attribution.md",
             "docs/pos-batch-csv.md", "docs/rewards.md", "docs/fraud.md", "docs/stores.md", "docs/operations.md", "docs/privacy.md",
+            "docs/reports.md",
         ];
         Assert.Empty(topics.Except(DocsFiles.Pages));
         var readme = DocsFiles.Read("README.md");

@@ -56,13 +56,19 @@ public sealed class ProgramReports
         Preconditions.CheckNotNull(rewards);
         var options = new RewardOptions();
         var failures = StrictConfigurationBinder.BindSection(rewards, options);
-        return Validated(options, program, failures);
+        // Every message names the setting by one path: the section's own, or "Rewards" for a file of its own.
+        string path = rewards is IConfigurationSection section && section.Path.Length > 0 ? section.Path : "Rewards";
+        if (path == "Rewards")
+        {
+            failures = [.. failures.Select(f => "Rewards:" + f)];
+        }
+        return Validated(options, program, failures, path);
     }
 
-    private RewardOptions Validated(RewardOptions rules, ProgramId program, List<string> failures)
+    private RewardOptions Validated(RewardOptions rules, ProgramId program, List<string> failures, string path = "Rewards")
     {
         var configured = Configured(program);
-        rules.Validate(configured.MaxChainDepth, "Rewards", failures);
+        rules.Validate(configured.MaxChainDepth, path, failures);
         if (failures.Count > 0)
         {
             throw new OptionsValidationException(Options.DefaultName, typeof(RewardOptions), failures);

@@ -20,9 +20,12 @@ public sealed class PublicApiBudgetTests
     /// per code: <c>CodeResolution.Record</c> went and the five things a resolution reads from the index (code, display,
     /// program, owner, medium) took its place; 1,389 with CodeOptions.LoadIndexInBackground (issue 21: a host may start before the index is loaded);
     /// 1,391 with IReferralStoreReader.ListProgramTouchesAsync and ListProgramRewardsAsync (reports and replay page a
-    /// program's touches and reward rows by time; members of the store contract every store implements, so not internal).
+    /// program's touches and reward rows by time; members of the store contract every store implements, so not internal);
+    /// 1,502 with issue 23's <c>Referrals.Reporting</c> (111 lines): one service, <c>ProgramReports</c> (report, replay,
+    /// reading candidate rules), its two queries and the results a host reads — sealed classes with internal constructors
+    /// and get-only properties, no records, so no generated members; the figures are what the issue names.
     /// </summary>
-    private const int Ceiling = 1391;
+    private const int Ceiling = 1502;
 
     [Fact]
     public void The_public_surface_of_Referrals_Core_is_at_its_budget()

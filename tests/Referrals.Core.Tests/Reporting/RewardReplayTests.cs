@@ -193,8 +193,10 @@ public sealed class RewardReplayTests
             ["Caps:0:Period"] = "Fortnight",
         }).Build();
         var ex = Assert.Throws<OptionsValidationException>(() => w.Reports.ReadRules(bad, EventOrderWorld.Program));
-        Assert.Contains(ex.Failures, f => f.Contains("Amont", StringComparison.Ordinal));
-        Assert.Contains(ex.Failures, f => f.Contains("Fortnight", StringComparison.Ordinal));
+        // Every message names its setting by one path, from "Rewards" (a file of its own), binding and validation alike.
+        Assert.Contains(ex.Failures, f => f.StartsWith("Rewards:Rules:0:Amont", StringComparison.Ordinal));
+        Assert.Contains(ex.Failures, f => f.StartsWith("Rewards:Caps:0:Period", StringComparison.Ordinal) && f.Contains("Fortnight", StringComparison.Ordinal));
+        Assert.Contains(ex.Failures, f => f.StartsWith("Rewards:Rules:0", StringComparison.Ordinal) && f.Contains("Amount", StringComparison.Ordinal) && !f.Contains("Amont", StringComparison.Ordinal));
         await Assert.ThrowsAsync<ArgumentException>(async () => await w.Reports.ReplayAsync(new ReplayQuery { Program = new ProgramId("nope"), Rules = TenEuros() }, Ct));
         await Assert.ThrowsAsync<OptionsValidationException>(async () =>
             await w.Reports.ReplayAsync(new ReplayQuery { Program = EventOrderWorld.Program, Rules = new RewardOptions { Rules = [Fixed("x", -1m)] } }, Ct));
