@@ -59,7 +59,7 @@ internal static class GenerationQuick
             }
             sw.Stop();
             var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{(sqlite ? "sqlite" : "memory")}: {n / sw.Elapsed.TotalSeconds:F0} codes/s ({sw.Elapsed.TotalNanoseconds / n:F0} ns a code, {cpu.TotalNanoseconds / n:F0} ns of processor time a code, {(GC.GetAllocatedBytesForCurrentThread() - bytes) / n} B a code; GC pauses {(GC.GetTotalPauseDuration() - pause).TotalMilliseconds:F0} ms, collections {GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2}; read {(Io().Read - read0) / n} B, written {(Io().Written - written0) / n} B a code)"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{(sqlite ? "sqlite" : "memory")}: {n / sw.Elapsed.TotalSeconds:F0} codes/s ({sw.Elapsed.TotalNanoseconds / n:F0} ns a code, {cpu.TotalNanoseconds / n:F0} ns of processor time a code, {(GC.GetAllocatedBytesForCurrentThread() - bytes) / n} B a code; GC pauses {(GC.GetTotalPauseDuration() - pause).TotalMilliseconds:F0} ms, sqlite memory {SQLitePCL.raw.sqlite3_memory_used() / 1024 / 1024} MB (high {SQLitePCL.raw.sqlite3_memory_highwater(0) / 1024 / 1024} MB), managed {GC.GetTotalMemory(false) / 1024 / 1024} MB, collections {GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2}; read {(Io().Read - read0) / n} B, written {(Io().Written - written0) / n} B a code)"));
             if (file is not null)
             {
                 file.Dispose();
