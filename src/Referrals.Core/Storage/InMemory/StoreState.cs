@@ -205,17 +205,22 @@ internal sealed class StoreState
         OrdersAfter(program, _ordersByCounted, (program, referrer), after, limit, own);
 
     private List<OrderRow> OrdersAfter<TKey>(ProgramId program, VersionedIndex<TKey, ListPosition> index, TKey key, ListPosition? after, int limit, bool own)
+        where TKey : notnull =>
+        RowsAfter(index, key, after, limit, own, id => FindOrder(program, id, own)!);
+
+    /// <summary>A page of rows by an index of (instant, id) positions: those strictly after <paramref name="after"/>, at most <paramref name="limit"/>.</summary>
+    private static List<TRow> RowsAfter<TKey, TRow>(VersionedIndex<TKey, ListPosition> index, TKey key, ListPosition? after, int limit, bool own, Func<string, TRow> find)
         where TKey : notnull
     {
         CheckLimit(limit);
-        var list = new List<OrderRow>();
+        var list = new List<TRow>();
         foreach (var p in after is { } a ? index.From(key, a, strict: true, own) : index.All(key, own))
         {
             if (list.Count == limit)
             {
                 break;
             }
-            list.Add(FindOrder(program, p.Id, own)!);
+            list.Add(find(p.Id));
         }
         return list;
     }
@@ -306,35 +311,11 @@ internal sealed class StoreState
         RewardsAfter(program, _rewardsByProgram, program, after, limit, own);
 
     private List<RewardRow> RewardsAfter<TKey>(ProgramId program, VersionedIndex<TKey, ListPosition> index, TKey key, ListPosition? after, int limit, bool own)
-        where TKey : notnull
-    {
-        CheckLimit(limit);
-        var list = new List<RewardRow>();
-        foreach (var p in after is { } a ? index.From(key, a, strict: true, own) : index.All(key, own))
-        {
-            if (list.Count == limit)
-            {
-                break;
-            }
-            list.Add(FindReward(program, p.Id, own)!);
-        }
-        return list;
-    }
+        where TKey : notnull =>
+        RowsAfter(index, key, after, limit, own, id => FindReward(program, id, own)!);
 
-    public IReadOnlyList<Touch> ListProgramTouches(ProgramId program, ListPosition? after, int limit, bool own)
-    {
-        CheckLimit(limit);
-        var list = new List<Touch>();
-        foreach (var p in after is { } a ? _touchesByProgram.From(program, a, strict: true, own) : _touchesByProgram.All(program, own))
-        {
-            if (list.Count == limit)
-            {
-                break;
-            }
-            list.Add(FindTouch(program, p.Id, own)!);
-        }
-        return list;
-    }
+    public IReadOnlyList<Touch> ListProgramTouches(ProgramId program, ListPosition? after, int limit, bool own) =>
+        RowsAfter(_touchesByProgram, program, after, limit, own, id => FindTouch(program, id, own)!);
 
     public IReadOnlyList<EntryRow> ListEntries(ProgramId program, string rewardId, bool own) => _entries.Copy((program, rewardId), own);
 
