@@ -20,7 +20,7 @@ internal sealed class CliApp
         Console = console;
         Config = new Option<string?>("--config")
         {
-            Description = "A JSON file of settings read after appsettings.json (the Referrals section, ConnectionStrings:Referrals).",
+            Description = "A JSON file of settings read after appsettings.json (the Referrals section, ConnectionStrings:Referrals for the SQLite file or ConnectionStrings:ReferralsPostgreSql for PostgreSQL).",
             HelpName = "file",
             Recursive = true,
         };
@@ -73,7 +73,7 @@ internal sealed class CliApp
     private RootCommand Build()
     {
         var root = new RootCommand("Runs a Referrals.Core referral program from the command line: codes, QR codes, POS imports, "
-            + "reviews and rewards, reports and what-if replays of other reward rules, on the SQLite store configured in appsettings.json (ConnectionStrings:Referrals, the Referrals section).");
+            + "reviews and rewards, reports and what-if replays of other reward rules, on the store configured in appsettings.json (the Referrals section; ConnectionStrings:Referrals, the SQLite file, or ConnectionStrings:ReferralsPostgreSql, an Npgsql connection string with its password from the configuration or the environment).");
         root.Add(Config);
         root.Add(Json);
         Example(root, "referrals codes bulk --program customers --count 50000 --medium receipt --out codes.csv");

@@ -7,19 +7,35 @@ using Referrals.Programs;
 namespace Referrals.Cli;
 
 /// <summary>
-/// The library as a host would run it: the generic host with the <c>Referrals</c> section and the SQLite store from
-/// configuration, started (settings checked, file opened and migrated, code index loaded) before a command uses it.
+/// The library as a host would run it: the generic host with the <c>Referrals</c> section and the store from configuration
+/// (the SQLite file, or PostgreSQL), started (settings checked, store opened and migrated, code index loaded) before a
+/// command uses it.
 /// </summary>
 /// <remarks>
 /// Configuration, later sources winning: <c>appsettings.json</c> in the current directory (optional), the file named by
 /// <c>--config</c> (must exist), then environment variables (<c>Referrals__Codes__Prefix</c>,
-/// <c>ConnectionStrings__Referrals</c>), as the generic host orders files and variables. The store's connection string is
-/// <c>ConnectionStrings:Referrals</c>, the key the library's documentation uses. Secrets (link signing keys, the contact
-/// hash key) come from these sources only, never from the command line, where other users of the machine could read them.
+/// <c>ConnectionStrings__Referrals</c>), as the generic host orders files and variables. The SQLite file's connection
+/// string is <c>ConnectionStrings:Referrals</c>, the key the library's documentation uses; an Npgsql connection string in
+/// <c>ConnectionStrings:ReferralsPostgreSql</c> selects PostgreSQL instead. Secrets (link signing keys, the contact hash
+/// key, the database password) come from these sources only, never from the command line, where other users of the
+/// machine could read them.
 /// </remarks>
 internal sealed class CliHost : IAsyncDisposable
 {
+    /// <summary>The SQLite file's connection string, the key of the library's getting-started page; the default store.</summary>
     public const string ConnectionStringName = "Referrals";
+
+    /// <summary>
+    /// An Npgsql connection string here selects the PostgreSQL store. A connection string of its own rather than a
+    /// <c>Referrals:Store</c> switch: the <c>Referrals</c> section is the library's, bound strictly (an unknown key fails
+    /// the start of every app reading the same appsettings.json), and the name says what the string is for.
+    /// </summary>
+    public const string PostgreSqlConnectionStringName = "ReferralsPostgreSql";
+
+    private const string SqliteSetting = "ConnectionStrings:" + ConnectionStringName;
+    private const string SqliteVariable = "ConnectionStrings__" + ConnectionStringName;
+    private const string PostgreSqlSetting = "ConnectionStrings:" + PostgreSqlConnectionStringName;
+    private const string PostgreSqlVariable = "ConnectionStrings__" + PostgreSqlConnectionStringName;
 
     private readonly IHost _host;
 
@@ -74,33 +90,7 @@ internal sealed class CliHost : IAsyncDisposable
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = console.CurrentDirectory });
         builder.Configuration.AddConfiguration(configuration);
         var referrals = builder.Services.AddReferrals(builder.Configuration).AddQrCodes();
-        if (store != StoreFile.None)
-        {
-            string? connectionString = builder.Configuration.GetConnectionString(ConnectionStringName);
-            if (string.IsNullOrWhiteSpace(connectionString))
-            {
-                throw CliException.Refused(
-                    "No store is configured: set ConnectionStrings:Referrals to the SQLite file's connection string, in appsettings.json "
-                    + "in the current directory ({ \"ConnectionStrings\": { \"Referrals\": \"Data Source=referrals.db\" } }), in the file --config names, "
-                    + "or in the environment variable ConnectionStrings__Referrals.");
-            }
-            string anchored;
-            try
-            {
-                anchored = Anchor(connectionString, console.CurrentDirectory);
-                referrals.UseSqlite(anchored);
-            }
-            catch (ArgumentException e)
-            {
-                throw CliException.Refused($"ConnectionStrings:Referrals is not a usable SQLite connection string: {e.Message}");
-            }
-            if (store == StoreFile.MustExist && FileOf(anchored) is { } file && !File.Exists(file))
-            {
-                // Opening the store creates a missing file: a command that only reads would leave an empty database behind.
-                throw CliException.Refused($"There is no database at {file} (ConnectionStrings:Referrals): nothing has been recorded there. "
-                    + "Run the command in the shop's folder, or point ConnectionStrings:Referrals (--config, ConnectionStrings__Referrals) at its file.");
-            }
-        }
+        var kind = store == StoreFile.None ? StoreKind.None : UseStore(referrals, builder.Configuration, console.CurrentDirectory, store);
         var host = builder.Build();
         try
         {
@@ -120,9 +110,92 @@ internal sealed class CliHost : IAsyncDisposable
         catch (Exception e) when (e is not OperationCanceledException)
         {
             host.Dispose();
-            throw CliException.Refused($"The store could not be opened ({e.GetType().Name}): {e.Message} Check ConnectionStrings:Referrals and that the file's folder exists and is writable.");
+            throw CliException.Refused(kind == StoreKind.PostgreSql
+                ? $"The PostgreSQL store could not be opened ({e.GetType().Name}): {OneLine(e)} Check {PostgreSqlSetting} (Host, Port, Database, Username; "
+                    + $"the password from the configuration or the environment variable {PostgreSqlVariable}) and that the server is running and lets that user in."
+                : $"The store could not be opened ({e.GetType().Name}): {e.Message} Check ConnectionStrings:Referrals and that the file's folder exists and is writable.");
         }
         return new CliHost(host);
+    }
+
+    /// <summary>
+    /// Registers the store the configuration names: <c>ConnectionStrings:ReferralsPostgreSql</c> for PostgreSQL, else
+    /// <c>ConnectionStrings:Referrals</c> for the SQLite file; both set is refused rather than one silently ignored.
+    /// </summary>
+    private static StoreKind UseStore(ReferralsBuilder referrals, IConfiguration configuration, string directory, StoreFile store)
+    {
+        string? sqlite = configuration.GetConnectionString(ConnectionStringName);
+        string? postgreSql = configuration.GetConnectionString(PostgreSqlConnectionStringName);
+        bool hasSqlite = !string.IsNullOrWhiteSpace(sqlite);
+        bool hasPostgreSql = !string.IsNullOrWhiteSpace(postgreSql);
+        if (hasSqlite && hasPostgreSql)
+        {
+            throw CliException.Refused(
+                $"Two stores are configured: {SqliteSetting} (SQLite) and {PostgreSqlSetting} (PostgreSQL); keep one. An empty value "
+                + $"counts as unset, so {SqliteVariable}= in the environment hides the SQLite file of appsettings.json.");
+        }
+        if (hasPostgreSql)
+        {
+            // No file to refuse creating: on PostgreSQL every command connects, and the schema is created or migrated at start as for any host.
+            try
+            {
+                referrals.UsePostgreSql(postgreSql!);
+            }
+            catch (ArgumentException e)
+            {
+                throw CliException.Refused($"{PostgreSqlSetting} is not a usable PostgreSQL connection string: {OneLine(e)} "
+                    + $"Write it like Host=db.example;Database=shop;Username=referrals, with the password in the configuration or the environment variable {PostgreSqlVariable}.");
+            }
+            return StoreKind.PostgreSql;
+        }
+        if (!hasSqlite)
+        {
+            throw CliException.Refused(
+                "No store is configured: set ConnectionStrings:Referrals to the SQLite file's connection string, in appsettings.json "
+                + "in the current directory ({ \"ConnectionStrings\": { \"Referrals\": \"Data Source=referrals.db\" } }), in the file --config names, "
+                + $"or in the environment variable ConnectionStrings__Referrals; or, for PostgreSQL, {PostgreSqlSetting} (environment variable {PostgreSqlVariable}) "
+                + "to an Npgsql connection string.");
+        }
+        string anchored;
+        try
+        {
+            anchored = Anchor(sqlite!, directory);
+            referrals.UseSqlite(anchored);
+        }
+        catch (ArgumentException e)
+        {
+            throw CliException.Refused($"ConnectionStrings:Referrals is not a usable SQLite connection string: {e.Message} "
+                + $"(A PostgreSQL connection string goes in {PostgreSqlSetting}.)");
+        }
+        if (store == StoreFile.MustExist && FileOf(anchored) is { } file && !File.Exists(file))
+        {
+            // Opening the store creates a missing file: a command that only reads would leave an empty database behind.
+            throw CliException.Refused($"There is no database at {file} (ConnectionStrings:Referrals): nothing has been recorded there. "
+                + "Run the command in the shop's folder, or point ConnectionStrings:Referrals (--config, ConnectionStrings__Referrals) at its file.");
+        }
+        return StoreKind.Sqlite;
+    }
+
+    /// <summary>An exception's message and its causes' on one line: Npgsql's server errors may carry a detail on lines of their own.</summary>
+    private static string OneLine(Exception e)
+    {
+        var parts = new List<string>();
+        for (Exception? x = e; x is not null; x = x.InnerException)
+        {
+            string message = string.Join(' ', x.Message.Split((char[])['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            if (message.Length > 0 && !parts.Any(p => p.Contains(message, StringComparison.Ordinal)))
+            {
+                parts.Add(message.TrimEnd('.'));
+            }
+        }
+        return string.Join(": ", parts) + ".";
+    }
+
+    private enum StoreKind
+    {
+        None = 0,
+        Sqlite = 1,
+        PostgreSql = 2,
     }
 
     /// <summary>

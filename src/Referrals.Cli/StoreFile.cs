@@ -1,6 +1,10 @@
 namespace Referrals.Cli;
 
-/// <summary>What a command needs of the SQLite file <c>ConnectionStrings:Referrals</c> names.</summary>
+/// <summary>
+/// What a command needs of the store: the SQLite file <c>ConnectionStrings:Referrals</c> names, or the PostgreSQL database
+/// of <c>ConnectionStrings:ReferralsPostgreSql</c>, which every command simply connects to (there is no file to leave
+/// behind; the schema is created or migrated at start, as for any host).
+/// </summary>
 internal enum StoreFile
 {
     /// <summary>No store: settings only.</summary>

@@ -7,7 +7,7 @@ namespace Referrals.Cli.Tests;
 public sealed class ImportTests
 {
     // The example upload of docs/pos-batch-csv.md, lines 2 to 10.
-    private const string Upload = """
+    internal const string Upload = """
         capture_id,store_id,register_id,event_time,code,referrer_email,customer_id,customer_email,order_id,amount,currency,new_customer
         BM-1001,berlin-mitte,2,2026-11-22T10:15:00+01:00,EMIL-7,,cust-fay,,pos-55001,64.90,EUR,yes
         BM-1002,berlin-mitte,2,2026-11-22 11:02+01:00,emil 7,,cust-gus,,,,,

@@ -32,7 +32,7 @@ public sealed class ReportTests
     /// none); rewards 3 x 10 = 30 (f2's cancelled), 10 per new customer. By combination: OnlineToOnline f1, f2, f5 and
     /// the entry (4 touches, 90 revenue, 2 new, 20 cost), OfflineToOffline f3 (1, 30, 1, 10), not attributed f4.
     /// </remarks>
-    private static async Task SeedAsync(Shop shop, bool withDollars = false)
+    internal static async Task SeedAsync(Shop shop, bool withDollars = false)
     {
         await using (var library = await shop.LibraryAsync())
         {
@@ -79,7 +79,55 @@ public sealed class ReportTests
         SqliteConnection.ClearAllPools();
     }
 
-    private const string TwelveFifty = """{ "Rules": [ { "Name": "thanks", "Amount": 12.5, "Currency": "EUR" } ] }""";
+    internal const string TwelveFifty = """{ "Rules": [ { "Name": "thanks", "Amount": 12.5, "Currency": "EUR" } ] }""";
+
+    /// <summary>The report of <see cref="SeedAsync"/>'s orders, by combination (the default).</summary>
+    internal const string Table =
+        """
+        Program customers, all days (UTC), by combination; amounts in EUR:
+
+        combination       touches  conversions  attributed  new customers  revenue  reward cost  cost/customer
+        OfflineToOffline        1            1           1              1    30.00        10.00          10.00
+        OnlineToOnline          4            3           3              2    90.00        20.00          10.00
+        not attributed          0            1           0              0        -            -              -
+        ------------------------------------------------------------------------------------------------------
+        total                   5            5           4              3   120.00        30.00          10.00
+
+        top referrers  new customers  revenue  rewards
+        anna                       2    90.00    20.00
+        bob                        1    30.00    10.00
+
+        not attributed  conversions
+        NoTouch                   1
+
+        Fraud checks: 4 allowed, 0 sent to review, 0 blocked.
+
+        """;
+
+    /// <summary>The replay of <see cref="SeedAsync"/>'s orders under <see cref="TwelveFifty"/>.</summary>
+    internal const string Replay =
+        """
+        Replay of program customers under 'new-rules.json', all orders; amounts in EUR:
+
+          orders compared              5
+          acquired customers           3
+
+                         paid  would pay  difference
+          rewards       30.00      37.50       +7.50
+          count             3          3           0
+          per customer  10.00      12.50       +2.50
+
+          line                          paid  count  would pay  count  difference
+          rule thanks                  30.00      3      37.50      3       +7.50
+          tier thanks: every referral  30.00      3      37.50      3       +7.50
+
+          Beneficiaries: 2 would gain, 0 would lose, 0 mixed (more in one currency, less in another), 0 unchanged.
+
+          gainers   paid  would pay  difference
+          anna     20.00      25.00       +5.00
+          bob      10.00      12.50       +2.50
+
+        """;
 
     private static string Normal(string text) => text.ReplaceLineEndings("\n");
 
@@ -91,28 +139,7 @@ public sealed class ReportTests
         var result = await shop.RunAsync("report", "--program", "customers");
         Assert.True(result.Exit == 0, result.ToString());
         Assert.Equal(string.Empty, result.Error);
-        Assert.Equal(
-            """
-            Program customers, all days (UTC), by combination; amounts in EUR:
-
-            combination       touches  conversions  attributed  new customers  revenue  reward cost  cost/customer
-            OfflineToOffline        1            1           1              1    30.00        10.00          10.00
-            OnlineToOnline          4            3           3              2    90.00        20.00          10.00
-            not attributed          0            1           0              0        -            -              -
-            ------------------------------------------------------------------------------------------------------
-            total                   5            5           4              3   120.00        30.00          10.00
-
-            top referrers  new customers  revenue  rewards
-            anna                       2    90.00    20.00
-            bob                        1    30.00    10.00
-
-            not attributed  conversions
-            NoTouch                   1
-
-            Fraud checks: 4 allowed, 0 sent to review, 0 blocked.
-
-            """,
-            Normal(result.Out));
+        Assert.Equal(Table, Normal(result.Out));
     }
 
     [Fact]
@@ -207,30 +234,7 @@ public sealed class ReportTests
         Assert.True(result.Exit == 0, result.ToString());
         Assert.Equal(string.Empty, result.Error);
         // Paid: f1, f3, f5 10 EUR each (f2's cancelled by the refund). Would pay: 12.50 each, f2 refunded in full nothing.
-        Assert.Equal(
-            """
-            Replay of program customers under 'new-rules.json', all orders; amounts in EUR:
-
-              orders compared              5
-              acquired customers           3
-
-                             paid  would pay  difference
-              rewards       30.00      37.50       +7.50
-              count             3          3           0
-              per customer  10.00      12.50       +2.50
-
-              line                          paid  count  would pay  count  difference
-              rule thanks                  30.00      3      37.50      3       +7.50
-              tier thanks: every referral  30.00      3      37.50      3       +7.50
-
-              Beneficiaries: 2 would gain, 0 would lose, 0 mixed (more in one currency, less in another), 0 unchanged.
-
-              gainers   paid  would pay  difference
-              anna     20.00      25.00       +5.00
-              bob      10.00      12.50       +2.50
-
-            """,
-            Normal(result.Out));
+        Assert.Equal(Replay, Normal(result.Out));
 
         var csv = await shop.RunAsync("replay", "-p", "customers", "--rules", "new-rules.json", "--csv");
         Assert.True(csv.Exit == 0, csv.ToString());

@@ -6,7 +6,7 @@ using Referrals.Services;
 
 namespace Referrals.Cli.Tests;
 
-/// <summary>A shop's folder: appsettings.json naming a SQLite file beside it and the program <c>customers</c>.</summary>
+/// <summary>A shop's folder: appsettings.json naming a SQLite file beside it (or a PostgreSQL database) and the program <c>customers</c>.</summary>
 internal sealed class Shop : IDisposable
 {
     public const string Settings = """
@@ -30,12 +30,31 @@ internal sealed class Shop : IDisposable
         }
     }
 
+    /// <summary>
+    /// A shop on PostgreSQL: the same appsettings.json without the SQLite file, and the database's connection string in the
+    /// environment variable <c>ConnectionStrings__ReferralsPostgreSql</c> of every command, as an operator would keep the
+    /// password out of files.
+    /// </summary>
+    public Shop(string postgreSqlConnectionString)
+        : this(withSettings: false)
+    {
+        PostgreSql = postgreSqlConnectionString;
+        File.WriteAllLines(PathOf("appsettings.json"), Settings.ReplaceLineEndings("\n").Split('\n').Where(line => !line.Contains("\"ConnectionStrings\"", StringComparison.Ordinal)));
+        Environment["ConnectionStrings__ReferralsPostgreSql"] = postgreSqlConnectionString;
+    }
+
     public string Directory { get; }
+
+    /// <summary>The PostgreSQL database of the shop; <see langword="null"/> for the SQLite file <c>referrals.db</c>.</summary>
+    public string? PostgreSql { get; }
+
+    /// <summary>The environment variables every <see cref="RunAsync(string[])"/> passes.</summary>
+    public Dictionary<string, string> Environment { get; } = new(StringComparer.Ordinal);
 
     public string PathOf(string name) => Path.Combine(Directory, name);
 
     /// <summary>Runs a command line in-process, as the tool's Main would, in this folder.</summary>
-    public async Task<Result> RunAsync(params string[] args) => await RunAsync(new Dictionary<string, string>(), args);
+    public async Task<Result> RunAsync(params string[] args) => await RunAsync(Environment, args);
 
     public async Task<Result> RunAsync(Dictionary<string, string> environment, params string[] args)
     {
@@ -46,12 +65,13 @@ internal sealed class Shop : IDisposable
         return new Result(exit, output.ToString(), error.ToString());
     }
 
-    /// <summary>The library itself on this shop's file, to check what the tool wrote.</summary>
+    /// <summary>The library itself on this shop's store, to check what the tool wrote.</summary>
     public async Task<ServiceProvider> LibraryAsync()
     {
         var configuration = new ConfigurationBuilder().AddJsonFile(PathOf("appsettings.json")).Build();
         var services = new ServiceCollection();
-        services.AddReferrals(configuration).UseSqlite($"Data Source={PathOf("referrals.db")}");
+        var referrals = services.AddReferrals(configuration);
+        _ = PostgreSql is null ? referrals.UseSqlite($"Data Source={PathOf("referrals.db")}") : referrals.UsePostgreSql(PostgreSql);
         var provider = services.BuildServiceProvider();
         provider.GetRequiredService<IStartupValidator>().Validate();
         await provider.GetRequiredService<ReferralCodeService>().InitializeAsync(TestContext.Current.CancellationToken);
