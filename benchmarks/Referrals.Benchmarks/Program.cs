@@ -11,7 +11,7 @@ using Referrals.Benchmarks;
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- attribution-quick [rounds]  time per conversion
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- history-profile PER_ROUND ROUNDS N...  time per conversion (public API, in memory) at histories N, for profiling
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- store-unit [N...]  a conversion-shaped session on the in-memory store, before/now, at histories N
-// dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- replay-quick [N] [ROUNDS]  what-if replay of N conversions: ns per conversion, live beside it, heap held
+// dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- replay-quick [N] [ROUNDS] [SQLITE-FILE]  what-if replay of N conversions: ns per conversion, live beside it, heap held
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- tool-seed DIR [REFERRERS] [ROWS]  a SQLite file and a POS CSV for the referrals tool's import figure
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- alloc-quick [keep|drop] [CHUNK]  a bulk code's objects made and dropped or kept
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- gen-quick [N] [memory|sqlite] [ROUNDS]  bulk generation timed in rounds
@@ -22,7 +22,7 @@ if (args.Length > 0 && args[0] == "replay-quick")
 {
     // replay-quick [N] [ROUNDS]: issue 23's replay timed in rounds beside live recording, and the heap it holds as it reads.
     var inv = System.Globalization.CultureInfo.InvariantCulture;
-    await ReplayHistory.QuickAsync(args.Length > 1 ? int.Parse(args[1], inv) : 100_000, args.Length > 2 ? int.Parse(args[2], inv) : 3);
+    await ReplayHistory.QuickAsync(args.Length > 1 ? int.Parse(args[1], inv) : 100_000, args.Length > 2 ? int.Parse(args[2], inv) : 3, args.Length > 3 ? args[3] : null);
     return;
 }
 if (args.Length > 0 && args[0] == "tool-seed")

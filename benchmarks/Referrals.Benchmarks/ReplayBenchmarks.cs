@@ -125,13 +125,13 @@ internal sealed class ReplayHistory
     /// <paramref name="conversions"/> new customers each buying with a referrer's code (referrers taken in a scrambled
     /// order), spread evenly over 2026 in event-time order; one order in 20 refunded (in full or half) the next day.
     /// </summary>
-    public static async Task<ReplayHistory> SeedAsync(int conversions)
+    public static async Task<ReplayHistory> SeedAsync(int conversions, string? sqliteFile = null)
     {
         var options = BenchmarkData.Options();
         options.Programs[Program.Value] = new ProgramOptions { TimeZone = "Europe/Berlin", Rewards = LiveRules() };
         var clock = new FakeClock(Start);
         var wrapped = Microsoft.Extensions.Options.Options.Create(options);
-        var store = new InMemoryStore();
+        IReferralStore store = sqliteFile is null ? new InMemoryStore() : Referrals.Sqlite.SqliteReferralStore.OpenFile(sqliteFile);
         var codes = new ReferralCodeService(store, wrapped, clock, CryptoRandomSource.Instance, new Links.ShareLinkService(options.Links), null);
         var attribution = new AttributionService(wrapped, clock, codes, store, Array.Empty<IReferralNotifier>(), null);
         var rewards = new RewardService(wrapped, clock, store, [], Array.Empty<IReferralNotifier>(), null);
@@ -201,9 +201,9 @@ internal sealed class ReplayHistory
     /// for comparison, and samples the heap during one more replay (full collections at tenths of the history): what the
     /// replay holds as it reads more of the history.
     /// </summary>
-    public static async Task QuickAsync(int conversions, int rounds)
+    public static async Task QuickAsync(int conversions, int rounds, string? sqliteFile = null)
     {
-        var history = await SeedAsync(conversions);
+        var history = await SeedAsync(conversions, sqliteFile);
         var query = new ReplayQuery { Program = Program, Rules = CandidateRules() };
         for (int r = 0; r < rounds; r++)
         {
