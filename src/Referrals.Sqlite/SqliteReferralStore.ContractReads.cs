@@ -200,12 +200,7 @@ public sealed partial class SqliteReferralStore
                 {
                     keys = await PageAsync(reader, static r => r.GetString(1), q.after, q.limit, descending: false, ct).ConfigureAwait(false);
                 }
-                var orders = new List<OrderRow>(keys.Count);
-                foreach (var k in keys)
-                {
-                    orders.Add((await LoadOrderAsync(db, q.program, k.Id, ct).ConfigureAwait(false))!);
-                }
-                return (IReadOnlyList<OrderRow>)orders;
+                return (IReadOnlyList<OrderRow>)await LoadOrdersAsync(db, q.program, keys.ConvertAll(static k => k.Id), ct).ConfigureAwait(false);
             }, cancellationToken);
         }
 
@@ -772,6 +767,92 @@ public sealed partial class SqliteReferralStore
             }
         }
         return new OrderRow(conversion with { Contacts = contacts, Fingerprints = fingerprints }, version, document, credited, code, counted);
+    }
+
+    // A page of orders by their ids ($ids: a JSON array): one search of the primary key per id; the store tests check the plans.
+    internal const string PageOrdersSql =
+        $"SELECT {ConversionColumns}, {OrderColumns} FROM conversions c WHERE c.program = $program AND c.order_id IN (SELECT value FROM json_each($ids)) AND c.document IS NOT NULL;";
+
+    internal const string PageContactsSql =
+        "SELECT order_id, contact FROM conversion_contacts WHERE program = $program AND order_id IN (SELECT value FROM json_each($ids)) ORDER BY order_id, ordinal;";
+
+    internal const string PageFingerprintsSql =
+        "SELECT order_id, fingerprint FROM conversion_fingerprints WHERE program = $program AND order_id IN (SELECT value FROM json_each($ids)) ORDER BY order_id, ordinal;";
+
+    /// <summary>
+    /// The orders of a page, in the page's order: three queries for the page (the rows, their contacts, their
+    /// fingerprints), each one look-up of the primary key per order, instead of three per order.
+    /// </summary>
+    private static async ValueTask<List<OrderRow>> LoadOrdersAsync(SqliteSession db, ProgramId program, List<string> orderIds, CancellationToken cancellationToken)
+    {
+        if (orderIds.Count == 0)
+        {
+            return [];
+        }
+        string ids = System.Text.Json.JsonSerializer.Serialize(orderIds);
+        SqliteCommand Command(string sql)
+        {
+            var command = db.Command(sql);
+            command.Parameters.AddWithValue("$program", DbValue(program.Value));
+            command.Parameters.AddWithValue("$ids", ids);
+            return command;
+        }
+        var rows = new Dictionary<string, (Conversion Conversion, long Version, string Document, ParticipantId? Credited, ReferralCode? Code, ParticipantId? Counted)>(orderIds.Count, StringComparer.Ordinal);
+        using (var reader = await Command(PageOrdersSql)
+            .ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var conversion = ReadConversionColumns(reader, [], []);
+                rows[conversion.OrderId] = (
+                    conversion,
+                    reader.IsDBNull(12) ? 1 : reader.GetInt64(12),
+                    reader.GetString(13),
+                    reader.IsDBNull(14) ? null : ReadParticipantId(reader, 14, "conversions", "credited_referrer"),
+                    reader.IsDBNull(15) ? null : ReadReferralCode(reader, 15, "conversions", "credited_code"),
+                    reader.IsDBNull(16) ? null : ReadParticipantId(reader, 16, "conversions", "counted_referrer"));
+            }
+        }
+        var contacts = new Dictionary<string, List<ContactHash>>(StringComparer.Ordinal);
+        using (var reader = await Command(PageContactsSql)
+            .ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                string id = reader.GetString(0);
+                if (!contacts.TryGetValue(id, out var list))
+                {
+                    contacts[id] = list = [];
+                }
+                list.Add(ReadContact(reader, 1, "conversion_contacts", "contact"));
+            }
+        }
+        var fingerprints = new Dictionary<string, List<Fingerprint>>(StringComparer.Ordinal);
+        using (var reader = await Command(PageFingerprintsSql)
+            .ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                string id = reader.GetString(0);
+                string stored = reader.GetString(1);
+                if (!fingerprints.TryGetValue(id, out var list))
+                {
+                    fingerprints[id] = list = [];
+                }
+                list.Add(Fingerprint.TryParse(stored, out var f) ? f : throw BadRow("conversion_fingerprints", "fingerprint", stored));
+            }
+        }
+        var orders = new List<OrderRow>(orderIds.Count);
+        foreach (var id in orderIds)
+        {
+            if (rows.TryGetValue(id, out var r))
+            {
+                orders.Add(new OrderRow(
+                    r.Conversion with { Contacts = contacts.GetValueOrDefault(id) ?? [], Fingerprints = fingerprints.GetValueOrDefault(id) ?? [] },
+                    r.Version, r.Document, r.Credited, r.Code, r.Counted));
+            }
+        }
+        return orders;
     }
 
     private static RewardRow ReadReward(SqliteDataReader reader) => new(

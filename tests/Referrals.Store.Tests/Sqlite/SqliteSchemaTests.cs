@@ -329,6 +329,43 @@ public sealed class SqliteSchemaTests : IDisposable
         Assert.DoesNotContain(plan, l => l.StartsWith("SCAN ", StringComparison.Ordinal));
     }
 
+    public static TheoryData<string, string> PageReads => new()
+    {
+        { "a page of orders", SqliteReferralStore.PageOrdersSql },
+        { "their contacts", SqliteReferralStore.PageContactsSql },
+        { "their fingerprints", SqliteReferralStore.PageFingerprintsSql },
+    };
+
+    /// <summary>
+    /// A page of orders (reports, replay, rebuilds) is read by its ids in three queries, each one search of the primary
+    /// key per id — no scan of the table, whatever the program's size.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(PageReads))]
+    public void A_page_of_orders_is_read_by_primary_key(string read, string sql)
+    {
+        string path = _directory.NewDatabasePath();
+        using (SqliteReferralStore.OpenFile(path))
+        {
+        }
+        using var connection = OpenRaw(path);
+        using var command = connection.CreateCommand();
+        command.CommandText = "EXPLAIN QUERY PLAN " + sql;
+        command.Parameters.AddWithValue("$program", "x");
+        command.Parameters.AddWithValue("$ids", "[\"a\",\"b\"]");
+        var plan = new List<string>();
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                plan.Add(reader.GetString(3));
+            }
+        }
+        string text = string.Join(" | ", plan);
+        Assert.True(plan.Any(l => l.StartsWith("SEARCH ", StringComparison.Ordinal) && l.Contains("(program=? AND order_id=?", StringComparison.Ordinal)), $"{read}: {text}");
+        Assert.DoesNotContain(plan, l => l.StartsWith("SCAN ", StringComparison.Ordinal) && !l.Contains("json_each", StringComparison.Ordinal));
+    }
+
     private static SqliteConnection OpenRaw(string path)
     {
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ConnectionString);
