@@ -44,7 +44,14 @@ internal static class Html
         .qr{width:12rem;height:12rem;border:1px solid #ccc}
         progress{width:100%;max-width:32rem;height:1.2rem}
         .chart{max-width:100%;height:auto}
-        @media (max-width:30rem){h1{font-size:1.35rem}th,td{padding:.3rem}}
+        .sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+        @media (max-width:36rem){
+          h1{font-size:1.35rem}th,td{padding:.3rem}
+          table.stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+          table.stack tr{display:block;border:1px solid #ccc;border-radius:6px;margin-bottom:.75rem;padding:.25rem .5rem}
+          table.stack td{display:grid;grid-template-columns:6rem 1fr;gap:.5rem;border:0}
+          table.stack td::before{content:attr(data-label);font-weight:600}
+        }
         """;
 
     /// <summary>A whole page: <paramref name="title"/> is both the document title and the page's only <c>h1</c>.</summary>

@@ -170,28 +170,11 @@ internal static partial class PortalPages
             <div class="row">
             <div style="flex:1 1 16rem"><label for="share-link">Share link</label>
             <input id="share-link" readonly value="{E(link)}"></div>
-            <button type="button" id="copy-link" data-copy="share-link">Copy link</button>
+            <button type="button" id="copy-link" data-copy="share-link" data-status="copy-status">Copy link</button>
             </div>
             <p id="copy-status" role="status" aria-live="polite"></p>
             <p>Your code: <strong id="share-code">{E(code.Display)}</strong> — a friend can also type it at checkout.</p>
-            <h2 id="qr">QR code</h2>
-            <p>For a printed sign or your phone screen. Download as <a href="/portal/{E(referrer)}/qr.svg" download>SVG</a> or <a href="/portal/{E(referrer)}/qr.png" download>PNG</a>.</p>
-            <img class="qr" src="/portal/{E(referrer)}/qr.svg" alt="QR code of your share link, with your code {E(code.Display)} printed below it">
             """));
-
-        sb.Append("<h2 id=\"messages\">Ready-made messages</h2>");
-        foreach (var (medium, name, template, action) in Messages())
-        {
-            string url = ReferralsWebApp.ShareUrl(http.Request, links, code.Code, medium);
-            string text = template.Replace("{link}", url, StringComparison.Ordinal);
-            string id = "msg-" + name.ToLowerInvariant().Replace(' ', '-').Replace("-", "", StringComparison.Ordinal);
-            sb.Append(F($"""
-                <div class="card"><label for="{id}">{E(name)}</label>
-                <textarea id="{id}" readonly>{E(text)}</textarea>
-                <button type="button" data-copy="{id}">Copy {E(name)} message</button>
-                <a class="button" href="{E(action(text))}">Open in {E(name)}</a></div>
-                """));
-        }
 
         sb.Append(await ReferralsTableAsync(me, store, rewards, attribution, zone, ct));
 
@@ -214,7 +197,7 @@ internal static partial class PortalPages
             }
         }
 
-        sb.Append("<h2 id=\"balance\">Balance</h2><div class=\"table\"><table><caption class=\"skip\">Rewards per currency</caption><thead><tr><th scope=\"col\">Currency</th><th scope=\"col\">Pending</th><th scope=\"col\">Approved</th><th scope=\"col\">Paid</th><th scope=\"col\">Net earned</th></tr></thead><tbody>");
+        sb.Append("<h2 id=\"balance\">Balance</h2><div class=\"table\"><table><caption class=\"sr-only\">Rewards per currency</caption><thead><tr><th scope=\"col\">Currency</th><th scope=\"col\">Pending</th><th scope=\"col\">Approved</th><th scope=\"col\">Paid</th><th scope=\"col\">Net earned</th></tr></thead><tbody>");
         var currencies = summary.Pending.Amounts.Concat(summary.Approved.Amounts).Concat(summary.Fulfilled.Amounts).Concat(summary.Balance)
             .Select(m => m.Currency).Distinct().Order(StringComparer.Ordinal).ToList();
         foreach (string currency in currencies)
@@ -227,13 +210,33 @@ internal static partial class PortalPages
         }
         sb.Append("</tbody></table></div>");
 
+        sb.Append(F($"""
+            <h2 id="qr">QR code</h2>
+            <p>For a printed sign or your phone screen. Download as <a href="/portal/{E(referrer)}/qr.svg" download>SVG</a> or <a href="/portal/{E(referrer)}/qr.png" download>PNG</a>.</p>
+            <img class="qr" src="/portal/{E(referrer)}/qr.svg" alt="QR code of your share link, with your code {E(code.Display)} printed below it">
+            """));
+        sb.Append("<h2 id=\"messages\">Ready-made messages</h2>");
+        foreach (var (medium, name, template, action) in Messages())
+        {
+            string url = ReferralsWebApp.ShareUrl(http.Request, links, code.Code, medium);
+            string text = template.Replace("{link}", url, StringComparison.Ordinal);
+            string id = "msg-" + name.ToLowerInvariant().Replace(' ', '-').Replace("-", "", StringComparison.Ordinal);
+            sb.Append(F($"""
+                <div class="card"><label for="{id}">{E(name)}</label>
+                <textarea id="{id}" readonly>{E(text)}</textarea>
+                <button type="button" data-copy="{id}" data-status="{id}-status">Copy {E(name)} message</button>
+                <a class="button" href="{E(action(text))}">Open in {E(name)}</a>
+                <p id="{id}-status" role="status" aria-live="polite"></p></div>
+                """));
+        }
+
         // The only script of the site: copies a field's text to the clipboard; the fields stay selectable without it.
         const string script = """
             document.querySelectorAll('[data-copy]').forEach(function (b) {
               b.addEventListener('click', function () {
-                var f = document.getElementById(b.getAttribute('data-copy')); var s = document.getElementById('copy-status');
+                var f = document.getElementById(b.getAttribute('data-copy')); var s = document.getElementById(b.getAttribute('data-status'));
                 f.select();
-                var done = function () { s.textContent = 'Copied: ' + f.value; };
+                var done = function () { s.textContent = 'Copied: ' + f.value; f.setSelectionRange(0, 0); };
                 if (navigator.clipboard && window.isSecureContext) { navigator.clipboard.writeText(f.value).then(done, function () { document.execCommand('copy'); done(); }); }
                 else { document.execCommand('copy'); done(); }
               });
@@ -315,7 +318,7 @@ internal static partial class PortalPages
             sb.Append("<p>No referrals yet. Share your link!</p>");
             return sb.ToString();
         }
-        sb.Append("<div class=\"table\"><table id=\"referrals-table\"><thead><tr><th scope=\"col\">Date</th><th scope=\"col\">Friend</th><th scope=\"col\">Order</th><th scope=\"col\">Amount</th><th scope=\"col\">Status</th></tr></thead><tbody>");
+        sb.Append("<div class=\"table\"><table id=\"referrals-table\" class=\"stack\"><thead><tr><th scope=\"col\">Date</th><th scope=\"col\">Friend</th><th scope=\"col\">Order</th><th scope=\"col\">Amount</th><th scope=\"col\">Status</th></tr></thead><tbody>");
         foreach (var (_, html) in rows.OrderByDescending(r => r.When))
         {
             sb.Append(html);
@@ -325,7 +328,7 @@ internal static partial class PortalPages
     }
 
     private static string Row(Instant when, string friend, string order, string amount, string status, DateTimeZone zone) =>
-        F($"<tr><td>{E(ReferralsWebApp.Date(when, zone))}</td><td>{E(friend)}</td><td>{E(order)}</td><td>{E(amount)}</td><td class=\"status\">{E(status)}</td></tr>");
+        F($"<tr><td data-label=\"Date\">{E(ReferralsWebApp.Date(when, zone))}</td><td data-label=\"Friend\">{E(friend)}</td><td data-label=\"Order\">{E(order)}</td><td data-label=\"Amount\">{E(amount)}</td><td data-label=\"Status\" class=\"status\">{E(status)}</td></tr>");
 
     /// <summary>A friend as the referrer may see them: not the customer id, only its last characters.</summary>
     private static string Friend(ParticipantId customer) => "friend …" + customer.Value[^Math.Min(4, customer.Value.Length)..];

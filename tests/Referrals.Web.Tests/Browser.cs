@@ -33,7 +33,10 @@ public sealed class Browser : IDisposable
         var options = new ChromeOptions { BinaryLocation = ChromiumPath };
         options.AddArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--no-first-run",
             "--disable-extensions", $"--window-size={Width},{Height}", "--force-device-scale-factor=1", "--lang=en-US");
+        var started = System.Diagnostics.Stopwatch.StartNew();
         Driver = new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
+        TestContext.Current.TestOutputHelper?.WriteLine($"browser started in {started.Elapsed.TotalSeconds:0.0} s");
+        Console.Error.WriteLine($"browser started in {started.Elapsed.TotalSeconds:0.0} s");
         Driver.Manage().Timeouts().PageLoad = TimeSpan.FromSeconds(30);
     }
 

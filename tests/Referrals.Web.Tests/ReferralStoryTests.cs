@@ -51,7 +51,7 @@ public sealed class ReferralStoryTests(SampleServer server) : IClassFixture<Samp
         Assert.Contains("/r/", anna.Find("#msg-whatsapp").GetDomProperty("value"), StringComparison.Ordinal);
         Assert.Contains("m=sms", anna.Find("#msg-sms").GetDomProperty("value"), StringComparison.Ordinal);
         Assert.Equal("No referrals yet. Share your link!", anna.Find("#referrals + p").Text);
-        anna.Screenshot("01-portal-share-link");
+        Shot(anna, "01-portal-share-link", watch);
 
         // 2. A friend opens the link in a fresh browser session and checks out.
         using (var ben = new Browser(server.BaseAddress))
@@ -59,13 +59,13 @@ public sealed class ReferralStoryTests(SampleServer server) : IClassFixture<Samp
             ben.OpenUrl(link);
             Assert.Equal("Welcome, friend", ben.Heading);
             Assert.Equal("A friend invited you: you get 10% off your first order.", ben.Find("#offer").Text);
-            ben.Screenshot("02-landing-page");
+            Shot(ben, "02-landing-page", watch);
             ben.Fill("email", "ben@example.org");
             ben.Fill("amount", "59.90");
             ben.ClickAndWait("#place-order");
             Assert.Equal("Thank you for your order", ben.Heading);
             Assert.Equal("Thanks for coming by a friend's invitation — your friend earns a reward once the return window has passed.", ben.Find("#referral-outcome").Text);
-            ben.Screenshot("03-friend-checkout-done");
+            Shot(ben, "03-friend-checkout-done", watch);
         }
 
         // 3. The referrer sees the pending reward with the date its hold ends (14 days, in the program's zone).
@@ -74,7 +74,7 @@ public sealed class ReferralStoryTests(SampleServer server) : IClassFixture<Samp
         var statuses = Statuses(anna);
         Assert.Equal([$"pending 10.00 EUR until {holdEnds}"], statuses);
         Assert.Equal("Thu 17 Dec 2026", holdEnds);
-        anna.Screenshot("04-portal-pending-reward");
+        Shot(anna, "04-portal-pending-reward", watch);
 
         // 4. The referrer's own browser opens her link and orders under another account: the same device id as hers, so the
         //    program's fraud policy (self-referral.device scores 50, review from 40) holds it for review.
@@ -84,7 +84,7 @@ public sealed class ReferralStoryTests(SampleServer server) : IClassFixture<Samp
         anna.ClickAndWait("#place-order");
         Assert.Equal("Thanks for coming by a friend's invitation. Our team checks this referral before your friend's reward is confirmed.", anna.Find("#referral-outcome").Text);
         string heldOrder = anna.Find("#order-id").Text;
-        anna.Screenshot("05-self-referral-held");
+        Shot(anna, "05-self-referral-held", watch);
         anna.Open("/portal/anna");
         Assert.Contains($"pending 10.00 EUR — being checked by our team, then until {holdEnds}", Statuses(anna));
 
@@ -101,7 +101,7 @@ public sealed class ReferralStoryTests(SampleServer server) : IClassFixture<Samp
             Assert.Contains("referred by anna", card.Text, StringComparison.Ordinal);
             var signals = card.FindElements(By.CssSelector("tbody tr td:first-child")).Select(td => td.Text).ToList();
             Assert.Contains("self-referral.device", signals);
-            mia.Screenshot("06-staff-review-queue");
+            Shot(mia, "06-staff-review-queue", watch);
             mia.Fill($"review-{heldOrder}-reason", "Checked by phone: a flatmate's order on a shared laptop.");
             mia.ClickAndWait($"#review-{heldOrder} button[formaction$='/approve']");
             Assert.Equal($"Approved order {heldOrder}: 2 rewards released.", mia.Find("p.ok").Text);
@@ -112,26 +112,27 @@ public sealed class ReferralStoryTests(SampleServer server) : IClassFixture<Samp
             server.Clock.Advance(Duration.FromDays(15));
             mia.ClickAndWait("#process-due");
             Assert.StartsWith("Reward pass: 4 approved", mia.Find("p.ok").Text, StringComparison.Ordinal);
-            mia.Screenshot("07-staff-reward-pass");
+            Shot(mia, "07-staff-reward-pass", watch);
 
             mia.Open("/staff/report");
             Assert.Equal("Program report", mia.Heading);
             Assert.Equal("Online → Online", mia.Find("#report-table tbody th").Text);
             Assert.Equal("2", mia.Find("#report-table tbody td").Text);
             Assert.Single(mia.FindAll("#combination-chart rect"));
-            mia.Screenshot("08-staff-report");
+            Shot(mia, "08-staff-report", watch);
         }
 
         // 7. The referrer sees both rewards approved.
         anna.Open("/portal/anna");
         Assert.Equal(["approved 10.00 EUR", "approved 10.00 EUR"], Statuses(anna));
-        anna.Screenshot("09-portal-approved");
+        Shot(anna, "09-portal-approved", watch);
         Log($"story: {watch.Elapsed.TotalSeconds:0.0} s in headless Chromium");
     }
 
     [Fact]
     public async Task A_referrer_cannot_open_another_referrers_pages()
     {
+        var watch = Stopwatch.StartNew();
         using var bob = new Browser(server.BaseAddress);
         bob.Open("/signin");
         bob.Fill("referrer", "bob");
@@ -141,7 +142,7 @@ public sealed class ReferralStoryTests(SampleServer server) : IClassFixture<Samp
         bob.Open("/portal/carla");
         Assert.Equal("Not your page", bob.Heading);
         Assert.Empty(bob.FindAll("#share-link"));
-        bob.Screenshot("10-another-referrers-page");
+        Shot(bob, "10-another-referrers-page", watch);
 
         // The status codes, with the browser's own sign-in cookie: 403 for every page of another referrer.
         using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = server.BaseAddress };
@@ -163,6 +164,12 @@ public sealed class ReferralStoryTests(SampleServer server) : IClassFixture<Samp
         using var anonymous = await http.GetAsync("/portal/bob", TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.Redirect, anonymous.StatusCode);
         Assert.StartsWith("/signin", anonymous.Headers.Location!.PathAndQuery, StringComparison.Ordinal);
+    }
+
+    private static void Shot(Browser browser, string name, Stopwatch watch)
+    {
+        browser.Screenshot(name);
+        Log($"{watch.Elapsed.TotalSeconds,6:0.0} s  {name}");
     }
 
     private static List<string> Statuses(Browser browser) =>

@@ -39,6 +39,7 @@ public sealed class SampleServer : IAsyncLifetime
             builder.Configuration["Web:Database"] = Path.Combine(_directory, "referrals-web.db");
             builder.Configuration["Web:StaffPassword"] = StaffPassword;
             builder.Configuration["Logging:LogLevel:Default"] = "Warning";
+            builder.Configuration["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning";
             builder.Services.AddSingleton<IClock>(Clock);
         });
         await _app.StartAsync(TestContext.Current.CancellationToken);
