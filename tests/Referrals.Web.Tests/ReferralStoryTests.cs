@@ -10,8 +10,9 @@ namespace Referrals.Web.Tests;
 
 /// <summary>
 /// The web sample's story in headless Chromium, one browser session per person: a referrer signs in and copies the link;
-/// a friend opens it in a fresh session and checks out; the referrer sees the pending reward with its date; the referrer's
-/// own browser places an order under another account (same device id) that is held for review; staff approve it; after the
+/// a friend opens it in a fresh session (the referrer sees the click captured) and checks out; the referrer sees the
+/// pending reward with its date; the referrer's own browser places an order under another account with her code typed at
+/// checkout (same device id), which is held for review; staff approve it; after the
 /// hold period the reward pass approves both rewards and the referrer sees them approved. Every step is screenshotted.
 /// </summary>
 public sealed class ReferralStoryTests(SampleServer server) : IClassFixture<SampleServer>
@@ -60,6 +61,9 @@ public sealed class ReferralStoryTests(SampleServer server) : IClassFixture<Samp
             Assert.Equal("Welcome, friend", ben.Heading);
             Assert.Equal("A friend invited you: you get 10% off your first order.", ben.Find("#offer").Text);
             Shot(ben, "02-landing-page", watch);
+            // The click is recorded: the referrer sees it captured before any order.
+            anna.Open("/portal/anna");
+            Assert.Equal(["captured — link opened, no order yet"], Statuses(anna));
             ben.Fill("email", "ben@example.org");
             ben.Fill("amount", "59.90");
             ben.ClickAndWait("#place-order");
@@ -76,9 +80,12 @@ public sealed class ReferralStoryTests(SampleServer server) : IClassFixture<Samp
         Assert.Equal("Thu 17 Dec 2026", holdEnds);
         Shot(anna, "04-portal-pending-reward", watch);
 
-        // 4. The referrer's own browser opens her link and orders under another account: the same device id as hers, so the
-        //    program's fraud policy (self-referral.device scores 50, review from 40) holds it for review.
-        anna.OpenUrl(link);
+        // 4. The referrer's own browser orders under another account, typing her code at checkout: the same device id as
+        //    hers, so the program's fraud policy (self-referral.device scores 50, review from 40) holds it for review.
+        string code = anna.Find("#share-code").Text;
+        anna.Open("/checkout");
+        Assert.Equal("Sample shop", anna.Heading);
+        anna.Fill("code", code.ToLowerInvariant().Replace("-", " ", StringComparison.Ordinal));
         anna.Fill("email", "second.account@example.org");
         anna.Fill("amount", "45.00");
         anna.ClickAndWait("#place-order");
