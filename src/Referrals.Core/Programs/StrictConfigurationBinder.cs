@@ -115,7 +115,8 @@ internal static class StrictConfigurationBinder
                     }
                     else
                     {
-                        failures.Add($"{child.Path} names no setting{Suggest(child.Key, settings.Keys)}.");
+                        var known = type == typeof(ReferralsOptions) ? settings.Keys.Concat(Referrals.Internal.ConfigurationPaths.PackageSections) : settings.Keys;
+                        failures.Add($"{child.Path} names no setting{Suggest(child.Key, known)}.");
                         unusable.Add(child.Path);
                     }
                 }
