@@ -12,8 +12,9 @@ namespace Referrals.Webhooks;
 /// Delivers the library's notifications to the configured endpoints as signed JSON POSTs. One notifier for all the
 /// endpoints, so the outbox names it the same whatever endpoints are added or removed: an endpoint that does not accept
 /// (after the in-call retries) makes it throw, the outbox keeps the notification and tries it again later with backoff,
-/// and dead-letters it after <c>Referrals:Notifications:MaxAttempts</c>. A retry goes to every subscribed endpoint again,
-/// so an endpoint that accepted hears of the event again, with the same event id: receivers de-duplicate by it.
+/// and dead-letters it after <c>Referrals:Notifications:MaxAttempts</c>. A retry in the same process skips the endpoints
+/// that accepted the event already (remembered in memory, for at most <see cref="MaxRemembered"/> partly delivered events);
+/// after a restart, or past that bound, they hear of it again with the same event id: receivers de-duplicate by it.
 /// </summary>
 internal sealed partial class WebhookNotifier : IReferralNotifier
 {
@@ -26,6 +27,12 @@ internal sealed partial class WebhookNotifier : IReferralNotifier
     private readonly KeyValuePair<string, WebhookEndpointOptions>[] _endpoints;
     private readonly IClock _clock;
     private readonly ILogger _logger;
+
+    /// <summary>The most partly delivered events whose accepting endpoints are remembered; beyond, a retry re-sends to them.</summary>
+    internal const int MaxRemembered = 10_000;
+
+    // Event id → the endpoints that accepted it, for events some other endpoint has not accepted yet.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string[]> _partlyDelivered = new(StringComparer.Ordinal);
 
     /// <exception cref="ArgumentException">The options are invalid; the message lists every bad setting.</exception>
     public WebhookNotifier(IHttpClientFactory clients, WebhookOptions options, IClock clock, ILogger<WebhookNotifier>? logger = null)
@@ -58,11 +65,13 @@ internal sealed partial class WebhookNotifier : IReferralNotifier
     private async ValueTask DeliverAsync(WebhookEvent e, CancellationToken ct)
     {
         List<string>? refused = null;
-        HttpStatusCodeHolder? lastStatus = null;
+        List<string>? accepted = null;
+        System.Net.HttpStatusCode? lastStatus = null;
         Exception? lastError = null;
+        string[] acceptedBefore = _partlyDelivered.TryGetValue(e.Id, out var before) ? before : [];
         foreach (var (name, endpoint) in _endpoints)
         {
-            if (!endpoint.Receives(e.Type))
+            if (!endpoint.Receives(e.Type) || acceptedBefore.Contains(name, StringComparer.OrdinalIgnoreCase))
             {
                 continue;
             }
@@ -72,11 +81,12 @@ internal sealed partial class WebhookNotifier : IReferralNotifier
                 if ((int)status is >= 200 and <= 299)
                 {
                     LogDelivered(_logger, e.Type, e.Id, name, (int)status);
+                    (accepted ??= []).Add(name);
                     continue;
                 }
                 LogRefused(_logger, e.Type, e.Id, name, (int)status);
                 (refused ??= []).Add($"{name} ({(int)status})");
-                lastStatus = new(status);
+                lastStatus = status;
             }
             catch (Exception ex) when (!(ex is OperationCanceledException && ct.IsCancellationRequested))
             {
@@ -86,13 +96,19 @@ internal sealed partial class WebhookNotifier : IReferralNotifier
                 lastError = ex;
             }
         }
-        if (refused is not null)
+        if (refused is null)
         {
-            throw new HttpRequestException(
-                $"Webhook {e.Type} event {e.Id} was not accepted by {string.Join(", ", refused)}; the outbox delivers it again later.",
-                lastError,
-                lastStatus?.Status);
+            _partlyDelivered.TryRemove(e.Id, out _);
+            return;
         }
+        if (accepted is not null && (acceptedBefore.Length > 0 || _partlyDelivered.Count < MaxRemembered))
+        {
+            _partlyDelivered[e.Id] = [.. acceptedBefore, .. accepted];
+        }
+        throw new HttpRequestException(
+            $"Webhook {e.Type} event {e.Id} was not accepted by {string.Join(", ", refused)}; the outbox delivers it again later.",
+            lastError,
+            lastStatus);
     }
 
     private async Task<System.Net.HttpStatusCode> SendAsync(WebhookEndpointOptions endpoint, WebhookEvent e, CancellationToken ct)
@@ -108,8 +124,6 @@ internal sealed partial class WebhookNotifier : IReferralNotifier
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
         return response.StatusCode;
     }
-
-    private sealed record HttpStatusCodeHolder(System.Net.HttpStatusCode Status);
 
     [LoggerMessage(EventId = 6001, Level = LogLevel.Debug, Message = "Webhook {EventType} event {EventId} delivered to endpoint {Endpoint} ({StatusCode})")]
     private static partial void LogDelivered(ILogger logger, string eventType, string eventId, string endpoint, int statusCode);

@@ -23,6 +23,7 @@ namespace Referrals.Webhooks.Tests;
 public sealed class DeliveryTests
 {
     private const string Secret = "whsec_test_0123456789abcdef";
+    private const string HealthySecret = "whsec_warehouse_fedcba9876543210";
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
@@ -33,8 +34,12 @@ public sealed class DeliveryTests
         var clock = new FakeClock(Start);
         await using var receiver = new FlakyReceiver(Secret, clock, failureRate: 0.3, seed: 2026);
         await receiver.StartAsync(Ct);
+        // A second endpoint that always accepts, with a secret of its own: in this process, the retries the first one
+        // causes skip it.
+        await using var healthy = new FlakyReceiver(HealthySecret, clock, failureRate: 0, seed: 0);
+        await healthy.StartAsync(Ct);
         var recorder = new RecordingNotifier();
-        await using var provider = Build(temp.NewDatabasePath(), clock, receiver.Url, recorder, static _ => { });
+        await using var provider = Build(temp.NewDatabasePath(), clock, recorder, static _ => { }, ("shop", receiver.Url, Secret), ("warehouse", healthy.Url, HealthySecret));
         var attribution = provider.GetRequiredService<AttributionService>();
         var rewards = provider.GetRequiredService<RewardService>();
         var codes = new List<ReferralCodeRecord>();
@@ -97,11 +102,14 @@ public sealed class DeliveryTests
         // three requests all drew a failure.
         Assert.InRange(redelivered, 4 * 20, expected.Count);
         int duplicates = receiver.Deliveries - receiver.TimesAccepted.Count;
+        Assert.Equal(expected.Order(StringComparer.Ordinal), healthy.Events.Values.Select(KeyOf).Order(StringComparer.Ordinal));
+        Assert.Equal((expected.Count, expected.Count), (healthy.Requests, healthy.Deliveries));
+        Assert.Empty(healthy.BadSignatures);
         TestContext.Current.TestOutputHelper!.WriteLine(
             $"events {expected.Count}, requests {receiver.Requests}, deliveries accepted {receiver.Deliveries}, " +
             $"duplicates {duplicates} (seen by the receiver's de-duplication: each event id counted once), " +
             $"failures injected {receiver.FailuresInjected}, restarts {receiver.Restarts}, delivered by the outbox's lifecycle passes {redelivered}, " +
-            $"signatures refused {receiver.BadSignatures.Values.Sum()}");
+            $"signatures refused {receiver.BadSignatures.Values.Sum()}; the healthy second endpoint: requests {healthy.Requests}, deliveries {healthy.Deliveries}");
     }
 
     [Fact]
@@ -139,7 +147,10 @@ public sealed class DeliveryTests
         Assert.Empty(receiver.TimesAccepted);
     }
 
-    private static ServiceProvider Build(string path, IClock clock, Uri url, IReferralNotifier? recorder, Action<Referrals.Programs.ReferralsOptions> configure)
+    private static ServiceProvider Build(string path, IClock clock, Uri url, IReferralNotifier? recorder, Action<Referrals.Programs.ReferralsOptions> configure) =>
+        Build(path, clock, recorder, configure, ("shop", url, Secret));
+
+    private static ServiceProvider Build(string path, IClock clock, IReferralNotifier? recorder, Action<Referrals.Programs.ReferralsOptions> configure, params (string Name, Uri Url, string Secret)[] endpoints)
     {
         var services = new ServiceCollection();
         services.AddSingleton(clock);
@@ -155,7 +166,10 @@ public sealed class DeliveryTests
             .UseSqlite($"Data Source={path}")
             .AddWebhooks(o =>
             {
-                o.Endpoints["shop"] = new WebhookEndpointOptions { Url = url, Secret = Secret };
+                foreach (var (name, url, secret) in endpoints)
+                {
+                    o.Endpoints[name] = new WebhookEndpointOptions { Url = url, Secret = secret };
+                }
                 o.MaxRetries = 2;
                 o.RetryDelay = TimeSpan.FromMilliseconds(1);
                 o.MaxRetryDelay = TimeSpan.FromMilliseconds(20);
