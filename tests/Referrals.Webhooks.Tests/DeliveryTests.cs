@@ -147,6 +147,46 @@ public sealed class DeliveryTests
         Assert.Empty(receiver.TimesAccepted);
     }
 
+    [Fact]
+    public async Task A_Retry_After_of_an_hour_waits_no_longer_than_MaxRetryDelay()
+    {
+        using var temp = new TempDirectory();
+        var clock = new FakeClock(Start);
+        await using var receiver = new FlakyReceiver(Secret, clock, failureRate: 1.0, seed: 1) { RetryAfterSeconds = 3600 };
+        await receiver.StartAsync(Ct);
+        await using var provider = Build(temp.NewDatabasePath(), clock, receiver.Url, recorder: null, static _ => { });
+        var code = await provider.GetRequiredService<ReferralCodeService>().IssueAsync(
+            new CodeRequest { Program = Program, Owner = new ParticipantId("ana"), Medium = ShareMedium.Sms }, Ct);
+
+        // Honoured as asked, the retries would hold this call for hours; the test's own limit would cancel it first.
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        limit.CancelAfter(TimeSpan.FromSeconds(60));
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var decided = await provider.GetRequiredService<AttributionService>().RecordConversionAsync(NewOrder("o-1", "bob", Start) with { PresentedCode = code.Display }, limit.Token);
+
+        Assert.True(decided.IsAttributed);
+        // Four events, each a request and two retries, every one refused: the change stands and the outbox keeps them.
+        Assert.Equal(4 * 3, receiver.Requests);
+        Assert.Equal(4, (await provider.GetRequiredService<IReferralStore>().ListDueNotificationsAsync(Start + Duration.FromDays(1), 10, Ct)).Count);
+        Assert.InRange(started.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(30));
+    }
+
+    [Theory]
+    [InlineData(null, null)]
+    [InlineData(5, 5_000)]
+    [InlineData(3600, 20_000)]
+    [InlineData(0, null)]
+    public void Retry_After_is_honoured_up_to_MaxRetryDelay(int? seconds, int? expectedMilliseconds)
+    {
+        using var response = new HttpResponseMessage(System.Net.HttpStatusCode.ServiceUnavailable);
+        if (seconds is { } s)
+        {
+            response.Headers.RetryAfter = new System.Net.Http.Headers.RetryConditionHeaderValue(TimeSpan.FromSeconds(s));
+        }
+        var wait = Microsoft.Extensions.DependencyInjection.WebhooksReferralsBuilderExtensions.RetryAfter(response, TimeProvider.System, TimeSpan.FromSeconds(20));
+        Assert.Equal(expectedMilliseconds is { } ms ? TimeSpan.FromMilliseconds(ms) : null, wait);
+    }
+
     private static ServiceProvider Build(string path, IClock clock, Uri url, IReferralNotifier? recorder, Action<Referrals.Programs.ReferralsOptions> configure) =>
         Build(path, clock, recorder, configure, ("shop", url, Secret));
 

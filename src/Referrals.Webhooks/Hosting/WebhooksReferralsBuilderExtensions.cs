@@ -67,15 +67,21 @@ public static class WebhooksReferralsBuilderExtensions
             .AddResilienceHandler("referrals-webhooks", static (pipeline, context) =>
             {
                 var o = context.ServiceProvider.GetRequiredService<IOptions<WebhookOptions>>().Value;
+                var time = context.ServiceProvider.GetService<TimeProvider>() ?? TimeProvider.System;
                 if (o.MaxRetries > 0)
                 {
+                    var max = o.MaxRetryDelay;
                     pipeline.AddRetry(new HttpRetryStrategyOptions
                     {
                         MaxRetryAttempts = o.MaxRetries,
                         BackoffType = DelayBackoffType.Exponential,
                         UseJitter = true,
                         Delay = o.RetryDelay,
-                        MaxDelay = o.MaxRetryDelay,
+                        MaxDelay = max,
+                        // Polly's own Retry-After handling ignores MaxDelay: an endpoint answering "Retry-After: 86400" would
+                        // hold the call that committed for a day. Honour it up to MaxRetryDelay instead.
+                        ShouldRetryAfterHeader = false,
+                        DelayGenerator = args => new ValueTask<TimeSpan?>(RetryAfter(args.Outcome.Result, time, max)),
                     });
                 }
                 // Inside the retry: each request has its own time limit, and running out of it is retried like a failure.
@@ -87,6 +93,21 @@ public static class WebhooksReferralsBuilderExtensions
             sp.GetRequiredService<IClock>(),
             sp.GetService<ILogger<WebhookNotifier>>()));
         return builder;
+    }
+
+    /// <summary>The wait a response's <c>Retry-After</c> asks for, at most <paramref name="max"/>; <see langword="null"/> (the backoff's) without one.</summary>
+    internal static TimeSpan? RetryAfter(HttpResponseMessage? response, TimeProvider time, TimeSpan max)
+    {
+        if (response?.Headers.RetryAfter is not { } retryAfter)
+        {
+            return null;
+        }
+        var wait = retryAfter.Delta ?? (retryAfter.Date is { } date ? date - time.GetUtcNow() : null);
+        if (wait is not { } w || w <= TimeSpan.Zero)
+        {
+            return null;
+        }
+        return w < max ? w : max;
     }
 
     /// <summary>Marks the notifier as registered, so a second <c>AddWebhooks</c> does not add a second one.</summary>

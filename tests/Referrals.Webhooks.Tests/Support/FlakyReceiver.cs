@@ -14,7 +14,7 @@ namespace Referrals.Webhooks.Tests.Support;
 
 /// <summary>
 /// A webhook receiver as a host would write one, on Kestrel at 127.0.0.1 in the test process: verifies each delivery's
-/// signature, refuses a share of them with 500 (decided by a seeded random source, so a run is repeatable), and
+/// signature, refuses a share of them with 503 (decided by a seeded random source, so a run is repeatable), and
 /// de-duplicates the accepted ones by event id. It can be stopped and started again on the same port, keeping what it
 /// received.
 /// </summary>
@@ -42,7 +42,7 @@ internal sealed class FlakyReceiver : IAsyncDisposable
     /// <summary>Requests that arrived, accepted or not.</summary>
     public int Requests => _requests;
 
-    /// <summary>Requests refused with 500 on purpose.</summary>
+    /// <summary>Requests refused with 503 on purpose.</summary>
     public int FailuresInjected => _failuresInjected;
 
     /// <summary>Requests whose signature did not verify (refused with 400), by status.</summary>
@@ -52,6 +52,9 @@ internal sealed class FlakyReceiver : IAsyncDisposable
     public int Deliveries => _deliveries;
 
     public int Restarts { get; private set; }
+
+    /// <summary>Sent as <c>Retry-After</c> (seconds) with the injected failures, when set.</summary>
+    public int? RetryAfterSeconds { get; init; }
 
     /// <summary>Accepted deliveries by event id (the receiver's de-duplication): how many times each was accepted.</summary>
     public ConcurrentDictionary<string, int> TimesAccepted { get; } = new(StringComparer.Ordinal);
@@ -116,7 +119,11 @@ internal sealed class FlakyReceiver : IAsyncDisposable
         if (fail)
         {
             Interlocked.Increment(ref _failuresInjected);
-            context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            if (RetryAfterSeconds is { } seconds)
+            {
+                context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
             return;
         }
         string id = context.Request.Headers[WebhookHeaders.EventId].ToString();
