@@ -27,7 +27,10 @@ public sealed class WebhookOptions
     /// </summary>
     public int MaxRetries { get; set; } = 3;
 
-    /// <summary>The median wait before the first retry; it doubles for each one after. 1 millisecond to 1 minute; default 1 second.</summary>
+    /// <summary>
+    /// The base wait before the first retry; each retry after waits about twice as long, randomised (jitter) so that many
+    /// senders do not retry in step. 1 millisecond to 1 minute; default 1 second.
+    /// </summary>
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>The longest wait between two retries, a <c>Retry-After</c> the endpoint sent included. <see cref="RetryDelay"/> to 5 minutes; default 30 seconds.</summary>
