@@ -12,7 +12,7 @@ namespace Referrals.Docs;
 /// </summary>
 public sealed class PackageTests
 {
-    private static readonly string[] Packages = ["Referrals.Core", "Referrals.Sqlite", "Referrals.PostgreSql", "Referrals.Testing", "Referrals.QrCodes"];
+    private static readonly string[] Packages = ["Referrals.Core", "Referrals.Sqlite", "Referrals.PostgreSql", "Referrals.Testing", "Referrals.QrCodes", "Referrals.Webhooks"];
 
     [Fact]
     public void EveryPackageCarriesItsReadmeDocsLicenceRepositoryAndSymbols()

@@ -12,4 +12,10 @@ internal static class ConfigurationPaths
 
     /// <summary><c>Referrals:Privacy</c>.</summary>
     public const string Privacy = Root + ":Privacy";
+
+    /// <summary>
+    /// Sections under <c>Referrals</c> that an extension package binds and checks itself (<c>Referrals:Webhooks</c>, by
+    /// Referrals.Webhooks): the core's strict binding neither binds them nor reports their keys as naming no setting.
+    /// </summary>
+    public static readonly IReadOnlySet<string> PackageSections = new HashSet<string>(["Webhooks"], StringComparer.OrdinalIgnoreCase);
 }

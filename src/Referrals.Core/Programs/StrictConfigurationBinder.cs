@@ -109,9 +109,14 @@ internal static class StrictConfigurationBinder
                     {
                         Walk(property.PropertyType, child, child.Path, failures, unusable);
                     }
+                    else if (type == typeof(ReferralsOptions) && Referrals.Internal.ConfigurationPaths.PackageSections.Contains(child.Key))
+                    {
+                        continue; // bound and checked by the package that owns it
+                    }
                     else
                     {
-                        failures.Add($"{child.Path} names no setting{Suggest(child.Key, settings.Keys)}.");
+                        var known = type == typeof(ReferralsOptions) ? settings.Keys.Concat(Referrals.Internal.ConfigurationPaths.PackageSections) : settings.Keys;
+                        failures.Add($"{child.Path} names no setting{Suggest(child.Key, known)}.");
                         unusable.Add(child.Path);
                     }
                 }

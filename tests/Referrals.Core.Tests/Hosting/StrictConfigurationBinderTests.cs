@@ -103,6 +103,20 @@ public sealed class StrictConfigurationBinderTests
     }
 
     [Fact]
+    public void The_section_of_an_extension_package_is_left_to_it_and_a_key_beside_it_is_still_a_typo()
+    {
+        // Referrals:Webhooks belongs to Referrals.Webhooks, which binds and checks it strictly itself.
+        var ex = StartFails(new Dictionary<string, string?>
+        {
+            ["Referrals:Webhooks:Endpoints:crm:Url"] = "https://crm.example/hooks",
+            ["Referrals:Webhooks:Anything"] = "the package reports it",
+            ["Referrals:Webhook:Endpoints:crm:Url"] = "https://crm.example/hooks",
+        });
+
+        Assert.Equal("Referrals:Webhook names no setting (a typo of 'Webhooks'?).", Assert.Single(ex.Failures));
+    }
+
+    [Fact]
     public void A_single_value_where_a_section_or_list_belongs_stops_the_host_without_showing_the_value()
     {
         var ex = StartFails(new Dictionary<string, string?>
