@@ -299,6 +299,35 @@ internal static partial class PortalPages
             }
         }
 
+        // Orders a friend placed after one of this referrer's touches that earned no credit (the fraud checks blocked it, the
+        // friend was not new, the window had passed, ...): shown with the reason. A sample reads the program's orders; a
+        // shop would keep its own index by referrer.
+        ListPosition? afterOrder = null;
+        int readOrders = 0;
+        while (readOrders < TouchScanLimit && await store.ListProgramOrdersAsync(ReferralsWebApp.Program, afterOrder, 500, ct) is { Count: > 0 } orderPage)
+        {
+            readOrders += orderPage.Count;
+            foreach (var order in orderPage)
+            {
+                var c = order.Conversion;
+                if (seen.Contains(c.OrderId) || order.CreditedReferrer is not null)
+                {
+                    continue;
+                }
+                var decision = await attribution.FindAttributionAsync(ReferralsWebApp.Program, c.OrderId, ct);
+                if (decision is null || decision.IsAttributed || !(decision.Referrer == me || decision.Touches.Any(t => t.Referrer == me)))
+                {
+                    continue;
+                }
+                foreach (var t in decision.Touches)
+                {
+                    convertedTouches.Add(t.TouchId);
+                }
+                rows.Add((c.EventTime, Row(c.EventTime, Friend(c.Customer), c.OrderId, c.Amount.ToString(), $"not credited — {NotCredited(decision.Reason)}", zone)));
+            }
+            afterOrder = new ListPosition(orderPage[^1].Conversion.EventTime, orderPage[^1].Conversion.OrderId);
+        }
+
         // Link opens without an order yet. A sample reads the program's touches; a shop would keep its own index by referrer.
         ListPosition? after = null;
         int read = 0;
@@ -332,6 +361,21 @@ internal static partial class PortalPages
 
     /// <summary>A friend as the referrer may see them: not the customer id, only its last characters.</summary>
     private static string Friend(ParticipantId customer) => "friend …" + customer.Value[^Math.Min(4, customer.Value.Length)..];
+
+    /// <summary>Why an order earned no credit, as the referrer may read it.</summary>
+    private static string NotCredited(NotAttributedReason reason) => reason switch
+    {
+        NotAttributedReason.FraudBlocked => "our checks stopped it (it looked like a self-referral or abuse)",
+        NotAttributedReason.SelfReferral => "it was your own order",
+        NotAttributedReason.NotNewCustomer => "your friend had shopped with us before",
+        NotAttributedReason.OutsideWindow => "the order came after the referral window had closed",
+        NotAttributedReason.BelowMinimumOrder => "the order was below the minimum",
+        NotAttributedReason.CodeInactive => "your code was not active then",
+        NotAttributedReason.CodeUsedUp => "your code had reached its use limit",
+        NotAttributedReason.AlreadyAttributed => "your friend had been referred before",
+        NotAttributedReason.ProgramInactive => "the program was not running then",
+        _ => reason.ToString(),
+    };
 
     private static string Describe(TouchKind kind) => kind == TouchKind.LinkClick ? "link opened" : kind.ToString();
 

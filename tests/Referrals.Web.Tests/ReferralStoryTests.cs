@@ -37,6 +37,7 @@ public sealed class ReferralStoryTests(SampleServer server) : IClassFixture<Samp
         anna.Open("/signin");
         Assert.Equal("Referrer sign-in", anna.Heading);
         anna.Fill("referrer", "anna");
+        anna.Fill("email", "anna@example.org");
         anna.ClickAndWait("form[action='/signin'] button[type=submit]");
         Assert.Equal("Your referrals", anna.Heading);
         Assert.EndsWith("/portal/anna", anna.Driver.Url, StringComparison.Ordinal);
@@ -133,6 +134,16 @@ public sealed class ReferralStoryTests(SampleServer server) : IClassFixture<Samp
         anna.Open("/portal/anna");
         Assert.Equal(["approved 10.00 EUR", "approved 10.00 EUR"], Statuses(anna));
         Shot(anna, "09-portal-approved", watch);
+
+        // 8. An order the referrer places herself, with her own e-mail and code, earns nothing, and her page says why.
+        anna.Open("/checkout");
+        anna.Fill("code", code);
+        anna.Fill("email", "anna@example.org");
+        anna.Fill("amount", "20.00");
+        anna.ClickAndWait("#place-order");
+        anna.Open("/portal/anna");
+        Assert.Contains("not credited — it was your own order", Statuses(anna));
+        Shot(anna, "10-portal-not-credited", watch);
         Log($"story: {watch.Elapsed.TotalSeconds:0.0} s in headless Chromium");
     }
 
