@@ -307,23 +307,7 @@ public sealed class SqliteSchemaTests : IDisposable
     [MemberData(nameof(KeyReads))]
     public void Key_lookups_search_their_index_by_the_whole_key(string read, string sql, string search)
     {
-        string path = _directory.NewDatabasePath();
-        using (SqliteReferralStore.OpenFile(path))
-        {
-        }
-        using var connection = OpenRaw(path);
-        using var command = connection.CreateCommand();
-        command.CommandText = "EXPLAIN QUERY PLAN " + sql;
-        command.Parameters.AddWithValue("$program", "x");
-        command.Parameters.AddWithValue("$key", "y");
-        var plan = new List<string>();
-        using (var reader = command.ExecuteReader())
-        {
-            while (reader.Read())
-            {
-                plan.Add(reader.GetString(3));
-            }
-        }
+        var plan = PlanOnNewFile(sql, ("$program", "x"), ("$key", "y"));
         string text = string.Join(" | ", plan);
         Assert.True(plan.Any(l => l.StartsWith("SEARCH ", StringComparison.Ordinal) && l.Contains("INDEX " + search, StringComparison.Ordinal)), $"{read}: {text}");
         Assert.DoesNotContain(plan, l => l.StartsWith("SCAN ", StringComparison.Ordinal));
@@ -344,6 +328,15 @@ public sealed class SqliteSchemaTests : IDisposable
     [MemberData(nameof(PageReads))]
     public void A_page_of_orders_is_read_by_primary_key(string read, string sql)
     {
+        var plan = PlanOnNewFile(sql, ("$program", "x"), ("$ids", "[\"a\",\"b\"]"));
+        string text = string.Join(" | ", plan);
+        Assert.True(plan.Any(l => l.StartsWith("SEARCH ", StringComparison.Ordinal) && l.Contains("(program=? AND order_id=?", StringComparison.Ordinal)), $"{read}: {text}");
+        Assert.DoesNotContain(plan, l => l.StartsWith("SCAN ", StringComparison.Ordinal) && !l.Contains("json_each", StringComparison.Ordinal));
+    }
+
+    /// <summary>SQLite's plan of <paramref name="sql"/> on a new store file, a line per step.</summary>
+    private List<string> PlanOnNewFile(string sql, params (string Name, object Value)[] parameters)
+    {
         string path = _directory.NewDatabasePath();
         using (SqliteReferralStore.OpenFile(path))
         {
@@ -351,19 +344,17 @@ public sealed class SqliteSchemaTests : IDisposable
         using var connection = OpenRaw(path);
         using var command = connection.CreateCommand();
         command.CommandText = "EXPLAIN QUERY PLAN " + sql;
-        command.Parameters.AddWithValue("$program", "x");
-        command.Parameters.AddWithValue("$ids", "[\"a\",\"b\"]");
-        var plan = new List<string>();
-        using (var reader = command.ExecuteReader())
+        foreach (var (name, value) in parameters)
         {
-            while (reader.Read())
-            {
-                plan.Add(reader.GetString(3));
-            }
+            command.Parameters.AddWithValue(name, value);
         }
-        string text = string.Join(" | ", plan);
-        Assert.True(plan.Any(l => l.StartsWith("SEARCH ", StringComparison.Ordinal) && l.Contains("(program=? AND order_id=?", StringComparison.Ordinal)), $"{read}: {text}");
-        Assert.DoesNotContain(plan, l => l.StartsWith("SCAN ", StringComparison.Ordinal) && !l.Contains("json_each", StringComparison.Ordinal));
+        var plan = new List<string>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            plan.Add(reader.GetString(3));
+        }
+        return plan;
     }
 
     private static SqliteConnection OpenRaw(string path)
