@@ -11,19 +11,8 @@ command -v zbarimg >/dev/null 2>&1 || missing+=(zbar-tools)
 command -v rsvg-convert >/dev/null 2>&1 || missing+=(librsvg2-bin)
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
-fail() {
-  echo "zbar.sh: $* — the QR tests need zbarimg and rsvg-convert: apt-get install -y ${missing[*]}" >&2
-  exit 1
-}
-[ "$(id -u)" -eq 0 ] || fail "${missing[*]} missing, and installing needs root"
-command -v apt-get >/dev/null 2>&1 || fail "${missing[*]} missing, and there is no apt-get to install them"
-echo "zbar.sh: installing ${missing[*]} from the Debian packages" >&2
-export DEBIAN_FRONTEND=noninteractive
-log=$(mktemp)
-if ! { apt-get update -q && apt-get install -y -q --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
-  cat "$log" >&2
-  rm -f "$log"
-  fail "apt-get could not install ${missing[*]}"
-fi
-rm -f "$log"
-command -v zbarimg >/dev/null 2>&1 && command -v rsvg-convert >/dev/null 2>&1 || fail "installed ${missing[*]}, yet a tool is still not on PATH"
+name=zbar.sh
+need="the QR tests need zbarimg and rsvg-convert"
+source "$(dirname "${BASH_SOURCE[0]}")/apt-install.sh"
+apt_install_missing
+command -v zbarimg >/dev/null 2>&1 && command -v rsvg-convert >/dev/null 2>&1 || apt_fail "installed ${missing[*]}, yet a tool is still not on PATH"
