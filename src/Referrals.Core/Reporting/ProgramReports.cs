@@ -99,8 +99,8 @@ public sealed class ProgramReports
     /// <summary>
     /// Replays the program's stored history — conversions with their attribution, fraud verdicts, review decisions and
     /// refunds — under <see cref="ReplayQuery.Rules"/>, with the engine that decides rewards live, and compares what the
-    /// ledger paid with what the candidate rules would have paid: in total, per rule, tier, boost and cap, per
-    /// beneficiary, and per acquired customer. Writes nothing.
+    /// ledger paid with what the candidate rules would have paid: in total, per rule, tier, boost and cap, per referrer,
+    /// and per acquired customer. Writes nothing.
     /// </summary>
     /// <remarks>
     /// Replayed in event-time order from the first order (referral numbers and caps depend on the past), as the live
