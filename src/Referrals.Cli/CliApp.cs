@@ -113,9 +113,12 @@ internal sealed class CliApp
             }
         });
 
-    /// <summary>Starts the library with the configuration the command line names.</summary>
-    public Task<CliHost> StartAsync(ParseResult result, CancellationToken cancellationToken, StoreFile store = StoreFile.CreateIfMissing) =>
-        CliHost.StartAsync(Console, result.GetValue(Config), store, cancellationToken);
+    /// <summary>
+    /// Starts the library with the configuration the command line names; <paramref name="codeIndex"/> false for a command
+    /// that resolves no code (it then neither loads the codes into memory nor follows the ones it writes).
+    /// </summary>
+    public Task<CliHost> StartAsync(ParseResult result, CancellationToken cancellationToken, StoreFile store = StoreFile.CreateIfMissing, bool codeIndex = true) =>
+        CliHost.StartAsync(Console, result.GetValue(Config), store, cancellationToken, codeIndex);
 
     public void WriteError(string message) =>
         Console.Error.WriteLine($"{Console.Red("error:", Console.ErrorColors)} {message}");

@@ -72,7 +72,7 @@ internal sealed class CliHost : IAsyncDisposable
     }
 
     /// <summary>Builds and starts the host; every problem of the configuration or the file becomes a <see cref="CliException"/>.</summary>
-    public static async Task<CliHost> StartAsync(CliConsole console, string? configFile, StoreFile store, CancellationToken cancellationToken)
+    public static async Task<CliHost> StartAsync(CliConsole console, string? configFile, StoreFile store, CancellationToken cancellationToken, bool codeIndex = true)
     {
         IConfigurationRoot configuration;
         try
@@ -91,6 +91,17 @@ internal sealed class CliHost : IAsyncDisposable
         builder.Configuration.AddConfiguration(configuration);
         var referrals = builder.Services.AddReferrals(builder.Configuration).AddQrCodes();
         var kind = store == StoreFile.None ? StoreKind.None : UseStore(referrals, builder.Configuration, console.CurrentDirectory, store);
+        if (!codeIndex)
+        {
+            // The library's background work is the code index (loading every code at start, following the change feed):
+            // a command that resolves no code runs without it, so a shop's ten million codes are not read for nothing
+            // and the codes the command writes are not held again.
+            var hosted = builder.Services.Where(d => d.ServiceType == typeof(Microsoft.Extensions.Hosting.IHostedService)).ToList();
+            foreach (var d in hosted)
+            {
+                builder.Services.Remove(d);
+            }
+        }
         var host = builder.Build();
         try
         {

@@ -257,6 +257,10 @@ public sealed partial class SqliteReferralStore : IReferralStore
             ValidateUnit(unit);
             var db = Open();
             cancellationToken.ThrowIfCancellationRequested();
+            if (IsBulkCodeUnit(unit))
+            {
+                return await WriteBulkCodesAsync(db, (BulkCodeRows)unit.Codes, cancellationToken).ConfigureAwait(false);
+            }
             db.Command("SAVEPOINT referrals_unit;").ExecuteNonQuery();
             WriteOutcome outcome;
             try
@@ -282,6 +286,59 @@ public sealed partial class SqliteReferralStore : IReferralStore
             }
             db.Command(outcome.Status == WriteStatus.Written ? "RELEASE referrals_unit;" : "ROLLBACK TO referrals_unit; RELEASE referrals_unit;").ExecuteNonQuery();
             return outcome;
+        }
+
+        /// <summary>A unit of bulk generation's new codes alone (and more than a few of them).</summary>
+        private static bool IsBulkCodeUnit(UnitOfWork unit) =>
+            unit.Codes is BulkCodeRows { Count: > 64 }
+            && unit.ReadSummaries.Count == 0 && unit.ReadOrders.Count == 0 && unit.Participants.Count == 0 && unit.VisitorLinks.Count == 0
+            && unit.Touches.Count == 0 && unit.Orders.Count == 0 && unit.Refunds.Count == 0 && unit.Entries.Count == 0
+            && unit.Rewards.Count == 0 && unit.Summaries.Count == 0 && unit.Notifications.Count == 0 && unit.Erasures.Count == 0
+            && unit.RebuiltPrograms.Count == 0;
+
+        /// <summary>
+        /// Bulk generation's new codes, written without a savepoint: a savepoint keeps the original of every page the unit
+        /// changes in a sub-journal (in memory: <c>temp_store = MEMORY</c>), and a chunk of random codes changes nearly
+        /// every leaf of the codes table once it is larger than the chunk — tens of MB that grew with the table. The
+        /// unit is checked first instead: a code drawn twice in it, or one the store holds, stops it before anything is
+        /// written (the outcome names the first such row in the unit's order, as the savepoint path does). A failure while
+        /// writing fails the session, which then rolls back whole.
+        /// </summary>
+        private async ValueTask<WriteOutcome> WriteBulkCodesAsync(SqliteSession db, BulkCodeRows rows, CancellationToken cancellationToken)
+        {
+            var codes = new string[rows.Count];
+            var index = new Dictionary<string, int>(rows.Count, StringComparer.Ordinal);
+            int stop = int.MaxValue;
+            for (int i = 0; i < codes.Length; i++)
+            {
+                codes[i] = rows[i].Record.Code.Value;
+                if (!index.TryAdd(codes[i], i))
+                {
+                    stop = Math.Min(stop, i); // drawn twice: the later row stops the unit
+                }
+            }
+            var command = db.Command("SELECT code FROM codes WHERE code IN (SELECT value FROM json_each($codes));");
+            command.Parameters.AddWithValue("$codes", System.Text.Json.JsonSerializer.Serialize(codes));
+            using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    stop = Math.Min(stop, index[reader.GetString(0)]); // held: its first row stops the unit
+                }
+            }
+            if (stop != int.MaxValue)
+            {
+                return WriteOutcome.Duplicate(RowKind.Code, codes[stop]);
+            }
+            try
+            {
+                return WriteCodes(db, rows, cancellationToken) ?? WriteOutcome.Written;
+            }
+            catch (Exception e)
+            {
+                Failure = e;
+                throw;
+            }
         }
 
         public async ValueTask CommitAsync(CancellationToken cancellationToken = default)

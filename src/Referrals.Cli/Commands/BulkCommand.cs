@@ -8,7 +8,7 @@ using Referrals.Services;
 namespace Referrals.Cli.Commands;
 
 /// <summary>
-/// <c>referrals codes bulk</c>: codes for printing, streamed from <see cref="ReferralCodeService.GenerateBulkAsync"/> into a
+/// <c>referrals codes bulk</c>: codes for printing, streamed from <c>ReferralCodeService.GenerateBulkAsync</c> into a
 /// CSV file, with an optional QR image per code.
 /// </summary>
 /// <remarks>
@@ -66,7 +66,7 @@ internal static class BulkCommand
                 throw CliException.Refused($"{target} exists: it holds codes generated before, which may be printed already. Name another --out, or add --force to replace it (its codes stay in the store).");
             }
 
-            await using var host = await app.StartAsync(r, ct);
+            await using var host = await app.StartAsync(r, ct, codeIndex: false);
             var programId = host.Program(r.GetRequiredValue(program));
             if (replace && File.Exists(partial))
             {
@@ -104,7 +104,8 @@ internal static class BulkCommand
                     if (total > existing)
                     {
                         var request = new CodeRequest { Program = programId, Medium = shareMedium };
-                        await foreach (var record in host.Get<ReferralCodeService>().GenerateBulkAsync(request, total - existing, ct))
+                        // Not held in this process's code index: the tool prints the codes and exits, and its memory stays flat.
+                        await foreach (var record in host.Get<ReferralCodeService>().GenerateBulkAsync(request, total - existing, index: false, ct))
                         {
                             string payload = links.BuildQrPayload(record.Code, record.Medium, record.Display);
                             await writer.WriteLineAsync($"{record.Code.Value},{Text.Csv(record.Display)},{Text.Csv(record.Program.Value)},{record.Medium.ToToken()},{Text.Csv(payload)}".AsMemory(), CancellationToken.None);

@@ -255,16 +255,28 @@ public sealed partial class ReferralCodeService
     /// </summary>
     /// <exception cref="ArgumentException">The request is invalid or <paramref name="count"/> is below 1.</exception>
     /// <exception cref="ReferralException"><see cref="ReferralErrorCode.CodeSpaceExhausted"/> or <see cref="ReferralErrorCode.BlocklistExhausted"/>.</exception>
-    public async IAsyncEnumerable<ReferralCodeRecord> GenerateBulkAsync(
+    public IAsyncEnumerable<ReferralCodeRecord> GenerateBulkAsync(CodeRequest request, int count, CancellationToken cancellationToken = default) =>
+        GenerateBulkAsync(request, count, index: true, cancellationToken);
+
+    /// <summary>
+    /// The same, with <paramref name="index"/> false for a process that only prints the codes (the <c>referrals</c>
+    /// tool): they are stored, not held in this process's code index, so its memory does not grow with the batch. Its
+    /// look-ups of them go to the store's change feed as any other process's do.
+    /// </summary>
+    internal async IAsyncEnumerable<ReferralCodeRecord> GenerateBulkAsync(
         CodeRequest request,
         int count,
-        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        bool index,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         string? prefix = CheckRequest(request);
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         int keyLength = _generator.KeyLength;
-        // Room in the index for the whole batch at once: grown a chunk at a time, it would copy its table again and again.
-        _resolver.Index.Reserve(count);
+        if (index)
+        {
+            // Room in the index for the whole batch at once: grown a chunk at a time, it would copy its table again and again.
+            _resolver.Index.Reserve(count);
+        }
         int chunk = BulkChunkSize;
         var keys = new char[Math.Min(count, chunk) * keyLength];
         var accepted = new char[Math.Min(count, chunk) * keyLength];
@@ -310,7 +322,10 @@ public sealed partial class ReferralCodeService
                     rows.Key(i).CopyTo(accepted.AsSpan(held * keyLength, keyLength));
                     held++;
                 }
-                _resolver.Index.SetBulk(prototype!, accepted.AsSpan(from * keyLength, (held - from) * keyLength), keyLength, _generator, prefix);
+                if (index)
+                {
+                    _resolver.Index.SetBulk(prototype!, accepted.AsSpan(from * keyLength, (held - from) * keyLength), keyLength, _generator, prefix);
+                }
             }
             ReferralsTelemetry.CodesIssued.Add(held, new KeyValuePair<string, object?>(ReferralsTelemetry.Tags.Kind, "bulk"));
             for (int i = 0; i < held; i++)
