@@ -153,12 +153,63 @@ internal sealed class SortedChunkList<T>(IComparer<T> comparer)
             upper.Own += Visible(e.State, own: true);
             upper.Other += Visible(e.State, own: false);
         }
-        chunk.Own += own - upper.Own;
-        chunk.Other += other - upper.Other;
+        bool last = c == _chunks.Count - 1;
+        int lowerOwn = own - upper.Own, lowerOther = other - upper.Other;
+        chunk.Own += lowerOwn;
+        chunk.Other += lowerOther;
         _chunks.Insert(c + 1, upper);
         _lasts[c] = chunk[^1].Value;
         _lasts.Insert(c + 1, upper[^1].Value);
-        _treesValid = false;
+        if (last && _treesValid)
+        {
+            // The common split: values arrive in order and the last chunk fills up. The chunks before keep their
+            // numbers, so the trees stay valid: the lower half's change, then the new chunk appended (O(log n)). A
+            // rebuild here would read every chunk once per MaxChunk / 2 appends, a cost that grows with the list.
+            AddToTrees(c + 1, lowerOwn, lowerOther);
+            AppendToTrees(upper.Own, upper.Other);
+        }
+        else
+        {
+            _treesValid = false;
+        }
+    }
+
+    /// <summary>Times the trees were built from every chunk (a count after chunks were renumbered); for tests.</summary>
+    public int TreeBuilds { get; private set; }
+
+    private void AddToTrees(int k, int own, int other)
+    {
+        for (; k < _chunks.Count; k += k & -k)
+        {
+            _ownTree[k] += own;
+            _otherTree[k] += other;
+        }
+    }
+
+    /// <summary>Sets the trees' entry of the last chunk, just appended (the trees cover the chunks before it).</summary>
+    private void AppendToTrees(int own, int other)
+    {
+        int m = _chunks.Count;
+        if (_ownTree.Length <= m)
+        {
+            int capacity = Math.Max(m + 1, _ownTree.Length * 2);
+            Array.Resize(ref _ownTree, capacity);
+            Array.Resize(ref _otherTree, capacity);
+        }
+        // A Fenwick entry k covers the values (k - lowbit(k), k]: the new value plus the sum of those before it.
+        int from = m - (m & -m);
+        _ownTree[m] = own + Prefix(_ownTree, m - 1) - Prefix(_ownTree, from);
+        _otherTree[m] = other + Prefix(_otherTree, m - 1) - Prefix(_otherTree, from);
+    }
+
+    private static int Prefix(int[] tree, int k)
+    {
+        int n = 0;
+        for (; k > 0; k -= k & -k)
+        {
+            n += tree[k];
+        }
+        return n;
     }
 
     public void RemoveAt((int C, int I) at)
@@ -225,6 +276,7 @@ internal sealed class SortedChunkList<T>(IComparer<T> comparer)
 
     private void BuildTrees()
     {
+        TreeBuilds++;
         int size = _chunks.Count + 1;
         if (_ownTree.Length < size)
         {
