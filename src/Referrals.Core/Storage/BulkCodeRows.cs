@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Runtime.CompilerServices;
 using NodaTime;
 using Referrals.Codes;
 
@@ -24,6 +25,7 @@ internal sealed class BulkCodeRows : IReadOnlyList<CodeRow>
     /// <param name="count">How many keys, from the first.</param>
     /// <param name="shape">What the records have in common: every field but the code and its display.</param>
     /// <param name="changedAt">The rows' instant.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public BulkCodeRows(char[] keys, int keyLength, int count, BulkCodeShape shape, Instant changedAt)
     {
         _keys = keys;
@@ -152,6 +154,7 @@ internal sealed class BulkCodeShape(ReferralCodeRecord prototype, CodeGenerator 
     public ReferralCodeRecord Prototype => prototype;
 
     /// <summary>The record of the code <paramref name="key"/>, made now.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ReferralCodeRecord Record(ReadOnlySpan<char> key) =>
         prototype with { Code = ReferralCode.FromNormalized(new string(key)), Display = generator.Display(prefix, key) };
 }
