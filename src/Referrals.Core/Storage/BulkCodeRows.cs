@@ -153,6 +153,9 @@ internal sealed class BulkCodeShape(ReferralCodeRecord prototype, CodeGenerator 
     /// <summary>The shared fields (its code and display are one code's, not to be read).</summary>
     public ReferralCodeRecord Prototype => prototype;
 
+    /// <summary>The display of the code <paramref name="key"/> printed into <paramref name="buffer"/>, or empty when it does not fit.</summary>
+    public ReadOnlySpan<char> Display(ReadOnlySpan<char> key, Span<char> buffer) => generator.Display(prefix, key, buffer);
+
     /// <summary>The record of the code <paramref name="key"/>, made now.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ReferralCodeRecord Record(ReadOnlySpan<char> key) =>
