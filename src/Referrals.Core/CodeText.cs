@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Referrals;
 
 /// <summary>Folding of raw code input into the normalised key used for lookup and uniqueness.</summary>
@@ -158,6 +160,7 @@ internal static class CodeText
     }
 
     /// <summary>Formats symbols for print in groups: <c>ABCD-EFGH</c>; the check symbol joins the last group.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static string Format(string? prefix, ReadOnlySpan<char> data, char? check, int groupSize, char separator = '-')
     {
         int length = FormattedLength(prefix, data.Length, check is not null, groupSize);
@@ -169,6 +172,7 @@ internal static class CodeText
     /// <see cref="Format"/> into <paramref name="buffer"/> (at least <see cref="FormattedLength"/> long); returns the length
     /// written.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int FormatInto(Span<char> buffer, string? prefix, ReadOnlySpan<char> data, char? check, int groupSize, char separator = '-')
     {
         int n = 0;
@@ -194,6 +198,7 @@ internal static class CodeText
     }
 
     /// <summary>The length <see cref="Format"/> gives.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int FormattedLength(string? prefix, int dataLength, bool check, int groupSize)
     {
         int length = dataLength + (check ? 1 : 0);

@@ -58,6 +58,9 @@ public sealed partial class SqliteReferralStore
 
         public void Text(int index, string value) => Check(raw.sqlite3_bind_text16(statement, index, value.AsSpan()));
 
+        /// <summary>Binds a copy of <paramref name="value"/> (SQLite copies it: the span may change after the call).</summary>
+        public void Text(int index, ReadOnlySpan<char> value) => Check(raw.sqlite3_bind_text16(statement, index, value));
+
         public void TextOrNull(int index, string? value) =>
             Check(value is null ? raw.sqlite3_bind_null(statement, index) : raw.sqlite3_bind_text16(statement, index, value.AsSpan()));
 
@@ -120,6 +123,10 @@ public sealed partial class SqliteReferralStore
     /// </remarks>
     private static WriteOutcome? WriteCodes(SqliteSession db, IReadOnlyList<CodeRow> rows, CancellationToken ct)
     {
+        if (rows is BulkCodeRows { Shape.Prototype.Version: 1 } bulk)
+        {
+            return WriteBulkCodes(db, bulk, ct);
+        }
         long position = (long)db.Command("SELECT coalesce(max(change_seq), 0) FROM codes;").ExecuteScalar()!;
         RawStatement insert = default, move = default, update = default;
         bool prepared = false, preparedChange = false;
@@ -193,6 +200,44 @@ public sealed partial class SqliteReferralStore
                 update.Dispose();
             }
         }
+    }
+
+    /// <summary>
+    /// <see cref="WriteCodes"/> for bulk generation's new codes, without a record or a string a row: every column but the
+    /// code, its display and its feed position is the unit's, bound once (bindings outlive a statement's reset); the code
+    /// and its display are bound from the drawn key and a buffer.
+    /// </summary>
+    private static WriteOutcome? WriteBulkCodes(SqliteSession db, BulkCodeRows rows, CancellationToken ct)
+    {
+        long position = (long)db.Command("SELECT coalesce(max(change_seq), 0) FROM codes;").ExecuteScalar()!;
+        var shape = rows.Shape;
+        using var insert = RawStatement.Prepare(db, InsertCode);
+        BindCode(insert, shape.Prototype);
+        insert.Integer(CodeParameterCount + 2, ToTicks(rows.ChangedAt));
+        var buffer = new char[128];
+        int stopAt = int.MaxValue;
+        WriteOutcome? stop = null;
+        foreach (int i in KeyOrder(rows))
+        {
+            ct.ThrowIfCancellationRequested();
+            var key = rows.Key(i);
+            insert.Text(1, key);
+            var display = shape.Display(key, buffer);
+            if (display.IsEmpty)
+            {
+                insert.Text(2, shape.Record(key).Display);
+            }
+            else
+            {
+                insert.Text(2, display);
+            }
+            insert.Integer(CodeParameterCount + 1, position + 1 + i);
+            if (insert.Execute() == 0 && i < stopAt)
+            {
+                (stopAt, stop) = (i, WriteOutcome.Duplicate(RowKind.Code, new string(key)));
+            }
+        }
+        return stop;
     }
 
     /// <summary>

@@ -311,7 +311,7 @@ public sealed partial class SqliteReferralStore : IReferralStore
             int stop = int.MaxValue;
             for (int i = 0; i < codes.Length; i++)
             {
-                codes[i] = rows[i].Record.Code.Value;
+                codes[i] = new string(rows.Key(i)); // the key alone: a row would make its record and display too
                 if (!index.TryAdd(codes[i], i))
                 {
                     stop = Math.Min(stop, i); // drawn twice: the later row stops the unit

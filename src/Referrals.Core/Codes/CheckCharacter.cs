@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Referrals.Internal;
 
 namespace Referrals.Codes;
@@ -58,6 +59,7 @@ internal static class CheckCharacter
     /// The value 0..31 of the check symbol for data given as symbol values (each 0..31), as <see cref="Compute"/> gives for
     /// their symbols. For the generator, whose values are its own: nothing is checked beyond the length.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int ComputeValue(ReadOnlySpan<byte> values)
     {
         System.Diagnostics.Debug.Assert(values.Length is > 0 and <= MaxDataLength);
@@ -88,6 +90,7 @@ internal static class CheckCharacter
     }
 
     /// <summary>Σ α^(e+k)·symbol over the symbols, k counted from the last one; -1 on a character outside the alphabet.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int WeightedSum(ReadOnlySpan<char> symbols, int firstWeightExponent)
     {
         int sum = 0;

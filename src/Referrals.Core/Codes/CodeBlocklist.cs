@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Referrals.Internal;
 
 namespace Referrals.Codes;
@@ -101,6 +102,7 @@ internal sealed class CodeBlocklist
         return false;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Trigram(ReadOnlySpan<char> skeleton) =>
         ((skeleton[0] - 'A') * 26 + (skeleton[1] - 'A')) * 26 + (skeleton[2] - 'A');
 

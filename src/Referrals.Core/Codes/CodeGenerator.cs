@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace Referrals.Codes;
 
@@ -27,6 +28,9 @@ internal sealed class CodeGenerator
 
     public bool UsesCheckCharacter => _check;
 
+    /// <summary>Data symbols a group of the display holds (0: one group).</summary>
+    public int GroupSize => _groupSize;
+
     // Random bytes one code takes: 5 bits a symbol, rounded up to whole bytes.
     private int BytesPerCode => (_length * 5 + 7) / 8;
 
@@ -54,6 +58,7 @@ internal sealed class CodeGenerator
     /// hit the blocklist drawn again together. Candidates are not checked for uniqueness.
     /// </summary>
     /// <exception cref="ReferralException">A candidate hit the blocklist in every draw within the budget.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void DrawMany(Span<char> keys, int count)
     {
         int keyLength = KeyLength;
@@ -97,10 +102,12 @@ internal sealed class CodeGenerator
     }
 
     /// <summary>The printed form of a key (data symbols, then the check symbol if any): prefix, groups, check symbol last.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public string Display(string? prefix, ReadOnlySpan<char> key) =>
         CodeText.Format(prefix, key[.._length], _check ? key[_length] : null, _groupSize);
 
     /// <summary><see cref="Display(string?, ReadOnlySpan{char})"/> into <paramref name="buffer"/>, or an empty span when it does not fit.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ReadOnlySpan<char> Display(string? prefix, ReadOnlySpan<char> key, Span<char> buffer) =>
         CodeText.FormattedLength(prefix, _length, _check, _groupSize) is int length && length <= buffer.Length
             ? buffer[..CodeText.FormatInto(buffer, prefix, key[.._length], _check ? key[_length] : null, _groupSize)]

@@ -237,20 +237,76 @@ internal sealed class CodeIndex
     /// <paramref name="keys"/> (<paramref name="keyLength"/> characters each), every other field as in
     /// <paramref name="prototype"/>, displayed as <paramref name="generator"/> prints them with <paramref name="prefix"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void SetBulk(ReferralCodeRecord prototype, ReadOnlySpan<char> keys, int keyLength, CodeGenerator generator, string? prefix)
     {
+        if (keys.Length < keyLength)
+        {
+            return;
+        }
         lock (_write)
         {
             FlushLoad();
             var row = RowOf(prototype);
             var buffer = new char[128]; // not stackalloc: a method with one is never replaced on the stack (OSR) while it loops
+            // The codes share every field but the key, and the generator prints every display in one format: the slot's
+            // value is the same for all of them, encoded once, and the codes go in as a load's rows do (their home slots
+            // read a batch at a time). Printing and encoding each code's display cost more than its insert.
+            ulong value = 0;
+            bool shared = prototype.Version == 1 && TryBulkValue(row, keys[..keyLength], generator, prefix, buffer, out value);
             for (int at = 0; at + keyLength <= keys.Length; at += keyLength)
             {
                 var key = keys.Slice(at, keyLength);
+                if (shared && TryPack(key, out ulong packed) && (_displayCount == 0 || !_displays.ContainsKey(packed)))
+                {
+                    int n = _loadCount;
+                    _loadKeys[n] = packed;
+                    _loadValues[n] = value;
+                    _loadFailing[n] = CheckCharacter.IsValid(key) ? (byte)0 : (byte)key.Length;
+                    _loadCount = n + 1;
+                    if (_loadCount == LoadBatch)
+                    {
+                        FlushLoad();
+                    }
+                    continue;
+                }
+                FlushLoad();
                 var display = generator.Display(prefix, key, buffer);
                 Put(row with { Code = key, Display = display.IsEmpty ? generator.Display(prefix, key) : display }, null);
             }
+            FlushLoad();
         }
+    }
+
+    // Under _write: the value of a slot of bulk generation's codes (the row's fields, each key displayed as the generator
+    // prints it), the same for every code: they pack, fit the shared tables, and name the generator's own display format,
+    // which prints every key as the generator does (another format that prints the first key's display, which the
+    // first key alone would get, need not print the next key's).
+    private bool TryBulkValue(CodeIndexRow row, ReadOnlySpan<char> key, CodeGenerator generator, string? prefix, char[] buffer, out ulong value)
+    {
+        value = 0;
+        var display = generator.Display(prefix, key, buffer);
+        if (display.IsEmpty || !TryPack(key, out ulong packed))
+        {
+            return false;
+        }
+        var own = new DisplayFormat(string.IsNullOrEmpty(prefix) ? null : prefix, generator.GroupSize, generator.UsesCheckCharacter);
+        int id = Array.IndexOf(_formats, own) + 1;
+        if (id == 0)
+        {
+            if (_formats.Length == MaxFormats || !own.Prints(display, key))
+            {
+                return false;
+            }
+            _formats = [.. _formats, own];
+            id = _formats.Length;
+        }
+        if (!TryEncode(row with { Code = key, Display = display }, packed, out value))
+        {
+            return false;
+        }
+        value = (value & ~(0x7UL << FormatShift)) | ((ulong)(uint)id << FormatShift);
+        return true;
     }
 
     /// <summary>
@@ -293,6 +349,7 @@ internal sealed class CodeIndex
     }
 
     // Under _write: the batch's home slots read first, all at once (independent loads, in flight together), then the inserts.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void FlushLoad()
     {
         int n = _loadCount;

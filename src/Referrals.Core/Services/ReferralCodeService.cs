@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using NodaTime;
 using Referrals.Codes;
@@ -263,7 +263,12 @@ public sealed partial class ReferralCodeService
     /// tool): they are stored, not held in this process's code index, so its memory does not grow with the batch. Its
     /// look-ups of them go to the store's change feed as any other process's do.
     /// </summary>
-    internal async IAsyncEnumerable<ReferralCodeRecord> GenerateBulkAsync(
+    internal IAsyncEnumerable<ReferralCodeRecord> GenerateBulkAsync(CodeRequest request, int count, bool index, CancellationToken cancellationToken) =>
+        new BulkCodes(GenerateBulkChunksAsync(request, count, index, cancellationToken));
+
+    // The chunks of a bulk generation, each committed before it is yielded. The records are made as the reader takes them
+    // (BulkCodes), a chunk at a time: an async iterator yielding each record cost more a code than storing and indexing it.
+    private async IAsyncEnumerable<BulkChunk> GenerateBulkChunksAsync(
         CodeRequest request,
         int count,
         bool index,
@@ -328,10 +333,8 @@ public sealed partial class ReferralCodeService
                 }
             }
             ReferralsTelemetry.CodesIssued.Add(held, new KeyValuePair<string, object?>(ReferralsTelemetry.Tags.Kind, "bulk"));
-            for (int i = 0; i < held; i++)
-            {
-                yield return shape!.Record(accepted.AsSpan(i * keyLength, keyLength));
-            }
+            // The reader is done with the chunk (BulkCodes asks for the next one only then) before its keys are drawn over.
+            yield return new BulkChunk(shape!, accepted, keyLength, held);
             remaining -= size;
             chunk = Math.Min(chunk * 2, MaxBulkChunkSize);
         }
@@ -525,4 +528,57 @@ public sealed partial class ReferralCodeService
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Issued {Count} bulk codes in program {Program} for medium {Medium}")]
     private static partial void LogBulkIssued(ILogger logger, string program, int count, ShareMedium medium);
+
+    // A committed chunk of bulk generation: its keys, one after the other, and the shape their records are made from.
+    private readonly record struct BulkChunk(BulkCodeShape Shape, char[] Keys, int KeyLength, int Count);
+
+    /// <summary>
+    /// Bulk generation's records, made from its chunks as they are read: a record that is ready is returned at once, and
+    /// only the next chunk (drawn, stored and indexed by <see cref="GenerateBulkChunksAsync"/>) is awaited. Each enumeration
+    /// generates anew, as the iterator's does.
+    /// </summary>
+    private sealed class BulkCodes(IAsyncEnumerable<BulkChunk> chunks) : IAsyncEnumerable<ReferralCodeRecord>
+    {
+        public IAsyncEnumerator<ReferralCodeRecord> GetAsyncEnumerator(CancellationToken cancellationToken = default) =>
+            new Enumerator(chunks.GetAsyncEnumerator(cancellationToken));
+
+        private sealed class Enumerator(IAsyncEnumerator<BulkChunk> chunks) : IAsyncEnumerator<ReferralCodeRecord>
+        {
+            private BulkChunk _chunk;
+            private int _next;
+
+            public ReferralCodeRecord Current { get; private set; } = null!;
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            public ValueTask<bool> MoveNextAsync()
+            {
+                if (_next < _chunk.Count)
+                {
+                    Current = _chunk.Shape.Record(_chunk.Keys.AsSpan(_next++ * _chunk.KeyLength, _chunk.KeyLength));
+                    return new ValueTask<bool>(true);
+                }
+                return NextChunkAsync();
+            }
+
+            public ValueTask DisposeAsync() => chunks.DisposeAsync();
+
+            private async ValueTask<bool> NextChunkAsync()
+            {
+                while (await chunks.MoveNextAsync().ConfigureAwait(false))
+                {
+                    _chunk = chunks.Current;
+                    _next = 0;
+                    if (_chunk.Count > 0)
+                    {
+                        Current = _chunk.Shape.Record(_chunk.Keys.AsSpan(0, _chunk.KeyLength));
+                        _next = 1;
+                        return true;
+                    }
+                }
+                _chunk = default;
+                Current = null!;
+                return false;
+            }
+        }
+    }
 }

@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Runtime.CompilerServices;
 using NodaTime;
 using Referrals.Codes;
 
@@ -24,6 +25,7 @@ internal sealed class BulkCodeRows : IReadOnlyList<CodeRow>
     /// <param name="count">How many keys, from the first.</param>
     /// <param name="shape">What the records have in common: every field but the code and its display.</param>
     /// <param name="changedAt">The rows' instant.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public BulkCodeRows(char[] keys, int keyLength, int count, BulkCodeShape shape, Instant changedAt)
     {
         _keys = keys;
@@ -151,7 +153,11 @@ internal sealed class BulkCodeShape(ReferralCodeRecord prototype, CodeGenerator 
     /// <summary>The shared fields (its code and display are one code's, not to be read).</summary>
     public ReferralCodeRecord Prototype => prototype;
 
+    /// <summary>The display of the code <paramref name="key"/> printed into <paramref name="buffer"/>, or empty when it does not fit.</summary>
+    public ReadOnlySpan<char> Display(ReadOnlySpan<char> key, Span<char> buffer) => generator.Display(prefix, key, buffer);
+
     /// <summary>The record of the code <paramref name="key"/>, made now.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ReferralCodeRecord Record(ReadOnlySpan<char> key) =>
         prototype with { Code = ReferralCode.FromNormalized(new string(key)), Display = generator.Display(prefix, key) };
 }

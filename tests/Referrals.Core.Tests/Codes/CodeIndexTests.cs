@@ -3,6 +3,7 @@ using NodaTime;
 using Referrals.Codes;
 using Referrals.Links;
 using Referrals.Programs;
+using Referrals.Tests.Support;
 
 namespace Referrals.Tests.Codes;
 
@@ -72,6 +73,70 @@ public sealed class CodeIndexTests
             }
         }
         return !index.TryGet("ABCD1234Y", out _) && !index.TryGet("JANE21", out _);
+    }
+
+    [Property(MaxTest = 200)]
+    public bool Bulk_codes_read_back_as_their_records_set_one_by_one_would(int seed)
+    {
+        // SetBulk encodes the unit's shared value once and prints no display a code: it must answer as Set of each whole
+        // record does, whatever the generator's display (prefix, groups, check symbol), whatever formats the index knew
+        // before, and for codes it held already (an older version is ignored, a newer one kept).
+        var random = new Random(seed);
+        var options = new CodeOptions { Length = random.Next(4, 12), UseCheckCharacter = random.Next(3) > 0, GroupSize = random.Next(0, 6) };
+        var generator = new CodeGenerator(options, CodeBlocklist.Default, new SeededRandomSource(random));
+        string? prefix = Prefixes[random.Next(Prefixes.Length)];
+        int n = random.Next(1, 700);
+        int keyLength = generator.KeyLength;
+        var keys = new char[n * keyLength];
+        generator.DrawMany(keys, n);
+        if (n > 2 && random.Next(2) == 0)
+        {
+            keys.AsSpan(0, keyLength).CopyTo(keys.AsSpan((n - 1) * keyLength)); // a key twice in the unit
+        }
+        var index = new CodeIndex(capacity: random.Next(0, 4), maxPrograms: 2, maxOwners: 3, maxLimits: 2);
+        var model = new Dictionary<string, ReferralCodeRecord>(StringComparer.Ordinal);
+        void Set(ReferralCodeRecord record)
+        {
+            index.Set(record);
+            if (!model.TryGetValue(record.Code.Value, out var held) || record.Version >= held.Version)
+            {
+                model[record.Code.Value] = record;
+            }
+        }
+        for (int i = random.Next(0, 12); i > 0; i--)
+        {
+            Set(RandomRecord(random)); // other programs, owners, limits and display formats first
+        }
+        for (int i = random.Next(0, 3); i > 0; i--)
+        {
+            // A code of the unit held already, at version 1 or later.
+            string key = new(keys, random.Next(n) * keyLength, keyLength);
+            Set(RandomRecord(random) with { Code = ReferralCode.FromNormalized(key), Display = key });
+        }
+        var prototype = RandomRecord(random) with { Kind = CodeKind.Bulk, Version = random.Next(4) == 0 ? 2 : 1 };
+        index.SetBulk(prototype, keys, keyLength, generator, prefix);
+        for (int i = 0; i < n; i++)
+        {
+            var key = keys.AsSpan(i * keyLength, keyLength);
+            var record = prototype with { Code = ReferralCode.FromNormalized(new string(key)), Display = generator.Display(prefix, key) };
+            if (!model.TryGetValue(record.Code.Value, out var held) || record.Version >= held.Version)
+            {
+                model[record.Code.Value] = record;
+            }
+        }
+        if (index.Count != model.Count)
+        {
+            return false;
+        }
+        foreach (var (key, expected) in model)
+        {
+            if (!index.TryGet(key, out var code) || !Same(expected, code))
+            {
+                return false;
+            }
+        }
+        // The check symbol's shortcut: a length holding codes that fail the check is looked up, not turned away.
+        return index.NoneFailsCheck(keyLength) == model.Values.All(r => r.Code.Value.Length != keyLength || CheckCharacter.IsValid(r.Code.Value));
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using NodaTime;
 using Referrals.Codes;
 
@@ -189,7 +190,61 @@ internal sealed class CodeTable : IJournaled
         return true;
     }
 
+    // The keys of a batch of bulk codes whose hashes are taken, and home slots read, before any of them goes in: the
+    // reads of a batch are independent, in flight together, where one key at a time waits for each one's cache miss.
+    private const int BulkBatch = 64;
+    private readonly int[] _bulkHashes = new int[BulkBatch];
+    private ulong _touched;
+
+    /// <summary>
+    /// Appends the new codes of bulk generation <paramref name="rows"/> in the session, as <see cref="TryAppendBulk(BulkCodeShape, ReadOnlySpan{char}, Instant)"/> one
+    /// after the other, up to the first the session sees already (one of the store's, or drawn twice in the rows).
+    /// </summary>
+    /// <returns>The index of the row refused (the rows before it are written), or -1 when every row is written.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public int TryAppendBulk(BulkCodeRows rows)
+    {
+        var shape = rows.Shape;
+        var changedAt = rows.ChangedAt;
+        int[] hashes = _bulkHashes;
+        Reserve(rows.Count);
+        for (int start = 0; start < rows.Count; start += BulkBatch)
+        {
+            int n = Math.Min(BulkBatch, rows.Count - start);
+            ulong[] slots = _slots; // grown for every row by Reserve (were it grown again, these reads would only be wasted)
+            int mask = slots.Length - 1;
+            ulong touched = 0;
+            for (int i = 0; i < n; i++)
+            {
+                int hash = Hash(rows.Key(start + i));
+                hashes[i] = hash;
+                touched |= slots[hash & mask];
+            }
+            _touched = touched;
+            for (int i = 0; i < n; i++)
+            {
+                var key = rows.Key(start + i);
+                ulong packed = Pack(key);
+                if (packed == 0)
+                {
+                    if (!TryAppend(new CodeRow(shape.Record(key), changedAt), out _))
+                    {
+                        return start + i;
+                    }
+                    continue;
+                }
+                if (Find(key, hashes[i], out int free) >= 0)
+                {
+                    return start + i;
+                }
+                Add(key, hashes[i], free, shape, packed, changedAt);
+            }
+        }
+        return -1;
+    }
+
     // Puts a new code's entry in the table (free: its empty slot, found before), in the session and at the end of the feed.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Add(ReadOnlySpan<char> key, int hash, int free, object versions, ulong packed, Instant changedAt)
     {
         int e = _entries.Count;
@@ -210,6 +265,7 @@ internal sealed class CodeTable : IJournaled
         added.Position = Append(e);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private long Append(int entry)
     {
         long position = ++_lastPosition;
@@ -298,6 +354,7 @@ internal sealed class CodeTable : IJournaled
         Trim();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Commit()
     {
         foreach (var (e, _, _) in _journal)
@@ -324,9 +381,9 @@ internal sealed class CodeTable : IJournaled
         }
     }
 
-    // A unit of a million codes should not leave its journal's array behind, but one of bulk generation's chunks (16,384
-    // codes at most) may: trimmed, the array would be grown again, a large object each time, by every chunk.
-    private const int KeptJournalCapacity = 16 * 1024;
+    // A unit of a million codes should not leave its journal's array behind, but one of bulk generation's chunks (65,536
+    // codes at most, 1 MB of journal) may: trimmed, the array would be made again, a large object, by every chunk.
+    private const int KeptJournalCapacity = 64 * 1024;
 
     private void Trim()
     {
@@ -343,6 +400,7 @@ internal sealed class CodeTable : IJournaled
     private const int MaxPacked = 12;
 
     // A key of 1 to 12 symbols of the code alphabet as 5 bits a symbol, its length in the top 4 bits; 0 for any other key.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static ulong Pack(ReadOnlySpan<char> key)
     {
         if (key.IsEmpty || key.Length > MaxPacked)
@@ -379,6 +437,7 @@ internal sealed class CodeTable : IJournaled
     private static int EntryOf(ulong slot) => unchecked((int)(uint)slot) - 1;
 
     // The entry of key, or -1 and the empty slot where it would go.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int Find(ReadOnlySpan<char> key, int hash, out int free)
     {
         ulong[] slots = _slots;
@@ -414,10 +473,13 @@ internal sealed class CodeTable : IJournaled
         {
             Grow((int)Math.Min(BitOperations.RoundUpToPowerOf2((ulong)needed), 1UL << 30));
         }
+        // One undo entry a write: grown once, not doubled again and again (a large object each time) through the unit.
+        _journal.EnsureCapacity(_journal.Count + more);
     }
 
     private void Grow() => Grow(_slots.Length * 2);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Grow(int length)
     {
         ulong[] old = _slots;

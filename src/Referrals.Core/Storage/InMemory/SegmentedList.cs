@@ -40,6 +40,7 @@ internal sealed class SegmentedList<T>
     }
 
     /// <summary>Appends a default item and returns it by reference, to be filled in.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ref T Add()
     {
         int index = _count;

@@ -448,12 +448,25 @@ internal sealed class StoreState
         {
             // Bulk generation's new codes: each held as its key and the unit's shared shape, no record made.
             var shape = bulk.Shape;
-            _codes.Reserve(bulk.Count);
-            for (int i = 0; i < bulk.Count; i++)
+            if (shape.Prototype.Owner is null)
             {
-                if (WriteBulkCode(shape, bulk.Key(i), bulk.ChangedAt) is { } stop)
+                // No owner to index: the table takes the rows together.
+                int refused = _codes.TryAppendBulk(bulk);
+                if (refused >= 0)
                 {
-                    return stop;
+                    // The session's own rows count: a code drawn twice in a unit is refused at its second row.
+                    return WriteOutcome.Duplicate(RowKind.Code, new string(bulk.Key(refused)));
+                }
+            }
+            else
+            {
+                _codes.Reserve(bulk.Count);
+                for (int i = 0; i < bulk.Count; i++)
+                {
+                    if (WriteBulkCode(shape, bulk.Key(i), bulk.ChangedAt) is { } stop)
+                    {
+                        return stop;
+                    }
                 }
             }
         }
