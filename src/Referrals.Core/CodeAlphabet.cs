@@ -28,6 +28,31 @@ internal static class CodeAlphabet
     /// </summary>
     internal static readonly byte[] TimesAlpha = BuildTimesAlpha();
 
+    /// <summary>
+    /// For each length n (1..12) and bit j of the check sum, the packed bits whose parity is that bit: the check sum is
+    /// linear over GF(2) in the symbols' bits (<see cref="CheckSumOfPacked"/>). Built by summing each single packed bit
+    /// the way the fold does (<see cref="TimesAlpha"/>), so both agree by construction.
+    /// </summary>
+    private static readonly ulong[] CheckSumMasks = BuildCheckSumMasks();
+
+    /// <summary>
+    /// The check sum of <paramref name="length"/> (1..12) symbol values packed 5 bits each from the lowest bit of
+    /// <paramref name="packed"/> (the length bits above them clear): what folding them left to right as
+    /// <c>s = TimesAlpha[s] ^ value</c> gives, as five parities instead of a chain of table reads.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal static int CheckSumOfPacked(ulong packed, int length)
+    {
+        System.Diagnostics.Debug.Assert(length is >= 1 and <= 12 && packed >> (5 * length) == 0);
+        ref ulong masks = ref System.Runtime.CompilerServices.Unsafe.Add(
+            ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(CheckSumMasks), 5 * length);
+        return (System.Numerics.BitOperations.PopCount(packed & masks) & 1)
+            | ((System.Numerics.BitOperations.PopCount(packed & System.Runtime.CompilerServices.Unsafe.Add(ref masks, 1)) & 1) << 1)
+            | ((System.Numerics.BitOperations.PopCount(packed & System.Runtime.CompilerServices.Unsafe.Add(ref masks, 2)) & 1) << 2)
+            | ((System.Numerics.BitOperations.PopCount(packed & System.Runtime.CompilerServices.Unsafe.Add(ref masks, 3)) & 1) << 3)
+            | ((System.Numerics.BitOperations.PopCount(packed & System.Runtime.CompilerServices.Unsafe.Add(ref masks, 4)) & 1) << 4);
+    }
+
     /// <summary><see cref="FoldValue"/> of U and u: kept (vanity codes), no symbol of the alphabet.</summary>
     public const int FoldedU = 32;
 
@@ -96,6 +121,33 @@ internal static class CodeAlphabet
             table[s] = (byte)((x & 0b100000) != 0 ? x ^ 0b100101 : x);
         }
         return table;
+    }
+
+    private static ulong[] BuildCheckSumMasks()
+    {
+        var masks = new ulong[13 * 5];
+        for (int n = 1; n <= 12; n++)
+        {
+            for (int k = 0; k < n; k++)
+            {
+                for (int b = 0; b < 5; b++)
+                {
+                    int sum = 0;
+                    for (int i = 0; i < n; i++)
+                    {
+                        sum = TimesAlpha[sum] ^ (i == k ? 1 << b : 0);
+                    }
+                    for (int j = 0; j < 5; j++)
+                    {
+                        if ((sum & (1 << j)) != 0)
+                        {
+                            masks[(5 * n) + j] |= 1UL << ((5 * k) + b);
+                        }
+                    }
+                }
+            }
+        }
+        return masks;
     }
 
     private static sbyte[] BuildFoldValues()

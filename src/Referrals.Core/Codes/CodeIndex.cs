@@ -16,9 +16,9 @@ namespace Referrals.Codes;
 /// <para>
 /// A normalised code of 1 to 12 symbols of the code alphabet (every generated code of up to 11 data symbols and its check
 /// symbol; most vanity codes) packs into one <see cref="ulong"/>: 5 bits a symbol, the length in the top 4 bits. Input is
-/// folded and packed in registers, the table probed at the packed key's hashed position (linear probing, at most 3/4
-/// full, at least 1/2 after growing by half), so a random hit costs one main-memory access where a dictionary of strings
-/// pays three (bucket, entry, key string). Codes that do not pack (a vanity code with a U, or longer than 12) and codes
+/// folded and packed in registers, the table probed from the first slot of the hashed group of four slots (one cache
+/// line; linear probing from there, at most 3/4 full, at least 1/2 after growing by half), so a random hit, and most
+/// random misses, cost one main-memory access where a dictionary of strings pays three (bucket, entry, key string). Codes that do not pack (a vanity code with a U, or longer than 12) and codes
 /// whose references overflow a shared table (more than 255 programs, 131,071 distinct expiry and use-limit pairs or 2^26
 /// owners in one process) are held whole in a side table; so are vanity displays that differ from the code
 /// (<c>Jane20</c>) and the versions of codes changed since they were issued.
@@ -128,19 +128,19 @@ internal sealed class CodeIndex
     public bool TryGetPacked(ulong packed, out IndexedCode code)
     {
         var table = _table;
-        ulong[] slots = table.Slots;
         int capacity = table.Capacity;
         int i = Home(packed, capacity);
         if (Vector512.IsHardwareAccelerated)
         {
-            // Four slots (key, value, key, value, ...) in one read: the first that holds the key or is empty ends the probe.
-            // One predictable branch for most probes, where a slot at a time mispredicts the end of a miss's run (3.6 slots
-            // on average at 3/5 full). Keys are the even lanes; a key, once in a slot, never changes in that table.
+            // A group of four slots (key, value, key, value, ...), one cache line, in one read: the first slot that holds the
+            // key or is empty ends the probe. A probe starts at a group's first slot (Home), so most hits and misses read
+            // one line (a read from any slot would span two); one predictable branch for most probes. Keys are the even
+            // lanes; a key, once in a slot, never changes in that table.
             var wanted = Vector512.Create(packed);
-            ref ulong first = ref MemoryMarshal.GetArrayDataReference(slots);
-            while (i + 4 <= capacity)
+            ref ulong first = ref table.Key(0);
+            while (true)
             {
-                var four = Vector512.LoadUnsafe(ref first, (nuint)(2 * i));
+                var four = Vector512.LoadUnsafe(ref first, (nuint)(uint)i * 2);
                 ulong found = Vector512.Equals(four, wanted).ExtractMostSignificantBits() & EvenLanes;
                 ulong stop = found | (Vector512.Equals(four, Vector512<ulong>.Zero).ExtractMostSignificantBits() & EvenLanes);
                 if (stop != 0)
@@ -152,23 +152,23 @@ internal sealed class CodeIndex
                         return false;
                     }
                     // The value read after its key (loads are not reordered): as written before the key, or later.
-                    ulong value = Volatile.Read(ref slots[(2 * i) + lane + 1]);
+                    ulong value = Volatile.Read(ref Unsafe.Add(ref first, ((nint)(uint)i * 2) + lane + 1));
                     code = new IndexedCode(this, packed, value, null);
                     return value != Moved;
                 }
-                i += 4;
-            }
-            if (i == capacity)
-            {
-                i = 0;
+                i += Group;
+                if (i == capacity)
+                {
+                    i = 0;
+                }
             }
         }
         while (true)
         {
-            ulong k = Volatile.Read(ref slots[2 * i]);
+            ulong k = Volatile.Read(ref table.Key(i));
             if (k == packed)
             {
-                ulong value = Volatile.Read(ref slots[(2 * i) + 1]);
+                ulong value = Volatile.Read(ref table.Value(i));
                 code = new IndexedCode(this, packed, value, null);
                 return value != Moved;
             }
@@ -363,14 +363,13 @@ internal sealed class CodeIndex
             Resize(CapacityFor(_slots + n + ((_slots + n) / 2L)));
         }
         var table = _table;
-        ulong[] slots = table.Slots;
         int capacity = table.Capacity;
         ulong touched = 0;
         for (int i = 0; i < n; i++)
         {
             int home = Home(_loadKeys[i], capacity);
             _loadHomes[i] = home;
-            touched |= slots[2 * home];
+            touched |= table.Key(home);
         }
         GC.KeepAlive(touched);
         for (int i = 0; i < n; i++)
@@ -379,7 +378,7 @@ internal sealed class CodeIndex
             int at = _loadHomes[i];
             while (true)
             {
-                ulong k = slots[2 * at];
+                ulong k = table.Key(at);
                 if (k == 0)
                 {
                     break;
@@ -401,8 +400,8 @@ internal sealed class CodeIndex
                 Put(RowOf(held), held);
                 continue;
             }
-            slots[(2 * at) + 1] = _loadValues[i];
-            Volatile.Write(ref slots[2 * at], packed);
+            table.Value(at) = _loadValues[i];
+            Volatile.Write(ref table.Key(at), packed);
             _slots++;
             int failing = _loadFailing[i];
             if (failing != 0)
@@ -421,7 +420,8 @@ internal sealed class CodeIndex
             long needed = _slots + more;
             if (needed * 5 > (long)_table.Capacity * 3)
             {
-                // Room at 3/5 full: a look-up that misses probes 3.6 slots on average there, 8.5 at 3/4.
+                // Room at 3/5 full: a look-up that misses probes 3.6 slots on average there, 8.5 at 3/4 (slot by slot from a
+                // random slot; reading a group of four at once, most misses end in their home group at 3/5).
                 Resize(Math.Max(_table.Capacity, (needed * 5 / 3) + 1));
             }
         }
@@ -449,7 +449,7 @@ internal sealed class CodeIndex
         }
         var table = _table;
         int slot = Find(table, packed, out int free);
-        ulong current = slot >= 0 ? table.Slots[(2 * slot) + 1] : 0;
+        ulong current = slot >= 0 ? table.Value(slot) : 0;
         ReferralCodeRecord? wide = null;
         if (slot >= 0 ? incoming.Version < VersionOf(packed, current, code)
             : _widePacked > 0 && _wideLookup.TryGetValue(code, out wide) && incoming.Version < wide.Version)
@@ -473,7 +473,7 @@ internal sealed class CodeIndex
             }
             if (slot >= 0 && current != Moved)
             {
-                Volatile.Write(ref table.Slots[(2 * slot) + 1], Moved);
+                Volatile.Write(ref table.Value(slot), Moved);
             }
             return;
         }
@@ -511,7 +511,7 @@ internal sealed class CodeIndex
         if (slot >= 0)
         {
             // One 64-bit write: a reader sees the old value or the new one.
-            Volatile.Write(ref table.Slots[(2 * slot) + 1], value);
+            Volatile.Write(ref table.Value(slot), value);
             if (current == Moved && _wideLookup.TryRemove(code, out _, out _))
             {
                 _wideCount--;
@@ -527,8 +527,8 @@ internal sealed class CodeIndex
         else
         {
             // Where the look-up ended: the value first, then the key, so a reader that sees the key sees its value.
-            table.Slots[(2 * free) + 1] = value;
-            Volatile.Write(ref table.Slots[2 * free], packed);
+            table.Value(free) = value;
+            Volatile.Write(ref table.Key(free), packed);
         }
         _slots++;
         if (wide is not null && _wideLookup.TryRemove(code, out _, out _))
@@ -665,13 +665,12 @@ internal sealed class CodeIndex
     {
         var old = _table;
         var next = new Table(capacity);
-        ulong[] slots = old.Slots;
         for (int i = 0; i < old.Capacity; i++)
         {
-            ulong k = slots[2 * i];
+            ulong k = old.Key(i);
             if (k != 0)
             {
-                Insert(next, k, slots[(2 * i) + 1]);
+                Insert(next, k, old.Value(i));
             }
         }
         _table = next;
@@ -679,29 +678,27 @@ internal sealed class CodeIndex
 
     private static void Insert(Table table, ulong packed, ulong value)
     {
-        ulong[] slots = table.Slots;
         int capacity = table.Capacity;
         int i = Home(packed, capacity);
-        while (slots[2 * i] != 0)
+        while (table.Key(i) != 0)
         {
             if (++i == capacity)
             {
                 i = 0;
             }
         }
-        slots[(2 * i) + 1] = value;
-        Volatile.Write(ref slots[2 * i], packed);
+        table.Value(i) = value;
+        Volatile.Write(ref table.Key(i), packed);
     }
 
     // The slot holding the key, or -1 with the empty slot where it would go in <paramref name="free"/>.
     private static int Find(Table table, ulong packed, out int free)
     {
-        ulong[] slots = table.Slots;
         int capacity = table.Capacity;
         int i = Home(packed, capacity);
         while (true)
         {
-            ulong k = slots[2 * i];
+            ulong k = table.Key(i);
             if (k == packed)
             {
                 free = -1;
@@ -719,9 +716,12 @@ internal sealed class CodeIndex
         }
     }
 
-    // The home slot: the multiplied key's top bits scaled to the capacity (any capacity, not only powers of two).
+    // The home slot: the first of a group of four (one cache line), the group the multiplied key's top bits scaled to the
+    // groups (any number of groups, not only powers of two). A probe goes on slot by slot from there, as linear probing
+    // does; starting at a group's first slot is what lets a look-up read whole cache lines.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Home(ulong packed, int capacity) => (int)Math.BigMul(unchecked(packed * HashMultiplier), (ulong)capacity, out _);
+    private static int Home(ulong packed, int capacity) =>
+        Group * (int)Math.BigMul(unchecked(packed * HashMultiplier), (ulong)(uint)(capacity / Group), out _);
 
     // At most 3/4 full at the count given; at least 16 slots.
     private static int CapacityFor(long count)
@@ -811,10 +811,31 @@ internal sealed class CodeIndex
     // The key lanes of four slots read as one 512-bit vector.
     private const ulong EvenLanes = 0b0101_0101;
 
-    private sealed class Table(long capacity)
+    // Slots a probe reads at once: one 64-byte cache line of 16-byte slots.
+    private const int Group = 4;
+
+    /// <summary>
+    /// The slots, a key and a value each, in groups of <see cref="Group"/> that each fill one cache line: the array is
+    /// allocated pinned (it never moves, so the alignment found at allocation holds) with room to start at a 64-byte
+    /// boundary.
+    /// </summary>
+    private sealed class Table
     {
-        public readonly int Capacity = (int)capacity;
-        public readonly ulong[] Slots = new ulong[capacity * 2];
+        public readonly int Capacity;
+        public readonly ulong[] Slots;
+        private readonly int _start;
+
+        public Table(long capacity)
+        {
+            Capacity = (int)Math.Min((capacity + Group - 1) / Group * Group, (Array.MaxLength - 8) / 2 / Group * Group);
+            Slots = GC.AllocateArray<ulong>((2 * Capacity) + 8, pinned: true);
+            long address = Marshal.UnsafeAddrOfPinnedArrayElement(Slots, 0);
+            _start = (int)((64 - (address & 63)) & 63) / sizeof(ulong);
+        }
+
+        public ref ulong Key(int slot) => ref Slots[_start + (2 * slot)];
+
+        public ref ulong Value(int slot) => ref Slots[_start + (2 * slot) + 1];
     }
 
     /// <summary>

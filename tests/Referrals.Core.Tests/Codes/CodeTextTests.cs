@@ -70,6 +70,74 @@ public sealed class CodeTextTests
         (ReferralCode.TryParse(raw, out var code) == (CodeText.FoldToString(raw ?? string.Empty) is not null)
             && (code.Value.Length == 0 || CodeText.IsFolded(code.Value))).ToProperty();
 
+    // Characters a till, a form or an attacker may send: the alphabet in both cases, the letters folding (O, I, L) and kept
+    // (U), separators ASCII and not, control and punctuation, non-ASCII letters and digits, lone and paired surrogates,
+    // U+2028, noncharacters, code points IDNA refuses, and characters whose low byte is an alphabet symbol or a separator
+    // (U+0141, U+0120, U+FF2D) so a read that dropped the high byte would take them for one.
+    private const string Hostile =
+        "0123456789ABCDEFGHJKMNPQRSTVWXYZabcdefghjkmnpqrstvwxyzOoIiLlUu -\t\r\n\0_*/#.~\u007F\u0080\u00A0\u00E9\u0141\u0120\u012D"
+        + "\u0378\u2010\u2013\u2028\u2029\u200B\u3000\uD800\uDBFF\uDC00\uDFFF\uFDD0\uFEFF\uFF21\uFF2D\uFFFE\uFFFF";
+
+    [Property(MaxTest = 3000)]
+    public bool Folding_in_vectors_gives_what_folding_a_character_at_a_time_gives(int seed)
+    {
+        Assert.SkipUnless(CodeText.VectorFoldSupported, "This processor has no AVX-512 VBMI and BMI2: the vector fold is never used.");
+        var random = new Random(seed);
+        int length = random.Next(8, 17);
+        var chars = new char[length];
+        // Mostly a code as typed (symbols and a few separators), at times anything from the hostile set, at times any UTF-16 unit.
+        int mode = random.Next(3);
+        for (int i = 0; i < length; i++)
+        {
+            chars[i] = mode switch
+            {
+                0 => random.Next(6) == 0 ? " -"[random.Next(2)] : "0123456789ABCDEFGHJKMNPQRSTVWXYZabcdxyzoil"[random.Next(42)],
+                1 => Hostile[random.Next(Hostile.Length)],
+                _ => random.Next(4) == 0 ? (char)random.Next(0x10000) : Hostile[random.Next(Hostile.Length)],
+            };
+        }
+        string raw = new(chars);
+        bool vector = CodeText.TryFoldPackedVector(raw, out ulong vp, out int vn, out int vs);
+        bool scalar = CodeText.TryFoldPackedScalar(raw, out ulong sp, out int sn, out int ss);
+        Assert.True(vector == scalar && vp == sp && vn == sn && vs == ss,
+            $"'{string.Concat(raw.Select(c => $"\\u{(int)c:X4}"))}': vector ({vector}, {vp:X}, {vn}, {vs}), scalar ({scalar}, {sp:X}, {sn}, {ss})");
+        return true;
+    }
+
+    [Theory]
+    [InlineData("ABCDEFGHK")]                  // 9, scanned
+    [InlineData(" abcd-efghk ")]               // 12, typed
+    [InlineData("abcdefgh")]                   // 8: the two reads are the same characters
+    [InlineData("  ab cd - ef gh k  ")]        // 19: longer than one vector, read a character at a time
+    [InlineData("0123456789AB----")]           // 16, 12 symbols
+    [InlineData("0123456789ABC---")]           // 16, 13 symbols: does not pack
+    [InlineData("--------  ------")]           // 16, no symbol
+    [InlineData("abcd-efgh\u0141")]           // a character whose low byte is 'A'
+    [InlineData("abcd-efghu")]                 // a U
+    [InlineData("abcd\uD800efgh")]            // a lone surrogate
+    public void Both_folds_agree_on_examples(string raw)
+    {
+        bool scalar = CodeText.TryFoldPackedScalar(raw, out ulong sp, out int sn, out int ss);
+        Assert.Equal((scalar, sp, sn, ss), (CodeText.TryFoldPacked(raw, out ulong p, out int n, out int sum), p, n, sum));
+        Assert.Equal(CodeText.FoldToString(raw) is { Length: <= 12 } folded && !folded.Contains('U', StringComparison.Ordinal), scalar);
+    }
+
+    [Property(MaxTest = 1000)]
+    public bool The_check_sum_of_a_packed_key_is_the_sum_folded_a_symbol_at_a_time(int seed)
+    {
+        var random = new Random(seed);
+        int length = random.Next(1, 13);
+        ulong packed = 0;
+        int sum = 0;
+        for (int i = 0; i < length; i++)
+        {
+            int v = random.Next(32);
+            packed |= (ulong)v << (5 * i);
+            sum = CodeAlphabet.TimesAlpha[sum] ^ v;
+        }
+        return CodeAlphabet.CheckSumOfPacked(packed, length) == sum;
+    }
+
     [Fact]
     public void ReferralCode_Parse_names_the_bad_character()
     {
