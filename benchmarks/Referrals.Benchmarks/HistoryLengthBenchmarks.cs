@@ -61,13 +61,24 @@ public class HistoryLengthBenchmarks
     [ParamsSource(nameof(Histories))]
     public int History { get; set; }
 
+    /// <summary>
+    /// The program sizes: <c>REFERRALS_HISTORY_FILL</c> (comma-separated), else 0 and the largest history. A size above
+    /// the history fills the program with other referrers' referrals up to that many in all, so that the rows differ in
+    /// ana's history alone, not also in the size of the program (and of the heap or file) around it; 0 seeds ana's alone.
+    /// </summary>
+    public static IEnumerable<int> Fills() => HistoryScenario.NumbersFrom("REFERRALS_HISTORY_FILL", [0, Histories().Max()]);
+
+    /// <summary>Referrals in the program in all (see <see cref="Fills"/>).</summary>
+    [ParamsSource(nameof(Fills))]
+    public int Fill { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
         if (Store == HistoryStore.Sqlite)
         {
             // Seeded here (once per build and history length, kept across processes), not inside a measured iteration's setup.
-            HistoryScenario.EnsureSqliteTemplateAsync(History).GetAwaiter().GetResult();
+            HistoryScenario.EnsureSqliteTemplateAsync(History, Fill).GetAwaiter().GetResult();
             _file = Path.Combine(Path.GetTempPath(), $"referrals-history-{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}.db");
         }
     }
@@ -162,12 +173,12 @@ public class HistoryLengthBenchmarks
     {
         var started = System.Diagnostics.Stopwatch.StartNew();
         _scenario = Store == HistoryStore.Sqlite
-            ? HistoryScenario.OpenSqliteCopyAsync(History, _file).GetAwaiter().GetResult()
-            : HistoryScenario.SeedInMemoryAsync(History).GetAwaiter().GetResult();
+            ? HistoryScenario.OpenSqliteCopyAsync(History, _file, Fill).GetAwaiter().GetResult()
+            : HistoryScenario.SeedInMemoryAsync(History, Fill).GetAwaiter().GetResult();
         if (!_reported)
         {
             _reported = true;
-            Console.WriteLine($"// history seed: {Store} with {History} referrals ready in {started.Elapsed.TotalSeconds:F2} s");
+            Console.WriteLine($"// history seed: {Store} with {History} referrals ({Math.Max(Fill, History)} in the program) ready in {started.Elapsed.TotalSeconds:F2} s");
         }
     }
 
@@ -217,7 +228,7 @@ public class HistoryLengthBenchmarks
 
         public UnitType UnitType => UnitType.Dimensionless;
 
-        public string Legend => "Mean divided by the mean of the same method, job and store with the smallest history (N) in this run";
+        public string Legend => "Mean divided by the mean of the same method, job, store and program size with the smallest history (N) in this run";
 
         public bool IsAvailable(Summary summary) => true;
 
@@ -230,7 +241,8 @@ public class HistoryLengthBenchmarks
             var smallest = summary.BenchmarksCases
                 .Where(c => c.Descriptor.WorkloadMethod == benchmarkCase.Descriptor.WorkloadMethod
                     && c.Job.DisplayInfo == benchmarkCase.Job.DisplayInfo
-                    && Equals(c.Parameters[nameof(Store)], benchmarkCase.Parameters[nameof(Store)]))
+                    && Equals(c.Parameters[nameof(Store)], benchmarkCase.Parameters[nameof(Store)])
+                    && Equals(c.Parameters[nameof(Fill)], benchmarkCase.Parameters[nameof(Fill)]))
                 .MinBy(c => (int)c.Parameters[nameof(History)]);
             double? mean = summary[benchmarkCase]?.ResultStatistics?.Mean;
             double? baseline = smallest is null ? null : summary[smallest]?.ResultStatistics?.Mean;

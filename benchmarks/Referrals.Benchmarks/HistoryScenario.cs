@@ -77,11 +77,12 @@ internal sealed class HistoryScenario : IDisposable
 
     private readonly ServiceProvider _provider;
 
-    private HistoryScenario(ServiceProvider provider, FakeClock clock, int history, string? file)
+    private HistoryScenario(ServiceProvider provider, FakeClock clock, int history, int fill, string? file)
     {
         _provider = provider;
         Clock = clock;
         History = history;
+        Fill = fill;
         File = file;
         Attribution = provider.GetRequiredService<AttributionService>();
         Rewards = provider.GetRequiredService<RewardService>();
@@ -92,6 +93,18 @@ internal sealed class HistoryScenario : IDisposable
     public FakeClock Clock { get; }
 
     public int History { get; }
+
+    /// <summary>
+    /// The program's size: the referrals the program holds in all, ana's and other referrers' (<see cref="Fillers"/>
+    /// referrals each); 0 or anything up to <see cref="History"/> seeds ana's alone.
+    /// </summary>
+    public int Fill { get; }
+
+    /// <summary>Referrals per other referrer when the program is filled up to <see cref="Fill"/>.</summary>
+    public const int Fillers = 100;
+
+    /// <summary>The friend numbers of the other referrers' referrals start here (far from ana's, bob's and the benchmark's new friends).</summary>
+    private const int FirstFillerFriend = 10_000_000;
 
     /// <summary>The SQLite file, or <see langword="null"/> in memory.</summary>
     public string? File { get; }
@@ -123,9 +136,9 @@ internal sealed class HistoryScenario : IDisposable
             : otherwise;
 
     /// <summary>A fresh in-memory program with <paramref name="history"/> seeded referrals of ana.</summary>
-    public static async Task<HistoryScenario> SeedInMemoryAsync(int history)
+    public static async Task<HistoryScenario> SeedInMemoryAsync(int history, int fill = 0)
     {
-        var scenario = Create(history, file: null, SeedEnd);
+        var scenario = Create(history, fill, file: null, SeedEnd);
         await scenario.SeedAsync().ConfigureAwait(false);
         return scenario;
     }
@@ -134,12 +147,12 @@ internal sealed class HistoryScenario : IDisposable
     /// Opens a copy of the SQLite template for <paramref name="history"/> (seeding the template first if there is none
     /// for this build): the file the copy is written to is replaced.
     /// </summary>
-    public static async Task<HistoryScenario> OpenSqliteCopyAsync(int history, string file)
+    public static async Task<HistoryScenario> OpenSqliteCopyAsync(int history, string file, int fill = 0)
     {
-        string template = await EnsureSqliteTemplateAsync(history).ConfigureAwait(false);
+        string template = await EnsureSqliteTemplateAsync(history, fill).ConfigureAwait(false);
         DeleteDatabase(file);
         System.IO.File.Copy(template, file);
-        var scenario = Create(history, file, SeedEnd);
+        var scenario = Create(history, fill, file, SeedEnd);
         await scenario.Codes.InitializeAsync().ConfigureAwait(false); // what the hosted service does at start
         Check(scenario.Codes.Resolve(AnaCode).Outcome == CodeResolutionOutcome.Found, "ana's code resolves in the copy");
         return scenario;
@@ -149,12 +162,13 @@ internal sealed class HistoryScenario : IDisposable
     /// The template file of <paramref name="history"/> referrals, seeded once per build of the library and kept in the
     /// temporary folder (BenchmarkDotNet runs every case in a process of its own; seeding is the slow part).
     /// </summary>
-    public static async Task<string> EnsureSqliteTemplateAsync(int history)
+    public static async Task<string> EnsureSqliteTemplateAsync(int history, int fill = 0)
     {
         string directory = Path.Combine(Path.GetTempPath(), "referrals-history-bench");
         Directory.CreateDirectory(directory);
         string key = BuildKey();
-        string template = Path.Combine(directory, $"{key}-{history.ToString(CultureInfo.InvariantCulture)}.db");
+        string filled = fill > history ? "-fill" + fill.ToString(CultureInfo.InvariantCulture) : "";
+        string template = Path.Combine(directory, $"{key}-{history.ToString(CultureInfo.InvariantCulture)}{filled}.db");
         if (System.IO.File.Exists(template))
         {
             return template;
@@ -169,7 +183,7 @@ internal sealed class HistoryScenario : IDisposable
         string seeding = template + "." + Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + ".seeding";
         DeleteDatabase(seeding);
         var sw = Stopwatch.StartNew();
-        using (var scenario = Create(history, seeding, SeedEnd))
+        using (var scenario = Create(history, fill, seeding, SeedEnd))
         {
             await scenario.SeedAsync().ConfigureAwait(false);
         }
@@ -185,7 +199,7 @@ internal sealed class HistoryScenario : IDisposable
         SqliteConnection.ClearAllPools();
         System.IO.File.Move(seeding, template, overwrite: true);
         DeleteDatabase(seeding);
-        Console.WriteLine($"// history seed: SQLite template of {history} referrals written in {sw.Elapsed.TotalSeconds:F1} s ({template})");
+        Console.WriteLine($"// history seed: SQLite template of {history} referrals ({Math.Max(fill, history)} in the program) written in {sw.Elapsed.TotalSeconds:F1} s ({template})");
         return template;
     }
 
@@ -284,7 +298,7 @@ internal sealed class HistoryScenario : IDisposable
         }
     }
 
-    private static HistoryScenario Create(int history, string? file, Instant now)
+    private static HistoryScenario Create(int history, int fill, string? file, Instant now)
     {
         var clock = new FakeClock(now);
         var services = new ServiceCollection();
@@ -329,7 +343,7 @@ internal sealed class HistoryScenario : IDisposable
         {
             builder.UseSqlite($"Data Source={file}");
         }
-        return new HistoryScenario(services.BuildServiceProvider(), clock, history, file);
+        return new HistoryScenario(services.BuildServiceProvider(), clock, history, fill, file);
     }
 
     private async Task SeedAsync()
@@ -340,6 +354,8 @@ internal sealed class HistoryScenario : IDisposable
         var bobCode = await Codes.IssueVanityAsync(BobCode, new CodeRequest { Program = Program, Owner = Bob, Medium = ShareMedium.Email }).ConfigureAwait(false);
         Check(ana.IsIssued && bobCode.IsIssued, "the vanity codes are issued");
         Clock.Reset(SeedEnd);
+
+        await SeedFillersAsync().ConfigureAwait(false);
 
         // Bob's one referral: held until 20 days after the benchmark's instant.
         var bob = await Attribution.RecordConversionAsync(NewConversion(BobFriend, BobCode, BenchInstant - Duration.FromDays(10))).ConfigureAwait(false);
@@ -369,6 +385,41 @@ internal sealed class HistoryScenario : IDisposable
         var summary = await Rewards.GetReferrerSummaryAsync(Program, Ana).ConfigureAwait(false);
         Check(summary.SuccessfulReferrals == History, $"ana has {History} successful referrals (has {summary.SuccessfulReferrals})");
         Check(summary.Pending.Count == History, $"ana has {History} pending rewards (has {summary.Pending.Count})");
+    }
+
+    /// <summary>
+    /// Other referrers' referrals, up to <see cref="Fill"/> in the program with ana's (seeded first, so that ana's come
+    /// last as when she is alone): <see cref="Fillers"/> each, new friends in the same 20 days as ana's, so that none of
+    /// their rewards is due at <see cref="BenchInstant"/> and nothing of ana's windows changes; only the program's size does.
+    /// </summary>
+    private async Task SeedFillersAsync()
+    {
+        int total = Math.Max(0, Fill - History);
+        var window = Duration.FromDays(20);
+        var batch = new List<Conversion>(SeedBatch);
+        var codes = new Dictionary<int, string>();
+        for (int i = 0; i < total; i++)
+        {
+            int referrer = i / Fillers;
+            if (!codes.TryGetValue(referrer, out string? code))
+            {
+                var issued = await Codes.IssueAsync(new CodeRequest { Program = Program, Owner = new ParticipantId("filler-" + referrer.ToString(CultureInfo.InvariantCulture)), Medium = ShareMedium.Social }).ConfigureAwait(false);
+                code = issued.Display;
+                codes[referrer] = code;
+            }
+            // Whole seconds, spread over the window in an order that mixes the referrers (as a real program's days do).
+            var at = SeedEnd - window + Duration.FromSeconds((long)window.TotalSeconds * ((i * 7919L) % total) / total);
+            batch.Add(NewConversion(FirstFillerFriend + i, code, at));
+            if (batch.Count == SeedBatch || i == total - 1)
+            {
+                var results = await Attribution.RecordConversionsAsync(batch).ConfigureAwait(false);
+                foreach (var r in results)
+                {
+                    Check(r.IsAttributed && r.Referrer != Ana && r.Fraud is null or { Verdict: FraudVerdict.Allow }, $"filler order {r.OrderId} is credited to its referrer and allowed (it is {r.Explain()})");
+                }
+                batch.Clear();
+            }
+        }
     }
 
     private static string IpOf(int number)
