@@ -34,9 +34,9 @@ public enum HistoryStore
 /// <para>
 /// The influencer <c>ana</c> has one code and <see cref="History"/> earlier referrals: new friends who typed her code at
 /// web checkout, 50 EUR each, all credited and rewarded by a 3-tier ladder (10 EUR, from the 5th 15 EUR, from the 20th
-/// 12.5 %) under a monthly cap of 2,000,000 EUR (never reached: every referral earns a reward), held 30 days. The first
+/// 12.5 %) under a monthly cap of 2,000,000 EUR (never reached: every referral earns a reward), held 30 days (10 days more than <see cref="Days"/>). The first
 /// referral happened 31 days before <see cref="BenchInstant"/>, so at that instant exactly its reward is past its hold;
-/// the other referrals fall in the 20 days before <see cref="SeedEnd"/>, so their rewards are still held: at
+/// the other referrals fall in the 20 days (<see cref="Days"/>) before <see cref="SeedEnd"/>, so their rewards are still held: at
 /// <see cref="BenchInstant"/> there are <see cref="History"/> open rewards of which exactly one is due. A second referrer,
 /// <c>bob</c>, has one referral with a held reward: the warm-up of a reward pass rejects it (see
 /// <see cref="WarmRewardPassAsync"/>), which runs the ledger's write path without touching ana's account.
@@ -61,7 +61,17 @@ internal sealed class HistoryScenario : IDisposable
     /// <summary>The clock while seeding, and the latest event time of a seeded referral but the first.</summary>
     public static readonly Instant SeedEnd = BenchInstant - Duration.FromHours(3);
 
-    public static readonly Duration Hold = Duration.FromDays(30);
+    /// <summary>
+    /// The days the seeded referrals are spread over before <see cref="SeedEnd"/>: <c>REFERRALS_HISTORY_DAYS</c>, else 20.
+    /// More days put fewer of a history's referrals in the velocity check's hour and day windows.
+    /// </summary>
+    public static readonly int Days = NumbersFrom("REFERRALS_HISTORY_DAYS", [20]).First();
+
+    /// <summary>The referrals' spread (see <see cref="Days"/>).</summary>
+    public static readonly Duration Window = Duration.FromDays(Days);
+
+    /// <summary>The rewards' hold: 10 days longer than <see cref="Window"/>, so that every seeded reward but the first is still held at <see cref="BenchInstant"/>.</summary>
+    public static readonly Duration Hold = Window + Duration.FromDays(10);
     public const int SeedBatch = 500;
 
     /// <summary>The friend numbers of ana's seeded referrals are 0 to History - 1; bob's friend and the benchmark's new friends are from here on.</summary>
@@ -167,7 +177,7 @@ internal sealed class HistoryScenario : IDisposable
         string directory = Path.Combine(Path.GetTempPath(), "referrals-history-bench");
         Directory.CreateDirectory(directory);
         string key = BuildKey();
-        string filled = fill > history ? "-fill" + fill.ToString(CultureInfo.InvariantCulture) : "";
+        string filled = (fill > history ? "-fill" + fill.ToString(CultureInfo.InvariantCulture) : "") + (Days != 20 ? "-days" + Days.ToString(CultureInfo.InvariantCulture) : "");
         string template = Path.Combine(directory, $"{key}-{history.ToString(CultureInfo.InvariantCulture)}{filled}.db");
         if (System.IO.File.Exists(template))
         {
@@ -357,13 +367,13 @@ internal sealed class HistoryScenario : IDisposable
 
         await SeedFillersAsync().ConfigureAwait(false);
 
-        // Bob's one referral: held until 20 days after the benchmark's instant.
+        // Bob's one referral: held until 20 days (or Days) after the benchmark's instant.
         var bob = await Attribution.RecordConversionAsync(NewConversion(BobFriend, BobCode, BenchInstant - Duration.FromDays(10))).ConfigureAwait(false);
         Check(bob.IsAttributed && bob.Referrer == Bob, "bob's referral is credited");
 
-        // Ana's: the first one's hold ended an hour before the benchmark's instant; the rest are spread over the 20 days
+        // Ana's: the first one's hold ended an hour before the benchmark's instant; the rest are spread over the 20 days (Days)
         // before the seeding clock and held for 10 days or more after it.
-        var window = Duration.FromDays(20);
+        var window = Window;
         var batch = new List<Conversion>(SeedBatch);
         for (int i = 0; i < History; i++)
         {
@@ -389,13 +399,13 @@ internal sealed class HistoryScenario : IDisposable
 
     /// <summary>
     /// Other referrers' referrals, up to <see cref="Fill"/> in the program with ana's (seeded first, so that ana's come
-    /// last as when she is alone): <see cref="Fillers"/> each, new friends in the same 20 days as ana's, so that none of
+    /// last as when she is alone): <see cref="Fillers"/> each, new friends in the same days as ana's, so that none of
     /// their rewards is due at <see cref="BenchInstant"/> and nothing of ana's windows changes; only the program's size does.
     /// </summary>
     private async Task SeedFillersAsync()
     {
         int total = Math.Max(0, Fill - History);
-        var window = Duration.FromDays(20);
+        var window = Window;
         var batch = new List<Conversion>(SeedBatch);
         var codes = new Dictionary<int, string>();
         for (int i = 0; i < total; i++)
