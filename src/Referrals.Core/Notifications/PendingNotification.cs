@@ -118,6 +118,21 @@ public sealed record PendingNotification
 }
 
 /// <summary>A notifier that threw when told of a notification, and the type of its exception (never its message).</summary>
-/// <param name="Notifier">The notifier's name (see <see cref="IReferralNotifier"/>).</param>
-/// <param name="ErrorType">The full name of the exception's type, for example <c>System.Net.Http.HttpRequestException</c>.</param>
-public readonly record struct NotifierFailure(string Notifier, string ErrorType);
+/// <remarks>Compared by value (<see cref="ValueType.Equals(object)"/>): both fields are ordinal strings.</remarks>
+public readonly struct NotifierFailure
+{
+    /// <summary>A failure, as Core records it or a store reads it back.</summary>
+    /// <param name="notifier">The notifier's name (see <see cref="IReferralNotifier"/>).</param>
+    /// <param name="errorType">The full name of the exception's type, for example <c>System.Net.Http.HttpRequestException</c>.</param>
+    public NotifierFailure(string notifier, string errorType)
+    {
+        Notifier = notifier;
+        ErrorType = errorType;
+    }
+
+    /// <summary>The notifier's name (see <see cref="IReferralNotifier"/>).</summary>
+    public string Notifier { get; }
+
+    /// <summary>The full name of the exception's type, for example <c>System.Net.Http.HttpRequestException</c>.</summary>
+    public string ErrorType { get; }
+}

@@ -96,7 +96,7 @@ public sealed class SqliteLegacyDocumentTests : IDisposable
     private static string Shape(AttributionResult a) =>
         string.Join('|', a.Program, a.OrderId, a.Customer, a.ConversionTime, a.Amount, a.ConversionChannel, a.StoreId, a.Reason, a.IsRepeat,
             a.Referrer, a.Code, a.DecidedAt, a.Medium, a.CaptureMethod, a.TouchId, a.Combination, string.Join(',', a.Chain),
-            string.Join(',', a.Touches.Select(t => $"{t.TouchId}/{t.Kind}/{t.Referrer}/{t.EventTime}/{t.Verdict}")), a.Fraud is { } f ? $"{f.Verdict}/{f.Score}/{f.ReviewAt}/{f.BlockAt}/{f.AssessedAt}/{string.Join(',', f.Signals)}" : "-",
+            string.Join(',', a.Touches.Select(t => $"{t.TouchId}/{t.Kind}/{t.Referrer}/{t.EventTime}/{t.Verdict}")), a.Fraud is { } f ? $"{f.Verdict}/{f.Score}/{f.ReviewAt}/{f.BlockAt}/{f.AssessedAt}/{string.Join(',', f.Signals.Select(s => $"{s.Name}/{s.Score}/{s.Evidence}"))}" : "-",
             a.Explain());
 
     private static string Shape(RewardDecision d) =>
