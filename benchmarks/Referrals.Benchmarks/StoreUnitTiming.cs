@@ -161,7 +161,22 @@ internal static class StoreUnitTiming
             ],
             Notifications =
             [
-                new PendingNotification { Id = c.OrderId + "/decided", Kind = NotificationKind.ConversionDecided, Program = Program, OrderId = c.OrderId, RecordedAt = c.EventTime, DueAt = c.EventTime },
+                new PendingNotification(
+                    id: c.OrderId + "/decided",
+                    kind: NotificationKind.ConversionDecided,
+                    program: Program,
+                    orderId: c.OrderId,
+                    entryId: null,
+                    rewardId: null,
+                    touchId: null,
+                    recordedAt: c.EventTime,
+                    dueAt: c.EventTime,
+                    attempts: 0,
+                    firstAttemptAt: null,
+                    lastAttemptAt: null,
+                    notifiersTold: [],
+                    failures: [],
+                    deadLetteredAt: null),
             ],
         };
     }

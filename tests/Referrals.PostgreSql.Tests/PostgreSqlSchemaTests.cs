@@ -399,7 +399,22 @@ public sealed class PostgreSqlSchemaTests(DatabaseFixture database) : IClassFixt
                 Rewards = [.. range.Select(i => new RewardRow(P(i), "w" + i, new("b" + (i % 300)), "o" + i, At(i), 1, i % 2 == 1 ? RewardDue.HoldEnds : null, i % 2 == 1 ? At(i) : null, "{}"))],
                 Entries = [.. range.Select(i => new EntryRow(P(i), "w" + i, "w" + i + ":earned", At(i), "{}"))],
                 Summaries = [.. range.Select(i => new SummaryRow(P(i), new("c" + (i % 500)), "k" + i, 1, "{}"))],
-                Notifications = [.. range.Select(i => new PendingNotification { Id = "n" + i, Kind = NotificationKind.ConversionDecided, Program = P(i), OrderId = "o" + i, RecordedAt = At(i), DueAt = At(i) })],
+                Notifications = [.. range.Select(i => new PendingNotification(
+                    id: "n" + i,
+                    kind: NotificationKind.ConversionDecided,
+                    program: P(i),
+                    orderId: "o" + i,
+                    entryId: null,
+                    rewardId: null,
+                    touchId: null,
+                    recordedAt: At(i),
+                    dueAt: At(i),
+                    attempts: 0,
+                    firstAttemptAt: null,
+                    lastAttemptAt: null,
+                    notifiersTold: [],
+                    failures: [],
+                    deadLetteredAt: null))],
             }, Ct);
         }
         await using var raw = await RawSql.OpenAsync(database, schema);

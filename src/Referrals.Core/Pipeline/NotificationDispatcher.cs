@@ -54,29 +54,41 @@ internal sealed partial class NotificationDispatcher(
         var planned = new PendingNotification[entries.Count + (decided is null ? 0 : 1)];
         for (int i = 0; i < entries.Count; i++)
         {
-            planned[i] = new PendingNotification
-            {
-                Id = NewId(),
-                Kind = NotificationKind.RewardChanged,
-                Program = program,
-                OrderId = entries[i].OrderId,
-                EntryId = entries[i].EntryId,
-                RewardId = entries[i].RewardId,
-                RecordedAt = now,
-                DueAt = due,
-            };
+            planned[i] = new PendingNotification(
+                id: NewId(),
+                kind: NotificationKind.RewardChanged,
+                program: program,
+                orderId: entries[i].OrderId,
+                entryId: entries[i].EntryId,
+                rewardId: entries[i].RewardId,
+                touchId: null,
+                recordedAt: now,
+                dueAt: due,
+                attempts: 0,
+                firstAttemptAt: null,
+                lastAttemptAt: null,
+                notifiersTold: [],
+                failures: [],
+                deadLetteredAt: null);
         }
         if (decided is not null)
         {
-            planned[^1] = new PendingNotification
-            {
-                Id = NewId(),
-                Kind = NotificationKind.ConversionDecided,
-                Program = program,
-                OrderId = decided.OrderId,
-                RecordedAt = now,
-                DueAt = due,
-            };
+            planned[^1] = new PendingNotification(
+                id: NewId(),
+                kind: NotificationKind.ConversionDecided,
+                program: program,
+                orderId: decided.OrderId,
+                entryId: null,
+                rewardId: null,
+                touchId: null,
+                recordedAt: now,
+                dueAt: due,
+                attempts: 0,
+                firstAttemptAt: null,
+                lastAttemptAt: null,
+                notifiersTold: [],
+                failures: [],
+                deadLetteredAt: null);
         }
         return planned;
     }

@@ -216,15 +216,22 @@ public sealed class NotificationDeliveryTests
 
         // Written by an earlier version that stopped before it stored the touch (it wrote the notification first on a
         // store without transactions): there is nothing to tell, and the pass removes it.
-        var orphan = new PendingNotification
-        {
-            Id = "orphan",
-            Kind = NotificationKind.ReferralCaptured,
-            Program = Customers,
-            TouchId = "1::never-stored",
-            RecordedAt = Monday,
-            DueAt = Monday + Duration.FromMinutes(1),
-        };
+        var orphan = new PendingNotification(
+            id: "orphan",
+            kind: NotificationKind.ReferralCaptured,
+            program: Customers,
+            orderId: null,
+            entryId: null,
+            rewardId: null,
+            touchId: "1::never-stored",
+            recordedAt: Monday,
+            dueAt: Monday + Duration.FromMinutes(1),
+            attempts: 0,
+            firstAttemptAt: null,
+            lastAttemptAt: null,
+            notifiersTold: [],
+            failures: [],
+            deadLetteredAt: null);
         await using (var session = await w.Reads.BeginAsync(Ct))
         {
             Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork { Notifications = [orphan] }, Ct));

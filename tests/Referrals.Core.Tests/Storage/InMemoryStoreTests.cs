@@ -136,7 +136,22 @@ public sealed class InMemoryStoreTests
                 new RewardRow(Program, c.OrderId + "/f", c.Customer, c.OrderId, c.EventTime, 1, RewardDue.HoldEnds, c.EventTime + Duration.FromDays(30), Doc),
             ],
             Summaries = [new SummaryRow(Program, Referrers[0], string.Empty, version + 1, Doc), new SummaryRow(Program, c.Customer, string.Empty, 1, Doc)],
-            Notifications = [new PendingNotification { Id = c.OrderId + "/n", Kind = NotificationKind.ConversionDecided, Program = Program, OrderId = c.OrderId, RecordedAt = c.EventTime, DueAt = c.EventTime }],
+            Notifications = [new PendingNotification(
+                id: c.OrderId + "/n",
+                kind: NotificationKind.ConversionDecided,
+                program: Program,
+                orderId: c.OrderId,
+                entryId: null,
+                rewardId: null,
+                touchId: null,
+                recordedAt: c.EventTime,
+                dueAt: c.EventTime,
+                attempts: 0,
+                firstAttemptAt: null,
+                lastAttemptAt: null,
+                notifiersTold: [],
+                failures: [],
+                deadLetteredAt: null)],
         }, TestContext.Current.CancellationToken);
         Assert.Equal(WriteOutcome.Written, outcome);
         await session.CommitAsync(TestContext.Current.CancellationToken);

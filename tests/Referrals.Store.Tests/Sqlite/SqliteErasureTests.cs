@@ -51,10 +51,10 @@ public sealed class SqliteErasureTests : IDisposable
             VisitorLinks = [new VisitorLink(Visitor, jane), new VisitorLink(OtherVisitor, new ParticipantId("other"))],
             Touches =
             [
-                NewTouch("t-visitor", Start) with { VisitorId = Visitor },
-                NewTouch("t-contact", Start) with { Contact = contacts[0] },
-                NewTouch("t-customer", Start) with { Customer = jane, VisitorId = Visitor, Contact = contacts[1] },
-                NewTouch("t-other", Start) with { VisitorId = OtherVisitor },
+                NewTouch("t-visitor", Start, visitor: Visitor),
+                NewTouch("t-contact", Start, contact: contacts[0]),
+                NewTouch("t-customer", Start, customer: jane, visitor: Visitor, contact: contacts[1]),
+                NewTouch("t-other", Start, visitor: OtherVisitor),
             ],
             Orders =
             [

@@ -73,8 +73,38 @@ public sealed class SqliteOutboxTests : OutboxTests, IDisposable
         var pending = await store.ListDueNotificationsAsync(Start + Duration.FromMinutes(1), 10, Ct);
         Assert.Equal(
             [
-                new PendingNotification { Id = "n-1", Kind = NotificationKind.ConversionDecided, Program = Program, OrderId = "o-1", RecordedAt = Start, DueAt = Start + Duration.FromMinutes(1) },
-                new PendingNotification { Id = "n-2", Kind = NotificationKind.RewardChanged, Program = Program, OrderId = "o-1", EntryId = "o-1#1:credit:earned", RewardId = "o-1#1:credit", RecordedAt = Start, DueAt = Start + Duration.FromMinutes(1) },
+                new PendingNotification(
+                    id: "n-1",
+                    kind: NotificationKind.ConversionDecided,
+                    program: Program,
+                    orderId: "o-1",
+                    entryId: null,
+                    rewardId: null,
+                    touchId: null,
+                    recordedAt: Start,
+                    dueAt: Start + Duration.FromMinutes(1),
+                    attempts: 0,
+                    firstAttemptAt: null,
+                    lastAttemptAt: null,
+                    notifiersTold: [],
+                    failures: [],
+                    deadLetteredAt: null),
+                new PendingNotification(
+                    id: "n-2",
+                    kind: NotificationKind.RewardChanged,
+                    program: Program,
+                    orderId: "o-1",
+                    entryId: "o-1#1:credit:earned",
+                    rewardId: "o-1#1:credit",
+                    touchId: null,
+                    recordedAt: Start,
+                    dueAt: Start + Duration.FromMinutes(1),
+                    attempts: 0,
+                    firstAttemptAt: null,
+                    lastAttemptAt: null,
+                    notifiersTold: [],
+                    failures: [],
+                    deadLetteredAt: null),
             ],
             pending);
         var rewards = provider.GetRequiredService<RewardService>();

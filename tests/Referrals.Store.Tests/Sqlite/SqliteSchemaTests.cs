@@ -118,7 +118,7 @@ public sealed class SqliteSchemaTests : IDisposable
                 Orders = [new OrderRow(o1.Conversion, 2, """{"v":1}""", null, null, null)],
                 Entries = [new EntryRow(Program, "r-1", "r-1:fulfilled", Start, """{"v":1}""")],
                 Summaries = [new SummaryRow(Program, ana, "", 1, """{"v":1}""")],
-                Codes = [new CodeRow((await session.FindCodeAsync(Code("ANA2026"), Ct))! with { Version = 4, Status = CodeStatus.Paused }, Start + Duration.FromDays(1))],
+                Codes = [new CodeRow(Changed((await session.FindCodeAsync(Code("ANA2026"), Ct))!, version: 4, status: CodeStatus.Paused), Start + Duration.FromDays(1))],
             }, Ct));
             await session.CommitAsync(Ct);
         }
@@ -183,14 +183,14 @@ public sealed class SqliteSchemaTests : IDisposable
                 Codes =
                 [
                     new CodeRow(Record(Code("CAT2026"), owner: null), Start + Duration.FromMinutes(1)),
-                    new CodeRow(ben with { Version = 2, Owner = new ParticipantId("ben") }, Start + Duration.FromMinutes(2)),
+                    new CodeRow(Changed(ben, version: 2, owner: new ParticipantId("ben")), Start + Duration.FromMinutes(2)),
                 ],
             }, Ct));
             await session.CommitAsync(Ct);
         }
         await using (var session = await contract.BeginAsync(Ct))
         {
-            var stale = await session.WriteAsync(new UnitOfWork { Codes = [new CodeRow(ben with { Version = 2, Status = CodeStatus.Revoked }, Start + Duration.FromMinutes(3))] }, Ct);
+            var stale = await session.WriteAsync(new UnitOfWork { Codes = [new CodeRow(Changed(ben, version: 2, status: CodeStatus.Revoked), Start + Duration.FromMinutes(3))] }, Ct);
             Assert.Equal((WriteStatus.Conflict, RowKind.Code, "BEN2026"), (stale.Status, stale.Kind, stale.Key));
         }
         Assert.Equal([(1L, Start + Duration.FromMinutes(1), CodeStatus.Active)], await History("CAT2026"));
