@@ -49,7 +49,7 @@ public class AttributionBenchmarks
         for (int from = 0; from < Participants; from += 10_000)
         {
             var session = writer.BeginAsync().AsTask().GetAwaiter().GetResult();
-            var unit = new UnitOfWork { Participants = [.. Enumerable.Range(from, 10_000).Select(i => new Participant { Id = new ParticipantId($"c-{i}") })] };
+            var unit = new UnitOfWork(participants: [.. Enumerable.Range(from, 10_000).Select(i => new Participant { Id = new ParticipantId($"c-{i}") })]);
             session.WriteAsync(unit).AsTask().GetAwaiter().GetResult();
             session.CommitAsync().AsTask().GetAwaiter().GetResult();
             session.DisposeAsync().AsTask().GetAwaiter().GetResult();

@@ -15,7 +15,7 @@ public abstract partial class ReferralStoreContract
     public async Task Outbox_delivery_state_changes_by_compare_and_set()
     {
         var store = await NewStoreAsync();
-        await WrittenAsync(store, new UnitOfWork { Notifications = [Notification("n-b", 5), Notification("n-a", 5), Notification("n-c", 1), Notification("n-d", 20)] });
+        await WrittenAsync(store, new UnitOfWork(notifications: [Notification("n-b", 5), Notification("n-a", 5), Notification("n-c", 1), Notification("n-d", 20)]));
         Assert.Equal(["n-c", "n-a", "n-b"], (await store.ListDueNotificationsAsync(At(5), 10, Ct)).Select(n => n.Id));
         Assert.Equal(["n-c"], (await store.ListDueNotificationsAsync(At(5), 1, Ct)).Select(n => n.Id));
 
@@ -49,8 +49,8 @@ public abstract partial class ReferralStoreContract
     public async Task Outbox_due_lists_span_programs_and_one_of_racing_claims_wins()
     {
         var store = await NewStoreAsync();
-        await WrittenAsync(store, new UnitOfWork { Notifications = [Notification("n-b", 5), Notification("n-c", 1)] });
-        await WrittenAsync(store, new UnitOfWork { Notifications = [Notification("n-o", 3, program: OtherProgram)] });
+        await WrittenAsync(store, new UnitOfWork(notifications: [Notification("n-b", 5), Notification("n-c", 1)]));
+        await WrittenAsync(store, new UnitOfWork(notifications: [Notification("n-o", 3, program: OtherProgram)]));
         Assert.Equal(["n-c", "n-o", "n-b"], (await store.ListDueNotificationsAsync(At(5), 10, Ct)).Select(n => n.Id));
         Assert.Equal(OtherProgram, (await store.ListDueNotificationsAsync(At(3), 10, Ct))[1].Program);
         Assert.Equal(["n-c"], (await store.ListDueNotificationsAsync(At(3) - NodaTime.Duration.FromTicks(1), 10, Ct)).Select(n => n.Id));

@@ -179,7 +179,7 @@ public sealed class MigrationTests(DatabaseFixture database) : IClassFixture<Dat
             uses: 0,
             version: 1);
         await using var session = await store.BeginAsync(Ct);
-        var outcome = await session.WriteAsync(new UnitOfWork { Codes = [new CodeRow(record, T0)] }, Ct);
+        var outcome = await session.WriteAsync(new UnitOfWork(codes: [new CodeRow(record, T0)]), Ct);
         if (outcome.Status == WriteStatus.Written)
         {
             await session.CommitAsync(Ct);

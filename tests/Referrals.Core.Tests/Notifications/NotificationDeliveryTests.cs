@@ -234,7 +234,7 @@ public sealed class NotificationDeliveryTests
             deadLetteredAt: null);
         await using (var session = await w.Reads.BeginAsync(Ct))
         {
-            Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork { Notifications = [orphan] }, Ct));
+            Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork(notifications: [orphan]), Ct));
             await session.CommitAsync(Ct);
         }
         w.Clock.Advance(Duration.FromMinutes(2));

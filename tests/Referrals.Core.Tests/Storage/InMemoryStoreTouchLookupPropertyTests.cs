@@ -67,14 +67,14 @@ public sealed class InMemoryStoreTouchLookupPropertyTests
                             orderId: null,
                             eventTime: Start + Duration.FromMinutes(t.Minute),
                             recordedAt: Start);
-                        bool added = Write(store, new UnitOfWork { Touches = [touch] }) == WriteStatus.Written;
+                        bool added = Write(store, new UnitOfWork(touches: [touch])) == WriteStatus.Written;
                         if (added != stored.TryAdd((touch.Program, touch.Id), touch))
                         {
                             return false;
                         }
                         break;
                     case Linked l:
-                        if (Write(store, new UnitOfWork { VisitorLinks = [new VisitorLink(Visitor(l.Visitor), Customer(l.Customer))] }) != WriteStatus.Written)
+                        if (Write(store, new UnitOfWork(visitorLinks: [new VisitorLink(Visitor(l.Visitor), Customer(l.Customer))])) != WriteStatus.Written)
                         {
                             return false;
                         }

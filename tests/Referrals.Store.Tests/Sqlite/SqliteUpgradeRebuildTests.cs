@@ -121,7 +121,7 @@ public sealed class SqliteUpgradeRebuildTests : IDisposable
         using var store = SqliteReferralStore.Open($"Data Source={_directory.NewDatabasePath()}");
         Assert.Empty(await ((IReferralStore)store).ListPendingRebuildsAsync(Ct));
         await using var session = await ((IReferralStore)store).BeginAsync(Ct);
-        Assert.Equal(WriteOutcome.Duplicate(RowKind.Rebuild, Program.Value), await session.WriteAsync(new UnitOfWork { RebuiltPrograms = [Program] }, Ct));
+        Assert.Equal(WriteOutcome.Duplicate(RowKind.Rebuild, Program.Value), await session.WriteAsync(new UnitOfWork(rebuiltPrograms: [Program]), Ct));
     }
 
     private string WriteVersion4File()
