@@ -41,7 +41,7 @@ public abstract class RewardServiceTests
         await using (var provider = Build(database, clock))
         {
             var attribution = provider.GetRequiredService<AttributionService>();
-            await attribution.RegisterParticipantAsync(new Participant { Id = Ana, Fingerprints = [Device(1)] }, Ct);
+            await provider.GetRequiredService<ParticipantService>().RegisterAsync(new Participant { Id = Ana, Fingerprints = [Device(1)] }, Ct);
             code = await provider.GetRequiredService<ReferralCodeService>().IssueAsync(new CodeRequest { Program = Program, Owner = Ana, Medium = ShareMedium.Sms }, Ct);
 
             var clean = await attribution.RecordConversionAsync(NewOrder("o-1", "bob", Start) with { PresentedCode = code.Display, Fingerprints = [Device(2)] }, Ct);

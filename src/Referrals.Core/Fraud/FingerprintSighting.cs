@@ -3,7 +3,7 @@ using NodaTime;
 namespace Referrals.Fraud;
 
 /// <summary>A participant seen with a fingerprint: registered with it, or converting with it.</summary>
-/// <remarks>A store builds it when it reads sightings back (<see cref="Storage.IReferralStoreReader.FindSightingsAsync"/>).</remarks>
+/// <remarks>A store builds it when it reads sightings back (the store contract's <c>FindSightingsAsync</c>).</remarks>
 public readonly struct FingerprintSighting
 {
     /// <summary>A sighting.</summary>
