@@ -156,22 +156,7 @@ internal static class StoreUnitTiming
                 new SummaryRow(Program, c.Customer, string.Empty, 1, Doc),
             ],
             notifications: [
-                new PendingNotification(
-                    id: c.OrderId + "/decided",
-                    kind: NotificationKind.ConversionDecided,
-                    program: Program,
-                    orderId: c.OrderId,
-                    entryId: null,
-                    rewardId: null,
-                    touchId: null,
-                    recordedAt: c.EventTime,
-                    dueAt: c.EventTime,
-                    attempts: 0,
-                    firstAttemptAt: null,
-                    lastAttemptAt: null,
-                    notifiersTold: [],
-                    failures: [],
-                    deadLetteredAt: null),
+                PendingNotification.Undelivered(c.OrderId + "/decided", NotificationKind.ConversionDecided, Program, c.EventTime, c.EventTime, orderId: c.OrderId),
             ]);
     }
 }

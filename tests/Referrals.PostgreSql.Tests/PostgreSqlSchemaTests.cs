@@ -397,22 +397,7 @@ public sealed class PostgreSqlSchemaTests(DatabaseFixture database) : IClassFixt
                 rewards: [.. range.Select(i => new RewardRow(P(i), "w" + i, new("b" + (i % 300)), "o" + i, At(i), 1, i % 2 == 1 ? RewardDue.HoldEnds : null, i % 2 == 1 ? At(i) : null, "{}"))],
                 entries: [.. range.Select(i => new EntryRow(P(i), "w" + i, "w" + i + ":earned", At(i), "{}"))],
                 summaries: [.. range.Select(i => new SummaryRow(P(i), new("c" + (i % 500)), "k" + i, 1, "{}"))],
-                notifications: [.. range.Select(i => new PendingNotification(
-                    id: "n" + i,
-                    kind: NotificationKind.ConversionDecided,
-                    program: P(i),
-                    orderId: "o" + i,
-                    entryId: null,
-                    rewardId: null,
-                    touchId: null,
-                    recordedAt: At(i),
-                    dueAt: At(i),
-                    attempts: 0,
-                    firstAttemptAt: null,
-                    lastAttemptAt: null,
-                    notifiersTold: [],
-                    failures: [],
-                    deadLetteredAt: null))]), Ct);
+                notifications: [.. range.Select(i => PendingNotification.Undelivered("n" + i, NotificationKind.ConversionDecided, P(i), At(i), At(i), orderId: "o" + i))]), Ct);
         }
         await using var raw = await RawSql.OpenAsync(database, schema);
         await raw.ExecuteAsync($"""

@@ -81,6 +81,12 @@ public sealed record PendingNotification
         DeadLetteredAt = deadLetteredAt;
     }
 
+    /// <summary>A notification as Core commits it: never attempted, no notifier told yet.</summary>
+    internal static PendingNotification Undelivered(string id, NotificationKind kind, ProgramId program, Instant recordedAt, Instant dueAt,
+        string? orderId = null, string? entryId = null, string? rewardId = null, string? touchId = null) =>
+        new(id, kind, program, orderId, entryId, rewardId, touchId, recordedAt, dueAt, attempts: 0, firstAttemptAt: null, lastAttemptAt: null,
+            notifiersTold: [], failures: [], deadLetteredAt: null);
+
     /// <summary>A unique id (32 hexadecimal digits from <see cref="System.Security.Cryptography.RandomNumberGenerator"/>).</summary>
     public string Id { get; internal init; }
 

@@ -54,41 +54,12 @@ internal sealed partial class NotificationDispatcher(
         var planned = new PendingNotification[entries.Count + (decided is null ? 0 : 1)];
         for (int i = 0; i < entries.Count; i++)
         {
-            planned[i] = new PendingNotification(
-                id: NewId(),
-                kind: NotificationKind.RewardChanged,
-                program: program,
-                orderId: entries[i].OrderId,
-                entryId: entries[i].EntryId,
-                rewardId: entries[i].RewardId,
-                touchId: null,
-                recordedAt: now,
-                dueAt: due,
-                attempts: 0,
-                firstAttemptAt: null,
-                lastAttemptAt: null,
-                notifiersTold: [],
-                failures: [],
-                deadLetteredAt: null);
+            planned[i] = PendingNotification.Undelivered(
+                NewId(), NotificationKind.RewardChanged, program, now, due, orderId: entries[i].OrderId, entryId: entries[i].EntryId, rewardId: entries[i].RewardId);
         }
         if (decided is not null)
         {
-            planned[^1] = new PendingNotification(
-                id: NewId(),
-                kind: NotificationKind.ConversionDecided,
-                program: program,
-                orderId: decided.OrderId,
-                entryId: null,
-                rewardId: null,
-                touchId: null,
-                recordedAt: now,
-                dueAt: due,
-                attempts: 0,
-                firstAttemptAt: null,
-                lastAttemptAt: null,
-                notifiersTold: [],
-                failures: [],
-                deadLetteredAt: null);
+            planned[^1] = PendingNotification.Undelivered(NewId(), NotificationKind.ConversionDecided, program, now, due, orderId: decided.OrderId);
         }
         return planned;
     }

@@ -391,22 +391,8 @@ internal sealed partial class SessionConversionPipeline(
     }
 
     /// <summary>The "referral captured" notification of a touch, or <see langword="null"/> when no notifier is registered.</summary>
-    private PendingNotification? CapturedNote(Touch touch) => notifiers.IsEmpty ? null : new PendingNotification(
-        id: NotificationDispatcher.NewId(),
-        kind: NotificationKind.ReferralCaptured,
-        program: touch.Program,
-        orderId: null,
-        entryId: null,
-        rewardId: null,
-        touchId: touch.Id,
-        recordedAt: touch.RecordedAt,
-        dueAt: touch.RecordedAt + NotificationDispatcher.RedeliverAfter,
-        attempts: 0,
-        firstAttemptAt: null,
-        lastAttemptAt: null,
-        notifiersTold: [],
-        failures: [],
-        deadLetteredAt: null);
+    private PendingNotification? CapturedNote(Touch touch) => notifiers.IsEmpty ? null : PendingNotification.Undelivered(
+        NotificationDispatcher.NewId(), NotificationKind.ReferralCaptured, touch.Program, touch.RecordedAt, touch.RecordedAt + NotificationDispatcher.RedeliverAfter, touchId: touch.Id);
 
     /// <summary>The touch builder (code resolution, natural ids).</summary>
     public TouchBuilder Touches => touches;

@@ -216,22 +216,7 @@ public sealed class NotificationDeliveryTests
 
         // Written by an earlier version that stopped before it stored the touch (it wrote the notification first on a
         // store without transactions): there is nothing to tell, and the pass removes it.
-        var orphan = new PendingNotification(
-            id: "orphan",
-            kind: NotificationKind.ReferralCaptured,
-            program: Customers,
-            orderId: null,
-            entryId: null,
-            rewardId: null,
-            touchId: "1::never-stored",
-            recordedAt: Monday,
-            dueAt: Monday + Duration.FromMinutes(1),
-            attempts: 0,
-            firstAttemptAt: null,
-            lastAttemptAt: null,
-            notifiersTold: [],
-            failures: [],
-            deadLetteredAt: null);
+        var orphan = PendingNotification.Undelivered("orphan", NotificationKind.ReferralCaptured, Customers, Monday, Monday + Duration.FromMinutes(1), touchId: "1::never-stored");
         await using (var session = await w.Reads.BeginAsync(Ct))
         {
             Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork(notifications: [orphan]), Ct));

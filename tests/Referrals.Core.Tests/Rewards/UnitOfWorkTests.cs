@@ -154,22 +154,8 @@ public sealed class UnitOfWorkTests
                 HoldUntil = at + Duration.FromDays(30),
             },
         };
-        PendingNotification Changed(string id, string? rewardId) => new(
-            id: id,
-            kind: NotificationKind.RewardChanged,
-            program: Customers,
-            orderId: "o-9",
-            entryId: "earned",
-            rewardId: rewardId,
-            touchId: null,
-            recordedAt: at,
-            dueAt: at + Duration.FromMinutes(1),
-            attempts: 0,
-            firstAttemptAt: null,
-            lastAttemptAt: null,
-            notifiersTold: [],
-            failures: [],
-            deadLetteredAt: null);
+        PendingNotification Changed(string id, string? rewardId) =>
+            PendingNotification.Undelivered(id, NotificationKind.RewardChanged, Customers, at, at + Duration.FromMinutes(1), orderId: "o-9", entryId: "earned", rewardId: rewardId);
         // Written by a caller of the store (entry ids are unique per reward) and left pending, as by a process that stopped.
         await using (var session = await w.Reads.BeginAsync(Ct))
         {

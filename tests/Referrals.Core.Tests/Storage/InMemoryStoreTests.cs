@@ -134,22 +134,7 @@ public sealed class InMemoryStoreTests
                 new RewardRow(Program, c.OrderId + "/f", c.Customer, c.OrderId, c.EventTime, 1, RewardDue.HoldEnds, c.EventTime + Duration.FromDays(30), Doc),
             ],
             summaries: [new SummaryRow(Program, Referrers[0], string.Empty, version + 1, Doc), new SummaryRow(Program, c.Customer, string.Empty, 1, Doc)],
-            notifications: [new PendingNotification(
-                id: c.OrderId + "/n",
-                kind: NotificationKind.ConversionDecided,
-                program: Program,
-                orderId: c.OrderId,
-                entryId: null,
-                rewardId: null,
-                touchId: null,
-                recordedAt: c.EventTime,
-                dueAt: c.EventTime,
-                attempts: 0,
-                firstAttemptAt: null,
-                lastAttemptAt: null,
-                notifiersTold: [],
-                failures: [],
-                deadLetteredAt: null)]), TestContext.Current.CancellationToken);
+            notifications: [PendingNotification.Undelivered(c.OrderId + "/n", NotificationKind.ConversionDecided, Program, c.EventTime, c.EventTime, orderId: c.OrderId)]), TestContext.Current.CancellationToken);
         Assert.Equal(WriteOutcome.Written, outcome);
         await session.CommitAsync(TestContext.Current.CancellationToken);
     }
