@@ -22,7 +22,19 @@ internal static class AllocQuick
             for (int i = 0; i < 100_000; i++)
             {
                 key[i % 9] = (char)('A' + (i % 20));
-                var r = new ReferralCodeRecord { Code = ReferralCode.FromNormalized(new string(key)), Display = new string(key) + "-", Program = BenchmarkData.Program, Medium = ShareMedium.Receipt, Kind = CodeKind.Bulk, CreatedAt = now };
+                var r = new ReferralCodeRecord(
+                    code: ReferralCode.FromNormalized(new string(key)),
+                    display: new string(key) + "-",
+                    program: BenchmarkData.Program,
+                    owner: null,
+                    medium: ShareMedium.Receipt,
+                    kind: CodeKind.Bulk,
+                    status: CodeStatus.Active,
+                    createdAt: now,
+                    expiresAt: null,
+                    maxUses: null,
+                    uses: 0,
+                    version: 1);
                 chunk.Add(r);
                 if (chunk.Count == chunkSize)
                 {

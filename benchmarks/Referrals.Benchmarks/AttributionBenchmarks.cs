@@ -27,6 +27,7 @@ public class AttributionBenchmarks
     private static readonly Instant Start = Instant.FromUtc(2026, 11, 23, 9, 0);
 
     private AttributionService _attribution = null!;
+    private ParticipantService _participants = null!;
     private ReferralCodeService _codes = null!;
     private ReferralCodeRecord[] _referrerCodes = null!;
     private string _rawCode = null!;
@@ -45,11 +46,12 @@ public class AttributionBenchmarks
         var contract = new InMemoryStore();
         _codes = new ReferralCodeService(contract, wrapped, clock, CryptoRandomSource.Instance, new Links.ShareLinkService(options.Links), null);
         _attribution = new AttributionService(wrapped, clock, _codes, contract, Array.Empty<IReferralNotifier>(), null);
+        _participants = new ParticipantService(contract, clock, wrapped);
         IReferralStore writer = contract;
         for (int from = 0; from < Participants; from += 10_000)
         {
             var session = writer.BeginAsync().AsTask().GetAwaiter().GetResult();
-            var unit = new UnitOfWork { Participants = [.. Enumerable.Range(from, 10_000).Select(i => new Participant { Id = new ParticipantId($"c-{i}") })] };
+            var unit = new UnitOfWork(participants: [.. Enumerable.Range(from, 10_000).Select(i => new Participant { Id = new ParticipantId($"c-{i}") })]);
             session.WriteAsync(unit).AsTask().GetAwaiter().GetResult();
             session.CommitAsync().AsTask().GetAwaiter().GetResult();
             session.DisposeAsync().AsTask().GetAwaiter().GetResult();
@@ -72,7 +74,7 @@ public class AttributionBenchmarks
         {
             var friend = new ParticipantId($"c-{100_000 + (((_iteration - 1) * FriendsPerIteration) + i) % (Participants - 100_000)}");
             string visitor = $"v-{_iteration}-{i}";
-            _attribution.LinkVisitorAsync(visitor, friend).GetAwaiter().GetResult();
+            _participants.LinkVisitorAsync(visitor, friend).GetAwaiter().GetResult();
             Capture(TouchKind.LinkClick, _referrerCodes[0].Code.Value, visitor, null, at - Duration.FromDays(3));
             Capture(TouchKind.CodeEnteredOnline, _referrerCodes[1].Code.Value, null, friend, at - Duration.FromDays(2));
             Capture(TouchKind.KioskSignup, _referrerCodes[2].Code.Value, null, friend, at - Duration.FromDays(1));

@@ -199,15 +199,19 @@ internal static class RandomCodes
     }
 
     /// <summary>A bulk receipt code's record as the code service issues it (program, medium, display).</summary>
-    public static ReferralCodeRecord Record(string code, Instant at) => new()
-    {
-        Code = ReferralCode.FromNormalized(code),
-        Display = CodeText.Format(null, code.AsSpan(0, 8), code[8], 4),
-        Program = BenchmarkData.Program,
-        Medium = ShareMedium.Receipt,
-        Kind = CodeKind.Bulk,
-        CreatedAt = at,
-    };
+    public static ReferralCodeRecord Record(string code, Instant at) => new(
+        code: ReferralCode.FromNormalized(code),
+        display: CodeText.Format(null, code.AsSpan(0, 8), code[8], 4),
+        program: BenchmarkData.Program,
+        owner: null,
+        medium: ShareMedium.Receipt,
+        kind: CodeKind.Bulk,
+        status: CodeStatus.Active,
+        createdAt: at,
+        expiresAt: null,
+        maxUses: null,
+        uses: 0,
+        version: 1);
 
     /// <summary>The code as a cashier types it: padded, lower case, dashed (<c>" abcd-efghk "</c>).</summary>
     public static string Raw(string code) => " " + code[..4].ToLowerInvariant() + "-" + code[4..].ToLowerInvariant() + " ";

@@ -62,16 +62,13 @@ internal static class ContractStoreQuick
         var friend = new ParticipantId("f-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture));
         var at = Start + Duration.FromSeconds(i);
         var conversion = new Conversion { Program = Program, OrderId = order, Customer = friend, Amount = new Money(50m, "EUR"), EventTime = at };
-        return new UnitOfWork
-        {
-            Orders = [new OrderRow(conversion, 1, """{"v":1}""", referrer, null, referrer)],
-            Entries = [new EntryRow(Program, order + "#1:r", order + "#1:r:earned", at, """{"v":1}""")],
-            Rewards = [new RewardRow(Program, order + "#1:r", referrer, order, at, 1, Rewards.RewardDue.HoldEnds, at + Duration.FromDays(30), """{"v":1}""")],
-            Summaries =
-            [
+        return new UnitOfWork(
+            orders: [new OrderRow(conversion, 1, """{"v":1}""", referrer, null, referrer)],
+            entries: [new EntryRow(Program, order + "#1:r", order + "#1:r:earned", at, """{"v":1}""")],
+            rewards: [new RewardRow(Program, order + "#1:r", referrer, order, at, 1, Rewards.RewardDue.HoldEnds, at + Duration.FromDays(30), """{"v":1}""")],
+            summaries: [
                 new SummaryRow(Program, referrer, "", referrerVersion + 1, """{"v":1}"""),
                 new SummaryRow(Program, friend, "", 1, """{"v":1}"""),
-            ],
-        };
+            ]);
     }
 }

@@ -104,7 +104,7 @@ public class FraudBenchmarks
             }
         }
         var stats = await new Referrals.Pipeline.ContractFraudHistory(_store).GetReferredOrderStatsAsync(Program, _ana);
-        if (stats != new ReferredOrderStats(History, History / 10))
+        if (stats.Orders != History || stats.Refunded != History / 10)
         {
             throw new InvalidOperationException($"Benchmark setup is wrong: ana's history is {stats}.");
         }

@@ -88,7 +88,7 @@ internal static class PostgreSqlBench
             for (int from = 0; from < records.Count; from += SeedUnit)
             {
                 await using var session = await contract.BeginAsync().ConfigureAwait(false);
-                var unit = new UnitOfWork { Codes = [.. records.GetRange(from, Math.Min(SeedUnit, records.Count - from)).Select(r => new CodeRow(r, Start))] };
+                var unit = new UnitOfWork(codes: [.. records.GetRange(from, Math.Min(SeedUnit, records.Count - from)).Select(r => new CodeRow(r, Start))]);
                 var written = await session.WriteAsync(unit).ConfigureAwait(false);
                 if (written.Status != WriteStatus.Written)
                 {

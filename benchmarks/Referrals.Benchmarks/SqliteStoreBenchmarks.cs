@@ -68,7 +68,7 @@ public class SqliteStoreBenchmarks
         {
             IReferralStore contract = seed;
             await using var session = await contract.BeginAsync().ConfigureAwait(false);
-            var written = await session.WriteAsync(new UnitOfWork { Codes = [.. records.Select(r => new CodeRow(r, start))] }).ConfigureAwait(false);
+            var written = await session.WriteAsync(new UnitOfWork(codes: [.. records.Select(r => new CodeRow(r, start))])).ConfigureAwait(false);
             Check(written.Status == WriteStatus.Written, "every generated code is stored");
             await session.CommitAsync().ConfigureAwait(false);
         }

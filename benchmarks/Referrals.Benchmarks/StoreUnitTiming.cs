@@ -102,7 +102,7 @@ internal static class StoreUnitTiming
                 orders[i] = Order(done + i);
             }
             await using var session = await store.BeginAsync();
-            var outcome = await session.WriteAsync(new UnitOfWork { Orders = orders });
+            var outcome = await session.WriteAsync(new UnitOfWork(orders: orders));
             if (outcome.Status != WriteStatus.Written)
             {
                 throw new InvalidOperationException($"Seeding stopped: {outcome}.");
@@ -112,7 +112,7 @@ internal static class StoreUnitTiming
         }
         await using (var session = await store.BeginAsync())
         {
-            await session.WriteAsync(new UnitOfWork { Summaries = [new SummaryRow(Program, Referrer, string.Empty, 1, Doc)] });
+            await session.WriteAsync(new UnitOfWork(summaries: [new SummaryRow(Program, Referrer, string.Empty, 1, Doc)]));
             await session.CommitAsync();
         }
         return history;
@@ -141,28 +141,22 @@ internal static class StoreUnitTiming
     private static UnitOfWork Unit(OrderRow order, long version)
     {
         var c = order.Conversion;
-        return new UnitOfWork
-        {
-            Orders = [order],
-            Entries =
-            [
+        return new UnitOfWork(
+            orders: [order],
+            entries: [
                 new EntryRow(Program, c.OrderId + "/referrer", "1", c.EventTime, Doc),
                 new EntryRow(Program, c.OrderId + "/referee", "1", c.EventTime, Doc),
             ],
-            Rewards =
-            [
+            rewards: [
                 new RewardRow(Program, c.OrderId + "/referrer", Referrer, c.OrderId, c.EventTime, 1, RewardDue.HoldEnds, c.EventTime + Duration.FromDays(30), Doc),
                 new RewardRow(Program, c.OrderId + "/referee", c.Customer, c.OrderId, c.EventTime, 1, RewardDue.HoldEnds, c.EventTime + Duration.FromDays(30), Doc),
             ],
-            Summaries =
-            [
+            summaries: [
                 new SummaryRow(Program, Referrer, string.Empty, version + 1, Doc),
                 new SummaryRow(Program, c.Customer, string.Empty, 1, Doc),
             ],
-            Notifications =
-            [
-                new PendingNotification { Id = c.OrderId + "/decided", Kind = NotificationKind.ConversionDecided, Program = Program, OrderId = c.OrderId, RecordedAt = c.EventTime, DueAt = c.EventTime },
-            ],
-        };
+            notifications: [
+                PendingNotification.Undelivered(c.OrderId + "/decided", NotificationKind.ConversionDecided, Program, c.EventTime, c.EventTime, orderId: c.OrderId),
+            ]);
     }
 }

@@ -222,6 +222,7 @@ public static class OmnichannelStory
         private readonly ReferralCodeService _codes;
         private readonly ShareLinkService _links;
         private readonly AttributionService _attribution;
+        private readonly ParticipantService _participants;
         private readonly RewardService _rewards;
         private readonly ProgramReports _reports;
         private readonly ReviewQueue _reviews;
@@ -244,6 +245,7 @@ public static class OmnichannelStory
             _codes = services.GetRequiredService<ReferralCodeService>();
             _links = services.GetRequiredService<ShareLinkService>();
             _attribution = services.GetRequiredService<AttributionService>();
+            _participants = services.GetRequiredService<ParticipantService>();
             _rewards = services.GetRequiredService<RewardService>();
             _reports = services.GetRequiredService<ProgramReports>();
             _reviews = services.GetRequiredService<ReviewQueue>();
@@ -347,7 +349,7 @@ public static class OmnichannelStory
                 MaskedEmail = ContactHasher.MaskEmail(email),
                 Fingerprints = _fingerprints.Fingerprints(paymentFingerprint: paymentFingerprint, shippingAddress: address),
             };
-            return _attribution.RegisterParticipantAsync(participant, _ct);
+            return _participants.RegisterAsync(participant, _ct);
         }
 
         /// <summary>The referrer's active code for the medium from an earlier week, or a new one.</summary>
@@ -410,7 +412,7 @@ public static class OmnichannelStory
                 new CaptureRequest { Program = Customers, Kind = TouchKind.LinkClick, Input = qr, VisitorId = visitor, EventTime = _time.Now }, _ct).ConfigureAwait(false);
             Line($"  link click recorded: {click}");
             Narrate(0, 18, 40, $"{name} signs up and orders online for 59.90 EUR, without typing any code.");
-            await _attribution.LinkVisitorAsync(visitor, friend, _ct).ConfigureAwait(false);
+            await _participants.LinkVisitorAsync(visitor, friend, _ct).ConfigureAwait(false);
             await OrderAsync(Scene.ReceiptQrOnline, Customers, $"web-w{_week:D2}-001", friend, 59.90m, Channel.Online, visitor: visitor,
                 email: $"{name.ToLowerInvariant()}.w{_week}@example.org", device: $"{friend.Value}-phone").ConfigureAwait(false);
         }
@@ -547,7 +549,7 @@ public static class OmnichannelStory
         {
             var friend = Friend(LookupFriends, out string name);
             Narrate(5, 15, 0, $"{name} buys for 42.00 EUR at the till, says 'Anna sent me' and gives Anna's e-mail address:");
-            var matches = await _attribution.LookupReferrersAsync(HashEmail("Anna.Berg@Example.com"), _ct).ConfigureAwait(false);
+            var matches = await _participants.LookupReferrersAsync(HashEmail("Anna.Berg@Example.com"), _ct).ConfigureAwait(false);
             foreach (var m in matches)
             {
                 Line($"  the cashier sees {m.MaskedContact} ({m.Kind} {m.Referrer}) and confirms with {name}");

@@ -97,7 +97,7 @@ Console.WriteLine($"   Ben: {ben.SuccessfulReferrals} successful referral, {ben.
 Section("7. Fraud: Dana's friend buys on Dana's phone; another pays with Dana's card; someone guesses codes at a till");
 var fingerprints = provider.GetRequiredService<FingerprintHasher>(); // raw values are hashed here and never stored
 var reviews = provider.GetRequiredService<ReviewQueue>();
-await attribution.RegisterParticipantAsync(
+await provider.GetRequiredService<ParticipantService>().RegisterAsync(
     new Participant { Id = new ParticipantId("cust-4004"), Fingerprints = fingerprints.Fingerprints(deviceId: "dana-iphone-7f3a", paymentFingerprint: "pm_fp_dana_visa") },
     ct);
 var dana = await codes.IssueAsync(new CodeRequest { Program = customers, Owner = new ParticipantId("cust-4004"), Medium = ShareMedium.Sms }, ct);

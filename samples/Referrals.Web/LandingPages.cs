@@ -87,8 +87,8 @@ internal static class LandingPages
         return Results.Content(Page(offer is null ? "Sample shop" : "Welcome, friend", body), "text/html", statusCode: statusCode);
     }
 
-    private static async Task<IResult> CheckoutAsync(HttpContext http, IAntiforgery antiforgery, AttributionService attribution, RewardService rewards,
-        ContactHasher contacts, FingerprintHasher fingerprints, IClock clock, CancellationToken ct)
+    private static async Task<IResult> CheckoutAsync(HttpContext http, IAntiforgery antiforgery, AttributionService attribution, ParticipantService participants,
+        RewardService rewards, ContactHasher contacts, FingerprintHasher fingerprints, IClock clock, CancellationToken ct)
     {
         await antiforgery.ValidateRequestAsync(http);
         var form = await http.Request.ReadFormAsync(ct);
@@ -107,7 +107,7 @@ internal static class LandingPages
         // A new shop account per order: the sample has no customer log-in. Its browser (visitor id) is linked to it, and its
         // device id hashed: the same browser as a referrer's is the self-referral signal the program sends to review.
         var customer = new ParticipantId("cust-" + ReferralsWebApp.RandomHex(6));
-        await attribution.LinkVisitorAsync(visitor, customer, ct);
+        await participants.LinkVisitorAsync(visitor, customer, ct);
         string orderId = "web-" + ReferralsWebApp.RandomHex(5);
         var result = await attribution.RecordConversionAsync(
             new Conversion

@@ -68,7 +68,7 @@ internal static partial class PortalPages
         return Results.Content(Page("Referrer sign-in", body), "text/html", statusCode: error is null ? 200 : 400);
     }
 
-    private static async Task<IResult> SignInAsync(HttpContext http, IAntiforgery antiforgery, IReferralStore store, AttributionService attribution,
+    private static async Task<IResult> SignInAsync(HttpContext http, IAntiforgery antiforgery, IReferralStore store, ParticipantService participants,
         ReferralCodeService codes, FingerprintHasher fingerprints, ContactHasher contacts, CancellationToken ct)
     {
         await antiforgery.ValidateRequestAsync(http);
@@ -102,7 +102,7 @@ internal static partial class PortalPages
             Fingerprints = [.. (existing?.Fingerprints ?? []).Concat(device is { } f ? [f] : []).Distinct()],
             MaskedEmail = contact is null ? existing?.MaskedEmail : ContactHasher.MaskEmail(email),
         };
-        await attribution.RegisterParticipantAsync(participant, ct);
+        await participants.RegisterAsync(participant, ct);
         _ = await ShareCodeAsync(store, codes, me, create: true, ct);
         await ReferralsWebApp.SignInAsync(http, ReferralsWebApp.ReferrerScheme, ReferralsWebApp.Principal(ReferralsWebApp.ReferrerScheme, id));
         return Results.Redirect($"/portal/{Uri.EscapeDataString(id)}");

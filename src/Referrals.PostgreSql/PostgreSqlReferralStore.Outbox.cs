@@ -103,24 +103,22 @@ public sealed partial class PostgreSqlReferralStore
             told = detail.Told?.ToArray() ?? [];
             failures = detail.Failures?.Select(static f => new NotifierFailure(f.Notifier, f.ErrorType)).ToArray() ?? [];
         }
-        return new PendingNotification
-        {
-            Id = reader.GetString(0),
-            Kind = (NotificationKind)reader.GetInt32(1),
-            Program = ReadProgramId(reader, 2, "pending_notifications", "program"),
-            OrderId = GetNullableString(reader, 3),
-            EntryId = GetNullableString(reader, 4),
-            RewardId = GetNullableString(reader, 5),
-            TouchId = GetNullableString(reader, 6),
-            RecordedAt = ToInstant(reader.GetInt64(7)),
-            DueAt = ToInstant(reader.GetInt64(8)),
-            Attempts = reader.GetInt32(9),
-            FirstAttemptAt = reader.IsDBNull(10) ? null : ToInstant(reader.GetInt64(10)),
-            LastAttemptAt = reader.IsDBNull(11) ? null : ToInstant(reader.GetInt64(11)),
-            DeadLetteredAt = reader.IsDBNull(12) ? null : ToInstant(reader.GetInt64(12)),
-            NotifiersTold = told,
-            Failures = failures,
-        };
+        return new PendingNotification(
+            id: reader.GetString(0),
+            kind: (NotificationKind)reader.GetInt32(1),
+            program: ReadProgramId(reader, 2, "pending_notifications", "program"),
+            orderId: GetNullableString(reader, 3),
+            entryId: GetNullableString(reader, 4),
+            rewardId: GetNullableString(reader, 5),
+            touchId: GetNullableString(reader, 6),
+            recordedAt: ToInstant(reader.GetInt64(7)),
+            dueAt: ToInstant(reader.GetInt64(8)),
+            attempts: reader.GetInt32(9),
+            firstAttemptAt: reader.IsDBNull(10) ? null : ToInstant(reader.GetInt64(10)),
+            lastAttemptAt: reader.IsDBNull(11) ? null : ToInstant(reader.GetInt64(11)),
+            notifiersTold: told,
+            failures: failures,
+            deadLetteredAt: reader.IsDBNull(12) ? null : ToInstant(reader.GetInt64(12)));
     }
 
     /// <summary>The notifications due at <paramref name="now"/>: one range of the partial index of those still tried, by due instant.</summary>

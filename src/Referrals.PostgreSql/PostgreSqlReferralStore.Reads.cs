@@ -647,40 +647,36 @@ public sealed partial class PostgreSqlReferralStore
     };
 
     /// <summary>A code record from a row selecting <see cref="CodeColumns"/> first.</summary>
-    private static ReferralCodeRecord ReadCode(NpgsqlDataReader reader, string table) => new()
-    {
-        Code = ReadReferralCode(reader, 0, table, "code"),
-        Display = reader.GetString(1),
-        Program = ReadProgramId(reader, 2, table, "program"),
-        Owner = reader.IsDBNull(3) ? null : ReadParticipantId(reader, 3, table, "owner"),
-        Medium = (ShareMedium)reader.GetInt32(4),
-        Kind = (CodeKind)reader.GetInt32(5),
-        Status = (CodeStatus)reader.GetInt32(6),
-        CreatedAt = ToInstant(reader.GetInt64(7)),
-        ExpiresAt = reader.IsDBNull(8) ? null : ToInstant(reader.GetInt64(8)),
-        MaxUses = reader.IsDBNull(9) ? null : reader.GetInt32(9),
-        Uses = reader.GetInt32(10),
-        Version = reader.GetInt64(11),
-    };
+    private static ReferralCodeRecord ReadCode(NpgsqlDataReader reader, string table) => new(
+        code: ReadReferralCode(reader, 0, table, "code"),
+        display: reader.GetString(1),
+        program: ReadProgramId(reader, 2, table, "program"),
+        owner: reader.IsDBNull(3) ? null : ReadParticipantId(reader, 3, table, "owner"),
+        medium: (ShareMedium)reader.GetInt32(4),
+        kind: (CodeKind)reader.GetInt32(5),
+        status: (CodeStatus)reader.GetInt32(6),
+        createdAt: ToInstant(reader.GetInt64(7)),
+        expiresAt: reader.IsDBNull(8) ? null : ToInstant(reader.GetInt64(8)),
+        maxUses: reader.IsDBNull(9) ? null : reader.GetInt32(9),
+        uses: reader.GetInt32(10),
+        version: reader.GetInt64(11));
 
     /// <summary>A touch from a row selecting <see cref="TouchColumns"/>.</summary>
-    private static Touch ReadTouch(NpgsqlDataReader reader) => new()
-    {
-        Id = reader.GetString(0),
-        Program = ReadProgramId(reader, 1, "touches", "program"),
-        Kind = (TouchKind)reader.GetInt32(2),
-        Referrer = ReadParticipantId(reader, 3, "touches", "referrer"),
-        Code = reader.IsDBNull(4) ? null : ReadReferralCode(reader, 4, "touches", "code"),
-        Medium = (ShareMedium)reader.GetInt32(5),
-        VisitorId = GetNullableString(reader, 6),
-        Customer = reader.IsDBNull(7) ? null : ReadParticipantId(reader, 7, "touches", "customer"),
-        Contact = reader.IsDBNull(8) ? null : ReadContact(reader.GetString(8), "touches", "contact"),
-        StoreId = GetNullableString(reader, 9),
-        RegisterId = GetNullableString(reader, 10),
-        OrderId = GetNullableString(reader, 11),
-        EventTime = ToInstant(reader.GetInt64(12)),
-        RecordedAt = ToInstant(reader.GetInt64(13)),
-    };
+    private static Touch ReadTouch(NpgsqlDataReader reader) => new(
+        id: reader.GetString(0),
+        program: ReadProgramId(reader, 1, "touches", "program"),
+        kind: (TouchKind)reader.GetInt32(2),
+        referrer: ReadParticipantId(reader, 3, "touches", "referrer"),
+        code: reader.IsDBNull(4) ? null : ReadReferralCode(reader, 4, "touches", "code"),
+        medium: (ShareMedium)reader.GetInt32(5),
+        visitorId: GetNullableString(reader, 6),
+        customer: reader.IsDBNull(7) ? null : ReadParticipantId(reader, 7, "touches", "customer"),
+        contact: reader.IsDBNull(8) ? null : ReadContact(reader.GetString(8), "touches", "contact"),
+        storeId: GetNullableString(reader, 9),
+        registerId: GetNullableString(reader, 10),
+        orderId: GetNullableString(reader, 11),
+        eventTime: ToInstant(reader.GetInt64(12)),
+        recordedAt: ToInstant(reader.GetInt64(13)));
 
     /// <summary>An order row from a row selecting <see cref="OrderColumns"/>.</summary>
     private static OrderRow ReadOrder(NpgsqlDataReader reader)

@@ -285,21 +285,19 @@ public sealed partial class SqliteReferralStore
 
     private static ReferralCodeRecord ReadCode(SqliteDataReader reader)
     {
-        return new ReferralCodeRecord
-        {
-            Code = ReadReferralCode(reader, 0, "codes", "code"),
-            Display = reader.GetString(1),
-            Program = ReadProgramId(reader, 2, "codes", "program"),
-            Owner = reader.IsDBNull(3) ? null : ReadParticipantId(reader, 3, "codes", "owner"),
-            Medium = (ShareMedium)reader.GetInt32(4),
-            Kind = (CodeKind)reader.GetInt32(5),
-            Status = (CodeStatus)reader.GetInt32(6),
-            CreatedAt = ToInstant(reader.GetInt64(7)),
-            ExpiresAt = reader.IsDBNull(8) ? null : ToInstant(reader.GetInt64(8)),
-            MaxUses = reader.IsDBNull(9) ? null : reader.GetInt32(9),
-            Uses = reader.GetInt32(10),
-            Version = reader.GetInt64(11),
-        };
+        return new ReferralCodeRecord(
+            code: ReadReferralCode(reader, 0, "codes", "code"),
+            display: reader.GetString(1),
+            program: ReadProgramId(reader, 2, "codes", "program"),
+            owner: reader.IsDBNull(3) ? null : ReadParticipantId(reader, 3, "codes", "owner"),
+            medium: (ShareMedium)reader.GetInt32(4),
+            kind: (CodeKind)reader.GetInt32(5),
+            status: (CodeStatus)reader.GetInt32(6),
+            createdAt: ToInstant(reader.GetInt64(7)),
+            expiresAt: reader.IsDBNull(8) ? null : ToInstant(reader.GetInt64(8)),
+            maxUses: reader.IsDBNull(9) ? null : reader.GetInt32(9),
+            uses: reader.GetInt32(10),
+            version: reader.GetInt64(11));
     }
 
     private static ProgramId ReadProgramId(SqliteDataReader reader, int ordinal, string table, string column)

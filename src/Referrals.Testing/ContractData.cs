@@ -50,18 +50,19 @@ internal static class ContractData
     public static ReferralCode Code(string text) => ReferralCode.Parse(text);
 
     public static CodeRow CodeVersion(string code, long version = 1, string? owner = "ana", CodeStatus status = CodeStatus.Active, ProgramId? program = null, int minute = 0) =>
-        new(new ReferralCodeRecord
-        {
-            Code = Code(code),
-            Display = code,
-            Program = program ?? Program,
-            Owner = owner is null ? null : Id(owner),
-            Medium = ShareMedium.Receipt,
-            Kind = CodeKind.Vanity,
-            Status = status,
-            CreatedAt = T0,
-            Version = version,
-        }, At(minute));
+        new(new ReferralCodeRecord(
+            code: Code(code),
+            display: code,
+            program: program ?? Program,
+            owner: owner is null ? null : Id(owner),
+            medium: ShareMedium.Receipt,
+            kind: CodeKind.Vanity,
+            status: status,
+            createdAt: T0,
+            expiresAt: null,
+            maxUses: null,
+            uses: 0,
+            version: version), At(minute));
 
     public static Participant Person(string id, ContactHash[]? contacts = null, Fingerprint[]? fingerprints = null) => new()
     {
@@ -92,19 +93,21 @@ internal static class ContractData
     public static OrderRow Order(Conversion conversion, long version = 1, string? credited = null, string? code = null, string? counted = null, string document = Doc) =>
         new(conversion, version, document, credited is null ? null : Id(credited), code is null ? null : Code(code), counted is null ? null : Id(counted));
 
-    public static Touch Touch(string id, int minute, string referrer = "ana", string? customer = null, string? visitor = null, ContactHash? contact = null, ProgramId? program = null) => new()
-    {
-        Id = id,
-        Program = program ?? Program,
-        Kind = TouchKind.LinkClick,
-        Referrer = Id(referrer),
-        Medium = ShareMedium.Link,
-        Customer = customer is null ? null : Id(customer),
-        VisitorId = visitor,
-        Contact = contact,
-        EventTime = At(minute),
-        RecordedAt = At(minute),
-    };
+    public static Touch Touch(string id, int minute, string referrer = "ana", string? customer = null, string? visitor = null, ContactHash? contact = null, ProgramId? program = null) => new(
+        id: id,
+        program: program ?? Program,
+        kind: TouchKind.LinkClick,
+        referrer: Id(referrer),
+        code: null,
+        medium: ShareMedium.Link,
+        visitorId: visitor,
+        customer: customer is null ? null : Id(customer),
+        contact: contact,
+        storeId: null,
+        registerId: null,
+        orderId: null,
+        eventTime: At(minute),
+        recordedAt: At(minute));
 
     public static SummaryRow Summary(string participant, string key, long version, string document = Doc, ProgramId? program = null) =>
         new(program ?? Program, Id(participant), key, version, version == 0 ? string.Empty : document);
@@ -125,13 +128,26 @@ internal static class ContractData
         EventTime = At(minute),
     };
 
-    public static PendingNotification Notification(string id, int dueMinute, string? orderId = "o-1") => new()
-    {
-        Id = id,
-        Kind = NotificationKind.ConversionDecided,
-        Program = Program,
-        OrderId = orderId,
-        RecordedAt = At(dueMinute - 1),
-        DueAt = At(dueMinute),
-    };
+    public static PendingNotification Notification(string id, int dueMinute, string? orderId = "o-1", ProgramId? program = null) => new(
+        id: id,
+        kind: NotificationKind.ConversionDecided,
+        program: program ?? Program,
+        orderId: orderId,
+        entryId: null,
+        rewardId: null,
+        touchId: null,
+        recordedAt: At(dueMinute - 1),
+        dueAt: At(dueMinute),
+        attempts: 0,
+        firstAttemptAt: null,
+        lastAttemptAt: null,
+        notifiersTold: [],
+        failures: [],
+        deadLetteredAt: null);
+
+    /// <summary>The notification with a new delivery state, as Core writes one (the fields it was committed with stay).</summary>
+    public static PendingNotification Delivery(PendingNotification n, Instant dueAt, int attempts, Instant? firstAttemptAt, Instant? lastAttemptAt,
+        IReadOnlyList<string> notifiersTold, IReadOnlyList<NotifierFailure> failures, Instant? deadLetteredAt) =>
+        new(n.Id, n.Kind, n.Program, n.OrderId, n.EntryId, n.RewardId, n.TouchId, n.RecordedAt, dueAt, attempts, firstAttemptAt, lastAttemptAt,
+            notifiersTold, failures, deadLetteredAt);
 }

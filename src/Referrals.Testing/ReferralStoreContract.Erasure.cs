@@ -7,20 +7,18 @@ namespace Referrals.Testing;
 
 public abstract partial class ReferralStoreContract
 {
-    private static UnitOfWork JanesHistory() => new()
-    {
-        Participants = [Person("jane", [Email(1), Phone(1)], [Device(1), Card(1)]), Person("other", [Email(2)], [Device(2)])],
-        VisitorLinks = [new VisitorLink("v-jane", Id("jane")), new VisitorLink("v-other", Id("other"))],
-        Codes = [CodeVersion("JANE20", owner: "jane")],
-        Touches = [Touch("t-click", 1, visitor: "v-jane"), Touch("t-mail", 2, contact: Email(1)), Touch("t-id", 3, customer: "jane"),
+    private static UnitOfWork JanesHistory() => new(
+        participants: [Person("jane", [Email(1), Phone(1)], [Device(1), Card(1)]), Person("other", [Email(2)], [Device(2)])],
+        visitorLinks: [new VisitorLink("v-jane", Id("jane")), new VisitorLink("v-other", Id("other"))],
+        codes: [CodeVersion("JANE20", owner: "jane")],
+        touches: [Touch("t-click", 1, visitor: "v-jane"), Touch("t-mail", 2, contact: Email(1)), Touch("t-id", 3, customer: "jane"),
             Touch("t-other", 4, visitor: "v-other", customer: "other", contact: Email(2))],
-        Orders = [Order("o-jane", minute: 5, customer: "jane", credited: "ana", counted: "ana", visitor: "v-jane", contacts: [Email(1)], fingerprints: [Device(1), Card(1)]),
+        orders: [Order("o-jane", minute: 5, customer: "jane", credited: "ana", counted: "ana", visitor: "v-jane", contacts: [Email(1)], fingerprints: [Device(1), Card(1)]),
             Order("o-other", minute: 6, customer: "other", credited: "jane", visitor: "v-other", contacts: [Email(2)], fingerprints: [Device(2)])],
-        Refunds = [Refund("o-jane", "r-1", 7)],
-        Entries = [Entry("w-jane", "w-jane:earned", 5)],
-        Rewards = [Reward("w-jane", beneficiary: "jane", orderId: "o-other", minute: 6, due: RewardDue.HoldEnds, dueMinute: 60)],
-        Summaries = [Summary("jane", "", 1)],
-    };
+        refunds: [Refund("o-jane", "r-1", 7)],
+        entries: [Entry("w-jane", "w-jane:earned", 5)],
+        rewards: [Reward("w-jane", beneficiary: "jane", orderId: "o-other", minute: 6, due: RewardDue.HoldEnds, dueMinute: 60)],
+        summaries: [Summary("jane", "", 1)]);
 
     /// <summary>
     /// After an erasure nothing of the participant is found by any look-up — participant, contact hash, fingerprint,
@@ -32,7 +30,7 @@ public abstract partial class ReferralStoreContract
     {
         var store = await NewStoreAsync();
         await WrittenAsync(store, JanesHistory());
-        await WrittenAsync(store, new UnitOfWork { Erasures = [new ParticipantErasure(Id("jane"), "erase-1", At(100), "dpo@shop", "ticket 4711")] });
+        await WrittenAsync(store, new UnitOfWork(erasures: [new ParticipantErasure(Id("jane"), "erase-1", At(100), "dpo@shop", "ticket 4711")]));
 
         Assert.Null(await store.FindParticipantAsync(Id("jane"), Ct));
         Assert.Empty(await store.FindParticipantsByContactAsync(Email(1), Ct));
@@ -81,10 +79,10 @@ public abstract partial class ReferralStoreContract
         var store = await NewStoreAsync();
         await WrittenAsync(store, JanesHistory());
         var erasure = new ParticipantErasure(Id("jane"), "erase-1", At(100), "dpo@shop", "ticket 4711");
-        await WrittenAsync(store, new UnitOfWork { Erasures = [erasure] });
-        Assert.Equal(WriteOutcome.Duplicate(RowKind.Erasure, "erase-1"), await WriteAsync(store, new UnitOfWork { Erasures = [erasure], Touches = [Touch("t-new", 9)] }));
+        await WrittenAsync(store, new UnitOfWork(erasures: [erasure]));
+        Assert.Equal(WriteOutcome.Duplicate(RowKind.Erasure, "erase-1"), await WriteAsync(store, new UnitOfWork(erasures: [erasure], touches: [Touch("t-new", 9)])));
         Assert.Null(await store.FindTouchAsync(Program, "t-new", Ct));
-        await WrittenAsync(store, new UnitOfWork { Erasures = [new ParticipantErasure(Id("jane"), "erase-2", At(200), "support", "asked again")] });
+        await WrittenAsync(store, new UnitOfWork(erasures: [new ParticipantErasure(Id("jane"), "erase-2", At(200), "support", "asked again")]));
         var audit = await store.ListErasuresAsync(Id("jane"), Ct);
         Assert.Equal([("erase-1", At(100), "dpo@shop", "ticket 4711"), ("erase-2", At(200), "support", "asked again")],
             audit.Select(a => (a.ErasureId, a.At, a.Actor, a.Reason)));
@@ -100,7 +98,7 @@ public abstract partial class ReferralStoreContract
         await WrittenAsync(store, JanesHistory());
         await using (var session = await store.BeginAsync(Ct))
         {
-            Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork { Erasures = [new ParticipantErasure(Id("jane"), "erase-1", At(100), "dpo", "x")] }, Ct));
+            Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork(erasures: [new ParticipantErasure(Id("jane"), "erase-1", At(100), "dpo", "x")]), Ct));
             Assert.Null(await session.FindParticipantAsync(Id("jane"), Ct));
             Assert.NotNull(await store.FindParticipantAsync(Id("jane"), Ct));
         }

@@ -15,16 +15,16 @@ public abstract partial class ReferralStoreContract
     public async Task Outbox_delivery_state_changes_by_compare_and_set()
     {
         var store = await NewStoreAsync();
-        await WrittenAsync(store, new UnitOfWork { Notifications = [Notification("n-b", 5), Notification("n-a", 5), Notification("n-c", 1), Notification("n-d", 20)] });
+        await WrittenAsync(store, new UnitOfWork(notifications: [Notification("n-b", 5), Notification("n-a", 5), Notification("n-c", 1), Notification("n-d", 20)]));
         Assert.Equal(["n-c", "n-a", "n-b"], (await store.ListDueNotificationsAsync(At(5), 10, Ct)).Select(n => n.Id));
         Assert.Equal(["n-c"], (await store.ListDueNotificationsAsync(At(5), 1, Ct)).Select(n => n.Id));
 
         var a = Notification("n-a", 5);
-        var retried = a with { DueAt = At(30), Attempts = 1, FirstAttemptAt = At(5), LastAttemptAt = At(5), NotifiersTold = ["mail"], Failures = [new NotifierFailure("crm", "System.TimeoutException")] };
-        var dead = Notification("n-b", 5) with { DeadLetteredAt = At(6), DueAt = At(6), Attempts = 10 };
+        var retried = Delivery(a, At(30), 1, At(5), At(5), ["mail"], [new NotifierFailure("crm", "System.TimeoutException")], deadLetteredAt: null);
+        var dead = Delivery(Notification("n-b", 5), At(6), 10, firstAttemptAt: null, lastAttemptAt: null, [], [], deadLetteredAt: At(6));
         var written = await store.TryUpdateNotificationsAsync([new NotificationUpdate(retried, At(5)), new NotificationUpdate(dead, At(5)), new NotificationUpdate(Notification("n-c", 9), At(2))], Ct);
         Assert.Equal(["n-a", "n-b"], written);
-        Assert.Empty(await store.TryUpdateNotificationsAsync([new NotificationUpdate(retried with { Attempts = 2 }, At(5))], Ct));
+        Assert.Empty(await store.TryUpdateNotificationsAsync([new NotificationUpdate(Delivery(retried, retried.DueAt, 2, retried.FirstAttemptAt, retried.LastAttemptAt, retried.NotifiersTold, retried.Failures, deadLetteredAt: null), At(5))], Ct));
 
         Assert.Equal(["n-c"], (await store.ListDueNotificationsAsync(At(20) - NodaTime.Duration.Epsilon, 10, Ct)).Select(n => n.Id));
         var due = await store.ListDueNotificationsAsync(At(30), 10, Ct);
@@ -32,7 +32,7 @@ public abstract partial class ReferralStoreContract
         Assert.Equal(retried, due[2]);
         Assert.Equal(dead, Assert.Single(await store.ListDeadLetteredNotificationsAsync(10, Ct)));
 
-        var requeued = dead with { DeadLetteredAt = null, DueAt = At(7), Attempts = 0 };
+        var requeued = Delivery(dead, At(7), 0, dead.FirstAttemptAt, dead.LastAttemptAt, dead.NotifiersTold, dead.Failures, deadLetteredAt: null);
         Assert.Equal(["n-b"], await store.TryUpdateNotificationsAsync([new NotificationUpdate(requeued, At(6))], Ct));
         Assert.Empty(await store.ListDeadLetteredNotificationsAsync(10, Ct));
 
@@ -49,15 +49,15 @@ public abstract partial class ReferralStoreContract
     public async Task Outbox_due_lists_span_programs_and_one_of_racing_claims_wins()
     {
         var store = await NewStoreAsync();
-        await WrittenAsync(store, new UnitOfWork { Notifications = [Notification("n-b", 5), Notification("n-c", 1)] });
-        await WrittenAsync(store, new UnitOfWork { Notifications = [Notification("n-o", 3) with { Program = OtherProgram }] });
+        await WrittenAsync(store, new UnitOfWork(notifications: [Notification("n-b", 5), Notification("n-c", 1)]));
+        await WrittenAsync(store, new UnitOfWork(notifications: [Notification("n-o", 3, program: OtherProgram)]));
         Assert.Equal(["n-c", "n-o", "n-b"], (await store.ListDueNotificationsAsync(At(5), 10, Ct)).Select(n => n.Id));
         Assert.Equal(OtherProgram, (await store.ListDueNotificationsAsync(At(3), 10, Ct))[1].Program);
         Assert.Equal(["n-c"], (await store.ListDueNotificationsAsync(At(3) - NodaTime.Duration.FromTicks(1), 10, Ct)).Select(n => n.Id));
 
         var n = Notification("n-c", 1);
         var claims = await Task.WhenAll(Enumerable.Range(1, 8).Select(i =>
-            Task.Run(async () => await store.TryUpdateNotificationsAsync([new NotificationUpdate(n with { DueAt = At(10 + i) }, n.DueAt)], Ct), Ct)));
+            Task.Run(async () => await store.TryUpdateNotificationsAsync([new NotificationUpdate(Delivery(n, At(10 + i), n.Attempts, n.FirstAttemptAt, n.LastAttemptAt, n.NotifiersTold, n.Failures, n.DeadLetteredAt), n.DueAt)], Ct), Ct)));
 
         Assert.Equal(1, claims.Count(c => c.Count == 1));
         int winner = Array.FindIndex(claims, c => c.Count == 1) + 1;

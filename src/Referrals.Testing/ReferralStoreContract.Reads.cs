@@ -17,7 +17,7 @@ public abstract partial class ReferralStoreContract
     {
         var store = await NewStoreAsync();
         string[] written = ["é", "b", "Z", "a", "B", "late", "early"];
-        await WrittenAsync(store, new UnitOfWork { Orders = [.. written.Select(id => Order(id, minute: id == "late" ? 5 : id == "early" ? -5 : 0))] });
+        await WrittenAsync(store, new UnitOfWork(orders: [.. written.Select(id => Order(id, minute: id == "late" ? 5 : id == "early" ? -5 : 0))]));
         var seen = new List<string>();
         ListPosition? after = null;
         while (true)
@@ -47,8 +47,8 @@ public abstract partial class ReferralStoreContract
         string[] written = ["é", "b", "Z", "late", "a", "B", "early"];
         var touches = written.Select((id, i) => Touch(id, id == "late" ? 5 : id == "early" ? -5 : 0, referrer: i % 2 == 0 ? "ana" : "bob",
             customer: i % 3 == 0 ? "c-" + i : null, visitor: i % 3 == 1 ? "v-" + i : null, contact: i % 3 == 2 ? Email(i) : null)).ToList();
-        await WrittenAsync(store, new UnitOfWork { Touches = [.. touches.Take(4), Touch("a", 0, program: OtherProgram)] });
-        await WrittenAsync(store, new UnitOfWork { Touches = [.. touches.Skip(4), Touch("x", -10, program: OtherProgram)] });
+        await WrittenAsync(store, new UnitOfWork(touches: [.. touches.Take(4), Touch("a", 0, program: OtherProgram)]));
+        await WrittenAsync(store, new UnitOfWork(touches: [.. touches.Skip(4), Touch("x", -10, program: OtherProgram)]));
 
         var pages = new List<string>();
         var seen = new List<Attribution.Touch>();
@@ -82,8 +82,8 @@ public abstract partial class ReferralStoreContract
         string[] written = ["é", "b", "Z", "late", "a", "B", "early"];
         var rewards = written.Select((id, i) => Reward(id, beneficiary: i % 2 == 0 ? "ana" : "bob", orderId: "o-" + i, minute: id == "late" ? 5 : id == "early" ? -5 : 0,
             due: i % 3 == 0 ? RewardDue.HoldEnds : null, dueMinute: 60 + i, document: $$"""{"v":1,"reward":"{{id}}"}""")).ToList();
-        await WrittenAsync(store, new UnitOfWork { Rewards = [.. rewards.Take(4), Reward("a", program: OtherProgram)] });
-        await WrittenAsync(store, new UnitOfWork { Rewards = [.. rewards.Skip(4), Reward("x", minute: -10, program: OtherProgram)] });
+        await WrittenAsync(store, new UnitOfWork(rewards: [.. rewards.Take(4), Reward("a", program: OtherProgram)]));
+        await WrittenAsync(store, new UnitOfWork(rewards: [.. rewards.Skip(4), Reward("x", minute: -10, program: OtherProgram)]));
 
         var pages = new List<string>();
         var seen = new List<RewardRow>();
@@ -104,10 +104,8 @@ public abstract partial class ReferralStoreContract
         Assert.Equal(["x", "a"], (await store.ListProgramRewardsAsync(OtherProgram, null, 10, Ct)).Select(r => r.RewardId));
 
         var late = rewards[Array.IndexOf(written, "late")];
-        await WrittenAsync(store, new UnitOfWork
-        {
-            Rewards = [new RewardRow(Program, "late", late.Beneficiary, late.OrderId, At(-10), 2, null, null, late.Document)],
-        });
+        await WrittenAsync(store, new UnitOfWork(
+            rewards: [new RewardRow(Program, "late", late.Beneficiary, late.OrderId, At(-10), 2, null, null, late.Document)]));
         Assert.Equal(["late", "early", "B", "Z", "a", "b", "é"], (await store.ListProgramRewardsAsync(Program, null, 10, Ct)).Select(r => r.RewardId));
         Assert.Empty(await store.ListProgramRewardsAsync(Program, new ListPosition(At(0), "é"), 10, Ct));
     }
@@ -120,14 +118,12 @@ public abstract partial class ReferralStoreContract
     public async Task A_session_lists_its_own_uncommitted_touches_and_rewards_of_the_program()
     {
         var store = await NewStoreAsync();
-        await WrittenAsync(store, new UnitOfWork { Touches = [Touch("t-1", 10)], Rewards = [Reward("w-1", minute: 10)] });
+        await WrittenAsync(store, new UnitOfWork(touches: [Touch("t-1", 10)], rewards: [Reward("w-1", minute: 10)]));
         await using (var session = await store.BeginAsync(Ct))
         {
-            Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork
-            {
-                Touches = [Touch("t-0", 10), Touch("t-2", 20)],
-                Rewards = [Reward("w-0", minute: 10), Reward("w-2", minute: 20)],
-            }, Ct));
+            Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork(
+                touches: [Touch("t-0", 10), Touch("t-2", 20)],
+                rewards: [Reward("w-0", minute: 10), Reward("w-2", minute: 20)]), Ct));
             Assert.Equal(["t-0", "t-1", "t-2"], (await session.ListProgramTouchesAsync(Program, null, 10, Ct)).Select(t => t.Id));
             Assert.Equal(["t-1", "t-2"], (await session.ListProgramTouchesAsync(Program, new ListPosition(At(10), "t-0"), 10, Ct)).Select(t => t.Id));
             Assert.Equal(["w-0", "w-1", "w-2"], (await session.ListProgramRewardsAsync(Program, null, 10, Ct)).Select(r => r.RewardId));
@@ -153,12 +149,10 @@ public abstract partial class ReferralStoreContract
     {
         var store = await NewStoreAsync();
         string[] ids = ["\uFFFF", "😀", "a", "\uE000", "😀b", "\uFFFFa"];
-        await WrittenAsync(store, new UnitOfWork
-        {
-            Orders = [.. ids.Select(id => Order(id, counted: "ana"))],
-            Rewards = [.. ids.Select(id => Reward(id, due: RewardDue.HoldEnds))],
-            Touches = [.. ids.Select(id => Touch(id, 0))],
-        });
+        await WrittenAsync(store, new UnitOfWork(
+            orders: [.. ids.Select(id => Order(id, counted: "ana"))],
+            rewards: [.. ids.Select(id => Reward(id, due: RewardDue.HoldEnds))],
+            touches: [.. ids.Select(id => Touch(id, 0))]));
         string[] expected = [.. ids.Order(StringComparer.Ordinal)];
         Assert.Equal(["a", "😀", "😀b", "\uE000", "\uFFFF", "\uFFFFa"], expected);
 
@@ -218,14 +212,14 @@ public abstract partial class ReferralStoreContract
     public async Task Referrals_are_ranked_by_event_time_whatever_the_arrival_order()
     {
         var store = await NewStoreAsync();
-        await WrittenAsync(store, new UnitOfWork { Orders = [Order("o-3", minute: 30, counted: "ana", customer: "c"), Order("o-1", minute: 10, counted: "ana", customer: "a")] });
-        await WrittenAsync(store, new UnitOfWork { Orders = [Order("o-2", minute: 20, counted: "ana", customer: "b"), Order("o-0", minute: 20, counted: "bob", customer: "b")] });
-        await WrittenAsync(store, new UnitOfWork { Orders = [Order("o-2b", minute: 20, counted: "ana", customer: "b")] });
+        await WrittenAsync(store, new UnitOfWork(orders: [Order("o-3", minute: 30, counted: "ana", customer: "c"), Order("o-1", minute: 10, counted: "ana", customer: "a")]));
+        await WrittenAsync(store, new UnitOfWork(orders: [Order("o-2", minute: 20, counted: "ana", customer: "b"), Order("o-0", minute: 20, counted: "bob", customer: "b")]));
+        await WrittenAsync(store, new UnitOfWork(orders: [Order("o-2b", minute: 20, counted: "ana", customer: "b")]));
         var ranked = await store.ListReferralsAsync(Program, Id("ana"), null, 10, Ct);
         Assert.Equal(["o-1", "o-2", "o-2b", "o-3"], ranked.Select(o => o.Conversion.OrderId));
         var later = await store.ListReferralsAsync(Program, Id("ana"), new ListPosition(At(20), "o-2"), 10, Ct);
         Assert.Equal(["o-2b", "o-3"], later.Select(o => o.Conversion.OrderId));
-        await WrittenAsync(store, new UnitOfWork { Orders = [Order("o-2", minute: 20, version: 2, customer: "b")] });
+        await WrittenAsync(store, new UnitOfWork(orders: [Order("o-2", minute: 20, version: 2, customer: "b")]));
         Assert.Equal(["o-1", "o-2b", "o-3"], (await store.ListReferralsAsync(Program, Id("ana"), null, 10, Ct)).Select(o => o.Conversion.OrderId));
         Assert.Equal(["o-0", "o-2", "o-2b"], (await store.ListCustomerOrdersAsync(Program, Id("b"), null, 10, Ct)).Select(o => o.Conversion.OrderId));
         Assert.Equal(["o-2b"], (await store.ListCustomerOrdersAsync(Program, Id("b"), new ListPosition(At(20), "o-2"), 10, Ct)).Select(o => o.Conversion.OrderId));
@@ -240,12 +234,10 @@ public abstract partial class ReferralStoreContract
     public async Task Referrals_are_counted_between_two_positions_by_event_time_then_order_id()
     {
         var store = await NewStoreAsync();
-        await WrittenAsync(store, new UnitOfWork
-        {
-            Orders = [Order("o-3", minute: 30, counted: "ana", customer: "c"), Order("o-1", minute: 10, counted: "ana", customer: "a"),
+        await WrittenAsync(store, new UnitOfWork(
+            orders: [Order("o-3", minute: 30, counted: "ana", customer: "c"), Order("o-1", minute: 10, counted: "ana", customer: "a"),
                 Order("o-2", minute: 20, counted: "ana", customer: "b"), Order("o-2b", minute: 20, counted: "ana", customer: "d"),
-                Order("o-0", minute: 20, counted: "bob", customer: "e"), Order("o-4", minute: 40, counted: "ana", customer: "f")],
-        });
+                Order("o-0", minute: 20, counted: "bob", customer: "e"), Order("o-4", minute: 40, counted: "ana", customer: "f")]));
         var end = new ListPosition(At(60), "");
         Assert.Equal(0, await store.CountReferralsAsync(Program, Id("ana"), null, new ListPosition(At(10), "o-1"), 10, Ct));
         Assert.Equal(2, await store.CountReferralsAsync(Program, Id("ana"), null, new ListPosition(At(20), "o-2b"), 10, Ct));
@@ -258,7 +250,7 @@ public abstract partial class ReferralStoreContract
         Assert.Equal(1, await store.CountReferralsAsync(Program, Id("ana"), new ListPosition(At(10), "o-1"), new ListPosition(At(30), "o-3"), 1, Ct));
         Assert.Equal(0, await store.CountReferralsAsync(Program, Id("ana"), new ListPosition(At(30), "o-3"), new ListPosition(At(20), "o-2"), 10, Ct));
         Assert.Equal(0, await store.CountReferralsAsync(OtherProgram, Id("ana"), null, end, 10, Ct));
-        await WrittenAsync(store, new UnitOfWork { Orders = [Order("o-2", minute: 20, version: 2, customer: "b")] });
+        await WrittenAsync(store, new UnitOfWork(orders: [Order("o-2", minute: 20, version: 2, customer: "b")]));
         Assert.Equal(4, await store.CountReferralsAsync(Program, Id("ana"), null, end, 10, Ct));
     }
 
@@ -267,11 +259,9 @@ public abstract partial class ReferralStoreContract
     public async Task Counts_are_half_open_and_stop_at_the_limit()
     {
         var store = await NewStoreAsync();
-        await WrittenAsync(store, new UnitOfWork
-        {
-            Orders = [.. Enumerable.Range(0, 6).Select(i => Order("o-" + i, minute: i * 10, credited: "ana")), Order("x", minute: 15, credited: "bob")],
-            Touches = [.. Enumerable.Range(0, 6).Select(i => Touch("t-" + i, i * 10)), Touch("x", 15, referrer: "bob")],
-        });
+        await WrittenAsync(store, new UnitOfWork(
+            orders: [.. Enumerable.Range(0, 6).Select(i => Order("o-" + i, minute: i * 10, credited: "ana")), Order("x", minute: 15, credited: "bob")],
+            touches: [.. Enumerable.Range(0, 6).Select(i => Touch("t-" + i, i * 10)), Touch("x", 15, referrer: "bob")]));
         Assert.Equal(3, await store.CountCreditedOrdersAsync(Program, Id("ana"), At(10), At(40), 100, Ct));
         Assert.Equal(2, await store.CountCreditedOrdersAsync(Program, Id("ana"), At(10), At(40), 2, Ct));
         Assert.Equal(0, await store.CountCreditedOrdersAsync(OtherProgram, Id("ana"), At(0), At(60), 100, Ct));
@@ -285,11 +275,9 @@ public abstract partial class ReferralStoreContract
     public async Task Code_uses_are_counted_by_event_time()
     {
         var store = await NewStoreAsync();
-        await WrittenAsync(store, new UnitOfWork
-        {
-            Orders = [Order("o-2", minute: 20, code: "JANE20"), Order("o-1", minute: 10, code: "JANE20"), Order("o-1", minute: 10, code: "JANE20", program: OtherProgram),
-                Order("o-3", minute: 30, code: "JANE20"), Order("o-4", minute: 10, code: "ANA2026")],
-        });
+        await WrittenAsync(store, new UnitOfWork(
+            orders: [Order("o-2", minute: 20, code: "JANE20"), Order("o-1", minute: 10, code: "JANE20"), Order("o-1", minute: 10, code: "JANE20", program: OtherProgram),
+                Order("o-3", minute: 30, code: "JANE20"), Order("o-4", minute: 10, code: "ANA2026")]));
         Assert.Equal(2, await store.CountCodeUsesAsync(Code("JANE20"), new ListPosition(At(20), "o-2"), 10, Ct));
         Assert.Equal(3, await store.CountCodeUsesAsync(Code("JANE20"), new ListPosition(At(20), "o-3"), 10, Ct));
         Assert.Equal(1, await store.CountCodeUsesAsync(Code("JANE20"), new ListPosition(At(20), "o-2"), 1, Ct));
@@ -304,18 +292,16 @@ public abstract partial class ReferralStoreContract
     public async Task Due_index_lists_what_is_due_and_forgets_what_is_closed()
     {
         var store = await NewStoreAsync();
-        await WrittenAsync(store, new UnitOfWork
-        {
-            Rewards = [Reward("w-b", due: RewardDue.HoldEnds, dueMinute: 10), Reward("w-a", due: RewardDue.HoldEnds, dueMinute: 10),
+        await WrittenAsync(store, new UnitOfWork(
+            rewards: [Reward("w-b", due: RewardDue.HoldEnds, dueMinute: 10), Reward("w-a", due: RewardDue.HoldEnds, dueMinute: 10),
                 Reward("w-c", due: RewardDue.HoldEnds, dueMinute: 5), Reward("w-d", due: RewardDue.HoldEnds, dueMinute: 11),
-                Reward("w-e", due: RewardDue.Fulfilment, dueMinute: 1), Reward("w-f", due: RewardDue.Review, dueMinute: 1), Reward("w-g")],
-        });
+                Reward("w-e", due: RewardDue.Fulfilment, dueMinute: 1), Reward("w-f", due: RewardDue.Review, dueMinute: 1), Reward("w-g")]));
         var due = await store.ListDueRewardsAsync(Program, RewardDue.HoldEnds, At(10), null, 10, Ct);
         Assert.Equal(["w-c", "w-a", "w-b"], due.Select(r => r.RewardId));
         Assert.Equal(["w-a", "w-b"], (await store.ListDueRewardsAsync(Program, RewardDue.HoldEnds, At(10), new ListPosition(At(5), "w-c"), 10, Ct)).Select(r => r.RewardId));
         Assert.Equal(["w-c"], (await store.ListDueRewardsAsync(Program, RewardDue.HoldEnds, At(10), null, 1, Ct)).Select(r => r.RewardId));
         Assert.Equal(["w-e"], (await store.ListDueRewardsAsync(Program, RewardDue.Fulfilment, At(100), null, 10, Ct)).Select(r => r.RewardId));
-        await WrittenAsync(store, new UnitOfWork { Rewards = [Reward("w-a", version: 2, due: RewardDue.Fulfilment, dueMinute: 12), Reward("w-c", version: 2)] });
+        await WrittenAsync(store, new UnitOfWork(rewards: [Reward("w-a", version: 2, due: RewardDue.Fulfilment, dueMinute: 12), Reward("w-c", version: 2)]));
         Assert.Equal(["w-b"], (await store.ListDueRewardsAsync(Program, RewardDue.HoldEnds, At(10), null, 10, Ct)).Select(r => r.RewardId));
         Assert.Equal(["w-e", "w-a"], (await store.ListDueRewardsAsync(Program, RewardDue.Fulfilment, At(100), null, 10, Ct)).Select(r => r.RewardId));
         var closed = await store.FindRewardAsync(Program, "w-c", Ct);
@@ -328,11 +314,9 @@ public abstract partial class ReferralStoreContract
     public async Task Rewards_after_a_time_are_listed_by_conversion_time()
     {
         var store = await NewStoreAsync();
-        await WrittenAsync(store, new UnitOfWork
-        {
-            Rewards = [Reward("w-3", minute: 30, orderId: "o-3"), Reward("w-1", minute: 10, orderId: "o-1"), Reward("w-2b", minute: 20, orderId: "o-2"),
-                Reward("w-2a", minute: 20, orderId: "o-2"), Reward("x", beneficiary: "bob", minute: 20, orderId: "o-2")],
-        });
+        await WrittenAsync(store, new UnitOfWork(
+            rewards: [Reward("w-3", minute: 30, orderId: "o-3"), Reward("w-1", minute: 10, orderId: "o-1"), Reward("w-2b", minute: 20, orderId: "o-2"),
+                Reward("w-2a", minute: 20, orderId: "o-2"), Reward("x", beneficiary: "bob", minute: 20, orderId: "o-2")]));
         Assert.Equal(["w-2a", "w-2b", "w-3"], (await store.ListBeneficiaryRewardsAsync(Program, Id("ana"), new ListPosition(At(20), ""), 10, Ct)).Select(r => r.RewardId));
         Assert.Equal(["w-1", "w-2a"], (await store.ListBeneficiaryRewardsAsync(Program, Id("ana"), null, 2, Ct)).Select(r => r.RewardId));
         Assert.Equal(["w-2a", "w-2b", "x"], (await store.ListOrderRewardsAsync(Program, "o-2", Ct)).Select(r => r.RewardId));
@@ -343,10 +327,10 @@ public abstract partial class ReferralStoreContract
     public async Task Refunds_may_arrive_before_their_order()
     {
         var store = await NewStoreAsync();
-        await WrittenAsync(store, new UnitOfWork { Refunds = [Refund("o-1", "r-2", 5)] });
-        await WrittenAsync(store, new UnitOfWork { Refunds = [Refund("o-1", "r-1", 3)] });
+        await WrittenAsync(store, new UnitOfWork(refunds: [Refund("o-1", "r-2", 5)]));
+        await WrittenAsync(store, new UnitOfWork(refunds: [Refund("o-1", "r-1", 3)]));
         Assert.Null(await store.FindOrderAsync(Program, "o-1", Ct));
-        await WrittenAsync(store, new UnitOfWork { Orders = [Order("o-1")] });
+        await WrittenAsync(store, new UnitOfWork(orders: [Order("o-1")]));
         Assert.Equal(["r-2", "r-1"], (await store.ListRefundsAsync(Program, "o-1", Ct)).Select(r => r.RefundId));
     }
 
@@ -361,12 +345,12 @@ public abstract partial class ReferralStoreContract
         var store = await NewStoreAsync();
         var usd = Refund("o-1", "r-1", 3) with { Amount = new Money(12.34m, "USD") };
         var chargeback = Refund("o-1", "r-2", 4) with { IsChargeback = true };
-        await WrittenAsync(store, new UnitOfWork { Refunds = [usd] });
-        await WrittenAsync(store, new UnitOfWork { Refunds = [chargeback] });
+        await WrittenAsync(store, new UnitOfWork(refunds: [usd]));
+        await WrittenAsync(store, new UnitOfWork(refunds: [chargeback]));
         await using (var session = await store.BeginAsync(Ct))
         {
             Assert.Equal([usd, chargeback], await session.ListRefundsAsync(Program, "o-1", Ct));
-            Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork { Orders = [Order("o-1")] }, Ct));
+            Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork(orders: [Order("o-1")]), Ct));
             Assert.Equal([usd, chargeback], await session.ListRefundsAsync(Program, "o-1", Ct));
         }
         Assert.Null(await store.FindOrderAsync(Program, "o-1", Ct));
@@ -381,13 +365,13 @@ public abstract partial class ReferralStoreContract
     public async Task Codes_keep_their_history_and_feed_their_latest_changes()
     {
         var store = await NewStoreAsync();
-        await WrittenAsync(store, new UnitOfWork { Codes = [CodeVersion("JANE20"), CodeVersion("ANA2026")] });
-        await WrittenAsync(store, new UnitOfWork { Codes = [CodeVersion("BEN7")] });
+        await WrittenAsync(store, new UnitOfWork(codes: [CodeVersion("JANE20"), CodeVersion("ANA2026")]));
+        await WrittenAsync(store, new UnitOfWork(codes: [CodeVersion("BEN7")]));
         var first = await store.ListCodeChangesAsync(0, 10, Ct);
         Assert.Equal(["JANE20", "ANA2026", "BEN7"], first.Select(c => c.Record.Code.Value));
         Assert.True(first[0].Position > 0 && first[0].Position < first[1].Position && first[1].Position < first[2].Position);
-        await WrittenAsync(store, new UnitOfWork { Codes = [CodeVersion("JANE20", version: 2, status: CodeStatus.Paused, minute: 60)] });
-        Assert.Equal(WriteOutcome.Conflict(RowKind.Code, "JANE20"), await WriteAsync(store, new UnitOfWork { Codes = [CodeVersion("JANE20", version: 2, status: CodeStatus.Revoked)] }));
+        await WrittenAsync(store, new UnitOfWork(codes: [CodeVersion("JANE20", version: 2, status: CodeStatus.Paused, minute: 60)]));
+        Assert.Equal(WriteOutcome.Conflict(RowKind.Code, "JANE20"), await WriteAsync(store, new UnitOfWork(codes: [CodeVersion("JANE20", version: 2, status: CodeStatus.Revoked)])));
         var changes = await store.ListCodeChangesAsync(first[1].Position, 10, Ct);
         Assert.Equal(["BEN7", "JANE20"], changes.Select(c => c.Record.Code.Value));
         Assert.Equal(CodeStatus.Paused, changes[1].Record.Status);
@@ -404,9 +388,9 @@ public abstract partial class ReferralStoreContract
     public async Task Codes_are_listed_by_owner()
     {
         var store = await NewStoreAsync();
-        await WrittenAsync(store, new UnitOfWork { Codes = [CodeVersion("JANE20"), CodeVersion("ANA2026"), CodeVersion("BEN7", owner: "bob"), CodeVersion("BUCK9", owner: null)] });
+        await WrittenAsync(store, new UnitOfWork(codes: [CodeVersion("JANE20"), CodeVersion("ANA2026"), CodeVersion("BEN7", owner: "bob"), CodeVersion("BUCK9", owner: null)]));
         Assert.Equal(["ANA2026", "JANE20"], (await store.ListCodesByOwnerAsync(Program, Id("ana"), null, 10, Ct)).Select(c => c.Code.Value));
-        await WrittenAsync(store, new UnitOfWork { Codes = [CodeVersion("JANE20", version: 2, owner: "bob"), CodeVersion("BUCK9", version: 2, owner: "bob")] });
+        await WrittenAsync(store, new UnitOfWork(codes: [CodeVersion("JANE20", version: 2, owner: "bob"), CodeVersion("BUCK9", version: 2, owner: "bob")]));
         Assert.Equal(["ANA2026"], (await store.ListCodesByOwnerAsync(Program, Id("ana"), null, 10, Ct)).Select(c => c.Code.Value));
         Assert.Equal(["BEN7", "BUCK9", "JANE20"], (await store.ListCodesByOwnerAsync(Program, Id("bob"), null, 10, Ct)).Select(c => c.Code.Value));
         Assert.Equal(["BUCK9"], (await store.ListCodesByOwnerAsync(Program, Id("bob"), Code("BEN7"), 1, Ct)).Select(c => c.Code.Value));
@@ -421,11 +405,9 @@ public abstract partial class ReferralStoreContract
     public async Task Touches_are_found_by_customer_visitor_or_contact()
     {
         var store = await NewStoreAsync();
-        await WrittenAsync(store, new UnitOfWork
-        {
-            Touches = [Touch("t-1", 10, customer: "c"), Touch("t-2", 20, visitor: "v-1", customer: "c"), Touch("t-3", 30, contact: Email(1)),
-                Touch("t-4", 40, visitor: "v-2"), Touch("t-5", 50, customer: "c"), Touch("t-6", 20, customer: "c", program: OtherProgram)],
-        });
+        await WrittenAsync(store, new UnitOfWork(
+            touches: [Touch("t-1", 10, customer: "c"), Touch("t-2", 20, visitor: "v-1", customer: "c"), Touch("t-3", 30, contact: Email(1)),
+                Touch("t-4", 40, visitor: "v-2"), Touch("t-5", 50, customer: "c"), Touch("t-6", 20, customer: "c", program: OtherProgram)]));
         var all = await store.FindTouchesAsync(Program, Id("c"), ["v-1", "v-2"], [Email(1)], At(0), At(100), 10, Ct);
         Assert.Equal(["t-5", "t-4", "t-3", "t-2", "t-1"], all.Select(t => t.Id));
         var window = await store.FindTouchesAsync(Program, Id("c"), ["v-1"], [Email(1)], At(10), At(50), 10, Ct);
@@ -439,9 +421,9 @@ public abstract partial class ReferralStoreContract
     public async Task Participants_are_found_by_their_current_contacts()
     {
         var store = await NewStoreAsync();
-        await WrittenAsync(store, new UnitOfWork { Participants = [Person("b", [Email(1)]), Person("a", [Email(1), Phone(2)])], VisitorLinks = [new VisitorLink("v-2", Id("a")), new VisitorLink("v-1", Id("a"))] });
+        await WrittenAsync(store, new UnitOfWork(participants: [Person("b", [Email(1)]), Person("a", [Email(1), Phone(2)])], visitorLinks: [new VisitorLink("v-2", Id("a")), new VisitorLink("v-1", Id("a"))]));
         Assert.Equal(["a", "b"], (await store.FindParticipantsByContactAsync(Email(1), Ct)).Select(p => p.Id.Value));
-        await WrittenAsync(store, new UnitOfWork { Participants = [Person("a", [Phone(2)])], VisitorLinks = [new VisitorLink("v-1", Id("a"))] });
+        await WrittenAsync(store, new UnitOfWork(participants: [Person("a", [Phone(2)])], visitorLinks: [new VisitorLink("v-1", Id("a"))]));
         Assert.Equal(["b"], (await store.FindParticipantsByContactAsync(Email(1), Ct)).Select(p => p.Id.Value));
         Assert.Equal(["a"], (await store.FindParticipantsByContactAsync(Phone(2), Ct)).Select(p => p.Id.Value));
         Assert.Equal(["v-1", "v-2"], await store.ListVisitorsAsync(Id("a"), Ct));
@@ -452,7 +434,7 @@ public abstract partial class ReferralStoreContract
     public async Task Summaries_come_back_in_key_order()
     {
         var store = await NewStoreAsync();
-        await WrittenAsync(store, new UnitOfWork { Summaries = [Summary("ana", "", 1), Summary("ana", "cap:M2026-11", 1), Summary("ana", "cap:L", 1), Summary("bob", "cap:Y2026", 1)] });
+        await WrittenAsync(store, new UnitOfWork(summaries: [Summary("ana", "", 1), Summary("ana", "cap:M2026-11", 1), Summary("ana", "cap:L", 1), Summary("bob", "cap:Y2026", 1)]));
         var rows = await store.GetSummariesAsync(Program, Id("ana"), ["cap:L", "cap:Y2026", "", "cap:M2026-11"], Ct);
         Assert.Equal(["cap:L", "", "cap:M2026-11"], rows.Select(r => r.Key));
     }
@@ -462,8 +444,8 @@ public abstract partial class ReferralStoreContract
     public async Task Ledger_pages_by_sequence()
     {
         var store = await NewStoreAsync();
-        await WrittenAsync(store, new UnitOfWork { Entries = [Entry("w-2", "e-1"), Entry("w-1", "e-1")] });
-        await WrittenAsync(store, new UnitOfWork { Entries = [Entry("w-2", "e-2"), Entry("x", "e-1", program: OtherProgram)] });
+        await WrittenAsync(store, new UnitOfWork(entries: [Entry("w-2", "e-1"), Entry("w-1", "e-1")]));
+        await WrittenAsync(store, new UnitOfWork(entries: [Entry("w-2", "e-2"), Entry("x", "e-1", program: OtherProgram)]));
         var ledger = await store.ListLedgerAsync(Program, 0, 10, Ct);
         Assert.Equal(["w-2/e-1", "w-1/e-1", "w-2/e-2"], ledger.Select(e => e.RewardId + "/" + e.EntryId));
         Assert.True(ledger[0].Sequence > 0 && ledger[0].Sequence < ledger[1].Sequence && ledger[1].Sequence < ledger[2].Sequence);
@@ -480,12 +462,10 @@ public abstract partial class ReferralStoreContract
     public async Task Sightings_list_registrations_then_latest_orders()
     {
         var store = await NewStoreAsync();
-        await WrittenAsync(store, new UnitOfWork
-        {
-            Participants = [Person("z", fingerprints: [Device(1)]), Person("m", fingerprints: [Device(1), Card(1)])],
-            Orders = [Order("o-1", minute: 10, customer: "c1", fingerprints: [Device(1)]), Order("o-2", minute: 20, customer: "c2", fingerprints: [Device(1)]),
-                Order("o-3", minute: 30, customer: "c3", fingerprints: [Device(1)]), Order("o-4", minute: 15, customer: "c4", fingerprints: [Card(1)])],
-        });
+        await WrittenAsync(store, new UnitOfWork(
+            participants: [Person("z", fingerprints: [Device(1)]), Person("m", fingerprints: [Device(1), Card(1)])],
+            orders: [Order("o-1", minute: 10, customer: "c1", fingerprints: [Device(1)]), Order("o-2", minute: 20, customer: "c2", fingerprints: [Device(1)]),
+                Order("o-3", minute: 30, customer: "c3", fingerprints: [Device(1)]), Order("o-4", minute: 15, customer: "c4", fingerprints: [Card(1)])]));
         var seen = await store.FindSightingsAsync(Program, Device(1), At(30), 2, Ct);
         Assert.Equal([("m", (NodaTime.Instant?)null, (string?)null), ("z", null, null), ("c2", At(20), "o-2"), ("c1", At(10), "o-1")],
             seen.Select(s => (s.Participant.Value, s.At, s.OrderId)));

@@ -15,7 +15,7 @@ public abstract partial class ReferralStoreContract
     {
         var store = await NewStoreAsync();
         Assert.Empty(await store.ListPendingRebuildsAsync(Ct));
-        var outcome = await WriteAsync(store, new UnitOfWork { Orders = [Order("o-1")], RebuiltPrograms = [Program] });
+        var outcome = await WriteAsync(store, new UnitOfWork(orders: [Order("o-1")], rebuiltPrograms: [Program]));
         Assert.Equal(WriteOutcome.Duplicate(RowKind.Rebuild, Program.Value), outcome);
         Assert.Null(await store.FindOrderAsync(Program, "o-1", Ct));
     }
@@ -25,8 +25,8 @@ public abstract partial class ReferralStoreContract
     public async Task Code_inserted_twice_is_a_duplicate_naming_the_code()
     {
         var store = await NewStoreAsync();
-        await WrittenAsync(store, new UnitOfWork { Codes = [CodeVersion("JANE20")] });
-        var again = await WriteAsync(store, new UnitOfWork { Codes = [CodeVersion("JANE20", program: OtherProgram)] });
+        await WrittenAsync(store, new UnitOfWork(codes: [CodeVersion("JANE20")]));
+        var again = await WriteAsync(store, new UnitOfWork(codes: [CodeVersion("JANE20", program: OtherProgram)]));
         Assert.Equal(WriteOutcome.Duplicate(RowKind.Code, "JANE20"), again);
         Assert.Equal(Program, (await store.FindCodeAsync(Code("JANE20"), Ct))!.Program);
     }
@@ -39,10 +39,10 @@ public abstract partial class ReferralStoreContract
     public async Task A_unit_of_new_codes_is_a_duplicate_naming_the_first_code_that_exists_or_repeats()
     {
         var store = await NewStoreAsync();
-        await WrittenAsync(store, new UnitOfWork { Codes = [CodeVersion("BEN7"), CodeVersion("JANE20")] });
-        var exists = await WriteAsync(store, new UnitOfWork { Codes = [CodeVersion("ANA2026"), CodeVersion("JANE20", program: OtherProgram), CodeVersion("BEN7")] });
+        await WrittenAsync(store, new UnitOfWork(codes: [CodeVersion("BEN7"), CodeVersion("JANE20")]));
+        var exists = await WriteAsync(store, new UnitOfWork(codes: [CodeVersion("ANA2026"), CodeVersion("JANE20", program: OtherProgram), CodeVersion("BEN7")]));
         Assert.Equal(WriteOutcome.Duplicate(RowKind.Code, "JANE20"), exists);
-        var repeats = await WriteAsync(store, new UnitOfWork { Codes = [CodeVersion("ANA2026"), CodeVersion("BUCK9"), CodeVersion("BUCK9"), CodeVersion("BEN7")] });
+        var repeats = await WriteAsync(store, new UnitOfWork(codes: [CodeVersion("ANA2026"), CodeVersion("BUCK9"), CodeVersion("BUCK9"), CodeVersion("BEN7")]));
         Assert.Equal(WriteOutcome.Duplicate(RowKind.Code, "BUCK9"), repeats);
         Assert.Null(await store.FindCodeAsync(Code("ANA2026"), Ct));
         Assert.Null(await store.FindCodeAsync(Code("BUCK9"), Ct));
@@ -61,7 +61,7 @@ public abstract partial class ReferralStoreContract
         var store = await NewStoreAsync();
         // 7,919 is prime to 100,000: 300 distinct codes, their list order not their key order.
         var codes = Enumerable.Range(0, 300).Select(n => $"K{n * 7919 % 100_000:D5}").ToList();
-        await WrittenAsync(store, new UnitOfWork { Codes = codes.Select(c => CodeVersion(c, owner: null)).ToList() });
+        await WrittenAsync(store, new UnitOfWork(codes: codes.Select(c => CodeVersion(c, owner: null)).ToList()));
         var changes = await store.ListCodeChangesAsync(0, 1000, Ct);
         Assert.Equal(codes, changes.Select(c => c.Record.Code.Value));
         Assert.True(changes.Zip(changes.Skip(1)).All(p => p.First.Position < p.Second.Position));
@@ -71,7 +71,7 @@ public abstract partial class ReferralStoreContract
         var fresh = Enumerable.Range(0, 300).Select(n => $"M{n * 7919 % 100_000:D5}").ToList();
         fresh[150] = fresh[40];
         fresh[200] = codes[5];
-        var outcome = await WriteAsync(store, new UnitOfWork { Codes = fresh.Select(c => CodeVersion(c, owner: null)).ToList() });
+        var outcome = await WriteAsync(store, new UnitOfWork(codes: fresh.Select(c => CodeVersion(c, owner: null)).ToList()));
         Assert.Equal(WriteOutcome.Duplicate(RowKind.Code, fresh[40]), outcome);
         Assert.Null(await store.FindCodeAsync(Code(fresh[0]), Ct));
         Assert.Equal(300, (await store.ListCodeChangesAsync(0, 1000, Ct)).Count);
@@ -82,13 +82,13 @@ public abstract partial class ReferralStoreContract
     public async Task A_large_unit_writes_the_versions_of_a_code_in_list_order()
     {
         var store = await NewStoreAsync();
-        await WrittenAsync(store, new UnitOfWork { Codes = [CodeVersion("JANE20")] });
+        await WrittenAsync(store, new UnitOfWork(codes: [CodeVersion("JANE20")]));
         var rows = Enumerable.Range(0, 200).Select(n => CodeVersion($"K{n * 7919 % 100_000:D5}", owner: null)).ToList();
         for (int v = 2; v <= 21; v++)
         {
             rows.Insert((v - 2) * 10, CodeVersion("JANE20", version: v, minute: v));
         }
-        await WrittenAsync(store, new UnitOfWork { Codes = rows });
+        await WrittenAsync(store, new UnitOfWork(codes: rows));
         Assert.Equal(Enumerable.Range(1, 21).Select(v => (long)v), (await store.ListCodeHistoryAsync(Code("JANE20"), Ct)).Select(h => h.Record.Version));
         Assert.Equal(21, (await store.FindCodeAsync(Code("JANE20"), Ct))!.Version);
     }
@@ -98,19 +98,17 @@ public abstract partial class ReferralStoreContract
     public async Task Natural_keys_are_duplicates_naming_the_key()
     {
         var store = await NewStoreAsync();
-        await WrittenAsync(store, new UnitOfWork
-        {
-            Touches = [Touch("t-1", 0)],
-            Orders = [Order("o-1")],
-            Refunds = [Refund("o-1", "r-1")],
-            Entries = [Entry("w-1", "w-1:earned")],
-            Notifications = [Notification("n-1", 1)],
-        });
-        Assert.Equal(WriteOutcome.Duplicate(RowKind.Touch, "t-1"), await WriteAsync(store, new UnitOfWork { Touches = [Touch("t-1", 5)] }));
-        Assert.Equal(WriteOutcome.Duplicate(RowKind.Order, "o-1"), await WriteAsync(store, new UnitOfWork { Orders = [Order("o-1", minute: 9)] }));
-        Assert.Equal(WriteOutcome.Duplicate(RowKind.Refund, "r-1"), await WriteAsync(store, new UnitOfWork { Refunds = [Refund("o-2", "r-1")] }));
-        Assert.Equal(WriteOutcome.Duplicate(RowKind.Entry, "w-1/w-1:earned"), await WriteAsync(store, new UnitOfWork { Entries = [Entry("w-1", "w-1:earned", 3)] }));
-        Assert.Equal(WriteOutcome.Duplicate(RowKind.Notification, "n-1"), await WriteAsync(store, new UnitOfWork { Notifications = [Notification("n-1", 2)] }));
+        await WrittenAsync(store, new UnitOfWork(
+            touches: [Touch("t-1", 0)],
+            orders: [Order("o-1")],
+            refunds: [Refund("o-1", "r-1")],
+            entries: [Entry("w-1", "w-1:earned")],
+            notifications: [Notification("n-1", 1)]));
+        Assert.Equal(WriteOutcome.Duplicate(RowKind.Touch, "t-1"), await WriteAsync(store, new UnitOfWork(touches: [Touch("t-1", 5)])));
+        Assert.Equal(WriteOutcome.Duplicate(RowKind.Order, "o-1"), await WriteAsync(store, new UnitOfWork(orders: [Order("o-1", minute: 9)])));
+        Assert.Equal(WriteOutcome.Duplicate(RowKind.Refund, "r-1"), await WriteAsync(store, new UnitOfWork(refunds: [Refund("o-2", "r-1")])));
+        Assert.Equal(WriteOutcome.Duplicate(RowKind.Entry, "w-1/w-1:earned"), await WriteAsync(store, new UnitOfWork(entries: [Entry("w-1", "w-1:earned", 3)])));
+        Assert.Equal(WriteOutcome.Duplicate(RowKind.Notification, "n-1"), await WriteAsync(store, new UnitOfWork(notifications: [Notification("n-1", 2)])));
     }
 
     /// <summary>Keys other than codes, participants and erasures are per program; an entry id is unique per reward only.</summary>
@@ -118,14 +116,12 @@ public abstract partial class ReferralStoreContract
     public async Task Keys_are_per_program_and_entry_ids_per_reward()
     {
         var store = await NewStoreAsync();
-        await WrittenAsync(store, new UnitOfWork { Touches = [Touch("t-1", 0)], Orders = [Order("o-1")], Refunds = [Refund("o-1", "r-1")], Entries = [Entry("w-1", "e-1")] });
-        await WrittenAsync(store, new UnitOfWork
-        {
-            Touches = [Touch("t-1", 0, program: OtherProgram)],
-            Orders = [Order("o-1", program: OtherProgram)],
-            Refunds = [Refund("o-1", "r-1", program: OtherProgram)],
-            Entries = [Entry("w-1", "e-1", program: OtherProgram), Entry("w-2", "e-1")],
-        });
+        await WrittenAsync(store, new UnitOfWork(touches: [Touch("t-1", 0)], orders: [Order("o-1")], refunds: [Refund("o-1", "r-1")], entries: [Entry("w-1", "e-1")]));
+        await WrittenAsync(store, new UnitOfWork(
+            touches: [Touch("t-1", 0, program: OtherProgram)],
+            orders: [Order("o-1", program: OtherProgram)],
+            refunds: [Refund("o-1", "r-1", program: OtherProgram)],
+            entries: [Entry("w-1", "e-1", program: OtherProgram), Entry("w-2", "e-1")]));
         Assert.NotNull(await store.FindOrderAsync(OtherProgram, "o-1", Ct));
         Assert.Single(await store.ListEntriesAsync(Program, "w-2", Ct));
     }
@@ -135,11 +131,11 @@ public abstract partial class ReferralStoreContract
     public async Task Order_versions_replace_only_the_previous_one()
     {
         var store = await NewStoreAsync();
-        await WrittenAsync(store, new UnitOfWork { Orders = [Order("o-1")] });
-        Assert.Equal(WriteOutcome.Conflict(RowKind.Order, "o-1"), await WriteAsync(store, new UnitOfWork { Orders = [Order("o-1", version: 3)] }));
-        Assert.Equal(WriteOutcome.Conflict(RowKind.Order, "o-2"), await WriteAsync(store, new UnitOfWork { Orders = [Order("o-2", version: 2)] }));
-        await WrittenAsync(store, new UnitOfWork { Orders = [Order("o-1", version: 2, document: """{"v":1,"decided":2}""")] });
-        Assert.Equal(WriteOutcome.Conflict(RowKind.Order, "o-1"), await WriteAsync(store, new UnitOfWork { Orders = [Order("o-1", version: 2)] }));
+        await WrittenAsync(store, new UnitOfWork(orders: [Order("o-1")]));
+        Assert.Equal(WriteOutcome.Conflict(RowKind.Order, "o-1"), await WriteAsync(store, new UnitOfWork(orders: [Order("o-1", version: 3)])));
+        Assert.Equal(WriteOutcome.Conflict(RowKind.Order, "o-2"), await WriteAsync(store, new UnitOfWork(orders: [Order("o-2", version: 2)])));
+        await WrittenAsync(store, new UnitOfWork(orders: [Order("o-1", version: 2, document: """{"v":1,"decided":2}""")]));
+        Assert.Equal(WriteOutcome.Conflict(RowKind.Order, "o-1"), await WriteAsync(store, new UnitOfWork(orders: [Order("o-1", version: 2)])));
         var stored = await store.FindOrderAsync(Program, "o-1", Ct);
         Assert.Equal(2, stored!.Version);
         Assert.Equal("""{"v":1,"decided":2}""", stored.Document);
@@ -150,12 +146,12 @@ public abstract partial class ReferralStoreContract
     public async Task Summary_and_reward_versions_conflict_when_stale()
     {
         var store = await NewStoreAsync();
-        await WrittenAsync(store, new UnitOfWork { Summaries = [Summary("ana", "", 1)], Rewards = [Reward("w-1")] });
-        Assert.Equal(WriteOutcome.Conflict(RowKind.Summary, "ana/"), await WriteAsync(store, new UnitOfWork { Summaries = [Summary("ana", "", 1)] }));
-        Assert.Equal(WriteOutcome.Conflict(RowKind.Summary, "ana/cap:M2026-11"), await WriteAsync(store, new UnitOfWork { Summaries = [Summary("ana", "cap:M2026-11", 2)] }));
-        Assert.Equal(WriteOutcome.Conflict(RowKind.Reward, "w-1"), await WriteAsync(store, new UnitOfWork { Rewards = [Reward("w-1")] }));
-        Assert.Equal(WriteOutcome.Conflict(RowKind.Reward, "w-1"), await WriteAsync(store, new UnitOfWork { Rewards = [Reward("w-1", version: 3)] }));
-        await WrittenAsync(store, new UnitOfWork { Summaries = [Summary("ana", "", 2, """{"v":1,"n":2}""")], Rewards = [Reward("w-1", version: 2)] });
+        await WrittenAsync(store, new UnitOfWork(summaries: [Summary("ana", "", 1)], rewards: [Reward("w-1")]));
+        Assert.Equal(WriteOutcome.Conflict(RowKind.Summary, "ana/"), await WriteAsync(store, new UnitOfWork(summaries: [Summary("ana", "", 1)])));
+        Assert.Equal(WriteOutcome.Conflict(RowKind.Summary, "ana/cap:M2026-11"), await WriteAsync(store, new UnitOfWork(summaries: [Summary("ana", "cap:M2026-11", 2)])));
+        Assert.Equal(WriteOutcome.Conflict(RowKind.Reward, "w-1"), await WriteAsync(store, new UnitOfWork(rewards: [Reward("w-1")])));
+        Assert.Equal(WriteOutcome.Conflict(RowKind.Reward, "w-1"), await WriteAsync(store, new UnitOfWork(rewards: [Reward("w-1", version: 3)])));
+        await WrittenAsync(store, new UnitOfWork(summaries: [Summary("ana", "", 2, """{"v":1,"n":2}""")], rewards: [Reward("w-1", version: 2)]));
         var summaries = await store.GetSummariesAsync(Program, Id("ana"), [""], Ct);
         Assert.Equal(2, Assert.Single(summaries).Version);
         Assert.Equal("""{"v":1,"n":2}""", summaries[0].Document);
@@ -167,18 +163,16 @@ public abstract partial class ReferralStoreContract
     public async Task Rows_read_must_keep_the_version_read()
     {
         var store = await NewStoreAsync();
-        await WrittenAsync(store, new UnitOfWork { Summaries = [Summary("ana", "", 1)], Orders = [Order("o-1")] });
-        Assert.Equal(WriteOutcome.Conflict(RowKind.Summary, "ana/"), await WriteAsync(store, new UnitOfWork { ReadSummaries = [Summary("ana", "", 0)], Touches = [Touch("t-1", 0)] }));
-        Assert.Equal(WriteOutcome.Conflict(RowKind.Summary, "bob/"), await WriteAsync(store, new UnitOfWork { ReadSummaries = [Summary("bob", "", 1)], Touches = [Touch("t-1", 0)] }));
-        Assert.Equal(WriteOutcome.Conflict(RowKind.Order, "o-1"), await WriteAsync(store, new UnitOfWork { ReadOrders = [Order("o-1", version: 2)], Touches = [Touch("t-1", 0)] }));
-        Assert.Equal(WriteOutcome.Conflict(RowKind.Order, "o-1"), await WriteAsync(store, new UnitOfWork { ReadOrders = [Order("o-1", version: 0)], Touches = [Touch("t-1", 0)] }));
+        await WrittenAsync(store, new UnitOfWork(summaries: [Summary("ana", "", 1)], orders: [Order("o-1")]));
+        Assert.Equal(WriteOutcome.Conflict(RowKind.Summary, "ana/"), await WriteAsync(store, new UnitOfWork(readSummaries: [Summary("ana", "", 0)], touches: [Touch("t-1", 0)])));
+        Assert.Equal(WriteOutcome.Conflict(RowKind.Summary, "bob/"), await WriteAsync(store, new UnitOfWork(readSummaries: [Summary("bob", "", 1)], touches: [Touch("t-1", 0)])));
+        Assert.Equal(WriteOutcome.Conflict(RowKind.Order, "o-1"), await WriteAsync(store, new UnitOfWork(readOrders: [Order("o-1", version: 2)], touches: [Touch("t-1", 0)])));
+        Assert.Equal(WriteOutcome.Conflict(RowKind.Order, "o-1"), await WriteAsync(store, new UnitOfWork(readOrders: [Order("o-1", version: 0)], touches: [Touch("t-1", 0)])));
         Assert.Null(await store.FindTouchAsync(Program, "t-1", Ct));
-        await WrittenAsync(store, new UnitOfWork
-        {
-            ReadSummaries = [Summary("ana", "", 1), Summary("bob", "", 0)],
-            ReadOrders = [Order("o-1"), Order("o-9", version: 0)],
-            Touches = [Touch("t-1", 0)],
-        });
+        await WrittenAsync(store, new UnitOfWork(
+            readSummaries: [Summary("ana", "", 1), Summary("bob", "", 0)],
+            readOrders: [Order("o-1"), Order("o-9", version: 0)],
+            touches: [Touch("t-1", 0)]));
         Assert.Empty(await store.GetSummariesAsync(Program, Id("bob"), [""], Ct));
         Assert.NotNull(await store.FindTouchAsync(Program, "t-1", Ct));
     }
@@ -189,7 +183,7 @@ public abstract partial class ReferralStoreContract
     {
         var store = await NewStoreAsync();
         await using var session = await store.BeginAsync(Ct);
-        await Assert.ThrowsAnyAsync<ArgumentOutOfRangeException>(() => session.WriteAsync(new UnitOfWork { Summaries = [Summary("ana", "", 0)] }, Ct).AsTask());
+        await Assert.ThrowsAnyAsync<ArgumentOutOfRangeException>(() => session.WriteAsync(new UnitOfWork(summaries: [Summary("ana", "", 0)]), Ct).AsTask());
     }
 
     /// <summary>
@@ -200,23 +194,21 @@ public abstract partial class ReferralStoreContract
     public async Task A_stopped_unit_writes_nothing_and_the_session_goes_on()
     {
         var store = await NewStoreAsync();
-        await WrittenAsync(store, new UnitOfWork { Refunds = [Refund("o-0", "r-1")] });
+        await WrittenAsync(store, new UnitOfWork(refunds: [Refund("o-0", "r-1")]));
         await using (var session = await store.BeginAsync(Ct))
         {
-            Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork { Touches = [Touch("t-0", 0)] }, Ct));
-            var stopped = await session.WriteAsync(new UnitOfWork
-            {
-                Codes = [CodeVersion("JANE20")],
-                Participants = [Person("ana", [Email(1)])],
-                VisitorLinks = [new VisitorLink("v-1", Id("ana"))],
-                Touches = [Touch("t-1", 0)],
-                Orders = [Order("o-1")],
-                Entries = [Entry("w-1", "e-1")],
-                Rewards = [Reward("w-1")],
-                Summaries = [Summary("ana", "", 1)],
-                Notifications = [Notification("n-1", 1)],
-                Refunds = [Refund("o-1", "r-1")],
-            }, Ct);
+            Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork(touches: [Touch("t-0", 0)]), Ct));
+            var stopped = await session.WriteAsync(new UnitOfWork(
+                codes: [CodeVersion("JANE20")],
+                participants: [Person("ana", [Email(1)])],
+                visitorLinks: [new VisitorLink("v-1", Id("ana"))],
+                touches: [Touch("t-1", 0)],
+                orders: [Order("o-1")],
+                entries: [Entry("w-1", "e-1")],
+                rewards: [Reward("w-1")],
+                summaries: [Summary("ana", "", 1)],
+                notifications: [Notification("n-1", 1)],
+                refunds: [Refund("o-1", "r-1")]), Ct);
             Assert.Equal(WriteOutcome.Duplicate(RowKind.Refund, "r-1"), stopped);
             Assert.Null(await session.FindCodeAsync(Code("JANE20"), Ct));
             Assert.Null(await session.FindParticipantAsync(Id("ana"), Ct));
@@ -226,7 +218,7 @@ public abstract partial class ReferralStoreContract
             Assert.Empty(await session.ListEntriesAsync(Program, "w-1", Ct));
             Assert.Null(await session.FindRewardAsync(Program, "w-1", Ct));
             Assert.Empty(await session.GetSummariesAsync(Program, Id("ana"), [""], Ct));
-            Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork { Orders = [Order("o-1")], Notifications = [Notification("n-1", 1)] }, Ct));
+            Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork(orders: [Order("o-1")], notifications: [Notification("n-1", 1)]), Ct));
             await session.CommitAsync(Ct);
         }
         Assert.NotNull(await store.FindTouchAsync(Program, "t-0", Ct));
@@ -242,7 +234,7 @@ public abstract partial class ReferralStoreContract
         var store = await NewStoreAsync();
         await using (var session = await store.BeginAsync(Ct))
         {
-            await session.WriteAsync(new UnitOfWork { Orders = [Order("o-1")], Summaries = [Summary("ana", "", 1)], Notifications = [Notification("n-1", 0)] }, Ct);
+            await session.WriteAsync(new UnitOfWork(orders: [Order("o-1")], summaries: [Summary("ana", "", 1)], notifications: [Notification("n-1", 0)]), Ct);
             Assert.NotNull(await session.FindOrderAsync(Program, "o-1", Ct));
             Assert.Single(await session.GetSummariesAsync(Program, Id("ana"), [""], Ct));
             Assert.Null(await store.FindOrderAsync(Program, "o-1", Ct));
@@ -261,15 +253,15 @@ public abstract partial class ReferralStoreContract
         var store = await NewStoreAsync();
         await using (var session = await store.BeginAsync(Ct))
         {
-            await session.WriteAsync(new UnitOfWork { Codes = [CodeVersion("JANE20")], Notifications = [Notification("n-1", 0)] }, Ct);
-            await session.WriteAsync(new UnitOfWork { Orders = [Order("o-1")], Entries = [Entry("w-1", "e-1")] }, Ct);
+            await session.WriteAsync(new UnitOfWork(codes: [CodeVersion("JANE20")], notifications: [Notification("n-1", 0)]), Ct);
+            await session.WriteAsync(new UnitOfWork(orders: [Order("o-1")], entries: [Entry("w-1", "e-1")]), Ct);
         }
         Assert.Null(await store.FindCodeAsync(Code("JANE20"), Ct));
         Assert.Null(await store.FindOrderAsync(Program, "o-1", Ct));
         Assert.Empty(await store.ListEntriesAsync(Program, "w-1", Ct));
         Assert.Empty(await store.ListCodeChangesAsync(0, 10, Ct));
         Assert.Empty(await store.ListDueNotificationsAsync(At(10), 10, Ct));
-        await WrittenAsync(store, new UnitOfWork { Codes = [CodeVersion("JANE20")], Notifications = [Notification("n-1", 0)] });
+        await WrittenAsync(store, new UnitOfWork(codes: [CodeVersion("JANE20")], notifications: [Notification("n-1", 0)]));
     }
 
     /// <summary>A committed session takes no more writes.</summary>
@@ -278,9 +270,9 @@ public abstract partial class ReferralStoreContract
     {
         var store = await NewStoreAsync();
         await using var session = await store.BeginAsync(Ct);
-        await session.WriteAsync(new UnitOfWork { Orders = [Order("o-1")] }, Ct);
+        await session.WriteAsync(new UnitOfWork(orders: [Order("o-1")]), Ct);
         await session.CommitAsync(Ct);
-        await Assert.ThrowsAsync<InvalidOperationException>(() => session.WriteAsync(new UnitOfWork { Orders = [Order("o-2")] }, Ct).AsTask());
+        await Assert.ThrowsAsync<InvalidOperationException>(() => session.WriteAsync(new UnitOfWork(orders: [Order("o-2")]), Ct).AsTask());
     }
 
     /// <summary>Of sessions racing to write the same version of a summary, exactly one is written; the others conflict.</summary>
@@ -294,11 +286,9 @@ public abstract partial class ReferralStoreContract
             var outcomes = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => Task.Run(async () =>
             {
                 await using var session = await store.BeginAsync(Ct);
-                var outcome = await session.WriteAsync(new UnitOfWork
-                {
-                    Summaries = [Summary("ana", "", version, $$"""{"v":1,"writer":{{i}}}""")],
-                    Entries = [Entry("w-" + version, "e-" + i)],
-                }, Ct);
+                var outcome = await session.WriteAsync(new UnitOfWork(
+                    summaries: [Summary("ana", "", version, $$"""{"v":1,"writer":{{i}}}""")],
+                    entries: [Entry("w-" + version, "e-" + i)]), Ct);
                 if (outcome.Status == WriteStatus.Written)
                 {
                     await session.CommitAsync(Ct);
@@ -320,11 +310,9 @@ public abstract partial class ReferralStoreContract
         var outcomes = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => Task.Run(async () =>
         {
             await using var session = await store.BeginAsync(Ct);
-            var outcome = await session.WriteAsync(new UnitOfWork
-            {
-                Orders = [Order("o-1", document: $$"""{"v":1,"writer":{{i}}}""")],
-                Entries = [Entry("w-" + i, "earned")],
-            }, Ct);
+            var outcome = await session.WriteAsync(new UnitOfWork(
+                orders: [Order("o-1", document: $$"""{"v":1,"writer":{{i}}}""")],
+                entries: [Entry("w-" + i, "earned")]), Ct);
             if (outcome.Status == WriteStatus.Written)
             {
                 await session.CommitAsync(Ct);
@@ -349,14 +337,12 @@ public abstract partial class ReferralStoreContract
         foreach (var id in ids)
         {
             string document = $$"""{"v":1,"note":"{{id.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)}}"}""";
-            await WrittenAsync(store, new UnitOfWork
-            {
-                Orders = [Order(id, customer: id, counted: id, document: document)],
-                Touches = [Touch(id, 0, referrer: id, visitor: id)],
-                Rewards = [Reward(id, beneficiary: id, orderId: id, document: document)],
-                Entries = [Entry(id, id)],
-                Summaries = [Summary(id, id, 1, document)],
-            });
+            await WrittenAsync(store, new UnitOfWork(
+                orders: [Order(id, customer: id, counted: id, document: document)],
+                touches: [Touch(id, 0, referrer: id, visitor: id)],
+                rewards: [Reward(id, beneficiary: id, orderId: id, document: document)],
+                entries: [Entry(id, id)],
+                summaries: [Summary(id, id, 1, document)]));
             var order = await store.FindOrderAsync(Program, id, Ct);
             Assert.Equal(id, order!.Conversion.OrderId);
             Assert.Equal(document, order.Document);

@@ -39,8 +39,8 @@ public sealed class ReportTests
             var program = new ProgramId("customers");
             var attribution = library.GetRequiredService<AttributionService>();
             var codes = library.GetRequiredService<ReferralCodeService>();
-            await attribution.RegisterParticipantAsync(new Participant { Id = new ParticipantId("anna") }, Ct);
-            await attribution.RegisterParticipantAsync(new Participant { Id = new ParticipantId("bob"), Kind = ParticipantKind.Employee }, Ct);
+            await library.GetRequiredService<ParticipantService>().RegisterAsync(new Participant { Id = new ParticipantId("anna") }, Ct);
+            await library.GetRequiredService<ParticipantService>().RegisterAsync(new Participant { Id = new ParticipantId("bob"), Kind = ParticipantKind.Employee }, Ct);
             var anna = await codes.IssueAsync(new CodeRequest { Program = program, Owner = new ParticipantId("anna"), Medium = ShareMedium.Email }, Ct);
             var bob = await codes.IssueAsync(new CodeRequest { Program = program, Owner = new ParticipantId("bob"), Medium = ShareMedium.Receipt }, Ct);
 

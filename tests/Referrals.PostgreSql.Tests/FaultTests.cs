@@ -122,7 +122,7 @@ public sealed class FaultTests
         NpgsqlException failure;
         await using (var session = await store.BeginAsync(Ct))
         {
-            var written = await session.WriteAsync(new UnitOfWork { Orders = [new OrderRow(conversion, 1, "{}", null, null, null)] }, Ct);
+            var written = await session.WriteAsync(new UnitOfWork(orders: [new OrderRow(conversion, 1, "{}", null, null, null)]), Ct);
             Assert.Equal(WriteStatus.Written, written.Status);
             Assert.NotNull(await session.FindOrderAsync(Engine.Program, conversion.OrderId, Ct));
             // The session's backend (the only one of the engine in a transaction) is gone before COMMIT is sent.

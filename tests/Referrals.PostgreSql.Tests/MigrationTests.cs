@@ -165,20 +165,21 @@ public sealed class MigrationTests(DatabaseFixture database) : IClassFixture<Dat
 
     private static async Task<WriteOutcome> WriteCodeAsync(IReferralStore store, string code)
     {
-        var record = new ReferralCodeRecord
-        {
-            Code = ReferralCode.Parse(code),
-            Display = code,
-            Program = new ProgramId("migrations"),
-            Owner = new ParticipantId("ana"),
-            Medium = ShareMedium.Receipt,
-            Kind = CodeKind.Vanity,
-            Status = CodeStatus.Active,
-            CreatedAt = T0,
-            Version = 1,
-        };
+        var record = new ReferralCodeRecord(
+            code: ReferralCode.Parse(code),
+            display: code,
+            program: new ProgramId("migrations"),
+            owner: new ParticipantId("ana"),
+            medium: ShareMedium.Receipt,
+            kind: CodeKind.Vanity,
+            status: CodeStatus.Active,
+            createdAt: T0,
+            expiresAt: null,
+            maxUses: null,
+            uses: 0,
+            version: 1);
         await using var session = await store.BeginAsync(Ct);
-        var outcome = await session.WriteAsync(new UnitOfWork { Codes = [new CodeRow(record, T0)] }, Ct);
+        var outcome = await session.WriteAsync(new UnitOfWork(codes: [new CodeRow(record, T0)]), Ct);
         if (outcome.Status == WriteStatus.Written)
         {
             await session.CommitAsync(Ct);

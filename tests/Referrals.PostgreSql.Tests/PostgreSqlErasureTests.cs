@@ -38,29 +38,24 @@ public sealed class PostgreSqlErasureTests(DatabaseFixture database) : IClassFix
 
         await using var store = await PostgreSqlReferralStore.OpenAsync(database.ConnectionString, new PostgreSqlStoreOptions { Schema = schema }, Ct);
         IReferralStore contract = store;
-        await contract.WrittenAsync(new UnitOfWork
-        {
-            Participants =
-            [
+        await contract.WrittenAsync(new UnitOfWork(
+            participants: [
                 new Participant { Id = jane, Contacts = contacts, Fingerprints = fingerprints, MaskedEmail = MaskedEmail, MaskedPhone = MaskedPhone },
                 new Participant { Id = other, Contacts = [Email(1)], Fingerprints = [Device(1)] },
             ],
-            VisitorLinks = [new VisitorLink(Visitor, jane), new VisitorLink(OtherVisitor, other)],
-            Touches =
-            [
+            visitorLinks: [new VisitorLink(Visitor, jane), new VisitorLink(OtherVisitor, other)],
+            touches: [
                 NewTouch("t-visitor", Start) with { VisitorId = Visitor },
                 NewTouch("t-contact", Start) with { Contact = contacts[0] },
                 NewTouch("t-customer", Start) with { Customer = jane, VisitorId = Visitor, Contact = contacts[1] },
                 NewTouch("t-other", Start) with { VisitorId = OtherVisitor },
             ],
-            Orders =
-            [
+            orders: [
                 new OrderRow(NewOrder("o-jane", "jane", Start) with { VisitorId = Visitor, Contacts = contacts, Fingerprints = fingerprints },
                     1, """{"v":1}""", null, null, null),
                 new OrderRow(NewOrder("o-other", "other", Start) with { VisitorId = OtherVisitor, Fingerprints = [Device(1)] },
                     1, """{"v":1}""", null, null, null),
-            ],
-        }, Ct);
+            ]), Ct);
         await using var raw = await RawSql.OpenAsync(database, schema);
         // The checks below can see the values: before the erasure the reads find them and rows hold them.
         foreach (string value in personal)
@@ -71,7 +66,7 @@ public sealed class PostgreSqlErasureTests(DatabaseFixture database) : IClassFix
         Assert.Equal(3, (await contract.FindTouchesAsync(Program, null, [Visitor], contacts, Start - Duration.FromDays(1), Start + Duration.FromDays(1), 10, Ct)).Count);
         Assert.Equal(2, (await contract.FindSightingsAsync(Program, fingerprints[0], Start + Duration.FromDays(1), 10, Ct)).Count);
 
-        await contract.WrittenAsync(new UnitOfWork { Erasures = [new ParticipantErasure(jane, "erase-1", Start, "dpo", "ticket 4711")] }, Ct);
+        await contract.WrittenAsync(new UnitOfWork(erasures: [new ParticipantErasure(jane, "erase-1", Start, "dpo", "ticket 4711")]), Ct);
 
         foreach (string value in personal)
         {

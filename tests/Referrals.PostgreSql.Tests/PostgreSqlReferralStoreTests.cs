@@ -45,15 +45,13 @@ public sealed class PostgreSqlReferralStoreTests(DatabaseFixture database) : ICl
             IReferralStore contract = store;
             Assert.True(await contract.TryWriteCodeAsync(updated, Ct));
             Assert.True(await contract.TryWriteCodeAsync(updated with { Uses = 4, Version = 2 }, Ct));
-            await contract.WrittenAsync(new UnitOfWork { Codes = [.. bulk.Select(b => new CodeRow(b, b.CreatedAt))] }, Ct);
-            await contract.WrittenAsync(new UnitOfWork
-            {
-                Participants = [jane],
-                VisitorLinks = [new VisitorLink("v-2", jane.Id), new VisitorLink("v-1", jane.Id)],
-                Orders = [order],
-                Entries = [new EntryRow(Program, "r-1", "r-1:earned", Start, """{"e":1}""")],
-                Summaries = [new SummaryRow(Program, jane.Id, "", 1, """{"s":1}""")],
-            }, Ct);
+            await contract.WrittenAsync(new UnitOfWork(codes: [.. bulk.Select(b => new CodeRow(b, b.CreatedAt))]), Ct);
+            await contract.WrittenAsync(new UnitOfWork(
+                participants: [jane],
+                visitorLinks: [new VisitorLink("v-2", jane.Id), new VisitorLink("v-1", jane.Id)],
+                orders: [order],
+                entries: [new EntryRow(Program, "r-1", "r-1:earned", Start, """{"e":1}""")],
+                summaries: [new SummaryRow(Program, jane.Id, "", 1, """{"s":1}""")]), Ct);
         }
 
         await using (var reopened = await OpenAsync(schema))
@@ -103,11 +101,9 @@ public sealed class PostgreSqlReferralStoreTests(DatabaseFixture database) : ICl
         {
             IReferralStore contract = store;
             Assert.True(await contract.TryWriteCodeAsync(Record(Code("F0RM1")) with { CreatedAt = created, Medium = ShareMedium.Kiosk }, Ct));
-            await contract.WrittenAsync(new UnitOfWork
-            {
-                Participants = [new Participant { Id = new ParticipantId("jane"), Contacts = [Phone(5)], Fingerprints = [Device(5)] }],
-                Orders = [new OrderRow(NewOrder("o-1", "jane", created) with { Amount = new Money(12.340m, "EUR") }, 1, "{}", null, null, null)],
-            }, Ct);
+            await contract.WrittenAsync(new UnitOfWork(
+                participants: [new Participant { Id = new ParticipantId("jane"), Contacts = [Phone(5)], Fingerprints = [Device(5)] }],
+                orders: [new OrderRow(NewOrder("o-1", "jane", created) with { Amount = new Money(12.340m, "EUR") }, 1, "{}", null, null, null)]), Ct);
         }
 
         await using var raw = await RawSql.OpenAsync(database, schema);
@@ -139,11 +135,9 @@ public sealed class PostgreSqlReferralStoreTests(DatabaseFixture database) : ICl
         await using var store = await OpenAsync(schema);
         IReferralStore contract = store;
         Assert.True(await contract.TryWriteCodeAsync(Record(Code("G00D1")), Ct));
-        await contract.WrittenAsync(new UnitOfWork
-        {
-            Participants = [Person("jane", Email(1))],
-            Orders = [new OrderRow(NewOrder("o-1", "jane", Start), 1, "{}", null, null, null)],
-        }, Ct);
+        await contract.WrittenAsync(new UnitOfWork(
+            participants: [Person("jane", Email(1))],
+            orders: [new OrderRow(NewOrder("o-1", "jane", Start), 1, "{}", null, null, null)]), Ct);
         await using (var raw = await RawSql.OpenAsync(database, schema))
         {
             Assert.Equal(1, await raw.ExecuteAsync("UPDATE codes SET code = 'bad code!' WHERE code = 'G00D1';"));
@@ -205,11 +199,11 @@ public sealed class PostgreSqlReferralStoreTests(DatabaseFixture database) : ICl
         await using var store = await OpenAsync(database.NewSchemaName());
         IReferralStore contract = store;
         await Assert.ThrowsAsync<ArgumentException>(async () => await contract.TryWriteCodeAsync(Record(default), Ct));
-        await Assert.ThrowsAsync<ArgumentException>(async () => await contract.WriteUnitAsync(new UnitOfWork { Participants = [Person("jane", new ContactHash[] { default })] }, Ct));
-        await Assert.ThrowsAsync<ArgumentException>(async () => await contract.WriteUnitAsync(new UnitOfWork { Touches = [NewTouch(null!, Start)] }, Ct));
-        await Assert.ThrowsAsync<ArgumentException>(async () => await contract.WriteUnitAsync(new UnitOfWork { Touches = [NewTouch("t-1", Start) with { Contact = default(ContactHash) }] }, Ct));
-        await Assert.ThrowsAsync<ArgumentException>(async () => await contract.WriteUnitAsync(new UnitOfWork { Orders = [new OrderRow(NewOrder("o-1", "jane", Start) with { Amount = default }, 1, "{}", null, null, null)] }, Ct));
-        await Assert.ThrowsAsync<ArgumentException>(async () => await contract.WriteUnitAsync(new UnitOfWork { Orders = [new OrderRow(NewOrder("o-1", "jane", Start) with { Fingerprints = [Device(1), default] }, 1, "{}", null, null, null)] }, Ct));
+        await Assert.ThrowsAsync<ArgumentException>(async () => await contract.WriteUnitAsync(new UnitOfWork(participants: [Person("jane", new ContactHash[] { default })]), Ct));
+        await Assert.ThrowsAsync<ArgumentException>(async () => await contract.WriteUnitAsync(new UnitOfWork(touches: [NewTouch(null!, Start)]), Ct));
+        await Assert.ThrowsAsync<ArgumentException>(async () => await contract.WriteUnitAsync(new UnitOfWork(touches: [NewTouch("t-1", Start) with { Contact = default(ContactHash) }]), Ct));
+        await Assert.ThrowsAsync<ArgumentException>(async () => await contract.WriteUnitAsync(new UnitOfWork(orders: [new OrderRow(NewOrder("o-1", "jane", Start) with { Amount = default }, 1, "{}", null, null, null)]), Ct));
+        await Assert.ThrowsAsync<ArgumentException>(async () => await contract.WriteUnitAsync(new UnitOfWork(orders: [new OrderRow(NewOrder("o-1", "jane", Start) with { Fingerprints = [Device(1), default] }, 1, "{}", null, null, null)]), Ct));
         // Nothing of the refused writes was stored.
         Assert.Empty(await contract.ListCodeChangesAsync(0, 10, Ct));
         Assert.Null(await contract.FindParticipantAsync(new ParticipantId("jane"), Ct));

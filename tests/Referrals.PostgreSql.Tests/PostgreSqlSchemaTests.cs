@@ -380,14 +380,12 @@ public sealed class PostgreSqlSchemaTests(DatabaseFixture database) : IClassFixt
             var range = Enumerable.Range(first, Unit).ToList();
             ProgramId P(int i) => new("p" + (i % 10));
             Instant At(int i) => Start + Duration.FromSeconds(i);
-            await store.WrittenAsync(new UnitOfWork
-            {
-                Codes = [.. range.Select(i => new CodeRow(Record(Code(i), owner: "r" + (i % 50), program: P(i)), At(i)))],
-                Participants = [.. range.Select(i => new Participant { Id = new("c" + i), Contacts = [Email(i)], Fingerprints = [Device(i % 300)] })],
-                VisitorLinks = [.. range.Select(i => new VisitorLink("v" + i, new("c" + (i % 500))))],
-                Touches = [.. range.Select(i => NewTouch("t" + i, At(i), P(i), "r" + (i % 50)) with { Customer = new("c" + (i % 500)), VisitorId = "v" + (i % 700), Contact = Email(i % 300) })],
-                Orders =
-                [
+            await store.WrittenAsync(new UnitOfWork(
+                codes: [.. range.Select(i => new CodeRow(Record(Code(i), owner: "r" + (i % 50), program: P(i)), At(i)))],
+                participants: [.. range.Select(i => new Participant { Id = new("c" + i), Contacts = [Email(i)], Fingerprints = [Device(i % 300)] })],
+                visitorLinks: [.. range.Select(i => new VisitorLink("v" + i, new("c" + (i % 500))))],
+                touches: [.. range.Select(i => NewTouch("t" + i, At(i), P(i), "r" + (i % 50)) with { Customer = new("c" + (i % 500)), VisitorId = "v" + (i % 700), Contact = Email(i % 300) })],
+                orders: [
                     .. range.Select(i => new OrderRow(
                         NewOrder("o" + i, "c" + (i % 500), At(i), P(i)) with { Contacts = [Email(i % 300)], Fingerprints = [Device(i % 300)] },
                         1, "{}",
@@ -395,12 +393,11 @@ public sealed class PostgreSqlSchemaTests(DatabaseFixture database) : IClassFixt
                         i % 4 == 0 ? Code(i % 100) : null,
                         i % 3 == 0 ? new ParticipantId("r" + (i % 50)) : null)),
                 ],
-                Refunds = [.. range.Select(i => new Refund { Program = P(i), RefundId = "f" + i, OrderId = "o" + i, Amount = new Money(1m, "EUR"), EventTime = At(i) })],
-                Rewards = [.. range.Select(i => new RewardRow(P(i), "w" + i, new("b" + (i % 300)), "o" + i, At(i), 1, i % 2 == 1 ? RewardDue.HoldEnds : null, i % 2 == 1 ? At(i) : null, "{}"))],
-                Entries = [.. range.Select(i => new EntryRow(P(i), "w" + i, "w" + i + ":earned", At(i), "{}"))],
-                Summaries = [.. range.Select(i => new SummaryRow(P(i), new("c" + (i % 500)), "k" + i, 1, "{}"))],
-                Notifications = [.. range.Select(i => new PendingNotification { Id = "n" + i, Kind = NotificationKind.ConversionDecided, Program = P(i), OrderId = "o" + i, RecordedAt = At(i), DueAt = At(i) })],
-            }, Ct);
+                refunds: [.. range.Select(i => new Refund { Program = P(i), RefundId = "f" + i, OrderId = "o" + i, Amount = new Money(1m, "EUR"), EventTime = At(i) })],
+                rewards: [.. range.Select(i => new RewardRow(P(i), "w" + i, new("b" + (i % 300)), "o" + i, At(i), 1, i % 2 == 1 ? RewardDue.HoldEnds : null, i % 2 == 1 ? At(i) : null, "{}"))],
+                entries: [.. range.Select(i => new EntryRow(P(i), "w" + i, "w" + i + ":earned", At(i), "{}"))],
+                summaries: [.. range.Select(i => new SummaryRow(P(i), new("c" + (i % 500)), "k" + i, 1, "{}"))],
+                notifications: [.. range.Select(i => PendingNotification.Undelivered("n" + i, NotificationKind.ConversionDecided, P(i), At(i), At(i), orderId: "o" + i))]), Ct);
         }
         await using var raw = await RawSql.OpenAsync(database, schema);
         await raw.ExecuteAsync($"""

@@ -32,11 +32,11 @@ public sealed class PostgreSqlStoreSessionTests(DatabaseFixture database) : ICla
         IReferralStore a = first, b = second;
 
         var sessionA = await a.BeginAsync(Ct);
-        Assert.Equal(WriteOutcome.Written, await sessionA.WriteAsync(new UnitOfWork { Summaries = [Account(1)] }, Ct));
+        Assert.Equal(WriteOutcome.Written, await sessionA.WriteAsync(new UnitOfWork(summaries: [Account(1)]), Ct));
         // Both sessions are open at once (no file lock as in SQLite); the second's insert of the same key waits for the
         // first's uncommitted row.
         await using var sessionB = await b.BeginAsync(Ct);
-        var writeB = sessionB.WriteAsync(new UnitOfWork { Summaries = [Account(1, """{"v":"b"}""")] }, Ct).AsTask();
+        var writeB = sessionB.WriteAsync(new UnitOfWork(summaries: [Account(1, """{"v":"b"}""")]), Ct).AsTask();
         await Task.Delay(300, Ct);
         Assert.False(writeB.IsCompleted);
         await sessionA.CommitAsync(Ct);
@@ -45,7 +45,7 @@ public sealed class PostgreSqlStoreSessionTests(DatabaseFixture database) : ICla
         Assert.Equal(WriteOutcome.Conflict(RowKind.Summary, "ana/"), await writeB.WaitAsync(TimeSpan.FromSeconds(30), Ct));
         // The session goes on: it sees the first's version and writes the next.
         Assert.Equal(1, Assert.Single(await sessionB.GetSummariesAsync(Program, new("ana"), [""], Ct)).Version);
-        Assert.Equal(WriteOutcome.Written, await sessionB.WriteAsync(new UnitOfWork { Summaries = [Account(2, """{"v":"b"}""")] }, Ct));
+        Assert.Equal(WriteOutcome.Written, await sessionB.WriteAsync(new UnitOfWork(summaries: [Account(2, """{"v":"b"}""")]), Ct));
         await sessionB.CommitAsync(Ct);
         var stored = Assert.Single(await a.GetSummariesAsync(Program, new("ana"), [""], Ct));
         Assert.Equal((2L, """{"v":"b"}"""), (stored.Version, stored.Document));
@@ -58,12 +58,12 @@ public sealed class PostgreSqlStoreSessionTests(DatabaseFixture database) : ICla
         await using var first = await OpenAsync(schema);
         await using var second = await OpenAsync(schema);
         IReferralStore a = first, b = second;
-        await a.WrittenAsync(new UnitOfWork { Summaries = [Account(1)] }, Ct);
+        await a.WrittenAsync(new UnitOfWork(summaries: [Account(1)]), Ct);
 
         // The first session reads ana's summary (locking it to its end) and writes the next version.
         var sessionA = await a.BeginAsync(Ct);
         Assert.Equal(1, Assert.Single(await sessionA.GetSummariesAsync(Program, new("ana"), [""], Ct)).Version);
-        Assert.Equal(WriteOutcome.Written, await sessionA.WriteAsync(new UnitOfWork { Summaries = [Account(2, """{"v":2}""")] }, Ct));
+        Assert.Equal(WriteOutcome.Written, await sessionA.WriteAsync(new UnitOfWork(summaries: [Account(2, """{"v":2}""")]), Ct));
 
         // The second instance's session decides on the same summary: its read waits, and does not return the version the
         // first is replacing.
@@ -78,7 +78,7 @@ public sealed class PostgreSqlStoreSessionTests(DatabaseFixture database) : ICla
 
         var seen = Assert.Single(await readB.WaitAsync(TimeSpan.FromSeconds(30), Ct));
         Assert.Equal((2L, """{"v":2}"""), (seen.Version, seen.Document));
-        Assert.Equal(WriteOutcome.Written, await sessionB.WriteAsync(new UnitOfWork { Summaries = [Account(3)] }, Ct));
+        Assert.Equal(WriteOutcome.Written, await sessionB.WriteAsync(new UnitOfWork(summaries: [Account(3)]), Ct));
         await sessionB.CommitAsync(Ct);
         Assert.Equal(3, Assert.Single(await a.GetSummariesAsync(Program, new("ana"), [""], Ct)).Version);
     }
@@ -91,11 +91,9 @@ public sealed class PostgreSqlStoreSessionTests(DatabaseFixture database) : ICla
         await using var store = await OpenAsync(schema, applicationName);
         IReferralStore contract = store;
         var session = await contract.BeginAsync(Ct);
-        Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork
-        {
-            Summaries = [Account(1)],
-            Orders = [new OrderRow(NewOrder("o-1", "bob", Start), 1, "{}", null, null, null)],
-        }, Ct));
+        Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork(
+            summaries: [Account(1)],
+            orders: [new OrderRow(NewOrder("o-1", "bob", Start), 1, "{}", null, null, null)]), Ct));
 
         // The server ends the session's backend (an administrator, a failover, a crash of that process).
         await using (var admin = await database.OpenConnectionAsync(Ct))
@@ -112,7 +110,7 @@ public sealed class PostgreSqlStoreSessionTests(DatabaseFixture database) : ICla
         // Nothing of the session is stored; the store goes on with new connections.
         Assert.Empty(await contract.GetSummariesAsync(Program, new("ana"), [""], Ct));
         Assert.Null(await contract.FindOrderAsync(Program, "o-1", Ct));
-        await contract.WrittenAsync(new UnitOfWork { Summaries = [Account(1)] }, Ct);
+        await contract.WrittenAsync(new UnitOfWork(summaries: [Account(1)]), Ct);
         Assert.Equal(1, Assert.Single(await contract.GetSummariesAsync(Program, new("ana"), [""], Ct)).Version);
     }
 }

@@ -37,9 +37,9 @@ public abstract class AttributionServiceTests<TStore>
 
         await using (var store = await OpenAsync(database))
         {
-            var (codes, attribution) = Services(store, clock);
+            var (codes, attribution, participants) = Services(store, clock);
             var ana = new ParticipantId("ana");
-            await attribution.RegisterParticipantAsync(new Participant { Id = ana, Contacts = [Email(1)] }, Ct);
+            await participants.RegisterAsync(new Participant { Id = ana, Contacts = [Email(1)] }, Ct);
             anasCode = await codes.IssueAsync(new CodeRequest { Program = Program, Owner = ana, Medium = ShareMedium.Receipt }, Ct);
             var zoesCode = await codes.IssueAsync(new CodeRequest { Program = Program, Owner = new ParticipantId("zoe"), Medium = ShareMedium.Email }, Ct);
             // A day earlier bob typed zoe's code online; at the till he presents ana's receipt code, which wins.
@@ -62,7 +62,7 @@ public abstract class AttributionServiceTests<TStore>
 
         await using (var reopened = await OpenAsync(database))
         {
-            var (_, attribution) = Services(reopened, clock);
+            var (_, attribution, _) = Services(reopened, clock);
 
             var found = await attribution.FindAttributionAsync(Program, "o-1", Ct);
 
@@ -78,13 +78,13 @@ public abstract class AttributionServiceTests<TStore>
         }
     }
 
-    private static (ReferralCodeService Codes, AttributionService Attribution) Services(TStore store, IClock clock)
+    private static (ReferralCodeService Codes, AttributionService Attribution, ParticipantService Participants) Services(TStore store, IClock clock)
     {
         var options = new ReferralsOptions();
         options.Links.Template = "https://shop.example/r/{code}";
         options.Programs[Program.Value] = new ProgramOptions { TimeZone = "Europe/Berlin" };
         var codes = new ReferralCodeService(store, options, clock);
         var attribution = new AttributionService(Microsoft.Extensions.Options.Options.Create(options), clock, codes, store, []);
-        return (codes, attribution);
+        return (codes, attribution, new ParticipantService(store, clock, Microsoft.Extensions.Options.Options.Create(options)));
     }
 }

@@ -41,7 +41,7 @@ public abstract class RewardServiceTests
         await using (var provider = Build(database, clock))
         {
             var attribution = provider.GetRequiredService<AttributionService>();
-            await attribution.RegisterParticipantAsync(new Participant { Id = Ana, Fingerprints = [Device(1)] }, Ct);
+            await provider.GetRequiredService<ParticipantService>().RegisterAsync(new Participant { Id = Ana, Fingerprints = [Device(1)] }, Ct);
             code = await provider.GetRequiredService<ReferralCodeService>().IssueAsync(new CodeRequest { Program = Program, Owner = Ana, Medium = ShareMedium.Sms }, Ct);
 
             var clean = await attribution.RecordConversionAsync(NewOrder("o-1", "bob", Start) with { PresentedCode = code.Display, Fingerprints = [Device(2)] }, Ct);
@@ -81,7 +81,7 @@ public abstract class RewardServiceTests
             // The fraud history the checks read is the database's: o-1 and o-2 are credited to ana; her registered device is still
             // hers, and carl's order on it two weeks ago makes a third friend on that device a ring of her network.
             var fraud = provider.GetRequiredService<IFraudHistory>();
-            Assert.Equal(new ReferredOrderStats(2, 0), await fraud.GetReferredOrderStatsAsync(Program, Ana, Ct));
+            Assert.Equal((2, 0), Counts(await fraud.GetReferredOrderStatsAsync(Program, Ana, Ct)));
             var again = await provider.GetRequiredService<AttributionService>().RecordConversionAsync(
                 NewOrder("o-3", "dan", clock.GetCurrentInstant()) with { PresentedCode = code.Display, Fingerprints = [Device(1)] }, Ct);
             Assert.Equal(FraudVerdict.Block, again.Fraud!.Verdict);
@@ -96,7 +96,7 @@ public abstract class RewardServiceTests
             }, Ct);
             Assert.Equal(RefundOutcome.Recorded, refund.Outcome);
             Assert.Equal(2, refund.Entries.Count);
-            Assert.Equal(new ReferredOrderStats(2, 1), await fraud.GetReferredOrderStatsAsync(Program, Ana, Ct));
+            Assert.Equal((2, 1), Counts(await fraud.GetReferredOrderStatsAsync(Program, Ana, Ct)));
         }
 
         // Process 3: the refund, the cancelled rewards and the refunded order are in the database too.
@@ -113,7 +113,7 @@ public abstract class RewardServiceTests
             {
                 Program = Program, OrderId = "o-1", RefundId = "rf-1", Amount = new Money(50m, "EUR"), EventTime = clock.GetCurrentInstant(),
             }, Ct)).Outcome);
-            Assert.Equal(new ReferredOrderStats(2, 1), await provider.GetRequiredService<IFraudHistory>().GetReferredOrderStatsAsync(Program, Ana, Ct));
+            Assert.Equal((2, 1), Counts(await provider.GetRequiredService<IFraudHistory>().GetReferredOrderStatsAsync(Program, Ana, Ct)));
             Assert.Equal("o-2", Assert.Single(await provider.GetRequiredService<ReviewQueue>().ListAsync(Program, Ct)).OrderId);
         }
     }
@@ -157,9 +157,11 @@ public abstract class RewardServiceTests
             var summary = await rewards.GetReferrerSummaryAsync(Program, Ana, Ct);
             Assert.Equal(0, summary.SuccessfulReferrals);
             Assert.Equal([new Money(0m, "EUR")], summary.Balance);
-            Assert.Equal(new ReferredOrderStats(1, 1), await provider.GetRequiredService<IFraudHistory>().GetReferredOrderStatsAsync(Program, Ana, Ct));
+            Assert.Equal((1, 1), Counts(await provider.GetRequiredService<IFraudHistory>().GetReferredOrderStatsAsync(Program, Ana, Ct)));
             var again = await rewards.RecordRefundAsync(refund, Ct);
             Assert.Equal((RefundOutcome.Duplicate, (Money?)new Money(50m, "EUR")), (again.Outcome, again.RefundedTotal));
         }
     }
+
+    private static (int Orders, int Refunded) Counts(Referrals.Fraud.ReferredOrderStats stats) => (stats.Orders, stats.Refunded);
 }

@@ -22,7 +22,7 @@ public sealed record CaptureRequest
     /// <summary>The code, QR text or link as captured. Required for every kind but <see cref="TouchKind.PosContactLookup"/>.</summary>
     public string? Input { get; init; }
 
-    /// <summary>For <see cref="TouchKind.PosContactLookup"/>: the referrer the cashier confirmed from <c>AttributionService.LookupReferrersAsync</c>.</summary>
+    /// <summary>For <see cref="TouchKind.PosContactLookup"/>: the referrer the cashier confirmed from <c>ParticipantService.LookupReferrersAsync</c>.</summary>
     public ParticipantId? Referrer { get; init; }
 
     /// <summary>The prospect's visitor or device id.</summary>

@@ -33,47 +33,85 @@ public enum TouchKind
 /// </summary>
 public sealed record Touch
 {
+    /// <summary>
+    /// A touch with every field: Core records one this way, and a store reads one back this way (no field can be left
+    /// out). Only Core changes a touch (an erasure clears its personal data).
+    /// </summary>
+    /// <param name="id">The natural id (<see cref="Id"/>).</param>
+    /// <param name="program">The program.</param>
+    /// <param name="kind">How the touch was captured.</param>
+    /// <param name="referrer">The referrer the touch points to.</param>
+    /// <param name="code">The code the touch carried, or <see langword="null"/> for a contact look-up.</param>
+    /// <param name="medium">How the referral was shared.</param>
+    /// <param name="visitorId">The prospect's anonymous visitor or device id, or <see langword="null"/>.</param>
+    /// <param name="customer">The prospect's customer id, or <see langword="null"/>.</param>
+    /// <param name="contact">The keyed hash of the prospect's e-mail or phone, or <see langword="null"/>.</param>
+    /// <param name="storeId">The store, for offline touches, or <see langword="null"/>.</param>
+    /// <param name="registerId">The register, for POS touches, or <see langword="null"/>.</param>
+    /// <param name="orderId">The order on which the code was presented, or <see langword="null"/>.</param>
+    /// <param name="eventTime">When it happened.</param>
+    /// <param name="recordedAt">When the library learnt of it.</param>
+    public Touch(string id, ProgramId program, TouchKind kind, ParticipantId referrer, ReferralCode? code, ShareMedium medium,
+        string? visitorId, ParticipantId? customer, ContactHash? contact, string? storeId, string? registerId, string? orderId,
+        Instant eventTime, Instant recordedAt)
+    {
+        Id = id;
+        Program = program;
+        Kind = kind;
+        Referrer = referrer;
+        Code = code;
+        Medium = medium;
+        VisitorId = visitorId;
+        Customer = customer;
+        Contact = contact;
+        StoreId = storeId;
+        RegisterId = registerId;
+        OrderId = orderId;
+        EventTime = eventTime;
+        RecordedAt = recordedAt;
+    }
+
     /// <summary>The natural id: the POS's capture id where there is one, otherwise a hash of the touch's content.</summary>
-    public required string Id { get; init; }
+    public string Id { get; internal init; }
 
     /// <summary>The program.</summary>
-    public required ProgramId Program { get; init; }
+    public ProgramId Program { get; internal init; }
 
     /// <summary>How the touch was captured.</summary>
-    public required TouchKind Kind { get; init; }
+    public TouchKind Kind { get; internal init; }
 
     /// <summary>The referrer the touch points to.</summary>
-    public required ParticipantId Referrer { get; init; }
+    public ParticipantId Referrer { get; internal init; }
 
     /// <summary>The code the touch carried, or <see langword="null"/> for a contact look-up.</summary>
-    public ReferralCode? Code { get; init; }
+    public ReferralCode? Code { get; internal init; }
 
     /// <summary>How the referral was shared (from the link's medium, or the code's).</summary>
-    public ShareMedium Medium { get; init; }
+    public ShareMedium Medium { get; internal init; }
 
     /// <summary>The prospect's anonymous visitor or device id, when known.</summary>
-    public string? VisitorId { get; init; }
+    public string? VisitorId { get; internal init; }
 
     /// <summary>The prospect's customer id, when known.</summary>
-    public ParticipantId? Customer { get; init; }
+    public ParticipantId? Customer { get; internal init; }
 
     /// <summary>The keyed hash of the prospect's e-mail or phone, when known.</summary>
-    public ContactHash? Contact { get; init; }
+    public ContactHash? Contact { get; internal init; }
 
     /// <summary>The store, for offline touches.</summary>
-    public string? StoreId { get; init; }
+    public string? StoreId { get; internal init; }
 
     /// <summary>The register, for POS touches.</summary>
-    public string? RegisterId { get; init; }
+    public string? RegisterId { get; internal init; }
 
     /// <summary>The order on which the code was presented, when the touch happened at the conversion itself.</summary>
-    public string? OrderId { get; init; }
+    public string? OrderId { get; internal init; }
 
     /// <summary>When it happened (at the till or in the browser).</summary>
-    public required Instant EventTime { get; init; }
+    public Instant EventTime { get; internal init; }
 
     /// <summary>When the library learnt of it (later for batch uploads).</summary>
-    public required Instant RecordedAt { get; init; }
+    public Instant RecordedAt { get; internal init; }
 
     /// <summary>Whether the touch was captured online or offline.</summary>
     public Channel CaptureChannel => Kind is TouchKind.LinkClick or TouchKind.CodeEnteredOnline ? Channel.Online : Channel.Offline;

@@ -101,23 +101,21 @@ internal sealed class TouchBuilder(CodeResolver codes, IClock clock, bool requir
             // Only a signature vouches for a link's medium: an unsigned link's is whatever its sender typed.
             medium = resolution.Link is { Signature: Links.LinkSignatureStatus.Valid, Medium: not ShareMedium.Unknown } link ? link.Medium : record.Medium;
         }
-        var touch = new Touch
-        {
-            Id = TouchId(request, referrer, code),
-            Program = request.Program,
-            Kind = request.Kind,
-            Referrer = referrer,
-            Code = code,
-            Medium = medium,
-            VisitorId = request.VisitorId,
-            Customer = request.Customer,
-            Contact = request.Contact,
-            StoreId = request.StoreId,
-            RegisterId = request.RegisterId,
-            OrderId = orderId,
-            EventTime = request.EventTime,
-            RecordedAt = clock.GetCurrentInstant(),
-        };
+        var touch = new Touch(
+            id: TouchId(request, referrer, code),
+            program: request.Program,
+            kind: request.Kind,
+            referrer: referrer,
+            code: code,
+            medium: medium,
+            visitorId: request.VisitorId,
+            customer: request.Customer,
+            contact: request.Contact,
+            storeId: request.StoreId,
+            registerId: request.RegisterId,
+            orderId: orderId,
+            eventTime: request.EventTime,
+            recordedAt: clock.GetCurrentInstant());
         return (touch, CaptureRejection.None, outcome);
     }
 

@@ -626,20 +626,19 @@ internal sealed class CodeIndex
     /// The code as a whole record, for the side table: the record it came as, or one built from the row (a row's issue
     /// instant is not read: the index never tells it).
     /// </summary>
-    private static ReferralCodeRecord Whole(in CodeIndexRow row, ReferralCodeRecord? record) => record ?? new ReferralCodeRecord
-    {
-        Code = ReferralCode.FromNormalized(row.Code.ToString()),
-        Display = row.Display.ToString(),
-        Program = new ProgramId(row.Program.ToString()),
-        Owner = row.Owner.IsEmpty ? null : new ParticipantId(row.Owner.ToString()),
-        Medium = (ShareMedium)row.Medium,
-        Kind = (CodeKind)row.Kind,
-        Status = (CodeStatus)row.Status,
-        ExpiresAt = row.ExpiresAt,
-        MaxUses = row.MaxUses,
-        Uses = row.Uses,
-        Version = row.Version,
-    };
+    private static ReferralCodeRecord Whole(in CodeIndexRow row, ReferralCodeRecord? record) => record ?? new ReferralCodeRecord(
+        code: ReferralCode.FromNormalized(row.Code.ToString()),
+        display: row.Display.ToString(),
+        program: new ProgramId(row.Program.ToString()),
+        owner: row.Owner.IsEmpty ? null : new ParticipantId(row.Owner.ToString()),
+        medium: (ShareMedium)row.Medium,
+        kind: (CodeKind)row.Kind,
+        status: (CodeStatus)row.Status,
+        createdAt: default,
+        expiresAt: row.ExpiresAt,
+        maxUses: row.MaxUses,
+        uses: row.Uses,
+        version: row.Version);
 
     // The id (1..7) of the display format that prints this code as its display, or 0 when none does (a vanity display
     // that differs from its code): the display is then kept in _displays.
@@ -1056,20 +1055,19 @@ internal readonly struct IndexedCode
     public ReferralCodeRecord ToRecord()
     {
         var limits = _record is null ? _index!.LimitsOf(_value) : default;
-        return _record ?? new ReferralCodeRecord
-        {
-            Code = Code,
-            Display = Display,
-            Program = Program,
-            Owner = Owner,
-            Medium = Medium,
-            Kind = Kind,
-            Status = Status,
-            ExpiresAt = limits.ExpiresAt,
-            MaxUses = limits.MaxUses,
-            Uses = CodeIndex.UsedUpOf(_value) && limits.MaxUses is { } max ? max : 0,
-            Version = Version,
-        };
+        return _record ?? new ReferralCodeRecord(
+            code: Code,
+            display: Display,
+            program: Program,
+            owner: Owner,
+            medium: Medium,
+            kind: Kind,
+            status: Status,
+            createdAt: default,
+            expiresAt: limits.ExpiresAt,
+            maxUses: limits.MaxUses,
+            uses: CodeIndex.UsedUpOf(_value) && limits.MaxUses is { } max ? max : 0,
+            version: Version);
     }
 
     /// <summary>True when this is the code <paramref name="code"/> (normalised), without building a string.</summary>

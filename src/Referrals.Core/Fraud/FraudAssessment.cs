@@ -19,13 +19,28 @@ public enum FraudVerdict
 }
 
 /// <summary>One finding of a fraud check.</summary>
-/// <param name="Name">What was found, as a stable dotted name (<c>self-referral.device</c>); see <see cref="FraudSignalNames"/>.</param>
-/// <param name="Score">Its weight under the program's policy (more than 0).</param>
-/// <param name="Evidence">
-/// What exactly was seen, for a support agent: counts, thresholds, participant ids and the first characters of hashes —
-/// never a raw e-mail address, phone number, address, card or IP address.
-/// </param>
-public sealed record FraudSignal(string Name, int Score, string Evidence);
+/// <remarks>Only Core builds it (a check reports through <see cref="FraudSignalSink"/>); a host reads it.</remarks>
+public sealed class FraudSignal
+{
+    internal FraudSignal(string name, int score, string evidence)
+    {
+        Name = name;
+        Score = score;
+        Evidence = evidence;
+    }
+
+    /// <summary>What was found, as a stable dotted name (<c>self-referral.device</c>); see <see cref="FraudSignalNames"/>.</summary>
+    public string Name { get; }
+
+    /// <summary>Its weight under the program's policy (more than 0).</summary>
+    public int Score { get; }
+
+    /// <summary>
+    /// What exactly was seen, for a support agent: counts, thresholds, participant ids and the first characters of hashes —
+    /// never a raw e-mail address, phone number, address, card or IP address.
+    /// </summary>
+    public string Evidence { get; }
+}
 
 /// <summary>The fraud assessment of one referred conversion: the verdict and every signal that led to it.</summary>
 public sealed class FraudAssessment

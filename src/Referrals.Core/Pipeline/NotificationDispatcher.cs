@@ -54,29 +54,12 @@ internal sealed partial class NotificationDispatcher(
         var planned = new PendingNotification[entries.Count + (decided is null ? 0 : 1)];
         for (int i = 0; i < entries.Count; i++)
         {
-            planned[i] = new PendingNotification
-            {
-                Id = NewId(),
-                Kind = NotificationKind.RewardChanged,
-                Program = program,
-                OrderId = entries[i].OrderId,
-                EntryId = entries[i].EntryId,
-                RewardId = entries[i].RewardId,
-                RecordedAt = now,
-                DueAt = due,
-            };
+            planned[i] = PendingNotification.Undelivered(
+                NewId(), NotificationKind.RewardChanged, program, now, due, orderId: entries[i].OrderId, entryId: entries[i].EntryId, rewardId: entries[i].RewardId);
         }
         if (decided is not null)
         {
-            planned[^1] = new PendingNotification
-            {
-                Id = NewId(),
-                Kind = NotificationKind.ConversionDecided,
-                Program = program,
-                OrderId = decided.OrderId,
-                RecordedAt = now,
-                DueAt = due,
-            };
+            planned[^1] = PendingNotification.Undelivered(NewId(), NotificationKind.ConversionDecided, program, now, due, orderId: decided.OrderId);
         }
         return planned;
     }

@@ -391,15 +391,8 @@ internal sealed partial class SessionConversionPipeline(
     }
 
     /// <summary>The "referral captured" notification of a touch, or <see langword="null"/> when no notifier is registered.</summary>
-    private PendingNotification? CapturedNote(Touch touch) => notifiers.IsEmpty ? null : new PendingNotification
-    {
-        Id = NotificationDispatcher.NewId(),
-        Kind = NotificationKind.ReferralCaptured,
-        Program = touch.Program,
-        TouchId = touch.Id,
-        RecordedAt = touch.RecordedAt,
-        DueAt = touch.RecordedAt + NotificationDispatcher.RedeliverAfter,
-    };
+    private PendingNotification? CapturedNote(Touch touch) => notifiers.IsEmpty ? null : PendingNotification.Undelivered(
+        NotificationDispatcher.NewId(), NotificationKind.ReferralCaptured, touch.Program, touch.RecordedAt, touch.RecordedAt + NotificationDispatcher.RedeliverAfter, touchId: touch.Id);
 
     /// <summary>The touch builder (code resolution, natural ids).</summary>
     public TouchBuilder Touches => touches;

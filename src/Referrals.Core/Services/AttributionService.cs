@@ -49,7 +49,6 @@ public sealed class AttributionService
     private readonly SessionConversionPipeline _contract;
     private readonly PosBatchImport _import;
     private readonly Reevaluation _reevaluation;
-    private readonly ParticipantService _participants;
     private readonly Dictionary<ProgramId, ProgramRules> _programs;
 
     /// <summary>Creates the service on the store; options are validated here as in dependency injection.</summary>
@@ -91,7 +90,6 @@ public sealed class AttributionService
         Preconditions.CheckNotNull(store);
         var log = logger ?? (ILogger)NullLogger.Instance;
         _programs = ProgramRules.Compile(o);
-        _participants = new ParticipantService(store, clock, [.. o.Programs.Keys.Select(k => new ProgramId(k))]);
         _contract = SessionConversionPipeline.Create(o, store, codes.Resolver, clock, fraud, notifiers, log);
         var hasher = new Lazy<ContactHasher?>(() => string.IsNullOrEmpty(o.Privacy.ContactHashKey) ? null : new ContactHasher(o.Privacy));
         var flow = new ConversionFlow(store, _contract);
@@ -99,18 +97,6 @@ public sealed class AttributionService
         _import = new PosBatchImport(flow, _reevaluation, hasher);
         _store = store;
     }
-
-    /// <summary>Records or replaces a participant; the same as <see cref="ParticipantService.RegisterAsync"/>.</summary>
-    public ValueTask RegisterParticipantAsync(Participant participant, CancellationToken cancellationToken = default) =>
-        _participants.RegisterAsync(participant, cancellationToken);
-
-    /// <summary>Links a visitor or device id to a customer; the same as <see cref="ParticipantService.LinkVisitorAsync"/>.</summary>
-    public ValueTask LinkVisitorAsync(string visitorId, ParticipantId customer, CancellationToken cancellationToken = default) =>
-        _participants.LinkVisitorAsync(visitorId, customer, cancellationToken);
-
-    /// <summary>Finds the referrers holding a contact hash, masked; the same as <see cref="ParticipantService.LookupReferrersAsync"/>.</summary>
-    public ValueTask<IReadOnlyList<ReferrerMatch>> LookupReferrersAsync(ContactHash contact, CancellationToken cancellationToken = default) =>
-        _participants.LookupReferrersAsync(contact, cancellationToken);
 
     /// <summary>
     /// Records a touch: the input is resolved as a code or link (or, for a contact look-up, the confirmed referrer is

@@ -462,18 +462,19 @@ public sealed partial class ReferralCodeService
         return NewRecord(request, code, display, kind, _clock.GetCurrentInstant());
     }
 
-    private static ReferralCodeRecord NewRecord(CodeRequest request, ReferralCode code, string display, CodeKind kind, Instant createdAt) => new()
-    {
-        Code = code,
-        Display = display,
-        Program = request.Program,
-        Owner = request.Owner,
-        Medium = request.Medium,
-        Kind = kind,
-        CreatedAt = createdAt,
-        ExpiresAt = request.ExpiresAt,
-        MaxUses = request.MaxUses,
-    };
+    private static ReferralCodeRecord NewRecord(CodeRequest request, ReferralCode code, string display, CodeKind kind, Instant createdAt) => new(
+        code: code,
+        display: display,
+        program: request.Program,
+        owner: request.Owner,
+        medium: request.Medium,
+        kind: kind,
+        status: CodeStatus.Active,
+        createdAt: createdAt,
+        expiresAt: request.ExpiresAt,
+        maxUses: request.MaxUses,
+        uses: 0,
+        version: 1);
 
     private string? CheckRequest(CodeRequest request)
     {

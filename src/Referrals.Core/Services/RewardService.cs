@@ -130,7 +130,8 @@ public sealed class RewardService
     /// <returns>The order's reward decision, or <see langword="null"/> when the program has no reward rules or the order was never referred.</returns>
     /// <exception cref="ArgumentException">The order amount is below 0 or above 1,000,000,000,000 (10^12, as for a conversion).</exception>
     /// <exception cref="ReferralException"><see cref="ReferralErrorCode.ConcurrencyConflict"/>: other writers kept winning.</exception>
-    public ValueTask<RewardDecision?> ProcessAttributionAsync(AttributionResult attribution, CancellationToken cancellationToken = default)
+    // Internal: a host never calls it, because recording a conversion decides its rewards in the same unit of work.
+    internal ValueTask<RewardDecision?> ProcessAttributionAsync(AttributionResult attribution, CancellationToken cancellationToken = default)
     {
         Preconditions.CheckNotNull(attribution);
         Preconditions.CheckArgument(

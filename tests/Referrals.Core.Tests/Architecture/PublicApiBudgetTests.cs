@@ -23,9 +23,16 @@ public sealed class PublicApiBudgetTests
     /// program's touches and reward rows by time; members of the store contract every store implements, so not internal);
     /// 1,502 with issue 23's <c>Referrals.Reporting</c> (111 lines): one service, <c>ProgramReports</c> (report, replay,
     /// reading candidate rules), its two queries and the results a host reads — sealed classes with internal constructors
-    /// and get-only properties, no records, so no generated members; the figures are what the issue names.
+    /// and get-only properties, no records, so no generated members; the figures are what the issue names; 1,384 with
+    /// issue 17 item 6: the small results only Core builds (FraudSignal, ReferredOrderStats) and the pairs a store reads
+    /// back (FingerprintSighting, NotifierFailure, NotificationUpdate, ReferralCodeChange) lost their record members;
+    /// Touch, ReferralCodeRecord and PendingNotification take one public constructor with every field instead of a
+    /// public <c>init</c> per property (records still: stores and the contract suite compare round trips by value);
+    /// UnitOfWork one constructor of named lists instead of fourteen <c>init</c>s; AttributionService's three forwards
+    /// to ParticipantService and RewardService.ProcessAttributionAsync went. What is left is what hosts call or read
+    /// (services, options, requests, results, value types, the extension points) and the store contract.
     /// </summary>
-    private const int Ceiling = 1502;
+    private const int Ceiling = 1384;
 
     [Fact]
     public void The_public_surface_of_Referrals_Core_is_at_its_budget()

@@ -85,7 +85,7 @@ public sealed class AttributionPropertyTests
                     await w.ClickAsync(w.Links.Build(codes[x.Referrer].Code, ShareMedium.Social).Url, $"v{x.Visitor}", Monday + Duration.FromHours(x.Hour));
                     break;
                 case Linked x:
-                    await w.Attribution.LinkVisitorAsync($"v{x.Visitor}", new ParticipantId(Friends[x.Friend]), Ct);
+                    await w.Participants.LinkVisitorAsync($"v{x.Visitor}", new ParticipantId(Friends[x.Friend]), Ct);
                     break;
                 case Bought x:
                     orders.Add($"o{x.Order}");

@@ -41,7 +41,7 @@ public sealed class AttributionRuleTests
         var benCode = await w.CodeAsync(ben, ShareMedium.Email);
         var cleoCode = await w.CodeAsync(cleo, ShareMedium.Sms);
         var dan = await w.ParticipantAsync("dan");
-        await w.Attribution.LinkVisitorAsync("v-dan", dan, Ct);
+        await w.Participants.LinkVisitorAsync("v-dan", dan, Ct);
         await w.ClickAsync(w.Links.Build(annaCode.Code, ShareMedium.Social).Url, "v-dan", Monday);
         await w.ClickAsync(w.Links.Build(benCode.Code, ShareMedium.Email).Url, "v-dan", Monday + Duration.FromDays(2));
 
@@ -49,7 +49,7 @@ public sealed class AttributionRuleTests
         Assert.Equal(cleo, withCode.Referrer);
 
         var eve = await w.ParticipantAsync("eve");
-        await w.Attribution.LinkVisitorAsync("v-eve", eve, Ct);
+        await w.Participants.LinkVisitorAsync("v-eve", eve, Ct);
         await w.ClickAsync(w.Links.Build(annaCode.Code, ShareMedium.Social).Url, "v-eve", Monday);
         await w.ClickAsync(w.Links.Build(benCode.Code, ShareMedium.Email).Url, "v-eve", Monday + Duration.FromDays(2));
         var last = await w.Attribution.RecordConversionAsync(w.Order("o-2", eve, Monday + Duration.FromDays(3)), Ct);

@@ -47,7 +47,7 @@ public sealed class ChannelStoryTests
 
         // ...signs up two days later (the host links the visitor to her new customer id)...
         var cleo = await w.ParticipantAsync("cleo");
-        await w.Attribution.LinkVisitorAsync("phone-77", cleo, Ct);
+        await w.Participants.LinkVisitorAsync("phone-77", cleo, Ct);
 
         // ...and buys in store a week later, showing the link's QR at the till.
         var sale = w.Order("pos-5-0001", cleo, Monday + Duration.FromDays(7), channel: Channel.Offline) with { StoreId = "store-5", PresentedCode = link };
@@ -128,11 +128,11 @@ public sealed class ChannelStoryTests
         var ida = await w.ParticipantAsync("ida", email: "ida@example.org");
 
         // The friend says "Hana sent me, hana.berg@example.com": the POS hashes it and asks.
-        var matches = await w.Attribution.LookupReferrersAsync(w.Email(" hana.berg@EXAMPLE.com "), Ct);
+        var matches = await w.Participants.LookupReferrersAsync(w.Email(" hana.berg@EXAMPLE.com "), Ct);
         var match = Assert.Single(matches);
         Assert.Equal(hana, match.Referrer);
         Assert.Equal("h***@example.com", match.MaskedContact);
-        Assert.Empty(await w.Attribution.LookupReferrersAsync(w.Email("nobody@example.com"), Ct));
+        Assert.Empty(await w.Participants.LookupReferrersAsync(w.Email("nobody@example.com"), Ct));
 
         var capture = await w.Attribution.CaptureAsync(
             new CaptureRequest { Program = Customers, Kind = TouchKind.PosContactLookup, Referrer = match.Referrer, Customer = ida, StoreId = "store-2", EventTime = Monday },

@@ -289,21 +289,19 @@ public sealed class CodeIndexTests
             _ => Printed(Prefixes[random.Next(Prefixes.Length)], key, random.Next(0, 6)),
         };
         int? maxUses = random.Next(3) == 0 ? random.Next(1, 3) : null;
-        return new ReferralCodeRecord
-        {
-            Code = ReferralCode.FromNormalized(key),
-            Display = display,
-            Program = new ProgramId("p" + random.Next(3)),
-            Owner = random.Next(3) == 0 ? null : new ParticipantId("o" + random.Next(4)),
-            Medium = (ShareMedium)random.Next(0, 14),
-            Kind = (CodeKind)random.Next(1, 4),
-            Status = (CodeStatus)random.Next(1, 4),
-            CreatedAt = Now,
-            ExpiresAt = random.Next(3) == 0 ? Now + Duration.FromHours(random.Next(-2, 3)) : null,
-            MaxUses = maxUses,
-            Uses = maxUses is { } m && random.Next(2) == 0 ? m : 0,
-            Version = random.Next(1, 4),
-        };
+        return new ReferralCodeRecord(
+            code: ReferralCode.FromNormalized(key),
+            display: display,
+            program: new ProgramId("p" + random.Next(3)),
+            owner: random.Next(3) == 0 ? null : new ParticipantId("o" + random.Next(4)),
+            medium: (ShareMedium)random.Next(0, 14),
+            kind: (CodeKind)random.Next(1, 4),
+            status: (CodeStatus)random.Next(1, 4),
+            createdAt: Now,
+            expiresAt: random.Next(3) == 0 ? Now + Duration.FromHours(random.Next(-2, 3)) : null,
+            maxUses: maxUses,
+            uses: maxUses is { } m && random.Next(2) == 0 ? m : 0,
+            version: random.Next(1, 4));
     }
 
     private static string Printed(string? prefix, string key, int group) =>
@@ -317,18 +315,19 @@ public sealed class CodeIndexTests
         CodeStatus status = CodeStatus.Active,
         long version = 1,
         string? display = null,
-        CodeKind kind = CodeKind.Generated) => new()
-        {
-            Code = ReferralCode.FromNormalized(key),
-            Display = display ?? key,
-            Program = new ProgramId(program),
-            Owner = owner is null ? null : new ParticipantId(owner),
-            Medium = medium,
-            Kind = kind,
-            Status = status,
-            CreatedAt = Now,
-            Version = version,
-        };
+        CodeKind kind = CodeKind.Generated) => new(
+            code: ReferralCode.FromNormalized(key),
+            display: display ?? key,
+            program: new ProgramId(program),
+            owner: owner is null ? null : new ParticipantId(owner),
+            medium: medium,
+            kind: kind,
+            status: status,
+            createdAt: Now,
+            expiresAt: null,
+            maxUses: null,
+            uses: 0,
+            version: version);
 }
 
 /// <summary>The resolver's fast path for typed codes against its general path, and the folded check sum against the check.</summary>
@@ -357,17 +356,19 @@ public sealed class CodeResolverFastPathTests
         keys.AddRange(["JANE20", "ABCDEFGHJ", "10U1SE", "X7Y8Z"]);
         foreach (var key in keys.Where(_ => random.Next(4) != 0))
         {
-            var record = new ReferralCodeRecord
-            {
-                Code = ReferralCode.FromNormalized(key),
-                Display = key,
-                Program = new ProgramId("p"),
-                Owner = new ParticipantId("o"),
-                Medium = ShareMedium.Receipt,
-                Kind = CodeKind.Generated,
-                Status = random.Next(3) == 0 ? CodeStatus.Paused : CodeStatus.Active,
-                CreatedAt = Clock.GetCurrentInstant(),
-            };
+            var record = new ReferralCodeRecord(
+                code: ReferralCode.FromNormalized(key),
+                display: key,
+                program: new ProgramId("p"),
+                owner: new ParticipantId("o"),
+                medium: ShareMedium.Receipt,
+                kind: CodeKind.Generated,
+                status: random.Next(3) == 0 ? CodeStatus.Paused : CodeStatus.Active,
+                createdAt: Clock.GetCurrentInstant(),
+                expiresAt: null,
+                maxUses: null,
+                uses: 0,
+                version: 1);
             fast.Index.Set(record);
             general.Index.Set(record);
         }

@@ -87,7 +87,7 @@ public sealed class FraudConfigurationTests
         using var provider = Build(b => b.AddFraudCheck<WatchListCheck>().AddFraudCheck<BrokenCheck>());
         var attribution = provider.GetRequiredService<AttributionService>();
         var codes = provider.GetRequiredService<ReferralCodeService>();
-        await attribution.RegisterParticipantAsync(new Participant { Id = new ParticipantId("ana") }, Ct);
+        await provider.GetRequiredService<ParticipantService>().RegisterAsync(new Participant { Id = new ParticipantId("ana") }, Ct);
         var code = await codes.IssueAsync(new CodeRequest { Program = Customers, Owner = new ParticipantId("ana"), Medium = ShareMedium.Email }, Ct);
 
         var result = await attribution.RecordConversionAsync(

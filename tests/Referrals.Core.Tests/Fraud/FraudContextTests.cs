@@ -33,8 +33,8 @@ public sealed class FraudContextTests
         using var provider = services.BuildServiceProvider();
         var attribution = provider.GetRequiredService<AttributionService>();
         var codes = provider.GetRequiredService<ReferralCodeService>();
-        await attribution.RegisterParticipantAsync(new Participant { Id = new ParticipantId("ana"), Kind = ParticipantKind.Influencer }, Ct);
-        await attribution.RegisterParticipantAsync(new Participant { Id = new ParticipantId("bea") }, Ct);
+        await provider.GetRequiredService<ParticipantService>().RegisterAsync(new Participant { Id = new ParticipantId("ana"), Kind = ParticipantKind.Influencer }, Ct);
+        await provider.GetRequiredService<ParticipantService>().RegisterAsync(new Participant { Id = new ParticipantId("bea") }, Ct);
         var code = await codes.IssueAsync(new CodeRequest { Program = Customers, Owner = new ParticipantId("ana"), Medium = ShareMedium.Email }, Ct);
 
         var result = await attribution.RecordConversionAsync(

@@ -114,7 +114,7 @@ public sealed class FraudPropertyTests
             // Everyone distinct: their own e-mail, phone, device, card, address and network.
             var id = Person(i);
             w.Hasher.TryHashPhone($"+49151000000{i}", out var phone);
-            await w.Attribution.RegisterParticipantAsync(
+            await w.Participants.RegisterAsync(
                 new Participant
                 {
                     Id = id,

@@ -33,7 +33,7 @@ public sealed class FraudStoryTests
     private static async Task<ParticipantId> RegisterAsync(AttributionWorld w, string id, string? email = null, params Fingerprint[] fingerprints)
     {
         var pid = new ParticipantId(id);
-        await w.Attribution.RegisterParticipantAsync(
+        await w.Participants.RegisterAsync(
             new Participant { Id = pid, Contacts = email is null ? [] : [w.Email(email)], Fingerprints = fingerprints },
             Ct);
         return pid;

@@ -216,18 +216,10 @@ public sealed class NotificationDeliveryTests
 
         // Written by an earlier version that stopped before it stored the touch (it wrote the notification first on a
         // store without transactions): there is nothing to tell, and the pass removes it.
-        var orphan = new PendingNotification
-        {
-            Id = "orphan",
-            Kind = NotificationKind.ReferralCaptured,
-            Program = Customers,
-            TouchId = "1::never-stored",
-            RecordedAt = Monday,
-            DueAt = Monday + Duration.FromMinutes(1),
-        };
+        var orphan = PendingNotification.Undelivered("orphan", NotificationKind.ReferralCaptured, Customers, Monday, Monday + Duration.FromMinutes(1), touchId: "1::never-stored");
         await using (var session = await w.Reads.BeginAsync(Ct))
         {
-            Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork { Notifications = [orphan] }, Ct));
+            Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork(notifications: [orphan]), Ct));
             await session.CommitAsync(Ct);
         }
         w.Clock.Advance(Duration.FromMinutes(2));

@@ -417,6 +417,7 @@ internal sealed class EventOrderWorld : IDisposable
             .RemoveFraudCheck(FraudCheckNames.RefundAbuse);
         _provider = services.BuildServiceProvider();
         Attribution = _provider.GetRequiredService<AttributionService>();
+        Participants = _provider.GetRequiredService<ParticipantService>();
         Rewards = _provider.GetRequiredService<RewardService>();
         Reviews = _provider.GetRequiredService<ReviewQueue>();
         Codes = _provider.GetRequiredService<ReferralCodeService>();
@@ -427,6 +428,8 @@ internal sealed class EventOrderWorld : IDisposable
     public FakeClock Clock { get; }
 
     public AttributionService Attribution { get; }
+
+    public ParticipantService Participants { get; }
 
     public RewardService Rewards { get; }
 
@@ -484,14 +487,14 @@ internal sealed class EventOrderWorld : IDisposable
         var w = new EventOrderWorld(program);
         foreach (var r in referrers)
         {
-            await w.Attribution.RegisterParticipantAsync(new Participant { Id = new ParticipantId(r), Fingerprints = [w.Device(r)] }, Ct);
+            await w.Participants.RegisterAsync(new Participant { Id = new ParticipantId(r), Fingerprints = [w.Device(r)] }, Ct);
             w._codes[r] = await w.Codes.IssueAsync(new CodeRequest { Program = Program, Owner = new ParticipantId(r), Medium = ShareMedium.Email }, Ct);
-            await w.Attribution.LinkVisitorAsync("browser-" + r, new ParticipantId(r), Ct);
+            await w.Participants.LinkVisitorAsync("browser-" + r, new ParticipantId(r), Ct);
         }
         foreach (var f in friends)
         {
-            await w.Attribution.RegisterParticipantAsync(new Participant { Id = new ParticipantId(f) }, Ct);
-            await w.Attribution.LinkVisitorAsync("browser-" + f, new ParticipantId(f), Ct);
+            await w.Participants.RegisterAsync(new Participant { Id = new ParticipantId(f) }, Ct);
+            await w.Participants.LinkVisitorAsync("browser-" + f, new ParticipantId(f), Ct);
         }
         return w;
     }

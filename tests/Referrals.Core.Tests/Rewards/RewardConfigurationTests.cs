@@ -57,7 +57,7 @@ public sealed class RewardConfigurationTests
         var rewards = provider.GetRequiredService<RewardService>();
         var program = new ProgramId("customers");
         var code = await codes.IssueAsync(new CodeRequest { Program = program, Owner = new ParticipantId("ana"), Medium = ShareMedium.Email }, ct);
-        await attribution.RegisterParticipantAsync(new Participants.Participant { Id = new ParticipantId("ana") }, ct);
+        await provider.GetRequiredService<ParticipantService>().RegisterAsync(new Participants.Participant { Id = new ParticipantId("ana") }, ct);
         var order = new Conversion
         {
             Program = program,

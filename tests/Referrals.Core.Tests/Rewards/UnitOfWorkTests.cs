@@ -154,26 +154,15 @@ public sealed class UnitOfWorkTests
                 HoldUntil = at + Duration.FromDays(30),
             },
         };
-        PendingNotification Changed(string id, string? rewardId) => new()
-        {
-            Id = id,
-            Kind = NotificationKind.RewardChanged,
-            Program = Customers,
-            OrderId = "o-9",
-            EntryId = "earned",
-            RewardId = rewardId,
-            RecordedAt = at,
-            DueAt = at + Duration.FromMinutes(1),
-        };
+        PendingNotification Changed(string id, string? rewardId) =>
+            PendingNotification.Undelivered(id, NotificationKind.RewardChanged, Customers, at, at + Duration.FromMinutes(1), orderId: "o-9", entryId: "earned", rewardId: rewardId);
         // Written by a caller of the store (entry ids are unique per reward) and left pending, as by a process that stopped.
         await using (var session = await w.Reads.BeginAsync(Ct))
         {
-            Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork
-            {
-                Entries = [RewardDocuments.ToRow(Entry("r-1", 5m)), RewardDocuments.ToRow(Entry("r-2", 7m))],
-                Rewards = [RewardDocuments.ToRow(RewardFold.Start(Entry("r-1", 5m)), 1), RewardDocuments.ToRow(RewardFold.Start(Entry("r-2", 7m)), 1)],
-                Notifications = [Changed("n-1", "r-1"), Changed("n-2", "r-2"), Changed("n-3", null)],
-            }, Ct));
+            Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork(
+                entries: [RewardDocuments.ToRow(Entry("r-1", 5m)), RewardDocuments.ToRow(Entry("r-2", 7m))],
+                rewards: [RewardDocuments.ToRow(RewardFold.Start(Entry("r-1", 5m)), 1), RewardDocuments.ToRow(RewardFold.Start(Entry("r-2", 7m)), 1)],
+                notifications: [Changed("n-1", "r-1"), Changed("n-2", "r-2"), Changed("n-3", null)]), Ct));
             await session.CommitAsync(Ct);
         }
 

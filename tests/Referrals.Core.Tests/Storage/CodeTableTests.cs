@@ -84,7 +84,19 @@ public sealed class CodeTableTests
     }
 
     private static CodeRow Row(string code, long version, int tick) =>
-        new(new ReferralCodeRecord { Code = ReferralCode.FromNormalized(code), Display = code, Program = Program, Kind = CodeKind.Bulk, CreatedAt = T0, Version = version }, T0 + Duration.FromSeconds(tick));
+        new(new ReferralCodeRecord(
+            code: ReferralCode.FromNormalized(code),
+            display: code,
+            program: Program,
+            owner: null,
+            medium: ShareMedium.Unknown,
+            kind: CodeKind.Bulk,
+            status: CodeStatus.Active,
+            createdAt: T0,
+            expiresAt: null,
+            maxUses: null,
+            uses: 0,
+            version: version), T0 + Duration.FromSeconds(tick));
 
     private static string Key(int code) => "C" + code.ToString("D4", CultureInfo.InvariantCulture);
 
@@ -161,7 +173,19 @@ public sealed class CodeTableTests
 
     // Bulk generation's shape: a code of 4 symbols and its check symbol, printed with a prefix, shared by the bulk writes.
     private static readonly BulkCodeShape Shape = new(
-        new ReferralCodeRecord { Code = ReferralCode.FromNormalized("C0000"), Display = "-", Program = Program, Kind = CodeKind.Bulk, Medium = ShareMedium.Card, CreatedAt = T0, MaxUses = 2 },
+        new ReferralCodeRecord(
+            code: ReferralCode.FromNormalized("C0000"),
+            display: "-",
+            program: Program,
+            owner: null,
+            medium: ShareMedium.Card,
+            kind: CodeKind.Bulk,
+            status: CodeStatus.Active,
+            createdAt: T0,
+            expiresAt: null,
+            maxUses: 2,
+            uses: 0,
+            version: 1),
         new CodeGenerator(new CodeOptions { Length = 4 }, CodeBlocklist.Default, CryptoRandomSource.Instance),
         "SHOP");
 

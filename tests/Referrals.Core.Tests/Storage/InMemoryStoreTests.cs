@@ -48,7 +48,7 @@ public sealed class InMemoryStoreTests
         {
             await using var seed = await contract.BeginAsync(ct);
             var rows = Enumerable.Range(done, 1000).Select(n => CreditedOrder(n, code)).ToArray();
-            Assert.Equal(WriteOutcome.Written, await seed.WriteAsync(new UnitOfWork { Orders = rows }, ct));
+            Assert.Equal(WriteOutcome.Written, await seed.WriteAsync(new UnitOfWork(orders: rows), ct));
             await seed.CommitAsync(ct);
         }
         var from = T0;
@@ -67,7 +67,7 @@ public sealed class InMemoryStoreTests
         await using (var session = await contract.BeginAsync(ct))
         {
             var added = new[] { CreditedOrderAt(Orders, code, T0 + Duration.FromMilliseconds(1500)), CreditedOrder(Orders + 1, code), CreditedOrder(Orders + 2, code) };
-            Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork { Orders = added }, ct));
+            Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork(orders: added), ct));
             walked = store.CountEntriesWalked;
             Assert.Equal(Orders + 3, await session.CountCreditedOrdersAsync(Program, Referrers[0], from, until, int.MaxValue, ct));
             // From second 2: the committed orders 2 to 19,999, and the two late ones the session added.
@@ -98,7 +98,7 @@ public sealed class InMemoryStoreTests
         {
             var orders = Enumerable.Range(done, Math.Min(PerUnit, history - done)).Select(n => Order(n, 1, Referrers[0])).ToArray();
             await using var seed = await store.BeginAsync(TestContext.Current.CancellationToken);
-            Assert.Equal(WriteOutcome.Written, await seed.WriteAsync(new UnitOfWork { Orders = orders }, TestContext.Current.CancellationToken));
+            Assert.Equal(WriteOutcome.Written, await seed.WriteAsync(new UnitOfWork(orders: orders), TestContext.Current.CancellationToken));
             await seed.CommitAsync(TestContext.Current.CancellationToken);
         }
         long next = 100_000;
@@ -126,18 +126,15 @@ public sealed class InMemoryStoreTests
         var summaries = await session.GetSummariesAsync(Program, Referrers[0], [string.Empty], TestContext.Current.CancellationToken);
         await session.CountCreditedOrdersAsync(Program, Referrers[0], c.EventTime - Duration.FromDays(1), c.EventTime, 11, TestContext.Current.CancellationToken);
         long version = summaries.Count == 0 ? 0 : summaries[0].Version;
-        var outcome = await session.WriteAsync(new UnitOfWork
-        {
-            Orders = [order],
-            Entries = [new EntryRow(Program, c.OrderId + "/r", "1", c.EventTime, Doc), new EntryRow(Program, c.OrderId + "/f", "1", c.EventTime, Doc)],
-            Rewards =
-            [
+        var outcome = await session.WriteAsync(new UnitOfWork(
+            orders: [order],
+            entries: [new EntryRow(Program, c.OrderId + "/r", "1", c.EventTime, Doc), new EntryRow(Program, c.OrderId + "/f", "1", c.EventTime, Doc)],
+            rewards: [
                 new RewardRow(Program, c.OrderId + "/r", Referrers[0], c.OrderId, c.EventTime, 1, RewardDue.HoldEnds, c.EventTime + Duration.FromDays(30), Doc),
                 new RewardRow(Program, c.OrderId + "/f", c.Customer, c.OrderId, c.EventTime, 1, RewardDue.HoldEnds, c.EventTime + Duration.FromDays(30), Doc),
             ],
-            Summaries = [new SummaryRow(Program, Referrers[0], string.Empty, version + 1, Doc), new SummaryRow(Program, c.Customer, string.Empty, 1, Doc)],
-            Notifications = [new PendingNotification { Id = c.OrderId + "/n", Kind = NotificationKind.ConversionDecided, Program = Program, OrderId = c.OrderId, RecordedAt = c.EventTime, DueAt = c.EventTime }],
-        }, TestContext.Current.CancellationToken);
+            summaries: [new SummaryRow(Program, Referrers[0], string.Empty, version + 1, Doc), new SummaryRow(Program, c.Customer, string.Empty, 1, Doc)],
+            notifications: [PendingNotification.Undelivered(c.OrderId + "/n", NotificationKind.ConversionDecided, Program, c.EventTime, c.EventTime, orderId: c.OrderId)]), TestContext.Current.CancellationToken);
         Assert.Equal(WriteOutcome.Written, outcome);
         await session.CommitAsync(TestContext.Current.CancellationToken);
     }
@@ -184,7 +181,7 @@ public sealed class InMemoryStoreTests
             var taken = new EntryRow(Program, "taken", "1", T0, Doc);
             Run(store.BeginAsync().AsTask().GetAwaiter().GetResult(), s =>
             {
-                Assert.Equal(WriteOutcome.Written, s.WriteAsync(new UnitOfWork { Entries = [taken] }).AsTask().GetAwaiter().GetResult());
+                Assert.Equal(WriteOutcome.Written, s.WriteAsync(new UnitOfWork(entries: [taken])).AsTask().GetAwaiter().GetResult());
                 s.CommitAsync().AsTask().GetAwaiter().GetResult();
             });
             // The model: order -> (version, counted referrer or -1).
@@ -204,7 +201,7 @@ public sealed class InMemoryStoreTests
                             next[w.Order] = (version, w.Counted);
                             rows.Add(Order(w.Order, version, w.Counted < 0 ? null : Referrers[w.Counted]));
                         }
-                        var outcome = session.WriteAsync(new UnitOfWork { Orders = rows, Entries = unit.Stops ? [taken] : [] }).AsTask().GetAwaiter().GetResult();
+                        var outcome = session.WriteAsync(new UnitOfWork(orders: rows, entries: unit.Stops ? [taken] : [])).AsTask().GetAwaiter().GetResult();
                         Assert.Equal(unit.Stops ? WriteOutcome.Duplicate(RowKind.Entry, "taken/1") : WriteOutcome.Written, outcome);
                         if (!unit.Stops)
                         {
@@ -300,8 +297,8 @@ public sealed class InMemoryStoreTests
                 await using var session = await store.BeginAsync(ct);
                 string prefix = n % 3 == 2 ? "x" : "o";
                 var pair = new[] { Named(Order(2 * n, 1, Referrers[0]), prefix), Named(Order(2 * n + 1, 1, null), prefix) };
-                Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork { Orders = pair }, ct));
-                var stopped = await session.WriteAsync(new UnitOfWork { Orders = [Named(Order(2 * n + 1, 2, Referrers[1]), prefix)], Entries = [new EntryRow(Program, "r", "1", T0, Doc), new EntryRow(Program, "r", "1", T0, Doc)] }, ct);
+                Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork(orders: pair), ct));
+                var stopped = await session.WriteAsync(new UnitOfWork(orders: [Named(Order(2 * n + 1, 2, Referrers[1]), prefix)], entries: [new EntryRow(Program, "r", "1", T0, Doc), new EntryRow(Program, "r", "1", T0, Doc)]), ct);
                 Assert.Equal(WriteStatus.Duplicate, stopped.Status);
                 if (prefix == "o")
                 {

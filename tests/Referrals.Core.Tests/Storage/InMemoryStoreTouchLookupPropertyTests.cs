@@ -50,28 +50,31 @@ public sealed class InMemoryStoreTouchLookupPropertyTests
                 switch (step)
                 {
                     case Touched t:
-                        var touch = new Touch
-                        {
-                            // The id does not follow the time: ties at one minute are broken by id, ordinally. Ids are
-                            // keyed per program.
-                            Id = $"t{t.Id}",
-                            Program = Programs[t.Program],
-                            Kind = TouchKind.LinkClick,
-                            Referrer = new ParticipantId("ref"),
-                            Customer = t.Customer < 0 ? null : Customer(t.Customer),
-                            VisitorId = t.Visitor < 0 ? null : Visitor(t.Visitor),
-                            Contact = t.Contact < 0 ? null : Contacts[t.Contact],
-                            EventTime = Start + Duration.FromMinutes(t.Minute),
-                            RecordedAt = Start,
-                        };
-                        bool added = Write(store, new UnitOfWork { Touches = [touch] }) == WriteStatus.Written;
+                        // The id does not follow the time: ties at one minute are broken by id, ordinally. Ids are
+                        // keyed per program.
+                        var touch = new Touch(
+                            id: $"t{t.Id}",
+                            program: Programs[t.Program],
+                            kind: TouchKind.LinkClick,
+                            referrer: new ParticipantId("ref"),
+                            code: null,
+                            medium: ShareMedium.Unknown,
+                            visitorId: t.Visitor < 0 ? null : Visitor(t.Visitor),
+                            customer: t.Customer < 0 ? null : Customer(t.Customer),
+                            contact: t.Contact < 0 ? null : Contacts[t.Contact],
+                            storeId: null,
+                            registerId: null,
+                            orderId: null,
+                            eventTime: Start + Duration.FromMinutes(t.Minute),
+                            recordedAt: Start);
+                        bool added = Write(store, new UnitOfWork(touches: [touch])) == WriteStatus.Written;
                         if (added != stored.TryAdd((touch.Program, touch.Id), touch))
                         {
                             return false;
                         }
                         break;
                     case Linked l:
-                        if (Write(store, new UnitOfWork { VisitorLinks = [new VisitorLink(Visitor(l.Visitor), Customer(l.Customer))] }) != WriteStatus.Written)
+                        if (Write(store, new UnitOfWork(visitorLinks: [new VisitorLink(Visitor(l.Visitor), Customer(l.Customer))])) != WriteStatus.Written)
                         {
                             return false;
                         }

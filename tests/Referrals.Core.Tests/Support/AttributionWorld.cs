@@ -50,6 +50,7 @@ internal sealed class AttributionWorld
         Rewards = new RewardService(wrapped, Clock, Contract, [Fulfiller], [Notifier, .. notifiers], null);
         Fraud = new FraudAssessor(wrapped, Clock, new Referrals.Pipeline.ContractFraudHistory(Contract), BuiltInChecks(wrapped));
         Attribution = new AttributionService(wrapped, Clock, Codes, Contract, [Notifier, .. notifiers], null, Fraud);
+        Participants = new ParticipantService(Contract, Clock, wrapped);
         Reviews = new ReviewQueue(Rewards);
         Hasher = new ContactHasher(Options.Privacy);
         Fingerprints = new FingerprintHasher(Options.Privacy, Options.Fraud.DisposableDomains);
@@ -74,6 +75,8 @@ internal sealed class AttributionWorld
     public ReferralCodeService Codes { get; }
 
     public AttributionService Attribution { get; }
+
+    public ParticipantService Participants { get; }
 
     public ContactHasher Hasher { get; }
 
@@ -128,7 +131,7 @@ internal sealed class AttributionWorld
     public async Task<ParticipantId> ParticipantAsync(string id, ParticipantKind kind = ParticipantKind.Customer, string? email = null)
     {
         var pid = new ParticipantId(id);
-        await Attribution.RegisterParticipantAsync(
+        await Participants.RegisterAsync(
             new Participant
             {
                 Id = pid,

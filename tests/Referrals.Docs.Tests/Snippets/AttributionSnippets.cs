@@ -116,6 +116,7 @@ public sealed class AttributionSnippets
         await using var app = await DocsServices.StartAsync(Settings);
         IServiceProvider provider = app.Services;
         var attribution = app.Get<AttributionService>();
+        var participants = app.Get<ParticipantService>();
         var clock = app.Get<IClock>();
 
         #region Attribution.RegisterContacts
@@ -123,7 +124,7 @@ public sealed class AttributionSnippets
         var contacts = new List<ContactHash>();
         if (hasher.TryHashEmail("Anna.Berg@Example.com", out var email)) contacts.Add(email);
         if (hasher.TryHashPhone("0151 2345 678", out var phone)) contacts.Add(phone);   // national: Privacy:DefaultCountryCallingCode
-        await attribution.RegisterParticipantAsync(new Participant
+        await participants.RegisterAsync(new Participant
         {
             Id = new ParticipantId("cust-anna"),
             Contacts = contacts,                                            // keyed hashes only
@@ -143,7 +144,7 @@ public sealed class AttributionSnippets
 
         #region Attribution.LookupAtTill
         // The friend gives the referrer's e-mail address at the till: hashed at once, never stored.
-        if (hasher.TryHashEmail(typedByCashier, out var given) && await attribution.LookupReferrersAsync(given) is [var match])
+        if (hasher.TryHashEmail(typedByCashier, out var given) && await participants.LookupReferrersAsync(given) is [var match])
         {
             Console.WriteLine($"Referred by {match.MaskedContact}?");   // the cashier confirms with the friend
             await attribution.CaptureAsync(new CaptureRequest
@@ -160,10 +161,10 @@ public sealed class AttributionSnippets
         });
         #endregion
 
-        var matches = await attribution.LookupReferrersAsync(given);
+        var matches = await participants.LookupReferrersAsync(given);
         Assert.Equal("a***@example.com", Assert.Single(matches).MaskedContact);
         Assert.True(hasher.TryHashPhone("0151-2345678", out var byPhone));
-        Assert.Equal("+49 *** *** 78", Assert.Single(await attribution.LookupReferrersAsync(byPhone)).MaskedContact);
+        Assert.Equal("+49 *** *** 78", Assert.Single(await participants.LookupReferrersAsync(byPhone)).MaskedContact);
         Assert.Equal(new ParticipantId("cust-anna"), sale.Referrer);
         Assert.Equal(TouchKind.PosContactLookup, sale.CaptureMethod);
         Assert.Null(sale.Code);
@@ -226,6 +227,7 @@ public sealed class AttributionSnippets
         await using var app = await DocsServices.StartAsync(Settings);
         IServiceProvider provider = app.Services;
         var attribution = app.Get<AttributionService>();
+        var participants = app.Get<ParticipantService>();
         var code = await IssueAsync(app, "cust-anna", ShareMedium.Email);
         string visitorId = "v-19ab77";
         await attribution.CaptureAsync(new CaptureRequest
@@ -237,7 +239,7 @@ public sealed class AttributionSnippets
 
         #region Attribution.LinkVisitor
         // At sign-up or log-in: this visitor (device, cookie) is this customer from now on, in every later decision.
-        await attribution.LinkVisitorAsync(visitorId, new ParticipantId("cust-gina"));
+        await participants.LinkVisitorAsync(visitorId, new ParticipantId("cust-gina"));
         #endregion
 
         // The order itself names no visitor (placed in the app, say): the linked visitor's click counts.

@@ -36,7 +36,7 @@ public sealed class PosBatchSnippets
             "EMIL-7", new CodeRequest { Program = Customers, Owner = new ParticipantId("emp-emil"), Medium = ShareMedium.Employee }, ct);
         Assert.True(emil.IsIssued, emil.Message);
         Assert.True(app.Get<ContactHasher>().TryHashEmail("anna.berg@example.com", out var anna));
-        await app.Get<AttributionService>().RegisterParticipantAsync(new Participant { Id = new ParticipantId("cust-anna"), Contacts = [anna] }, ct);
+        await app.Get<ParticipantService>().RegisterAsync(new Participant { Id = new ParticipantId("cust-anna"), Contacts = [anna] }, ct);
         var web = await app.Get<AttributionService>().RecordConversionAsync(new Conversion
         {
             Program = Customers, OrderId = "web-9001", Customer = new ParticipantId("cust-gus"), Amount = new Money(39.00m, "EUR"),

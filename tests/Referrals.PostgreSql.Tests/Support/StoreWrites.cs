@@ -24,5 +24,5 @@ internal static class StoreWrites
 
     /// <summary>Writes a code's version (its first, or the next) in a session of its own; false when the store refused it.</summary>
     public static async ValueTask<bool> TryWriteCodeAsync(this IReferralStore store, ReferralCodeRecord record, CancellationToken ct) =>
-        (await WriteUnitAsync(store, new UnitOfWork { Codes = [new CodeRow(record, record.CreatedAt)] }, ct)).Status == WriteStatus.Written;
+        (await WriteUnitAsync(store, new UnitOfWork(codes: [new CodeRow(record, record.CreatedAt)]), ct)).Status == WriteStatus.Written;
 }

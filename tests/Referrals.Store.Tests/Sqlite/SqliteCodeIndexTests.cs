@@ -185,8 +185,8 @@ public sealed class SqliteCodeIndexTests : IDisposable
         Assert.True(await store.AddManyAsync([Record(Code(2)), Record(Code(3))], Ct));
         Assert.False(await store.TryAddAsync(Record(Code(2)), Ct)); // refused: no change, no position
         Assert.Equal(3, await store.GetChangePositionAsync(Ct));
-        Assert.True(await store.TryUpdateAsync(Record(Code(1)) with { Status = CodeStatus.Revoked, Version = 2 }, Ct));
-        Assert.False(await store.TryUpdateAsync(Record(Code(3)) with { Version = 9 }, Ct)); // not the next version: no change
+        Assert.True(await store.TryUpdateAsync(Changed(Record(Code(1)), version: 2, status: CodeStatus.Revoked), Ct));
+        Assert.False(await store.TryUpdateAsync(Changed(Record(Code(3)), version: 9), Ct)); // not the next version: no change
 
         var changes = await feed.ListCodeChangesAsync(0, 10, Ct);
         Assert.Equal([(2L, Code(2)), (3L, Code(3)), (4L, Code(1))], changes.Select(c => (c.Position, c.Record.Code)));

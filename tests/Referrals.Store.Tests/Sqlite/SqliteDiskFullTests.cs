@@ -156,7 +156,7 @@ public sealed class SqliteDiskFullTests
             try
             {
                 await using var session = await contract.BeginAsync(Ct);
-                var outcome = await session.WriteAsync(new Referrals.Storage.UnitOfWork { Summaries = [new Referrals.Storage.SummaryRow(Program, participant, "", 1, document)] }, Ct);
+                var outcome = await session.WriteAsync(new Referrals.Storage.UnitOfWork(summaries: [new Referrals.Storage.SummaryRow(Program, participant, "", 1, document)]), Ct);
                 Assert.Equal(Referrals.Storage.WriteOutcome.Written, outcome);
                 await session.CommitAsync(Ct);
                 acknowledged.Add(participant.Value);
@@ -175,7 +175,7 @@ public sealed class SqliteDiskFullTests
         }
         await using (var session = await contract.BeginAsync(Ct))
         {
-            Assert.Equal(Referrals.Storage.WriteOutcome.Written, await session.WriteAsync(new Referrals.Storage.UnitOfWork { Summaries = [new Referrals.Storage.SummaryRow(Program, new ParticipantId("back"), "", 1, document)] }, Ct));
+            Assert.Equal(Referrals.Storage.WriteOutcome.Written, await session.WriteAsync(new Referrals.Storage.UnitOfWork(summaries: [new Referrals.Storage.SummaryRow(Program, new ParticipantId("back"), "", 1, document)]), Ct));
             await session.CommitAsync(Ct);
         }
         acknowledged.Add("back");

@@ -41,32 +41,27 @@ public sealed class SqliteErasureTests : IDisposable
 
         using var store = SqliteReferralStore.OpenFile(path);
         IReferralStore contract = store;
-        await WriteAsync(contract, new UnitOfWork
-        {
-            Participants =
-            [
+        await WriteAsync(contract, new UnitOfWork(
+            participants: [
                 new Participant { Id = jane, Contacts = contacts, Fingerprints = fingerprints, MaskedEmail = MaskedEmail, MaskedPhone = MaskedPhone },
                 new Participant { Id = new ParticipantId("other"), Contacts = [Email(1)], Fingerprints = [Device(1)] },
             ],
-            VisitorLinks = [new VisitorLink(Visitor, jane), new VisitorLink(OtherVisitor, new ParticipantId("other"))],
-            Touches =
-            [
-                NewTouch("t-visitor", Start) with { VisitorId = Visitor },
-                NewTouch("t-contact", Start) with { Contact = contacts[0] },
-                NewTouch("t-customer", Start) with { Customer = jane, VisitorId = Visitor, Contact = contacts[1] },
-                NewTouch("t-other", Start) with { VisitorId = OtherVisitor },
+            visitorLinks: [new VisitorLink(Visitor, jane), new VisitorLink(OtherVisitor, new ParticipantId("other"))],
+            touches: [
+                NewTouch("t-visitor", Start, visitor: Visitor),
+                NewTouch("t-contact", Start, contact: contacts[0]),
+                NewTouch("t-customer", Start, customer: jane, visitor: Visitor, contact: contacts[1]),
+                NewTouch("t-other", Start, visitor: OtherVisitor),
             ],
-            Orders =
-            [
+            orders: [
                 new OrderRow(NewOrder("o-jane", "jane", Start) with { VisitorId = Visitor, Contacts = contacts, Fingerprints = fingerprints },
                     1, """{"v":1}""", null, null, null),
-            ],
-        });
+            ]));
         Checkpoint(path);
         // The check below can see the values: before the erasure they are in the file.
         Assert.All(personal, value => Assert.True(Contains(path, value), $"'{value}' should be in the file before the erasure."));
 
-        await WriteAsync(contract, new UnitOfWork { Erasures = [new ParticipantErasure(jane, "erase-1", Start, "dpo", "ticket 4711")] });
+        await WriteAsync(contract, new UnitOfWork(erasures: [new ParticipantErasure(jane, "erase-1", Start, "dpo", "ticket 4711")]));
         Checkpoint(path);
 
         foreach (string value in personal)

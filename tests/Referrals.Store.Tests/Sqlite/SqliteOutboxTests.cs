@@ -73,8 +73,8 @@ public sealed class SqliteOutboxTests : OutboxTests, IDisposable
         var pending = await store.ListDueNotificationsAsync(Start + Duration.FromMinutes(1), 10, Ct);
         Assert.Equal(
             [
-                new PendingNotification { Id = "n-1", Kind = NotificationKind.ConversionDecided, Program = Program, OrderId = "o-1", RecordedAt = Start, DueAt = Start + Duration.FromMinutes(1) },
-                new PendingNotification { Id = "n-2", Kind = NotificationKind.RewardChanged, Program = Program, OrderId = "o-1", EntryId = "o-1#1:credit:earned", RewardId = "o-1#1:credit", RecordedAt = Start, DueAt = Start + Duration.FromMinutes(1) },
+                Committed("n-1", NotificationKind.ConversionDecided, Program, Start, Start + Duration.FromMinutes(1), orderId: "o-1"),
+                Committed("n-2", NotificationKind.RewardChanged, Program, Start, Start + Duration.FromMinutes(1), orderId: "o-1", entryId: "o-1#1:credit:earned", rewardId: "o-1#1:credit"),
             ],
             pending);
         var rewards = provider.GetRequiredService<RewardService>();
@@ -116,4 +116,10 @@ public sealed class SqliteOutboxTests : OutboxTests, IDisposable
         }
         return string.Join("\n", lines);
     }
+
+    /// <summary>A notification as Core commits it: never attempted, no notifier told yet.</summary>
+    private static PendingNotification Committed(string id, NotificationKind kind, ProgramId program, Instant recordedAt, Instant dueAt,
+        string? orderId = null, string? entryId = null, string? rewardId = null) =>
+        new(id, kind, program, orderId, entryId, rewardId, touchId: null, recordedAt, dueAt, attempts: 0, firstAttemptAt: null, lastAttemptAt: null,
+            notifiersTold: [], failures: [], deadLetteredAt: null);
 }

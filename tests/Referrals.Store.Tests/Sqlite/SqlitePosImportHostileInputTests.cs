@@ -46,9 +46,9 @@ public sealed class SqlitePosImportHostileInputTests : IDisposable
         string code;
         await using (var store = SqliteReferralStore.OpenFile(path))
         {
-            var (codes, attribution) = Services(store, clock);
+            var (codes, attribution, participants) = Services(store, clock);
             var emil = new ParticipantId("emil");
-            await attribution.RegisterParticipantAsync(new Participant { Id = emil }, Ct);
+            await participants.RegisterAsync(new Participant { Id = emil }, Ct);
             code = (await codes.IssueAsync(new CodeRequest { Program = Program, Owner = emil, Medium = ShareMedium.Employee }, Ct)).Display;
 
             string[] Row(int n) => [$"C-{n}", "store-7", "R2", "2026-11-23T08:45:00+01:00", code, $"friend-{n}", $"pos-{n}", "10.00", "EUR", "yes"];
@@ -83,7 +83,7 @@ public sealed class SqlitePosImportHostileInputTests : IDisposable
 
         await using (var reopened = SqliteReferralStore.OpenFile(path))
         {
-            var (_, attribution) = Services(reopened, clock);
+            var (_, attribution, _) = Services(reopened, clock);
             foreach (string order in good)
             {
                 var decided = await attribution.FindAttributionAsync(Program, order, Ct);
@@ -93,13 +93,13 @@ public sealed class SqlitePosImportHostileInputTests : IDisposable
         }
     }
 
-    private static (ReferralCodeService Codes, AttributionService Attribution) Services(SqliteReferralStore store, IClock clock)
+    private static (ReferralCodeService Codes, AttributionService Attribution, ParticipantService Participants) Services(SqliteReferralStore store, IClock clock)
     {
         var options = new ReferralsOptions();
         options.Links.Template = "https://shop.example/r/{code}";
         options.Programs[Program.Value] = new ProgramOptions { TimeZone = "Europe/Berlin" };
         var codes = new ReferralCodeService(store, options, clock);
         var attribution = new AttributionService(Microsoft.Extensions.Options.Options.Create(options), clock, codes, store, []);
-        return (codes, attribution);
+        return (codes, attribution, new ParticipantService(store, clock, Microsoft.Extensions.Options.Options.Create(options)));
     }
 }

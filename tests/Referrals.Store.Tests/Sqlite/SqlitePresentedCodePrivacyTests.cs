@@ -47,7 +47,7 @@ public sealed class SqlitePresentedCodePrivacyTests : IDisposable
         {
             var (codes, links, attribution) = Services(store, clock, log);
             var ana = new ParticipantId("ana");
-            await attribution.RegisterParticipantAsync(new Participant { Id = ana }, Ct);
+            await new ParticipantService(store, clock, Microsoft.Extensions.Options.Options.Create(new ReferralsOptions())).RegisterAsync(new Participant { Id = ana }, Ct);
             var code = await codes.IssueAsync(new CodeRequest { Program = Program, Owner = ana, Medium = ShareMedium.Link }, Ct);
             // A signed link whose tracking values, added by some mail tool, carry the friend's e-mail address.
             string link = links.Build(code.Code, ShareMedium.Email, new UtmParameters(Source: "newsletter", Content: "jane.doe@example.com")).Url

@@ -25,8 +25,8 @@ public sealed class SqliteReferralStoreTests : IDisposable
     public async Task Everything_written_is_read_back_after_the_store_is_reopened()
     {
         string path = _directory.NewDatabasePath();
-        var updated = Record(Code("KEEP1"), owner: "jane") with { ExpiresAt = Start + Duration.FromDays(3), MaxUses = 10 };
-        var bulk = Enumerable.Range(0, 50).Select(n => Record(Code(n), owner: null) with { Kind = CodeKind.Bulk }).ToList();
+        var updated = Changed(Record(Code("KEEP1"), owner: "jane"), expiresAt: Start + Duration.FromDays(3), maxUses: 10);
+        var bulk = Enumerable.Range(0, 50).Select(n => Changed(Record(Code(n), owner: null), kind: CodeKind.Bulk)).ToList();
         var jane = new Participant
         {
             Id = new ParticipantId("jane"),
@@ -39,16 +39,16 @@ public sealed class SqliteReferralStoreTests : IDisposable
         await using (var store = SqliteReferralStore.OpenFile(path))
         {
             Assert.True(await store.TryAddAsync(updated, Ct));
-            Assert.True(await store.TryUpdateAsync(updated with { Uses = 4, Version = 2 }, Ct));
+            Assert.True(await store.TryUpdateAsync(Changed(updated, version: 2, uses: 4), Ct));
             Assert.True(await store.AddManyAsync(bulk, Ct));
-            await WrittenAsync(store, new UnitOfWork { Participants = [jane], VisitorLinks = [new VisitorLink("v-2", jane.Id), new VisitorLink("v-1", jane.Id)] });
+            await WrittenAsync(store, new UnitOfWork(participants: [jane], visitorLinks: [new VisitorLink("v-2", jane.Id), new VisitorLink("v-1", jane.Id)]));
         }
 
         await using (var reopened = SqliteReferralStore.OpenFile(path))
         {
-            Assert.Equal(updated with { Uses = 4, Version = 2 }, await reopened.FindAsync(updated.Code, Ct));
+            Assert.Equal(Changed(updated, version: 2, uses: 4), await reopened.FindAsync(updated.Code, Ct));
             Assert.False(await reopened.TryAddAsync(Record(Code("KEEP1"), owner: "john"), Ct));
-            Assert.False(await reopened.TryUpdateAsync(updated with { Version = 2 }, Ct));
+            Assert.False(await reopened.TryUpdateAsync(Changed(updated, version: 2), Ct));
             var all = new List<ReferralCodeRecord>();
             await foreach (var r in reopened.ListAllAsync(Ct))
             {
@@ -212,8 +212,8 @@ public sealed class SqliteReferralStoreTests : IDisposable
         var created = Start + Duration.FromTicks(7);
         await using (var store = SqliteReferralStore.OpenFile(path))
         {
-            Assert.True(await store.TryAddAsync(Record(Code("F0RM1")) with { CreatedAt = created, Medium = ShareMedium.Kiosk }, Ct));
-            await WrittenAsync(store, new UnitOfWork { Participants = [new Participant { Id = new ParticipantId("jane"), Contacts = [Phone(5)], Fingerprints = [Device(5)] }] });
+            Assert.True(await store.TryAddAsync(Changed(Record(Code("F0RM1")), createdAt: created, medium: ShareMedium.Kiosk), Ct));
+            await WrittenAsync(store, new UnitOfWork(participants: [new Participant { Id = new ParticipantId("jane"), Contacts = [Phone(5)], Fingerprints = [Device(5)] }]));
         }
 
         using var connection = OpenRaw(path);
@@ -229,7 +229,7 @@ public sealed class SqliteReferralStoreTests : IDisposable
         string path = _directory.NewDatabasePath();
         await using var store = SqliteReferralStore.OpenFile(path);
         Assert.True(await store.TryAddAsync(Record(Code("G00D1")), Ct));
-        await WrittenAsync(store, new UnitOfWork { Participants = [Person("jane", Email(1))] });
+        await WrittenAsync(store, new UnitOfWork(participants: [Person("jane", Email(1))]));
         using (var connection = OpenRaw(path))
         {
             Execute(connection, "UPDATE codes SET code = 'bad code!' WHERE code = 'G00D1';");
@@ -328,11 +328,11 @@ public sealed class SqliteReferralStoreTests : IDisposable
         await using var store = SqliteReferralStore.OpenFile(_directory.NewDatabasePath());
         IReferralStore contract = store;
         await Assert.ThrowsAsync<ArgumentException>(async () => await store.TryAddAsync(Record(default), Ct));
-        await Assert.ThrowsAsync<ArgumentException>(async () => await WriteAsync(store, new UnitOfWork { Participants = [Person("jane", new Referrals.Privacy.ContactHash[] { default })] }));
+        await Assert.ThrowsAsync<ArgumentException>(async () => await WriteAsync(store, new UnitOfWork(participants: [Person("jane", new Referrals.Privacy.ContactHash[] { default })])));
         await Assert.ThrowsAsync<ArgumentException>(async () => await store.TryAddTouchAsync(NewTouch(null!, Start), Ct));
-        await Assert.ThrowsAsync<ArgumentException>(async () => await store.TryAddTouchAsync(NewTouch("t-1", Start) with { Contact = default(Referrals.Privacy.ContactHash) }, Ct));
-        await Assert.ThrowsAsync<ArgumentException>(async () => await WriteAsync(store, new UnitOfWork { Orders = [new OrderRow(NewOrder("o-1", "jane", Start) with { Amount = default }, 1, "{}", null, null, null)] }));
-        await Assert.ThrowsAsync<ArgumentException>(async () => await WriteAsync(store, new UnitOfWork { Orders = [new OrderRow(NewOrder("o-1", "jane", Start) with { Fingerprints = [Device(1), default] }, 1, "{}", null, null, null)] }));
+        await Assert.ThrowsAsync<ArgumentException>(async () => await store.TryAddTouchAsync(NewTouch("t-1", Start, contact: default(Referrals.Privacy.ContactHash)), Ct));
+        await Assert.ThrowsAsync<ArgumentException>(async () => await WriteAsync(store, new UnitOfWork(orders: [new OrderRow(NewOrder("o-1", "jane", Start) with { Amount = default }, 1, "{}", null, null, null)])));
+        await Assert.ThrowsAsync<ArgumentException>(async () => await WriteAsync(store, new UnitOfWork(orders: [new OrderRow(NewOrder("o-1", "jane", Start) with { Fingerprints = [Device(1), default] }, 1, "{}", null, null, null)])));
         // Nothing of the refused writes was stored.
         Assert.Null(await store.FindAsync(Code("OK1"), Ct));
         Assert.Null(await contract.FindParticipantAsync(new ParticipantId("jane"), Ct));

@@ -113,13 +113,11 @@ public sealed class SqliteSchemaTests : IDisposable
         // new rows go on after the old.
         await using (var session = await contract.BeginAsync(Ct))
         {
-            Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork
-            {
-                Orders = [new OrderRow(o1.Conversion, 2, """{"v":1}""", null, null, null)],
-                Entries = [new EntryRow(Program, "r-1", "r-1:fulfilled", Start, """{"v":1}""")],
-                Summaries = [new SummaryRow(Program, ana, "", 1, """{"v":1}""")],
-                Codes = [new CodeRow((await session.FindCodeAsync(Code("ANA2026"), Ct))! with { Version = 4, Status = CodeStatus.Paused }, Start + Duration.FromDays(1))],
-            }, Ct));
+            Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork(
+                orders: [new OrderRow(o1.Conversion, 2, """{"v":1}""", null, null, null)],
+                entries: [new EntryRow(Program, "r-1", "r-1:fulfilled", Start, """{"v":1}""")],
+                summaries: [new SummaryRow(Program, ana, "", 1, """{"v":1}""")],
+                codes: [new CodeRow(Changed((await session.FindCodeAsync(Code("ANA2026"), Ct))!, version: 4, status: CodeStatus.Paused), Start + Duration.FromDays(1))]), Ct));
             await session.CommitAsync(Ct);
         }
         Assert.Empty(await contract.ListReferralsAsync(Program, ana, null, 10, Ct));
@@ -178,19 +176,16 @@ public sealed class SqliteSchemaTests : IDisposable
         var ben = (await contract.FindCodeAsync(Code("BEN2026"), Ct))!;
         await using (var session = await contract.BeginAsync(Ct))
         {
-            Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork
-            {
-                Codes =
-                [
+            Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork(
+                codes: [
                     new CodeRow(Record(Code("CAT2026"), owner: null), Start + Duration.FromMinutes(1)),
-                    new CodeRow(ben with { Version = 2, Owner = new ParticipantId("ben") }, Start + Duration.FromMinutes(2)),
-                ],
-            }, Ct));
+                    new CodeRow(Changed(ben, version: 2, owner: new ParticipantId("ben")), Start + Duration.FromMinutes(2)),
+                ]), Ct));
             await session.CommitAsync(Ct);
         }
         await using (var session = await contract.BeginAsync(Ct))
         {
-            var stale = await session.WriteAsync(new UnitOfWork { Codes = [new CodeRow(ben with { Version = 2, Status = CodeStatus.Revoked }, Start + Duration.FromMinutes(3))] }, Ct);
+            var stale = await session.WriteAsync(new UnitOfWork(codes: [new CodeRow(Changed(ben, version: 2, status: CodeStatus.Revoked), Start + Duration.FromMinutes(3))]), Ct);
             Assert.Equal((WriteStatus.Conflict, RowKind.Code, "BEN2026"), (stale.Status, stale.Kind, stale.Key));
         }
         Assert.Equal([(1L, Start + Duration.FromMinutes(1), CodeStatus.Active)], await History("CAT2026"));

@@ -29,7 +29,7 @@ public sealed class SqliteStoreSessionTests : IDisposable
         IReferralStore a = first, b = second;
 
         var sessionA = await a.BeginAsync(Ct);
-        Assert.Equal(WriteOutcome.Written, await sessionA.WriteAsync(new UnitOfWork { Summaries = [Account(1)] }, Ct));
+        Assert.Equal(WriteOutcome.Written, await sessionA.WriteAsync(new UnitOfWork(summaries: [Account(1)]), Ct));
         // Microsoft.Data.Sqlite waits for another connection's lock on the calling thread: the second begins on its own.
         var beginB = Task.Run(() => b.BeginAsync(Ct).AsTask(), Ct);
         await Task.Delay(300, Ct);
@@ -38,8 +38,8 @@ public sealed class SqliteStoreSessionTests : IDisposable
         await sessionA.DisposeAsync();
 
         await using var sessionB = await beginB.WaitAsync(TimeSpan.FromSeconds(30), Ct);
-        Assert.Equal(WriteOutcome.Conflict(RowKind.Summary, "ana/"), await sessionB.WriteAsync(new UnitOfWork { Summaries = [Account(1)] }, Ct));
-        Assert.Equal(WriteOutcome.Written, await sessionB.WriteAsync(new UnitOfWork { Summaries = [Account(2)] }, Ct));
+        Assert.Equal(WriteOutcome.Conflict(RowKind.Summary, "ana/"), await sessionB.WriteAsync(new UnitOfWork(summaries: [Account(1)]), Ct));
+        Assert.Equal(WriteOutcome.Written, await sessionB.WriteAsync(new UnitOfWork(summaries: [Account(2)]), Ct));
         await sessionB.CommitAsync(Ct);
         Assert.Equal(2, Assert.Single(await a.GetSummariesAsync(Program, new("ana"), [""], Ct)).Version);
     }
@@ -64,7 +64,7 @@ public sealed class SqliteStoreSessionTests : IDisposable
         using var store = SqliteReferralStore.OpenFile(path);
         IReferralStore contract = store;
         await using var session = await contract.BeginAsync(Ct);
-        Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork { Summaries = [Account(1)] }, Ct));
+        Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork(summaries: [Account(1)]), Ct));
         File.Delete(path);
 
         var lost = await Assert.ThrowsAsync<ReferralException>(() => session.CommitAsync(Ct).AsTask());
@@ -82,7 +82,7 @@ public sealed class SqliteStoreSessionTests : IDisposable
         for (int i = 1; i <= SqliteReferralStore.CheckpointEveryWrites; i++)
         {
             await using var session = await contract.BeginAsync(Ct);
-            Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork { Summaries = [Account(i)] }, Ct));
+            Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork(summaries: [Account(i)]), Ct));
             await session.CommitAsync(Ct);
         }
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);

@@ -47,7 +47,7 @@ public sealed class SqliteUpgradeRebuildTests : IDisposable
             Assert.Equal(1, ana.Revoked.Count);
             Assert.Equal([new Money(20m, "EUR")], ana.Balance);
             Assert.Equal([new Money(5m, "EUR")], (await rewards.GetReferrerSummaryAsync(Program, Bob, Ct)).Balance);
-            Assert.Equal(new ReferredOrderStats(3, 1), await provider.GetRequiredService<Referrals.Fraud.IFraudHistory>().GetReferredOrderStatsAsync(Program, Ana, Ct));
+            Assert.Equal((3, 1), Counts(await provider.GetRequiredService<Referrals.Fraud.IFraudHistory>().GetReferredOrderStatsAsync(Program, Ana, Ct)));
 
             // The reward pass finds o-2's two rewards through the due index: their hold ended on day 15.
             Assert.Equal(2, (await rewards.ProcessDueAsync(Ct)).Approved);
@@ -121,7 +121,7 @@ public sealed class SqliteUpgradeRebuildTests : IDisposable
         using var store = SqliteReferralStore.Open($"Data Source={_directory.NewDatabasePath()}");
         Assert.Empty(await ((IReferralStore)store).ListPendingRebuildsAsync(Ct));
         await using var session = await ((IReferralStore)store).BeginAsync(Ct);
-        Assert.Equal(WriteOutcome.Duplicate(RowKind.Rebuild, Program.Value), await session.WriteAsync(new UnitOfWork { RebuiltPrograms = [Program] }, Ct));
+        Assert.Equal(WriteOutcome.Duplicate(RowKind.Rebuild, Program.Value), await session.WriteAsync(new UnitOfWork(rebuiltPrograms: [Program]), Ct));
     }
 
     private string WriteVersion4File()
@@ -167,4 +167,6 @@ public sealed class SqliteUpgradeRebuildTests : IDisposable
                 """);
         return path;
     }
+
+    private static (int Orders, int Refunded) Counts(Referrals.Fraud.ReferredOrderStats stats) => (stats.Orders, stats.Refunded);
 }

@@ -16,11 +16,11 @@ internal static class StoreCalls
 
     /// <summary>Inserts a code (its first version, or the next one) in a session of its own; false when the store refused it.</summary>
     public static async ValueTask<bool> TryAddAsync(this SqliteReferralStore store, ReferralCodeRecord record, CancellationToken ct) =>
-        await WriteAsync(store, new UnitOfWork { Codes = [new CodeRow(record, record.CreatedAt)] }, ct) == WriteStatus.Written;
+        await WriteAsync(store, new UnitOfWork(codes: [new CodeRow(record, record.CreatedAt)]), ct) == WriteStatus.Written;
 
     /// <summary>Inserts many codes in one session: all of them, or none when one is refused.</summary>
     public static async ValueTask<bool> AddManyAsync(this SqliteReferralStore store, IReadOnlyList<ReferralCodeRecord> records, CancellationToken ct) =>
-        await WriteAsync(store, new UnitOfWork { Codes = [.. records.Select(r => new CodeRow(r, r.CreatedAt))] }, ct) == WriteStatus.Written;
+        await WriteAsync(store, new UnitOfWork(codes: [.. records.Select(r => new CodeRow(r, r.CreatedAt))]), ct) == WriteStatus.Written;
 
     /// <summary>Writes the next version of a code in a session of its own; false when <paramref name="record"/> is not the next one.</summary>
     public static ValueTask<bool> TryUpdateAsync(this SqliteReferralStore store, ReferralCodeRecord record, CancellationToken ct) =>
@@ -77,7 +77,7 @@ internal static class StoreCalls
 
     /// <summary>Records a touch in a session of its own; false when one of its id is stored in its program.</summary>
     public static async ValueTask<bool> TryAddTouchAsync(this SqliteReferralStore store, Touch touch, CancellationToken ct) =>
-        await WriteAsync(store, new UnitOfWork { Touches = [touch] }, ct) == WriteStatus.Written;
+        await WriteAsync(store, new UnitOfWork(touches: [touch]), ct) == WriteStatus.Written;
 
     /// <summary>Writes one unit in a session of its own and commits it if it was written.</summary>
     public static async ValueTask<WriteOutcome> WriteUnitAsync(this IReferralStore store, UnitOfWork unit, CancellationToken ct)

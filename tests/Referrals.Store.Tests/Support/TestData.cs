@@ -25,16 +25,19 @@ internal static class TestData
     /// <summary>A distinct valid code per number (digits and letters only, so folding keeps it as is).</summary>
     public static ReferralCode Code(int n) => ReferralCode.Parse($"T{n:D6}X");
 
-    public static ReferralCodeRecord Record(ReferralCode code, string? owner = "c-1", ProgramId? program = null, string? display = null) => new()
-    {
-        Code = code,
-        Display = display ?? code.Value,
-        Program = program ?? Program,
-        Owner = owner is null ? null : new ParticipantId(owner),
-        Medium = ShareMedium.Receipt,
-        Kind = CodeKind.Generated,
-        CreatedAt = Start,
-    };
+    public static ReferralCodeRecord Record(ReferralCode code, string? owner = "c-1", ProgramId? program = null, string? display = null) => new(
+        code: code,
+        display: display ?? code.Value,
+        program: program ?? Program,
+        owner: owner is null ? null : new ParticipantId(owner),
+        medium: ShareMedium.Receipt,
+        kind: CodeKind.Generated,
+        status: CodeStatus.Active,
+        createdAt: Start,
+        expiresAt: null,
+        maxUses: null,
+        uses: 0,
+        version: 1);
 
     public static ContactHash Email(int n) => Contact('e', n);
 
@@ -50,16 +53,29 @@ internal static class TestData
         Contacts = contacts,
     };
 
-    /// <summary>A touch with only what is required set, pointing to referrer <c>ref-1</c>; tests add the prospect.</summary>
-    public static Touch NewTouch(string id, Instant at, ProgramId? program = null, string referrer = "ref-1") => new()
-    {
-        Id = id,
-        Program = program ?? Program,
-        Kind = TouchKind.LinkClick,
-        Referrer = new ParticipantId(referrer),
-        EventTime = at,
-        RecordedAt = at,
-    };
+    /// <summary>A link click pointing to referrer <c>ref-1</c>, with the prospect's ids a test gives.</summary>
+    public static Touch NewTouch(string id, Instant at, ProgramId? program = null, string referrer = "ref-1",
+        ParticipantId? customer = null, string? visitor = null, ContactHash? contact = null, TouchKind kind = TouchKind.LinkClick, string? storeId = null) => new(
+        id: id,
+        program: program ?? Program,
+        kind: kind,
+        referrer: new ParticipantId(referrer),
+        code: null,
+        medium: ShareMedium.Unknown,
+        visitorId: visitor,
+        customer: customer,
+        contact: contact,
+        storeId: storeId,
+        registerId: null,
+        orderId: null,
+        eventTime: at,
+        recordedAt: at);
+
+    /// <summary>A code record with the changes a test gives (every other field kept, the version too unless given).</summary>
+    public static ReferralCodeRecord Changed(ReferralCodeRecord r, long? version = null, CodeStatus? status = null, ParticipantId? owner = null, ShareMedium? medium = null,
+        CodeKind? kind = null, Instant? createdAt = null, Instant? expiresAt = null, int? maxUses = null, int? uses = null) =>
+        new(r.Code, r.Display, r.Program, owner ?? r.Owner, medium ?? r.Medium, kind ?? r.Kind, status ?? r.Status, createdAt ?? r.CreatedAt,
+            expiresAt ?? r.ExpiresAt, maxUses ?? r.MaxUses, uses ?? r.Uses, version ?? r.Version);
 
     /// <summary>An order of 50 EUR with only what is required set.</summary>
     public static Conversion NewOrder(string orderId, string customer, Instant at, ProgramId? program = null) => new()

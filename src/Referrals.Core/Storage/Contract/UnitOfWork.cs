@@ -25,16 +25,70 @@ namespace Referrals.Storage;
 public sealed class UnitOfWork
 {
     /// <summary>
+    /// A unit of work with the lists given (name them: <c>new UnitOfWork(touches: [touch])</c>). Core builds units; a store
+    /// only reads them, and its own tests and the contract suite build them this way.
+    /// </summary>
+    /// <param name="readSummaries">The <see cref="ReadSummaries"/>; <see langword="null"/> for none.</param>
+    /// <param name="readOrders">The <see cref="ReadOrders"/>; <see langword="null"/> for none.</param>
+    /// <param name="codes">The <see cref="Codes"/>; <see langword="null"/> for none.</param>
+    /// <param name="participants">The <see cref="Participants"/>; <see langword="null"/> for none.</param>
+    /// <param name="visitorLinks">The <see cref="VisitorLinks"/>; <see langword="null"/> for none.</param>
+    /// <param name="touches">The <see cref="Touches"/>; <see langword="null"/> for none.</param>
+    /// <param name="orders">The <see cref="Orders"/>; <see langword="null"/> for none.</param>
+    /// <param name="refunds">The <see cref="Refunds"/>; <see langword="null"/> for none.</param>
+    /// <param name="entries">The <see cref="Entries"/>; <see langword="null"/> for none.</param>
+    /// <param name="rewards">The <see cref="Rewards"/>; <see langword="null"/> for none.</param>
+    /// <param name="summaries">The <see cref="Summaries"/>; <see langword="null"/> for none.</param>
+    /// <param name="notifications">The <see cref="Notifications"/>; <see langword="null"/> for none.</param>
+    /// <param name="rebuiltPrograms">The <see cref="RebuiltPrograms"/>; <see langword="null"/> for none.</param>
+    /// <param name="erasures">The <see cref="Erasures"/>; <see langword="null"/> for none.</param>
+    public UnitOfWork(
+        IReadOnlyList<SummaryRow>? readSummaries = null,
+        IReadOnlyList<OrderRow>? readOrders = null,
+        IReadOnlyList<CodeRow>? codes = null,
+        IReadOnlyList<Participant>? participants = null,
+        IReadOnlyList<VisitorLink>? visitorLinks = null,
+        IReadOnlyList<Touch>? touches = null,
+        IReadOnlyList<OrderRow>? orders = null,
+        IReadOnlyList<Refund>? refunds = null,
+        IReadOnlyList<EntryRow>? entries = null,
+        IReadOnlyList<RewardRow>? rewards = null,
+        IReadOnlyList<SummaryRow>? summaries = null,
+        IReadOnlyList<PendingNotification>? notifications = null,
+        IReadOnlyList<ProgramId>? rebuiltPrograms = null,
+        IReadOnlyList<ParticipantErasure>? erasures = null)
+    {
+        ReadSummaries = readSummaries ?? [];
+        ReadOrders = readOrders ?? [];
+        Codes = codes ?? [];
+        Participants = participants ?? [];
+        VisitorLinks = visitorLinks ?? [];
+        Touches = touches ?? [];
+        Orders = orders ?? [];
+        Refunds = refunds ?? [];
+        Entries = entries ?? [];
+        Rewards = rewards ?? [];
+        Summaries = summaries ?? [];
+        Notifications = notifications ?? [];
+        RebuiltPrograms = rebuiltPrograms ?? [];
+        Erasures = erasures ?? [];
+    }
+
+    /// <summary>An empty unit, filled by Core's object initialisers.</summary>
+    internal UnitOfWork()
+    {
+    }
+    /// <summary>
     /// Summaries the operation read and decided on without rewriting them: each must still have the version read (0: must
     /// still be absent), otherwise <see cref="WriteStatus.Conflict"/> (<see cref="RowKind.Summary"/>). Not written.
     /// </summary>
-    public IReadOnlyList<SummaryRow> ReadSummaries { get; init; } = [];
+    public IReadOnlyList<SummaryRow> ReadSummaries { get; internal init; } = [];
 
     /// <summary>
     /// Orders the operation read and decided on without rewriting them: each must still have the version read (0: must
     /// still be absent), otherwise <see cref="WriteStatus.Conflict"/> (<see cref="RowKind.Order"/>). Not written.
     /// </summary>
-    public IReadOnlyList<OrderRow> ReadOrders { get; init; } = [];
+    public IReadOnlyList<OrderRow> ReadOrders { get; internal init; } = [];
 
     /// <summary>
     /// Code versions: version 1 inserts a code (the code exists in any program: <see cref="WriteStatus.Duplicate"/>); n
@@ -42,59 +96,59 @@ public sealed class UnitOfWork
     /// <see cref="IReferralStoreReader.ListCodeHistoryAsync"/>, and each write moves the code to the end of the change
     /// feed (<see cref="IReferralStoreReader.ListCodeChangesAsync"/>).
     /// </summary>
-    public IReadOnlyList<CodeRow> Codes { get; init; } = [];
+    public IReadOnlyList<CodeRow> Codes { get; internal init; } = [];
 
     /// <summary>Participants, inserted or replaced whole (their contact hashes, fingerprints and masked contacts too).</summary>
-    public IReadOnlyList<Participant> Participants { get; init; } = [];
+    public IReadOnlyList<Participant> Participants { get; internal init; } = [];
 
     /// <summary>Visitor links, inserted; one that exists already is no error and changes nothing.</summary>
-    public IReadOnlyList<VisitorLink> VisitorLinks { get; init; } = [];
+    public IReadOnlyList<VisitorLink> VisitorLinks { get; internal init; } = [];
 
     /// <summary>Touches, inserted; (program, touch id) exists: <see cref="WriteStatus.Duplicate"/> (<see cref="RowKind.Touch"/>).</summary>
-    public IReadOnlyList<Touch> Touches { get; init; } = [];
+    public IReadOnlyList<Touch> Touches { get; internal init; } = [];
 
     /// <summary>
     /// Orders (versioned): version 1 inserts, (program, order id) exists: <see cref="WriteStatus.Duplicate"/>; n replaces
     /// n - 1, otherwise <see cref="WriteStatus.Conflict"/> (<see cref="RowKind.Order"/> both).
     /// </summary>
-    public IReadOnlyList<OrderRow> Orders { get; init; } = [];
+    public IReadOnlyList<OrderRow> Orders { get; internal init; } = [];
 
     /// <summary>
     /// Refunds, inserted; (program, refund id) exists: <see cref="WriteStatus.Duplicate"/> (<see cref="RowKind.Refund"/>).
     /// A refund needs no recorded order: refunds may arrive before their order, and the store keeps them (no foreign key).
     /// </summary>
-    public IReadOnlyList<Refund> Refunds { get; init; } = [];
+    public IReadOnlyList<Refund> Refunds { get; internal init; } = [];
 
     /// <summary>
     /// Ledger entries, appended with a sequence the store assigns; (program, reward id, entry id) exists:
     /// <see cref="WriteStatus.Duplicate"/> (<see cref="RowKind.Entry"/>). An entry needs no reward row.
     /// </summary>
-    public IReadOnlyList<EntryRow> Entries { get; init; } = [];
+    public IReadOnlyList<EntryRow> Entries { get; internal init; } = [];
 
     /// <summary>
     /// Reward rows (versioned): version 1 inserts, (program, reward id) exists: <see cref="WriteStatus.Conflict"/>; n
     /// replaces n - 1, otherwise <see cref="WriteStatus.Conflict"/> (<see cref="RowKind.Reward"/> both).
     /// </summary>
-    public IReadOnlyList<RewardRow> Rewards { get; init; } = [];
+    public IReadOnlyList<RewardRow> Rewards { get; internal init; } = [];
 
     /// <summary>
     /// Summaries (versioned): version 1 inserts, (program, participant, key) exists: <see cref="WriteStatus.Conflict"/>; n
     /// replaces n - 1, otherwise <see cref="WriteStatus.Conflict"/> (<see cref="RowKind.Summary"/> both).
     /// </summary>
-    public IReadOnlyList<SummaryRow> Summaries { get; init; } = [];
+    public IReadOnlyList<SummaryRow> Summaries { get; internal init; } = [];
 
     /// <summary>
     /// Notifications of the change (the transactional outbox), inserted; id exists (pending or dead-lettered):
     /// <see cref="WriteStatus.Duplicate"/> (<see cref="RowKind.Notification"/>).
     /// </summary>
-    public IReadOnlyList<PendingNotification> Notifications { get; init; } = [];
+    public IReadOnlyList<PendingNotification> Notifications { get; internal init; } = [];
 
     /// <summary>
     /// Programs whose derived rows this unit built (see <see cref="IReferralStoreReader.ListPendingRebuildsAsync"/>): the
     /// store removes them from the pending list with the unit. A program not pending is a duplicate:
     /// <see cref="WriteStatus.Duplicate"/> (<see cref="RowKind.Rebuild"/>) — another process built it first.
     /// </summary>
-    public IReadOnlyList<ProgramId> RebuiltPrograms { get; init; } = [];
+    public IReadOnlyList<ProgramId> RebuiltPrograms { get; internal init; } = [];
 
     /// <summary>
     /// Erasures, applied after every other list; erasure id exists: <see cref="WriteStatus.Duplicate"/>
@@ -113,7 +167,7 @@ public sealed class UnitOfWork
     /// Deleted values must not be recoverable through the store's reads; how a store scrubs its files (SQLite's
     /// <c>secure_delete</c>, PostgreSQL's vacuum) is its own documentation's business.
     /// </summary>
-    public IReadOnlyList<ParticipantErasure> Erasures { get; init; } = [];
+    public IReadOnlyList<ParticipantErasure> Erasures { get; internal init; } = [];
 
     /// <summary>
     /// Throws for the programmer errors a store refuses before it writes anything: a <see langword="null"/> list or row, a
