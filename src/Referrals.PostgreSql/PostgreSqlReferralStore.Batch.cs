@@ -26,7 +26,17 @@ public sealed partial class PostgreSqlReferralStore
         {
             return;
         }
+        bool prelude = db.Transaction is not null && !db.GenericPlans;
+        if (prelude)
+        {
+            batch.BatchCommands.Insert(0, new NpgsqlBatchCommand(GenericPlansSql));
+        }
         await using var reader = await batch.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        if (prelude)
+        {
+            db.GenericPlans = true;
+            await reader.NextResultAsync(ct).ConfigureAwait(false);
+        }
         bool first = true;
         for (int i = 0; i < reads.Count; i++)
         {
