@@ -113,4 +113,43 @@ public sealed class PostgreSqlStoreSessionTests(DatabaseFixture database) : ICla
         await contract.WrittenAsync(new UnitOfWork(summaries: [Account(1)]), Ct);
         Assert.Equal(1, Assert.Single(await contract.GetSummariesAsync(Program, new("ana"), [""], Ct)).Version);
     }
+
+    [Fact]
+    public async Task A_sessions_reads_run_on_generic_plans_and_the_connection_is_left_as_it_was()
+    {
+        // A host's own data source with one physical connection, statements prepared from their second use: every
+        // session below runs on that one backend, whose prepared statements say how each execution was planned.
+        string schema = database.NewSchemaName();
+        var builder = new NpgsqlDataSourceBuilder(new NpgsqlConnectionStringBuilder(database.ConnectionString)
+        {
+            MaxPoolSize = 1,
+            MaxAutoPrepare = 16,
+            AutoPrepareMinUsages = 2,
+        }.ConnectionString);
+        await using var dataSource = builder.Build();
+        await using var store = await PostgreSqlReferralStore.OpenAsync(dataSource, new PostgreSqlStoreOptions { Schema = schema }, Ct);
+        IReferralStore contract = store;
+        const int Sessions = 12;
+        for (int i = 0; i < Sessions; i++)
+        {
+            await using var session = await contract.BeginAsync(Ct);
+            var read = new CustomerTouchesRead(Program, new("c1"), ["v1"], [Email(1)], 10);
+            await ((IBatchReader)session).ReadAsync([read], Ct);
+            Assert.Empty(read.Result);
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(Ct);
+        await using var plans = new NpgsqlCommand(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%CROSS JOIN LATERAL%';", connection);
+        await using (var reader = await plans.ExecuteReaderAsync(Ct))
+        {
+            Assert.True(await reader.ReadAsync(Ct), "the customer's touches were prepared");
+            // Prepared from the second session on: every execution since on the generic plan, none planned again
+            // (PostgreSQL's default plans the first five executions for their values, and this one for ever after).
+            Assert.Equal((Sessions - 1L, 0L), (reader.GetInt64(0), reader.GetInt64(1)));
+        }
+        // Set for the sessions' transactions only: the host's connection is as it was.
+        await using var mode = new NpgsqlCommand("SELECT current_setting('plan_cache_mode');", connection);
+        Assert.Equal("auto", await mode.ExecuteScalarAsync(Ct));
+    }
 }
