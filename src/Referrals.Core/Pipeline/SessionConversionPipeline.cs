@@ -144,7 +144,10 @@ internal sealed partial class SessionConversionPipeline(
         }
         // The decision's first attempt reads through these facts: on a server store the order, the customer and what the
         // decision reads of them come in one round trip here.
-        var facts = await PrefetchedFactsAsync(session, conversion, ct).ConfigureAwait(false);
+        // The owner of the code presented is who the decision judges in the common case (a friend typing a code at
+        // checkout): their reads come with the first round trip too.
+        var likelyReferrer = presentedResolution is { Outcome: CodeResolutionOutcome.Found } found && found.Program == conversion.Program ? found.Owner : null;
+        var facts = await PrefetchedFactsAsync(session, conversion, ct, likelyReferrer).ConfigureAwait(false);
         if (await facts.FindOrderAsync(conversion.Program, conversion.OrderId, ct).ConfigureAwait(false) is { } recorded)
         {
             var stored = OrderDocument.FromRow(recorded);
@@ -454,7 +457,7 @@ internal sealed partial class SessionConversionPipeline(
     /// The facts of a new conversion's first decision attempt, with what it is about to read prefetched when the store
     /// answers reads in batches (<see cref="SessionFacts.PrefetchConversionAsync"/>).
     /// </summary>
-    private async ValueTask<SessionFacts> PrefetchedFactsAsync(IReferralStoreSession session, Conversion conversion, CancellationToken ct)
+    private async ValueTask<SessionFacts> PrefetchedFactsAsync(IReferralStoreSession session, Conversion conversion, CancellationToken ct, ParticipantId? likelyReferrer = null)
     {
         var facts = new SessionFacts(session, touches.Codes);
         if (session is not IBatchReader)
@@ -465,7 +468,8 @@ internal sealed partial class SessionConversionPipeline(
             conversion,
             assessor is null ? null : (referrer, customer) => assessor.ReferrerReads(
                 conversion.Program, referrer, conversion.EventTime, FraudCase.Union(conversion.Fingerprints, customer?.Fingerprints)),
-            ct).ConfigureAwait(false);
+            ct,
+            likelyReferrer).ConfigureAwait(false);
         return facts;
     }
 

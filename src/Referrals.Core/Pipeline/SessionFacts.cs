@@ -62,7 +62,13 @@ internal sealed class SessionFacts(IReferralStoreReader reader, CodeResolver? co
     /// <see langword="null"/> for none.
     /// </param>
     /// <param name="ct">Cancels the reads.</param>
-    public async ValueTask PrefetchConversionAsync(Conversion conversion, Func<ParticipantId, Participant?, IReadOnlyList<StoreRead>>? referrerReads, CancellationToken ct)
+    /// <param name="likelyReferrer">
+    /// The referrer the decision is likely to judge (the owner of the code presented at checkout), read in the same round
+    /// trip with their further reads, as the customer had no fingerprints of their own; <see langword="null"/> for none.
+    /// Only a cache: a decision that judges someone else reads them as before, and the further reads of a customer with
+    /// fingerprints of their own are completed in one more round trip (what reading the referrer would have cost).
+    /// </param>
+    public async ValueTask PrefetchConversionAsync(Conversion conversion, Func<ParticipantId, Participant?, IReadOnlyList<StoreRead>>? referrerReads, CancellationToken ct, ParticipantId? likelyReferrer = null)
     {
         if (reader is not IBatchReader batch)
         {
@@ -78,14 +84,56 @@ internal sealed class SessionFacts(IReferralStoreReader reader, CodeResolver? co
         var visitors = new VisitorsRead(conversion.Customer);
         var account = new SummariesRead(program, conversion.Customer, SummaryDocuments.AccountKey);
         var touches = new CustomerTouchesRead(program, conversion.Customer, conversion.VisitorId is { } v ? [v] : [], conversion.Contacts, MaxTouches);
-        await batch.ReadAsync([order, customer, visitors, account, refunds, touches], ct).ConfigureAwait(false);
+        List<StoreRead> reads = [order, customer, visitors, account, refunds, touches];
+        ParticipantRead? referrer = null;
+        SummariesRead? referrerAccount = null;
+        IReadOnlyList<StoreRead> more = [];
+        if (likelyReferrer is { } r && r != conversion.Customer)
+        {
+            referrer = new ParticipantRead(r);
+            referrerAccount = new SummariesRead(program, r, SummaryDocuments.AccountKey);
+            more = referrerReads?.Invoke(r, null) ?? [];
+            reads.Add(referrer);
+            reads.Add(referrerAccount);
+            reads.AddRange(more);
+        }
+        await batch.ReadAsync(reads, ct).ConfigureAwait(false);
         _customerTouches = touches;
         _order = order;
         _refunds = refunds;
         _participants[conversion.Customer] = customer.Result;
         _visitors = visitors;
         _summaries[(conversion.Customer, "")] = account.Result.Count == 0 ? null : account.Result[0];
+        if (referrer is null || referrerAccount is null)
+        {
+            return;
+        }
+        var id = likelyReferrer!.Value;
+        _participants[id] = referrer.Result;
+        _summaries[(id, "")] = referrerAccount.Result.Count == 0 ? null : referrerAccount.Result[0];
+        if (more.Count > 0)
+        {
+            (_answered ??= []).AddRange(more);
+        }
+        if (customer.Result is { Fingerprints.Count: > 0 } && referrerReads is not null)
+        {
+            // The customer registered fingerprints of their own: the sightings of those the conversion did not carry.
+            var missing = referrerReads(id, customer.Result).Where(m => !Answered(m)).ToList();
+            if (missing.Count > 0)
+            {
+                await batch.ReadAsync(missing, ct).ConfigureAwait(false);
+                _answered!.AddRange(missing);
+            }
+        }
     }
+
+    /// <summary>Whether a read of the same thing was answered already (see <see cref="Counted"/> and <see cref="Sighted"/>).</summary>
+    private bool Answered(StoreRead read) => read switch
+    {
+        CountRead c => Counted(c.Kind, c.Program, c.Referrer, c.From, c.Until, c.Limit) is not null,
+        SightingsRead s => Sighted(s.Program, s.Fingerprint, s.Until, s.Limit) is not null,
+        _ => false,
+    };
 
     /// <summary>An order of the program prefetched or read in this attempt (cached), or <see langword="null"/>.</summary>
     public async ValueTask<OrderRow?> FindOrderAsync(ProgramId program, string orderId, CancellationToken ct)
