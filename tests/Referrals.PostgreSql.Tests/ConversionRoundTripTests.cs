@@ -23,22 +23,32 @@ public sealed class ConversionRoundTripTests(DatabaseFixture database) : IClassF
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
+    /// <summary>A data source whose commands <paramref name="capture"/> sees, with their parameters.</summary>
+    private NpgsqlDataSource CapturedDataSource(CommandCapture capture)
+    {
+        var source = new NpgsqlDataSourceBuilder(database.ConnectionString);
+        source.UseLoggerFactory(capture);
+        source.EnableParameterLogging();
+        return source.Build();
+    }
+
+    /// <summary>The engine on the store over <paramref name="dataSource"/>, in a schema of its own, the clock at <c>Start</c>.</summary>
+    private ServiceProvider Engine(NpgsqlDataSource dataSource)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<IClock>(new FakeClock(Start));
+        services.AddReferrals(Referrals.Tests.Shared.EngineOptions.Configure).UsePostgreSql(dataSource, o => o.Schema = database.NewSchemaName());
+        return services.BuildServiceProvider();
+    }
+
     [Fact]
     public async Task A_credited_conversion_with_a_typed_code_is_two_round_trips_and_the_commit()
     {
         var capture = new CommandCapture();
-        var source = new NpgsqlDataSourceBuilder(database.ConnectionString);
-        source.UseLoggerFactory(capture);
-        source.EnableParameterLogging();
-        await using var dataSource = source.Build();
-        var clock = new FakeClock(Start);
-        var services = new ServiceCollection();
-        services.AddSingleton<IClock>(clock);
-        services.AddReferrals(Referrals.Tests.Shared.EngineOptions.Configure).UsePostgreSql(dataSource, o => o.Schema = database.NewSchemaName());
-        await using var provider = services.BuildServiceProvider();
-        var codes = provider.GetRequiredService<ReferralCodeService>();
+        await using var dataSource = CapturedDataSource(capture);
+        await using var provider = Engine(dataSource);
         var attribution = provider.GetRequiredService<AttributionService>();
-        var code = await codes.IssueAsync(new CodeRequest { Program = Program, Owner = Ana, Medium = ShareMedium.Sms }, Ct);
+        var code = await provider.GetRequiredService<ReferralCodeService>().IssueAsync(new CodeRequest { Program = Program, Owner = Ana, Medium = ShareMedium.Sms }, Ct);
         // A first conversion: the store's first use (schema, code index) is not what is counted.
         var first = await attribution.RecordConversionAsync(NewOrder("o-1", "bob", Start) with { PresentedCode = code.Display, Fingerprints = [Device(2)] }, Ct);
         Assert.True(first.IsAttributed);
@@ -70,18 +80,10 @@ public sealed class ConversionRoundTripTests(DatabaseFixture database) : IClassF
     public async Task A_customer_with_fingerprints_of_their_own_costs_one_more_round_trip_and_the_checks_see_them()
     {
         var capture = new CommandCapture();
-        var source = new NpgsqlDataSourceBuilder(database.ConnectionString);
-        source.UseLoggerFactory(capture);
-        source.EnableParameterLogging();
-        await using var dataSource = source.Build();
-        var clock = new FakeClock(Start);
-        var services = new ServiceCollection();
-        services.AddSingleton<IClock>(clock);
-        services.AddReferrals(Referrals.Tests.Shared.EngineOptions.Configure).UsePostgreSql(dataSource, o => o.Schema = database.NewSchemaName());
-        await using var provider = services.BuildServiceProvider();
-        var codes = provider.GetRequiredService<ReferralCodeService>();
+        await using var dataSource = CapturedDataSource(capture);
+        await using var provider = Engine(dataSource);
         var attribution = provider.GetRequiredService<AttributionService>();
-        var code = await codes.IssueAsync(new CodeRequest { Program = Program, Owner = Ana, Medium = ShareMedium.Sms }, Ct);
+        var code = await provider.GetRequiredService<ReferralCodeService>().IssueAsync(new CodeRequest { Program = Program, Owner = Ana, Medium = ShareMedium.Sms }, Ct);
         // Ana ordered for herself on device 9; carl registered with device 9 and card 7 (the conversion carries only device 3):
         // without the one round trip for both, each would be read alone when a check asks (4 in all).
         Assert.False((await attribution.RecordConversionAsync(NewOrder("o-ana", "ana", Start) with { Fingerprints = [Device(9)] }, Ct)).IsAttributed);
