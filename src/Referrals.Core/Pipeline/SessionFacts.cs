@@ -122,7 +122,7 @@ internal sealed class SessionFacts(IReferralStoreReader reader, CodeResolver? co
             if (missing.Count > 0)
             {
                 await batch.ReadAsync(missing, ct).ConfigureAwait(false);
-                _answered!.AddRange(missing);
+                (_answered ??= []).AddRange(missing);
             }
         }
     }
