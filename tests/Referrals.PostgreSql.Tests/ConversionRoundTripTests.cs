@@ -33,11 +33,12 @@ public sealed class ConversionRoundTripTests(DatabaseFixture database) : IClassF
     }
 
     /// <summary>The engine on the store over <paramref name="dataSource"/>, in a schema of its own, the clock at <c>Start</c>.</summary>
-    private ServiceProvider Engine(NpgsqlDataSource dataSource)
+    private ServiceProvider Engine(NpgsqlDataSource dataSource, Action<ReferralsBuilder>? configure = null)
     {
         var services = new ServiceCollection();
         services.AddSingleton<IClock>(new FakeClock(Start));
-        services.AddReferrals(Referrals.Tests.Shared.EngineOptions.Configure).UsePostgreSql(dataSource, o => o.Schema = database.NewSchemaName());
+        var builder = services.AddReferrals(Referrals.Tests.Shared.EngineOptions.Configure).UsePostgreSql(dataSource, o => o.Schema = database.NewSchemaName());
+        configure?.Invoke(builder);
         return services.BuildServiceProvider();
     }
 
@@ -99,5 +100,24 @@ public sealed class ConversionRoundTripTests(DatabaseFixture database) : IClassF
         // The sightings of carl's own device, read in one round trip after the customer was read: ana used it.
         Assert.Contains(carl.Fraud!.Signals, s => s.Name == FraudSignalNames.SelfReferralDevice && s.Evidence.Contains("o-ana", StringComparison.Ordinal));
         Assert.True(executed <= 3, $"one conversion took {executed} round trips (and the commit); expected at most 3. Sent:\n{sent}");
+    }
+
+    [Fact]
+    public async Task Without_the_velocity_check_a_customers_own_fingerprints_are_still_read_with_the_referrer()
+    {
+        // No velocity check and a conversion without fingerprints: the first batch reads nothing more of the referrer than
+        // their rows, and the customer's registered device is read in the one more batch.
+        var capture = new CommandCapture();
+        await using var dataSource = CapturedDataSource(capture);
+        await using var provider = Engine(dataSource, b => b.RemoveFraudCheck(FraudCheckNames.Velocity));
+        var attribution = provider.GetRequiredService<AttributionService>();
+        var code = await provider.GetRequiredService<ReferralCodeService>().IssueAsync(new CodeRequest { Program = Program, Owner = Ana, Medium = ShareMedium.Sms }, Ct);
+        Assert.False((await attribution.RecordConversionAsync(NewOrder("o-ana", "ana", Start) with { Fingerprints = [Device(9)] }, Ct)).IsAttributed);
+        await provider.GetRequiredService<ParticipantService>().RegisterAsync(new Referrals.Participants.Participant { Id = new("carl"), Fingerprints = [Device(9)] }, Ct);
+
+        var carl = await attribution.RecordConversionAsync(NewOrder("o-2", "carl", Start + Duration.FromMinutes(5)) with { PresentedCode = code.Display }, Ct);
+
+        Assert.Equal(Ana, carl.Referrer);
+        Assert.Contains(carl.Fraud!.Signals, s => s.Name == FraudSignalNames.SelfReferralDevice && s.Evidence.Contains("o-ana", StringComparison.Ordinal));
     }
 }
