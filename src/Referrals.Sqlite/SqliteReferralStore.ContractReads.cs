@@ -165,7 +165,7 @@ public sealed partial class SqliteReferralStore
         public ValueTask<int> CountTouchesAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken = default)
         {
             CheckLimit(limit);
-            return Run((program, referrer, from, until, limit), static (db, q, ct) => CountAsync(db, CountTouchesSql, q.program, q.referrer.Value, q.from, q.until, q.limit, ct), cancellationToken);
+            return Run((program, referrer, from, until, limit), static (db, q, ct) => CountAsync(db, CountTouchesSql, TouchHours, q.program, q.referrer.Value, q.from, q.until, q.limit, ct), cancellationToken);
         }
 
         public ValueTask<OrderRow?> FindOrderAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default)
@@ -207,7 +207,7 @@ public sealed partial class SqliteReferralStore
         public ValueTask<int> CountCreditedOrdersAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken = default)
         {
             CheckLimit(limit);
-            return Run((program, referrer, from, until, limit), static (db, q, ct) => CountAsync(db, CountCreditedOrdersSql, q.program, q.referrer.Value, q.from, q.until, q.limit, ct), cancellationToken);
+            return Run((program, referrer, from, until, limit), static (db, q, ct) => CountAsync(db, CountCreditedOrdersSql, CreditedHours, q.program, q.referrer.Value, q.from, q.until, q.limit, ct), cancellationToken);
         }
 
         public ValueTask<int> CountReferralsAsync(ProgramId program, ParticipantId referrer, ListPosition? after, ListPosition before, int limit, CancellationToken cancellationToken = default)
@@ -702,7 +702,41 @@ public sealed partial class SqliteReferralStore
         }
     }
 
-    private static async ValueTask<int> CountAsync(SqliteSession db, string sql, ProgramId program, string key, Instant from, Instant until, int limit, CancellationToken cancellationToken)
+    /// <summary>
+    /// A referrer's rows of one kind in [from, until), up to <paramref name="limit"/>. A window over two hours or more
+    /// adds up the hours it covers whole from <c>referrer_hours</c> and walks the index (<paramref name="sql"/>) only in
+    /// the partial hours at its two ends, so a day's count reads about 24 rows and two hours' index entries whatever the
+    /// day holds; a shorter window walks the index alone.
+    /// </summary>
+    private static async ValueTask<int> CountAsync(SqliteSession db, string sql, long kind, ProgramId program, string key, Instant from, Instant until, int limit, CancellationToken cancellationToken)
+    {
+        if (until <= from)
+        {
+            return 0;
+        }
+        long start = ToTicks(from), end = ToTicks(until);
+        long firstWhole = HourOf(start - 1) + 1, endWhole = HourOf(end);
+        if (endWhole - firstWhole < 1)
+        {
+            return checked((int)await WalkAsync(db, sql, program, key, start, end, limit, cancellationToken).ConfigureAwait(false));
+        }
+        // [start, first whole hour) walked, the whole hours summed, [end of the whole hours, end) walked.
+        long count = await WalkAsync(db, sql, program, key, start, firstWhole * TicksPerHour, limit, cancellationToken).ConfigureAwait(false);
+        var hours = db.Command(SumHoursSql);
+        hours.Parameters.AddWithValue("$program", DbValue(program.Value));
+        hours.Parameters.AddWithValue("$key", DbValue(key));
+        hours.Parameters.AddWithValue("$kind", kind);
+        hours.Parameters.AddWithValue("$from", firstWhole);
+        hours.Parameters.AddWithValue("$until", endWhole);
+        count += (long)(await hours.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        if (count < limit)
+        {
+            count += await WalkAsync(db, sql, program, key, endWhole * TicksPerHour, end, limit, cancellationToken).ConfigureAwait(false);
+        }
+        return (int)Math.Min(count, limit);
+    }
+
+    private static async ValueTask<long> WalkAsync(SqliteSession db, string sql, ProgramId program, string key, long from, long until, int limit, CancellationToken cancellationToken)
     {
         if (until <= from)
         {
@@ -711,11 +745,16 @@ public sealed partial class SqliteReferralStore
         var command = db.Command(sql);
         command.Parameters.AddWithValue("$program", DbValue(program.Value));
         command.Parameters.AddWithValue("$key", DbValue(key));
-        command.Parameters.AddWithValue("$from", ToTicks(from));
-        command.Parameters.AddWithValue("$until", ToTicks(until));
+        command.Parameters.AddWithValue("$from", from);
+        command.Parameters.AddWithValue("$until", until);
         command.Parameters.AddWithValue("$limit", limit);
-        return checked((int)(long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!);
+        return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
+
+    private const string SumHoursSql = """
+        SELECT coalesce(sum(count), 0) FROM referrer_hours
+        WHERE program = $program AND referrer = $key AND kind = $kind AND hour >= $from AND hour < $until;
+        """;
 
     private const string OrderColumns = "version, document, credited_referrer, credited_code, counted_referrer";
 

@@ -96,6 +96,7 @@ public sealed partial class SqliteReferralStore
             {
                 return WriteOutcome.Duplicate(RowKind.Touch, t.Id);
             }
+            await CountHourAsync(db, t.Program.Value, t.Referrer.Value, TouchHours, ToTicks(t.EventTime), 1, ct).ConfigureAwait(false);
         }
         foreach (var order in unit.Orders)
         {
@@ -244,14 +245,54 @@ public sealed partial class SqliteReferralStore
         var c = order.Conversion;
         if (order.Version > 1)
         {
-            // Core writes the same conversion in every version: only what it decided changes.
+            // Core writes the same conversion in every version: only what it decided changes. The credited referrer it
+            // had is read first, for the hour counts (a re-decision that moves the credit moves the order's count).
+            var before = db.Command("""
+                SELECT credited_referrer, event_time FROM conversions
+                WHERE program = $program AND order_id = $order_id AND version = $version - 1 AND document IS NOT NULL;
+                """);
+            before.Parameters.AddWithValue("$program", c.Program.Value);
+            before.Parameters.AddWithValue("$order_id", c.OrderId);
+            before.Parameters.AddWithValue("$version", order.Version);
+            string? was = null;
+            long time = 0;
+            bool found = false;
+            using (var reader = await before.ExecuteReaderAsync(ct).ConfigureAwait(false))
+            {
+                if (await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    found = true;
+                    was = reader.IsDBNull(0) ? null : reader.GetString(0);
+                    time = reader.GetInt64(1);
+                }
+            }
+            if (!found)
+            {
+                return WriteOutcome.Conflict(RowKind.Order, c.OrderId);
+            }
             var update = db.Command("""
                 UPDATE conversions SET version = $version, document = $document, credited_referrer = $credited_referrer,
                     credited_code = $credited_code, counted_referrer = $counted_referrer
                 WHERE program = $program AND order_id = $order_id AND version = $version - 1 AND document IS NOT NULL;
                 """);
             BindOrder(update.Parameters, order);
-            return await update.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 0 ? WriteOutcome.Conflict(RowKind.Order, c.OrderId) : null;
+            if (await update.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 0)
+            {
+                return WriteOutcome.Conflict(RowKind.Order, c.OrderId);
+            }
+            string? now = order.CreditedReferrer?.Value;
+            if (!string.Equals(was, now, StringComparison.Ordinal))
+            {
+                if (was is not null)
+                {
+                    await CountHourAsync(db, c.Program.Value, was, CreditedHours, time, -1, ct).ConfigureAwait(false);
+                }
+                if (now is not null)
+                {
+                    await CountHourAsync(db, c.Program.Value, now, CreditedHours, time, 1, ct).ConfigureAwait(false);
+                }
+            }
+            return null;
         }
         var command = db.Command("""
             INSERT INTO conversions (program, order_id, customer, amount, currency, event_time, channel, store_id, visitor, is_new_customer, presented_code, register_id,
@@ -275,6 +316,10 @@ public sealed partial class SqliteReferralStore
         if (await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 0)
         {
             return WriteOutcome.Duplicate(RowKind.Order, c.OrderId);
+        }
+        if (order.CreditedReferrer is { } credited)
+        {
+            await CountHourAsync(db, c.Program.Value, credited.Value, CreditedHours, ToTicks(c.EventTime), 1, ct).ConfigureAwait(false);
         }
         if (c.Contacts.Count > 0)
         {
@@ -310,6 +355,34 @@ public sealed partial class SqliteReferralStore
             }
         }
         return null;
+    }
+
+    // referrer_hours' kinds (schema version 12).
+    internal const long TouchHours = 0;
+    internal const long CreditedHours = 1;
+
+    /// <summary>The UTC hour an event time falls in (floor of the ticks by an hour's, as the version-12 migration computes it).</summary>
+    internal static long HourOf(long ticks)
+    {
+        long hour = Math.DivRem(ticks, TicksPerHour, out long rest);
+        return rest < 0 ? hour - 1 : hour;
+    }
+
+    internal const long TicksPerHour = 36_000_000_000;
+
+    /// <summary>Adds <paramref name="delta"/> to a referrer's row count of one kind in the hour of <paramref name="ticks"/>.</summary>
+    private static async ValueTask CountHourAsync(SqliteSession db, string program, string referrer, long kind, long ticks, long delta, CancellationToken ct)
+    {
+        var command = db.Command("""
+            INSERT INTO referrer_hours (program, referrer, kind, hour, count) VALUES ($program, $referrer, $kind, $hour, $delta)
+            ON CONFLICT (program, referrer, kind, hour) DO UPDATE SET count = count + excluded.count;
+            """);
+        command.Parameters.AddWithValue("$program", program);
+        command.Parameters.AddWithValue("$referrer", referrer);
+        command.Parameters.AddWithValue("$kind", kind);
+        command.Parameters.AddWithValue("$hour", HourOf(ticks));
+        command.Parameters.AddWithValue("$delta", delta);
+        await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
     private static void BindOrder(SqliteParameterCollection p, OrderRow order)

@@ -24,6 +24,7 @@ internal static class SqliteSchema
         new(9, "the old store interfaces' tables, columns, indexes and triggers are dropped: the old touches, reward entries, decisions and accounts with their trigger-kept counters, open rewards, refunded orders, and the v4 attribution columns of conversions", V9),
         new(10, "a code's current version is kept once, in codes (with the instant it took effect, codes.changed_at); code_versions keeps the versions before it", V10),
         new(11, "a program's touches by event time and its reward rows by conversion time (program_touches_by_time, rewards_by_time), for reports and replay", V11),
+        new(12, "how many touches and credited orders each referrer has in each hour (referrer_hours), so a count over a day reads 24 rows instead of walking the day's index entries", V12),
     ];
 
     internal static int LatestVersion => Migrations[^1].Version;
@@ -109,6 +110,31 @@ internal static class SqliteSchema
         command.CommandText = sql;
         command.ExecuteNonQuery();
     }
+
+    // Version 12: the velocity check counts a referrer's touches and credited orders in the day (and hour) before each
+    // conversion, and SQLite counts a range by walking its index entries: an influencer with thousands of referrals a day
+    // paid for every one of them at every conversion (issue 17: 1.8× at 100,000 referrals packed into 20 days). These are
+    // the counts of the rows per referrer and UTC hour (hour = floor(event_time / 36,000,000,000 ticks)), kind 0 for
+    // touches (program_touches.referrer) and 1 for orders (conversions.credited_referrer, the value Core computed): a
+    // plain aggregate of the rows, kept by the statements that insert and update them (no trigger, no rule: what a row
+    // counts for is its column's value). A count over a window adds up the hours it covers whole and walks the index in
+    // its two partial hours only. Filled here from the rows a version-11 file holds.
+    private const string V12 = """
+        CREATE TABLE referrer_hours (
+            program   TEXT    NOT NULL,
+            referrer  TEXT    NOT NULL,
+            kind      INTEGER NOT NULL,
+            hour      INTEGER NOT NULL,
+            count     INTEGER NOT NULL,
+            PRIMARY KEY (program, referrer, kind, hour)
+        ) STRICT, WITHOUT ROWID;
+        INSERT INTO referrer_hours (program, referrer, kind, hour, count)
+        SELECT program, referrer, 0, CASE WHEN event_time >= 0 THEN event_time / 36000000000 ELSE -((-event_time - 1) / 36000000000) - 1 END AS h, count(*)
+        FROM program_touches GROUP BY program, referrer, h;
+        INSERT INTO referrer_hours (program, referrer, kind, hour, count)
+        SELECT program, credited_referrer, 1, CASE WHEN event_time >= 0 THEN event_time / 36000000000 ELSE -((-event_time - 1) / 36000000000) - 1 END AS h, count(*)
+        FROM conversions WHERE credited_referrer IS NOT NULL GROUP BY program, credited_referrer, h;
+        """;
 
     // Version 11: reports and replay read a program's touches by (event time, id) and its reward rows by (conversion time,
     // reward id), in pages (IReferralStoreReader.ListProgramTouchesAsync, ListProgramRewardsAsync). No index had those

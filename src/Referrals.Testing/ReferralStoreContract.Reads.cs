@@ -270,6 +270,80 @@ public abstract partial class ReferralStoreContract
         Assert.Equal(6, await store.CountTouchesAsync(Program, Id("ana"), At(0), At(51), 100, Ct));
     }
 
+    /// <summary>
+    /// The velocity counts over windows of any length and position — within an hour, across hour boundaries, whole days,
+    /// ends exactly on the hour, before 1970 — agree with the rows written, after re-decisions moved orders' credits from
+    /// one referrer to another or to none; each stops at its limit. (A store may keep counts per period beside the rows;
+    /// this is what they must add up to.)
+    /// </summary>
+    [Fact]
+    public async Task Counts_over_any_window_agree_with_the_rows_after_credits_move()
+    {
+        var store = await NewStoreAsync();
+        var random = new Sequence(20261204);
+        const int Days = 3 * 1440;
+        string[] referrers = ["ana", "bob"];
+        // Minutes: mostly within three days, a few on the hour exactly, a few before 1970 (negative Unix times).
+        int Minute() => random.Next(10) switch
+        {
+            0 => random.Next(Days / 60) * 60,
+            1 => -30_000_000 + random.Next(600),
+            _ => random.Next(Days),
+        };
+        var touches = Enumerable.Range(0, 240).Select(i => Touch("t-" + i, Minute(), referrer: referrers[random.Next(2)])).ToList();
+        var orders = Enumerable.Range(0, 240).Select(i => Order("o-" + i, Minute(), credited: random.Next(3) is var k && k < 2 ? referrers[k] : null, customer: "c-" + i)).ToList();
+        for (int i = 0; i < touches.Count; i += 60)
+        {
+            await WrittenAsync(store, new UnitOfWork(touches: touches.Skip(i).Take(60).ToList(), orders: orders.Skip(i).Take(60).ToList()));
+        }
+        // Re-decisions: a third of the orders change hands (to the other referrer, to nobody, from nobody).
+        var moved = new List<OrderRow>();
+        for (int i = 0; i < orders.Count; i += 3)
+        {
+            var o = orders[i];
+            string? now = o.CreditedReferrer is null ? "ana" : random.Next(2) == 0 ? null : o.CreditedReferrer.Value.Value == "ana" ? "bob" : "ana";
+            orders[i] = Order(o.Conversion, version: 2, credited: now);
+            moved.Add(orders[i]);
+        }
+        await WrittenAsync(store, new UnitOfWork(orders: moved));
+
+        for (int w = 0; w < 300; w++)
+        {
+            int a = Minute(), b = random.Next(4) switch { 0 => a + random.Next(60), 1 => a + 1440, 2 => a + random.Next(Days), _ => Minute() };
+            if (random.Next(5) == 0)
+            {
+                (a, b) = (a / 60 * 60, b / 60 * 60);
+            }
+            var (from, until) = (At(a), At(b));
+            string referrer = referrers[random.Next(2)];
+            int limit = random.Next(3) == 0 ? 1 + random.Next(40) : int.MaxValue;
+            int expectedTouches = touches.Count(t => t.Referrer == Id(referrer) && t.EventTime >= from && t.EventTime < until);
+            int expectedOrders = orders.Count(o => o.CreditedReferrer == Id(referrer) && o.Conversion.EventTime >= from && o.Conversion.EventTime < until);
+            Assert.True(Math.Min(expectedTouches, limit) == await store.CountTouchesAsync(Program, Id(referrer), from, until, limit, Ct),
+                $"touches of {referrer} in [{from}, {until}) up to {limit}: expected {Math.Min(expectedTouches, limit)}");
+            Assert.True(Math.Min(expectedOrders, limit) == await store.CountCreditedOrdersAsync(Program, Id(referrer), from, until, limit, Ct),
+                $"credited orders of {referrer} in [{from}, {until}) up to {limit}: expected {Math.Min(expectedOrders, limit)}");
+        }
+    }
+
+    /// <summary>A reproducible sequence of numbers (SplitMix64) for the window tests: the same rows and windows on every store and run.</summary>
+    private sealed class Sequence(ulong seed)
+    {
+        private ulong _state = seed;
+
+        /// <summary>A number in [0, <paramref name="bound"/>).</summary>
+        public int Next(int bound)
+        {
+            unchecked
+            {
+                ulong z = _state += 0x9E3779B97F4A7C15;
+                z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9;
+                z = (z ^ (z >> 27)) * 0x94D049BB133111EB;
+                return (int)((z ^ (z >> 31)) % (ulong)bound);
+            }
+        }
+    }
+
     /// <summary>Uses of a code are the orders crediting it before a position (event time, order id), in every program.</summary>
     [Fact]
     public async Task Code_uses_are_counted_by_event_time()

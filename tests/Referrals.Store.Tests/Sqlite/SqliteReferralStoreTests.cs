@@ -129,7 +129,7 @@ public sealed class SqliteReferralStoreTests : IDisposable
         [
             "code_versions", "codes", "conversion_contacts", "conversion_fingerprints", "conversions", "erasures", "ledger",
             "participant_contacts", "participant_fingerprints", "participants", "pending_notifications", "pending_rebuilds", "program_touches",
-            "refunds", "rewards", "schema_migrations", "summaries", "visitor_links",
+            "referrer_hours", "refunds", "rewards", "schema_migrations", "summaries", "visitor_links",
         ];
         Assert.Equal(tables, Column<string>(connection, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name;"));
     }

@@ -73,7 +73,7 @@ public sealed class SqliteSchemaTests : IDisposable
         IReferralStore contract = store;
         var ana = new ParticipantId("ana");
 
-        Assert.Equal([1L, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], Column<long>(path, "SELECT version FROM schema_migrations ORDER BY version;"));
+        Assert.Equal([1L, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], Column<long>(path, "SELECT version FROM schema_migrations ORDER BY version;"));
 
         // What only the old interfaces used is gone: their tables, the trigger-kept counters, the triggers, the partial
         // indexes whose WHERE said what "credited" means, and the v4 attribution columns of conversions.
@@ -164,7 +164,7 @@ public sealed class SqliteSchemaTests : IDisposable
             (await contract.ListCodeHistoryAsync(Code(code), Ct)).Select(h => (h.Record.Version, h.ChangedAt, h.Record.Status)).ToList();
         var at = Instant.FromUnixTimeTicks;
 
-        Assert.Equal(11L, Column<long>(path, "SELECT max(version) FROM schema_migrations;").Single());
+        Assert.Equal((long)SqliteSchema.LatestVersion, Column<long>(path, "SELECT max(version) FROM schema_migrations;").Single());
         Assert.Equal([(1L, at(t), CodeStatus.Active), (2L, at(t + 10), CodeStatus.Paused)], await History("ANA2026"));
         Assert.Equal([(1L, at(t + 5), CodeStatus.Active)], await History("BEN2026"));
         Assert.Equal(["ANA2026:1"], Column<string>(path, "SELECT code || ':' || version FROM code_versions ORDER BY code, version;"));
@@ -216,12 +216,63 @@ public sealed class SqliteSchemaTests : IDisposable
         using var store = SqliteReferralStore.OpenFile(path);
         IReferralStore contract = store;
 
-        Assert.Equal(11L, Column<long>(path, "SELECT max(version) FROM schema_migrations;").Single());
+        Assert.Equal((long)SqliteSchema.LatestVersion, Column<long>(path, "SELECT max(version) FROM schema_migrations;").Single());
         Assert.Equal(["program_touches_by_time", "rewards_by_time"], Column<string>(path, "SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('program_touches_by_time', 'rewards_by_time') ORDER BY name;"));
         Assert.Equal(["t-c", "t-a", "t-b"], (await contract.ListProgramTouchesAsync(Program, null, 10, Ct)).Select(x => x.Id));
         Assert.Equal(["t-b"], (await contract.ListProgramTouchesAsync(Program, new ListPosition(Start, "t-a"), 10, Ct)).Select(x => x.Id));
         Assert.Equal(["w-c", "w-a", "w-b"], (await contract.ListProgramRewardsAsync(Program, null, 10, Ct)).Select(r => r.RewardId));
         Assert.Equal(["w-x"], (await contract.ListProgramRewardsAsync(OtherProgram, null, 10, Ct)).Select(r => r.RewardId));
+    }
+
+    /// <summary>
+    /// Version 12 keeps each referrer's touches and credited orders per UTC hour (referrer_hours) for the velocity counts:
+    /// a file of version 11 gets them from the rows it holds (before 1970 too), and a day's count adds them up. A credit
+    /// moved by a re-decision afterwards moves the order's count.
+    /// </summary>
+    [Fact]
+    public async Task A_file_of_schema_version_11_counts_the_touches_and_credited_orders_it_holds_by_the_hour()
+    {
+        string path = _directory.NewDatabasePath();
+        long t = Start.ToUnixTimeTicks();
+        const long Hour = 36_000_000_000;
+        long old = -Hour / 2; // 1969-12-31T23:30Z
+        SqliteFiles.Write(path, 11, $"""
+            INSERT INTO program_touches (program, id, kind, referrer, medium, event_time, recorded_at)
+            VALUES ('customers', 't-1', 1, 'ana', 1, {t}, {t}), ('customers', 't-2', 1, 'ana', 1, {t + Hour}, {t}),
+                   ('customers', 't-3', 1, 'ana', 1, {t + 2 * Hour + 5}, {t}), ('customers', 't-4', 1, 'ana', 1, {t + 3 * Hour}, {t}),
+                   ('customers', 't-5', 1, 'bob', 1, {t + Hour}, {t}), ('customers', 't-6', 1, 'ana', 1, {old}, {t});
+            INSERT INTO conversions (program, order_id, customer, amount, currency, event_time, channel, version, document, credited_referrer)
+            VALUES ('customers', 'o-1', 'c-1', '50', 'EUR', {t + Hour + 1}, 1, 1, '{"{}"}', 'ana'),
+                   ('customers', 'o-2', 'c-2', '50', 'EUR', {t + 2 * Hour}, 1, 1, '{"{}"}', 'ana'),
+                   ('customers', 'o-3', 'c-3', '50', 'EUR', {t + 2 * Hour}, 1, 1, '{"{}"}', NULL);
+            """);
+
+        using var store = SqliteReferralStore.OpenFile(path);
+        IReferralStore contract = store;
+        var ana = new ParticipantId("ana");
+        var at = Instant.FromUnixTimeTicks;
+
+        Assert.Equal(
+            ["ana/0/-1/1", $"ana/0/{t / Hour}/1", $"ana/0/{t / Hour + 1}/1", $"ana/0/{t / Hour + 2}/1", $"ana/0/{t / Hour + 3}/1",
+             $"ana/1/{t / Hour + 1}/1", $"ana/1/{t / Hour + 2}/1", $"bob/0/{t / Hour + 1}/1"],
+            Column<string>(path, "SELECT referrer || '/' || kind || '/' || hour || '/' || count FROM referrer_hours ORDER BY referrer, kind, hour;"));
+        Assert.Equal(4, await contract.CountTouchesAsync(Program, ana, at(t), at(t + 3 * Hour + 1), 100, Ct));
+        Assert.Equal(2, await contract.CountTouchesAsync(Program, ana, at(t + 1), at(t + 3 * Hour), 100, Ct));
+        Assert.Equal(1, await contract.CountTouchesAsync(Program, ana, at(old - Hour), at(Hour), 100, Ct));
+        Assert.Equal(2, await contract.CountCreditedOrdersAsync(Program, ana, at(t), at(t + 24 * Hour), 100, Ct));
+
+        // o-2 moves from ana to bob: its hour's count moves with it.
+        var o2 = (await contract.FindOrderAsync(Program, "o-2", Ct))!;
+        await using (var session = await contract.BeginAsync(Ct))
+        {
+            Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork(orders: [new OrderRow(o2.Conversion, 2, o2.Document, new ParticipantId("bob"), null, null)]), Ct));
+            await session.CommitAsync(Ct);
+        }
+        Assert.Equal(1, await contract.CountCreditedOrdersAsync(Program, ana, at(t), at(t + 24 * Hour), 100, Ct));
+        Assert.Equal(1, await contract.CountCreditedOrdersAsync(Program, new ParticipantId("bob"), at(t - 24 * Hour), at(t + 24 * Hour), 100, Ct));
+        Assert.Equal(
+            [$"ana/1/{t / Hour + 1}/1", $"ana/1/{t / Hour + 2}/0", $"bob/1/{t / Hour + 2}/1"],
+            Column<string>(path, "SELECT referrer || '/' || kind || '/' || hour || '/' || count FROM referrer_hours WHERE kind = 1 ORDER BY referrer, kind, hour;"));
     }
 
     [Fact]
