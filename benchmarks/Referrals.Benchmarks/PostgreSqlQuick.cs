@@ -19,11 +19,19 @@ internal static class PostgreSqlQuick
             for (int round = 0; round < rounds; round++)
             {
                 double raw1 = await TimeAsync(count, () => b.RawInsertAsync(0)).ConfigureAwait(false);
+                var before = CpuNow();
                 double raw8 = await TimeConcurrentlyAsync(count, i => b.RawInsertAsync(i)).ConfigureAwait(false);
+                var rawCpu = CpuSince(before, count);
                 var cpu = Process.GetCurrentProcess().TotalProcessorTime;
                 double one = await TimeAsync(count, () => b.RecordConversionAsync()).ConfigureAwait(false);
                 double clientCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / count;
+                before = CpuNow();
                 double eight = await TimeConcurrentlyAsync(count, _ => b.RecordConversionAsync()).ConfigureAwait(false);
+                var conversionCpu = CpuSince(before, count);
+                Console.WriteLine(
+                    $"CPU per operation with 8 callers (this process / the server's processes): raw insert {rawCpu.Client:F0} / {rawCpu.Server:F0} us, " +
+                    $"conversion {conversionCpu.Client:F0} / {conversionCpu.Server:F0} us; on {Environment.ProcessorCount} cores a conversion takes at least " +
+                    $"{(conversionCpu.Client + conversionCpu.Server) / Environment.ProcessorCount:F0} us, {(conversionCpu.Client + conversionCpu.Server) / Environment.ProcessorCount / raw8:F2}x the 8-connection insert");
                 double batch = await TimeAsync(count / PostgreSqlStoreBenchmarks.BatchSize, () => b.RecordConversions_Batch()).ConfigureAwait(false) / PostgreSqlStoreBenchmarks.BatchSize;
                 Console.WriteLine(
                     $"raw insert: 1 connection {raw1:F0} us, 8 connections {raw8:F0} us per insert | conversion: 1 caller {one:F0} us ({one / raw1:F2}x; this process on a CPU {clientCpu:F0} us), " +
@@ -61,6 +69,43 @@ internal static class PostgreSqlQuick
         {
             Console.WriteLine($"  {group.Count() / (double)count,5:F2} x {group.Average(s => s.Microseconds),7:F0} us  {group.Key}");
         }
+    }
+
+    // CPU time of this process and of every process named postgres (the server's backends and its background processes,
+    // from /proc: utime + stime in clock ticks), to split an operation's CPU between client and server.
+    private static (TimeSpan Client, double ServerTicks) CpuNow()
+    {
+        double ticks = 0;
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out _))
+            {
+                continue;
+            }
+            try
+            {
+                string stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                int open = stat.IndexOf('(', StringComparison.Ordinal), close = stat.LastIndexOf(')');
+                if (stat[(open + 1)..close] != "postgres")
+                {
+                    continue;
+                }
+                var fields = stat[(close + 2)..].Split(' ');
+                ticks += double.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + double.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+            }
+            catch (IOException)
+            {
+                // The process ended meanwhile.
+            }
+        }
+        return (Process.GetCurrentProcess().TotalProcessorTime, ticks);
+    }
+
+    private static (double Client, double Server) CpuSince((TimeSpan Client, double ServerTicks) before, int count)
+    {
+        var after = CpuNow();
+        const double MicrosecondsPerTick = 10_000; // USER_HZ = 100 on Linux
+        return ((after.Client - before.Client).TotalMicroseconds / count, (after.ServerTicks - before.ServerTicks) * MicrosecondsPerTick / count);
     }
 
     private static string Shorten(string sql)
