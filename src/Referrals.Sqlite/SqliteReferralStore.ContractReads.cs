@@ -165,7 +165,7 @@ public sealed partial class SqliteReferralStore
         public ValueTask<int> CountTouchesAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken = default)
         {
             CheckLimit(limit);
-            return Run((program, referrer, from, until, limit), static (db, q, ct) => CountAsync(db, CountTouchesSql, TouchHours, q.program, q.referrer.Value, q.from, q.until, q.limit, ct), cancellationToken);
+            return Run((program, referrer, from, until, limit), static (db, q, ct) => CountAsync(db, CountTouchesSql, CountTouchesByHoursSql, q.program, q.referrer.Value, q.from, q.until, q.limit, ct), cancellationToken);
         }
 
         public ValueTask<OrderRow?> FindOrderAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default)
@@ -207,7 +207,7 @@ public sealed partial class SqliteReferralStore
         public ValueTask<int> CountCreditedOrdersAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken = default)
         {
             CheckLimit(limit);
-            return Run((program, referrer, from, until, limit), static (db, q, ct) => CountAsync(db, CountCreditedOrdersSql, CreditedHours, q.program, q.referrer.Value, q.from, q.until, q.limit, ct), cancellationToken);
+            return Run((program, referrer, from, until, limit), static (db, q, ct) => CountAsync(db, CountCreditedOrdersSql, CountCreditedOrdersByHoursSql, q.program, q.referrer.Value, q.from, q.until, q.limit, ct), cancellationToken);
         }
 
         public ValueTask<int> CountReferralsAsync(ProgramId program, ParticipantId referrer, ListPosition? after, ListPosition before, int limit, CancellationToken cancellationToken = default)
@@ -704,11 +704,11 @@ public sealed partial class SqliteReferralStore
 
     /// <summary>
     /// A referrer's rows of one kind in [from, until), up to <paramref name="limit"/>. A window over two hours or more
-    /// adds up the hours it covers whole from <c>referrer_hours</c> and walks the index (<paramref name="sql"/>) only in
-    /// the partial hours at its two ends, so a day's count reads about 24 rows and two hours' index entries whatever the
-    /// day holds; a shorter window walks the index alone.
+    /// is counted by <paramref name="byHoursSql"/>: the hours it covers whole added up from <c>referrer_hours</c>, the
+    /// index walked (as <paramref name="sql"/> does) only in the partial hours at its two ends — so a day's count reads
+    /// about 24 rows and two hours' index entries whatever the day holds; a shorter window walks the index alone.
     /// </summary>
-    private static async ValueTask<int> CountAsync(SqliteSession db, string sql, long kind, ProgramId program, string key, Instant from, Instant until, int limit, CancellationToken cancellationToken)
+    private static async ValueTask<int> CountAsync(SqliteSession db, string sql, string byHoursSql, ProgramId program, string key, Instant from, Instant until, int limit, CancellationToken cancellationToken)
     {
         if (until <= from)
         {
@@ -716,44 +716,42 @@ public sealed partial class SqliteReferralStore
         }
         long start = ToTicks(from), end = ToTicks(until);
         long firstWhole = HourOf(start - 1) + 1, endWhole = HourOf(end);
-        if (endWhole - firstWhole < 1)
+        bool byHours = endWhole - firstWhole >= 1;
+        var command = db.Command(byHours ? byHoursSql : sql);
+        var p = command.Parameters;
+        p.AddWithValue("$program", DbValue(program.Value));
+        p.AddWithValue("$key", DbValue(key));
+        p.AddWithValue("$from", start);
+        p.AddWithValue("$until", byHours ? firstWhole * TicksPerHour : end);
+        p.AddWithValue("$limit", limit);
+        if (byHours)
         {
-            return checked((int)await WalkAsync(db, sql, program, key, start, end, limit, cancellationToken).ConfigureAwait(false));
+            p.AddWithValue("$first_hour", firstWhole);
+            p.AddWithValue("$end_hour", endWhole);
+            p.AddWithValue("$from2", endWhole * TicksPerHour);
+            p.AddWithValue("$until2", end);
         }
-        // [start, first whole hour) walked, the whole hours summed, [end of the whole hours, end) walked.
-        long count = await WalkAsync(db, sql, program, key, start, firstWhole * TicksPerHour, limit, cancellationToken).ConfigureAwait(false);
-        var hours = db.Command(SumHoursSql);
-        hours.Parameters.AddWithValue("$program", DbValue(program.Value));
-        hours.Parameters.AddWithValue("$key", DbValue(key));
-        hours.Parameters.AddWithValue("$kind", kind);
-        hours.Parameters.AddWithValue("$from", firstWhole);
-        hours.Parameters.AddWithValue("$until", endWhole);
-        count += (long)(await hours.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-        if (count < limit)
-        {
-            count += await WalkAsync(db, sql, program, key, endWhole * TicksPerHour, end, limit, cancellationToken).ConfigureAwait(false);
-        }
-        return (int)Math.Min(count, limit);
+        return (int)Math.Min((long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!, limit);
     }
 
-    private static async ValueTask<long> WalkAsync(SqliteSession db, string sql, ProgramId program, string key, long from, long until, int limit, CancellationToken cancellationToken)
-    {
-        if (until <= from)
-        {
-            return 0;
-        }
-        var command = db.Command(sql);
-        command.Parameters.AddWithValue("$program", DbValue(program.Value));
-        command.Parameters.AddWithValue("$key", DbValue(key));
-        command.Parameters.AddWithValue("$from", from);
-        command.Parameters.AddWithValue("$until", until);
-        command.Parameters.AddWithValue("$limit", limit);
-        return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-    }
+    // [from, until) and [from2, until2) are the window's partial hours, walked on the index; [first_hour, end_hour) the
+    // whole hours between them, summed (schema version 12).
+    internal const string CountTouchesByHoursSql = $"""
+        SELECT (SELECT count(*) FROM (SELECT 1 FROM program_touches
+                WHERE program = $program AND referrer = $key AND event_time >= $from AND event_time < $until LIMIT $limit))
+             + (SELECT coalesce(sum(count), 0) FROM referrer_hours
+                WHERE program = $program AND referrer = $key AND kind = {TouchHoursText} AND hour >= $first_hour AND hour < $end_hour)
+             + (SELECT count(*) FROM (SELECT 1 FROM program_touches
+                WHERE program = $program AND referrer = $key AND event_time >= $from2 AND event_time < $until2 LIMIT $limit));
+        """;
 
-    private const string SumHoursSql = """
-        SELECT coalesce(sum(count), 0) FROM referrer_hours
-        WHERE program = $program AND referrer = $key AND kind = $kind AND hour >= $from AND hour < $until;
+    internal const string CountCreditedOrdersByHoursSql = $"""
+        SELECT (SELECT count(*) FROM (SELECT 1 FROM conversions
+                WHERE program = $program AND credited_referrer = $key AND event_time >= $from AND event_time < $until LIMIT $limit))
+             + (SELECT coalesce(sum(count), 0) FROM referrer_hours
+                WHERE program = $program AND referrer = $key AND kind = {CreditedHoursText} AND hour >= $first_hour AND hour < $end_hour)
+             + (SELECT count(*) FROM (SELECT 1 FROM conversions
+                WHERE program = $program AND credited_referrer = $key AND event_time >= $from2 AND event_time < $until2 LIMIT $limit));
         """;
 
     private const string OrderColumns = "version, document, credited_referrer, credited_code, counted_referrer";

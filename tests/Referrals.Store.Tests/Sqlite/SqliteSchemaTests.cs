@@ -339,6 +339,45 @@ public sealed class SqliteSchemaTests : IDisposable
         Assert.DoesNotContain("TEMP B-TREE", text, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A velocity count over two hours or more: its two partial hours are ranges of the referrer's index, its whole hours a
+    /// range of referrer_hours' primary key — three searches, no scan, no sort.
+    /// </summary>
+    [Theory]
+    [InlineData("touches", "program_touches_by_referrer")]
+    [InlineData("credited orders", "orders_by_credited_referrer")]
+    public void A_count_by_the_hour_searches_the_referrers_index_twice_and_the_hours_once(string rows, string index)
+    {
+        string path = _directory.NewDatabasePath();
+        using (SqliteReferralStore.OpenFile(path))
+        {
+        }
+        using var connection = OpenRaw(path);
+        using var command = connection.CreateCommand();
+        command.CommandText = "EXPLAIN QUERY PLAN " + (rows == "touches" ? SqliteReferralStore.CountTouchesByHoursSql : SqliteReferralStore.CountCreditedOrdersByHoursSql);
+        foreach (var name in new[] { "$program", "$key" })
+        {
+            command.Parameters.AddWithValue(name, "x");
+        }
+        foreach (var name in new[] { "$from", "$until", "$limit", "$first_hour", "$end_hour", "$from2", "$until2" })
+        {
+            command.Parameters.AddWithValue(name, 1L);
+        }
+        var plan = new List<string>();
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                plan.Add(reader.GetString(3));
+            }
+        }
+        string text = string.Join(" | ", plan);
+        Assert.True(plan.Count(l => l.StartsWith("SEARCH ", StringComparison.Ordinal) && l.Contains($"INDEX {index} (", StringComparison.Ordinal)) == 2, text);
+        Assert.True(plan.Count(l => l.StartsWith("SEARCH referrer_hours USING PRIMARY KEY (", StringComparison.Ordinal)) == 1, text);
+        Assert.False(plan.Any(l => l.StartsWith("SCAN ", StringComparison.Ordinal) && !l.StartsWith("SCAN (subquery", StringComparison.Ordinal) && l != "SCAN CONSTANT ROW"), text);
+        Assert.DoesNotContain("TEMP B-TREE", text, StringComparison.Ordinal);
+    }
+
     public static TheoryData<string, string, string> KeyReads => new()
     {
         { "an order's rewards", SqliteReferralStore.OrderRewardsSql, "rewards_by_order (program=? AND order_id=?)" },
