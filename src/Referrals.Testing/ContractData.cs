@@ -93,7 +93,7 @@ internal static class ContractData
     public static OrderRow Order(Conversion conversion, long version = 1, string? credited = null, string? code = null, string? counted = null, string document = Doc) =>
         new(conversion, version, document, credited is null ? null : Id(credited), code is null ? null : Code(code), counted is null ? null : Id(counted));
 
-    public static Touch Touch(string id, int minute, string referrer = "ana", string? customer = null, string? visitor = null, ContactHash? contact = null, ProgramId? program = null) => new(
+    public static Touch Touch(string id, int minute, string referrer = "ana", string? customer = null, string? visitor = null, ContactHash? contact = null, ProgramId? program = null, long ticks = 0) => new(
         id: id,
         program: program ?? Program,
         kind: TouchKind.LinkClick,
@@ -106,7 +106,7 @@ internal static class ContractData
         storeId: null,
         registerId: null,
         orderId: null,
-        eventTime: At(minute),
+        eventTime: At(minute) + Duration.FromTicks(ticks),
         recordedAt: At(minute));
 
     public static SummaryRow Summary(string participant, string key, long version, string document = Doc, ProgramId? program = null) =>

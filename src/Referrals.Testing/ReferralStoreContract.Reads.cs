@@ -1,3 +1,4 @@
+using NodaTime;
 using Referrals.Codes;
 using Referrals.Rewards;
 using Referrals.Storage;
@@ -290,8 +291,20 @@ public abstract partial class ReferralStoreContract
             1 => -30_000_000 + random.Next(600),
             _ => random.Next(Days),
         };
-        var touches = Enumerable.Range(0, 240).Select(i => Touch("t-" + i, Minute(), referrer: referrers[random.Next(2)])).ToList();
-        var orders = Enumerable.Range(0, 240).Select(i => Order("o-" + i, Minute(), credited: random.Next(3) is var k && k < 2 ? referrers[k] : null, customer: "c-" + i)).ToList();
+        // Ticks off a minute: on it, one tick either side (next to an hour's edge when the minute is on the hour), or within it.
+        long Ticks() => random.Next(4) switch
+        {
+            0 => -1,
+            1 => 1,
+            2 => random.Next(60_000) * 10_000L,
+            _ => 0,
+        };
+        var touches = Enumerable.Range(0, 240).Select(i => Touch("t-" + i, Minute(), referrer: referrers[random.Next(2)], ticks: Ticks())).ToList();
+        var orders = Enumerable.Range(0, 240).Select(i =>
+        {
+            var c = Conversion("o-" + i, "c-" + i, Minute());
+            return Order(c with { EventTime = c.EventTime + Duration.FromTicks(Ticks()) }, credited: random.Next(3) is var k && k < 2 ? referrers[k] : null);
+        }).ToList();
         for (int i = 0; i < touches.Count; i += 60)
         {
             await WrittenAsync(store, new UnitOfWork(touches: touches.Skip(i).Take(60).ToList(), orders: orders.Skip(i).Take(60).ToList()));
@@ -314,7 +327,7 @@ public abstract partial class ReferralStoreContract
             {
                 (a, b) = (a / 60 * 60, b / 60 * 60);
             }
-            var (from, until) = (At(a), At(b));
+            var (from, until) = (At(a) + Duration.FromTicks(Ticks()), At(b) + Duration.FromTicks(Ticks()));
             string referrer = referrers[random.Next(2)];
             int limit = random.Next(3) == 0 ? 1 + random.Next(40) : int.MaxValue;
             int expectedTouches = touches.Count(t => t.Referrer == Id(referrer) && t.EventTime >= from && t.EventTime < until);
