@@ -703,10 +703,12 @@ public sealed partial class SqliteReferralStore
     }
 
     /// <summary>
-    /// A referrer's rows of one kind in [from, until), up to <paramref name="limit"/>. A window over two hours or more
-    /// is counted by <paramref name="byHoursSql"/>: the hours it covers whole added up from <c>referrer_hours</c>, the
-    /// index walked (as <paramref name="sql"/> does) only in the partial hours at its two ends — so a day's count reads
-    /// about 24 rows and two hours' index entries whatever the day holds; a shorter window walks the index alone.
+    /// A referrer's rows of one kind in [from, until), up to <paramref name="limit"/>. The index is walked first
+    /// (<paramref name="sql"/>), no further than <see cref="WalkFirst"/> entries: most referrers have a few referrals in a
+    /// day, and that is their count. A window holding more, over two hours or more, is counted by
+    /// <paramref name="byHoursSql"/>: the hours it covers whole added up from <c>referrer_hours</c>, the index walked only
+    /// in the partial hours at its two ends — so a day's count reads about 24 rows and two hours' index entries whatever
+    /// the day holds.
     /// </summary>
     private static async ValueTask<int> CountAsync(SqliteSession db, string sql, string byHoursSql, ProgramId program, string key, Instant from, Instant until, int limit, CancellationToken cancellationToken)
     {
@@ -716,23 +718,36 @@ public sealed partial class SqliteReferralStore
         }
         long start = ToTicks(from), end = ToTicks(until);
         long firstWhole = HourOf(start - 1) + 1, endWhole = HourOf(end);
-        bool byHours = endWhole - firstWhole >= 1;
-        var command = db.Command(byHours ? byHoursSql : sql);
-        var p = command.Parameters;
-        p.AddWithValue("$program", DbValue(program.Value));
-        p.AddWithValue("$key", DbValue(key));
-        p.AddWithValue("$from", start);
-        p.AddWithValue("$until", byHours ? firstWhole * TicksPerHour : end);
-        p.AddWithValue("$limit", limit);
-        if (byHours)
+        bool hours = endWhole - firstWhole >= 1;
+        int walk = hours ? Math.Min(limit, WalkFirst) : limit;
+        var command = db.Command(sql);
+        Bind(command.Parameters, program, key, start, end, walk);
+        long count = (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        if (count < walk || walk == limit)
         {
-            p.AddWithValue("$first_hour", firstWhole);
-            p.AddWithValue("$end_hour", endWhole);
-            p.AddWithValue("$from2", endWhole * TicksPerHour);
-            p.AddWithValue("$until2", end);
+            return (int)count;
         }
+        command = db.Command(byHoursSql);
+        var p = command.Parameters;
+        Bind(p, program, key, start, firstWhole * TicksPerHour, limit);
+        p.AddWithValue("$first_hour", firstWhole);
+        p.AddWithValue("$end_hour", endWhole);
+        p.AddWithValue("$from2", endWhole * TicksPerHour);
+        p.AddWithValue("$until2", end);
         return (int)Math.Min((long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!, limit);
+
+        static void Bind(SqliteParameterCollection p, ProgramId program, string key, long from, long until, int limit)
+        {
+            p.AddWithValue("$program", DbValue(program.Value));
+            p.AddWithValue("$key", DbValue(key));
+            p.AddWithValue("$from", from);
+            p.AddWithValue("$until", until);
+            p.AddWithValue("$limit", limit);
+        }
     }
+
+    /// <summary>How many index entries a count walks before it adds up hours instead (see <see cref="CountAsync"/>).</summary>
+    internal const int WalkFirst = 64;
 
     // [from, until) and [from2, until2) are the window's partial hours, walked on the index; [first_hour, end_hour) the
     // whole hours between them, summed (schema version 12).

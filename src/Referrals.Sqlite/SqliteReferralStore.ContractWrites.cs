@@ -23,6 +23,7 @@ public sealed partial class SqliteReferralStore
     /// </summary>
     private static async ValueTask<WriteOutcome> ApplyUnitAsync(SqliteSession db, UnitOfWork unit, CancellationToken ct)
     {
+        var hours = new HourCounts();
         foreach (var read in unit.ReadSummaries)
         {
             var command = db.Command("SELECT version FROM summaries WHERE program = $program AND participant = $participant AND key = $key;");
@@ -96,16 +97,17 @@ public sealed partial class SqliteReferralStore
             {
                 return WriteOutcome.Duplicate(RowKind.Touch, t.Id);
             }
-            await CountHourAsync(db, t.Program.Value, t.Referrer.Value, TouchHours, ToTicks(t.EventTime), 1, ct).ConfigureAwait(false);
+            hours.Add(t.Program.Value, t.Referrer.Value, TouchHours, ToTicks(t.EventTime), 1);
         }
         foreach (var order in unit.Orders)
         {
             ct.ThrowIfCancellationRequested();
-            if (await WriteOrderAsync(db, order, ct).ConfigureAwait(false) is { } stop)
+            if (await WriteOrderAsync(db, order, hours, ct).ConfigureAwait(false) is { } stop)
             {
                 return stop;
             }
         }
+        await hours.WriteAsync(db, ct).ConfigureAwait(false);
         foreach (var refund in unit.Refunds)
         {
             var command = db.Command("""
@@ -240,7 +242,7 @@ public sealed partial class SqliteReferralStore
         DELETE FROM participant_fingerprints WHERE participant = $id;
         """;
 
-    private static async ValueTask<WriteOutcome?> WriteOrderAsync(SqliteSession db, OrderRow order, CancellationToken ct)
+    private static async ValueTask<WriteOutcome?> WriteOrderAsync(SqliteSession db, OrderRow order, HourCounts hours, CancellationToken ct)
     {
         var c = order.Conversion;
         if (order.Version > 1)
@@ -285,11 +287,11 @@ public sealed partial class SqliteReferralStore
             {
                 if (was is not null)
                 {
-                    await CountHourAsync(db, c.Program.Value, was, CreditedHours, time, -1, ct).ConfigureAwait(false);
+                    hours.Add(c.Program.Value, was, CreditedHours, time, -1);
                 }
                 if (now is not null)
                 {
-                    await CountHourAsync(db, c.Program.Value, now, CreditedHours, time, 1, ct).ConfigureAwait(false);
+                    hours.Add(c.Program.Value, now, CreditedHours, time, 1);
                 }
             }
             return null;
@@ -319,7 +321,7 @@ public sealed partial class SqliteReferralStore
         }
         if (order.CreditedReferrer is { } credited)
         {
-            await CountHourAsync(db, c.Program.Value, credited.Value, CreditedHours, ToTicks(c.EventTime), 1, ct).ConfigureAwait(false);
+            hours.Add(c.Program.Value, credited.Value, CreditedHours, ToTicks(c.EventTime), 1);
         }
         if (c.Contacts.Count > 0)
         {
@@ -372,19 +374,72 @@ public sealed partial class SqliteReferralStore
 
     internal const long TicksPerHour = 36_000_000_000;
 
-    /// <summary>Adds <paramref name="delta"/> to a referrer's row count of one kind in the hour of <paramref name="ticks"/>.</summary>
-    private static async ValueTask CountHourAsync(SqliteSession db, string program, string referrer, long kind, long ticks, long delta, CancellationToken ct)
+    /// <summary>
+    /// What a unit's touches and orders add to the hour counts (<c>referrer_hours</c>), gathered while they are written
+    /// and written after them in one statement (per 200 hours): a conversion's touch and credited order are usually the
+    /// same referrer's in the same hour, one row.
+    /// </summary>
+    private sealed class HourCounts
     {
-        var command = db.Command("""
-            INSERT INTO referrer_hours (program, referrer, kind, hour, count) VALUES ($program, $referrer, $kind, $hour, $delta)
-            ON CONFLICT (program, referrer, kind, hour) DO UPDATE SET count = count + excluded.count;
-            """);
-        command.Parameters.AddWithValue("$program", program);
-        command.Parameters.AddWithValue("$referrer", referrer);
-        command.Parameters.AddWithValue("$kind", kind);
-        command.Parameters.AddWithValue("$hour", HourOf(ticks));
-        command.Parameters.AddWithValue("$delta", delta);
-        await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        private const int PerStatement = 200;
+        private readonly List<(string Program, string Referrer, long Kind, long Hour, long Delta)> _counts = [];
+
+        public void Add(string program, string referrer, long kind, long ticks, long delta)
+        {
+            long hour = HourOf(ticks);
+            for (int i = 0; i < _counts.Count; i++)
+            {
+                var c = _counts[i];
+                if (c.Kind == kind && c.Hour == hour && string.Equals(c.Referrer, referrer, StringComparison.Ordinal) && string.Equals(c.Program, program, StringComparison.Ordinal))
+                {
+                    _counts[i] = c with { Delta = c.Delta + delta };
+                    return;
+                }
+            }
+            _counts.Add((program, referrer, kind, hour, delta));
+        }
+
+        public async ValueTask WriteAsync(SqliteSession db, CancellationToken ct)
+        {
+            for (int at = 0; at < _counts.Count; at += PerStatement)
+            {
+                int n = Math.Min(PerStatement, _counts.Count - at);
+                var command = db.Command(UpsertSql(n));
+                for (int i = 0; i < n; i++)
+                {
+                    var c = _counts[at + i];
+                    string k = i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    command.Parameters.AddWithValue("$p" + k, c.Program);
+                    command.Parameters.AddWithValue("$r" + k, c.Referrer);
+                    command.Parameters.AddWithValue("$k" + k, c.Kind);
+                    command.Parameters.AddWithValue("$h" + k, c.Hour);
+                    command.Parameters.AddWithValue("$d" + k, c.Delta);
+                }
+                await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            }
+        }
+
+        private static readonly string[] Upserts = new string[3];
+
+        private static string UpsertSql(int n)
+        {
+            if (n < Upserts.Length && Upserts[n] is { } cached)
+            {
+                return cached;
+            }
+            var sql = new System.Text.StringBuilder("INSERT INTO referrer_hours (program, referrer, kind, hour, count) VALUES ");
+            for (int i = 0; i < n; i++)
+            {
+                sql.Append(System.Globalization.CultureInfo.InvariantCulture, $"{(i == 0 ? "" : ", ")}($p{i}, $r{i}, $k{i}, $h{i}, $d{i})");
+            }
+            sql.Append(" ON CONFLICT (program, referrer, kind, hour) DO UPDATE SET count = count + excluded.count;");
+            string text = sql.ToString();
+            if (n < Upserts.Length)
+            {
+                Upserts[n] = text;
+            }
+            return text;
+        }
     }
 
     private static void BindOrder(SqliteParameterCollection p, OrderRow order)
