@@ -382,12 +382,15 @@ public sealed partial class SqliteReferralStore
     private sealed class HourCounts
     {
         private const int PerStatement = 200;
+        private const int MergeWithin = 16;
         private readonly List<(string Program, string Referrer, long Kind, long Hour, long Delta)> _counts = [];
 
         public void Add(string program, string referrer, long kind, long ticks, long delta)
         {
             long hour = HourOf(ticks);
-            for (int i = 0; i < _counts.Count; i++)
+            // Merged with an equal hour among the first few only (a bulk unit stays linear): the upsert adds up rows of
+            // the same key within one statement as well.
+            for (int i = 0; i < Math.Min(_counts.Count, MergeWithin); i++)
             {
                 var c = _counts[i];
                 if (c.Kind == kind && c.Hour == hour && string.Equals(c.Referrer, referrer, StringComparison.Ordinal) && string.Equals(c.Program, program, StringComparison.Ordinal))
