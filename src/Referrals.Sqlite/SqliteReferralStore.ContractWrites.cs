@@ -383,40 +383,51 @@ public sealed partial class SqliteReferralStore
     {
         private const int PerStatement = 200;
         private const int MergeWithin = 16;
-        private readonly List<(string Program, string Referrer, long Kind, long Hour, long Delta)> _counts = [];
+        // Parameter names of the upsert's rows ($p0, $r0, … $d199), made once.
+        private static readonly string[][] Names = [.. Enumerable.Range(0, PerStatement).Select(static i =>
+            new[] { "$p", "$r", "$k", "$h", "$d" }.Select(n => n + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray())];
+
+        // Made on the first count: most units (reward passes, notifications) write no touch and no order.
+        private List<(string Program, string Referrer, long Kind, long Hour, long Delta)>? _list;
+
+        private List<(string Program, string Referrer, long Kind, long Hour, long Delta)> Counts => _list ??= [];
 
         public void Add(string program, string referrer, long kind, long ticks, long delta)
         {
             long hour = HourOf(ticks);
             // Merged with an equal hour among the first few only (a bulk unit stays linear): the upsert adds up rows of
             // the same key within one statement as well.
-            for (int i = 0; i < Math.Min(_counts.Count, MergeWithin); i++)
+            for (int i = 0; i < Math.Min(Counts.Count, MergeWithin); i++)
             {
-                var c = _counts[i];
+                var c = Counts[i];
                 if (c.Kind == kind && c.Hour == hour && string.Equals(c.Referrer, referrer, StringComparison.Ordinal) && string.Equals(c.Program, program, StringComparison.Ordinal))
                 {
-                    _counts[i] = c with { Delta = c.Delta + delta };
+                    Counts[i] = c with { Delta = c.Delta + delta };
                     return;
                 }
             }
-            _counts.Add((program, referrer, kind, hour, delta));
+            Counts.Add((program, referrer, kind, hour, delta));
         }
 
         public async ValueTask WriteAsync(SqliteSession db, CancellationToken ct)
         {
-            for (int at = 0; at < _counts.Count; at += PerStatement)
+            if (_list is not { } counts)
             {
-                int n = Math.Min(PerStatement, _counts.Count - at);
+                return;
+            }
+            for (int at = 0; at < counts.Count; at += PerStatement)
+            {
+                int n = Math.Min(PerStatement, counts.Count - at);
                 var command = db.Command(UpsertSql(n));
                 for (int i = 0; i < n; i++)
                 {
-                    var c = _counts[at + i];
-                    string k = i.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                    command.Parameters.AddWithValue("$p" + k, c.Program);
-                    command.Parameters.AddWithValue("$r" + k, c.Referrer);
-                    command.Parameters.AddWithValue("$k" + k, c.Kind);
-                    command.Parameters.AddWithValue("$h" + k, c.Hour);
-                    command.Parameters.AddWithValue("$d" + k, c.Delta);
+                    var c = counts[at + i];
+                    var names = Names[i];
+                    command.Parameters.AddWithValue(names[0], c.Program);
+                    command.Parameters.AddWithValue(names[1], c.Referrer);
+                    command.Parameters.AddWithValue(names[2], c.Kind);
+                    command.Parameters.AddWithValue(names[3], c.Hour);
+                    command.Parameters.AddWithValue(names[4], c.Delta);
                 }
                 await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             }
