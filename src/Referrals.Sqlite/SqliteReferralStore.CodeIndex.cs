@@ -21,7 +21,7 @@ public sealed partial class SqliteReferralStore : ICodeIndexSource
         return ReadAsync(sink, static (db, sink, ct) =>
         {
             using var transaction = db.Connection.BeginTransaction(deferred: true);
-            var position = db.Connection.CreateCommand();
+            using var position = db.Connection.CreateCommand();
             position.Transaction = transaction;
             position.CommandText = "SELECT coalesce(max(change_seq), 0) FROM codes;";
             long at = (long)position.ExecuteScalar()!;
@@ -39,6 +39,25 @@ public sealed partial class SqliteReferralStore : ICodeIndexSource
             transaction.Commit();
             return ValueTask.FromResult(at);
         }, cancellationToken);
+    }
+
+    /// <summary>Reads the code index as the code service's start does, counting the rows (for tests).</summary>
+    internal async ValueTask<(long Position, long Rows)> ReadCodeIndexForTestsAsync(CancellationToken cancellationToken)
+    {
+        var sink = new CountingSink();
+        long position = await ((ICodeIndexSource)this).ReadCodeIndexAsync(sink, cancellationToken).ConfigureAwait(false);
+        return (position, sink.Rows);
+    }
+
+    private sealed class CountingSink : ICodeIndexSink
+    {
+        public long Rows { get; private set; }
+
+        public void Expect(long rows)
+        {
+        }
+
+        public void Add(in CodeIndexRow row) => Rows++;
     }
 
     private static void ReadRows(sqlite3 handle, ICodeIndexSink sink, CancellationToken ct)

@@ -424,6 +424,15 @@ public sealed partial class SqliteReferralStore : IDisposable, IAsyncDisposable
         _checkpointer = Task.Run(() => CheckpointLoopAsync(_stopCheckpointer.Token));
     }
 
+    /// <summary>The open connections of the idle read sessions (for tests).</summary>
+    internal SqliteConnection[] IdleReaderConnections()
+    {
+        lock (_sessionsLock)
+        {
+            return [.. _idleReaders.Select(static s => s.Connection)];
+        }
+    }
+
     /// <summary>How many background or inline checkpoints this instance ran (for tests).</summary>
     internal long Checkpoints => Interlocked.Read(ref _checkpoints);
 

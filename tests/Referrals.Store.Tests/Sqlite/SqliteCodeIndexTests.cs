@@ -118,6 +118,23 @@ public sealed class SqliteCodeIndexTests : IDisposable
     }
 
     [Fact]
+    public async Task Loading_the_index_leaves_no_statement_prepared_on_the_connection_it_read_with()
+    {
+        // A statement left prepared (a command never disposed) keeps its connection from closing when the store is
+        // disposed, until the garbage collector finalizes it: the write-ahead log then outlives the store, for a time.
+        string path = _directory.NewDatabasePath();
+        await using (var writer = SqliteReferralStore.OpenFile(path))
+        {
+            await Codes(writer).IssueAsync(new CodeRequest { Program = Program, Owner = new ParticipantId("ana"), Medium = ShareMedium.Receipt }, Ct);
+        }
+        await using var store = SqliteReferralStore.OpenFile(path);
+        var (position, rows) = await store.ReadCodeIndexForTestsAsync(Ct);
+        Assert.Equal((1, 1), (position, rows));
+        var connection = Assert.Single(store.IdleReaderConnections());
+        Assert.Null(SQLitePCL.raw.sqlite3_next_stmt(connection.Handle, null));
+    }
+
+    [Fact]
     public async Task A_hand_edited_code_row_the_index_cannot_take_is_named_at_start()
     {
         string path = _directory.NewDatabasePath();
