@@ -62,6 +62,41 @@ internal sealed partial class PostgreSqlCodeListener(PostgreSqlReferralStore sto
     private async Task ListenAsync(CancellationToken ct)
     {
         await using var connection = await store.OpenConnectionAsync(ct).ConfigureAwait(false);
+        try
+        {
+            await ListenAsync(connection, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            await ForgetAsync(connection).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Undoes what the listener did to its connection before it goes back to the pool: the store's own data source hands
+    /// connections out again without Npgsql's reset (PostgreSqlReferralStore.BuildDataSource), so a pooled connection
+    /// would go on listening under the listener's name. A connection that cannot take the statement is broken, and a broken
+    /// connection is closed, not pooled.
+    /// </summary>
+    private static async Task ForgetAsync(NpgsqlConnection connection)
+    {
+        if (connection.FullState != System.Data.ConnectionState.Open)
+        {
+            return;
+        }
+        try
+        {
+            await using var forget = new NpgsqlCommand("UNLISTEN *; RESET application_name;", connection) { CommandTimeout = 5 };
+            await forget.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException or OperationCanceledException)
+        {
+            // Broken: not pooled.
+        }
+    }
+
+    private async Task ListenAsync(NpgsqlConnection connection, CancellationToken ct)
+    {
         connection.Notification += OnNotification;
         // Named, so an operator (and the tests) can tell the listener's connection apart in pg_stat_activity.
         await using (var listen = new NpgsqlCommand($"SET application_name = '{ApplicationName}'; LISTEN {PostgreSqlReferralStore.CodeChannel};", connection))

@@ -175,16 +175,27 @@ public sealed partial class PostgreSqlReferralStore : IAsyncDisposable
             // checked to use indexes (PostgreSqlSchemaTests). A connection string that sets Max Auto Prepare keeps its own.
             builder.MaxAutoPrepare = AutoPrepared;
         }
+        if (!Sets(connectionString, "No Reset On Close", "NoResetOnClose"))
+        {
+            // Npgsql resets a pooled connection before its next use with seven statements (RESET ALL, DISCARD TEMP, CLOSE
+            // ALL, UNLISTEN *, ...), one in five of a conversion's statements, each parsed by the server every time. The
+            // store leaves nothing behind to reset: its settings are transaction-local, its advisory locks transaction-level;
+            // the code listener, the one that LISTENs and names its connection, undoes both before it lets the connection go.
+            builder.NoResetOnClose = true;
+        }
         return new NpgsqlDataSourceBuilder(builder.ConnectionString).Build();
     }
 
     /// <summary>How many statements a connection of the store's own data source keeps prepared (Npgsql's Max Auto Prepare).</summary>
     internal const int AutoPrepared = 64;
 
-    private static bool SetsAutoPrepare(string connectionString)
+    private static bool SetsAutoPrepare(string connectionString) => Sets(connectionString, "Max Auto Prepare", "MaxAutoPrepare");
+
+    /// <summary>Whether a connection string sets a keyword, under either of its spellings.</summary>
+    private static bool Sets(string connectionString, string keyword, string alias)
     {
         var keys = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
-        return keys.ContainsKey("Max Auto Prepare") || keys.ContainsKey("MaxAutoPrepare");
+        return keys.ContainsKey(keyword) || keys.ContainsKey(alias);
     }
 
     /// <summary>The SQL of a template, with <c>{s}</c> replaced by the quoted schema (cached per template).</summary>

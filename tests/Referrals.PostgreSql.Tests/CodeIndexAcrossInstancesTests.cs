@@ -66,6 +66,69 @@ public sealed class CodeIndexAcrossInstancesTests(DatabaseFixture database) : IC
         TestContext.Current.SendDiagnosticMessage($"codes issued while disconnected → resolvable after {seen.TotalMilliseconds:F0} ms (reconnect waits 1 s)");
     }
 
+    [Fact]
+    public async Task The_stores_connections_are_handed_out_again_without_a_reset_and_the_listeners_stops_listening_first()
+    {
+        // Two physical connections: the listener holds one while it runs (its catch-up reads on the other), and after it
+        // stops two opens at once get both again, the listener's among them.
+        string schema = "idx_" + Guid.NewGuid().ToString("N")[..8];
+        string connectionString = new NpgsqlConnectionStringBuilder(database.ConnectionString) { MaxPoolSize = 2 }.ConnectionString;
+        await using var instance = await Instance.StartAsync(connectionString, schema, Ct);
+        await WaitAsync(() => instance.Listener.Connections == 1, TimeSpan.FromSeconds(5));
+        int listener;
+        await using (var admin = new NpgsqlConnection(database.ConnectionString))
+        {
+            await admin.OpenAsync(Ct);
+            await using var find = new NpgsqlCommand($"SELECT pid FROM pg_stat_activity WHERE application_name = '{PostgreSqlCodeListener.ApplicationName}' AND datname = current_database();", admin);
+            listener = (int)(await find.ExecuteScalarAsync(Ct))!;
+        }
+        await instance.Listener.StopAsync(CancellationToken.None);
+
+        // The listener's connection is handed out again (pooled) but no longer listens or carries the listener's name.
+        var pids = new List<int>();
+        await using (var first = await instance.Store.OpenConnectionAsync(Ct))
+        await using (var second = await instance.Store.OpenConnectionAsync(Ct))
+        {
+            foreach (var connection in (NpgsqlConnection[])[first, second])
+            {
+                await using var state = new NpgsqlCommand(
+                    "SELECT pg_backend_pid(), current_setting('application_name'), (SELECT count(*) FROM pg_listening_channels());", connection);
+                await using var reader = await state.ExecuteReaderAsync(Ct);
+                Assert.True(await reader.ReadAsync(Ct));
+                pids.Add(reader.GetInt32(0));
+                Assert.NotEqual(PostgreSqlCodeListener.ApplicationName, reader.GetString(1));
+                Assert.Equal(0L, reader.GetInt64(2));
+            }
+        }
+        Assert.Contains(listener, pids);
+
+        // The store's own data source hands a connection out again without Npgsql's reset (RESET ALL, DISCARD TEMP,
+        // UNLISTEN *, ... sent before its next use): what a reset undoes is still there. The store itself leaves nothing of
+        // the kind behind (transaction-local settings, transaction-level locks). A connection string asking for the reset keeps it.
+        foreach (bool reset in (bool[])[false, true])
+        {
+            var builder = new NpgsqlConnectionStringBuilder(database.ConnectionString) { MaxPoolSize = 1 };
+            if (reset)
+            {
+                builder.NoResetOnClose = false;
+            }
+            await using var store = await PostgreSqlReferralStore.OpenAsync(builder.ConnectionString, new PostgreSqlStoreOptions { Schema = schema }, Ct);
+            int pid;
+            await using (var connection = await store.OpenConnectionAsync(Ct))
+            {
+                await using var set = new NpgsqlCommand("SET referrals_test.marker = 'left'; SELECT pg_backend_pid();", connection);
+                pid = (int)(await set.ExecuteScalarAsync(Ct))!;
+            }
+            await using (var connection = await store.OpenConnectionAsync(Ct))
+            {
+                await using var state = new NpgsqlCommand("SELECT pg_backend_pid(), coalesce(current_setting('referrals_test.marker', true), '');", connection);
+                await using var reader = await state.ExecuteReaderAsync(Ct);
+                Assert.True(await reader.ReadAsync(Ct));
+                Assert.Equal((pid, reset ? string.Empty : "left"), (reader.GetInt32(0), reader.GetString(1)));
+            }
+        }
+    }
+
     private static async Task<TimeSpan> WaitAsync(Func<bool> condition, TimeSpan within)
     {
         var clock = Stopwatch.StartNew();
@@ -90,6 +153,10 @@ public sealed class CodeIndexAcrossInstancesTests(DatabaseFixture database) : IC
         }
 
         public ReferralCodeService Codes => _provider.GetRequiredService<ReferralCodeService>();
+
+        public PostgreSqlReferralStore Store => _provider.GetRequiredService<PostgreSqlReferralStore>();
+
+        public PostgreSqlCodeListener Listener => _hosted.OfType<PostgreSqlCodeListener>().Single();
 
         public static async Task<Instance> StartAsync(string connectionString, string schema, CancellationToken ct)
         {
