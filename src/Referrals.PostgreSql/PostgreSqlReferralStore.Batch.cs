@@ -100,8 +100,14 @@ public sealed partial class PostgreSqlReferralStore
                 if (locking)
                 {
                     var lockKeys = Add(SummaryKeyLocksSql);
+                    string prefix = SummaryLockPrefix(db.Store.Schema, summaries.Program, summaries.Participant);
                     lockKeys.Parameters.AddWithValue("keys", keys);
-                    lockKeys.Parameters.AddWithValue("lock_prefix", SummaryLockPrefix(db.Store.Schema, summaries.Program, summaries.Participant));
+                    lockKeys.Parameters.AddWithValue("lock_prefix", prefix);
+                    // Held to the transaction's end once the batch ran; should it fail, the session can only roll back.
+                    foreach (string key in keys)
+                    {
+                        db.LockedKeys.Add(prefix + key);
+                    }
                 }
                 var c = Add(locking ? SummariesForUpdateSql : SummariesSql);
                 c.Parameters.Add(Text("program", summaries.Program.Value));

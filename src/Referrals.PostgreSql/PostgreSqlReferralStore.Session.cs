@@ -120,6 +120,7 @@ public sealed partial class PostgreSqlReferralStore
             if (outcome.Status == WriteStatus.Written)
             {
                 _releasePending = savepoint;
+                plan.KeepLocks();
             }
             else
             {
@@ -187,6 +188,8 @@ public sealed partial class PostgreSqlReferralStore
     {
         private readonly NpgsqlBatch _batch = new(db.Connection, db.Transaction);
         private readonly List<Expect> _expects = [];
+        // The advisory lock keys this unit takes (each once).
+        private HashSet<string>? _locked;
         private bool _codesWritten;
         // The codes of the one statement inserting a unit's new codes together (AddNewCodes), in list order, and its index.
         private string[]? _newCodes;
@@ -248,17 +251,34 @@ public sealed partial class PostgreSqlReferralStore
         }
 
         /// <summary>The advisory lock of a row's key, which a check of its absence and every insert of it take.</summary>
-        private void LockKey(RowKind kind, string rowKey, string lockKey)
+        private void LockKey(RowKind kind, string rowKey, string lockKey) =>
+            Lock(kind, rowKey, db.Store.Schema + "/" + kind.ToString() + "/" + lockKey);
+
+        private void LockSummary(SummaryRow row) =>
+            Lock(RowKind.Summary, row.Participant.Value + "/" + row.Key, SummaryLockPrefix(db.Store.Schema, row.Program, row.Participant) + row.Key);
+
+        /// <summary>
+        /// Takes an advisory lock unless the transaction holds it already (taken by the session's reads, an earlier written
+        /// unit or this unit): a statement fewer, the same serialisation.
+        /// </summary>
+        private void Lock(RowKind kind, string rowKey, string key)
         {
+            if (db.LockedKeys.Contains(key) || !(_locked ??= new(StringComparer.Ordinal)).Add(key))
+            {
+                return;
+            }
             // No count to check: a wait that deadlocks names the row it guards.
             var p = Add("SELECT pg_advisory_xact_lock(hashtextextended(@key, 0));", default, kind, rowKey);
-            p.AddWithValue("key", db.Store.Schema + "/" + kind.ToString() + "/" + lockKey);
+            p.AddWithValue("key", key);
         }
 
-        private void LockSummary(SummaryRow row)
+        /// <summary>The unit was written (its savepoint is never rolled back): its locks are the transaction's from now on.</summary>
+        public void KeepLocks()
         {
-            var p = Add("SELECT pg_advisory_xact_lock(hashtextextended(@key, 0));", default, RowKind.Summary, row.Participant.Value + "/" + row.Key);
-            p.AddWithValue("key", SummaryLockPrefix(db.Store.Schema, row.Program, row.Participant) + row.Key);
+            if (_locked is not null)
+            {
+                db.LockedKeys.UnionWith(_locked);
+            }
         }
 
         public void AddUnit(UnitOfWork unit)

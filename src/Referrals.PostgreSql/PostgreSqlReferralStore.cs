@@ -311,6 +311,12 @@ public sealed partial class PostgreSqlReferralStore : IAsyncDisposable
         /// <summary>Whether the session's transaction has been told to use generic plans (see <see cref="GenericPlansSql"/>).</summary>
         public bool GenericPlans { get; set; }
 
+        /// <summary>
+        /// The advisory lock keys the session's transaction holds to its end: those its reads took, and those of its units
+        /// that were written (a unit rolled back to its savepoint gave its own back). A unit does not take them again.
+        /// </summary>
+        public HashSet<string> LockedKeys { get; } = new(StringComparer.Ordinal);
+
         /// <summary>A command of a template (<c>{s}</c> the schema) on the connection, in the transaction.</summary>
         public NpgsqlCommand Command(string template) => new(store.Sql(template), connection, transaction);
 

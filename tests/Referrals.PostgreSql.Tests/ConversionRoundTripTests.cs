@@ -58,10 +58,21 @@ public sealed class ConversionRoundTripTests(DatabaseFixture database) : IClassF
         int before = capture.Executions;
         var second = await attribution.RecordConversionAsync(NewOrder("o-2", "carl", Start + Duration.FromMinutes(5)) with { PresentedCode = code.Display, Fingerprints = [Device(3)] }, Ct);
         int executed = capture.Executions - before;
-        string sent = string.Join("\n", capture.Take().Select(c => c.Sql.Length > 100 ? c.Sql[..100] : c.Sql));
+        var statements = capture.Take();
+        string sent = string.Join("\n", statements.Select(c => c.Sql.Length > 100 ? c.Sql[..100] : c.Sql));
 
         Assert.True(second.IsAttributed);
         Assert.Equal(Ana, second.Referrer);
+        // Each advisory lock once: the unit does not take again what the transaction's reads (the summaries read) or the
+        // unit itself (an order checked absent, then inserted) took already.
+        var locks = statements.Where(c => c.Sql.Contains("pg_advisory_xact_lock", StringComparison.Ordinal))
+            .SelectMany(c => c.Sql.Contains("unnest", StringComparison.Ordinal)
+                // The summaries' keys after their prefix, the array logged as "[k1, k2]" (no key holds ", ").
+                ? ((string)c.Parameters[1]!)[1..^1].Split(", ").Select(k => (string)c.Parameters[0]! + k)
+                : [(string)c.Parameters[0]!])
+            .ToList();
+        Assert.NotEmpty(locks);
+        Assert.True(locks.Distinct(StringComparer.Ordinal).Count() == locks.Count, "advisory locks taken twice:\n" + string.Join("\n", locks));
         Assert.Equal(FraudVerdict.Allow, second.Fraud!.Verdict);
         // 1 the order, the customer, their visitor links, account summary and touches, and the order's refunds, with the
         // typed code's owner, their account summary, the velocity check's two day counts and who else was seen with the
