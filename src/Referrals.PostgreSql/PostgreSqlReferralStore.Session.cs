@@ -263,7 +263,7 @@ public sealed partial class PostgreSqlReferralStore
         /// </summary>
         private void Lock(RowKind kind, string rowKey, string key)
         {
-            if (db.LockedKeys.Contains(key) || !(_locked ??= new(StringComparer.Ordinal)).Add(key))
+            if (db.HoldsLock(key) || !(_locked ??= new(StringComparer.Ordinal)).Add(key))
             {
                 return;
             }

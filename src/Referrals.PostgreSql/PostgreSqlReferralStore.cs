@@ -315,7 +315,12 @@ public sealed partial class PostgreSqlReferralStore : IAsyncDisposable
         /// The advisory lock keys the session's transaction holds to its end: those its reads took, and those of its units
         /// that were written (a unit rolled back to its savepoint gave its own back). A unit does not take them again.
         /// </summary>
-        public HashSet<string> LockedKeys { get; } = new(StringComparer.Ordinal);
+        public HashSet<string> LockedKeys => _lockedKeys ??= new(StringComparer.Ordinal);
+
+        /// <summary>Whether the transaction holds the advisory lock of <paramref name="key"/> (see <see cref="LockedKeys"/>).</summary>
+        public bool HoldsLock(string key) => _lockedKeys?.Contains(key) == true;
+
+        private HashSet<string>? _lockedKeys;
 
         /// <summary>A command of a template (<c>{s}</c> the schema) on the connection, in the transaction.</summary>
         public NpgsqlCommand Command(string template) => new(store.Sql(template), connection, transaction);
