@@ -749,20 +749,20 @@ public sealed partial class SqliteReferralStore
     /// <summary>How many index entries a count walks before it adds up hours instead (see <see cref="CountAsync"/>).</summary>
     internal const int WalkFirst = 64;
 
-    internal static readonly string CountTouchesByHoursSql = ByHoursSql("program_touches", "referrer", TouchHoursText);
+    internal static readonly string CountTouchesByHoursSql = ByHoursSql("program_touches", "referrer", TouchHours);
 
-    internal static readonly string CountCreditedOrdersByHoursSql = ByHoursSql("conversions", "credited_referrer", CreditedHoursText);
+    internal static readonly string CountCreditedOrdersByHoursSql = ByHoursSql("conversions", "credited_referrer", CreditedHours);
 
     // [from, until) and [from2, until2) are the window's partial hours, walked on the referrer's index of the table;
     // [first_hour, end_hour) the whole hours between them, summed (schema version 12).
-    private static string ByHoursSql(string table, string referrer, string kind) => $"""
+    private static string ByHoursSql(string table, string referrer, long kind) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"""
         SELECT (SELECT count(*) FROM (SELECT 1 FROM {table}
                 WHERE program = $program AND {referrer} = $key AND event_time >= $from AND event_time < $until LIMIT $limit))
              + (SELECT coalesce(sum(count), 0) FROM referrer_hours
                 WHERE program = $program AND referrer = $key AND kind = {kind} AND hour >= $first_hour AND hour < $end_hour)
              + (SELECT count(*) FROM (SELECT 1 FROM {table}
                 WHERE program = $program AND {referrer} = $key AND event_time >= $from2 AND event_time < $until2 LIMIT $limit));
-        """;
+        """);
 
     private const string OrderColumns = "version, document, credited_referrer, credited_code, counted_referrer";
 

@@ -362,8 +362,6 @@ public sealed partial class SqliteReferralStore
     // referrer_hours' kinds (schema version 12).
     internal const long TouchHours = 0;
     internal const long CreditedHours = 1;
-    private const string TouchHoursText = "0";
-    private const string CreditedHoursText = "1";
 
     /// <summary>The UTC hour an event time falls in (floor of the ticks by an hour's, as the version-12 migration computes it).</summary>
     internal static long HourOf(long ticks)
