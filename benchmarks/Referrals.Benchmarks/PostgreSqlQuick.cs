@@ -13,7 +13,7 @@ internal static class PostgreSqlQuick
     public static async Task RunAsync(int count, int rounds, int codes)
     {
         var b = new PostgreSqlStoreBenchmarks { Codes = codes };
-        await b.SetupAsync(engine: true).ConfigureAwait(false);
+        await b.SetupAsync(engine: true, sameRows: true).ConfigureAwait(false);
         try
         {
             for (int round = 0; round < rounds; round++)
@@ -32,6 +32,19 @@ internal static class PostgreSqlQuick
                     $"CPU per operation with 8 callers (this process / the server's processes): raw insert {rawCpu.Client:F0} / {rawCpu.Server:F0} us, " +
                     $"conversion {conversionCpu.Client:F0} / {conversionCpu.Server:F0} us; on {Environment.ProcessorCount} cores a conversion takes at least " +
                     $"{(conversionCpu.Client + conversionCpu.Server) / Environment.ProcessorCount:F0} us, {(conversionCpu.Client + conversionCpu.Server) / Environment.ProcessorCount / raw8:F2}x the 8-connection insert");
+                before = CpuNow();
+                double same8 = await TimeConcurrentlyAsync(count, i => b.SameRowsAsync(i, reads: true)).ConfigureAwait(false);
+                var sameCpu = CpuSince(before, count);
+                before = CpuNow();
+                double writes8 = await TimeConcurrentlyAsync(count, i => b.SameRowsAsync(i, reads: false)).ConfigureAwait(false);
+                var writesCpu = CpuSince(before, count);
+                before = CpuNow();
+                double keys8 = await TimeConcurrentlyAsync(count, i => b.SameRowsAsync(i, reads: false, primaryKeysOnly: true)).ConfigureAwait(false);
+                var keysCpu = CpuSince(before, count);
+                double same1 = await TimeAsync(count, () => b.SameRowsAsync(0, reads: true)).ConfigureAwait(false);
+                Console.WriteLine(
+                    $"same rows hand-written, one batch: reads and writes 8 connections {same8:F0} us ({same8 / raw8:F2}x the 8-connection insert; CPU {sameCpu.Client:F0} / {sameCpu.Server:F0} us), " +
+                    $"1 connection {same1:F0} us ({same1 / raw1:F2}x); writes only 8 connections {writes8:F0} us ({writes8 / raw8:F2}x; CPU {writesCpu.Client:F0} / {writesCpu.Server:F0} us), primary keys only {keys8:F0} us ({keys8 / raw8:F2}x; CPU {keysCpu.Client:F0} / {keysCpu.Server:F0} us) | conversion / same rows: {eight / same8:F2}x on 8, {one / same1:F2}x on 1");
                 double batch = await TimeAsync(count / PostgreSqlStoreBenchmarks.BatchSize, () => b.RecordConversions_Batch()).ConfigureAwait(false) / PostgreSqlStoreBenchmarks.BatchSize;
                 Console.WriteLine(
                     $"raw insert: 1 connection {raw1:F0} us, 8 connections {raw8:F0} us per insert | conversion: 1 caller {one:F0} us ({one / raw1:F2}x; this process on a CPU {clientCpu:F0} us), " +

@@ -44,6 +44,9 @@ public class PostgreSqlStoreBenchmarks
     private NpgsqlConnection[] _scratch = [];
     private NpgsqlCommand[] _inserts = [];
     private int _next;
+    private PostgreSqlSameRows.Batch[] _sameRows = [];
+    private PostgreSqlSameRows.Batch[] _sameWrites = [];
+    private PostgreSqlSameRows.Batch[] _sameKeysOnly = [];
 
     /// <summary>Codes in the database (the benchmarks: <see cref="CodeCount"/>; fewer for a quick look).</summary>
     public int Codes { get; set; } = CodeCount;
@@ -64,8 +67,11 @@ public class PostgreSqlStoreBenchmarks
     [GlobalSetup(Targets = [nameof(RecordConversion_1Connection), nameof(RecordConversion_8Connections), nameof(RecordConversions_Batch)])]
     public void SetupConversions() => SetupAsync(engine: true).GetAwaiter().GetResult();
 
+    [GlobalSetup(Targets = [nameof(SameRows_HandWritten_1Connection), nameof(SameRows_HandWritten_8Connections), nameof(SameRowsWritesOnly_HandWritten_8Connections), nameof(SameRowsWritesPrimaryKeysOnly_HandWritten_8Connections)])]
+    public void SetupSameRows() => SetupAsync(engine: true, sameRows: true).GetAwaiter().GetResult();
+
     /// <summary>A fresh database; with <paramref name="engine"/>, the library on it with the code index loaded and one conversion checked.</summary>
-    public async Task SetupAsync(bool engine)
+    public async Task SetupAsync(bool engine, bool sameRows = false)
     {
         (_database, _displays) = await PostgreSqlBench.CreateRunDatabaseAsync(Codes).ConfigureAwait(false);
         string connectionString = PostgreSqlBench.ConnectionString(_database, maxPoolSize: 2 * Callers + 4);
@@ -131,6 +137,20 @@ public class PostgreSqlStoreBenchmarks
         {
             await analyze.ExecuteNonQueryAsync().ConfigureAwait(false);
         }
+        if (sameRows)
+        {
+            var template = await PostgreSqlSameRows.CaptureAsync(_scratch[0]).ConfigureAwait(false);
+            Console.WriteLine($"// same rows, hand-written: {template.Describe()}");
+            _sameRows = new PostgreSqlSameRows.Batch[Callers];
+            _sameWrites = new PostgreSqlSameRows.Batch[Callers];
+            _sameKeysOnly = new PostgreSqlSameRows.Batch[Callers];
+            for (int i = 0; i < Callers; i++)
+            {
+                _sameRows[i] = await template.PrepareAsync(_scratch[i], reads: true).ConfigureAwait(false);
+                _sameWrites[i] = await template.PrepareAsync(_scratch[i], reads: false).ConfigureAwait(false);
+                _sameKeysOnly[i] = await template.PrepareAsync(_scratch[i], reads: false, primaryKeysOnly: true).ConfigureAwait(false);
+            }
+        }
     }
 
     private const int WarmUpConversions = 1000;
@@ -138,6 +158,10 @@ public class PostgreSqlStoreBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
+        foreach (var batch in _sameRows.Concat(_sameWrites).Concat(_sameKeysOnly))
+        {
+            batch.Dispose();
+        }
         foreach (var insert in _inserts)
         {
             insert.Dispose();
@@ -175,6 +199,50 @@ public class PostgreSqlStoreBenchmarks
             Check(await RecordConversionAsync().ConfigureAwait(false) is not null, "every conversion is attributed");
         }
     });
+
+    /// <summary>
+    /// The rows a conversion writes and the reads it makes, hand-written in one batch (one round trip, one durable commit,
+    /// no engine; see <see cref="PostgreSqlSameRows"/>), from 1 connection: the database's share of a conversion.
+    /// </summary>
+    [Benchmark]
+    public Task<int> SameRows_HandWritten_1Connection() => _sameRows[0].ExecuteAsync();
+
+    /// <summary>The same from <see cref="Callers"/> connections at once; time per operation.</summary>
+    [Benchmark(OperationsPerInvoke = Callers * PerCaller)]
+    public Task SameRows_HandWritten_8Connections() => Concurrently(async i =>
+    {
+        for (int k = 0; k < PerCaller; k++)
+        {
+            await _sameRows[i].ExecuteAsync().ConfigureAwait(false);
+        }
+    });
+
+    /// <summary>The conversion's rows alone (no reads), hand-written in one batch, from <see cref="Callers"/> connections.</summary>
+    [Benchmark(OperationsPerInvoke = Callers * PerCaller)]
+    public Task SameRowsWritesOnly_HandWritten_8Connections() => Concurrently(async i =>
+    {
+        for (int k = 0; k < PerCaller; k++)
+        {
+            await _sameWrites[i].ExecuteAsync().ConfigureAwait(false);
+        }
+    });
+
+    /// <summary>
+    /// The conversion's rows alone into copies of their tables with the primary keys and no other index, from
+    /// <see cref="Callers"/> connections: the least these eight rows cost whatever a store indexes.
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = Callers * PerCaller)]
+    public Task SameRowsWritesPrimaryKeysOnly_HandWritten_8Connections() => Concurrently(async i =>
+    {
+        for (int k = 0; k < PerCaller; k++)
+        {
+            await _sameKeysOnly[i].ExecuteAsync().ConfigureAwait(false);
+        }
+    });
+
+    /// <summary>One same-rows operation on the <paramref name="caller"/>-th scratch connection (for the quick mode).</summary>
+    public Task<int> SameRowsAsync(int caller, bool reads, bool primaryKeysOnly = false) =>
+        (reads ? _sameRows : primaryKeysOnly ? _sameKeysOnly : _sameWrites)[caller].ExecuteAsync();
 
     /// <summary>The same conversions, <see cref="BatchSize"/> per call of the batch API (one transaction); time per conversion.</summary>
     [Benchmark(OperationsPerInvoke = BatchSize)]
