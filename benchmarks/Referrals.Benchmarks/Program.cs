@@ -17,6 +17,7 @@ using Referrals.Benchmarks;
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- gen-quick [N] [memory|sqlite] [ROUNDS]  bulk generation timed in rounds
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- pg-seed [N]   seed PostgreSqlStoreBenchmarks' template database again (REFERRALS_POSTGRES), how long it takes
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- pg-isolation [N] [REFERRERS]  the isolation comparison in loops: transactions/s, retries
+// dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- alloc-types [COUNT]  what a PostgreSQL conversion allocates, by type (allocation samples)
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- pg-quick [N] [ROUNDS] [CODES]  raw inserts and conversions on PostgreSQL timed in loops; round trips per conversion
 if (args.Length > 0 && args[0] == "replay-quick")
 {
@@ -53,6 +54,13 @@ if (args.Length > 0 && args[0] == "pg-seed")
     Console.WriteLine($"seeded {n} codes in {took.TotalSeconds:F1} s");
     return;
 }
+if (args.Length > 0 && args[0] == "alloc-types")
+{
+    // alloc-types [COUNT]: what a PostgreSQL conversion allocates, by type, from the runtime's allocation samples (not a result to quote).
+    await AllocTypes.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5000);
+    return;
+}
+
 if (args.Length > 0 && args[0] == "pg-quick")
 {
     // pg-quick [N] [ROUNDS] [CODES]: a quick look at the PostgreSQL store (not a result to quote): raw inserts and conversions
