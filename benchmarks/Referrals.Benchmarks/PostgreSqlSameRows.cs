@@ -75,10 +75,15 @@ internal sealed class PostgreSqlSameRows
     /// <summary>
     /// A batch for one connection, prepared: the rows' inserts, after the conversion's reads when <paramref name="reads"/>.
     /// </summary>
-    public async Task<Batch> PrepareAsync(NpgsqlConnection connection, bool reads, bool primaryKeysOnly = false)
+    /// <remarks>
+    /// With <paramref name="split"/> (reads only) the batch goes as a conversion's does, for comparison: an explicit
+    /// transaction, the reads, then a savepoint and the writes, then the commit — three round trips, still no engine.
+    /// </remarks>
+    public async Task<Batch> PrepareAsync(NpgsqlConnection connection, bool reads, bool primaryKeysOnly = false, bool split = false)
     {
         string into = primaryKeysOnly ? KeysOnly : S;
-        var batch = new NpgsqlBatch(connection);
+        var first = new NpgsqlBatch(connection);
+        var batch = first;
         var keys = new List<(NpgsqlParameter Parameter, Func<int, object> Value)>();
         NpgsqlBatchCommand Add(string sql, params object[] values)
         {
@@ -121,6 +126,13 @@ internal sealed class PostgreSqlSameRows
                 Add($"SELECT key, version, document FROM {S}.summaries WHERE program = $1 AND participant = $2 AND key = ANY($3) ORDER BY key FOR UPDATE", _program, Key(participant), summaryKeys);
             }
         }
+        NpgsqlBatch? writes = null;
+        if (split && reads)
+        {
+            await first.PrepareAsync().ConfigureAwait(false);
+            writes = batch = new NpgsqlBatch(connection);
+            Add("SAVEPOINT floor_unit");
+        }
         foreach (var row in _rows)
         {
             string columns = string.Join(", ", row.Columns);
@@ -129,11 +141,11 @@ internal sealed class PostgreSqlSameRows
                 [.. row.Values.Select((v, i) => v is string text && Mapped(text) ? Key(text) : IsTime(row.Columns[i]) && v is long t ? (Func<int, object>)(n => t + n * 1_000_000_000L) : v)]);
         }
         await batch.PrepareAsync().ConfigureAwait(false);
-        return new Batch(batch, keys, this);
+        return new Batch(first, writes, keys, this);
     }
 
     /// <summary>A prepared batch; each <see cref="ExecuteAsync"/> writes the rows again under new keys.</summary>
-    public sealed class Batch(NpgsqlBatch batch, List<(NpgsqlParameter Parameter, Func<int, object> Value)> keys, PostgreSqlSameRows owner)
+    public sealed class Batch(NpgsqlBatch batch, NpgsqlBatch? writes, List<(NpgsqlParameter Parameter, Func<int, object> Value)> keys, PostgreSqlSameRows owner)
     {
         public async Task<int> ExecuteAsync()
         {
@@ -142,9 +154,21 @@ internal sealed class PostgreSqlSameRows
             {
                 parameter.Value = value(n);
             }
+            NpgsqlTransaction? transaction = null;
+            if (writes is not null)
+            {
+                transaction = await batch.Connection!.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted).ConfigureAwait(false);
+                batch.Transaction = writes.Transaction = transaction;
+            }
             await batch.ExecuteNonQueryAsync().ConfigureAwait(false);
+            if (writes is not null)
+            {
+                await writes.ExecuteNonQueryAsync().ConfigureAwait(false);
+                await transaction!.CommitAsync().ConfigureAwait(false);
+                await transaction.DisposeAsync().ConfigureAwait(false);
+            }
             int written = 0;
-            foreach (var command in batch.BatchCommands)
+            foreach (var command in (writes ?? batch).BatchCommands)
             {
                 written += command.CommandText.StartsWith("INSERT", StringComparison.Ordinal) ? command.RecordsAffected : 0;
             }
@@ -155,7 +179,11 @@ internal sealed class PostgreSqlSameRows
             return written;
         }
 
-        public void Dispose() => batch.Dispose();
+        public void Dispose()
+        {
+            batch.Dispose();
+            writes?.Dispose();
+        }
     }
 
     // The keys of the conversion are replaced per operation; so are the reward and entry ids and the touch id.

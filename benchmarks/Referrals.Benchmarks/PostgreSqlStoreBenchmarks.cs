@@ -47,6 +47,7 @@ public class PostgreSqlStoreBenchmarks
     private PostgreSqlSameRows.Batch[] _sameRows = [];
     private PostgreSqlSameRows.Batch[] _sameWrites = [];
     private PostgreSqlSameRows.Batch[] _sameKeysOnly = [];
+    private PostgreSqlSameRows.Batch[] _sameSplit = [];
 
     /// <summary>Codes in the database (the benchmarks: <see cref="CodeCount"/>; fewer for a quick look).</summary>
     public int Codes { get; set; } = CodeCount;
@@ -67,7 +68,7 @@ public class PostgreSqlStoreBenchmarks
     [GlobalSetup(Targets = [nameof(RecordConversion_1Connection), nameof(RecordConversion_8Connections), nameof(RecordConversions_Batch)])]
     public void SetupConversions() => SetupAsync(engine: true).GetAwaiter().GetResult();
 
-    [GlobalSetup(Targets = [nameof(SameRows_HandWritten_1Connection), nameof(SameRows_HandWritten_8Connections), nameof(SameRowsWritesOnly_HandWritten_8Connections), nameof(SameRowsWritesPrimaryKeysOnly_HandWritten_8Connections)])]
+    [GlobalSetup(Targets = [nameof(SameRows_HandWritten_1Connection), nameof(SameRows_HandWritten_8Connections), nameof(SameRowsWritesOnly_HandWritten_8Connections), nameof(SameRowsWritesPrimaryKeysOnly_HandWritten_8Connections), nameof(SameRowsThreeRoundTrips_HandWritten_8Connections)])]
     public void SetupSameRows() => SetupAsync(engine: true, sameRows: true).GetAwaiter().GetResult();
 
     /// <summary>A fresh database; with <paramref name="engine"/>, the library on it with the code index loaded and one conversion checked.</summary>
@@ -144,11 +145,13 @@ public class PostgreSqlStoreBenchmarks
             _sameRows = new PostgreSqlSameRows.Batch[Callers];
             _sameWrites = new PostgreSqlSameRows.Batch[Callers];
             _sameKeysOnly = new PostgreSqlSameRows.Batch[Callers];
+            _sameSplit = new PostgreSqlSameRows.Batch[Callers];
             for (int i = 0; i < Callers; i++)
             {
                 _sameRows[i] = await template.PrepareAsync(_scratch[i], reads: true).ConfigureAwait(false);
                 _sameWrites[i] = await template.PrepareAsync(_scratch[i], reads: false).ConfigureAwait(false);
                 _sameKeysOnly[i] = await template.PrepareAsync(_scratch[i], reads: false, primaryKeysOnly: true).ConfigureAwait(false);
+                _sameSplit[i] = await template.PrepareAsync(_scratch[i], reads: true, split: true).ConfigureAwait(false);
             }
         }
     }
@@ -158,7 +161,7 @@ public class PostgreSqlStoreBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
-        foreach (var batch in _sameRows.Concat(_sameWrites).Concat(_sameKeysOnly))
+        foreach (var batch in _sameRows.Concat(_sameWrites).Concat(_sameKeysOnly).Concat(_sameSplit))
         {
             batch.Dispose();
         }
@@ -228,6 +231,19 @@ public class PostgreSqlStoreBenchmarks
     });
 
     /// <summary>
+    /// The same reads and writes sent as a conversion sends them — an explicit transaction and the reads, a savepoint and
+    /// the writes, the commit: three round trips — with no engine in between, from <see cref="Callers"/> connections.
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = Callers * PerCaller)]
+    public Task SameRowsThreeRoundTrips_HandWritten_8Connections() => Concurrently(async i =>
+    {
+        for (int k = 0; k < PerCaller; k++)
+        {
+            await _sameSplit[i].ExecuteAsync().ConfigureAwait(false);
+        }
+    });
+
+    /// <summary>
     /// The conversion's rows alone into copies of their tables with the primary keys and no other index, from
     /// <see cref="Callers"/> connections: the least these eight rows cost whatever a store indexes.
     /// </summary>
@@ -241,8 +257,8 @@ public class PostgreSqlStoreBenchmarks
     });
 
     /// <summary>One same-rows operation on the <paramref name="caller"/>-th scratch connection (for the quick mode).</summary>
-    public Task<int> SameRowsAsync(int caller, bool reads, bool primaryKeysOnly = false) =>
-        (reads ? _sameRows : primaryKeysOnly ? _sameKeysOnly : _sameWrites)[caller].ExecuteAsync();
+    public Task<int> SameRowsAsync(int caller, bool reads, bool primaryKeysOnly = false, bool split = false) =>
+        (split ? _sameSplit : reads ? _sameRows : primaryKeysOnly ? _sameKeysOnly : _sameWrites)[caller].ExecuteAsync();
 
     /// <summary>The same conversions, <see cref="BatchSize"/> per call of the batch API (one transaction); time per conversion.</summary>
     [Benchmark(OperationsPerInvoke = BatchSize)]
