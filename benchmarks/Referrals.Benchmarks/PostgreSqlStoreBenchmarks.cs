@@ -212,49 +212,25 @@ public class PostgreSqlStoreBenchmarks
 
     /// <summary>The same from <see cref="Callers"/> connections at once; time per operation.</summary>
     [Benchmark(OperationsPerInvoke = Callers * PerCaller)]
-    public Task SameRows_HandWritten_8Connections() => Concurrently(async i =>
-    {
-        for (int k = 0; k < PerCaller; k++)
-        {
-            await _sameRows[i].ExecuteAsync().ConfigureAwait(false);
-        }
-    });
+    public Task SameRows_HandWritten_8Connections() => EachCallerRepeats(_sameRows);
 
     /// <summary>The conversion's rows alone (no reads), hand-written in one batch, from <see cref="Callers"/> connections.</summary>
     [Benchmark(OperationsPerInvoke = Callers * PerCaller)]
-    public Task SameRowsWritesOnly_HandWritten_8Connections() => Concurrently(async i =>
-    {
-        for (int k = 0; k < PerCaller; k++)
-        {
-            await _sameWrites[i].ExecuteAsync().ConfigureAwait(false);
-        }
-    });
+    public Task SameRowsWritesOnly_HandWritten_8Connections() => EachCallerRepeats(_sameWrites);
 
     /// <summary>
     /// The same reads and writes sent as a conversion sends them — an explicit transaction and the reads, a savepoint and
     /// the writes, the commit: three round trips — with no engine in between, from <see cref="Callers"/> connections.
     /// </summary>
     [Benchmark(OperationsPerInvoke = Callers * PerCaller)]
-    public Task SameRowsThreeRoundTrips_HandWritten_8Connections() => Concurrently(async i =>
-    {
-        for (int k = 0; k < PerCaller; k++)
-        {
-            await _sameSplit[i].ExecuteAsync().ConfigureAwait(false);
-        }
-    });
+    public Task SameRowsThreeRoundTrips_HandWritten_8Connections() => EachCallerRepeats(_sameSplit);
 
     /// <summary>
     /// The conversion's rows alone into copies of their tables with the primary keys and no other index, from
     /// <see cref="Callers"/> connections: the least these eight rows cost whatever a store indexes.
     /// </summary>
     [Benchmark(OperationsPerInvoke = Callers * PerCaller)]
-    public Task SameRowsWritesPrimaryKeysOnly_HandWritten_8Connections() => Concurrently(async i =>
-    {
-        for (int k = 0; k < PerCaller; k++)
-        {
-            await _sameKeysOnly[i].ExecuteAsync().ConfigureAwait(false);
-        }
-    });
+    public Task SameRowsWritesPrimaryKeysOnly_HandWritten_8Connections() => EachCallerRepeats(_sameKeysOnly);
 
     /// <summary>One same-rows operation on the <paramref name="caller"/>-th scratch connection (for the quick mode).</summary>
     public Task<int> SameRowsAsync(int caller, bool reads, bool primaryKeysOnly = false, bool split = false) =>
@@ -285,6 +261,15 @@ public class PostgreSqlStoreBenchmarks
 
     /// <summary>The connection string of this run's database.</summary>
     public string Database => _database;
+
+    // Each of the callers runs its own connection's batch PerCaller times, one after the other.
+    private static Task EachCallerRepeats(PostgreSqlSameRows.Batch[] batches) => Concurrently(async i =>
+    {
+        for (int k = 0; k < PerCaller; k++)
+        {
+            await batches[i].ExecuteAsync().ConfigureAwait(false);
+        }
+    });
 
     private static async Task Concurrently(Func<int, Task> caller)
     {
