@@ -64,6 +64,42 @@ internal static class PostgreSqlQuick
         }
     }
 
+    /// <summary>
+    /// One operation from 8 callers for <paramref name="seconds"/> — <c>conversion</c> or the same rows in the conversion's
+    /// three round trips (<c>same</c>) — to profile one at a time (perf on the server's processes).
+    /// </summary>
+    public static async Task RunPhaseAsync(string phase, int seconds, int codes)
+    {
+        var b = new PostgreSqlStoreBenchmarks { Codes = codes };
+        await b.SetupAsync(engine: true, sameRows: true).ConfigureAwait(false);
+        try
+        {
+            var until = Stopwatch.StartNew();
+            int done = 0;
+            Console.WriteLine($"// {phase}: running for {seconds} s");
+            await Task.WhenAll(Enumerable.Range(0, PostgreSqlStoreBenchmarks.Callers).Select(i => Task.Run(async () =>
+            {
+                while (until.Elapsed.TotalSeconds < seconds)
+                {
+                    if (phase == "conversion")
+                    {
+                        await b.RecordConversionAsync().ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await b.SameRowsAsync(i, reads: true, split: true).ConfigureAwait(false);
+                    }
+                    Interlocked.Increment(ref done);
+                }
+            }))).ConfigureAwait(false);
+            Console.WriteLine($"// {phase}: {done} in {until.Elapsed.TotalSeconds:F1} s, {done / until.Elapsed.TotalSeconds:F0}/s");
+        }
+        finally
+        {
+            b.Cleanup();
+        }
+    }
+
     // Round trips and statements per conversion, from Npgsql's activities (one per command or batch executed; the
     // commit, sent by the transaction, is not one and is added).
     private static async Task RoundTripsAsync(PostgreSqlStoreBenchmarks b, int count)

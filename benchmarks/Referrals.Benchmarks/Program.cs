@@ -18,6 +18,7 @@ using Referrals.Benchmarks;
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- pg-seed [N]   seed PostgreSqlStoreBenchmarks' template database again (REFERRALS_POSTGRES), how long it takes
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- pg-isolation [N] [REFERRERS]  the isolation comparison in loops: transactions/s, retries
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- alloc-types [COUNT]  what a PostgreSQL conversion allocates, by type (allocation samples)
+// dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- pg-phase conversion|same [SECONDS]  one PostgreSQL operation from 8 callers for a while, to profile it
 // dotnet run -c Release --project benchmarks/Referrals.Benchmarks -- pg-quick [N] [ROUNDS] [CODES]  raw inserts and conversions on PostgreSQL timed in loops; round trips per conversion
 if (args.Length > 0 && args[0] == "replay-quick")
 {
@@ -58,6 +59,13 @@ if (args.Length > 0 && args[0] == "alloc-types")
 {
     // alloc-types [COUNT]: what a PostgreSQL conversion allocates, by type, from the runtime's allocation samples (not a result to quote).
     await AllocTypes.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5000);
+    return;
+}
+
+if (args.Length > 0 && args[0] == "pg-phase")
+{
+    // pg-phase conversion|same [SECONDS]: one operation from 8 callers for a while, to profile it (not a result to quote).
+    await PostgreSqlQuick.RunPhaseAsync(args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 30, 10_000);
     return;
 }
 
