@@ -30,7 +30,9 @@ namespace Referrals.Benchmarks;
 /// Seeding uses the public API, so it costs what the engine costs: before the narrow store contract a referral costs time
 /// in proportion to the referrer's history, so seeding N is quadratic in N and 100,000 does not seed in reasonable time.
 /// Restrict the history lengths with the environment variable <c>REFERRALS_HISTORY</c> (e.g. <c>10,1000,4000</c>) and the
-/// stores with <c>REFERRALS_HISTORY_STORES</c> (<c>Memory</c>, <c>Sqlite</c> or both).
+/// stores with <c>REFERRALS_HISTORY_STORES</c> (<c>Memory</c>, <c>Sqlite</c>, <c>PostgreSql</c>; the default is the first two,
+/// PostgreSQL needs the server of <c>REFERRALS_POSTGRES</c>: a template database per history length and build, a copy of it
+/// per iteration).
 /// </para>
 /// </remarks>
 [MemoryDiagnoser]
@@ -51,7 +53,7 @@ public class HistoryLengthBenchmarks
     /// <summary>The history lengths: <c>REFERRALS_HISTORY</c> (comma-separated), else 10, 1,000 and 100,000.</summary>
     public static IEnumerable<int> Histories() => HistoryScenario.NumbersFrom("REFERRALS_HISTORY", [10, 1_000, 100_000]);
 
-    /// <summary>The stores: <c>REFERRALS_HISTORY_STORES</c> (comma-separated), else both.</summary>
+    /// <summary>The stores: <c>REFERRALS_HISTORY_STORES</c> (comma-separated), else memory and SQLite.</summary>
     public static IEnumerable<HistoryStore> Stores() => HistoryScenario.StoresFrom([HistoryStore.Memory, HistoryStore.Sqlite]);
 
     [ParamsSource(nameof(Stores))]
@@ -75,6 +77,10 @@ public class HistoryLengthBenchmarks
     [GlobalSetup]
     public void Setup()
     {
+        if (Store == HistoryStore.PostgreSql)
+        {
+            HistoryScenario.EnsurePostgreSqlTemplateAsync(History, Fill).GetAwaiter().GetResult();
+        }
         if (Store == HistoryStore.Sqlite)
         {
             // Seeded here (once per build and history length, kept across processes), not inside a measured iteration's setup.
@@ -172,9 +178,12 @@ public class HistoryLengthBenchmarks
     private void Open()
     {
         var started = System.Diagnostics.Stopwatch.StartNew();
-        _scenario = Store == HistoryStore.Sqlite
-            ? HistoryScenario.OpenSqliteCopyAsync(History, _file, Fill).GetAwaiter().GetResult()
-            : HistoryScenario.SeedInMemoryAsync(History, Fill).GetAwaiter().GetResult();
+        _scenario = Store switch
+        {
+            HistoryStore.Sqlite => HistoryScenario.OpenSqliteCopyAsync(History, _file, Fill).GetAwaiter().GetResult(),
+            HistoryStore.PostgreSql => HistoryScenario.OpenPostgreSqlCopyAsync(History, Fill).GetAwaiter().GetResult(),
+            _ => HistoryScenario.SeedInMemoryAsync(History, Fill).GetAwaiter().GetResult(),
+        };
         if (!_reported)
         {
             _reported = true;

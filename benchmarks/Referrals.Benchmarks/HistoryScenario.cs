@@ -7,6 +7,7 @@ using NodaTime.Testing;
 using Referrals.Attribution;
 using Referrals.Codes;
 using Referrals.Fraud;
+using Referrals.PostgreSql;
 using Referrals.Privacy;
 using Referrals.Programs;
 using Referrals.Rewards;
@@ -23,6 +24,9 @@ public enum HistoryStore
 
     /// <summary>A real SQLite file (<c>UseSqlite</c>).</summary>
     Sqlite,
+
+    /// <summary>A database on the PostgreSQL server of <c>REFERRALS_POSTGRES</c> (<c>UsePostgreSql</c>).</summary>
+    PostgreSql,
 }
 
 /// <summary>
@@ -87,9 +91,10 @@ internal sealed class HistoryScenario : IDisposable
 
     private readonly ServiceProvider _provider;
 
-    private HistoryScenario(ServiceProvider provider, FakeClock clock, int history, int fill, string? file)
+    private HistoryScenario(ServiceProvider provider, FakeClock clock, int history, int fill, string? file, string? database)
     {
         _provider = provider;
+        Database = database;
         Clock = clock;
         History = history;
         Fill = fill;
@@ -118,6 +123,9 @@ internal sealed class HistoryScenario : IDisposable
 
     /// <summary>The SQLite file, or <see langword="null"/> in memory.</summary>
     public string? File { get; }
+
+    /// <summary>The PostgreSQL database (a copy of a template, dropped on <see cref="Dispose"/>), or <see langword="null"/>.</summary>
+    public string? Database { get; }
 
     public AttributionService Attribution { get; }
 
@@ -176,7 +184,7 @@ internal sealed class HistoryScenario : IDisposable
     {
         string directory = Path.Combine(Path.GetTempPath(), "referrals-history-bench");
         Directory.CreateDirectory(directory);
-        string key = BuildKey();
+        string key = BuildKey(typeof(SqliteReferralStore));
         string filled = (fill > history ? "-fill" + fill.ToString(CultureInfo.InvariantCulture) : "") + (Days != 20 ? "-days" + Days.ToString(CultureInfo.InvariantCulture) : "");
         string template = Path.Combine(directory, $"{key}-{history.ToString(CultureInfo.InvariantCulture)}{filled}.db");
         if (System.IO.File.Exists(template))
@@ -210,6 +218,49 @@ internal sealed class HistoryScenario : IDisposable
         System.IO.File.Move(seeding, template, overwrite: true);
         DeleteDatabase(seeding);
         Console.WriteLine($"// history seed: SQLite template of {history} referrals ({Math.Max(fill, history)} in the program) written in {sw.Elapsed.TotalSeconds:F1} s ({template})");
+        return template;
+    }
+
+    /// <summary>
+    /// Opens a copy of the PostgreSQL template database for <paramref name="history"/> (seeding the template first if there
+    /// is none for this build), on the server of <c>REFERRALS_POSTGRES</c>; the copy is dropped on <see cref="Dispose"/>.
+    /// </summary>
+    public static async Task<HistoryScenario> OpenPostgreSqlCopyAsync(int history, int fill = 0)
+    {
+        string template = await EnsurePostgreSqlTemplateAsync(history, fill).ConfigureAwait(false);
+        string copy = PostgreSqlBench.Prefix + "hist_run_" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "_" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3));
+        await PostgreSqlBench.ExecuteAsync("postgres", $"CREATE DATABASE {PostgreSqlSchema.QuoteIdentifier(copy)} TEMPLATE {PostgreSqlSchema.QuoteIdentifier(template)} STRATEGY FILE_COPY").ConfigureAwait(false);
+        var scenario = Create(history, fill, file: null, SeedEnd, copy);
+        await scenario.Codes.InitializeAsync().ConfigureAwait(false); // what the hosted service does at start
+        Check(scenario.Codes.Resolve(AnaCode).Outcome == CodeResolutionOutcome.Found, "ana's code resolves in the copy");
+        return scenario;
+    }
+
+    /// <summary>
+    /// The template database of <paramref name="history"/> referrals, seeded once per build of the library through the
+    /// public API (as the SQLite template), then vacuumed and analysed; templates of other builds are dropped.
+    /// </summary>
+    public static async Task<string> EnsurePostgreSqlTemplateAsync(int history, int fill = 0)
+    {
+        string key = BuildKey(typeof(PostgreSqlReferralStore)).Replace('-', '_');
+        string filled = (fill > history ? "_f" + fill.ToString(CultureInfo.InvariantCulture) : "") + (Days != 20 ? "_d" + Days.ToString(CultureInfo.InvariantCulture) : "");
+        string template = $"{PostgreSqlBench.Prefix}hist_{key}_{history.ToString(CultureInfo.InvariantCulture)}{filled}";
+        if (await PostgreSqlBench.IsCompleteAsync(template).ConfigureAwait(false))
+        {
+            return template;
+        }
+        await PostgreSqlBench.DropStaleAsync(PostgreSqlBench.Prefix + "hist_", keep: PostgreSqlBench.Prefix + "hist_" + key).ConfigureAwait(false);
+        await PostgreSqlBench.ExecuteAsync("postgres", $"DROP DATABASE IF EXISTS {PostgreSqlSchema.QuoteIdentifier(template)} WITH (FORCE)").ConfigureAwait(false);
+        await PostgreSqlBench.ExecuteAsync("postgres", $"CREATE DATABASE {PostgreSqlSchema.QuoteIdentifier(template)} TEMPLATE template0 ENCODING 'UTF8'").ConfigureAwait(false);
+        var sw = Stopwatch.StartNew();
+        await (await PostgreSqlReferralStore.OpenAsync(PostgreSqlBench.ConnectionString(template)).ConfigureAwait(false)).DisposeAsync().ConfigureAwait(false); // the schema
+        using (var scenario = Create(history, fill, file: null, SeedEnd, template))
+        {
+            await scenario.SeedAsync().ConfigureAwait(false);
+        }
+        Npgsql.NpgsqlConnection.ClearAllPools();
+        await PostgreSqlBench.MarkCompleteAsync(template, history).ConfigureAwait(false);
+        Console.WriteLine($"// history seed: PostgreSQL template of {history} referrals ({Math.Max(fill, history)} in the program) written in {sw.Elapsed.TotalSeconds:F1} s ({template})");
         return template;
     }
 
@@ -290,6 +341,10 @@ internal sealed class HistoryScenario : IDisposable
         {
             SqliteConnection.ClearAllPools();
         }
+        if (Database is not null && Database.Contains("_hist_run_", StringComparison.Ordinal))
+        {
+            PostgreSqlBench.DropAsync(Database).GetAwaiter().GetResult();
+        }
     }
 
     public static void DeleteDatabase(string file)
@@ -308,7 +363,7 @@ internal sealed class HistoryScenario : IDisposable
         }
     }
 
-    private static HistoryScenario Create(int history, int fill, string? file, Instant now)
+    private static HistoryScenario Create(int history, int fill, string? file, Instant now, string? database = null)
     {
         var clock = new FakeClock(now);
         var services = new ServiceCollection();
@@ -353,7 +408,11 @@ internal sealed class HistoryScenario : IDisposable
         {
             builder.UseSqlite($"Data Source={file}");
         }
-        return new HistoryScenario(services.BuildServiceProvider(), clock, history, fill, file);
+        else if (database is not null)
+        {
+            builder.UsePostgreSql(PostgreSqlBench.ConnectionString(database));
+        }
+        return new HistoryScenario(services.BuildServiceProvider(), clock, history, fill, file, database);
     }
 
     private async Task SeedAsync()
@@ -439,11 +498,12 @@ internal sealed class HistoryScenario : IDisposable
         return string.Create(CultureInfo.InvariantCulture, $"100.{64 + (n >> 16)}.{(n >> 8) & 255}.{n & 255}");
     }
 
-    private static string BuildKey()
+    // The seed's version and the builds of Core and of the store's assembly: a template is seeded again when either changes.
+    private static string BuildKey(Type store)
     {
         var core = typeof(AttributionService).Assembly.ManifestModule.ModuleVersionId;
-        var sqlite = typeof(SqliteReferralStore).Assembly.ManifestModule.ModuleVersionId;
-        return string.Create(CultureInfo.InvariantCulture, $"v{SeedVersion}-{core.ToString("N")[..8]}-{sqlite.ToString("N")[..8]}");
+        var built = store.Assembly.ManifestModule.ModuleVersionId;
+        return string.Create(CultureInfo.InvariantCulture, $"v{SeedVersion}-{core.ToString("N")[..8]}-{built.ToString("N")[..8]}");
     }
 
     /// <summary>Takes every approved reward (what a host's fulfiller does once it has credited the account).</summary>

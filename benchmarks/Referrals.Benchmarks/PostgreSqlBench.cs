@@ -104,9 +104,7 @@ internal static class PostgreSqlBench
         var seeding = sw.Elapsed;
         Console.WriteLine($"// seeded {records.Count:N0} codes through the store in {seeding.TotalSeconds:F1} s ({records.Count / seeding.TotalSeconds:F0} codes/s, units of {SeedUnit})");
         NpgsqlConnection.ClearAllPools();
-        await ExecuteAsync(template, "VACUUM (ANALYZE)").ConfigureAwait(false);
-        await ExecuteAsync(template, "CREATE TABLE public.bench_seed_complete (codes integer NOT NULL); INSERT INTO public.bench_seed_complete VALUES (" + codes.ToString(System.Globalization.CultureInfo.InvariantCulture) + ");").ConfigureAwait(false);
-        NpgsqlConnection.ClearAllPools();
+        await MarkCompleteAsync(template, codes).ConfigureAwait(false);
         return seeding;
     }
 
@@ -115,7 +113,38 @@ internal static class PostgreSqlBench
 
     public static ParticipantId Owner(int i) => new("r-" + (i % Referrers).ToString(System.Globalization.CultureInfo.InvariantCulture));
 
-    private static async Task<bool> IsCompleteAsync(string template)
+    /// <summary>Marks a seeded template complete (what <see cref="IsCompleteAsync"/> looks for), after vacuuming and analysing it.</summary>
+    public static async Task MarkCompleteAsync(string template, int count)
+    {
+        await ExecuteAsync(template, "VACUUM (ANALYZE)").ConfigureAwait(false);
+        await ExecuteAsync(template, "CREATE TABLE public.bench_seed_complete (codes integer NOT NULL); INSERT INTO public.bench_seed_complete VALUES (" + count.ToString(System.Globalization.CultureInfo.InvariantCulture) + ");").ConfigureAwait(false);
+        NpgsqlConnection.ClearAllPools();
+    }
+
+    /// <summary>Drops the databases whose names start with <paramref name="prefix"/> but not with <paramref name="keep"/> (templates of other builds).</summary>
+    public static async Task DropStaleAsync(string prefix, string keep)
+    {
+        var stale = new List<string>();
+        await using (var connection = new NpgsqlConnection(Unpooled("postgres")))
+        {
+            await connection.OpenAsync().ConfigureAwait(false);
+            await using var list = new NpgsqlCommand("SELECT datname FROM pg_database WHERE starts_with(datname, @prefix) AND NOT starts_with(datname, @keep)", connection);
+            list.Parameters.AddWithValue("prefix", prefix);
+            list.Parameters.AddWithValue("keep", keep);
+            await using var reader = await list.ExecuteReaderAsync().ConfigureAwait(false);
+            while (await reader.ReadAsync().ConfigureAwait(false))
+            {
+                stale.Add(reader.GetString(0));
+            }
+        }
+        foreach (string database in stale)
+        {
+            await ExecuteAsync("postgres", $"DROP DATABASE IF EXISTS {Quote(database)} WITH (FORCE)").ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Whether a template database exists and was seeded to the end (<see cref="MarkCompleteAsync"/>).</summary>
+    public static async Task<bool> IsCompleteAsync(string template)
     {
         await using (var connection = new NpgsqlConnection(Unpooled("postgres")))
         {
