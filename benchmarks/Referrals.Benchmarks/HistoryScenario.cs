@@ -91,6 +91,9 @@ internal sealed class HistoryScenario : IDisposable
 
     private readonly ServiceProvider _provider;
 
+    // A copy of a PostgreSQL template made for this scenario alone: dropped on Dispose.
+    private bool _dropDatabase;
+
     private HistoryScenario(ServiceProvider provider, FakeClock clock, int history, int fill, string? file, string? database)
     {
         _provider = provider;
@@ -228,9 +231,9 @@ internal sealed class HistoryScenario : IDisposable
     public static async Task<HistoryScenario> OpenPostgreSqlCopyAsync(int history, int fill = 0)
     {
         string template = await EnsurePostgreSqlTemplateAsync(history, fill).ConfigureAwait(false);
-        string copy = PostgreSqlBench.Prefix + "hist_run_" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "_" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3));
-        await PostgreSqlBench.ExecuteAsync("postgres", $"CREATE DATABASE {PostgreSqlSchema.QuoteIdentifier(copy)} TEMPLATE {PostgreSqlSchema.QuoteIdentifier(template)} STRATEGY FILE_COPY").ConfigureAwait(false);
+        string copy = await PostgreSqlBench.CopyAsync(template, "hist_run_").ConfigureAwait(false);
         var scenario = Create(history, fill, file: null, SeedEnd, copy);
+        scenario._dropDatabase = true;
         await scenario.Codes.InitializeAsync().ConfigureAwait(false); // what the hosted service does at start
         Check(scenario.Codes.Resolve(AnaCode).Outcome == CodeResolutionOutcome.Found, "ana's code resolves in the copy");
         return scenario;
@@ -356,9 +359,9 @@ internal sealed class HistoryScenario : IDisposable
         {
             SqliteConnection.ClearAllPools();
         }
-        if (Database is not null && Database.Contains("_hist_run_", StringComparison.Ordinal))
+        if (_dropDatabase)
         {
-            PostgreSqlBench.DropAsync(Database).GetAwaiter().GetResult();
+            PostgreSqlBench.DropAsync(Database!).GetAwaiter().GetResult();
         }
     }
 

@@ -42,12 +42,22 @@ internal static class PostgreSqlBench
     public static async Task<(string Database, string[] Displays)> CreateRunDatabaseAsync(int codes)
     {
         await EnsureTemplateAsync(codes, reseed: false).ConfigureAwait(false);
-        string name = Prefix + "run_" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) + "_" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3));
         var sw = Stopwatch.StartNew();
-        // FILE_COPY: a checkpoint and a copy of the files, much faster than WAL-logging every page of a large template.
-        await ExecuteAsync("postgres", $"CREATE DATABASE {Quote(name)} TEMPLATE {Quote(TemplateName(codes))} STRATEGY FILE_COPY").ConfigureAwait(false);
+        string name = await CopyAsync(TemplateName(codes), "run_").ConfigureAwait(false);
         Console.WriteLine($"// database {name}: copied from the template in {sw.Elapsed.TotalSeconds:F1} s");
         return (name, await ReadDisplaysAsync(name).ConfigureAwait(false));
+    }
+
+    /// <summary>
+    /// A copy of <paramref name="template"/> under a new name (<see cref="Prefix"/>, <paramref name="kind"/>, this process,
+    /// a random suffix); drop it with <see cref="DropAsync"/>.
+    /// </summary>
+    public static async Task<string> CopyAsync(string template, string kind)
+    {
+        string name = Prefix + kind + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) + "_" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3));
+        // FILE_COPY: a checkpoint and a copy of the files, much faster than WAL-logging every page of a large template.
+        await ExecuteAsync("postgres", $"CREATE DATABASE {Quote(name)} TEMPLATE {Quote(template)} STRATEGY FILE_COPY").ConfigureAwait(false);
+        return name;
     }
 
     /// <summary>Drops a database made by <see cref="CreateRunDatabaseAsync"/>.</summary>
