@@ -401,15 +401,48 @@ public sealed partial class PostgreSqlReferralStore
     // The counts order by the index's instant so that PostgreSQL walks the index and stops at the limit: without the order,
     // for a referrer holding most of a table it may choose a sequential scan that stops only as early as the heap's layout
     // lets it, or a bitmap scan that reads every match before the limit applies.
-    internal const string CountTouchesSql = """
-        SELECT count(*) FROM (SELECT 1 FROM {s}.touches
-        WHERE program = @program AND referrer = @key AND event_time >= @from AND event_time < @until ORDER BY event_time LIMIT @limit) x;
-        """;
+    internal static readonly string CountTouchesSql = CountByHoursSql("touches", "referrer", TouchHours);
 
-    internal const string CountCreditedOrdersSql = """
-        SELECT count(*) FROM (SELECT 1 FROM {s}.orders
-        WHERE program = @program AND credited_referrer = @key AND event_time >= @from AND event_time < @until ORDER BY event_time LIMIT @limit) x;
-        """;
+    internal static readonly string CountCreditedOrdersSql = CountByHoursSql("orders", "credited_referrer", CreditedHours);
+
+    /// <summary>
+    /// A referrer's rows of one kind in [from, until), up to the limit. The index is walked first, no further than
+    /// <c>@walk</c> entries (<see cref="WalkFirst"/>, or the limit when the window covers no whole hour): most referrers
+    /// have a few referrals in a day, and that is their count. A window holding more is counted again by the hours it
+    /// covers whole, added up from <c>referrer_hours</c> (schema version 3), and the index walked only in its partial hours
+    /// at the two ends — a day's count reads about 24 rows and at most an hour's index entries whatever the day holds. The
+    /// second count's subqueries are evaluated only when the first one reaches <c>@walk</c> (the CASE's other branch).
+    /// </summary>
+    private static string CountByHoursSql(string table, string referrer, int kind)
+    {
+        string rows = $"SELECT 1 FROM {{s}}.{table} WHERE program = @program AND {referrer} = @key";
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture, $$"""
+            SELECT CASE WHEN w.n < @walk OR @walk = @limit THEN w.n
+                   ELSE least(@limit::bigint,
+                        (SELECT count(*) FROM ({{rows}} AND event_time >= @from AND event_time < @whole_from ORDER BY event_time LIMIT @limit) a)
+                        + (SELECT coalesce(sum(h.count), 0)::bigint FROM {s}.referrer_hours h
+                           WHERE h.program = @program AND h.referrer = @key AND h.kind = {{kind}} AND h.hour >= @first_hour AND h.hour < @end_hour)
+                        + (SELECT count(*) FROM ({{rows}} AND event_time >= @whole_until AND event_time < @until ORDER BY event_time LIMIT @limit) b))
+                   END
+            FROM (SELECT count(*) AS n FROM ({{rows}} AND event_time >= @from AND event_time < @until ORDER BY event_time LIMIT @walk) x) w;
+            """);
+    }
+
+    /// <summary>How many index entries a count walks before it adds up hours instead (see <see cref="CountByHoursSql"/>).</summary>
+    internal const int WalkFirst = 64;
+
+    // referrer_hours' kinds (schema version 3).
+    internal const int TouchHours = 0;
+    internal const int CreditedHours = 1;
+
+    internal const long TicksPerHour = 36_000_000_000;
+
+    /// <summary>The UTC hour an event time falls in (floor of the ticks by an hour's, as the version-3 migration computes it).</summary>
+    internal static long HourOf(long ticks)
+    {
+        long hour = Math.DivRem(ticks, TicksPerHour, out long rest);
+        return rest < 0 ? hour - 1 : hour;
+    }
 
     /// <summary>
     /// Rows strictly between two instants counted on the index (up to the limit; first row, null order id), then the
@@ -573,11 +606,21 @@ public sealed partial class PostgreSqlReferralStore
 
     private static void BindCount(NpgsqlParameterCollection p, ProgramId program, string? key, Instant from, Instant until, int limit)
     {
+        long start = ToTicks(from), end = ToTicks(until);
+        // The hours [first, end) lie whole within the window; [start, first hour's start) and [end hour's start, end) are
+        // its partial ends.
+        long firstWhole = HourOf(start - 1) + 1, endWhole = HourOf(end);
+        bool hours = endWhole - firstWhole >= 1;
         p.Add(Text("program", program.Value));
         p.Add(Text("key", key));
-        p.AddWithValue("from", ToTicks(from));
-        p.AddWithValue("until", ToTicks(until));
+        p.AddWithValue("from", start);
+        p.AddWithValue("until", end);
         p.AddWithValue("limit", limit);
+        p.AddWithValue("walk", hours ? Math.Min(limit, WalkFirst) : limit);
+        p.AddWithValue("first_hour", firstWhole);
+        p.AddWithValue("end_hour", endWhole);
+        p.AddWithValue("whole_from", hours ? firstWhole * TicksPerHour : start);
+        p.AddWithValue("whole_until", hours ? endWhole * TicksPerHour : end);
     }
 
     /// <summary>

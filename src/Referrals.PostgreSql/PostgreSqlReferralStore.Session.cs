@@ -362,6 +362,7 @@ public sealed partial class PostgreSqlReferralStore
                 p.Add(Text("order_id", t.OrderId));
                 p.AddWithValue("event_time", ToTicks(t.EventTime));
                 p.AddWithValue("recorded_at", ToTicks(t.RecordedAt));
+                CountHour(t.Program.Value, t.Referrer.Value, TouchHours, ToTicks(t.EventTime));
             }
             foreach (var order in unit.Orders)
             {
@@ -462,6 +463,48 @@ public sealed partial class PostgreSqlReferralStore
                 p.AddWithValue("actor", erasure.Actor);
                 p.AddWithValue("reason", erasure.Reason);
             }
+            AddHourCounts();
+        }
+
+        // What the unit's new touches and credited orders add to referrer_hours (schema version 3), by (program, referrer,
+        // kind, hour). Counted as the rows are added: a unit is written whole or rolled back to its savepoint whole (a
+        // touch or order that exists already stops it as a duplicate), so what is counted here is what was inserted.
+        private Dictionary<(string Program, string Referrer, int Kind, long Hour), long>? _hours;
+
+        private void CountHour(string program, string referrer, int kind, long ticks)
+        {
+            var key = (program, referrer, kind, HourOf(ticks));
+            (_hours ??= [])[key] = _hours.GetValueOrDefault(key) + 1;
+        }
+
+        /// <summary>
+        /// The unit's hour counts as one upsert, its keys in order (two units counting the same hours lock their rows in the
+        /// same order; each key once, as ON CONFLICT DO UPDATE requires). A conversion's touch and credited order make two rows.
+        /// </summary>
+        private void AddHourCounts()
+        {
+            if (_hours is not { Count: > 0 } hours)
+            {
+                return;
+            }
+            var keys = hours.Keys.ToArray();
+            Array.Sort(keys, static (a, b) =>
+            {
+                int c = string.CompareOrdinal(a.Program, b.Program);
+                c = c != 0 ? c : string.CompareOrdinal(a.Referrer, b.Referrer);
+                c = c != 0 ? c : a.Kind.CompareTo(b.Kind);
+                return c != 0 ? c : a.Hour.CompareTo(b.Hour);
+            });
+            var p = Add("""
+                INSERT INTO {s}.referrer_hours (program, referrer, kind, hour, count)
+                SELECT * FROM unnest(@programs::text[], @referrers::text[], @kinds::integer[], @hours::bigint[], @counts::bigint[])
+                ON CONFLICT (program, referrer, kind, hour) DO UPDATE SET count = referrer_hours.count + excluded.count;
+                """, default, default, null);
+            p.AddWithValue("programs", keys.Select(static k => k.Program).ToArray());
+            p.AddWithValue("referrers", keys.Select(static k => k.Referrer).ToArray());
+            p.AddWithValue("kinds", keys.Select(static k => k.Kind).ToArray());
+            p.AddWithValue("hours", keys.Select(static k => k.Hour).ToArray());
+            p.AddWithValue("counts", keys.Select(k => hours[k]).ToArray());
         }
 
         /// <summary>
@@ -635,14 +678,34 @@ public sealed partial class PostgreSqlReferralStore
             var c = order.Conversion;
             if (order.Version > 1)
             {
-                // Core writes the same conversion in every version: only what it decided changes.
+                // Core writes the same conversion in every version: only what it decided changes. A re-decision that moves
+                // the credit moves the order's hour count (referrer_hours): the credited referrer the previous version had is
+                // read by the statement itself, in its snapshot (not FOR UPDATE: the row is the UPDATE's, which runs first
+                // in the statement, and a row the same statement updated is not locked again but skipped). Should another
+                // transaction have changed the row since (every change raises its version), the UPDATE counts no row, a
+                // conflict, and the unit, counts and all, is rolled back to its savepoint.
                 var u = Add("""
+                    WITH was AS (
+                        SELECT credited_referrer FROM {s}.orders
+                        WHERE program = @program AND order_id = @order_id AND version = @version - 1),
+                    moved AS (
+                        INSERT INTO {s}.referrer_hours (program, referrer, kind, hour, count)
+                        SELECT @program, m.referrer, @kind, @hour, m.delta
+                        FROM was CROSS JOIN LATERAL (VALUES (was.credited_referrer, -1::bigint), (@credited_referrer, 1::bigint)) AS m(referrer, delta)
+                        WHERE m.referrer IS NOT NULL AND was.credited_referrer IS DISTINCT FROM @credited_referrer
+                        ON CONFLICT (program, referrer, kind, hour) DO UPDATE SET count = referrer_hours.count + excluded.count)
                     UPDATE {s}.orders SET version = @version, document = @document, credited_referrer = @credited_referrer,
                         credited_code = @credited_code, counted_referrer = @counted_referrer
                     WHERE program = @program AND order_id = @order_id AND version = @version - 1;
                     """, WriteStatus.Conflict, RowKind.Order, c.OrderId);
                 BindOrder(u, order);
+                u.AddWithValue("kind", CreditedHours);
+                u.AddWithValue("hour", HourOf(ToTicks(c.EventTime)));
                 return;
+            }
+            if (order.CreditedReferrer is { } credited)
+            {
+                CountHour(c.Program.Value, credited.Value, CreditedHours, ToTicks(c.EventTime));
             }
             LockKey(RowKind.Order, c.OrderId, c.Program.Value + "/" + c.OrderId);
             var p = Add("""

@@ -120,7 +120,7 @@ public sealed class MigrationTests(DatabaseFixture database) : IClassFixture<Dat
         IReferralStore contract = store;
         var program = new ProgramId("migrations");
 
-        Assert.Equal([1, 2], await QueryAsync($"SELECT version FROM {s}.schema_migrations ORDER BY version", r => r.GetInt32(0)));
+        Assert.Equal([1, 2, 3], await QueryAsync($"SELECT version FROM {s}.schema_migrations ORDER BY version", r => r.GetInt32(0)));
         Assert.Equal(
             [("rewards_by_time", "rewards", "(program, conversion_time, reward_id)"), ("touches_by_time", "touches", "(program, event_time, id)")],
             await QueryAsync(
@@ -130,6 +130,100 @@ public sealed class MigrationTests(DatabaseFixture database) : IClassFixture<Dat
         Assert.Equal(["t-b"], (await contract.ListProgramTouchesAsync(program, new ListPosition(T0, "t-a"), 10, Ct)).Select(x => x.Id));
         Assert.Equal(["w-c", "w-a", "w-b"], (await contract.ListProgramRewardsAsync(program, null, 10, Ct)).Select(r => r.RewardId));
         Assert.Equal(["w-x"], (await contract.ListProgramRewardsAsync(new ProgramId("other"), null, 10, Ct)).Select(r => r.RewardId));
+    }
+
+    /// <summary>
+    /// Version 3 keeps each referrer's touches and credited orders per UTC hour (referrer_hours) for the velocity counts:
+    /// a schema of version 2 gets them from the rows it holds (before 1970 too), and a day's count adds them up. A credit
+    /// moved by a re-decision afterwards moves the order's count; a re-decision that keeps it moves nothing.
+    /// </summary>
+    [Fact]
+    public async Task A_schema_of_version_2_counts_the_touches_and_credited_orders_it_holds_by_the_hour()
+    {
+        string schema = database.NewSchemaName();
+        string s = Quoted(schema);
+        string v1 = PostgreSqlSchema.Migrations[0].Sql.Replace("{s}", s, StringComparison.Ordinal);
+        string v2 = PostgreSqlSchema.Migrations[1].Sql.Replace("{s}", s, StringComparison.Ordinal);
+        long t = T0.ToUnixTimeTicks();
+        const long Hour = 36_000_000_000;
+        long old = -Hour / 2; // 1969-12-31T23:30Z
+        await ExecuteAsync($"""
+            CREATE SCHEMA {s};
+            CREATE TABLE {s}.schema_migrations (version integer NOT NULL PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());
+            {v1}
+            {v2}
+            INSERT INTO {s}.schema_migrations (version, description) VALUES (1, 'v1'), (2, 'v2');
+            INSERT INTO {s}.touches (program, id, kind, referrer, medium, event_time, recorded_at)
+            VALUES ('customers', 't-1', 1, 'ana', 1, {t}, {t}), ('customers', 't-2', 1, 'ana', 1, {t + Hour}, {t}),
+                   ('customers', 't-3', 1, 'ana', 1, {t + 2 * Hour + 5}, {t}), ('customers', 't-4', 1, 'ana', 1, {t + 3 * Hour}, {t}),
+                   ('customers', 't-5', 1, 'bob', 1, {t + Hour}, {t}), ('customers', 't-6', 1, 'ana', 1, {old}, {t});
+            INSERT INTO {s}.orders (program, order_id, customer, amount, currency, event_time, channel, version, document, credited_referrer)
+            VALUES ('customers', 'o-1', 'c-1', 50, 'EUR', {t + Hour + 1}, 1, 1, '{"{}"}', 'ana'),
+                   ('customers', 'o-2', 'c-2', 50, 'EUR', {t + 2 * Hour}, 1, 1, '{"{}"}', 'ana'),
+                   ('customers', 'o-3', 'c-3', 50, 'EUR', {t + 2 * Hour}, 1, 1, '{"{}"}', NULL);
+            """);
+
+        await using var store = await OpenAsync(schema);
+        IReferralStore contract = store;
+        var program = new ProgramId("customers");
+        var ana = new ParticipantId("ana");
+        var bob = new ParticipantId("bob");
+        var at = Instant.FromUnixTimeTicks;
+        string HoursSql(string where) => $"SELECT referrer || '/' || kind || '/' || hour || '/' || count FROM {s}.referrer_hours {where} ORDER BY referrer, kind, hour";
+
+        Assert.Equal([1, 2, 3], await QueryAsync($"SELECT version FROM {s}.schema_migrations ORDER BY version", r => r.GetInt32(0)));
+        Assert.Equal(
+            ["ana/0/-1/1", $"ana/0/{t / Hour}/1", $"ana/0/{t / Hour + 1}/1", $"ana/0/{t / Hour + 2}/1", $"ana/0/{t / Hour + 3}/1",
+             $"ana/1/{t / Hour + 1}/1", $"ana/1/{t / Hour + 2}/1", $"bob/0/{t / Hour + 1}/1"],
+            await QueryAsync(HoursSql(""), r => r.GetString(0)));
+        Assert.Equal(4, await contract.CountTouchesAsync(program, ana, at(t), at(t + 3 * Hour + 1), 100, Ct));
+        Assert.Equal(2, await contract.CountTouchesAsync(program, ana, at(t + 1), at(t + 3 * Hour), 100, Ct));
+        Assert.Equal(1, await contract.CountTouchesAsync(program, ana, at(old - Hour), at(Hour), 100, Ct));
+        Assert.Equal(2, await contract.CountCreditedOrdersAsync(program, ana, at(t), at(t + 24 * Hour), 100, Ct));
+
+        // o-2 moves from ana to bob: its hour's count moves with it. o-1 is decided again for ana: nothing moves.
+        var o1 = (await contract.FindOrderAsync(program, "o-1", Ct))!;
+        var o2 = (await contract.FindOrderAsync(program, "o-2", Ct))!;
+        await using (var session = await contract.BeginAsync(Ct))
+        {
+            Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork(orders:
+            [
+                new OrderRow(o1.Conversion, 2, o1.Document, ana, null, null),
+                new OrderRow(o2.Conversion, 2, o2.Document, bob, null, null),
+            ]), Ct));
+            await session.CommitAsync(Ct);
+        }
+        Assert.Equal(1, await contract.CountCreditedOrdersAsync(program, ana, at(t), at(t + 24 * Hour), 100, Ct));
+        Assert.Equal(1, await contract.CountCreditedOrdersAsync(program, bob, at(t - 24 * Hour), at(t + 24 * Hour), 100, Ct));
+        Assert.Equal(
+            [$"ana/1/{t / Hour + 1}/1", $"ana/1/{t / Hour + 2}/0", $"bob/1/{t / Hour + 2}/1"],
+            await QueryAsync(HoursSql("WHERE kind = 1"), r => r.GetString(0)));
+
+        // A re-decision against a version that is not the stored one is a conflict, and moves no count.
+        await using (var session = await contract.BeginAsync(Ct))
+        {
+            Assert.Equal(WriteStatus.Conflict, (await session.WriteAsync(new UnitOfWork(orders: [new OrderRow(o2.Conversion, 2, o2.Document, ana, null, null)]), Ct)).Status);
+            await session.CommitAsync(Ct);
+        }
+        Assert.Equal(
+            [$"ana/1/{t / Hour + 1}/1", $"ana/1/{t / Hour + 2}/0", $"bob/1/{t / Hour + 2}/1"],
+            await QueryAsync(HoursSql("WHERE kind = 1"), r => r.GetString(0)));
+
+        // A unit stopped by a touch that exists counts none of its touches; a new one counts in its hour.
+        var t1 = (await contract.FindTouchAsync(program, "t-1", Ct))!;
+        var t7 = new Attribution.Touch("t-7", program, t1.Kind, ana, null, t1.Medium, null, null, null, null, null, null, t1.EventTime, t1.RecordedAt);
+        await using (var session = await contract.BeginAsync(Ct))
+        {
+            Assert.Equal(WriteStatus.Duplicate, (await session.WriteAsync(new UnitOfWork(touches: [t7, t1]), Ct)).Status);
+            await session.CommitAsync(Ct);
+        }
+        Assert.Equal([$"ana/0/{t / Hour}/1"], await QueryAsync(HoursSql($"WHERE kind = 0 AND hour = {t / Hour} AND referrer = 'ana'"), r => r.GetString(0)));
+        await using (var session = await contract.BeginAsync(Ct))
+        {
+            Assert.Equal(WriteOutcome.Written, await session.WriteAsync(new UnitOfWork(touches: [t7]), Ct));
+            await session.CommitAsync(Ct);
+        }
+        Assert.Equal([$"ana/0/{t / Hour}/2"], await QueryAsync(HoursSql($"WHERE kind = 0 AND hour = {t / Hour} AND referrer = 'ana'"), r => r.GetString(0)));
     }
 
     [Theory]

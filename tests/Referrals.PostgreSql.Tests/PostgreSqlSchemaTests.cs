@@ -404,6 +404,10 @@ public sealed class PostgreSqlSchemaTests(DatabaseFixture database) : IClassFixt
             UPDATE pending_notifications SET dead_lettered_at = due_at, attempts = 3 WHERE id LIKE '%0';
             INSERT INTO erasures (erasure_id, participant, at, actor, reason) SELECT 'e' || i, 'c' || i, i, 'dpo', 'ticket' FROM generate_series(0, {Rows - 1}) i;
             INSERT INTO pending_rebuilds (program) VALUES ('p1'), ('p2');
+            -- The hour counts of an earlier history (hours before Start; only the plans read them here), so that the table
+            -- is as large beside the others as a program's long history makes it.
+            INSERT INTO referrer_hours (program, referrer, kind, hour, count)
+            SELECT 'p' || (i % 10), 'r' || (i % 50), k, {Start.ToUnixTimeTicks() / 36_000_000_000} - 1 - i / 50, 1 FROM generate_series(0, {Rows - 1}) i, generate_series(0, 1) k;
             ANALYZE;
             """);
     }
