@@ -53,6 +53,45 @@ public sealed partial class PostgreSqlReferralStore
                 }
             }
         }
+        await reader.DisposeAsync().ConfigureAwait(false);
+        await CountBusyWindowsAsync(db, reads, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The counts of <paramref name="reads"/> whose walk met its bound — windows holding more rows than a walk should visit
+    /// — counted again by their hours (<see cref="CountByHoursSql"/>), together: one more round trip, for a busy referrer only.
+    /// </summary>
+    private static async ValueTask CountBusyWindowsAsync(PgDb db, IReadOnlyList<StoreRead> reads, CancellationToken ct)
+    {
+        List<CountRead>? busy = null;
+        foreach (var read in reads)
+        {
+            if (read is CountRead count && count.Until > count.From && CountWindow.Of(count.From, count.Until, count.Limit).NeedsHours(count.Result))
+            {
+                (busy ??= []).Add(count);
+            }
+        }
+        if (busy is null)
+        {
+            return;
+        }
+        await using var batch = new NpgsqlBatch(db.Connection, db.Transaction);
+        foreach (var count in busy)
+        {
+            var command = db.BatchCommand(count.Kind == CountKind.Touches ? CountTouchesByHoursSql : CountCreditedOrdersByHoursSql);
+            CountWindow.Of(count.From, count.Until, count.Limit).Bind(command.Parameters, count.Program, count.Referrer.Value, hours: true);
+            batch.BatchCommands.Add(command);
+        }
+        await using var reader = await batch.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        for (int i = 0; i < busy.Count; i++)
+        {
+            if (i > 0)
+            {
+                await reader.NextResultAsync(ct).ConfigureAwait(false);
+            }
+            await reader.ReadAsync(ct).ConfigureAwait(false);
+            busy[i].Result = checked((int)reader.GetInt64(0));
+        }
     }
 
     /// <summary>Adds a read's statements to the batch; returns how many result sets they give (its rows are the last one's).</summary>
@@ -123,7 +162,7 @@ public sealed partial class PostgreSqlReferralStore
                     return 0;
                 }
                 var c = Add(count.Kind == CountKind.Touches ? CountTouchesSql : CountCreditedOrdersSql);
-                BindCount(c.Parameters, count.Program, count.Referrer.Value, count.From, count.Until, count.Limit);
+                CountWindow.Of(count.From, count.Until, count.Limit).Bind(c.Parameters, count.Program, count.Referrer.Value, hours: false);
                 return 1;
             }
             case CustomerTouchesRead touches:
@@ -180,6 +219,7 @@ public sealed partial class PostgreSqlReferralStore
                 sightings.Result = await ReadSightingsAsync(reader, sightings.Limit, ct).ConfigureAwait(false);
                 break;
             case CountRead count:
+                // The plain count, bound by the window's walk; RunReadsAsync counts a busy window again by its hours.
                 await reader.ReadAsync(ct).ConfigureAwait(false);
                 count.Result = checked((int)reader.GetInt64(0));
                 break;

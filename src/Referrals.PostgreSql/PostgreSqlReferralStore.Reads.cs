@@ -160,7 +160,7 @@ public sealed partial class PostgreSqlReferralStore
         public ValueTask<int> CountTouchesAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken = default)
         {
             CheckLimit(limit);
-            return Run((program, referrer, from, until, limit), static (db, q, ct) => CountInRangeAsync(db, CountTouchesSql, q.program, q.referrer.Value, q.from, q.until, q.limit, ct), cancellationToken);
+            return Run((program, referrer, from, until, limit), static (db, q, ct) => CountInRangeAsync(db, CountKind.Touches, q.program, q.referrer.Value, q.from, q.until, q.limit, ct), cancellationToken);
         }
 
         public ValueTask<OrderRow?> FindOrderAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default)
@@ -199,7 +199,7 @@ public sealed partial class PostgreSqlReferralStore
         public ValueTask<int> CountCreditedOrdersAsync(ProgramId program, ParticipantId referrer, Instant from, Instant until, int limit, CancellationToken cancellationToken = default)
         {
             CheckLimit(limit);
-            return Run((program, referrer, from, until, limit), static (db, q, ct) => CountInRangeAsync(db, CountCreditedOrdersSql, q.program, q.referrer.Value, q.from, q.until, q.limit, ct), cancellationToken);
+            return Run((program, referrer, from, until, limit), static (db, q, ct) => CountInRangeAsync(db, CountKind.CreditedOrders, q.program, q.referrer.Value, q.from, q.until, q.limit, ct), cancellationToken);
         }
 
         public ValueTask<int> CountReferralsAsync(ProgramId program, ParticipantId referrer, ListPosition? after, ListPosition before, int limit, CancellationToken cancellationToken = default)
@@ -401,31 +401,75 @@ public sealed partial class PostgreSqlReferralStore
     // The counts order by the index's instant so that PostgreSQL walks the index and stops at the limit: without the order,
     // for a referrer holding most of a table it may choose a sequential scan that stops only as early as the heap's layout
     // lets it, or a bitmap scan that reads every match before the limit applies.
-    internal static readonly string CountTouchesSql = CountByHoursSql("touches", "referrer", TouchHours);
+    internal const string CountTouchesSql = """
+        SELECT count(*) FROM (SELECT 1 FROM {s}.touches
+        WHERE program = @program AND referrer = @key AND event_time >= @from AND event_time < @until ORDER BY event_time LIMIT @limit) x;
+        """;
 
-    internal static readonly string CountCreditedOrdersSql = CountByHoursSql("orders", "credited_referrer", CreditedHours);
+    internal const string CountCreditedOrdersSql = """
+        SELECT count(*) FROM (SELECT 1 FROM {s}.orders
+        WHERE program = @program AND credited_referrer = @key AND event_time >= @from AND event_time < @until ORDER BY event_time LIMIT @limit) x;
+        """;
+
+    internal static readonly string CountTouchesByHoursSql = CountByHoursSql("touches", "referrer", TouchHours);
+
+    internal static readonly string CountCreditedOrdersByHoursSql = CountByHoursSql("orders", "credited_referrer", CreditedHours);
 
     /// <summary>
-    /// A referrer's rows of one kind in [from, until), up to the limit. The index is walked first, no further than
-    /// <c>@walk</c> entries (<see cref="WalkFirst"/>, or the limit when the window covers no whole hour): most referrers
-    /// have a few referrals in a day, and that is their count. A window holding more is counted again by the hours it
-    /// covers whole, added up from <c>referrer_hours</c> (schema version 3), and the index walked only in its partial hours
-    /// at the two ends — a day's count reads about 24 rows and at most an hour's index entries whatever the day holds. The
-    /// second count's subqueries are evaluated only when the first one reaches <c>@walk</c> (the CASE's other branch).
+    /// A window's rows counted by the hours it covers whole, added up from <c>referrer_hours</c> (schema version 3), and
+    /// the index walked only in its partial hours at the two ends, [from, whole_from) and [whole_until, until): a day's
+    /// count reads about 24 rows and at most an hour's index entries whatever the day holds. Sent only for a window that
+    /// holds more rows than <see cref="WalkFirst"/> (see <see cref="CountWindow"/>).
     /// </summary>
     private static string CountByHoursSql(string table, string referrer, int kind)
     {
         string rows = $"SELECT 1 FROM {{s}}.{table} WHERE program = @program AND {referrer} = @key";
         return string.Create(System.Globalization.CultureInfo.InvariantCulture, $$"""
-            SELECT CASE WHEN w.n < @walk OR @walk = @limit THEN w.n
-                   ELSE least(@limit::bigint,
-                        (SELECT count(*) FROM ({{rows}} AND event_time >= @from AND event_time < @whole_from ORDER BY event_time LIMIT @limit) a)
-                        + (SELECT coalesce(sum(h.count), 0)::bigint FROM {s}.referrer_hours h
-                           WHERE h.program = @program AND h.referrer = @key AND h.kind = {{kind}} AND h.hour >= @first_hour AND h.hour < @end_hour)
-                        + (SELECT count(*) FROM ({{rows}} AND event_time >= @whole_until AND event_time < @until ORDER BY event_time LIMIT @limit) b))
-                   END
-            FROM (SELECT count(*) AS n FROM ({{rows}} AND event_time >= @from AND event_time < @until ORDER BY event_time LIMIT @walk) x) w;
+            SELECT least(@limit::bigint,
+                (SELECT count(*) FROM ({{rows}} AND event_time >= @from AND event_time < @whole_from ORDER BY event_time LIMIT @limit) a)
+                + (SELECT coalesce(sum(h.count), 0)::bigint FROM {s}.referrer_hours h
+                   WHERE h.program = @program AND h.referrer = @key AND h.kind = {{kind}} AND h.hour >= @first_hour AND h.hour < @end_hour)
+                + (SELECT count(*) FROM ({{rows}} AND event_time >= @whole_until AND event_time < @until ORDER BY event_time LIMIT @limit) b));
             """);
+    }
+
+    /// <summary>
+    /// A velocity count's window: its index is walked first (the plain count, bound <see cref="Walk"/>): most referrers have
+    /// a few referrals in a day, and that is their count. Only a window of two hours or more that holds more than
+    /// <see cref="WalkFirst"/> rows is counted again by its hours (<see cref="CountByHoursSql"/>), in a second statement.
+    /// </summary>
+    private readonly record struct CountWindow(long Start, long End, int Limit)
+    {
+        // The hours [FirstWhole, EndWhole) lie whole within the window.
+        private long FirstWhole => HourOf(Start - 1) + 1;
+
+        private long EndWhole => HourOf(End);
+
+        private bool Hours => EndWhole - FirstWhole >= 1;
+
+        /// <summary>How far the plain count walks: the limit, or <see cref="WalkFirst"/> when hours could count the rest.</summary>
+        public int Walk => Hours ? Math.Min(Limit, WalkFirst) : Limit;
+
+        /// <summary>Whether a plain count of <paramref name="walked"/> (bound <see cref="Walk"/>) must be counted by the hours.</summary>
+        public bool NeedsHours(long walked) => walked >= Walk && Walk < Limit;
+
+        public static CountWindow Of(Instant from, Instant until, int limit) => new(ToTicks(from), ToTicks(until), limit);
+
+        public void Bind(NpgsqlParameterCollection p, ProgramId program, string? key, bool hours)
+        {
+            p.Add(Text("program", program.Value));
+            p.Add(Text("key", key));
+            p.AddWithValue("from", Start);
+            p.AddWithValue("until", End);
+            p.AddWithValue("limit", hours ? Limit : Walk);
+            if (hours)
+            {
+                p.AddWithValue("first_hour", FirstWhole);
+                p.AddWithValue("end_hour", EndWhole);
+                p.AddWithValue("whole_from", FirstWhole * TicksPerHour);
+                p.AddWithValue("whole_until", EndWhole * TicksPerHour);
+            }
+        }
     }
 
     /// <summary>How many index entries a count walks before it adds up hours instead (see <see cref="CountByHoursSql"/>).</summary>
@@ -593,34 +637,28 @@ public sealed partial class PostgreSqlReferralStore
         return list;
     }
 
-    private static async ValueTask<int> CountInRangeAsync(PgDb db, string sql, ProgramId program, string? key, Instant from, Instant until, int limit, CancellationToken ct)
+    private static async ValueTask<int> CountInRangeAsync(PgDb db, CountKind kind, ProgramId program, string? key, Instant from, Instant until, int limit, CancellationToken ct)
     {
         if (until <= from)
         {
             return 0;
         }
-        await using var command = db.Command(sql);
-        BindCount(command.Parameters, program, key, from, until, limit);
-        return checked((int)(long)(await command.ExecuteScalarAsync(ct).ConfigureAwait(false))!);
+        var window = CountWindow.Of(from, until, limit);
+        long walked;
+        await using (var command = db.Command(kind == CountKind.Touches ? CountTouchesSql : CountCreditedOrdersSql))
+        {
+            window.Bind(command.Parameters, program, key, hours: false);
+            walked = (long)(await command.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+        }
+        return window.NeedsHours(walked) ? await CountByHoursAsync(db, kind, program, key, window, ct).ConfigureAwait(false) : checked((int)walked);
     }
 
-    private static void BindCount(NpgsqlParameterCollection p, ProgramId program, string? key, Instant from, Instant until, int limit)
+    /// <summary>The second statement of a count whose window holds more than <see cref="WalkFirst"/> rows.</summary>
+    private static async ValueTask<int> CountByHoursAsync(PgDb db, CountKind kind, ProgramId program, string? key, CountWindow window, CancellationToken ct)
     {
-        long start = ToTicks(from), end = ToTicks(until);
-        // The hours [first, end) lie whole within the window; [start, first hour's start) and [end hour's start, end) are
-        // its partial ends.
-        long firstWhole = HourOf(start - 1) + 1, endWhole = HourOf(end);
-        bool hours = endWhole - firstWhole >= 1;
-        p.Add(Text("program", program.Value));
-        p.Add(Text("key", key));
-        p.AddWithValue("from", start);
-        p.AddWithValue("until", end);
-        p.AddWithValue("limit", limit);
-        p.AddWithValue("walk", hours ? Math.Min(limit, WalkFirst) : limit);
-        p.AddWithValue("first_hour", firstWhole);
-        p.AddWithValue("end_hour", endWhole);
-        p.AddWithValue("whole_from", hours ? firstWhole * TicksPerHour : start);
-        p.AddWithValue("whole_until", hours ? endWhole * TicksPerHour : end);
+        await using var command = db.Command(kind == CountKind.Touches ? CountTouchesByHoursSql : CountCreditedOrdersByHoursSql);
+        window.Bind(command.Parameters, program, key, hours: true);
+        return checked((int)(long)(await command.ExecuteScalarAsync(ct).ConfigureAwait(false))!);
     }
 
     /// <summary>

@@ -21,6 +21,9 @@ public sealed class PostgreSqlSchemaTests(DatabaseFixture database) : IClassFixt
 {
     private const int Rows = 3_000;
 
+    // A busy referrer's touches and credited orders (more than a velocity count walks before it adds up hours).
+    private const int Busy = 100;
+
     /// <summary>How many rows an index scan of a read may read and drop (see <see cref="ExplainAsync"/>).</summary>
     private const int FilteredRows = 50;
 
@@ -89,6 +92,33 @@ public sealed class PostgreSqlSchemaTests(DatabaseFixture database) : IClassFixt
             ("ListReferralsAsync", async r => Assert.NotEmpty(await r.ListReferralsAsync(p3, new("r3"), null, 10, Ct))),
             ("CountReferralsAsync", async r => Assert.Equal(10, await r.CountReferralsAsync(p3, new("r3"), new ListPosition(Start, ""), new ListPosition(end, ""), 10, Ct))),
             ("CountCreditedOrdersAsync", async r => Assert.Equal(10, await r.CountCreditedOrdersAsync(p3, new("r3"), Start, end, 10, Ct))),
+            // A busy referrer's window of hours: the walk meets its bound, and the hour counts count the rest.
+            ("CountTouchesAsync (by the hours)", async r => Assert.Equal(Busy, await r.CountTouchesAsync(p3, new("busy"), Start - Duration.FromHours(3), end, 1000, Ct))),
+            ("CountCreditedOrdersAsync (by the hours)", async r => Assert.Equal(Busy, await r.CountCreditedOrdersAsync(p3, new("busy"), Start - Duration.FromHours(3), end, 1000, Ct))),
+            // Not a contract read: the fraud checks' day counts as a conversion's first batch reads them, the busy ones counted
+            // again by the hours in one more batch.
+            ("CountRead (by the hours)", async r =>
+            {
+                CountRead[] counts =
+                [
+                    new(CountKind.Touches, p3, new("busy"), Start - Duration.FromHours(3), end, 1000),
+                    new(CountKind.CreditedOrders, p3, new("busy"), Start - Duration.FromHours(3), end, 1000),
+                    new(CountKind.Touches, p3, new("r3"), Start - Duration.FromHours(3), end, 1000),
+                    new(CountKind.CreditedOrders, p3, new("busy"), Start - Duration.FromHours(3), end, 70),
+                ];
+                if (r is IBatchReader batch)
+                {
+                    await batch.ReadAsync(counts, Ct);
+                }
+                else
+                {
+                    foreach (var count in counts)
+                    {
+                        await count.RunAsync(r, Ct);
+                    }
+                }
+                Assert.Equal([Busy, Busy, Rows / 50, 70], counts.Select(c => c.Result));
+            }),
             ("CountCodeUsesAsync", async r => Assert.Equal(10, await r.CountCodeUsesAsync(Code(4), new ListPosition(end, ""), 10, Ct))),
             ("ListRefundsAsync", async r => Assert.NotEmpty(await r.ListRefundsAsync(p3, "o3", Ct))),
             ("GetSummariesAsync", async r => Assert.NotEmpty(await r.GetSummariesAsync(p3, new("c3"), ["k3", "k-absent"], Ct))),
@@ -399,6 +429,10 @@ public sealed class PostgreSqlSchemaTests(DatabaseFixture database) : IClassFixt
                 summaries: [.. range.Select(i => new SummaryRow(P(i), new("c" + (i % 500)), "k" + i, 1, "{}"))],
                 notifications: [.. range.Select(i => PendingNotification.Undelivered("n" + i, NotificationKind.ConversionDecided, P(i), At(i), At(i), orderId: "o" + i))]), Ct);
         }
+        // A busy referrer: more touches and credited orders in an hour than a count walks before it adds up hours.
+        await store.WrittenAsync(new UnitOfWork(
+            touches: [.. Enumerable.Range(0, Busy).Select(i => NewTouch("t-busy-" + i, Start + Duration.FromSeconds(i), new("p3"), "busy"))],
+            orders: [.. Enumerable.Range(0, Busy).Select(i => new OrderRow(NewOrder("o-busy-" + i, "c-busy", Start + Duration.FromSeconds(i), new("p3")), 1, "{}", new ParticipantId("busy"), null, null))]), Ct);
         await using var raw = await RawSql.OpenAsync(database, schema);
         await raw.ExecuteAsync($"""
             UPDATE pending_notifications SET dead_lettered_at = due_at, attempts = 3 WHERE id LIKE '%0';
