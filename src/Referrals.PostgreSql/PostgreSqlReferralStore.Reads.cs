@@ -435,8 +435,8 @@ public sealed partial class PostgreSqlReferralStore
 
     /// <summary>
     /// A velocity count's window: its index is walked first (the plain count, bound <see cref="Walk"/>): most referrers have
-    /// a few referrals in a day, and that is their count. Only a window of two hours or more that holds more than
-    /// <see cref="WalkFirst"/> rows is counted again by its hours (<see cref="CountByHoursSql"/>), in a second statement.
+    /// a few referrals in a day, and that is their count. Only a window that covers a whole hour or more and holds more
+    /// than <see cref="WalkFirst"/> rows is counted again by its hours (<see cref="CountByHoursSql"/>), in a second statement.
     /// </summary>
     private readonly record struct CountWindow(long Start, long End, int Limit)
     {
