@@ -51,6 +51,13 @@ internal static class PostgreSqlQuick
                     $"1 connection {same1:F0} us ({same1 / raw1:F2}x); writes only 8 connections {writes8:F0} us ({writes8 / raw8:F2}x; CPU {writesCpu.Client:F0} / {writesCpu.Server:F0} us), primary keys only {keys8:F0} us ({keys8 / raw8:F2}x; CPU {keysCpu.Client:F0} / {keysCpu.Server:F0} us) | conversion / same rows: {eight / same8:F2}x on 8, {one / same1:F2}x on 1");
                 Console.WriteLine(
                     $"same rows in three round trips as a conversion sends them (transaction, reads | savepoint, writes | commit): 8 connections {split8:F0} us ({split8 / raw8:F2}x; CPU {splitCpu.Client:F0} / {splitCpu.Server:F0} us), 1 connection {split1:F0} us ({split1 / raw1:F2}x) | conversion / these: {eight / split8:F2}x on 8, {one / split1:F2}x on 1");
+                before = CpuNow();
+                double least8 = await TimeConcurrentlyAsync(count, i => b.LeastAsync(i)).ConfigureAwait(false);
+                var leastCpu = CpuSince(before, count);
+                double least1 = await TimeAsync(count, () => b.LeastAsync(0)).ConfigureAwait(false);
+                Console.WriteLine(
+                    $"least design (BEGIN, 2 reads | 1 event row, 1 state row, COMMIT; primary keys only): 8 connections {least8:F0} us ({least8 / raw8:F2}x the 8-connection insert; CPU {leastCpu.Client:F0} / {leastCpu.Server:F0} us), " +
+                    $"1 connection {least1:F0} us ({least1 / raw1:F2}x the 1-connection insert)");
                 double batch = await TimeAsync(count / PostgreSqlStoreBenchmarks.BatchSize, () => b.RecordConversions_Batch()).ConfigureAwait(false) / PostgreSqlStoreBenchmarks.BatchSize;
                 Console.WriteLine(
                     $"raw insert: 1 connection {raw1:F0} us, 8 connections {raw8:F0} us per insert | conversion: 1 caller {one:F0} us ({one / raw1:F2}x; this process on a CPU {clientCpu:F0} us), " +

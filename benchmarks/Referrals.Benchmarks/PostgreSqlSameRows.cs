@@ -63,6 +63,8 @@ internal sealed class PostgreSqlSameRows
         {
             create.Append(CultureInfo.InvariantCulture, $"CREATE TABLE IF NOT EXISTS {KeysOnly}.{table.Key} (LIKE {S}.{table.Key} INCLUDING DEFAULTS INCLUDING IDENTITY, PRIMARY KEY ({table.First().Conflict}));");
         }
+        // The one row per conversion of the least design (see PrepareLeastAsync).
+        create.Append(CultureInfo.InvariantCulture, $"CREATE TABLE IF NOT EXISTS {KeysOnly}.events (program text COLLATE \"C\" NOT NULL, order_id text COLLATE \"C\" NOT NULL, customer text NOT NULL, referrer text NOT NULL, event_time bigint NOT NULL, document text NOT NULL, PRIMARY KEY (program, order_id));");
         await using (var command = new NpgsqlCommand(create.ToString(), connection))
         {
             await command.ExecuteNonQueryAsync().ConfigureAwait(false);
@@ -148,8 +150,62 @@ internal sealed class PostgreSqlSameRows
         return new Batch(first, writes, keys, this);
     }
 
+    /// <summary>
+    /// The least any store design can cost that reads before it decides and keeps what it decided, prepared for one
+    /// connection: two round trips — <c>BEGIN</c>, the customer's touches (the store's table and index, simplified as in
+    /// <see cref="PrepareAsync"/>) and the referrer's state row locked; then <b>one</b> event row holding the whole decision
+    /// (the order's, both rewards' and both ledger entries' documents in one text) and the referrer's state row upserted,
+    /// and <c>COMMIT</c> in the same batch — into tables with primary keys only.
+    /// </summary>
+    /// <remarks>
+    /// Not a design to build (it drops the fraud checks' reads, the rewards' and the ledger's own rows and every index the
+    /// store's reads use): a floor. If even this is above a target, no store on this machine meets that target.
+    /// </remarks>
+    public async Task<Batch> PrepareLeastAsync(NpgsqlConnection connection)
+    {
+        var keys = new List<(NpgsqlParameter Parameter, Func<int, object> Value)>();
+        var reads = new NpgsqlBatch(connection);
+        var writes = new NpgsqlBatch(connection);
+        void Add(NpgsqlBatch batch, string sql, params object[] values)
+        {
+            var command = new NpgsqlBatchCommand(sql);
+            foreach (var v in values)
+            {
+                NpgsqlParameter parameter;
+                if (v is Func<int, object> f)
+                {
+                    parameter = new NpgsqlParameter { Value = f(0) };
+                    keys.Add((parameter, f));
+                }
+                else
+                {
+                    parameter = new NpgsqlParameter { Value = v };
+                }
+                command.Parameters.Add(parameter);
+            }
+            batch.BatchCommands.Add(command);
+        }
+        Func<int, object> Key(string template) => n => Map(template, n);
+        var order = _rows.Single(r => r.Table == "orders");
+        long eventTime = (long)Value(order, "event_time");
+        string document = string.Concat(_rows.Where(r => r.Table is "orders" or "rewards" or "ledger").Select(r => (string)Value(r, "document")));
+        var state = _rows.First(r => r.Table == "summaries" && (string)Value(r, "participant") == _referrer);
+
+        Add(reads, "BEGIN ISOLATION LEVEL READ COMMITTED");
+        Add(reads, $"SELECT id, program, kind, referrer, code, medium, visitor, customer, contact, store_id, register_id, order_id, event_time, recorded_at FROM {S}.touches WHERE program = $1 AND customer = $2 AND event_time < $3 ORDER BY event_time DESC LIMIT 100", _program, Key(_customer), long.MaxValue);
+        Add(reads, $"SELECT version, document FROM {KeysOnly}.summaries WHERE program = $1 AND participant = $2 AND key = $3 FOR UPDATE", _program, Key(_referrer), (string)Value(state, "key"));
+        Add(writes, $"INSERT INTO {KeysOnly}.events (program, order_id, customer, referrer, event_time, document) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (program, order_id) DO NOTHING",
+            _program, Key(_orderId), Key(_customer), Key(_referrer), (Func<int, object>)(n => eventTime + n * 1_000_000_000L), document);
+        Add(writes, $"INSERT INTO {KeysOnly}.summaries (program, participant, key, version, document) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (program, participant, key) DO UPDATE SET version = excluded.version, document = excluded.document",
+            _program, Key(_referrer), (string)Value(state, "key"), (long)Value(state, "version"), (string)Value(state, "document"));
+        Add(writes, "COMMIT");
+        await reads.PrepareAsync().ConfigureAwait(false);
+        await writes.PrepareAsync().ConfigureAwait(false);
+        return new Batch(reads, writes, keys, this, expected: 2, rawTransaction: true);
+    }
+
     /// <summary>A prepared batch; each <see cref="ExecuteAsync"/> writes the rows again under new keys.</summary>
-    public sealed class Batch(NpgsqlBatch batch, NpgsqlBatch? writes, List<(NpgsqlParameter Parameter, Func<int, object> Value)> keys, PostgreSqlSameRows owner)
+    public sealed class Batch(NpgsqlBatch batch, NpgsqlBatch? writes, List<(NpgsqlParameter Parameter, Func<int, object> Value)> keys, PostgreSqlSameRows owner, int expected = -1, bool rawTransaction = false)
     {
         public async Task<int> ExecuteAsync()
         {
@@ -158,27 +214,33 @@ internal sealed class PostgreSqlSameRows
             {
                 parameter.Value = value(n);
             }
-            NpgsqlTransaction? transaction = null;
-            if (writes is not null)
+            if (rawTransaction)
             {
-                transaction = await batch.Connection!.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted).ConfigureAwait(false);
-                batch.Transaction = writes.Transaction = transaction;
+                // BEGIN and COMMIT travel in the batches themselves: two round trips in all.
+                await batch.ExecuteNonQueryAsync().ConfigureAwait(false);
+                await writes!.ExecuteNonQueryAsync().ConfigureAwait(false);
             }
-            await batch.ExecuteNonQueryAsync().ConfigureAwait(false);
-            if (writes is not null)
+            else if (writes is not null)
             {
+                await using var transaction = await batch.Connection!.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted).ConfigureAwait(false);
+                batch.Transaction = writes.Transaction = transaction;
+                await batch.ExecuteNonQueryAsync().ConfigureAwait(false);
                 await writes.ExecuteNonQueryAsync().ConfigureAwait(false);
-                await transaction!.CommitAsync().ConfigureAwait(false);
-                await transaction.DisposeAsync().ConfigureAwait(false);
+                await transaction.CommitAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                await batch.ExecuteNonQueryAsync().ConfigureAwait(false);
             }
             int written = 0;
             foreach (var command in (writes ?? batch).BatchCommands)
             {
                 written += command.CommandText.StartsWith("INSERT", StringComparison.Ordinal) ? command.RecordsAffected : 0;
             }
-            if (written != owner._rows.Count)
+            int rows = expected >= 0 ? expected : owner._rows.Count;
+            if (written != rows)
             {
-                throw new InvalidOperationException($"The same-rows batch wrote {written} rows, not {owner._rows.Count}.");
+                throw new InvalidOperationException($"The same-rows batch wrote {written} rows, not {rows}.");
             }
             return written;
         }

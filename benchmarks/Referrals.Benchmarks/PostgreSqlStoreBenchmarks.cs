@@ -48,6 +48,7 @@ public class PostgreSqlStoreBenchmarks
     private PostgreSqlSameRows.Batch[] _sameWrites = [];
     private PostgreSqlSameRows.Batch[] _sameKeysOnly = [];
     private PostgreSqlSameRows.Batch[] _sameSplit = [];
+    private PostgreSqlSameRows.Batch[] _least = [];
 
     /// <summary>Codes in the database (the benchmarks: <see cref="CodeCount"/>; fewer for a quick look).</summary>
     public int Codes { get; set; } = CodeCount;
@@ -68,7 +69,7 @@ public class PostgreSqlStoreBenchmarks
     [GlobalSetup(Targets = [nameof(RecordConversion_1Connection), nameof(RecordConversion_8Connections), nameof(RecordConversions_Batch)])]
     public void SetupConversions() => SetupAsync(engine: true).GetAwaiter().GetResult();
 
-    [GlobalSetup(Targets = [nameof(SameRows_HandWritten_1Connection), nameof(SameRows_HandWritten_8Connections), nameof(SameRowsWritesOnly_HandWritten_8Connections), nameof(SameRowsWritesPrimaryKeysOnly_HandWritten_8Connections), nameof(SameRowsThreeRoundTrips_HandWritten_8Connections)])]
+    [GlobalSetup(Targets = [nameof(SameRows_HandWritten_1Connection), nameof(SameRows_HandWritten_8Connections), nameof(SameRowsWritesOnly_HandWritten_8Connections), nameof(SameRowsWritesPrimaryKeysOnly_HandWritten_8Connections), nameof(SameRowsThreeRoundTrips_HandWritten_8Connections), nameof(LeastDesign_HandWritten_1Connection), nameof(LeastDesign_HandWritten_8Connections)])]
     public void SetupSameRows() => SetupAsync(engine: true, sameRows: true).GetAwaiter().GetResult();
 
     /// <summary>A fresh database; with <paramref name="engine"/>, the library on it with the code index loaded and one conversion checked.</summary>
@@ -146,12 +147,14 @@ public class PostgreSqlStoreBenchmarks
             _sameWrites = new PostgreSqlSameRows.Batch[Callers];
             _sameKeysOnly = new PostgreSqlSameRows.Batch[Callers];
             _sameSplit = new PostgreSqlSameRows.Batch[Callers];
+            _least = new PostgreSqlSameRows.Batch[Callers];
             for (int i = 0; i < Callers; i++)
             {
                 _sameRows[i] = await template.PrepareAsync(_scratch[i], reads: true).ConfigureAwait(false);
                 _sameWrites[i] = await template.PrepareAsync(_scratch[i], reads: false).ConfigureAwait(false);
                 _sameKeysOnly[i] = await template.PrepareAsync(_scratch[i], reads: false, primaryKeysOnly: true).ConfigureAwait(false);
                 _sameSplit[i] = await template.PrepareAsync(_scratch[i], reads: true, split: true).ConfigureAwait(false);
+                _least[i] = await template.PrepareLeastAsync(_scratch[i]).ConfigureAwait(false);
             }
         }
     }
@@ -161,7 +164,7 @@ public class PostgreSqlStoreBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
-        foreach (var batch in _sameRows.Concat(_sameWrites).Concat(_sameKeysOnly).Concat(_sameSplit))
+        foreach (var batch in _sameRows.Concat(_sameWrites).Concat(_sameKeysOnly).Concat(_sameSplit).Concat(_least))
         {
             batch.Dispose();
         }
@@ -231,6 +234,21 @@ public class PostgreSqlStoreBenchmarks
     /// </summary>
     [Benchmark(OperationsPerInvoke = Callers * PerCaller)]
     public Task SameRowsWritesPrimaryKeysOnly_HandWritten_8Connections() => EachCallerRepeats(_sameKeysOnly);
+
+    /// <summary>
+    /// The least a conversion can cost in any store design that reads before it decides and keeps what it decided (see
+    /// <see cref="PostgreSqlSameRows.PrepareLeastAsync"/>: two round trips, one event row and one state row, primary keys
+    /// only), from 1 connection: a floor for the 1-connection target.
+    /// </summary>
+    [Benchmark]
+    public Task<int> LeastDesign_HandWritten_1Connection() => _least[0].ExecuteAsync();
+
+    /// <summary>The same from <see cref="Callers"/> connections at once; time per operation: a floor for the 8-connection target.</summary>
+    [Benchmark(OperationsPerInvoke = Callers * PerCaller)]
+    public Task LeastDesign_HandWritten_8Connections() => EachCallerRepeats(_least);
+
+    /// <summary>One least-design operation on the <paramref name="caller"/>-th scratch connection (for the quick mode).</summary>
+    public Task<int> LeastAsync(int caller) => _least[caller].ExecuteAsync();
 
     /// <summary>One same-rows operation on the <paramref name="caller"/>-th scratch connection (for the quick mode).</summary>
     public Task<int> SameRowsAsync(int caller, bool reads, bool primaryKeysOnly = false, bool split = false) =>
