@@ -141,9 +141,9 @@ internal static class LandingPages
                 }
             }
         }
-        else
+        else if (result.Reason is { } why)
         {
-            sb.Append(F($"<p id=\"referral-outcome\">No referral was credited for this order ({E(Reason(result.Reason))}).</p>"));
+            sb.Append(F($"<p id=\"referral-outcome\">No referral was credited for this order ({E(Reason(why))}).</p>"));
         }
         sb.Append("<p><a href=\"/\">Back to the shop</a></p>");
         return Results.Content(Page("Thank you for your order", sb.ToString()), "text/html");

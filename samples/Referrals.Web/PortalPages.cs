@@ -315,7 +315,7 @@ internal static partial class PortalPages
                     continue;
                 }
                 var decision = await attribution.FindAttributionAsync(ReferralsWebApp.Program, c.OrderId, ct);
-                if (decision is null || decision.IsAttributed || !(decision.Referrer == me || decision.Touches.Any(t => t.Referrer == me)))
+                if (decision?.Reason is not { } why || !(decision.Referrer == me || decision.Touches.Any(t => t.Referrer == me)))
                 {
                     continue;
                 }
@@ -323,7 +323,7 @@ internal static partial class PortalPages
                 {
                     convertedTouches.Add(t.TouchId);
                 }
-                rows.Add((c.EventTime, Row(c.EventTime, Friend(c.Customer), c.OrderId, c.Amount.ToString(), $"not credited — {NotCredited(decision.Reason)}", zone)));
+                rows.Add((c.EventTime, Row(c.EventTime, Friend(c.Customer), c.OrderId, c.Amount.ToString(), $"not credited — {NotCredited(why)}", zone)));
             }
             afterOrder = new ListPosition(orderPage[^1].Conversion.EventTime, orderPage[^1].Conversion.OrderId);
         }

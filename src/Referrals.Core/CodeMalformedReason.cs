@@ -1,11 +1,8 @@
 namespace Referrals;
 
-/// <summary>Why raw input could not be read as a code at all.</summary>
+/// <summary>Why raw input could not be read as a code at all (a code resolution's <c>MalformedReason</c>).</summary>
 public enum CodeMalformedReason
 {
-    /// <summary>The input is well formed.</summary>
-    None = 0,
-
     /// <summary>Nothing but white space and dashes (or nothing at all).</summary>
     Empty = 1,
 

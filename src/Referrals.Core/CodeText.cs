@@ -13,6 +13,12 @@ internal static class CodeText
     public const int MaxRawLength = 256;
 
     /// <summary>
+    /// What <see cref="Fold(ReadOnlySpan{char}, Span{char}, out int, out int)"/> returns for input it could fold: no reason,
+    /// which the public API shows as <see langword="null"/> (a sentinel here so the look-up's hot path stays a plain enum).
+    /// </summary>
+    public const CodeMalformedReason WellFormed = 0;
+
+    /// <summary>
     /// Trims, drops white space and dashes, upper-cases and maps O to 0 and I/L to 1, writing into
     /// <paramref name="destination"/> (at least <see cref="MaxKeyLength"/> long). Allocates nothing.
     /// </summary>
@@ -78,7 +84,7 @@ internal static class CodeText
         {
             packed = p | ((ulong)n << 60);
         }
-        return CodeMalformedReason.None;
+        return CodeText.WellFormed;
     }
 
     /// <summary>
@@ -214,7 +220,7 @@ internal static class CodeText
     public static string? FoldToString(ReadOnlySpan<char> raw)
     {
         Span<char> buffer = stackalloc char[MaxKeyLength];
-        return Fold(raw, buffer, out int n, out _) == CodeMalformedReason.None ? new string(buffer[..n]) : null;
+        return Fold(raw, buffer, out int n, out _) == CodeText.WellFormed ? new string(buffer[..n]) : null;
     }
 
     /// <summary>True if <paramref name="folded"/> is already in normalised form (idempotence of <see cref="Fold(ReadOnlySpan{char}, Span{char}, out int, out int)"/>).</summary>

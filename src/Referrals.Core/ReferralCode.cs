@@ -31,7 +31,7 @@ public readonly record struct ReferralCode
         Preconditions.CheckNotNull(raw);
         Span<char> buffer = stackalloc char[CodeText.MaxKeyLength];
         var reason = CodeText.Fold(raw, buffer, out int n, out int bad);
-        if (reason != CodeMalformedReason.None)
+        if (reason != CodeText.WellFormed)
         {
             string detail = reason == CodeMalformedReason.InvalidCharacter ? $" (character '{raw[bad]}' at index {bad})" : string.Empty;
             throw new ArgumentException($"'{raw}' is not a referral code: {reason}{detail}.", nameof(raw));

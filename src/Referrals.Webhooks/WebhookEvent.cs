@@ -69,7 +69,7 @@ internal sealed class WebhookEvent
                 w.WriteString("conversionChannel", a.ConversionChannel.ToString());
                 WriteOptional(w, "storeId", a.StoreId);
                 w.WriteBoolean("attributed", a.IsAttributed);
-                w.WriteString("reason", a.Reason.ToString());
+                WriteOptional(w, "reason", a.Reason?.ToString());
                 WriteOptional(w, "referrer", a.Referrer?.Value);
                 WriteOptional(w, "code", a.Code?.Value);
                 if (a.IsAttributed)

@@ -1,6 +1,10 @@
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
+using NodaTime.Testing;
 using Referrals.Attribution;
+using Referrals.Codes;
+using Referrals.Services;
 using static Referrals.Store.Tests.Support.TestData;
 
 namespace Referrals.Webhooks.Tests;
@@ -29,6 +33,30 @@ public sealed class WebhookEventTests
             root.GetProperty("data").EnumerateObject().Select(p => p.Name));
         Assert.Equal("2026-11-23T09:00:00Z", root.GetProperty("occurredAt").GetString());
         Assert.True(e.Body.All(b => b < 0x80), "The body is ASCII: everything else is escaped.");
+    }
+
+    [Fact]
+    public async Task A_decision_event_names_a_reason_only_when_the_conversion_earned_no_credit()
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<IClock>(new FakeClock(Start));
+        services.AddReferrals(Referrals.Tests.Shared.EngineOptions.Configure);
+        await using var provider = services.BuildServiceProvider();
+        var attribution = provider.GetRequiredService<AttributionService>();
+        var code = await provider.GetRequiredService<ReferralCodeService>().IssueAsync(
+            new CodeRequest { Program = Program, Owner = new ParticipantId("ana"), Medium = ShareMedium.Sms }, TestContext.Current.CancellationToken);
+
+        var credited = await attribution.RecordConversionAsync(NewOrder("o-1", "bob", Start) with { PresentedCode = code.Display }, TestContext.Current.CancellationToken);
+        var own = await attribution.RecordConversionAsync(NewOrder("o-2", "ana", Start) with { PresentedCode = code.Display }, TestContext.Current.CancellationToken);
+
+        using var yes = JsonDocument.Parse(WebhookEvent.Decided(credited).Body);
+        var data = yes.RootElement.GetProperty("data");
+        Assert.True(data.GetProperty("attributed").GetBoolean());
+        Assert.False(data.TryGetProperty("reason", out _));
+        using var no = JsonDocument.Parse(WebhookEvent.Decided(own).Body);
+        data = no.RootElement.GetProperty("data");
+        Assert.False(data.GetProperty("attributed").GetBoolean());
+        Assert.Equal(nameof(NotAttributedReason.SelfReferral), data.GetProperty("reason").GetString());
     }
 
     [Fact]

@@ -111,7 +111,7 @@ internal static class CodesCommands
                 {
                     input = raw,
                     outcome = resolution.Outcome.ToString(),
-                    malformed = resolution.MalformedReason == CodeMalformedReason.None ? null : resolution.MalformedReason.ToString(),
+                    malformed = resolution.MalformedReason?.ToString(),
                     code = resolution.Code?.Value,
                     display = resolution.Display,
                     state = resolution.Outcome == CodeResolutionOutcome.Found ? resolution.State.ToString() : null,
@@ -131,7 +131,7 @@ internal static class CodesCommands
                     : console.Red(resolution.Outcome.ToString(), colors);
                 console.Out.WriteLine($"input    {Text.Echo(raw, 80)}");
                 console.Out.WriteLine($"outcome  {outcome}");
-                if (resolution.MalformedReason != CodeMalformedReason.None)
+                if (resolution.MalformedReason is not null)
                 {
                     string at = resolution.InvalidCharacterIndex >= 0 ? $" at position {resolution.InvalidCharacterIndex + 1}" : string.Empty;
                     console.Out.WriteLine($"problem  {resolution.MalformedReason}{at}");

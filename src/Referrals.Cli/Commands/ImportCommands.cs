@@ -66,7 +66,7 @@ internal static class ImportCommands
                 await writer.WriteLineAsync(RefusedHeader);
                 foreach (var error in result.Errors)
                 {
-                    string detail = error.ReadReason?.ToString() ?? (error.Reason == Referrals.Attribution.BatchImportErrorReason.CaptureRefused ? error.Rejection.ToString() : string.Empty);
+                    string detail = error.ReadReason?.ToString() ?? (error.Rejection?.ToString() ?? string.Empty);
                     await writer.WriteLineAsync($"{error.LineNumber},{Text.Csv(error.Column)},{error.Reason},{detail},{Text.Csv(error.Message)}");
                 }
             }

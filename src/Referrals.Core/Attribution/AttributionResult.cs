@@ -22,13 +22,10 @@ public enum ChannelCombination
     OfflineToOffline = 4,
 }
 
-/// <summary>Why a conversion earned no referral credit.</summary>
-/// <remarks>The numeric values are stored; never renumber them.</remarks>
+/// <summary>Why a conversion earned no referral credit (<see cref="AttributionResult.Reason"/>).</summary>
+/// <remarks>The numeric values are stored (0: attributed, no reason); never renumber them.</remarks>
 public enum NotAttributedReason
 {
-    /// <summary>It was attributed.</summary>
-    None = 0,
-
     /// <summary>The program is not configured.</summary>
     ProgramNotConfigured = 1,
 
@@ -160,11 +157,11 @@ public sealed class AttributionResult
     /// <summary>The store, for offline conversions.</summary>
     public string? StoreId { get; internal init; }
 
-    /// <summary>Why no credit was given, or <see cref="NotAttributedReason.None"/>.</summary>
-    public NotAttributedReason Reason { get; internal init; }
+    /// <summary>Why no credit was given; <see langword="null"/> when the conversion was attributed (<see cref="IsAttributed"/>).</summary>
+    public NotAttributedReason? Reason { get; internal init; }
 
     /// <summary>True when a referrer earned the credit.</summary>
-    public bool IsAttributed => Reason == NotAttributedReason.None;
+    public bool IsAttributed => Reason is null;
 
     /// <summary>The referrer credited (level 1), or <see langword="null"/>.</summary>
     public ParticipantId? Referrer { get; internal init; }
@@ -205,7 +202,7 @@ public sealed class AttributionResult
     public Fraud.FraudAssessment? Fraud { get; internal init; }
 
     /// <summary>This decision with a fraud assessment, and the reason and chain the assessment leaves it.</summary>
-    internal AttributionResult WithFraud(Fraud.FraudAssessment assessment, NotAttributedReason reason, IReadOnlyList<ParticipantId> chain) => new()
+    internal AttributionResult WithFraud(Fraud.FraudAssessment assessment, NotAttributedReason? reason, IReadOnlyList<ParticipantId> chain) => new()
     {
         Program = Program,
         OrderId = OrderId,

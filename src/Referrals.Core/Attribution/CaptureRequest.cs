@@ -65,12 +65,9 @@ public enum CaptureOutcome
     Rejected = 3,
 }
 
-/// <summary>Why a capture was refused.</summary>
+/// <summary>Why a capture was refused (<see cref="CaptureResult.Rejection"/>).</summary>
 public enum CaptureRejection
 {
-    /// <summary>Not refused.</summary>
-    None = 0,
-
     /// <summary>The input cannot be a code or link.</summary>
     CodeMalformed = 1,
 
@@ -112,7 +109,7 @@ public enum CaptureRejection
 /// <summary>The outcome of recording a touch.</summary>
 public sealed class CaptureResult
 {
-    internal CaptureResult(CaptureOutcome outcome, CaptureRejection rejection, Touch? touch, CodeResolutionOutcome? codeOutcome)
+    internal CaptureResult(CaptureOutcome outcome, CaptureRejection? rejection, Touch? touch, CodeResolutionOutcome? codeOutcome)
     {
         Outcome = outcome;
         Rejection = rejection;
@@ -123,8 +120,8 @@ public sealed class CaptureResult
     /// <summary>What became of the capture.</summary>
     public CaptureOutcome Outcome { get; }
 
-    /// <summary>Why it was refused, or <see cref="CaptureRejection.None"/>.</summary>
-    public CaptureRejection Rejection { get; }
+    /// <summary>Why it was refused; <see langword="null"/> when it was captured or found already captured.</summary>
+    public CaptureRejection? Rejection { get; }
 
     /// <summary>The touch recorded (or found already recorded); <see langword="null"/> when refused.</summary>
     public Touch? Touch { get; }

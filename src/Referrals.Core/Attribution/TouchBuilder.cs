@@ -20,7 +20,7 @@ internal sealed class TouchBuilder(CodeResolver codes, IClock clock, bool requir
     /// <summary>The code index and resolution that resolve what was presented.</summary>
     public CodeResolver Codes => codes;
 
-    public async ValueTask<(Touch? Touch, CaptureRejection Rejection, CodeResolutionOutcome? CodeOutcome)> BuildAsync(
+    public async ValueTask<(Touch? Touch, CaptureRejection? Rejection, CodeResolutionOutcome? CodeOutcome)> BuildAsync(
         IAttributionFacts facts,
         CaptureRequest request,
         string? orderId,
@@ -116,7 +116,7 @@ internal sealed class TouchBuilder(CodeResolver codes, IClock clock, bool requir
             orderId: orderId,
             eventTime: request.EventTime,
             recordedAt: clock.GetCurrentInstant());
-        return (touch, CaptureRejection.None, outcome);
+        return (touch, null, outcome);
     }
 
     /// <summary>

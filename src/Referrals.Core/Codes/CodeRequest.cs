@@ -28,12 +28,9 @@ public sealed record CodeRequest
     public int? MaxUses { get; init; }
 }
 
-/// <summary>Why a vanity code was refused.</summary>
+/// <summary>Why a vanity code was refused (<see cref="VanityCodeResult.Rejection"/>).</summary>
 public enum VanityCodeRejection
 {
-    /// <summary>Not refused.</summary>
-    None = 0,
-
     /// <summary>Fewer characters than <see cref="VanityCodeOptions.MinLength"/>.</summary>
     TooShort = 1,
 
@@ -56,7 +53,7 @@ public enum VanityCodeRejection
 /// <summary>The outcome of asking for a vanity code: the record, or why not.</summary>
 public sealed class VanityCodeResult
 {
-    internal VanityCodeResult(ReferralCodeRecord? record, VanityCodeRejection rejection, string? message)
+    internal VanityCodeResult(ReferralCodeRecord? record, VanityCodeRejection? rejection, string? message)
     {
         Record = record;
         Rejection = rejection;
@@ -69,8 +66,8 @@ public sealed class VanityCodeResult
     /// <summary>The issued code, or <see langword="null"/>.</summary>
     public ReferralCodeRecord? Record { get; }
 
-    /// <summary>Why the code was refused, or <see cref="VanityCodeRejection.None"/>.</summary>
-    public VanityCodeRejection Rejection { get; }
+    /// <summary>Why the code was refused; <see langword="null"/> when it was issued.</summary>
+    public VanityCodeRejection? Rejection { get; }
 
     /// <summary>A sentence for the person who asked, naming the problem; <see langword="null"/> when issued.</summary>
     public string? Message { get; }

@@ -54,7 +54,7 @@ public readonly struct CodeResolution
         CodeResolutionOutcome outcome,
         IndexedCode found = default,
         CodeState state = default,
-        CodeMalformedReason malformedReason = CodeMalformedReason.None,
+        CodeMalformedReason malformedReason = CodeText.WellFormed,
         int invalidCharacterIndex = -1,
         ShareLinkParseResult? link = null,
         CodeResolver? resolver = null,
@@ -66,7 +66,7 @@ public readonly struct CodeResolution
         Outcome = outcome;
         _found = found;
         State = state;
-        MalformedReason = malformedReason;
+        _malformedReason = malformedReason;
         InvalidCharacterIndex = invalidCharacterIndex;
         Link = link;
         _resolver = resolver;
@@ -103,8 +103,10 @@ public readonly struct CodeResolution
     /// <summary>For <see cref="CodeResolutionOutcome.Found"/>: whether the code can be used at the instant it was resolved (the clock's).</summary>
     public CodeState State { get; }
 
-    /// <summary>For <see cref="CodeResolutionOutcome.Malformed"/>: why.</summary>
-    public CodeMalformedReason MalformedReason { get; }
+    /// <summary>For <see cref="CodeResolutionOutcome.Malformed"/>: why; otherwise <see langword="null"/>.</summary>
+    public CodeMalformedReason? MalformedReason => _malformedReason == CodeText.WellFormed ? null : _malformedReason;
+
+    private readonly CodeMalformedReason _malformedReason;
 
     /// <summary>For <see cref="CodeMalformedReason.InvalidCharacter"/>: the index of the first bad character in the input; otherwise -1.</summary>
     public int InvalidCharacterIndex { get; }
@@ -153,7 +155,7 @@ public readonly struct CodeResolution
 
     /// <summary>This resolution, its suggestions counted against <paramref name="program"/> and <paramref name="source"/>.</summary>
     internal CodeResolution CountedAgainst(ProgramId program, string? source) =>
-        new(Outcome, _found, State, MalformedReason, InvalidCharacterIndex, Link, _resolver, _raw, program, source);
+        new(Outcome, _found, State, _malformedReason, InvalidCharacterIndex, Link, _resolver, _raw, program, source);
 
     /// <inheritdoc />
     public override string ToString() => Outcome switch

@@ -118,7 +118,7 @@ internal sealed class CodeResolver
         {
             return ResolveLink(raw);
         }
-        if (reason != CodeMalformedReason.None)
+        if (reason != CodeText.WellFormed)
         {
             return Malformed(reason, bad);
         }
@@ -212,7 +212,7 @@ internal sealed class CodeResolver
             lc.Value.AsSpan().CopyTo(buffer);
             n = lc.Value.Length;
         }
-        else if (CodeText.Fold(raw, buffer, out n, out _) != CodeMalformedReason.None)
+        else if (CodeText.Fold(raw, buffer, out n, out _) != CodeText.WellFormed)
         {
             return [];
         }

@@ -163,7 +163,7 @@ internal sealed class AttributionDecider(IReadOnlyDictionary<ProgramId, ProgramR
         verdicts[winner] = verdicts[winner].WithVerdict(TouchVerdict.Chosen);
         var (chain, referrersFirst) = await ChainAsync(facts, conversion, chosen.Referrer, rules.MaxChainDepth, ct).ConfigureAwait(false);
         var credit = result.Create(
-            NotAttributedReason.None,
+            null,
             chosen.Referrer,
             verdicts,
             chosen.Code,
@@ -184,7 +184,7 @@ internal sealed class AttributionDecider(IReadOnlyDictionary<ProgramId, ProgramR
 
         public AttributionResult Repeat(AttributionResult first) =>
             Create(
-                NotAttributedReason.None,
+                null,
                 first.Referrer,
                 [],
                 first.Code,
@@ -196,7 +196,7 @@ internal sealed class AttributionDecider(IReadOnlyDictionary<ProgramId, ProgramR
                 Combine(first.Medium, first.Code, first.CaptureMethod, conversion.Channel));
 
         public AttributionResult Create(
-            NotAttributedReason reason,
+            NotAttributedReason? reason,
             ParticipantId? referrer,
             IReadOnlyList<ConsideredTouch> touches,
             ReferralCode? code,

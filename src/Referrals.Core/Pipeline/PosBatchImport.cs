@@ -65,7 +65,7 @@ internal sealed class PosBatchImport(ConversionFlow pipeline, Reevaluation reeva
     }
 
     /// <summary>Why a row that was read could not be imported: the error's reason, column and sentence (without the line).</summary>
-    private readonly record struct RowProblem(BatchImportErrorReason Reason, string? Column, string Text, CaptureRejection Rejection = CaptureRejection.None);
+    private readonly record struct RowProblem(BatchImportErrorReason Reason, string? Column, string Text, CaptureRejection? Rejection = null);
 
     private static (CaptureOutcome Outcome, RowProblem Problem, bool Order) Refused(BatchImportErrorReason reason, string? column, string text) =>
         (CaptureOutcome.Rejected, new RowProblem(reason, column, text), false);
@@ -206,7 +206,7 @@ internal sealed class PosBatchImport(ConversionFlow pipeline, Reevaluation reeva
     }
 
     /// <summary>A capture rejection in words, for an import error's sentence.</summary>
-    private static string Describe(CaptureRejection rejection) => rejection switch
+    private static string Describe(CaptureRejection? rejection) => rejection switch
     {
         CaptureRejection.CodeMalformed => "the code is neither a code nor a share link of ours",
         CaptureRejection.CodeNotFound => "no such code",
@@ -215,6 +215,6 @@ internal sealed class PosBatchImport(ConversionFlow pipeline, Reevaluation reeva
         CaptureRejection.CodeUnassigned => "the code is not handed to any referrer yet",
         CaptureRejection.LinkSignatureInvalid => "the link's signature does not hold",
         CaptureRejection.UnknownReferrer => "the referrer is not known",
-        _ => rejection.ToString(),
+        _ => rejection?.ToString() ?? "refused",
     };
 }

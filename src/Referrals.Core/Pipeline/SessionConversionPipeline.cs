@@ -410,14 +410,14 @@ internal sealed partial class SessionConversionPipeline(
         var written = await session.WriteAsync(new UnitOfWork { Touches = [touch], Notifications = note is null ? [] : [note] }, ct).ConfigureAwait(false);
         if (written.Status != WriteStatus.Written)
         {
-            return new CaptureResult(CaptureOutcome.Duplicate, CaptureRejection.None, touch, outcome);
+            return new CaptureResult(CaptureOutcome.Duplicate, null, touch, outcome);
         }
         ReferralsTelemetry.TouchesCaptured.Add(1);
         if (note is not null)
         {
             told.Add((note, touch));
         }
-        return new CaptureResult(CaptureOutcome.Captured, CaptureRejection.None, touch, outcome);
+        return new CaptureResult(CaptureOutcome.Captured, null, touch, outcome);
     }
 
     /// <summary>Records a built touch in a session of its own: begin, write, commit, notify.</summary>
@@ -501,5 +501,5 @@ internal sealed partial class SessionConversionPipeline(
     private static partial void LogRefundInOtherCurrency(ILogger logger, string refundId, string orderId, string program, string refundCurrency, string orderCurrency);
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "A code presented at a conversion in program {Program} was not recorded: {Rejection}")]
-    private static partial void LogPresentedCodeRejected(ILogger logger, string program, CaptureRejection rejection);
+    private static partial void LogPresentedCodeRejected(ILogger logger, string program, CaptureRejection? rejection);
 }

@@ -508,9 +508,9 @@ public sealed class ProgramReports
                 _attributed++;
                 _revenue.Add(Revenue(order));
             }
-            else
+            else if (a.Reason is { } reason)
             {
-                _reasons[a.Reason] = _reasons.GetValueOrDefault(a.Reason) + 1;
+                _reasons[reason] = _reasons.GetValueOrDefault(reason) + 1;
             }
             if (ReplayEngine.IsCounted(order))
             {

@@ -232,7 +232,7 @@ public sealed partial class ReferralCodeService
         Preconditions.CheckNotNull(vanity);
         CheckRequest(request with { Prefix = null });
         var (key, rejection, message) = ValidateVanity(vanity);
-        if (rejection != VanityCodeRejection.None)
+        if (rejection is not null)
         {
             return new VanityCodeResult(null, rejection, message);
         }
@@ -244,7 +244,7 @@ public sealed partial class ReferralCodeService
         _resolver.Index.Set(record);
         ReferralsTelemetry.CodesIssued.Add(1, new KeyValuePair<string, object?>(ReferralsTelemetry.Tags.Kind, "vanity"));
         LogCodeIssued(_logger, request.Program.Value, CodeKind.Vanity, request.Medium);
-        return new VanityCodeResult(record, VanityCodeRejection.None, null);
+        return new VanityCodeResult(record, null, null);
     }
 
     /// <summary>
@@ -420,7 +420,7 @@ public sealed partial class ReferralCodeService
     public Task<ReferralCodeRecord> AssignAsync(ReferralCode code, ParticipantId owner, CancellationToken cancellationToken = default) =>
         ChangeAsync(code, r => r.Owner is null || r.Owner == owner ? r with { Owner = owner } : null, "assign", cancellationToken);
 
-    private (string? Key, VanityCodeRejection Rejection, string? Message) ValidateVanity(string vanity)
+    private (string? Key, VanityCodeRejection? Rejection, string? Message) ValidateVanity(string vanity)
     {
         Span<char> buffer = stackalloc char[CodeText.MaxKeyLength];
         var reason = CodeText.Fold(vanity, buffer, out int n, out int bad);
@@ -450,7 +450,7 @@ public sealed partial class ReferralCodeService
         {
             return (null, VanityCodeRejection.Blocked, $"{Echo(vanity)} contains a blocked word.");
         }
-        return (key, VanityCodeRejection.None, null);
+        return (key, null, null);
     }
 
     /// <summary>Quotes a person's input for a message: shortened, invisible characters replaced.</summary>

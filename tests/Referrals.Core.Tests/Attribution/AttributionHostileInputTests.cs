@@ -95,7 +95,7 @@ public sealed class AttributionHostileInputTests
         Assert.Equal(4, unreadable.LineNumber);
         Assert.Equal(BatchImportErrorReason.Unreadable, unreadable.Reason);
         Assert.Equal(PosBatchErrorReason.InvalidValue, unreadable.ReadReason);
-        Assert.Equal(CaptureRejection.None, unreadable.Rejection);
+        Assert.Null(unreadable.Rejection);
         Assert.Equal("event_time", unreadable.Column);
         Assert.StartsWith("Line 4: ", unreadable.Message, StringComparison.Ordinal);
 
@@ -156,8 +156,8 @@ public sealed class AttributionHostileInputTests
             var result = Shared.Value.World.Attribution.CaptureAsync(c, Ct).AsTask().GetAwaiter().GetResult();
             bool typed = result.Outcome switch
             {
-                CaptureOutcome.Rejected => result.Rejection != CaptureRejection.None && result.Touch is null,
-                CaptureOutcome.Captured or CaptureOutcome.Duplicate => result.Rejection == CaptureRejection.None && result.Touch is not null,
+                CaptureOutcome.Rejected => result.Rejection is { } why && Enum.IsDefined(why) && result.Touch is null,
+                CaptureOutcome.Captured or CaptureOutcome.Duplicate => result.Rejection is null && result.Touch is not null,
                 _ => false,
             };
             return typed.Label(result.ToString());
@@ -194,7 +194,7 @@ public sealed class AttributionHostileInputTests
                     ? w.Attribution.RecordConversionAsync(conversion, Ct).AsTask().GetAwaiter().GetResult()
                     : w.Attribution.RecordConversionsAsync([conversion], Ct).AsTask().GetAwaiter().GetResult()[0];
                 var stored = w.Attribution.FindAttributionAsync(Customers, conversion.OrderId, Ct).AsTask().GetAwaiter().GetResult();
-                return (result.OrderId == conversion.OrderId && Enum.IsDefined(result.Reason) && stored is not null)
+                return (result.OrderId == conversion.OrderId && (result.Reason is null) == result.IsAttributed && (result.Reason is not { } why || Enum.IsDefined(why)) && stored is not null)
                     .Label(result.Explain());
             });
 
@@ -223,7 +223,7 @@ public sealed class AttributionHostileInputTests
                 Assert.DoesNotContain(error.LineNumber, file.GoodRows.Select(g => g.Line));
                 Assert.True(Enum.IsDefined(error.Reason), error.Reason.ToString());
                 Assert.Equal(error.Reason == BatchImportErrorReason.Unreadable, error.ReadReason is not null);
-                Assert.Equal(error.Reason == BatchImportErrorReason.CaptureRefused, error.Rejection != CaptureRejection.None);
+                Assert.Equal(error.Reason == BatchImportErrorReason.CaptureRefused, error.Rejection is not null);
                 Assert.StartsWith($"Line {error.LineNumber.ToString(CultureInfo.InvariantCulture)}", error.Message, StringComparison.Ordinal);
             }
         });

@@ -188,7 +188,7 @@ public sealed class CodeStateAtEventTimeTests
     [InlineData("revoke")]
     public async Task The_arrival_order_of_a_switch_off_and_a_sale_made_before_it_does_not_change_the_decision(string change)
     {
-        var decisions = new List<(NotAttributedReason, ParticipantId?, bool, TouchKind?, ChannelCombination?)>();
+        var decisions = new List<(NotAttributedReason?, ParticipantId?, bool, TouchKind?, ChannelCombination?)>();
         foreach (bool saleFirst in new[] { true, false })
         {
             var w = new AttributionWorld();
@@ -213,7 +213,7 @@ public sealed class CodeStateAtEventTimeTests
             decisions.Add((d.Reason, d.Referrer, d.Code == code.Code, d.CaptureMethod, d.Combination));
         }
 
-        Assert.Equal((NotAttributedReason.None, new ParticipantId("anna"), true, TouchKind.CodeEnteredOnline, ChannelCombination.OnlineToOnline), decisions[0]);
+        Assert.Equal((null, new ParticipantId("anna"), true, TouchKind.CodeEnteredOnline, ChannelCombination.OnlineToOnline), decisions[0]);
         Assert.Equal(decisions[0], decisions[1]);
     }
 

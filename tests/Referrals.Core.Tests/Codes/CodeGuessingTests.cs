@@ -28,7 +28,7 @@ public sealed class CodeGuessingTests
         var w = new AttributionWorld();
         var ana = await w.ParticipantAsync("ana");
         var code = await w.CodeAsync(ana, ShareMedium.Receipt);
-        var outcomes = new List<CaptureRejection>();
+        var outcomes = new List<CaptureRejection?>();
 
         // A script types codes into a web form that passes neither a source nor a visitor id, only the logged-in customer.
         for (int i = 0; i < 5000; i++)
@@ -56,7 +56,7 @@ public sealed class CodeGuessingTests
             Source = $"203.0.113.{ip % 256}/{ip / 256}", EventTime = Monday,
         };
 
-        var outcomes = new List<CaptureRejection>();
+        var outcomes = new List<CaptureRejection?>();
         for (int i = 0; i < 500; i++)
         {
             outcomes.Add((await w.Attribution.CaptureAsync(From(Guess(i), i), Ct)).Rejection);

@@ -109,8 +109,8 @@ public sealed class CodeResolutionHostileInputTests
         Span<char> buffer = stackalloc char[CodeText.MaxKeyLength];
         var reason = CodeText.Fold(raw, buffer, out int written, out int bad);
         bool parsed = ReferralCode.TryParse(raw, out var code);
-        return Enum.IsDefined(reason)
-            && parsed == (reason == CodeMalformedReason.None)
+        return (reason == CodeText.WellFormed || Enum.IsDefined(reason))
+            && parsed == (reason == CodeText.WellFormed)
             && (!parsed || (code.Value == new string(buffer[..written]) && CodeText.IsFolded(code.Value)))
             && (reason == CodeMalformedReason.InvalidCharacter) == (bad >= 0)
             && (bad < 0 || (bad < raw.Length && CodeAlphabet.FoldChar(raw[bad]) == '\0'));
@@ -121,7 +121,7 @@ public sealed class CodeResolutionHostileInputTests
     {
         var t = new TestServices();
         var result = t.Codes.IssueVanityAsync(vanity, TestServices.Request(), Ct).GetAwaiter().GetResult();
-        return result.Rejection == VanityCodeRejection.None
+        return result.Rejection is null
             ? result.Record is not null && t.Codes.Resolve(vanity) is { Code: { } found, Display: { } shown } && found == result.Record.Code && shown == result.Record.Display
             : result.Record is null && !string.IsNullOrEmpty(result.Message) && HostileText.IsSafeMessage(result.Message);
     }
@@ -135,11 +135,11 @@ public sealed class CodeResolutionHostileInputTests
         }
         if (r.Outcome != CodeResolutionOutcome.Malformed)
         {
-            return r.MalformedReason == CodeMalformedReason.None && (r.Outcome != CodeResolutionOutcome.Found || r.Code is not null);
+            return r.MalformedReason is null && (r.Outcome != CodeResolutionOutcome.Found || r.Code is not null);
         }
         return r.MalformedReason switch
         {
-            CodeMalformedReason.None => false,
+            null => false,
             CodeMalformedReason.InvalidCharacter => r.InvalidCharacterIndex >= 0 && r.InvalidCharacterIndex < input.Length,
             CodeMalformedReason.InvalidLink => r.Link is { IsSuccess: false } link && ShareLinkHostileInputTests.IsConsistent(link, input),
             _ => r.InvalidCharacterIndex == -1,

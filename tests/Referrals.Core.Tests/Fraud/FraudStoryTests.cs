@@ -314,7 +314,7 @@ public sealed class FraudStoryTests
     {
         var strict = World(f => f.Scores[FraudSignalNames.SelfReferralDevice] = 100);
         var lenient = World(f => f.Scores[FraudSignalNames.SelfReferralDevice] = 0);
-        foreach (var (w, expected) in new[] { (strict, NotAttributedReason.FraudBlocked), (lenient, NotAttributedReason.None) })
+        foreach (var (w, expected) in new[] { (strict, (NotAttributedReason?)NotAttributedReason.FraudBlocked), (lenient, null) })
         {
             var ana = await RegisterAsync(w, "ana", fingerprints: Device(w, "ana-phone"));
             var code = await w.CodeAsync(ana, ShareMedium.Sms);

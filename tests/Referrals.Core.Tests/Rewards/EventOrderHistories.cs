@@ -520,7 +520,7 @@ internal sealed class EventOrderWorld : IDisposable
                 if (captured.Outcome == CaptureOutcome.Rejected)
                 {
                     // The library may refuse a touch (a code's state, say), but never for what would be a fault of this harness.
-                    Assert.DoesNotContain(captured.Rejection, HarnessFaults);
+                    Assert.DoesNotContain(Assert.NotNull(captured.Rejection), HarnessFaults);
                 }
                 await Attribution.ReevaluateCustomerAsync(Program, new ParticipantId(t.Customer), Ct);
                 break;

@@ -115,10 +115,10 @@ public sealed class PosBatchSnippets
         // Lines 6 to 9: refused, each with its reason; line 6's order was not recorded.
         Assert.Collection(
             import.Errors,
-            e => Check(e, BatchImportErrorReason.Unreadable, "event_time", PosBatchErrorReason.InvalidValue, CaptureRejection.None),
+            e => Check(e, BatchImportErrorReason.Unreadable, "event_time", PosBatchErrorReason.InvalidValue, null),
             e => Check(e, BatchImportErrorReason.CaptureRefused, "code", null, CaptureRejection.CodeNotFound),
-            e => Check(e, BatchImportErrorReason.Unreadable, "capture_id", PosBatchErrorReason.DuplicateCaptureId, CaptureRejection.None),
-            e => Check(e, BatchImportErrorReason.Unreadable, "amount", PosBatchErrorReason.InvalidValue, CaptureRejection.None));
+            e => Check(e, BatchImportErrorReason.Unreadable, "capture_id", PosBatchErrorReason.DuplicateCaptureId, null),
+            e => Check(e, BatchImportErrorReason.Unreadable, "amount", PosBatchErrorReason.InvalidValue, null));
         Assert.Null(await attribution.FindAttributionAsync(Customers, "pos-55005", ct));
         Assert.Null(await attribution.FindAttributionAsync(Customers, "pos-55007", ct));
         Assert.Null(await attribution.FindAttributionAsync(Customers, "pos-55008", ct));
@@ -200,7 +200,7 @@ public sealed class PosBatchSnippets
         Assert.Equal(BatchImportErrorReason.ContactHashKeyMissing, Assert.Single(hashless.Errors).Reason);
     }
 
-    private static void Check(BatchImportError e, BatchImportErrorReason reason, string column, PosBatchErrorReason? read, CaptureRejection rejection)
+    private static void Check(BatchImportError e, BatchImportErrorReason reason, string column, PosBatchErrorReason? read, CaptureRejection? rejection)
     {
         Assert.Equal(reason, e.Reason);
         Assert.Equal(column, e.Column);

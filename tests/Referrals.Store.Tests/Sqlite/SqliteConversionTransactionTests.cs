@@ -114,8 +114,8 @@ public sealed class SqliteConversionTransactionTests : IDisposable
         Assert.Equal(await OutcomesAsync(single, oneByOne), await OutcomesAsync(batched, fromBatch));
         // The story itself: credited, a repeat purchase, the same order sent twice, a self-referral, another credit.
         Assert.Equal(
-            [(NotAttributedReason.None, "ana", false, 2), (NotAttributedReason.None, "ana", true, 0), (NotAttributedReason.None, "ana", false, 2),
-             (NotAttributedReason.SelfReferral, null, false, 0), (NotAttributedReason.None, "ben", false, 2)],
+            [(null, "ana", false, 2), (null, "ana", true, 0), (null, "ana", false, 2),
+             (NotAttributedReason.SelfReferral, null, false, 0), (null, "ben", false, 2)],
             await OutcomesAsync(batched, fromBatch));
     }
 
@@ -178,11 +178,11 @@ public sealed class SqliteConversionTransactionTests : IDisposable
         ];
     }
 
-    private static async Task<List<(NotAttributedReason Reason, string? Referrer, bool IsRepeat, int Rewards)>> OutcomesAsync(ServiceProvider provider, IEnumerable<AttributionResult> results)
+    private static async Task<List<(NotAttributedReason? Reason, string? Referrer, bool IsRepeat, int Rewards)>> OutcomesAsync(ServiceProvider provider, IEnumerable<AttributionResult> results)
     {
         var store = provider.GetRequiredService<IReferralStore>();
         var attribution = provider.GetRequiredService<AttributionService>();
-        var outcomes = new List<(NotAttributedReason, string?, bool, int)>();
+        var outcomes = new List<(NotAttributedReason?, string?, bool, int)>();
         foreach (var r in results)
         {
             var stored = await attribution.FindAttributionAsync(Program, r.OrderId, Ct);

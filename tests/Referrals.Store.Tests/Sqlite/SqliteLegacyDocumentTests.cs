@@ -79,7 +79,7 @@ public sealed class SqliteLegacyDocumentTests : IDisposable
     // compared the two readings until then, on the same Core reader of format-0 documents, which this change leaves as
     // it was).
     private const string OldAttribution = """
-        customers|o-1|bob|2026-11-23T09:00:00Z|49.90 EUR|Offline|store-7|None|False|ana|ANA2026|2026-11-23T09:00:00Z|Sms|PosContactLookup|t-1|OnlineToOnline|ana,zoe|t-1/PosContactLookup/ana/2026-11-23T08:59:59Z/0|Review/40/30/80/2026-11-23T09:00:00Z/self_referral.device/40/device seen|Order o-1 of bob (49.90 EUR, Offline store store-7) at 2026-11-23T09:00:00Z: credited to ana via PosContactLookup of a Sms referral (code ANA2026), OnlineToOnline; chain ana <- zoe.
+        customers|o-1|bob|2026-11-23T09:00:00Z|49.90 EUR|Offline|store-7|attributed|False|ana|ANA2026|2026-11-23T09:00:00Z|Sms|PosContactLookup|t-1|OnlineToOnline|ana,zoe|t-1/PosContactLookup/ana/2026-11-23T08:59:59Z/0|Review/40/30/80/2026-11-23T09:00:00Z/self_referral.device/40/device seen|Order o-1 of bob (49.90 EUR, Offline store store-7) at 2026-11-23T09:00:00Z: credited to ana via PosContactLookup of a Sms referral (code ANA2026), OnlineToOnline; chain ana <- zoe.
         Fraud verdict Review: score 40 (review from 30, block from 80):
           self_referral.device (+40): device seen
           2026-11-23T08:59:59Z PosContactLookup -> ana: 0
@@ -94,7 +94,7 @@ public sealed class SqliteLegacyDocumentTests : IDisposable
         """;
 
     private static string Shape(AttributionResult a) =>
-        string.Join('|', a.Program, a.OrderId, a.Customer, a.ConversionTime, a.Amount, a.ConversionChannel, a.StoreId, a.Reason, a.IsRepeat,
+        string.Join('|', a.Program, a.OrderId, a.Customer, a.ConversionTime, a.Amount, a.ConversionChannel, a.StoreId, a.Reason?.ToString() ?? "attributed", a.IsRepeat,
             a.Referrer, a.Code, a.DecidedAt, a.Medium, a.CaptureMethod, a.TouchId, a.Combination, string.Join(',', a.Chain),
             string.Join(',', a.Touches.Select(t => $"{t.TouchId}/{t.Kind}/{t.Referrer}/{t.EventTime}/{t.Verdict}")), a.Fraud is { } f ? $"{f.Verdict}/{f.Score}/{f.ReviewAt}/{f.BlockAt}/{f.AssessedAt}/{string.Join(',', f.Signals.Select(s => $"{s.Name}/{s.Score}/{s.Evidence}"))}" : "-",
             a.Explain());

@@ -46,7 +46,7 @@ public sealed class BatchImportError
         string? column,
         string message,
         PosBatchErrorReason? readReason = null,
-        CaptureRejection rejection = CaptureRejection.None)
+        CaptureRejection? rejection = null)
     {
         LineNumber = lineNumber;
         Reason = reason;
@@ -71,8 +71,8 @@ public sealed class BatchImportError
     /// <summary>For <see cref="BatchImportErrorReason.Unreadable"/>: the reason the POS batch reader gave; otherwise <see langword="null"/>.</summary>
     public PosBatchErrorReason? ReadReason { get; }
 
-    /// <summary>For <see cref="BatchImportErrorReason.CaptureRefused"/>: why the capture was refused; otherwise <see cref="CaptureRejection.None"/>.</summary>
-    public CaptureRejection Rejection { get; }
+    /// <summary>For <see cref="BatchImportErrorReason.CaptureRefused"/>: why the capture was refused; otherwise <see langword="null"/>.</summary>
+    public CaptureRejection? Rejection { get; }
 
     /// <summary>
     /// An English sentence for the person who fixes the file, starting with <c>Line n:</c>; it names the column and the

@@ -74,7 +74,7 @@ internal static class LegacyDocuments
             Amount = Money(detail, "amount", "currency"),
             ConversionChannel = (Channel)JsonText.ReadInt(detail, "channel"),
             StoreId = JsonText.ReadText(detail, "store_id"),
-            Reason = (NotAttributedReason)reason.GetInt32(),
+            Reason = OrderDocument.ReasonOf(reason.GetInt32()),
             IsRepeat = Number(root, "is_repeat") != 0,
             Referrer = JsonText.ReadText(root, "referrer") is { } r ? new ParticipantId(r) : null,
             Code = JsonText.ReadText(root, "code") is { } code ? ReferralCode.FromNormalized(code) : null,

@@ -24,10 +24,16 @@ internal sealed record OrderDocument(AttributionResult Attribution, RewardDecisi
 
     public string ToJson() => JsonText.Write(FormatVersion, this, static (w, d) => d.WriteBody(w));
 
+    // An attributed decision has no reason; documents store it as 0, the value the enum's former None member had.
+    private const int NoReason = 0;
+
+    /// <summary>A stored reason: 0 (attributed) is none.</summary>
+    internal static NotAttributedReason? ReasonOf(int stored) => stored == NoReason ? null : (NotAttributedReason)stored;
+
     private void WriteBody(Utf8JsonWriter w)
     {
         var a = Attribution;
-        w.WriteNumber("reason", (int)a.Reason);
+        w.WriteNumber("reason", (int?)a.Reason ?? NoReason);
         JsonText.WriteText(w, "referrer", a.Referrer?.Value);
         JsonText.WriteText(w, "code", a.Code?.Value);
         w.WriteNumber("medium", (int)a.Medium);
@@ -198,7 +204,7 @@ internal sealed record OrderDocument(AttributionResult Attribution, RewardDecisi
             ConversionTime = c.EventTime,
             ConversionChannel = c.Channel,
             StoreId = c.StoreId,
-            Reason = (NotAttributedReason)root.GetProperty("reason").GetInt32(),
+            Reason = ReasonOf(root.GetProperty("reason").GetInt32()),
             Referrer = JsonText.ReadText(root, "referrer") is { } r ? new ParticipantId(r) : null,
             Code = JsonText.ReadText(root, "code") is { } code ? Referrals.ReferralCode.FromNormalized(code) : null,
             Medium = (ShareMedium)JsonText.ReadInt(root, "medium"),
