@@ -91,22 +91,7 @@ internal sealed class PostgreSqlSameRows
         var first = new NpgsqlBatch(connection);
         var batch = first;
         var keys = new List<(NpgsqlParameter Parameter, Func<int, object> Value)>();
-        NpgsqlBatchCommand Add(string sql, params object[] values)
-        {
-            var command = new NpgsqlBatchCommand(sql);
-            foreach (var v in values)
-            {
-                command.Parameters.Add(v is Func<int, object> f ? Keyed(f) : new NpgsqlParameter { Value = v });
-            }
-            batch.BatchCommands.Add(command);
-            return command;
-        }
-        NpgsqlParameter Keyed(Func<int, object> value)
-        {
-            var p = new NpgsqlParameter { Value = value(0) };
-            keys.Add((p, value));
-            return p;
-        }
+        void Add(string sql, params object[] values) => AddCommand(batch, keys, sql, values);
         Func<int, object> Key(string template) => n => Map(template, n);
 
         if (reads)
@@ -166,25 +151,7 @@ internal sealed class PostgreSqlSameRows
         var keys = new List<(NpgsqlParameter Parameter, Func<int, object> Value)>();
         var reads = new NpgsqlBatch(connection);
         var writes = new NpgsqlBatch(connection);
-        void Add(NpgsqlBatch batch, string sql, params object[] values)
-        {
-            var command = new NpgsqlBatchCommand(sql);
-            foreach (var v in values)
-            {
-                NpgsqlParameter parameter;
-                if (v is Func<int, object> f)
-                {
-                    parameter = new NpgsqlParameter { Value = f(0) };
-                    keys.Add((parameter, f));
-                }
-                else
-                {
-                    parameter = new NpgsqlParameter { Value = v };
-                }
-                command.Parameters.Add(parameter);
-            }
-            batch.BatchCommands.Add(command);
-        }
+        void Add(NpgsqlBatch batch, string sql, params object[] values) => AddCommand(batch, keys, sql, values);
         Func<int, object> Key(string template) => n => Map(template, n);
         var order = _rows.Single(r => r.Table == "orders");
         long eventTime = (long)Value(order, "event_time");
@@ -202,6 +169,25 @@ internal sealed class PostgreSqlSameRows
         await reads.PrepareAsync().ConfigureAwait(false);
         await writes.PrepareAsync().ConfigureAwait(false);
         return new Batch(reads, writes, keys, this, expected: 2, rawTransaction: true);
+    }
+
+    /// <summary>
+    /// Adds a statement with positional parameters to <paramref name="batch"/>; a value given as a function of the
+    /// operation's number is a key, set again before each execution (<see cref="Batch.ExecuteAsync"/>).
+    /// </summary>
+    private static void AddCommand(NpgsqlBatch batch, List<(NpgsqlParameter Parameter, Func<int, object> Value)> keys, string sql, object[] values)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        foreach (var v in values)
+        {
+            var parameter = new NpgsqlParameter { Value = v is Func<int, object> f ? f(0) : v };
+            if (v is Func<int, object> key)
+            {
+                keys.Add((parameter, key));
+            }
+            command.Parameters.Add(parameter);
+        }
+        batch.BatchCommands.Add(command);
     }
 
     /// <summary>A prepared batch; each <see cref="ExecuteAsync"/> writes the rows again under new keys.</summary>
