@@ -84,7 +84,7 @@ internal static class CodeText
         {
             packed = p | ((ulong)n << 60);
         }
-        return CodeText.WellFormed;
+        return WellFormed;
     }
 
     /// <summary>
@@ -220,7 +220,7 @@ internal static class CodeText
     public static string? FoldToString(ReadOnlySpan<char> raw)
     {
         Span<char> buffer = stackalloc char[MaxKeyLength];
-        return Fold(raw, buffer, out int n, out _) == CodeText.WellFormed ? new string(buffer[..n]) : null;
+        return Fold(raw, buffer, out int n, out _) == WellFormed ? new string(buffer[..n]) : null;
     }
 
     /// <summary>True if <paramref name="folded"/> is already in normalised form (idempotence of <see cref="Fold(ReadOnlySpan{char}, Span{char}, out int, out int)"/>).</summary>
