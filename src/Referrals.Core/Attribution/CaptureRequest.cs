@@ -25,7 +25,7 @@ public sealed record CaptureRequest
     /// <summary>For <see cref="TouchKind.PosContactLookup"/>: the referrer the cashier confirmed from <c>ParticipantService.LookupReferrersAsync</c>.</summary>
     public ParticipantId? Referrer { get; init; }
 
-    /// <summary>The prospect's visitor or device id.</summary>
+    /// <summary>The prospect's visitor or device id: at most 256 characters, no control character or unpaired surrogate.</summary>
     public string? VisitorId { get; init; }
 
     /// <summary>The prospect's customer id.</summary>
@@ -34,13 +34,16 @@ public sealed record CaptureRequest
     /// <summary>The keyed hash of the prospect's e-mail or phone.</summary>
     public ContactHash? Contact { get; init; }
 
-    /// <summary>The store, for offline captures.</summary>
+    /// <summary>The store, for offline captures: at most 64 characters, no control character or unpaired surrogate.</summary>
     public string? StoreId { get; init; }
 
-    /// <summary>The register, for POS captures.</summary>
+    /// <summary>The register, for POS captures: at most 64 characters, no control character or unpaired surrogate.</summary>
     public string? RegisterId { get; init; }
 
-    /// <summary>The capturing system's own id for the capture (a POS capture id): makes re-sending idempotent.</summary>
+    /// <summary>
+    /// The capturing system's own id for the capture (a POS capture id): makes re-sending idempotent. At most 128
+    /// characters, no control character or unpaired surrogate.
+    /// </summary>
     public string? CaptureId { get; init; }
 
     /// <summary>

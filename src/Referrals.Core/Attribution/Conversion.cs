@@ -12,7 +12,10 @@ public sealed record Conversion
     /// <summary>The program.</summary>
     public required ProgramId Program { get; init; }
 
-    /// <summary>The host's order id: the idempotency key.</summary>
+    /// <summary>
+    /// The host's order id: the idempotency key, compared exactly as given. 1 to 128 characters, not blank, with no
+    /// control character and no unpaired surrogate half (stored as UTF-8 it would become U+FFFD, and two orders one).
+    /// </summary>
     public required string OrderId { get; init; }
 
     /// <summary>The referee: the customer who converted.</summary>
@@ -27,10 +30,10 @@ public sealed record Conversion
     /// <summary>Where the order was placed: online (web, app) or offline (a store). Default online.</summary>
     public Channel Channel { get; init; } = Channel.Online;
 
-    /// <summary>The store, for offline conversions.</summary>
+    /// <summary>The store, for offline conversions: at most 64 characters, no control character or unpaired surrogate.</summary>
     public string? StoreId { get; init; }
 
-    /// <summary>The visitor or device id of the web or app session, when known.</summary>
+    /// <summary>The visitor or device id of the web or app session, when known: at most 256 characters, no control character or unpaired surrogate.</summary>
     public string? VisitorId { get; init; }
 
     /// <summary>Keyed hashes of the customer's e-mail and phone, when known.</summary>
@@ -52,7 +55,7 @@ public sealed record Conversion
     /// </remarks>
     public string? PresentedCode { get; init; }
 
-    /// <summary>The register, for conversions at a till.</summary>
+    /// <summary>The register, for conversions at a till: at most 64 characters, no control character or unpaired surrogate.</summary>
     public string? RegisterId { get; init; }
 
     /// <summary>

@@ -75,6 +75,14 @@ internal static class UntrustedText
     /// <summary>The code point in the usual notation (<c>U+FFFF</c>), to name a character that cannot be shown.</summary>
     public static string CodePoint(char c) => "U+" + ((int)c).ToString("X4", CultureInfo.InvariantCulture);
 
+    /// <summary>The index of the first control character (C0, DEL or C1: a tab, a NUL) in <paramref name="text"/>, or -1.</summary>
+    public static int IndexOfControl(ReadOnlySpan<char> text)
+    {
+        int c0 = text.IndexOfAnyInRange('\u0000', '\u001F');
+        int c1 = text.IndexOfAnyInRange('\u007F', '\u009F');
+        return c0 < 0 ? c1 : c1 < 0 ? c0 : Math.Min(c0, c1);
+    }
+
     /// <summary>The index of the first unpaired surrogate half in <paramref name="text"/>, or -1 when it is well-formed UTF-16.</summary>
     public static int IndexOfUnpairedSurrogate(ReadOnlySpan<char> text)
     {

@@ -121,9 +121,9 @@ public sealed class ReferralsOptions
         foreach (var (id, program) in Programs)
         {
             string path = $"{root}:Programs:{id}";
-            if (string.IsNullOrEmpty(id) || id.Length > ProgramId.MaxLength || char.IsWhiteSpace(id[0]) || char.IsWhiteSpace(id[^1]))
+            if (IdentifierRules.Problem(id, ProgramId.MaxLength, "A program id") is { } problem)
             {
-                f.Add($"{path}: a program id is 1 to {ProgramId.MaxLength} characters without surrounding white space; got '{id}'.");
+                f.Add($"{path}: {problem}");
             }
             if (program is null)
             {

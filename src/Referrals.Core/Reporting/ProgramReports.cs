@@ -76,10 +76,15 @@ public sealed class ProgramReports
         return rules;
     }
 
-    private ProgramOptions Configured(ProgramId program) =>
-        _options.Programs.TryGetValue(program.Value, out var p)
+    private ProgramOptions Configured(ProgramId program)
+    {
+        IdentifierRules.CheckSet(program, nameof(program));
+        return _options.Programs.TryGetValue(program.Value, out var p)
             ? p
             : throw new ArgumentException($"Program '{program}' is not configured (Referrals:Programs:{program}).", nameof(program));
+    }
+
+    private static readonly LocalDate LastBoundedDay = new(9998, 1, 1);
 
     private (Instant From, Instant Until) Window(ProgramId program, LocalDate? from, LocalDate? to, out DateTimeZone zone)
     {
@@ -89,9 +94,12 @@ public sealed class ProgramReports
         {
             throw new ArgumentException($"The last day ({t:yyyy-MM-dd}) is before the first ({f:yyyy-MM-dd}).", nameof(to));
         }
+        // Every event time is from 0001-01-01 up to 9998-01-01 UTC (EventTimes), so a first day before year 1 or a last day
+        // from 9998 on bounds nothing: no bound then, rather than day arithmetic that overflows NodaTime's range at its ends
+        // (LocalDate.MinIsoValue, MaxIsoValue).
         return (
-            from is { } start ? zone.AtStartOfDay(start).ToInstant() : Instant.MinValue,
-            to is { } end ? zone.AtStartOfDay(end.PlusDays(1)).ToInstant() : Instant.MaxValue);
+            from is { } start && start.Year >= 1 ? zone.AtStartOfDay(start).ToInstant() : Instant.MinValue,
+            to is { } end && end < LastBoundedDay ? zone.AtStartOfDay(end.PlusDays(1)).ToInstant() : Instant.MaxValue);
     }
 
     // ---------------------------------------------------------------- replay

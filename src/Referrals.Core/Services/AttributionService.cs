@@ -109,11 +109,16 @@ public sealed class AttributionService
     /// <see cref="Links.LinkOptions.RequireSignature"/> says so; an unsigned link's medium is never believed.
     /// </remarks>
     /// <exception cref="ArgumentNullException"><paramref name="request"/> is <see langword="null"/>.</exception>
-    /// <exception cref="ArgumentException"><see cref="CaptureRequest.Kind"/> is not a defined value.</exception>
+    /// <exception cref="ArgumentException">
+    /// <see cref="CaptureRequest.Kind"/> is not a defined value, the program, referrer or customer is a default id, or a
+    /// visitor, store, register or capture id breaks the id rules (too long, blank, an unpaired surrogate or a control
+    /// character).
+    /// </exception>
     public async ValueTask<CaptureResult> CaptureAsync(CaptureRequest request, CancellationToken cancellationToken = default)
     {
         Preconditions.CheckNotNull(request);
         Preconditions.CheckArgument(Enum.IsDefined(request.Kind), nameof(request), $"Unknown touch kind {(int)request.Kind}.");
+        CheckIds(request);
         if (request.VisitorId is null && request.Customer is null && request.Contact is null)
         {
             return new CaptureResult(CaptureOutcome.Rejected, CaptureRejection.NoProspect, null, null);
@@ -136,9 +141,10 @@ public sealed class AttributionService
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="conversion"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">
-    /// The order id is empty or longer than 128 characters, the amount is below 0 or above 1,000,000,000,000 (10^12, in
-    /// major units) or has no currency, the channel is not defined, or the event time is outside 0001-01-01T00:00:00Z to
-    /// 9997-12-31T23:59:59Z.
+    /// The program or customer is a default id; the order id is blank or longer than 128 characters; the order, store,
+    /// register or visitor id holds an unpaired surrogate or a control character (see <see cref="Conversion.OrderId"/>);
+    /// the amount is below 0 or above 1,000,000,000,000 (10^12, in major units) or has no currency; the channel is not
+    /// defined; or the event time is outside 0001-01-01T00:00:00Z to 9997-12-31T23:59:59Z.
     /// </exception>
     public ValueTask<AttributionResult> RecordConversionAsync(Conversion conversion, CancellationToken cancellationToken = default)
     {
@@ -180,19 +186,32 @@ public sealed class AttributionService
     /// <exception cref="ArgumentNullException"><paramref name="csv"/> is <see langword="null"/>.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled; the rows imported before stay.</exception>
     /// <remarks>E-mail and phone columns are hashed on arrival with <see cref="ContactHasher"/> (it needs <c>Referrals:Privacy:ContactHashKey</c>) and never stored.</remarks>
-    public Task<BatchImportResult> ImportPosBatchAsync(ProgramId program, TextReader csv, CancellationToken cancellationToken = default) =>
-        _import.ImportAsync(program, csv, cancellationToken);
+    /// <exception cref="ArgumentException"><paramref name="program"/> is a default id.</exception>
+    public Task<BatchImportResult> ImportPosBatchAsync(ProgramId program, TextReader csv, CancellationToken cancellationToken = default)
+    {
+        IdentifierRules.CheckSet(program, nameof(program));
+        return _import.ImportAsync(program, csv, cancellationToken);
+    }
 
     /// <summary>Decides one recorded conversion again (after late touches or identity links) and stores the new decision.</summary>
     /// <returns>The decision, or <see langword="null"/> when no such order was recorded.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="orderId"/> is <see langword="null"/>.</exception>
-    public ValueTask<AttributionResult?> ReevaluateAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default) =>
-        _reevaluation.OrderAsync(program, Preconditions.CheckNotNull(orderId), cancellationToken);
+    /// <exception cref="ArgumentException"><paramref name="program"/> is a default id, or <paramref name="orderId"/> no order id (see <see cref="Conversion.OrderId"/>).</exception>
+    public ValueTask<AttributionResult?> ReevaluateAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default)
+    {
+        IdentifierRules.CheckOrder(program, orderId);
+        return _reevaluation.OrderAsync(program, orderId, cancellationToken);
+    }
 
     /// <summary>Decides all of a customer's conversions again, in event order.</summary>
     /// <returns>How many decisions changed.</returns>
-    public ValueTask<int> ReevaluateCustomerAsync(ProgramId program, ParticipantId customer, CancellationToken cancellationToken = default) =>
-        _reevaluation.CustomerAsync(program, customer, except: null, cancellationToken);
+    /// <exception cref="ArgumentException"><paramref name="program"/> or <paramref name="customer"/> is a default id.</exception>
+    public ValueTask<int> ReevaluateCustomerAsync(ProgramId program, ParticipantId customer, CancellationToken cancellationToken = default)
+    {
+        IdentifierRules.CheckSet(program, nameof(program));
+        IdentifierRules.CheckSet(customer, nameof(customer));
+        return _reevaluation.CustomerAsync(program, customer, except: null, cancellationToken);
+    }
 
     /// <summary>
     /// Decides every conversion of a program again, in event order, repeating until nothing changes (chains depend on
@@ -200,24 +219,57 @@ public sealed class AttributionService
     /// The notifiers are not told of the decisions (a repair, not news); reward changes are told.
     /// </summary>
     /// <returns>How many decisions changed in all.</returns>
-    public ValueTask<int> ReevaluateProgramAsync(ProgramId program, CancellationToken cancellationToken = default) =>
-        _reevaluation.ProgramAsync(program, cancellationToken);
+    /// <exception cref="ArgumentException"><paramref name="program"/> is a default id.</exception>
+    public ValueTask<int> ReevaluateProgramAsync(ProgramId program, CancellationToken cancellationToken = default)
+    {
+        IdentifierRules.CheckSet(program, nameof(program));
+        return _reevaluation.ProgramAsync(program, cancellationToken);
+    }
 
     /// <summary>Reads the decision of an order, or <see langword="null"/>.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="orderId"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="program"/> is a default id, or <paramref name="orderId"/> no order id (see <see cref="Conversion.OrderId"/>).</exception>
     public async ValueTask<AttributionResult?> FindAttributionAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default)
     {
-        Preconditions.CheckNotNull(orderId);
+        IdentifierRules.CheckOrder(program, orderId);
         var order = await _store.FindOrderAsync(program, orderId, cancellationToken).ConfigureAwait(false);
         return order is null ? null : OrderDocument.FromRow(order).Attribution;
+    }
+
+    private static void CheckIds(CaptureRequest request)
+    {
+        IdentifierRules.CheckSet(request.Program, nameof(request));
+        if (request.Referrer is { } referrer)
+        {
+            IdentifierRules.CheckSet(referrer, nameof(request));
+        }
+        if (request.Customer is { } customer)
+        {
+            IdentifierRules.CheckSet(customer, nameof(request));
+        }
+        CheckOptionalText(request.VisitorId, IdentifierRules.MaxVisitorIdLength, nameof(request), "A visitor id");
+        CheckOptionalText(request.StoreId, IdentifierRules.MaxStoreIdLength, nameof(request), "A store id");
+        CheckOptionalText(request.RegisterId, IdentifierRules.MaxRegisterIdLength, nameof(request), "A register id");
+        CheckOptionalText(request.CaptureId, IdentifierRules.MaxCaptureIdLength, nameof(request), "A capture id");
+    }
+
+    private static void CheckOptionalText(string? value, int maxLength, string paramName, string subject)
+    {
+        if (value is not null)
+        {
+            IdentifierRules.CheckText(value, maxLength, paramName, subject);
+        }
     }
 
     private static void CheckConversion(Conversion conversion)
     {
         Preconditions.CheckNotNull(conversion);
-        Preconditions.CheckArgument(
-            !string.IsNullOrWhiteSpace(conversion.OrderId) && conversion.OrderId.Length <= 128,
-            nameof(conversion),
-            $"An order id is 1 to 128 characters; got '{conversion.OrderId}'.");
+        IdentifierRules.CheckSet(conversion.Program, nameof(conversion));
+        IdentifierRules.CheckSet(conversion.Customer, nameof(conversion));
+        IdentifierRules.CheckText(conversion.OrderId, IdentifierRules.MaxOrderIdLength, nameof(conversion), "An order id");
+        CheckOptionalText(conversion.VisitorId, IdentifierRules.MaxVisitorIdLength, nameof(conversion), "A visitor id");
+        CheckOptionalText(conversion.StoreId, IdentifierRules.MaxStoreIdLength, nameof(conversion), "A store id");
+        CheckOptionalText(conversion.RegisterId, IdentifierRules.MaxRegisterIdLength, nameof(conversion), "A register id");
         // The upper bound keeps every reward computation inside decimal's range (see AmountLimits).
         Preconditions.CheckArgument(
             conversion.Amount.Amount is >= 0 and <= AmountLimits.MaxAmount,

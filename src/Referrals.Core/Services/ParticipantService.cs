@@ -44,17 +44,23 @@ public sealed class ParticipantService
 
     /// <summary>Records or replaces a participant (kind, contact hashes, masked contacts, fingerprints).</summary>
     /// <exception cref="ArgumentNullException"><paramref name="participant"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">The participant's id is a default id.</exception>
     public ValueTask RegisterAsync(Participant participant, CancellationToken cancellationToken = default)
     {
         Preconditions.CheckNotNull(participant);
+        IdentifierRules.CheckSet(participant.Id, nameof(participant));
         return WriteAsync(new UnitOfWork { Participants = [participant] }, cancellationToken);
     }
 
     /// <summary>Links a visitor or device id (seen on a link click) to a customer, so the click counts for the customer's orders.</summary>
-    /// <exception cref="ArgumentException"><paramref name="visitorId"/> is empty or white space.</exception>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="visitorId"/> is blank, longer than 256 characters or holds an unpaired surrogate or a control
+    /// character; or <paramref name="customer"/> is a default id.
+    /// </exception>
     public ValueTask LinkVisitorAsync(string visitorId, ParticipantId customer, CancellationToken cancellationToken = default)
     {
-        Preconditions.CheckArgument(!string.IsNullOrWhiteSpace(visitorId), nameof(visitorId), "A visitor id cannot be empty.");
+        IdentifierRules.CheckText(visitorId, IdentifierRules.MaxVisitorIdLength, nameof(visitorId), "A visitor id");
+        IdentifierRules.CheckSet(customer, nameof(customer));
         return WriteAsync(new UnitOfWork { VisitorLinks = [new VisitorLink(visitorId, customer)] }, cancellationToken);
     }
 
@@ -86,9 +92,10 @@ public sealed class ParticipantService
     /// <param name="actor">Who asked for it: an operator or system name, not the participant's contact data.</param>
     /// <param name="reason">Why: a ticket reference or words, without personal data.</param>
     /// <param name="cancellationToken">Cancels the erasure; nothing is erased then.</param>
-    /// <exception cref="ArgumentException"><paramref name="actor"/> or <paramref name="reason"/> is empty or white space, or longer than 256 characters.</exception>
+    /// <exception cref="ArgumentException"><paramref name="actor"/> or <paramref name="reason"/> is empty or white space, or longer than 256 characters; or <paramref name="participant"/> is a default id.</exception>
     public async ValueTask ForgetAsync(ParticipantId participant, string actor, string reason, CancellationToken cancellationToken = default)
     {
+        IdentifierRules.CheckSet(participant, nameof(participant));
         Preconditions.CheckArgument(!string.IsNullOrWhiteSpace(actor) && actor.Length <= 256, nameof(actor), "Say who asked for the erasure (1 to 256 characters).");
         Preconditions.CheckArgument(!string.IsNullOrWhiteSpace(reason) && reason.Length <= 256, nameof(reason), "Say why (1 to 256 characters).");
         var now = _clock.GetCurrentInstant();

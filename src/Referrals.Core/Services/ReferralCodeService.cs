@@ -47,6 +47,7 @@ public sealed partial class ReferralCodeService
     private long _feedPosition;
     private bool _initialized;
     private readonly HashSet<string> _allowedPrefixes;
+    private readonly HashSet<string> _programs;
     private readonly HashSet<string> _reservedWords;
 
     /// <summary>
@@ -80,6 +81,7 @@ public sealed partial class ReferralCodeService
         _blocklist = o.Codes.BlockedWords.Count == 0 ? CodeBlocklist.Default : CodeBlocklist.Default.With(o.Codes.BlockedWords);
         _generator = new CodeGenerator(o.Codes, _blocklist, random);
         _allowedPrefixes = new HashSet<string>(o.Codes.AllPrefixes(), StringComparer.OrdinalIgnoreCase);
+        _programs = new HashSet<string>(o.Programs.Keys, StringComparer.Ordinal);
         var foldedPrefixes = _allowedPrefixes.Select(p => CodeText.FoldToString(p)!).Distinct(StringComparer.Ordinal)
             .OrderByDescending(p => p.Length).ToArray();
         _reservedWords = new HashSet<string>(
@@ -200,7 +202,7 @@ public sealed partial class ReferralCodeService
     }
 
     /// <summary>Issues a new random code for a referrer (or an unassigned one), unique in the store.</summary>
-    /// <exception cref="ArgumentException">The request names a prefix that is not configured, or a use limit below 1.</exception>
+    /// <exception cref="ArgumentException">The request names a program or a prefix that is not configured, or a use limit below 1.</exception>
     /// <exception cref="ReferralException"><see cref="ReferralErrorCode.CodeSpaceExhausted"/> or <see cref="ReferralErrorCode.BlocklistExhausted"/>.</exception>
     public async Task<ReferralCodeRecord> IssueAsync(CodeRequest request, CancellationToken cancellationToken = default)
     {
@@ -417,8 +419,12 @@ public sealed partial class ReferralCodeService
     /// changes nothing.
     /// </summary>
     /// <exception cref="ReferralException"><see cref="ReferralErrorCode.InvalidCodeTransition"/> when another referrer owns it; <see cref="ReferralErrorCode.CodeNotFound"/>.</exception>
-    public Task<ReferralCodeRecord> AssignAsync(ReferralCode code, ParticipantId owner, CancellationToken cancellationToken = default) =>
-        ChangeAsync(code, r => r.Owner is null || r.Owner == owner ? r with { Owner = owner } : null, "assign", cancellationToken);
+    /// <exception cref="ArgumentException"><paramref name="owner"/> is a default id.</exception>
+    public Task<ReferralCodeRecord> AssignAsync(ReferralCode code, ParticipantId owner, CancellationToken cancellationToken = default)
+    {
+        IdentifierRules.CheckSet(owner, nameof(owner));
+        return ChangeAsync(code, r => r.Owner is null || r.Owner == owner ? r with { Owner = owner } : null, "assign", cancellationToken);
+    }
 
     private (string? Key, VanityCodeRejection? Rejection, string? Message) ValidateVanity(string vanity)
     {
@@ -480,6 +486,16 @@ public sealed partial class ReferralCodeService
     {
         Preconditions.CheckNotNull(request);
         Preconditions.CheckArgument(request.Program.Value is not null, nameof(request), "The request names no program.");
+        // A code of a program that is not configured could be handed out, and every order made with it would then earn
+        // nothing (ProgramNotConfigured): refused here, where the typo is still in front of the caller.
+        Preconditions.CheckArgument(
+            _programs.Contains(request.Program.Value),
+            nameof(request),
+            $"The program '{request.Program.Value}' is not configured (program ids are compared exactly, case included); configured: {(_programs.Count == 0 ? "none" : string.Join(", ", _programs.Order(StringComparer.Ordinal).Select(p => $"'{p}'")))}.");
+        if (request.Owner is { } owner)
+        {
+            IdentifierRules.CheckSet(owner, nameof(request));
+        }
         Preconditions.CheckArgument(request.MaxUses is null or >= 1, nameof(request), $"MaxUses must be at least 1; got {request.MaxUses}.");
         Preconditions.CheckArgument(Enum.IsDefined(request.Medium), nameof(request), $"Unknown share medium {(int)request.Medium}.");
         if (request.Prefix is null)

@@ -118,7 +118,10 @@ public sealed class ReviewQueue
     /// <param name="reason">Why, in words.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The rewards released; empty when nothing of the order was under review.</returns>
-    /// <exception cref="ArgumentException"><paramref name="actor"/> or <paramref name="reason"/> is empty.</exception>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="actor"/> or <paramref name="reason"/> is empty, <paramref name="program"/> is a default id, or
+    /// <paramref name="orderId"/> is no order id (see <see cref="Conversion.OrderId"/>).
+    /// </exception>
     public ValueTask<IReadOnlyList<Reward>> ApproveAsync(ProgramId program, string orderId, string actor, string reason, CancellationToken cancellationToken = default) =>
         _rewards.DecideReviewAsync(program, Preconditions.CheckNotNull(orderId), release: true, actor, reason, cancellationToken);
 
@@ -129,7 +132,10 @@ public sealed class ReviewQueue
     /// <param name="reason">Why, in words.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The rewards rejected; empty when nothing of the order was under review.</returns>
-    /// <exception cref="ArgumentException"><paramref name="actor"/> or <paramref name="reason"/> is empty.</exception>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="actor"/> or <paramref name="reason"/> is empty, <paramref name="program"/> is a default id, or
+    /// <paramref name="orderId"/> is no order id (see <see cref="Conversion.OrderId"/>).
+    /// </exception>
     public ValueTask<IReadOnlyList<Reward>> RejectAsync(ProgramId program, string orderId, string actor, string reason, CancellationToken cancellationToken = default) =>
         _rewards.DecideReviewAsync(program, Preconditions.CheckNotNull(orderId), release: false, actor, reason, cancellationToken);
 

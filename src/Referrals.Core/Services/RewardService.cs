@@ -164,14 +164,18 @@ public sealed class RewardService
     /// recorded yet is kept and applies when the order arrives (<see cref="RefundOutcome.RecordedBeforeOrder"/>, which
     /// says how its currency is checked then).
     /// </summary>
-    /// <exception cref="ArgumentException">The refund id or order id is empty or longer than 128 characters, or a refund (not a charge-back) is of zero or less.</exception>
+    /// <exception cref="ArgumentException">
+    /// The program is a default id; the refund id or order id is blank, longer than 128 characters or holds an unpaired
+    /// surrogate or a control character; or a refund (not a charge-back) is of zero or less.
+    /// </exception>
     /// <exception cref="ReferralException"><see cref="ReferralErrorCode.ConcurrencyConflict"/>: other writers kept winning.</exception>
     public ValueTask<RefundResult> RecordRefundAsync(Refund refund, CancellationToken cancellationToken = default)
     {
         Preconditions.CheckNotNull(refund);
-        Preconditions.CheckArgument(!string.IsNullOrWhiteSpace(refund.RefundId) && refund.RefundId.Length <= 128, nameof(refund), $"A refund id is 1 to 128 characters; got '{refund.RefundId}'.");
+        IdentifierRules.CheckSet(refund.Program, nameof(refund));
+        IdentifierRules.CheckText(refund.RefundId, IdentifierRules.MaxOrderIdLength, nameof(refund), "A refund id");
         // Kept even before its order arrives: an order id no conversion can have would wait forever.
-        Preconditions.CheckArgument(!string.IsNullOrWhiteSpace(refund.OrderId) && refund.OrderId.Length <= 128, nameof(refund), $"An order id is 1 to 128 characters; got '{refund.OrderId}'.");
+        IdentifierRules.CheckText(refund.OrderId, IdentifierRules.MaxOrderIdLength, nameof(refund), "An order id");
         Preconditions.CheckArgument(refund.IsChargeback || refund.Amount.Amount > 0, nameof(refund), $"A refund amount must be more than zero; got {refund.Amount}.");
         return _contract.RecordRefundAsync(refund, cancellationToken);
     }
@@ -228,16 +232,20 @@ public sealed class RewardService
 
     /// <summary>Approves a pending reward before its hold ends (a person decided).</summary>
     /// <returns>The reward after the change, or <see langword="null"/> when there is no such reward or it is not pending.</returns>
+    /// <exception cref="ArgumentException"><paramref name="program"/> is a default id.</exception>
     public ValueTask<Reward?> ApproveAsync(ProgramId program, string rewardId, string actor, string reason, CancellationToken cancellationToken = default)
     {
+        IdentifierRules.CheckSet(program, nameof(program));
         CheckActor(actor, reason);
         return _contract.AppendStatusAsync(program, Preconditions.CheckNotNull(rewardId), RewardEntryType.Approved, actor, reason, null, cancellationToken);
     }
 
     /// <summary>Rejects a reward that is not fulfilled yet (fraud, or a person decided): its value is reversed.</summary>
     /// <returns>The reward after the change, or <see langword="null"/> when there is no such reward or it is fulfilled, rejected or revoked.</returns>
+    /// <exception cref="ArgumentException"><paramref name="program"/> is a default id.</exception>
     public ValueTask<Reward?> RejectAsync(ProgramId program, string rewardId, string actor, string reason, CancellationToken cancellationToken = default)
     {
+        IdentifierRules.CheckSet(program, nameof(program));
         CheckActor(actor, reason);
         return _contract.AppendStatusAsync(program, Preconditions.CheckNotNull(rewardId), RewardEntryType.Rejected, actor, reason, null, cancellationToken);
     }
@@ -245,33 +253,42 @@ public sealed class RewardService
     /// <summary>The rewards of a program held for fraud review, oldest first.</summary>
     internal ValueTask<List<Reward>> ListUnderReviewAsync(ProgramId program, CancellationToken cancellationToken)
     {
+        IdentifierRules.CheckSet(program, nameof(program));
         return _contract.ListUnderReviewAsync(program, cancellationToken);
     }
 
     /// <summary>Releases (or rejects) every reward of an order held for review; returns the rewards changed.</summary>
     internal ValueTask<IReadOnlyList<Reward>> DecideReviewAsync(ProgramId program, string orderId, bool release, string actor, string reason, CancellationToken cancellationToken)
     {
+        IdentifierRules.CheckOrder(program, orderId);
         CheckActor(actor, reason);
         return _contract.DecideReviewAsync(program, orderId, release, actor, reason, cancellationToken);
     }
 
     /// <summary>A reward by id, or <see langword="null"/>.</summary>
+    /// <exception cref="ArgumentException"><paramref name="program"/> is a default id.</exception>
     public ValueTask<Reward?> FindRewardAsync(ProgramId program, string rewardId, CancellationToken cancellationToken = default)
     {
         Preconditions.CheckNotNull(rewardId);
+        IdentifierRules.CheckSet(program, nameof(program));
         return _contract.FindRewardAsync(program, rewardId, cancellationToken);
     }
 
     /// <summary>The rewards earned on an order (every revision), oldest first.</summary>
+    /// <exception cref="ArgumentException"><paramref name="program"/> is a default id, or <paramref name="orderId"/> no order id (see <see cref="Attribution.Conversion.OrderId"/>).</exception>
     public ValueTask<IReadOnlyList<Reward>> ListOrderRewardsAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default)
     {
-        Preconditions.CheckNotNull(orderId);
+        IdentifierRules.CheckOrder(program, orderId);
         return _contract.ListOrderRewardsAsync(program, orderId, cancellationToken);
     }
 
     /// <summary>The reward decision of an order, or <see langword="null"/>.</summary>
-    public ValueTask<RewardDecision?> FindDecisionAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default) =>
-        _contract.FindDecisionAsync(program, Preconditions.CheckNotNull(orderId), cancellationToken);
+    /// <exception cref="ArgumentException"><paramref name="program"/> is a default id, or <paramref name="orderId"/> no order id (see <see cref="Attribution.Conversion.OrderId"/>).</exception>
+    public ValueTask<RewardDecision?> FindDecisionAsync(ProgramId program, string orderId, CancellationToken cancellationToken = default)
+    {
+        IdentifierRules.CheckOrder(program, orderId);
+        return _contract.FindDecisionAsync(program, orderId, cancellationToken);
+    }
 
     /// <summary>
     /// A participant's rewards in the program (as referrer, upline or referee), oldest conversion first, one page at a
@@ -279,8 +296,11 @@ public sealed class RewardService
     /// A page shorter than <paramref name="limit"/> is the last.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is not 1 to 1,000.</exception>
+    /// <exception cref="ArgumentException"><paramref name="program"/> or <paramref name="participant"/> is a default id.</exception>
     public ValueTask<IReadOnlyList<Reward>> ListRewardsAsync(ProgramId program, ParticipantId participant, Reward? after = null, int limit = 100, CancellationToken cancellationToken = default)
     {
+        IdentifierRules.CheckSet(program, nameof(program));
+        IdentifierRules.CheckSet(participant, nameof(participant));
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, 1_000);
         return _contract.ListParticipantRewardsAsync(program, participant, after, limit, cancellationToken);
@@ -291,8 +311,11 @@ public sealed class RewardService
     /// read from the participant's account summary, so it costs the same whatever the history; the rewards themselves are
     /// listed by <see cref="ListRewardsAsync"/>.
     /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="program"/> or <paramref name="referrer"/> is a default id.</exception>
     public ValueTask<ReferrerSummary> GetReferrerSummaryAsync(ProgramId program, ParticipantId referrer, CancellationToken cancellationToken = default)
     {
+        IdentifierRules.CheckSet(program, nameof(program));
+        IdentifierRules.CheckSet(referrer, nameof(referrer));
         return _contract.GetReferrerSummaryAsync(program, referrer, cancellationToken);
     }
 

@@ -149,10 +149,22 @@ public sealed class AttributionHostileInputTests
         Assert.Null(await w.Attribution.FindAttributionAsync(Customers, "web-1", Ct));
     }
 
+    /// <summary>
+    /// Any text in a capture's code input comes back as a typed outcome; an id that breaks the id rules (blank, too long,
+    /// an unpaired surrogate or a control character) is refused with <see cref="ArgumentException"/> before anything is
+    /// stored, and every other id is taken.
+    /// </summary>
     [Property(MaxTest = 1500)]
     public Property Capture_answers_hostile_input_with_a_typed_outcome() =>
         Prop.ForAll(Captures().ToArbitrary(), c =>
         {
+            bool idsValid = HostileText.IsId(c.VisitorId, 256) && (c.StoreId is null || HostileText.IsId(c.StoreId, 64))
+                && (c.RegisterId is null || HostileText.IsId(c.RegisterId, 64)) && (c.CaptureId is null || HostileText.IsId(c.CaptureId, 128));
+            if (!idsValid)
+            {
+                var refused = Record.Exception(() => Shared.Value.World.Attribution.CaptureAsync(c, Ct).AsTask().GetAwaiter().GetResult());
+                return (refused is ArgumentException { ParamName: "request" } && HostileText.IsSafeMessage(refused.Message)).Label(refused?.ToString() ?? "not refused");
+            }
             var result = Shared.Value.World.Attribution.CaptureAsync(c, Ct).AsTask().GetAwaiter().GetResult();
             bool typed = result.Outcome switch
             {
@@ -163,6 +175,11 @@ public sealed class AttributionHostileInputTests
             return typed.Label(result.ToString());
         });
 
+    /// <summary>
+    /// A conversion with any text in its presented code is recorded and decided; one whose order, store, visitor or
+    /// register id breaks the id rules is refused with <see cref="ArgumentException"/> and nothing of it is stored (before,
+    /// SQLite stored two order ids that differ in an unpaired surrogate half as one, and dropped the second order).
+    /// </summary>
     [Property(MaxTest = 1000)]
     public Property A_conversion_with_hostile_text_is_recorded_and_decided() =>
         Prop.ForAll(
@@ -189,6 +206,18 @@ public sealed class AttributionHostileInputTests
                     VisitorId = c.visitor,
                     RegisterId = c.register,
                 };
+                bool idsValid = HostileText.IsId(conversion.OrderId, 128) && HostileText.IsId(c.store, 64)
+                    && HostileText.IsId(c.visitor, 256) && HostileText.IsId(c.register, 64);
+                if (!idsValid)
+                {
+                    var refused = Record.Exception(() => c.order.Length % 2 == 0
+                        ? w.Attribution.RecordConversionAsync(conversion, Ct).AsTask().GetAwaiter().GetResult()
+                        : w.Attribution.RecordConversionsAsync([conversion], Ct).AsTask().GetAwaiter().GetResult()[0]);
+                    bool nothingStored = !HostileText.IsId(conversion.OrderId, 128)
+                        || w.Attribution.FindAttributionAsync(Customers, conversion.OrderId, Ct).AsTask().GetAwaiter().GetResult() is null;
+                    return (refused is ArgumentException { ParamName: "conversion" } && HostileText.IsSafeMessage(refused.Message) && nothingStored)
+                        .Label(refused?.ToString() ?? "not refused");
+                }
                 // One at a time, or as a list of one (the batch path shares the checks and the recording).
                 var result = c.order.Length % 2 == 0
                     ? w.Attribution.RecordConversionAsync(conversion, Ct).AsTask().GetAwaiter().GetResult()

@@ -6,6 +6,7 @@ using FsCheck.Xunit;
 using NodaTime;
 using NodaTime.Text;
 using Referrals.Attribution;
+using Referrals.Tests.Support;
 
 namespace Referrals.Tests.Attribution;
 
@@ -89,14 +90,15 @@ public sealed class PosBatchReaderTests
     [Fact]
     public async Task Quoted_fields_keep_commas_quotes_and_line_breaks_and_later_line_numbers_stay_right()
     {
+        // The line breaks are in a code (an id may not hold one: see the control character test).
         string csv =
-            "capture_id,store_id,event_time,code,customer_id\n" +               // 1
+            "capture_id,store_id,event_time,customer_id,code\n" +               // 1
             "\"P-1\",\"Berlin, Mitte\",2026-11-20T10:00:00Z,\"JANE\"\"20\",\"a\n" + // 2
             "b\r\n" +                                                             // 3
             "c\"\n" +                                                             // 4
-            "P-2,S,2026-11-20T11:00:00Z, \"X,Y\" ,\n" +                           // 5
+            "P-2,S,2026-11-20T11:00:00Z,, \"X,Y\" \n" +                          // 5
             "\n" +                                                                // 6
-            "P-3,S,2026-11-20T12:00:00Z,\"\",\"\"\"quoted\"\"\"\n";               // 7 (no referrer: error)
+            "P-3,S,2026-11-20T12:00:00Z,\"\"\"quoted\"\"\",\"\"\n";               // 7 (no referrer: error)
 
         var entries = await ReadAllAsync(csv);
 
@@ -104,11 +106,66 @@ public sealed class PosBatchReaderTests
         var p1 = entries[0].Row!;
         Assert.Equal(2, p1.LineNumber);
         Assert.Equal("Berlin, Mitte", p1.StoreId);
-        Assert.Equal("JANE\"20", p1.Code);
-        Assert.Equal("a\nb\r\nc", p1.CustomerId);
+        Assert.Equal("JANE\"20", p1.CustomerId);
+        Assert.Equal("a\nb\r\nc", p1.Code);
         Assert.Equal((5, "X,Y"), (entries[1].Row!.LineNumber, entries[1].Row!.Code));
         Assert.Equal(7, entries[2].LineNumber);
         Assert.Equal(PosBatchErrorReason.MissingValue, entries[2].Error!.Reason);
+    }
+
+    [Fact]
+    public async Task A_well_formed_record_with_a_quoted_note_over_lines_and_a_bad_value_costs_its_record_only()
+    {
+        // Line 2's time has no offset; its note (a column the reader ignores) spans lines 2 to 4 and quotes a row. Reading
+        // the note's lines again, as for a stray quote, would import C-9, a capture nobody made.
+        string csv =
+            "capture_id,store_id,event_time,code,customer_id,comment\n" +  // 1
+            "C-1,s,2026-11-22T09:15:00,ABCD,c1,\"Till note, line 1\n" +    // 2
+            "C-9,s,2026-11-22T09:15:00Z,ABCD,c9,copied\n" +                // 3
+            "end of note\"\n" +                                            // 4
+            "C-2,s,2026-11-22T09:15:00Z,ABCD,c2,ok\n";                     // 5
+
+        var entries = await ReadAllAsync(csv);
+
+        Assert.Equal(2, entries.Count);
+        Assert.Equal((2, PosBatchErrorReason.InvalidValue, "event_time"), (entries[0].LineNumber, entries[0].Error!.Reason, entries[0].Error!.Column));
+        Assert.DoesNotContain("read again", entries[0].Error!.Message, StringComparison.Ordinal);
+        Assert.Equal((5, "C-2"), (entries[1].LineNumber, entries[1].Row!.CaptureId));
+    }
+
+    [Theory]
+    [InlineData("capture_id", @"C\u00001")]
+    [InlineData("store_id", @"S\u0009S")]
+    [InlineData("customer_id", @"e\uFFFD\uFFFD2")]
+    [InlineData("order_id", @"o\u0085x")]
+    [InlineData("register_id", @"R\uFFFD")]
+    public async Task An_id_with_a_control_or_replacement_character_is_refused_on_its_line_and_the_rows_around_it_read(string column, string escaped)
+    {
+        string value = HostileText.Unescape(escaped);
+        string[] columns = ["capture_id", "store_id", "register_id", "event_time", "code", "customer_id", "order_id", "amount", "currency"];
+        string Row(int n, string? replace = null) => string.Join(',', columns.Select(c => c switch
+        {
+            _ when c == column && replace is not null => "\"" + replace + "\"",
+            "capture_id" => $"C-{n}",
+            "store_id" => "S",
+            "register_id" => "R",
+            "event_time" => "2026-11-20T10:00:00Z",
+            "code" => "ABCD",
+            "customer_id" => $"cust-{n}",
+            "order_id" => $"o-{n}",
+            "amount" => "10.00",
+            _ => "EUR",
+        }));
+        string csv = string.Join(',', columns) + "\n" + Row(1) + "\n" + Row(2, value) + "\n" + Row(3) + "\n";
+
+        var entries = await ReadAllAsync(csv);
+
+        Assert.Equal(3, entries.Count);
+        Assert.Equal(["C-1", "C-3"], new[] { entries[0].Row!.CaptureId, entries[2].Row!.CaptureId });
+        var error = entries[1].Error!;
+        Assert.Equal((3, PosBatchErrorReason.InvalidValue, column), (error.LineNumber, error.Reason, error.Column));
+        Assert.StartsWith("Line 3: ", error.Message, StringComparison.Ordinal);
+        Assert.True(HostileText.IsSafeMessage(error.Message), error.Message);
     }
 
     [Fact]
@@ -597,6 +654,11 @@ internal static class PosArbitraries
             })
             .Where(s => s.Length > 0);
 
+    /// <summary>As <see cref="Text"/> without line breaks and tabs: an id holds no control character (the codes keep them).</summary>
+    private static Gen<string> IdText(int maxLength) =>
+        Text(maxLength).Select(s => s.Replace("\r", "", StringComparison.Ordinal).Replace("\n", "", StringComparison.Ordinal).Replace("\t", "", StringComparison.Ordinal).Trim())
+            .Where(s => s.Length > 0);
+
     private static Gen<string> Email() =>
         from local in Gen.Elements("jane", "j.doe", "a+b", "x_y", "o'neil", "Z9")
         from domain in Gen.Elements("example.com", "mail.example.org", "xn--bcher-kva.example")
@@ -623,18 +685,18 @@ internal static class PosArbitraries
         select new decimal(units, 0, 0, false, (byte)scale);
 
     private static Gen<TestRow> Row(int index) =>
-        from captureId in Text(100)
-        from storeId in Text(64)
-        from registerId in Text(64).OrNull()
+        from captureId in IdText(100)
+        from storeId in IdText(64)
+        from registerId in IdText(64).OrNull()
         from time in Time()
         from referrerMask in Gen.Choose(1, 7)
         from code in Text(40)
         from referrerEmail in Email()
         from referrerPhone in Phone()
-        from customerId in Text(128).OrNull()
+        from customerId in IdText(128).OrNull()
         from customerEmail in Email().OrNull()
         from customerPhone in Phone().OrNull()
-        from orderId in Text(128).OrNull()
+        from orderId in IdText(128).OrNull()
         from amount in Gen.OneOf(Gen.Constant<decimal?>(null), Amount().Select(a => (decimal?)a))
         from currency in Gen.Elements("EUR", "usd", "Gbp", "chf")
         from flag in Gen.Elements<(bool?, string)>((null, ""), (true, "true"), (false, "FALSE"), (true, "1"), (false, "0"), (true, "Yes"), (false, "no"))

@@ -12,6 +12,27 @@ public sealed class ReferralCodeServiceTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
+    /// <summary>
+    /// A code of a program that is not configured would earn nothing (every order made with it is ProgramNotConfigured):
+    /// issuing one is refused, naming the programs that are, as is a code with a default owner.
+    /// </summary>
+    [Fact]
+    public async Task A_code_for_a_program_not_configured_is_refused_naming_the_configured_ones()
+    {
+        var t = new TestServices();
+
+        var typo = await Assert.ThrowsAsync<ArgumentException>(() => t.Codes.IssueAsync(TestServices.Request() with { Program = new ProgramId("Customers") }, Ct));
+        var vanity = await Assert.ThrowsAsync<ArgumentException>(() => t.Codes.IssueVanityAsync("JANE20", TestServices.Request() with { Program = new ProgramId("custmers") }, Ct));
+        var bulk = await Assert.ThrowsAsync<ArgumentException>(async () => await t.Codes.GenerateBulkAsync(TestServices.Request() with { Program = new ProgramId("x") }, 3, Ct).ToListAsync(Ct));
+        var noOwner = await Assert.ThrowsAsync<ArgumentException>(() => t.Codes.IssueAsync(TestServices.Request() with { Owner = default(ParticipantId) }, Ct));
+
+        Assert.Equal("The program 'Customers' is not configured (program ids are compared exactly, case included); configured: 'customers', 'employees'. (Parameter 'request')", typo.Message);
+        Assert.Contains("'custmers' is not configured", vanity.Message, StringComparison.Ordinal);
+        Assert.Contains("'x' is not configured", bulk.Message, StringComparison.Ordinal);
+        Assert.Contains("default(ParticipantId)", noOwner.Message, StringComparison.Ordinal);
+        Assert.Equal(0, await t.CodeCountAsync());
+    }
+
     [Fact]
     public async Task Issued_code_has_the_default_shape_and_resolves()
     {

@@ -31,7 +31,8 @@ public sealed class ReferralsOptionsTests
               "Template": "https://shop.example/r/{code}",
               "SigningKeys": [ { "Id": "k1", "Secret": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" } ],
               "ActiveSigningKeyId": "k1"
-            }
+            },
+            "Programs": { "p": { } }
           }
         }
         """;

@@ -130,5 +130,36 @@ public sealed class ProgramReportTests
         Assert.Contains("nope", unknown.Message, StringComparison.Ordinal);
         await Assert.ThrowsAsync<ArgumentException>(async () => await w.Reports.GetReportAsync(new ReportQuery { Program = EventOrderWorld.Program, TopReferrers = -1 }, Ct));
         await Assert.ThrowsAsync<ArgumentException>(async () => await w.Reports.GetReportAsync(new ReportQuery { Program = EventOrderWorld.Program, By = (ReportGrouping)99 }, Ct));
+        var noProgram = await Assert.ThrowsAsync<ArgumentException>(async () => await w.Reports.GetReportAsync(new ReportQuery { Program = default }, Ct));
+        Assert.Equal("program", noProgram.ParamName);
+        Assert.Contains("default(ProgramId)", noProgram.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Days at the ends of NodaTime's calendar bound nothing (every event time is from year 1 to 9997): such a report is
+    /// the whole history, not an <see cref="OverflowException"/> from day arithmetic.
+    /// </summary>
+    [Theory]
+    [InlineData(ReportInterval.Day)]
+    [InlineData(ReportInterval.Week)]
+    [InlineData(ReportInterval.Month)]
+    public async Task Days_at_the_ends_of_the_calendar_report_the_whole_history(ReportInterval interval)
+    {
+        using var w = await WeekAsync();
+        var all = await w.Reports.GetReportAsync(new ReportQuery { Program = EventOrderWorld.Program, Interval = interval }, Ct);
+
+        foreach (var (from, to) in new (LocalDate?, LocalDate?)[]
+        {
+            (LocalDate.MinIsoValue, LocalDate.MaxIsoValue),
+            (null, LocalDate.MaxIsoValue),
+            (new LocalDate(1, 1, 1), new LocalDate(9999, 12, 31)),
+            (new LocalDate(-5, 6, 1), new LocalDate(9997, 12, 31)),
+        })
+        {
+            var report = await w.Reports.GetReportAsync(new ReportQuery { Program = EventOrderWorld.Program, Interval = interval, From = from, To = to }, Ct);
+            Assert.Equal((all.Total.Conversions, all.Total.Touches), (report.Total.Conversions, report.Total.Touches));
+            Assert.Equal(all.Series.Select(s => s.Key), report.Series.Select(s => s.Key));
+        }
+        Assert.True(all.Total.Conversions > 0);
     }
 }

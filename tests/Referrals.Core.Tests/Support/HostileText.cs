@@ -152,6 +152,16 @@ internal static class HostileText
             (1, Short));
 
     /// <summary>
+    /// Whether <paramref name="id"/> is an id a host may give (the oracle of the id rules, written apart from them): not
+    /// blank, at most <paramref name="maxLength"/> characters, carried unchanged by UTF-8 (no unpaired surrogate, which
+    /// UTF-8 turns into U+FFFD) and without a control character.
+    /// </summary>
+    public static bool IsId(string? id, int maxLength) =>
+        !string.IsNullOrWhiteSpace(id) && id.Length <= maxLength
+        && Encoding.UTF8.GetString(Encoding.UTF8.GetBytes(id)) == id
+        && !id.Any(char.IsControl);
+
+    /// <summary>
     /// Whether a message built from hostile input is safe to log and show: well-formed UTF-16 (no unpaired surrogate half)
     /// and no control, format (bidi), line or paragraph separator character.
     /// </summary>

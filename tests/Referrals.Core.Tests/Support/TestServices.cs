@@ -17,6 +17,9 @@ internal sealed class TestServices
     {
         Options = new ReferralsOptions();
         Options.Links.Template = "https://shop.example/r/{code}";
+        // Codes are issued for configured programs only: the program the tests issue codes for, and a second one.
+        Options.Programs[Program.Value] = new ProgramOptions();
+        Options.Programs["employees"] = new ProgramOptions();
         configure?.Invoke(Options);
         Clock = new FakeClock(Start);
         Store = new InMemoryStore();

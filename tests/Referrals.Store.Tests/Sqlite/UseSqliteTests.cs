@@ -137,10 +137,7 @@ public sealed class UseSqliteTests : IDisposable
         services.AddReferrals(o =>
         {
             o.Links.Template = "https://shop.example/r/{code}";
-            if (fraud is not null)
-            {
-                o.Programs[Program.Value] = new ProgramOptions { Fraud = fraud };
-            }
+            o.Programs[Program.Value] = new ProgramOptions { Fraud = fraud };
         }).UseSqlite($"Data Source={path}");
         return services.BuildServiceProvider();
     }

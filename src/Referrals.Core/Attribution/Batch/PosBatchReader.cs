@@ -16,7 +16,11 @@ namespace Referrals.Attribution;
 /// and line breaks inside; CRLF, LF (or CR) line ends; a UTF-8 byte order mark and blank lines are ignored. The first
 /// non-blank line is a header naming the columns, matched case-insensitively and in any order; other columns are
 /// ignored. Every value is trimmed of surrounding white space, and an empty value counts as absent. A value with an
-/// unpaired UTF-16 surrogate (text broken by a wrong encoding) is rejected, since it could not be stored as written.
+/// unpaired UTF-16 surrogate (text broken by a wrong encoding) is rejected, since it could not be stored as written; so
+/// is an id (<c>capture_id</c>, <c>store_id</c>, <c>register_id</c>, <c>customer_id</c>, <c>order_id</c>) with U+FFFD,
+/// the replacement character (a reader made with <c>Encoding.UTF8</c> turns every invalid byte into it, and two
+/// different ids could be read as one), or with a control character (a line break, a tab, a NUL). A code may hold
+/// anything: it is resolved, and what is no code of the program is reported as such.
 /// </para>
 /// <list type="table">
 /// <listheader><term>Column</term><description>Content</description></listheader>
@@ -52,11 +56,11 @@ namespace Referrals.Attribution;
 internal static class PosBatchReader
 {
     private const int MaxEcho = 40;
-    private const int MaxCaptureIdLength = 128;
-    private const int MaxStoreIdLength = 64;
-    private const int MaxRegisterIdLength = 64;
+    private const int MaxCaptureIdLength = IdentifierRules.MaxCaptureIdLength;
+    private const int MaxStoreIdLength = IdentifierRules.MaxStoreIdLength;
+    private const int MaxRegisterIdLength = IdentifierRules.MaxRegisterIdLength;
     private const int MaxCustomerIdLength = ParticipantId.MaxLength;
-    private const int MaxOrderIdLength = 128;
+    private const int MaxOrderIdLength = IdentifierRules.MaxOrderIdLength;
     private const int MaxEmailLength = 254;
     private const int MaxPhoneLength = 32;
 
@@ -130,7 +134,7 @@ internal static class PosBatchReader
         while (await csv.ReadRecordAsync(cancellationToken).ConfigureAwait(false))
         {
             var entry = ReadRecord(csv, layout, seen);
-            if (entry.Error is { Reason: not PosBatchErrorReason.DuplicateCaptureId } error && csv.SpansLines)
+            if (entry.Error is { Reason: not PosBatchErrorReason.DuplicateCaptureId } error && csv.SpansLines && MayBeStrayQuote(csv, layout, error))
             {
                 // A record that spans lines and is still wrong may be the work of a stray quote: read its lines again.
                 csv.RewindToSecondLine();
@@ -138,6 +142,23 @@ internal static class PosBatchReader
             }
             yield return entry;
         }
+    }
+
+    /// <summary>
+    /// Whether a refused record that spans lines may have swallowed the lines after it through a stray quote: its CSV is
+    /// broken, it has another number of fields than the header, or the value refused is the one holding the line breaks.
+    /// A well-formed record with a quoted multi-line note and a bad value elsewhere is not: reading its lines again would
+    /// take the note's lines for rows (and import a capture written in a note).
+    /// </summary>
+    private static bool MayBeStrayQuote(CsvRecordReader csv, Layout layout, PosBatchError error)
+    {
+        if (error.Reason is PosBatchErrorReason.MalformedCsv or PosBatchErrorReason.TooLong || csv.Fields.Count != layout.FieldCount)
+        {
+            return true;
+        }
+        int known = error.Column is null ? -1 : Array.IndexOf(ColumnNames, error.Column);
+        int field = known < 0 ? -1 : layout.IndexOf[known];
+        return field < 0 || field >= csv.Fields.Count || csv.Fields[field].AsSpan().IndexOfAny('\r', '\n') >= 0;
     }
 
     private static PosBatchEntry ReadRecord(CsvRecordReader csv, Layout layout, Dictionary<string, int> seen)
@@ -388,6 +409,18 @@ internal static class PosBatchReader
                 // ids would be stored as one: refuse it here, where the line can still be named.
                 Fail(PosBatchErrorReason.InvalidValue, Name(column),
                     $"Line {Num(line)}: {Name(column)} {Echo(value)} has an unpaired surrogate ({UntrustedText.CharacterAt(value, bad)} at index {Num(bad)}): the text was broken in transit (check the file's encoding).");
+            }
+            else if (value is not null && column != Column.Code && value.IndexOf('\uFFFD') is int replaced and >= 0)
+            {
+                // What a UTF-8 decoder puts in place of bytes it could not read: the file is not UTF-8 (or was read as
+                // another encoding), and ids that differed in those bytes would be stored as one.
+                Fail(PosBatchErrorReason.InvalidValue, Name(column),
+                    $"Line {Num(line)}: {Name(column)} {Echo(value)} has U+FFFD, the replacement character, at index {Num(replaced)}: bytes that were not valid UTF-8 (save the file as UTF-8, or read it with its own encoding).");
+            }
+            else if (value is not null && column != Column.Code && UntrustedText.IndexOfControl(value) is int control and >= 0)
+            {
+                Fail(PosBatchErrorReason.InvalidValue, Name(column),
+                    $"Line {Num(line)}: {Name(column)} {Echo(value)} has a control character ({UntrustedText.CodePoint(value[control])} at index {Num(control)}).");
             }
             return value;
         }
