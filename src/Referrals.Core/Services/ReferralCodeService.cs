@@ -48,6 +48,7 @@ public sealed partial class ReferralCodeService
     private bool _initialized;
     private readonly HashSet<string> _allowedPrefixes;
     private readonly HashSet<string> _programs;
+    private readonly string[] _foldedPrefixes;
     private readonly HashSet<string> _reservedWords;
 
     /// <summary>
@@ -84,6 +85,7 @@ public sealed partial class ReferralCodeService
         _programs = new HashSet<string>(o.Programs.Keys, StringComparer.Ordinal);
         var foldedPrefixes = _allowedPrefixes.Select(p => CodeText.FoldToString(p)!).Distinct(StringComparer.Ordinal)
             .OrderByDescending(p => p.Length).ToArray();
+        _foldedPrefixes = foldedPrefixes;
         _reservedWords = new HashSet<string>(
             VanityCodeOptions.DefaultReservedWords.Concat(o.Vanity.ReservedWords).Select(CodeBlocklist.Skeleton),
             StringComparer.Ordinal);
@@ -226,7 +228,11 @@ public sealed partial class ReferralCodeService
     /// Issues a vanity code chosen by a person (<c>JANE20</c>) if it is valid and free. Expected refusals (too short, reserved,
     /// blocked, taken) come back in the result, not as exceptions.
     /// </summary>
-    /// <param name="vanity">The code as the person wants it shown; letters, digits, spaces and dashes.</param>
+    /// <param name="vanity">
+    /// The code as the person wants it shown; letters, digits, spaces and dashes. One that starts with a configured
+    /// prefix (<see cref="CodeOptions.Prefix"/>, <see cref="CodeOptions.AdditionalPrefixes"/>, compared as codes are) is
+    /// <see cref="VanityCodeRejection.Reserved"/>: typed with its prefix, another code would read as it.
+    /// </param>
     /// <param name="request">Program, owner, medium and limits; <see cref="CodeRequest.Prefix"/> is ignored.</param>
     /// <param name="cancellationToken">Cancels the store call.</param>
     public async Task<VanityCodeResult> IssueVanityAsync(string vanity, CodeRequest request, CancellationToken cancellationToken = default)
@@ -451,6 +457,16 @@ public sealed partial class ReferralCodeService
         if (_reservedWords.Contains(CodeBlocklist.Skeleton(vanity)))
         {
             return (null, VanityCodeRejection.Reserved, $"{Echo(vanity)} is a reserved word.");
+        }
+        // A code printed with a prefix (SHOP-7Q2M-9KXRB) is typed with it, and the resolver looks the whole text up
+        // before it strips the prefix: a vanity code spelled as a prefix and another code would take that code's sales.
+        foreach (string prefix in _foldedPrefixes)
+        {
+            if (key.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                return (null, VanityCodeRejection.Reserved,
+                    $"{Echo(vanity)} starts with {prefix}, a prefix printed before codes: typed with it, another code would read as this one.");
+            }
         }
         if (_blocklist.ContainsBlockedWord(vanity))
         {

@@ -28,6 +28,36 @@ public sealed class VanityAndBulkCodeTests
         Assert.Contains(generated.Code, t.Codes.Resolve(new string(typo)).GetSuggestions().Select(s => s.Code));
     }
 
+    /// <summary>
+    /// A vanity code spelled as the printed prefix and someone else's code (found by fuzzing) took that code's sales:
+    /// the resolver looks the whole typed text up before it strips the prefix. Refused as reserved, for every configured
+    /// prefix and its look-alike spellings; the printed code keeps resolving to its owner.
+    /// </summary>
+    [Theory]
+    [InlineData("SHOP{0}")]
+    [InlineData("shop-{0}")]
+    [InlineData("sh0p {0}")]
+    [InlineData("NYC5{0}")]
+    [InlineData("SHOPJANE20")]
+    public async Task A_vanity_code_starting_with_a_printed_prefix_is_refused_so_no_printed_code_changes_hands(string pattern)
+    {
+        var t = new TestServices(o =>
+        {
+            o.Codes.Prefix = "SHOP";
+            o.Codes.AdditionalPrefixes = ["NYC5"];
+        });
+        var anna = await t.Codes.IssueAsync(TestServices.Request("anna", ShareMedium.Receipt), Ct);
+
+        var taken = await t.Codes.IssueVanityAsync(string.Format(System.Globalization.CultureInfo.InvariantCulture, pattern, anna.Code.Value), TestServices.Request("mallory", ShareMedium.Social), Ct);
+
+        Assert.False(taken.IsIssued);
+        Assert.Equal(VanityCodeRejection.Reserved, taken.Rejection);
+        Assert.Contains("prefix printed before codes", taken.Message, StringComparison.Ordinal);
+        var printed = t.Codes.Resolve(anna.Display);
+        Assert.Equal(CodeResolutionOutcome.Found, printed.Outcome);
+        Assert.Equal(new ParticipantId("anna"), printed.Owner);
+    }
+
     [Fact]
     public async Task An_influencer_gets_a_vanity_code_that_resolves_from_confusable_spellings()
     {
