@@ -85,7 +85,10 @@ public sealed class ReferralsOptions
             Links.Validate($"{root}:Links", f);
             if (f.Count == before)
             {
-                int longestCode = Math.Max((Codes?.Length ?? 0) + (Codes?.UseCheckCharacter == true ? 1 : 0), Vanity?.MaxLength ?? 0);
+                // In long arithmetic: a code length or vanity length far out of range (reported with the codes' own
+                // settings) must not overflow here before the message listing every bad setting is thrown.
+                long longest = Math.Max((Codes?.Length ?? 0) + (Codes?.UseCheckCharacter == true ? 1L : 0L), Vanity?.MaxLength ?? 0);
+                int longestCode = (int)Math.Clamp(longest, 0, CodeText.MaxKeyLength);
                 LinkOptions.ValidateRoundTrip(Links, longestCode, $"{root}:Links", f);
             }
         }

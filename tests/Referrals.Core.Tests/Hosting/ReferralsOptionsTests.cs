@@ -71,6 +71,23 @@ public sealed class ReferralsOptionsTests
         Assert.DoesNotContain("c2hvcnQ=", ex.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>Lengths at the ends of int (found by fuzzing: one overflowed in the links' check) are named, not thrown as <see cref="OverflowException"/>.</summary>
+    [Theory]
+    [InlineData(int.MaxValue, 20)]
+    [InlineData(int.MinValue, int.MaxValue)]
+    [InlineData(9, int.MaxValue)]
+    public void A_length_at_the_end_of_int_is_named_with_the_other_bad_settings(int codeLength, int vanityMax)
+    {
+        var options = new ReferralsOptions();
+        options.Links.Template = "https://shop.example/r/{code}";
+        options.Codes.Length = codeLength;
+        options.Vanity.MaxLength = vanityMax;
+
+        var ex = Assert.Throws<OptionsValidationException>(() => new ReferralCodeService(new InMemoryStore(), options, new FakeClock(Instant.FromUtc(2026, 1, 1, 0, 0))));
+
+        Assert.Contains(codeLength is < 4 or > 24 ? "Referrals:Codes:Length" : "Referrals:Vanity:MaxLength", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Services_built_without_DI_validate_the_same_way()
     {
