@@ -79,6 +79,16 @@ public sealed class LinkOptions
             {
                 f.Add($"{path}:Template may contain {{code}} once; got '{t}'.");
             }
+            // A brace left once {code} is taken out is a placeholder the library does not fill ({CODE}, {Code}, {medium}):
+            // the link would carry it as literal text, and the code would go in the query instead.
+            string rest = t.Replace("{code}", "", StringComparison.Ordinal);
+            int brace = rest.IndexOfAny(['{', '}']);
+            if (brace >= 0)
+            {
+                int close = rest.IndexOf('}', brace);
+                string placeholder = close > brace ? rest[brace..(close + 1)] : rest[brace].ToString();
+                f.Add($"{path}:Template has '{placeholder}', which the library does not fill: the only placeholder is {{code}}, in lower case; got '{t}'.");
+            }
             if (first >= 0 && (uri.Query.Contains("CODE", StringComparison.Ordinal) || uri.Fragment.Contains("CODE", StringComparison.Ordinal)))
             {
                 f.Add($"{path}:Template must carry {{code}} in its path (put it nowhere to use the {CodeParameter} query parameter); got '{t}'.");

@@ -42,6 +42,11 @@ public sealed class LinkTemplateValidationTests
     [InlineData("https://shop.example/r/\u2028/{code}", "Referrals:Links:Template must not contain white space, control, format, surrogate or unassigned characters (a shared link ends at the first space, and breaks on the others); got 'https://shop.example/r/U+2028/{code}'.")]
     [InlineData("https://shop.example/\uFFFF?src=app", "Referrals:Links:Template must not contain white space, control, format, surrogate or unassigned characters")]
     [InlineData("https://shop.example/r/{code}/\u0378", "Referrals:Links:Template must not contain white space, control, format, surrogate or unassigned characters")]
+    // A placeholder the library does not fill stays in every link as text (found by a user: {CODE} passed the round trip,
+    // because the code went to the query instead).
+    [InlineData("https://shop.example/r/{CODE}", "Referrals:Links:Template has '{CODE}', which the library does not fill: the only placeholder is {code}, in lower case")]
+    [InlineData("https://shop.example/{medium}/{code}", "Referrals:Links:Template has '{medium}', which the library does not fill")]
+    [InlineData("https://shop.example/r/{code", "Referrals:Links:Template has '{', which the library does not fill")]
     public void A_template_that_cannot_work_is_refused_naming_the_reason(string template, string failure)
     {
         var ex = Assert.Throws<OptionsValidationException>(() => ReferralsOptionsValidator.ThrowIfInvalid(Options(template)));
