@@ -189,6 +189,15 @@ internal static class RewardOptionsValidation
         {
             f.Add($"{at}:Currency of a points reward is PTS or nothing; got '{currency}'.");
         }
+        // A fixed amount is paid in the currency's minor unit: finer would be rounded on every reward (0.001 EUR to
+        // nothing at all, 0.5 JPY to 1 JPY), so it is refused here rather than paid as another amount.
+        string? payIn = kind == RewardKind.Points ? Money.PointsCurrency : IsCurrency(currency) ? currency : null;
+        if (amount is { } fixedAmount && fixedAmount > 0 && fixedAmount <= AmountLimits.MaxAmount && payIn is not null
+            && Math.Round(fixedAmount, Money.MinorUnitDigits(payIn), MidpointRounding.AwayFromZero) != fixedAmount)
+        {
+            int digits = Money.MinorUnitDigits(payIn);
+            f.Add($"{at}:Amount {fixedAmount} is finer than {payIn.ToUpperInvariant()}'s smallest unit ({(digits == 0 ? "whole units" : $"{digits} decimals")}): every reward would be rounded to {Math.Round(fixedAmount, digits, MidpointRounding.AwayFromZero)}.");
+        }
         if (percent is { } p && (p <= 0 || p > AmountLimits.MaxPercent))
         {
             f.Add($"{at}:Percent must be more than 0 and at most {AmountLimits.MaxPercent:0}; got {p}.");

@@ -78,6 +78,31 @@ public sealed class AmountLimitsTests
         Assert.Contains(Failures(options), f => f.StartsWith(failure, StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// A fixed amount finer than its currency's smallest unit would be paid as another amount on every reward (found by a
+    /// user: 0.001 EUR never paid, 0.5 JPY paid as 1): refused at start, naming what it would become. Tiers too.
+    /// </summary>
+    [Theory]
+    [InlineData("0.001", "EUR", false, "Amount 0.001 is finer than EUR's smallest unit (2 decimals): every reward would be rounded to 0.00.")]
+    [InlineData("10.123", "eur", false, "Amount 10.123 is finer than EUR's smallest unit (2 decimals): every reward would be rounded to 10.12.")]
+    [InlineData("0.5", "JPY", false, "Amount 0.5 is finer than JPY's smallest unit (whole units): every reward would be rounded to 1.")]
+    [InlineData("2.5", null, true, "Amount 2.5 is finer than PTS's smallest unit (whole units): every reward would be rounded to 3.")]
+    [InlineData("1.0001", "KWD", false, "Amount 1.0001 is finer than KWD's smallest unit (3 decimals): every reward would be rounded to 1.000.")]
+    public void A_fixed_amount_finer_than_its_currency_is_refused_naming_what_it_would_be_paid_as(string amount, string? currency, bool points, string failure)
+    {
+        decimal a = decimal.Parse(amount, System.Globalization.CultureInfo.InvariantCulture);
+        var kind = points ? RewardKind.Points : RewardKind.AccountCredit;
+        var rule = new RewardRuleOptions { Name = "r", Kind = kind, Amount = a, Currency = currency };
+        var tiered = new RewardRuleOptions { Name = "t", Kind = kind, Tiers = [new RewardTierOptions { From = 1, Amount = a, Currency = currency }] };
+
+        Assert.Equal($"Referrals:Programs:customers:Rewards:Rules:0 ('r'):{failure}", Assert.Single(Failures(WithRewards(new RewardOptions { Rules = [rule] }))));
+        Assert.Equal($"Referrals:Programs:customers:Rewards:Rules:0 ('t'):Tiers:0:{failure}", Assert.Single(Failures(WithRewards(new RewardOptions { Rules = [tiered] }))));
+        ReferralsOptionsValidator.ThrowIfInvalid(WithRewards(new RewardOptions
+        {
+            Rules = [new RewardRuleOptions { Name = "r", Kind = kind, Amount = Math.Round(a, Money.MinorUnitDigits(currency ?? "PTS"), MidpointRounding.AwayFromZero) + 1, Currency = currency }],
+        }));
+    }
+
     [Fact]
     public void Boosts_in_force_together_are_bounded_together_and_boosts_apart_are_not()
     {
