@@ -14,9 +14,10 @@ namespace Referrals.Privacy;
 /// (<c>Jane.Doe+shop@googlemail.com</c> and <c>janedoe@gmail.com</c>); normalising is idempotent.
 /// </para>
 /// <para>
-/// E-mail: trimmed; exactly one <c>@</c> with a non-empty local part and a domain of at least two dot-separated labels;
-/// no white space or control characters inside; at most 254 characters; lower-cased (invariant culture) and in Unicode
-/// normalisation form C. Internationalised domains stay in Unicode; punycode labels (<c>xn--</c>) are decoded, so both
+/// E-mail: format characters (zero-width spaces and joiners, soft hyphens, bidi marks) removed, then trimmed; exactly one
+/// <c>@</c> with a non-empty local part and a domain of at least two dot-separated labels; no white space or control
+/// characters inside; at most 254 characters; beyond ASCII in Unicode normalisation form KC (fullwidth letters are
+/// letters), lower-cased (invariant culture) and in normalisation form C. Internationalised domains stay in Unicode; punycode labels (<c>xn--</c>) are decoded, so both
 /// spellings of one domain match. Provider rules: for <c>gmail.com</c> and <c>googlemail.com</c> dots are removed from
 /// the local part, everything from the first <c>+</c> is dropped, and the domain becomes <c>gmail.com</c>; for
 /// <c>outlook.com</c>, <c>hotmail.com</c>, <c>live.com</c>, <c>icloud.com</c>, <c>me.com</c>, <c>fastmail.com</c>,

@@ -189,7 +189,11 @@ internal static class ContactNormalizer
     private static bool TryNormalizeEmailOnce(string raw, out string normalized)
     {
         normalized = string.Empty;
-        string s = raw.Trim();
+        if (raw.Length > 4 * MaxEmailLength)
+        {
+            return false; // not read: an address is at most 254 characters, however many invisible ones came with it
+        }
+        string s = WithoutFormatCharacters(raw).Trim();
         if (s.Length is 0 or > MaxEmailLength || !IsWellFormedText(s))
         {
             return false;
@@ -278,11 +282,49 @@ internal static class ContactNormalizer
         return true;
     }
 
-    /// <summary>Lower case (invariant), then Unicode normalisation form C when there is anything beyond ASCII.</summary>
+    /// <summary>
+    /// Lower case (invariant); beyond ASCII, first Unicode normalisation form KC, so that compatibility forms a person
+    /// cannot tell from the letters (fullwidth <c>ｅｘａｍｐｌｅ</c>, ligatures) are those letters, and form C at the end.
+    /// </summary>
     private static string Canonical(string s)
     {
-        string lower = s.ToLowerInvariant();
-        return Ascii.IsValid(lower) ? lower : lower.Normalize(NormalizationForm.FormC);
+        if (Ascii.IsValid(s))
+        {
+            return s.ToLowerInvariant();
+        }
+        return s.Normalize(NormalizationForm.FormKC).ToLowerInvariant().Normalize(NormalizationForm.FormC);
+    }
+
+    /// <summary>
+    /// The text without its format characters (Unicode category Cf): zero-width spaces and joiners, soft hyphens, bidi
+    /// marks, byte order marks. They are invisible, come with addresses pasted from documents and chats, and would make
+    /// one address hash as another person's (a self-referral unseen, a referrer not found at the till).
+    /// </summary>
+    private static string WithoutFormatCharacters(string s)
+    {
+        int first = -1;
+        for (int i = 0; i < s.Length; i++)
+        {
+            if (char.GetUnicodeCategory(s[i]) == UnicodeCategory.Format)
+            {
+                first = i;
+                break;
+            }
+        }
+        if (first < 0)
+        {
+            return s;
+        }
+        var sb = new StringBuilder(s.Length);
+        sb.Append(s, 0, first);
+        for (int i = first; i < s.Length; i++)
+        {
+            if (char.GetUnicodeCategory(s[i]) != UnicodeCategory.Format)
+            {
+                sb.Append(s[i]);
+            }
+        }
+        return sb.ToString();
     }
 
     /// <summary>No white space, no control characters, no unpaired surrogates (which UTF-8 could not carry into the hash), no U+FFFE.</summary>

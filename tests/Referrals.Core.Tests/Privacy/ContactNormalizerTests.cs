@@ -30,6 +30,14 @@ public sealed class ContactNormalizerTests
     [InlineData("jorg@mu\u0308ller.de", "jorg@müller.de")] // decomposed umlaut composes
     [InlineData("jane@xn--mller-kva.de", "jane@müller.de")] // punycode decodes
     [InlineData("o'brien_j-1@example.ie", "o'brien_j-1@example.ie")]
+    // Invisible format characters pasted with an address, and fullwidth letters, are the address a person sees (found by
+    // a user: each hashed as another address, so a self-referral went unseen).
+    [InlineData("a\u200B@example.com", "a@example.com")]
+    [InlineData("a@exam\u200Dple.com", "a@example.com")]
+    [InlineData("jane@GMAIL.com\u00AD", "jane@gmail.com")]
+    [InlineData("\uFEFF\u200Ejane.doe@gmail.com\u200F", "janedoe@gmail.com")]
+    [InlineData("a@\uFF45\uFF58\uFF41\uFF4D\uFF50\uFF4C\uFF45.com", "a@example.com")]
+    [InlineData("\uFF2A\uFF41\uFF4E\uFF45@example.com", "jane@example.com")]
     public void Email_vectors(string raw, string expected)
     {
         Assert.True(ContactNormalizer.TryNormalizeEmail(raw, out string normalized));
