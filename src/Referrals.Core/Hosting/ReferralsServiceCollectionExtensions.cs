@@ -70,7 +70,7 @@ public static class ReferralsServiceCollectionExtensions
         // with the others, not a silently dropped list entry (a program without its rules). Reloads re-bind as Bind(section) would.
         services.AddSingleton<IOptionsChangeTokenSource<ReferralsOptions>>(new ConfigurationChangeTokenSource<ReferralsOptions>(Microsoft.Extensions.Options.Options.DefaultName, section));
         var optionsBuilder = services.AddOptions<ReferralsOptions>()
-            .Configure(options => Referrals.Programs.StrictConfigurationBinder.Bind(section, options))
+            .Configure(options => Referrals.Programs.StrictConfigurationBinder.Bind(section, options, ReferenceEquals(section, configuration) ? null : configuration))
             .Configure(configure);
         return AddCore(services, optionsBuilder);
     }

@@ -21,10 +21,25 @@ internal static class StrictConfigurationBinder
 {
     private const int MaxEchoLength = 40;
 
-    /// <summary>Checks <paramref name="section"/>, records what is wrong for the validator, and binds the rest into <paramref name="options"/>.</summary>
-    public static void Bind(IConfiguration section, ReferralsOptions options)
+    /// <summary>
+    /// Checks <paramref name="section"/>, records what is wrong for the validator, and binds the rest into
+    /// <paramref name="options"/>. With the configuration <paramref name="root"/> the section was taken from, a missing
+    /// section beside one whose name is a near miss (<c>Referals</c>) is a failure too: otherwise every setting in it would
+    /// go unread, and the host would start with no program at all.
+    /// </summary>
+    public static void Bind(IConfiguration section, ReferralsOptions options, IConfiguration? root = null)
     {
         var (failures, unusable) = Check(section, typeof(ReferralsOptions));
+        if (root is not null && section is IConfigurationSection { Key: var name } named && !named.Exists())
+        {
+            foreach (var child in root.GetChildren())
+            {
+                if (Distance(child.Key.ToUpperInvariant(), name.ToUpperInvariant()) <= 2)
+                {
+                    failures.Add($"{name}: there is no such section, but there is '{child.Key}' (a typo of '{name}'?); none of its settings are read.");
+                }
+            }
+        }
         ReferralsOptionsValidator.RecordBindingFailures(options, failures);
         var view = unusable.Count == 0 ? section : new FilteredConfiguration(section, unusable);
         view.Bind(options);
@@ -64,7 +79,7 @@ internal static class StrictConfigurationBinder
                 failures.Add($"{path} must be {Expected(type)}; got a section ({string.Join(", ", children.Select(c => c.Key))}).");
                 unusable.Add(path);
             }
-            else if (value is not null && !Converts((IConfigurationSection)node, type))
+            else if (value is not null && (IsEnumNumber(type, value) || !Converts((IConfigurationSection)node, type)))
             {
                 failures.Add($"{path} must be {Expected(type)}; got {Echo(value)}.");
                 unusable.Add(path);
@@ -188,6 +203,17 @@ internal static class StrictConfigurationBinder
             settings.TryAdd(key, p);
         }
         return settings;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="value"/> gives an enum setting as a number (<c>"1"</c>): the binder takes it, but the
+    /// settings are documented by name, and a number silently picks whichever member has it (the enums start at 1).
+    /// </summary>
+    private static bool IsEnumNumber(Type type, string value)
+    {
+        var t = Nullable.GetUnderlyingType(type) ?? type;
+        string v = value.Trim();
+        return t.IsEnum && v.Length > 0 && (char.IsAsciiDigit(v[0]) || v[0] is '-' or '+');
     }
 
     /// <summary>Whether the binder itself converts the value (it treats "" as null for nullable types, for example).</summary>

@@ -113,26 +113,6 @@ public sealed class PosBatchReaderTests
         Assert.Equal(PosBatchErrorReason.MissingValue, entries[2].Error!.Reason);
     }
 
-    [Fact]
-    public async Task A_well_formed_record_with_a_quoted_note_over_lines_and_a_bad_value_costs_its_record_only()
-    {
-        // Line 2's time has no offset; its note (a column the reader ignores) spans lines 2 to 4 and quotes a row. Reading
-        // the note's lines again, as for a stray quote, would import C-9, a capture nobody made.
-        string csv =
-            "capture_id,store_id,event_time,code,customer_id,comment\n" +  // 1
-            "C-1,s,2026-11-22T09:15:00,ABCD,c1,\"Till note, line 1\n" +    // 2
-            "C-9,s,2026-11-22T09:15:00Z,ABCD,c9,copied\n" +                // 3
-            "end of note\"\n" +                                            // 4
-            "C-2,s,2026-11-22T09:15:00Z,ABCD,c2,ok\n";                     // 5
-
-        var entries = await ReadAllAsync(csv);
-
-        Assert.Equal(2, entries.Count);
-        Assert.Equal((2, PosBatchErrorReason.InvalidValue, "event_time"), (entries[0].LineNumber, entries[0].Error!.Reason, entries[0].Error!.Column));
-        Assert.DoesNotContain("read again", entries[0].Error!.Message, StringComparison.Ordinal);
-        Assert.Equal((5, "C-2"), (entries[1].LineNumber, entries[1].Row!.CaptureId));
-    }
-
     [Theory]
     [InlineData("capture_id", @"C\u00001")]
     [InlineData("store_id", @"S\u0009S")]

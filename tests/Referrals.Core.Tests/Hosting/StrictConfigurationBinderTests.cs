@@ -76,6 +76,10 @@ public sealed class StrictConfigurationBinderTests
     [InlineData("Referrals:Codes:Length", "eight", "must be a whole number such as 10")]
     [InlineData("Referrals:Links:QrPayloadAsLink", "yes", "must be true or false")]
     [InlineData("Referrals:Fraud:CodeGuessing:Window", "10 minutes", "must be a time span such as 30.00:00:00")]
+    // An enum by number: the binder takes it, and "1" is LastTouch, "2" a coupon (found by a user); settings are by name.
+    [InlineData("Referrals:Programs:customers:Precedence", "1", "must be one of LastTouch, FirstTouch")]
+    [InlineData("Referrals:Programs:customers:Rewards:Rules:1:Kind", " 2", "must be one of AccountCredit, Coupon, Points, Cash")]
+    [InlineData("Referrals:Programs:customers:Rewards:Caps:0:Period", "-1", "must be one of Day, Week, Month, Year, Lifetime")]
     public void A_value_the_binder_cannot_convert_stops_the_host_at_start_naming_its_path_and_what_was_expected(string path, string value, string expected)
     {
         var ex = StartFails(new Dictionary<string, string?> { [path] = value });
@@ -100,6 +104,29 @@ public sealed class StrictConfigurationBinderTests
         Assert.Contains("Codes", colour, StringComparison.Ordinal);
         Assert.Contains("Programs", colour, StringComparison.Ordinal);
         Assert.Equal(3, ex.Failures.Count());
+    }
+
+    /// <summary>
+    /// A misspelt section name (found by a user) left every setting unread and the host started with no program at all,
+    /// issuing codes for it: a near miss of <c>Referrals</c> at the top of the configuration stops the host.
+    /// </summary>
+    [Theory]
+    [InlineData("Referals")]
+    [InlineData("Refferals")]
+    [InlineData("referral")]
+    public void A_misspelt_Referrals_section_stops_the_host_naming_it(string misspelt)
+    {
+        var ex = StartFails(new Dictionary<string, string?>(), Valid.Replace("\"Referrals\"", $"\"{misspelt}\"", StringComparison.Ordinal));
+
+        Assert.Equal($"Referrals: there is no such section, but there is '{misspelt}' (a typo of 'Referrals'?); none of its settings are read.", Assert.Single(ex.Failures));
+    }
+
+    [Fact]
+    public void A_host_configured_in_code_alone_starts_beside_other_sections()
+    {
+        using var provider = Build(new Dictionary<string, string?>(), """{ "Logging": { "LogLevel": { "Default": "Warning" } }, "Rewards": { } }""");
+
+        provider.GetRequiredService<IStartupValidator>().Validate();
     }
 
     [Fact]

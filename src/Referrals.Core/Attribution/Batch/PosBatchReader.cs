@@ -134,7 +134,7 @@ internal static class PosBatchReader
         while (await csv.ReadRecordAsync(cancellationToken).ConfigureAwait(false))
         {
             var entry = ReadRecord(csv, layout, seen);
-            if (entry.Error is { Reason: not PosBatchErrorReason.DuplicateCaptureId } error && csv.SpansLines && MayBeStrayQuote(csv, layout, error))
+            if (entry.Error is { Reason: not PosBatchErrorReason.DuplicateCaptureId } error && csv.SpansLines)
             {
                 // A record that spans lines and is still wrong may be the work of a stray quote: read its lines again.
                 csv.RewindToSecondLine();
@@ -142,23 +142,6 @@ internal static class PosBatchReader
             }
             yield return entry;
         }
-    }
-
-    /// <summary>
-    /// Whether a refused record that spans lines may have swallowed the lines after it through a stray quote: its CSV is
-    /// broken, it has another number of fields than the header, or the value refused is the one holding the line breaks.
-    /// A well-formed record with a quoted multi-line note and a bad value elsewhere is not: reading its lines again would
-    /// take the note's lines for rows (and import a capture written in a note).
-    /// </summary>
-    private static bool MayBeStrayQuote(CsvRecordReader csv, Layout layout, PosBatchError error)
-    {
-        if (error.Reason is PosBatchErrorReason.MalformedCsv or PosBatchErrorReason.TooLong || csv.Fields.Count != layout.FieldCount)
-        {
-            return true;
-        }
-        int known = error.Column is null ? -1 : Array.IndexOf(ColumnNames, error.Column);
-        int field = known < 0 ? -1 : layout.IndexOf[known];
-        return field < 0 || field >= csv.Fields.Count || csv.Fields[field].AsSpan().IndexOfAny('\r', '\n') >= 0;
     }
 
     private static PosBatchEntry ReadRecord(CsvRecordReader csv, Layout layout, Dictionary<string, int> seen)
