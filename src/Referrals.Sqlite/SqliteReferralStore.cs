@@ -335,7 +335,7 @@ public sealed partial class SqliteReferralStore : IDisposable, IAsyncDisposable
             || (dataSource.StartsWith("file:", StringComparison.OrdinalIgnoreCase) && dataSource.Contains("mode=memory", StringComparison.OrdinalIgnoreCase)))
         {
             throw new ArgumentException(
-                $"SqliteReferralStore keeps its data in a database file; the data source '{dataSource}' is not one. For a store in memory use InMemoryReferralStore.",
+                $"SqliteReferralStore keeps its data in a database file; the data source '{dataSource}' is not one. For a store in memory use Referrals.Storage.InMemoryStore (the default when no store is registered).",
                 nameof(connectionString));
         }
         if (builder.Mode == SqliteOpenMode.ReadOnly)

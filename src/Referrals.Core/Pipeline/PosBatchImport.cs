@@ -206,7 +206,7 @@ internal sealed class PosBatchImport(ConversionFlow pipeline, Reevaluation reeva
     }
 
     /// <summary>A capture rejection in words, for an import error's sentence.</summary>
-    private static string Describe(CaptureRejection? rejection) => rejection switch
+    internal static string Describe(CaptureRejection? rejection) => rejection switch
     {
         CaptureRejection.CodeMalformed => "the code is neither a code nor a share link of ours",
         CaptureRejection.CodeNotFound => "no such code",
@@ -215,6 +215,9 @@ internal sealed class PosBatchImport(ConversionFlow pipeline, Reevaluation reeva
         CaptureRejection.CodeUnassigned => "the code is not handed to any referrer yet",
         CaptureRejection.LinkSignatureInvalid => "the link's signature does not hold",
         CaptureRejection.UnknownReferrer => "the referrer is not known",
+        CaptureRejection.NoProspect => "nothing identifies the customer (no customer id, e-mail or phone)",
+        CaptureRejection.TooManyFailedLookups => "too many failed look-ups from this store or register; try the rows again later",
+        CaptureRejection.LinkSignatureMissing => "the link has no signature, and signed links are required (its signature was stripped, or it was never signed)",
         _ => rejection?.ToString() ?? "refused",
     };
 }

@@ -46,7 +46,9 @@ internal static class RewardOptionsValidation
             {
                 f.Add($"{rule}:Level applies to referrer rules only; a referee rule has level 1, got {r.Level}.");
             }
-            if (r.For == RewardRole.Referrer && (r.Level < 1 || r.Level > maxChainDepth))
+            // Against a MaxChainDepth that is itself out of range (reported on its own), only the level's own range is checked:
+            // otherwise every rule would repeat that one mistake.
+            if (r.For == RewardRole.Referrer && (r.Level < 1 || r.Level > (maxChainDepth is >= 1 and <= 10 ? maxChainDepth : 10)))
             {
                 f.Add($"{rule}:Level must be 1 to the program's MaxChainDepth ({maxChainDepth}); got {r.Level}.");
             }

@@ -26,6 +26,14 @@ public sealed class OptionsValidationTests
             ["S:DefaultCountryCallingCode must be 1 to 3 digits without a leading 0 or '+' (such as 1 or 49), or unset; got '+49'."],
             Check(f => new PrivacyOptions { DefaultCountryCallingCode = "+49" }.Validate("S", f)));
         Assert.Equal(["S:MaxChainDepth must be 1 to 10; got 0."], Check(f => new ProgramOptions { MaxChainDepth = 0 }.Validate("S", f)));
+        // One mistake, one message: the rules' levels are not reported again against the bad depth (found by a user).
+        Assert.Equal(
+            ["S:MaxChainDepth must be 1 to 10; got 0."],
+            Check(f => new ProgramOptions
+            {
+                MaxChainDepth = 0,
+                Rewards = new Referrals.Rewards.RewardOptions { Rules = [new Referrals.Rewards.RewardRuleOptions { Name = "thanks", Amount = 10m, Currency = "EUR" }] },
+            }.Validate("S", f)));
         Assert.Equal(
             ["S:DisposableDomains:0 must be a domain name of at least two labels; got 'localhost'."],
             Check(f => new FraudOptions { DisposableDomains = ["localhost"] }.Validate("S", f)));
