@@ -223,6 +223,7 @@ public sealed partial class SqliteReferralStore : IDisposable, IAsyncDisposable
     /// writer's lock. In-memory databases and read-only modes are refused.
     /// </param>
     /// <exception cref="ArgumentException">The connection string is empty, malformed, names an in-memory database or a read-only mode.</exception>
+    /// <exception cref="DirectoryNotFoundException">The file's directory does not exist (the store creates the file, not its directory).</exception>
     /// <exception cref="SqliteException">The file cannot be opened or created, or is not a database.</exception>
     /// <exception cref="InvalidOperationException">The file cannot use WAL mode, or its schema is newer than this library.</exception>
     public static SqliteReferralStore Open(string connectionString) => OpenWithLogBounds(connectionString, SqliteLogBounds.Default);
@@ -231,6 +232,11 @@ public sealed partial class SqliteReferralStore : IDisposable, IAsyncDisposable
     internal static SqliteReferralStore OpenWithLogBounds(string connectionString, SqliteLogBounds logBounds)
     {
         var (normalized, dataSource, busyTimeout) = NormalizeConnectionString(connectionString);
+        // SQLite says only "unable to open database file" (error 14), without the path: say which, and why.
+        if (Path.IsPathRooted(dataSource) && Path.GetDirectoryName(dataSource) is { Length: > 0 } directory && !Directory.Exists(directory))
+        {
+            throw new DirectoryNotFoundException($"The directory of the SQLite file {dataSource} does not exist: create it first (the store creates the file, not its directory).");
+        }
         var store = new SqliteReferralStore(normalized, dataSource, busyTimeout, logBounds);
         try
         {
@@ -247,6 +253,7 @@ public sealed partial class SqliteReferralStore : IDisposable, IAsyncDisposable
     /// <summary>Opens (creating if missing) a database file; see <see cref="Open"/>. The directory must exist.</summary>
     /// <param name="path">The file's path; a relative path is resolved against the current directory now, once.</param>
     /// <exception cref="ArgumentException"><paramref name="path"/> is empty or white space.</exception>
+    /// <exception cref="DirectoryNotFoundException">The file's directory does not exist.</exception>
     /// <exception cref="SqliteException">The file cannot be opened or created, or is not a database.</exception>
     /// <exception cref="InvalidOperationException">The file cannot use WAL mode, or its schema is newer than this library.</exception>
     public static SqliteReferralStore OpenFile(string path)

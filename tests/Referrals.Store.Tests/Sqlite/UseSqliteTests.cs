@@ -123,6 +123,17 @@ public sealed class UseSqliteTests : IDisposable
     }
 
     [Fact]
+    public void A_file_in_a_directory_that_does_not_exist_is_refused_naming_the_path()
+    {
+        string path = Path.Combine(_directory.NewDatabasePath() + "-missing", "referrals.db");
+
+        var ex = Assert.Throws<DirectoryNotFoundException>(() => SqliteReferralStore.OpenFile(path));
+
+        Assert.Contains(path, ex.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.GetDirectoryName(path)));
+    }
+
+    [Fact]
     public void A_bad_connection_string_fails_at_registration()
     {
         var builder = new ServiceCollection().AddReferrals();
