@@ -79,8 +79,21 @@ public readonly record struct Money
     public Money RoundToMinorUnit() =>
         new(Math.Round(Amount, MinorUnitDigits(Currency), MidpointRounding.AwayFromZero), Currency, trusted: true);
 
-    /// <inheritdoc />
-    public override string ToString() => $"{Amount.ToString("0.00##", CultureInfo.InvariantCulture)} {Currency}";
+    /// <summary>
+    /// The amount with the currency's minor unit of decimals (more when the amount has them, up to four) and the code:
+    /// <c>12.50 EUR</c>, <c>164 JPY</c>, <c>17 PTS</c>, <c>1.250 KWD</c>. For messages and logs; culture-invariant.
+    /// </summary>
+    public override string ToString()
+    {
+        string format = (Currency is { Length: 3 } ? MinorUnitDigits(Currency) : 2) switch
+        {
+            0 => "0.####",
+            3 => "0.000#",
+            4 => "0.0000",
+            _ => "0.00##",
+        };
+        return $"{Amount.ToString(format, CultureInfo.InvariantCulture)} {Currency}";
+    }
 
     private Money(decimal amount, string currency, bool trusted)
     {
