@@ -33,8 +33,8 @@ public readonly record struct ReferralCode
         var reason = CodeText.Fold(raw, buffer, out int n, out int bad);
         if (reason != CodeText.WellFormed)
         {
-            string detail = reason == CodeMalformedReason.InvalidCharacter ? $" (character '{raw[bad]}' at index {bad})" : string.Empty;
-            throw new ArgumentException($"'{raw}' is not a referral code: {reason}{detail}.", nameof(raw));
+            string detail = reason == CodeMalformedReason.InvalidCharacter ? $" (character {UntrustedText.CharacterAt(raw, bad)} at index {bad})" : string.Empty;
+            throw new ArgumentException($"{UntrustedText.Echo(raw, 40)} is not a referral code: {reason}{detail}.", nameof(raw));
         }
         return new ReferralCode(new string(buffer[..n]));
     }

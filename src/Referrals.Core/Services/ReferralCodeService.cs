@@ -522,7 +522,9 @@ public sealed partial class ReferralCodeService
             _allowedPrefixes.Contains(request.Prefix),
             nameof(request),
             $"The prefix '{request.Prefix}' is not configured; add it to Referrals:Codes:AdditionalPrefixes so the parser strips it.");
-        return request.Prefix;
+        // Printed as configured (NYC5), whatever the case the request gave it in.
+        _allowedPrefixes.TryGetValue(request.Prefix, out string? configured);
+        return configured ?? request.Prefix;
     }
 
     private ReferralException SpaceExhausted() => new(

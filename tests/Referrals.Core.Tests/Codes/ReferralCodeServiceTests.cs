@@ -34,6 +34,28 @@ public sealed class ReferralCodeServiceTests
     }
 
     [Fact]
+    public async Task A_prefix_requested_in_another_case_is_printed_as_configured()
+    {
+        var t = new TestServices(o => o.Codes.AdditionalPrefixes = ["NYC5"]);
+
+        var record = await t.Codes.IssueAsync(TestServices.Request() with { Prefix = "nyc5" }, Ct);
+
+        Assert.StartsWith("NYC5-", record.Display, StringComparison.Ordinal);
+        Assert.Equal(CodeResolutionOutcome.Found, t.Codes.Resolve(record.Display).Outcome);
+    }
+
+    [Fact]
+    public void Parsing_a_long_or_hidden_input_echoes_it_shortened_and_visible()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => ReferralCode.Parse(new string('#', 1_000)));
+        var hidden = Assert.Throws<ArgumentException>(() => ReferralCode.Parse("AB\u202ECD#"));
+
+        Assert.True(ex.Message.Length < 200, ex.Message);
+        Assert.DoesNotContain("\u202E", hidden.Message, StringComparison.Ordinal);
+        Assert.True(HostileText.IsSafeMessage(hidden.Message), hidden.Message);
+    }
+
+    [Fact]
     public async Task Issued_code_has_the_default_shape_and_resolves()
     {
         var t = new TestServices();
