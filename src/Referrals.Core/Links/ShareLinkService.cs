@@ -247,11 +247,22 @@ public sealed class ShareLinkService
     /// <param name="medium">The medium the QR code is shown on (<see cref="ShareMedium.Receipt"/>, <see cref="ShareMedium.Sign"/>, ...).</param>
     /// <param name="printedCode">The code as printed (with prefix and groups); defaults to the normalised code.</param>
     /// <returns>The payload; <see cref="Parse"/> reads either form.</returns>
-    /// <exception cref="ArgumentException">As for <see cref="Build"/>.</exception>
+    /// <exception cref="ArgumentException">As for <see cref="Build"/>; or, for the bare code, <paramref name="printedCode"/> is not this code as printed.</exception>
     public string BuildQrPayload(ReferralCode code, ShareMedium medium, string? printedCode = null)
     {
         Preconditions.CheckArgument(code.Value.Length > 0, nameof(code), "The code is empty (a default ReferralCode).");
-        return qrPayloadAsLink ? Build(code, medium).Url : printedCode ?? code.Value;
+        if (qrPayloadAsLink)
+        {
+            return Build(code, medium).Url;
+        }
+        // What a till scans is what it resolves: the printed text must be this code (with its prefix and groups), not
+        // another code, an empty text or one with characters no code has.
+        Preconditions.CheckArgument(
+            printedCode is null || (CodeText.FoldToString(printedCode) is { } folded && folded.EndsWith(code.Value, StringComparison.Ordinal)
+                && !printedCode.Any(UntrustedText.IsHidden)),
+            nameof(printedCode),
+            $"The printed code {(printedCode is null ? "" : UntrustedText.Echo(printedCode, 40))} is not the code {code.Value} as printed (its prefix, groups and the code).");
+        return printedCode ?? code.Value;
     }
 
     /// <summary>

@@ -142,7 +142,7 @@ public sealed class CodeTextTests
     public void ReferralCode_Parse_names_the_bad_character()
     {
         var ex = Assert.Throws<ArgumentException>(() => ReferralCode.Parse("AB#CD"));
-        Assert.Contains("'#' at index 2", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("'#' (U+0023) at index 2", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -197,6 +197,25 @@ public sealed class ShareLinkServiceTests
         Assert.False(parsed.WasLink);
     }
 
+    /// <summary>The printed text a till scans is this code as printed, never another code or text no code has (found by a user).</summary>
+    [Theory]
+    [InlineData("")]
+    [InlineData("WXYZ")]
+    [InlineData("AB\nCD")]
+    [InlineData("ABCD\u2028")]
+    [InlineData("AB\uFFFFCD")]
+    public void BuildQrPayload_AsCode_refuses_a_printed_text_that_is_not_the_code(string printed)
+    {
+        var options = UnsignedOptions();
+        options.Links.QrPayloadAsLink = false;
+        var service = new ShareLinkService(options.Links);
+
+        var ex = Assert.Throws<ArgumentException>(() => service.BuildQrPayload(Abcd, ShareMedium.Receipt, printed));
+
+        Assert.Equal("printedCode", ex.ParamName);
+        Assert.Equal("SHOP-ABCD", service.BuildQrPayload(Abcd, ShareMedium.Receipt, "SHOP-ABCD"));
+    }
+
     // ---------------------------------------------------------------- construction
 
     [Fact]
