@@ -102,7 +102,12 @@ public sealed class ProgramOptions
         }
         foreach (var (currency, min) in MinimumOrder ?? new Dictionary<string, decimal>())
         {
-            if (currency.Length != 3 || !currency.All(char.IsAsciiLetter) || min < 0 || min > AmountLimits.MaxAmount)
+            // Each part named on its own: the key (the currency) and the value (the amount) are different mistakes.
+            if (currency.Length != 3 || !currency.All(char.IsAsciiLetter))
+            {
+                f.Add($"{path}:MinimumOrder: the key must be a three-letter currency code such as EUR; got '{currency}'.");
+            }
+            if (min < 0 || min > AmountLimits.MaxAmount)
             {
                 f.Add($"{path}:MinimumOrder:{currency} must be a three-letter currency with an amount of 0 to {AmountLimits.MaxAmountText}; got {min}.");
             }

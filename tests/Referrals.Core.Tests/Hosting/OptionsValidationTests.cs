@@ -26,6 +26,10 @@ public sealed class OptionsValidationTests
             ["S:DefaultCountryCallingCode must be 1 to 3 digits without a leading 0 or '+' (such as 1 or 49), or unset; got '+49'."],
             Check(f => new PrivacyOptions { DefaultCountryCallingCode = "+49" }.Validate("S", f)));
         Assert.Equal(["S:MaxChainDepth must be 1 to 10; got 0."], Check(f => new ProgramOptions { MaxChainDepth = 0 }.Validate("S", f)));
+        // A misspelt currency is named as the key it is, not as an amount (found by a user).
+        Assert.Equal(
+            ["S:MinimumOrder: the key must be a three-letter currency code such as EUR; got 'EURO'."],
+            Check(f => new ProgramOptions { MinimumOrder = new Dictionary<string, decimal> { ["EURO"] = 20m } }.Validate("S", f)));
         // One mistake, one message: the rules' levels are not reported again against the bad depth (found by a user).
         Assert.Equal(
             ["S:MaxChainDepth must be 1 to 10; got 0."],
