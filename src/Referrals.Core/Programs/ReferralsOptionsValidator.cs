@@ -45,11 +45,31 @@ internal sealed class ReferralsOptionsValidator : IValidateOptions<ReferralsOpti
     private static List<string> Collect(ReferralsOptions options)
     {
         var f = new List<string>();
-        if (BindingFailures.TryGetValue(options, out var binding))
+        if (!BindingFailures.TryGetValue(options, out var binding))
         {
-            f.AddRange(binding);
+            options.Validate(f);
+            return f;
         }
-        options.Validate(f);
+        f.AddRange(binding);
+        var checks = new List<string>();
+        options.Validate(checks);
+        // A value the binder could not read is left unset, so a rule's "give exactly one of Amount or Percent" would only
+        // restate that one mistake (a "NaN" amount, reported above by its path): not repeated.
+        f.AddRange(checks.Where(c => !RestatesUnreadAmount(c, binding)));
         return f;
+    }
+
+    private const string OneOfAmountOrPercent = ": give exactly one of Amount (with Currency) or Percent.";
+
+    private static bool RestatesUnreadAmount(string failure, IReadOnlyList<string> binding)
+    {
+        if (!failure.EndsWith(OneOfAmountOrPercent, StringComparison.Ordinal))
+        {
+            return false;
+        }
+        // "Referrals:Programs:p:Rewards:Rules:0 ('ladder'):Tiers:1" is the binder's "…:Rules:0:Tiers:1", less the rule's name.
+        string path = System.Text.RegularExpressions.Regex.Replace(failure[..^OneOfAmountOrPercent.Length], @" \('[^']*'\)", "");
+        return binding.Any(b => b.StartsWith(path + ":Amount ", StringComparison.OrdinalIgnoreCase)
+            || b.StartsWith(path + ":Percent ", StringComparison.OrdinalIgnoreCase));
     }
 }

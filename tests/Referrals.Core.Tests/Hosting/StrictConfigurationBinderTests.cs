@@ -121,6 +121,23 @@ public sealed class StrictConfigurationBinderTests
         Assert.Equal($"Referrals: there is no such section, but there is '{misspelt}' (a typo of 'Referrals'?); none of its settings are read.", Assert.Single(ex.Failures));
     }
 
+    /// <summary>
+    /// An amount the binder cannot read is one mistake, named once: the rule then has neither Amount nor Percent, which is
+    /// not reported again (found by a user). A rule that really has neither still is.
+    /// </summary>
+    [Theory]
+    [InlineData("Referrals:Programs:customers:Rewards:Rules:0:Tiers:1:Amount", "NaN")]
+    [InlineData("Referrals:Programs:customers:Rewards:Rules:1:Percent", "1,5")]
+    public void An_unreadable_amount_is_named_once(string path, string value)
+    {
+        var ex = StartFails(new Dictionary<string, string?> { [path] = value });
+
+        Assert.StartsWith(path + " must be a number such as 12.50", Assert.Single(ex.Failures), StringComparison.Ordinal);
+
+        var neither = StartFails(new Dictionary<string, string?> { [path] = value, ["Referrals:Programs:customers:Rewards:Rules:2:Name"] = "empty" });
+        Assert.Contains(neither.Failures, f => f.EndsWith("Rules:2 ('empty'): give exactly one of Amount (with Currency) or Percent.", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void A_host_configured_in_code_alone_starts_beside_other_sections()
     {
