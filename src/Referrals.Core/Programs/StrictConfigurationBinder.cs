@@ -99,6 +99,14 @@ internal static class StrictConfigurationBinder
         switch (shape)
         {
             case Shape.List:
+                // A JSON object where an array belongs ("Rules": { "Name": ... }) has keys that are no indices: one
+                // message for the list, not one for each of its keys as if each were an entry.
+                if (children.Any(c => !int.TryParse(c.Key, NumberStyles.None, CultureInfo.InvariantCulture, out _)))
+                {
+                    failures.Add($"{path} must be {Expected(type)}; got a section ({string.Join(", ", children.Select(c => Echo(c.Key)))}).");
+                    unusable.Add(path);
+                    break;
+                }
                 foreach (var child in children)
                 {
                     Walk(itemType!, child, child.Path, failures, unusable);

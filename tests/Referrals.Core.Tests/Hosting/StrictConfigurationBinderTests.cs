@@ -139,6 +139,18 @@ public sealed class StrictConfigurationBinderTests
     }
 
     [Fact]
+    public void A_section_where_a_list_belongs_is_named_once_as_the_list()
+    {
+        var ex = StartFails(new Dictionary<string, string?>(), """
+            { "Referrals": { "Links": { "Template": "https://shop.example/r/{code}" },
+              "Programs": { "customers": { "Rewards": { "Rules": { "Name": "solo", "Amount": 5, "Currency": "EUR" } } } } } }
+            """);
+
+        Assert.Contains("Referrals:Programs:customers:Rewards:Rules must be a list (a JSON array); got a section ('Amount', 'Currency', 'Name').", ex.Failures);
+        Assert.DoesNotContain(ex.Failures, f => f.StartsWith("Referrals:Programs:customers:Rewards:Rules:", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_host_configured_in_code_alone_starts_beside_other_sections()
     {
         using var provider = Build(new Dictionary<string, string?>(), """{ "Logging": { "LogLevel": { "Default": "Warning" } }, "Rewards": { } }""");
