@@ -244,7 +244,15 @@ public sealed partial class ReferralCodeService
         {
             return new VanityCodeResult(null, rejection, message);
         }
-        var record = NewRecord(request, ReferralCode.FromNormalized(key!), vanity.Trim(), CodeKind.Vanity, _clock.GetCurrentInstant());
+        // Shown as typed, every kind of space (U+3000, U+00A0) as a plain one.
+        string display = string.Create(vanity.Trim().Length, vanity.Trim(), static (span, text) =>
+        {
+            for (int i = 0; i < text.Length; i++)
+            {
+                span[i] = char.IsWhiteSpace(text[i]) ? ' ' : text[i];
+            }
+        });
+        var record = NewRecord(request, ReferralCode.FromNormalized(key!), display, CodeKind.Vanity, _clock.GetCurrentInstant());
         if (!await _store.TryAddAsync(record, cancellationToken).ConfigureAwait(false))
         {
             return new VanityCodeResult(null, VanityCodeRejection.Taken, $"The code {Echo(vanity.Trim())} is taken (codes are compared ignoring case, and O/0 and I/L/1 count as the same).");
@@ -444,6 +452,15 @@ public sealed partial class ReferralCodeService
                 return (null, VanityCodeRejection.TooLong, $"{Echo(vanity)} is longer than {_vanityOptions.MaxLength} characters.");
             case CodeMalformedReason.Empty:
                 return (null, VanityCodeRejection.TooShort, $"A vanity code needs at least {_vanityOptions.MinLength} characters.");
+        }
+        // Folding skips separators a person cannot see (U+2028, U+200B); the display keeps what was typed, so it would
+        // print them on a receipt.
+        for (int i = 0; i < vanity.Length; i++)
+        {
+            if (UntrustedText.IsHidden(vanity[i]))
+            {
+                return (null, VanityCodeRejection.InvalidCharacter, $"{Echo(vanity)} has the character {UntrustedText.CharacterAt(vanity, i)} at position {i + 1}; use letters, digits, spaces and dashes.");
+            }
         }
         if (n < _vanityOptions.MinLength)
         {

@@ -58,6 +58,22 @@ public sealed class VanityAndBulkCodeTests
         Assert.Equal(new ParticipantId("anna"), printed.Owner);
     }
 
+    /// <summary>A vanity code is printed as typed: a hidden separator is refused, and any kind of space prints as a space (found by fuzzing).</summary>
+    [Fact]
+    public async Task A_vanity_code_prints_no_hidden_separator()
+    {
+        var t = new TestServices();
+
+        var hidden = await t.Codes.IssueVanityAsync("JANE\u202820", TestServices.Request("jane", ShareMedium.Social), Ct);
+        var zeroWidth = await t.Codes.IssueVanityAsync("JA\u200BNE20", TestServices.Request("jane", ShareMedium.Social), Ct);
+        var wide = await t.Codes.IssueVanityAsync("JANE\u300020", TestServices.Request("jane", ShareMedium.Social), Ct);
+
+        Assert.Equal((VanityCodeRejection.InvalidCharacter, VanityCodeRejection.InvalidCharacter), (hidden.Rejection, zeroWidth.Rejection));
+        Assert.Contains("U+2028", hidden.Message, StringComparison.Ordinal);
+        Assert.Equal("JANE 20", wide.Record?.Display);
+        Assert.Equal("JANE20", wide.Record?.Code.Value);
+    }
+
     [Fact]
     public async Task An_influencer_gets_a_vanity_code_that_resolves_from_confusable_spellings()
     {
