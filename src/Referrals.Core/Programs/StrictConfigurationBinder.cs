@@ -79,6 +79,13 @@ internal static class StrictConfigurationBinder
                 failures.Add($"{path} must be {Expected(type)}; got a section ({string.Join(", ", children.Select(c => c.Key))}).");
                 unusable.Add(path);
             }
+            else if (value is { Length: 0 } && type.IsValueType && Nullable.GetUnderlyingType(type) is null)
+            {
+                // JSON null (or "") for a number, switch or time span: the binder would set 0, false or zero time, and
+                // the message would then quote a value nobody wrote.
+                failures.Add($"{path} must be {Expected(type)}; got an empty value (null).");
+                unusable.Add(path);
+            }
             else if (value is not null && (IsEnumNumber(type, value) || !Converts((IConfigurationSection)node, type)))
             {
                 failures.Add($"{path} must be {Expected(type)}; got {Echo(value)}.");

@@ -76,6 +76,9 @@ public sealed class StrictConfigurationBinderTests
     [InlineData("Referrals:Codes:Length", "eight", "must be a whole number such as 10")]
     [InlineData("Referrals:Links:QrPayloadAsLink", "yes", "must be true or false")]
     [InlineData("Referrals:Fraud:CodeGuessing:Window", "10 minutes", "must be a time span such as 30.00:00:00")]
+    // JSON null for a number or a switch: named as empty, not as the 0 or false the binder would have set (found by a user).
+    [InlineData("Referrals:Codes:Length", "", "must be a whole number such as 10")]
+    [InlineData("Referrals:Links:QrPayloadAsLink", "", "must be true or false")]
     // An enum by number: the binder takes it, and "1" is LastTouch, "2" a coupon (found by a user); settings are by name.
     [InlineData("Referrals:Programs:customers:Precedence", "1", "must be one of LastTouch, FirstTouch")]
     [InlineData("Referrals:Programs:customers:Rewards:Rules:1:Kind", " 2", "must be one of AccountCredit, Coupon, Points, Cash")]
@@ -85,7 +88,7 @@ public sealed class StrictConfigurationBinderTests
         var ex = StartFails(new Dictionary<string, string?> { [path] = value });
 
         Assert.Contains($"{path} {expected}", ex.Message, StringComparison.Ordinal);
-        Assert.Contains($"got '{value}'", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(value.Length == 0 ? "got an empty value (null)" : $"got '{value}'", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
