@@ -44,7 +44,9 @@ internal sealed class CliApp
     {
         var app = new CliApp(console);
         var root = app.Build();
-        var result = root.Parse(args);
+        // No response files: an argument starting with @ is a value (an id, a code), never a file to read in its place
+        // (reading a folder named so crashed the tool, and an id "@anna" was "response file not found").
+        var result = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (result.Action is ParseErrorAction)
         {
             foreach (var error in result.Errors)

@@ -114,7 +114,10 @@ internal static class CliOptions
     private static int ParseCount(ArgumentResult result, int max)
     {
         string token = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
-        if (!int.TryParse(token, NumberStyles.AllowThousands, CultureInfo.InvariantCulture, out int n) || n < 1 || n > max)
+        // Digits, or digits in groups of three (50,000); not "1,5", which means one and a half in much of Europe.
+        bool shaped = token.Length > 0 && token.All(char.IsAsciiDigit)
+            || System.Text.RegularExpressions.Regex.IsMatch(token, @"\A[1-9][0-9]{0,2}(,[0-9]{3})+\z");
+        if (!shaped || !int.TryParse(token, NumberStyles.AllowThousands, CultureInfo.InvariantCulture, out int n) || n < 1 || n > max)
         {
             result.AddError($"--count {Text.Echo(token)} is not a whole number from 1 to {CliApp.N(max)}; write it like 50000 or 50,000.");
             return 0;

@@ -84,6 +84,25 @@ public sealed class WebhookEndpointOptions
     /// <summary>The shortest secret accepted, in characters.</summary>
     public const int MinSecretLength = 16;
 
+    private static bool IsPrintableSecret(string secret)
+    {
+        for (int i = 0; i < secret.Length; i++)
+        {
+            char c = secret[i];
+            if (char.IsHighSurrogate(c) && i + 1 < secret.Length && char.IsLowSurrogate(secret[i + 1]))
+            {
+                i++;
+                continue;
+            }
+            if (char.IsSurrogate(c) || char.IsWhiteSpace(c) || char.IsControl(c)
+                || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /// <summary>
     /// Where events are POSTed: an absolute <c>https</c> URL, or <c>http</c> to a loopback address (a receiver on the same
     /// machine). Required.
@@ -92,7 +111,7 @@ public sealed class WebhookEndpointOptions
 
     /// <summary>
     /// The key of the deliveries' <c>Referrals-Signature</c> (see <see cref="WebhookSignature"/>), shared with the receiver:
-    /// at least <see cref="MinSecretLength"/> characters, random. Required. Keep it out of files under source control
+    /// at least <see cref="MinSecretLength"/> characters, random and printable (no white space, control, invisible or broken characters). Required. Keep it out of files under source control
     /// (user secrets, environment variables, a vault); it is never logged nor shown in messages.
     /// </summary>
     public string? Secret { get; set; }
@@ -129,6 +148,12 @@ public sealed class WebhookEndpointOptions
         {
             // The length only, never the value.
             failures.Add($"{path}:Secret must be at least {MinSecretLength} characters, not all white space; got {Secret.Length}.");
+        }
+        else if (!IsPrintableSecret(Secret))
+        {
+            // Never the value: only what is wrong with it. A receiver pastes the secret into its own code, and UTF-8 signs
+            // every unpaired surrogate half as the same U+FFFD (sixteen of them would be one secret, whichever they were).
+            failures.Add($"{path}:Secret must be printable text: no white space, control, invisible (format) or broken (unpaired surrogate) characters.");
         }
         for (int i = 0; i < Events.Count; i++)
         {

@@ -125,6 +125,40 @@ public sealed class CodesBulkTests
         Assert.StartsWith("Wrote 3,000 codes", output.ToString(), StringComparison.Ordinal);
     }
 
+    /// <summary>A partial file that holds the header alone (stopped before the first chunk) is started again: one header (found by fuzzing).</summary>
+    [Fact]
+    public async Task APartialFileOfTheHeaderAloneGivesOneHeader()
+    {
+        using var shop = new Shop();
+        Assert.Equal(0, (await shop.RunAsync("codes", "bulk", "-p", "customers", "-n", "1", "-o", "first.csv")).Exit);
+        File.WriteAllText(shop.PathOf("codes.csv.partial"), File.ReadAllLines(shop.PathOf("first.csv"))[0] + "\n");
+
+        var result = await shop.RunAsync("codes", "bulk", "-p", "customers", "-n", "3", "-o", "codes.csv");
+
+        Assert.True(result.Exit == 0, result.ToString());
+        var lines = File.ReadAllLines(shop.PathOf("codes.csv"));
+        Assert.Equal(4, lines.Length);
+        Assert.Single(lines, l => l.StartsWith("code,", StringComparison.Ordinal));
+    }
+
+    /// <summary>Every row of a partial file is checked before it is resumed, not the first only (found by fuzzing: a garbage row was handed out as a code).</summary>
+    [Theory]
+    [InlineData("GARBAGE#,,customers,receipt,x")]
+    [InlineData("ABCD,ABCD,employees,receipt,x")]
+    public async Task APartialFileWithARowItDidNotWriteIsNotResumed(string row)
+    {
+        using var shop = new Shop();
+        Assert.Equal(0, (await shop.RunAsync("codes", "bulk", "-p", "customers", "-n", "2", "-o", "first.csv")).Exit);
+        var first = File.ReadAllLines(shop.PathOf("first.csv"));
+        File.WriteAllText(shop.PathOf("codes.csv.partial"), string.Join('\n', first) + "\n" + row + "\n");
+
+        var result = await shop.RunAsync("codes", "bulk", "-p", "customers", "-n", "4", "-o", "codes.csv");
+
+        Assert.Equal(1, result.Exit);
+        Assert.Contains("line 4", result.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(shop.PathOf("codes.csv")));
+    }
+
     [Fact]
     public async Task APartialFileOfAnotherProgramIsNotResumed()
     {

@@ -27,6 +27,12 @@ public sealed class CommandLineTests
     [InlineData("-5")]
     [InlineData("abc")]
     [InlineData("100000001")]
+    // Thousands separators only in groups of three (found by fuzzing: "1,5" made 15 codes, "1,,,0" ten).
+    [InlineData("1,5")]
+    [InlineData("1,,,0")]
+    [InlineData("5,")]
+    [InlineData(",500")]
+    [InlineData("1,0000")]
     public async Task ABadCountIsAUsageErrorNamingTheOption(string count)
     {
         using var shop = new Shop();
@@ -35,6 +41,33 @@ public sealed class CommandLineTests
         Assert.Contains($"--count '{count}' is not a whole number from 1 to 100,000,000", result.Error, StringComparison.Ordinal);
         Assert.Contains("Run 'referrals codes bulk --help'", result.Error, StringComparison.Ordinal);
         Assert.False(File.Exists(shop.PathOf("codes.csv")));
+    }
+
+    [Fact]
+    public async Task ACountInGroupsOfThreeIsRead()
+    {
+        using var shop = new Shop();
+        var result = await shop.RunAsync("codes", "bulk", "--program", "customers", "--count", "1,000", "--out", "codes.csv");
+        Assert.Equal(0, result.Exit);
+        Assert.Equal(1_001, File.ReadAllLines(shop.PathOf("codes.csv")).Length);
+    }
+
+    /// <summary>
+    /// An argument starting with @ is a value, never a response file to read in its place (found by fuzzing: "@/etc" crashed
+    /// the tool with a stack trace, and an owner "@anna" was "response file not found").
+    /// </summary>
+    [Theory]
+    [InlineData("@/etc")]
+    [InlineData("@anna")]
+    [InlineData("@")]
+    public async Task AnArgumentStartingWithAtIsAValueNotAResponseFile(string value)
+    {
+        using var shop = new Shop();
+        var result = await shop.RunAsync("codes", "show", value);
+        Assert.NotEqual(0, result.Exit);
+        Assert.DoesNotContain("Unhandled", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Response file", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.Error, StringComparison.Ordinal);
     }
 
     [Fact]

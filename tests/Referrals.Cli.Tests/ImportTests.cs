@@ -20,6 +20,26 @@ public sealed class ImportTests
         BM-1009,berlin-mitte,3,2026-11-22T16:20:00+01:00,EMIL7,,cust-ned,,pos-55009,45.00,eur,no
         """;
 
+    /// <summary>
+    /// The refused rows are never lost to their file's path (found by fuzzing: the rows were stored, then the refused file
+    /// could not be written): a folder is refused before anything is imported, and a folder that does not exist is made.
+    /// </summary>
+    [Fact]
+    public async Task TheRefusedRowsFindTheirFile()
+    {
+        using var shop = new Shop();
+        File.WriteAllText(shop.PathOf("upload.csv"), Upload);
+
+        var folder = await shop.RunAsync("import", "pos", "upload.csv", "--program", "customers", "--refused", ".");
+        Assert.Equal(2, folder.Exit);
+        Assert.Contains("--refused", folder.Error, StringComparison.Ordinal);
+
+        var missing = await shop.RunAsync("import", "pos", "upload.csv", "--program", "customers", "--refused", "missing-dir/r.csv", "--json");
+        Assert.True(missing.Exit == 1, missing.ToString());
+        Assert.Equal(0, System.Text.Json.JsonDocument.Parse(missing.Out).RootElement.GetProperty("duplicates").GetInt32());
+        Assert.Equal(10, File.ReadAllLines(shop.PathOf("missing-dir/r.csv")).Length); // the header and the nine rows (no code EMIL-7 here)
+    }
+
     [Fact]
     public async Task TheSummaryCountsEveryRowAndTheRefusedRowsGoToACsvWithLineAndReason()
     {

@@ -53,6 +53,21 @@ public sealed class QrTests
         Assert.Contains("more-3.svg", json.Out, StringComparison.Ordinal);
     }
 
+    /// <summary>A caption no SVG can hold is refused before any code is issued (found by fuzzing: each try saved 25 codes and wrote no sheet).</summary>
+    [Theory]
+    [InlineData("Give 10\uFFFE")]
+    [InlineData("\uFFFF")]
+    public async Task ACaptionNoSvgCanHoldIsRefusedBeforeAnyCodeIsIssued(string caption)
+    {
+        using var shop = new Shop();
+        var result = await shop.RunAsync("sheet", "-p", "customers", "-n", "25", "-o", "cards.svg", "--caption", caption);
+        Assert.Equal(2, result.Exit);
+        Assert.Contains("--caption", result.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(shop.PathOf("cards-1.svg")));
+        await using var library = await shop.LibraryAsync();
+        Assert.Equal(0, library.GetRequiredService<ReferralCodeService>().IndexedCount);
+    }
+
     [Fact]
     public async Task ASheetOfNewCodesHasTenCardsAPageEachAStoredCode()
     {

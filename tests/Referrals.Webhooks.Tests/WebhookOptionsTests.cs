@@ -73,6 +73,25 @@ public sealed class WebhookOptionsTests
         Assert.DoesNotContain(ShortSecret, ex.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>A secret of invisible or broken characters passes no check (found by fuzzing: 16 unpaired surrogate halves of any kind signed alike).</summary>
+    [Theory]
+    [InlineData(@"\u200B\u200B\u200B\u200B\u200B\u200B\u200B\u200B\u200B\u200B\u200B\u200B\u200B\u200B\u200B\u200B")]
+    [InlineData(@"\uD800\uD800\uD800\uD800\uD800\uD800\uD800\uD800\uD800\uD800\uD800\uD800\uD800\uD800\uD800\uD800")]
+    [InlineData(@"secret-with a-space-inside")]
+    [InlineData(@"secret-with-a-tab\u0009inside")]
+    public void A_secret_of_invisible_or_broken_characters_is_refused_without_showing_it(string escaped)
+    {
+        string secret = System.Text.RegularExpressions.Regex.Replace(escaped, @"\\u([0-9A-Fa-f]{4})", m => ((char)Convert.ToInt32(m.Groups[1].Value, 16)).ToString());
+        using var provider = Build(Config(
+            ("Referrals:Links:Template", "https://shop.example/r/{code}"),
+            ("Referrals:Webhooks:Endpoints:crm:Url", "https://crm.example/hooks"),
+            ("Referrals:Webhooks:Endpoints:crm:Secret", secret)));
+
+        var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<WebhookOptions>>().Value);
+
+        Assert.Equal(["Referrals:Webhooks:Endpoints:crm:Secret must be printable text: no white space, control, invisible (format) or broken (unpaired surrogate) characters."], ex.Failures);
+    }
+
     [Fact]
     public void Without_an_endpoint_the_host_does_not_start()
     {

@@ -218,15 +218,24 @@ internal static class BulkCommand
             string? line;
             while ((line = reader.ReadLine()) is not null)
             {
-                if (rows == 0)
+                // Every row, not the first only: a row this command did not write would be handed out as a code.
+                var fields = Text.SplitCsvLine(line);
+                if (fields.Count < 4 || fields[2] != program.Value || fields[3] != medium.ToToken())
                 {
-                    var fields = Text.SplitCsvLine(line);
-                    if (fields.Count < 4 || fields[2] != program.Value || fields[3] != medium.ToToken())
-                    {
-                        throw CliException.Refused($"{path} holds codes of another run (program {Text.Echo(fields.ElementAtOrDefault(2))}, medium {Text.Echo(fields.ElementAtOrDefault(3))}). Run that command again to finish it, or add --force to start over.");
-                    }
+                    throw CliException.Refused($"{path} holds codes of another run (program {Text.Echo(fields.ElementAtOrDefault(2))}, medium {Text.Echo(fields.ElementAtOrDefault(3))}) at line {CliApp.N(rows + 2)}. Run that command again to finish it, or add --force to start over.");
+                }
+                if (!ReferralCode.TryParse(fields[0], out _))
+                {
+                    throw CliException.Refused($"{path} line {CliApp.N(rows + 2)}: {Text.Echo(fields[0])} is not a code this command wrote. Move the file away, or add --force to start over.");
                 }
                 rows++;
+            }
+            if (rows == 0)
+            {
+                // The header alone (stopped before the first chunk was committed): start the file again.
+                reader.Dispose();
+                File.Delete(path);
+                return 0;
             }
             if (rows > total)
             {

@@ -42,6 +42,12 @@ internal static class ImportCommands
             {
                 throw CliException.Usage("--refused names the input file itself; name another file.");
             }
+            // Checked before the import: after it the rows are stored, and a refused file that cannot be written would lose
+            // the list of rows to fix. (A folder that does not exist yet is made when there are refused rows to write.)
+            if (Directory.Exists(refusedPath))
+            {
+                throw CliException.Usage($"--refused {Text.Echo(refusedPath)} is a folder; name a file to write the refused rows to.");
+            }
 
             await using var host = await app.StartAsync(r, ct);
             var programId = host.Program(r.GetRequiredValue(program));
@@ -62,6 +68,10 @@ internal static class ImportCommands
             int rows = result.Captured + result.Duplicates + result.Errors.Count;
             if (result.Errors.Count > 0)
             {
+                if (Path.GetDirectoryName(refusedPath) is { Length: > 0 } refusedFolder)
+                {
+                    Directory.CreateDirectory(refusedFolder);
+                }
                 await using var writer = new StreamWriter(refusedPath, append: false, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
                 await writer.WriteLineAsync(RefusedHeader);
                 foreach (var error in result.Errors)

@@ -137,6 +137,12 @@ internal static class QrCommands
             {
                 throw CliException.Usage($"--caption has {text.Length} characters; at most 60 fit on a card.");
             }
+            // Checked before any code is issued: a caption the SVG cannot carry (U+FFFE, U+FFFF) failed after the cards'
+            // codes were saved, and every retry saved more.
+            if (text is not null && text.FirstOrDefault(c => c is '\uFFFE' or '\uFFFF') is var bad and not '\0')
+            {
+                throw CliException.Usage($"--caption has {Text.Echo(text)}, with U+{(int)bad:X4}, a character no SVG file can hold; use printable text.");
+            }
             if (!Path.GetExtension(target).Equals(".svg", StringComparison.OrdinalIgnoreCase))
             {
                 throw CliException.Usage($"--out {Text.Echo(r.GetValue(output))}: a sheet is SVG; end the name in .svg.");
@@ -308,7 +314,7 @@ internal static class QrCommands
         }
 
         /// <summary>XML cannot hold control characters; a caption is one line.</summary>
-        private static string Printable(string text) => string.Concat(text.Select(c => char.IsControl(c) || char.IsSurrogate(c) ? '?' : c));
+        private static string Printable(string text) => string.Concat(text.Select(c => char.IsControl(c) || char.IsSurrogate(c) || c is '\uFFFE' or '\uFFFF' ? '?' : c));
 
         private static void Element(XmlWriter w, string name, params (string Name, string Value)[] attributes)
         {
