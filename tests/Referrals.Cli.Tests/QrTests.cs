@@ -114,4 +114,27 @@ public sealed class QrTests
         Assert.Equal(1, wrongProgram.Exit);
         Assert.Contains("is no code of program employees", wrongProgram.Error, StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// A bad row anywhere in the file stops the run before any page is written, and a file of no codes says so (found by
+    /// fuzzing: the first page was left behind, and a rerun refused because it existed).
+    /// </summary>
+    [Fact]
+    public async Task ASheetFromAFileWithABadRowWritesNoPageAndAnEmptyFileSaysSo()
+    {
+        using var shop = new Shop();
+        Assert.Equal(0, (await shop.RunAsync("codes", "bulk", "-p", "customers", "-n", "12", "-m", "card", "-o", "codes.csv")).Exit);
+        var lines = File.ReadAllLines(shop.PathOf("codes.csv")).ToList();
+        lines.Add("TYPO-CODE,TYPO-CODE,customers,card,x");
+        File.WriteAllLines(shop.PathOf("bad.csv"), lines);
+        File.WriteAllLines(shop.PathOf("empty.csv"), lines.Take(1));
+
+        var bad = await shop.RunAsync("sheet", "-p", "customers", "--from", "bad.csv", "-o", "cards.svg");
+        var empty = await shop.RunAsync("sheet", "-p", "customers", "--from", "empty.csv", "-o", "none.svg");
+
+        Assert.Equal(1, bad.Exit);
+        Assert.False(File.Exists(shop.PathOf("cards-1.svg")));
+        Assert.Equal(1, empty.Exit);
+        Assert.Contains("lists no codes", empty.Error, StringComparison.Ordinal);
+    }
 }

@@ -158,6 +158,21 @@ internal static class QrCommands
                 ? codes.GenerateBulkAsync(new CodeRequest { Program = programId, Medium = shareMedium }, n!.Value, ct)
                 : FromCsv(codes, programId, fromFile, n ?? int.MaxValue, ct);
 
+            if (fromFile is not null)
+            {
+                // Every row checked before a page is written (at most 100,000 cards): a bad row further down stopped the
+                // run after its first pages were written, and a rerun was then refused for those pages.
+                var listed = new List<ReferralCodeRecord>();
+                await foreach (var card in cards)
+                {
+                    listed.Add(card);
+                }
+                if (listed.Count == 0)
+                {
+                    throw CliException.Refused($"--from {Text.Echo(r.GetValue(from))}: the file lists no codes.");
+                }
+                cards = listed.ToAsyncEnumerable();
+            }
             var pages = new List<string>();
             var page = new List<ReferralCodeRecord>(Sheet.CardsPerPage);
             int total = 0;
