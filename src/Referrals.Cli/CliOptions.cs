@@ -111,6 +111,38 @@ internal static class CliOptions
         return ShareMedium.Unknown;
     }
 
+    /// <summary>
+    /// A whole number from <paramref name="min"/> to <paramref name="max"/>, in plain digits; otherwise an error naming the
+    /// option, the value (escaped, shortened) and the range, not the parser's type name.
+    /// </summary>
+    public static int ParseWholeNumber(ArgumentResult result, string name, int min, int max)
+    {
+        string token = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
+        if (token.Length == 0 || !token.All(char.IsAsciiDigit)
+            || !int.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n < min || n > max)
+        {
+            result.AddError($"{name} {Text.Echo(token)} is not a whole number from {CliApp.N(min)} to {CliApp.N(max)}.");
+            return 0;
+        }
+        return n;
+    }
+
+    /// <summary>A value of <typeparamref name="T"/> by name, any case; otherwise an error naming the option and the names.</summary>
+    public static T ParseName<T>(ArgumentResult result, string name)
+        where T : struct, Enum
+    {
+        string token = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
+        foreach (var value in Enum.GetValues<T>())
+        {
+            if (string.Equals(value.ToString(), token, StringComparison.OrdinalIgnoreCase))
+            {
+                return value;
+            }
+        }
+        result.AddError($"{name} {Text.Echo(token)} is not one of {string.Join(", ", Enum.GetNames<T>())}.");
+        return default;
+    }
+
     private static int ParseCount(ArgumentResult result, int max)
     {
         string token = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;

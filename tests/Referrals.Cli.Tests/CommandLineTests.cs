@@ -43,6 +43,33 @@ public sealed class CommandLineTests
         Assert.False(File.Exists(shop.PathOf("codes.csv")));
     }
 
+    /// <summary>Every number option names itself, its range and the value escaped (found by fuzzing: an escape sequence was echoed raw, with the parser's type name).</summary>
+    [Theory]
+    [InlineData("--max-uses", "\u001b[31mX", "codes issue -p customers")]
+    [InlineData("--max-uses", "0", "codes issue -p customers")]
+    [InlineData("--module-size", "101", "qr ABCD --out a.png")]
+    [InlineData("--quiet-zone", "-1", "qr ABCD --out a.png")]
+    [InlineData("--count", "100001", "sheet -p customers --out s.svg")]
+    public async Task ANumberOptionOutOfItsRangeIsNamedWithTheValueEscaped(string option, string value, string command)
+    {
+        using var shop = new Shop();
+        var result = await shop.RunAsync([.. command.Split(' '), option, value]);
+        Assert.Equal(2, result.Exit);
+        Assert.Contains($"{option} '", result.Error, StringComparison.Ordinal);
+        Assert.Contains("is not a whole number from", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("\u001b", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("System.", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnErrorCorrectionLevelIsReadByNameAnyCase()
+    {
+        using var shop = new Shop();
+        var bad = await shop.RunAsync("qr", "ABCD", "--out", "a.png", "--error-correction", "2");
+        Assert.Equal(2, bad.Exit);
+        Assert.Contains("--error-correction '2' is not one of Low, Medium, Quartile, High", bad.Error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task ACountInGroupsOfThreeIsRead()
     {

@@ -30,7 +30,7 @@ internal static class CodesCommands
         var owner = new Option<string?>("--owner") { Description = "The referrer's customer id (leave out for an unassigned code).", HelpName = "id" };
         var medium = CliOptions.Medium(ShareMedium.Link);
         var expires = new Option<string?>("--expires") { Description = "When the code expires: an ISO 8601 instant (2026-12-31T23:00:00Z).", HelpName = "instant" };
-        var maxUses = new Option<int?>("--max-uses") { Description = "How many conversions the code may earn (at least 1).", HelpName = "n" };
+        var maxUses = new Option<int?>("--max-uses") { Description = "How many conversions the code may earn (at least 1).", HelpName = "n", CustomParser = r => CliOptions.ParseWholeNumber(r, "--max-uses", 1, int.MaxValue) };
         var command = new Command("issue", "Issues one new random code to a referrer, and prints it with its QR payload.") { program, owner, medium, expires, maxUses };
         app.Example(command, "referrals codes issue --program customers --owner anna --medium sms");
         app.Action(command, async (r, ct) =>
@@ -51,7 +51,7 @@ internal static class CodesCommands
         var owner = new Option<string?>("--owner") { Description = "The referrer's customer id.", HelpName = "id" };
         var medium = CliOptions.Medium(ShareMedium.Social);
         var expires = new Option<string?>("--expires") { Description = "When the code expires: an ISO 8601 instant.", HelpName = "instant" };
-        var maxUses = new Option<int?>("--max-uses") { Description = "How many conversions the code may earn (at least 1).", HelpName = "n" };
+        var maxUses = new Option<int?>("--max-uses") { Description = "How many conversions the code may earn (at least 1).", HelpName = "n", CustomParser = r => CliOptions.ParseWholeNumber(r, "--max-uses", 1, int.MaxValue) };
         var command = new Command("vanity", "Issues a vanity code a person chose, if it is valid and free.") { text, program, owner, medium, expires, maxUses };
         app.Example(command, "referrals codes vanity JANE20 --program influencers --owner jane --medium social");
         app.Action(command, async (r, ct) =>

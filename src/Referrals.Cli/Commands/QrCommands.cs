@@ -18,9 +18,9 @@ internal static class QrCommands
         var png = new Option<bool>("--png") { Description = "Write a PNG image (the default for a .png --out)." };
         var svg = new Option<bool>("--svg") { Description = "Write an SVG image (the default for a .svg --out)." };
         var output = CliOptions.Out("The image file to write.");
-        var moduleSize = new Option<int>("--module-size") { Description = "Pixels per module (1 to 100).", HelpName = "px", DefaultValueFactory = _ => 8 };
-        var quietZone = new Option<int>("--quiet-zone") { Description = "Blank modules around the code (0 to 40; scanners want 4).", HelpName = "modules", DefaultValueFactory = _ => 4 };
-        var level = new Option<QrErrorCorrection>("--error-correction") { Description = "Error-correction level: Low, Medium, Quartile (default: survives a crease or smudge on paper) or High.", HelpName = "level", DefaultValueFactory = _ => QrErrorCorrection.Quartile };
+        var moduleSize = new Option<int>("--module-size") { Description = "Pixels per module (1 to 100).", HelpName = "px", DefaultValueFactory = _ => 8, CustomParser = r => CliOptions.ParseWholeNumber(r, "--module-size", 1, 100) };
+        var quietZone = new Option<int>("--quiet-zone") { Description = "Blank modules around the code (0 to 40; scanners want 4).", HelpName = "modules", DefaultValueFactory = _ => 4, CustomParser = r => CliOptions.ParseWholeNumber(r, "--quiet-zone", 0, 40) };
+        var level = new Option<QrErrorCorrection>("--error-correction") { Description = "Error-correction level: Low, Medium, Quartile (default: survives a crease or smudge on paper) or High.", HelpName = "level", DefaultValueFactory = _ => QrErrorCorrection.Quartile, CustomParser = r => CliOptions.ParseName<QrErrorCorrection>(r, "--error-correction") };
         var noCaption = new Option<bool>("--no-caption") { Description = "Leave out the printed code under the image." };
         var force = CliOptions.Force("Replace an existing file.");
         var command = new Command("qr", "Renders the QR code of a code's payload (its share link with the medium, signed when keys are configured, or the bare code) or of a share link, as PNG or SVG, with the printed code as caption.")
@@ -101,7 +101,7 @@ internal static class QrCommands
     public static Command BuildSheet(CliApp app)
     {
         var program = CliOptions.Program();
-        var count = new Option<int?>("--count", "-n") { Description = "How many cards: new codes generated for them (1 to 100,000); with --from, the first N codes of the file.", HelpName = "n" };
+        var count = new Option<int?>("--count", "-n") { Description = "How many cards: new codes generated for them (1 to 100,000); with --from, the first N codes of the file.", HelpName = "n", CustomParser = r => CliOptions.ParseWholeNumber(r, "--count", 1, 100_000) };
         var medium = CliOptions.Medium(ShareMedium.Card);
         var from = new Option<string?>("--from") { Description = "Take the codes from a CSV written by 'codes bulk' instead of generating new ones.", HelpName = "codes.csv" };
         var caption = new Option<string?>("--caption") { Description = "A line printed on every card (at most 60 characters), such as 'Give 10 EUR, get 10 EUR'.", HelpName = "text" };
