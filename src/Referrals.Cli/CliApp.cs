@@ -122,8 +122,12 @@ internal sealed class CliApp
     public Task<CliHost> StartAsync(ParseResult result, CancellationToken cancellationToken, StoreFile store = StoreFile.CreateIfMissing, bool codeIndex = true) =>
         CliHost.StartAsync(Console, result.GetValue(Config), store, cancellationToken, codeIndex);
 
+    /// <summary>
+    /// One error, every line of it with the characters that could steer a terminal (escape sequences, bidi overrides, lone
+    /// surrogates) written as <c>\u{XXXX}</c>: messages quote paths, ids and library messages that came from the user.
+    /// </summary>
     public void WriteError(string message) =>
-        Console.Error.WriteLine($"{Console.Red("error:", Console.ErrorColors)} {message}");
+        Console.Error.WriteLine($"{Console.Red("error:", Console.ErrorColors)} {string.Join('\n', message.ReplaceLineEndings("\n").Split('\n').Select(l => Text.Plain(l, int.MaxValue)))}");
 
     private int Fail(Exception e)
     {

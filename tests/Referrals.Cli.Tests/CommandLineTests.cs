@@ -61,6 +61,18 @@ public sealed class CommandLineTests
         Assert.DoesNotContain("System.", result.Error, StringComparison.Ordinal);
     }
 
+    /// <summary>An error quoting a path the user gave cannot steer the terminal (found by fuzzing: an escape sequence in --out was printed raw).</summary>
+    [Fact]
+    public async Task AnErrorQuotingUserTextCannotSteerTheTerminal()
+    {
+        using var shop = new Shop();
+        var result = await shop.RunAsync("import", "pos", "up\u001b[31mload\u202E.csv", "-p", "customers");
+        Assert.Equal(2, result.Exit);
+        Assert.DoesNotContain("\u001b", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("\u202E", result.Error, StringComparison.Ordinal);
+        Assert.Contains("\\u{202E}", result.Error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task AnErrorCorrectionLevelIsReadByNameAnyCase()
     {
