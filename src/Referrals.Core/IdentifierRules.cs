@@ -81,6 +81,15 @@ internal static class IdentifierRules
         }
     }
 
+    /// <summary>As <see cref="CheckText"/> for an optional id: <see langword="null"/> is absent and passes.</summary>
+    public static void CheckOptionalText(string? value, int maxLength, string paramName, string subject)
+    {
+        if (value is not null)
+        {
+            CheckText(value, maxLength, paramName, subject);
+        }
+    }
+
     /// <summary>
     /// Throws <see cref="ArgumentException"/> for <c>default(ProgramId)</c>, which names no program (its value is
     /// <see langword="null"/>): refused up front, instead of failing later inside a store.

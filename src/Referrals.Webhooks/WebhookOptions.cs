@@ -84,24 +84,10 @@ public sealed class WebhookEndpointOptions
     /// <summary>The shortest secret accepted, in characters.</summary>
     public const int MinSecretLength = 16;
 
-    private static bool IsPrintableSecret(string secret)
-    {
-        for (int i = 0; i < secret.Length; i++)
-        {
-            char c = secret[i];
-            if (char.IsHighSurrogate(c) && i + 1 < secret.Length && char.IsLowSurrogate(secret[i + 1]))
-            {
-                i++;
-                continue;
-            }
-            if (char.IsSurrogate(c) || char.IsWhiteSpace(c) || char.IsControl(c)
-                || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format)
-            {
-                return false;
-            }
-        }
-        return true;
-    }
+    private static bool IsPrintableSecret(string secret) =>
+        Referrals.Internal.UntrustedText.IndexOfUnpairedSurrogate(secret) < 0
+        && Referrals.Internal.UntrustedText.IndexOfControl(secret) < 0
+        && !secret.Any(c => char.IsWhiteSpace(c) || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format);
 
     /// <summary>
     /// Where events are POSTed: an absolute <c>https</c> URL, or <c>http</c> to a loopback address (a receiver on the same

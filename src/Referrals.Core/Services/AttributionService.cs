@@ -247,18 +247,10 @@ public sealed class AttributionService
         {
             IdentifierRules.CheckSet(customer, nameof(request));
         }
-        CheckOptionalText(request.VisitorId, IdentifierRules.MaxVisitorIdLength, nameof(request), "A visitor id");
-        CheckOptionalText(request.StoreId, IdentifierRules.MaxStoreIdLength, nameof(request), "A store id");
-        CheckOptionalText(request.RegisterId, IdentifierRules.MaxRegisterIdLength, nameof(request), "A register id");
-        CheckOptionalText(request.CaptureId, IdentifierRules.MaxCaptureIdLength, nameof(request), "A capture id");
-    }
-
-    private static void CheckOptionalText(string? value, int maxLength, string paramName, string subject)
-    {
-        if (value is not null)
-        {
-            IdentifierRules.CheckText(value, maxLength, paramName, subject);
-        }
+        IdentifierRules.CheckOptionalText(request.VisitorId, IdentifierRules.MaxVisitorIdLength, nameof(request), "A visitor id");
+        IdentifierRules.CheckOptionalText(request.StoreId, IdentifierRules.MaxStoreIdLength, nameof(request), "A store id");
+        IdentifierRules.CheckOptionalText(request.RegisterId, IdentifierRules.MaxRegisterIdLength, nameof(request), "A register id");
+        IdentifierRules.CheckOptionalText(request.CaptureId, IdentifierRules.MaxCaptureIdLength, nameof(request), "A capture id");
     }
 
     private static void CheckConversion(Conversion conversion)
@@ -267,9 +259,9 @@ public sealed class AttributionService
         IdentifierRules.CheckSet(conversion.Program, nameof(conversion));
         IdentifierRules.CheckSet(conversion.Customer, nameof(conversion));
         IdentifierRules.CheckText(conversion.OrderId, IdentifierRules.MaxOrderIdLength, nameof(conversion), "An order id");
-        CheckOptionalText(conversion.VisitorId, IdentifierRules.MaxVisitorIdLength, nameof(conversion), "A visitor id");
-        CheckOptionalText(conversion.StoreId, IdentifierRules.MaxStoreIdLength, nameof(conversion), "A store id");
-        CheckOptionalText(conversion.RegisterId, IdentifierRules.MaxRegisterIdLength, nameof(conversion), "A register id");
+        IdentifierRules.CheckOptionalText(conversion.VisitorId, IdentifierRules.MaxVisitorIdLength, nameof(conversion), "A visitor id");
+        IdentifierRules.CheckOptionalText(conversion.StoreId, IdentifierRules.MaxStoreIdLength, nameof(conversion), "A store id");
+        IdentifierRules.CheckOptionalText(conversion.RegisterId, IdentifierRules.MaxRegisterIdLength, nameof(conversion), "A register id");
         // The upper bound keeps every reward computation inside decimal's range (see AmountLimits).
         Preconditions.CheckArgument(
             conversion.Amount.Amount is >= 0 and <= AmountLimits.MaxAmount,

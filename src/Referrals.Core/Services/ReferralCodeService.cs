@@ -245,7 +245,8 @@ public sealed partial class ReferralCodeService
             return new VanityCodeResult(null, rejection, message);
         }
         // Shown as typed, every kind of space (U+3000, U+00A0) as a plain one.
-        string display = string.Create(vanity.Trim().Length, vanity.Trim(), static (span, text) =>
+        string trimmed = vanity.Trim();
+        string display = string.Create(trimmed.Length, trimmed, static (span, text) =>
         {
             for (int i = 0; i < text.Length; i++)
             {
@@ -255,7 +256,7 @@ public sealed partial class ReferralCodeService
         var record = NewRecord(request, ReferralCode.FromNormalized(key!), display, CodeKind.Vanity, _clock.GetCurrentInstant());
         if (!await _store.TryAddAsync(record, cancellationToken).ConfigureAwait(false))
         {
-            return new VanityCodeResult(null, VanityCodeRejection.Taken, $"The code {Echo(vanity.Trim())} is taken (codes are compared ignoring case, and O/0 and I/L/1 count as the same).");
+            return new VanityCodeResult(null, VanityCodeRejection.Taken, $"The code {Echo(trimmed)} is taken (codes are compared ignoring case, and O/0 and I/L/1 count as the same).");
         }
         _resolver.Index.Set(record);
         ReferralsTelemetry.CodesIssued.Add(1, new KeyValuePair<string, object?>(ReferralsTelemetry.Tags.Kind, "vanity"));
